@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `labnet` command line: start the lab, and the tools around it.
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startLabnet, type LabnetHandle } from './host.js';
+import { LabnetError } from './errors.js';
+import { LOG_LEVELS } from './logger.js';
+import { formatReadyTable } from './ready-table.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const program = new Command();
+program.name('labnet').description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.').version(pkg.version);
+
+program
+  .command('start')
+  .description('start every enabled service and serve until SIGINT or SIGTERM')
+  .option('-c, --config <file>', 'YAML config merged over config/labnet.yaml')
+  .option('-d, --data-dir <dir>', 'where mail, leases, uploads and certificates live')
+  .option('--port-offset <n>', 'add N to every TCP port (e.g. 10000 to run without root)', intArg('--port-offset', 0, 65535), 0)
+  .option('--only <services>', 'run only these services, comma separated (e.g. http,smtp)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]).default('info'))
+  .option('--dhcp-interface <if>', 'serve DHCP on this interface (turns DHCP on)')
+  .option('--dhcp-force', 'serve DHCP even if another DHCP server answers on the interface')
+  .action(async (opts: { config?: string; dataDir?: string; portOffset: number; only?: string; logLevel: string; dhcpInterface?: string; dhcpForce?: boolean }) => {
+    const t0 = performance.now();
+    let lab: LabnetHandle;
+    const config: Record<string, unknown> = {};
+    if (opts.dhcpInterface) config.services = { dhcp: { enabled: true, interface: opts.dhcpInterface } };
+    try {
+      lab = await startLabnet({
+        configFile: opts.config,
+        dataDir: opts.dataDir,
+        portOffset: opts.portOffset,
+        only: opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        logLevel: opts.logLevel as never,
+        config,
+        flags: { dhcpForce: Boolean(opts.dhcpForce) },
+      });
+    } catch (err) {
+      if (err instanceof LabnetError) {
+        process.stderr.write(`labnet: ${err.message}\n`);
+        process.exit(err.code === 'LISTEN_FAILED' ? 3 : 2);
+      }
+      throw err;
+    }
+    const ms = Math.round(performance.now() - t0);
+    process.stdout.write(`labnet ready in ${ms} ms (data in ${lab.config.dataDir})\n${formatReadyTable(lab.status())}\n`);
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      lab.logger.info(`${signal}: shutting down`);
+      lab.stop().then(
+        () => {
+          lab.logger.flush?.();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`labnet: error during shutdown: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`labnet: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,164 @@
+// The configuration: YAML on disk (defaults in config/labnet.yaml), validated with zod. The names
+// `domain`, `hostname`, `dataDir`, `listen`, `users`, `services.<name>.enabled` and
+// `services.<name>.port` are part of labnet's interface. Every object is strict: an unknown key is
+// an error naming the key, not something silently ignored.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LabnetError } from './errors.js';
+
+export const portSchema = z.number().int().min(0).max(65535);
+
+export const userSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a user name of letters, digits, ".", "_" or "-"'),
+  password: z.string().min(1).max(256),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Concurrent connections per listener. */
+  maxConnections: z.number().int().min(1).default(1000),
+  /** Concurrent connections per remote address per listener. */
+  maxConnectionsPerAddress: z.number().int().min(1).default(100),
+  /** How long busy sessions may finish at shutdown. */
+  shutdownGraceMs: z.number().int().min(0).default(3000),
+});
+
+const hostnameSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a DNS name such as lab.test');
+
+/** What every service's config has; a service extends it with its own keys. */
+export function serviceBaseSchema(defaults: { enabled: boolean; port: number }) {
+  return z.strictObject({
+    enabled: z.boolean().default(defaults.enabled),
+    port: portSchema.default(defaults.port),
+  });
+}
+
+export interface ServiceConfigModule {
+  name: string;
+  configSchema: z.ZodType<{ enabled: boolean; port: number }>;
+}
+
+export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
+  const services: Record<string, z.ZodType> = {};
+  for (const m of modules) services[m.name] = (m.configSchema as z.ZodType).default(() => m.configSchema.parse({}));
+  return z.strictObject({
+    domain: hostnameSchema.default('lab.test'),
+    hostname: hostnameSchema.default('labnet.lab.test'),
+    dataDir: z.string().min(1).default('./labnet-data'),
+    listen: z.string().refine((s) => isIP(s) !== 0, 'an IPv4 or IPv6 address such as 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
+    users: z
+      .array(userSchema)
+      .default([])
+      .refine((us) => new Set(us.map((u) => u.name.toLowerCase())).size === us.length, 'user names to be unique'),
+    limits: limitsSchema.default(() => limitsSchema.parse({})),
+    services: z.strictObject(services).default(() => ({})),
+  });
+}
+
+export interface UserConfig {
+  name: string;
+  password: string;
+}
+
+/** The validated config. Service sections are typed by each service through `serviceConfig`. */
+export interface LabnetConfig {
+  domain: string;
+  hostname: string;
+  /** Absolute after loading. */
+  dataDir: string;
+  listen: string;
+  users: UserConfig[];
+  limits: z.infer<typeof limitsSchema>;
+  services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
+}
+
+export function serviceConfig<T>(config: LabnetConfig, name: string): T {
+  return config.services[name] as T;
+}
+
+/** Where the packaged default config lives (config/labnet.yaml at the project root). */
+export function defaultConfigPath(): string {
+  // build/core/config.js -> project root is two levels up from build/core.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.endsWith(join('build', 'core')) ? resolve(here, '..', '..') : resolve(here, '..');
+  return join(root, 'config', 'labnet.yaml');
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Formats zod issues as "key: got VALUE, expected WHAT" lines. */
+export function formatConfigIssues(issues: readonly z.core.$ZodIssue[], input: unknown, source: string): string {
+  const lines = issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    if (issue.code === 'unrecognized_keys') {
+      const where = path ? `${path}.` : '';
+      return issue.keys.map((k) => `  ${where}${k}: unknown key (got ${describeValue(valueAt(input, [...issue.path, k]))}); check the spelling`).join('\n');
+    }
+    const got = describeValue(valueAt(input, issue.path));
+    let expected = issue.message;
+    if (issue.code === 'invalid_type') expected = `a ${issue.expected}`;
+    else if (issue.code === 'too_small') expected = `${issue.origin === 'number' ? 'a number' : 'a value'} >= ${String(issue.minimum)}`;
+    else if (issue.code === 'too_big') expected = `${issue.origin === 'number' ? 'a number' : 'a value'} <= ${String(issue.maximum)}`;
+    else if (issue.code === 'invalid_format' || issue.code === 'custom') expected = issue.message.replace(/^Invalid input:?\s*/i, '');
+    else if (issue.code === 'invalid_value') expected = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    return `  ${path || '(top level)'}: got ${got}, expected ${expected}`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join('\n')}`;
+}
+
+export function parseConfig(schema: z.ZodType, input: unknown, source: string, baseDir: string): LabnetConfig {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) throw new LabnetError('CONFIG_INVALID', formatConfigIssues(result.error.issues, input, source));
+  const config = result.data as LabnetConfig;
+  config.dataDir = resolve(baseDir, config.dataDir);
+  return config;
+}
+
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new LabnetError('CONFIG_UNREADABLE', `cannot read config ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new LabnetError('CONFIG_INVALID', `config ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+/** Deep-merges `over` onto `base` (objects merged, arrays and scalars replaced). */
+export function mergeConfig(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  if (base && over && typeof base === 'object' && typeof over === 'object' && !Array.isArray(base) && !Array.isArray(over)) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = mergeConfig(out[k], v);
+    return out;
+  }
+  return over;
+}

@@ -1,0 +1,230 @@
+// One accepted TCP connection: its current socket (plain, or TLS after an upgrade), its framer, byte
+// counters, idle timer and close bookkeeping. Sessions are plain objects a service builds around it.
+import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
+import type { Endpoint, EventBus } from './events.js';
+import { LineFramer } from './line-framer.js';
+
+export interface ConnectionHooks {
+  /** Text written just before closing on idle timeout (e.g. "421 4.4.2 Idle timeout"). */
+  idleReply?: (conn: Connection) => string | Buffer | undefined;
+  /** Text written when the server shuts down and the session is idle or out of grace time. */
+  shutdownReply?: (conn: Connection) => string | Buffer | undefined;
+}
+
+export interface TlsUpgradeOptions extends tls.TlsOptions {
+  /** Handshake must finish within this many ms. Default 15 s. */
+  handshakeTimeoutMs?: number;
+}
+
+export class Connection {
+  socket: Socket;
+  readonly framer: LineFramer;
+  bytesOut = 0;
+  /** Set when the server is shutting down: sessions should finish the current command and end. */
+  closing = false;
+  closed = false;
+  closeReason = 'closed';
+  readonly openedAt: number;
+  /** The session is waiting for its next command or request (safe to close at shutdown). */
+  private idle = false;
+  private idleTimeoutMs: number;
+  private closeCallbacks: Array<(reason: string) => void> = [];
+  tlsSocket: tls.TLSSocket | undefined;
+
+  constructor(
+    socket: Socket,
+    readonly id: string,
+    readonly service: string,
+    readonly peer: Endpoint,
+    readonly local: Endpoint,
+    readonly events: EventBus,
+    maxLineLength: number,
+    idleTimeoutMs: number,
+    readonly hooks: ConnectionHooks,
+    now: number,
+    highWaterMark?: number,
+  ) {
+    this.socket = socket;
+    this.openedAt = now;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.framer = new LineFramer({ maxLineLength, highWaterMark });
+    this.framer.attach(socket);
+    if (socket instanceof tls.TLSSocket) this.tlsSocket = socket;
+    this.watch(socket);
+  }
+
+  get bytesIn(): number {
+    return this.framer.bytesIn;
+  }
+
+  get isTls(): boolean {
+    return this.tlsSocket !== undefined;
+  }
+
+  get isIdle(): boolean {
+    return this.idle;
+  }
+
+  private watch(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.setTimeout(this.idleTimeoutMs);
+    socket.on('timeout', this.handleTimeout);
+    socket.on('error', this.handleError);
+    socket.on('close', this.handleClose);
+  }
+
+  private unwatch(socket: Socket): void {
+    socket.setTimeout(0);
+    socket.off('timeout', this.handleTimeout);
+    socket.off('error', this.handleError);
+    socket.off('close', this.handleClose);
+  }
+
+  private readonly handleTimeout = (): void => {
+    const text = this.hooks.idleReply?.(this);
+    if (text !== undefined) this.write(text);
+    this.close('idle timeout');
+  };
+
+  private readonly handleError = (err: Error): void => {
+    this.destroy(`socket error: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+  };
+
+  private readonly handleClose = (): void => {
+    this.markClosed(this.closeReason === 'closed' ? 'peer closed' : this.closeReason);
+  };
+
+  private markClosed(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.framer.end();
+    for (const cb of this.closeCallbacks) cb(reason);
+    this.closeCallbacks = [];
+  }
+
+  onClose(cb: (reason: string) => void): void {
+    if (this.closed) cb(this.closeReason);
+    else this.closeCallbacks.push(cb);
+  }
+
+  /** Idle timeout in ms (0 disables). Takes effect at once. */
+  setIdleTimeout(ms: number): void {
+    this.idleTimeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  write(data: string | Buffer): boolean {
+    if (this.closed || this.socket.destroyed) return false;
+    const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    this.bytesOut += n;
+    return this.socket.write(data);
+  }
+
+  /** Resolves when the socket's write buffer has drained (or the socket closed). */
+  drain(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Reads the next command line, marking the session idle while it waits (see `closing`). */
+  async readCommandLine(max?: number): Promise<Buffer | null> {
+    if (this.closing && this.framer.buffered === 0) return null;
+    this.idle = true;
+    try {
+      return await this.framer.readLine(max);
+    } finally {
+      this.idle = false;
+    }
+  }
+
+  /** Reads the next HTTP-style head, marking the session idle while it waits. */
+  async readHead(max: number): Promise<Buffer | null> {
+    if (this.closing && this.framer.buffered === 0) return null;
+    this.idle = true;
+    try {
+      return await this.framer.readHead(max);
+    } finally {
+      this.idle = false;
+    }
+  }
+
+  /** Half-closes after flushing what was written; the peer's FIN then completes the close. */
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    this.socket.end();
+    // A peer that never closes its side must not keep the socket: destroy after a short grace.
+    const t = setTimeout(() => this.destroy(reason), 2_000);
+    t.unref();
+  }
+
+  destroy(reason = 'destroyed'): void {
+    if (this.closeReason === 'closed') this.closeReason = reason;
+    this.socket.destroy();
+    this.markClosed(this.closeReason);
+  }
+
+  /** Called by the server at shutdown: an idle session is closed at once, a busy one at `closing`. */
+  beginShutdown(): void {
+    this.closing = true;
+    if (this.idle && this.framer.buffered === 0) this.shutdownNow();
+  }
+
+  shutdownNow(): void {
+    if (this.closed) return;
+    const text = this.hooks.shutdownReply?.(this);
+    if (text !== undefined) this.write(text);
+    this.close('server shutdown');
+  }
+
+  /**
+   * STARTTLS (RFC 3207, RFC 2595): turns this plain connection into TLS in place. Whatever the
+   * client pipelined after the STARTTLS command and before the handshake is discarded and its size
+   * returned, so it can never be executed as if it had come over TLS (CVE-2011-0411).
+   */
+  async upgradeTls(options: TlsUpgradeOptions): Promise<{ discarded: number }> {
+    if (this.tlsSocket) throw new Error('connection is already TLS');
+    const plain = this.socket;
+    const dropped = this.framer.detach();
+    this.unwatch(plain);
+    const { handshakeTimeoutMs = 15_000, ...tlsOptions } = options;
+    const secure = new tls.TLSSocket(plain, { ...tlsOptions, isServer: true });
+    this.socket = secure;
+    this.tlsSocket = secure;
+    this.watch(secure);
+    this.framer.attach(secure);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), handshakeTimeoutMs);
+      const ok = (): void => {
+        cleanup();
+        resolve();
+      };
+      const fail = (err: Error): void => {
+        cleanup();
+        this.destroy(`TLS handshake failed: ${err.message}`);
+        reject(err);
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        secure.off('secure', ok);
+        secure.off('error', fail);
+        secure.off('close', onClose);
+      };
+      const onClose = (): void => fail(new Error('closed during TLS handshake'));
+      secure.once('secure', ok);
+      secure.once('error', fail);
+      secure.once('close', onClose);
+    });
+    return { discarded: dropped.length };
+  }
+}

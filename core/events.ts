@@ -1,0 +1,214 @@
+// The protocol event stream. Services describe what happened as typed events; the logger and (later)
+// the lab dashboard subscribe. Publishing never waits for a subscriber: each subscriber has its own
+// bounded queue, drained on a later tick, and a subscriber that falls behind loses its oldest events
+// (counted in `dropped`) instead of slowing a service down.
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+interface EventBase {
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** Service name: 'http', 'smtp', 'dhcp', ... */
+  service: string;
+  /** Session id, unique within the process (absent for service-level events). */
+  session?: string;
+}
+
+export interface SessionOpenEvent extends EventBase {
+  type: 'session.open';
+  session: string;
+  peer: Endpoint;
+  local: Endpoint;
+  tls: boolean;
+}
+
+export interface SessionCloseEvent extends EventBase {
+  type: 'session.close';
+  session: string;
+  reason: string;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+/** A command (or request line) received from the client; secrets already redacted. */
+export interface CommandEvent extends EventBase {
+  type: 'command';
+  session: string;
+  text: string;
+  /** Parsed command name (EHLO, FETCH, GET...) when known. */
+  name?: string;
+}
+
+/** A reply (or status line) sent to the client. `text` may be a summary for large payloads. */
+export interface ReplyEvent extends EventBase {
+  type: 'reply';
+  session: string;
+  text: string;
+  /** Octets actually sent for this reply, including any payload summarised away. */
+  bytes?: number;
+}
+
+/** A datagram or frame decoded (DHCP packets, TLS records). */
+export interface PacketEvent extends EventBase {
+  type: 'packet';
+  direction: 'in' | 'out';
+  peer: Endpoint;
+  summary: string;
+  fields: Record<string, unknown>;
+}
+
+/** One step of a TLS handshake (ClientHello, ServerHello, ..., established). */
+export interface TlsEvent extends EventBase {
+  type: 'tls';
+  session: string;
+  step: string;
+  detail: Record<string, unknown>;
+}
+
+/** A service changed state. */
+export interface ServiceStateEvent extends EventBase {
+  type: 'service.state';
+  state: 'starting' | 'listening' | 'stopping' | 'stopped' | 'failed';
+  detail?: string;
+}
+
+/** Something a session or service noticed that a student should see (limit hit, error reply...). */
+export interface NoticeEvent extends EventBase {
+  type: 'notice';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+export type ProtocolEvent =
+  | SessionOpenEvent
+  | SessionCloseEvent
+  | CommandEvent
+  | ReplyEvent
+  | PacketEvent
+  | TlsEvent
+  | ServiceStateEvent
+  | NoticeEvent;
+
+export type ProtocolEventType = ProtocolEvent['type'];
+
+// Distributes Omit over the union so each member keeps its own fields.
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventInput = DistributiveOmit<ProtocolEvent, 'time'> & { time?: number };
+
+export type Subscriber = (event: ProtocolEvent) => void;
+
+export interface SubscribeOptions {
+  /** Only these event types are queued for this subscriber. */
+  types?: readonly ProtocolEventType[];
+  /** Queue bound; past it the oldest queued events are dropped. Default 10,000. */
+  maxQueue?: number;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+  /** Events dropped because this subscriber fell behind. */
+  readonly dropped: number;
+}
+
+class SubscriberQueue implements Subscription {
+  private queue: ProtocolEvent[] = [];
+  private head = 0;
+  private scheduled = false;
+  dropped = 0;
+  active = true;
+
+  constructor(
+    private readonly fn: Subscriber,
+    readonly types: ReadonlySet<ProtocolEventType> | undefined,
+    private readonly maxQueue: number,
+    private readonly onError: (err: unknown) => void,
+    private readonly remove: (q: SubscriberQueue) => void,
+  ) {}
+
+  offer(event: ProtocolEvent): void {
+    if (this.types && !this.types.has(event.type)) return;
+    if (this.queue.length - this.head >= this.maxQueue) {
+      this.head++;
+      this.dropped++;
+    }
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    const start = this.head;
+    this.queue = [];
+    this.head = 0;
+    for (let i = start; i < batch.length && this.active; i++) {
+      try {
+        this.fn(batch[i]!);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  unsubscribe(): void {
+    this.active = false;
+    this.queue = [];
+    this.head = 0;
+    this.remove(this);
+  }
+}
+
+export class EventBus {
+  private subscribers: SubscriberQueue[] = [];
+  private sessionCounter = 0;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly onSubscriberError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** True when at least one subscriber listens: hot paths may skip building events otherwise. */
+  get active(): boolean {
+    return this.subscribers.length > 0;
+  }
+
+  /** Wants events of this type (cheap check for hot paths). */
+  wants(type: ProtocolEventType): boolean {
+    for (const s of this.subscribers) if (s.active && (!s.types || s.types.has(type))) return true;
+    return false;
+  }
+
+  publish(input: EventInput): void {
+    if (this.subscribers.length === 0) return;
+    const event = (input.time === undefined ? { ...input, time: this.now() } : input) as ProtocolEvent;
+    for (const s of this.subscribers) s.offer(event);
+  }
+
+  subscribe(fn: Subscriber, options: SubscribeOptions = {}): Subscription {
+    const q = new SubscriberQueue(
+      fn,
+      options.types ? new Set(options.types) : undefined,
+      options.maxQueue ?? 10_000,
+      this.onSubscriberError,
+      (gone) => {
+        this.subscribers = this.subscribers.filter((x) => x !== gone);
+      },
+    );
+    this.subscribers = [...this.subscribers, q];
+    return q;
+  }
+
+  /** A fresh process-unique session id such as `smtp-42`. */
+  nextSessionId(service: string): string {
+    this.sessionCounter++;
+    return `${service}-${this.sessionCounter}`;
+  }
+}

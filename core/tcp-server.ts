@@ -1,0 +1,227 @@
+// A TCP listener shared by every TCP service: connection caps (total and per remote address),
+// per-connection idle timeout and byte counters, session events, isolation of handler errors, and
+// graceful shutdown (stop accepting, let busy sessions finish for a grace period, then close).
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Logger } from 'pino';
+import { Connection, type ConnectionHooks } from './connection.js';
+import type { EventBus } from './events.js';
+import { ListenError } from './errors.js';
+
+export interface TcpServerOptions extends ConnectionHooks {
+  /** Service name (events, logs, error messages). */
+  service: string;
+  /** Listener label within the service ('smtp', 'submission', 'smtps'...). Defaults to service. */
+  label?: string;
+  address: string;
+  port: number;
+  /** Runs one session; when it resolves the connection is closed. */
+  handler: (conn: Connection) => Promise<void>;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  idleTimeoutMs: number;
+  maxLineLength: number;
+  /** Framer buffer before the socket is paused. */
+  highWaterMark?: number;
+  /** Written to a client refused because a cap is reached, before closing. */
+  busyReply?: (reason: 'total' | 'per-address') => string | Buffer | undefined;
+  /** Written when the handler throws, before closing (a protocol's "internal error" reply). */
+  errorReply?: (conn: Connection, err: unknown) => string | Buffer | undefined;
+  /**
+   * Implicit TLS (HTTPS, SMTPS, IMAPS, POP3S): each accepted socket is wrapped before the session
+   * starts. `wrap` may replace the default wrapping (the TLS handshake tap does).
+   */
+  tls?: {
+    options: () => tls.TlsOptions;
+    wrap?: (socket: net.Socket, options: tls.TlsOptions) => tls.TLSSocket;
+    handshakeTimeoutMs?: number;
+  };
+}
+
+export interface TcpServerStats {
+  open: number;
+  accepted: number;
+  refused: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export class TcpServer {
+  private readonly server: net.Server;
+  private readonly open = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  private accepted = 0;
+  private refused = 0;
+  private boundPort = 0;
+  private boundAddress = '';
+
+  constructor(
+    readonly options: TcpServerOptions,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+    this.server.on('error', (err) => this.logger.error({ err, service: options.service }, 'listener error'));
+  }
+
+  get label(): string {
+    return this.options.label ?? this.options.service;
+  }
+
+  get address(): string {
+    return this.boundAddress;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get connections(): ReadonlySet<Connection> {
+    return this.open;
+  }
+
+  stats(): TcpServerStats {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const c of this.open) {
+      bytesIn += c.bytesIn;
+      bytesOut += c.bytesOut;
+    }
+    return { open: this.open.size, accepted: this.accepted, refused: this.refused, bytesIn, bytesOut };
+  }
+
+  listen(): Promise<void> {
+    const { address, port, service } = this.options;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server.off('listening', onListening);
+        reject(new ListenError(service, this.label, address, port, err));
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        const a = this.server.address() as net.AddressInfo;
+        this.boundPort = a.port;
+        this.boundAddress = a.address;
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host: address, port, backlog: 1024, exclusive: true });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const o = this.options;
+    const remote = socket.remoteAddress ?? 'unknown';
+    socket.on('error', () => {}); // errors before the connection object exists must not crash
+    const count = this.perAddress.get(remote) ?? 0;
+    const over = this.open.size >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : undefined;
+    if (over) {
+      this.refused++;
+      const text = o.tls ? undefined : o.busyReply?.(over);
+      if (text !== undefined) socket.end(text);
+      else socket.end();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      this.logger.warn({ service: o.service, peer: remote, cap: over }, 'connection refused: cap reached');
+      this.events.publish({ type: 'notice', service: o.service, level: 'warn', message: `connection from ${remote} refused: ${over} connection cap reached` });
+      return;
+    }
+    this.perAddress.set(remote, count + 1);
+    this.accepted++;
+    if (o.tls) {
+      const tlsOptions = o.tls.options();
+      const wrapped = o.tls.wrap ? o.tls.wrap(socket, tlsOptions) : new tls.TLSSocket(socket, { ...tlsOptions, isServer: true });
+      wrapped.on('error', () => {});
+      const timer = setTimeout(() => wrapped.destroy(), o.tls.handshakeTimeoutMs ?? 15_000);
+      let started = false;
+      wrapped.once('secure', () => {
+        clearTimeout(timer);
+        started = true;
+        this.run(wrapped, socket, remote);
+      });
+      wrapped.once('close', () => {
+        clearTimeout(timer);
+        if (!started) this.release(remote);
+      });
+      return;
+    }
+    this.run(socket, socket, remote);
+  }
+
+  private release(remote: string): void {
+    const n = (this.perAddress.get(remote) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(remote);
+    else this.perAddress.set(remote, n);
+  }
+
+  private run(socket: net.Socket, raw: net.Socket, remote: string): void {
+    const o = this.options;
+    const id = this.events.nextSessionId(o.service);
+    const peer = { address: remote, port: raw.remotePort ?? 0 };
+    const local = { address: raw.localAddress ?? '', port: raw.localPort ?? 0 };
+    const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
+    this.open.add(conn);
+    if (this.events.active) {
+      this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local, tls: conn.isTls });
+    }
+    conn.onClose((reason) => {
+      this.open.delete(conn);
+      this.release(remote);
+      this.closedBytesIn += conn.bytesIn;
+      this.closedBytesOut += conn.bytesOut;
+      if (this.events.active) {
+        this.events.publish({
+          type: 'session.close',
+          service: o.service,
+          session: id,
+          reason,
+          bytesIn: conn.bytesIn,
+          bytesOut: conn.bytesOut,
+          durationMs: this.now() - conn.openedAt,
+        });
+      }
+    });
+    let handled: Promise<void>;
+    try {
+      handled = o.handler(conn);
+    } catch (err) {
+      handled = Promise.reject(err);
+    }
+    handled.then(
+      () => conn.close(conn.closing ? 'server shutdown' : 'session ended'),
+      (err: unknown) => {
+        // Isolation: a bug in one session closes that session, never the process.
+        this.logger.error({ err, service: o.service, session: id }, 'session handler failed');
+        this.events.publish({ type: 'notice', service: o.service, session: id, level: 'error', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
+        if (!conn.closed) {
+          const text = o.errorReply?.(conn, err);
+          if (text !== undefined) conn.write(text);
+          conn.close('internal error');
+        }
+      },
+    );
+  }
+
+  /**
+   * Graceful shutdown: stop accepting; idle sessions close at once (with the shutdown reply), busy
+   * ones get `graceMs` to finish, then are closed.
+   */
+  async close(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.open) c.beginShutdown();
+    const deadline = Date.now() + graceMs;
+    while (this.open.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const c of this.open) c.shutdownNow();
+    const hardDeadline = Date.now() + 500;
+    while (this.open.size > 0 && Date.now() < hardDeadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const c of this.open) c.destroy('server shutdown');
+    await closed;
+  }
+}

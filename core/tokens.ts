@@ -1,0 +1,26 @@
+// Injection tokens for the composition root (core/host.ts). Every constructor parameter of an
+// injectable class carries @inject(TOKEN) explicitly: type metadata alone breaks under some loaders.
+export const TOKENS = {
+  /** The validated LabnetConfig. */
+  Config: Symbol.for('labnet.Config'),
+  /** Runtime options that are not part of the config file (port offset, forced flags). */
+  Runtime: Symbol.for('labnet.Runtime'),
+  /** pino Logger (root). */
+  Logger: Symbol.for('labnet.Logger'),
+  /** The protocol EventBus. */
+  Events: Symbol.for('labnet.Events'),
+  /** Clock: now() in ms; tests may replace it. */
+  Clock: Symbol.for('labnet.Clock'),
+  /** DataDir: absolute path of the data directory (created at start). */
+  DataDir: Symbol.for('labnet.DataDir'),
+  /** NetHost: creates TCP servers and UDP sockets with the shared caps, offsets and accounting. */
+  Net: Symbol.for('labnet.Net'),
+  /** MailStore: the shared Maildir store (SMTP, POP3 and IMAP). */
+  MailStore: Symbol.for('labnet.MailStore'),
+  /** TlsMaterial: the lab CA and server certificate (HTTPS and the mail services). */
+  Tls: Symbol.for('labnet.Tls'),
+  /** StatusBoard: every service's status, for landing pages and health checks. */
+  Status: Symbol.for('labnet.Status'),
+  /** Every enabled service, multi-bound. */
+  Service: Symbol.for('labnet.Service'),
+} as const;

@@ -1,0 +1,5 @@
+// The service registry: one line per service. Nothing scans directories; a service is on this list
+// or it does not exist. No service imports another.
+import type { ServiceModule } from '../core/service.js';
+
+export const serviceModules: readonly ServiceModule[] = [];
