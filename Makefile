@@ -31,8 +31,10 @@ test: test-deps build
 bench-deps:
 	bash .ci/install-deps.sh --bench
 
+# `make bench` runs every test/bench/*.bench.ts; `make bench BENCH=http` just one.
+BENCH ?=
 bench: bench-deps build
-	node build/test/bench/run.js $(ARGS)
+	for f in build/test/bench/$${BENCH:-*}.bench.js; do echo "== $$f"; node "$$f" $(ARGS); done
 
 clean:
 	rm -rf build

@@ -1,0 +1,151 @@
+// Starts the real `labnet start` process for integration tests: a temporary data directory, a YAML
+// config on 127.0.0.1 with every port 0 (the kernel picks free ones), and the ready table parsed
+// into ports. Stop it with `stop()` (SIGTERM) or `kill()` (SIGKILL).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const CLI = join(PROJECT_ROOT, 'build', 'core', 'cli.js');
+
+export interface LabProcess {
+  proc: ChildProcess;
+  dataDir: string;
+  configPath: string;
+  /** Port by "service" (main listener) or "service/listener". */
+  ports: Record<string, number>;
+  port(service: string, listener?: string): number;
+  stdout(): string;
+  stderr(): string;
+  readyMs: number;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+  /** Removes the data directory (call after stop). */
+  cleanup(): void;
+}
+
+export interface LabProcessOptions {
+  /** Config merged over the test defaults (listen 127.0.0.1, all ports 0). */
+  config?: Record<string, unknown>;
+  /** Services to run (--only). */
+  only?: string[];
+  args?: string[];
+  dataDir?: string;
+  /** Keep the packaged defaults file as the base (default true: the CLI always merges it). */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Writes a config file and returns its path. */
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const path = join(dir, 'labnet.test.yaml');
+  writeFileSync(path, stringify(config));
+  return path;
+}
+
+export function parseReadyTable(out: string): Record<string, number> {
+  const ports: Record<string, number> = {};
+  const lines = out.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('SERVICE'));
+  if (start < 0) return ports;
+  for (const line of lines.slice(start + 1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4) break;
+    const [service, listener, , portCol] = cols as [string, string, string, string];
+    const port = Number.parseInt(portCol, 10);
+    if (!Number.isFinite(port)) continue;
+    ports[`${service}/${listener}`] = port;
+    if (!(service in ports)) ports[service] = port;
+  }
+  return ports;
+}
+
+export async function startLabProcess(options: LabProcessOptions = {}): Promise<LabProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'labnet-test-'));
+  const base = {
+    listen: '127.0.0.1',
+    dataDir,
+    limits: { shutdownGraceMs: 1000 },
+  };
+  const config = { ...base, ...(options.config ?? {}) };
+  const configPath = writeConfig(dataDir, config);
+  const args = [CLI, 'start', '--config', configPath, '--log-level', 'warn'];
+  if (options.only) args.push('--only', options.only.join(','));
+  args.push(...(options.args ?? []));
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, args, { cwd: dataDir, env: { ...process.env, ...(options.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const ready = await new Promise<boolean>((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), options.timeoutMs ?? 15_000);
+    const check = (): void => {
+      // The ready line and its table arrive in one write that ends with a newline.
+      if (/labnet ready[^]*\n$/.test(out)) {
+        clearTimeout(timer);
+        setTimeout(() => resolvePromise(true), 50);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolvePromise(false);
+    });
+  });
+  const readyMs = performance.now() - t0;
+  if (!ready) {
+    proc.kill('SIGKILL');
+    throw new Error(`labnet did not become ready.\nstdout:\n${out}\nstderr:\n${err}`);
+  }
+  const ports = parseReadyTable(out);
+  return {
+    proc,
+    dataDir,
+    configPath,
+    ports,
+    readyMs,
+    port(service, listener) {
+      const p = ports[listener ? `${service}/${listener}` : service];
+      if (p === undefined) throw new Error(`no port for ${service}${listener ? `/${listener}` : ''} in:\n${out}`);
+      return p;
+    },
+    stdout: () => out,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the CLI to completion (bad config, taken port...) and returns its exit code and output. */
+export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
