@@ -12,6 +12,7 @@ import { LabnetError, ListenError } from './errors.js';
 import { EventBus } from './events.js';
 import { createLogger, logEvents } from './logger.js';
 import { NetHost } from './net-host.js';
+import { Accounts } from './auth.js';
 import type { RuntimeOptions } from './runtime.js';
 import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from './service.js';
 import { TOKENS } from './tokens.js';
@@ -122,6 +123,7 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
   container.bind(TOKENS.Clock).toConstantValue(clock);
   container.bind(TOKENS.DataDir).toConstantValue(config.dataDir);
   container.bind(TOKENS.Net).to(NetHost).inSingletonScope();
+  container.bind(TOKENS.Accounts).to(Accounts).inSingletonScope();
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
   const needs = new Set(enabled.flatMap((m) => m.needs ?? []));

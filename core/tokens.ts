@@ -15,6 +15,8 @@ export const TOKENS = {
   DataDir: Symbol.for('labnet.DataDir'),
   /** NetHost: creates TCP servers and UDP sockets with the shared caps, offsets and accounting. */
   Net: Symbol.for('labnet.Net'),
+  /** Accounts: the lab users and password checks (SMTP AUTH, POP3, IMAP). */
+  Accounts: Symbol.for('labnet.Accounts'),
   /** MailStore: the shared Maildir store (SMTP, POP3 and IMAP). */
   MailStore: Symbol.for('labnet.MailStore'),
   /** TlsMaterial: the lab CA and server certificate (HTTPS and the mail services). */
