@@ -108,7 +108,8 @@ function addrList(raw: string | undefined): string {
   if (raw === undefined) return 'NIL';
   const addrs = parseAddressList(raw);
   if (addrs.length === 0) return 'NIL';
-  return list(addrs.map((a) => list([nstr(a.name), nstr(a.adl), nstr(a.mailbox), nstr(a.host)])));
+  // No SP between addresses: env-from = "(" 1*address ")" (RFC 3501 section 9).
+  return `(${addrs.map((a) => list([nstr(a.name), nstr(a.adl), nstr(a.mailbox), nstr(a.host)])).join('')})`;
 }
 
 /** The ENVELOPE structure of a message (or of an encapsulated message/rfc822). */

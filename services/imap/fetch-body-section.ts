@@ -41,16 +41,16 @@ function resolve(root: MimePart, path: number[]): { part: MimePart; isMessage: b
   for (const n of path) {
     // Stepping into a message/rfc822 part addresses the encapsulated message's parts.
     let container = cur;
-    let containerIsMessage = isMessage;
     if (!isMessage && cur.message) {
       container = cur.message;
-      containerIsMessage = true;
     }
     if (container.parts) {
       const next = container.parts[n - 1];
       if (!next) return undefined;
       cur = next;
-    } else if (containerIsMessage && n === 1) {
+    } else if (n === 1) {
+      // A non-multipart part has exactly one part, itself (RFC 3501 section 6.4.5; Dovecot and
+      // Cyrus answer x.1 of a leaf the same way).
       cur = container;
     } else return undefined;
     isMessage = false;

@@ -10,7 +10,8 @@ export function binary(text: string): string {
 /** A quoted string or a literal, for a binary string. */
 export function str(s: string): string {
   // eslint-disable-next-line no-control-regex
-  if (s.length < 1024 && !/[\r\n\x00\x80-\xff]/.test(s)) return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  // Strings with " or \ go as literals too (as Dovecot does): some clients mishandle escapes.
+  if (s.length < 1024 && !/[\r\n\x00"\\\x80-\xff]/.test(s)) return `"${s}"`;
   return `{${s.length}}\r\n${s}`;
 }
 

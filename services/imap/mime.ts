@@ -182,7 +182,9 @@ export function parseContentType(raw: string | undefined, defaultType: ContentTy
   const { value, params } = parseParamHeader(raw);
   const m = /^([^/\s]+)\s*\/\s*([^\s]+)$/.exec(value);
   if (!m) return { ...defaultType, params: defaultType.params.length > 0 && params.length === 0 ? defaultType.params : params };
-  return { type: m[1]!.toLowerCase(), subtype: m[2]!.toLowerCase(), params };
+  const type = m[1]!.toLowerCase();
+  // RFC 2045 section 5.2: text without parameters is us-ascii; say so, as Dovecot does.
+  return { type, subtype: m[2]!.toLowerCase(), params: type === 'text' && params.length === 0 ? [['charset', 'us-ascii']] : params };
 }
 
 const TEXT_PLAIN: ContentType = { type: 'text', subtype: 'plain', params: [['charset', 'us-ascii']] };
@@ -262,7 +264,10 @@ export function splitMultipart(buf: Buffer, start: number, end: number, boundary
   return out;
 }
 
-/** Number of lines in buf[start, end): line feeds, plus one for an unterminated last line. */
+/**
+ * Number of lines in buf[start, end) for BODYSTRUCTURE: the line feeds. An unterminated last line
+ * (the CRLF before a boundary belongs to the boundary) is not counted, as Dovecot and Cyrus do.
+ */
 export function countLines(buf: Buffer, start: number, end: number): number {
   let n = 0;
   let i = buf.indexOf(LF, start);
@@ -270,6 +275,5 @@ export function countLines(buf: Buffer, start: number, end: number): number {
     n++;
     i = buf.indexOf(LF, i + 1);
   }
-  if (end > start && buf[end - 1] !== LF) n++;
   return n;
 }
