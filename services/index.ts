@@ -1,6 +1,7 @@
 // The service registry: one line per service. Nothing scans directories; a service is on this list
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
+import { smtpModule } from './smtp/index.js';
 import { imapModule } from './imap/imap-service.js';
 
-export const serviceModules: readonly ServiceModule[] = [imapModule];
+export const serviceModules: readonly ServiceModule[] = [smtpModule, imapModule];
