@@ -50,6 +50,9 @@ function isTagChar(c: number): boolean {
  * wildcards ("%", "*"), sequence sets ("1:*") and resp-specials ("]") all travel as atoms.
  */
 function isArgAtomChar(c: number): boolean {
+  // 8-bit octets are not ATOM-CHARs, but clients (imaplib, some MUAs) send UTF-8 search strings
+  // unquoted; accepting them costs nothing and they decode as UTF-8.
+  if (c >= 0x80) return true;
   return c > 0x20 && c < 0x7f && c !== LPAREN && c !== RPAREN && c !== LBRACE && c !== DQUOTE;
 }
 
@@ -185,7 +188,9 @@ function parseAtom(c: Cursor): Token {
     c.pos++;
   }
   if (c.pos === start) throw new ParseError(c.peek() < 0x20 || c.peek() >= 0x7f ? 'invalid character' : 'expected an argument');
-  return { t: 'atom', v: c.buf.toString('latin1', start, c.pos) };
+  let eightBit = false;
+  for (let i = start; i < c.pos; i++) if (c.buf[i]! >= 0x80) eightBit = true;
+  return { t: 'atom', v: c.buf.toString(eightBit ? 'utf8' : 'latin1', start, c.pos) };
 }
 
 function skipSection(c: Cursor): void {
