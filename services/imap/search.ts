@@ -288,16 +288,25 @@ const ENCODED = /content-transfer-encoding:\s*(base64|quoted-printable)/i;
 
 function bodyMatches(text: MessageText, m: OctetMatcher, includeHeaders: boolean): boolean {
   const raw = text.raw;
-  if (includeHeaders && m.testText(decodeWords(raw.toString('utf8', 0, text.bodyStart)))) return true;
-  const bodyBin = raw.toString('latin1', text.bodyStart);
+  const all = raw.toString('latin1');
+  const encoded = ENCODED.test(all);
+  // Without transfer-encoded parts the octets are the text: one regex over them decides (for TEXT
+  // the header octets count too; encoded words are checked decoded below).
+  const bodyBin = includeHeaders ? all : all.slice(text.bodyStart);
   if (m.testBinary(bodyBin)) return true;
-  // Only messages with encoded parts need the MIME walk (the common plain message never does).
-  if (!ENCODED.test(raw.toString('latin1'))) return false;
+  if (includeHeaders) {
+    const head = all.slice(0, text.bodyStart);
+    if (head.includes('=?') && m.testText(decodeWords(raw.toString('utf8', 0, text.bodyStart)))) return true;
+    if (/[\x80-\xff]/.test(head) && m.testText(raw.toString('utf8', 0, text.bodyStart))) return true;
+  }
+  if (!encoded) {
+    // 8-bit text: compare case-insensitively on the decoded UTF-8 as well.
+    return /[\x80-\xff]/.test(bodyBin) && m.testText(raw.toString('utf8', text.bodyStart));
+  }
   const walk = (p: MimePart): boolean => {
     if (p.parts) return p.parts.some(walk);
     if (p.message) return walk(p.message);
     const enc = headerValue(p, 'content-transfer-encoding');
-    if (!enc || !/^(base64|quoted-printable)$/i.test(enc.trim())) return false;
     const decoded = decodeTransfer(raw.subarray(p.bodyStart, p.end), enc);
     const charset = p.contentType.params.find(([k]) => k === 'charset')?.[1] ?? 'utf-8';
     let s: string;

@@ -5,9 +5,15 @@
 import type { FolderChangeEvent, ImapFolder, StoredMessage } from './store-port.js';
 
 export class SelectedMailbox {
-  /** Messages in sequence order (sequence number n is messages[n-1]). */
+  /**
+   * Messages in sequence order (sequence number n is messages[n-1]) and their UIDs. Both arrays may
+   * be shared with other sessions that selected the same unchanged folder (the adapter caches the
+   * snapshot): they are copied before this view changes them (copy-on-write), so 200 sessions
+   * idling on a 10,000-message INBOX hold one copy, not 200.
+   */
   messages: StoredMessage[];
   uids: number[];
+  private shared = true;
   readonly uidValidity: number;
   /** UIDs this session holds \Recent for. */
   readonly recent = new Set<number>();
@@ -30,8 +36,8 @@ export class SelectedMailbox {
       this.pending.push(c);
       this.onChange?.();
     });
-    this.messages = [...snap.messages];
-    this.uids = this.messages.map((m) => m.uid);
+    this.messages = snap.messages as StoredMessage[];
+    this.uids = (snap as { uids?: number[] }).uids ?? this.messages.map((m) => m.uid);
     this.uidValidity = snap.uidValidity;
     this.uidNextAtSelect = snap.uidNext;
     this.reportedExists = this.messages.length;
@@ -68,10 +74,21 @@ export class SelectedMailbox {
     return 0;
   }
 
+  /** Makes the arrays this view's own before changing them. */
+  private own(): void {
+    if (!this.shared) return;
+    this.messages = this.messages.slice();
+    this.uids = this.uids.slice();
+    this.shared = false;
+  }
+
   /** Replaces a message's metadata in place (our own STORE, a flag change seen at flush). */
   update(m: StoredMessage): number {
     const seq = this.seqOf(m.uid);
-    if (seq > 0) this.messages[seq - 1] = m;
+    if (seq > 0 && this.messages[seq - 1] !== m) {
+      this.own();
+      this.messages[seq - 1] = m;
+    }
     return seq;
   }
 
@@ -95,6 +112,7 @@ export class SelectedMailbox {
           for (const m of c.messages) {
             const last = this.uids[this.uids.length - 1] ?? 0;
             if (m.uid > last) {
+              this.own();
               this.messages.push(m);
               this.uids.push(m.uid);
               grew = true;
@@ -112,6 +130,7 @@ export class SelectedMailbox {
           for (const uid of c.uids) {
             const seq = this.seqOf(uid);
             if (seq === 0) continue;
+            this.own();
             this.messages.splice(seq - 1, 1);
             this.uids.splice(seq - 1, 1);
             this.recent.delete(uid);
@@ -137,6 +156,7 @@ export class SelectedMailbox {
     for (const uid of uids) {
       const seq = this.seqOf(uid);
       if (seq === 0) continue;
+      this.own();
       this.messages.splice(seq - 1, 1);
       this.uids.splice(seq - 1, 1);
       this.recent.delete(uid);

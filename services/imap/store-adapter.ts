@@ -1,11 +1,32 @@
 // Adapts the shared MailStore (core/mail-store) to the ImapStore port the sessions use. Mutations go
 // through MailStore (its per-folder lock); the live view (snapshot, watch, \Recent, file paths) uses
 // the loaded Folder directly because those calls are synchronous and must happen together.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { FOLDER_DELIMITER, MailStoreError, type MailStore } from '../../core/mail-store/index.js';
 import type { FolderChangeEvent, FolderCounts, FolderEntry, FolderSnapshotView, ImapFolder, ImapStore, StoredMessage } from './store-port.js';
 
 type LoadedFolder = Awaited<ReturnType<MailStore['openFolder']>>;
+
+/**
+ * One cached snapshot per loaded folder, dropped on any change: sessions that select an unchanged
+ * folder share its arrays (they copy before changing them, see SelectedMailbox).
+ */
+const snapshots = new WeakMap<LoadedFolder, FolderSnapshotView & { uids: number[] }>();
+const watched = new WeakSet<LoadedFolder>();
+
+function cachedSnapshot(f: LoadedFolder): FolderSnapshotView & { uids: number[] } {
+  let snap = snapshots.get(f);
+  if (!snap) {
+    const s = f.snapshot();
+    snap = { ...s, uids: s.messages.map((m) => m.uid) };
+    snapshots.set(f, snap);
+    if (!watched.has(f)) {
+      watched.add(f);
+      f.watch(() => snapshots.delete(f));
+    }
+  }
+  return snap;
+}
 
 class StoreFolder implements ImapFolder {
   constructor(
@@ -16,7 +37,7 @@ class StoreFolder implements ImapFolder {
   ) {}
 
   snapshot(): FolderSnapshotView {
-    return this.f.snapshot();
+    return cachedSnapshot(this.f);
   }
   definedKeywords(): readonly string[] {
     return this.f.definedKeywords();
@@ -42,6 +63,15 @@ class StoreFolder implements ImapFolder {
   }
   expunge(uids: readonly number[] | undefined, origin?: unknown): Promise<number[]> {
     return this.store.expunge(this.user, this.name, uids, { origin });
+  }
+  readSync(uid: number): Buffer | undefined {
+    const path = this.f.filePath(uid);
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch {
+      return undefined;
+    }
   }
   async read(uid: number): Promise<Buffer> {
     // The file name changes with its flags: look the path up again when a rename raced the read.

@@ -61,6 +61,11 @@ export interface ImapFolder {
   expunge(uids: readonly number[] | undefined, origin?: unknown): Promise<number[]>;
   /** The message octets; rejects when the message is gone. */
   read(uid: number): Promise<Buffer>;
+  /**
+   * The message octets read synchronously (small files in the page cache cost less than the
+   * thread-pool round trips of an asynchronous read); undefined when that failed: use `read`.
+   */
+  readSync?(uid: number): Buffer | undefined;
 }
 
 export interface ImapStore {

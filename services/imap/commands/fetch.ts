@@ -31,6 +31,13 @@ export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boole
 }
 
 const READ_AHEAD = 8;
+
+/** A message's octets: a synchronous read when the store can (page cache), else asynchronous. */
+export function readMessage(folder: SelectedMailbox['folder'], uid: number): Promise<Buffer | undefined> {
+  const now = folder.readSync?.(uid);
+  if (now) return Promise.resolve(now);
+  return folder.read(uid).catch(() => undefined);
+}
 const BATCH_OCTETS = 128 * 1024;
 
 function headerGetter(m: StoredMessage): (k: string) => string | undefined {
@@ -38,6 +45,21 @@ function headerGetter(m: StoredMessage): (k: string) => string | undefined {
     const v = m.headers[k as keyof typeof m.headers];
     return v === undefined ? undefined : binary(v);
   };
+}
+
+/**
+ * ENVELOPE strings, cached by the message's (immutable) header index entry: a flag change keeps the
+ * same headers object. Dovecot keeps envelopes in its cache file for the same reason.
+ */
+const envelopes = new WeakMap<object, string>();
+
+function cachedEnvelope(m: StoredMessage): string {
+  let e = envelopes.get(m.headers);
+  if (e === undefined) {
+    e = envelope(headerGetter(m));
+    envelopes.set(m.headers, e);
+  }
+  return e;
 }
 
 function literal(data: Buffer): Buffer[] {
@@ -59,7 +81,7 @@ function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buff
       out.push(`RFC822.SIZE ${m.size}`);
       return;
     case 'ENVELOPE':
-      out.push(`ENVELOPE ${envelope(headerGetter(m))}`);
+      out.push(`ENVELOPE ${cachedEnvelope(m)}`);
       return;
     case 'BODYSTRUCTURE':
       out.push(`BODYSTRUCTURE ${bodyStructure(raw!, mime(), true)}`);
@@ -120,7 +142,7 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
   const seqs = indexes.map((i) => i + 1);
   const reads: Array<Promise<Buffer | undefined> | undefined> = [];
   const startRead = (j: number): void => {
-    if (j < msgs.length && reads[j] === undefined) reads[j] = view.folder.read(msgs[j]!.uid).catch(() => undefined);
+    if (j < msgs.length && reads[j] === undefined) reads[j] = readMessage(view.folder, msgs[j]!.uid);
   };
   let missing = 0;
   let batch: Array<string | Buffer> = [];
@@ -128,7 +150,19 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
   let count = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const buf = Buffer.concat(batch.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    // Runs of strings become one Buffer each (one latin1 conversion instead of one per piece).
+    const bufs: Buffer[] = [];
+    let run = '';
+    for (const p of batch) {
+      if (typeof p === 'string') run += p;
+      else {
+        if (run) bufs.push(Buffer.from(run, 'latin1'));
+        run = '';
+        bufs.push(p);
+      }
+    }
+    if (run) bufs.push(Buffer.from(run, 'latin1'));
+    const buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
     s.sendData(buf, `${count} FETCH responses (${buf.length} octets)`);
     batch = [];
     batchOctets = 0;

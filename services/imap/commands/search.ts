@@ -4,9 +4,10 @@ import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-
 import type { ImapSession } from '../imap-session.js';
 import { compileSearch, evaluate, MessageText, type OctetMatcher, type SearchMessage } from '../search.js';
 import type { StoredMessage } from '../store-port.js';
+import { readMessage } from './fetch.js';
 
 const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
-const PARALLEL_READS = 16;
+const BATCH = 128;
 
 function searchMessage(m: StoredMessage, seq: number, recent: boolean): SearchMessage {
   return {
@@ -34,14 +35,16 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
     if (r === true) hits.push(i);
     else if (r === undefined) undecided.push([i, sm]);
   }
-  // Messages whose answer needs the text: read a few at once, keep the order of sequence numbers.
-  for (let k = 0; k < undecided.length; k += PARALLEL_READS) {
-    const group = undecided.slice(k, k + PARALLEL_READS);
-    const texts = await Promise.all(group.map(([, sm]) => view.folder.read(sm.uid).catch(() => undefined)));
+  // Messages whose answer needs the text: read in batches (synchronous reads where the store
+  // allows), yielding to other sessions between batches so a big SEARCH never stalls them.
+  for (let k = 0; k < undecided.length; k += BATCH) {
+    const group = undecided.slice(k, k + BATCH);
+    const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid)));
     group.forEach(([i, sm], g) => {
       const raw = texts[g];
       if (raw && evaluate(tree, sm, scope, new MessageText(raw), matchers) === true) hits.push(i);
     });
+    if (k + BATCH < undecided.length) await new Promise((r) => setImmediate(r));
   }
   hits.sort((a, b) => a - b);
   const nums = hits.map((i) => (byUid ? msgs[i]!.uid : i + 1));

@@ -1,0 +1,298 @@
+// IMAP benchmark: labnet (the real process) against Dovecot 2.3 (a private instance on a loopback
+// port, configured here), both with the same 10,000 messages of about 4.3 KB in INBOX, driven by
+// Python's imaplib. Steps: SELECT, UID FETCH 1:* (FLAGS), FETCH 1:* (ENVELOPE), UID SEARCH TEXT word,
+// 100 full bodies (one UID FETCH each); then the RSS that 200 idle IDLE sessions add to labnet.
+// Targets (issue 5): each step <= 1.5x Dovecot (SEARCH TEXT <= 1.0x), 200 IDLE sessions < 40 MB.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
+
+const MESSAGES = Number(process.env.IMAP_BENCH_MESSAGES ?? 10_000);
+const RUNS = Number(process.env.IMAP_BENCH_RUNS ?? 5);
+const IDLE_SESSIONS = 200;
+const WORD = 'zebracorn';
+
+// ---- the message set: deterministic, ~4.3 KB each, the search word in 1 % of the bodies ----
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}
+
+const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua network packet router switch lease address mailbox protocol'.split(' ');
+
+function makeMessage(i: number): Buffer {
+  const r = rng(i + 1);
+  const pick = (): string => WORDS[Math.floor(r() * WORDS.length)]!;
+  const lines: string[] = [];
+  let size = 0;
+  while (size < 3600) {
+    const words: string[] = [];
+    for (let w = 0; w < 11; w++) words.push(pick());
+    const line = words.join(' ');
+    lines.push(line);
+    size += line.length + 2;
+  }
+  if (i % 100 === 7) lines.splice(Math.floor(lines.length / 2), 0, `the ${WORD} appears here`);
+  const day = 1 + (i % 28);
+  const head = [
+    `Return-Path: <sender${i % 50}@example.org>`,
+    `Received: from client.example.org ([192.0.2.${i % 250}]) by labnet.lab.test with ESMTP id B${i}; Mon, ${day} Sep 2025 10:00:00 +0000`,
+    `From: Sender ${i % 50} <sender${i % 50}@example.org>`,
+    'To: Alice <alice@lab.test>',
+    i % 3 === 0 ? 'Cc: Bob <bob@lab.test>, carol@lab.test' : '',
+    `Subject: Benchmark message ${i} about ${pick()} and ${pick()}`,
+    `Date: Mon, ${day} Sep 2025 10:${String(i % 60).padStart(2, '0')}:00 +0000`,
+    `Message-ID: <bench-${i}@example.org>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=us-ascii',
+    'Content-Transfer-Encoding: 7bit',
+  ].filter((l) => l.length > 0);
+  return Buffer.from(`${head.join('\r\n')}\r\n\r\n${lines.join('\r\n')}\r\n`);
+}
+
+function fillMaildir(dir: string, msgs: Buffer[]): void {
+  for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
+  const t = Math.floor(Date.now() / 1000) - msgs.length;
+  msgs.forEach((m, i) => writeFileSync(join(dir, 'cur', `${t + i}.M${i}P1.bench,S=${m.length}:2,`), m));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const parents = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(e), ppid);
+    } catch {
+      // gone
+    }
+  }
+  const walk = (p: number): void => {
+    for (const [child, parent] of parents) if (parent === p) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+// ---- Dovecot ----
+
+interface Dovecot {
+  port: number;
+  masterPid: number;
+  stop(): void;
+}
+
+async function startDovecot(dir: string, msgs: Buffer[]): Promise<Dovecot> {
+  const port = await freePort();
+  const home = join(dir, 'home', 'alice');
+  fillMaildir(join(home, 'Maildir'), msgs);
+  for (const d of ['run', 'state']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'passwd'), 'alice:{PLAIN}alice-lab\n');
+  const conf = join(dir, 'dovecot.conf');
+  writeFileSync(
+    conf,
+    `base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+default_process_limit = 1000
+default_client_limit = 4000
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n ${dir}/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=${dir}/home/%n
+}
+mail_location = maildir:~/Maildir
+protocol imap {
+  mail_max_userip_connections = 1000
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  chroot =
+}
+service anvil {
+  chroot =
+}
+`,
+  );
+  execFileSync('chown', ['-R', 'dovecot:dovecot', join(dir, 'home')]);
+  // The master daemonizes; its child keeps inherited pipes open, so give it none.
+  execFileSync('dovecot', ['-c', conf], { stdio: 'ignore' });
+  const pidFile = join(dir, 'run', 'master.pid');
+  for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+  const masterPid = Number(readFileSync(pidFile, 'utf8').trim());
+  return {
+    port,
+    masterPid,
+    stop() {
+      try {
+        process.kill(masterPid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+// ---- driving ----
+
+type Times = Record<string, number[]> & { _messages: number; _search_hits: number; _body_octets: number };
+
+function measure(port: number): Times {
+  const script = join(PROJECT_ROOT, 'test', 'bench', 'imap_bench_client.py');
+  const r = spawnSync('python3', [script, '127.0.0.1', String(port), 'alice', 'alice-lab', String(RUNS), WORD], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`bench client failed: ${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Times;
+}
+
+/** Opens one session that logs in, selects INBOX and enters IDLE. */
+function idleSession(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    let stage = 0;
+    const timer = setTimeout(() => reject(new Error('IDLE session setup timed out')), 60_000);
+    sock.setEncoding('latin1');
+    sock.on('error', reject);
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (stage === 0 && buf.includes('* OK')) {
+        stage = 1;
+        buf = '';
+        sock.write('a LOGIN alice alice-lab\r\n');
+      } else if (stage === 1 && /\r\na OK|^a OK/.test(buf)) {
+        stage = 2;
+        buf = '';
+        sock.write('b SELECT INBOX\r\n');
+      } else if (stage === 2 && /\r\nb OK|^b OK/.test(buf)) {
+        stage = 3;
+        buf = '';
+        sock.write('c IDLE\r\n');
+      } else if (stage === 3 && buf.includes('+ ')) {
+        stage = 4;
+        clearTimeout(timer);
+        resolve(sock);
+      } else if (/(^|\r\n)[abc] (NO|BAD)/.test(buf)) {
+        clearTimeout(timer);
+        reject(new Error(buf));
+      }
+    });
+  });
+}
+
+async function idleRss(port: number, pids: () => number[]): Promise<{ before: number; after: number }> {
+  const sum = (): number => pids().reduce((n, p) => n + rssKb(p), 0);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = sum();
+  const socks: Socket[] = [];
+  for (let i = 0; i < IDLE_SESSIONS; i += 20) {
+    socks.push(...(await Promise.all(Array.from({ length: Math.min(20, IDLE_SESSIONS - i) }, () => idleSession(port)))));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = sum();
+  for (const s of socks) s.destroy();
+  return { before, after };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('imap bench: Dovecot needs root to switch to its mail user; run as root (CI does).');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-imap-bench-'));
+  // Dovecot's unprivileged processes (auth, mail user) must be able to reach their files.
+  chmodSync(dir, 0o755);
+  console.log(`imap bench: ${MESSAGES} messages, ${RUNS} runs per step, imaplib client, work dir ${dir}`);
+  const msgs = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i));
+  console.log(`  average message size ${(msgs.reduce((n, m) => n + m.length, 0) / msgs.length / 1024).toFixed(2)} KB`);
+  const labData = join(dir, 'labnet');
+  fillMaildir(join(labData, 'mail', 'alice'), msgs);
+  let dovecot: Dovecot | undefined;
+  const lab = await startLabProcess({
+    dataDir: labData,
+    only: ['imap'],
+    config: { limits: { maxConnectionsPerAddress: 1000 }, services: { imap: { port: 0, maxSessionsPerUser: 1000 } } },
+    timeoutMs: 120_000,
+  });
+  try {
+    dovecot = await startDovecot(join(dir, 'dovecot'), msgs);
+    console.log(`  dovecot on port ${dovecot.port}, labnet on port ${lab.port('imap')} (ready in ${Math.round(lab.readyMs)} ms)`);
+    const d = measure(dovecot.port);
+    console.log('  dovecot measured');
+    const l = measure(lab.port('imap'));
+    console.log('  labnet measured');
+    if (d._messages !== l._messages || d._search_hits !== l._search_hits || d._body_octets !== l._body_octets) {
+      console.log(`  WARNING: answers differ: dovecot ${d._messages} msgs/${d._search_hits} hits/${d._body_octets} octets, labnet ${l._messages}/${l._search_hits}/${l._body_octets}`);
+    } else console.log(`  both: ${l._messages} messages, SEARCH TEXT ${WORD}: ${l._search_hits} hits, 100 bodies ${l._body_octets} octets`);
+    const targets: Record<string, number> = { select: 1.5, uid_fetch_flags: 1.5, fetch_envelope: 1.5, uid_search_text: 1.0, fetch_100_bodies: 1.5 };
+    console.log('  step                      dovecot s   labnet s    ratio   target');
+    for (const step of Object.keys(targets)) {
+      const dm = median(d[step]!);
+      const lm = median(l[step]!);
+      const ratio = lm / dm;
+      console.log(`  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step]! ? 'ok' : 'MISSED'}`);
+    }
+    const lr = await idleRss(lab.port('imap'), () => [lab.proc.pid!]);
+    const addedMb = (lr.after - lr.before) / 1024;
+    console.log(`  labnet RSS: ${(lr.before / 1024).toFixed(1)} MB before, ${(lr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${addedMb.toFixed(1)} MB (target < 40 MB) ${addedMb < 40 ? 'ok' : 'MISSED'}`);
+    const dr = await idleRss(dovecot.port, () => descendants(dovecot!.masterPid).concat(dovecot!.masterPid));
+    console.log(`  dovecot RSS (all its processes): ${(dr.before / 1024).toFixed(1)} MB before, ${(dr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${((dr.after - dr.before) / 1024).toFixed(1)} MB`);
+  } finally {
+    dovecot?.stop();
+    await lab.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
