@@ -25,23 +25,38 @@ export class SelectedMailbox {
   /** Client-visible EXISTS count last reported. */
   private reportedExists: number;
 
-  constructor(
+  private constructor(
     readonly folder: ImapFolder,
     readonly readOnly: boolean,
     private readonly origin: unknown,
+    opened: Awaited<ReturnType<ImapFolder['open']>>,
+    pending: FolderChangeEvent[],
   ) {
-    // snapshot + watch in one synchronous step, so no change can fall between them.
-    const snap = folder.snapshot();
-    this.unwatch = folder.watch((c) => {
-      this.pending.push(c);
-      this.onChange?.();
-    });
+    const snap = opened.snapshot;
+    this.unwatch = opened.unwatch;
+    this.pending = pending;
     this.messages = snap.messages as StoredMessage[];
-    this.uids = (snap as { uids?: number[] }).uids ?? this.messages.map((m) => m.uid);
+    this.uids = snap.uids ?? this.messages.map((m) => m.uid);
     this.uidValidity = snap.uidValidity;
     this.uidNextAtSelect = snap.uidNext;
     this.reportedExists = this.messages.length;
-    if (!readOnly) for (const u of folder.claimRecent()) this.recent.add(u);
+    for (const u of opened.recent) this.recent.add(u);
+  }
+
+  /** SELECT/EXAMINE: the snapshot and the watcher are taken together by the store. */
+  static async open(folder: ImapFolder, readOnly: boolean, origin: unknown): Promise<SelectedMailbox> {
+    const early: FolderChangeEvent[] = [];
+    let view: SelectedMailbox | undefined;
+    const opened = await folder.open((c) => {
+      if (!view) {
+        early.push(c);
+        return;
+      }
+      view.pending.push(c);
+      view.onChange?.();
+    }, !readOnly);
+    view = new SelectedMailbox(folder, readOnly, origin, opened, early);
+    return view;
   }
 
   readonly uidNextAtSelect: number;

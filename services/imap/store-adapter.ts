@@ -36,8 +36,23 @@ class StoreFolder implements ImapFolder {
     private readonly f: LoadedFolder,
   ) {}
 
+  open(listener: (change: FolderChangeEvent) => void, claim: boolean): Promise<{ snapshot: FolderSnapshotView & { uids: number[] }; unwatch: () => void; recent: number[] }> {
+    // Under the folder's mutex: deliveries acknowledged before this call are in the snapshot, and
+    // every later change reaches the listener.
+    return this.f.mutex.run(() => {
+      const snapshot = cachedSnapshot(this.f);
+      const unwatch = this.f.watch(listener);
+      const recent = claim ? this.f.claimRecent() : [];
+      return { snapshot, unwatch, recent };
+    });
+  }
+
   snapshot(): FolderSnapshotView {
-    return cachedSnapshot(this.f);
+    return this.f.snapshot();
+  }
+
+  async settle(): Promise<void> {
+    await this.f.mutex.run(() => undefined);
   }
   definedKeywords(): readonly string[] {
     return this.f.definedKeywords();

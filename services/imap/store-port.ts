@@ -47,7 +47,14 @@ export interface FolderCounts {
 
 export interface ImapFolder {
   readonly name: string;
+  /**
+   * SELECT: a snapshot and a watcher taken together while no change is in flight (under the
+   * folder's lock), plus the \Recent claim when `claim` is set. Nothing falls between them.
+   */
+  open(listener: (change: FolderChangeEvent) => void, claim: boolean): Promise<{ snapshot: FolderSnapshotView & { uids?: number[] }; unwatch: () => void; recent: number[] }>;
   snapshot(): FolderSnapshotView;
+  /** Resolves once changes already queued on the folder (acknowledged deliveries) are applied. */
+  settle(): Promise<void>;
   definedKeywords(): readonly string[];
   /** Claims \Recent for the caller: the UIDs no session has claimed yet. */
   claimRecent(): number[];

@@ -17,7 +17,7 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
   } catch (err) {
     storeFailure(err, name);
   }
-  const view = new SelectedMailbox(folder, readOnly, s);
+  const view = await SelectedMailbox.open(folder, readOnly, s);
   s.select(view);
   const keywords = folder.definedKeywords();
   const flags = [SYSTEM_FLAGS, ...keywords].join(' ');

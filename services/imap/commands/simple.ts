@@ -16,11 +16,34 @@ export const capability: ImapCommand = {
   },
 };
 
-/** NOOP (RFC 3501 section 6.1.2): its point is the untagged updates sent before the OK. */
-export const noop: ImapCommand = { name: 'NOOP', states: ANY, minArgs: 0, maxArgs: 0, expungeAfter: true, handler: () => 'OK NOOP completed' };
+/**
+ * NOOP (RFC 3501 section 6.1.2): its point is the untagged updates sent before the OK. It first
+ * lets changes already queued on the folder land, so mail acknowledged by SMTP shows up.
+ */
+export const noop: ImapCommand = {
+  name: 'NOOP',
+  states: ANY,
+  minArgs: 0,
+  maxArgs: 0,
+  expungeAfter: true,
+  async handler(s) {
+    await s.selected?.folder.settle();
+    return 'OK NOOP completed';
+  },
+};
 
-/** CHECK (section 6.4.1): the store writes synchronously, so there is nothing to checkpoint. */
-export const check: ImapCommand = { name: 'CHECK', states: SELECTED, minArgs: 0, maxArgs: 0, expungeAfter: true, handler: () => 'OK CHECK completed' };
+/** CHECK (section 6.4.1): the store writes durably as it goes; like NOOP it reports changes. */
+export const check: ImapCommand = {
+  name: 'CHECK',
+  states: SELECTED,
+  minArgs: 0,
+  maxArgs: 0,
+  expungeAfter: true,
+  async handler(s) {
+    await s.selected?.folder.settle();
+    return 'OK CHECK completed';
+  },
+};
 
 export const logout: ImapCommand = {
   name: 'LOGOUT',
