@@ -129,7 +129,8 @@ export class ImapSession extends LineSession {
     if (cmd.args.length < spec.minArgs || cmd.args.length > spec.maxArgs) return this.badReply(cmd.tag, `${cmd.name}: wrong number of arguments`);
     try {
       const text = await spec.handler(this, { tag: cmd.tag, name: cmd.name, args: cmd.args });
-      if ((this.state as ImapState) === 'logout') return;
+      // LOGOUT and STARTTLS answer themselves (before closing / before the handshake).
+      if ((this.state as ImapState) === 'logout' || text === '') return;
       this.reportChanges(spec.expungeAfter);
       this.send(`${cmd.tag} ${text}`);
     } catch (err) {

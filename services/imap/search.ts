@@ -240,7 +240,10 @@ function contains(hay: string, needle: string): boolean {
 export class OctetMatcher {
   private readonly re: RegExp | undefined;
   private readonly lowerNeedle: string;
+  /** The needle is plain ASCII (the common case: no UTF-8 decoding needed to compare). */
+  readonly ascii: boolean;
   constructor(readonly needle: string) {
+    this.ascii = /^[\x00-\x7f]*$/.test(needle);
     const bin = Buffer.from(needle, 'utf8').toString('latin1');
     this.lowerNeedle = needle.toLowerCase();
     if (bin.length === 0) return;
@@ -284,12 +287,22 @@ export class MessageText {
   }
 }
 
-const ENCODED = /content-transfer-encoding:\s*(base64|quoted-printable)/i;
+const ENCODED_VALUE = /^[ \t]*(base64|quoted-printable)/i;
+const ENCODING_NAMES = [Buffer.from('-Encoding:'), Buffer.from('-encoding:'), Buffer.from('-ENCODING:')];
+
+/** True when some part is base64 or quoted-printable (Buffer.indexOf is much faster than a regex here). */
+function hasEncodedParts(raw: Buffer): boolean {
+  for (const name of ENCODING_NAMES) {
+    for (let i = raw.indexOf(name); i >= 0; i = raw.indexOf(name, i + 1)) {
+      if (ENCODED_VALUE.test(raw.toString('latin1', i + name.length, Math.min(raw.length, i + name.length + 40)))) return true;
+    }
+  }
+  return false;
+}
 
 function bodyMatches(text: MessageText, m: OctetMatcher, includeHeaders: boolean): boolean {
   const raw = text.raw;
   const all = raw.toString('latin1');
-  const encoded = ENCODED.test(all);
   // Without transfer-encoded parts the octets are the text: one regex over them decides (for TEXT
   // the header octets count too; encoded words are checked decoded below).
   const bodyBin = includeHeaders ? all : all.slice(text.bodyStart);
@@ -297,11 +310,12 @@ function bodyMatches(text: MessageText, m: OctetMatcher, includeHeaders: boolean
   if (includeHeaders) {
     const head = all.slice(0, text.bodyStart);
     if (head.includes('=?') && m.testText(decodeWords(raw.toString('utf8', 0, text.bodyStart)))) return true;
-    if (/[\x80-\xff]/.test(head) && m.testText(raw.toString('utf8', 0, text.bodyStart))) return true;
+    if (!m.ascii && /[\x80-\xff]/.test(head) && m.testText(raw.toString('utf8', 0, text.bodyStart))) return true;
   }
-  if (!encoded) {
-    // 8-bit text: compare case-insensitively on the decoded UTF-8 as well.
-    return /[\x80-\xff]/.test(bodyBin) && m.testText(raw.toString('utf8', text.bodyStart));
+  if (!hasEncodedParts(raw)) {
+    // 8-bit text and a non-ASCII needle: compare case-insensitively on the decoded UTF-8 as well.
+    // (An ASCII needle matches the octets exactly when it matches the decoded text.)
+    return !m.ascii && /[\x80-\xff]/.test(bodyBin) && m.testText(raw.toString('utf8', text.bodyStart));
   }
   const walk = (p: MimePart): boolean => {
     if (p.parts) return p.parts.some(walk);

@@ -62,17 +62,24 @@ export function uidIndexes(set: SequenceSet, uids: ArrayLike<number>): number[] 
   if (n === 0) return [];
   const maxUid = uids[n - 1]!;
   const ranges = normalise(set, maxUid);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const u = uids[i]!;
-    for (const [a, b] of ranges) {
-      if (u >= a && u <= b) {
-        out.push(i);
-        break;
-      }
+  const lowerBound = (v: number): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (uids[mid]! < v) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
+  };
+  // Binary search per range: a single-UID FETCH on a 10,000-message mailbox touches one entry.
+  const out: number[] = [];
+  for (const [a, b] of ranges) {
+    for (let i = lowerBound(a); i < n && uids[i]! <= b; i++) out.push(i);
   }
-  return out;
+  if (ranges.length === 1) return out;
+  out.sort((x, y) => x - y);
+  return out.filter((v, i) => i === 0 || out[i - 1] !== v);
 }
 
 /** Compact text form of ascending numbers: 1:3,7,9:10 (COPYUID, APPENDUID). */

@@ -170,3 +170,28 @@ test('property: random input never throws anything but ParseError', (t) => {
   );
   t.pass();
 });
+
+test('property: UID set resolution agrees with the definition', (t) => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 1, max: 200 }), { maxLength: 40 }).map((a) => a.sort((x, y) => x - y)),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 220 }), fc.integer({ min: 0, max: 220 })), { minLength: 1, maxLength: 4 }),
+      (uids, pairs) => {
+        const text = pairs.map(([a, b]) => `${a === 0 ? '*' : a}:${b === 0 ? '*' : b}`).join(',');
+        const set = parseSequenceSet(text)!;
+        const max = uids[uids.length - 1] ?? 0;
+        const want = uids
+          .map((u, i) => [u, i] as const)
+          .filter(([u]) => pairs.some(([a, b]) => {
+            const x = a === 0 ? max : a;
+            const y = b === 0 ? max : b;
+            return u >= Math.min(x, y) && u <= Math.max(x, y);
+          }))
+          .map(([, i]) => i);
+        return JSON.stringify(uidIndexes(set, uids)) === JSON.stringify(want);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  t.pass();
+});

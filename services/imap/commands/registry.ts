@@ -12,12 +12,13 @@ import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { search, uidSearch } from './search.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
+import { starttls } from './starttls.js';
 import { status } from './status.js';
 import { store, uidStore } from './store.js';
 
 const ALL: readonly ImapCommand[] = [
   capability, noop, logout, id, enable, namespace, check,
-  login, authenticate,
+  starttls, login, authenticate,
   select, examine, close, unselect,
   create, del, rename, subscribe, unsubscribe, listCmd, lsub, status, append,
   fetch, uidFetch, store, uidStore, search, uidSearch,
