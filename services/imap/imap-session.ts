@@ -127,6 +127,8 @@ export class ImapSession extends LineSession {
       return this.badReply(cmd.tag, `${cmd.name} not allowed in this state: ${why}`);
     }
     if (cmd.args.length < spec.minArgs || cmd.args.length > spec.maxArgs) return this.badReply(cmd.tag, `${cmd.name}: wrong number of arguments`);
+    // One write per command: the untagged data and the tagged completion leave together.
+    this.cork();
     try {
       const text = await spec.handler(this, { tag: cmd.tag, name: cmd.name, args: cmd.args });
       // LOGOUT and STARTTLS answer themselves (before closing / before the handshake).
@@ -143,7 +145,32 @@ export class ImapSession extends LineSession {
       }
       if (this.conn.closed) return;
       this.send(`${cmd.tag} NO [SERVERBUG] ${cmd.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.uncork();
     }
+  }
+
+  private corked = false;
+
+  /** Holds writes until uncork (Node's socket cork: one writev for a command's whole answer). */
+  cork(): void {
+    if (this.corked || this.conn.closed) return;
+    this.corked = true;
+    this.conn.socket.cork();
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.conn.socket.uncork();
+  }
+
+  /** Lets buffered output go and waits for the socket to drain (big FETCH answers). */
+  async flushOutput(): Promise<void> {
+    const wasCorked = this.corked;
+    this.uncork();
+    await this.conn.drain();
+    if (wasCorked) this.cork();
   }
 
   private badReply(tag: string, text: string): void {

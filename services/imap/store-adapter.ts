@@ -115,8 +115,9 @@ export class MailStoreAdapter implements ImapStore {
     const f = await this.store.openFolder(user, name);
     return new StoreFolder(this.store, user, f.name, f);
   }
-  list(user: string): Promise<FolderEntry[]> {
-    return this.store.listFolders(user);
+  async list(user: string): Promise<FolderEntry[]> {
+    // INBOX counts as subscribed: clients that show only subscribed folders must still show it.
+    return (await this.store.listFolders(user)).map((f) => (f.name === 'INBOX' && !f.subscribed ? { ...f, subscribed: true } : f));
   }
   create(user: string, name: string): Promise<void> {
     return this.store.createFolder(user, name);

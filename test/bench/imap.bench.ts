@@ -188,9 +188,9 @@ service anvil {
 
 type Times = Record<string, number[]> & { _messages: number; _search_hits: number; _body_octets: number };
 
-function measure(port: number): Times {
+function measure(port: number, runs: number): Times {
   const script = join(PROJECT_ROOT, 'test', 'bench', 'imap_bench_client.py');
-  const r = spawnSync('python3', [script, '127.0.0.1', String(port), 'alice', 'alice-lab', String(RUNS), WORD], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('python3', [script, '127.0.0.1', String(port), 'alice', 'alice-lab', String(runs), WORD], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) throw new Error(`bench client failed: ${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout) as Times;
 }
@@ -268,10 +268,21 @@ async function main(): Promise<void> {
   try {
     dovecot = await startDovecot(join(dir, 'dovecot'), msgs);
     console.log(`  dovecot on port ${dovecot.port}, labnet on port ${lab.port('imap')} (ready in ${Math.round(lab.readyMs)} ms)`);
-    const d = measure(dovecot.port);
-    console.log('  dovecot measured');
-    const l = measure(lab.port('imap'));
-    console.log('  labnet measured');
+    // Rounds alternate between the two servers so that load from elsewhere on the machine falls on
+    // both alike; each round is one client run (log in, warm up, every step once).
+    const merge = (into: Times | undefined, t: Times): Times => {
+      if (!into) return t;
+      for (const k of Object.keys(t)) if (Array.isArray(t[k])) into[k]!.push(...t[k]!);
+      return into;
+    };
+    let d: Times | undefined;
+    let l: Times | undefined;
+    for (let round = 0; round < RUNS; round++) {
+      d = merge(d, measure(dovecot.port, 1));
+      l = merge(l, measure(lab.port('imap'), 1));
+    }
+    if (!d || !l) throw new Error('no runs');
+    console.log(`  measured ${RUNS} alternating rounds`);
     if (d._messages !== l._messages || d._search_hits !== l._search_hits || d._body_octets !== l._body_octets) {
       console.log(`  WARNING: answers differ: dovecot ${d._messages} msgs/${d._search_hits} hits/${d._body_octets} octets, labnet ${l._messages}/${l._search_hits}/${l._body_octets}`);
     } else console.log(`  both: ${l._messages} messages, SEARCH TEXT ${WORD}: ${l._search_hits} hits, 100 bodies ${l._body_octets} octets`);

@@ -47,6 +47,7 @@ export const authenticate: ImapCommand = {
       if (response === '=') response = '';
     } else {
       s.send('+ ');
+      s.uncork();
       const line = await s.conn.framer.readLine(8192).catch(() => null);
       s.commandEvent(REDACTED);
       if (line === null) throw bad('authentication exchange failed');

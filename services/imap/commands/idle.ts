@@ -11,6 +11,8 @@ export const idle: ImapCommand = {
   expungeAfter: true,
   async handler(s) {
     s.send('+ idling');
+    // The continuation must reach the client now, not with the tagged answer.
+    s.uncork();
     const view = s.selected;
     s.idling = true;
     const push = (): void => {

@@ -15,6 +15,7 @@ export const starttls: ImapCommand = {
     if (!upgrade || s.conn.isTls) throw bad('STARTTLS is not available');
     // The OK goes out in plaintext; then the handshake; the client must ask for CAPABILITY again.
     s.send(`${cmd.tag} OK Begin TLS negotiation now`);
+    s.uncork();
     await upgrade(s);
     return '';
   },
