@@ -87,6 +87,17 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** CPU ms used by a process, including its waited-for children (Dovecot's exited imap processes). */
+function cpuMs(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 function descendants(pid: number): number[] {
   const out: number[] = [];
   const parents = new Map<number, number>();
@@ -277,9 +288,16 @@ async function main(): Promise<void> {
     };
     let d: Times | undefined;
     let l: Times | undefined;
+    const dCpu: number[] = [];
+    const lCpu: number[] = [];
+    const treeCpu = (pid: number): number => [pid, ...descendants(pid)].reduce((n, p) => n + cpuMs(p), 0);
     for (let round = 0; round < RUNS; round++) {
+      let c0 = treeCpu(dovecot.masterPid);
       d = merge(d, measure(dovecot.port, 1));
+      dCpu.push(treeCpu(dovecot.masterPid) - c0);
+      c0 = cpuMs(lab.proc.pid!);
       l = merge(l, measure(lab.port('imap'), 1));
+      lCpu.push(cpuMs(lab.proc.pid!) - c0);
     }
     if (!d || !l) throw new Error('no runs');
     console.log(`  measured ${RUNS} alternating rounds`);
@@ -305,6 +323,8 @@ async function main(): Promise<void> {
     });
     (await idleSession(fresh.port('imap'))).destroy();
     const freshLab = fresh;
+    // Server CPU per round (warm-up + every step once): independent of how busy the machine is.
+    console.log(`  server CPU per round (median): dovecot ${median(dCpu)} ms, labnet ${median(lCpu)} ms, ratio ${(median(lCpu) / Math.max(1, median(dCpu))).toFixed(2)}x`);
     const lr = await idleRss(freshLab.port('imap'), () => [freshLab.proc.pid!]);
     const addedMb = (lr.after - lr.before) / 1024;
     console.log(`  labnet RSS: ${(lr.before / 1024).toFixed(1)} MB before, ${(lr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${addedMb.toFixed(1)} MB (target < 40 MB) ${addedMb < 40 ? 'ok' : 'MISSED'}`);
