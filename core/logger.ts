@@ -11,7 +11,7 @@ export function createLogger(level: LevelWithSilent, options: { pretty?: boolean
   if (usePretty) {
     // In-process pretty stream (a transport would start a worker thread and cost memory), loaded
     // only on a terminal.
-    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty').default;
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true, destination: 1 });
     return pino({ level, base: undefined }, stream);
   }
