@@ -133,6 +133,7 @@ test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish 
   const stopping = lab.stop();
   t.is(await idle.line(), '-ERR shutting down');
   t.is(await busy.line(), '+OK slow done');
+  t.is(await busy.line(), '-ERR shutting down', 'the busy session is told why once its command is done');
   t.is(await busy.line(), null);
   await stopping;
   await t.throwsAsync(() => LineClient.connect(lab.port('echo')), undefined, 'no longer accepting');
