@@ -158,6 +158,15 @@ export class Connection {
     }
   }
 
+  /**
+   * Marks the session idle (waiting for its next command) or busy, for sessions that wait through
+   * `framer.onReadable` instead of `readCommandLine`/`readHead`. An idle session closes at once at
+   * shutdown.
+   */
+  markIdle(idle: boolean): void {
+    this.idle = idle;
+  }
+
   /** Half-closes after flushing what was written; the peer's FIN then completes the close. */
   close(reason = 'closed'): void {
     if (this.closed) return;
