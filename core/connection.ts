@@ -30,6 +30,7 @@ export class Connection {
   private idle = false;
   private idleTimeoutMs: number;
   private closeCallbacks: Array<(reason: string) => void> = [];
+  private closeTimer: NodeJS.Timeout | undefined;
   tlsSocket: tls.TLSSocket | undefined;
 
   constructor(
@@ -99,6 +100,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.framer.end();
     for (const cb of this.closeCallbacks) cb(reason);
     this.closeCallbacks = [];
@@ -173,8 +175,10 @@ export class Connection {
     this.closeReason = reason;
     this.socket.end();
     // A peer that never closes its side must not keep the socket: destroy after a short grace.
-    const t = setTimeout(() => this.destroy(reason), 2_000);
-    t.unref();
+    if (this.closeTimer === undefined) {
+      this.closeTimer = setTimeout(() => this.destroy(reason), 2_000);
+      this.closeTimer.unref();
+    }
   }
 
   destroy(reason = 'destroyed'): void {
