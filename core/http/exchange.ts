@@ -97,7 +97,7 @@ export class HttpExchange {
       conn.write(body);
       socket.uncork();
     }
-    if (this.events.active) this.replyEvent(status, head.length + (this.isHead ? 0 : len));
+    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len));
   }
 
   /** Writes a prebuilt complete response (the static file fast path). */
@@ -105,7 +105,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.events.active) this.replyEvent(status, response.length);
+    if (this.events.wants('reply')) this.replyEvent(status, response.length);
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
@@ -114,7 +114,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.events.active) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength));
+    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength));
   }
 
   /** A small text/plain error body saying what was wrong. */

@@ -10,25 +10,31 @@ import { commonFieldsStamp, commonFields, connectionField, parseHttpDate, status
 /** Files up to this size are answered from one prebuilt buffer (head + body). */
 const PREBUILT_MAX = 64 * 1024;
 
-export async function serveFile(ex: HttpExchange, area: FileArea, path: string): Promise<void> {
-  const now = Date.now();
-  let entry = area.fresh(path, now);
-  if (entry === undefined) {
-    const found = await area.lookup(path);
-    switch (found.kind) {
-      case 'missing':
-        ex.sendError(404, `no file at ${path}`);
-        return;
-      case 'outside':
-        ex.sendError(403, `${path} points outside the served directory`);
-        return;
-      case 'redirect':
-        ex.send(301, `Location: ${found.location}\r\nContent-Type: text/plain; charset=utf-8\r\n`, `moved to ${found.location}\n`);
-        return;
-      case 'file':
-        entry = found.entry;
-    }
+/** Answers GET/HEAD for `path` in `area`; synchronous when the file is cached and fresh. */
+export function serveFile(ex: HttpExchange, area: FileArea, path: string): void | Promise<void> {
+  const entry = area.fresh(path, Date.now());
+  if (entry !== undefined) return serveEntry(ex, entry);
+  return lookupAndServe(ex, area, path);
+}
+
+async function lookupAndServe(ex: HttpExchange, area: FileArea, path: string): Promise<void> {
+  const found = await area.lookup(path);
+  switch (found.kind) {
+    case 'missing':
+      ex.sendError(404, `no file at ${path}`);
+      return;
+    case 'outside':
+      ex.sendError(403, `${path} points outside the served directory`);
+      return;
+    case 'redirect':
+      ex.send(301, `Location: ${found.location}\r\nContent-Type: text/plain; charset=utf-8\r\n`, `moved to ${found.location}\n`);
+      return;
+    case 'file':
+      return serveEntry(ex, found.entry);
   }
+}
+
+function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
   const req = ex.req;
   if (req.ifNoneMatch !== undefined) {
     if (etagMatches(req.ifNoneMatch, entry.etag)) {
@@ -52,7 +58,7 @@ export async function serveFile(ex: HttpExchange, area: FileArea, path: string):
       const [start, end] = r;
       const fields = `${entry.fields}Content-Range: bytes ${start}-${end}/${entry.size}\r\n`;
       if (entry.data) ex.send(206, fields, entry.data.subarray(start, end + 1));
-      else await streamFile(ex, entry, 206, fields, start, end);
+      else return streamFile(ex, entry, 206, fields, start, end);
       return;
     }
   }
@@ -81,7 +87,7 @@ export async function serveFile(ex: HttpExchange, area: FileArea, path: string):
     return;
   }
   if (data !== undefined) ex.send(200, entry.fields, data);
-  else await streamFile(ex, entry, 200, entry.fields, 0, entry.size - 1);
+  else return streamFile(ex, entry, 200, entry.fields, 0, entry.size - 1);
 }
 
 async function streamFile(ex: HttpExchange, entry: FileEntry, status: number, fields: string, start: number, end: number): Promise<void> {
