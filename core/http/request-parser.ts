@@ -8,12 +8,15 @@
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 
 /** A request that cannot be served; `close` when the framing of what follows is unknown. */
-export class HttpParseError {
+export class HttpParseError extends Error {
   constructor(
     readonly status: number,
-    readonly message: string,
+    message: string,
     readonly close: boolean = true,
-  ) {}
+  ) {
+    super(message);
+    this.name = 'HttpParseError';
+  }
 }
 
 export class HttpRequest {

@@ -156,7 +156,7 @@ export function parseRange(header: string, size: number): [number, number] | 'un
   if (!digits(a) || (b !== '' && !digits(b))) return undefined;
   const start = Number(a);
   let end = b === '' ? size - 1 : Number(b);
-  if (end < start) return undefined;
+  if (b !== '' && end < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   if (end >= size) end = size - 1;
   return [start, end];
