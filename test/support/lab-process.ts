@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { mergeConfig } from '../../core/config.js';
+import { serviceModules } from '../../services/index.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const CLI = join(PROJECT_ROOT, 'build', 'core', 'cli.js');
@@ -64,6 +66,18 @@ export function parseReadyTable(out: string): Record<string, number> {
   return ports;
 }
 
+/** `port: 0` (and 0 for every other `...Port` key) for each registered service, so tests never collide. */
+export function zeroPorts(): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const m of serviceModules) {
+    const defaults = m.configSchema.parse({}) as Record<string, unknown>;
+    const zeros: Record<string, number> = {};
+    for (const [k, v] of Object.entries(defaults)) if (typeof v === 'number' && (k === 'port' || k.endsWith('Port'))) zeros[k] = 0;
+    out[m.name] = zeros;
+  }
+  return out;
+}
+
 export async function startLabProcess(options: LabProcessOptions = {}): Promise<LabProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'labnet-test-'));
   const base = {
@@ -71,7 +85,7 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
     dataDir,
     limits: { shutdownGraceMs: 1000 },
   };
-  const config = { ...base, ...(options.config ?? {}) };
+  const config = mergeConfig({ ...base, services: zeroPorts() }, options.config ?? {}) as Record<string, unknown>;
   const configPath = writeConfig(dataDir, config);
   const args = [CLI, 'start', '--config', configPath, '--log-level', 'warn'];
   if (options.only) args.push('--only', options.only.join(','));
