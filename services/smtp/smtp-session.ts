@@ -130,7 +130,12 @@ export class SmtpSession extends LineSession {
   async run(): Promise<void> {
     // A TLS client on the plain port sends a ClientHello (0x16 0x03 ...) at once; tell it plainly.
     const probe = (chunk: Buffer): void => {
-      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) this.tlsProbe = true;
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03 && !this.sawFirstCommand) {
+        // No line feed may ever come: answer now instead of waiting for a command line.
+        this.tlsProbe = true;
+        this.rejectTls();
+        this.conn.close('TLS ClientHello on a plain port');
+      }
     };
     this.conn.socket.once('data', probe);
     this.conn.setIdleTimeout(this.config.commandTimeoutMs);
@@ -143,14 +148,13 @@ export class SmtpSession extends LineSession {
           line = await this.conn.readCommandLine(LIMITS.authLine);
         } catch (err) {
           if (!(err instanceof FramerError)) throw err;
-          if (this.tlsProbe) return this.rejectTls();
+          if (this.tlsProbe) return;
           this.commandEvent('<line too long>');
           this.reply(500, 'Line too long', '5.5.2');
           this.bad();
           continue;
         }
-        if (line === null) break;
-        if (this.tlsProbe) return this.rejectTls();
+        if (line === null || this.tlsProbe) break;
         await this.dispatch(line);
       }
     } finally {
