@@ -517,10 +517,14 @@ export class MailStore {
     return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
   }
 
-  /** EXPUNGE: the given UIDs, or (uids undefined) every message flagged \Deleted. Returns removed UIDs. */
-  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown } = {}): Promise<number[]> {
+  /**
+   * EXPUNGE. No uids: every message flagged \Deleted (IMAP EXPUNGE/CLOSE). With uids: exactly those
+   * (POP3 QUIT), or with `onlyDeleted` those of them flagged \Deleted (IMAP UID EXPUNGE, RFC 4315).
+   * Returns the removed UIDs.
+   */
+  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown; onlyDeleted?: boolean } = {}): Promise<number[]> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(() => f.expunge(uids, options.origin));
+    return f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
   }
 
   /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */

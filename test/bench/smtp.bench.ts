@@ -273,7 +273,9 @@ async function startSmtpServerPeer(): Promise<Peer> {
 
 async function startSmtpSinkPeer(): Promise<Peer> {
   const port = await freePort();
-  const p = child(SMTP_SINK, ['-c', `127.0.0.1:${port}`, '1000']);
+  // As root smtp-sink wants a user to drop privileges to.
+  const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+  const p = child(SMTP_SINK, [...user, '-c', `127.0.0.1:${port}`, '1000']);
   await waitForGreeting(port);
   return { name: 'smtp-sink', port, stop: () => stopChild(p) };
 }
