@@ -164,7 +164,7 @@ export class TcpServer {
     const local = { address: raw.localAddress ?? '', port: raw.localPort ?? 0 };
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
-    if (this.events.active) {
+    if (this.events.wants('session.open')) {
       this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local, tls: conn.isTls });
     }
     conn.onClose((reason) => {
@@ -172,7 +172,7 @@ export class TcpServer {
       this.release(remote);
       this.closedBytesIn += conn.bytesIn;
       this.closedBytesOut += conn.bytesOut;
-      if (this.events.active) {
+      if (this.events.wants('session.close')) {
         this.events.publish({
           type: 'session.close',
           service: o.service,

@@ -1,6 +1,10 @@
 // The service registry: one line per service. Nothing scans directories; a service is on this list
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
+import { httpModule } from './http/index.js';
 import { smtpModule } from './smtp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [smtpModule];
+export const serviceModules: readonly ServiceModule[] = [
+  httpModule,
+  smtpModule,
+];
