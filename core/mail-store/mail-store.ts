@@ -227,6 +227,9 @@ export class MailStore {
   private async loaded(user: string, name: string): Promise<Folder> {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
     const canonical = canonicalFolder(name);
+    // A loaded, live folder exists (deleting or renaming it kills the object): no file system check.
+    const known = this.folders.get(`${user}\u0000${canonical}`);
+    if (known && known.isLoaded && !known.isDead) return known;
     if (canonical === INBOX) await this.ensureMailbox(user);
     else if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
     const f = this.folder(user, canonical);
