@@ -142,7 +142,10 @@ export class SmtpSession extends LineSession {
     this.reply(220, `${this.hostname} ESMTP labnet`, null);
     try {
       while (!this.ending && !this.conn.closed) {
+        // Replies to pipelined commands go out in one write (RFC 2920 section 3.1), but never wait
+        // while the session itself waits: if no complete line is buffered, flush right away.
         if (this.conn.framer.buffered === 0) this.flush();
+        else if (this.corked) setImmediate(() => this.flush());
         let line: Buffer | null;
         try {
           line = await this.conn.readCommandLine(LIMITS.authLine);

@@ -139,3 +139,23 @@ test.serial('the mail store is bound lazily under TOKENS.MailStore and sees SMTP
   t.is(snap.messages[snap.messages.length - 1]!.headers.subject, 'watched');
   t.deepEqual(seen, ['exists']);
 });
+
+test.serial('replies are not held back while a partial next line is buffered', async (t) => {
+  const out = await new Promise<string>((resolve) => {
+    const s = connect(lab.port('smtp'), '127.0.0.1');
+    let text = '';
+    s.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('250 2.0.0 Ok\r\n')) {
+        s.destroy();
+        resolve(text);
+      }
+    });
+    s.once('data', () => s.write('NOOP\r\nNO'));
+    setTimeout(() => {
+      s.destroy();
+      resolve(text);
+    }, 10_000);
+  });
+  t.is(out, '220 labnet.lab.test ESMTP labnet\r\n250 2.0.0 Ok\r\n');
+});
