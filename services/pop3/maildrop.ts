@@ -1,6 +1,6 @@
 // The maildrop as one POP3 session sees it (RFC 1939 section 4 and 5): the messages present at login,
 // numbered from 1 with their sizes, fixed for the whole session even if new mail arrives; deletion
-// marks that only the UPDATE state applies. Plus the exclusive per-user lock.
+// marks that only the UPDATE state applies.
 import { POP3_LIMITS } from './limits.js';
 import { Pop3Error } from './replies.js';
 
@@ -22,6 +22,11 @@ export interface MaildropStore<E extends MaildropEntry = MaildropEntry> {
   read(user: string, entry: E): Promise<MessageContent>;
   /** Removes the messages; resolves with how many could not be removed. */
   remove(user: string, entries: readonly E[]): Promise<{ failed: number }>;
+  /**
+   * The exclusive maildrop lock (RFC 1939 section 4): a release function, or undefined when another
+   * session holds it.
+   */
+  lock(user: string): (() => void) | undefined;
 }
 
 export class Maildrop<E extends MaildropEntry = MaildropEntry> {
@@ -102,29 +107,4 @@ export function parseMessageNumber(arg: string): number | undefined {
 /** A non-negative line count (TOP's second argument). */
 export function parseLineCount(arg: string): number | undefined {
   return parseMessageNumber(arg);
-}
-
-/**
- * One POP3 session per maildrop at a time (RFC 1939 section 4: "an exclusive-access lock on the
- * maildrop"). In-process: labnet is the only program that serves this store.
- */
-export class MaildropLocks {
-  private readonly holders = new Map<string, string>();
-
-  tryLock(user: string, session: string): boolean {
-    const key = user.toLowerCase();
-    const holder = this.holders.get(key);
-    if (holder !== undefined && holder !== session) return false;
-    this.holders.set(key, session);
-    return true;
-  }
-
-  unlock(user: string, session: string): void {
-    const key = user.toLowerCase();
-    if (this.holders.get(key) === session) this.holders.delete(key);
-  }
-
-  get size(): number {
-    return this.holders.size;
-  }
 }

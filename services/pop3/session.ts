@@ -15,7 +15,7 @@ import { parseCommandLine } from './command-line.js';
 import type { Pop3Command } from './commands/command.js';
 import { DotStuffer, stuffWhole } from './dot-stuffing.js';
 import { POP3_LIMITS } from './limits.js';
-import { Maildrop, type MaildropEntry, type MaildropLocks, type MaildropStore } from './maildrop.js';
+import { Maildrop, type MaildropEntry, type MaildropStore } from './maildrop.js';
 import { TopFilter } from './message-top.js';
 import { errLine, okLine, plural, Pop3Error } from './replies.js';
 import type { Pop3State } from './state.js';
@@ -24,7 +24,6 @@ export interface Pop3SessionDeps {
   events: EventBus;
   accounts: Accounts;
   store: MaildropStore;
-  locks: MaildropLocks;
   capabilities: Capabilities;
   commands: CommandTable<Pop3State, Pop3Session>;
   /** Host name in the greeting and the APOP timestamp. */
@@ -49,6 +48,7 @@ export class Pop3Session extends LineSession {
   /** The session is over: no more commands are read. */
   ended = false;
   private corked: Socket | undefined;
+  private unlock: (() => void) | undefined;
 
   constructor(
     conn: Connection,
@@ -156,23 +156,25 @@ export class Pop3Session extends LineSession {
    * AUTHORIZATION (RFC 2449 section 8.1.2).
    */
   async openMaildrop(user: string): Promise<void> {
-    if (!this.deps.locks.tryLock(user, this.id)) {
+    const unlock = this.deps.store.lock(user);
+    if (!unlock) {
       throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session`, 'IN-USE', false);
     }
     let entries: MaildropEntry[];
     try {
       entries = await this.deps.store.list(user);
     } catch (err) {
-      this.deps.locks.unlock(user, this.id);
+      unlock();
       this.notice('error', `cannot open the maildrop of ${user}: ${err instanceof Error ? err.message : String(err)}`);
       throw new Pop3Error('MAILDROP_UNAVAILABLE', 'cannot open the maildrop, try again later', 'SYS/TEMP', false);
     }
     if (this.conn.closed) {
       // The client went away while the maildrop was being opened.
-      this.deps.locks.unlock(user, this.id);
+      unlock();
       this.ended = true;
       return;
     }
+    this.unlock = unlock;
     this.user = user;
     this.pendingUser = undefined;
     this.maildrop = new Maildrop(user, entries);
@@ -181,7 +183,9 @@ export class Pop3Session extends LineSession {
   }
 
   private releaseLock(): void {
-    if (this.user) this.deps.locks.unlock(this.user, this.id);
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    unlock?.();
   }
 
   /**

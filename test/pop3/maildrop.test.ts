@@ -1,7 +1,7 @@
 // The session's view of the maildrop: numbers, sizes, deletion marks, and the lock.
 import test from 'ava';
 import { Capabilities, defaultCapabilities } from '../../services/pop3/capabilities.js';
-import { Maildrop, MaildropLocks, parseMessageNumber } from '../../services/pop3/maildrop.js';
+import { Maildrop, parseMessageNumber } from '../../services/pop3/maildrop.js';
 import { Pop3Error } from '../../services/pop3/replies.js';
 
 const drop = () =>
@@ -46,17 +46,6 @@ test('bad message numbers get coded errors', (t) => {
   d.markDeleted(1);
   t.is(code('1'), 'MESSAGE_DELETED');
   t.is(parseMessageNumber('007'), 7);
-});
-
-test('the lock is exclusive per user (case-insensitive) and released only by its holder', (t) => {
-  const locks = new MaildropLocks();
-  t.true(locks.tryLock('alice', 's1'));
-  t.false(locks.tryLock('ALICE', 's2'));
-  t.true(locks.tryLock('bob', 's2'));
-  locks.unlock('alice', 's2');
-  t.false(locks.tryLock('alice', 's3'));
-  locks.unlock('alice', 's1');
-  t.true(locks.tryLock('alice', 's3'));
 });
 
 test('capabilities: per state, extendable (STLS from the TLS layer)', (t) => {
