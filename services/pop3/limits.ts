@@ -24,6 +24,12 @@ export const POP3_LIMITS = {
   defaultMaxErrors: 20,
   /** A whole message goes out in one write up to this size; bigger ones are streamed in chunks. */
   wholeMessageMax: 256 * 1024,
+  /**
+   * Read-ahead while a client downloads the maildrop in order (RETR 1, RETR 2, ...): the next few
+   * messages are read from disk while the current one is on the wire. Bounded per session.
+   */
+  readAheadMessages: 8,
+  readAheadBytes: 512 * 1024,
   /** Chunk size when streaming a large message. */
   streamChunk: 64 * 1024,
   /** Responses (first line, capability lines) stay within RFC 2449 section 4's 512 octets with CRLF. */

@@ -15,7 +15,7 @@ import { parseCommandLine } from './command-line.js';
 import type { Pop3Command } from './commands/command.js';
 import { DotStuffer, stuffWhole } from './dot-stuffing.js';
 import { POP3_LIMITS } from './limits.js';
-import { Maildrop, type MaildropEntry, type MaildropStore } from './maildrop.js';
+import { Maildrop, type MaildropEntry, type MaildropStore, type MessageContent } from './maildrop.js';
 import { TopFilter } from './message-top.js';
 import { errLine, okLine, plural, Pop3Error } from './replies.js';
 import type { Pop3State } from './state.js';
@@ -49,6 +49,8 @@ export class Pop3Session extends LineSession {
   ended = false;
   private corked: Socket | undefined;
   private unlock: (() => void) | undefined;
+  /** Messages being read ahead of the client's next RETR/TOP, by message number. */
+  private readonly readAhead = new Map<number, Promise<MessageContent>>();
 
   constructor(
     conn: Connection,
@@ -86,6 +88,7 @@ export class Pop3Session extends LineSession {
       if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
     } finally {
       this.flush();
+      this.readAhead.clear();
       this.releaseLock();
     }
   }
@@ -211,9 +214,9 @@ export class Pop3Session extends LineSession {
    */
   async sendMessage(n: number, status: string, bodyLines?: number): Promise<void> {
     const entry = this.drop.entry(n);
-    let content;
+    let content: MessageContent;
     try {
-      content = await this.deps.store.read(this.drop.user, entry);
+      content = await this.readMessage(n);
     } catch (err) {
       this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
       throw new Pop3Error('MAILDROP_UNAVAILABLE', `message ${n} cannot be read now`, 'SYS/TEMP', false);
@@ -238,6 +241,27 @@ export class Pop3Session extends LineSession {
     }
     this.conn.write(stuffer.finish());
     if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
+  }
+
+  /** The message's content, from the read-ahead if it is there; then reads ahead of the client. */
+  private readMessage(n: number): Promise<MessageContent> {
+    const drop = this.drop;
+    let content = this.readAhead.get(n);
+    if (content) this.readAhead.delete(n);
+    else content = this.deps.store.read(drop.user, drop.entry(n));
+    for (const k of this.readAhead.keys()) if (k <= n || k > n + POP3_LIMITS.readAheadMessages) this.readAhead.delete(k);
+    let bytes = 0;
+    for (let k = n + 1; k <= Math.min(drop.highest, n + POP3_LIMITS.readAheadMessages); k++) {
+      if (drop.isDeleted(k)) continue;
+      const e = drop.entry(k);
+      bytes += e.size;
+      if (e.size > POP3_LIMITS.wholeMessageMax || bytes > POP3_LIMITS.readAheadBytes) break;
+      if (this.readAhead.has(k)) continue;
+      const p = this.deps.store.read(drop.user, e);
+      p.catch(() => undefined); // reported when (if) the client asks for it
+      this.readAhead.set(k, p);
+    }
+    return content;
   }
 
   /**
