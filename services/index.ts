@@ -2,5 +2,6 @@
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
 import { pop3Module } from './pop3/index.js';
+import { smtpModule } from './smtp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [pop3Module];
+export const serviceModules: readonly ServiceModule[] = [smtpModule, pop3Module];
