@@ -16,17 +16,21 @@ interface Run {
 
 function run(cmd: string, args: string[], options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...(options.env ?? {}) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { env: { ...process.env, ...(options.env ?? {}) }, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdout!.on('data', (d: Buffer) => out.push(d));
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     p.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout: Buffer.concat(out), stderr: err });
     });
-    p.stdin.end(options.input ?? '');
+    if (p.stdin) {
+      // A child that exits without reading its input must not become an EPIPE in this process.
+      p.stdin.on('error', () => {});
+      p.stdin.end(options.input);
+    }
   });
 }
 
