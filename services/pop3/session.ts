@@ -226,6 +226,7 @@ export class Pop3Session extends LineSession {
       const data = top ? top.push(content.data) : content.data;
       const out = stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1'));
       this.sendData(out, `${status} (${data.length} octets of message follow)`);
+      this.scheduleReadAhead(n);
       return;
     }
     this.flush();
@@ -243,12 +244,29 @@ export class Pop3Session extends LineSession {
     if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
   }
 
-  /** The message's content, from the read-ahead if it is there; then reads ahead of the client. */
+  /** The message's content, from the read-ahead if it is there. */
   private readMessage(n: number): Promise<MessageContent> {
+    const content = this.readAhead.get(n);
+    if (content) {
+      this.readAhead.delete(n);
+      return content;
+    }
+    return this.deps.store.read(this.drop.user, this.drop.entry(n));
+  }
+
+  /**
+   * After message n went out: read the next few (small) messages while the client is busy with it,
+   * so a client fetching the maildrop in order finds each one ready.
+   */
+  private scheduleReadAhead(n: number): void {
+    setImmediate(() => {
+      if (this.ended || this.conn.closed || !this.maildrop) return;
+      this.readAheadAfter(n);
+    });
+  }
+
+  private readAheadAfter(n: number): void {
     const drop = this.drop;
-    let content = this.readAhead.get(n);
-    if (content) this.readAhead.delete(n);
-    else content = this.deps.store.read(drop.user, drop.entry(n));
     for (const k of this.readAhead.keys()) if (k <= n || k > n + POP3_LIMITS.readAheadMessages) this.readAhead.delete(k);
     let bytes = 0;
     for (let k = n + 1; k <= Math.min(drop.highest, n + POP3_LIMITS.readAheadMessages); k++) {
@@ -261,7 +279,6 @@ export class Pop3Session extends LineSession {
       p.catch(() => undefined); // reported when (if) the client asks for it
       this.readAhead.set(k, p);
     }
-    return content;
   }
 
   /**

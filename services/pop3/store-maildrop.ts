@@ -23,7 +23,9 @@ export class StoreMaildrop implements MaildropStore<StoreEntry> {
   }
 
   async read(user: string, entry: StoreEntry): Promise<MessageContent> {
-    if (entry.size <= POP3_LIMITS.wholeMessageMax) return { kind: 'buffer', data: await this.store.read(user, INBOX, entry.storeUid) };
+    if (entry.size <= POP3_LIMITS.wholeMessageMax) {
+      return { kind: 'buffer', data: await this.store.read(user, INBOX, entry.storeUid, { blockingUpTo: POP3_LIMITS.blockingReadMax }) };
+    }
     const stream = await this.store.stream(user, INBOX, entry.storeUid);
     return { kind: 'stream', chunks: stream as AsyncIterable<Buffer> };
   }
