@@ -84,6 +84,12 @@ export class Pop3Session extends LineSession {
         }
         await this.execute(raw);
         if (this.conn.framer.buffered === 0) this.flush();
+        // A client that pipelines commands but does not read the replies must not make them pile up
+        // here: stop reading commands until the socket has taken what was written.
+        if (this.conn.socket.writableNeedDrain) {
+          this.flush();
+          await this.conn.drain();
+        }
       }
       if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
     } finally {

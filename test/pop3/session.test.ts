@@ -391,3 +391,43 @@ test('shutdown tells an idle client and deletes nothing', async (t) => {
   await store.stop();
   await lab.stop();
 });
+
+test('a client that pipelines without reading is not answered into memory without bound', async (t) => {
+  const lab = await startPop3Lab();
+  try {
+    await lab.deliver('alice', message('flood', 'y'.repeat(4000) + '\r\n'));
+    const c = await login(lab);
+    c.socket.pause();
+    const flood = Buffer.from('RETR 1\r\n'.repeat(1_000_000)); // 8 MB of commands, 4 GB of replies
+    c.socket.write(flood);
+    await new Promise((r) => setTimeout(r, 2000));
+    // bytesOut counts what the session handed to the socket, buffered or not: it stays within the
+    // kernel's socket buffers plus one reply instead of growing by the 4 GB the commands ask for.
+    const written = lab.lab.status().find((s) => s.name === 'pop3')!.bytesOut!;
+    t.true(written < 32 * 1024 * 1024, `server wrote ${written} octets for a client that reads nothing`);
+    c.close();
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('random bytes get -ERR replies and never end the session early or crash the server', async (t) => {
+  const lab = await startPop3Lab({ maxErrors: 1000 });
+  try {
+    const { randomBytes } = await import('node:crypto');
+    const c = await pop3Connect(lab.port);
+    await c.line();
+    for (let i = 0; i < 200; i++) {
+      let junk = randomBytes(1 + (i % 40)).toString('latin1').replace(/[\r\n]/g, ' ');
+      // Keep clear of commands that would legitimately change the state or end the session.
+      if (/^\s*(QUIT|USER|PASS|APOP|AUTH)/i.test(junk)) junk = `X${junk}`;
+      c.socket.write(Buffer.from(`${junk}\r\n`, 'latin1'));
+      t.regex(await c.line(), /^-ERR /);
+    }
+    t.regex(await c.cmd('USER alice'), /^\+OK/);
+    t.regex(await c.cmd('PASS alice-lab'), /^\+OK/);
+    c.close();
+  } finally {
+    await lab.stop();
+  }
+});
