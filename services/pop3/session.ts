@@ -77,10 +77,14 @@ export class Pop3Session extends LineSession {
         }
         if (raw === null) break;
         // PIPELINING (RFC 2449 section 6.6): while more commands are already waiting, gather the
-        // replies and send them together.
+        // replies and send them together; whatever happens, they go out before the next I/O wait.
         if (!this.corked && this.conn.framer.buffered > 0) {
-          this.corked = this.conn.socket;
-          this.corked.cork();
+          const socket = this.conn.socket;
+          this.corked = socket;
+          socket.cork();
+          setImmediate(() => {
+            if (this.corked === socket) this.flush();
+          });
         }
         await this.execute(raw);
         if (this.conn.framer.buffered === 0) this.flush();

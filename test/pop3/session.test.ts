@@ -57,6 +57,24 @@ test('errors get -ERR with a reason and the session goes on', async (t) => {
   }
 });
 
+test('pipelined replies are not held back by an over-long or unfinished line that follows', async (t) => {
+  const lab = await startPop3Lab();
+  try {
+    const c = await pop3Connect(lab.port);
+    await c.line();
+    c.socket.write(`NOOP\r\n${'X'.repeat(3000)}\r\nCAPA\r\nNOO`);
+    t.regex(await c.line(), /^-ERR NOOP is not allowed/);
+    t.regex(await c.line(), /^-ERR command line too long/);
+    t.regex(await c.line(), /^\+OK capability list follows/);
+    t.true((await c.multiline()).toString().includes('UIDL'));
+    c.socket.write('P\r\n');
+    t.regex(await c.line(), /^-ERR NOOP is not allowed/);
+    c.close();
+  } finally {
+    await lab.stop();
+  }
+});
+
 test('too many errors end the session', async (t) => {
   const lab = await startPop3Lab({ maxErrors: 3 });
   try {
