@@ -8,6 +8,7 @@ const DOT = 0x2e;
 const TERMINATOR = Buffer.from('.\r\n');
 const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
 const LF_DOT = Buffer.from('\n.');
+const ONE_DOT = Buffer.from('.');
 
 export class DotStuffer {
   /** Next octet begins a line. */
@@ -18,24 +19,28 @@ export class DotStuffer {
 
   /** Returns the chunk with dots stuffed (the same Buffer when nothing needs stuffing). */
   push(chunk: Buffer): Buffer {
-    if (chunk.length === 0) return chunk;
+    const parts: Buffer[] = [];
+    this.pushParts(chunk, parts);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Appends the stuffed chunk to `out` as slices of it (no copy) and single dots. */
+  pushParts(chunk: Buffer, out: Buffer[]): void {
+    if (chunk.length === 0) return;
     this.any = true;
     this.endsWithLf = chunk[chunk.length - 1] === LF;
     const startsDotted = this.atLineStart && chunk[0] === DOT;
     this.atLineStart = this.endsWithLf;
-    let i = chunk.indexOf(LF_DOT);
-    if (i < 0 && !startsDotted) return chunk;
-    const parts: Buffer[] = [];
+    if (startsDotted) out.push(ONE_DOT);
     let from = 0;
-    if (startsDotted) parts.push(Buffer.from('.'));
+    let i = chunk.indexOf(LF_DOT);
     while (i >= 0) {
-      // Copy up to and including the LF, then an extra dot; the original dot follows in the next part.
-      parts.push(chunk.subarray(from, i + 1), Buffer.from('.'));
+      // Up to and including the LF, then an extra dot; the original dot starts the next slice.
+      out.push(chunk.subarray(from, i + 1), ONE_DOT);
       from = i + 1;
       i = chunk.indexOf(LF_DOT, from);
     }
-    parts.push(chunk.subarray(from));
-    return Buffer.concat(parts);
+    out.push(from === 0 ? chunk : chunk.subarray(from));
   }
 
   /** The end of the response: CRLF "." CRLF, or just "." CRLF when the payload already ended a line. */
@@ -44,9 +49,11 @@ export class DotStuffer {
   }
 }
 
-/** Dot-stuffs a whole payload and appends the terminator (one buffer, ready to write). */
+/** The status line, the payload dot-stuffed and the terminator, in one buffer (one copy of the payload). */
 export function stuffWhole(payload: Buffer, head: Buffer): Buffer {
   const s = new DotStuffer();
-  const body = s.push(payload);
-  return Buffer.concat([head, body, s.finish()]);
+  const parts: Buffer[] = [head];
+  s.pushParts(payload, parts);
+  parts.push(s.finish());
+  return Buffer.concat(parts);
 }

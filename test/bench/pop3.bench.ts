@@ -12,7 +12,7 @@ import { pop3Connect } from '../support/pop3-wire.js';
 import { preDeliver } from '../pop3/helpers.js';
 
 const MESSAGES = Number(process.env.POP3_BENCH_MESSAGES ?? 1000);
-const RUNS = Number(process.env.POP3_BENCH_RUNS ?? 9);
+const RUNS = Number(process.env.POP3_BENCH_RUNS ?? 11);
 const WARMUP = 3;
 const USER = 'alice';
 const PASSWORD = 'alice-lab';
@@ -221,12 +221,19 @@ async function main(): Promise<void> {
       ours.push(await session(labPort, messages));
       theirs.push(await session(dovecot.port, messages));
     }
-    const row = (name: string, ts: Timing[]): string =>
-      `${name.padEnd(8)} total ${median(ts.map((t) => t.totalMs)).toFixed(1).padStart(7)} ms   LIST ${median(ts.map((t) => t.listMs)).toFixed(2).padStart(6)} ms   runs: ${ts.map((t) => t.totalMs.toFixed(0)).join(' ')}`;
+    const min = (xs: number[]): number => Math.min(...xs);
+    const row = (name: string, ts: Timing[]): string => {
+      const total = ts.map((t) => t.totalMs);
+      return (
+        `${name.padEnd(8)} median ${median(total).toFixed(1).padStart(7)} ms (min ${min(total).toFixed(1)})   ` +
+        `LIST median ${median(ts.map((t) => t.listMs)).toFixed(2)} ms   runs: ${total.map((x) => x.toFixed(0)).join(' ')}`
+      );
+    };
     console.log(row('labnet', ours));
     console.log(row('dovecot', theirs));
     const ratio = median(ours.map((t) => t.totalMs)) / median(theirs.map((t) => t.totalMs));
-    console.log(`ratio labnet/dovecot (median session time): ${ratio.toFixed(2)}x  (target <= 1.00x)`);
+    const ratioMin = min(ours.map((t) => t.totalMs)) / min(theirs.map((t) => t.totalMs));
+    console.log(`ratio labnet/dovecot: ${ratio.toFixed(2)}x on medians, ${ratioMin.toFixed(2)}x on best runs  (target <= 1.00x)`);
   } finally {
     await lab?.stop();
     lab?.cleanup();
