@@ -3,8 +3,10 @@
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
 import { smtpModule } from './smtp/index.js';
+import { pop3Module } from './pop3/index.js';
 
 export const serviceModules: readonly ServiceModule[] = [
   httpModule,
   smtpModule,
+  pop3Module,
 ];
