@@ -116,6 +116,17 @@ export class NetnsFixture {
     return link;
   }
 
+  /**
+   * A veth pair NOT in the bridge: another network the server machine is on (the school network),
+   * with `serverAddress` on the server's end. DHCP must not answer there.
+   */
+  addOtherNetwork(serverAddress: string): ClientLink {
+    const link = this.addLink();
+    sh(['ip', '-n', this.serverNs, 'link', 'set', link.peer, 'nomaster']);
+    sh(['ip', '-n', this.serverNs, 'addr', 'add', serverAddress, 'dev', link.peer]);
+    return link;
+  }
+
   /** Runs a command in a namespace to completion, bounded by timeoutMs (then SIGKILL). */
   run(ns: string, args: string[], timeoutMs = 20_000): Promise<RunResult> {
     return new Promise((resolve) => {
