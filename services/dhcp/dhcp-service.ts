@@ -57,6 +57,13 @@ export class DhcpService implements Service {
   private sendSocket: Socket | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastExhaustedWarning = 0;
+  /** ACKs released together by one journal commit, sent a few at a time (see pacedSend). */
+  private paced: { reply: DhcpPacket; to: { address: string; port: number } }[] = [];
+  private pacedHead = 0;
+  private pacedTimer: NodeJS.Timeout | undefined;
+  /** Whether anyone subscribes to packet events, re-read every second (checked twice per packet). */
+  private packetEvents = false;
+  private eventsTimer: NodeJS.Timeout | undefined;
   private badPackets = 0;
   private sendErrors = 0;
 
@@ -172,6 +179,9 @@ export class DhcpService implements Service {
     this.sendSocket.on('message', onMessage);
     this.sweepTimer = setInterval(() => store.sweep(this.clock.now()), DHCP_LIMITS.sweepIntervalMs);
     this.sweepTimer.unref();
+    this.packetEvents = this.events.wants('packet');
+    this.eventsTimer = setInterval(() => (this.packetEvents = this.events.wants('packet')), 1000);
+    this.eventsTimer.unref();
     this.state = 'running';
     const counts = store.counts(this.clock.now());
     this.log.info(`serving DHCP on ${iface.name} (${iface.address}) for ${subnet.text}, pool ${c.range[0]}-${c.range[1]} (${counts.pool} addresses, ${counts.bound} leases restored)`);
@@ -185,8 +195,7 @@ export class DhcpService implements Service {
       return;
     }
     const p = decoded.packet;
-    const peer = { address: rinfo.address, port: rinfo.port };
-    this.packetEvent('in', p, peer);
+    if (this.packetEvents) this.packetEvent('in', p, { address: rinfo.address, port: rinfo.port });
     let out;
     try {
       out = this.server!.handle(p, this.clock.now());
@@ -204,7 +213,7 @@ export class DhcpService implements Service {
     const to = out.to;
     if (out.durable) {
       out.durable.then(
-        () => this.send(reply, to),
+        () => this.pacedSend(reply, to),
         () => {}, // logged by the journal; no ACK for a lease that is not on disk
       );
     } else this.send(reply, to);
@@ -220,11 +229,39 @@ export class DhcpService implements Service {
         this.log.debug(`send to ${to.address}:${to.port} failed: ${err.message}`);
       }
     });
-    this.packetEvent('out', reply, to);
+    if (this.packetEvents) this.packetEvent('out', reply, to);
+  }
+
+  /**
+   * One journal commit releases every ACK that waited for it at once: hundreds of datagrams in a
+   * burst overflow the receive buffer of a client that is not scheduled at that moment (seen with
+   * perfdhcp on a busy machine). They go out DHCP_LIMITS.ackBurst (or an eighth of the queue)
+   * at a time, one burst per millisecond timer tick.
+   */
+  private pacedSend(reply: DhcpPacket, to: { address: string; port: number }): void {
+    this.paced.push({ reply, to });
+    if (!this.pacedTimer) this.drainPaced();
+  }
+
+  private drainPaced(): void {
+    this.pacedTimer = undefined;
+    // A long queue (the process was not scheduled for a while) drains in about eight ticks.
+    const burst = Math.max(DHCP_LIMITS.ackBurst, Math.ceil((this.paced.length - this.pacedHead) / 8));
+    const end = Math.min(this.paced.length, this.pacedHead + burst);
+    for (; this.pacedHead < end; this.pacedHead++) {
+      const item = this.paced[this.pacedHead]!;
+      this.send(item.reply, item.to);
+    }
+    if (this.pacedHead < this.paced.length) {
+      this.pacedTimer = setTimeout(() => this.drainPaced(), 1);
+    } else {
+      this.paced = [];
+      this.pacedHead = 0;
+    }
   }
 
   private packetEvent(direction: 'in' | 'out', p: DhcpPacket, peer: { address: string; port: number }): void {
-    if (!this.events.wants('packet')) return;
+    if (this.state === 'running' ? !this.packetEvents : !this.events.wants('packet')) return;
     this.events.publish({ type: 'packet', service: 'dhcp', direction, peer, summary: summarise(p), fields: describePacket(p) });
   }
 
@@ -239,6 +276,10 @@ export class DhcpService implements Service {
   async stop(_options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.eventsTimer) clearInterval(this.eventsTimer);
+    // ACKs already durable still go out before the sockets close.
+    if (this.pacedTimer) clearTimeout(this.pacedTimer);
+    while (this.pacedHead < this.paced.length) this.drainPaced();
     for (const s of [this.recvSocket, this.sendSocket]) {
       if (!s) continue;
       await new Promise<void>((r) => {

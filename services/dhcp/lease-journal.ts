@@ -30,9 +30,10 @@ export interface JournalLoad {
 }
 
 export function encodeRecord(r: LeaseRecord): string {
-  const o: Record<string, unknown> = { ip: intToIp(r.ip), c: r.client, m: r.mac, s: r.state[0], e: r.expires };
-  if (r.hostname) o.h = r.hostname;
-  return `${JSON.stringify(o)}\n`;
+  // One JSON object per line; written by hand (this runs once per ACK). Client keys and MACs are hex,
+  // colons and a prefix, so only the host name needs JSON escaping.
+  const host = r.hostname ? `,"h":${JSON.stringify(r.hostname)}` : '';
+  return `{"ip":"${intToIp(r.ip)}","c":${JSON.stringify(r.client)},"m":"${r.mac}","s":"${r.state[0]}","e":${r.expires}${host}}\n`;
 }
 
 const STATES = { b: 'bound', r: 'released', d: 'declined' } as const;

@@ -18,6 +18,8 @@ export const DHCP_LIMITS = {
   /** Journal records past this many times the live leases (and past minCompactRecords) trigger compaction. */
   compactFactor: 4,
   minCompactRecords: 10_000,
+  /** ACKs sent per millisecond tick after a journal commit (dhcp-service.ts pacedSend). */
+  ackBurst: 32,
   /** Rate of "pool exhausted" warnings. */
   exhaustedWarnIntervalMs: 10_000,
 } as const;

@@ -42,7 +42,11 @@ export const LIMITED_BROADCAST = '255.255.255.255';
 
 export class DhcpServer {
   private readonly reservedIps: Map<number, Reservation>;
-  private readonly domainBytes: Buffer | undefined;
+  /** OFFER/ACK options built once (server id, lease time, T1, T2, mask, router, DNS, domain, broadcast). */
+  private readonly leaseOptions: Map<number, Uint8Array>;
+  /** The same without the lease times (RFC 2131 4.3.5: INFORM). */
+  private readonly informOptions: Map<number, Uint8Array>;
+  private readonly classlessRoutes: Uint8Array | undefined;
   counters = { received: 0, dropped: 0, offers: 0, acks: 0, naks: 0, declines: 0, releases: 0, informs: 0, exhausted: 0 };
 
   constructor(
@@ -50,7 +54,22 @@ export class DhcpServer {
     readonly store: LeaseStore,
   ) {
     this.reservedIps = new Map([...settings.reservations.values()].map((r) => [r.ip, r]));
-    this.domainBytes = settings.domain ? Buffer.from(settings.domain, 'latin1') : undefined;
+    const s = settings;
+    const common = new Map<number, Uint8Array>();
+    common.set(OPT.subnetMask, ipOption(s.subnet.mask));
+    if (s.router !== undefined) common.set(OPT.router, ipOption(s.router));
+    if (s.dns.length) common.set(OPT.dnsServers, ipsOption(s.dns));
+    if (s.domain) common.set(OPT.domainName, Buffer.from(s.domain, 'latin1'));
+    common.set(OPT.broadcastAddress, ipOption(s.subnet.broadcast));
+    this.leaseOptions = new Map<number, Uint8Array>([
+      [OPT.serverId, ipOption(s.serverIp)],
+      [OPT.leaseTime, u32Option(s.leaseSeconds)],
+      [OPT.renewalTime, u32Option(Math.floor(s.leaseSeconds / 2))],
+      [OPT.rebindingTime, u32Option(Math.floor((s.leaseSeconds * 7) / 8))],
+      ...common,
+    ]);
+    this.informOptions = new Map<number, Uint8Array>([[OPT.serverId, ipOption(s.serverIp)], ...common]);
+    this.classlessRoutes = s.router !== undefined ? defaultRouteOption(s.router) : undefined;
   }
 
   handle(p: DhcpPacket, now: number): Outcome {
@@ -197,7 +216,7 @@ export class DhcpServer {
   private nak(p: DhcpPacket, why: string): Outcome {
     this.counters.naks++;
     const options = new Map<number, Uint8Array>([
-      [OPT.messageType, Uint8Array.of(MSG.NAK)],
+      [OPT.messageType, TYPE_BYTES[MSG.NAK]!],
       [OPT.serverId, ipOption(this.settings.serverIp)],
       [OPT.message, Buffer.from(why.slice(0, 200), 'latin1')],
     ]);
@@ -249,32 +268,21 @@ export class DhcpServer {
    * configured options the client did not list.
    */
   private reply(p: DhcpPacket, type: number, yiaddr: number, reservation: Reservation | undefined, inform = false): Outcome {
-    const s = this.settings;
-    const available = new Map<number, Uint8Array>();
-    available.set(OPT.serverId, ipOption(s.serverIp));
-    if (!inform) {
-      available.set(OPT.leaseTime, u32Option(s.leaseSeconds));
-      available.set(OPT.renewalTime, u32Option(Math.floor(s.leaseSeconds / 2)));
-      available.set(OPT.rebindingTime, u32Option(Math.floor((s.leaseSeconds * 7) / 8)));
-    }
-    available.set(OPT.subnetMask, ipOption(s.subnet.mask));
-    if (s.router !== undefined) available.set(OPT.router, ipOption(s.router));
-    if (s.dns.length) available.set(OPT.dnsServers, ipsOption(s.dns));
-    if (this.domainBytes) available.set(OPT.domainName, this.domainBytes);
-    available.set(OPT.broadcastAddress, ipOption(s.subnet.broadcast));
-    if (reservation?.hostname) available.set(OPT.hostName, Buffer.from(reservation.hostname, 'latin1'));
+    const available = inform ? this.informOptions : this.leaseOptions;
     const prl = p.options.get(OPT.parameterRequestList);
-    // Option 121 replaces option 3 for clients that ask for it (RFC 3442 section 3), so it is only
-    // ever sent with the default route in it.
-    const wants121 = prl !== undefined && prl.includes(OPT.classlessRoutes) && s.router !== undefined;
-    if (wants121) available.set(OPT.classlessRoutes, defaultRouteOption(s.router!));
-
-    const options = new Map<number, Uint8Array>([[OPT.messageType, Uint8Array.of(type)]]);
-    if (prl) for (const code of prl) {
-      const v = available.get(code);
-      if (v && !options.has(code)) options.set(code, v);
+    const options = new Map<number, Uint8Array>([[OPT.messageType, TYPE_BYTES[type]!]]);
+    const hostname = reservation?.hostname ? Buffer.from(reservation.hostname, 'latin1') : undefined;
+    if (prl) {
+      for (const code of prl) {
+        if (options.has(code)) continue;
+        // Option 121 replaces option 3 for clients that ask for it (RFC 3442 section 3), so it is
+        // only ever sent when asked for, and always with the default route in it.
+        const v = code === OPT.classlessRoutes ? this.classlessRoutes : code === OPT.hostName ? hostname : available.get(code);
+        if (v) options.set(code, v);
+      }
     }
     for (const [code, v] of available) if (!options.has(code)) options.set(code, v);
+    if (hostname && !options.has(OPT.hostName)) options.set(OPT.hostName, hostname);
     // RFC 6842: echo the client identifier.
     const id = p.options.get(OPT.clientId);
     if (id) options.set(OPT.clientId, id);
@@ -302,4 +310,5 @@ export class DhcpServer {
 }
 
 const EMPTY_SNAME = new Uint8Array(64);
+const TYPE_BYTES: Record<number, Uint8Array> = Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8].map((t) => [t, Uint8Array.of(t)]));
 const EMPTY_FILE = new Uint8Array(128);

@@ -70,8 +70,11 @@ export class NetnsFixture {
   private procs = new Set<ChildProcess>();
   private destroyed = false;
 
-  /** `prefix` like "10.61.0": the server gets .1/24 on the bridge. */
-  constructor(readonly prefix: string) {
+  /** `prefix` like "10.61.0": the server gets .1/`prefixLength` (default 24) on the bridge. */
+  constructor(
+    readonly prefix: string,
+    readonly prefixLength = 24,
+  ) {
     counter++;
     this.id = `${process.pid.toString(36)}${counter.toString(36)}`;
     this.serverNs = `labnet-dhcp-s-${this.id}`;
@@ -86,7 +89,7 @@ export class NetnsFixture {
       sh(['ip', '-n', this.serverNs, 'link', 'add', this.bridge, 'type', 'bridge']);
       // No STP delay: ports forward at once.
       sh(['ip', '-n', this.serverNs, 'link', 'set', this.bridge, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
-      sh(['ip', '-n', this.serverNs, 'addr', 'add', `${prefix}.1/24`, 'dev', this.bridge]);
+      sh(['ip', '-n', this.serverNs, 'addr', 'add', `${prefix}.1/${prefixLength}`, 'dev', this.bridge]);
       sh(['ip', '-n', this.serverNs, 'link', 'set', this.bridge, 'up']);
       // Several client links share one subnet: each answers ARP only for its own address.
       sh(['ip', 'netns', 'exec', this.clientNs, 'sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
