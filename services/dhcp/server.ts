@@ -78,6 +78,8 @@ export class DhcpServer {
     if (p.op !== 1) return this.drop(`op ${p.op} is not BOOTREQUEST`);
     if (type === undefined) return this.drop('no DHCP message type (plain BOOTP is not served)');
     if (p.hlen === 0 && !p.options.has(OPT.clientId)) return this.drop('no hardware address and no client identifier');
+    // RFC 2131 4.3.1: a relayed request is for the relay's network; labnet has a pool for one subnet only.
+    if (p.giaddr !== 0 && !inSubnet(this.settings.subnet, p.giaddr)) return this.drop(`relayed from ${intToIp(p.giaddr)}, outside ${this.settings.subnet.text}`);
     switch (type) {
       case MSG.DISCOVER:
         return this.discover(p, now);

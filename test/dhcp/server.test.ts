@@ -130,6 +130,10 @@ test('replies through a relay go to giaddr on port 67; a relayed NAK has the bro
   t.is(messageType(nak.reply!), MSG.NAK);
   t.deepEqual(nak.to, { address: '10.0.0.254', port: 67 });
   t.is(nak.reply!.flags & 0x8000, 0x8000);
+  // A relay on another network: labnet has no pool there.
+  const foreign = server.handle(pkt(MSG.DISCOVER, B, { giaddr: '172.16.0.1' }), now);
+  t.is(foreign.reply, undefined);
+  t.regex(foreign.note!, /outside 10\.0\.0\.0\/24/);
 });
 
 test('DECLINE keeps the address out of the pool until declineSeconds pass', (t) => {
