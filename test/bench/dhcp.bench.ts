@@ -6,7 +6,7 @@
 // times; medians and ratios printed. For labnet, the lease journal is read back after each step (the
 // server killed with SIGKILL first) and must hold at least as many bindings as perfdhcp got ACKs:
 // every ACKed lease is durable.
-//   make bench BENCH=dhcp            (env: RUNS=3 PERIOD=5 RATES=250,500,1000,2000,4000,8000 CLIENTS=10000)
+//   make bench BENCH=dhcp            (env: RUNS=3 PERIOD=5 RATES=100,250,500,1000,2000,4000,8000 CLIENTS=10000)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { decodeRecord } from '../../services/dhcp/lease-journal.js';
 const RUNS = Number(process.env.RUNS ?? 3);
 const PERIOD = Number(process.env.PERIOD ?? 5);
 const CLIENTS = Number(process.env.CLIENTS ?? 10_000);
-const RATES = (process.env.RATES ?? '250,500,1000,2000,4000,8000').split(',').map(Number);
+const RATES = (process.env.RATES ?? '100,250,500,1000,2000,4000,8000').split(',').map(Number);
 const SERVERS = (process.env.SERVERS ?? 'labnet,kea,dnsmasq').split(',');
 const PREFIX = '10.80.0';
 const POOL = ['10.80.1.0', '10.80.60.255'] as const;
@@ -29,6 +29,18 @@ interface Step {
   dropPct: number;
   achieved: number;
   durable?: number;
+  /** Server CPU time (user + system) per 1,000 completed exchanges, in ms. */
+  cpuPer1000?: number;
+}
+
+/** utime + stime of a process in ms (Linux /proc, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function parsePerfdhcp(out: string, rate: number): Step {
@@ -49,7 +61,7 @@ function parsePerfdhcp(out: string, rate: number): Step {
 
 interface ServerUnderTest {
   name: string;
-  start(fx: NetnsFixture, dir: string): Promise<{ stop(): Promise<void>; durable?(): number }>;
+  start(fx: NetnsFixture, dir: string): Promise<{ pid: number; stop(): Promise<void>; durable?(): number }>;
 }
 
 const labnet: ServerUnderTest = {
@@ -65,6 +77,7 @@ const labnet: ServerUnderTest = {
     const lab = await fx.startLab(config, { logLevel: 'warn' });
     const journal = join(dir, 'labnet-data', 'dhcp', 'leases.journal');
     return {
+      pid: lab.pid,
       async stop() {
         await lab.kill();
       },
@@ -82,7 +95,7 @@ const labnet: ServerUnderTest = {
   },
 };
 
-async function daemon(fx: NetnsFixture, args: string[], env: Record<string, string> = {}, ready: (out: string) => boolean, name: string): Promise<{ stop(): Promise<void> }> {
+async function daemon(fx: NetnsFixture, args: string[], env: Record<string, string> = {}, ready: (out: string) => boolean, name: string): Promise<{ pid: number; stop(): Promise<void> }> {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const proc = fx.spawnIn(fx.serverNs, envArgs.length ? ['env', ...envArgs, ...args] : args);
   let out = '';
@@ -96,6 +109,7 @@ async function daemon(fx: NetnsFixture, args: string[], env: Record<string, stri
   await sleep(300);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return {
+    pid: proc.pid!,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await Promise.race([exited, sleep(5000)]);
@@ -168,6 +182,7 @@ async function main(): Promise<void> {
   }
   const fx = new NetnsFixture(PREFIX, 16);
   const best: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   try {
     const link = fx.addLink();
     const r = await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.2/16`, 'dev', link.name]);
@@ -186,6 +201,7 @@ async function main(): Promise<void> {
           mkdirSync(dir, { recursive: true });
           const handle = await server.start(fx, dir);
           let step: Step;
+          const cpu0 = cpuMs(handle.pid);
           try {
             const res = await fx.run(
               fx.clientNs,
@@ -193,6 +209,7 @@ async function main(): Promise<void> {
               (PERIOD + 30) * 1000,
             );
             step = parsePerfdhcp(res.stdout, rate);
+            step.cpuPer1000 = ((cpuMs(handle.pid) - cpu0) * 1000) / Math.max(1, step.acks);
             if (process.env.VERBOSE) console.log(res.stdout);
           } finally {
             await handle.stop();
@@ -202,9 +219,10 @@ async function main(): Promise<void> {
             if (step.durable < step.acks) throw new Error(`labnet: ${step.acks} ACKs but only ${step.durable} bindings in the journal`);
           }
           (lines[name] ??= []).push(
-            `${rate}/s: ${step.achieved.toFixed(0)}/s done, ${step.dropPct.toFixed(2)}% dropped${step.durable !== undefined ? `, ${step.durable} lease records on disk >= ${step.acks} ACKs` : ''}`,
+            `${rate}/s: ${step.achieved.toFixed(0)}/s done, ${step.dropPct.toFixed(2)}% dropped, ${step.cpuPer1000!.toFixed(0)} ms CPU/1000${step.durable !== undefined ? `, ${step.durable} lease records on disk >= ${step.acks} ACKs` : ''}`,
           );
           rmSync(dir, { recursive: true, force: true });
+          (cpu[name] ??= []).push(step.cpuPer1000!);
           if (step.dropPct >= 1) failed.add(name);
           else top[name] = Math.max(top[name] ?? 0, step.achieved);
         }
@@ -223,9 +241,11 @@ async function main(): Promise<void> {
     med[name] = median(best[name] ?? []);
     console.log(`  ${name.padEnd(8)} ${med[name]!.toFixed(0)}/s   runs: ${(best[name] ?? []).map((x) => x.toFixed(0)).join(', ')}`);
   }
+  console.log('server CPU (user + system) per 1,000 completed exchanges, median over all steps (robust to other load on the machine):');
+  for (const name of SERVERS) console.log(`  ${name.padEnd(8)} ${median(cpu[name] ?? []).toFixed(0)} ms`);
   if (med.labnet !== undefined) {
     for (const peer of SERVERS.filter((s) => s !== 'labnet')) {
-      console.log(`  labnet / ${peer}: ${med[peer] ? (med.labnet / med[peer]!).toFixed(2) : 'inf'}x`);
+      console.log(`  labnet / ${peer}: rate ${med[peer] ? (med.labnet / med[peer]!).toFixed(2) : 'inf'}x, CPU per exchange ${(median(cpu.labnet ?? []) / median(cpu[peer] ?? [])).toFixed(2)}x`);
     }
   }
 }
