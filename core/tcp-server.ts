@@ -161,7 +161,9 @@ export class TcpServer {
     const o = this.options;
     const id = this.events.nextSessionId(o.service);
     const peer = { address: remote, port: raw.remotePort ?? 0 };
-    const local = { address: raw.localAddress ?? '', port: raw.localPort ?? 0 };
+    // Bound to one address, the local end is known without a getsockname() per connection.
+    const wildcard = this.boundAddress === '0.0.0.0' || this.boundAddress === '::';
+    const local = wildcard ? { address: raw.localAddress ?? '', port: raw.localPort ?? 0 } : { address: this.boundAddress, port: this.boundPort };
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
     if (this.events.wants('session.open')) {

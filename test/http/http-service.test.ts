@@ -198,6 +198,10 @@ test('Expect: 100-continue gets 100 before the body; too large gets 413 without 
   const big413 = await rawRequest(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\nExpect: 100-continue\r\n\r\n');
   t.is(big413.status, 413);
   t.true(big413.closed);
+  // A client that sends a large body without waiting still reads the 413 (lingering close).
+  const flood = await curlI(['-H', 'Expect:', '--data-binary', '@-', url('/echo')], randomBytes(5_000_000));
+  t.is(flood.status, 413);
+  t.regex(flood.body, /at most 200000 octets/);
   // curl sends Expect: 100-continue for large bodies and waits for it.
   const payload = randomBytes(150_000);
   const viaCurl = await curl(['-H', 'Expect: 100-continue', '--data-binary', '@-', url('/echo')], payload);
