@@ -305,7 +305,7 @@ export class MailStore {
       .run(async () => {
         const files = this.pendingDeliveries.get(folder) ?? [];
         this.pendingDeliveries.delete(folder);
-        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files, false);
+        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files);
       })
       .catch((err) => this.logger?.error({ err }, 'mail store: recording a delivery failed (the next load picks the file up)'));
   }
