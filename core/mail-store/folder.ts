@@ -389,6 +389,12 @@ export class Folder {
   }
 
   async updateFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], origin?: unknown): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    if (op !== 'remove') {
+      // All or nothing: refuse before renaming anything if the new keywords do not fit.
+      const known = new Set(this.keywords.map((k) => k.toLowerCase()));
+      const fresh = new Set(flags.filter((f) => !f.startsWith('\\') && !known.has(f.toLowerCase())).map((f) => f.toLowerCase()));
+      if (this.keywords.length + fresh.size > MAX_KEYWORDS) throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
+    }
     const changed: MessageInfo[] = [];
     const messages: MessageInfo[] = [];
     const touched = new Set<string>();
