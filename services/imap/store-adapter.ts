@@ -76,8 +76,8 @@ class StoreFolder implements ImapFolder {
   updateFlags(uids: readonly number[], op: 'set' | 'add' | 'remove', flags: readonly string[], origin?: unknown): Promise<{ messages: readonly StoredMessage[] }> {
     return this.store.updateFlags(this.user, this.name, uids, op, flags, { origin });
   }
-  expunge(uids: readonly number[] | undefined, origin?: unknown): Promise<number[]> {
-    return this.store.expunge(this.user, this.name, uids, { origin });
+  expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]> {
+    return this.store.expunge(this.user, this.name, uids, { origin, ...(onlyDeleted !== undefined ? { onlyDeleted } : {}) });
   }
   readSync(uid: number): Buffer | undefined {
     const path = this.f.filePath(uid);

@@ -65,7 +65,8 @@ export interface ImapFolder {
   /** Copies `uids` of `source` here; returns [sourceUid, newUid] pairs. */
   copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>>;
   updateFlags(uids: readonly number[], op: 'set' | 'add' | 'remove', flags: readonly string[], origin?: unknown): Promise<{ messages: readonly StoredMessage[] }>;
-  expunge(uids: readonly number[] | undefined, origin?: unknown): Promise<number[]>;
+  /** Removes messages; with `onlyDeleted` only those (still) flagged \Deleted. Returns the removed UIDs. */
+  expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]>;
   /** The message octets; rejects when the message is gone. */
   read(uid: number): Promise<Buffer>;
   /**

@@ -25,6 +25,9 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
   ]);
   const client = new ImapFlow({ host: '127.0.0.1', port: lab.port('imap'), secure: false, auth: { user: 'alice', pass: 'alice-lab' }, logger: false });
   clients.push(client);
+  // imapflow reports socket trouble as 'error' events; an unhandled one would crash the worker.
+  const errors: Error[] = [];
+  client.on('error', (err: Error) => errors.push(err));
   await client.connect();
 
   const list = await client.list();
@@ -89,4 +92,5 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
   t.is(count, 2);
   await client.noop();
   await idling.catch(() => undefined);
+  t.deepEqual(errors, [], 'no client-side errors');
 });

@@ -18,9 +18,11 @@ async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolea
     candidates = candidates.filter((m) => chosen.has(m.uid));
   }
   if (candidates.length > 0) {
+    // Only messages still \Deleted in the store: another session may have cleared the flag.
     const removed = await view.folder.expunge(
       candidates.map((m) => m.uid),
       s,
+      true,
     );
     s.sendLines(view.removeOwn(removed));
   }

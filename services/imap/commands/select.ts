@@ -48,7 +48,7 @@ export const close: ImapCommand = {
     const view = s.selected!;
     if (!view.readOnly) {
       const deleted = view.messages.filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
-      if (deleted.length > 0) await view.folder.expunge(deleted, s);
+      if (deleted.length > 0) await view.folder.expunge(deleted, s, true);
     }
     s.select(undefined);
     return 'OK CLOSE completed';
