@@ -191,3 +191,24 @@ test('events: every command is published, LOGIN and AUTHENTICATE secrets redacte
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test.serial('mailbox edge cases: LIST "" "", unknown mailboxes, renaming or deleting the selected mailbox', async (t) => {
+  const c = await client('carol');
+  t.regex(await c.cmd('a', 'LIST "" ""'), /^\* LIST \(\\Noselect\) "\." ""\r\n/m);
+  t.regex(await c.cmd('b', 'SELECT Nope'), /^b NO \[NONEXISTENT\]/m);
+  t.regex(await c.cmd('c', 'STATUS Nope (MESSAGES)'), /^c NO \[NONEXISTENT\]/m);
+  t.regex(await c.cmd('d', 'CREATE INBOX'), /^d NO \[ALREADYEXISTS\]/m);
+  t.regex(await c.cmd('e', 'CREATE Projekt'), /^e OK/m);
+  t.regex(await c.cmd('f', 'CREATE Projekt'), /^f NO \[ALREADYEXISTS\]/m);
+  t.regex(await c.cmd('g', 'SELECT Projekt'), /^g OK \[READ-WRITE\]/m);
+  // Renaming the selected mailbox ends the selection, not the session.
+  t.regex(await c.cmd('h', 'RENAME Projekt Projekte'), /^h OK/m);
+  t.regex(await c.cmd('i', 'FETCH 1 FLAGS'), /^i BAD .*select a mailbox first/m);
+  t.regex(await c.cmd('j', 'SELECT Projekte'), /^j OK/m);
+  t.regex(await c.cmd('k', 'DELETE Projekte'), /^k OK/m);
+  t.regex(await c.cmd('l', 'NOOP'), /^l OK/m);
+  t.regex(await c.cmd('m', 'CREATE "Entw&APw-rfe"'), /^m OK/m);
+  t.regex(await c.cmd('n', 'LIST "" "Entw*"'), /^\* LIST \(\\HasNoChildren\) "\." Entw&APw-rfe\r\n/m);
+  t.regex(await c.cmd('o', 'DELETE INBOX'), /^o NO/m);
+  c.close();
+});

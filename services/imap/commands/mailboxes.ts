@@ -53,6 +53,9 @@ export const rename: ImapCommand = {
     const from = mailbox(cmd.args[0]);
     const to = mailbox(cmd.args[1]);
     if (to === 'INBOX') throw no('Cannot rename to INBOX', 'ALREADYEXISTS');
+    // Renaming the selected mailbox (or a parent) ends the selection rather than the session.
+    const sel = s.selected?.folder.name;
+    if (sel && from !== 'INBOX' && (sel === from || sel.startsWith(from + s.store.delimiter))) s.select(undefined);
     try {
       await s.store.rename(s.requireUser(), from, to);
     } catch (err) {
