@@ -52,6 +52,8 @@ export function run(cmd: string, args: string[], options: { input?: string; env?
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A child that exits without reading stdin would make the write fail with EPIPE.
+    proc.stdin.on('error', () => undefined);
     proc.stdin.end(options.input ?? '');
   });
 }
