@@ -83,6 +83,16 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
   const st = await client.status('Archive', { messages: true, uidNext: true });
   t.is(st && st.messages, 1);
 
+  // APPEND of a 2 MB message (a literal) and the same octets back.
+  const big = Buffer.concat([Buffer.from('From: alice@lab.test\r\nSubject: big\r\n\r\n'), Buffer.alloc(2 * 1024 * 1024, 'abcdefghij\r\n')]);
+  const appended = await client.append('Drafts', big, ['\\Draft']);
+  t.truthy(appended && appended.uid, 'APPENDUID');
+  await client.mailboxOpen('Drafts');
+  const back = await client.fetchOne(String(appended && appended.uid), { source: true }, { uid: true });
+  t.truthy(back);
+  t.true(back && back.source!.equals(big), 'byte for byte');
+  await client.mailboxOpen('INBOX');
+
   // IDLE: imapflow idles by itself when nothing else runs; a delivery must reach it as 'exists'.
   const gotExists = new Promise<number>((resolve) => client.on('exists', (d: { count: number }) => resolve(d.count)));
   const idling = client.idle();
