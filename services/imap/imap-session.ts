@@ -59,6 +59,32 @@ export class ImapSession extends LineSession {
     return this.shared.store;
   }
 
+  // The reply path of LineSession, building events only when a subscriber takes them (the logger
+  // always listens for notices, so `events.active` alone is not enough on this hot path).
+  override send(line: string): void {
+    this.conn.write(`${line}\r\n`);
+    if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: line });
+  }
+
+  override sendLines(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const text = lines.join('\r\n');
+    this.conn.write(`${text}\r\n`);
+    if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text });
+  }
+
+  override sendData(data: Buffer | string, summary: string): void {
+    this.conn.write(data);
+    if (this.shared.events.wants('reply')) {
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes });
+    }
+  }
+
+  override commandEvent(text: string, name?: string): void {
+    if (this.shared.events.wants('command')) this.shared.events.publish({ type: 'command', service: this.service, session: this.id, text, ...(name ? { name } : {}) });
+  }
+
   capabilities(): string {
     const caps = ['IMAP4rev1'];
     if (this.shared.starttls && !this.conn.isTls) caps.push('STARTTLS');
@@ -119,8 +145,10 @@ export class ImapSession extends LineSession {
 
   private async dispatch(cmd: ParsedCommand, raw: Buffer): Promise<void> {
     const spec = this.shared.registry.get(cmd.name);
-    const firstLine = raw.toString('latin1', 0, Math.min(raw.length, 300)).split('\r\n')[0]!;
-    this.commandEvent(spec?.redact ? spec.redact(firstLine) : firstLine, cmd.name);
+    if (this.shared.events.wants('command')) {
+      const firstLine = raw.toString('latin1', 0, Math.min(raw.length, 300)).split('\r\n')[0]!;
+      this.commandEvent(spec?.redact ? spec.redact(firstLine) : firstLine, cmd.name);
+    }
     if (!spec) return this.badReply(cmd.tag, `Unknown command ${cmd.name.slice(0, 40)}`);
     if (!spec.states.includes(this.state)) {
       const why = this.state === 'not-authenticated' ? 'log in first' : this.state === 'authenticated' ? 'select a mailbox first' : 'not allowed now';

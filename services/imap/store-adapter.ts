@@ -1,7 +1,7 @@
 // Adapts the shared MailStore (core/mail-store) to the ImapStore port the sessions use. Mutations go
 // through MailStore (its per-folder lock); the live view (snapshot, watch, \Recent, file paths) uses
 // the loaded Folder directly because those calls are synchronous and must happen together.
-import { promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import { FOLDER_DELIMITER, MailStoreError, type MailStore } from '../../core/mail-store/index.js';
 import type { FolderChangeEvent, FolderCounts, FolderEntry, FolderSnapshotView, ImapFolder, ImapStore, StoredMessage } from './store-port.js';
 
@@ -79,11 +79,20 @@ class StoreFolder implements ImapFolder {
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]> {
     return this.store.expunge(this.user, this.name, uids, { origin, ...(onlyDeleted !== undefined ? { onlyDeleted } : {}) });
   }
-  readSync(uid: number): Buffer | undefined {
+  readSync(uid: number, size?: number): Buffer | undefined {
     const path = this.f.filePath(uid);
     if (!path) return undefined;
     try {
-      return readFileSync(path);
+      if (size === undefined || size > 1024 * 1024) return size === undefined ? readFileSync(path) : undefined;
+      // The index knows the size (Maildir files never change): open, one read, close.
+      const fd = openSync(path, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(size);
+        const n = readSync(fd, buf, 0, size, 0);
+        return n === size ? buf : undefined;
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       return undefined;
     }

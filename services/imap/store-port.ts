@@ -73,7 +73,7 @@ export interface ImapFolder {
    * The message octets read synchronously (small files in the page cache cost less than the
    * thread-pool round trips of an asynchronous read); undefined when that failed: use `read`.
    */
-  readSync?(uid: number): Buffer | undefined;
+  readSync?(uid: number, size?: number): Buffer | undefined;
 }
 
 export interface ImapStore {

@@ -210,5 +210,10 @@ test.serial('mailbox edge cases: LIST "" "", unknown mailboxes, renaming or dele
   t.regex(await c.cmd('m', 'CREATE "Entw&APw-rfe"'), /^m OK/m);
   t.regex(await c.cmd('n', 'LIST "" "Entw*"'), /^\* LIST \(\\HasNoChildren\) "\." Entw&APw-rfe\r\n/m);
   t.regex(await c.cmd('o', 'DELETE INBOX'), /^o NO/m);
+  // Names that would leave the user's Maildir are refused.
+  t.regex(await c.cmd('p', 'SELECT "../bob"'), /^p NO/m);
+  t.regex(await c.cmd('q', 'CREATE "a/b"'), /^q NO \[CANNOT\]/m);
+  t.regex(await c.cmd('r', 'CREATE ".hidden"'), /^r NO \[CANNOT\]/m);
+  t.regex(await c.cmd('s', 'RENAME Sent "../x"'), /^s NO/m);
   c.close();
 });

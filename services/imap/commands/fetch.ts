@@ -33,8 +33,8 @@ export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boole
 const READ_AHEAD = 8;
 
 /** A message's octets: a synchronous read when the store can (page cache), else asynchronous. */
-export function readMessage(folder: SelectedMailbox['folder'], uid: number): Promise<Buffer | undefined> {
-  const now = folder.readSync?.(uid);
+export function readMessage(folder: SelectedMailbox['folder'], uid: number, size?: number): Promise<Buffer | undefined> {
+  const now = folder.readSync?.(uid, size);
   if (now) return Promise.resolve(now);
   return folder.read(uid).catch(() => undefined);
 }
@@ -103,7 +103,9 @@ function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buff
       return;
     }
     case 'SECTION': {
-      let data = extractSection(raw!, mime(), item.section) ?? Buffer.alloc(0);
+      // BODY[] is the whole message: no MIME parse needed.
+      const whole = item.section.path.length === 0 && item.section.specifier === '';
+      let data = (whole ? raw! : extractSection(raw!, mime(), item.section)) ?? Buffer.alloc(0);
       let origin = '';
       if (item.partial) {
         const { offset, length } = item.partial;
@@ -142,7 +144,7 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
   const seqs = indexes.map((i) => i + 1);
   const reads: Array<Promise<Buffer | undefined> | undefined> = [];
   const startRead = (j: number): void => {
-    if (j < msgs.length && reads[j] === undefined) reads[j] = readMessage(view.folder, msgs[j]!.uid);
+    if (j < msgs.length && reads[j] === undefined) reads[j] = readMessage(view.folder, msgs[j]!.uid, msgs[j]!.size);
   };
   let missing = 0;
   let batch: Array<string | Buffer> = [];

@@ -39,7 +39,7 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   // allows), yielding to other sessions between batches so a big SEARCH never stalls them.
   for (let k = 0; k < undecided.length; k += BATCH) {
     const group = undecided.slice(k, k + BATCH);
-    const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid)));
+    const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid, sm.size)));
     group.forEach(([i, sm], g) => {
       const raw = texts[g];
       if (raw && evaluate(tree, sm, scope, new MessageText(raw), matchers) === true) hits.push(i);
