@@ -154,6 +154,16 @@ typ, data = M._simple_command('MOVE', '3', 'Trash')
 assert typ == 'OK', data
 assert untagged(M, 'EXPUNGE') == [b'3']
 assert ok(M.status('Trash', '(MESSAGES)'), 'STATUS')[0].endswith(b'(MESSAGES 1)')
+# UID MOVE from Trash to Junk: untagged OK [COPYUID ...], then EXPUNGE.
+M.select('Trash')
+M.untagged_responses.clear()
+trash_uid = ok(M.uid('SEARCH', 'ALL'), 'UID SEARCH')[0]
+typ, data = M.uid('MOVE', trash_uid, 'Junk')
+assert typ == 'OK', data
+assert untagged(M, 'EXPUNGE') == [b'1']
+assert any(b'COPYUID' in x for x in untagged(M, 'OK')), 'COPYUID in an untagged OK'
+assert ok(M.status('Junk', '(MESSAGES)'), 'STATUS')[0].endswith(b'(MESSAGES 1)')
+M.select('INBOX')
 ok(M.check(), 'CHECK')
 ok(M.store('1:2', '+FLAGS', '(\\Deleted)'), 'STORE \\Deleted')
 typ, data = M.uid('EXPUNGE', uids[1])
