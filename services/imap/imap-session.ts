@@ -62,23 +62,34 @@ export class ImapSession extends LineSession {
   // The reply path of LineSession, building events only when a subscriber takes them (the logger
   // always listens for notices, so `events.active` alone is not enough on this hot path).
   override send(line: string): void {
-    this.conn.write(`${line}\r\n`);
+    this.out(`${line}\r\n`);
     if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: line });
   }
 
   override sendLines(lines: readonly string[]): void {
     if (lines.length === 0) return;
     const text = lines.join('\r\n');
-    this.conn.write(`${text}\r\n`);
+    this.out(`${text}\r\n`);
     if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text });
   }
 
   override sendData(data: Buffer | string, summary: string): void {
-    this.conn.write(data);
+    this.out(data);
     if (this.shared.events.wants('reply')) {
       const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
       this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes });
     }
+  }
+
+  /** Output of the command being answered, written as one buffer when it completes. */
+  private held: Array<Buffer | string> | undefined;
+  private heldOctets = 0;
+
+  private out(data: Buffer | string): void {
+    if (this.held) {
+      this.held.push(data);
+      this.heldOctets += data.length;
+    } else this.conn.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 
   override commandEvent(text: string, name?: string): void {
@@ -178,36 +189,44 @@ export class ImapSession extends LineSession {
     }
   }
 
-  private corked = false;
-
-  /** Holds writes until uncork (Node's socket cork: one writev for a command's whole answer). */
-  cork(): void {
-    if (this.corked || this.conn.closed) return;
-    this.corked = true;
-    this.conn.socket.cork();
-  }
-
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.conn.socket.uncork();
-  }
-
-  /** Lets buffered output go and waits for the socket to drain (big FETCH answers). */
-  async flushOutput(): Promise<void> {
-    const wasCorked = this.corked;
-    this.uncork();
-    await this.conn.drain();
-    if (wasCorked) this.cork();
-  }
-
   private badReply(tag: string, text: string): void {
     this.send(`${tag} BAD ${text}`);
     if (this.countBad()) {
       this.send('* BYE Too many protocol errors');
       this.state = 'logout';
+      this.uncork();
       this.conn.close('too many bad commands');
     }
+  }
+
+  /** Holds this command's output so that it leaves in one write (one TCP segment for small answers). */
+  cork(): void {
+    if (!this.held) {
+      this.held = [];
+      this.heldOctets = 0;
+    }
+  }
+
+  uncork(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    if (held.length === 0) return;
+    const bufs = held.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
+    this.conn.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+  }
+
+  /** Octets held so far (FETCH flushes big answers in pieces). */
+  get pendingOctets(): number {
+    return this.held ? this.heldOctets : this.conn.socket.writableLength;
+  }
+
+  /** Lets held output go and waits for the socket to drain (big FETCH answers). */
+  async flushOutput(): Promise<void> {
+    const wasHeld = this.held !== undefined;
+    this.uncork();
+    await this.conn.drain();
+    if (wasHeld) this.cork();
   }
 
   /** FLAGS data item for a message (with \Recent when this session holds it). */
@@ -227,6 +246,7 @@ export class ImapSession extends LineSession {
       // The folder was deleted or renamed by someone else: nothing can be done in it any more.
       this.sendLines(['* BYE The selected mailbox was deleted or renamed']);
       this.state = 'logout';
+      this.uncork();
       this.conn.close('selected mailbox vanished');
     }
   }

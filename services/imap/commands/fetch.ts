@@ -169,7 +169,7 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
     batch = [];
     batchOctets = 0;
     count = 0;
-    if (s.conn.socket.writableLength > BATCH_OCTETS) await s.flushOutput();
+    if (s.pendingOctets > BATCH_OCTETS) await s.flushOutput();
   };
   for (let j = 0; j < msgs.length; j++) {
     if (s.conn.closed) break;

@@ -54,6 +54,7 @@ export const logout: ImapCommand = {
   handler(s, cmd) {
     s.sendLines(['* BYE labnet IMAP server logging out', `${cmd.tag} OK LOGOUT completed`]);
     s.logout();
+    s.uncork();
     s.conn.close('logout');
     return 'OK';
   },
