@@ -378,7 +378,7 @@ test('protocol events describe the dialogue without passwords', async (t) => {
 });
 
 test('idle timeout closes without a reply and deletes nothing', async (t) => {
-  const lab = await startPop3Lab({ idleTimeoutMs: 1000 });
+  const lab = await startPop3Lab({ idleTimeoutMs: 3000 });
   try {
     await lab.deliver('alice', message('idle', 'i\r\n'));
     const c = await login(lab);
