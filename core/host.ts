@@ -19,6 +19,7 @@ import { TOKENS } from './tokens.js';
 import { serviceModules } from '../services/index.js';
 import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
+import { HttpRouteRegistry } from './http/routes.js';
 
 export interface StartOptions {
   /** A config object (merged over the defaults unless `defaults: false`). */
@@ -126,13 +127,14 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
   container.bind(TOKENS.Accounts).to(Accounts).inSingletonScope();
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
+  container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
   const needs = new Set(enabled.flatMap((m) => m.needs ?? []));
   const providers = coreProviders(container, needs);
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);
 
   const failed = new Map<string, string>();
   const running: Service[] = [];
-  const listenErrors: ListenError[] = [];
+  const listenErrors: LabnetError[] = [];
   await providers.start();
   await Promise.all(
     enabled.map(async (m) => {
@@ -143,7 +145,7 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
         service = container.get<Service>(TOKENS.Service, { name: m.name });
         await service.start();
       } catch (err) {
-        if (err instanceof ListenError) {
+        if (err instanceof ListenError || (err instanceof LabnetError && err.code === 'SERVICE_REFUSED')) {
           listenErrors.push(err);
           failed.set(m.name, err.message);
           return;

@@ -427,8 +427,9 @@ export class Folder {
   }
 
   /** Removes messages (default: every message flagged \Deleted). Returns the removed UIDs. */
-  async expunge(uids: readonly number[] | undefined, origin?: unknown): Promise<number[]> {
-    const targets = (uids ?? this.sorted.filter((u) => this.byUid.get(u)!.info.flags.includes('\\Deleted'))).filter((u) => this.byUid.has(u));
+  async expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted = uids === undefined): Promise<number[]> {
+    const isDeleted = (u: number): boolean => this.byUid.get(u)!.info.flags.includes('\\Deleted');
+    const targets = (uids ?? this.sorted).filter((u) => this.byUid.has(u) && (!onlyDeleted || isDeleted(u)));
     if (targets.length === 0) return [];
     const dirs = new Set<string>();
     for (const uid of targets) {

@@ -227,6 +227,9 @@ export class MailStore {
   private async loaded(user: string, name: string): Promise<Folder> {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
     const canonical = canonicalFolder(name);
+    // A loaded, live folder exists (deleting or renaming it kills the object): no file system check.
+    const known = this.folders.get(`${user}\u0000${canonical}`);
+    if (known && known.isLoaded && !known.isDead) return known;
     if (canonical === INBOX) await this.ensureMailbox(user);
     else if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
     const f = this.folder(user, canonical);
@@ -454,6 +457,15 @@ export class MailStore {
 
   // ---- messages -----------------------------------------------------------------------------
 
+  /**
+   * The loaded folder object itself, for a session that keeps a live view (IMAP SELECT): its
+   * `snapshot()`, `watch()`, `claimRecent()`, `definedKeywords()` and `filePath()` are synchronous,
+   * so a snapshot and a watcher taken together miss nothing. Mutate only through this class.
+   */
+  async openFolder(user: string, name: string): Promise<Folder> {
+    return this.loaded(user, name);
+  }
+
   /** The folder's messages sorted by UID, with UIDVALIDITY and UIDNEXT (consistent: taken under the folder's lock). */
   async open(user: string, name: string): Promise<FolderSnapshot> {
     const f = await this.loaded(user, name);
@@ -523,10 +535,14 @@ export class MailStore {
     return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
   }
 
-  /** EXPUNGE: the given UIDs, or (uids undefined) every message flagged \Deleted. Returns removed UIDs. */
-  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown } = {}): Promise<number[]> {
+  /**
+   * EXPUNGE. No uids: every message flagged \Deleted (IMAP EXPUNGE/CLOSE). With uids: exactly those
+   * (POP3 QUIT), or with `onlyDeleted` those of them flagged \Deleted (IMAP UID EXPUNGE, RFC 4315).
+   * Returns the removed UIDs.
+   */
+  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown; onlyDeleted?: boolean } = {}): Promise<number[]> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(() => f.expunge(uids, options.origin));
+    return f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
   }
 
   /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */

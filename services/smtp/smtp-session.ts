@@ -130,27 +130,34 @@ export class SmtpSession extends LineSession {
   async run(): Promise<void> {
     // A TLS client on the plain port sends a ClientHello (0x16 0x03 ...) at once; tell it plainly.
     const probe = (chunk: Buffer): void => {
-      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) this.tlsProbe = true;
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03 && !this.sawFirstCommand) {
+        // No line feed may ever come: answer now instead of waiting for a command line.
+        this.tlsProbe = true;
+        this.rejectTls();
+        this.conn.close('TLS ClientHello on a plain port');
+      }
     };
     this.conn.socket.once('data', probe);
     this.conn.setIdleTimeout(this.config.commandTimeoutMs);
     this.reply(220, `${this.hostname} ESMTP labnet`, null);
     try {
       while (!this.ending && !this.conn.closed) {
+        // Replies to pipelined commands go out in one write (RFC 2920 section 3.1), but never wait
+        // while the session itself waits: if no complete line is buffered, flush right away.
         if (this.conn.framer.buffered === 0) this.flush();
+        else if (this.corked) setImmediate(() => this.flush());
         let line: Buffer | null;
         try {
           line = await this.conn.readCommandLine(LIMITS.authLine);
         } catch (err) {
           if (!(err instanceof FramerError)) throw err;
-          if (this.tlsProbe) return this.rejectTls();
+          if (this.tlsProbe) return;
           this.commandEvent('<line too long>');
           this.reply(500, 'Line too long', '5.5.2');
           this.bad();
           continue;
         }
-        if (line === null) break;
-        if (this.tlsProbe) return this.rejectTls();
+        if (line === null || this.tlsProbe) break;
         await this.dispatch(line);
       }
     } finally {
