@@ -142,6 +142,11 @@ export class SmtpSession extends LineSession {
     this.reply(220, `${this.hostname} ESMTP labnet`, null);
     try {
       while (!this.ending && !this.conn.closed) {
+        if (this.conn.closing) {
+          // Shutdown while this session was busy: finish the command, then say goodbye (RFC 5321 3.8).
+          this.reply(421, `${this.hostname} Service shutting down`, '4.3.2');
+          break;
+        }
         // Replies to pipelined commands go out in one write (RFC 2920 section 3.1), but never wait
         // while the session itself waits: if no complete line is buffered, flush right away.
         if (this.conn.framer.buffered === 0) this.flush();
