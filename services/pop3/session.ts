@@ -168,7 +168,7 @@ export class Pop3Session extends LineSession {
    * section 4). If the lock is taken the reply is -ERR [IN-USE] and the session stays in
    * AUTHORIZATION (RFC 2449 section 8.1.2).
    */
-  async openMaildrop(user: string): Promise<void> {
+  async openMaildrop(user: string, method: string): Promise<void> {
     const unlock = this.deps.store.lock(user);
     if (!unlock) {
       throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session`, 'IN-USE', false);
@@ -193,6 +193,7 @@ export class Pop3Session extends LineSession {
     this.maildrop = new Maildrop(user, entries);
     this.state = 'TRANSACTION';
     this.send(okLine(`${user}'s maildrop has ${plural(this.maildrop.count, 'message')} (${this.maildrop.size} octets)`));
+    this.notice('info', `${user} logged in with ${method}; maildrop locked with ${plural(this.maildrop.count, 'message')}: TRANSACTION state`);
   }
 
   private releaseLock(): void {
@@ -229,6 +230,8 @@ export class Pop3Session extends LineSession {
       content = await this.readMessage(n);
     } catch (err) {
       this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
+      // Removed meanwhile by another client (IMAP EXPUNGE): the message is gone for good.
+      if ((err as { code?: unknown }).code === 'NO_SUCH_MESSAGE') throw new Pop3Error('NO_SUCH_MESSAGE', `message ${n} was removed by another client`, 'SYS/PERM', false);
       throw new Pop3Error('MAILDROP_UNAVAILABLE', `message ${n} cannot be read now`, 'SYS/TEMP', false);
     }
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
@@ -310,6 +313,7 @@ export class Pop3Session extends LineSession {
       }
     }
     this.releaseLock();
+    this.notice('info', `UPDATE state: ${plural(doomed.length - failed, 'message')} removed from the maildrop of ${drop.user}${failed ? `, ${failed} could not be removed` : ''}`);
     if (failed > 0) {
       // RFC 1939 section 6: -ERR when some deleted messages could not be removed.
       this.send(errLine(`${plural(failed, 'deleted message')} not removed; signing off`, 'SYS/TEMP'));

@@ -271,7 +271,11 @@ test('DELE then a dropped connection keeps the message; DELE then QUIT removes i
     }
     t.regex(await b!.cmd('STAT'), /^\+OK 2 /);
     t.regex(await b!.cmd('DELE 2'), /^\+OK/);
+    const notices: string[] = [];
+    lab.lab.events.subscribe((e) => e.type === 'notice' && notices.push(e.message));
     t.is(await b!.cmd('QUIT'), '+OK labnet POP3 server signing off (1 message left)');
+    await new Promise((r) => setTimeout(r, 50));
+    t.true(notices.some((m) => /^UPDATE state: 1 message removed from the maildrop of alice$/.test(m)), notices.join('\n'));
     await b!.closed;
     const snap = await lab.store.open('alice', 'INBOX');
     t.is(snap.messages.length, 1);
@@ -372,6 +376,7 @@ test('protocol events describe the dialogue without passwords', async (t) => {
     t.true(commands.includes('QUIT'));
     t.true(events.some((e) => e.type === 'reply' && e.text.startsWith('+OK alice')));
     t.true(events.some((e) => e.type === 'session.open'));
+    t.true(events.some((e) => e.type === 'notice' && /alice logged in with AUTH PLAIN; .*TRANSACTION state/.test(e.message)));
   } finally {
     await lab.stop();
   }
@@ -445,6 +450,24 @@ test('random bytes get -ERR replies and never end the session early or crash the
     t.regex(await c.cmd('USER alice'), /^\+OK/);
     t.regex(await c.cmd('PASS alice-lab'), /^\+OK/);
     c.close();
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('a message removed by another client meanwhile gets -ERR [SYS/PERM], the session goes on', async (t) => {
+  const lab = await startPop3Lab();
+  try {
+    await lab.deliver('alice', message('a', 'a\r\n'));
+    await lab.deliver('alice', message('b', 'b\r\n'));
+    const c = await login(lab);
+    const snap = await lab.store.open('alice', 'INBOX');
+    await lab.store.expunge('alice', 'INBOX', [snap.messages[1]!.uid]);
+    t.regex(await c.cmd('RETR 2'), /^-ERR \[SYS\/PERM\] message 2 was removed by another client/);
+    t.regex((await c.multi('RETR 1')).data.toString(), /Subject: a/);
+    t.regex(await c.cmd('DELE 2'), /^\+OK/);
+    t.regex(await c.cmd('QUIT'), /^\+OK/);
+    t.is((await lab.store.open('alice', 'INBOX')).messages.length, 1);
   } finally {
     await lab.stop();
   }

@@ -49,5 +49,5 @@ async function plainLogin(ctx: Pop3Session, base64: string): Promise<void> {
   if (msg.authzid !== '' && accounts.localUser(msg.authzid) !== result.user) {
     throw new Pop3Error('AUTH_FAILED', `not authorized to act as ${msg.authzid.slice(0, 64)}`, 'AUTH');
   }
-  await ctx.openMaildrop(result.user);
+  await ctx.openMaildrop(result.user, 'AUTH PLAIN');
 }
