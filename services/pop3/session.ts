@@ -49,8 +49,6 @@ export class Pop3Session extends LineSession {
   ended = false;
   private corked: Socket | undefined;
   private unlock: (() => void) | undefined;
-  /** Messages being read ahead of the client's next RETR/TOP, by message number. */
-  private readonly readAhead = new Map<number, Promise<MessageContent>>();
 
   constructor(
     conn: Connection,
@@ -98,7 +96,6 @@ export class Pop3Session extends LineSession {
       if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
     } finally {
       this.flush();
-      this.readAhead.clear();
       this.releaseLock();
     }
   }
@@ -227,7 +224,7 @@ export class Pop3Session extends LineSession {
     const entry = this.drop.entry(n);
     let content: MessageContent;
     try {
-      content = await this.readMessage(n);
+      content = await this.deps.store.read(this.drop.user, entry);
     } catch (err) {
       this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
       // Removed meanwhile by another client (IMAP EXPUNGE): the message is gone for good.
@@ -239,7 +236,6 @@ export class Pop3Session extends LineSession {
       const data = top ? top.push(content.data) : content.data;
       const out = stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1'));
       this.sendData(out, `${status} (${data.length} octets of message follow)`);
-      this.scheduleReadAhead(n);
       return;
     }
     this.flush();
@@ -255,43 +251,6 @@ export class Pop3Session extends LineSession {
     }
     this.conn.write(stuffer.finish());
     if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
-  }
-
-  /** The message's content, from the read-ahead if it is there. */
-  private readMessage(n: number): Promise<MessageContent> {
-    const content = this.readAhead.get(n);
-    if (content) {
-      this.readAhead.delete(n);
-      return content;
-    }
-    return this.deps.store.read(this.drop.user, this.drop.entry(n));
-  }
-
-  /**
-   * After message n went out: read the next few (small) messages while the client is busy with it,
-   * so a client fetching the maildrop in order finds each one ready.
-   */
-  private scheduleReadAhead(n: number): void {
-    setImmediate(() => {
-      if (this.ended || this.conn.closed || !this.maildrop) return;
-      this.readAheadAfter(n);
-    });
-  }
-
-  private readAheadAfter(n: number): void {
-    const drop = this.drop;
-    for (const k of this.readAhead.keys()) if (k <= n || k > n + POP3_LIMITS.readAheadMessages) this.readAhead.delete(k);
-    let bytes = 0;
-    for (let k = n + 1; k <= Math.min(drop.highest, n + POP3_LIMITS.readAheadMessages); k++) {
-      if (drop.isDeleted(k)) continue;
-      const e = drop.entry(k);
-      bytes += e.size;
-      if (e.size > POP3_LIMITS.wholeMessageMax || bytes > POP3_LIMITS.readAheadBytes) break;
-      if (this.readAhead.has(k)) continue;
-      const p = this.deps.store.read(drop.user, e);
-      p.catch(() => undefined); // reported when (if) the client asks for it
-      this.readAhead.set(k, p);
-    }
   }
 
   /**
