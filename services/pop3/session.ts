@@ -124,7 +124,7 @@ export class Pop3Session extends LineSession {
       return;
     }
     const spec = found.spec as Pop3Command;
-    this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
+    if (this.events.wants('command')) this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
     if (found.kind === 'wrong-state') {
       this.refuse(new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`));
       return;
@@ -234,8 +234,10 @@ export class Pop3Session extends LineSession {
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
     if (content.kind === 'buffer') {
       const data = top ? top.push(content.data) : content.data;
-      const out = stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1'));
-      this.sendData(out, `${status} (${data.length} octets of message follow)`);
+      this.conn.write(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')));
+      if (this.events.wants('reply')) {
+        this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${data.length} octets of message follow)`, bytes: data.length });
+      }
       return;
     }
     this.flush();
