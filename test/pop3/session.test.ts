@@ -142,6 +142,9 @@ test('AUTH PLAIN: initial response, empty challenge, cancel, malformed, wrong au
     t.regex(await c.cmd('AUTH PLAIN ***'), /^-ERR \[AUTH\] malformed/);
     t.regex(await c.cmd('AUTH PLAIN ='), /^-ERR \[AUTH\]/);
     t.regex(await c.cmd(`AUTH PLAIN ${plain('bob', 'alice', 'alice-lab')}`), /^-ERR \[AUTH\] not authorized/);
+    // A CR LF smuggled inside the authzid is not echoed raw (it would forge a second reply).
+    t.is(await c.cmd(`AUTH PLAIN ${plain('x\r\n+OK forged', 'alice', 'alice-lab')}`), '-ERR [AUTH] not authorized to act as x??+OK forged');
+    t.regex(await c.cmd('NOOP'), /^-ERR NOOP is not allowed in the AUTHORIZATION state/);
     t.is(await c.cmd('AUTH PLAIN'), '+ ');
     t.regex(await c.cmd('*'), /^-ERR authentication cancelled/);
     t.is(await c.cmd('auth plain'), '+ ');
