@@ -10,6 +10,7 @@ import { LineSession } from '../../core/line-session.js';
 import type { DeliveryTarget, MailStore } from '../../core/mail-store/index.js';
 import type { Mailbox } from './address.js';
 import { SMTP_COMMANDS } from './commands/index.js';
+import type { CrlfNormalizer } from './crlf-normalizer.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS, maxCommandLine } from './limits.js';
 import type { Recipient, RecipientPolicy } from './policy.js';
@@ -55,7 +56,7 @@ export interface Transaction {
   body: '7BIT' | '8BITMIME';
   recipients: Recipient[];
   /** BDAT in progress: content received so far. */
-  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: import('./crlf-normalizer.js').CrlfNormalizer };
+  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: CrlfNormalizer };
 }
 
 export class SmtpSession extends LineSession {

@@ -38,7 +38,8 @@ test('a service starts on port 0, serves a session and publishes the dialogue as
   t.is(await c.line(), 'ECHO SECRET hunter2');
   t.is(await c.line(), '+OK bye');
   t.is(await c.line(), null);
-  await new Promise((r) => setTimeout(r, 50));
+  // The server publishes session.close when its side of the socket has closed; wait for it.
+  for (let i = 0; i < 200 && !events.some((e) => e.type === 'session.close'); i++) await new Promise((r) => setTimeout(r, 10));
   const types = events.map((e) => e.type);
   t.deepEqual(types.filter((x) => x === 'session.open' || x === 'session.close'), ['session.open', 'session.close']);
   const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
