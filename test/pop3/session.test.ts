@@ -218,6 +218,11 @@ test('STAT, LIST, UIDL, RETR, TOP with exact sizes and dot-stuffing', async (t) 
     const top0 = await c.multi('TOP 3 0');
     t.is(top0.data.toString(), m3.slice(0, m3.indexOf('\r\n\r\n') + 4));
     t.is(await c.cmd('NOOP'), '+OK');
+    // After login CAPA no longer offers the ways to log in (RFC 2449 section 6.3, RFC 5034 section 3).
+    const caps = (await c.multi('CAPA')).data.toString().split('\r\n');
+    t.true(caps.includes('UIDL'));
+    t.false(caps.includes('USER'));
+    t.false(caps.some((l) => l.startsWith('SASL')));
     await c.cmd('QUIT');
     // UIDs are the same in the next session.
     const d = await login(lab);
