@@ -240,3 +240,30 @@ test('fetchmail: --keep leaves the mail, the default run downloads and deletes i
   }
 });
 
+
+test('UIDL values survive a restart of labnet (curl -X UIDL)', async (t) => {
+  const msgs = corpus().slice(0, 3);
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-restart-'));
+  await preDeliver(dataDir, msgs.map((data) => ({ user: 'alice', data })));
+  const config = { services: { pop3: { port: 0 } } };
+  const uidl = async (lab: LabProcess): Promise<string> => {
+    const r = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', '-X', 'UIDL', curlBase(lab)]);
+    t.is(r.code, 0, r.stderr);
+    return r.stdout.toString();
+  };
+  let lab = await startLabProcess({ dataDir, only: ['pop3'], config });
+  let before: string;
+  try {
+    before = await uidl(lab);
+    t.is(before.split('\r\n').filter(Boolean).length, 3);
+  } finally {
+    t.is(await lab.stop(), 0);
+  }
+  lab = await startLabProcess({ dataDir, only: ['pop3'], config });
+  try {
+    t.is(await uidl(lab), before);
+  } finally {
+    await lab.stop();
+    lab.cleanup();
+  }
+});
