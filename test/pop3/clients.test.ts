@@ -208,17 +208,23 @@ function withoutFetchmailHeader(d: Buffer): string {
   return s.replace(/^Received: [^\n]*\n(?:[ \t][^\n]*\n)*/, '');
 }
 
-test('fetchmail: --keep leaves the mail, the default run downloads and deletes it', async (t) => {
+test('fetchmail: --keep --uidl (TOP) leaves the mail and fetches nothing twice; the default run downloads and deletes it', async (t) => {
   const msgs = corpus();
   const lab = await labWith(msgs);
   const home = mkdtempSync(join(tmpdir(), 'labnet-fetchmail-'));
   try {
-    const kept = await fetchmail(lab, home, ['--keep']);
+    // --keep with --uidl: fetchmail downloads with TOP and remembers the UIDLs in its idfile.
+    const kept = await fetchmail(lab, home, ['--keep', '--uidl']);
     t.is(kept.run.code, 0, kept.run.stderr);
     const want = msgs.map(asFetchmailDelivers).sort();
     t.deepEqual(kept.delivered.map(withoutFetchmailHeader).sort(), want);
+    t.regex(kept.run.stdout.toString(), /POP3> TOP 1 /);
     const still = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', curlBase(lab)]);
     t.is(still.stdout.toString().split('\r\n').filter(Boolean).length, 4);
+    // Same UIDLs next time: nothing is new, nothing is fetched again (exit status 1: no mail).
+    const keptAgain = await fetchmail(lab, home, ['--keep', '--uidl']);
+    t.is(keptAgain.run.code, 1, keptAgain.run.stdout.toString());
+    t.is(keptAgain.delivered.length, 0);
 
     rmSync(join(home, 'idfile'), { force: true });
     const fetched = await fetchmail(lab, home, []);
