@@ -129,8 +129,14 @@ test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish 
   const busy = await LineClient.connect(lab.port('echo'));
   await idle.line();
   await busy.line();
+  const seen: string[] = [];
+  lab.events.subscribe((e) => {
+    if (e.type === 'command') seen.push(e.text);
+  });
   busy.write('SLOW\r\n');
-  await new Promise((r) => setTimeout(r, 50));
+  // Stop only once the server is inside the slow command (the session is busy, not idle).
+  for (let i = 0; i < 500 && !seen.includes('SLOW'); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(seen.includes('SLOW'));
   const stopping = lab.stop();
   t.is(await idle.line(), '-ERR shutting down');
   t.is(await busy.line(), '+OK slow done');
