@@ -124,7 +124,9 @@ test('idle sessions are closed with the idle reply', async (t) => {
 });
 
 test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish their command', async (t) => {
-  const lab = await startLabnet(options());
+  const opts = options();
+  (opts.config as { limits: Record<string, number> }).limits.shutdownGraceMs = 5000;
+  const lab = await startLabnet(opts);
   const idle = await LineClient.connect(lab.port('echo'));
   const busy = await LineClient.connect(lab.port('echo'));
   await idle.line();

@@ -51,7 +51,7 @@ class EchoSession extends LineSession {
       }
       if (text === 'BOOM') throw new Error('boom on purpose');
       if (text === 'SLOW') {
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 300));
         this.send('+OK slow done');
         continue;
       }
