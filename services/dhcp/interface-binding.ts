@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { projectPath } from '../../core/paths.js';
 import type { Socket } from 'node:dgram';
 
 interface BindDeviceAddon {
@@ -24,7 +24,7 @@ interface BindDeviceAddon {
   boundDevice(fd: number): string;
 }
 
-export const ADDON_PATH = join(resolve(import.meta.dirname, '..', '..', '..'), 'services', 'dhcp', 'native', 'bind-device', 'build', 'Release', 'bind_device.node');
+export const ADDON_PATH = projectPath('services', 'dhcp', 'native', 'bind-device', 'build', 'Release', 'bind_device.node');
 
 let addon: BindDeviceAddon | undefined;
 
