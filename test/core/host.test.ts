@@ -124,13 +124,21 @@ test('idle sessions are closed with the idle reply', async (t) => {
 });
 
 test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish their command', async (t) => {
-  const lab = await startLabnet(options());
+  const opts = options();
+  (opts.config as { limits: Record<string, number> }).limits.shutdownGraceMs = 5000;
+  const lab = await startLabnet(opts);
   const idle = await LineClient.connect(lab.port('echo'));
   const busy = await LineClient.connect(lab.port('echo'));
   await idle.line();
   await busy.line();
+  const seen: string[] = [];
+  lab.events.subscribe((e) => {
+    if (e.type === 'command') seen.push(e.text);
+  });
   busy.write('SLOW\r\n');
-  await new Promise((r) => setTimeout(r, 50));
+  // Stop only once the server is inside the slow command (the session is busy, not idle).
+  for (let i = 0; i < 500 && !seen.includes('SLOW'); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(seen.includes('SLOW'));
   const stopping = lab.stop();
   t.is(await idle.line(), '-ERR shutting down');
   t.is(await busy.line(), '+OK slow done');
