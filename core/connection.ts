@@ -30,6 +30,7 @@ export class Connection {
   private idle = false;
   private idleTimeoutMs: number;
   private closeCallbacks: Array<(reason: string) => void> = [];
+  private closeTimer: NodeJS.Timeout | undefined;
   tlsSocket: tls.TLSSocket | undefined;
 
   constructor(
@@ -99,6 +100,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.framer.end();
     for (const cb of this.closeCallbacks) cb(reason);
     this.closeCallbacks = [];
@@ -158,14 +160,25 @@ export class Connection {
     }
   }
 
+  /**
+   * Marks the session idle (waiting for its next command) or busy, for sessions that wait through
+   * `framer.onReadable` instead of `readCommandLine`/`readHead`. An idle session closes at once at
+   * shutdown.
+   */
+  markIdle(idle: boolean): void {
+    this.idle = idle;
+  }
+
   /** Half-closes after flushing what was written; the peer's FIN then completes the close. */
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closeReason = reason;
     this.socket.end();
     // A peer that never closes its side must not keep the socket: destroy after a short grace.
-    const t = setTimeout(() => this.destroy(reason), 2_000);
-    t.unref();
+    if (this.closeTimer === undefined) {
+      this.closeTimer = setTimeout(() => this.destroy(reason), 2_000);
+      this.closeTimer.unref();
+    }
   }
 
   destroy(reason = 'destroyed'): void {

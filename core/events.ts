@@ -168,6 +168,9 @@ class SubscriberQueue implements Subscription {
 
 export class EventBus {
   private subscribers: SubscriberQueue[] = [];
+  /** Event types some subscriber takes (all of them when `wantAll`), kept for cheap `wants` checks. */
+  private wanted = new Set<ProtocolEventType>();
+  private wantAll = false;
   private sessionCounter = 0;
 
   constructor(
@@ -182,8 +185,12 @@ export class EventBus {
 
   /** Wants events of this type (cheap check for hot paths). */
   wants(type: ProtocolEventType): boolean {
-    for (const s of this.subscribers) if (s.active && (!s.types || s.types.has(type))) return true;
-    return false;
+    return this.wantAll || this.wanted.has(type);
+  }
+
+  private recomputeWanted(): void {
+    this.wantAll = this.subscribers.some((s) => !s.types);
+    this.wanted = new Set(this.subscribers.flatMap((s) => (s.types ? [...s.types] : [])));
   }
 
   publish(input: EventInput): void {
@@ -200,9 +207,11 @@ export class EventBus {
       this.onSubscriberError,
       (gone) => {
         this.subscribers = this.subscribers.filter((x) => x !== gone);
+        this.recomputeWanted();
       },
     );
     this.subscribers = [...this.subscribers, q];
+    this.recomputeWanted();
     return q;
   }
 

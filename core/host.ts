@@ -19,6 +19,7 @@ import { TOKENS } from './tokens.js';
 import { serviceModules } from '../services/index.js';
 import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
+import { HttpRouteRegistry } from './http/routes.js';
 
 export interface StartOptions {
   /** A config object (merged over the defaults unless `defaults: false`). */
@@ -126,6 +127,7 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
   container.bind(TOKENS.Accounts).to(Accounts).inSingletonScope();
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
+  container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
   const needs = new Set(enabled.flatMap((m) => m.needs ?? []));
   const providers = coreProviders(container, needs);
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);

@@ -233,22 +233,55 @@ export class LineFramer {
    */
   async readHead(max: number): Promise<Buffer | null> {
     for (;;) {
-      const avail = this.buf.length - this.off;
-      // Resume scanning a little before where we stopped: the delimiter may straddle chunks.
-      let from = this.off + Math.max(0, this.scanned - 3);
-      while (avail > 0) {
-        const i = this.buf.indexOf(LF, from);
-        if (i < 0 || i - this.off >= max + 4) break;
-        const next = this.buf[i + 1];
-        if (next === LF) return this.consume(i + 2 - this.off);
-        if (next === CR && i + 2 < this.buf.length && this.buf[i + 2] === LF) return this.consume(i + 3 - this.off);
-        if (next === undefined || (next === CR && i + 2 >= this.buf.length)) break;
-        from = i + 1;
-      }
-      if (avail > max) throw new FramerError('HEAD_TOO_LARGE', max);
-      this.scanned = avail;
+      const head = this.tryReadHead(max);
+      if (head !== undefined) return head;
       if (!(await this.more())) return null;
     }
+  }
+
+  /**
+   * Synchronous `readHead`: the head if a complete one is buffered, undefined if more input is needed
+   * (see `onReadable`). Throws HEAD_TOO_LARGE past `max` octets. Lets a session answer a request
+   * inside the 'data' event that completed it, without a promise per request.
+   */
+  tryReadHead(max: number): Buffer | undefined {
+    const avail = this.buf.length - this.off;
+    // Resume scanning a little before where we stopped: the delimiter may straddle chunks.
+    let from = this.off + Math.max(0, this.scanned - 3);
+    while (avail > 0) {
+      const i = this.buf.indexOf(LF, from);
+      if (i < 0 || i - this.off >= max + 4) break;
+      const next = this.buf[i + 1];
+      if (next === LF) return this.consume(i + 2 - this.off);
+      if (next === CR && i + 2 < this.buf.length && this.buf[i + 2] === LF) return this.consume(i + 3 - this.off);
+      if (next === undefined || (next === CR && i + 2 >= this.buf.length)) break;
+      from = i + 1;
+    }
+    if (avail > max) throw new FramerError('HEAD_TOO_LARGE', max);
+    this.scanned = avail;
+    return undefined;
+  }
+
+  /** The source has ended (what is buffered may still be read). */
+  get inputEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Calls `cb` once, when more input arrives or the input ends (callback form of the internal wait,
+   * for sessions that run without a promise per frame). Calls it on the next microtask if the input
+   * has already ended. One waiter at a time.
+   */
+  onReadable(cb: () => void): void {
+    if (this.ended) {
+      queueMicrotask(cb);
+      return;
+    }
+    if (this.paused && this.source) {
+      this.paused = false;
+      this.source.resume();
+    }
+    this.waiter = cb;
   }
 
   /** Exactly `n` octets (collected into one buffer). Null if input ends first. */

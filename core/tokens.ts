@@ -21,6 +21,8 @@ export const TOKENS = {
   MailStore: Symbol.for('labnet.MailStore'),
   /** TlsMaterial: the lab CA and server certificate (HTTPS and the mail services). */
   Tls: Symbol.for('labnet.Tls'),
+  /** HttpRouteRegistry: routes every HTTP site serves (e.g. /ca.crt added by the TLS material). */
+  HttpRoutes: Symbol.for('labnet.HttpRoutes'),
   /** StatusBoard: every service's status, for landing pages and health checks. */
   Status: Symbol.for('labnet.Status'),
   /** Every enabled service, multi-bound. */

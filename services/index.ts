@@ -1,5 +1,6 @@
 // The service registry: one line per service. Nothing scans directories; a service is on this list
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
+import { httpModule } from './http/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [];
+export const serviceModules: readonly ServiceModule[] = [httpModule];

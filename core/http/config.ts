@@ -1,0 +1,56 @@
+// The config keys of an HTTP site, shared by the HTTP service and (later) HTTPS so both serve the same
+// site from the same settings. `httpSiteFields` extends `serviceBaseSchema(...)`.
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+
+const d = DEFAULT_HTTP_LIMITS;
+
+export const httpSiteFields = {
+  /** Served files. '' means <dataDir>/www, created with sample pages on first start. Relative: to dataDir. */
+  documentRoot: z.string().default(''),
+  /** TRACE echoes the request back as message/http (Cookie and Authorization redacted); off: 405. */
+  trace: z.boolean().default(false),
+  /** Show the lab passwords on the landing page (a classroom lab usually wants them visible). */
+  landingShowsPasswords: z.boolean().default(true),
+  uploadMaxFileBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  uploadMaxFiles: z.number().int().min(0).default(100),
+  headerTimeoutMs: z.number().int().min(100).default(d.headerTimeoutMs),
+  keepAliveTimeoutMs: z.number().int().min(100).default(d.keepAliveTimeoutMs),
+  maxHeadBytes: z.number().int().min(256).max(1024 * 1024).default(d.maxHeadBytes),
+  maxRequestLineBytes: z.number().int().min(64).max(1024 * 1024).default(d.maxRequestLineBytes),
+  maxHeaderCount: z.number().int().min(1).max(10_000).default(d.maxHeaderCount),
+  maxBodyBytes: z.number().int().min(0).default(d.maxBodyBytes),
+};
+
+export interface HttpSiteConfig {
+  documentRoot: string;
+  trace: boolean;
+  landingShowsPasswords: boolean;
+  uploadMaxFileBytes: number;
+  uploadMaxFiles: number;
+  headerTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeadBytes: number;
+  maxRequestLineBytes: number;
+  maxHeaderCount: number;
+  maxBodyBytes: number;
+}
+
+export function httpLimitsFrom(c: HttpSiteConfig): HttpLimits {
+  return {
+    ...DEFAULT_HTTP_LIMITS,
+    headerTimeoutMs: c.headerTimeoutMs,
+    keepAliveTimeoutMs: c.keepAliveTimeoutMs,
+    maxHeadBytes: c.maxHeadBytes,
+    maxRequestLineBytes: Math.min(c.maxRequestLineBytes, c.maxHeadBytes),
+    maxHeaderCount: c.maxHeaderCount,
+    maxBodyBytes: c.maxBodyBytes,
+  };
+}
+
+/** Where the site's files live: [documentRoot, uploadDir, seed?]. */
+export function httpSitePaths(c: HttpSiteConfig, dataDir: string): { documentRoot: string; uploadDir: string; seed: boolean } {
+  const documentRoot = c.documentRoot === '' ? join(dataDir, 'www') : isAbsolute(c.documentRoot) ? c.documentRoot : resolve(dataDir, c.documentRoot);
+  return { documentRoot, uploadDir: join(dataDir, 'uploads'), seed: c.documentRoot === '' };
+}

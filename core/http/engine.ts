@@ -1,0 +1,193 @@
+// The per-connection HTTP/1.1 loop, shared by HTTP and HTTPS: read a head, parse it, let the site
+// answer, throw away a body nobody read, and go on while the connection is persistent (RFC 9112
+// section 9.3). Requests are handled strictly one after another, so pipelined requests (section 9.3.2)
+// get their responses in order. A client that takes longer than the header timeout to send a head
+// (slowloris) gets 408 and is closed by a sweep that costs nothing per request.
+import type { Connection } from '../connection.js';
+import { FramerError } from '../line-framer.js';
+import { readRequestBody } from './body.js';
+import { HttpExchange } from './exchange.js';
+import { HttpParseError, HttpRequest, parseRequestHead } from './request-parser.js';
+import type { HttpSite } from './site.js';
+
+const NEXT = 1;
+const CLOSE = 2;
+type Step = typeof NEXT | typeof CLOSE;
+
+export class HttpSession {
+  /** Incremented each time the session starts waiting for a new head. */
+  headSeq = 0;
+  waitingHead = false;
+  /** Sweep bookkeeping: which head the sweep saw as partial, and since when. */
+  sweptSeq = -1;
+  partialSince = 0;
+  private finished = false;
+  private resolveDone: () => void = () => {};
+  private rejectDone: (err: unknown) => void = () => {};
+
+  constructor(
+    readonly conn: Connection,
+    readonly site: HttpSite,
+  ) {}
+
+  /**
+   * Runs until the connection should close. The loop is driven by the framer's callbacks: a request
+   * whose head is complete is answered inside the 'data' event that completed it, and a promise is
+   * only involved when a handler really waits (file lookups, bodies, large files).
+   */
+  run(): Promise<void> {
+    this.site.sessions.add(this);
+    const done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.pump();
+    return done;
+  }
+
+  private finish(err?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.waitingHead = false;
+    this.site.sessions.delete(this);
+    if (err === undefined) this.resolveDone();
+    else this.rejectDone(err);
+  }
+
+  private readonly pump = (): void => {
+    const { conn, site } = this;
+    const framer = conn.framer;
+    const max = site.limits.maxHeadBytes;
+    try {
+      for (;;) {
+        if (this.finished) return;
+        if (conn.closed || (conn.closing && framer.buffered === 0)) return this.finish();
+        let head: Buffer | undefined;
+        try {
+          head = framer.tryReadHead(max);
+        } catch (err) {
+          if (!(err instanceof FramerError)) throw err;
+          this.waitingHead = false;
+          this.headTooLarge();
+          return this.finish();
+        }
+        if (head === undefined) {
+          if (framer.inputEnded) return this.finish();
+          if (!this.waitingHead) {
+            this.waitingHead = true;
+            this.headSeq++;
+          }
+          conn.markIdle(framer.buffered === 0);
+          framer.onReadable(this.pump);
+          return;
+        }
+        this.waitingHead = false;
+        conn.markIdle(false);
+        const step = this.handleHead(head);
+        if (step === CLOSE) return this.finish();
+        if (step !== NEXT) {
+          step.then(
+            (s) => (s === NEXT ? this.pump() : this.finish()),
+            (err: unknown) => this.finish(err),
+          );
+          return;
+        }
+        if (conn.socket.writableNeedDrain) {
+          void conn.drain().then(this.pump);
+          return;
+        }
+      }
+    } catch (err) {
+      this.finish(err);
+    }
+  };
+
+  /** Parses and answers one request; a promise when the answer waits for something. */
+  private handleHead(head: Buffer): Step | Promise<Step> {
+    const { conn, site } = this;
+    const limits = site.limits;
+    const events = site.events;
+    const parsed = parseRequestHead(head, limits);
+    if (parsed === null) return NEXT;
+    if (parsed instanceof HttpParseError) {
+      if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head) });
+      // The framing of whatever follows is unknown: answer and close.
+      const ex = new HttpExchange(conn, fallbackRequest(head), '', limits, events);
+      ex.sendError(parsed.status, parsed.message, { close: true });
+      return CLOSE;
+    }
+    if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: parsed.requestLine, name: parsed.method });
+    const ex = new HttpExchange(conn, parsed, '', limits, events);
+    let p: void | Promise<void>;
+    try {
+      p = site.handle(ex);
+    } catch (err) {
+      return this.failed(ex, err);
+    }
+    if (p !== undefined) {
+      return p.then(
+        () => this.afterResponse(ex),
+        (err: unknown) => this.failed(ex, err),
+      );
+    }
+    return this.afterResponse(ex);
+  }
+
+  private failed(ex: HttpExchange, err: unknown): Step {
+    if (err instanceof HttpParseError) {
+      if (!ex.responded) ex.sendError(err.status, err.message, { close: true });
+      return CLOSE;
+    }
+    if (!ex.responded && !this.conn.closed) ex.sendError(500, 'the server failed while answering this request', { close: true });
+    throw err;
+  }
+
+  private afterResponse(ex: HttpExchange): Step | Promise<Step> {
+    if (!ex.responded) ex.sendError(500, 'no response was produced', { close: true });
+    if (ex.closeAfter || this.conn.closed) return CLOSE;
+    if (ex.bodyDone) return NEXT;
+    // Read and discard the body nobody wanted, so the next request starts at the right octet.
+    const req = ex.req;
+    return readRequestBody(this.conn.framer, req.contentLength, req.chunked, this.site.limits.maxDiscardBytes, undefined, this.site.limits).then(
+      (r) => (r.overflow ? CLOSE : NEXT),
+      () => CLOSE,
+    );
+  }
+
+  /** The head passed the size limit: 414 if the request line alone is too long, else 431. */
+  private headTooLarge(): void {
+    const { conn, site } = this;
+    const rest = conn.framer.takeBuffered();
+    const lf = rest.indexOf(0x0a);
+    const lineTooLong = lf < 0 ? rest.length > site.limits.maxRequestLineBytes : lf > site.limits.maxRequestLineBytes;
+    const ex = new HttpExchange(conn, fallbackRequest(rest.subarray(0, 256)), '', site.limits, site.events);
+    if (lineTooLong) ex.sendError(414, `request line longer than ${site.limits.maxRequestLineBytes} octets`, { close: true });
+    else ex.sendError(431, `request header section larger than ${site.limits.maxHeadBytes} octets`, { close: true });
+  }
+
+  /** Called by the sweep when this session's head has been arriving for too long. */
+  cutSlowHead(): void {
+    const ex = new HttpExchange(this.conn, fallbackRequest(Buffer.alloc(0)), '', this.site.limits, this.site.events);
+    ex.sendError(408, `the request header did not arrive within ${Math.round(this.site.limits.headerTimeoutMs / 1000)} s`, { close: true });
+    this.conn.close('header timeout');
+  }
+}
+
+function firstLine(head: Buffer): string {
+  const s = head.toString('latin1', 0, Math.min(head.length, 200));
+  const i = s.indexOf('\n');
+  return (i < 0 ? s : s.slice(0, i)).replace(/\r$/, '');
+}
+
+/** A stand-in request for answering something that did not parse (HTTP/1.1, closing). */
+function fallbackRequest(head: Buffer): HttpRequest {
+  const r = new HttpRequest();
+  r.requestLine = firstLine(head);
+  r.keepAlive = false;
+  return r;
+}
+
+/** Runs the HTTP/1.1 engine on one connection (plain or TLS) for `site`. */
+export function serveHttp(conn: Connection, site: HttpSite): Promise<void> {
+  return new HttpSession(conn, site).run();
+}

@@ -1,0 +1,113 @@
+// The HTTP service (port 80): the handwritten HTTP/1.1 engine of core/http serving the lab's site
+// (landing page, /healthz, /echo, /upload/, the document root). HTTPS runs the same engine over TLS.
+import 'reflect-metadata';
+import { inject, injectable } from 'inversify';
+import type { Logger } from 'pino';
+import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
+import type { EventBus } from '../../core/events.js';
+import { httpLimitsFrom, httpSitePaths, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
+import { serveHttp } from '../../core/http/engine.js';
+import type { HttpRouteRegistry } from '../../core/http/routes.js';
+import { HttpSite } from '../../core/http/site.js';
+import type { NetHost } from '../../core/net-host.js';
+import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
+import type { StatusBoard } from '../../core/status-board.js';
+import type { TcpServer } from '../../core/tcp-server.js';
+import { TOKENS } from '../../core/tokens.js';
+
+export const httpConfigSchema = serviceBaseSchema({ enabled: true, port: 80 }).extend(httpSiteFields);
+
+export type HttpConfig = HttpSiteConfig & { enabled: boolean; port: number };
+
+@injectable()
+export class HttpService implements Service {
+  readonly name = 'http';
+  private server: TcpServer | undefined;
+  private site: HttpSite | undefined;
+  private state: ServiceStatus['state'] = 'stopped';
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: LabnetConfig,
+    @inject(TOKENS.Net) private readonly net: NetHost,
+    @inject(TOKENS.Events) private readonly events: EventBus,
+    @inject(TOKENS.Status) private readonly board: StatusBoard,
+    @inject(TOKENS.HttpRoutes) private readonly sharedRoutes: HttpRouteRegistry,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    const c = serviceConfig<HttpConfig>(this.config, 'http');
+    const paths = httpSitePaths(c, this.config.dataDir);
+    const limits = httpLimitsFrom(c);
+    const site = new HttpSite({
+      documentRoot: paths.documentRoot,
+      uploadDir: paths.uploadDir,
+      seedDocumentRoot: paths.seed,
+      trace: c.trace,
+      uploadMaxFileBytes: c.uploadMaxFileBytes,
+      uploadMaxFiles: c.uploadMaxFiles,
+      limits,
+      events: this.events,
+      shared: this.sharedRoutes,
+      lab: {
+        hostname: this.config.hostname,
+        domain: this.config.domain,
+        users: this.config.users,
+        showPasswords: c.landingShowsPasswords,
+        status: () => this.board.all(),
+        startedAt: this.board.startedAt,
+      },
+    });
+    await site.start();
+    this.site = site;
+    try {
+      this.server = await this.net.listenTcp({
+        service: 'http',
+        label: 'http',
+        port: c.port,
+        handler: (conn) => serveHttp(conn, site),
+        idleTimeoutMs: limits.keepAliveTimeoutMs,
+        maxLineLength: limits.maxRequestLineBytes,
+        highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
+        busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
+      });
+    } catch (err) {
+      site.stop();
+      this.state = 'failed';
+      throw err;
+    }
+    this.logger.debug({ documentRoot: paths.documentRoot }, 'http site ready');
+    this.state = 'running';
+  }
+
+  async stop(options: { timeoutMs: number }): Promise<void> {
+    this.state = 'stopping';
+    await this.server?.close(options.timeoutMs);
+    this.site?.stop();
+    this.state = 'stopped';
+  }
+
+  listeners(): ListenerInfo[] {
+    const s = this.server;
+    return s ? [{ name: 'http', protocol: 'tcp', address: s.address, port: s.port }] : [];
+  }
+
+  status(): ServiceStatus {
+    const st = this.server?.stats();
+    return {
+      name: this.name,
+      state: this.state,
+      listeners: this.listeners(),
+      ...(st ? { connections: st.open, accepted: st.accepted, bytesIn: st.bytesIn, bytesOut: st.bytesOut } : {}),
+      ...(this.site ? { detail: { documentRoot: this.site.options.documentRoot, trace: this.site.options.trace } } : {}),
+    };
+  }
+}
+
+export const httpModule: ServiceModule = {
+  name: 'http',
+  description: 'HTTP/1.1 web server: landing page, /healthz, /echo, /upload/ and the document root',
+  configSchema: httpConfigSchema,
+  serviceClass: HttpService,
+};

@@ -1,0 +1,181 @@
+// `make bench BENCH=http`: wrk against labnet's HTTP service, a minimal node:http server and nginx (one
+// worker, daemon off, config in a temp dir) serving the same files on loopback, in the same run. Three
+// scenarios (13-byte keep-alive GET, 100 KB file, Connection: close), median of N runs each, printed as
+// requests/s and ratios to nginx and to node:http.
+// Options: --runs N (default 3), --duration 10s, --threads 2, --connections 50.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLabProcess } from '../support/lab-process.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+const RUNS = Number(arg('runs', '3'));
+const DURATION = arg('duration', '10s');
+const THREADS = arg('threads', '2');
+const CONNECTIONS = arg('connections', '50');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/hello.txt`], { encoding: 'utf8' });
+    if (r.stdout === '200') return;
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+function wrk(url: string, extra: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${DURATION}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', () => {
+      const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+      if (!m) reject(new Error(`wrk output without Requests/sec:\n${out}`));
+      else {
+        if (errors) process.stdout.write(`   (warning: ${errors[1]} non-2xx responses from ${url})\n`);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+}
+
+const NODE_HTTP_SERVER = `
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+const [port, root] = process.argv.slice(1);
+const types = { '.txt': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream' };
+http.createServer((req, res) => {
+  const file = path.join(root, decodeURIComponent(req.url.split('?')[0]));
+  if (!file.startsWith(root)) { res.writeHead(400); res.end(); return; }
+  fs.readFile(file, (err, data) => {
+    if (err) { res.writeHead(404); res.end('not found'); return; }
+    res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream', 'Content-Length': data.length });
+    res.end(data);
+  });
+}).listen(Number(port), '127.0.0.1');
+`;
+
+function nginxConfig(dir: string, root: string, port: number): string {
+  return `worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  types { text/plain txt; application/octet-stream bin; }
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-bench-http-'));
+  chmodSync(dir, 0o755);
+  const root = join(dir, 'www');
+  mkdirSync(root);
+  writeFileSync(join(root, 'hello.txt'), 'Hello, world\n');
+  writeFileSync(join(root, '100k.bin'), randomFillSync(Buffer.alloc(100 * 1024)));
+  const children: ChildProcess[] = [];
+  let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined;
+  try {
+    lab = await startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root } } } });
+    const labPort = lab.port('http');
+    const nodePort = await freePort();
+    children.push(spawn(process.execPath, ['-e', NODE_HTTP_SERVER, String(nodePort), root], { stdio: 'ignore' }));
+    const nginxPort = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, root, nginxPort));
+    const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
+    children.push(nginx);
+    await Promise.all([waitForPort(labPort), waitForPort(nodePort), waitForPort(nginxPort)]);
+
+    const servers = [
+      { name: 'labnet', port: labPort },
+      { name: 'node:http', port: nodePort },
+      { name: 'nginx', port: nginxPort },
+    ];
+    const scenarios = [
+      { name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
+      { name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
+      { name: '13-byte GET, Connection: close', path: '/hello.txt', extra: ['-H', 'Connection: close'], target: 0.7 },
+    ];
+    console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
+    const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
+    for (const sc of scenarios) {
+      const samples: Record<string, number[]> = { labnet: [], 'node:http': [], nginx: [] };
+      for (let run = 0; run < RUNS; run++) {
+        for (const s of servers) {
+          const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
+          samples[s.name]!.push(rps);
+          console.log(`  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s`);
+        }
+      }
+      const medians: Record<string, number> = {};
+      for (const s of servers) medians[s.name] = median(samples[s.name]!);
+      results.push({ scenario: sc.name, target: sc.target, medians });
+    }
+    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx');
+    for (const r of results) {
+      const l = r.medians.labnet!;
+      const n = r.medians['node:http']!;
+      const x = r.medians.nginx!;
+      console.log(
+        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}`,
+      );
+    }
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    if (lab) {
+      await lab.stop();
+      lab.cleanup();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
