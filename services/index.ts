@@ -2,5 +2,6 @@
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
+import { httpsModule } from './https/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [httpModule];
+export const serviceModules: readonly ServiceModule[] = [httpModule, httpsModule];

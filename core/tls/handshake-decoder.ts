@@ -59,6 +59,8 @@ export interface DecodedHandshake {
   /** The pre-master secret the RSA key-exchange demo decrypted, and what it proves. */
   rsa?: { preMaster: string; clientVersion: string; masterSecret?: string; matchesKeyLog?: boolean; error?: string };
   bytes: { client: number; server: number };
+  /** The server sent no certificate: an earlier session was resumed (TLS 1.3 PSK or a TLS 1.2 session id / ticket). */
+  resumed?: boolean;
   notes: string[];
 }
 
@@ -690,6 +692,8 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
     if (appData[side] > 2) d.notes.push(`${side}: ${appData[side] - 2} more application data records (${appBytes[side]} bytes in all) not listed`);
   }
   if (!keysReady && st.suite !== undefined) setupKeys();
+  const names = new Set(d.messages.filter((m) => m.from === 'server').map((m) => m.name));
+  if (names.has('ServerHello') && !names.has('Certificate') && (names.has('Finished') || names.has('ChangeCipherSpec'))) d.resumed = true;
   if (d.rsa?.masterSecret) {
     const logged = parseKeyLog(keylogLines, st.clientRandom).byLabel.get('CLIENT_RANDOM');
     if (logged) d.rsa.matchesKeyLog = d.rsa.masterSecret === logged.toString('hex');

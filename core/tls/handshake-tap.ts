@@ -59,14 +59,16 @@ export class HandshakeCapture {
     return this.bytes.client + this.bytes.server;
   }
 
-  /** Decodes (once, lazily) and returns the ladder. */
+  /** Decodes lazily and returns the ladder (kept once the capture is complete). */
   decode(): DecodedHandshake {
-    this.decoded ??= decodeHandshake(
+    if (this.decoded) return this.decoded;
+    const d = decodeHandshake(
       this.chunks,
       this.keylog.map((b) => b.toString('latin1')),
       this.decodeOptions,
     );
-    return this.decoded;
+    if (!this.capturing) this.decoded = d;
+    return d;
   }
 }
 

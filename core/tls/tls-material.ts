@@ -19,6 +19,8 @@ import { certificateNames, loadOrCreateLabCertificates, type LabCertificates } f
 import { HandshakeLog, type HandshakeCapture } from './handshake-tap.js';
 import { summarise, type DecodeOptions } from './handshake-decoder.js';
 import { alpnGuard, modernContextOptions, rsaDemoContextOptions } from './tls-options.js';
+import type { HttpRouteRegistry } from '../http/routes.js';
+import { addCaRoutes } from './ca-routes.js';
 
 export interface ListenerTlsRequest {
   service: string;
@@ -52,6 +54,7 @@ export class TlsMaterial {
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Events) private readonly events: EventBus,
+    @inject(TOKENS.HttpRoutes) private readonly httpRoutes: HttpRouteRegistry,
   ) {}
 
   async start(): Promise<void> {
@@ -76,6 +79,7 @@ export class TlsMaterial {
     } catch (err) {
       throw new LabnetError('CONFIG_INVALID', `the TLS certificate or key cannot be used: ${(err as Error).message}`);
     }
+    addCaRoutes(this.httpRoutes, () => this.caPem, this.config.hostname);
     const verb = { generated: 'made', reused: 'reused', renewed: 'renewed (names changed)', configured: 'from tls.certFile' }[this.certs.origin];
     this.logger.info({ names: this.certs.names }, `TLS certificate ${verb}: ${this.certs.names.slice(0, 4).join(', ')}${this.certs.names.length > 4 ? ', ...' : ''}`);
   }
