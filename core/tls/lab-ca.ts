@@ -114,7 +114,7 @@ function buildCa(keyPem: string, hostname: string): string {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(key, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 function buildServer(keyPem: string, ca: CertificatePair, names: readonly string[]): string {
@@ -142,7 +142,7 @@ function buildServer(keyPem: string, ca: CertificatePair, names: readonly string
     },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 function writeAtomic(path: string, text: string, mode: number): void {
