@@ -48,7 +48,7 @@ function messageHtml(m: LadderMessage): string {
   const lock = m.encrypted ? `<span class="badge enc">${m.decrypted ? 'encrypted · opened with the key log' : 'encrypted'}</span>` : '<span class="badge plain">plaintext</span>';
   const rows = m.fields.map((f) => `<tr><th>${e(f.name)}</th><td>${e(f.value)}</td></tr>`).join('');
   return `<div class="msg ${dir}">
-<div class="arrow"><span class="label"><b>${e(m.name)}</b> · ${m.bytes} bytes · ${ms(m.t)} ${lock}</span></div>
+<div class="arrow"><span class="label"><b>${e(m.name)}</b> · ${m.bytes} ${m.bytes === 1 ? "byte" : "bytes"} · ${ms(m.t)} ${lock}</span></div>
 <p class="explain">${e(m.explain)}</p>
 ${m.error ? `<p class="error">${e(m.error)}</p>` : ''}
 ${rows ? `<details><summary>fields (${m.fields.length})</summary><table>${rows}</table></details>` : ''}
