@@ -3,6 +3,7 @@
 // recent handshakes the tap records for the /tls page. Bound by core/providers.ts only when a
 // service module `needs: ['tls']`.
 import 'reflect-metadata';
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as net from 'node:net';
@@ -140,7 +141,7 @@ export class TlsMaterial {
   rsaDemoOptions(alpn: readonly string[]): tls.TlsOptions {
     if (!this.rsaDemo) {
       const key = this.keyPem;
-      if (!/RSA|BEGIN PRIVATE KEY/.test(key)) throw new LabnetError('CONFIG_INVALID', 'the RSA key-exchange demo needs an RSA server key');
+      if (createPrivateKey(key).asymmetricKeyType !== 'rsa') throw new LabnetError('CONFIG_INVALID', 'the RSA key-exchange demo needs an RSA server key');
       this.rsaDemo = tls.createSecureContext(rsaDemoContextOptions({ key, cert: this.certPem }));
     }
     return { secureContext: this.rsaDemo, ALPNCallback: alpnGuard(alpn) } as tls.TlsOptions;
