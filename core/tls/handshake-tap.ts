@@ -1,12 +1,11 @@
-// The TLS handshake tap: a small Duplex between the accepted TCP socket and the TLS engine
-// (`new tls.TLSSocket(tap)`), so the raw records of both directions pass through JavaScript. It only
+// The TLS handshake tap: a thin stream view between the accepted TCP socket and the TLS engine
+// (`new tls.TLSSocket(view)`), so the raw records of both directions pass through JavaScript. It only
 // keeps references to the chunks (no copy, no parsing) while the handshake runs and a few records
 // after it, plus the connection's key-log lines; the capture lives in a bounded ring of recent
 // handshakes and is decoded only when someone looks (the /tls page, a `tls` event subscriber).
 // Measured on a throw-away server: this costs ~5-10% of full handshakes/s (the JS stream path),
 // where eager parsing and decryption cost 13-28%.
 import type * as net from 'node:net';
-import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { decodeHandshake, type CapturedChunk, type DecodedHandshake, type DecodeOptions, type Side } from './handshake-decoder.js';
 
@@ -72,44 +71,69 @@ export class HandshakeCapture {
   }
 }
 
-/** A Duplex that forwards between the raw socket and the TLS engine, recording the handshake. */
-class TapStream extends Duplex {
-  constructor(
-    private readonly raw: net.Socket,
-    private readonly capture: HandshakeCapture,
-  ) {
-    super({ allowHalfOpen: true });
-    raw.on('data', (d: Buffer) => {
-      if (capture.capturing) capture.record('client', d);
-      if (!this.push(d)) raw.pause();
-    });
-    raw.on('end', () => this.push(null));
-    raw.on('close', () => this.destroy());
-    raw.on('error', (err) => this.destroy(err));
-  }
-
-  override _read(): void {
-    this.raw.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.capture.capturing) this.capture.record('server', chunk);
-    this.raw.write(chunk, cb);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    const all = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    this._write(all, 'binary', cb);
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.raw.end(cb);
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.raw.destroy();
-    cb(err);
-  }
+/**
+ * A stream-like view of the raw socket for the TLS engine. It is not a net.Socket, so TLSSocket reads
+ * and writes through it in JavaScript (JSStreamSocket) instead of handing the file descriptor to
+ * OpenSSL, and the tap sees every record. Methods go straight to the raw socket: no Duplex layer, no
+ * extra buffering; while the capture runs, each chunk is referenced (not copied).
+ */
+function tapView(raw: net.Socket, capture: HandshakeCapture): NodeJS.ReadWriteStream {
+  const view = {
+    readable: true,
+    writable: true,
+    readableObjectMode: false,
+    on(event: string, fn: (...args: unknown[]) => void) {
+      if (event === 'data') {
+        raw.on('data', (d: Buffer) => {
+          if (capture.capturing) capture.record('client', d);
+          fn(d);
+        });
+      } else raw.on(event, fn);
+      return view;
+    },
+    once(event: string, fn: (...args: unknown[]) => void) {
+      raw.once(event, fn);
+      return view;
+    },
+    removeListener(event: string, fn: (...args: unknown[]) => void) {
+      raw.removeListener(event, fn);
+      return view;
+    },
+    off(event: string, fn: (...args: unknown[]) => void) {
+      raw.off(event, fn);
+      return view;
+    },
+    pause() {
+      raw.pause();
+      return view;
+    },
+    resume() {
+      raw.resume();
+      return view;
+    },
+    cork() {
+      raw.cork();
+    },
+    uncork() {
+      raw.uncork();
+    },
+    write(chunk: Buffer, cb?: (err?: Error | null) => void) {
+      if (capture.capturing) capture.record('server', chunk);
+      return raw.write(chunk, cb);
+    },
+    end(cb?: () => void) {
+      raw.end(cb);
+      return view;
+    },
+    destroy(err?: Error) {
+      raw.destroy(err);
+      return view;
+    },
+    get destroyed() {
+      return raw.destroyed;
+    },
+  };
+  return view as unknown as NodeJS.ReadWriteStream;
 }
 
 /** The ring of recent handshakes: bounded, the oldest evicted (and its buffers freed) first. */
@@ -131,8 +155,7 @@ export class HandshakeLog {
     const capture = new HandshakeCapture(++this.counter, listener, { address: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 }, decodeOptions);
     this.ring[this.next] = capture;
     this.next = (this.next + 1) % this.ring.length;
-    const tap = new TapStream(raw, capture);
-    const secure = new tls.TLSSocket(tap, { ...options, isServer: true });
+    const secure = new tls.TLSSocket(tapView(raw, capture) as never, { ...options, isServer: true });
     secure.on('keylog', (line: Buffer) => {
       if (capture.keylog.length < 16) capture.keylog.push(line);
     });
