@@ -3,5 +3,7 @@
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
 import { httpsModule } from './https/index.js';
+import { pop3Module } from './pop3/index.js';
+import { smtpModule } from './smtp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [httpModule, httpsModule];
+export const serviceModules: readonly ServiceModule[] = [smtpModule, pop3Module, httpModule, httpsModule];
