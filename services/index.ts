@@ -5,5 +5,6 @@ import { httpModule } from './http/index.js';
 import { httpsModule } from './https/index.js';
 import { pop3Module } from './pop3/index.js';
 import { smtpModule } from './smtp/index.js';
+import { imapModule } from './imap/imap-service.js';
 
-export const serviceModules: readonly ServiceModule[] = [smtpModule, pop3Module, httpModule, httpsModule];
+export const serviceModules: readonly ServiceModule[] = [smtpModule, pop3Module, imapModule, httpModule, httpsModule];

@@ -454,6 +454,15 @@ export class MailStore {
 
   // ---- messages -----------------------------------------------------------------------------
 
+  /**
+   * The loaded folder object itself, for a session that keeps a live view (IMAP SELECT): its
+   * `snapshot()`, `watch()`, `claimRecent()`, `definedKeywords()` and `filePath()` are synchronous,
+   * so a snapshot and a watcher taken together miss nothing. Mutate only through this class.
+   */
+  async openFolder(user: string, name: string): Promise<Folder> {
+    return this.loaded(user, name);
+  }
+
   /** The folder's messages sorted by UID, with UIDVALIDITY and UIDNEXT (consistent: taken under the folder's lock). */
   async open(user: string, name: string): Promise<FolderSnapshot> {
     const f = await this.loaded(user, name);
