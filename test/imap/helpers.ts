@@ -7,7 +7,7 @@ import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 export async function startMailLab(imap: Record<string, unknown> = {}): Promise<LabProcess> {
   return startLabProcess({
     only: ['smtp', 'imap'],
-    config: { services: { smtp: { port: 0, submissionPort: 0 }, imap: { port: 0, ...imap } } },
+    config: { services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, imap: { port: 0, imapsPort: 0, ...imap } } },
   });
 }
 
