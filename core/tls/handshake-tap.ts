@@ -37,13 +37,13 @@ export class HandshakeCapture {
   ) {}
 
   record(from: Side, data: Buffer): void {
-    if (this.bytes[from] + data.length > MAX_CAPTURE_BYTES) {
-      this.capturing = this.bytes.client < MAX_CAPTURE_BYTES || this.bytes.server < MAX_CAPTURE_BYTES;
-      this.bytes[from] = MAX_CAPTURE_BYTES;
+    if (this.secureAt !== undefined && ++this.after[from] > CHUNKS_AFTER_SECURE) {
+      // Enough of the application data is kept to show that it follows, encrypted.
+      this.capturing = false;
       return;
     }
-    if (this.secureAt !== undefined && ++this.after[from] > CHUNKS_AFTER_SECURE) {
-      if (this.after.client > CHUNKS_AFTER_SECURE && this.after.server > CHUNKS_AFTER_SECURE) this.capturing = false;
+    if (this.bytes[from] + data.length > MAX_CAPTURE_BYTES) {
+      this.capturing = false;
       return;
     }
     this.bytes[from] += data.length;
