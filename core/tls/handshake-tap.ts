@@ -143,8 +143,38 @@ export class HandshakeLog {
   private counter = 0;
   private readonly bySocket = new WeakMap<tls.TLSSocket, HandshakeCapture>();
 
-  constructor(readonly capacity: number) {
+  private windowStart = 0;
+  private windowCount = 0;
+  /** Connections accepted without the tap because the rate budget was spent. */
+  untapped = 0;
+
+  /**
+   * @param capacity handshakes kept (the oldest evicted first)
+   * @param maxPerSecond at most this many handshakes are tapped per second (0: no limit). A classroom
+   *   stays far below; a flood (a benchmark, a scan) gets plain node:tls for the rest of the second,
+   *   so the tap's cost is bounded whatever the load.
+   */
+  constructor(
+    readonly capacity: number,
+    public maxPerSecond = 0,
+  ) {
     this.ring = new Array<HandshakeCapture | undefined>(Math.max(1, capacity));
+  }
+
+  /** Whether the next connection may be tapped (the per-second budget). */
+  admit(): boolean {
+    if (this.maxPerSecond <= 0) return true;
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    if (this.windowCount >= this.maxPerSecond) {
+      this.untapped++;
+      return false;
+    }
+    this.windowCount++;
+    return true;
   }
 
   /**

@@ -33,6 +33,8 @@ export interface ListenerTlsRequest {
   tap?: boolean;
   /** The TLS 1.2 static-RSA demo listener. */
   rsaDemo?: boolean;
+  /** Tap at most this many handshakes per second (0: all); the rest run on plain node:tls. */
+  tapMaxPerSecond?: number;
   handshakeTimeoutMs?: number;
 }
 
@@ -168,7 +170,12 @@ export class TlsMaterial {
     const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
     if (req.tap || req.rsaDemo) {
       const decodeOptions: DecodeOptions = req.rsaDemo ? { rsaDecrypt: (b) => this.rsaDecrypt(b) } : {};
-      out.wrap = (socket, opts) => this.handshakes.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c));
+      const log = this.handshakes;
+      if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;
+      out.wrap = (socket, opts) =>
+        req.rsaDemo || log.admit()
+          ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
+          : new tls.TLSSocket(socket, { ...opts, isServer: true });
     }
     return out;
   }

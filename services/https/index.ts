@@ -27,6 +27,11 @@ export const httpsConfigSchema = serviceBaseSchema({ enabled: true, port: 443 })
   ...httpSiteFields,
   /** Record each handshake (bounded ring) so /tls can show it; off: plain node:tls, /tls says so. */
   handshakeDemo: z.boolean().default(true),
+  /**
+   * Tap at most this many handshakes per second (0: every one). A room of browsers stays far below;
+   * beyond it (a flood, a benchmark) connections run on plain node:tls, so the demo's cost is bounded.
+   */
+  handshakeDemoMaxPerSecond: z.number().int().min(0).default(100),
   /** The TLS 1.2 RSA-key-exchange demo listener (deliberately weak; off by default). */
   rsaDemo: z.boolean().default(false),
   rsaDemoPort: portSchema.default(4443),
@@ -38,6 +43,7 @@ export type HttpsConfig = HttpSiteConfig & {
   enabled: boolean;
   port: number;
   handshakeDemo: boolean;
+  handshakeDemoMaxPerSecond: number;
   rsaDemo: boolean;
   rsaDemoPort: number;
   handshakeTimeoutMs: number;
@@ -107,7 +113,7 @@ export class HttpsService implements Service {
         ...common,
         label: 'https',
         port: c.port,
-        tls: this.tls.listenerTls({ service: 'https', label: 'https', alpn: ALPN, tap: c.handshakeDemo, handshakeTimeoutMs: c.handshakeTimeoutMs }),
+        tls: this.tls.listenerTls({ service: 'https', label: 'https', alpn: ALPN, tap: c.handshakeDemo, tapMaxPerSecond: c.handshakeDemoMaxPerSecond, handshakeTimeoutMs: c.handshakeTimeoutMs }),
       });
       if (c.rsaDemo) {
         this.demoServer = await this.net.listenTcp({
@@ -177,7 +183,7 @@ export class HttpsService implements Service {
             bytesOut: a.bytesOut + (b?.bytesOut ?? 0),
           }
         : {}),
-      detail: { certificateNames: this.tls.names, certificate: this.tls.origin },
+      detail: { certificateNames: this.tls.names, certificate: this.tls.origin, handshakesNotRecorded: this.tls.handshakes.untapped },
     };
   }
 }

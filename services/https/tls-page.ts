@@ -75,7 +75,8 @@ Never configure a real server like this.${p.otherUrl ? ` The normal HTTPS servic
   }
   if (!c || !d) {
     parts.push(`<p>The handshake of this connection is no longer in labnet's memory (it keeps the most recent ones, or the demo is switched off
-with <code>services.https.handshakeDemo: false</code>). Reload the page in a new private window to make a fresh connection.</p>`);
+with <code>services.https.handshakeDemo: false</code>, or more than
+<code>handshakeDemoMaxPerSecond</code> connections arrived in that second). Reload the page in a new private window to make a fresh connection.</p>`);
     return page(parts.join('\n'));
   }
   const total = c.secureAt !== undefined ? ms(c.secureAt) : '-';

@@ -1,5 +1,6 @@
 // `make bench BENCH=tls`: full TLS handshakes per second (no resumption: `openssl s_time -new`, one
-// sequential client) against labnet HTTPS with the handshake demo on, with it off, a minimal
+// sequential client) against labnet HTTPS with the handshake demo on (default budget: 100 recorded
+// handshakes/s), with every handshake tapped ("tap all"), with the demo off, a minimal
 // node:https server and nginx (one worker, temp config), all with the same RSA-2048 certificate and
 // the same forced suite (TLS 1.3 TLS_AES_128_GCM_SHA256, TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256). Runs
 // are interleaved across servers; medians of N runs and ratios to node:https are printed.
@@ -111,9 +112,18 @@ async function main(): Promise<void> {
       await labOn.stop();
       labOn.cleanup();
     });
-    // Same data dir layout, same key: the demo-off lab reuses the first lab's certificate files.
+    // Same key everywhere: the other labs use the first lab's certificate files.
     const certFile = join(labOn.dataDir, 'tls', 'server.crt');
     const keyFile = join(labOn.dataDir, 'tls', 'server.key');
+    const labAll: LabProcess = await startLabProcess({
+      only: ['https'],
+      config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: true, handshakeDemoMaxPerSecond: 0 } } },
+      timeoutMs: 30_000,
+    });
+    stops.push(async () => {
+      await labAll.stop();
+      labAll.cleanup();
+    });
     const labOff: LabProcess = await startLabProcess({ only: ['https'], config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: false } } }, timeoutMs: 30_000 });
     stops.push(async () => {
       await labOff.stop();
@@ -160,6 +170,7 @@ http {
 
     const servers: Array<[string, number, number]> = [
       ['labnet demo on', labOn.port('https'), labOn.proc.pid!],
+      ['labnet tap all', labAll.port('https'), labAll.proc.pid!],
       ['labnet demo off', labOff.port('https'), labOff.proc.pid!],
       ['node:https', nodePort, nodeProc.pid!],
       ['nginx', nginxPort, nginx.pid!],

@@ -55,3 +55,12 @@ test('the ring keeps the newest handshakes; each decodes to its own client', asy
   t.true(d.messages.some((m) => m.name === 'Finished' && m.from === 'client' && m.decrypted === true));
   t.is(newest.decode(), d, 'decoded once, then kept');
 });
+
+test('the per-second budget: past it connections are not tapped, and counted', (t) => {
+  const log = new HandshakeLog(10, 3);
+  t.deepEqual([log.admit(), log.admit(), log.admit(), log.admit(), log.admit()], [true, true, true, false, false]);
+  t.is(log.untapped, 2);
+  const unlimited = new HandshakeLog(10, 0);
+  for (let i = 0; i < 1000; i++) t.true(unlimited.admit());
+  t.is(unlimited.untapped, 0);
+});

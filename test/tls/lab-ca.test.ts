@@ -81,6 +81,7 @@ test('configured certFile/keyFile replace the generated certificate', async (t) 
   const lab = await startLabnet({
     defaults: false,
     dataDir,
+    only: ['https'],
     logLevel: 'silent',
     config: { listen: '127.0.0.1', tls: { certFile: cert, keyFile: key }, services: { https: { enabled: true, port: 0 } } },
   });
@@ -94,7 +95,7 @@ test('configured certFile/keyFile replace the generated certificate', async (t) 
 
 test('handshakeDemo off: plain node:tls, /tls says the handshake is not recorded', async (t) => {
   const dataDir = tempDir(t);
-  const lab = await startLabnet({ defaults: false, dataDir, logLevel: 'silent', config: { listen: '127.0.0.1', services: { https: { enabled: true, port: 0, handshakeDemo: false } } } });
+  const lab = await startLabnet({ defaults: false, dataDir, only: ['https'], logLevel: 'silent', config: { listen: '127.0.0.1', services: { https: { enabled: true, port: 0, handshakeDemo: false } } } });
   try {
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     const html = await new Promise<string>((resolve, reject) => {
