@@ -181,6 +181,10 @@ export async function loadOrCreateLabCertificates(o: LabCaOptions): Promise<LabC
   const bits = o.keyBits ?? 2048;
   let origin: LabCertificates['origin'] = 'reused';
   let ca = readPair(dir, 'ca');
+  let server = readPair(dir, 'server');
+  // On first start both keys are needed: make them side by side (OpenSSL runs on the thread pool).
+  const spareServerKey = (!ca || !isUsable(ca)) && !server ? rsaKey(bits, 'server', o.progress) : undefined;
+  spareServerKey?.catch(() => {});
   if (!ca || !isUsable(ca)) {
     const keyPem = await rsaKey(bits, 'lab CA', o.progress);
     ca = { keyPem, certPem: buildCa(keyPem, o.hostname) };
@@ -189,13 +193,12 @@ export async function loadOrCreateLabCertificates(o: LabCaOptions): Promise<LabC
     origin = 'generated';
   }
   const wanted = requiredNames(o);
-  let server = readPair(dir, 'server');
   let names = server && isUsable(server, ca.certPem) ? certificateNames(server.certPem) : [];
   const covered = server !== undefined && names.length > 0 && wanted.every((n) => names.includes(n));
   if (!covered) {
     if (server && origin === 'reused') origin = 'renewed';
     // Keep the server key when it is still good: a student's pinned key or capture stays valid.
-    const keyPem = server && origin === 'renewed' && safeKey(server.keyPem) ? server.keyPem : await rsaKey(bits, 'server', o.progress);
+    const keyPem = server && origin === 'renewed' && safeKey(server.keyPem) ? server.keyPem : await (spareServerKey ?? rsaKey(bits, 'server', o.progress));
     names = wanted;
     server = { keyPem, certPem: buildServer(keyPem, ca, wanted) };
     writeAtomic(join(dir, 'server.key'), server.keyPem, 0o600);
