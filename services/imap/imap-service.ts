@@ -32,7 +32,7 @@ export const imapConfigSchema = serviceBaseSchema({ enabled: true, port: 143 }).
   imapsPort: portSchema.default(993),
 });
 
-/** ALPN id this service answers to (RFC 7301; IANA "imap"). */
+/** ALPN id this service answers to (RFC 7301; IANA registry, RFC 2595). */
 const IMAP_ALPN = ['imap'] as const;
 
 export type ImapConfig = z.infer<typeof imapConfigSchema>;

@@ -25,7 +25,7 @@ import { Pop3Session, type Pop3SessionDeps } from './session.js';
 import { StoreMaildrop } from './store-maildrop.js';
 
 export const IMPLEMENTATION = 'labnet';
-/** ALPN id this service answers to (RFC 7301; IANA "pop3"). */
+/** ALPN id this service answers to (RFC 7301; IANA registry, RFC 2595). */
 const POP3_ALPN = ['pop3'] as const;
 
 @injectable()

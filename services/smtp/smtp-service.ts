@@ -17,7 +17,7 @@ import { LIMITS } from './limits.js';
 import { RecipientPolicy } from './policy.js';
 import { SmtpSession, type SmtpContext, type SmtpStats, type StartTlsHook } from './smtp-session.js';
 
-/** ALPN ids this service answers to (RFC 7301; IANA "smtp"). */
+/** ALPN id this service answers to (RFC 7301). "smtp" is not in the IANA registry; what matters is that a client asking for another protocol (http/1.1, imap...) is refused. */
 const SMTP_ALPN = ['smtp'] as const;
 
 @injectable()
