@@ -56,6 +56,8 @@ program
     }
     const ms = Math.round(performance.now() - t0);
     process.stdout.write(`labnet ready in ${ms} ms (data in ${lab.config.dataDir})\n${formatReadyTable(lab.status())}\n`);
+    // Serve until a signal, even when no service holds a socket open (e.g. everything disabled).
+    const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const shutdown = (signal: string): void => {
       if (stopping) return;
@@ -63,8 +65,8 @@ program
       lab.logger.info(`${signal}: shutting down`);
       lab.stop().then(
         () => {
-          lab.logger.flush?.();
-          process.exit(0);
+          clearInterval(keepAlive);
+          lab.logger.flush(() => process.exit(0));
         },
         (err: unknown) => {
           process.stderr.write(`labnet: error during shutdown: ${String(err)}\n`);

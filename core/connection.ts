@@ -140,7 +140,10 @@ export class Connection {
 
   /** Reads the next command line, marking the session idle while it waits (see `closing`). */
   async readCommandLine(max?: number): Promise<Buffer | null> {
-    if (this.closing && this.framer.buffered === 0) return null;
+    if (this.closing && this.framer.buffered === 0) {
+      this.shutdownNow();
+      return null;
+    }
     this.idle = true;
     try {
       return await this.framer.readLine(max);
@@ -151,7 +154,10 @@ export class Connection {
 
   /** Reads the next HTTP-style head, marking the session idle while it waits. */
   async readHead(max: number): Promise<Buffer | null> {
-    if (this.closing && this.framer.buffered === 0) return null;
+    if (this.closing && this.framer.buffered === 0) {
+      this.shutdownNow();
+      return null;
+    }
     this.idle = true;
     try {
       return await this.framer.readHead(max);

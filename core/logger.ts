@@ -1,7 +1,7 @@
 // Structured logs with pino: pretty on a terminal, JSON lines otherwise. The protocol event stream is
 // logged by a subscriber (never by services printing), so the dialogue shows up at debug level.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { EventBus, ProtocolEvent } from './events.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -9,7 +9,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export function createLogger(level: LevelWithSilent, options: { pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
   const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
   if (usePretty) {
-    // In-process pretty stream (a transport would start a worker thread and cost memory).
+    // In-process pretty stream (a transport would start a worker thread and cost memory), loaded
+    // only on a terminal.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true, destination: 1 });
     return pino({ level, base: undefined }, stream);
   }

@@ -3,8 +3,16 @@
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
 import { httpsModule } from './https/index.js';
-import { pop3Module } from './pop3/index.js';
 import { smtpModule } from './smtp/index.js';
+import { pop3Module } from './pop3/index.js';
 import { imapModule } from './imap/imap-service.js';
+import { dhcpModule } from './dhcp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [smtpModule, pop3Module, imapModule, httpModule, httpsModule];
+export const serviceModules: readonly ServiceModule[] = [
+  httpModule,
+  httpsModule,
+  smtpModule,
+  pop3Module,
+  imapModule,
+  dhcpModule,
+];

@@ -2,7 +2,12 @@
 // site from the same settings. `httpSiteFields` extends `serviceBaseSchema(...)`.
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { LabnetConfig } from '../config.js';
+import type { EventBus } from '../events.js';
+import type { StatusBoard } from '../status-board.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+import type { HttpRouteRegistry } from './routes.js';
+import { HttpSite } from './site.js';
 
 const d = DEFAULT_HTTP_LIMITS;
 
@@ -53,4 +58,39 @@ export function httpLimitsFrom(c: HttpSiteConfig): HttpLimits {
 export function httpSitePaths(c: HttpSiteConfig, dataDir: string): { documentRoot: string; uploadDir: string; seed: boolean } {
   const documentRoot = c.documentRoot === '' ? join(dataDir, 'www') : isAbsolute(c.documentRoot) ? c.documentRoot : resolve(dataDir, c.documentRoot);
   return { documentRoot, uploadDir: join(dataDir, 'uploads'), seed: c.documentRoot === '' };
+}
+
+export interface HttpSiteDeps {
+  config: LabnetConfig;
+  events: EventBus;
+  board: StatusBoard;
+  /** TOKENS.HttpRoutes */
+  shared: HttpRouteRegistry;
+}
+
+/**
+ * Builds the lab's site from a site config section (HTTP's own, or HTTPS reusing `services.http` so both
+ * serve the same files). Call `site.start()` before serving and `site.stop()` after.
+ */
+export function createHttpSite(c: HttpSiteConfig, deps: HttpSiteDeps): HttpSite {
+  const paths = httpSitePaths(c, deps.config.dataDir);
+  return new HttpSite({
+    documentRoot: paths.documentRoot,
+    uploadDir: paths.uploadDir,
+    seedDocumentRoot: paths.seed,
+    trace: c.trace,
+    uploadMaxFileBytes: c.uploadMaxFileBytes,
+    uploadMaxFiles: c.uploadMaxFiles,
+    limits: httpLimitsFrom(c),
+    events: deps.events,
+    shared: deps.shared,
+    lab: {
+      hostname: deps.config.hostname,
+      domain: deps.config.domain,
+      users: deps.config.users,
+      showPasswords: c.landingShowsPasswords,
+      status: () => deps.board.all(),
+      startedAt: deps.board.startedAt,
+    },
+  });
 }

@@ -22,6 +22,8 @@ export class HttpSession {
   sweptSeq = -1;
   partialSince = 0;
   private finished = false;
+  /** The last response refused something (status >= 400): close gently. */
+  private lingering = false;
   private resolveDone: () => void = () => {};
   private rejectDone: (err: unknown) => void = () => {};
 
@@ -49,6 +51,15 @@ export class HttpSession {
     if (this.finished) return;
     this.finished = true;
     this.waitingHead = false;
+    const conn = this.conn;
+    if (this.lingering && !conn.framer.inputEnded && !conn.closed) {
+      // Lingering close (RFC 9112 section 9.6): the client may still be sending a body we refused;
+      // keep reading and dropping it until the connection ends, so that the kernel does not answer
+      // with a reset that could destroy the error response before the client reads it.
+      conn.framer.detach();
+      conn.socket.on('data', () => {});
+      conn.socket.resume();
+    }
     this.site.sessions.delete(this);
     if (err === undefined) this.resolveDone();
     else this.rejectDone(err);
@@ -68,6 +79,7 @@ export class HttpSession {
         } catch (err) {
           if (!(err instanceof FramerError)) throw err;
           this.waitingHead = false;
+          this.lingering = true;
           this.headTooLarge();
           return this.finish();
         }
@@ -114,6 +126,7 @@ export class HttpSession {
       // The framing of whatever follows is unknown: answer and close.
       const ex = new HttpExchange(conn, fallbackRequest(head), '', limits, events);
       ex.sendError(parsed.status, parsed.message, { close: true });
+      this.lingering = true;
       return CLOSE;
     }
     if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: parsed.requestLine, name: parsed.method });
@@ -134,6 +147,7 @@ export class HttpSession {
   }
 
   private failed(ex: HttpExchange, err: unknown): Step {
+    this.lingering = true;
     if (err instanceof HttpParseError) {
       if (!ex.responded) ex.sendError(err.status, err.message, { close: true });
       return CLOSE;
@@ -144,6 +158,7 @@ export class HttpSession {
 
   private afterResponse(ex: HttpExchange): Step | Promise<Step> {
     if (!ex.responded) ex.sendError(500, 'no response was produced', { close: true });
+    if (ex.status >= 400) this.lingering = true;
     if (ex.closeAfter || this.conn.closed) return CLOSE;
     if (ex.bodyDone) return NEXT;
     // Read and discard the body nobody wanted, so the next request starts at the right octet.
@@ -170,6 +185,8 @@ export class HttpSession {
     const ex = new HttpExchange(this.conn, fallbackRequest(Buffer.alloc(0)), '', this.site.limits, this.site.events);
     ex.sendError(408, `the request header did not arrive within ${Math.round(this.site.limits.headerTimeoutMs / 1000)} s`, { close: true });
     this.conn.close('header timeout');
+    this.lingering = true;
+    this.finish();
   }
 }
 

@@ -68,6 +68,15 @@ function isToken(s: string, from: number, to: number): boolean {
   return true;
 }
 
+// Host (RFC 9110 section 7.2, RFC 3986 section 3.2.2): reg-name, IP literal and port characters.
+const HOSTCHAR = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%") HOSTCHAR[c.charCodeAt(0)] = 1;
+
+function isHost(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (HOSTCHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
 /** field-value characters (RFC 9110 section 5.5): VCHAR, obs-text, SP, HTAB; never other CTLs. */
 function badValueChar(s: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
@@ -204,7 +213,7 @@ export function parseRequestHead(head: Buffer, limits: Pick<HttpLimits, 'maxRequ
       case 'host':
         // RFC 9112 section 3.2: more than one Host -> 400.
         if (req.host !== undefined) return new HttpParseError(400, 'more than one Host header');
-        if (badTargetChar(value, 0, value.length) && value.length > 0) return new HttpParseError(400, 'invalid Host header');
+        if (!isHost(value)) return new HttpParseError(400, `invalid Host header: ${JSON.stringify(value.slice(0, 60))}`);
         req.host = value;
         break;
       case 'content-length': {

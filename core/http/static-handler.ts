@@ -7,8 +7,8 @@ import type { HttpExchange } from './exchange.js';
 import type { FileArea, FileEntry } from './file-area.js';
 import { commonFieldsStamp, commonFields, connectionField, parseHttpDate, statusLine } from './response.js';
 
-/** Files up to this size are answered from one prebuilt buffer (head + body). */
-const PREBUILT_MAX = 64 * 1024;
+/** Files up to this size are answered from one prebuilt buffer (head + body): one write, no writev. */
+const PREBUILT_MAX = 128 * 1024;
 
 /** Answers GET/HEAD for `path` in `area`; synchronous when the file is cached and fresh. */
 export function serveFile(ex: HttpExchange, area: FileArea, path: string): void | Promise<void> {

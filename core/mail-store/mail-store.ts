@@ -227,6 +227,9 @@ export class MailStore {
   private async loaded(user: string, name: string): Promise<Folder> {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
     const canonical = canonicalFolder(name);
+    // A loaded, live folder exists (deleting or renaming it kills the object): no file system check.
+    const known = this.folders.get(`${user}\u0000${canonical}`);
+    if (known && known.isLoaded && !known.isDead) return known;
     if (canonical === INBOX) await this.ensureMailbox(user);
     else if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
     const f = this.folder(user, canonical);
@@ -302,7 +305,7 @@ export class MailStore {
       .run(async () => {
         const files = this.pendingDeliveries.get(folder) ?? [];
         this.pendingDeliveries.delete(folder);
-        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files, false);
+        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files);
       })
       .catch((err) => this.logger?.error({ err }, 'mail store: recording a delivery failed (the next load picks the file up)'));
   }
@@ -380,7 +383,7 @@ export class MailStore {
     if (src === INBOX) {
       await this.createFolder(user, dst);
       const inbox = await this.loaded(user, INBOX);
-      const uids = inbox.snapshot().messages.map((m) => m.uid);
+      const uids = (await inbox.mutex.run(() => inbox.snapshot())).messages.map((m) => m.uid);
       if (uids.length > 0) await this.move(user, INBOX, uids, dst, { origin });
       return;
     }
@@ -460,7 +463,11 @@ export class MailStore {
    * so a snapshot and a watcher taken together miss nothing. Mutate only through this class.
    */
   async openFolder(user: string, name: string): Promise<Folder> {
-    return this.loaded(user, name);
+    const f = await this.loaded(user, name);
+    // Let queued work (deliveries acknowledged just before, their UIDs being written) land first, so
+    // a SELECT right after an SMTP 250 sees the message.
+    await f.mutex.run(() => undefined);
+    return f;
   }
 
   /** The folder's messages sorted by UID, with UIDVALIDITY and UIDNEXT (consistent: taken under the folder's lock). */
@@ -470,7 +477,8 @@ export class MailStore {
   }
 
   async getMessage(user: string, name: string, uid: number): Promise<MessageInfo | undefined> {
-    return (await this.loaded(user, name)).get(uid);
+    const f = await this.loaded(user, name);
+    return f.get(uid) ?? (await f.mutex.run(() => f.get(uid)));
   }
 
   /** Keywords defined in the folder (IMAP FLAGS response). */
@@ -532,10 +540,14 @@ export class MailStore {
     return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
   }
 
-  /** EXPUNGE: the given UIDs, or (uids undefined) every message flagged \Deleted. Returns removed UIDs. */
-  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown } = {}): Promise<number[]> {
+  /**
+   * EXPUNGE. No uids: every message flagged \Deleted (IMAP EXPUNGE/CLOSE). With uids: exactly those
+   * (POP3 QUIT), or with `onlyDeleted` those of them flagged \Deleted (IMAP UID EXPUNGE, RFC 4315).
+   * Returns the removed UIDs.
+   */
+  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown; onlyDeleted?: boolean } = {}): Promise<number[]> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(() => f.expunge(uids, options.origin));
+    return f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
   }
 
   /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */

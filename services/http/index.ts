@@ -5,10 +5,10 @@ import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
-import { httpLimitsFrom, httpSitePaths, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
+import { createHttpSite, httpLimitsFrom, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
 import { serveHttp } from '../../core/http/engine.js';
 import type { HttpRouteRegistry } from '../../core/http/routes.js';
-import { HttpSite } from '../../core/http/site.js';
+import type { HttpSite } from '../../core/http/site.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
 import type { StatusBoard } from '../../core/status-board.js';
@@ -38,27 +38,8 @@ export class HttpService implements Service {
   async start(): Promise<void> {
     this.state = 'starting';
     const c = serviceConfig<HttpConfig>(this.config, 'http');
-    const paths = httpSitePaths(c, this.config.dataDir);
     const limits = httpLimitsFrom(c);
-    const site = new HttpSite({
-      documentRoot: paths.documentRoot,
-      uploadDir: paths.uploadDir,
-      seedDocumentRoot: paths.seed,
-      trace: c.trace,
-      uploadMaxFileBytes: c.uploadMaxFileBytes,
-      uploadMaxFiles: c.uploadMaxFiles,
-      limits,
-      events: this.events,
-      shared: this.sharedRoutes,
-      lab: {
-        hostname: this.config.hostname,
-        domain: this.config.domain,
-        users: this.config.users,
-        showPasswords: c.landingShowsPasswords,
-        status: () => this.board.all(),
-        startedAt: this.board.startedAt,
-      },
-    });
+    const site = createHttpSite(c, { config: this.config, events: this.events, board: this.board, shared: this.sharedRoutes });
     await site.start();
     this.site = site;
     try {
@@ -77,7 +58,7 @@ export class HttpService implements Service {
       this.state = 'failed';
       throw err;
     }
-    this.logger.debug({ documentRoot: paths.documentRoot }, 'http site ready');
+    this.logger.debug({ documentRoot: site.options.documentRoot }, 'http site ready');
     this.state = 'running';
   }
 

@@ -10,6 +10,7 @@ import { LineSession } from '../../core/line-session.js';
 import type { DeliveryTarget, MailStore } from '../../core/mail-store/index.js';
 import type { Mailbox } from './address.js';
 import { SMTP_COMMANDS } from './commands/index.js';
+import type { CrlfNormalizer } from './crlf-normalizer.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS, maxCommandLine } from './limits.js';
 import type { Recipient, RecipientPolicy } from './policy.js';
@@ -57,7 +58,7 @@ export interface Transaction {
   body: '7BIT' | '8BITMIME';
   recipients: Recipient[];
   /** BDAT in progress: content received so far. */
-  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: import('./crlf-normalizer.js').CrlfNormalizer };
+  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: CrlfNormalizer };
 }
 
 export class SmtpSession extends LineSession {
@@ -132,27 +133,39 @@ export class SmtpSession extends LineSession {
   async run(): Promise<void> {
     // A TLS client on the plain port sends a ClientHello (0x16 0x03 ...) at once; tell it plainly.
     const probe = (chunk: Buffer): void => {
-      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) this.tlsProbe = true;
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03 && !this.sawFirstCommand) {
+        // No line feed may ever come: answer now instead of waiting for a command line.
+        this.tlsProbe = true;
+        this.rejectTls();
+        this.conn.close('TLS ClientHello on a plain port');
+      }
     };
     this.conn.socket.once('data', probe);
     this.conn.setIdleTimeout(this.config.commandTimeoutMs);
     this.reply(220, `${this.hostname} ESMTP labnet`, null);
     try {
       while (!this.ending && !this.conn.closed) {
+        if (this.conn.closing) {
+          // Shutdown while this session was busy: finish the command, then say goodbye (RFC 5321 3.8).
+          this.reply(421, `${this.hostname} Service shutting down`, '4.3.2');
+          break;
+        }
+        // Replies to pipelined commands go out in one write (RFC 2920 section 3.1), but never wait
+        // while the session itself waits: if no complete line is buffered, flush right away.
         if (this.conn.framer.buffered === 0) this.flush();
+        else if (this.corked) setImmediate(() => this.flush());
         let line: Buffer | null;
         try {
           line = await this.conn.readCommandLine(LIMITS.authLine);
         } catch (err) {
           if (!(err instanceof FramerError)) throw err;
-          if (this.tlsProbe) return this.rejectTls();
+          if (this.tlsProbe) return;
           this.commandEvent('<line too long>');
           this.reply(500, 'Line too long', '5.5.2');
           this.bad();
           continue;
         }
-        if (line === null) break;
-        if (this.tlsProbe) return this.rejectTls();
+        if (line === null || this.tlsProbe) break;
         await this.dispatch(line);
       }
     } finally {

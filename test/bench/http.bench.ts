@@ -1,7 +1,8 @@
 // `make bench BENCH=http`: wrk against labnet's HTTP service, a minimal node:http server and nginx (one
 // worker, daemon off, config in a temp dir) serving the same files on loopback, in the same run. Three
 // scenarios (13-byte keep-alive GET, 100 KB file, Connection: close), median of N runs each, printed as
-// requests/s and ratios to nginx and to node:http.
+// requests/s and ratios to nginx and to node:http. A naive net server (one prebuilt response per 'data'
+// event, no HTTP parsing) runs too, as the ceiling of Node's socket layer on the machine.
 // Options: --runs N (default 3), --duration 10s, --threads 2, --connections 50.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,19 +60,40 @@ function wrk(url: string, extra: string[]): Promise<number> {
   });
 }
 
+// The minimal node:http peer: the same files, read once at start and served from memory (the fastest
+// honest thing a few lines of node:http can do).
 const NODE_HTTP_SERVER = `
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const [port, root] = process.argv.slice(1);
 const types = { '.txt': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream' };
+const files = new Map();
+for (const name of fs.readdirSync(root)) files.set('/' + name, { data: fs.readFileSync(path.join(root, name)), type: types[path.extname(name)] || 'application/octet-stream' });
 http.createServer((req, res) => {
-  const file = path.join(root, decodeURIComponent(req.url.split('?')[0]));
-  if (!file.startsWith(root)) { res.writeHead(400); res.end(); return; }
-  fs.readFile(file, (err, data) => {
-    if (err) { res.writeHead(404); res.end('not found'); return; }
-    res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream', 'Content-Length': data.length });
-    res.end(data);
+  const f = files.get(req.url.split('?')[0]);
+  if (!f) { res.writeHead(404, { 'Content-Length': 0 }); res.end(); return; }
+  res.writeHead(200, { 'Content-Type': f.type, 'Content-Length': f.data.length });
+  res.end(f.data);
+}).listen(Number(port), '127.0.0.1');
+`;
+
+// A reference, not a competitor: the least a Node server can do per request (answer every 'data'
+// event with one prebuilt response, no parsing). It shows the ceiling Node's socket layer sets here.
+const NAIVE_NET_SERVER = `
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const [port, root] = process.argv.slice(1);
+const mk = (name, type, close) => { const d = fs.readFileSync(path.join(root, name)); return Buffer.concat([Buffer.from('HTTP/1.1 200 OK\\r\\nContent-Type: ' + type + '\\r\\nContent-Length: ' + d.length + '\\r\\n' + (close ? 'Connection: close\\r\\n' : '') + '\\r\\n'), d]); };
+const small = mk('hello.txt', 'text/plain', false), smallClose = mk('hello.txt', 'text/plain', true), big = mk('100k.bin', 'application/octet-stream', false);
+net.createServer({ noDelay: true }, (s) => {
+  s.on('error', () => {});
+  s.on('data', (d) => {
+    const t = d.toString('latin1');
+    if (t.includes('100k')) s.write(big);
+    else if (t.includes('onnection: close')) s.end(smallClose);
+    else s.write(small);
   });
 }).listen(Number(port), '127.0.0.1');
 `;
@@ -123,17 +145,20 @@ async function main(): Promise<void> {
     const labPort = lab.port('http');
     const nodePort = await freePort();
     children.push(spawn(process.execPath, ['-e', NODE_HTTP_SERVER, String(nodePort), root], { stdio: 'ignore' }));
+    const naivePort = await freePort();
+    children.push(spawn(process.execPath, ['-e', NAIVE_NET_SERVER, String(naivePort), root], { stdio: 'ignore' }));
     const nginxPort = await freePort();
     writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, root, nginxPort));
     const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
     children.push(nginx);
-    await Promise.all([waitForPort(labPort), waitForPort(nodePort), waitForPort(nginxPort)]);
+    await Promise.all([waitForPort(labPort), waitForPort(nodePort), waitForPort(naivePort), waitForPort(nginxPort)]);
 
     const servers = [
       { name: 'labnet', port: labPort },
       { name: 'node:http', port: nodePort },
       { name: 'nginx', port: nginxPort },
+      { name: 'net-naive', port: naivePort },
     ];
     const scenarios = [
       { name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
@@ -143,7 +168,7 @@ async function main(): Promise<void> {
     console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
     const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
     for (const sc of scenarios) {
-      const samples: Record<string, number[]> = { labnet: [], 'node:http': [], nginx: [] };
+      const samples: Record<string, number[]> = { labnet: [], 'node:http': [], nginx: [], 'net-naive': [] };
       for (let run = 0; run < RUNS; run++) {
         for (const s of servers) {
           const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
@@ -155,13 +180,14 @@ async function main(): Promise<void> {
       for (const s of servers) medians[s.name] = median(samples[s.name]!);
       results.push({ scenario: sc.name, target: sc.target, medians });
     }
-    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx');
+    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx');
     for (const r of results) {
       const l = r.medians.labnet!;
       const n = r.medians['node:http']!;
       const x = r.medians.nginx!;
+      const naive = r.medians['net-naive']!;
       console.log(
-        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}`,
+        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}`,
       );
     }
   } finally {

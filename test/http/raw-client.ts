@@ -118,7 +118,8 @@ export async function rawRequest(port: number, data: string | Buffer, options: {
   try {
     c.send(data);
     const r = await c.response(options);
-    const closed = await c.closesWithin(3000);
+    // A response announcing the close must be followed by one; otherwise just look briefly.
+    const closed = await c.closesWithin(r.headers.connection === 'close' ? 5000 : 150);
     return { ...r, closed };
   } finally {
     c.destroy();

@@ -272,3 +272,52 @@ test('the POP3 maildrop lock is exclusive until released', (t) => {
   release!();
   t.truthy(s.lockMaildrop('alice'));
 });
+
+test('UID EXPUNGE semantics: onlyDeleted keeps the listed messages that are not \\Deleted', async (t) => {
+  const s = await started(freshRoot());
+  for (let i = 1; i <= 3; i++) await s.deliver(msg(i), [{ user: 'alice' }]);
+  await s.updateFlags('alice', 'INBOX', [1, 3], 'add', ['\\Deleted']);
+  t.deepEqual(await s.expunge('alice', 'INBOX', [1, 2], { onlyDeleted: true }), [1]);
+  t.deepEqual((await s.open('alice', 'INBOX')).messages.map((m) => m.uid), [2, 3]);
+  t.deepEqual(await s.expunge('alice', 'INBOX', [2]), [2]);
+  await s.stop();
+});
+
+test('a 10,000-message folder opens from the index without reading the messages', async (t) => {
+  const root = freshRoot();
+  const dir = join(root, 'dave');
+  for (const d of ['cur', 'new', 'tmp']) await fsp.mkdir(join(dir, d), { recursive: true });
+  const body = (i: number, subject: string): string => `Subject: ${subject} ${String(i).padStart(5, '0')}\r\nFrom: x@y.test\r\n\r\nbody\r\n`;
+  for (let i = 0; i < 10_000; i++) writeFileSync(join(dir, 'cur', `1700000000.M${i}P1Q${i + 1}.h:2,S`), body(i, 'orig'));
+  let s = await started(root); // builds the index by reading each message once
+  t.is((await s.open('dave', 'INBOX')).messages.length, 10_000);
+  await s.stop();
+  // Rewrite every file in place with a different subject of the same length. Maildir messages are
+  // immutable, so the index is trusted: a store that re-parsed the messages would see "edit".
+  for (let i = 0; i < 10_000; i++) writeFileSync(join(dir, 'cur', `1700000000.M${i}P1Q${i + 1}.h:2,S`), body(i, 'edit'));
+  s = await started(root);
+  const snap = await s.open('dave', 'INBOX');
+  t.is(snap.messages.length, 10_000);
+  t.is(snap.messages[0]!.headers.subject, 'orig 00000');
+  t.is(snap.messages[9_999]!.headers.subject, 'orig 09999');
+  t.true(snap.messages.every((m) => m.flags.length === 1 && m.flags[0] === '\\Seen'));
+  t.deepEqual(snap.messages.map((m) => m.uid), Array.from({ length: 10_000 }, (_, i) => i + 1));
+  await s.stop();
+});
+
+test('keywords: at most 26 per folder (letters a-z); a STORE that would exceed it changes nothing', async (t) => {
+  const s = await started(freshRoot());
+  await s.deliver(msg(1), [{ user: 'alice' }]);
+  await s.deliver(msg(2), [{ user: 'alice' }]);
+  const many = Array.from({ length: 25 }, (_, i) => `kw${i}`);
+  await s.updateFlags('alice', 'INBOX', [1], 'add', many);
+  const err = await t.throwsAsync(s.updateFlags('alice', 'INBOX', [1, 2], 'add', ['\\Seen', 'extra1', 'extra2']));
+  t.is((err as MailStoreError).code, 'TOO_MANY_KEYWORDS');
+  const snap = await s.open('alice', 'INBOX');
+  t.is(snap.messages[0]!.flags.length, 25);
+  t.deepEqual(snap.messages[1]!.flags, []);
+  await s.updateFlags('alice', 'INBOX', [2], 'add', ['last', 'KW3']);
+  t.deepEqual((await s.open('alice', 'INBOX')).messages[1]!.flags, ['kw3', 'last']);
+  t.is((await s.keywords('alice', 'INBOX')).length, 26);
+  await s.stop();
+});

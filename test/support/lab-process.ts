@@ -6,6 +6,8 @@ import { cpSync, existsSync, mkdtempSync, renameSync, writeFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { mergeConfig } from '../../core/config.js';
+import { serviceModules } from '../../services/index.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const CLI = join(PROJECT_ROOT, 'build', 'core', 'cli.js');
@@ -87,6 +89,21 @@ function saveTls(dataDir: string): void {
   }
 }
 
+/**
+ * Every port-like key (`port`, `submissionPort`, `tlsPort`...) of every registered service set to 0,
+ * so tests never collide with each other or with a lab running on the machine.
+ */
+export function zeroPorts(): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const m of serviceModules) {
+    const defaults = m.configSchema.parse({}) as Record<string, unknown>;
+    const ports: Record<string, number> = {};
+    for (const [k, v] of Object.entries(defaults)) if (/port$/i.test(k) && typeof v === 'number') ports[k] = 0;
+    out[m.name] = ports;
+  }
+  return out;
+}
+
 export async function startLabProcess(options: LabProcessOptions = {}): Promise<LabProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'labnet-test-'));
   if (!options.dataDir) seedTls(dataDir);
@@ -94,8 +111,9 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
     listen: '127.0.0.1',
     dataDir,
     limits: { shutdownGraceMs: 1000 },
+    services: zeroPorts(),
   };
-  const config = { ...base, ...(options.config ?? {}) };
+  const config = mergeConfig(base, options.config ?? {}) as Record<string, unknown>;
   const configPath = writeConfig(dataDir, config);
   const args = [CLI, 'start', '--config', configPath, '--log-level', 'warn'];
   if (options.only) args.push('--only', options.only.join(','));

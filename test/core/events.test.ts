@@ -1,0 +1,72 @@
+import test from 'ava';
+import { EventBus, type ProtocolEvent } from '../../core/events.js';
+
+const cmd = (i: number) => ({ type: 'command' as const, service: 't', session: 's', text: `c${i}` });
+
+test('publishing never waits for subscribers: delivery happens on a later tick', async (t) => {
+  const bus = new EventBus();
+  const seen: string[] = [];
+  bus.subscribe((e) => seen.push((e as { text: string }).text));
+  bus.publish(cmd(1));
+  t.deepEqual(seen, [], 'not delivered synchronously');
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(seen, ['c1']);
+});
+
+test('a slow subscriber drops its oldest events past its queue bound, others get everything', async (t) => {
+  const bus = new EventBus();
+  const slow: string[] = [];
+  const fast: string[] = [];
+  const sub = bus.subscribe((e) => slow.push((e as { text: string }).text), { maxQueue: 3 });
+  bus.subscribe((e) => fast.push((e as { text: string }).text));
+  for (let i = 0; i < 10; i++) bus.publish(cmd(i));
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(slow, ['c7', 'c8', 'c9']);
+  t.is(sub.dropped, 7);
+  t.is(fast.length, 10);
+});
+
+test('type filters, unsubscribe, a throwing subscriber does not affect others', async (t) => {
+  const errors: unknown[] = [];
+  const bus = new EventBus(Date.now, (e) => errors.push(e));
+  const only: ProtocolEvent[] = [];
+  const all: ProtocolEvent[] = [];
+  bus.subscribe(() => {
+    throw new Error('bad subscriber');
+  });
+  bus.subscribe((e) => only.push(e), { types: ['notice'] });
+  const sub = bus.subscribe((e) => all.push(e));
+  t.true(bus.wants('notice'));
+  bus.publish(cmd(1));
+  bus.publish({ type: 'notice', service: 't', level: 'warn', message: 'hi' });
+  await new Promise((r) => setImmediate(r));
+  t.is(only.length, 1);
+  t.is(all.length, 2);
+  t.is(errors.length, 2);
+  t.true(typeof all[0]!.time === 'number');
+  sub.unsubscribe();
+  bus.publish(cmd(2));
+  await new Promise((r) => setImmediate(r));
+  t.is(all.length, 2);
+});
+
+test('session ids are unique per process', (t) => {
+  const bus = new EventBus();
+  const ids = new Set(Array.from({ length: 100 }, () => bus.nextSessionId('smtp')));
+  t.is(ids.size, 100);
+});
+
+test('active is true only while somebody wants the dialogue, not just notices', (t) => {
+  const bus = new EventBus();
+  const notices = bus.subscribe(() => {}, { types: ['notice', 'service.state'] });
+  t.false(bus.active, 'a notices-only subscriber (the logger at info) does not make hot paths build events');
+  t.true(bus.wants('notice'));
+  t.false(bus.wants('reply'));
+  const dash = bus.subscribe(() => {});
+  t.true(bus.active);
+  t.true(bus.wants('reply'));
+  dash.unsubscribe();
+  t.false(bus.active);
+  notices.unsubscribe();
+  t.false(bus.wants('notice'));
+});
