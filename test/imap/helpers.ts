@@ -52,6 +52,7 @@ export function run(cmd: string, args: string[], options: { input?: string; env?
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    proc.stdin.on('error', () => {}); // a client that exits early must not crash the test (EPIPE)
     proc.stdin.end(options.input ?? '');
   });
 }
