@@ -6,6 +6,8 @@ import { LabnetError } from './errors.js';
 import { LABNET_VERSION } from './paths.js';
 import { LOG_LEVELS } from './logger.js';
 import { formatReadyTable } from './ready-table.js';
+import { loadConfig } from './host.js';
+import { loadOrCreateLabCertificates } from './tls/lab-ca.js';
 
 
 function intArg(name: string, min: number, max: number) {
@@ -73,6 +75,32 @@ program
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+const ca = program.command('ca').description('the lab certificate authority');
+ca.command('export')
+  .description('print the lab CA certificate (PEM) on stdout, making the CA first if it does not exist yet')
+  .option('-c, --config <file>', 'YAML config merged over config/labnet.yaml')
+  .option('-d, --data-dir <dir>', 'the data directory the CA lives in (dataDir/tls/ca.crt)')
+  .action(async (opts: { config?: string; dataDir?: string }) => {
+    try {
+      const config = loadConfig({ configFile: opts.config, dataDir: opts.dataDir });
+      const certs = await loadOrCreateLabCertificates({
+        dataDir: config.dataDir,
+        hostname: config.hostname,
+        domain: config.domain,
+        listen: config.listen,
+        extraNames: config.tls.extraNames,
+        progress: (m) => process.stderr.write(`labnet: ${m}\n`),
+      });
+      process.stdout.write(certs.ca.certPem);
+    } catch (err) {
+      if (err instanceof LabnetError) {
+        process.stderr.write(`labnet: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -30,6 +30,18 @@ export const limitsSchema = z.strictObject({
   shutdownGraceMs: z.number().int().min(0).default(3000),
 });
 
+/** TLS for HTTPS and the mail services: the lab CA makes the certificate unless files are given. */
+export const tlsConfigSchema = z.strictObject({
+  /** PEM certificate (chain) to use instead of the generated one; needs keyFile too. */
+  certFile: z.string().min(1).optional(),
+  /** PEM private key for certFile. */
+  keyFile: z.string().min(1).optional(),
+  /** Refuse authentication before TLS (IMAP LOGINDISABLED, no AUTH before STARTTLS in SMTP and POP3). */
+  requireTlsForAuth: z.boolean().default(false),
+  /** Extra names and addresses for the generated server certificate. */
+  extraNames: z.array(z.string().min(1).max(253)).max(64).default([]),
+}).refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
+
 const hostnameSchema = z
   .string()
   .min(1)
@@ -62,6 +74,7 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
       .default([])
       .refine((us) => new Set(us.map((u) => u.name.toLowerCase())).size === us.length, 'user names to be unique'),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
+    tls: tlsConfigSchema.default(() => tlsConfigSchema.parse({})),
     services: z.strictObject(services).default(() => ({})),
   });
 }
@@ -80,6 +93,7 @@ export interface LabnetConfig {
   listen: string;
   users: UserConfig[];
   limits: z.infer<typeof limitsSchema>;
+  tls: z.infer<typeof tlsConfigSchema>;
   services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
 }
 

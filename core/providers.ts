@@ -3,6 +3,7 @@
 import type { Container } from 'inversify';
 import { MailStore } from './mail-store/index.js';
 import { TOKENS } from './tokens.js';
+import { TlsMaterial } from './tls/tls-material.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -18,6 +19,14 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     lifecycles.push({
       start: () => container.get<MailStore>(TOKENS.MailStore).start(),
       stop: () => container.get<MailStore>(TOKENS.MailStore).stop(),
+    });
+  }
+  if (needs.has('tls')) {
+    // The lab CA and server certificate (made on first start, under <dataDir>/tls).
+    container.bind(TOKENS.Tls).to(TlsMaterial).inSingletonScope();
+    lifecycles.push({
+      start: () => container.get<TlsMaterial>(TOKENS.Tls).start(),
+      stop: () => container.get<TlsMaterial>(TOKENS.Tls).stop(),
     });
   }
   return {

@@ -2,6 +2,7 @@
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
+import { httpsModule } from './https/index.js';
 import { smtpModule } from './smtp/index.js';
 import { pop3Module } from './pop3/index.js';
 import { imapModule } from './imap/imap-service.js';
@@ -9,6 +10,7 @@ import { dhcpModule } from './dhcp/index.js';
 
 export const serviceModules: readonly ServiceModule[] = [
   httpModule,
+  httpsModule,
   smtpModule,
   pop3Module,
   imapModule,

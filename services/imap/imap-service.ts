@@ -1,16 +1,18 @@
 // The IMAP service (RFC 3501 IMAP4rev1, port 143): a TCP listener whose sessions run over the shared
-// mail store. STARTTLS is not wired here: the TLS issue sets `shared.starttls` (see ImapShared).
+// mail store, with STARTTLS on 143 and implicit TLS on 993 (the lab certificate, TOKENS.Tls).
 import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
 import { z } from 'zod';
 import type { Accounts } from '../../core/auth.js';
-import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
+import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
 import { TOKENS } from '../../core/tokens.js';
+import type { TlsMaterial } from '../../core/tls/tls-material.js';
+import { starttls } from './commands/starttls.js';
 import { buildRegistry } from './commands/registry.js';
 import { ImapSession, type ImapShared } from './imap-session.js';
 import { IMAP_LIMITS } from './limits.js';
@@ -25,7 +27,13 @@ export const imapConfigSchema = serviceBaseSchema({ enabled: true, port: 143 }).
   autologoutMs: z.number().int().min(1000).default(IMAP_LIMITS.autologoutMs),
   /** Inactivity allowed before logging in. */
   preAuthTimeoutMs: z.number().int().min(1000).default(IMAP_LIMITS.preAuthTimeoutMs),
+  /** IMAP over implicit TLS (RFC 8314 section 3.3) on imapsPort. Port 143 offers STARTTLS. */
+  imaps: z.boolean().default(true),
+  imapsPort: portSchema.default(993),
 });
+
+/** ALPN id this service answers to (RFC 7301; IANA registry, RFC 2595). */
+const IMAP_ALPN = ['imap'] as const;
 
 export type ImapConfig = z.infer<typeof imapConfigSchema>;
 
@@ -33,6 +41,7 @@ export type ImapConfig = z.infer<typeof imapConfigSchema>;
 export class ImapService implements Service {
   readonly name = 'imap';
   private server: TcpServer | undefined;
+  private secureServer: TcpServer | undefined;
   private readonly cfg: ImapConfig;
   private readonly shared: ImapShared;
   private state: ServiceStatus['state'] = 'stopped';
@@ -43,6 +52,7 @@ export class ImapService implements Service {
     @inject(TOKENS.Events) events: EventBus,
     @inject(TOKENS.Accounts) accounts: Accounts,
     @inject(TOKENS.MailStore) store: MailStore,
+    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
     this.cfg = serviceConfig<ImapConfig>(config, 'imap');
     this.shared = {
@@ -51,8 +61,10 @@ export class ImapService implements Service {
       events,
       hostname: config.hostname,
       config: this.cfg,
-      registry: buildRegistry(),
+      registry: buildRegistry([starttls]),
       sessionsPerUser: new Map(),
+      starttls: (session) => session.upgradeTls(tls.upgradeOptions(IMAP_ALPN)),
+      ...(tls.requireTlsForAuth ? { authAllowed: (session: ImapSession) => session.conn.isTls } : {}),
     };
   }
 
@@ -63,10 +75,11 @@ export class ImapService implements Service {
 
   async start(): Promise<void> {
     this.state = 'starting';
-    this.server = await this.net.listenTcp({
+    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> => this.net.listenTcp({
       service: 'imap',
-      label: 'imap',
-      port: this.cfg.port,
+      label,
+      port,
+      ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'imap', label, alpn: IMAP_ALPN }) } : {}),
       idleTimeoutMs: this.cfg.preAuthTimeoutMs,
       maxLineLength: IMAP_LIMITS.maxLineLength,
       handler: (conn) => new ImapSession(conn, this.shared).run(),
@@ -75,22 +88,34 @@ export class ImapService implements Service {
       idleReply: () => '* BYE Autologout; idle for too long\r\n',
       shutdownReply: () => '* BYE Server shutting down\r\n',
     });
+    this.server = await listen('imap', this.cfg.port, false);
+    try {
+      if (this.cfg.imaps) this.secureServer = await listen('imaps', this.cfg.imapsPort, true);
+    } catch (err) {
+      await this.server.close(0);
+      this.state = 'failed';
+      throw err;
+    }
     this.state = 'running';
   }
 
   async stop(options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
-    await this.server?.close(options.timeoutMs);
+    await Promise.all([this.server?.close(options.timeoutMs), this.secureServer?.close(options.timeoutMs)]);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
     if (!this.server) return [];
-    return [{ name: 'imap', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+    const out: ListenerInfo[] = [{ name: 'imap', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+    if (this.secureServer) out.push({ name: 'imaps', protocol: 'tcp', address: this.secureServer.address, port: this.secureServer.port, tls: true });
+    return out;
   }
 
   status(): ServiceStatus {
-    const st = this.server?.stats();
+    const a = this.server?.stats();
+    const b = this.secureServer?.stats();
+    const st = a && { open: a.open + (b?.open ?? 0), accepted: a.accepted + (b?.accepted ?? 0), bytesIn: a.bytesIn + (b?.bytesIn ?? 0), bytesOut: a.bytesOut + (b?.bytesOut ?? 0) };
     let sessions = 0;
     for (const n of this.shared.sessionsPerUser.values()) sessions += n;
     return {
@@ -108,5 +133,5 @@ export const imapModule: ServiceModule = {
   description: 'IMAP4rev1 mail access (RFC 3501) over the lab mail store',
   configSchema: imapConfigSchema,
   serviceClass: ImapService,
-  needs: ['mailStore'],
+  needs: ['mailStore', 'tls'],
 };

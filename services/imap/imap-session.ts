@@ -37,12 +37,16 @@ export interface ImapShared {
   starttls?: (session: ImapSession) => Promise<void>;
   /** Extra capability words decided by the TLS setup (e.g. LOGINDISABLED). */
   extraCapabilities?: (session: ImapSession) => string[];
+  /** False while authentication is refused (tls.requireTlsForAuth before TLS): LOGINDISABLED. */
+  authAllowed?: (session: ImapSession) => boolean;
 }
 
 export class ImapSession extends LineSession {
   state: ImapState = 'not-authenticated';
   user: string | undefined;
   selected: SelectedMailbox | undefined;
+  /** Runs after the tagged reply of the current command is sent (STARTTLS starts its handshake). */
+  afterReply: (() => Promise<void>) | undefined;
   /** Extensions turned on with ENABLE. */
   readonly enabled = new Set<string>();
   /** The session is in IDLE: changes are pushed as they happen. */
@@ -100,7 +104,10 @@ export class ImapSession extends LineSession {
     const caps = ['IMAP4rev1'];
     if (this.shared.starttls && !this.conn.isTls) caps.push('STARTTLS');
     caps.push(...(this.shared.extraCapabilities?.(this) ?? []));
-    caps.push('LITERAL+', 'SASL-IR', 'AUTH=PLAIN', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CHILDREN', 'UNSELECT', 'ENABLE', 'ID', 'LIST-STATUS', `APPENDLIMIT=${this.shared.config.appendLimit}`);
+    // RFC 3501 section 6.2.3 / RFC 2595 section 3.2: no AUTH= mechanisms while LOGINDISABLED.
+    if (this.shared.authAllowed?.(this) === false) caps.push('LOGINDISABLED');
+    else caps.push('AUTH=PLAIN');
+    caps.push('LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CHILDREN', 'UNSELECT', 'ENABLE', 'ID', 'LIST-STATUS', `APPENDLIMIT=${this.shared.config.appendLimit}`);
     return caps.join(' ');
   }
 
@@ -174,6 +181,11 @@ export class ImapSession extends LineSession {
       if ((this.state as ImapState) === 'logout' || text === '') return;
       this.reportChanges(spec.expungeAfter);
       this.send(`${cmd.tag} ${text}`);
+      const after = this.afterReply;
+      if (after) {
+        this.afterReply = undefined;
+        await after();
+      }
     } catch (err) {
       if (err instanceof ImapError) {
         if (this.selected) this.reportChanges(spec.expungeAfter);

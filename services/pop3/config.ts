@@ -1,6 +1,6 @@
 // services.pop3 in the config file.
 import { z } from 'zod';
-import { serviceBaseSchema } from '../../core/config.js';
+import { portSchema, serviceBaseSchema } from '../../core/config.js';
 import { POP3_LIMITS } from './limits.js';
 
 export const pop3ConfigSchema = serviceBaseSchema({ enabled: true, port: 110 }).extend({
@@ -11,6 +11,9 @@ export const pop3ConfigSchema = serviceBaseSchema({ enabled: true, port: 110 }).
   idleTimeoutMs: z.number().int().min(1000).default(POP3_LIMITS.defaultIdleTimeoutMs),
   /** -ERR replies in one session before the server hangs up. */
   maxErrors: z.number().int().min(1).max(1000).default(POP3_LIMITS.defaultMaxErrors),
+  /** POP3 over implicit TLS (RFC 8314 section 3.3) on pop3sPort. Port 110 offers STLS (RFC 2595). */
+  pop3s: z.boolean().default(true),
+  pop3sPort: portSchema.default(995),
 });
 
 export type Pop3Config = z.infer<typeof pop3ConfigSchema>;

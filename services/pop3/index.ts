@@ -8,5 +8,5 @@ export const pop3Module: ServiceModule = {
   description: 'POP3 (RFC 1939): download and delete mail from the lab mail store',
   configSchema: pop3ConfigSchema,
   serviceClass: Pop3Service,
-  needs: ['mailStore'],
+  needs: ['mailStore', 'tls'],
 };

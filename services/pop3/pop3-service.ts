@@ -9,6 +9,12 @@ import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
 import { TOKENS } from '../../core/tokens.js';
+import type { TlsMaterial } from '../../core/tls/tls-material.js';
+import { apopCommand } from './commands/apop.js';
+import { authCommand } from './commands/auth.js';
+import { passCommand } from './commands/pass.js';
+import { requireTls, stlsCommand } from './commands/stls.js';
+import { userCommand } from './commands/user.js';
 import { defaultCapabilities, type Capabilities } from './capabilities.js';
 import type { Pop3Command } from './commands/command.js';
 import { pop3CommandTable } from './commands/index.js';
@@ -19,6 +25,8 @@ import { Pop3Session, type Pop3SessionDeps } from './session.js';
 import { StoreMaildrop } from './store-maildrop.js';
 
 export const IMPLEMENTATION = 'labnet';
+/** ALPN id this service answers to (RFC 7301; IANA registry, RFC 2595). */
+const POP3_ALPN = ['pop3'] as const;
 
 @injectable()
 export class Pop3Service implements Service {
@@ -27,6 +35,7 @@ export class Pop3Service implements Service {
   readonly capabilities: Capabilities = defaultCapabilities(IMPLEMENTATION);
   readonly extraCommands: Pop3Command[] = [];
   private server: TcpServer | undefined;
+  private secureServer: TcpServer | undefined;
   private state: ServiceState = 'stopped';
   private readonly cfg: Pop3Config;
   private sessions = 0;
@@ -38,8 +47,16 @@ export class Pop3Service implements Service {
     @inject(TOKENS.Events) private readonly events: EventBus,
     @inject(TOKENS.Accounts) private readonly accounts: Accounts,
     @inject(TOKENS.MailStore) private readonly store: MailStore,
+    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
     this.cfg = serviceConfig<Pop3Config>(config, 'pop3');
+    // STLS (RFC 2595 section 4), listed by CAPA only while the connection is plain.
+    this.capabilities.add({ line: 'STLS', states: ['AUTHORIZATION'], when: (v) => !v.isTls });
+    this.extraCommands.push(stlsCommand(() => tls.upgradeOptions(POP3_ALPN)));
+    if (tls.requireTlsForAuth) {
+      for (const line of ['USER', 'SASL PLAIN']) this.capabilities.add({ line, states: ['AUTHORIZATION'], when: (v) => v.isTls });
+      this.extraCommands.push(...[userCommand, passCommand, apopCommand, authCommand].map(requireTls));
+    }
   }
 
   async start(): Promise<void> {
@@ -62,10 +79,11 @@ export class Pop3Service implements Service {
       implementation: IMPLEMENTATION,
       maxErrors: this.cfg.maxErrors,
     };
-    this.server = await this.net.listenTcp({
+    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> => this.net.listenTcp({
       service: this.name,
-      label: 'pop3',
-      port: this.cfg.port,
+      label,
+      port,
+      ...(implicitTls ? { tls: this.tls.listenerTls({ service: this.name, label, alpn: POP3_ALPN }) } : {}),
       idleTimeoutMs: this.cfg.idleTimeoutMs,
       // SASL responses may be longer than commands; commands are capped by the session itself.
       maxLineLength: POP3_LIMITS.maxSaslResponse,
@@ -83,22 +101,34 @@ export class Pop3Service implements Service {
       shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
       // RFC 1939 section 3: on the autologout timer the server closes without a response.
     });
+    this.server = await listen('pop3', this.cfg.port, false);
+    try {
+      if (this.cfg.pop3s) this.secureServer = await listen('pop3s', this.cfg.pop3sPort, true);
+    } catch (err) {
+      await this.server.close(0);
+      this.state = 'failed';
+      throw err;
+    }
     this.state = 'running';
   }
 
   async stop(options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
-    await this.server?.close(options.timeoutMs);
+    await Promise.all([this.server?.close(options.timeoutMs), this.secureServer?.close(options.timeoutMs)]);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
     if (!this.server) return [];
-    return [{ name: 'pop3', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+    const out: ListenerInfo[] = [{ name: 'pop3', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+    if (this.secureServer) out.push({ name: 'pop3s', protocol: 'tcp', address: this.secureServer.address, port: this.secureServer.port, tls: true });
+    return out;
   }
 
   status(): ServiceStatus {
-    const s = this.server?.stats();
+    const a = this.server?.stats();
+    const b = this.secureServer?.stats();
+    const s = a && { open: a.open + (b?.open ?? 0), accepted: a.accepted + (b?.accepted ?? 0), bytesIn: a.bytesIn + (b?.bytesIn ?? 0), bytesOut: a.bytesOut + (b?.bytesOut ?? 0) };
     return {
       name: this.name,
       state: this.state,

@@ -17,7 +17,9 @@ export type Pop3ErrorCode =
   | 'AUTH_MECHANISM'
   | 'MAILDROP_LOCKED'
   | 'MAILDROP_UNAVAILABLE'
-  | 'UPDATE_FAILED';
+  | 'UPDATE_FAILED'
+  | 'TLS_REQUIRED'
+  | 'TLS_ACTIVE';
 
 export class Pop3Error extends Error {
   constructor(

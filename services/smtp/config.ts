@@ -7,6 +7,9 @@ export const smtpConfigSchema = serviceBaseSchema({ enabled: true, port: 25 }).e
   /** Message submission (RFC 6409) on this port: AUTH required before MAIL. */
   submission: z.boolean().default(true),
   submissionPort: portSchema.default(587),
+  /** Submission over implicit TLS (RFC 8314 section 3.3) on smtpsPort; AUTH required as on 587. */
+  smtps: z.boolean().default(true),
+  smtpsPort: portSchema.default(465),
   /** SIZE (RFC 1870): largest message accepted, in octets. */
   maxMessageSize: z.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
   /** Mailbox that captures mail for foreign domains sent by authenticated users (nothing leaves the lab). */

@@ -5,8 +5,8 @@ import { SmtpService } from './smtp-service.js';
 
 export const smtpModule: ServiceModule = {
   name: 'smtp',
-  description: 'SMTP (port 25) and submission (587, AUTH required): durable delivery into the lab Maildirs',
+  description: 'SMTP (port 25), submission (587, AUTH required) and SMTPS (465): STARTTLS, durable delivery into the lab Maildirs',
   configSchema: smtpConfigSchema,
   serviceClass: SmtpService,
-  needs: ['mailStore'],
+  needs: ['mailStore', 'tls'],
 };

@@ -11,10 +11,14 @@ import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
 import { TOKENS } from '../../core/tokens.js';
+import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS } from './limits.js';
 import { RecipientPolicy } from './policy.js';
 import { SmtpSession, type SmtpContext, type SmtpStats, type StartTlsHook } from './smtp-session.js';
+
+/** ALPN id this service answers to (RFC 7301). "smtp" is not in the IANA registry; what matters is that a client asking for another protocol (http/1.1, imap...) is refused. */
+const SMTP_ALPN = ['smtp'] as const;
 
 @injectable()
 export class SmtpService implements Service {
@@ -32,13 +36,31 @@ export class SmtpService implements Service {
     @inject(TOKENS.Accounts) accounts: Accounts,
     @inject(TOKENS.MailStore) private readonly store: MailStore,
     @inject(TOKENS.Logger) logger: Logger,
+    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
     this.config = serviceConfig<SmtpConfig>(lab, 'smtp');
     const policy = new RecipientPolicy(
       { domain: lab.domain, hostname: lab.hostname, catchAllMailbox: this.config.catchAllMailbox, autoCreateMailboxes: this.config.autoCreateMailboxes },
       accounts,
     );
-    this.ctx = { config: this.config, hostname: lab.hostname, domain: lab.domain, accounts, store, policy, events, logger: logger.child({ service: 'smtp' }), stats: this.stats };
+    this.ctx = {
+      config: this.config,
+      hostname: lab.hostname,
+      domain: lab.domain,
+      accounts,
+      store,
+      policy,
+      events,
+      logger: logger.child({ service: 'smtp' }),
+      stats: this.stats,
+      requireTlsForAuth: tls.requireTlsForAuth,
+    };
+    // STARTTLS (RFC 3207) with the lab certificate; the ALPN guard refuses a client asking for
+    // another protocol (ALPACA). Pipelined plaintext is discarded by the core upgrade.
+    this.setStartTls({
+      available: (s) => !s.conn.isTls,
+      upgrade: (s) => s.upgradeTls(tls.upgradeOptions(SMTP_ALPN)),
+    });
   }
 
   /** Installed by the TLS service: EHLO then offers STARTTLS and the command upgrades the session. */
@@ -49,11 +71,12 @@ export class SmtpService implements Service {
   async start(): Promise<void> {
     this.state = 'starting';
     const host = this.lab.hostname;
-    const listen = (label: string, port: number, submission: boolean): Promise<TcpServer> =>
+    const listen = (label: string, port: number, submission: boolean, implicitTls = false): Promise<TcpServer> =>
       this.net.listenTcp({
         service: 'smtp',
         label,
         port,
+        ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'smtp', label, alpn: SMTP_ALPN }) } : {}),
         maxLineLength: LIMITS.authLine,
         idleTimeoutMs: this.config.commandTimeoutMs,
         handler: (conn) => new SmtpSession(conn, this.ctx, submission).run(),
@@ -65,6 +88,7 @@ export class SmtpService implements Service {
     try {
       this.servers.push(await listen('smtp', this.lab.services.smtp!.port, false));
       if (this.config.submission) this.servers.push(await listen('submission', this.config.submissionPort, true));
+      if (this.config.smtps) this.servers.push(await listen('smtps', this.config.smtpsPort, true, true));
     } catch (err) {
       await Promise.all(this.servers.map((s) => s.close(0)));
       this.servers.length = 0;
@@ -81,7 +105,7 @@ export class SmtpService implements Service {
   }
 
   listeners(): ListenerInfo[] {
-    return this.servers.map((s) => ({ name: s.label, protocol: 'tcp' as const, address: s.address, port: s.port }));
+    return this.servers.map((s) => ({ name: s.label, protocol: 'tcp' as const, address: s.address, port: s.port, ...(s.options.tls ? { tls: true } : {}) }));
   }
 
   status(): ServiceStatus {

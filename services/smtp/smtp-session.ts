@@ -40,6 +40,8 @@ export interface SmtpContext {
   logger: Logger;
   stats: SmtpStats;
   starttls?: StartTlsHook;
+  /** tls.requireTlsForAuth: AUTH is neither offered nor accepted before TLS. */
+  requireTlsForAuth?: boolean;
 }
 
 export interface SmtpStats {

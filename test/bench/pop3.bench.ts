@@ -258,7 +258,7 @@ async function main(): Promise<void> {
   let lab: LabProcess | undefined;
   let dovecot: Dovecot | undefined;
   try {
-    lab = await startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0 } } } });
+    lab = await startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0, pop3sPort: 0 } } } });
     dovecot = await startDovecot(messages);
     const labPort = lab.port('pop3');
     const ours: Timing[] = [];

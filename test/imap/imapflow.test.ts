@@ -23,7 +23,7 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
       attachments: [{ filename: 'data.csv', content: 'a,b\n1,2\n', contentType: 'text/csv' }],
     },
   ]);
-  const client = new ImapFlow({ host: '127.0.0.1', port: lab.port('imap'), secure: false, auth: { user: 'alice', pass: 'alice-lab' }, logger: false });
+  const client = new ImapFlow({ host: '127.0.0.1', port: lab.port('imap'), secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'alice-lab' }, logger: false });
   clients.push(client);
   // imapflow reports socket trouble as 'error' events; an unhandled one would crash the worker.
   const errors: Error[] = [];

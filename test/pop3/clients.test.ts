@@ -48,7 +48,7 @@ async function labWith(messages: readonly Buffer[]): Promise<LabProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-clients-'));
   await preDeliver(dataDir, messages.map((data) => ({ user: 'alice', data })));
   // startLabProcess does not zero service ports by itself: ask for a free one.
-  return startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0 } } } });
+  return startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0, pop3sPort: 0 } } } });
 }
 
 const curlBase = (lab: LabProcess) => `pop3://127.0.0.1:${lab.port('pop3')}/`;

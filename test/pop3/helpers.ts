@@ -19,7 +19,7 @@ export interface Pop3Lab {
 export async function startPop3Lab(pop3: Record<string, unknown> = {}): Promise<Pop3Lab> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-'));
   const lab = await startLabnet({
-    config: { listen: '127.0.0.1', services: { pop3: { port: 0, ...pop3 } } },
+    config: { listen: '127.0.0.1', services: { pop3: { port: 0, pop3sPort: 0, ...pop3 } } },
     dataDir,
     only: ['pop3'],
     logLevel: 'silent',

@@ -13,7 +13,7 @@ import { maildirMessages, stripTrace } from '../smtp/helpers.js';
 let lab: LabProcess;
 
 test.before(async () => {
-  lab = await startLabProcess({ only: ['smtp', 'pop3'], config: { services: { smtp: { port: 0, submissionPort: 0 }, pop3: { port: 0 } } } });
+  lab = await startLabProcess({ only: ['smtp', 'pop3'], config: { services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, pop3: { port: 0, pop3sPort: 0 } } } });
 });
 
 test.after.always(async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 
 export async function startSmtpLab(smtp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<LabProcess> {
-  return startLabProcess({ only: ['smtp'], config: { services: { smtp: { port: 0, submissionPort: 0, ...smtp } }, ...extra } });
+  return startLabProcess({ only: ['smtp'], config: { services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0, ...smtp } }, ...extra } });
 }
 
 /** Every message file of a user's folder (new/ and cur/), as buffers. */

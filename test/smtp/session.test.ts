@@ -18,7 +18,7 @@ let dataDir: string;
 
 test.before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'labnet-smtp-session-'));
-  lab = await startLabnet({ dataDir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0 } } } });
+  lab = await startLabnet({ dataDir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } } });
 });
 
 test.after.always(async () => {
@@ -162,7 +162,7 @@ test.serial('replies are not held back while a partial next line is buffered', a
 
 test('shutdown: an idle session gets 421 4.3.2 before the connection closes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-smtp-shutdown-'));
-  const own = await startLabnet({ dataDir: dir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0 } } } });
+  const own = await startLabnet({ dataDir: dir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } } });
   try {
     const text = await new Promise<string>((resolve) => {
       const s = connect(own.port('smtp'), '127.0.0.1');

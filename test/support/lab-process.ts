@@ -2,7 +2,7 @@
 // config on 127.0.0.1 with every port 0 (the kernel picks free ones), and the ready table parsed
 // into ports. Stop it with `stop()` (SIGTERM) or `kill()` (SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -67,6 +67,29 @@ export function parseReadyTable(out: string): Record<string, number> {
 }
 
 /**
+ * The lab CA and server key of the first lab a test run starts, reused by the following fresh data
+ * directories: making two RSA keys per lab start is slow on a loaded machine and tests nothing new
+ * (test/tls/lab-ca.test.ts covers generation).
+ */
+const TLS_CACHE = join(tmpdir(), `labnet-test-tls-cache-${process.getuid?.() ?? 0}`);
+
+function seedTls(dataDir: string): void {
+  if (existsSync(join(TLS_CACHE, 'ca.crt')) && existsSync(join(TLS_CACHE, 'server.key'))) cpSync(TLS_CACHE, join(dataDir, 'tls'), { recursive: true });
+}
+
+function saveTls(dataDir: string): void {
+  const made = join(dataDir, 'tls');
+  if (existsSync(join(TLS_CACHE, 'ca.crt')) || !existsSync(join(made, 'server.key'))) return;
+  const tmp = `${TLS_CACHE}.${process.pid}.${Date.now()}`;
+  try {
+    cpSync(made, tmp, { recursive: true });
+    renameSync(tmp, TLS_CACHE);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another worker saved it first
+  }
+}
+
+/**
  * Every port-like key (`port`, `submissionPort`, `tlsPort`...) of every registered service set to 0,
  * so tests never collide with each other or with a lab running on the machine.
  */
@@ -83,6 +106,7 @@ export function zeroPorts(): Record<string, Record<string, number>> {
 
 export async function startLabProcess(options: LabProcessOptions = {}): Promise<LabProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'labnet-test-'));
+  if (!options.dataDir) seedTls(dataDir);
   const base = {
     listen: '127.0.0.1',
     dataDir,
@@ -121,6 +145,7 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
     proc.kill('SIGKILL');
     throw new Error(`labnet did not become ready.\nstdout:\n${out}\nstderr:\n${err}`);
   }
+  if (!options.dataDir) saveTls(dataDir);
   const ports = parseReadyTable(out);
   return {
     proc,

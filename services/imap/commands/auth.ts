@@ -7,6 +7,11 @@ import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { astring, atom } from './args.js';
 
+/** LOGINDISABLED (tls.requireTlsForAuth before STARTTLS): RFC 5530 PRIVACYREQUIRED. */
+function checkAllowed(s: ImapSession): void {
+  if (s.shared.authAllowed?.(s) === false) throw no('Authentication needs TLS first: use STARTTLS or the IMAPS port', 'PRIVACYREQUIRED');
+}
+
 async function finishLogin(s: ImapSession, login: string, password: string): Promise<string> {
   const result = s.shared.accounts.verify(login, password);
   if (!result.ok || !result.user) {
@@ -26,6 +31,7 @@ export const login: ImapCommand = {
   expungeAfter: true,
   redact: (line) => line.split(' ').slice(0, 3).concat(REDACTED).join(' '),
   handler(s, cmd) {
+    checkAllowed(s);
     return finishLogin(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'));
   },
 };
@@ -38,6 +44,7 @@ export const authenticate: ImapCommand = {
   expungeAfter: true,
   redact: (line) => line.split(' ').slice(0, 3).join(' ') + (line.split(' ').length > 3 ? ` ${REDACTED}` : ''),
   async handler(s, cmd) {
+    checkAllowed(s);
     const mech = atom(cmd.args[0], 'SASL mechanism').toUpperCase();
     if (mech !== 'PLAIN') throw no(`Unsupported mechanism ${mech.slice(0, 20)}`, 'CANNOT');
     let response: string;

@@ -1,6 +1,6 @@
-// STARTTLS (RFC 3501 section 6.2.1, RFC 2595). The TLS issue wires it: it sets
-// `ImapShared.starttls` (which also makes CAPABILITY list STARTTLS). Until then the command answers
-// BAD, like any command the server does not offer.
+// STARTTLS (RFC 3501 section 6.2.1, RFC 2595 section 3.1). The tagged OK goes out in plain text,
+// then the handshake starts; what the client pipelined after the command is discarded by the core
+// upgrade (never executed as if it had come over TLS), and the client must ask CAPABILITY again.
 import { NOT_AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad } from '../imap-errors.js';
 
@@ -9,14 +9,11 @@ export const starttls: ImapCommand = {
   states: NOT_AUTHED,
   minArgs: 0,
   maxArgs: 0,
-  expungeAfter: true,
-  async handler(s, cmd) {
-    const upgrade = s.shared.starttls;
-    if (!upgrade || s.conn.isTls) throw bad('STARTTLS is not available');
-    // The OK goes out in plaintext; then the handshake; the client must ask for CAPABILITY again.
-    s.send(`${cmd.tag} OK Begin TLS negotiation now`);
-    s.uncork();
-    await upgrade(s);
-    return '';
+  expungeAfter: false,
+  handler(s) {
+    const hook = s.shared.starttls;
+    if (!hook || s.conn.isTls) throw bad(s.conn.isTls ? 'TLS is already active' : 'STARTTLS is not available');
+    s.afterReply = () => hook(s);
+    return 'OK Begin TLS negotiation now';
   },
 };

@@ -49,6 +49,11 @@ export const auth: SmtpCommand = {
       s.reply(503, 'Error: already authenticated', '5.5.1');
       return;
     }
+    if (s.ctx.requireTlsForAuth && !s.conn.isTls) {
+      // RFC 3207 section 4: a server that requires TLS answers 530 until STARTTLS.
+      s.reply(530, 'Must issue a STARTTLS command first', '5.7.0');
+      return;
+    }
     const mech = args[0]!.toUpperCase();
     let login: string | undefined;
     let password: string | undefined;

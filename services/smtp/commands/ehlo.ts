@@ -21,7 +21,7 @@ export const ehlo: SmtpCommand = {
       'CHUNKING', // RFC 3030
     ];
     if (s.ctx.starttls?.available(s)) lines.push('STARTTLS'); // RFC 3207
-    if (s.user === undefined) lines.push('AUTH PLAIN LOGIN'); // RFC 4954 (LOGIN: draft-murchison-sasl-login)
+    if (s.user === undefined && (s.conn.isTls || !s.ctx.requireTlsForAuth)) lines.push('AUTH PLAIN LOGIN'); // RFC 4954 (LOGIN: draft-murchison-sasl-login)
     lines.push('HELP');
     s.reply(250, lines, null);
   },

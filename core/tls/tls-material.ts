@@ -1,0 +1,201 @@
+// TlsMaterial (TOKENS.Tls): the lab CA and the server certificate, loaded (or made) once at start and
+// shared by HTTPS and the mail services; the secure contexts every TLS listener uses; the ring of
+// recent handshakes the tap records for the /tls page. Bound by core/providers.ts only when a
+// service module `needs: ['tls']`.
+import 'reflect-metadata';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { inject, injectable } from 'inversify';
+import forge from 'node-forge';
+import type { Logger } from 'pino';
+import type { LabnetConfig } from '../config.js';
+import type { EventBus } from '../events.js';
+import { LabnetError } from '../errors.js';
+import type { TlsUpgradeOptions } from '../connection.js';
+import { TOKENS } from '../tokens.js';
+import { certificateNames, loadOrCreateLabCertificates, type LabCertificates } from './lab-ca.js';
+import { HandshakeLog, type HandshakeCapture } from './handshake-tap.js';
+import { summarise, type DecodeOptions } from './handshake-decoder.js';
+import { alpnGuard, modernContextOptions, rsaDemoContextOptions } from './tls-options.js';
+import type { HttpRouteRegistry } from '../http/routes.js';
+import { addCaRoutes } from './ca-routes.js';
+
+export interface ListenerTlsRequest {
+  service: string;
+  /** Listener label ('https', 'smtps'...). */
+  label: string;
+  /** The application protocols this listener speaks (ALPN ids), preferred first. */
+  alpn: readonly string[];
+  /** Record the handshake for the demo (the tap). */
+  tap?: boolean;
+  /** The TLS 1.2 static-RSA demo listener. */
+  rsaDemo?: boolean;
+  /** Tap at most this many handshakes per second (0: all); the rest run on plain node:tls. */
+  tapMaxPerSecond?: number;
+  handshakeTimeoutMs?: number;
+}
+
+/** What TcpServerOptions.tls takes. */
+export interface ListenerTls {
+  options: () => tls.TlsOptions;
+  wrap?: (socket: net.Socket, options: tls.TlsOptions) => tls.TLSSocket;
+  handshakeTimeoutMs?: number;
+}
+
+@injectable()
+export class TlsMaterial {
+  private certs?: LabCertificates;
+  private modern?: tls.SecureContext;
+  private rsaDemo?: tls.SecureContext;
+  private forgeKey?: forge.pki.rsa.PrivateKey;
+  readonly handshakes = new HandshakeLog(200);
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: LabnetConfig,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Events) private readonly events: EventBus,
+    @inject(TOKENS.HttpRoutes) private readonly httpRoutes: HttpRouteRegistry,
+  ) {}
+
+  async start(): Promise<void> {
+    const t = this.config.tls;
+    if (t.certFile && t.keyFile) {
+      const certPem = readFileSync(resolve(t.certFile), 'utf8');
+      const keyPem = readFileSync(resolve(t.keyFile), 'utf8');
+      let names: string[] = [];
+      try {
+        names = certificateNames(certPem);
+      } catch (err) {
+        throw new LabnetError('CONFIG_INVALID', `tls.certFile ${t.certFile} is not a PEM certificate: ${(err as Error).message}`);
+      }
+      // The CA stays the lab's own (made if missing) so `labnet ca export` keeps working.
+      const lab = await loadOrCreateLabCertificates(this.caOptions());
+      this.certs = { ca: lab.ca, server: { certPem, keyPem }, origin: 'configured', names };
+    } else {
+      this.certs = await loadOrCreateLabCertificates(this.caOptions());
+    }
+    try {
+      this.modern = tls.createSecureContext(modernContextOptions({ key: this.certs.server.keyPem, cert: this.certs.server.certPem }));
+    } catch (err) {
+      throw new LabnetError('CONFIG_INVALID', `the TLS certificate or key cannot be used: ${(err as Error).message}`);
+    }
+    addCaRoutes(this.httpRoutes, () => this.caPem, this.config.hostname);
+    const verb = { generated: 'made', reused: 'reused', renewed: 'renewed (names changed)', configured: 'from tls.certFile' }[this.certs.origin];
+    this.logger.info({ names: this.certs.names }, `TLS certificate ${verb}: ${this.certs.names.slice(0, 4).join(', ')}${this.certs.names.length > 4 ? ', ...' : ''}`);
+  }
+
+  async stop(): Promise<void> {}
+
+  private caOptions() {
+    return {
+      dataDir: this.config.dataDir,
+      hostname: this.config.hostname,
+      domain: this.config.domain,
+      listen: this.config.listen,
+      extraNames: this.config.tls.extraNames,
+      progress: (m: string) => this.logger.info(m),
+    };
+  }
+
+  private get loaded(): LabCertificates {
+    if (!this.certs) throw new Error('TlsMaterial used before start()');
+    return this.certs;
+  }
+
+  get caPem(): string {
+    return this.loaded.ca.certPem;
+  }
+
+  get certPem(): string {
+    return this.loaded.server.certPem;
+  }
+
+  get keyPem(): string {
+    return this.loaded.server.keyPem;
+  }
+
+  get names(): readonly string[] {
+    return this.loaded.names;
+  }
+
+  get origin(): LabCertificates['origin'] {
+    return this.loaded.origin;
+  }
+
+  get requireTlsForAuth(): boolean {
+    return this.config.tls.requireTlsForAuth;
+  }
+
+  /** Server options for a listener speaking `alpn` (modern context plus the ALPN guard). */
+  serverOptions(alpn: readonly string[]): tls.TlsOptions {
+    return { secureContext: this.modern!, ALPNCallback: alpnGuard(alpn) } as tls.TlsOptions;
+  }
+
+  /** Options for Connection.upgradeTls (STARTTLS / STLS). */
+  upgradeOptions(alpn: readonly string[]): TlsUpgradeOptions {
+    return this.serverOptions(alpn);
+  }
+
+  /** The TLS 1.2 static-RSA demo context (made on first use). */
+  rsaDemoOptions(alpn: readonly string[]): tls.TlsOptions {
+    if (!this.rsaDemo) {
+      const key = this.keyPem;
+      if (createPrivateKey(key).asymmetricKeyType !== 'rsa') throw new LabnetError('CONFIG_INVALID', 'the RSA key-exchange demo needs an RSA server key');
+      this.rsaDemo = tls.createSecureContext(rsaDemoContextOptions({ key, cert: this.certPem }));
+    }
+    return { secureContext: this.rsaDemo, ALPNCallback: alpnGuard(alpn) } as tls.TlsOptions;
+  }
+
+  /**
+   * RSAES-PKCS1-v1_5 decryption of an encrypted pre-master secret with the server key, by node-forge:
+   * Node 20 refuses PKCS#1 v1.5 decryption with a private key since CVE-2023-46809 (Marvin attack),
+   * which is right for a server and exactly what a classroom demo needs to show.
+   */
+  rsaDecrypt(encrypted: Buffer): Buffer | undefined {
+    try {
+      this.forgeKey ??= forge.pki.privateKeyFromPem(this.keyPem);
+      const out = this.forgeKey.decrypt(encrypted.toString('binary'), 'RSAES-PKCS1-V1_5');
+      return Buffer.from(out, 'binary');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** TcpServerOptions.tls for a listener: modern (or RSA demo) options, with the handshake tap when asked. */
+  listenerTls(req: ListenerTlsRequest): ListenerTls {
+    const options = req.rsaDemo ? () => this.rsaDemoOptions(req.alpn) : () => this.serverOptions(req.alpn);
+    const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
+    if (req.tap || req.rsaDemo) {
+      const decodeOptions: DecodeOptions = req.rsaDemo ? { rsaDecrypt: (b) => this.rsaDecrypt(b) } : {};
+      const log = this.handshakes;
+      if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;
+      out.wrap = (socket, opts) =>
+        req.rsaDemo || log.admit()
+          ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
+          : new tls.TLSSocket(socket, { ...opts, isServer: true });
+    }
+    return out;
+  }
+
+  /** Protocol events for each handshake step, decoded only when a subscriber wants `tls` events. */
+  private publishHandshake(service: string, capture: HandshakeCapture): void {
+    if (!this.events.wants('tls')) return;
+    setImmediate(() => {
+      const d = capture.decode();
+      const session = capture.session ?? `${service}-tls-${capture.id}`;
+      for (const m of d.messages) {
+        this.events.publish({
+          type: 'tls',
+          service,
+          session,
+          step: m.name,
+          detail: { from: m.from, bytes: m.bytes, t: Math.round(m.t * 100) / 100, encrypted: m.encrypted, fields: Object.fromEntries(m.fields.slice(0, 12).map((f) => [f.name, f.value])) },
+        });
+      }
+      this.events.publish({ type: 'tls', service, session, step: 'established', detail: { summary: summarise(d), handshake: capture.id } });
+    });
+  }
+}
