@@ -184,6 +184,8 @@ export class ImapSession extends LineSession {
       const after = this.afterReply;
       if (after) {
         this.afterReply = undefined;
+        // The tagged reply must be on the wire before the step that follows it (the TLS handshake).
+        this.uncork();
         await after();
       }
     } catch (err) {

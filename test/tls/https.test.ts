@@ -17,7 +17,9 @@ let http: number;
 test.before(async () => {
   lab = await startLabProcess({
     only: ['http', 'https'],
-    config: { services: { http: { port: 0 }, https: { port: 0, rsaDemo: true, rsaDemoPort: 0 } } },
+    // sslscan in a concurrent test makes hundreds of handshakes a second: lift the demo's flood limit
+    // so the /tls tests always find their own handshake recorded.
+    config: { services: { http: { port: 0 }, https: { port: 0, rsaDemo: true, rsaDemoPort: 0, handshakeDemoMaxPerSecond: 100000 } } },
     timeoutMs: 30_000,
   });
   https = lab.port('https', 'https');
