@@ -96,15 +96,29 @@ export class HttpSite {
   }
 
   /**
-   * Slowloris: a head counts from the first sweep that sees part of it buffered; when it is still not
-   * complete after headerTimeoutMs the client gets 408 and the connection closes. Waiting between
-   * keep-alive requests with nothing buffered is governed by the idle timeout instead.
+   * One sweep for every connection instead of a timer per socket (refreshed on every read and write):
+   * - Slowloris: a head counts from the first sweep that sees part of it buffered; when it is still
+   *   not complete after headerTimeoutMs the client gets 408 and the connection closes.
+   * - Idle: a connection whose octet counters have not moved for keepAliveTimeoutMs is closed (a
+   *   keep-alive client that went quiet, a body that stopped arriving, a reader that stopped reading).
    */
   private sweepSlowHeads(): void {
     const now = Date.now();
     const timeout = this.limits.headerTimeoutMs;
+    const idle = this.limits.keepAliveTimeoutMs;
     for (const s of this.sessions) {
-      if (!s.waitingHead || s.conn.framer.buffered === 0) {
+      const conn = s.conn;
+      const bi = conn.bytesIn;
+      const bo = conn.bytesOut;
+      if (bi !== s.seenIn || bo !== s.seenOut) {
+        s.seenIn = bi;
+        s.seenOut = bo;
+        s.quietSince = now;
+      } else if (now - s.quietSince >= idle) {
+        s.idleTimeout();
+        continue;
+      }
+      if (!s.waitingHead || conn.framer.buffered === 0) {
         s.sweptSeq = -1;
         continue;
       }
