@@ -1,7 +1,12 @@
 // The error catalogue: every error labnet raises on purpose has a stable `code`.
 
-export type LabnetErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'LISTEN_FAILED' | 'SERVICE_START_FAILED' | 'UNKNOWN_SERVICE';
+export type LabnetErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'LISTEN_FAILED' | 'SERVICE_START_FAILED' | 'SERVICE_REFUSED' | 'UNKNOWN_SERVICE';
 
+/**
+ * SERVICE_REFUSED: a service declines to start for a reason the instructor must fix (DHCP: the
+ * interface is not in the subnet, another DHCP server answers); like a port that cannot be bound, it
+ * stops the whole start-up with the message.
+ */
 export class LabnetError extends Error {
   constructor(
     readonly code: LabnetErrorCode,

@@ -134,7 +134,7 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
 
   const failed = new Map<string, string>();
   const running: Service[] = [];
-  const listenErrors: ListenError[] = [];
+  const listenErrors: LabnetError[] = [];
   await providers.start();
   await Promise.all(
     enabled.map(async (m) => {
@@ -145,7 +145,7 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
         service = container.get<Service>(TOKENS.Service, { name: m.name });
         await service.start();
       } catch (err) {
-        if (err instanceof ListenError) {
+        if (err instanceof ListenError || (err instanceof LabnetError && err.code === 'SERVICE_REFUSED')) {
           listenErrors.push(err);
           failed.set(m.name, err.message);
           return;

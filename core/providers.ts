@@ -1,14 +1,25 @@
 // Core providers that only some services need (the mail store, the TLS material). The host asks for
 // them by name from each service module's `needs`, so a lab running only DHCP never opens a Maildir.
 import type { Container } from 'inversify';
+import { MailStore } from './mail-store/index.js';
+import { TOKENS } from './tokens.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function coreProviders(_container: Container, _needs: ReadonlySet<string>): LifecycleProvider {
+export function coreProviders(container: Container, needs: ReadonlySet<string>): LifecycleProvider {
   const lifecycles: LifecycleProvider[] = [];
+  if (needs.has('mailStore')) {
+    // One store for SMTP, POP3 and IMAP: <dataDir>/mail/<user>/ Maildirs. Recovered at start, its
+    // pending index writes flushed at stop (after the services stopped).
+    container.bind(TOKENS.MailStore).to(MailStore).inSingletonScope();
+    lifecycles.push({
+      start: () => container.get<MailStore>(TOKENS.MailStore).start(),
+      stop: () => container.get<MailStore>(TOKENS.MailStore).stop(),
+    });
+  }
   return {
     async start() {
       for (const l of lifecycles) await l.start();

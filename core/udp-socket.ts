@@ -2,6 +2,8 @@
 // a broadcast from a socket bound to 0.0.0.0, optionally a sending socket bound to the interface's
 // own address with SO_BROADCAST (reuseAddr lets both share the port).
 import * as dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { ListenError } from './errors.js';
 
 export interface UdpSocketOptions {
@@ -17,7 +19,7 @@ export interface UdpSocketOptions {
 }
 
 export async function openUdpSocket(options: UdpSocketOptions): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: options.reuseAddr ?? false });
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: options.reuseAddr ?? false, lookup: literalLookup });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       socket.close();
@@ -41,4 +43,15 @@ export function sendUdp(socket: dgram.Socket, data: Uint8Array, port: number, ad
   return new Promise((resolve, reject) => {
     socket.send(data, port, address, (err) => (err ? reject(err) : resolve()));
   });
+}
+
+/**
+ * dgram resolves every destination through dns.lookup, which answers an IP literal only on a later
+ * tick; a DHCP server sends thousands of datagrams a second to literal addresses, so those are
+ * answered at once.
+ */
+function literalLookup(hostname: string, options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options as never, callback as never);
 }

@@ -2,5 +2,15 @@
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
+import { smtpModule } from './smtp/index.js';
+import { pop3Module } from './pop3/index.js';
+import { imapModule } from './imap/imap-service.js';
+import { dhcpModule } from './dhcp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [httpModule];
+export const serviceModules: readonly ServiceModule[] = [
+  httpModule,
+  smtpModule,
+  pop3Module,
+  imapModule,
+  dhcpModule,
+];

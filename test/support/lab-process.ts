@@ -66,14 +66,17 @@ export function parseReadyTable(out: string): Record<string, number> {
   return ports;
 }
 
-/** `port: 0` (and 0 for every other `...Port` key) for each registered service, so tests never collide. */
+/**
+ * Every port-like key (`port`, `submissionPort`, `tlsPort`...) of every registered service set to 0,
+ * so tests never collide with each other or with a lab running on the machine.
+ */
 export function zeroPorts(): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const m of serviceModules) {
     const defaults = m.configSchema.parse({}) as Record<string, unknown>;
-    const zeros: Record<string, number> = {};
-    for (const [k, v] of Object.entries(defaults)) if (typeof v === 'number' && (k === 'port' || k.endsWith('Port'))) zeros[k] = 0;
-    out[m.name] = zeros;
+    const ports: Record<string, number> = {};
+    for (const [k, v] of Object.entries(defaults)) if (/port$/i.test(k) && typeof v === 'number') ports[k] = 0;
+    out[m.name] = ports;
   }
   return out;
 }
@@ -84,8 +87,9 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
     listen: '127.0.0.1',
     dataDir,
     limits: { shutdownGraceMs: 1000 },
+    services: zeroPorts(),
   };
-  const config = mergeConfig({ ...base, services: zeroPorts() }, options.config ?? {}) as Record<string, unknown>;
+  const config = mergeConfig(base, options.config ?? {}) as Record<string, unknown>;
   const configPath = writeConfig(dataDir, config);
   const args = [CLI, 'start', '--config', configPath, '--log-level', 'warn'];
   if (options.only) args.push('--only', options.only.join(','));

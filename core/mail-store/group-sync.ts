@@ -1,0 +1,46 @@
+// Group commit for directory fsyncs. A delivery is durable once its file is fsynced and the rename
+// into new/ is on disk, which takes an fsync of new/. Many concurrent deliveries into one folder share
+// that fsync: a caller waits for an fsync that *started after* its rename, so one fsync covers every
+// rename made while the previous one ran (the same idea as a database's group commit).
+import { fsyncDir } from './fs-util.js';
+
+interface DirState {
+  running: boolean;
+  /** Callers waiting for the next round. */
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+export class GroupDirSync {
+  private readonly dirs = new Map<string, DirState>();
+  /** fsync calls made (for the store's status). */
+  syncs = 0;
+
+  sync(dir: string): Promise<void> {
+    let st = this.dirs.get(dir);
+    if (!st) {
+      st = { running: false, waiters: [] };
+      this.dirs.set(dir, st);
+    }
+    const state = st;
+    const p = new Promise<void>((resolve, reject) => state.waiters.push({ resolve, reject }));
+    if (!state.running) void this.round(dir, state);
+    return p;
+  }
+
+  private async round(dir: string, st: DirState): Promise<void> {
+    st.running = true;
+    while (st.waiters.length > 0) {
+      const batch = st.waiters;
+      st.waiters = [];
+      this.syncs++;
+      try {
+        await fsyncDir(dir);
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    st.running = false;
+    this.dirs.delete(dir);
+  }
+}

@@ -1,0 +1,632 @@
+// The shared mail store: one Maildir per user under <dataDir>/mail/<user>/ (INBOX in the user
+// directory itself, Maildir++ subfolders as `.Name/`), used by SMTP (delivery), POP3 and IMAP.
+// See README.md in this directory for the layout and the guarantees.
+//
+//  - Durable delivery: tmp/ file, fsync, link/rename into new/, fsync new/ (shared by concurrent
+//    deliveries: GroupDirSync). `deliver` resolves only after that; then the folder learns of it.
+//  - Per folder: UIDVALIDITY/UIDNEXT/UIDs in dovecot-uidlist, flags in the file names (`:2,` info),
+//    keywords in dovecot-keywords, an index cache (labnet-index.json) so opening a folder reads no
+//    message; every change is published to the folder's watchers; mutations are serialised per folder.
+//  - Recovery at start: stale tmp/ files deleted, every folder loaded (new files get UIDs, the index
+//    is repaired from the directory listing).
+import 'reflect-metadata';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { inject, injectable } from 'inversify';
+import type { Logger } from 'pino';
+import { TOKENS } from '../tokens.js';
+import { Folder, type NewFile } from './folder.js';
+import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, writeFileDurable } from './fs-util.js';
+import { GroupDirSync } from './group-sync.js';
+import { MAX_HEADER_SCAN, parseHeaderFields } from './header-fields.js';
+import { newUniqueBase } from './maildir-name.js';
+import {
+  MailStoreError,
+  type DeliveryResult,
+  type DeliveryTarget,
+  type FlagOperation,
+  type FolderInfo,
+  type FolderListener,
+  type FolderSnapshot,
+  type FolderStatus,
+  type MessageInfo,
+  type SpecialUse,
+} from './types.js';
+
+/** Hierarchy delimiter of folder names (Maildir++: `.Archive.2024/` is folder "Archive.2024"). */
+export const FOLDER_DELIMITER = '.';
+export const INBOX = 'INBOX';
+/** Special-use folders (RFC 6154) every user gets at first login (`ensureDefaultFolders`). */
+export const DEFAULT_FOLDERS: ReadonlyArray<readonly [string, SpecialUse]> = [
+  ['Drafts', '\\Drafts'],
+  ['Sent', '\\Sent'],
+  ['Trash', '\\Trash'],
+  ['Junk', '\\Junk'],
+  ['Archive', '\\Archive'],
+];
+const SPECIAL_USE = new Map<string, SpecialUse>(DEFAULT_FOLDERS.map(([n, u]) => [n, u]));
+const SUBSCRIPTIONS_FILE = 'subscriptions';
+const MAILDIRFOLDER_FILE = 'maildirfolder';
+
+export interface MailStoreOptions {
+  /** Directory holding one Maildir per user. */
+  root: string;
+  logger?: Logger;
+}
+
+export interface MailStoreStats {
+  deliveries: number;
+  copies: number;
+  dirSyncs: number;
+  openFolders: number;
+  recoveredTmpFiles: number;
+}
+
+/** Canonical folder name: INBOX is case-insensitive (RFC 3501 section 5.1). */
+export function canonicalFolder(name: string): string {
+  return name.toUpperCase() === INBOX ? INBOX : name;
+}
+
+/** Throws INVALID_NAME unless `name` can be a Maildir++ folder. */
+export function checkFolderName(name: string): void {
+  const bad = (why: string): never => {
+    throw new MailStoreError('INVALID_NAME', `invalid folder name "${name}": ${why}`);
+  };
+  if (name.length === 0 || name.length > 200) bad('empty or longer than 200 characters');
+  if (/[/\\\x00-\x1f\x7f]/.test(name)) bad('contains "/", "\\" or a control character');
+  if (name.split(FOLDER_DELIMITER).some((part) => part.length === 0)) bad(`empty hierarchy level (leading, trailing or doubled "${FOLDER_DELIMITER}")`);
+}
+
+/** Throws INVALID_USER unless `user` is usable as a mailbox directory name. */
+export function checkUserName(user: string): void {
+  if (!/^[\p{L}\p{N}!#$%&'*+=?^_`{|}~-][\p{L}\p{N}!#$%&'*+=?^_`{|}~.-]{0,63}$/u.test(user) || user.includes('..') || user !== user.toLowerCase()) {
+    throw new MailStoreError('INVALID_USER', `invalid mailbox user "${user}"`);
+  }
+}
+
+@injectable()
+export class MailStore {
+  readonly root: string;
+  private readonly folders = new Map<string, Folder>();
+  private readonly knownDirs = new Set<string>();
+  private readonly dirSync = new GroupDirSync();
+  private readonly maildropLocks = new Map<string, unknown>();
+  private readonly pendingDeliveries = new Map<Folder, NewFile[]>();
+  private lastValidity = 0;
+  private started = false;
+  private stopped = false;
+  private deliveries = 0;
+  private copies = 0;
+  private recoveredTmp = 0;
+  private readonly logger: Logger | undefined;
+
+  constructor(@inject(TOKENS.DataDir) dataDirOrOptions: string | MailStoreOptions, @inject(TOKENS.Logger) logger?: Logger) {
+    if (typeof dataDirOrOptions === 'string') {
+      this.root = join(dataDirOrOptions, 'mail');
+      this.logger = logger;
+    } else {
+      this.root = dataDirOrOptions.root;
+      this.logger = dataDirOrOptions.logger ?? logger;
+    }
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Creates the root and recovers every existing folder (stale tmp/ cleaned, UIDs, index). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await fsp.mkdir(this.root, { recursive: true });
+    const users = (await readdirOrEmpty(this.root)).filter((u) => !u.startsWith('.'));
+    const work: Array<{ user: string; name: string }> = [];
+    for (const user of users) {
+      if (!(await isDir(join(this.root, user)))) continue;
+      for (const name of await this.folderNamesOnDisk(user)) work.push({ user, name });
+    }
+    await mapLimit(work, 4, async ({ user, name }) => {
+      const dir = this.folderPath(user, name);
+      for (const f of await readdirOrEmpty(join(dir, 'tmp'))) {
+        // Only this process writes here, and it has just started: anything in tmp/ is a torn delivery.
+        await fsp.rm(join(dir, 'tmp', f), { force: true, recursive: true });
+        this.recoveredTmp++;
+      }
+      await this.folder(user, name).ensureLoaded();
+    });
+    for (const f of await readdirOrEmpty(this.root)) {
+      if (f.startsWith('.deleted-')) await fsp.rm(join(this.root, f), { recursive: true, force: true });
+    }
+    if (work.length > 0) this.logger?.info({ folders: work.length, staleTmpFiles: this.recoveredTmp }, 'mail store recovered');
+  }
+
+  /** Waits for queued mutations and writes pending indexes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(
+      [...this.folders.values()].map(async (f) => {
+        await f.mutex.run(() => undefined);
+        await f.flushIndex();
+      }),
+    );
+  }
+
+  stats(): MailStoreStats {
+    return { deliveries: this.deliveries, copies: this.copies, dirSyncs: this.dirSync.syncs, openFolders: this.folders.size, recoveredTmpFiles: this.recoveredTmp };
+  }
+
+  // ---- paths and users ----------------------------------------------------------------------
+
+  userPath(user: string): string {
+    checkUserName(user);
+    return join(this.root, user);
+  }
+
+  /** The Maildir directory of a folder (INBOX is the user directory itself). */
+  folderPath(user: string, name: string): string {
+    const canonical = canonicalFolder(name);
+    if (canonical === INBOX) return this.userPath(user);
+    checkFolderName(canonical);
+    return join(this.userPath(user), FOLDER_DELIMITER + canonical);
+  }
+
+  /** True when the user has a Maildir (received mail or logged in before). */
+  async hasMailbox(user: string): Promise<boolean> {
+    return exists(join(this.userPath(user), 'cur'));
+  }
+
+  /** Creates the user's INBOX Maildir if missing. */
+  async ensureMailbox(user: string): Promise<void> {
+    await this.ensureFolderDirs(user, INBOX);
+  }
+
+  /** INBOX plus Drafts, Sent, Trash, Junk and Archive (special-use, subscribed). Idempotent; call at IMAP login. */
+  async ensureDefaultFolders(user: string): Promise<void> {
+    await this.ensureMailbox(user);
+    for (const [name] of DEFAULT_FOLDERS) {
+      if (!(await this.folderExists(user, name))) {
+        await this.ensureFolderDirs(user, name);
+        await this.subscribe(user, name);
+      }
+    }
+  }
+
+  private async ensureFolderDirs(user: string, name: string): Promise<string> {
+    const dir = this.folderPath(user, name);
+    if (this.knownDirs.has(dir)) return dir;
+    if (!(await exists(join(dir, 'cur'))) || !(await exists(join(dir, 'new'))) || !(await exists(join(dir, 'tmp')))) {
+      const fresh = !(await exists(dir));
+      await Promise.all(['cur', 'new', 'tmp'].map((d) => fsp.mkdir(join(dir, d), { recursive: true })));
+      if (canonicalFolder(name) !== INBOX) await fsp.writeFile(join(dir, MAILDIRFOLDER_FILE), '');
+      if (fresh) await fsyncDir(join(dir, '..'));
+      await fsyncDir(dir);
+    }
+    this.knownDirs.add(dir);
+    return dir;
+  }
+
+  private nextValidity = (): number => {
+    // RFC 3501 section 2.3.1.1: a re-created folder must not get an earlier UIDVALIDITY.
+    this.lastValidity = Math.max(Math.floor(Date.now() / 1000), this.lastValidity + 1);
+    return this.lastValidity;
+  };
+
+  /** The in-memory folder object (created on first use; not loaded yet). */
+  private folder(user: string, name: string): Folder {
+    const canonical = canonicalFolder(name);
+    const key = `${user}\u0000${canonical}`;
+    let f = this.folders.get(key);
+    if (!f || f.isDead) {
+      f = new Folder(user, canonical, this.folderPath(user, canonical), this.nextValidity, (err) => this.logger?.error({ err, user, folder: canonical }, 'mail store folder error'));
+      this.folders.set(key, f);
+    }
+    return f;
+  }
+
+  /** The loaded folder; INBOX is created on demand, other folders must exist. */
+  private async loaded(user: string, name: string): Promise<Folder> {
+    if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
+    const canonical = canonicalFolder(name);
+    // A loaded, live folder exists (deleting or renaming it kills the object): no file system check.
+    const known = this.folders.get(`${user}\u0000${canonical}`);
+    if (known && known.isLoaded && !known.isDead) return known;
+    if (canonical === INBOX) await this.ensureMailbox(user);
+    else if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
+    const f = this.folder(user, canonical);
+    await f.ensureLoaded();
+    return f;
+  }
+
+  // ---- delivery -----------------------------------------------------------------------------
+
+  /**
+   * Delivers one message to every target (user + folder; missing mailboxes and folders are created).
+   * The content is written once and hard-linked into each Maildir. Resolves after every copy is
+   * durable (file fsynced, renamed into new/, new/ fsynced); concurrent deliveries share the fsyncs.
+   */
+  async deliver(content: Buffer | readonly Buffer[], targets: readonly DeliveryTarget[]): Promise<DeliveryResult> {
+    if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
+    const chunks = Buffer.isBuffer(content) ? [content] : [...content];
+    const size = chunks.reduce((n, c) => n + c.length, 0);
+    const seen = new Set<string>();
+    const dests: Array<{ user: string; folder: string; dir: string }> = [];
+    for (const t of targets) {
+      const folder = canonicalFolder(t.folder ?? INBOX);
+      const key = `${t.user}\u0000${folder}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const dir = await this.ensureFolderDirs(t.user, folder);
+      dests.push({ user: t.user, folder, dir });
+    }
+    if (dests.length === 0) return { uniqueName: '', size, delivered: 0 };
+    const base = newUniqueBase(size);
+    const first = dests[0]!;
+    const tmp = join(first.dir, 'tmp', base);
+    const fh = await fsp.open(tmp, 'wx');
+    let date: number;
+    try {
+      await fh.writev(chunks);
+      // The internal date is the file's mtime (what a rebuilt index reads back).
+      date = Math.floor((await fh.stat()).mtimeMs);
+      await fh.datasync();
+    } catch (err) {
+      await fh.close();
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    try {
+      // Every link points at complete, fsynced data: no reader ever sees half a message.
+      for (const d of dests.slice(1)) await linkOrCopyInto(tmp, d.dir, base);
+      await fsp.rename(tmp, join(first.dir, 'new', base));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await Promise.all(dests.map((d) => this.dirSync.sync(join(d.dir, 'new'))));
+    this.deliveries++;
+    const headers = parseHeaderFields(headOf(chunks));
+    for (const d of dests) this.queueDelivered(this.folder(d.user, d.folder), { base, dir: 'new', file: base, size, date, headers });
+    return { uniqueName: base, size, delivered: dests.length };
+  }
+
+  private queueDelivered(folder: Folder, file: NewFile): void {
+    let pending = this.pendingDeliveries.get(folder);
+    if (pending) {
+      pending.push(file);
+      return;
+    }
+    pending = [file];
+    this.pendingDeliveries.set(folder, pending);
+    void folder.ensureLoaded().catch(() => undefined);
+    // Queued on the folder's mutex before `deliver` resolves: a POP3 or IMAP listing made after the
+    // 250 reply runs behind it and sees the message.
+    folder.mutex
+      .run(async () => {
+        const files = this.pendingDeliveries.get(folder) ?? [];
+        this.pendingDeliveries.delete(folder);
+        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files, false);
+      })
+      .catch((err) => this.logger?.error({ err }, 'mail store: recording a delivery failed (the next load picks the file up)'));
+  }
+
+  // ---- folders ------------------------------------------------------------------------------
+
+  async folderExists(user: string, name: string): Promise<boolean> {
+    return exists(join(this.folderPath(user, name), 'cur'));
+  }
+
+  private async folderNamesOnDisk(user: string): Promise<string[]> {
+    const names = [INBOX];
+    for (const entry of await readdirOrEmpty(this.userPath(user))) {
+      if (!entry.startsWith(FOLDER_DELIMITER) || entry.startsWith('..') || entry.length < 2) continue;
+      const name = entry.slice(1);
+      try {
+        checkFolderName(name);
+      } catch {
+        continue;
+      }
+      if (await isDir(join(this.userPath(user), entry, 'cur'))) names.push(name);
+    }
+    return names;
+  }
+
+  /** Every folder of the user (INBOX first), with special use, subscription and children. */
+  async listFolders(user: string): Promise<FolderInfo[]> {
+    if (!(await this.hasMailbox(user))) return [];
+    const names = await this.folderNamesOnDisk(user);
+    const subs = new Set(await this.subscriptions(user));
+    const sorted = [INBOX, ...names.filter((n) => n !== INBOX).sort()];
+    return sorted.map((name) => {
+      const info: FolderInfo = { name, subscribed: subs.has(name), hasChildren: names.some((n) => n.startsWith(name + FOLDER_DELIMITER)) };
+      const use = SPECIAL_USE.get(name);
+      if (use) info.specialUse = use;
+      return info;
+    });
+  }
+
+  /** CREATE (RFC 3501 section 6.3.3). Parents are not created (Maildir++ does not need them). */
+  async createFolder(user: string, name: string): Promise<void> {
+    const canonical = canonicalFolder(name);
+    if (canonical === INBOX || (await this.folderExists(user, canonical))) throw new MailStoreError('FOLDER_EXISTS', `folder "${canonical}" already exists`);
+    await this.ensureMailbox(user);
+    await this.ensureFolderDirs(user, canonical);
+  }
+
+  /** DELETE (RFC 3501 section 6.3.4): the folder and its messages; children stay. Watchers get 'gone'. */
+  async deleteFolder(user: string, name: string, origin?: unknown): Promise<void> {
+    const canonical = canonicalFolder(name);
+    if (canonical === INBOX) throw new MailStoreError('CANNOT_DELETE_INBOX', 'INBOX cannot be deleted');
+    if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
+    const f = this.folder(user, canonical);
+    await f.mutex.run(async () => {
+      const dir = this.folderPath(user, canonical);
+      // Rename away first so the folder vanishes atomically, then remove at leisure.
+      const grave = join(this.root, `.deleted-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+      await fsp.rename(dir, grave);
+      await fsyncDir(this.userPath(user));
+      this.knownDirs.delete(dir);
+      f.kill(origin);
+      await fsp.rm(grave, { recursive: true, force: true });
+    });
+  }
+
+  /**
+   * RENAME (RFC 3501 section 6.3.5): children move along. Renaming INBOX moves its messages into a
+   * new folder and leaves INBOX empty. Watchers of the old names get 'gone'.
+   */
+  async renameFolder(user: string, from: string, to: string, origin?: unknown): Promise<void> {
+    const src = canonicalFolder(from);
+    const dst = canonicalFolder(to);
+    checkFolderName(dst);
+    if (dst === INBOX || (await this.folderExists(user, dst))) throw new MailStoreError('FOLDER_EXISTS', `folder "${dst}" already exists`);
+    if (src === INBOX) {
+      await this.createFolder(user, dst);
+      const inbox = await this.loaded(user, INBOX);
+      const uids = inbox.snapshot().messages.map((m) => m.uid);
+      if (uids.length > 0) await this.move(user, INBOX, uids, dst, { origin });
+      return;
+    }
+    if (!(await this.folderExists(user, src))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${src}"`);
+    if (dst.startsWith(src + FOLDER_DELIMITER)) throw new MailStoreError('INVALID_NAME', `cannot rename "${src}" into itself`);
+    const names = (await this.folderNamesOnDisk(user)).filter((n) => n === src || n.startsWith(src + FOLDER_DELIMITER));
+    const moves = names.map((n) => [n, dst + n.slice(src.length)] as const);
+    for (const [, target] of moves) {
+      if (await this.folderExists(user, target)) throw new MailStoreError('FOLDER_EXISTS', `folder "${target}" already exists`);
+    }
+    for (const [old, target] of moves) {
+      const f = this.folder(user, old);
+      await f.mutex.run(async () => {
+        const oldDir = this.folderPath(user, old);
+        await fsp.rename(oldDir, this.folderPath(user, target));
+        this.knownDirs.delete(oldDir);
+        f.kill(origin);
+      });
+    }
+    await fsyncDir(this.userPath(user));
+    const subs = await this.subscriptions(user);
+    if (subs.some((s) => names.includes(s))) {
+      await this.writeSubscriptions(user, subs.map((s) => (names.includes(s) ? dst + s.slice(src.length) : s)));
+    }
+  }
+
+  async subscriptions(user: string): Promise<string[]> {
+    try {
+      const text = await fsp.readFile(join(this.userPath(user), SUBSCRIPTIONS_FILE), 'utf8');
+      return text.split('\n').filter((l) => l.length > 0);
+    } catch (err) {
+      if (isEnoent(err)) return [];
+      throw err;
+    }
+  }
+
+  /** SUBSCRIBE (RFC 3501 section 6.3.6): the name need not exist. */
+  async subscribe(user: string, name: string): Promise<void> {
+    const canonical = canonicalFolder(name);
+    const subs = await this.subscriptions(user);
+    if (!subs.includes(canonical)) await this.writeSubscriptions(user, [...subs, canonical]);
+  }
+
+  async unsubscribe(user: string, name: string): Promise<void> {
+    const canonical = canonicalFolder(name);
+    const subs = await this.subscriptions(user);
+    if (subs.includes(canonical)) await this.writeSubscriptions(user, subs.filter((s) => s !== canonical));
+  }
+
+  private async writeSubscriptions(user: string, subs: readonly string[]): Promise<void> {
+    await this.ensureMailbox(user);
+    await writeFileDurable(this.userPath(user), SUBSCRIPTIONS_FILE, subs.map((s) => `${s}\n`).join(''));
+  }
+
+  /** STATUS figures (RFC 3501 section 6.3.10) without selecting. */
+  async status(user: string, name: string): Promise<FolderStatus> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(() => {
+      const snap = f.snapshot();
+      let unseen = 0;
+      let deleted = 0;
+      let size = 0;
+      for (const m of snap.messages) {
+        if (!m.flags.includes('\\Seen')) unseen++;
+        if (m.flags.includes('\\Deleted')) deleted++;
+        size += m.size;
+      }
+      return { name: snap.name, messages: snap.messages.length, recent: f.countRecent(), unseen, deleted, size, uidNext: snap.uidNext, uidValidity: snap.uidValidity };
+    });
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  /**
+   * The loaded folder object itself, for a session that keeps a live view (IMAP SELECT): its
+   * `snapshot()`, `watch()`, `claimRecent()`, `definedKeywords()` and `filePath()` are synchronous,
+   * so a snapshot and a watcher taken together miss nothing. Mutate only through this class.
+   */
+  async openFolder(user: string, name: string): Promise<Folder> {
+    return this.loaded(user, name);
+  }
+
+  /** The folder's messages sorted by UID, with UIDVALIDITY and UIDNEXT (consistent: taken under the folder's lock). */
+  async open(user: string, name: string): Promise<FolderSnapshot> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(() => f.snapshot());
+  }
+
+  async getMessage(user: string, name: string, uid: number): Promise<MessageInfo | undefined> {
+    return (await this.loaded(user, name)).get(uid);
+  }
+
+  /** Keywords defined in the folder (IMAP FLAGS response). */
+  async keywords(user: string, name: string): Promise<readonly string[]> {
+    return (await this.loaded(user, name)).definedKeywords();
+  }
+
+  /**
+   * The whole message as stored. Throws NO_SUCH_MESSAGE if it was expunged. A message of at most
+   * `options.blockingUpTo` octets is read with one blocking read: for a small, page-cached file that
+   * costs a few microseconds, far less than readFile's four thread-pool round trips (POP3 RETR of
+   * many small messages in a row).
+   */
+  async read(user: string, name: string, uid: number, options: { blockingUpTo?: number } = {}): Promise<Buffer> {
+    const f = await this.loaded(user, name);
+    const blocking = (f.get(uid)?.size ?? Infinity) <= (options.blockingUpTo ?? -1);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const path = f.filePath(uid);
+      if (!path) break;
+      try {
+        return blocking ? readFileSync(path) : await fsp.readFile(path);
+      } catch (err) {
+        if (!isEnoent(err)) throw err;
+        await f.mutex.run(() => undefined); // a flag change renamed it: look again after it
+      }
+    }
+    throw new MailStoreError('NO_SUCH_MESSAGE', `no message with UID ${uid} in "${name}"`);
+  }
+
+  /** A stream of the message (or of octets start..end inclusive). The file is opened before resolving. */
+  async stream(user: string, name: string, uid: number, range?: { start: number; end: number }): Promise<Readable> {
+    const f = await this.loaded(user, name);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const path = f.filePath(uid);
+      if (!path) break;
+      try {
+        const fh = await fsp.open(path, 'r');
+        return fh.createReadStream({ autoClose: true, ...(range ?? {}) });
+      } catch (err) {
+        if (!isEnoent(err)) throw err;
+        await f.mutex.run(() => undefined);
+      }
+    }
+    throw new MailStoreError('NO_SUCH_MESSAGE', `no message with UID ${uid} in "${name}"`);
+  }
+
+  /** APPEND (RFC 3501 section 6.3.11; UIDPLUS RFC 4315 APPENDUID): durable before resolving. */
+  async append(user: string, name: string, data: Buffer, options: { flags?: readonly string[]; internalDate?: number; origin?: unknown } = {}): Promise<{ uid: number; uidValidity: number; message: MessageInfo }> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(async () => {
+      const message = await f.append(data, options.flags ?? [], options.internalDate, options.origin);
+      return { uid: message.uid, uidValidity: f.uidValidity, message };
+    });
+  }
+
+  /** STORE: set, add or remove flags (system flags and keywords). `changed` lists messages whose flags changed. */
+  async updateFlags(user: string, name: string, uids: readonly number[], op: FlagOperation, flags: readonly string[], options: { origin?: unknown } = {}): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
+  }
+
+  /**
+   * EXPUNGE. No uids: every message flagged \Deleted (IMAP EXPUNGE/CLOSE). With uids: exactly those
+   * (POP3 QUIT), or with `onlyDeleted` those of them flagged \Deleted (IMAP UID EXPUNGE, RFC 4315).
+   * Returns the removed UIDs.
+   */
+  async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown; onlyDeleted?: boolean } = {}): Promise<number[]> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
+  }
+
+  /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */
+  async copy(user: string, from: string, uids: readonly number[], to: string, options: { origin?: unknown } = {}): Promise<{ uidValidity: number; mapping: Array<[number, number]> }> {
+    const src = await this.loaded(user, from);
+    const dst = await this.loaded(user, to);
+    const mapping = await dst.mutex.run(() => dst.copyFrom(src, uids, options.origin));
+    this.copies += mapping.length;
+    return { uidValidity: dst.uidValidity, mapping };
+  }
+
+  /** MOVE (RFC 6851): copy, then expunge the sources. */
+  async move(user: string, from: string, uids: readonly number[], to: string, options: { origin?: unknown } = {}): Promise<{ uidValidity: number; mapping: Array<[number, number]>; expunged: number[] }> {
+    if (canonicalFolder(from) === canonicalFolder(to)) throw new MailStoreError('INVALID_NAME', 'source and destination are the same folder');
+    const result = await this.copy(user, from, uids, to, options);
+    const expunged = await this.expunge(user, from, result.mapping.map(([s]) => s), options);
+    return { ...result, expunged };
+  }
+
+  /** \Recent: the UIDs recent for this caller (claimed by nobody before). See Folder.claimRecent. */
+  async claimRecent(user: string, name: string): Promise<number[]> {
+    const f = await this.loaded(user, name);
+    return f.mutex.run(() => f.claimRecent());
+  }
+
+  /**
+   * Subscribes to a folder's changes (new messages, flag changes, expunges, the folder going away).
+   * Listeners run synchronously inside the mutation: keep them short, never throw. Returns unsubscribe.
+   */
+  watch(user: string, name: string, listener: FolderListener): () => void {
+    return this.folder(user, canonicalFolder(name)).watch(listener);
+  }
+
+  /**
+   * An exclusive POP3 maildrop lock (RFC 1939 section 8: one session per maildrop). In-process only
+   * (labnet is the only writer). Returns a release function, or undefined when someone holds it.
+   */
+  lockMaildrop(user: string, owner: unknown = Symbol('maildrop-owner')): (() => void) | undefined {
+    if (this.maildropLocks.has(user)) return undefined;
+    this.maildropLocks.set(user, owner);
+    return () => {
+      if (this.maildropLocks.get(user) === owner) this.maildropLocks.delete(user);
+    };
+  }
+
+  isMaildropLocked(user: string): boolean {
+    return this.maildropLocks.has(user);
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function headOf(chunks: readonly Buffer[]): Buffer {
+  let n = 0;
+  const parts: Buffer[] = [];
+  for (const c of chunks) {
+    parts.push(c);
+    n += c.length;
+    if (n >= MAX_HEADER_SCAN) break;
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts).subarray(0, MAX_HEADER_SCAN);
+}
+
+async function linkOrCopyInto(tmp: string, folderDir: string, base: string): Promise<void> {
+  const dest = join(folderDir, 'new', base);
+  try {
+    await fsp.link(tmp, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+    const copy = join(folderDir, 'tmp', base);
+    await fsp.copyFile(tmp, copy);
+    const fh = await fsp.open(copy, 'r+');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(copy, dest);
+  }
+}

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "bind_device",
+      "sources": ["bind_device.c"]
+    }
+  ]
+}

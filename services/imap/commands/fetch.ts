@@ -1,0 +1,170 @@
+// FETCH and UID FETCH (RFC 3501 sections 6.4.5, 6.4.8, 7.4.2). Metadata items come from the index;
+// the message octets are read only when an item needs them, a few messages ahead of the writer, and
+// output is written in batches with backpressure so a FETCH 1:* never builds the whole answer.
+import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
+import { bodyStructure } from '../body-structure.js';
+import { envelope } from '../envelope.js';
+import { extractSection } from '../fetch-body-section.js';
+import { parseFetchItems, type FetchItem } from '../fetch-items.js';
+import { bad, no } from '../imap-errors.js';
+import type { ImapSession } from '../imap-session.js';
+import { binary } from '../imap-writer.js';
+import { parseMime, type MimePart } from '../mime.js';
+import type { SelectedMailbox } from '../selected-mailbox.js';
+import type { StoredMessage } from '../store-port.js';
+import { formatDateTime } from './append.js';
+import { sequenceSet } from './args.js';
+import { seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
+
+/** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
+export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
+  if (byUid) return uidIndexes(set, view.uids);
+  const max = view.exists;
+  for (const r of set) {
+    if ((r.from !== 0 && r.from > max) || (r.to !== 0 && r.to > max)) throw bad('Invalid sequence number (past the last message)');
+  }
+  if (max === 0) {
+    if (set.some((r) => r.from === 0 || r.to === 0)) throw bad('Invalid sequence number: the mailbox is empty');
+    return [];
+  }
+  return seqNumbers(set, max).map((n) => n - 1);
+}
+
+const READ_AHEAD = 8;
+const BATCH_OCTETS = 128 * 1024;
+
+function headerGetter(m: StoredMessage): (k: string) => string | undefined {
+  return (k) => {
+    const v = m.headers[k as keyof typeof m.headers];
+    return v === undefined ? undefined : binary(v);
+  };
+}
+
+function literal(data: Buffer): Buffer[] {
+  return [Buffer.from(`{${data.length}}\r\n`, 'latin1'), data];
+}
+
+function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buffer | undefined, mime: () => MimePart, out: Array<string | Buffer>): void {
+  switch (item.k) {
+    case 'UID':
+      out.push(`UID ${m.uid}`);
+      return;
+    case 'FLAGS':
+      out.push(s.flagsItem(m));
+      return;
+    case 'INTERNALDATE':
+      out.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`);
+      return;
+    case 'RFC822.SIZE':
+      out.push(`RFC822.SIZE ${m.size}`);
+      return;
+    case 'ENVELOPE':
+      out.push(`ENVELOPE ${envelope(headerGetter(m))}`);
+      return;
+    case 'BODYSTRUCTURE':
+      out.push(`BODYSTRUCTURE ${bodyStructure(raw!, mime(), true)}`);
+      return;
+    case 'BODY':
+      out.push(`BODY ${bodyStructure(raw!, mime(), false)}`);
+      return;
+    case 'RFC822':
+      out.push('RFC822 ', ...literal(raw!));
+      return;
+    case 'RFC822.HEADER': {
+      const root = mime();
+      out.push('RFC822.HEADER ', ...literal(raw!.subarray(0, root.headerEnd)));
+      return;
+    }
+    case 'RFC822.TEXT': {
+      const root = mime();
+      out.push('RFC822.TEXT ', ...literal(raw!.subarray(root.bodyStart)));
+      return;
+    }
+    case 'SECTION': {
+      let data = extractSection(raw!, mime(), item.section) ?? Buffer.alloc(0);
+      let origin = '';
+      if (item.partial) {
+        const { offset, length } = item.partial;
+        data = offset >= data.length ? Buffer.alloc(0) : data.subarray(offset, offset + length);
+        origin = `<${offset}>`;
+      }
+      out.push(`BODY[${item.section.text}]${origin} `, ...literal(data));
+      return;
+    }
+  }
+}
+
+export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+  const view = s.selected!;
+  const set = sequenceSet(cmd.args[0]);
+  const plan = parseFetchItems(cmd.args.length === 2 ? cmd.args[1] : { t: 'list', v: cmd.args.slice(1) });
+  const items = [...plan.items];
+  // UID FETCH always returns the UID (section 6.4.8).
+  if (byUid && !items.some((i) => i.k === 'UID')) items.unshift({ k: 'UID' });
+  const indexes = resolveSet(view, set, byUid);
+  // Fetching a body sets \Seen (section 6.4.5); the new flags are returned with the data.
+  if (plan.setsSeen && !view.readOnly) {
+    const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen'));
+    if (unseen.length > 0) {
+      const { messages } = await view.folder.updateFlags(
+        unseen.map((m) => m.uid),
+        'add',
+        ['\\Seen'],
+        s,
+      );
+      for (const m of messages) view.update(m);
+      if (!items.some((i) => i.k === 'FLAGS')) items.push({ k: 'FLAGS' });
+    }
+  }
+  const msgs = indexes.map((i) => view.messages[i]!);
+  const seqs = indexes.map((i) => i + 1);
+  const reads: Array<Promise<Buffer | undefined> | undefined> = [];
+  const startRead = (j: number): void => {
+    if (j < msgs.length && reads[j] === undefined) reads[j] = view.folder.read(msgs[j]!.uid).catch(() => undefined);
+  };
+  let missing = 0;
+  let batch: Array<string | Buffer> = [];
+  let batchOctets = 0;
+  let count = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const buf = Buffer.concat(batch.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    s.sendData(buf, `${count} FETCH responses (${buf.length} octets)`);
+    batch = [];
+    batchOctets = 0;
+    count = 0;
+    await s.conn.drain();
+  };
+  for (let j = 0; j < msgs.length; j++) {
+    if (s.conn.closed) break;
+    const m = msgs[j]!;
+    let raw: Buffer | undefined;
+    if (plan.needsText) {
+      for (let k = j; k < j + READ_AHEAD; k++) startRead(k);
+      raw = await reads[j];
+      reads[j] = undefined;
+      if (!raw) {
+        // Expunged by another session and not yet reported to this one (RFC 2180 section 4.1.2).
+        missing++;
+        continue;
+      }
+    }
+    let root: MimePart | undefined;
+    const mime = (): MimePart => (root ??= parseMime(raw!));
+    batch.push(`* ${seqs[j]} FETCH (`);
+    for (let p = 0; p < items.length; p++) {
+      if (p > 0) batch.push(' ');
+      renderItem(s, items[p]!, m, raw, mime, batch);
+    }
+    batchOctets += 64 + (raw && plan.needsText ? raw.length : 200);
+    batch.push(')\r\n');
+    count++;
+    if (batchOctets >= BATCH_OCTETS) await flush();
+  }
+  await flush();
+  if (missing > 0) throw no(`${missing} message(s) were expunged meanwhile`, 'EXPUNGEISSUED');
+  return `OK ${byUid ? 'UID FETCH' : 'FETCH'} completed`;
+}
+
+export const fetch: ImapCommand = { name: 'FETCH', states: SELECTED, minArgs: 2, maxArgs: 50, expungeAfter: false, handler: (s, c) => runFetch(s, c, false) };
+export const uidFetch: ImapCommand = { name: 'UID FETCH', states: SELECTED, minArgs: 2, maxArgs: 50, expungeAfter: true, handler: (s, c) => runFetch(s, c, true) };

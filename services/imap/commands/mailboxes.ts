@@ -1,0 +1,85 @@
+// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 sections 6.3.3-6.3.7).
+import { AUTHED, type ImapCommand } from '../command-spec.js';
+import { no } from '../imap-errors.js';
+import { mailbox, storeFailure } from './args.js';
+
+export const create: ImapCommand = {
+  name: 'CREATE',
+  states: AUTHED,
+  minArgs: 1,
+  maxArgs: 2,
+  expungeAfter: true,
+  async handler(s, cmd) {
+    let name = mailbox(cmd.args[0]);
+    // A trailing delimiter only says the client plans children (section 6.3.3).
+    if (name.endsWith(s.store.delimiter)) name = name.slice(0, -1);
+    if (name === 'INBOX') throw no('INBOX always exists', 'ALREADYEXISTS');
+    try {
+      await s.store.create(s.requireUser(), name);
+    } catch (err) {
+      storeFailure(err, name);
+    }
+    return 'OK CREATE completed';
+  },
+};
+
+export const del: ImapCommand = {
+  name: 'DELETE',
+  states: AUTHED,
+  minArgs: 1,
+  maxArgs: 1,
+  expungeAfter: true,
+  async handler(s, cmd) {
+    const name = mailbox(cmd.args[0]);
+    if (name === 'INBOX') throw no('INBOX cannot be deleted', 'CANNOT');
+    if (s.selected && s.selected.folder.name === name) s.select(undefined);
+    try {
+      await s.store.delete(s.requireUser(), name);
+    } catch (err) {
+      storeFailure(err, name);
+    }
+    return 'OK DELETE completed';
+  },
+};
+
+/** RENAME; renaming INBOX moves its messages to the new folder and leaves INBOX empty (section 6.3.5). */
+export const rename: ImapCommand = {
+  name: 'RENAME',
+  states: AUTHED,
+  minArgs: 2,
+  maxArgs: 2,
+  expungeAfter: true,
+  async handler(s, cmd) {
+    const from = mailbox(cmd.args[0]);
+    const to = mailbox(cmd.args[1]);
+    if (to === 'INBOX') throw no('Cannot rename to INBOX', 'ALREADYEXISTS');
+    try {
+      await s.store.rename(s.requireUser(), from, to);
+    } catch (err) {
+      storeFailure(err, from);
+    }
+    return 'OK RENAME completed';
+  },
+};
+
+function subscription(on: boolean): ImapCommand {
+  return {
+    name: on ? 'SUBSCRIBE' : 'UNSUBSCRIBE',
+    states: AUTHED,
+    minArgs: 1,
+    maxArgs: 1,
+    expungeAfter: true,
+    async handler(s, cmd) {
+      const name = mailbox(cmd.args[0]);
+      try {
+        await s.store.subscribe(s.requireUser(), name, on);
+      } catch (err) {
+        storeFailure(err, name);
+      }
+      return `OK ${on ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} completed`;
+    },
+  };
+}
+
+export const subscribe = subscription(true);
+export const unsubscribe = subscription(false);

@@ -1,0 +1,30 @@
+// The static command registry: every IMAP command the server knows, by name. Nothing is discovered
+// at run time; a command is on this list or it does not exist.
+import type { ImapCommand } from '../command-spec.js';
+import { append } from './append.js';
+import { authenticate, login } from './auth.js';
+import { copy, move, uidCopy, uidMove } from './copy-move.js';
+import { expunge, uidExpunge } from './expunge.js';
+import { fetch, uidFetch } from './fetch.js';
+import { idle } from './idle.js';
+import { listCmd, lsub } from './list.js';
+import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
+import { search, uidSearch } from './search.js';
+import { close, examine, select, unselect } from './select.js';
+import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
+import { status } from './status.js';
+import { store, uidStore } from './store.js';
+
+const ALL: readonly ImapCommand[] = [
+  capability, noop, logout, id, enable, namespace, check,
+  login, authenticate,
+  select, examine, close, unselect,
+  create, del, rename, subscribe, unsubscribe, listCmd, lsub, status, append,
+  fetch, uidFetch, store, uidStore, search, uidSearch,
+  copy, uidCopy, move, uidMove, expunge, uidExpunge,
+  idle,
+];
+
+export function buildRegistry(extra: readonly ImapCommand[] = []): ReadonlyMap<string, ImapCommand> {
+  return new Map([...ALL, ...extra].map((c) => [c.name, c]));
+}

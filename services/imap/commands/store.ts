@@ -1,0 +1,37 @@
+// STORE and UID STORE (RFC 3501 sections 6.4.6, 6.4.8): FLAGS, +FLAGS, -FLAGS, each optionally
+// .SILENT. The untagged FETCH responses show the flags after the change (with UID for UID STORE).
+import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
+import { bad, no } from '../imap-errors.js';
+import type { ImapSession } from '../imap-session.js';
+import { flagList, sequenceSet, storeFailure } from './args.js';
+import { resolveSet } from './fetch.js';
+
+async function runStore(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+  const view = s.selected!;
+  const set = sequenceSet(cmd.args[0]);
+  const what = cmd.args[1]?.t === 'atom' ? cmd.args[1].v.toUpperCase() : '';
+  const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
+  if (!m) throw bad('STORE needs FLAGS, +FLAGS or -FLAGS (optionally .SILENT)');
+  if (view.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
+  const flags = flagList(cmd.args.slice(2));
+  const op = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
+  const indexes = resolveSet(view, set, byUid);
+  if (indexes.length === 0) return `OK ${cmd.name} completed`;
+  const uids = indexes.map((i) => view.uids[i]!);
+  let messages;
+  try {
+    ({ messages } = await view.folder.updateFlags(uids, op, flags, s));
+  } catch (err) {
+    storeFailure(err);
+  }
+  const lines: string[] = [];
+  for (const msg of messages) {
+    const seq = view.update(msg);
+    if (seq > 0 && !m[2]) lines.push(`* ${seq} FETCH (${s.flagsItem(msg)}${byUid ? ` UID ${msg.uid}` : ''})`);
+  }
+  s.sendLines(lines);
+  return `OK ${cmd.name} completed`;
+}
+
+export const store: ImapCommand = { name: 'STORE', states: SELECTED, minArgs: 3, maxArgs: 50, expungeAfter: false, handler: (s, c) => runStore(s, c, false) };
+export const uidStore: ImapCommand = { name: 'UID STORE', states: SELECTED, minArgs: 3, maxArgs: 50, expungeAfter: true, handler: (s, c) => runStore(s, c, true) };

@@ -1,0 +1,112 @@
+// The IMAP service (RFC 3501 IMAP4rev1, port 143): a TCP listener whose sessions run over the shared
+// mail store. STARTTLS is not wired here: the TLS issue sets `shared.starttls` (see ImapShared).
+import 'reflect-metadata';
+import { inject, injectable } from 'inversify';
+import { z } from 'zod';
+import type { Accounts } from '../../core/auth.js';
+import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
+import type { EventBus } from '../../core/events.js';
+import type { MailStore } from '../../core/mail-store/index.js';
+import type { NetHost } from '../../core/net-host.js';
+import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
+import type { TcpServer } from '../../core/tcp-server.js';
+import { TOKENS } from '../../core/tokens.js';
+import { buildRegistry } from './commands/registry.js';
+import { ImapSession, type ImapShared } from './imap-session.js';
+import { IMAP_LIMITS } from './limits.js';
+import { MailStoreAdapter } from './store-adapter.js';
+
+export const imapConfigSchema = serviceBaseSchema({ enabled: true, port: 143 }).extend({
+  /** Largest message APPEND accepts (APPENDLIMIT, RFC 7889), octets. */
+  appendLimit: z.number().int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  /** Concurrent authenticated sessions per user (Thunderbird alone opens up to 5). */
+  maxSessionsPerUser: z.number().int().min(1).max(100_000).default(50),
+  /** Autologout after this much inactivity once logged in (RFC 3501 section 5.4: at least 30 minutes). */
+  autologoutMs: z.number().int().min(1000).default(IMAP_LIMITS.autologoutMs),
+  /** Inactivity allowed before logging in. */
+  preAuthTimeoutMs: z.number().int().min(1000).default(IMAP_LIMITS.preAuthTimeoutMs),
+});
+
+export type ImapConfig = z.infer<typeof imapConfigSchema>;
+
+@injectable()
+export class ImapService implements Service {
+  readonly name = 'imap';
+  private server: TcpServer | undefined;
+  private readonly cfg: ImapConfig;
+  private readonly shared: ImapShared;
+  private state: ServiceStatus['state'] = 'stopped';
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: LabnetConfig,
+    @inject(TOKENS.Net) private readonly net: NetHost,
+    @inject(TOKENS.Events) events: EventBus,
+    @inject(TOKENS.Accounts) accounts: Accounts,
+    @inject(TOKENS.MailStore) store: MailStore,
+  ) {
+    this.cfg = serviceConfig<ImapConfig>(config, 'imap');
+    this.shared = {
+      store: new MailStoreAdapter(store),
+      accounts,
+      events,
+      hostname: config.hostname,
+      config: this.cfg,
+      registry: buildRegistry(),
+      sessionsPerUser: new Map(),
+    };
+  }
+
+  /** What the TLS issue plugs into (STARTTLS command, LOGINDISABLED). */
+  get sessionHooks(): ImapShared {
+    return this.shared;
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    this.server = await this.net.listenTcp({
+      service: 'imap',
+      label: 'imap',
+      port: this.cfg.port,
+      idleTimeoutMs: this.cfg.preAuthTimeoutMs,
+      maxLineLength: IMAP_LIMITS.maxLineLength,
+      handler: (conn) => new ImapSession(conn, this.shared).run(),
+      busyReply: () => '* BYE Too many connections, try again later\r\n',
+      errorReply: () => '* BYE Internal server error\r\n',
+      idleReply: () => '* BYE Autologout; idle for too long\r\n',
+      shutdownReply: () => '* BYE Server shutting down\r\n',
+    });
+    this.state = 'running';
+  }
+
+  async stop(options: { timeoutMs: number }): Promise<void> {
+    this.state = 'stopping';
+    await this.server?.close(options.timeoutMs);
+    this.state = 'stopped';
+  }
+
+  listeners(): ListenerInfo[] {
+    if (!this.server) return [];
+    return [{ name: 'imap', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+  }
+
+  status(): ServiceStatus {
+    const st = this.server?.stats();
+    let sessions = 0;
+    for (const n of this.shared.sessionsPerUser.values()) sessions += n;
+    return {
+      name: this.name,
+      state: this.state,
+      listeners: this.listeners(),
+      ...(st ? { connections: st.open, accepted: st.accepted, bytesIn: st.bytesIn, bytesOut: st.bytesOut } : {}),
+      detail: { authenticatedSessions: sessions },
+    };
+  }
+}
+
+export const imapModule: ServiceModule = {
+  name: 'imap',
+  description: 'IMAP4rev1 mail access (RFC 3501) over the lab mail store',
+  configSchema: imapConfigSchema,
+  serviceClass: ImapService,
+  needs: ['mailStore'],
+};

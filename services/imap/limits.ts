@@ -1,0 +1,28 @@
+// Every IMAP size and count limit in one place, with where the number comes from.
+
+export const IMAP_LIMITS = {
+  /** Longest command line (without literals). RFC 7162 section 4 recommends at least 8192 octets. */
+  maxLineLength: 64 * 1024,
+  /** Total octets of one command including its literals (APPEND excepted: see appendLimit). */
+  maxCommandOctets: 2 * 1024 * 1024,
+  /** Literals accepted before authentication (a LOGIN with a huge literal is refused at once). */
+  maxLiteralBeforeAuth: 1024,
+  /** Literals accepted in other commands once authenticated (not APPEND). */
+  maxLiteralOther: 64 * 1024,
+  /** Number of literals in one command. */
+  maxLiterals: 64,
+  /** Nesting of parenthesised lists (SEARCH NOT/OR trees, BODYSTRUCTURE-like input). */
+  maxListDepth: 32,
+  /** Tokens in one command. */
+  maxTokens: 100_000,
+  /** Protocol errors (BAD) before the session is ended (WildDuck uses 50 too). */
+  maxBadCommands: 50,
+  /** RFC 3501 section 5.4: the autologout timer is at least 30 minutes. */
+  autologoutMs: 30 * 60_000,
+  /** Before authentication the timer is shorter (section 5.4 allows it). */
+  preAuthTimeoutMs: 60_000,
+  /** MIME nesting depth parsed for BODYSTRUCTURE. */
+  maxMimeDepth: 32,
+  /** MIME parts parsed per message. */
+  maxMimeParts: 1000,
+} as const;

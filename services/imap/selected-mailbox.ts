@@ -1,0 +1,151 @@
+// A session's view of its selected mailbox: sequence numbers, \Recent, and the changes other
+// sessions and deliveries made that this client has not been told about yet. Changes are queued as
+// they happen and reported only when the session flushes them, at the moments RFC 3501 allows
+// (section 7.4.1: never an EXPUNGE during FETCH, STORE or SEARCH by sequence number, section 5.5).
+import type { FolderChangeEvent, ImapFolder, StoredMessage } from './store-port.js';
+
+export class SelectedMailbox {
+  /** Messages in sequence order (sequence number n is messages[n-1]). */
+  messages: StoredMessage[];
+  uids: number[];
+  readonly uidValidity: number;
+  /** UIDs this session holds \Recent for. */
+  readonly recent = new Set<number>();
+  private pending: FolderChangeEvent[] = [];
+  private readonly unwatch: () => void;
+  gone = false;
+  /** Called when a change is queued (IDLE pushes at once). */
+  onChange: (() => void) | undefined;
+  /** Client-visible EXISTS count last reported. */
+  private reportedExists: number;
+
+  constructor(
+    readonly folder: ImapFolder,
+    readonly readOnly: boolean,
+    private readonly origin: unknown,
+  ) {
+    // snapshot + watch in one synchronous step, so no change can fall between them.
+    const snap = folder.snapshot();
+    this.unwatch = folder.watch((c) => {
+      this.pending.push(c);
+      this.onChange?.();
+    });
+    this.messages = [...snap.messages];
+    this.uids = this.messages.map((m) => m.uid);
+    this.uidValidity = snap.uidValidity;
+    this.uidNextAtSelect = snap.uidNext;
+    this.reportedExists = this.messages.length;
+    if (!readOnly) for (const u of folder.claimRecent()) this.recent.add(u);
+  }
+
+  readonly uidNextAtSelect: number;
+
+  get exists(): number {
+    return this.messages.length;
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  close(): void {
+    this.unwatch();
+    this.pending = [];
+    this.onChange = undefined;
+  }
+
+  /** Sequence number (1-based) of a UID, or 0. Binary search: uids are ascending. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.uids[mid]!;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Replaces a message's metadata in place (our own STORE, a flag change seen at flush). */
+  update(m: StoredMessage): number {
+    const seq = this.seqOf(m.uid);
+    if (seq > 0) this.messages[seq - 1] = m;
+    return seq;
+  }
+
+  /**
+   * Applies queued changes and returns the untagged responses to send. With `allowExpunge` false
+   * (FETCH/STORE/SEARCH by sequence number) expunges and everything after them stay queued, so
+   * sequence numbers do not move under the client.
+   */
+  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string): string[] {
+    const out: string[] = [];
+    let grew = false;
+    while (this.pending.length > 0) {
+      const c = this.pending[0]!;
+      if (c.kind === 'expunge' && !allowExpunge) break;
+      this.pending.shift();
+      switch (c.kind) {
+        case 'gone':
+          this.gone = true;
+          break;
+        case 'exists':
+          for (const m of c.messages) {
+            const last = this.uids[this.uids.length - 1] ?? 0;
+            if (m.uid > last) {
+              this.messages.push(m);
+              this.uids.push(m.uid);
+              grew = true;
+            }
+          }
+          break;
+        case 'flags':
+          for (const m of c.messages) {
+            const seq = this.update(m);
+            if (seq > 0 && c.origin !== this.origin) out.push(`* ${seq} FETCH (${flagsFor(m, seq)})`);
+          }
+          break;
+        case 'expunge': {
+          // Highest first would also work; RFC 3501 7.4.1 needs each number valid at the time it is sent.
+          for (const uid of c.uids) {
+            const seq = this.seqOf(uid);
+            if (seq === 0) continue;
+            this.messages.splice(seq - 1, 1);
+            this.uids.splice(seq - 1, 1);
+            this.recent.delete(uid);
+            this.reportedExists--;
+            out.push(`* ${seq} EXPUNGE`);
+          }
+          break;
+        }
+      }
+    }
+    if (grew || this.reportedExists !== this.messages.length) {
+      if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
+      out.push(`* ${this.messages.length} EXISTS`);
+      if (grew) out.push(`* ${this.recent.size} RECENT`);
+      this.reportedExists = this.messages.length;
+    }
+    return out;
+  }
+
+  /** Removes messages this session expunged itself; returns their sequence numbers as sent. */
+  removeOwn(uids: readonly number[]): string[] {
+    const out: string[] = [];
+    for (const uid of uids) {
+      const seq = this.seqOf(uid);
+      if (seq === 0) continue;
+      this.messages.splice(seq - 1, 1);
+      this.uids.splice(seq - 1, 1);
+      this.recent.delete(uid);
+      out.push(`* ${seq} EXPUNGE`);
+    }
+    this.reportedExists = this.messages.length;
+    // Our own expunge is also queued by the store: drop those UIDs from the queue.
+    const own = new Set(uids);
+    this.pending = this.pending.filter((c) => !(c.kind === 'expunge' && c.uids.every((u) => own.has(u))));
+    return out;
+  }
+}

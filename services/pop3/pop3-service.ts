@@ -1,0 +1,110 @@
+// The POP3 service (RFC 1939, RFC 2449, RFC 5034) on port 110 over the shared mail store.
+import 'reflect-metadata';
+import { inject, injectable } from 'inversify';
+import type { Accounts } from '../../core/auth.js';
+import { serviceConfig, type LabnetConfig } from '../../core/config.js';
+import type { EventBus } from '../../core/events.js';
+import type { MailStore } from '../../core/mail-store/index.js';
+import type { NetHost } from '../../core/net-host.js';
+import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
+import type { TcpServer } from '../../core/tcp-server.js';
+import { TOKENS } from '../../core/tokens.js';
+import { defaultCapabilities, type Capabilities } from './capabilities.js';
+import type { Pop3Command } from './commands/command.js';
+import { pop3CommandTable } from './commands/index.js';
+import type { Pop3Config } from './config.js';
+import { POP3_LIMITS } from './limits.js';
+import { errLine } from './replies.js';
+import { Pop3Session, type Pop3SessionDeps } from './session.js';
+import { StoreMaildrop } from './store-maildrop.js';
+
+export const IMPLEMENTATION = 'labnet';
+
+@injectable()
+export class Pop3Service implements Service {
+  readonly name = 'pop3';
+  /** The TLS layer adds STLS here (and its command to `extraCommands`) before start(). */
+  readonly capabilities: Capabilities = defaultCapabilities(IMPLEMENTATION);
+  readonly extraCommands: Pop3Command[] = [];
+  private server: TcpServer | undefined;
+  private state: ServiceState = 'stopped';
+  private readonly cfg: Pop3Config;
+  private sessions = 0;
+  private logins = 0;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: LabnetConfig,
+    @inject(TOKENS.Net) private readonly net: NetHost,
+    @inject(TOKENS.Events) private readonly events: EventBus,
+    @inject(TOKENS.Accounts) private readonly accounts: Accounts,
+    @inject(TOKENS.MailStore) private readonly store: MailStore,
+  ) {
+    this.cfg = serviceConfig<Pop3Config>(config, 'pop3');
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    if (this.cfg.idleTimeoutMs < POP3_LIMITS.minRfcIdleTimeoutMs) {
+      this.events.publish({
+        type: 'notice',
+        service: this.name,
+        level: 'warn',
+        message: `services.pop3.idleTimeoutMs is ${this.cfg.idleTimeoutMs} ms: RFC 1939 section 3 wants at least 10 minutes`,
+      });
+    }
+    const deps: Pop3SessionDeps = {
+      events: this.events,
+      accounts: this.accounts,
+      store: new StoreMaildrop(this.store),
+      capabilities: this.capabilities,
+      commands: pop3CommandTable(this.extraCommands),
+      hostname: this.config.hostname,
+      implementation: IMPLEMENTATION,
+      maxErrors: this.cfg.maxErrors,
+    };
+    this.server = await this.net.listenTcp({
+      service: this.name,
+      label: 'pop3',
+      port: this.cfg.port,
+      idleTimeoutMs: this.cfg.idleTimeoutMs,
+      // SASL responses may be longer than commands; commands are capped by the session itself.
+      maxLineLength: POP3_LIMITS.maxSaslResponse,
+      handler: async (conn) => {
+        this.sessions++;
+        const session = new Pop3Session(conn, deps);
+        try {
+          await session.run();
+        } finally {
+          if (session.user) this.logins++;
+        }
+      },
+      busyReply: () => `${errLine('too many connections, try again later', 'SYS/TEMP')}\r\n`,
+      errorReply: () => `${errLine('internal server error, nothing was deleted', 'SYS/TEMP')}\r\n`,
+      shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
+      // RFC 1939 section 3: on the autologout timer the server closes without a response.
+    });
+    this.state = 'running';
+  }
+
+  async stop(options: { timeoutMs: number }): Promise<void> {
+    this.state = 'stopping';
+    await this.server?.close(options.timeoutMs);
+    this.state = 'stopped';
+  }
+
+  listeners(): ListenerInfo[] {
+    if (!this.server) return [];
+    return [{ name: 'pop3', protocol: 'tcp', address: this.server.address, port: this.server.port }];
+  }
+
+  status(): ServiceStatus {
+    const s = this.server?.stats();
+    return {
+      name: this.name,
+      state: this.state,
+      listeners: this.listeners(),
+      ...(s ? { connections: s.open, accepted: s.accepted, bytesIn: s.bytesIn, bytesOut: s.bytesOut } : {}),
+      detail: { sessions: this.sessions, logins: this.logins },
+    };
+  }
+}

@@ -1,0 +1,50 @@
+// POP3 replies. A status line is "+OK text" or "-ERR [CODE] text"; RFC 2449 section 8 adds the
+// bracketed response codes (IN-USE, LOGIN-DELAY, SYS/TEMP, SYS/PERM) and RFC 3206 adds AUTH.
+// A handler that refuses a command throws Pop3Error; the session turns it into one -ERR line.
+
+export type RespCode = 'AUTH' | 'IN-USE' | 'SYS/TEMP' | 'SYS/PERM';
+
+/** Stable codes for why a command was refused (events, tests). */
+export type Pop3ErrorCode =
+  | 'UNKNOWN_COMMAND'
+  | 'WRONG_STATE'
+  | 'BAD_SYNTAX'
+  | 'LINE_TOO_LONG'
+  | 'NO_SUCH_MESSAGE'
+  | 'MESSAGE_DELETED'
+  | 'AUTH_FAILED'
+  | 'AUTH_CANCELLED'
+  | 'AUTH_MECHANISM'
+  | 'MAILDROP_LOCKED'
+  | 'MAILDROP_UNAVAILABLE'
+  | 'UPDATE_FAILED';
+
+export class Pop3Error extends Error {
+  constructor(
+    readonly code: Pop3ErrorCode,
+    readonly text: string,
+    readonly respCode?: RespCode,
+    /** Counts towards the session's error limit (a failed QUIT commit does not). */
+    readonly countsAsError = true,
+  ) {
+    super(text);
+    this.name = 'Pop3Error';
+  }
+
+  get reply(): string {
+    return errLine(this.text, this.respCode);
+  }
+}
+
+export function okLine(text?: string): string {
+  return text ? `+OK ${text}` : '+OK';
+}
+
+export function errLine(text: string, respCode?: RespCode): string {
+  return respCode ? `-ERR [${respCode}] ${text}` : `-ERR ${text}`;
+}
+
+/** "1 message", "2 messages". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,341 @@
+// One POP3 session (RFC 1939): the greeting with its APOP timestamp, then one command at a time
+// through the command table (states and argument counts checked before dispatch), replies through
+// LineSession's one reply path, and the maildrop lock held from login to the end of the session.
+// Deletions reach the store only in the UPDATE state after QUIT; any other ending (peer gone, idle
+// timeout, error limit, shutdown) leaves the maildrop as it was.
+import type { Socket } from 'node:net';
+import type { Accounts } from '../../core/auth.js';
+import type { Connection } from '../../core/connection.js';
+import type { EventBus } from '../../core/events.js';
+import { FramerError } from '../../core/line-framer.js';
+import { LineSession, type CommandTable } from '../../core/line-session.js';
+import { redactAfterWords, REDACTED } from '../../core/redact.js';
+import type { Capabilities } from './capabilities.js';
+import { parseCommandLine } from './command-line.js';
+import type { Pop3Command } from './commands/command.js';
+import { DotStuffer, stuffWhole } from './dot-stuffing.js';
+import { POP3_LIMITS } from './limits.js';
+import { Maildrop, type MaildropEntry, type MaildropStore, type MessageContent } from './maildrop.js';
+import { TopFilter } from './message-top.js';
+import { errLine, okLine, plural, Pop3Error } from './replies.js';
+import type { Pop3State } from './state.js';
+
+export interface Pop3SessionDeps {
+  events: EventBus;
+  accounts: Accounts;
+  store: MaildropStore;
+  capabilities: Capabilities;
+  commands: CommandTable<Pop3State, Pop3Session>;
+  /** Host name in the greeting and the APOP timestamp. */
+  hostname: string;
+  /** Name in the greeting and the IMPLEMENTATION capability. */
+  implementation: string;
+  maxErrors: number;
+}
+
+/** Shown in multi-line reply events instead of every line past this many. */
+const EVENT_LINES = 50;
+
+export class Pop3Session extends LineSession {
+  state: Pop3State = 'AUTHORIZATION';
+  /** Name given by USER, waiting for PASS (RFC 1939 section 7). */
+  pendingUser: string | undefined;
+  /** Set once authenticated; the maildrop is locked for this user. */
+  user: string | undefined;
+  maildrop: Maildrop | undefined;
+  /** The APOP timestamp from the greeting, e.g. <1234.1700000000000.7@labnet.lab.test>. */
+  readonly timestamp: string;
+  /** The session is over: no more commands are read. */
+  ended = false;
+  private corked: Socket | undefined;
+  private unlock: (() => void) | undefined;
+  /** Messages being read ahead of the client's next RETR/TOP, by message number. */
+  private readonly readAhead = new Map<number, Promise<MessageContent>>();
+
+  constructor(
+    conn: Connection,
+    readonly deps: Pop3SessionDeps,
+  ) {
+    super(conn, deps.events, { maxBadCommands: deps.maxErrors });
+    const seq = conn.id.slice(conn.id.lastIndexOf('-') + 1);
+    this.timestamp = `<${process.pid}.${Date.now()}.${seq}@${deps.hostname}>`;
+  }
+
+  async run(): Promise<void> {
+    // RFC 1939 section 7: an APOP-capable server puts a timestamp in its greeting.
+    this.send(okLine(`${this.deps.implementation} POP3 server ready ${this.timestamp}`));
+    try {
+      while (!this.ended) {
+        let raw: Buffer | null;
+        try {
+          raw = await this.conn.readCommandLine(POP3_LIMITS.maxCommandLine);
+        } catch (err) {
+          if (!(err instanceof FramerError)) throw err;
+          this.commandEvent('<command line too long>');
+          this.refuse(new Pop3Error('LINE_TOO_LONG', `command line too long (at most ${POP3_LIMITS.maxCommandLine} octets)`));
+          continue;
+        }
+        if (raw === null) break;
+        // PIPELINING (RFC 2449 section 6.6): while more commands are already waiting, gather the
+        // replies and send them together; whatever happens, they go out before the next I/O wait.
+        if (!this.corked && this.conn.framer.buffered > 0) {
+          const socket = this.conn.socket;
+          this.corked = socket;
+          socket.cork();
+          setImmediate(() => {
+            if (this.corked === socket) this.flush();
+          });
+        }
+        await this.execute(raw);
+        if (this.conn.framer.buffered === 0) this.flush();
+        // A client that pipelines commands but does not read the replies must not make them pile up
+        // here: stop reading commands until the socket has taken what was written.
+        if (this.conn.socket.writableNeedDrain) {
+          this.flush();
+          await this.conn.drain();
+        }
+      }
+      if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
+    } finally {
+      this.flush();
+      this.readAhead.clear();
+      this.releaseLock();
+    }
+  }
+
+  /** Sends anything held back while pipelined commands were being answered. */
+  flush(): void {
+    const s = this.corked;
+    if (s) {
+      this.corked = undefined;
+      s.uncork();
+    }
+  }
+
+  private async execute(raw: Buffer): Promise<void> {
+    const parsed = parseCommandLine(raw);
+    if (!parsed.ok) {
+      this.commandEvent(`<unreadable command: ${parsed.reason}>`);
+      this.refuse(new Pop3Error('BAD_SYNTAX', parsed.reason));
+      return;
+    }
+    const found = this.deps.commands.lookup(parsed.normalized, this.state);
+    if (found.kind === 'unknown') {
+      // The rest of an unknown command might be a mistyped password: keep only the keyword.
+      this.commandEvent(redactAfterWords(parsed.normalized, 1), parsed.name);
+      this.refuse(new Pop3Error('UNKNOWN_COMMAND', `unknown command "${parsed.name}"`));
+      return;
+    }
+    const spec = found.spec as Pop3Command;
+    this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
+    if (found.kind === 'wrong-state') {
+      this.refuse(new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`));
+      return;
+    }
+    if (found.kind === 'bad-args') {
+      this.refuse(new Pop3Error('BAD_SYNTAX', `usage: ${spec.usage}`));
+      return;
+    }
+    try {
+      await spec.handler(this, found.args, parsed.rest);
+    } catch (err) {
+      if (!(err instanceof Pop3Error)) throw err;
+      this.refuse(err);
+    }
+  }
+
+  /** Answers -ERR; past the error limit the session ends after this reply. */
+  refuse(err: Pop3Error): void {
+    if (err.countsAsError && this.countBad()) {
+      this.send(`${err.reply} (too many errors, closing the connection)`);
+      if (this.events.active) {
+        this.events.publish({ type: 'notice', service: this.service, session: this.id, level: 'warn', message: `session ended after ${this.badCommands} errors` });
+      }
+      this.ended = true;
+      return;
+    }
+    this.send(err.reply);
+  }
+
+  /** The maildrop; only called by TRANSACTION-state commands. */
+  get drop(): Maildrop {
+    if (!this.maildrop) throw new Error('no maildrop outside the TRANSACTION state');
+    return this.maildrop;
+  }
+
+  /**
+   * After a successful authentication: lock and open the maildrop, enter TRANSACTION (RFC 1939
+   * section 4). If the lock is taken the reply is -ERR [IN-USE] and the session stays in
+   * AUTHORIZATION (RFC 2449 section 8.1.2).
+   */
+  async openMaildrop(user: string): Promise<void> {
+    const unlock = this.deps.store.lock(user);
+    if (!unlock) {
+      throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session`, 'IN-USE', false);
+    }
+    let entries: MaildropEntry[];
+    try {
+      entries = await this.deps.store.list(user);
+    } catch (err) {
+      unlock();
+      this.notice('error', `cannot open the maildrop of ${user}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Pop3Error('MAILDROP_UNAVAILABLE', 'cannot open the maildrop, try again later', 'SYS/TEMP', false);
+    }
+    if (this.conn.closed) {
+      // The client went away while the maildrop was being opened.
+      unlock();
+      this.ended = true;
+      return;
+    }
+    this.unlock = unlock;
+    this.user = user;
+    this.pendingUser = undefined;
+    this.maildrop = new Maildrop(user, entries);
+    this.state = 'TRANSACTION';
+    this.send(okLine(`${user}'s maildrop has ${plural(this.maildrop.count, 'message')} (${this.maildrop.size} octets)`));
+  }
+
+  private releaseLock(): void {
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    unlock?.();
+  }
+
+  /**
+   * A multi-line response (RFC 1939 section 3): the status line, the lines (dot-stuffed), then ".".
+   * Sent in one write.
+   */
+  sendMultiline(status: string, lines: readonly string[]): void {
+    let text = `${status}\r\n`;
+    for (const l of lines) text += l.charCodeAt(0) === 0x2e ? `.${l}\r\n` : `${l}\r\n`;
+    text += '.\r\n';
+    if (lines.length <= EVENT_LINES) {
+      this.conn.write(text);
+      if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}.` });
+    } else {
+      this.sendData(text, `${status} (${lines.length} lines follow)`);
+    }
+  }
+
+  /**
+   * RETR and TOP: the status line, then the message dot-stuffed (RFC 1939 section 7). A small
+   * message goes out in one write; a large one is streamed with backpressure, so it is never held
+   * whole in memory. `bodyLines` set means TOP.
+   */
+  async sendMessage(n: number, status: string, bodyLines?: number): Promise<void> {
+    const entry = this.drop.entry(n);
+    let content: MessageContent;
+    try {
+      content = await this.readMessage(n);
+    } catch (err) {
+      this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Pop3Error('MAILDROP_UNAVAILABLE', `message ${n} cannot be read now`, 'SYS/TEMP', false);
+    }
+    const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
+    if (content.kind === 'buffer') {
+      const data = top ? top.push(content.data) : content.data;
+      const out = stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1'));
+      this.sendData(out, `${status} (${data.length} octets of message follow)`);
+      this.scheduleReadAhead(n);
+      return;
+    }
+    this.flush();
+    this.conn.write(`${status}\r\n`);
+    const stuffer = new DotStuffer();
+    let sent = 0;
+    for await (const chunk of content.chunks) {
+      const piece = top ? top.push(chunk) : chunk;
+      sent += piece.length;
+      if (!this.conn.write(stuffer.push(piece))) await this.conn.drain();
+      if (this.conn.closed) throw new Error(`connection closed while sending message ${n}`);
+      if (top?.done) break;
+    }
+    this.conn.write(stuffer.finish());
+    if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
+  }
+
+  /** The message's content, from the read-ahead if it is there. */
+  private readMessage(n: number): Promise<MessageContent> {
+    const content = this.readAhead.get(n);
+    if (content) {
+      this.readAhead.delete(n);
+      return content;
+    }
+    return this.deps.store.read(this.drop.user, this.drop.entry(n));
+  }
+
+  /**
+   * After message n went out: read the next few (small) messages while the client is busy with it,
+   * so a client fetching the maildrop in order finds each one ready.
+   */
+  private scheduleReadAhead(n: number): void {
+    setImmediate(() => {
+      if (this.ended || this.conn.closed || !this.maildrop) return;
+      this.readAheadAfter(n);
+    });
+  }
+
+  private readAheadAfter(n: number): void {
+    const drop = this.drop;
+    for (const k of this.readAhead.keys()) if (k <= n || k > n + POP3_LIMITS.readAheadMessages) this.readAhead.delete(k);
+    let bytes = 0;
+    for (let k = n + 1; k <= Math.min(drop.highest, n + POP3_LIMITS.readAheadMessages); k++) {
+      if (drop.isDeleted(k)) continue;
+      const e = drop.entry(k);
+      bytes += e.size;
+      if (e.size > POP3_LIMITS.wholeMessageMax || bytes > POP3_LIMITS.readAheadBytes) break;
+      if (this.readAhead.has(k)) continue;
+      const p = this.deps.store.read(drop.user, e);
+      p.catch(() => undefined); // reported when (if) the client asks for it
+      this.readAhead.set(k, p);
+    }
+  }
+
+  /**
+   * QUIT in TRANSACTION (RFC 1939 section 6): enter UPDATE, remove the messages marked as deleted,
+   * release the lock and say goodbye.
+   */
+  async update(): Promise<void> {
+    const drop = this.drop;
+    this.state = 'UPDATE';
+    this.ended = true;
+    const doomed = drop.markedForDeletion();
+    let failed = 0;
+    if (doomed.length > 0) {
+      try {
+        ({ failed } = await this.deps.store.remove(drop.user, doomed));
+      } catch (err) {
+        failed = doomed.length;
+        this.notice('error', `removing messages of ${drop.user} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.releaseLock();
+    if (failed > 0) {
+      // RFC 1939 section 6: -ERR when some deleted messages could not be removed.
+      this.send(errLine(`${plural(failed, 'deleted message')} not removed; signing off`, 'SYS/TEMP'));
+      return;
+    }
+    const left = drop.count;
+    this.send(okLine(`${this.deps.implementation} POP3 server signing off (${left === 0 ? 'maildrop empty' : `${plural(left, 'message')} left`})`));
+  }
+
+  /** Reads one SASL client response line (RFC 5034 section 4); null if the client went away. */
+  async readSaslResponse(): Promise<string | null> {
+    this.flush();
+    let raw: Buffer | null;
+    try {
+      raw = await this.conn.readCommandLine(POP3_LIMITS.maxSaslResponse);
+    } catch (err) {
+      if (!(err instanceof FramerError)) throw err;
+      this.commandEvent(REDACTED);
+      throw new Pop3Error('LINE_TOO_LONG', `authentication response too long (at most ${POP3_LIMITS.maxSaslResponse} octets)`);
+    }
+    if (raw === null) return null;
+    this.commandEvent(REDACTED);
+    return raw.toString('latin1');
+  }
+
+  notice(level: 'info' | 'warn' | 'error', message: string): void {
+    if (this.events.active) this.events.publish({ type: 'notice', service: this.service, session: this.id, level, message });
+  }
+}

@@ -1,0 +1,113 @@
+// AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, initial response allowed. A failure is 535 5.7.8
+// and the client may try again; "*" cancels (501 5.7.0). Payloads are never shown in events or logs.
+import { decodeSaslPlain } from '../../../core/auth.js';
+import { FramerError } from '../../../core/line-framer.js';
+import { redactAfterWords, redactLine } from '../../../core/redact.js';
+import { LIMITS } from '../limits.js';
+import type { SmtpSession } from '../smtp-session.js';
+import type { SmtpCommand } from './types.js';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+type Step = { kind: 'value'; text: string } | { kind: 'cancel' } | { kind: 'closed' } | { kind: 'bad' };
+
+/** Sends a 334 challenge and reads the client's response line (redacted in events). */
+async function challenge(s: SmtpSession, b64: string): Promise<Step> {
+  s.send(`334 ${b64}`);
+  let line: Buffer | null;
+  try {
+    line = await s.readContinuation();
+  } catch (err) {
+    if (err instanceof FramerError) return { kind: 'bad' };
+    throw err;
+  }
+  if (line === null) return { kind: 'closed' };
+  s.commandEvent(redactLine(), 'AUTH');
+  const text = line.toString('latin1').trim();
+  if (text === '*') return { kind: 'cancel' };
+  return { kind: 'value', text };
+}
+
+function decode(b64: string): string | undefined {
+  if (b64 === '=') return '';
+  if (!BASE64.test(b64)) return undefined;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+export const auth: SmtpCommand = {
+  name: 'AUTH',
+  states: ['ready'],
+  minArgs: 1,
+  maxArgs: 2,
+  redact: (line) => redactAfterWords(line, 2),
+  async handler(s, args) {
+    if (!s.esmtp) {
+      s.reply(503, 'Error: send EHLO first', '5.5.1');
+      return;
+    }
+    if (s.user !== undefined) {
+      s.reply(503, 'Error: already authenticated', '5.5.1');
+      return;
+    }
+    const mech = args[0]!.toUpperCase();
+    let login: string | undefined;
+    let password: string | undefined;
+    const step = async (b64Prompt: string, initial: string | undefined): Promise<string | undefined | 'stop'> => {
+      let text = initial;
+      if (text === undefined) {
+        const r = await challenge(s, b64Prompt);
+        if (r.kind === 'closed') {
+          s.ending = true;
+          return 'stop';
+        }
+        if (r.kind === 'cancel') {
+          s.reply(501, 'Authentication aborted', '5.7.0');
+          return 'stop';
+        }
+        if (r.kind === 'bad') {
+          s.reply(500, 'Line too long', '5.5.6');
+          return 'stop';
+        }
+        text = r.text;
+      }
+      const decoded = decode(text);
+      if (decoded === undefined) {
+        s.reply(501, 'Cannot decode the base64 response', '5.5.2');
+        return 'stop';
+      }
+      return decoded;
+    };
+    if (mech === 'PLAIN') {
+      const v = await step('', args[1]);
+      if (v === 'stop') return;
+      const parsed = v === undefined ? undefined : decodeSaslPlain(Buffer.from(v, 'utf8').toString('base64'));
+      if (parsed && (parsed.authzid === '' || s.ctx.accounts.localUser(parsed.authzid) === s.ctx.accounts.localUser(parsed.authcid))) {
+        login = parsed.authcid;
+        password = parsed.password;
+      }
+    } else if (mech === 'LOGIN') {
+      const u = await step('VXNlcm5hbWU6', args[1]); // "Username:"
+      if (u === 'stop') return;
+      const p = await step('UGFzc3dvcmQ6', undefined); // "Password:"
+      if (p === 'stop') return;
+      login = u;
+      password = p;
+    } else {
+      s.reply(504, `Unrecognized authentication type ${mech.slice(0, 20)}`, '5.5.4');
+      return;
+    }
+    const result = login !== undefined && password !== undefined ? s.ctx.accounts.verify(login, password) : { ok: false };
+    if (!result.ok || !('user' in result) || !result.user) {
+      s.authFailures++;
+      s.ctx.stats.authFailures++;
+      s.reply(535, 'Error: authentication failed', '5.7.8');
+      if (s.authFailures >= LIMITS.authFailures) {
+        s.reply(421, `${s.hostname} Error: too many failed authentications`, '4.7.0');
+        s.ending = true;
+      }
+      return;
+    }
+    s.user = result.user;
+    s.reply(235, 'Authentication successful', '2.7.0');
+  },
+};

@@ -1,0 +1,71 @@
+// BDAT (RFC 3030 CHUNKING): `BDAT <size> [LAST]` followed by exactly size octets. The octets are
+// always consumed, even when the command is refused, so they can never be read as commands.
+import { CrlfNormalizer } from '../crlf-normalizer.js';
+import { LIMITS } from '../limits.js';
+import { ANY_STATE, type SmtpCommand } from './types.js';
+
+export const bdat: SmtpCommand = {
+  name: 'BDAT',
+  states: ANY_STATE,
+  minArgs: 1,
+  maxArgs: 2,
+  async handler(s, args) {
+    const [sizeText, lastText] = args as [string, string | undefined];
+    if (!/^\d{1,15}$/.test(sizeText) || (lastText !== undefined && lastText.toUpperCase() !== 'LAST')) {
+      s.reply(501, 'Syntax: BDAT size [LAST]', '5.5.4');
+      s.bad();
+      return;
+    }
+    const size = Number(sizeText);
+    const last = lastText !== undefined;
+    const tx = s.state === 'rcpt' ? s.tx : undefined;
+    const max = s.config.maxMessageSize;
+    const state = tx ? (tx.bdat ??= { chunks: [], size: 0, overflow: false, normalizer: new CrlfNormalizer() }) : undefined;
+    const take = (b: Buffer): void => {
+      if (!state) return;
+      state.size += b.length;
+      if (state.overflow) return;
+      if (state.size > max) {
+        state.overflow = true;
+        state.chunks = [];
+        return;
+      }
+      state.chunks.push(b);
+    };
+    const complete = await s.withDataTimeout(async () => {
+      let remaining = size;
+      while (remaining > 0) {
+        const chunk = await s.conn.framer.readChunk(Math.min(remaining, LIMITS.bdatReadChunk));
+        if (!chunk) return false;
+        remaining -= chunk.length;
+        if (state) for (const b of state.normalizer.push(chunk)) take(b);
+      }
+      return true;
+    });
+    if (!complete) {
+      s.ending = true;
+      return;
+    }
+    if (!tx || !state) {
+      s.reply(503, s.state === 'init' ? 'Error: send HELO/EHLO first' : s.state === 'ready' ? 'Error: need MAIL command' : 'Error: need RCPT command', '5.5.1');
+      s.bad();
+      return;
+    }
+    if (state.overflow) {
+      s.resetTransaction();
+      s.reply(552, `Error: message exceeds fixed maximum message size (${max})`, '5.3.4');
+      return;
+    }
+    if (!last) {
+      s.reply(250, `${size} octets received`, '2.0.0');
+      return;
+    }
+    for (const b of state.normalizer.end()) take(b);
+    if (state.overflow) {
+      s.resetTransaction();
+      s.reply(552, `Error: message exceeds fixed maximum message size (${max})`, '5.3.4');
+      return;
+    }
+    await s.deliver(state.chunks, state.size);
+  },
+};

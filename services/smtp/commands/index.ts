@@ -1,0 +1,18 @@
+// The SMTP command registry: one file per command, listed here (nothing scans directories).
+import { CommandTable } from '../../../core/line-session.js';
+import type { SmtpSession, SmtpState } from '../smtp-session.js';
+import { auth } from './auth.js';
+import { bdat } from './bdat.js';
+import { data } from './data.js';
+import { ehlo } from './ehlo.js';
+import { helo } from './helo.js';
+import { help } from './help.js';
+import { mail } from './mail.js';
+import { noop } from './noop.js';
+import { quit } from './quit.js';
+import { rcpt } from './rcpt.js';
+import { rset } from './rset.js';
+import { starttls } from './starttls.js';
+import { vrfy } from './vrfy.js';
+
+export const SMTP_COMMANDS = new CommandTable<SmtpState, SmtpSession>([helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, auth, starttls]);

@@ -1,0 +1,247 @@
+// POP3 benchmark: log in, LIST, then RETR every one of 1,000 messages of about 4.3 KB in one session,
+// labnet (the real `labnet start` process) against Dovecot's pop3 (a private instance on a loopback
+// port: passwd-file auth, Maildir in a temp directory, the same messages). Both are driven by the
+// same small Node client, one command at a time as ordinary clients do. Prints medians and the ratio.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { startLabProcess, type LabProcess } from '../support/lab-process.js';
+import { pop3Connect } from '../support/pop3-wire.js';
+import { preDeliver } from '../pop3/helpers.js';
+
+const MESSAGES = Number(process.env.POP3_BENCH_MESSAGES ?? 1000);
+const RUNS = Number(process.env.POP3_BENCH_RUNS ?? 11);
+const WARMUP = 3;
+const USER = 'alice';
+const PASSWORD = 'alice-lab';
+
+function makeMessages(n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 1; i <= n; i++) {
+    const head =
+      `Return-Path: <bob@lab.test>\r\nFrom: Bob <bob@lab.test>\r\nTo: Alice <alice@lab.test>\r\n` +
+      `Subject: benchmark message ${i}\r\nDate: Wed, 25 Nov 2026 12:00:00 +0000\r\nMessage-ID: <bench.${i}@lab.test>\r\n` +
+      `MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n`;
+    let body = '';
+    let line = 0;
+    while (head.length + body.length < 4300) {
+      // A dot line now and then, so dot-stuffing is exercised on both sides.
+      body += line % 20 === 7 ? `.line ${line} of message ${i}\r\n` : `line ${line} of message ${i}: the quick brown fox jumps over the lazy dog\r\n`;
+      line++;
+    }
+    out.push(Buffer.from(head + body, 'latin1'));
+  }
+  return out;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await pop3Connect(port);
+      const greeting = await c.line();
+      c.close();
+      if (greeting.startsWith('+OK')) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`nothing answered on port ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Dovecot {
+  port: number;
+  proc: ChildProcess;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function startDovecot(messages: readonly Buffer[]): Promise<Dovecot> {
+  const dir = mkdtempSync(join(tmpdir(), 'pop3-bench-dovecot-'));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const root = process.getuid?.() === 0;
+  // Dovecot never runs mail processes as root: as root use nobody, otherwise ourselves.
+  const uid = root ? 65534 : process.getuid!();
+  const gid = root ? 65534 : process.getgid!();
+  const me = userInfo().username;
+  const maildir = join(dir, 'mail', USER);
+  for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, d), { recursive: true });
+  const t0 = 1_764_000_000;
+  const names = messages.map((m, i) => `${t0 + i}.M${i}P1.bench,S=${m.length}`);
+  messages.forEach((m, i) => writeFileSync(join(maildir, 'new', names[i]!), m));
+  mkdirSync(join(dir, 'home', USER), { recursive: true });
+  if (root) {
+    for (const p of [join(dir, 'mail'), maildir, join(dir, 'home'), join(dir, 'home', USER)]) chownSync(p, uid, gid);
+    for (const d of ['cur', 'new', 'tmp']) chownSync(join(maildir, d), uid, gid);
+    for (const n of names) chownSync(join(maildir, 'new', n), uid, gid);
+  }
+  writeFileSync(join(dir, 'passwd'), `${USER}:{PLAIN}${PASSWORD}::::::\n`);
+  const conf = [
+    `base_dir = ${dir}/run`,
+    `state_dir = ${dir}/state`,
+    `log_path = ${dir}/dovecot.log`,
+    'protocols = pop3',
+    'listen = 127.0.0.1',
+    'ssl = no',
+    'disable_plaintext_auth = no',
+    'auth_mechanisms = plain',
+    `mail_location = maildir:${dir}/mail/%u`,
+    'first_valid_uid = 1',
+    ...(root ? [] : [`default_login_user = ${me}`, `default_internal_user = ${me}`]),
+    'passdb {',
+    '  driver = passwd-file',
+    `  args = scheme=PLAIN username_format=%n ${dir}/passwd`,
+    '}',
+    'userdb {',
+    '  driver = static',
+    `  args = uid=${uid} gid=${gid} home=${dir}/home/%u`,
+    '}',
+    'service pop3-login {',
+    '  inet_listener pop3 {',
+    '    address = 127.0.0.1',
+    `    port = ${port}`,
+    '  }',
+    '}',
+    'service anvil {',
+    '  chroot =',
+    '}',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'dovecot.conf'), conf);
+  const proc = spawn('dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    await waitForPort(port, 15_000);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    let log = '';
+    try {
+      log = readFileSync(join(dir, 'dovecot.log'), 'utf8');
+    } catch {
+      // no log
+    }
+    throw new Error(`dovecot did not start: ${(e as Error).message}\n${err}\n${log}`);
+  }
+  return {
+    port,
+    proc,
+    dir,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Timing {
+  totalMs: number;
+  listMs: number;
+  octets: number;
+}
+
+/** One session: USER/PASS, LIST, RETR 1..n, QUIT. Checks every reply and the octets received. */
+async function session(port: number, expected: readonly Buffer[]): Promise<Timing> {
+  const t0 = performance.now();
+  const c = await pop3Connect(port);
+  const ok = (s: string, what: string): void => {
+    if (!s.startsWith('+OK')) throw new Error(`${what}: ${s}`);
+  };
+  ok(await c.line(), 'greeting');
+  ok(await c.cmd(`USER ${USER}`), 'USER');
+  ok(await c.cmd(`PASS ${PASSWORD}`), 'PASS');
+  const l0 = performance.now();
+  const list = await c.multi('LIST');
+  ok(list.status, 'LIST');
+  const listMs = performance.now() - l0;
+  const n = list.data.toString().split('\r\n').filter(Boolean).length;
+  if (n !== expected.length) throw new Error(`LIST gave ${n} messages, expected ${expected.length}`);
+  let octets = 0;
+  for (let i = 1; i <= n; i++) {
+    const r = await c.multi(`RETR ${i}`);
+    ok(r.status, `RETR ${i}`);
+    if (!r.data.equals(expected[i - 1]!)) throw new Error(`RETR ${i}: content differs (${r.data.length} octets, expected ${expected[i - 1]!.length})`);
+    octets += r.data.length;
+  }
+  ok(await c.cmd('QUIT'), 'QUIT');
+  const totalMs = performance.now() - t0;
+  c.close();
+  return { totalMs, listMs, octets };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const messages = makeMessages(MESSAGES);
+  const avg = messages.reduce((n, m) => n + m.length, 0) / messages.length;
+  console.log(`pop3 bench: ${MESSAGES} messages of ${Math.round(avg)} octets on average, ${RUNS} runs each (after ${WARMUP} warm-up runs)`);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'pop3-bench-labnet-'));
+  await preDeliver(dataDir, messages.map((data) => ({ user: USER, data })));
+  let lab: LabProcess | undefined;
+  let dovecot: Dovecot | undefined;
+  try {
+    lab = await startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0 } } } });
+    dovecot = await startDovecot(messages);
+    const labPort = lab.port('pop3');
+    const ours: Timing[] = [];
+    const theirs: Timing[] = [];
+    // Warm-up: Dovecot builds its index, labnet's JIT compiles the hot paths.
+    for (let w = 0; w < WARMUP; w++) {
+      await session(labPort, messages);
+      await session(dovecot.port, messages);
+    }
+    for (let r = 0; r < RUNS; r++) {
+      // Alternate so that background load hits both alike.
+      ours.push(await session(labPort, messages));
+      theirs.push(await session(dovecot.port, messages));
+    }
+    const min = (xs: number[]): number => Math.min(...xs);
+    const row = (name: string, ts: Timing[]): string => {
+      const total = ts.map((t) => t.totalMs);
+      return (
+        `${name.padEnd(8)} median ${median(total).toFixed(1).padStart(7)} ms (min ${min(total).toFixed(1)})   ` +
+        `LIST median ${median(ts.map((t) => t.listMs)).toFixed(2)} ms   runs: ${total.map((x) => x.toFixed(0)).join(' ')}`
+      );
+    };
+    console.log(row('labnet', ours));
+    console.log(row('dovecot', theirs));
+    const ratio = median(ours.map((t) => t.totalMs)) / median(theirs.map((t) => t.totalMs));
+    const ratioMin = min(ours.map((t) => t.totalMs)) / min(theirs.map((t) => t.totalMs));
+    console.log(`ratio labnet/dovecot: ${ratio.toFixed(2)}x on medians, ${ratioMin.toFixed(2)}x on best runs  (target <= 1.00x)`);
+  } finally {
+    await lab?.stop();
+    lab?.cleanup();
+    await dovecot?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
