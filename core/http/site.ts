@@ -366,10 +366,10 @@ curl -X DELETE http://HOST/upload/notes.txt        # DELETE: 204</pre>`,
     const submission = port('smtp', 'submission');
     const smtp = port('smtp', 'smtp');
     const smtps = port('smtp', 'smtps');
-    if (imap !== undefined || imaps !== undefined) mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'} (STARTTLS)${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
+    if (imap !== undefined || imaps !== undefined) mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'}${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
     if (pop3 !== undefined || pop3s !== undefined) mail.push(`<li>Incoming (POP3): server <b>${h}</b>, port ${pop3 ?? '-'}${pop3s !== undefined ? ` or ${pop3s} (TLS)` : ''}</li>`);
     if (submission !== undefined || smtp !== undefined || smtps !== undefined) {
-      mail.push(`<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission, STARTTLS, log in)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`);
+      mail.push(`<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission: log in with your login and password)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`);
     }
     if (mail.length === 0) mail.push('<li>No mail service is running right now.</li>');
     const domain = escapeHtml(lab.domain);
