@@ -64,6 +64,10 @@ export class HttpSession {
       conn.socket.on('data', () => {});
       conn.socket.resume();
     }
+    // Half-close right behind the last response, in the same tick as its write, rather than a few
+    // promise hops later through the server: a server that closes first keeps the TIME_WAIT state on
+    // its side, so the client's ports do not pile up (what Connection: close traffic runs into).
+    if (err === undefined && !conn.closed) conn.close('session ended');
     this.site.sessions.delete(this);
     if (err === undefined) this.resolveDone();
     else this.rejectDone(err);
