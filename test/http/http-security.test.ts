@@ -163,6 +163,7 @@ test('TRACE, when switched on, echoes the request as message/http with secrets r
   try {
     inproc = await startLabnet({
       defaults: false,
+      only: ['http'],
       logLevel: 'silent',
       config: { listen: '127.0.0.1', dataDir: dir, services: { http: { port: 0, trace: true } } },
     });
