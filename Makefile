@@ -19,7 +19,7 @@ build: install
 	npm run --silent build
 
 start: build
-	node build/core/cli.js start $(ARGS)
+	node build/labnet.js start $(ARGS)
 
 test-deps:
 	if [ "$$(id -u)" = 0 ]; then bash .ci/install-deps.sh; else echo "make test: not root, using the Debian packages already installed"; fi

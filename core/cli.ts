@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // `labnet` command line: start the lab, and the tools around it.
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startLabnet, type LabnetHandle } from './host.js';
 import { LabnetError } from './errors.js';
+import { LABNET_VERSION } from './paths.js';
 import { LOG_LEVELS } from './logger.js';
 import { formatReadyTable } from './ready-table.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -18,7 +17,7 @@ function intArg(name: string, min: number, max: number) {
 }
 
 const program = new Command();
-program.name('labnet').description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.').version(pkg.version);
+program.name('labnet').description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.').version(LABNET_VERSION);
 
 program
   .command('start')

@@ -3,12 +3,12 @@
 // `services.<name>.port` are part of labnet's interface. Every object is strict: an unknown key is
 // an error naming the key, not something silently ignored.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LabnetError } from './errors.js';
+import { projectPath } from './paths.js';
 
 export const portSchema = z.number().int().min(0).max(65535);
 
@@ -89,10 +89,7 @@ export function serviceConfig<T>(config: LabnetConfig, name: string): T {
 
 /** Where the packaged default config lives (config/labnet.yaml at the project root). */
 export function defaultConfigPath(): string {
-  // build/core/config.js -> project root is two levels up from build/core.
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = here.endsWith(join('build', 'core')) ? resolve(here, '..', '..') : resolve(here, '..');
-  return join(root, 'config', 'labnet.yaml');
+  return projectPath('config', 'labnet.yaml');
 }
 
 function describeValue(v: unknown): string {

@@ -166,11 +166,15 @@ class SubscriberQueue implements Subscription {
   }
 }
 
+/** The per-exchange events that hot paths build only when somebody wants them. */
+const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls'];
+
 export class EventBus {
   private subscribers: SubscriberQueue[] = [];
   /** Event types some subscriber takes (all of them when `wantAll`), kept for cheap `wants` checks. */
   private wanted = new Set<ProtocolEventType>();
   private wantAll = false;
+  private dialogue = false;
   private sessionCounter = 0;
 
   constructor(
@@ -178,9 +182,13 @@ export class EventBus {
     private readonly onSubscriberError: (err: unknown) => void = () => {},
   ) {}
 
-  /** True when at least one subscriber listens: hot paths may skip building events otherwise. */
+  /**
+   * True when a subscriber wants the dialogue (sessions, commands, replies, packets, TLS steps): hot
+   * paths skip building those events otherwise. The logger at info level only takes notices, so a
+   * lab without a dashboard or debug logging builds nothing per command.
+   */
   get active(): boolean {
-    return this.subscribers.length > 0;
+    return this.dialogue;
   }
 
   /** Wants events of this type (cheap check for hot paths). */
@@ -191,6 +199,7 @@ export class EventBus {
   private recomputeWanted(): void {
     this.wantAll = this.subscribers.some((s) => !s.types);
     this.wanted = new Set(this.subscribers.flatMap((s) => (s.types ? [...s.types] : [])));
+    this.dialogue = this.wantAll || DIALOGUE_TYPES.some((t) => this.wanted.has(t));
   }
 
   publish(input: EventInput): void {

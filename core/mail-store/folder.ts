@@ -315,25 +315,32 @@ export class Folder {
 
   // ---- mutations (callers hold the mutex: use the run* wrappers in MailStore) -------------------
 
-  /** Files that deliveries have already made durable: assigns UIDs and publishes 'exists'. */
-  async addFiles(files: readonly NewFile[], durableUids: boolean, origin?: unknown): Promise<MessageInfo[]> {
+  /**
+   * Files that are already durable in new/ or cur/: assigns UIDs, writes them to the uid list with
+   * fdatasync, and only then makes them visible (snapshot, watchers). A UID a client has seen is
+   * therefore never re-assigned to another message after a crash (RFC 3501 section 2.3.1.1).
+   * Deliveries call this batched, off the SMTP reply path, so one fdatasync covers many messages.
+   */
+  async addFiles(files: readonly NewFile[], origin?: unknown): Promise<MessageInfo[]> {
     const list = this.uidList!;
-    const fresh = files.filter((f) => !this.uidByBase.has(f.base));
+    const fresh = files.filter((f) => !this.uidByBase.has(f.base) && !list.uids.has(f.base));
     if (fresh.length === 0) return [];
+    fresh.sort((a, b) => compareUniqueNames(a.base, b.base));
     const added: Array<[number, string]> = [];
-    const infos: MessageInfo[] = [];
     for (const f of fresh) {
       const uid = list.uidNext++;
       list.uids.set(f.base, uid);
       added.push([uid, f.base]);
+    }
+    await appendUidList(this.path, added, true);
+    const infos: MessageInfo[] = [];
+    fresh.forEach((f, i) => {
+      const uid = added[i]![0];
       const letters = f.dir === 'cur' ? parseMaildirName(f.file).info : '';
       const info = this.makeInfo(uid, f.base, f.size, f.date, letters, f.headers);
       this.put({ dir: f.dir, file: f.file, letters, info });
       infos.push(info);
-    }
-    // Deliveries need no fsync here: a lost tail of the list is re-assigned the same UIDs in the same
-    // (name) order on the next load. APPEND/COPY answer with the UIDs, so those are made durable.
-    await appendUidList(this.path, added, durableUids);
+    });
     this.scheduleIndexSave();
     this.emit({ kind: 'exists', messages: infos, origin });
     return infos;
@@ -355,7 +362,7 @@ export class Folder {
     await fsp.rename(tmp, join(this.path, 'cur', file));
     await fsyncDir(join(this.path, 'cur'));
     const date = internalDate ?? (await fsp.stat(join(this.path, 'cur', file))).mtimeMs;
-    const [info] = await this.addFiles([{ base, dir: 'cur', file, size: data.length, date: Math.floor(date), headers: parseHeaderFields(data.subarray(0, MAX_HEADER_SCAN)) }], true, origin);
+    const [info] = await this.addFiles([{ base, dir: 'cur', file, size: data.length, date: Math.floor(date), headers: parseHeaderFields(data.subarray(0, MAX_HEADER_SCAN)) }], origin);
     return info!;
   }
 
@@ -376,11 +383,18 @@ export class Folder {
     }
     if (files.length === 0) return [];
     await fsyncDir(join(this.path, 'cur'));
-    const infos = await this.addFiles(files, true, origin);
-    return infos.map((info, i) => [srcUids[i]!, info.uid]);
+    const infos = await this.addFiles(files, origin);
+    const srcByName = new Map(files.map((f, i) => [f.base, srcUids[i]!]));
+    return infos.map((info) => [srcByName.get(info.uniqueName)!, info.uid] as [number, number]).sort((a, b) => a[0] - b[0]);
   }
 
   async updateFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], origin?: unknown): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    if (op !== 'remove') {
+      // All or nothing: refuse before renaming anything if the new keywords do not fit.
+      const known = new Set(this.keywords.map((k) => k.toLowerCase()));
+      const fresh = new Set(flags.filter((f) => !f.startsWith('\\') && !known.has(f.toLowerCase())).map((f) => f.toLowerCase()));
+      if (this.keywords.length + fresh.size > MAX_KEYWORDS) throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
+    }
     const changed: MessageInfo[] = [];
     const messages: MessageInfo[] = [];
     const touched = new Set<string>();

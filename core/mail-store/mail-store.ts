@@ -305,7 +305,7 @@ export class MailStore {
       .run(async () => {
         const files = this.pendingDeliveries.get(folder) ?? [];
         this.pendingDeliveries.delete(folder);
-        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files, false);
+        if (!folder.isDead && folder.isLoaded) await folder.addFiles(files);
       })
       .catch((err) => this.logger?.error({ err }, 'mail store: recording a delivery failed (the next load picks the file up)'));
   }
@@ -383,7 +383,7 @@ export class MailStore {
     if (src === INBOX) {
       await this.createFolder(user, dst);
       const inbox = await this.loaded(user, INBOX);
-      const uids = inbox.snapshot().messages.map((m) => m.uid);
+      const uids = (await inbox.mutex.run(() => inbox.snapshot())).messages.map((m) => m.uid);
       if (uids.length > 0) await this.move(user, INBOX, uids, dst, { origin });
       return;
     }
@@ -463,7 +463,11 @@ export class MailStore {
    * so a snapshot and a watcher taken together miss nothing. Mutate only through this class.
    */
   async openFolder(user: string, name: string): Promise<Folder> {
-    return this.loaded(user, name);
+    const f = await this.loaded(user, name);
+    // Let queued work (deliveries acknowledged just before, their UIDs being written) land first, so
+    // a SELECT right after an SMTP 250 sees the message.
+    await f.mutex.run(() => undefined);
+    return f;
   }
 
   /** The folder's messages sorted by UID, with UIDVALIDITY and UIDNEXT (consistent: taken under the folder's lock). */
@@ -473,7 +477,8 @@ export class MailStore {
   }
 
   async getMessage(user: string, name: string, uid: number): Promise<MessageInfo | undefined> {
-    return (await this.loaded(user, name)).get(uid);
+    const f = await this.loaded(user, name);
+    return f.get(uid) ?? (await f.mutex.run(() => f.get(uid)));
   }
 
   /** Keywords defined in the folder (IMAP FLAGS response). */

@@ -168,6 +168,10 @@ export class DhcpService implements Service {
       // Sending (and unicast to our address): bound to the interface's address with SO_BROADCAST.
       this.sendSocket = await openUdpSocket({ service: 'dhcp', label: 'dhcp-send', address: iface.address, port: c.port, reuseAddr: true, broadcast: true, recvBufferSize: 1 << 20, sendBufferSize: 4 << 20 });
       bindSocketToDevice(this.sendSocket, iface.name);
+      this.sendSocket.on('error', (err) => {
+        this.sendErrors++;
+        this.log.debug(`send failed: ${err.message}`);
+      });
     } catch (err) {
       this.recvSocket?.close();
       this.sendSocket?.close();
@@ -222,13 +226,8 @@ export class DhcpService implements Service {
   private send(reply: DhcpPacket, to: { address: string; port: number }): void {
     const socket = this.sendSocket;
     if (!socket) return;
-    const buf = encodePacket(reply);
-    socket.send(buf, to.port, to.address, (err) => {
-      if (err) {
-        this.sendErrors++;
-        this.log.debug(`send to ${to.address}:${to.port} failed: ${err.message}`);
-      }
-    });
+    // No per-datagram callback (it costs a closure per reply): a failed send is an 'error' event.
+    socket.send(encodePacket(reply), to.port, to.address);
     if (this.packetEvents) this.packetEvent('out', reply, to);
   }
 

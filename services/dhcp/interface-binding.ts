@@ -3,8 +3,8 @@
 // A dgram socket on 0.0.0.0:67 receives the DHCP broadcasts of every interface and Node cannot tell
 // which one a datagram arrived on. labnet ties its sockets to the lab interface with SO_BINDTODEVICE
 // (socket(7)): the kernel then delivers only datagrams that came in on that interface. Node has no API
-// for that option, so a ten-line Node-API addon (native/bind-device, built by node-gyp during
-// `npm ci` / `make`, see native/build-addon.mjs) calls setsockopt on the dgram socket's descriptor.
+// for that option, so a ten-line Node-API addon (services/dhcp/native/bind-device, built by node-gyp during
+// `npm ci` / `make`, see services/dhcp/native/build-addon.mjs) calls setsockopt on the dgram socket's descriptor.
 // The alternatives were worse: raw/packet sockets need the same kind of addon and a hand-built
 // IP/UDP stack; binding to the interface address misses the broadcasts to 255.255.255.255; filtering
 // by source subnet lets a spoofed or relayed packet from another network through.
@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { projectPath } from '../../core/paths.js';
 import type { Socket } from 'node:dgram';
 
 interface BindDeviceAddon {
@@ -24,14 +24,14 @@ interface BindDeviceAddon {
   boundDevice(fd: number): string;
 }
 
-export const ADDON_PATH = join(resolve(import.meta.dirname, '..', '..', '..'), 'native', 'bind-device', 'build', 'Release', 'bind_device.node');
+export const ADDON_PATH = projectPath('services', 'dhcp', 'native', 'bind-device', 'build', 'Release', 'bind_device.node');
 
 let addon: BindDeviceAddon | undefined;
 
 export function loadBindDevice(): BindDeviceAddon {
   if (addon) return addon;
   if (!existsSync(ADDON_PATH)) {
-    throw new Error(`the SO_BINDTODEVICE addon is not built (${ADDON_PATH} is missing); run \`npm ci\` or \`node native/build-addon.mjs\` (needs python3, make and a C compiler)`);
+    throw new Error(`the SO_BINDTODEVICE addon is not built (${ADDON_PATH} is missing); run \`npm ci\` or \`node services/dhcp/native/build-addon.mjs\` (needs python3, make and a C compiler)`);
   }
   addon = createRequire(import.meta.url)(ADDON_PATH) as BindDeviceAddon;
   return addon;

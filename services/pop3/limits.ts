@@ -29,12 +29,6 @@ export const POP3_LIMITS = {
    * a page-cached file, against four thread-pool round trips for an asynchronous read).
    */
   blockingReadMax: 64 * 1024,
-  /**
-   * Read-ahead while a client downloads the maildrop in order (RETR 1, RETR 2, ...): once a reply is
-   * written, the next few messages are read while the client is busy with it. Bounded per session.
-   */
-  readAheadMessages: 8,
-  readAheadBytes: 512 * 1024,
   /** Chunk size when streaming a large message. */
   streamChunk: 64 * 1024,
   /** Responses (first line, capability lines) stay within RFC 2449 section 4's 512 octets with CRLF. */

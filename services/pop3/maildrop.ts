@@ -2,7 +2,7 @@
 // numbered from 1 with their sizes, fixed for the whole session even if new mail arrives; deletion
 // marks that only the UPDATE state applies.
 import { POP3_LIMITS } from './limits.js';
-import { Pop3Error } from './replies.js';
+import { Pop3Error, quoteable } from './replies.js';
 
 export interface MaildropEntry {
   /** The store's stable unique name for the message (the UIDL value, RFC 1939 section 7). */
@@ -71,7 +71,7 @@ export class Maildrop<E extends MaildropEntry = MaildropEntry> {
    */
   resolve(arg: string): number {
     const n = parseMessageNumber(arg);
-    if (n === undefined) throw new Pop3Error('BAD_SYNTAX', `invalid message number "${arg.slice(0, 20)}": expected a number from 1 to ${this.highest}`);
+    if (n === undefined) throw new Pop3Error('BAD_SYNTAX', `invalid message number "${quoteable(arg, 20)}": expected a number from 1 to ${this.highest}`);
     if (n < 1 || n > this.entries.length) {
       throw new Pop3Error('NO_SUCH_MESSAGE', this.entries.length === 0 ? `no such message ${n}: maildrop is empty` : `no such message ${n}: maildrop has messages 1 to ${this.highest}`);
     }

@@ -44,6 +44,15 @@ export function errLine(text: string, respCode?: RespCode): string {
   return respCode ? `-ERR [${respCode}] ${text}` : `-ERR ${text}`;
 }
 
+/**
+ * A client-supplied value fit to quote in a reply: printable ASCII only (anything else becomes "?"),
+ * at most `max` characters. A decoded SASL field may hold CR LF; echoed raw it would forge a reply.
+ */
+export function quoteable(value: string, max = 40): string {
+  const cut = value.length > max ? `${value.slice(0, max)}...` : value;
+  return cut.replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** "1 message", "2 messages". */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -49,8 +49,6 @@ export class Pop3Session extends LineSession {
   ended = false;
   private corked: Socket | undefined;
   private unlock: (() => void) | undefined;
-  /** Messages being read ahead of the client's next RETR/TOP, by message number. */
-  private readonly readAhead = new Map<number, Promise<MessageContent>>();
 
   constructor(
     conn: Connection,
@@ -98,7 +96,6 @@ export class Pop3Session extends LineSession {
       if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
     } finally {
       this.flush();
-      this.readAhead.clear();
       this.releaseLock();
     }
   }
@@ -127,7 +124,7 @@ export class Pop3Session extends LineSession {
       return;
     }
     const spec = found.spec as Pop3Command;
-    this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
+    if (this.events.wants('command')) this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
     if (found.kind === 'wrong-state') {
       this.refuse(new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`));
       return;
@@ -168,7 +165,7 @@ export class Pop3Session extends LineSession {
    * section 4). If the lock is taken the reply is -ERR [IN-USE] and the session stays in
    * AUTHORIZATION (RFC 2449 section 8.1.2).
    */
-  async openMaildrop(user: string): Promise<void> {
+  async openMaildrop(user: string, method: string): Promise<void> {
     const unlock = this.deps.store.lock(user);
     if (!unlock) {
       throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session`, 'IN-USE', false);
@@ -193,6 +190,7 @@ export class Pop3Session extends LineSession {
     this.maildrop = new Maildrop(user, entries);
     this.state = 'TRANSACTION';
     this.send(okLine(`${user}'s maildrop has ${plural(this.maildrop.count, 'message')} (${this.maildrop.size} octets)`));
+    this.notice('info', `${user} logged in with ${method}; maildrop locked with ${plural(this.maildrop.count, 'message')}: TRANSACTION state`);
   }
 
   private releaseLock(): void {
@@ -226,17 +224,20 @@ export class Pop3Session extends LineSession {
     const entry = this.drop.entry(n);
     let content: MessageContent;
     try {
-      content = await this.readMessage(n);
+      content = await this.deps.store.read(this.drop.user, entry);
     } catch (err) {
       this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
+      // Removed meanwhile by another client (IMAP EXPUNGE): the message is gone for good.
+      if ((err as { code?: unknown }).code === 'NO_SUCH_MESSAGE') throw new Pop3Error('NO_SUCH_MESSAGE', `message ${n} was removed by another client`, 'SYS/PERM', false);
       throw new Pop3Error('MAILDROP_UNAVAILABLE', `message ${n} cannot be read now`, 'SYS/TEMP', false);
     }
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
     if (content.kind === 'buffer') {
       const data = top ? top.push(content.data) : content.data;
-      const out = stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1'));
-      this.sendData(out, `${status} (${data.length} octets of message follow)`);
-      this.scheduleReadAhead(n);
+      this.conn.write(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')));
+      if (this.events.wants('reply')) {
+        this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${data.length} octets of message follow)`, bytes: data.length });
+      }
       return;
     }
     this.flush();
@@ -252,43 +253,6 @@ export class Pop3Session extends LineSession {
     }
     this.conn.write(stuffer.finish());
     if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
-  }
-
-  /** The message's content, from the read-ahead if it is there. */
-  private readMessage(n: number): Promise<MessageContent> {
-    const content = this.readAhead.get(n);
-    if (content) {
-      this.readAhead.delete(n);
-      return content;
-    }
-    return this.deps.store.read(this.drop.user, this.drop.entry(n));
-  }
-
-  /**
-   * After message n went out: read the next few (small) messages while the client is busy with it,
-   * so a client fetching the maildrop in order finds each one ready.
-   */
-  private scheduleReadAhead(n: number): void {
-    setImmediate(() => {
-      if (this.ended || this.conn.closed || !this.maildrop) return;
-      this.readAheadAfter(n);
-    });
-  }
-
-  private readAheadAfter(n: number): void {
-    const drop = this.drop;
-    for (const k of this.readAhead.keys()) if (k <= n || k > n + POP3_LIMITS.readAheadMessages) this.readAhead.delete(k);
-    let bytes = 0;
-    for (let k = n + 1; k <= Math.min(drop.highest, n + POP3_LIMITS.readAheadMessages); k++) {
-      if (drop.isDeleted(k)) continue;
-      const e = drop.entry(k);
-      bytes += e.size;
-      if (e.size > POP3_LIMITS.wholeMessageMax || bytes > POP3_LIMITS.readAheadBytes) break;
-      if (this.readAhead.has(k)) continue;
-      const p = this.deps.store.read(drop.user, e);
-      p.catch(() => undefined); // reported when (if) the client asks for it
-      this.readAhead.set(k, p);
-    }
   }
 
   /**
@@ -310,6 +274,7 @@ export class Pop3Session extends LineSession {
       }
     }
     this.releaseLock();
+    this.notice('info', `UPDATE state: ${plural(doomed.length - failed, 'message')} removed from the maildrop of ${drop.user}${failed ? `, ${failed} could not be removed` : ''}`);
     if (failed > 0) {
       // RFC 1939 section 6: -ERR when some deleted messages could not be removed.
       this.send(errLine(`${plural(failed, 'deleted message')} not removed; signing off`, 'SYS/TEMP'));

@@ -10,6 +10,7 @@ import { LineSession } from '../../core/line-session.js';
 import type { DeliveryTarget, MailStore } from '../../core/mail-store/index.js';
 import type { Mailbox } from './address.js';
 import { SMTP_COMMANDS } from './commands/index.js';
+import type { CrlfNormalizer } from './crlf-normalizer.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS, maxCommandLine } from './limits.js';
 import type { Recipient, RecipientPolicy } from './policy.js';
@@ -55,7 +56,7 @@ export interface Transaction {
   body: '7BIT' | '8BITMIME';
   recipients: Recipient[];
   /** BDAT in progress: content received so far. */
-  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: import('./crlf-normalizer.js').CrlfNormalizer };
+  bdat?: { chunks: Buffer[]; size: number; overflow: boolean; normalizer: CrlfNormalizer };
 }
 
 export class SmtpSession extends LineSession {
@@ -142,6 +143,11 @@ export class SmtpSession extends LineSession {
     this.reply(220, `${this.hostname} ESMTP labnet`, null);
     try {
       while (!this.ending && !this.conn.closed) {
+        if (this.conn.closing) {
+          // Shutdown while this session was busy: finish the command, then say goodbye (RFC 5321 3.8).
+          this.reply(421, `${this.hostname} Service shutting down`, '4.3.2');
+          break;
+        }
         // Replies to pipelined commands go out in one write (RFC 2920 section 3.1), but never wait
         // while the session itself waits: if no complete line is buffered, flush right away.
         if (this.conn.framer.buffered === 0) this.flush();

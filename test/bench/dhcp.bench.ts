@@ -183,6 +183,7 @@ async function main(): Promise<void> {
   const fx = new NetnsFixture(PREFIX, 16);
   const best: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
+  const cpuAt: Record<string, number> = {};
   try {
     const link = fx.addLink();
     const r = await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.2/16`, 'dev', link.name]);
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
           );
           rmSync(dir, { recursive: true, force: true });
           (cpu[name] ??= []).push(step.cpuPer1000!);
+          (cpuAt[`${name}@${run}@${rate}`] = step.cpuPer1000!);
           if (step.dropPct >= 1) failed.add(name);
           else top[name] = Math.max(top[name] ?? 0, step.achieved);
         }
@@ -241,11 +243,22 @@ async function main(): Promise<void> {
     med[name] = median(best[name] ?? []);
     console.log(`  ${name.padEnd(8)} ${med[name]!.toFixed(0)}/s   runs: ${(best[name] ?? []).map((x) => x.toFixed(0)).join(', ')}`);
   }
-  console.log('server CPU (user + system) per 1,000 completed exchanges, median over all steps (robust to other load on the machine):');
+  // CPU per exchange falls as the rate rises (fixed costs spread out), so servers are compared on the
+  // steps both ran: same run, same offered rate.
+  const cpuRatio = (a: string, b: string): string => {
+    const ratios: number[] = [];
+    for (const key of Object.keys(cpuAt)) {
+      const [name, run, rate] = key.split('@');
+      const other = cpuAt[`${b}@${run}@${rate}`];
+      if (name === a && other) ratios.push(cpuAt[key]! / other);
+    }
+    return ratios.length ? `${median(ratios).toFixed(2)}x (median over ${ratios.length} steps both ran)` : 'n/a';
+  };
+  console.log('server CPU (user + system) per 1,000 completed exchanges, median over its steps:');
   for (const name of SERVERS) console.log(`  ${name.padEnd(8)} ${median(cpu[name] ?? []).toFixed(0)} ms`);
   if (med.labnet !== undefined) {
     for (const peer of SERVERS.filter((s) => s !== 'labnet')) {
-      console.log(`  labnet / ${peer}: rate ${med[peer] ? (med.labnet / med[peer]!).toFixed(2) : 'inf'}x, CPU per exchange ${(median(cpu.labnet ?? []) / median(cpu[peer] ?? [])).toFixed(2)}x`);
+      console.log(`  labnet / ${peer}: rate ${med[peer] ? (med.labnet / med[peer]!).toFixed(2) : 'inf'}x, CPU per exchange ${cpuRatio('labnet', peer)}`);
     }
   }
 }

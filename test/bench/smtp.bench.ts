@@ -320,7 +320,12 @@ async function main(): Promise<void> {
     console.log('\n   peer          median msg/s   labnet / peer');
     for (const [name, m] of med) console.log(`   ${name.padEnd(12)} ${m.toFixed(0).padStart(8)}        ${name === 'labnet' ? '-' : `${(lab / m).toFixed(2)}x`}`);
     const pf = med.get('postfix');
-    if (pf) console.log(`\n   target labnet >= 1.0x Postfix-to-Maildir: ${(lab / pf).toFixed(2)}x ${lab >= pf ? 'MET' : 'NOT MET'}`);
+    if (pf) {
+      // The machine is shared: the ratio within each round (both measured back to back) is steadier.
+      const perRound = results.get('labnet')!.map((l, i) => l / results.get('postfix')![i]!);
+      console.log(`\n   labnet / postfix per round: ${perRound.map((r) => `${r.toFixed(2)}x`).join(' ')} (median ${median(perRound).toFixed(2)}x)`);
+      console.log(`   target labnet >= 1.0x Postfix-to-Maildir: ${(lab / pf).toFixed(2)}x ${lab >= pf ? 'MET' : 'NOT MET'}`);
+    }
   } finally {
     for (const p of peers.reverse()) {
       try {

@@ -55,3 +55,18 @@ test('session ids are unique per process', (t) => {
   const ids = new Set(Array.from({ length: 100 }, () => bus.nextSessionId('smtp')));
   t.is(ids.size, 100);
 });
+
+test('active is true only while somebody wants the dialogue, not just notices', (t) => {
+  const bus = new EventBus();
+  const notices = bus.subscribe(() => {}, { types: ['notice', 'service.state'] });
+  t.false(bus.active, 'a notices-only subscriber (the logger at info) does not make hot paths build events');
+  t.true(bus.wants('notice'));
+  t.false(bus.wants('reply'));
+  const dash = bus.subscribe(() => {});
+  t.true(bus.active);
+  t.true(bus.wants('reply'));
+  dash.unsubscribe();
+  t.false(bus.active);
+  notices.unsubscribe();
+  t.false(bus.wants('notice'));
+});

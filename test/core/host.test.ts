@@ -38,7 +38,8 @@ test('a service starts on port 0, serves a session and publishes the dialogue as
   t.is(await c.line(), 'ECHO SECRET hunter2');
   t.is(await c.line(), '+OK bye');
   t.is(await c.line(), null);
-  await new Promise((r) => setTimeout(r, 50));
+  // The server publishes session.close when its side of the socket has closed; wait for it.
+  for (let i = 0; i < 200 && !events.some((e) => e.type === 'session.close'); i++) await new Promise((r) => setTimeout(r, 10));
   const types = events.map((e) => e.type);
   t.deepEqual(types.filter((x) => x === 'session.open' || x === 'session.close'), ['session.open', 'session.close']);
   const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
@@ -123,13 +124,21 @@ test('idle sessions are closed with the idle reply', async (t) => {
 });
 
 test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish their command', async (t) => {
-  const lab = await startLabnet(options());
+  const opts = options();
+  (opts.config as { limits: Record<string, number> }).limits.shutdownGraceMs = 5000;
+  const lab = await startLabnet(opts);
   const idle = await LineClient.connect(lab.port('echo'));
   const busy = await LineClient.connect(lab.port('echo'));
   await idle.line();
   await busy.line();
+  const seen: string[] = [];
+  lab.events.subscribe((e) => {
+    if (e.type === 'command') seen.push(e.text);
+  });
   busy.write('SLOW\r\n');
-  await new Promise((r) => setTimeout(r, 50));
+  // Stop only once the server is inside the slow command (the session is busy, not idle).
+  for (let i = 0; i < 500 && !seen.includes('SLOW'); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(seen.includes('SLOW'));
   const stopping = lab.stop();
   t.is(await idle.line(), '-ERR shutting down');
   t.is(await busy.line(), '+OK slow done');

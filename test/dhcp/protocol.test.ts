@@ -4,7 +4,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../support/lab-process.js';
-import { NetnsFixture, type ClientLink } from './netns-fixture.js';
+import { NetnsFixture, waitFor, type ClientLink } from './netns-fixture.js';
 import { udhcpcOnce } from './clients.js';
 import type { ClientSpec, StepSpec } from './packet-client.js';
 
@@ -192,7 +192,7 @@ test.serial('--dhcp-interface turns DHCP on with the default config', async (t) 
 });
 
 test.serial('refuses to start, naming the other server, when another DHCP server answers; --dhcp-force overrides', async (t) => {
-  await withLab(async (fx, link) => {
+  await withLab(async (fx, link, lab) => {
     // A second labnet on the client side of the same LAN.
     const r = await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.2/24`, 'dev', link.name]);
     t.is(r.code, 0, r.stderr);
@@ -200,6 +200,16 @@ test.serial('refuses to start, naming the other server, when another DHCP server
     const err = await t.throwsAsync(fx.startLab(second, { ns: fx.clientNs }));
     t.regex(err!.message, /another DHCP server answers on lc\w+: 10\.62\.0\.1 offered 10\.62\.0\.1\d\d/);
     t.regex(err!.message, /--dhcp-force/);
+    // Port 68 held by a DHCP client without SO_REUSEADDR: the probe asks as a relay agent instead.
+    const holder = fx.spawnIn(fx.clientNs, [process.execPath, '-e', "require('dgram').createSocket('udp4').bind(68, () => console.log('bound')); setTimeout(() => {}, 60000)"]);
+    let held = '';
+    holder.stdout!.on('data', (d: Buffer) => (held += d.toString()));
+    t.true(await waitFor(() => held.includes('bound'), 10_000), 'the port-68 holder is up');
+    const relayed = await t.throwsAsync(fx.startLab(second, { ns: fx.clientNs }));
+    t.regex(relayed!.message, /another DHCP server answers on lc\w+: 10\.62\.0\.1 offered 10\.62\.0\.1\d\d/);
+    await lab.waitForLog(/DHCPDISCOVER[^\n]*giaddr=10\.62\.0\.2/);
+    await lab.waitForLog(/-> 10\.62\.0\.2:67 DHCPOFFER/);
+    holder.kill('SIGKILL');
     const forced = await fx.startLab(second, { ns: fx.clientNs, args: ['--dhcp-force'] });
     t.regex(forced.stdout(), /dhcp\s+dhcp\s+10\.62\.0\.2%lc\w+\s+67\/udp\s+running/);
     t.is(await forced.stop(), 0);

@@ -2,6 +2,8 @@
 // across a veth pair between two network namespaces this test creates (root only; CI runs as root).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NetnsFixture, namespaceExists } from './netns-fixture.js';
 import { dhclientFiles, dhclientLease, dhclientRelease, dhcpcdOnce, udhcpcDaemon, udhcpcOnce, writeDhclientLease } from './clients.js';
 
@@ -205,11 +207,13 @@ for (const how of ['restart', 'kill -9'] as const) {
       const config = fx.writeLabConfig(BASE);
       let lab = await fx.startLab(config);
       const firstB = await udhcpcOnce(fx, b, { tag: 'b1' });
-      const firstA = await udhcpcOnce(fx, a, { tag: 'a1' });
+      const firstA = await udhcpcOnce(fx, a, { tag: 'a1', extra: ['-x', 'hostname:student-a'] });
       const ipB = firstB.events.find((e) => e.event === 'bound')?.ip;
       const ipA = firstA.events.find((e) => e.event === 'bound')?.ip;
       t.is(ipB, `${PREFIX}.100`);
       t.is(ipA, `${PREFIX}.101`);
+      // The client's host name (option 12) is recorded with its lease.
+      t.regex(readFileSync(join(fx.dir, 'data', 'dhcp', 'leases.journal'), 'utf8'), /"ip":"10\.61\.0\.101"[^\n]*"h":"student-a"/);
       if (how === 'restart') t.is(await lab.stop(), 0);
       else await lab.kill();
       lab = await fx.startLab(config);

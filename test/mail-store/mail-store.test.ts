@@ -304,3 +304,20 @@ test('a 10,000-message folder opens from the index without reading the messages'
   t.deepEqual(snap.messages.map((m) => m.uid), Array.from({ length: 10_000 }, (_, i) => i + 1));
   await s.stop();
 });
+
+test('keywords: at most 26 per folder (letters a-z); a STORE that would exceed it changes nothing', async (t) => {
+  const s = await started(freshRoot());
+  await s.deliver(msg(1), [{ user: 'alice' }]);
+  await s.deliver(msg(2), [{ user: 'alice' }]);
+  const many = Array.from({ length: 25 }, (_, i) => `kw${i}`);
+  await s.updateFlags('alice', 'INBOX', [1], 'add', many);
+  const err = await t.throwsAsync(s.updateFlags('alice', 'INBOX', [1, 2], 'add', ['\\Seen', 'extra1', 'extra2']));
+  t.is((err as MailStoreError).code, 'TOO_MANY_KEYWORDS');
+  const snap = await s.open('alice', 'INBOX');
+  t.is(snap.messages[0]!.flags.length, 25);
+  t.deepEqual(snap.messages[1]!.flags, []);
+  await s.updateFlags('alice', 'INBOX', [2], 'add', ['last', 'KW3']);
+  t.deepEqual((await s.open('alice', 'INBOX')).messages[1]!.flags, ['kw3', 'last']);
+  t.is((await s.keywords('alice', 'INBOX')).length, 26);
+  await s.stop();
+});

@@ -208,17 +208,23 @@ function withoutFetchmailHeader(d: Buffer): string {
   return s.replace(/^Received: [^\n]*\n(?:[ \t][^\n]*\n)*/, '');
 }
 
-test('fetchmail: --keep leaves the mail, the default run downloads and deletes it', async (t) => {
+test('fetchmail: --keep --uidl (TOP) leaves the mail and fetches nothing twice; the default run downloads and deletes it', async (t) => {
   const msgs = corpus();
   const lab = await labWith(msgs);
   const home = mkdtempSync(join(tmpdir(), 'labnet-fetchmail-'));
   try {
-    const kept = await fetchmail(lab, home, ['--keep']);
+    // --keep with --uidl: fetchmail downloads with TOP and remembers the UIDLs in its idfile.
+    const kept = await fetchmail(lab, home, ['--keep', '--uidl']);
     t.is(kept.run.code, 0, kept.run.stderr);
     const want = msgs.map(asFetchmailDelivers).sort();
     t.deepEqual(kept.delivered.map(withoutFetchmailHeader).sort(), want);
+    t.regex(kept.run.stdout.toString(), /POP3> TOP 1 /);
     const still = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', curlBase(lab)]);
     t.is(still.stdout.toString().split('\r\n').filter(Boolean).length, 4);
+    // Same UIDLs next time: nothing is new, nothing is fetched again (exit status 1: no mail).
+    const keptAgain = await fetchmail(lab, home, ['--keep', '--uidl']);
+    t.is(keptAgain.run.code, 1, keptAgain.run.stdout.toString());
+    t.is(keptAgain.delivered.length, 0);
 
     rmSync(join(home, 'idfile'), { force: true });
     const fetched = await fetchmail(lab, home, []);
@@ -240,3 +246,30 @@ test('fetchmail: --keep leaves the mail, the default run downloads and deletes i
   }
 });
 
+
+test('UIDL values survive a restart of labnet (curl -X UIDL)', async (t) => {
+  const msgs = corpus().slice(0, 3);
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-restart-'));
+  await preDeliver(dataDir, msgs.map((data) => ({ user: 'alice', data })));
+  const config = { services: { pop3: { port: 0 } } };
+  const uidl = async (lab: LabProcess): Promise<string> => {
+    const r = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', '-X', 'UIDL', curlBase(lab)]);
+    t.is(r.code, 0, r.stderr);
+    return r.stdout.toString();
+  };
+  let lab = await startLabProcess({ dataDir, only: ['pop3'], config });
+  let before: string;
+  try {
+    before = await uidl(lab);
+    t.is(before.split('\r\n').filter(Boolean).length, 3);
+  } finally {
+    t.is(await lab.stop(), 0);
+  }
+  lab = await startLabProcess({ dataDir, only: ['pop3'], config });
+  try {
+    t.is(await uidl(lab), before);
+  } finally {
+    await lab.stop();
+    lab.cleanup();
+  }
+});

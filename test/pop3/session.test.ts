@@ -142,6 +142,9 @@ test('AUTH PLAIN: initial response, empty challenge, cancel, malformed, wrong au
     t.regex(await c.cmd('AUTH PLAIN ***'), /^-ERR \[AUTH\] malformed/);
     t.regex(await c.cmd('AUTH PLAIN ='), /^-ERR \[AUTH\]/);
     t.regex(await c.cmd(`AUTH PLAIN ${plain('bob', 'alice', 'alice-lab')}`), /^-ERR \[AUTH\] not authorized/);
+    // A CR LF smuggled inside the authzid is not echoed raw (it would forge a second reply).
+    t.is(await c.cmd(`AUTH PLAIN ${plain('x\r\n+OK forged', 'alice', 'alice-lab')}`), '-ERR [AUTH] not authorized to act as x??+OK forged');
+    t.regex(await c.cmd('NOOP'), /^-ERR NOOP is not allowed in the AUTHORIZATION state/);
     t.is(await c.cmd('AUTH PLAIN'), '+ ');
     t.regex(await c.cmd('*'), /^-ERR authentication cancelled/);
     t.is(await c.cmd('auth plain'), '+ ');
@@ -215,6 +218,11 @@ test('STAT, LIST, UIDL, RETR, TOP with exact sizes and dot-stuffing', async (t) 
     const top0 = await c.multi('TOP 3 0');
     t.is(top0.data.toString(), m3.slice(0, m3.indexOf('\r\n\r\n') + 4));
     t.is(await c.cmd('NOOP'), '+OK');
+    // After login CAPA no longer offers the ways to log in (RFC 2449 section 6.3, RFC 5034 section 3).
+    const caps = (await c.multi('CAPA')).data.toString().split('\r\n');
+    t.true(caps.includes('UIDL'));
+    t.false(caps.includes('USER'));
+    t.false(caps.some((l) => l.startsWith('SASL')));
     await c.cmd('QUIT');
     // UIDs are the same in the next session.
     const d = await login(lab);
@@ -271,7 +279,11 @@ test('DELE then a dropped connection keeps the message; DELE then QUIT removes i
     }
     t.regex(await b!.cmd('STAT'), /^\+OK 2 /);
     t.regex(await b!.cmd('DELE 2'), /^\+OK/);
+    const notices: string[] = [];
+    lab.lab.events.subscribe((e) => e.type === 'notice' && notices.push(e.message));
     t.is(await b!.cmd('QUIT'), '+OK labnet POP3 server signing off (1 message left)');
+    await new Promise((r) => setTimeout(r, 50));
+    t.true(notices.some((m) => /^UPDATE state: 1 message removed from the maildrop of alice$/.test(m)), notices.join('\n'));
     await b!.closed;
     const snap = await lab.store.open('alice', 'INBOX');
     t.is(snap.messages.length, 1);
@@ -372,13 +384,14 @@ test('protocol events describe the dialogue without passwords', async (t) => {
     t.true(commands.includes('QUIT'));
     t.true(events.some((e) => e.type === 'reply' && e.text.startsWith('+OK alice')));
     t.true(events.some((e) => e.type === 'session.open'));
+    t.true(events.some((e) => e.type === 'notice' && /alice logged in with AUTH PLAIN; .*TRANSACTION state/.test(e.message)));
   } finally {
     await lab.stop();
   }
 });
 
 test('idle timeout closes without a reply and deletes nothing', async (t) => {
-  const lab = await startPop3Lab({ idleTimeoutMs: 1000 });
+  const lab = await startPop3Lab({ idleTimeoutMs: 3000 });
   try {
     await lab.deliver('alice', message('idle', 'i\r\n'));
     const c = await login(lab);
@@ -445,6 +458,24 @@ test('random bytes get -ERR replies and never end the session early or crash the
     t.regex(await c.cmd('USER alice'), /^\+OK/);
     t.regex(await c.cmd('PASS alice-lab'), /^\+OK/);
     c.close();
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('a message removed by another client meanwhile gets -ERR [SYS/PERM], the session goes on', async (t) => {
+  const lab = await startPop3Lab();
+  try {
+    await lab.deliver('alice', message('a', 'a\r\n'));
+    await lab.deliver('alice', message('b', 'b\r\n'));
+    const c = await login(lab);
+    const snap = await lab.store.open('alice', 'INBOX');
+    await lab.store.expunge('alice', 'INBOX', [snap.messages[1]!.uid]);
+    t.regex(await c.cmd('RETR 2'), /^-ERR \[SYS\/PERM\] message 2 was removed by another client/);
+    t.regex((await c.multi('RETR 1')).data.toString(), /Subject: a/);
+    t.regex(await c.cmd('DELE 2'), /^\+OK/);
+    t.regex(await c.cmd('QUIT'), /^\+OK/);
+    t.is((await lab.store.open('alice', 'INBOX')).messages.length, 1);
   } finally {
     await lab.stop();
   }

@@ -314,7 +314,7 @@ test('an HTTP request or a TLS ClientHello on the SMTP port gets a clear error a
 });
 
 test('RFC 5321 timeouts are configurable: an idle session gets 421 4.4.2, a stalled DATA too', async (t) => {
-  const quick = await startSmtpLab({ commandTimeoutMs: 400, dataTimeoutMs: 400 });
+  const quick = await startSmtpLab({ commandTimeoutMs: 2000, dataTimeoutMs: 2000 });
   try {
     const c = await RawSmtp.open(quick.port('smtp'));
     await c.reply();

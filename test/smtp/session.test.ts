@@ -159,3 +159,25 @@ test.serial('replies are not held back while a partial next line is buffered', a
   });
   t.is(out, '220 labnet.lab.test ESMTP labnet\r\n250 2.0.0 Ok\r\n');
 });
+
+test('shutdown: an idle session gets 421 4.3.2 before the connection closes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-smtp-shutdown-'));
+  const own = await startLabnet({ dataDir: dir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0 } } } });
+  try {
+    const text = await new Promise<string>((resolve) => {
+      const s = connect(own.port('smtp'), '127.0.0.1');
+      let out = '';
+      s.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('250 ')) void own.stop();
+      });
+      s.once('data', () => s.write('HELO me\r\n'));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+    });
+    t.is(text, '220 labnet.lab.test ESMTP labnet\r\n250 labnet.lab.test\r\n421 4.3.2 labnet.lab.test Service shutting down\r\n');
+  } finally {
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

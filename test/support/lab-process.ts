@@ -10,7 +10,7 @@ import { mergeConfig } from '../../core/config.js';
 import { serviceModules } from '../../services/index.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
-export const CLI = join(PROJECT_ROOT, 'build', 'core', 'cli.js');
+export const CLI = join(PROJECT_ROOT, 'build', 'labnet.js');
 
 export interface LabProcess {
   proc: ChildProcess;

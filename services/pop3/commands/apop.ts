@@ -16,6 +16,6 @@ export const apopCommand: Pop3Command = {
     if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw new Pop3Error('AUTH_FAILED', 'APOP digest must be 32 hexadecimal digits', 'AUTH');
     const result = ctx.deps.accounts.verifyApop(login, ctx.timestamp, digest.toLowerCase());
     if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or digest', 'AUTH');
-    await ctx.openMaildrop(result.user);
+    await ctx.openMaildrop(result.user, 'APOP');
   },
 };

@@ -3,7 +3,7 @@
 // "AUTH" alone lists the mechanisms (the RFC 1734 form some clients still probe with).
 import { decodeSaslPlain } from '../../../core/auth.js';
 import { redactAfterWords } from '../../../core/redact.js';
-import { okLine, Pop3Error } from '../replies.js';
+import { okLine, Pop3Error, quoteable } from '../replies.js';
 import type { Pop3Session } from '../session.js';
 import type { Pop3Command } from './command.js';
 
@@ -21,7 +21,7 @@ export const authCommand: Pop3Command = {
       return;
     }
     const mechanism = args[0]!.toUpperCase();
-    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${args[0]!.slice(0, 20)}; use PLAIN`);
+    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${quoteable(args[0]!, 20)}; use PLAIN`);
     let response = args[1];
     if (response === undefined) {
       // RFC 5034 section 4: the empty challenge is "+" and a single space, nothing more.
@@ -47,7 +47,7 @@ async function plainLogin(ctx: Pop3Session, base64: string): Promise<void> {
   if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
   // RFC 4616 section 2: acting as someone else is not allowed here; an authzid must name the same user.
   if (msg.authzid !== '' && accounts.localUser(msg.authzid) !== result.user) {
-    throw new Pop3Error('AUTH_FAILED', `not authorized to act as ${msg.authzid.slice(0, 64)}`, 'AUTH');
+    throw new Pop3Error('AUTH_FAILED', `not authorized to act as ${quoteable(msg.authzid)}`, 'AUTH');
   }
-  await ctx.openMaildrop(result.user);
+  await ctx.openMaildrop(result.user, 'AUTH PLAIN');
 }

@@ -16,6 +16,6 @@ export const passCommand: Pop3Command = {
     ctx.pendingUser = undefined;
     const result = ctx.deps.accounts.verify(login, rest);
     if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
-    await ctx.openMaildrop(result.user);
+    await ctx.openMaildrop(result.user, 'USER/PASS');
   },
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/bind-device (labnet's only native code: SO_BINDTODEVICE for the DHCP sockets) with
+// Builds services/dhcp/native/bind-device (labnet's only native code: SO_BINDTODEVICE for the DHCP sockets) with
 // the node-gyp that ships inside npm, using the Node headers installed with Node when they are there
 // (no download). Runs from `npm ci` (the package's install script) and from `npm run build` when the
 // addon is missing. A failed build is reported but does not fail the install: only the DHCP service
@@ -38,7 +38,7 @@ const nodeRoot = resolve(dirname(process.execPath), '..');
 if (existsSync(join(nodeRoot, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeRoot}`);
 const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 if (r.status !== 0) {
-  console.error('bind-device: build failed; the DHCP service will not start until `node native/build-addon.mjs` succeeds');
+  console.error('bind-device: build failed; the DHCP service will not start until `node services/dhcp/native/build-addon.mjs` succeeds');
   process.exit(0);
 }
 console.log(`bind-device: built ${out}`);
