@@ -21,6 +21,10 @@ export class HttpSession {
   /** Sweep bookkeeping: which head the sweep saw as partial, and since when. */
   sweptSeq = -1;
   partialSince = 0;
+  /** Idle bookkeeping for the sweep: octet counters last seen and since when they have not moved. */
+  seenIn = -1;
+  seenOut = -1;
+  quietSince = 0;
   private finished = false;
   /** The last response refused something (status >= 400): close gently. */
   private lingering = false;
@@ -60,6 +64,10 @@ export class HttpSession {
       conn.socket.on('data', () => {});
       conn.socket.resume();
     }
+    // Half-close right behind the last response, in the same tick as its write, rather than a few
+    // promise hops later through the server: a server that closes first keeps the TIME_WAIT state on
+    // its side, so the client's ports do not pile up (what Connection: close traffic runs into).
+    if (err === undefined && !conn.closed) conn.close('session ended');
     this.site.sessions.delete(this);
     if (err === undefined) this.resolveDone();
     else this.rejectDone(err);
@@ -178,6 +186,15 @@ export class HttpSession {
     const ex = new HttpExchange(conn, fallbackRequest(rest.subarray(0, 256)), '', site.limits, site.events);
     if (lineTooLong) ex.sendError(414, `request line longer than ${site.limits.maxRequestLineBytes} octets`, { close: true });
     else ex.sendError(431, `request header section larger than ${site.limits.maxHeadBytes} octets`, { close: true });
+  }
+
+  /** Called by the sweep when nothing has moved on the connection for keepAliveTimeoutMs. */
+  idleTimeout(): void {
+    const conn = this.conn;
+    const betweenRequests = this.waitingHead && conn.framer.buffered === 0;
+    this.finish();
+    if (betweenRequests) conn.close('idle timeout');
+    else conn.destroy('idle timeout');
   }
 
   /** Called by the sweep when this session's head has been arriving for too long. */

@@ -96,15 +96,29 @@ export class HttpSite {
   }
 
   /**
-   * Slowloris: a head counts from the first sweep that sees part of it buffered; when it is still not
-   * complete after headerTimeoutMs the client gets 408 and the connection closes. Waiting between
-   * keep-alive requests with nothing buffered is governed by the idle timeout instead.
+   * One sweep for every connection instead of a timer per socket (refreshed on every read and write):
+   * - Slowloris: a head counts from the first sweep that sees part of it buffered; when it is still
+   *   not complete after headerTimeoutMs the client gets 408 and the connection closes.
+   * - Idle: a connection whose octet counters have not moved for keepAliveTimeoutMs is closed (a
+   *   keep-alive client that went quiet, a body that stopped arriving, a reader that stopped reading).
    */
   private sweepSlowHeads(): void {
     const now = Date.now();
     const timeout = this.limits.headerTimeoutMs;
+    const idle = this.limits.keepAliveTimeoutMs;
     for (const s of this.sessions) {
-      if (!s.waitingHead || s.conn.framer.buffered === 0) {
+      const conn = s.conn;
+      const bi = conn.bytesIn;
+      const bo = conn.bytesOut;
+      if (bi !== s.seenIn || bo !== s.seenOut) {
+        s.seenIn = bi;
+        s.seenOut = bo;
+        s.quietSince = now;
+      } else if (now - s.quietSince >= idle) {
+        s.idleTimeout();
+        continue;
+      }
+      if (!s.waitingHead || conn.framer.buffered === 0) {
         s.sweptSeq = -1;
         continue;
       }
@@ -352,10 +366,10 @@ curl -X DELETE http://HOST/upload/notes.txt        # DELETE: 204</pre>`,
     const submission = port('smtp', 'submission');
     const smtp = port('smtp', 'smtp');
     const smtps = port('smtp', 'smtps');
-    if (imap !== undefined || imaps !== undefined) mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'} (STARTTLS)${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
+    if (imap !== undefined || imaps !== undefined) mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'}${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
     if (pop3 !== undefined || pop3s !== undefined) mail.push(`<li>Incoming (POP3): server <b>${h}</b>, port ${pop3 ?? '-'}${pop3s !== undefined ? ` or ${pop3s} (TLS)` : ''}</li>`);
     if (submission !== undefined || smtp !== undefined || smtps !== undefined) {
-      mail.push(`<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission, STARTTLS, log in)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`);
+      mail.push(`<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission: log in with your login and password)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`);
     }
     if (mail.length === 0) mail.push('<li>No mail service is running right now.</li>');
     const domain = escapeHtml(lab.domain);

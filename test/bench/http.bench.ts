@@ -170,7 +170,9 @@ async function main(): Promise<void> {
     for (const sc of scenarios) {
       const samples: Record<string, number[]> = { labnet: [], 'node:http': [], nginx: [], 'net-naive': [] };
       for (let run = 0; run < RUNS; run++) {
-        for (const s of servers) {
+        // Rotate the order each run so a load change on the machine does not always hit the same server.
+        const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
+        for (const s of order) {
           const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
           samples[s.name]!.push(rps);
           console.log(`  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s`);

@@ -15,7 +15,7 @@ let port: number;
 let outside: string;
 
 test.before(async () => {
-  lab = await startLabProcess({ only: ['http'], config: { services: { http: { headerTimeoutMs: 1500 } } } });
+  lab = await startLabProcess({ only: ['http'], config: { services: { http: { headerTimeoutMs: 1500, keepAliveTimeoutMs: 4000 } } } });
   port = lab.port('http');
   outside = mkdtempSync(join(tmpdir(), 'labnet-outside-'));
   writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET-OUTSIDE\n');
@@ -144,6 +144,17 @@ test('an idle keep-alive connection between requests is not cut by the header ti
   c.send('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is((await c.response()).status, 200);
   c.destroy();
+});
+
+test('a keep-alive connection that stays silent past keepAliveTimeoutMs is closed', async (t) => {
+  const c = await RawClient.open(port);
+  c.send('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.is((await c.response()).status, 200);
+  t.true(await c.closesWithin(15_000));
+  t.is(c.pending, '');
+  // A connection that never sends anything is closed too.
+  const silent = await RawClient.open(port);
+  t.true(await silent.closesWithin(15_000));
 });
 
 test('TRACE, when switched on, echoes the request as message/http with secrets redacted; events show requests', async (t) => {

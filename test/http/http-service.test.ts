@@ -6,7 +6,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { curl, rawRequest, RawClient } from './raw-client.js';
+
+const run = promisify(execFile);
 
 let lab: LabProcess;
 let port: number;
@@ -368,4 +372,24 @@ test('the landing page lists services with ports, mail setup and the address for
   t.is(amp.status, 200);
   t.true(amp.text.includes('a&amp;b&#39;c'));
   t.false(amp.text.includes("a&b'c"));
+});
+
+test('other real clients: busybox wget and Python http.client (one keep-alive connection)', async (t) => {
+  const wget = await run('busybox', ['wget', '-q', '-O', '-', url('/digits.txt')]);
+  t.is(wget.stdout, '0123456789');
+  const script = `
+import http.client, sys, json
+c = http.client.HTTPConnection('127.0.0.1', ${port}, timeout=10)
+out = []
+c.request('GET', '/hello.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+sock = c.sock
+c.request('PUT', '/upload/py.txt', body=b'from python'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+c.request('GET', '/upload/py.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+c.request('DELETE', '/upload/py.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+out.append(c.sock is sock)
+print(json.dumps(out))
+`;
+  const py = await run('python3', ['-c', script]);
+  const out = JSON.parse(py.stdout) as unknown[];
+  t.deepEqual(out, [[200, 'Hello, world\n'], [201, 'created /upload/py.txt (11 octets)\n'], [200, 'from python'], [204, ''], true]);
 });

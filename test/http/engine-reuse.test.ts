@@ -1,0 +1,79 @@
+// The engine is reusable: the same `serveHttp(conn, site)` over implicit TLS (what the HTTPS service
+// will do), a site-specific route added with one call, and a route on the shared registry
+// (TOKENS.HttpRoutes, where the TLS material can publish /ca.crt) served by every site.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { EventBus } from '../../core/events.js';
+import { serveHttp } from '../../core/http/engine.js';
+import { DEFAULT_HTTP_LIMITS } from '../../core/http/limits.js';
+import { HttpRouteRegistry } from '../../core/http/routes.js';
+import { HttpSite } from '../../core/http/site.js';
+import { TcpServer } from '../../core/tcp-server.js';
+import { curl } from './raw-client.js';
+
+test('serveHttp runs unchanged over TLS, with a site route and a shared route', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-http-tls-'));
+  const events = new EventBus();
+  const shared = new HttpRouteRegistry();
+  const site = new HttpSite({
+    documentRoot: join(dir, 'www'),
+    uploadDir: join(dir, 'uploads'),
+    trace: false,
+    uploadMaxFileBytes: 1000,
+    uploadMaxFiles: 2,
+    limits: { ...DEFAULT_HTTP_LIMITS, headerTimeoutMs: 2000, keepAliveTimeoutMs: 5000 },
+    events,
+    shared,
+    lab: { hostname: 'labnet.lab.test', domain: 'lab.test', users: [], showPasswords: false, status: () => [], startedAt: Date.now() },
+  });
+  let server: TcpServer | undefined;
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+    const key = readFileSync(join(dir, 'key.pem'));
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    await site.start();
+    site.routes.add({
+      path: '/tls',
+      methods: ['GET'],
+      description: 'the TLS session of this request',
+      handler: (ex) => ex.send(200, 'Content-Type: text/plain\r\n', `protocol ${ex.conn.tlsSocket?.getProtocol() ?? 'none'}\n`),
+    });
+    shared.add({ path: '/ca.crt', methods: ['GET'], handler: (ex) => ex.send(200, 'Content-Type: application/x-x509-ca-cert\r\n', cert) });
+    server = new TcpServer(
+      {
+        service: 'https',
+        address: '127.0.0.1',
+        port: 0,
+        maxConnections: 100,
+        maxConnectionsPerAddress: 100,
+        idleTimeoutMs: 0,
+        maxLineLength: 8192,
+        handler: (conn) => serveHttp(conn, site),
+        tls: { options: () => ({ key, cert }) },
+      },
+      events,
+      pino({ level: 'silent' }),
+      Date.now,
+    );
+    await server.listen();
+    const base = `https://127.0.0.1:${server.port}`;
+    const r = await curl(['-k', `${base}/tls`, `${base}/hello.txt`, `${base}/ca.crt`]);
+    t.is(r.code, 0, r.stderr);
+    const out = r.stdout.toString();
+    t.regex(out, /^protocol TLSv1\.[23]\nHello, world\n-----BEGIN CERTIFICATE-----/);
+    const head = await curl(['-k', '-I', `${base}/tls`]);
+    t.regex(head.stdout.toString(), /^HTTP\/1\.1 200 OK\r\n/);
+    const landing = await curl(['-k', `${base}/`]);
+    t.regex(landing.stdout.toString(), /\/tls<\/a> the TLS session of this request/);
+    const post = await curl(['-k', '-i', '-d', 'x', `${base}/tls`]);
+    t.regex(post.stdout.toString(), /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*Allow: GET, HEAD, OPTIONS\r\n/);
+  } finally {
+    await server?.close(500);
+    site.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
