@@ -38,7 +38,7 @@ export class Connection {
     readonly id: string,
     readonly service: string,
     readonly peer: Endpoint,
-    readonly local: Endpoint,
+    local: Endpoint | (() => Endpoint),
     readonly events: EventBus,
     maxLineLength: number,
     idleTimeoutMs: number,
@@ -47,12 +47,23 @@ export class Connection {
     highWaterMark?: number,
   ) {
     this.socket = socket;
+    if (typeof local === 'function') this.localOf = local;
+    else this.localEnd = local;
     this.openedAt = now;
     this.idleTimeoutMs = idleTimeoutMs;
     this.framer = new LineFramer({ maxLineLength, highWaterMark });
     this.framer.attach(socket);
     if (socket instanceof tls.TLSSocket) this.tlsSocket = socket;
     this.watch(socket);
+  }
+
+  private localEnd: Endpoint | undefined;
+  private localOf: (() => Endpoint) | undefined;
+
+  /** Our end of the connection (found lazily: a getsockname() per connection costs on the hot path). */
+  get local(): Endpoint {
+    this.localEnd ??= this.localOf!();
+    return this.localEnd;
   }
 
   get bytesIn(): number {

@@ -163,11 +163,11 @@ export class TcpServer {
     const peer = { address: remote, port: raw.remotePort ?? 0 };
     // Bound to one address, the local end is known without a getsockname() per connection.
     const wildcard = this.boundAddress === '0.0.0.0' || this.boundAddress === '::';
-    const local = wildcard ? { address: raw.localAddress ?? '', port: raw.localPort ?? 0 } : { address: this.boundAddress, port: this.boundPort };
+    const local = wildcard ? () => ({ address: raw.localAddress ?? '', port: raw.localPort ?? 0 }) : { address: this.boundAddress, port: this.boundPort };
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
     if (this.events.wants('session.open')) {
-      this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local, tls: conn.isTls });
+      this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local: conn.local, tls: conn.isTls });
     }
     conn.onClose((reason) => {
       this.open.delete(conn);
