@@ -81,6 +81,18 @@ export class ImapSession extends LineSession {
     }
   }
 
+  /**
+   * Like sendData for an answer in pieces: held pieces are joined once, in `uncork`, instead of
+   * being joined here and copied again there.
+   */
+  sendBuffers(parts: readonly Buffer[], octets: number, summary: string): void {
+    if (this.held) {
+      for (const p of parts) this.held.push(p);
+      this.heldOctets += octets;
+    } else this.conn.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, octets));
+    if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: octets });
+  }
+
   /** Output of the command being answered, written as one buffer when it completes. */
   private held: Array<Buffer | string> | undefined;
   private heldOctets = 0;
@@ -212,8 +224,13 @@ export class ImapSession extends LineSession {
     if (!held) return;
     this.held = undefined;
     if (held.length === 0) return;
+    if (held.length === 1) {
+      const p = held[0]!;
+      this.conn.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+      return;
+    }
     const bufs = held.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
-    this.conn.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+    this.conn.write(Buffer.concat(bufs));
   }
 
   /** Octets held so far (FETCH flushes big answers in pieces). */
