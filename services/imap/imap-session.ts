@@ -120,12 +120,14 @@ export class ImapSession extends LineSession {
     this.conn.setIdleTimeout(this.shared.config.preAuthTimeoutMs);
     this.send(`* OK [CAPABILITY ${this.capabilities()}] ${this.shared.hostname} labnet IMAP4rev1 ready`);
     try {
+      // Made once per session, not once per command.
+      const hooks = {
+        literalLimit: (first: string) => this.literalLimit(first),
+        continuation: () => this.send('+ Ready for literal data'),
+        readFirstLine: (max: number) => this.conn.readCommandLine(max),
+      };
       while (this.state !== 'logout' && !this.conn.closed) {
-        const r = await readCommand(this.conn.framer, {
-          literalLimit: (first) => this.literalLimit(first),
-          continuation: () => this.send('+ Ready for literal data'),
-          readFirstLine: (max) => this.conn.readCommandLine(max),
-        });
+        const r = await readCommand(this.conn.framer, hooks);
         if (r.kind === 'eof') break;
         if (r.kind === 'refused') {
           this.commandEvent(`${r.tag ?? '*'} (refused: ${r.response})`);
