@@ -1,8 +1,25 @@
 // Small durable-file helpers for the mail store.
-import { promises as fsp } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 let tmpSeq = 0;
+
+/**
+ * The whole file, read synchronously when its size is known (Maildir files never change): open, one
+ * read, close, where readFileSync also stats the file and reads again to find the end. One octet more
+ * than expected is asked for, so a file that is larger than the index says is still read whole.
+ */
+export function readFileSizedSync(path: string, size: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    const n = readSync(fd, buf, 0, size + 1, 0);
+    if (n <= size) return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(path);
+}
 
 /** fsync of a directory, so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {

@@ -10,14 +10,14 @@
 //  - Recovery at start: stale tmp/ files deleted, every folder loaded (new files get UIDs, the index
 //    is repaired from the directory listing).
 import 'reflect-metadata';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import { TOKENS } from '../tokens.js';
 import { Folder, type NewFile } from './folder.js';
-import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, writeFileDurable } from './fs-util.js';
+import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, writeFileDurable } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
 import { MAX_HEADER_SCAN, parseHeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
@@ -494,12 +494,13 @@ export class MailStore {
    */
   async read(user: string, name: string, uid: number, options: { blockingUpTo?: number } = {}): Promise<Buffer> {
     const f = await this.loaded(user, name);
-    const blocking = (f.get(uid)?.size ?? Infinity) <= (options.blockingUpTo ?? -1);
+    const size = f.get(uid)?.size;
+    const blocking = size !== undefined && size <= (options.blockingUpTo ?? -1);
     for (let attempt = 0; attempt < 3; attempt++) {
       const path = f.filePath(uid);
       if (!path) break;
       try {
-        return blocking ? readFileSync(path) : await fsp.readFile(path);
+        return blocking ? readFileSizedSync(path, size) : await fsp.readFile(path);
       } catch (err) {
         if (!isEnoent(err)) throw err;
         await f.mutex.run(() => undefined); // a flag change renamed it: look again after it

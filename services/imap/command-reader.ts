@@ -47,8 +47,8 @@ export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks)
     if (parts.length === 0) firstLine = line.toString('latin1', 0, Math.min(line.length, 200));
     parts.push(line);
     total += line.length;
-    const tail = line.toString('latin1', Math.max(0, line.length - 14));
-    const m = LITERAL_AT_END.exec(tail);
+    // Most lines announce no literal: only a line ending in "}" needs the pattern.
+    const m = line.length > 0 && line[line.length - 1] === 0x7d ? LITERAL_AT_END.exec(line.toString('latin1', Math.max(0, line.length - 14))) : null;
     if (!m) return { kind: 'command', raw: parts.length === 1 ? line : Buffer.concat(parts), literals };
     const size = Number(m[1]);
     const nonSync = m[2] === '+';

@@ -85,6 +85,18 @@ export class ImapSession extends LineSession {
     }
   }
 
+  /**
+   * Like sendData for an answer in pieces: held pieces are joined once, in `uncork`, instead of
+   * being joined here and copied again there.
+   */
+  sendBuffers(parts: readonly Buffer[], octets: number, summary: string): void {
+    if (this.held) {
+      for (const p of parts) this.held.push(p);
+      this.heldOctets += octets;
+    } else this.conn.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, octets));
+    if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: octets });
+  }
+
   /** Output of the command being answered, written as one buffer when it completes. */
   private held: Array<Buffer | string> | undefined;
   private heldOctets = 0;
@@ -115,12 +127,14 @@ export class ImapSession extends LineSession {
     this.conn.setIdleTimeout(this.shared.config.preAuthTimeoutMs);
     this.send(`* OK [CAPABILITY ${this.capabilities()}] ${this.shared.hostname} labnet IMAP4rev1 ready`);
     try {
+      // Made once per session, not once per command.
+      const hooks = {
+        literalLimit: (first: string) => this.literalLimit(first),
+        continuation: () => this.send('+ Ready for literal data'),
+        readFirstLine: (max: number) => this.conn.readCommandLine(max),
+      };
       while (this.state !== 'logout' && !this.conn.closed) {
-        const r = await readCommand(this.conn.framer, {
-          literalLimit: (first) => this.literalLimit(first),
-          continuation: () => this.send('+ Ready for literal data'),
-          readFirstLine: (max) => this.conn.readCommandLine(max),
-        });
+        const r = await readCommand(this.conn.framer, hooks);
         if (r.kind === 'eof') break;
         if (r.kind === 'refused') {
           this.commandEvent(`${r.tag ?? '*'} (refused: ${r.response})`);
@@ -226,8 +240,13 @@ export class ImapSession extends LineSession {
     if (!held) return;
     this.held = undefined;
     if (held.length === 0) return;
+    if (held.length === 1) {
+      const p = held[0]!;
+      this.conn.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+      return;
+    }
     const bufs = held.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
-    this.conn.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+    this.conn.write(Buffer.concat(bufs));
   }
 
   /** Octets held so far (FETCH flushes big answers in pieces). */

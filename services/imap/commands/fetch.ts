@@ -154,18 +154,28 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
     if (batch.length === 0) return;
     // Runs of strings become one Buffer each (one latin1 conversion instead of one per piece).
     const bufs: Buffer[] = [];
+    let octets = 0;
     let run = '';
     for (const p of batch) {
       if (typeof p === 'string') run += p;
       else {
-        if (run) bufs.push(Buffer.from(run, 'latin1'));
+        if (run) {
+          const b = Buffer.from(run, 'latin1');
+          bufs.push(b);
+          octets += b.length;
+        }
         run = '';
         bufs.push(p);
+        octets += p.length;
       }
     }
-    if (run) bufs.push(Buffer.from(run, 'latin1'));
-    const buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
-    s.sendData(buf, `${count} FETCH responses (${buf.length} octets)`);
+    if (run) {
+      const b = Buffer.from(run, 'latin1');
+      bufs.push(b);
+      octets += b.length;
+    }
+    // The pieces go to the session's held output as they are (one copy, when the answer is written).
+    s.sendBuffers(bufs, octets, `${count} FETCH responses (${octets} octets)`);
     batch = [];
     batchOctets = 0;
     count = 0;
