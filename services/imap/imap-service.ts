@@ -10,6 +10,7 @@ import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
+import { ListenerGroup } from '../../core/listener-group.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { starttls } from './commands/starttls.js';
@@ -40,8 +41,7 @@ export type ImapConfig = z.infer<typeof imapConfigSchema>;
 @injectable()
 export class ImapService implements Service {
   readonly name = 'imap';
-  private server: TcpServer | undefined;
-  private secureServer: TcpServer | undefined;
+  private readonly listenerGroup = new ListenerGroup();
   private readonly cfg: ImapConfig;
   private readonly shared: ImapShared;
   private state: ServiceStatus['state'] = 'stopped';
@@ -88,11 +88,9 @@ export class ImapService implements Service {
       idleReply: () => '* BYE Autologout; idle for too long\r\n',
       shutdownReply: () => '* BYE Server shutting down\r\n',
     });
-    this.server = await listen('imap', this.cfg.port, false);
     try {
-      if (this.cfg.imaps) this.secureServer = await listen('imaps', this.cfg.imapsPort, true);
+      await this.listenerGroup.open([() => listen('imap', this.cfg.port, false), this.cfg.imaps && (() => listen('imaps', this.cfg.imapsPort, true))]);
     } catch (err) {
-      await this.server.close(0);
       this.state = 'failed';
       throw err;
     }
@@ -101,28 +99,22 @@ export class ImapService implements Service {
 
   async stop(options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
-    await Promise.all([this.server?.close(options.timeoutMs), this.secureServer?.close(options.timeoutMs)]);
+    await this.listenerGroup.close(options.timeoutMs);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
-    if (!this.server) return [];
-    const out: ListenerInfo[] = [{ name: 'imap', protocol: 'tcp', address: this.server.address, port: this.server.port }];
-    if (this.secureServer) out.push({ name: 'imaps', protocol: 'tcp', address: this.secureServer.address, port: this.secureServer.port, tls: true });
-    return out;
+    return this.listenerGroup.listeners();
   }
 
   status(): ServiceStatus {
-    const a = this.server?.stats();
-    const b = this.secureServer?.stats();
-    const st = a && { open: a.open + (b?.open ?? 0), accepted: a.accepted + (b?.accepted ?? 0), bytesIn: a.bytesIn + (b?.bytesIn ?? 0), bytesOut: a.bytesOut + (b?.bytesOut ?? 0) };
     let sessions = 0;
     for (const n of this.shared.sessionsPerUser.values()) sessions += n;
     return {
       name: this.name,
       state: this.state,
       listeners: this.listeners(),
-      ...(st ? { connections: st.open, accepted: st.accepted, bytesIn: st.bytesIn, bytesOut: st.bytesOut } : {}),
+      ...this.listenerGroup.totals(),
       detail: { authenticatedSessions: sessions },
     };
   }

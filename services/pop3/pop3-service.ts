@@ -8,6 +8,7 @@ import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
+import { ListenerGroup } from '../../core/listener-group.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { apopCommand } from './commands/apop.js';
@@ -34,8 +35,7 @@ export class Pop3Service implements Service {
   /** The TLS layer adds STLS here (and its command to `extraCommands`) before start(). */
   readonly capabilities: Capabilities = defaultCapabilities(IMPLEMENTATION);
   readonly extraCommands: Pop3Command[] = [];
-  private server: TcpServer | undefined;
-  private secureServer: TcpServer | undefined;
+  private readonly listenerGroup = new ListenerGroup();
   private state: ServiceState = 'stopped';
   private readonly cfg: Pop3Config;
   private sessions = 0;
@@ -101,11 +101,9 @@ export class Pop3Service implements Service {
       shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
       // RFC 1939 section 3: on the autologout timer the server closes without a response.
     });
-    this.server = await listen('pop3', this.cfg.port, false);
     try {
-      if (this.cfg.pop3s) this.secureServer = await listen('pop3s', this.cfg.pop3sPort, true);
+      await this.listenerGroup.open([() => listen('pop3', this.cfg.port, false), this.cfg.pop3s && (() => listen('pop3s', this.cfg.pop3sPort, true))]);
     } catch (err) {
-      await this.server.close(0);
       this.state = 'failed';
       throw err;
     }
@@ -114,26 +112,20 @@ export class Pop3Service implements Service {
 
   async stop(options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
-    await Promise.all([this.server?.close(options.timeoutMs), this.secureServer?.close(options.timeoutMs)]);
+    await this.listenerGroup.close(options.timeoutMs);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
-    if (!this.server) return [];
-    const out: ListenerInfo[] = [{ name: 'pop3', protocol: 'tcp', address: this.server.address, port: this.server.port }];
-    if (this.secureServer) out.push({ name: 'pop3s', protocol: 'tcp', address: this.secureServer.address, port: this.secureServer.port, tls: true });
-    return out;
+    return this.listenerGroup.listeners();
   }
 
   status(): ServiceStatus {
-    const a = this.server?.stats();
-    const b = this.secureServer?.stats();
-    const s = a && { open: a.open + (b?.open ?? 0), accepted: a.accepted + (b?.accepted ?? 0), bytesIn: a.bytesIn + (b?.bytesIn ?? 0), bytesOut: a.bytesOut + (b?.bytesOut ?? 0) };
     return {
       name: this.name,
       state: this.state,
       listeners: this.listeners(),
-      ...(s ? { connections: s.open, accepted: s.accepted, bytesIn: s.bytesIn, bytesOut: s.bytesOut } : {}),
+      ...this.listenerGroup.totals(),
       detail: { sessions: this.sessions, logins: this.logins },
     };
   }

@@ -10,6 +10,7 @@ import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
+import { ListenerGroup } from '../../core/listener-group.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { SmtpConfig } from './config.js';
@@ -24,7 +25,7 @@ const SMTP_ALPN = ['smtp'] as const;
 export class SmtpService implements Service {
   readonly name = 'smtp';
   private readonly config: SmtpConfig;
-  private readonly servers: TcpServer[] = [];
+  private readonly listenerGroup = new ListenerGroup();
   private state: ServiceState = 'stopped';
   private readonly stats: SmtpStats = { messages: 0, recipients: 0, rejectedRecipients: 0, authFailures: 0 };
   private readonly ctx: SmtpContext;
@@ -86,12 +87,12 @@ export class SmtpService implements Service {
         errorReply: () => `421 4.3.0 ${host} Error: internal error, closing connection\r\n`,
       });
     try {
-      this.servers.push(await listen('smtp', this.lab.services.smtp!.port, false));
-      if (this.config.submission) this.servers.push(await listen('submission', this.config.submissionPort, true));
-      if (this.config.smtps) this.servers.push(await listen('smtps', this.config.smtpsPort, true, true));
+      await this.listenerGroup.open([
+        () => listen('smtp', this.lab.services.smtp!.port, false),
+        this.config.submission && (() => listen('submission', this.config.submissionPort, true)),
+        this.config.smtps && (() => listen('smtps', this.config.smtpsPort, true, true)),
+      ]);
     } catch (err) {
-      await Promise.all(this.servers.map((s) => s.close(0)));
-      this.servers.length = 0;
       this.state = 'failed';
       throw err;
     }
@@ -100,34 +101,20 @@ export class SmtpService implements Service {
 
   async stop(options: { timeoutMs: number }): Promise<void> {
     this.state = 'stopping';
-    await Promise.all(this.servers.map((s) => s.close(options.timeoutMs)));
+    await this.listenerGroup.close(options.timeoutMs);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
-    return this.servers.map((s) => ({ name: s.label, protocol: 'tcp' as const, address: s.address, port: s.port, ...(s.options.tls ? { tls: true } : {}) }));
+    return this.listenerGroup.listeners();
   }
 
   status(): ServiceStatus {
-    let connections = 0;
-    let accepted = 0;
-    let bytesIn = 0;
-    let bytesOut = 0;
-    for (const s of this.servers) {
-      const st = s.stats();
-      connections += st.open;
-      accepted += st.accepted;
-      bytesIn += st.bytesIn;
-      bytesOut += st.bytesOut;
-    }
     return {
       name: this.name,
       state: this.state,
       listeners: this.listeners(),
-      connections,
-      accepted,
-      bytesIn,
-      bytesOut,
+      ...this.listenerGroup.totals(),
       detail: { ...this.stats, store: this.store.stats() },
     };
   }
