@@ -26,7 +26,10 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   /** A YAML config file, merged over the defaults. */
   configFile?: string;
-  /** Start from config/labnet.yaml (default true). Test suites usually pass false and give all they need. */
+  /**
+   * Start from config/labnet.yaml (default true). Test suites usually pass false and give all they
+   * need; then only the services named under `config.services` (or in `only`) run.
+   */
   defaults?: boolean;
   dataDir?: string;
   portOffset?: number;
@@ -88,6 +91,15 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
   if (options.dataDir) raw = mergeConfig(raw, { dataDir: options.dataDir });
   const schema = buildConfigSchema(modules);
   const config = parseConfig(schema, raw, source, process.cwd());
+  if (options.defaults === false && !options.only) {
+    // An explicit config without the packaged defaults runs exactly the services it names (as a test
+    // suite expects: configuring SMTP alone must not also try to open ports 80, 110 and 143).
+    const named = (raw as { services?: Record<string, unknown> }).services ?? {};
+    for (const m of modules) {
+      const section = config.services[m.name];
+      if (section && !(m.name in named)) section.enabled = false;
+    }
+  }
   if (options.only) {
     const known = new Set(modules.map((m) => m.name));
     for (const name of options.only) {

@@ -55,7 +55,9 @@ test('a service starts on port 0, serves a session and publishes the dialogue as
 });
 
 test('a service that throws at start is reported and left stopped while the others run', async (t) => {
-  const lab = await startLabnet(options({}, { modules: [echoModule, brokenModule] }));
+  const opts = options({}, { modules: [echoModule, brokenModule] });
+  (opts.config as { services: Record<string, unknown> }).services.broken = {};
+  const lab = await startLabnet(opts);
   t.is(lab.services.broken?.state, 'failed');
   t.regex(lab.services.broken?.error ?? '', /broken on purpose/);
   t.is(lab.services.echo?.state, 'running');
@@ -156,6 +158,13 @@ test('a taken port fails start-up with a ListenError naming service, port and ca
   t.true(err instanceof ListenError);
   t.regex(err!.message, new RegExp(`echo cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
   blocker.close();
+});
+
+test('without the packaged defaults only the services named in the config run', async (t) => {
+  const lab = await startLabnet(options({}, { modules: [echoModule, brokenModule] }));
+  t.deepEqual(Object.keys(lab.services), ['echo']);
+  t.is(lab.services.echo?.state, 'running');
+  await lab.stop();
 });
 
 test('the port offset is added to every non-zero TCP port', async (t) => {
