@@ -10,9 +10,9 @@ import { serveHttp } from '../../core/http/engine.js';
 import type { HttpRouteRegistry } from '../../core/http/routes.js';
 import type { HttpSite } from '../../core/http/site.js';
 import type { NetHost } from '../../core/net-host.js';
-import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
+import type { ServiceModule } from '../../core/service.js';
 import type { StatusBoard } from '../../core/status-board.js';
-import type { TcpServer } from '../../core/tcp-server.js';
+import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 
 export const httpConfigSchema = serviceBaseSchema({ enabled: true, port: 80 }).extend(httpSiteFields);
@@ -20,11 +20,9 @@ export const httpConfigSchema = serviceBaseSchema({ enabled: true, port: 80 }).e
 export type HttpConfig = HttpSiteConfig & { enabled: boolean; port: number };
 
 @injectable()
-export class HttpService implements Service {
+export class HttpService extends TcpService {
   readonly name = 'http';
-  private server: TcpServer | undefined;
   private site: HttpSite | undefined;
-  private state: ServiceStatus['state'] = 'stopped';
 
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
@@ -33,7 +31,9 @@ export class HttpService implements Service {
     @inject(TOKENS.Status) private readonly board: StatusBoard,
     @inject(TOKENS.HttpRoutes) private readonly sharedRoutes: HttpRouteRegistry,
     @inject(TOKENS.Logger) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.state = 'starting';
@@ -43,47 +43,34 @@ export class HttpService implements Service {
     await site.start();
     this.site = site;
     try {
-      this.server = await this.net.listenTcp({
-        service: 'http',
-        label: 'http',
-        port: c.port,
-        handler: (conn) => serveHttp(conn, site),
-        // Idle connections are closed by the site's sweep (no timer per socket); see HttpSite.
-        idleTimeoutMs: 0,
-        maxLineLength: limits.maxRequestLineBytes,
-        highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
-        busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
-      });
+      await this.openListeners([
+        () =>
+          this.net.listenTcp({
+            service: 'http',
+            label: 'http',
+            port: c.port,
+            handler: (conn) => serveHttp(conn, site),
+            // Idle connections are closed by the site's sweep (no timer per socket); see HttpSite.
+            idleTimeoutMs: 0,
+            maxLineLength: limits.maxRequestLineBytes,
+            highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
+            busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
+          }),
+      ]);
     } catch (err) {
       site.stop();
-      this.state = 'failed';
       throw err;
     }
     this.logger.debug({ documentRoot: site.options.documentRoot }, 'http site ready');
-    this.state = 'running';
   }
 
-  async stop(options: { timeoutMs: number }): Promise<void> {
-    this.state = 'stopping';
-    await this.server?.close(options.timeoutMs);
+  override async stop(options: { timeoutMs: number }): Promise<void> {
+    await super.stop(options);
     this.site?.stop();
-    this.state = 'stopped';
   }
 
-  listeners(): ListenerInfo[] {
-    const s = this.server;
-    return s ? [{ name: 'http', protocol: 'tcp', address: s.address, port: s.port }] : [];
-  }
-
-  status(): ServiceStatus {
-    const st = this.server?.stats();
-    return {
-      name: this.name,
-      state: this.state,
-      listeners: this.listeners(),
-      ...(st ? { connections: st.open, accepted: st.accepted, bytesIn: st.bytesIn, bytesOut: st.bytesOut } : {}),
-      ...(this.site ? { detail: { documentRoot: this.site.options.documentRoot, trace: this.site.options.trace } } : {}),
-    };
+  protected override detail(): Record<string, unknown> | undefined {
+    return this.site ? { documentRoot: this.site.options.documentRoot, trace: this.site.options.trace } : undefined;
   }
 }
 

@@ -10,15 +10,15 @@ import type { Logger } from 'pino';
 import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
-import { httpLimitsFrom, httpSitePaths, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
+import { createHttpSite, httpLimitsFrom, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
 import { serveHttp } from '../../core/http/engine.js';
 import type { HttpExchange } from '../../core/http/exchange.js';
 import type { HttpRouteRegistry } from '../../core/http/routes.js';
-import { HttpSite } from '../../core/http/site.js';
+import type { HttpSite } from '../../core/http/site.js';
 import type { NetHost } from '../../core/net-host.js';
-import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
+import type { ServiceModule } from '../../core/service.js';
 import type { StatusBoard } from '../../core/status-board.js';
-import type { TcpServer } from '../../core/tcp-server.js';
+import { TcpService } from '../../core/tcp-service.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { TOKENS } from '../../core/tokens.js';
 import { renderTlsPage } from './tls-page.js';
@@ -52,12 +52,9 @@ export type HttpsConfig = HttpSiteConfig & {
 const ALPN = ['http/1.1'] as const;
 
 @injectable()
-export class HttpsService implements Service {
+export class HttpsService extends TcpService {
   readonly name = 'https';
-  private server: TcpServer | undefined;
-  private demoServer: TcpServer | undefined;
   private site: HttpSite | undefined;
-  private state: ServiceStatus['state'] = 'stopped';
 
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
@@ -67,32 +64,15 @@ export class HttpsService implements Service {
     @inject(TOKENS.HttpRoutes) private readonly sharedRoutes: HttpRouteRegistry,
     @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
     @inject(TOKENS.Logger) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.state = 'starting';
     const c = serviceConfig<HttpsConfig>(this.config, 'https');
-    const paths = httpSitePaths(c, this.config.dataDir);
     const limits = httpLimitsFrom(c);
-    const site = new HttpSite({
-      documentRoot: paths.documentRoot,
-      uploadDir: paths.uploadDir,
-      seedDocumentRoot: paths.seed,
-      trace: c.trace,
-      uploadMaxFileBytes: c.uploadMaxFileBytes,
-      uploadMaxFiles: c.uploadMaxFiles,
-      limits,
-      events: this.events,
-      shared: this.sharedRoutes,
-      lab: {
-        hostname: this.config.hostname,
-        domain: this.config.domain,
-        users: this.config.users,
-        showPasswords: c.landingShowsPasswords,
-        status: () => this.board.all(),
-        startedAt: this.board.startedAt,
-      },
-    });
+    const site = createHttpSite(c, { config: this.config, events: this.events, board: this.board, shared: this.sharedRoutes });
     site.routes.add({ path: '/tls', methods: ['GET'], description: 'your own TLS handshake, decoded, as a ladder diagram (with the Wireshark key log)', handler: (ex) => this.tlsPage(ex) });
     await site.start();
     this.site = site;
@@ -109,37 +89,39 @@ export class HttpsService implements Service {
       highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
     };
     try {
-      this.server = await this.net.listenTcp({
-        ...common,
-        label: 'https',
-        port: c.port,
-        tls: this.tls.listenerTls({ service: 'https', label: 'https', alpn: ALPN, tap: c.handshakeDemo, tapMaxPerSecond: c.handshakeDemoMaxPerSecond, handshakeTimeoutMs: c.handshakeTimeoutMs }),
-      });
-      if (c.rsaDemo) {
-        this.demoServer = await this.net.listenTcp({
-          ...common,
-          label: 'https-rsa-demo',
-          port: c.rsaDemoPort,
-          tls: this.tls.listenerTls({ service: 'https', label: 'https-rsa-demo', alpn: ALPN, rsaDemo: true, handshakeTimeoutMs: c.handshakeTimeoutMs }),
-        });
-        this.logger.warn(`https: the RSA key-exchange demo listener (TLS 1.2, no forward secrecy) is on port ${this.demoServer.port}`);
-      }
+      await this.openListeners([
+        () =>
+          this.net.listenTcp({
+            ...common,
+            label: 'https',
+            port: c.port,
+            tls: this.tls.listenerTls({ service: 'https', label: 'https', alpn: ALPN, tap: c.handshakeDemo, tapMaxPerSecond: c.handshakeDemoMaxPerSecond, handshakeTimeoutMs: c.handshakeTimeoutMs }),
+          }),
+        c.rsaDemo &&
+          (() =>
+            this.net.listenTcp({
+              ...common,
+              label: 'https-rsa-demo',
+              port: c.rsaDemoPort,
+              tls: this.tls.listenerTls({ service: 'https', label: 'https-rsa-demo', alpn: ALPN, rsaDemo: true, handshakeTimeoutMs: c.handshakeTimeoutMs }),
+            })),
+      ]);
     } catch (err) {
-      await this.server?.close(0);
       site.stop();
-      this.state = 'failed';
       throw err;
     }
-    this.state = 'running';
+    const demo = this.demoServer;
+    if (demo) this.logger.warn(`https: the RSA key-exchange demo listener (TLS 1.2, no forward secrecy) is on port ${demo.port}`);
   }
 
   private tlsPage(ex: HttpExchange): void {
     const conn = ex.conn;
-    const rsaDemo = this.demoServer !== undefined && conn.local.port === this.demoServer.port;
+    const demoServer = this.demoServer;
+    const rsaDemo = demoServer !== undefined && conn.local.port === demoServer.port;
     const capture = this.tls.handshakes.forSocket(conn.tlsSocket);
     const decoded = capture?.decode();
     const host = (ex.req.host ?? this.config.hostname).replace(/:\d+$/, '');
-    const other = rsaDemo ? this.server : this.demoServer;
+    const other = rsaDemo ? this.listener('https') : demoServer;
     const html = renderTlsPage({
       capture,
       decoded,
@@ -150,41 +132,21 @@ export class HttpsService implements Service {
     ex.send(200, 'Content-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n', html);
   }
 
-  async stop(options: { timeoutMs: number }): Promise<void> {
-    this.state = 'stopping';
-    await Promise.all([this.server?.close(options.timeoutMs), this.demoServer?.close(options.timeoutMs)]);
+  private listener(label: 'https' | 'https-rsa-demo') {
+    return this.listenerGroup.all.find((s) => s.label === label);
+  }
+
+  private get demoServer() {
+    return this.listener('https-rsa-demo');
+  }
+
+  override async stop(options: { timeoutMs: number }): Promise<void> {
+    await super.stop(options);
     this.site?.stop();
-    this.state = 'stopped';
   }
 
-  listeners(): ListenerInfo[] {
-    const out: ListenerInfo[] = [];
-    for (const [name, s] of [
-      ['https', this.server],
-      ['https-rsa-demo', this.demoServer],
-    ] as const) {
-      if (s) out.push({ name, protocol: 'tcp', address: s.address, port: s.port, tls: true });
-    }
-    return out;
-  }
-
-  status(): ServiceStatus {
-    const a = this.server?.stats();
-    const b = this.demoServer?.stats();
-    return {
-      name: this.name,
-      state: this.state,
-      listeners: this.listeners(),
-      ...(a
-        ? {
-            connections: a.open + (b?.open ?? 0),
-            accepted: a.accepted + (b?.accepted ?? 0),
-            bytesIn: a.bytesIn + (b?.bytesIn ?? 0),
-            bytesOut: a.bytesOut + (b?.bytesOut ?? 0),
-          }
-        : {}),
-      detail: { certificateNames: this.tls.names, certificate: this.tls.origin, handshakesNotRecorded: this.tls.handshakes.untapped },
-    };
+  protected override detail(): Record<string, unknown> {
+    return { certificateNames: this.tls.names, certificate: this.tls.origin, handshakesNotRecorded: this.tls.handshakes.untapped };
   }
 }
 

@@ -8,9 +8,9 @@ import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from 
 import type { EventBus } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
-import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from '../../core/service.js';
+import type { ServiceModule } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
-import { ListenerGroup } from '../../core/listener-group.js';
+import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { starttls } from './commands/starttls.js';
@@ -39,12 +39,10 @@ const IMAP_ALPN = ['imap'] as const;
 export type ImapConfig = z.infer<typeof imapConfigSchema>;
 
 @injectable()
-export class ImapService implements Service {
+export class ImapService extends TcpService {
   readonly name = 'imap';
-  private readonly listenerGroup = new ListenerGroup();
   private readonly cfg: ImapConfig;
   private readonly shared: ImapShared;
-  private state: ServiceStatus['state'] = 'stopped';
 
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
@@ -54,6 +52,7 @@ export class ImapService implements Service {
     @inject(TOKENS.MailStore) store: MailStore,
     @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
+    super();
     this.cfg = serviceConfig<ImapConfig>(config, 'imap');
     this.shared = {
       store: new MailStoreAdapter(store),
@@ -88,35 +87,13 @@ export class ImapService implements Service {
       idleReply: () => '* BYE Autologout; idle for too long\r\n',
       shutdownReply: () => '* BYE Server shutting down\r\n',
     });
-    try {
-      await this.listenerGroup.open([() => listen('imap', this.cfg.port, false), this.cfg.imaps && (() => listen('imaps', this.cfg.imapsPort, true))]);
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
-    }
-    this.state = 'running';
+    await this.openListeners([() => listen('imap', this.cfg.port, false), this.cfg.imaps && (() => listen('imaps', this.cfg.imapsPort, true))]);
   }
 
-  async stop(options: { timeoutMs: number }): Promise<void> {
-    this.state = 'stopping';
-    await this.listenerGroup.close(options.timeoutMs);
-    this.state = 'stopped';
-  }
-
-  listeners(): ListenerInfo[] {
-    return this.listenerGroup.listeners();
-  }
-
-  status(): ServiceStatus {
+  protected override detail(): Record<string, unknown> {
     let sessions = 0;
     for (const n of this.shared.sessionsPerUser.values()) sessions += n;
-    return {
-      name: this.name,
-      state: this.state,
-      listeners: this.listeners(),
-      ...this.listenerGroup.totals(),
-      detail: { authenticatedSessions: sessions },
-    };
+    return { authenticatedSessions: sessions };
   }
 }
 

@@ -6,9 +6,8 @@ import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
-import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
-import { ListenerGroup } from '../../core/listener-group.js';
+import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { apopCommand } from './commands/apop.js';
@@ -30,13 +29,11 @@ export const IMPLEMENTATION = 'labnet';
 const POP3_ALPN = ['pop3'] as const;
 
 @injectable()
-export class Pop3Service implements Service {
+export class Pop3Service extends TcpService {
   readonly name = 'pop3';
   /** The TLS layer adds STLS here (and its command to `extraCommands`) before start(). */
   readonly capabilities: Capabilities = defaultCapabilities(IMPLEMENTATION);
   readonly extraCommands: Pop3Command[] = [];
-  private readonly listenerGroup = new ListenerGroup();
-  private state: ServiceState = 'stopped';
   private readonly cfg: Pop3Config;
   private sessions = 0;
   private logins = 0;
@@ -49,6 +46,7 @@ export class Pop3Service implements Service {
     @inject(TOKENS.MailStore) private readonly store: MailStore,
     @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
+    super();
     this.cfg = serviceConfig<Pop3Config>(config, 'pop3');
     // STLS (RFC 2595 section 4), listed by CAPA only while the connection is plain.
     this.capabilities.add({ line: 'STLS', states: ['AUTHORIZATION'], when: (v) => !v.isTls });
@@ -101,32 +99,10 @@ export class Pop3Service implements Service {
       shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
       // RFC 1939 section 3: on the autologout timer the server closes without a response.
     });
-    try {
-      await this.listenerGroup.open([() => listen('pop3', this.cfg.port, false), this.cfg.pop3s && (() => listen('pop3s', this.cfg.pop3sPort, true))]);
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
-    }
-    this.state = 'running';
+    await this.openListeners([() => listen('pop3', this.cfg.port, false), this.cfg.pop3s && (() => listen('pop3s', this.cfg.pop3sPort, true))]);
   }
 
-  async stop(options: { timeoutMs: number }): Promise<void> {
-    this.state = 'stopping';
-    await this.listenerGroup.close(options.timeoutMs);
-    this.state = 'stopped';
-  }
-
-  listeners(): ListenerInfo[] {
-    return this.listenerGroup.listeners();
-  }
-
-  status(): ServiceStatus {
-    return {
-      name: this.name,
-      state: this.state,
-      listeners: this.listeners(),
-      ...this.listenerGroup.totals(),
-      detail: { sessions: this.sessions, logins: this.logins },
-    };
+  protected override detail(): Record<string, unknown> {
+    return { sessions: this.sessions, logins: this.logins };
   }
 }

@@ -8,9 +8,8 @@ import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
-import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
-import { ListenerGroup } from '../../core/listener-group.js';
+import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { SmtpConfig } from './config.js';
@@ -22,11 +21,9 @@ import { SmtpSession, type SmtpContext, type SmtpStats, type StartTlsHook } from
 const SMTP_ALPN = ['smtp'] as const;
 
 @injectable()
-export class SmtpService implements Service {
+export class SmtpService extends TcpService {
   readonly name = 'smtp';
   private readonly config: SmtpConfig;
-  private readonly listenerGroup = new ListenerGroup();
-  private state: ServiceState = 'stopped';
   private readonly stats: SmtpStats = { messages: 0, recipients: 0, rejectedRecipients: 0, authFailures: 0 };
   private readonly ctx: SmtpContext;
 
@@ -39,6 +36,7 @@ export class SmtpService implements Service {
     @inject(TOKENS.Logger) logger: Logger,
     @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
   ) {
+    super();
     this.config = serviceConfig<SmtpConfig>(lab, 'smtp');
     const policy = new RecipientPolicy(
       { domain: lab.domain, hostname: lab.hostname, catchAllMailbox: this.config.catchAllMailbox, autoCreateMailboxes: this.config.autoCreateMailboxes },
@@ -86,36 +84,14 @@ export class SmtpService implements Service {
         busyReply: () => `421 4.7.0 ${host} Error: too many connections, try again later\r\n`,
         errorReply: () => `421 4.3.0 ${host} Error: internal error, closing connection\r\n`,
       });
-    try {
-      await this.listenerGroup.open([
+    await this.openListeners([
         () => listen('smtp', this.lab.services.smtp!.port, false),
         this.config.submission && (() => listen('submission', this.config.submissionPort, true)),
         this.config.smtps && (() => listen('smtps', this.config.smtpsPort, true, true)),
       ]);
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
-    }
-    this.state = 'running';
   }
 
-  async stop(options: { timeoutMs: number }): Promise<void> {
-    this.state = 'stopping';
-    await this.listenerGroup.close(options.timeoutMs);
-    this.state = 'stopped';
-  }
-
-  listeners(): ListenerInfo[] {
-    return this.listenerGroup.listeners();
-  }
-
-  status(): ServiceStatus {
-    return {
-      name: this.name,
-      state: this.state,
-      listeners: this.listeners(),
-      ...this.listenerGroup.totals(),
-      detail: { ...this.stats, store: this.store.stats() },
-    };
+  protected override detail(): Record<string, unknown> {
+    return { ...this.stats, store: this.store.stats() };
   }
 }
