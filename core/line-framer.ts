@@ -313,6 +313,13 @@ export class LineFramer {
     let size = 0;
     let bare = 0;
     let overflow = false;
+    // A bare LF or CR (not part of CRLF): passed on as CRLF, and the next line is "loose" (no
+    // dot-stuffing, never the end of data).
+    const bareLineEnd = (): void => {
+      bare++;
+      emit(CRLF);
+      state = Dot.BolLoose;
+    };
     const emit = (b: Buffer): void => {
       if (b.length === 0) return;
       size += b.length;
@@ -352,9 +359,7 @@ export class LineFramer {
             flushRun(i);
             if (buf[i] === CR) state = Dot.Cr;
             else {
-              bare++;
-              emit(CRLF);
-              state = Dot.BolLoose;
+              bareLineEnd();
             }
             i++;
             break;
@@ -363,9 +368,7 @@ export class LineFramer {
             if (c === DOT) state = Dot.BolDot;
             else if (c === CR) state = Dot.Cr;
             else if (c === LF) {
-              bare++;
-              emit(CRLF);
-              state = Dot.BolLoose;
+              bareLineEnd();
             } else {
               runStart = i;
               state = Dot.Mid;
@@ -374,10 +377,8 @@ export class LineFramer {
             break;
           case Dot.BolLoose:
             if (c === CR) state = Dot.Cr;
-            else if (c === LF) {
-              bare++;
-              emit(CRLF);
-            } else {
+            else if (c === LF) bareLineEnd();
+            else {
               runStart = i;
               state = Dot.Mid;
             }
@@ -390,9 +391,7 @@ export class LineFramer {
               i++;
             } else {
               // Bare CR: normalise, and reprocess this byte at the start of a loose line.
-              bare++;
-              emit(CRLF);
-              state = Dot.BolLoose;
+              bareLineEnd();
             }
             break;
           case Dot.BolDot:
@@ -416,9 +415,7 @@ export class LineFramer {
               i++;
             } else {
               emit(DOT_BYTE);
-              bare++;
-              emit(CRLF);
-              state = Dot.BolLoose;
+              bareLineEnd();
             }
             break;
         }
