@@ -12,6 +12,7 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node
 import { join } from 'node:path';
 import { NetnsFixture, sleep, waitFor } from '../dhcp/netns-fixture.js';
 import { decodeRecord } from '../../services/dhcp/lease-journal.js';
+import { median } from '../support/bench-util.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const PERIOD = Number(process.env.PERIOD ?? 5);
@@ -166,11 +167,6 @@ const dnsmasq: ServerUnderTest = {
 };
 
 const ALL: Record<string, ServerUnderTest> = { labnet, kea, dnsmasq };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {

@@ -5,10 +5,11 @@
 // Targets (issue 5): each step <= 1.5x Dovecot (SEARCH TEXT <= 1.0x), 200 IDLE sessions < 40 MB.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
+import { freePort } from '../support/bench-util.js';
 
 const MESSAGES = Number(process.env.IMAP_BENCH_MESSAGES ?? 10_000);
 const RUNS = Number(process.env.IMAP_BENCH_RUNS ?? 5);
@@ -63,17 +64,6 @@ function fillMaildir(dir: string, msgs: Buffer[]): void {
   for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
   const t = Math.floor(Date.now() / 1000) - msgs.length;
   msgs.forEach((m, i) => writeFileSync(join(dir, 'cur', `${t + i}.M${i}P1.bench,S=${m.length}:2,`), m));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 const median = (xs: number[]): number => {

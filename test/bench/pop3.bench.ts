@@ -5,12 +5,12 @@
 // the RETRs pipelined). Prints medians, the ratio, and each server's CPU time per session.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { pop3Connect } from '../support/pop3-wire.js';
 import { preDeliver } from '../pop3/helpers.js';
+import { freePort } from '../support/bench-util.js';
 
 const MESSAGES = Number(process.env.POP3_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.POP3_BENCH_RUNS ?? 15);
@@ -35,17 +35,6 @@ function makeMessages(n: number): Buffer[] {
     out.push(Buffer.from(head + body, 'latin1'));
   }
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {

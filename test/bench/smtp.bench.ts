@@ -8,10 +8,11 @@
 // Options: --runs N (default 3), --messages M (default 2000), --sessions S (default 20), --size L (4096).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
+import { freePort, median } from '../support/bench-util.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,17 +24,6 @@ const SESSIONS = Number(arg('sessions', '20'));
 const SIZE = Number(arg('size', '4096'));
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
 const SMTP_SINK = '/usr/sbin/smtp-sink';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Waits until something on `port` sends an SMTP greeting. */
 async function waitForGreeting(port: number, timeoutMs = 20_000): Promise<void> {
@@ -278,11 +268,6 @@ async function startSmtpSinkPeer(): Promise<Peer> {
   const p = child(SMTP_SINK, [...user, '-c', `127.0.0.1:${port}`, '1000']);
   await waitForGreeting(port);
   return { name: 'smtp-sink', port, stop: () => stopChild(p) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

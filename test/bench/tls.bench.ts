@@ -7,10 +7,10 @@
 // Options: --runs N (default 3), --seconds S per run (default 4).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
+import { freePort, median } from '../support/bench-util.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,17 +18,6 @@ function arg(name: string, def: string): string {
 }
 const RUNS = Math.min(9, Math.max(1, Number(arg('runs', '3'))));
 const SECONDS = Math.min(30, Math.max(1, Number(arg('seconds', '4'))));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Handshakes/s from one bounded `openssl s_time -new` run (count over our own wall-clock time). */
 function sTime(port: number, version: '1.3' | '1.2'): Promise<number> {
@@ -80,11 +69,6 @@ async function measure(port: number, pid: number, version: '1.3' | '1.2'): Promi
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(pid) - c0;
   return { perSecond, perCpuSecond: cpu > 0 ? (perSecond * seconds) / cpu : Number.NaN };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function waitTls(port: number): Promise<void> {
