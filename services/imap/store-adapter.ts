@@ -79,7 +79,7 @@ class StoreFolder implements ImapFolder {
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]> {
     return this.store.expunge(this.user, this.name, uids, { origin, ...(onlyDeleted !== undefined ? { onlyDeleted } : {}) });
   }
-  readSync(uid: number, size?: number): Buffer | undefined {
+  readSync(uid: number, size?: number, into?: Buffer): Buffer | undefined {
     const path = this.f.filePath(uid);
     if (!path) return undefined;
     try {
@@ -87,9 +87,9 @@ class StoreFolder implements ImapFolder {
       // The index knows the size (Maildir files never change): open, one read, close.
       const fd = openSync(path, 'r');
       try {
-        const buf = Buffer.allocUnsafe(size);
+        const buf = into !== undefined && into.length >= size ? into : Buffer.allocUnsafe(size);
         const n = readSync(fd, buf, 0, size, 0);
-        return n === size ? buf : undefined;
+        return n === size ? (buf === into ? into.subarray(0, size) : buf) : undefined;
       } finally {
         closeSync(fd);
       }

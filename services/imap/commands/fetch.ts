@@ -66,7 +66,21 @@ function literal(data: Buffer): Buffer[] {
   return [Buffer.from(`{${data.length}}\r\n`, 'latin1'), data];
 }
 
-function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buffer | undefined, mime: () => MimePart, out: Array<string | Buffer>): void {
+/** One message being rendered: its octets and, when an item needs it, its MIME tree (parsed once). */
+class FetchedMessage {
+  private root: MimePart | undefined = undefined;
+  constructor(
+    readonly m: StoredMessage,
+    readonly raw: Buffer | undefined,
+  ) {}
+  mime(): MimePart {
+    if (this.root === undefined) this.root = parseMime(this.raw!);
+    return this.root;
+  }
+}
+
+function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Array<string | Buffer>): void {
+  const m = f.m;
   switch (item.k) {
     case 'UID':
       out.push(`UID ${m.uid}`);
@@ -84,28 +98,24 @@ function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buff
       out.push(`ENVELOPE ${cachedEnvelope(m)}`);
       return;
     case 'BODYSTRUCTURE':
-      out.push(`BODYSTRUCTURE ${bodyStructure(raw!, mime(), true)}`);
+      out.push(`BODYSTRUCTURE ${bodyStructure(f.raw!, f.mime(), true)}`);
       return;
     case 'BODY':
-      out.push(`BODY ${bodyStructure(raw!, mime(), false)}`);
+      out.push(`BODY ${bodyStructure(f.raw!, f.mime(), false)}`);
       return;
     case 'RFC822':
-      out.push('RFC822 ', ...literal(raw!));
+      out.push('RFC822 ', ...literal(f.raw!));
       return;
-    case 'RFC822.HEADER': {
-      const root = mime();
-      out.push('RFC822.HEADER ', ...literal(raw!.subarray(0, root.headerEnd)));
+    case 'RFC822.HEADER':
+      out.push('RFC822.HEADER ', ...literal(f.raw!.subarray(0, f.mime().headerEnd)));
       return;
-    }
-    case 'RFC822.TEXT': {
-      const root = mime();
-      out.push('RFC822.TEXT ', ...literal(raw!.subarray(root.bodyStart)));
+    case 'RFC822.TEXT':
+      out.push('RFC822.TEXT ', ...literal(f.raw!.subarray(f.mime().bodyStart)));
       return;
-    }
     case 'SECTION': {
       // BODY[] is the whole message: no MIME parse needed.
       const whole = item.section.path.length === 0 && item.section.specifier === '';
-      let data = (whole ? raw! : extractSection(raw!, mime(), item.section)) ?? Buffer.alloc(0);
+      let data = (whole ? f.raw! : extractSection(f.raw!, f.mime(), item.section)) ?? Buffer.alloc(0);
       let origin = '';
       if (item.partial) {
         const { offset, length } = item.partial;
@@ -118,6 +128,61 @@ function renderItem(s: ImapSession, item: FetchItem, m: StoredMessage, raw: Buff
   }
 }
 
+/**
+ * Responses not yet handed to the session. Plain methods on one class rather than closures made per
+ * command: V8 had specialised the optimised FETCH code on the first command's closures and threw it
+ * away again on every later command (a deoptimisation per FETCH).
+ */
+class FetchBatch {
+  parts: Array<string | Buffer> = [];
+  octets = 0;
+  count = 0;
+
+  /** Hands the batch to the session as Buffers, runs of strings joined into one latin1 conversion. */
+  flush(s: ImapSession): void {
+    if (this.parts.length === 0) return;
+    const bufs: Buffer[] = [];
+    let octets = 0;
+    let run = '';
+    for (const p of this.parts) {
+      if (typeof p === 'string') run += p;
+      else {
+        if (run.length > 0) {
+          const b = Buffer.from(run, 'latin1');
+          bufs.push(b);
+          octets += b.length;
+          run = '';
+        }
+        bufs.push(p);
+        octets += p.length;
+      }
+    }
+    if (run.length > 0) {
+      const b = Buffer.from(run, 'latin1');
+      bufs.push(b);
+      octets += b.length;
+    }
+    // The pieces go to the session's held output as they are (one copy, when the answer is written).
+    s.sendBuffers(bufs, octets, `${this.count} FETCH responses (${octets} octets)`);
+    this.parts = [];
+    this.octets = 0;
+    this.count = 0;
+  }
+}
+
+/** Sets \Seen on the messages that lack it (a body fetch without PEEK, section 6.4.5); true if any changed. */
+async function markSeen(s: ImapSession, view: SelectedMailbox, indexes: readonly number[]): Promise<boolean> {
+  const unseen: number[] = [];
+  for (const i of indexes) {
+    const m = view.messages[i]!;
+    if (!m.flags.includes('\\Seen')) unseen.push(m.uid);
+  }
+  if (unseen.length === 0) return false;
+  const { messages } = await view.folder.updateFlags(unseen, 'add', ['\\Seen'], s);
+  for (const m of messages) view.update(m);
+  return true;
+}
+
 export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const view = s.selected!;
   const set = sequenceSet(cmd.args[0]);
@@ -127,89 +192,53 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
   if (byUid && !items.some((i) => i.k === 'UID')) items.unshift({ k: 'UID' });
   const indexes = resolveSet(view, set, byUid);
   // Fetching a body sets \Seen (section 6.4.5); the new flags are returned with the data.
-  if (plan.setsSeen && !view.readOnly) {
-    const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen'));
-    if (unseen.length > 0) {
-      const { messages } = await view.folder.updateFlags(
-        unseen.map((m) => m.uid),
-        'add',
-        ['\\Seen'],
-        s,
-      );
-      for (const m of messages) view.update(m);
-      if (!items.some((i) => i.k === 'FLAGS')) items.push({ k: 'FLAGS' });
-    }
-  }
-  const msgs = indexes.map((i) => view.messages[i]!);
-  const seqs = indexes.map((i) => i + 1);
-  const reads: Array<Promise<Buffer | undefined> | undefined> = [];
-  const startRead = (j: number): void => {
-    if (j < msgs.length && reads[j] === undefined) reads[j] = readMessage(view.folder, msgs[j]!.uid, msgs[j]!.size);
-  };
+  if (plan.setsSeen && !view.readOnly && (await markSeen(s, view, indexes)) && !items.some((i) => i.k === 'FLAGS')) items.push({ k: 'FLAGS' });
+  const missing = await writeFetchResponses(s, view, indexes, items, plan.needsText);
+  if (missing > 0) throw no(`${missing} message(s) were expunged meanwhile`, 'EXPUNGEISSUED');
+  return `OK ${byUid ? 'UID FETCH' : 'FETCH'} completed`;
+}
+
+/** Writes one FETCH response per message; returns how many had vanished from the store meanwhile. */
+async function writeFetchResponses(s: ImapSession, view: SelectedMailbox, indexes: readonly number[], items: readonly FetchItem[], needsText: boolean): Promise<number> {
+  const n = indexes.length;
+  // Octets are read a few messages ahead of the writer (synchronously where the store can).
+  const reads: Array<Promise<Buffer | undefined> | undefined> = new Array(n);
+  let readTo = 0;
   let missing = 0;
-  let batch: Array<string | Buffer> = [];
-  let batchOctets = 0;
-  let count = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    // Runs of strings become one Buffer each (one latin1 conversion instead of one per piece).
-    const bufs: Buffer[] = [];
-    let octets = 0;
-    let run = '';
-    for (const p of batch) {
-      if (typeof p === 'string') run += p;
-      else {
-        if (run) {
-          const b = Buffer.from(run, 'latin1');
-          bufs.push(b);
-          octets += b.length;
-        }
-        run = '';
-        bufs.push(p);
-        octets += p.length;
-      }
-    }
-    if (run) {
-      const b = Buffer.from(run, 'latin1');
-      bufs.push(b);
-      octets += b.length;
-    }
-    // The pieces go to the session's held output as they are (one copy, when the answer is written).
-    s.sendBuffers(bufs, octets, `${count} FETCH responses (${octets} octets)`);
-    batch = [];
-    batchOctets = 0;
-    count = 0;
-    if (s.pendingOctets > BATCH_OCTETS) await s.flushOutput();
-  };
-  for (let j = 0; j < msgs.length; j++) {
+  const batch = new FetchBatch();
+  for (let j = 0; j < n; j++) {
     if (s.conn.closed) break;
-    const m = msgs[j]!;
+    const m = view.messages[indexes[j]!]!;
     let raw: Buffer | undefined;
-    if (plan.needsText) {
-      for (let k = j; k < j + READ_AHEAD; k++) startRead(k);
+    if (needsText) {
+      for (; readTo < n && readTo < j + READ_AHEAD; readTo++) {
+        const r = view.messages[indexes[readTo]!]!;
+        reads[readTo] = readMessage(view.folder, r.uid, r.size);
+      }
       raw = await reads[j];
       reads[j] = undefined;
-      if (!raw) {
+      if (raw === undefined) {
         // Expunged by another session and not yet reported to this one (RFC 2180 section 4.1.2).
         missing++;
         continue;
       }
     }
-    let root: MimePart | undefined;
-    const mime = (): MimePart => (root ??= parseMime(raw!));
-    batch.push(`* ${seqs[j]} FETCH (`);
+    const f = new FetchedMessage(m, raw);
+    batch.parts.push(`* ${indexes[j]! + 1} FETCH (`);
     for (let p = 0; p < items.length; p++) {
-      if (p > 0) batch.push(' ');
-      renderItem(s, items[p]!, m, raw, mime, batch);
+      if (p > 0) batch.parts.push(' ');
+      renderItem(s, items[p]!, f, batch.parts);
     }
-    batchOctets += 64 + (raw && plan.needsText ? raw.length : 200);
-    batch.push(')\r\n');
-    count++;
-    if (batchOctets >= BATCH_OCTETS) await flush();
+    batch.parts.push(')\r\n');
+    batch.octets += 64 + (raw !== undefined ? raw.length : 200);
+    batch.count++;
+    if (batch.octets >= BATCH_OCTETS) {
+      batch.flush(s);
+      if (s.pendingOctets > BATCH_OCTETS) await s.flushOutput();
+    }
   }
-  await flush();
-  if (missing > 0) throw no(`${missing} message(s) were expunged meanwhile`, 'EXPUNGEISSUED');
-  return `OK ${byUid ? 'UID FETCH' : 'FETCH'} completed`;
+  batch.flush(s);
+  return missing;
 }
 
 export const fetch: ImapCommand = { name: 'FETCH', states: SELECTED, minArgs: 2, maxArgs: 50, expungeAfter: false, handler: (s, c) => runFetch(s, c, false) };

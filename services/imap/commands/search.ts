@@ -8,6 +8,8 @@ import { readMessage } from './fetch.js';
 
 const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
 const BATCH = 128;
+/** The reused read buffer: messages up to this size are read into it (bigger ones get their own). */
+const SCRATCH_OCTETS = 256 * 1024;
 
 function searchMessage(m: StoredMessage, seq: number, recent: boolean): SearchMessage {
   return {
@@ -35,16 +37,27 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
     if (r === true) hits.push(i);
     else if (r === undefined) undecided.push([i, sm]);
   }
-  // Messages whose answer needs the text: read in batches (synchronous reads where the store
-  // allows), yielding to other sessions between batches so a big SEARCH never stalls them.
+  // Messages whose answer needs the text. Where the store reads synchronously (page cache), each
+  // message is read into one reused buffer and decided at once; otherwise in batches of parallel
+  // reads. Either way the loop yields to other sessions every BATCH messages.
+  const scratch = view.folder.readSync !== undefined ? Buffer.allocUnsafe(SCRATCH_OCTETS) : undefined;
   for (let k = 0; k < undecided.length; k += BATCH) {
-    const group = undecided.slice(k, k + BATCH);
-    const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid, sm.size)));
-    group.forEach(([i, sm], g) => {
-      const raw = texts[g];
-      if (raw && evaluate(tree, sm, scope, new MessageText(raw), matchers) === true) hits.push(i);
-    });
-    if (k + BATCH < undecided.length) await new Promise((r) => setImmediate(r));
+    const end = Math.min(undecided.length, k + BATCH);
+    if (scratch !== undefined) {
+      for (let g = k; g < end; g++) {
+        const [i, sm] = undecided[g]!;
+        const raw = view.folder.readSync!(sm.uid, sm.size, scratch) ?? (await readMessage(view.folder, sm.uid, sm.size));
+        if (raw !== undefined && evaluate(tree, sm, scope, new MessageText(raw), matchers) === true) hits.push(i);
+      }
+    } else {
+      const group = undecided.slice(k, end);
+      const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid, sm.size)));
+      for (let g = 0; g < group.length; g++) {
+        const raw = texts[g];
+        if (raw !== undefined && evaluate(tree, group[g]![1], scope, new MessageText(raw), matchers) === true) hits.push(group[g]![0]);
+      }
+    }
+    if (end < undecided.length) await new Promise((r) => setImmediate(r));
   }
   hits.sort((a, b) => a - b);
   const nums = hits.map((i) => (byUid ? msgs[i]!.uid : i + 1));
