@@ -186,13 +186,20 @@ export class Connection {
     this.idle = idle;
   }
 
-  /** Half-closes after flushing what was written; the peer's FIN then completes the close. */
-  close(reason = 'closed'): void {
+  /**
+   * Half-closes after flushing what was written; the peer's FIN then completes the close. With
+   * `immediate` (the caller knows the peer has sent nothing unread, as nginx checks before skipping
+   * its lingering close) a socket that can closes as soon as the data is out, without waiting.
+   */
+  close(reason = 'closed', immediate = false): void {
     if (this.closed) return;
     this.closeReason = reason;
-    this.socket.end();
-    // A peer that never closes its side must not keep the socket: destroy after a short grace.
-    if (this.closeTimer === undefined) {
+    const s = this.socket as Socket & { endNow?: () => void };
+    if (immediate && s.endNow !== undefined) s.endNow();
+    else s.end();
+    // A peer that never closes its side must not keep the socket: destroy after a short grace (the
+    // raw transport keeps that deadline itself, without a timer per connection).
+    if (this.closeTimer === undefined && (this.socket as { selfClosing?: boolean }).selfClosing !== true) {
       this.closeTimer = setTimeout(() => this.destroy(reason), 2_000);
       this.closeTimer.unref();
     }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { EventBus } from './events.js';
 import { ListenError } from './errors.js';
+import { RawTcpListener, rawTcpAvailable, type RawTcpSocket } from './raw-tcp.js';
 
 export interface TcpServerOptions extends ConnectionHooks {
   /** Service name (events, logs, error messages). */
@@ -36,6 +37,11 @@ export interface TcpServerOptions extends ConnectionHooks {
     wrap?: (socket: net.Socket, options: tls.TlsOptions) => tls.TLSSocket;
     handshakeTimeoutMs?: number;
   };
+  /**
+   * Plain listeners only: accept on bare libuv handles instead of net.Socket (core/raw-tcp.ts), for
+   * services whose sessions never upgrade to TLS in place (HTTP). Ignored with `tls`.
+   */
+  rawTcp?: boolean;
 }
 
 export interface TcpServerStats {
@@ -47,7 +53,8 @@ export interface TcpServerStats {
 }
 
 export class TcpServer {
-  private readonly server: net.Server;
+  private readonly server: net.Server | undefined;
+  private readonly raw: RawTcpListener | undefined;
   private readonly open = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private closedBytesIn = 0;
@@ -63,8 +70,15 @@ export class TcpServer {
     private readonly logger: Logger,
     private readonly now: () => number,
   ) {
-    this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
-    this.server.on('error', (err) => this.logger.error({ err, service: options.service }, 'listener error'));
+    if (options.rawTcp === true && options.tls === undefined && rawTcpAvailable()) {
+      this.raw = new RawTcpListener(
+        (s) => this.accept(s as unknown as net.Socket, s),
+        (err) => this.logger.warn({ err, service: options.service }, 'accept failed'),
+      );
+    } else {
+      this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+      this.server.on('error', (err) => this.logger.error({ err, service: options.service }, 'listener error'));
+    }
   }
 
   get label(): string {
@@ -95,25 +109,36 @@ export class TcpServer {
 
   listen(): Promise<void> {
     const { address, port, service } = this.options;
+    if (this.raw) {
+      try {
+        this.raw.listen(address, port, 1024);
+      } catch (err) {
+        return Promise.reject(new ListenError(service, this.label, address, port, err as NodeJS.ErrnoException));
+      }
+      this.boundPort = this.raw.port;
+      this.boundAddress = this.raw.address;
+      return Promise.resolve();
+    }
+    const server = this.server!;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
-        this.server.off('listening', onListening);
+        server.off('listening', onListening);
         reject(new ListenError(service, this.label, address, port, err));
       };
       const onListening = (): void => {
-        this.server.off('error', onError);
-        const a = this.server.address() as net.AddressInfo;
+        server.off('error', onError);
+        const a = server.address() as net.AddressInfo;
         this.boundPort = a.port;
         this.boundAddress = a.address;
         resolve();
       };
-      this.server.once('error', onError);
-      this.server.once('listening', onListening);
-      this.server.listen({ host: address, port, backlog: 1024, exclusive: true });
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: address, port, backlog: 1024, exclusive: true });
     });
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, raw?: RawTcpSocket): void {
     const o = this.options;
     const remote = socket.remoteAddress ?? 'unknown';
     socket.on('error', () => {}); // errors before the connection object exists must not crash
@@ -149,6 +174,8 @@ export class TcpServer {
       return;
     }
     this.run(socket, socket, remote);
+    // A raw socket reads only once the session's listeners are in place.
+    raw?.start();
   }
 
   private release(remote: string): void {
@@ -212,7 +239,7 @@ export class TcpServer {
    * ones get `graceMs` to finish, then are closed.
    */
   async close(graceMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => (this.raw ? this.raw.close(resolve) : this.server!.close(() => resolve())));
     for (const c of this.open) c.beginShutdown();
     const deadline = Date.now() + graceMs;
     while (this.open.size > 0 && Date.now() < deadline) {

@@ -67,7 +67,9 @@ export class HttpSession {
     // Half-close right behind the last response, in the same tick as its write, rather than a few
     // promise hops later through the server: a server that closes first keeps the TIME_WAIT state on
     // its side, so the client's ports do not pile up (what Connection: close traffic runs into).
-    if (err === undefined && !conn.closed) conn.close('session ended');
+    // Nothing refused and nothing unread: close at once (the raw transport then skips waiting for the
+    // client's FIN, as nginx skips its lingering close when no more input is pending).
+    if (err === undefined && !conn.closed) conn.close('session ended', !this.lingering && conn.framer.buffered === 0);
     this.site.sessions.delete(this);
     if (err === undefined) this.resolveDone();
     else this.rejectDone(err);

@@ -52,6 +52,8 @@ export class HttpService extends TcpService {
             handler: (conn) => serveHttp(conn, site),
             // Idle connections are closed by the site's sweep (no timer per socket); see HttpSite.
             idleTimeoutMs: 0,
+            // HTTP never upgrades in place: bare libuv handles instead of net.Socket (core/raw-tcp.ts).
+            rawTcp: true,
             maxLineLength: limits.maxRequestLineBytes,
             highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
             busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',

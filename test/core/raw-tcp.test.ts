@@ -1,0 +1,249 @@
+// The bare-handle TCP transport (core/raw-tcp.ts) against real kernel sockets from node:net clients.
+import test from 'ava';
+import { connect, createServer, type Socket } from 'node:net';
+import { RawTcpListener, rawTcpAvailable, type RawTcpSocket } from '../../core/raw-tcp.js';
+
+interface Harness {
+  port: number;
+  accepted: RawTcpSocket[];
+  next(): Promise<RawTcpSocket>;
+  close(): Promise<void>;
+}
+
+function listen(address = '127.0.0.1'): Harness {
+  const accepted: RawTcpSocket[] = [];
+  const waiting: Array<(s: RawTcpSocket) => void> = [];
+  const l = new RawTcpListener(
+    (s) => {
+      s.on('error', () => {});
+      accepted.push(s);
+      const w = waiting.shift();
+      if (w) w(s);
+    },
+    () => {},
+  );
+  l.listen(address, 0, 16);
+  let taken = 0;
+  return {
+    port: l.port,
+    accepted,
+    next: () => (taken < accepted.length ? Promise.resolve(accepted[taken++]!) : new Promise((r) => waiting.push((s) => (taken++, r(s))))),
+    close: () => new Promise((r) => l.close(r)),
+  };
+}
+
+function client(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // Half-open allowed: the client closes its side only when a test says so.
+    const c = connect({ port, host, allowHalfOpen: true }, () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+function readAll(c: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    c.on('data', (d: Buffer) => parts.push(d));
+    c.on('end', () => resolve(Buffer.concat(parts)));
+  });
+}
+
+const once = <T = unknown>(e: NodeJS.EventEmitter, name: string): Promise<T> => new Promise((r) => e.once(name, (v: T) => r(v)));
+
+test.serial('available on this Node', (t) => {
+  t.true(rawTcpAvailable());
+});
+
+test.serial('accepts, knows both ends, reads what the client sends and writes back', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  t.is(s.remoteAddress, '127.0.0.1');
+  t.is(s.remotePort, c.localPort);
+  t.is(s.localPort, h.port);
+  t.is(s.localAddress, '127.0.0.1');
+  const got: Buffer[] = [];
+  s.on('data', (d: Buffer) => {
+    got.push(Buffer.from(d));
+    s.write(Buffer.from(`echo:${d.toString()}`));
+  });
+  s.start();
+  c.write('hello');
+  const back = await once<Buffer>(c, 'data');
+  t.is(back.toString(), 'echo:hello');
+  t.is(Buffer.concat(got).toString(), 'hello');
+  c.destroy();
+  await once(s, 'close');
+  t.true(s.destroyed);
+  await h.close();
+});
+
+test.serial('cork/uncork sends the pieces as one write, in order', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.start();
+  s.cork();
+  s.write('one ');
+  s.write(Buffer.from('two '));
+  s.write('three');
+  s.uncork();
+  s.end();
+  const all = readAll(c);
+  t.is((await all).toString(), 'one two three');
+  c.end();
+  await once(s, 'close');
+  await h.close();
+});
+
+test.serial('end() half-closes: the client sees EOF, the socket closes when the client does', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.start();
+  let closed = false;
+  s.on('close', () => (closed = true));
+  s.end('bye');
+  t.is((await readAll(c)).toString(), 'bye');
+  // Still open: waiting for the client's FIN.
+  await new Promise((r) => setTimeout(r, 50));
+  t.false(closed);
+  c.end();
+  await once(s, 'close');
+  t.true(closed);
+  await h.close();
+});
+
+test.serial('endNow() closes as soon as the data is out', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.start();
+  const closing = once(s, 'close');
+  s.endNow();
+  await closing;
+  t.true(s.destroyed);
+  await h.close();
+  c.destroy();
+});
+
+test.serial('backpressure: writes past the high-water mark report a full buffer, drain arrives, nothing is lost', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  c.pause();
+  const s = await h.next();
+  s.start();
+  const chunk = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+  let writes = 0;
+  let full = false;
+  // Up to 64 MB: the kernel buffers fill long before.
+  while (writes < 256) {
+    writes++;
+    if (!s.write(chunk)) {
+      full = true;
+      break;
+    }
+  }
+  t.true(full, 'write() returned false once the kernel stopped taking data');
+  t.true(s.writableNeedDrain);
+  t.true(s.writableLength > 0);
+  const drained = once(s, 'drain');
+  const all = readAll(c);
+  c.resume();
+  await drained;
+  t.false(s.writableNeedDrain);
+  t.is(s.writableLength, 0);
+  s.end();
+  const data = await all;
+  t.is(data.length, writes * chunk.length);
+  t.is(s.bytesWritten, writes * chunk.length);
+  for (let w = 0; w < writes; w++) t.is(Buffer.compare(data.subarray(w * chunk.length, (w + 1) * chunk.length), chunk), 0);
+  c.end();
+  await once(s, 'close');
+  await h.close();
+});
+
+test.serial('pause() stops reading, resume() reads what arrived meanwhile', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  const got: string[] = [];
+  s.on('data', (d: Buffer) => got.push(d.toString()));
+  s.start();
+  s.pause();
+  c.write('while paused');
+  await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(got, []);
+  s.resume();
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(got.join(''), 'while paused');
+  c.destroy();
+  await once(s, 'close');
+  await h.close();
+});
+
+test.serial('setTimeout emits timeout after the idle time (one shared sweep), activity postpones it', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.on('data', () => {});
+  s.start();
+  const started = Date.now();
+  s.setTimeout(1_000);
+  // Activity at 600 ms pushes the deadline to at least 1,600 ms.
+  setTimeout(() => c.write('x'), 600);
+  await once(s, 'timeout');
+  const elapsed = Date.now() - started;
+  t.true(elapsed >= 1_500, `timed out after ${elapsed} ms`);
+  t.true(elapsed < 4_000, `timed out after ${elapsed} ms`);
+  c.destroy();
+  await once(s, 'close');
+  await h.close();
+});
+
+test.serial('a reset from the client closes the socket without crashing', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.on('data', () => {});
+  s.start();
+  const closed = once<boolean>(s, 'close');
+  c.resetAndDestroy();
+  await closed;
+  t.true(s.destroyed);
+  t.false(s.write('after close'));
+  await h.close();
+});
+
+test.serial('a port in use fails with EADDRINUSE', async (t) => {
+  const other = createServer();
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const port = (other.address() as { port: number }).port;
+  const l = new RawTcpListener(
+    () => {},
+    () => {},
+  );
+  const err = t.throws(() => l.listen('127.0.0.1', port, 16)) as NodeJS.ErrnoException;
+  t.is(err.code, 'EADDRINUSE');
+  await new Promise((r) => other.close(r));
+});
+
+test.serial('IPv6 loopback works too', async (t) => {
+  let h: Harness;
+  try {
+    h = listen('::1');
+  } catch {
+    t.pass('no IPv6 loopback here');
+    return;
+  }
+  const c = await client(h.port, '::1');
+  const s = await h.next();
+  t.is(s.remoteAddress, '::1');
+  s.start();
+  s.end('v6');
+  t.is((await readAll(c)).toString(), 'v6');
+  c.end();
+  await once(s, 'close');
+  await h.close();
+});
