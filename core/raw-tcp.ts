@@ -12,7 +12,6 @@
 // backpressure through writableNeedDrain), end, destroy, pause/resume, setNoDelay, setTimeout.
 // Services that upgrade to TLS in place (STARTTLS) keep `net.Socket`: node:tls wants a real stream.
 // `rawTcpAvailable()` is false if a future Node drops these bindings; the listener then uses `net`.
-import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -133,8 +132,93 @@ function onShutdownComplete(this: any): void {
   (this.socket as RawTcpSocket).shutdownDone();
 }
 
+type Listener = (...args: any[]) => void;
+type RawEvent = 'data' | 'end' | 'close' | 'error' | 'drain' | 'timeout';
+
+/**
+ * The few events a raw socket emits, each with its own listener list: cheaper per connection than
+ * node:events (whose listener store is a dictionary-mode object set up per instance), and enough
+ * for the callers here (on, once, off, emit). Listeners run in registration order, as with
+ * EventEmitter; an 'error' with no listener is dropped rather than thrown (the socket closes anyway).
+ */
+export class RawEvents {
+  private dataListeners: Listener[] | undefined = undefined;
+  private endListeners: Listener[] | undefined = undefined;
+  private closeListeners: Listener[] | undefined = undefined;
+  private errorListeners: Listener[] | undefined = undefined;
+  private drainListeners: Listener[] | undefined = undefined;
+  private timeoutListeners: Listener[] | undefined = undefined;
+
+  private list(event: string, create: boolean): Listener[] | undefined {
+    switch (event as RawEvent) {
+      case 'data':
+        return this.dataListeners ?? (create ? (this.dataListeners = []) : undefined);
+      case 'end':
+        return this.endListeners ?? (create ? (this.endListeners = []) : undefined);
+      case 'close':
+        return this.closeListeners ?? (create ? (this.closeListeners = []) : undefined);
+      case 'error':
+        return this.errorListeners ?? (create ? (this.errorListeners = []) : undefined);
+      case 'drain':
+        return this.drainListeners ?? (create ? (this.drainListeners = []) : undefined);
+      case 'timeout':
+        return this.timeoutListeners ?? (create ? (this.timeoutListeners = []) : undefined);
+      default:
+        return undefined;
+    }
+  }
+
+  on(event: string, fn: Listener): this {
+    this.list(event, true)?.push(fn);
+    return this;
+  }
+
+  addListener(event: string, fn: Listener): this {
+    return this.on(event, fn);
+  }
+
+  once(event: string, fn: Listener): this {
+    const wrapper: Listener & { listener?: Listener } = (...args: unknown[]) => {
+      this.off(event, wrapper);
+      fn(...args);
+    };
+    wrapper.listener = fn;
+    return this.on(event, wrapper);
+  }
+
+  off(event: string, fn: Listener): this {
+    const l = this.list(event, false);
+    if (l !== undefined) {
+      for (let i = l.length - 1; i >= 0; i--) {
+        const f = l[i] as Listener & { listener?: Listener };
+        if (f === fn || f.listener === fn) {
+          l.splice(i, 1);
+          break;
+        }
+      }
+    }
+    return this;
+  }
+
+  removeListener(event: string, fn: Listener): this {
+    return this.off(event, fn);
+  }
+
+  listenerCount(event: string): number {
+    return this.list(event, false)?.length ?? 0;
+  }
+
+  emit(event: string, arg?: unknown): boolean {
+    const l = this.list(event, false);
+    if (l === undefined || l.length === 0) return false;
+    if (l.length === 1) l[0]!(arg);
+    else for (const f of l.slice()) f(arg);
+    return true;
+  }
+}
+
 /** One accepted connection on a bare libuv TCP handle (see the file comment). */
-export class RawTcpSocket extends EventEmitter {
+export class RawTcpSocket extends RawEvents {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   remoteFamily: string | undefined;
@@ -342,10 +426,12 @@ export class RawTcpSocket extends EventEmitter {
       this.dispatch(chunks.length === 1 ? chunks[0]! : chunks);
     }
     this.ending = true;
-    // A peer that never closes its side must not keep the socket.
-    this.graceUntil = Date.now() + END_GRACE_MS;
-    watchTimeout(this);
     if (this.writableLength === 0 && !this.destroyed) this.doShutdown();
+    // A peer that never closes its side must not keep the socket (nothing to wait for once destroyed).
+    if (!this.destroyed) {
+      this.graceUntil = Date.now() + END_GRACE_MS;
+      watchTimeout(this);
+    }
     return this;
   }
 

@@ -44,6 +44,8 @@ export interface TcpServerOptions extends ConnectionHooks {
   rawTcp?: boolean;
 }
 
+function ignoreError(): void {}
+
 export interface TcpServerStats {
   open: number;
   accepted: number;
@@ -141,7 +143,7 @@ export class TcpServer {
   private accept(socket: net.Socket, raw?: RawTcpSocket): void {
     const o = this.options;
     const remote = socket.remoteAddress ?? 'unknown';
-    socket.on('error', () => {}); // errors before the connection object exists must not crash
+    socket.on('error', ignoreError); // errors before the connection object exists must not crash
     const count = this.perAddress.get(remote) ?? 0;
     const over = this.open.size >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : undefined;
     if (over) {

@@ -1,7 +1,7 @@
 // The bare-handle TCP transport (core/raw-tcp.ts) against real kernel sockets from node:net clients.
 import test from 'ava';
 import { connect, createServer, type Socket } from 'node:net';
-import { RawTcpListener, rawTcpAvailable, type RawTcpSocket } from '../../core/raw-tcp.js';
+import { RawEvents, RawTcpListener, rawTcpAvailable, type RawTcpSocket } from '../../core/raw-tcp.js';
 
 interface Harness {
   port: number;
@@ -48,7 +48,36 @@ function readAll(c: Socket): Promise<Buffer> {
   });
 }
 
-const once = <T = unknown>(e: NodeJS.EventEmitter, name: string): Promise<T> => new Promise((r) => e.once(name, (v: T) => r(v)));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const once = <T = unknown>(e: { once(name: string, fn: (v: any) => void): unknown }, name: string): Promise<T> => new Promise((r) => e.once(name, (v: T) => r(v)));
+
+test('the event store: listeners in order, once runs once, off removes (also a once by its function)', (t) => {
+  const e = new RawEvents();
+  const seen: string[] = [];
+  const a = (v: unknown): void => void seen.push(`a${String(v)}`);
+  const b = (v: unknown): void => void seen.push(`b${String(v)}`);
+  const c = (v: unknown): void => void seen.push(`c${String(v)}`);
+  e.on('data', a);
+  e.once('data', b);
+  e.on('data', c);
+  t.true(e.emit('data', 1));
+  t.true(e.emit('data', 2));
+  t.deepEqual(seen, ['a1', 'b1', 'c1', 'a2', 'c2']);
+  e.off('data', a);
+  e.once('close', b);
+  e.off('close', b);
+  t.false(e.emit('close', 3));
+  t.true(e.emit('data', 4));
+  t.deepEqual(seen.slice(5), ['c4']);
+  t.is(e.listenerCount('data'), 1);
+  // A listener removed while an event is being emitted still runs this time (EventEmitter does too).
+  e.on('end', () => e.off('end', b));
+  e.on('end', b);
+  e.emit('end', 5);
+  t.deepEqual(seen.slice(6), ['b5']);
+  t.is(e.listenerCount('end'), 1);
+  t.false(e.emit('error', new Error('nobody listens')), 'an unheard error is dropped, not thrown');
+});
 
 test.serial('available on this Node', (t) => {
   t.true(rawTcpAvailable());
