@@ -84,7 +84,9 @@ export class HttpsService extends TcpService {
     const common = {
       service: 'https',
       handler,
-      idleTimeoutMs: limits.keepAliveTimeoutMs,
+      // As for HTTP: idle and slow connections are closed by the site's sweep (no timer per socket);
+      // the handshake has its own timeout.
+      idleTimeoutMs: 0,
       maxLineLength: limits.maxRequestLineBytes,
       highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
     };

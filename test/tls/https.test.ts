@@ -4,6 +4,7 @@
 // `labnet ca export`.
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { runCli, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { runTool } from './run-tool.js';
@@ -19,7 +20,7 @@ test.before(async () => {
     only: ['http', 'https'],
     // sslscan in a concurrent test makes hundreds of handshakes a second: lift the demo's flood limit
     // so the /tls tests always find their own handshake recorded.
-    config: { services: { http: { port: 0 }, https: { port: 0, rsaDemo: true, rsaDemoPort: 0, handshakeDemoMaxPerSecond: 100000 } } },
+    config: { services: { http: { port: 0 }, https: { port: 0, rsaDemo: true, rsaDemoPort: 0, handshakeDemoMaxPerSecond: 100000, keepAliveTimeoutMs: 2000 } } },
     timeoutMs: 30_000,
   });
   https = lab.port('https', 'https');
@@ -141,4 +142,23 @@ test.serial('the RSA key-exchange demo listener: TLS 1.2 only, shows the decrypt
   t.regex(html, /forward secrecy/);
   const v13 = await runTool('curl', ['-sS', '--cacert', caFile, '--tlsv1.3', `https://localhost:${demo}/`]);
   t.not(v13.code, 0);
+});
+
+test.serial('an idle keep-alive HTTPS connection is closed after keepAliveTimeoutMs (the site sweep, no timer per socket)', async (t) => {
+  const ca = readFileSync(join(lab.dataDir, 'tls', 'ca.crt'));
+  const s = tlsConnect({ host: '127.0.0.1', port: https, servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] });
+  await new Promise<void>((resolve, reject) => {
+    s.once('secureConnect', resolve);
+    s.once('error', reject);
+  });
+  let got = '';
+  s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  const closed = new Promise<number>((resolve) => s.once('close', () => resolve(Date.now())));
+  s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  const t0 = Date.now();
+  const at = await closed;
+  t.regex(got, /^HTTP\/1\.1 200 /, 'the request was answered on the kept-alive connection');
+  const idleMs = at - t0;
+  t.true(idleMs >= 1_900, `closed after ${idleMs} ms, before the 2 s keep-alive timeout`);
+  t.true(idleMs < 6_000, `still open after ${idleMs} ms`);
 });
