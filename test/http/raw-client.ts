@@ -135,6 +135,9 @@ export function curl(args: string[], input?: Buffer): Promise<{ code: number | n
     p.stdout.on('data', (d: Buffer) => out.push(d));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
+    // curl may stop reading its upload once the server has answered (a 413, say) and exit: the rest
+    // of our write then fails with EPIPE on the pipe, which must not bring down the test worker.
+    p.stdin.on('error', () => {});
     if (input) p.stdin.end(input);
     else p.stdin.end();
   });
