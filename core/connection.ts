@@ -17,6 +17,10 @@ export interface TlsUpgradeOptions extends tls.TlsOptions {
   handshakeTimeoutMs?: number;
 }
 
+function destroyOnFailure(conn: Connection, err: unknown): void {
+  conn.destroy(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+}
+
 export class Connection {
   socket: Socket;
   readonly framer: LineFramer;
@@ -115,6 +119,14 @@ export class Connection {
     this.framer.end();
     for (const cb of this.closeCallbacks) cb(reason);
     this.closeCallbacks = [];
+  }
+
+  /** Where `fail` reports to (the owning TcpServer sets it: log, notice, error reply, close). */
+  onFailure: (conn: Connection, err: unknown) => void = destroyOnFailure;
+
+  /** Reports that the session on this connection failed (for handlers that return no promise). */
+  fail(err: unknown): void {
+    this.onFailure(this, err);
   }
 
   onClose(cb: (reason: string) => void): void {

@@ -16,8 +16,12 @@ export interface TcpServerOptions extends ConnectionHooks {
   label?: string;
   address: string;
   port: number;
-  /** Runs one session; when it resolves the connection is closed. */
-  handler: (conn: Connection) => Promise<void>;
+  /**
+   * Runs one session; when its promise resolves the connection is closed. A handler may instead
+   * return nothing and close the connection itself (the HTTP engine, to spare a promise per
+   * connection); it then reports a failure through `conn.fail(err)`.
+   */
+  handler: (conn: Connection) => Promise<void> | void;
   maxConnections: number;
   maxConnectionsPerAddress: number;
   idleTimeoutMs: number;
@@ -215,26 +219,28 @@ export class TcpServer {
         });
       }
     });
-    let handled: Promise<void>;
+    conn.onFailure = this.failed;
+    let handled: Promise<void> | void;
     try {
       handled = o.handler(conn);
     } catch (err) {
-      handled = Promise.reject(err);
+      this.failed(conn, err);
+      return;
     }
-    handled.then(
-      () => conn.close(conn.closing ? 'server shutdown' : 'session ended'),
-      (err: unknown) => {
-        // Isolation: a bug in one session closes that session, never the process.
-        this.logger.error({ err, service: o.service, session: id }, 'session handler failed');
-        this.events.publish({ type: 'notice', service: o.service, session: id, level: 'error', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
-        if (!conn.closed) {
-          const text = o.errorReply?.(conn, err);
-          if (text !== undefined) conn.write(text);
-          conn.close('internal error');
-        }
-      },
-    );
+    if (handled !== undefined) handled.then(() => conn.close(conn.closing ? 'server shutdown' : 'session ended'), (err: unknown) => this.failed(conn, err));
   }
+
+  /** Isolation: a bug in one session closes that session (with the protocol's error reply), never the process. */
+  private readonly failed = (conn: Connection, err: unknown): void => {
+    const o = this.options;
+    this.logger.error({ err, service: o.service, session: conn.id }, 'session handler failed');
+    this.events.publish({ type: 'notice', service: o.service, session: conn.id, level: 'error', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
+    if (!conn.closed) {
+      const text = o.errorReply?.(conn, err);
+      if (text !== undefined) conn.write(text);
+      conn.close('internal error');
+    }
+  };
 
   /**
    * Graceful shutdown: stop accepting; idle sessions close at once (with the shutdown reply), busy

@@ -28,8 +28,6 @@ export class HttpSession {
   private finished = false;
   /** The last response refused something (status >= 400): close gently. */
   private lingering = false;
-  private resolveDone: () => void = () => {};
-  private rejectDone: (err: unknown) => void = () => {};
 
   constructor(
     readonly conn: Connection,
@@ -37,18 +35,14 @@ export class HttpSession {
   ) {}
 
   /**
-   * Runs until the connection should close. The loop is driven by the framer's callbacks: a request
-   * whose head is complete is answered inside the 'data' event that completed it, and a promise is
-   * only involved when a handler really waits (file lookups, bodies, large files).
+   * Runs until the connection should close, then closes it (or reports a failure through
+   * `conn.fail`). The loop is driven by the framer's callbacks: a request whose head is complete is
+   * answered inside the 'data' event that completed it, and a promise is only involved when a
+   * handler really waits (file lookups, bodies, large files).
    */
-  run(): Promise<void> {
+  start(): void {
     this.site.sessions.add(this);
-    const done = new Promise<void>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
     this.pump();
-    return done;
   }
 
   private finish(err?: unknown): void {
@@ -64,15 +58,14 @@ export class HttpSession {
       conn.socket.on('data', () => {});
       conn.socket.resume();
     }
-    // Half-close right behind the last response, in the same tick as its write, rather than a few
-    // promise hops later through the server: a server that closes first keeps the TIME_WAIT state on
-    // its side, so the client's ports do not pile up (what Connection: close traffic runs into).
-    // Nothing refused and nothing unread: close at once (the raw transport then skips waiting for the
-    // client's FIN, as nginx skips its lingering close when no more input is pending).
-    if (err === undefined && !conn.closed) conn.close('session ended', !this.lingering && conn.framer.buffered === 0);
     this.site.sessions.delete(this);
-    if (err === undefined) this.resolveDone();
-    else this.rejectDone(err);
+    // Close right behind the last response, in the same tick as its write: a server that closes first
+    // keeps the TIME_WAIT state on its side, so the client's ports do not pile up (what Connection:
+    // close traffic runs into). Nothing refused and nothing unread: close at once (the raw transport
+    // then skips waiting for the client's FIN, as nginx skips its lingering close when no more input
+    // is pending). A failure goes to the server, which logs it and sends the error reply.
+    if (err !== undefined) conn.fail(err);
+    else if (!conn.closed) conn.close(conn.closing ? 'server shutdown' : 'session ended', !this.lingering && conn.framer.buffered === 0);
   }
 
   private readonly pump = (): void => {
@@ -223,7 +216,7 @@ function fallbackRequest(head: Buffer): HttpRequest {
   return r;
 }
 
-/** Runs the HTTP/1.1 engine on one connection (plain or TLS) for `site`. */
-export function serveHttp(conn: Connection, site: HttpSite): Promise<void> {
-  return new HttpSession(conn, site).run();
+/** Runs the HTTP/1.1 engine on one connection (plain or TLS) for `site`; it closes the connection when done. */
+export function serveHttp(conn: Connection, site: HttpSite): void {
+  new HttpSession(conn, site).start();
 }

@@ -76,10 +76,10 @@ export class HttpsService extends TcpService {
     site.routes.add({ path: '/tls', methods: ['GET'], description: 'your own TLS handshake, decoded, as a ladder diagram (with the Wireshark key log)', handler: (ex) => this.tlsPage(ex) });
     await site.start();
     this.site = site;
-    const handler = (conn: Connection): Promise<void> => {
+    const handler = (conn: Connection): void => {
       const capture = this.tls.handshakes.forSocket(conn.tlsSocket);
       if (capture) capture.session = conn.id;
-      return serveHttp(conn, site);
+      serveHttp(conn, site);
     };
     const common = {
       service: 'https',

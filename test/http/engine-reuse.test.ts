@@ -77,3 +77,57 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a route that throws: that request gets 500 and its connection closes; the server logs it and goes on', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-http-throw-'));
+  const events = new EventBus();
+  const notices: string[] = [];
+  events.subscribe((e) => {
+    if (e.type === 'notice') notices.push(e.message);
+  });
+  const site = new HttpSite({
+    documentRoot: join(dir, 'www'),
+    uploadDir: join(dir, 'uploads'),
+    trace: false,
+    uploadMaxFileBytes: 1000,
+    uploadMaxFiles: 2,
+    limits: { ...DEFAULT_HTTP_LIMITS, headerTimeoutMs: 2000, keepAliveTimeoutMs: 5000 },
+    events,
+    lab: { hostname: 'labnet.lab.test', domain: 'lab.test', users: [], showPasswords: false, status: () => [], startedAt: Date.now() },
+  });
+  const logged: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
+  let server: TcpServer | undefined;
+  try {
+    await site.start();
+    site.routes.add({ path: '/boom', methods: ['GET'], handler: () => { throw new Error('the route broke'); } });
+    site.routes.add({ path: '/later', methods: ['GET'], handler: async () => { await new Promise((r) => setTimeout(r, 5)); throw new Error('the route broke later'); } });
+    server = new TcpServer(
+      { service: 'http', address: '127.0.0.1', port: 0, maxConnections: 100, maxConnectionsPerAddress: 100, idleTimeoutMs: 0, maxLineLength: 8192, rawTcp: true, handler: (conn) => serveHttp(conn, site) },
+      events,
+      logger,
+      Date.now,
+    );
+    await server.listen();
+    const base = `http://127.0.0.1:${server.port}`;
+    for (const path of ['/boom', '/later']) {
+      // Two URLs on one curl run: the first fails with 500 and its connection closes, so curl opens
+      // a second connection for the next one, which the server still answers.
+      const r = await curl(['-i', '-v', `${base}${path}`, `${base}/hello.txt`]);
+      const out = r.stdout.toString();
+      t.regex(out, /^HTTP\/1\.1 500 Internal Server Error\r\n[^]*Connection: close\r\n/, path);
+      t.regex(out, /Hello, world\n$/, path);
+      t.regex(r.stderr, /Closing connection|shutting down connection|closed/i, path);
+    }
+    t.true(logged.some((l) => l.includes('the route broke') && l.includes('session handler failed')), logged.join('\n'));
+    t.true(logged.some((l) => l.includes('the route broke later')), logged.join('\n'));
+    t.true(notices.some((m) => m.includes('internal error: the route broke')), notices.join('\n'));
+    // curl has exited; its last connection is closed on our side as soon as its FIN arrives.
+    for (let i = 0; i < 40 && server.stats().open > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    t.is(server.stats().open, 0);
+  } finally {
+    await server?.close(500);
+    site.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
