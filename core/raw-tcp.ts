@@ -125,11 +125,16 @@ function watchTimeout(s: RawTcpSocket): void {
 
 function onWriteComplete(this: any, status: number): void {
   const sock = this.socket as RawTcpSocket;
+  // The request object outlives the write (see destroy): keep nothing reachable from it.
+  this.socket = undefined;
+  this.buffer = undefined;
   sock.writeDone(this.bytes as number, status);
 }
 
 function onShutdownComplete(this: any): void {
-  (this.socket as RawTcpSocket).shutdownDone();
+  const sock = this.socket as RawTcpSocket;
+  this.socket = undefined;
+  sock.shutdownDone();
 }
 
 type Listener = (...args: any[]) => void;
@@ -206,6 +211,16 @@ export class RawEvents {
 
   listenerCount(event: string): number {
     return this.list(event, false)?.length ?? 0;
+  }
+
+  /** Drops every listener (after the last event). */
+  protected releaseListeners(): void {
+    this.dataListeners = undefined;
+    this.endListeners = undefined;
+    this.closeListeners = undefined;
+    this.errorListeners = undefined;
+    this.drainListeners = undefined;
+    this.timeoutListeners = undefined;
   }
 
   emit(event: string, arg?: unknown): boolean {
@@ -483,6 +498,12 @@ export class RawTcpSocket extends RawEvents {
     this.handle.close(() => {
       if (err) this.emit('error', err);
       this.emit('close', err !== undefined);
+      // Let go of everything once closed. The handle's JS object is only collected by a full GC
+      // (Node keeps it through a weak handle, which young-generation GCs treat as strong), so a
+      // reference from it would drag the whole session (connection, framer, HTTP state) into the
+      // old generation: with Connection: close traffic that was most of what each GC copied.
+      (this.handle as any).socket = undefined;
+      this.releaseListeners();
     });
     return this;
   }
