@@ -105,8 +105,12 @@ function uvError(code: number, syscall: string, extra?: Record<string, unknown>)
 const timed = new Set<RawTcpSocket>();
 let sweep: NodeJS.Timeout | undefined;
 const SWEEP_MS = 1_000;
-/** How long an ending socket waits for the peer's FIN before it is destroyed. */
+/** How long a socket that has sent everything and its FIN waits for the peer's FIN. */
 const END_GRACE_MS = 2_000;
+/** How long an ending socket may take to hand its last queued octets to a slow reader. */
+const FLUSH_GRACE_MS = 30_000;
+/** How long a socket whose peer has half-closed waits for its owner to end it. */
+const HALF_OPEN_GRACE_MS = 60_000;
 
 function watchTimeout(s: RawTcpSocket): void {
   timed.add(s);
@@ -359,9 +363,12 @@ export class RawTcpSocket extends RawEvents {
       this.reading = false;
       this.handle.readStop();
       this.emit('end');
-      // Not half-open: once the peer has finished and we have nothing more to send, close.
-      if (this.shutDown || this.writableLength === 0) this.destroy();
-      else this.end();
+      // The peer has finished sending; it may still be waiting for our answer (a half-close, as
+      // `printf 'GET / ...' | nc -N` does), so the owner finishes and ends the socket. If we had
+      // already ended our side, the connection is complete. An owner that never ends it still
+      // loses the socket after a grace period.
+      if (this.shutDown) this.destroy();
+      else if (this.graceUntil === 0) this.armGrace(HALF_OPEN_GRACE_MS);
       return;
     }
     this.fail(uvError(n, 'read'));
@@ -441,12 +448,10 @@ export class RawTcpSocket extends RawEvents {
       this.dispatch(chunks.length === 1 ? chunks[0]! : chunks);
     }
     this.ending = true;
-    if (this.writableLength === 0 && !this.destroyed) this.doShutdown();
-    // A peer that never closes its side must not keep the socket (nothing to wait for once destroyed).
-    if (!this.destroyed) {
-      this.graceUntil = Date.now() + END_GRACE_MS;
-      watchTimeout(this);
-    }
+    if (this.destroyed) return this;
+    if (this.writableLength === 0) this.doShutdown();
+    // Still flushing: a peer that stops reading must not keep the socket forever.
+    else this.armGrace(FLUSH_GRACE_MS);
     return this;
   }
 
@@ -462,11 +467,19 @@ export class RawTcpSocket extends RawEvents {
 
   private closeWhenFlushed = false;
 
+  private armGrace(ms: number): void {
+    if (this.destroyed) return;
+    this.graceUntil = Date.now() + ms;
+    watchTimeout(this);
+  }
+
   private doShutdown(): void {
     if (this.closeWhenFlushed) {
       this.destroy();
       return;
     }
+    // Everything is sent: a peer that never closes its side must not keep the socket.
+    this.armGrace(END_GRACE_MS);
     this.shutDown = true;
     if (this.readEnded) {
       this.destroy();

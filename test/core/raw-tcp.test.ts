@@ -143,6 +143,25 @@ test.serial('end() half-closes: the client sees EOF, the socket closes when the 
   await h.close();
 });
 
+test.serial('a peer that half-closes still gets what the owner writes afterwards', async (t) => {
+  const h = listen();
+  const c = await client(h.port);
+  const s = await h.next();
+  s.on('data', () => {});
+  s.start();
+  const ended = once(s, 'end');
+  c.end('request');
+  await ended;
+  t.false(s.destroyed, 'the socket stays open for the answer');
+  const all = readAll(c);
+  await new Promise((r) => setTimeout(r, 50));
+  const closed = once(s, 'close');
+  s.end('late answer');
+  t.is((await all).toString(), 'late answer');
+  await closed;
+  await h.close();
+});
+
 test.serial('endNow() closes as soon as the data is out', async (t) => {
   const h = listen();
   const c = await client(h.port);

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { curl, rawRequest, RawClient } from './raw-client.js';
 
@@ -392,4 +393,20 @@ print(json.dumps(out))
   const py = await run('python3', ['-c', script]);
   const out = JSON.parse(py.stdout) as unknown[];
   t.deepEqual(out, [[200, 'Hello, world\n'], [201, 'created /upload/py.txt (11 octets)\n'], [200, 'from python'], [204, ''], true]);
+});
+
+test('a client that half-closes after its request (printf ... | nc -N) still gets the answer', async (t) => {
+  for (const path of ['/digits.txt', '/healthz', '/big.bin', '/nope.txt']) {
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const c = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => c.end(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`));
+      const parts: Buffer[] = [];
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('end', () => resolve(Buffer.concat(parts)));
+      c.on('error', reject);
+    });
+    const text = body.toString('latin1');
+    t.regex(text, path === '/nope.txt' ? /^HTTP\/1\.1 404 / : /^HTTP\/1\.1 200 /, path);
+    if (path === '/big.bin') t.true(body.subarray(body.indexOf('\r\n\r\n') + 4).equals(big), 'the whole 300 KB file');
+    if (path === '/digits.txt') t.true(text.endsWith('0123456789'));
+  }
 });
