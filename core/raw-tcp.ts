@@ -380,7 +380,12 @@ export class RawTcpSocket extends RawEvents {
 
   uncork(): void {
     if (this.corked === 0) return;
-    if (--this.corked > 0 || this.corkedChunks.length === 0) return;
+    if (--this.corked === 0) this.flushCorked();
+  }
+
+  /** Sends what cork() held back, as one write (writev for several pieces). */
+  private flushCorked(): void {
+    if (this.corkedChunks.length === 0) return;
     const chunks = this.corkedChunks;
     this.corkedChunks = [];
     this.dispatch(chunks.length === 1 ? chunks[0]! : chunks);
@@ -442,11 +447,7 @@ export class RawTcpSocket extends RawEvents {
     if (data !== undefined) this.write(data);
     if (this.ending) return this;
     this.corked = 0;
-    if (this.corkedChunks.length > 0) {
-      const chunks = this.corkedChunks;
-      this.corkedChunks = [];
-      this.dispatch(chunks.length === 1 ? chunks[0]! : chunks);
-    }
+    this.flushCorked();
     this.ending = true;
     if (this.destroyed) return this;
     if (this.writableLength === 0) this.doShutdown();

@@ -15,11 +15,9 @@ import { HttpSite } from '../../core/http/site.js';
 import { TcpServer } from '../../core/tcp-server.js';
 import { curl } from './raw-client.js';
 
-test('serveHttp runs unchanged over TLS, with a site route and a shared route', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'labnet-http-tls-'));
-  const events = new EventBus();
-  const shared = new HttpRouteRegistry();
-  const site = new HttpSite({
+/** A small site in `dir` (document root and upload area created by start()). */
+function testSite(dir: string, events: EventBus, shared?: HttpRouteRegistry): HttpSite {
+  return new HttpSite({
     documentRoot: join(dir, 'www'),
     uploadDir: join(dir, 'uploads'),
     trace: false,
@@ -27,9 +25,16 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
     uploadMaxFiles: 2,
     limits: { ...DEFAULT_HTTP_LIMITS, headerTimeoutMs: 2000, keepAliveTimeoutMs: 5000 },
     events,
-    shared,
+    ...(shared ? { shared } : {}),
     lab: { hostname: 'labnet.lab.test', domain: 'lab.test', users: [], showPasswords: false, status: () => [], startedAt: Date.now() },
   });
+}
+
+test('serveHttp runs unchanged over TLS, with a site route and a shared route', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-http-tls-'));
+  const events = new EventBus();
+  const shared = new HttpRouteRegistry();
+  const site = testSite(dir, events, shared);
   let server: TcpServer | undefined;
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
@@ -85,16 +90,7 @@ test('a route that throws: that request gets 500 and its connection closes; the 
   events.subscribe((e) => {
     if (e.type === 'notice') notices.push(e.message);
   });
-  const site = new HttpSite({
-    documentRoot: join(dir, 'www'),
-    uploadDir: join(dir, 'uploads'),
-    trace: false,
-    uploadMaxFileBytes: 1000,
-    uploadMaxFiles: 2,
-    limits: { ...DEFAULT_HTTP_LIMITS, headerTimeoutMs: 2000, keepAliveTimeoutMs: 5000 },
-    events,
-    lab: { hostname: 'labnet.lab.test', domain: 'lab.test', users: [], showPasswords: false, status: () => [], startedAt: Date.now() },
-  });
+  const site = testSite(dir, events);
   const logged: string[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
   let server: TcpServer | undefined;
