@@ -40,5 +40,17 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   cacheMaxTotalBytes: 64 * 1024 * 1024,
 };
 
+/**
+ * The connection settings every HTTP listener (plain or TLS) takes from its limits. Idle and slow
+ * connections are closed by the site's sweep (one for all, see HttpSite), so no idle timer per socket.
+ */
+export function httpListenerOptions(limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeadBytes'>): { idleTimeoutMs: number; maxLineLength: number; highWaterMark: number } {
+  return {
+    idleTimeoutMs: 0,
+    maxLineLength: limits.maxRequestLineBytes,
+    highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
+  };
+}
+
 /** The methods the course names (RFC 9110 section 9.3). Anything else is answered 501. */
 export const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);

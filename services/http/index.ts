@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
 import { createHttpSite, httpLimitsFrom, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
+import { httpListenerOptions } from '../../core/http/limits.js';
 import { serveHttp } from '../../core/http/engine.js';
 import type { HttpRouteRegistry } from '../../core/http/routes.js';
 import type { HttpSite } from '../../core/http/site.js';
@@ -50,12 +51,9 @@ export class HttpService extends TcpService {
             label: 'http',
             port: c.port,
             handler: (conn) => serveHttp(conn, site),
-            // Idle connections are closed by the site's sweep (no timer per socket); see HttpSite.
-            idleTimeoutMs: 0,
+            ...httpListenerOptions(limits),
             // HTTP never upgrades in place: bare libuv handles instead of net.Socket (core/raw-tcp.ts).
             rawTcp: true,
-            maxLineLength: limits.maxRequestLineBytes,
-            highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
             busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
           }),
       ]);

@@ -11,6 +11,7 @@ import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from 
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
 import { createHttpSite, httpLimitsFrom, httpSiteFields, type HttpSiteConfig } from '../../core/http/config.js';
+import { httpListenerOptions } from '../../core/http/limits.js';
 import { serveHttp } from '../../core/http/engine.js';
 import type { HttpExchange } from '../../core/http/exchange.js';
 import type { HttpRouteRegistry } from '../../core/http/routes.js';
@@ -84,11 +85,8 @@ export class HttpsService extends TcpService {
     const common = {
       service: 'https',
       handler,
-      // As for HTTP: idle and slow connections are closed by the site's sweep (no timer per socket);
-      // the handshake has its own timeout.
-      idleTimeoutMs: 0,
-      maxLineLength: limits.maxRequestLineBytes,
-      highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
+      // As for HTTP (the handshake has its own timeout).
+      ...httpListenerOptions(limits),
     };
     try {
       await this.openListeners([
