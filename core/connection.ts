@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import type { Endpoint, EventBus } from './events.js';
 import { LineFramer } from './line-framer.js';
+import type { LiveLinks } from './live-list.js';
 
 export interface ConnectionHooks {
   /** Text written just before closing on idle timeout (e.g. "421 4.4.2 Idle timeout"). */
@@ -21,8 +22,11 @@ function destroyOnFailure(conn: Connection, err: unknown): void {
   conn.destroy(`internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-export class Connection {
+export class Connection implements LiveLinks<Connection> {
   socket: Socket;
+  liveNext: Connection | undefined = undefined;
+  livePrev: Connection | undefined = undefined;
+  liveIn: object | undefined = undefined;
   readonly framer: LineFramer;
   bytesOut = 0;
   /** Set when the server is shutting down: sessions should finish the current command and end. */

@@ -236,6 +236,9 @@ export class RawEvents {
   }
 }
 
+/** getpeername's output object, reused (the binding sets address, family and port on it). */
+const peerOut: Record<string, unknown> = {};
+
 /** One accepted connection on a bare libuv TCP handle (see the file comment). */
 export class RawTcpSocket extends RawEvents {
   remoteAddress: string | undefined;
@@ -272,7 +275,7 @@ export class RawTcpSocket extends RawEvents {
   ) {
     super();
     this.b = b;
-    const peer: Record<string, unknown> = {};
+    const peer = peerOut;
     if (handle.getpeername(peer) === 0) {
       this.remoteAddress = peer.address as string;
       this.remotePort = peer.port as number;

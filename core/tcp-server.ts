@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { EventBus } from './events.js';
 import { ListenError } from './errors.js';
+import { LiveList } from './live-list.js';
 import { RawTcpListener, rawTcpAvailable, type RawTcpSocket } from './raw-tcp.js';
 
 export interface TcpServerOptions extends ConnectionHooks {
@@ -61,7 +62,8 @@ export interface TcpServerStats {
 export class TcpServer {
   private readonly server: net.Server | undefined;
   private readonly raw: RawTcpListener | undefined;
-  private readonly open = new Set<Connection>();
+  /** Open connections (a linked list, not a Set: see core/live-list.ts). */
+  private readonly open = new LiveList<Connection>();
   private readonly perAddress = new Map<string, number>();
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -99,17 +101,18 @@ export class TcpServer {
     return this.boundPort;
   }
 
-  get connections(): ReadonlySet<Connection> {
-    return this.open;
+  /** The open connections now. */
+  get connections(): Connection[] {
+    return this.open.toArray();
   }
 
   stats(): TcpServerStats {
     let bytesIn = this.closedBytesIn;
     let bytesOut = this.closedBytesOut;
-    for (const c of this.open) {
+    this.open.forEach((c) => {
       bytesIn += c.bytesIn;
       bytesOut += c.bytesOut;
-    }
+    });
     return { open: this.open.size, accepted: this.accepted, refused: this.refused, bytesIn, bytesOut };
   }
 
@@ -248,17 +251,17 @@ export class TcpServer {
    */
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => (this.raw ? this.raw.close(resolve) : this.server!.close(() => resolve())));
-    for (const c of this.open) c.beginShutdown();
+    for (const c of this.open.toArray()) c.beginShutdown();
     const deadline = Date.now() + graceMs;
     while (this.open.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
-    for (const c of this.open) c.shutdownNow();
+    for (const c of this.open.toArray()) c.shutdownNow();
     const hardDeadline = Date.now() + 500;
     while (this.open.size > 0 && Date.now() < hardDeadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
-    for (const c of this.open) c.destroy('server shutdown');
+    for (const c of this.open.toArray()) c.destroy('server shutdown');
     await closed;
   }
 }

@@ -4,6 +4,7 @@
 // get their responses in order. A client that takes longer than the header timeout to send a head
 // (slowloris) gets 408 and is closed by a sweep that costs nothing per request.
 import type { Connection } from '../connection.js';
+import type { LiveLinks } from '../live-list.js';
 import { FramerError } from '../line-framer.js';
 import { readRequestBody } from './body.js';
 import { HttpExchange } from './exchange.js';
@@ -14,7 +15,10 @@ const NEXT = 1;
 const CLOSE = 2;
 type Step = typeof NEXT | typeof CLOSE;
 
-export class HttpSession {
+export class HttpSession implements LiveLinks<HttpSession> {
+  liveNext: HttpSession | undefined = undefined;
+  livePrev: HttpSession | undefined = undefined;
+  liveIn: object | undefined = undefined;
   /** Incremented each time the session starts waiting for a new head. */
   headSeq = 0;
   waitingHead = false;

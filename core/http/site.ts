@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
+import { LiveList } from '../live-list.js';
 import type { ServiceStatus } from '../service.js';
 import type { HttpSession } from './engine.js';
 import type { HttpExchange } from './exchange.js';
@@ -53,7 +54,8 @@ export class HttpSite {
   readonly routes = new HttpRouteRegistry();
   readonly limits: HttpLimits;
   readonly events: EventBus;
-  readonly sessions = new Set<HttpSession>();
+  /** Open sessions, for the sweep (a linked list, not a Set: see core/live-list.ts). */
+  readonly sessions = new LiveList<HttpSession>();
   private readonly docs: FileArea;
   private readonly uploads: FileArea;
   private sweep: NodeJS.Timeout | undefined;
@@ -106,7 +108,7 @@ export class HttpSite {
     const now = Date.now();
     const timeout = this.limits.headerTimeoutMs;
     const idle = this.limits.keepAliveTimeoutMs;
-    for (const s of this.sessions) {
+    for (const s of this.sessions.toArray()) {
       const conn = s.conn;
       const bi = conn.bytesIn;
       const bo = conn.bytesOut;
