@@ -32,6 +32,13 @@ function listen(address = '127.0.0.1'): Harness {
   };
 }
 
+/** A listener, a client connected to it, and the accepted socket (not reading yet). */
+async function connected(): Promise<{ h: Harness; c: Socket; s: RawTcpSocket }> {
+  const h = listen();
+  const c = await client(h.port);
+  return { h, c, s: await h.next() };
+}
+
 function client(port: number, host = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
     // Half-open allowed: the client closes its side only when a test says so.
@@ -84,9 +91,7 @@ test.serial('available on this Node', (t) => {
 });
 
 test.serial('accepts, knows both ends, reads what the client sends and writes back', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   t.is(s.remoteAddress, '127.0.0.1');
   t.is(s.remotePort, c.localPort);
   t.is(s.localPort, h.port);
@@ -108,9 +113,7 @@ test.serial('accepts, knows both ends, reads what the client sends and writes ba
 });
 
 test.serial('cork/uncork sends the pieces as one write, in order', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.start();
   s.cork();
   s.write('one ');
@@ -126,9 +129,7 @@ test.serial('cork/uncork sends the pieces as one write, in order', async (t) => 
 });
 
 test.serial('end() half-closes: the client sees EOF, the socket closes when the client does', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.start();
   let closed = false;
   s.on('close', () => (closed = true));
@@ -144,9 +145,7 @@ test.serial('end() half-closes: the client sees EOF, the socket closes when the 
 });
 
 test.serial('a peer that half-closes still gets what the owner writes afterwards', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.on('data', () => {});
   s.start();
   const ended = once(s, 'end');
@@ -163,9 +162,7 @@ test.serial('a peer that half-closes still gets what the owner writes afterwards
 });
 
 test.serial('endNow() closes as soon as the data is out', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.start();
   const closing = once(s, 'close');
   s.endNow();
@@ -213,9 +210,7 @@ test.serial('backpressure: writes past the high-water mark report a full buffer,
 });
 
 test.serial('pause() stops reading, resume() reads what arrived meanwhile', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   const got: string[] = [];
   s.on('data', (d: Buffer) => got.push(d.toString()));
   s.start();
@@ -232,9 +227,7 @@ test.serial('pause() stops reading, resume() reads what arrived meanwhile', asyn
 });
 
 test.serial('setTimeout emits timeout after the idle time (one shared sweep), activity postpones it', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.on('data', () => {});
   s.start();
   const started = Date.now();
@@ -251,9 +244,7 @@ test.serial('setTimeout emits timeout after the idle time (one shared sweep), ac
 });
 
 test.serial('a reset from the client closes the socket without crashing', async (t) => {
-  const h = listen();
-  const c = await client(h.port);
-  const s = await h.next();
+  const { h, c, s } = await connected();
   s.on('data', () => {});
   s.start();
   const closed = once<boolean>(s, 'close');
