@@ -19,6 +19,7 @@ interface TcpHandle {
   onread: (this: TcpHandle, ab: ArrayBuffer | undefined) => void;
   onconnection: ((err: number, client: TcpHandle | undefined) => void) | null;
   readStart(): number;
+  useUserBuffer?(buffer: Buffer): void;
   readStop(): number;
   writeBuffer(req: any, data: Buffer): number;
   writev(req: any, chunks: Buffer[], allBuffers: boolean): number;
@@ -43,6 +44,12 @@ interface Bindings {
   kArrayBufferOffset: number;
   kBytesWritten: number;
   kLastWriteWasAsync: number;
+  /**
+   * One buffer every socket reads into (libuv reads one socket at a time on the loop thread); each
+   * read is copied out at once into a chunk of its own. Without it Node allocates 64 KiB with malloc
+   * for every read and copies the octets into a fresh ArrayBuffer. Undefined if the binding lacks it.
+   */
+  readInto: Buffer | undefined;
 }
 
 const UV_EOF = -4095;
@@ -72,6 +79,7 @@ function load(): Bindings | null {
           kArrayBufferOffset: stream.kArrayBufferOffset,
           kBytesWritten: stream.kBytesWritten,
           kLastWriteWasAsync: stream.kLastWriteWasAsync,
+          readInto: typeof tcp.TCP.prototype.useUserBuffer === 'function' ? Buffer.allocUnsafeSlow(64 * 1024) : undefined,
         }
       : null;
   } catch {
@@ -283,6 +291,7 @@ export class RawTcpSocket extends RawEvents {
     }
     handle.onread = onRead;
     (handle as any).socket = this;
+    if (b.readInto !== undefined) handle.useUserBuffer!(b.readInto);
   }
 
   get localAddress(): string | undefined {
@@ -357,7 +366,15 @@ export class RawTcpSocket extends RawEvents {
   received(n: number, ab: ArrayBuffer | undefined): void {
     if (n > 0) {
       if (this.timeoutMs > 0) this.lastActive = Date.now();
-      this.emit('data', Buffer.from(ab!, this.b.state[this.b.kArrayBufferOffset]!, n));
+      const b = this.b;
+      let chunk: Buffer;
+      if (b.readInto !== undefined) {
+        // The shared read buffer is overwritten by the next read of any socket: copy out (small
+        // chunks come from Node's buffer pool, so no allocation of their own).
+        chunk = Buffer.allocUnsafe(n);
+        b.readInto.copy(chunk, 0, 0, n);
+      } else chunk = Buffer.from(ab!, b.state[b.kArrayBufferOffset]!, n);
+      this.emit('data', chunk);
       return;
     }
     if (n === 0) return;
