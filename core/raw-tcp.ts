@@ -244,6 +244,9 @@ export class RawEvents {
   }
 }
 
+/** A write request object not in use (see RawTcpSocket.dispatch). */
+let spareWriteReq: any;
+
 /** getpeername's output object, reused (the binding sets address, family and port on it). */
 const peerOut: Record<string, unknown> = {};
 
@@ -423,11 +426,10 @@ export class RawTcpSocket extends RawEvents {
 
   private dispatch(data: Buffer | Buffer[]): void {
     const b = this.b;
-    const req = new b.WriteWrap();
-    req.handle = this.handle;
-    req.oncomplete = onWriteComplete;
-    req.async = false;
-    req.socket = this;
+    // A write the kernel takes at once never involves the request object on the C++ side, so one
+    // spare object serves every such write; a write that stays queued keeps its object.
+    const req = spareWriteReq ?? new b.WriteWrap();
+    spareWriteReq = undefined;
     const err = Array.isArray(data) ? this.handle.writev(req, data, true) : this.handle.writeBuffer(req, data);
     if (err !== 0) {
       this.fail(uvError(err, 'write'));
@@ -437,12 +439,16 @@ export class RawTcpSocket extends RawEvents {
     this.bytesWritten += written;
     if (this.timeoutMs > 0) this.lastActive = Date.now();
     if (b.state[b.kLastWriteWasAsync] !== 0) {
-      // libuv keeps the rest queued until the kernel takes it; hold the data alive until then.
+      // libuv keeps the rest queued until the kernel takes it; hold the data alive until then. The
+      // completion comes from a later turn of the loop, so setting the callback now is in time.
+      req.handle = this.handle;
+      req.oncomplete = onWriteComplete;
+      req.socket = this;
       req.bytes = written;
       req.buffer = data;
       this.writableLength += written;
       if (this.writableLength >= this.writableHighWaterMark) this.writableNeedDrain = true;
-    }
+    } else spareWriteReq = req;
   }
 
   /** @internal an asynchronous write finished */
