@@ -2,14 +2,18 @@
 // worker, daemon off, config in a temp dir) serving the same files on loopback, in the same run. Three
 // scenarios (13-byte keep-alive GET, 100 KB file, Connection: close), median of N runs each, printed as
 // requests/s and ratios to nginx and to node:http. A naive net server (one prebuilt response per 'data'
-// event, no HTTP parsing) runs too, as the ceiling of Node's socket layer on the machine.
-// Options: --runs N (default 3), --duration 10s, --threads 2, --connections 50.
+// event, no HTTP parsing) runs too, as the ceiling of Node's socket layer on the machine, and so does a C
+// server (test/bench/http-ceiling.c: epoll, one write() of a prebuilt response) as the ceiling of any server
+// here: where it too stays under a ratio, the kernel and wrk set the limit, not the server.
+// Every server first gets a short warm-up run (same for all, not counted): V8 compiles the Node servers'
+// hot code during the first second or two, and a fresh process's first run was the low one.
+// Options: --runs N (default 3), --duration 10s, --warmup 2s, --threads 2, --connections 50.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLabProcess } from '../support/lab-process.js';
+import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
 import { freePort, median } from '../support/bench-util.js';
 
 function arg(name: string, def: string): string {
@@ -20,6 +24,7 @@ const RUNS = Number(arg('runs', '3'));
 const DURATION = arg('duration', '10s');
 const THREADS = arg('threads', '2');
 const CONNECTIONS = arg('connections', '50');
+const WARMUP = arg('warmup', '2s');
 
 async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -31,9 +36,9 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   throw new Error(`nothing answers on port ${port}`);
 }
 
-function wrk(url: string, extra: string[]): Promise<number> {
+function wrk(url: string, extra: string[], duration = DURATION): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${DURATION}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${duration}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -135,14 +140,20 @@ async function main(): Promise<void> {
     const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
     children.push(nginx);
-    await Promise.all([waitForPort(labPort), waitForPort(nodePort), waitForPort(naivePort), waitForPort(nginxPort)]);
-
     const servers = [
       { name: 'labnet', port: labPort },
       { name: 'node:http', port: nodePort },
       { name: 'nginx', port: nginxPort },
       { name: 'net-naive', port: naivePort },
     ];
+    const ceiling = join(dir, 'http-ceiling');
+    const cc = spawnSync('cc', ['-O2', '-o', ceiling, join(PROJECT_ROOT, 'test', 'bench', 'http-ceiling.c')], { encoding: 'utf8' });
+    if (cc.status === 0) {
+      const cPort = await freePort();
+      children.push(spawn(ceiling, [String(cPort), root], { stdio: 'ignore' }));
+      servers.push({ name: 'c-ceiling', port: cPort });
+    } else console.log(`(no C ceiling server: cc failed: ${cc.error?.message ?? cc.stderr})`);
+    await Promise.all(servers.map((s) => waitForPort(s.port)));
     const scenarios = [
       { name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
       { name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
@@ -151,7 +162,8 @@ async function main(): Promise<void> {
     console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
     const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
     for (const sc of scenarios) {
-      const samples: Record<string, number[]> = { labnet: [], 'node:http': [], nginx: [], 'net-naive': [] };
+      const samples: Record<string, number[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
+      if (WARMUP !== '0s') for (const s of servers) await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, WARMUP);
       for (let run = 0; run < RUNS; run++) {
         // Rotate the order each run so a load change on the machine does not always hit the same server.
         const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
@@ -165,16 +177,20 @@ async function main(): Promise<void> {
       for (const s of servers) medians[s.name] = median(samples[s.name]!);
       results.push({ scenario: sc.name, target: sc.target, medians });
     }
-    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx');
+    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx  C/nginx  C/node');
     for (const r of results) {
       const l = r.medians.labnet!;
       const n = r.medians['node:http']!;
       const x = r.medians.nginx!;
       const naive = r.medians['net-naive']!;
+      const c = r.medians['c-ceiling'];
       console.log(
-        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}`,
+        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}` +
+          (c === undefined ? '' : `     ${(c / x).toFixed(2)}    ${(c / n).toFixed(2)}`),
       );
     }
+    if (results.some((r) => r.medians['c-ceiling'] !== undefined))
+      console.log('C = test/bench/http-ceiling.c, one write() of a prebuilt response per request: what any server can reach here.');
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     if (lab) {
