@@ -22,6 +22,22 @@ function destroyOnFailure(conn: Connection, err: unknown): void {
   conn.destroy(`internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 
+/**
+ * A STARTTLS/STLS handshake that did not complete: the client's doing (plain text instead of a
+ * ClientHello, a close, no common cipher), not a fault in the session. The connection is already
+ * closed, with the reason on its session-closed event; the server logs it at info, not as an error.
+ */
+export class TlsHandshakeError extends Error {
+  override name = 'TlsHandshakeError';
+}
+
+/** A short reason for a failed handshake, in the course's words where OpenSSL's are cryptic. */
+function handshakeFailure(err: Error & { reason?: string; code?: string }): string {
+  if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ERR_SSL_HTTP_REQUEST' || err.code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG')
+    return `the client sent something other than a TLS record, such as plain text after STARTTLS (OpenSSL: ${err.reason ?? err.code})`;
+  return err.reason ?? err.message;
+}
+
 export class Connection implements LiveLinks<Connection> {
   socket: Socket;
   liveNext: Connection | undefined = undefined;
@@ -257,15 +273,16 @@ export class Connection implements LiveLinks<Connection> {
     this.watch(secure);
     this.framer.attach(secure);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), handshakeTimeoutMs);
+      const timer = setTimeout(() => fail(new Error(`no handshake within ${handshakeTimeoutMs} ms`)), handshakeTimeoutMs);
       const ok = (): void => {
         cleanup();
         resolve();
       };
       const fail = (err: Error): void => {
         cleanup();
-        this.destroy(`TLS handshake failed: ${err.message}`);
-        reject(err);
+        const failure = new TlsHandshakeError(handshakeFailure(err));
+        this.destroy(`TLS handshake failed: ${failure.message}`);
+        reject(failure);
       };
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -273,7 +290,7 @@ export class Connection implements LiveLinks<Connection> {
         secure.off('error', fail);
         secure.off('close', onClose);
       };
-      const onClose = (): void => fail(new Error('closed during TLS handshake'));
+      const onClose = (): void => fail(new Error('the client closed the connection during the handshake'));
       secure.once('secure', ok);
       secure.once('error', fail);
       secure.once('close', onClose);

@@ -4,7 +4,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Logger } from 'pino';
-import { Connection, type ConnectionHooks } from './connection.js';
+import { Connection, TlsHandshakeError, type ConnectionHooks } from './connection.js';
 import type { EventBus } from './events.js';
 import { ListenError } from './errors.js';
 import { LiveList } from './live-list.js';
@@ -236,6 +236,12 @@ export class TcpServer {
   /** Isolation: a bug in one session closes that session (with the protocol's error reply), never the process. */
   private readonly failed = (conn: Connection, err: unknown): void => {
     const o = this.options;
+    if (err instanceof TlsHandshakeError) {
+      // The client's side of STARTTLS went wrong; the connection is closed with the reason already.
+      this.logger.info({ service: o.service, session: conn.id, reason: err.message }, 'STARTTLS handshake failed');
+      if (!conn.closed) conn.destroy(`TLS handshake failed: ${err.message}`);
+      return;
+    }
     this.logger.error({ err, service: o.service, session: conn.id }, 'session handler failed');
     this.events.publish({ type: 'notice', service: o.service, session: conn.id, level: 'error', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
     if (!conn.closed) {

@@ -202,6 +202,42 @@ test('POP3 STLS and IMAP STARTTLS injection: pipelined commands are discarded', 
   }
 });
 
+/** Resolves when the server has closed the socket (or after timeoutMs with false). */
+function closedByServer(socket: net.Socket, timeoutMs = 10_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+test('plain text where the TLS handshake belongs closes that session only, and is not logged as an internal error', async (t) => {
+  for (const [proto, port, greeting, startCmd, okLine, after] of [
+    ['smtp', lab.port('smtp', 'submission'), /^220 /, 'EHLO probe\r\nSTARTTLS\r\n', /^220 /, 'EHLO again\r\n'],
+    ['pop3', lab.port('pop3', 'pop3'), /^\+OK /, 'STLS\r\n', /^\+OK /, 'USER alice\r\n'],
+    ['imap', lab.port('imap', 'imap'), /^\* OK /, 'a STARTTLS\r\n', /^a OK /, 'b LOGIN alice alice-lab\r\n'],
+  ] as const) {
+    const plain = await connectPlain(port);
+    const lines = new Lines(plain);
+    t.regex(await lines.line(), greeting, `${proto} greeting`);
+    plain.write(startCmd);
+    await lines.until(okLine);
+    // Give the server time to start its handshake, so this arrives as the first "TLS record".
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = closedByServer(plain);
+    plain.write(after);
+    t.true(await closed, `${proto}: the server closes the connection`);
+  }
+  // The services go on: a full STARTTLS session still works on each.
+  const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${lab.port('smtp', 'submission')}`, '-starttls', 'smtp', '-CAfile', caFile, '-verify_return_error', '-ign_eof'], { input: 'EHLO probe\r\nQUIT\r\n', keepStdinOpenMs: 2000 });
+  t.regex(r.stdout, /Verify return code: 0 \(ok\)/);
+  const logs = lab.stdout() + lab.stderr();
+  t.notRegex(logs, /session handler failed|internal error/, 'a client that fails the handshake is not a server fault');
+});
+
 test('nodemailer over STARTTLS (587) and SMTPS (465) with the lab CA; imapflow reads both over IMAPS', async (t) => {
   const auth = { user: 'alice', pass: 'alice-lab' };
   const subjects = [`starttls ${Date.now()}`, `smtps ${Date.now()}`];
