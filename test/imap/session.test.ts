@@ -214,6 +214,9 @@ test.serial('mailbox edge cases: LIST "" "", unknown mailboxes, renaming or dele
   t.regex(await c.cmd('p', 'SELECT "../bob"'), /^p NO/m);
   t.regex(await c.cmd('q', 'CREATE "a/b"'), /^q NO \[CANNOT\]/m);
   t.regex(await c.cmd('r', 'CREATE ".hidden"'), /^r NO \[CANNOT\]/m);
+  t.regex(await c.cmd('r2', 'CREATE "a*b"'), /^r2 NO \[CANNOT\] .*wildcard/m, 'LIST wildcards are refused in new names');
+  t.regex(await c.cmd('r3', 'CREATE "%"'), /^r3 NO \[CANNOT\]/m);
+  t.regex(await c.cmd('r4', 'RENAME "Entw&APw-rfe" "P%"'), /^r4 NO \[CANNOT\] .*wildcard/m);
   t.regex(await c.cmd('s', 'RENAME Sent "../x"'), /^s NO/m);
   c.close();
 });

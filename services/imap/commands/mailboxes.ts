@@ -3,6 +3,16 @@ import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { no } from '../imap-errors.js';
 import { mailbox, storeFailure } from './args.js';
 
+/**
+ * A new name may not hold the LIST wildcards: RFC 3501 section 5.1 (item 3) allows them but warns that
+ * such a mailbox is hard to use with LIST, where "%" and "*" are patterns; refusing them keeps every
+ * mailbox listable exactly. Existing names are not checked (SELECT, DELETE of such a name still work).
+ */
+function newName(name: string): string {
+  if (/[%*]/.test(name)) throw no(`Invalid mailbox name ${name}: "%" and "*" are LIST wildcards`, 'CANNOT');
+  return name;
+}
+
 export const create: ImapCommand = {
   name: 'CREATE',
   states: AUTHED,
@@ -10,7 +20,7 @@ export const create: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   async handler(s, cmd) {
-    let name = mailbox(cmd.args[0]);
+    let name = newName(mailbox(cmd.args[0]));
     // A trailing delimiter only says the client plans children (section 6.3.3).
     if (name.endsWith(s.store.delimiter)) name = name.slice(0, -1);
     if (name === 'INBOX') throw no('INBOX always exists', 'ALREADYEXISTS');
@@ -51,7 +61,7 @@ export const rename: ImapCommand = {
   expungeAfter: true,
   async handler(s, cmd) {
     const from = mailbox(cmd.args[0]);
-    const to = mailbox(cmd.args[1]);
+    const to = newName(mailbox(cmd.args[1]));
     if (to === 'INBOX') throw no('Cannot rename to INBOX', 'ALREADYEXISTS');
     // Renaming the selected mailbox (or a parent) ends the selection rather than the session.
     const sel = s.selected?.folder.name;
