@@ -34,7 +34,7 @@ await build({
   logLevel: 'warning',
 });
 // esbuild escapes non-ASCII characters in code but keeps them in the comments it carries over. One
-// such character makes V8 hold the whole 2.7 MB source as a two-byte string, twice the memory; the
+// such character makes V8 hold the whole 2.4 MB source as a two-byte string, twice the memory; the
 // comments lose nothing by an ASCII stand-in (same length, so the source map still lines up).
 const text = readFileSync(outfile, 'utf8');
 const ascii = text.replace(/[^\x00-\x7f]/g, '?');

@@ -1,7 +1,7 @@
 // The lab certificate authority: on first start labnet makes a CA and a server certificate signed by
-// it, keeps both under dataDir/tls and reuses them. node-forge builds and signs the X.509
-// certificates; the RSA keys come from node:crypto (OpenSSL's generator takes ~50-200 ms for 2048
-// bits where forge's pure-JS one takes seconds). The server certificate is made again, by the same
+// it, keeps both under dataDir/tls and reuses them. node-forge lays out the X.509 certificates;
+// the RSA keys and the signatures come from node:crypto (OpenSSL's key generator takes ~50-200 ms for
+// 2048 bits where forge's pure-JS one takes seconds). The server certificate is made again, by the same
 // CA, when its names no longer cover the configured hostname and the machine's addresses.
 import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
