@@ -286,11 +286,10 @@ export class RawTcpSocket extends RawEvents {
   ) {
     super();
     this.b = b;
-    const peer = peerOut;
-    if (handle.getpeername(peer) === 0) {
-      this.remoteAddress = peer.address as string;
-      this.remotePort = peer.port as number;
-      this.remoteFamily = peer.family as string;
+    if (handle.getpeername(peerOut) === 0) {
+      this.remoteAddress = peerOut.address as string;
+      this.remotePort = peerOut.port as number;
+      this.remoteFamily = peerOut.family as string;
     }
     handle.onread = onRead;
     (handle as any).socket = this;

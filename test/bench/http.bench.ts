@@ -14,12 +14,8 @@ import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
-import { freePort, median } from '../support/bench-util.js';
+import { arg, freePort, median } from '../support/bench-util.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const RUNS = Number(arg('runs', '3'));
 const DURATION = arg('duration', '10s');
 const THREADS = arg('threads', '2');

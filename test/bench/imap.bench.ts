@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
-import { freePort } from '../support/bench-util.js';
+import { freePort, median, rssKb } from '../support/bench-util.js';
 
 const MESSAGES = Number(process.env.IMAP_BENCH_MESSAGES ?? 10_000);
 const RUNS = Number(process.env.IMAP_BENCH_RUNS ?? 5);
@@ -65,17 +65,6 @@ function fillMaildir(dir: string, msgs: Buffer[]): void {
   for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
   const t = Math.floor(Date.now() / 1000) - msgs.length;
   msgs.forEach((m, i) => writeFileSync(join(dir, 'cur', `${t + i}.M${i}P1.bench,S=${m.length}:2,`), m));
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
 }
 
 /** CPU ms used by a process, including its waited-for children (Dovecot's exited imap processes). */

@@ -5,26 +5,16 @@
 // the lab CA and the server key) and a later one that finds them.
 // Options: --runs N (default 5), --settle-ms 3000 (wait after ready before reading RSS).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, writeConfig, zeroPorts } from '../support/lab-process.js';
-import { median } from '../support/bench-util.js';
+import { arg, median, rssKb } from '../support/bench-util.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const RUNS = Number(arg('runs', '5'));
 const SETTLE_MS = Number(arg('settle-ms', '3000'));
 const READY_LIMIT_MS = 1000;
 const RSS_LIMIT_MB = 80;
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) / 1024;
-}
 
 /** One start: ms from spawn to the ready line, and RSS once it has been idle SETTLE_MS. */
 async function measure(dataDir: string): Promise<{ readyMs: number; rssMb: number }> {
@@ -48,7 +38,9 @@ async function measure(dataDir: string): Promise<{ readyMs: number; rssMb: numbe
       void exited.then(() => reject(new Error(`labnet exited before ready:\n${out}\n${err}`)));
     });
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    return { readyMs, rssMb: rssMb(proc.pid!) };
+    const kb = rssKb(proc.pid!);
+    if (kb === 0) throw new Error(`no VmRSS for ${proc.pid}`);
+    return { readyMs, rssMb: kb / 1024 };
   } finally {
     proc.kill('SIGTERM');
     await exited;

@@ -10,12 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
-import { freePort, median } from '../support/bench-util.js';
+import { arg, freePort, median } from '../support/bench-util.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const RUNS = Math.min(9, Math.max(1, Number(arg('runs', '3'))));
 const SECONDS = Math.min(30, Math.max(1, Number(arg('seconds', '4'))));
 
