@@ -45,7 +45,9 @@ export class Accounts {
     const expected = this.users.get(user);
     // Compare digests so the comparison time does not depend on where the strings differ.
     const a = createHash('sha256').update(password).digest();
-    const b = createHash('sha256').update(expected ?? '\u0000no-such-user').digest();
+    const b = createHash('sha256')
+      .update(expected ?? '\u0000no-such-user')
+      .digest();
     const ok = timingSafeEqual(a, b) && expected !== undefined;
     return ok ? { ok, user } : { ok: false };
   }
@@ -55,7 +57,9 @@ export class Accounts {
     const user = this.localUser(login);
     const expected = user ? this.users.get(user) : undefined;
     if (!user || expected === undefined) return { ok: false };
-    const want = createHash('md5').update(timestamp + expected).digest();
+    const want = createHash('md5')
+      .update(timestamp + expected)
+      .digest();
     let got: Buffer;
     try {
       got = Buffer.from(digestHex, 'hex');

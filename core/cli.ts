@@ -9,7 +9,6 @@ import { formatReadyTable } from './ready-table.js';
 import { loadConfig } from './host.js';
 import { loadOrCreateLabCertificates } from './tls/lab-ca.js';
 
-
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
@@ -19,7 +18,10 @@ function intArg(name: string, min: number, max: number) {
 }
 
 const program = new Command();
-program.name('labnet').description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.').version(LABNET_VERSION);
+program
+  .name('labnet')
+  .description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.')
+  .version(LABNET_VERSION);
 
 program
   .command('start')
@@ -31,51 +33,58 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]).default('info'))
   .option('--dhcp-interface <if>', 'serve DHCP on this interface (turns DHCP on)')
   .option('--dhcp-force', 'serve DHCP even if another DHCP server answers on the interface')
-  .action(async (opts: { config?: string; dataDir?: string; portOffset: number; only?: string; logLevel: string; dhcpInterface?: string; dhcpForce?: boolean }) => {
-    const t0 = performance.now();
-    let lab: LabnetHandle;
-    const config: Record<string, unknown> = {};
-    if (opts.dhcpInterface) config.services = { dhcp: { enabled: true, interface: opts.dhcpInterface } };
-    try {
-      lab = await startLabnet({
-        configFile: opts.config,
-        dataDir: opts.dataDir,
-        portOffset: opts.portOffset,
-        only: opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-        logLevel: opts.logLevel as never,
-        config,
-        flags: { dhcpForce: Boolean(opts.dhcpForce) },
-      });
-    } catch (err) {
-      if (err instanceof LabnetError) {
-        process.stderr.write(`labnet: ${err.message}\n`);
-        process.exit(err.code === 'LISTEN_FAILED' ? 3 : 2);
+  .action(
+    async (opts: { config?: string; dataDir?: string; portOffset: number; only?: string; logLevel: string; dhcpInterface?: string; dhcpForce?: boolean }) => {
+      const t0 = performance.now();
+      let lab: LabnetHandle;
+      const config: Record<string, unknown> = {};
+      if (opts.dhcpInterface) config.services = { dhcp: { enabled: true, interface: opts.dhcpInterface } };
+      try {
+        lab = await startLabnet({
+          configFile: opts.config,
+          dataDir: opts.dataDir,
+          portOffset: opts.portOffset,
+          only: opts.only
+            ? opts.only
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : undefined,
+          logLevel: opts.logLevel as never,
+          config,
+          flags: { dhcpForce: Boolean(opts.dhcpForce) },
+        });
+      } catch (err) {
+        if (err instanceof LabnetError) {
+          process.stderr.write(`labnet: ${err.message}\n`);
+          process.exit(err.code === 'LISTEN_FAILED' ? 3 : 2);
+        }
+        throw err;
       }
-      throw err;
-    }
-    const ms = Math.round(performance.now() - t0);
-    process.stdout.write(`labnet ready in ${ms} ms (data in ${lab.config.dataDir})\n${formatReadyTable(lab.status())}\n`);
-    // Serve until a signal, even when no service holds a socket open (e.g. everything disabled).
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    let stopping = false;
-    const shutdown = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      lab.logger.info(`${signal}: shutting down`);
-      lab.stop().then(
-        () => {
-          clearInterval(keepAlive);
-          lab.logger.flush(() => process.exit(0));
-        },
-        (err: unknown) => {
-          process.stderr.write(`labnet: error during shutdown: ${String(err)}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-  });
+      const ms = Math.round(performance.now() - t0);
+      process.stdout.write(`labnet ready in ${ms} ms (data in ${lab.config.dataDir})\n${formatReadyTable(lab.status())}\n`);
+      // Serve until a signal, even when no service holds a socket open (e.g. everything disabled).
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      let stopping = false;
+      const shutdown = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        lab.logger.info(`${signal}: shutting down`);
+        lab.stop().then(
+          () => {
+            clearInterval(keepAlive);
+            lab.logger.flush(() => process.exit(0));
+          },
+          (err: unknown) => {
+            process.stderr.write(`labnet: error during shutdown: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    },
+  );
 
 const ca = program.command('ca').description('the lab certificate authority');
 ca.command('export')

@@ -31,16 +31,18 @@ export const limitsSchema = z.strictObject({
 });
 
 /** TLS for HTTPS and the mail services: the lab CA makes the certificate unless files are given. */
-export const tlsConfigSchema = z.strictObject({
-  /** PEM certificate (chain) to use instead of the generated one; needs keyFile too. */
-  certFile: z.string().min(1).optional(),
-  /** PEM private key for certFile. */
-  keyFile: z.string().min(1).optional(),
-  /** Refuse authentication before TLS (IMAP LOGINDISABLED, no AUTH before STARTTLS in SMTP and POP3). */
-  requireTlsForAuth: z.boolean().default(false),
-  /** Extra names and addresses for the generated server certificate. */
-  extraNames: z.array(z.string().min(1).max(253)).max(64).default([]),
-}).refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
+export const tlsConfigSchema = z
+  .strictObject({
+    /** PEM certificate (chain) to use instead of the generated one; needs keyFile too. */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key for certFile. */
+    keyFile: z.string().min(1).optional(),
+    /** Refuse authentication before TLS (IMAP LOGINDISABLED, no AUTH before STARTTLS in SMTP and POP3). */
+    requireTlsForAuth: z.boolean().default(false),
+    /** Extra names and addresses for the generated server certificate. */
+    extraNames: z.array(z.string().min(1).max(253)).max(64).default([]),
+  })
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
 
 const hostnameSchema = z
   .string()
@@ -68,7 +70,10 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     domain: hostnameSchema.default('lab.test'),
     hostname: hostnameSchema.default('labnet.lab.test'),
     dataDir: z.string().min(1).default('./labnet-data'),
-    listen: z.string().refine((s) => isIP(s) !== 0, 'an IPv4 or IPv6 address such as 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
+    listen: z
+      .string()
+      .refine((s) => isIP(s) !== 0, 'an IPv4 or IPv6 address such as 0.0.0.0 or 127.0.0.1')
+      .default('0.0.0.0'),
     users: z
       .array(userSchema)
       .default([])
@@ -109,7 +114,7 @@ export function defaultConfigPath(): string {
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return s === undefined ? `${v as string}` : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
@@ -124,7 +129,10 @@ function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
 /** Formats zod issues as "key: got VALUE, expected WHAT" lines. */
 export function formatConfigIssues(issues: readonly z.core.$ZodIssue[], input: unknown, source: string): string {
   const lines = issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    const path = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+      .join('.')
+      .replace(/\.\[/g, '[');
     if (issue.code === 'unrecognized_keys') {
       const where = path ? `${path}.` : '';
       return issue.keys.map((k) => `  ${where}${k}: unknown key (got ${describeValue(valueAt(input, [...issue.path, k]))}); check the spelling`).join('\n');

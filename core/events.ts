@@ -84,15 +84,7 @@ export interface NoticeEvent extends EventBase {
   detail?: Record<string, unknown>;
 }
 
-export type ProtocolEvent =
-  | SessionOpenEvent
-  | SessionCloseEvent
-  | CommandEvent
-  | ReplyEvent
-  | PacketEvent
-  | TlsEvent
-  | ServiceStateEvent
-  | NoticeEvent;
+export type ProtocolEvent = SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | ServiceStateEvent | NoticeEvent;
 
 export type ProtocolEventType = ProtocolEvent['type'];
 
@@ -151,7 +143,7 @@ class SubscriberQueue implements Subscription {
     this.head = 0;
     for (let i = start; i < batch.length && this.active; i++) {
       try {
-        this.fn(batch[i]!);
+        this.fn(batch[i]);
       } catch (err) {
         this.onError(err);
       }
@@ -209,16 +201,10 @@ export class EventBus {
   }
 
   subscribe(fn: Subscriber, options: SubscribeOptions = {}): Subscription {
-    const q = new SubscriberQueue(
-      fn,
-      options.types ? new Set(options.types) : undefined,
-      options.maxQueue ?? 10_000,
-      this.onSubscriberError,
-      (gone) => {
-        this.subscribers = this.subscribers.filter((x) => x !== gone);
-        this.recomputeWanted();
-      },
-    );
+    const q = new SubscriberQueue(fn, options.types ? new Set(options.types) : undefined, options.maxQueue ?? 10_000, this.onSubscriberError, (gone) => {
+      this.subscribers = this.subscribers.filter((x) => x !== gone);
+      this.recomputeWanted();
+    });
     this.subscribers = [...this.subscribers, q];
     this.recomputeWanted();
     return q;

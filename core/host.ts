@@ -118,7 +118,10 @@ export async function startLabnet(options: StartOptions = {}): Promise<LabnetHan
   const config = loadConfig(options, modules);
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info', { pretty: options.prettyLogs });
   const clock = options.clock ?? systemClock;
-  const events = new EventBus(() => clock.now(), (err) => logger.warn({ err }, 'event subscriber threw'));
+  const events = new EventBus(
+    () => clock.now(),
+    (err) => logger.warn({ err }, 'event subscriber threw'),
+  );
   logEvents(events, logger);
   const runtime: RuntimeOptions = {
     portOffset: options.portOffset ?? 0,

@@ -343,7 +343,7 @@ export class LineFramer {
         }
       };
       while (i < len && !done) {
-        const c = buf[i]!;
+        const c = buf[i];
         switch (state) {
           case Dot.Mid: {
             // Fast path: jump to the next CR or LF.

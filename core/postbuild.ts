@@ -14,7 +14,9 @@ const outfile = projectPath('build', 'labnet.js');
 const noZodLocales: Plugin = {
   name: 'no-zod-locales',
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[/\\]zod[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'labnet-empty' } : undefined));
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[/\\]zod[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'labnet-empty' } : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'labnet-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
 };

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
+   Node's tcp_wrap/stream_wrap bindings are internal and untyped; load() checks every member used. */
 // A lean TCP transport straight on libuv's TCP handle, for the plain-HTTP listener.
 //
 // Why: with `Connection: close` every request is a new connection, and creating and tearing down a
@@ -59,7 +61,7 @@ let bindings: Bindings | null | undefined;
 function load(): Bindings | null {
   if (bindings !== undefined) return bindings;
   try {
-    const binding = (process as unknown as { binding(name: string): any }).binding;
+    const binding = (process as unknown as { binding(this: void, name: string): any }).binding;
     const tcp = binding('tcp_wrap');
     const stream = binding('stream_wrap');
     const ok =
@@ -238,7 +240,7 @@ export class RawEvents {
   emit(event: string, arg?: unknown): boolean {
     const l = this.list(event, false);
     if (l === undefined || l.length === 0) return false;
-    if (l.length === 1) l[0]!(arg);
+    if (l.length === 1) l[0](arg);
     else for (const f of l.slice()) f(arg);
     return true;
   }
@@ -375,7 +377,7 @@ export class RawTcpSocket extends RawEvents {
         // chunks come from Node's buffer pool, so no allocation of their own).
         chunk = Buffer.allocUnsafe(n);
         b.readInto.copy(chunk, 0, 0, n);
-      } else chunk = Buffer.from(ab!, b.state[b.kArrayBufferOffset]!, n);
+      } else chunk = Buffer.from(ab!, b.state[b.kArrayBufferOffset], n);
       this.emit('data', chunk);
       return;
     }
@@ -410,7 +412,7 @@ export class RawTcpSocket extends RawEvents {
     if (this.corkedChunks.length === 0) return;
     const chunks = this.corkedChunks;
     this.corkedChunks = [];
-    this.dispatch(chunks.length === 1 ? chunks[0]! : chunks);
+    this.dispatch(chunks.length === 1 ? chunks[0] : chunks);
   }
 
   write(data: Buffer | string, cb?: () => void): boolean {
@@ -434,7 +436,7 @@ export class RawTcpSocket extends RawEvents {
       this.fail(uvError(err, 'write'));
       return;
     }
-    const written = b.state[b.kBytesWritten]!;
+    const written = b.state[b.kBytesWritten];
     this.bytesWritten += written;
     if (this.timeoutMs > 0) this.lastActive = Date.now();
     if (b.state[b.kLastWriteWasAsync] !== 0) {
@@ -569,7 +571,7 @@ function onRead(this: TcpHandle, ab: ArrayBuffer | undefined): void {
   const sock = (this as any).socket as RawTcpSocket | undefined;
   if (sock === undefined || sock.destroyed) return;
   const b = bindings!;
-  sock.received(b.state[b.kReadBytesOrError]!, ab);
+  sock.received(b.state[b.kReadBytesOrError], ab);
 }
 
 /** A listening socket on a bare handle; `onConnection` gets each accepted RawTcpSocket. */

@@ -230,7 +230,11 @@ export class TcpServer {
       this.failed(conn, err);
       return;
     }
-    if (handled !== undefined) handled.then(() => conn.close(conn.closing ? 'server shutdown' : 'session ended'), (err: unknown) => this.failed(conn, err));
+    if (handled !== undefined)
+      handled.then(
+        () => conn.close(conn.closing ? 'server shutdown' : 'session ended'),
+        (err: unknown) => this.failed(conn, err),
+      );
   }
 
   /** Isolation: a bug in one session closes that session (with the protocol's error reply), never the process. */
@@ -243,7 +247,13 @@ export class TcpServer {
       return;
     }
     this.logger.error({ err, service: o.service, session: conn.id }, 'session handler failed');
-    this.events.publish({ type: 'notice', service: o.service, session: conn.id, level: 'error', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
+    this.events.publish({
+      type: 'notice',
+      service: o.service,
+      session: conn.id,
+      level: 'error',
+      message: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+    });
     if (!conn.closed) {
       const text = o.errorReply?.(conn, err);
       if (text !== undefined) conn.write(text);

@@ -8,11 +8,4 @@ import { pop3Module } from './pop3/index.js';
 import { imapModule } from './imap/imap-service.js';
 import { dhcpModule } from './dhcp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [
-  httpModule,
-  httpsModule,
-  smtpModule,
-  pop3Module,
-  imapModule,
-  dhcpModule,
-];
+export const serviceModules: readonly ServiceModule[] = [httpModule, httpsModule, smtpModule, pop3Module, imapModule, dhcpModule];

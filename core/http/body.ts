@@ -33,9 +33,9 @@ for (let i = 0; i < 6; i++) {
 export function parseChunkSizeLine(line: Buffer): number {
   let i = 0;
   let n = 0;
-  while (i < line.length && HEX[line[i]!]! >= 0) {
+  while (i < line.length && HEX[line[i]] >= 0) {
     if (i >= 10) return -1;
-    n = n * 16 + HEX[line[i]!]!;
+    n = n * 16 + HEX[line[i]];
     i++;
   }
   if (i === 0) return -1;
@@ -45,7 +45,7 @@ export function parseChunkSizeLine(line: Buffer): number {
   if (j === line.length) return j === i ? n : -1;
   if (line[j] !== 0x3b) return -1;
   for (let k = j; k < line.length; k++) {
-    const c = line[k]!;
+    const c = line[k];
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
   }
   return n;

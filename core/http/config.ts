@@ -18,12 +18,26 @@ export const httpSiteFields = {
   trace: z.boolean().default(false),
   /** Show the lab passwords on the landing page (a classroom lab usually wants them visible). */
   landingShowsPasswords: z.boolean().default(true),
-  uploadMaxFileBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  uploadMaxFileBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 * 1024),
   uploadMaxFiles: z.number().int().min(0).default(100),
   headerTimeoutMs: z.number().int().min(100).default(d.headerTimeoutMs),
   keepAliveTimeoutMs: z.number().int().min(100).default(d.keepAliveTimeoutMs),
-  maxHeadBytes: z.number().int().min(256).max(1024 * 1024).default(d.maxHeadBytes),
-  maxRequestLineBytes: z.number().int().min(64).max(1024 * 1024).default(d.maxRequestLineBytes),
+  maxHeadBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(1024 * 1024)
+    .default(d.maxHeadBytes),
+  maxRequestLineBytes: z
+    .number()
+    .int()
+    .min(64)
+    .max(1024 * 1024)
+    .default(d.maxRequestLineBytes),
   maxHeaderCount: z.number().int().min(1).max(10_000).default(d.maxHeaderCount),
   maxBodyBytes: z.number().int().min(0).default(d.maxBodyBytes),
 };

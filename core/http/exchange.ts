@@ -130,6 +130,12 @@ export class HttpExchange {
   }
 
   private replyEvent(status: number, bytes: number): void {
-    this.events.publish({ type: 'reply', service: this.conn.service, session: this.conn.id, text: `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd(), bytes });
+    this.events.publish({
+      type: 'reply',
+      service: this.conn.service,
+      session: this.conn.id,
+      text: `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd(),
+      bytes,
+    });
   }
 }

@@ -60,11 +60,7 @@ export interface FileEntry {
   prebuilt: { stamp: number; responses: Array<Buffer | undefined> } | undefined;
 }
 
-export type FileLookup =
-  | { kind: 'file'; entry: FileEntry }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'missing' }
-  | { kind: 'outside' };
+export type FileLookup = { kind: 'file'; entry: FileEntry } | { kind: 'redirect'; location: string } | { kind: 'missing' } | { kind: 'outside' };
 
 export interface FileAreaOptions {
   /** Index file served for a directory URL ending in "/" (null: none). */

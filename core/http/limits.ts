@@ -44,7 +44,11 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
  * The connection settings every HTTP listener (plain or TLS) takes from its limits. Idle and slow
  * connections are closed by the site's sweep (one for all, see HttpSite), so no idle timer per socket.
  */
-export function httpListenerOptions(limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeadBytes'>): { idleTimeoutMs: number; maxLineLength: number; highWaterMark: number } {
+export function httpListenerOptions(limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeadBytes'>): {
+  idleTimeoutMs: number;
+  maxLineLength: number;
+  highWaterMark: number;
+} {
   return {
     idleTimeoutMs: 0,
     maxLineLength: limits.maxRequestLineBytes,

@@ -47,7 +47,7 @@ export function decodePath(raw: string): string | HttpParseError {
   const parts = decoded.split('/');
   const out: string[] = [];
   for (let i = 1; i < parts.length; i++) {
-    const p = parts[i]!;
+    const p = parts[i];
     if (p === '' || p === '.') continue;
     if (p === '..') {
       if (out.length === 0) return new HttpParseError(400, 'the path climbs above the document root ("..")', false);

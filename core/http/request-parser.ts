@@ -53,7 +53,7 @@ export class HttpRequest {
   /** First value of a field by lower-case name. */
   get(name: string): string | undefined {
     const f = this.fields;
-    for (let i = 0; i < f.length; i += 2) if (f[i]!.toLowerCase() === name) return f[i + 1];
+    for (let i = 0; i < f.length; i += 2) if (f[i].toLowerCase() === name) return f[i + 1];
     return undefined;
   }
 }
@@ -138,7 +138,10 @@ function lowerName(s: string): string {
  * Parses one request head. Returns null when the head holds nothing but empty lines (RFC 9112
  * section 2.2: a server SHOULD ignore at least one empty line before the request line).
  */
-export function parseRequestHead(head: Buffer, limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeaderCount'> = DEFAULT_HTTP_LIMITS): HttpRequest | HttpParseError | null {
+export function parseRequestHead(
+  head: Buffer,
+  limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeaderCount'> = DEFAULT_HTTP_LIMITS,
+): HttpRequest | HttpParseError | null {
   const s = head.toString('latin1');
   const len = s.length;
   let pos = 0;
@@ -168,11 +171,20 @@ export function parseRequestHead(head: Buffer, limits: Pick<HttpLimits, 'maxRequ
     const minor = s.charCodeAt(sp2 + 8);
     if (minor === 0x31) req.version = 11;
     else if (minor === 0x30) req.version = 10;
-    else if (minor >= 0x30 && minor <= 0x39) req.version = 11; // HTTP/1.x, x > 1: answer as 1.1 (RFC 9110 section 6.2)
+    else if (minor >= 0x30 && minor <= 0x39)
+      req.version = 11; // HTTP/1.x, x > 1: answer as 1.1 (RFC 9110 section 6.2)
     else return new HttpParseError(400, 'malformed request line: bad HTTP version');
   } else {
     const v = s.slice(sp2 + 1, lineEnd);
-    if (v.length === 8 && v.startsWith('HTTP/') && v.charCodeAt(6) === 0x2e && v.charCodeAt(5) >= 0x30 && v.charCodeAt(5) <= 0x39 && v.charCodeAt(7) >= 0x30 && v.charCodeAt(7) <= 0x39) {
+    if (
+      v.length === 8 &&
+      v.startsWith('HTTP/') &&
+      v.charCodeAt(6) === 0x2e &&
+      v.charCodeAt(5) >= 0x30 &&
+      v.charCodeAt(5) <= 0x39 &&
+      v.charCodeAt(7) >= 0x30 &&
+      v.charCodeAt(7) <= 0x39
+    ) {
       return new HttpParseError(505, `${v} is not supported; this server speaks HTTP/1.1 and HTTP/1.0`);
     }
     return new HttpParseError(400, 'malformed request line: expected "METHOD target HTTP/1.1"');
@@ -196,7 +208,8 @@ export function parseRequestHead(head: Buffer, limits: Pick<HttpLimits, 'maxRequ
     if (first === 0x20 || first === 0x09) return new HttpParseError(400, 'obsolete line folding (a header line starting with whitespace) is not accepted');
     if (++count > limits.maxHeaderCount) return new HttpParseError(431, `more than ${limits.maxHeaderCount} header fields`);
     const colon = s.indexOf(':', pos);
-    if (colon < 0 || colon >= lineEnd) return new HttpParseError(400, `malformed header line (no colon): ${JSON.stringify(s.slice(pos, Math.min(lineEnd, pos + 60)))}`);
+    if (colon < 0 || colon >= lineEnd)
+      return new HttpParseError(400, `malformed header line (no colon): ${JSON.stringify(s.slice(pos, Math.min(lineEnd, pos + 60)))}`);
     if (!isToken(s, pos, colon)) {
       const c = s.charCodeAt(colon - 1);
       if (colon > pos && (c === 0x20 || c === 0x09)) return new HttpParseError(400, 'whitespace between a header field name and its colon');
@@ -258,7 +271,7 @@ export function parseRequestHead(head: Buffer, limits: Pick<HttpLimits, 'maxRequ
     if (req.version === 10) return new HttpParseError(400, 'Transfer-Encoding in an HTTP/1.0 request');
     if (req.contentLength >= 0) return new HttpParseError(400, 'both Content-Length and Transfer-Encoding');
     const codings = te.split(',');
-    const last = codings[codings.length - 1]!.trim().toLowerCase();
+    const last = codings[codings.length - 1].trim().toLowerCase();
     if (last !== 'chunked') return new HttpParseError(400, `Transfer-Encoding must end in chunked, got ${JSON.stringify(te.slice(0, 40))}`);
     if (codings.length > 1) {
       const others = codings.slice(0, -1).map((c) => c.trim().toLowerCase());

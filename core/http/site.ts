@@ -69,15 +69,29 @@ export class HttpSite {
     this.uploads = new FileArea(options.uploadDir, { index: null, ...cache, revalidateMs: 0 });
     this.staticAllow = allowFor(STATIC_METHODS, options.trace);
     this.routes.add({ path: '/', methods: ['GET'], description: 'this page', handler: (ex) => this.landingPage(ex) });
-    this.routes.add({ path: '/healthz', methods: ['GET'], description: 'every service\'s state as JSON', handler: (ex) => this.healthz(ex) });
-    this.routes.add({ path: '/echo', methods: ['GET', 'POST'], description: 'POST anything: answers with the method, headers, body size and SHA-256', handler: (ex) => this.echo(ex) });
-    this.routes.add({ path: '/upload/', prefix: true, methods: ['GET', 'PUT', 'DELETE'], description: 'PUT a file, GET it back, DELETE it', handler: (ex) => this.upload(ex) });
+    this.routes.add({ path: '/healthz', methods: ['GET'], description: "every service's state as JSON", handler: (ex) => this.healthz(ex) });
+    this.routes.add({
+      path: '/echo',
+      methods: ['GET', 'POST'],
+      description: 'POST anything: answers with the method, headers, body size and SHA-256',
+      handler: (ex) => this.echo(ex),
+    });
+    this.routes.add({
+      path: '/upload/',
+      prefix: true,
+      methods: ['GET', 'PUT', 'DELETE'],
+      description: 'PUT a file, GET it back, DELETE it',
+      handler: (ex) => this.upload(ex),
+    });
   }
 
   /** Creates the directories (and sample pages) and starts the slow-head sweep. */
   async start(): Promise<void> {
     const { documentRoot, uploadDir } = this.options;
-    const existed = await stat(documentRoot).then(() => true, () => false);
+    const existed = await stat(documentRoot).then(
+      () => true,
+      () => false,
+    );
     if (!existed) {
       await mkdir(documentRoot, { recursive: true });
       if (this.options.seedDocumentRoot !== false) await seedDocumentRoot(documentRoot, this.options.lab);
@@ -175,7 +189,10 @@ export class HttpSite {
       return;
     } else if (method === 'TRACE') {
       if (this.options.trace) this.trace(ex);
-      else ex.sendError(405, 'TRACE is switched off (it echoes requests back, the cross-site tracing hazard); services.http.trace turns it on', { fields: `Allow: ${allow}\r\n` });
+      else
+        ex.sendError(405, 'TRACE is switched off (it echoes requests back, the cross-site tracing hazard); services.http.trace turns it on', {
+          fields: `Allow: ${allow}\r\n`,
+        });
       return;
     } else if (route !== undefined && route.methods.includes(method)) {
       return route.handler(ex);
@@ -189,7 +206,7 @@ export class HttpSite {
     const req = ex.req;
     let text = `${req.requestLine}\r\n`;
     const f = req.fields;
-    for (let i = 0; i < f.length; i += 2) text += `${f[i]}: ${SECRET_FIELDS.has(f[i]!.toLowerCase()) ? '<redacted>' : f[i + 1]}\r\n`;
+    for (let i = 0; i < f.length; i += 2) text += `${f[i]}: ${SECRET_FIELDS.has(f[i].toLowerCase()) ? '<redacted>' : f[i + 1]}\r\n`;
     text += '\r\n';
     ex.send(200, 'Content-Type: message/http\r\n', Buffer.from(text, 'latin1'));
   }
@@ -208,9 +225,9 @@ export class HttpSite {
     }
     const headers: Array<{ name: string; value: string }> = [];
     const f = req.fields;
-    for (let i = 0; i < f.length; i += 2) headers.push({ name: f[i]!, value: SECRET_FIELDS.has(f[i]!.toLowerCase()) ? '<redacted>' : f[i + 1]! });
+    for (let i = 0; i < f.length; i += 2) headers.push({ name: f[i], value: SECRET_FIELDS.has(f[i].toLowerCase()) ? '<redacted>' : f[i + 1] });
     const trailers: Array<{ name: string; value: string }> = [];
-    for (let i = 0; i < body.trailers.length; i += 2) trailers.push({ name: body.trailers[i]!, value: body.trailers[i + 1]! });
+    for (let i = 0; i < body.trailers.length; i += 2) trailers.push({ name: body.trailers[i], value: body.trailers[i + 1] });
     const sha256 = hash.digest('hex');
     const wantsText = /(^|&)format=text(&|$)/.test(req.query) || (req.accept !== undefined && req.accept.startsWith('text/plain'));
     if (wantsText) {
@@ -250,7 +267,10 @@ export class HttpSite {
     if (method === 'GET' || method === 'HEAD') return serveFile(ex, this.uploads, `/${name}`);
     const file = join(this.options.uploadDir, name);
     if (method === 'DELETE') {
-      const gone = await unlink(file).then(() => true, () => false);
+      const gone = await unlink(file).then(
+        () => true,
+        () => false,
+      );
       this.uploads.invalidate(`/${name}`);
       if (gone) ex.send(204, '');
       else ex.sendError(404, `no upload named ${name}`);
@@ -267,7 +287,10 @@ export class HttpSite {
       ex.sendError(413, `uploads are at most ${max} octets`, { close: true });
       return;
     }
-    const existed = await stat(file).then((s) => s.isFile(), () => false);
+    const existed = await stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!existed) {
       const count = (await readdir(this.options.uploadDir)).filter((n) => !n.startsWith('.')).length;
       if (count >= this.options.uploadMaxFiles) {
@@ -342,7 +365,7 @@ curl -X DELETE http://HOST/upload/notes.txt        # DELETE: 204</pre>`,
     const all = [...lab.status()].sort((a, b) => a.name.localeCompare(b.name));
     // The name the student typed to reach us is the one their mail client should use.
     const hostHeader = ex.req.host ?? '';
-    const host = hostHeader === '' ? lab.hostname : hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!;
+    const host = hostHeader === '' ? lab.hostname : hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
     const port = (service: string, ...listeners: string[]): number | undefined => {
       const s = all.find((x) => x.name === service && x.state === 'running');
       if (!s) return undefined;
@@ -368,19 +391,29 @@ curl -X DELETE http://HOST/upload/notes.txt        # DELETE: 204</pre>`,
     const submission = port('smtp', 'submission');
     const smtp = port('smtp', 'smtp');
     const smtps = port('smtp', 'smtps');
-    if (imap !== undefined || imaps !== undefined) mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'}${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
-    if (pop3 !== undefined || pop3s !== undefined) mail.push(`<li>Incoming (POP3): server <b>${h}</b>, port ${pop3 ?? '-'}${pop3s !== undefined ? ` or ${pop3s} (TLS)` : ''}</li>`);
+    if (imap !== undefined || imaps !== undefined)
+      mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'}${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
+    if (pop3 !== undefined || pop3s !== undefined)
+      mail.push(`<li>Incoming (POP3): server <b>${h}</b>, port ${pop3 ?? '-'}${pop3s !== undefined ? ` or ${pop3s} (TLS)` : ''}</li>`);
     if (submission !== undefined || smtp !== undefined || smtps !== undefined) {
-      mail.push(`<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission: log in with your login and password)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`);
+      mail.push(
+        `<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission: log in with your login and password)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`,
+      );
     }
     if (mail.length === 0) mail.push('<li>No mail service is running right now.</li>');
     const domain = escapeHtml(lab.domain);
     const users = lab.users
-      .map((u) => `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td><code>${escapeHtml(u.password)}</code></td>` : ''}</tr>`)
+      .map(
+        (u) =>
+          `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td><code>${escapeHtml(u.password)}</code></td>` : ''}</tr>`,
+      )
       .join('\n');
     const routes = [...this.routes.list(), ...(this.options.shared?.list() ?? [])]
       .filter((r) => r.description)
-      .map((r) => `<li><a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a> ${escapeHtml(r.description!)} (${escapeHtml(allowFor(r.methods, this.options.trace))})</li>`)
+      .map(
+        (r) =>
+          `<li><a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a> ${escapeHtml(r.description!)} (${escapeHtml(allowFor(r.methods, this.options.trace))})</li>`,
+      )
       .join('\n');
     const html = page(
       `labnet at ${escapeHtml(lab.hostname)}`,

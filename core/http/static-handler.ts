@@ -51,7 +51,9 @@ function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
   if (req.range !== undefined && req.method === 'GET' && ifRangeHolds(req.ifRange, entry)) {
     const r = parseRange(req.range, entry.size);
     if (r === 'unsatisfiable') {
-      ex.sendError(416, `the range ${JSON.stringify(req.range.slice(0, 40))} is outside the file (${entry.size} octets)`, { fields: `Content-Range: bytes */${entry.size}\r\n` });
+      ex.sendError(416, `the range ${JSON.stringify(req.range.slice(0, 40))} is outside the file (${entry.size} octets)`, {
+        fields: `Content-Range: bytes */${entry.size}\r\n`,
+      });
       return;
     }
     if (r !== undefined) {

@@ -87,7 +87,10 @@ export class Folder {
     const index = await readIndex(this.path, list.uidValidity);
     const [newNames, curNames] = await Promise.all([readdirOrEmpty(join(this.path, 'new')), readdirOrEmpty(join(this.path, 'cur'))]);
     const files = new Map<string, { dir: 'new' | 'cur'; file: string; letters: string; size: number | undefined }>();
-    for (const [dir, names] of [['new', newNames], ['cur', curNames]] as const) {
+    for (const [dir, names] of [
+      ['new', newNames],
+      ['cur', curNames],
+    ] as const) {
       for (const file of names) {
         if (file.startsWith('.')) continue;
         const p = parseMaildirName(file);
@@ -136,7 +139,12 @@ export class Folder {
       const path = join(this.path, f.dir, f.file);
       try {
         const scanned = await scanMessage(path);
-        this.put({ dir: f.dir, file: f.file, letters: f.letters, info: this.makeInfo(uid, base, f.size ?? scanned.size, scanned.date, f.letters, scanned.headers) });
+        this.put({
+          dir: f.dir,
+          file: f.file,
+          letters: f.letters,
+          info: this.makeInfo(uid, base, f.size ?? scanned.size, scanned.date, f.letters, scanned.headers),
+        });
       } catch (err) {
         if (!isEnoent(err)) throw err;
         list.uids.delete(base);
@@ -223,8 +231,8 @@ export class Folder {
   }
 
   snapshot(): FolderSnapshot {
-    const messages: MessageInfo[] = new Array(this.sorted.length);
-    for (let i = 0; i < this.sorted.length; i++) messages[i] = this.byUid.get(this.sorted[i]!)!.info;
+    const messages = new Array<MessageInfo>(this.sorted.length);
+    for (let i = 0; i < this.sorted.length; i++) messages[i] = this.byUid.get(this.sorted[i])!.info;
     return { name: this.name, uidValidity: this.uidValidity, uidNext: this.uidNext, messages };
   }
 
@@ -240,7 +248,7 @@ export class Folder {
 
   countRecent(): number {
     let n = 0;
-    for (let i = this.sorted.length - 1; i >= 0 && this.sorted[i]! > this.recentUpTo; i--) n++;
+    for (let i = this.sorted.length - 1; i >= 0 && this.sorted[i] > this.recentUpTo; i--) n++;
     return n;
   }
 
@@ -251,7 +259,7 @@ export class Folder {
    */
   claimRecent(): number[] {
     const out: number[] = [];
-    for (let i = this.sorted.length - 1; i >= 0 && this.sorted[i]! > this.recentUpTo; i--) out.push(this.sorted[i]!);
+    for (let i = this.sorted.length - 1; i >= 0 && this.sorted[i] > this.recentUpTo; i--) out.push(this.sorted[i]);
     out.reverse();
     this.recentUpTo = this.uidNext - 1;
     if (out.length > 0) {
@@ -335,7 +343,7 @@ export class Folder {
     await appendUidList(this.path, added, true);
     const infos: MessageInfo[] = [];
     fresh.forEach((f, i) => {
-      const uid = added[i]![0];
+      const uid = added[i][0];
       const letters = f.dir === 'cur' ? parseMaildirName(f.file).info : '';
       const info = this.makeInfo(uid, f.base, f.size, f.date, letters, f.headers);
       this.put({ dir: f.dir, file: f.file, letters, info });
@@ -362,8 +370,11 @@ export class Folder {
     await fsp.rename(tmp, join(this.path, 'cur', file));
     await fsyncDir(join(this.path, 'cur'));
     const date = internalDate ?? (await fsp.stat(join(this.path, 'cur', file))).mtimeMs;
-    const [info] = await this.addFiles([{ base, dir: 'cur', file, size: data.length, date: Math.floor(date), headers: parseHeaderFields(data.subarray(0, MAX_HEADER_SCAN)) }], origin);
-    return info!;
+    const [info] = await this.addFiles(
+      [{ base, dir: 'cur', file, size: data.length, date: Math.floor(date), headers: parseHeaderFields(data.subarray(0, MAX_HEADER_SCAN)) }],
+      origin,
+    );
+    return info;
   }
 
   /** Hard-links (or copies) source files in as new messages with the same flags and dates. */
@@ -384,16 +395,22 @@ export class Folder {
     if (files.length === 0) return [];
     await fsyncDir(join(this.path, 'cur'));
     const infos = await this.addFiles(files, origin);
-    const srcByName = new Map(files.map((f, i) => [f.base, srcUids[i]!]));
+    const srcByName = new Map(files.map((f, i) => [f.base, srcUids[i]]));
     return infos.map((info) => [srcByName.get(info.uniqueName)!, info.uid] as [number, number]).sort((a, b) => a[0] - b[0]);
   }
 
-  async updateFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], origin?: unknown): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+  async updateFlags(
+    uids: readonly number[],
+    op: FlagOperation,
+    flags: readonly string[],
+    origin?: unknown,
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
     if (op !== 'remove') {
       // All or nothing: refuse before renaming anything if the new keywords do not fit.
       const known = new Set(this.keywords.map((k) => k.toLowerCase()));
       const fresh = new Set(flags.filter((f) => !f.startsWith('\\') && !known.has(f.toLowerCase())).map((f) => f.toLowerCase()));
-      if (this.keywords.length + fresh.size > MAX_KEYWORDS) throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
+      if (this.keywords.length + fresh.size > MAX_KEYWORDS)
+        throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
     }
     const changed: MessageInfo[] = [];
     const messages: MessageInfo[] = [];

@@ -152,7 +152,13 @@ export class MailStore {
   }
 
   stats(): MailStoreStats {
-    return { deliveries: this.deliveries, copies: this.copies, dirSyncs: this.dirSync.syncs, openFolders: this.folders.size, recoveredTmpFiles: this.recoveredTmp };
+    return {
+      deliveries: this.deliveries,
+      copies: this.copies,
+      dirSyncs: this.dirSync.syncs,
+      openFolders: this.folders.size,
+      recoveredTmpFiles: this.recoveredTmp,
+    };
   }
 
   // ---- paths and users ----------------------------------------------------------------------
@@ -217,7 +223,9 @@ export class MailStore {
     const key = `${user}\u0000${canonical}`;
     let f = this.folders.get(key);
     if (!f || f.isDead) {
-      f = new Folder(user, canonical, this.folderPath(user, canonical), this.nextValidity, (err) => this.logger?.error({ err, user, folder: canonical }, 'mail store folder error'));
+      f = new Folder(user, canonical, this.folderPath(user, canonical), this.nextValidity, (err) =>
+        this.logger?.error({ err, user, folder: canonical }, 'mail store folder error'),
+      );
       this.folders.set(key, f);
     }
     return f;
@@ -260,7 +268,7 @@ export class MailStore {
     }
     if (dests.length === 0) return { uniqueName: '', size, delivered: 0 };
     const base = newUniqueBase(size);
-    const first = dests[0]!;
+    const first = dests[0];
     const tmp = join(first.dir, 'tmp', base);
     const fh = await fsp.open(tmp, 'wx');
     let date: number;
@@ -406,7 +414,10 @@ export class MailStore {
     await fsyncDir(this.userPath(user));
     const subs = await this.subscriptions(user);
     if (subs.some((s) => names.includes(s))) {
-      await this.writeSubscriptions(user, subs.map((s) => (names.includes(s) ? dst + s.slice(src.length) : s)));
+      await this.writeSubscriptions(
+        user,
+        subs.map((s) => (names.includes(s) ? dst + s.slice(src.length) : s)),
+      );
     }
   }
 
@@ -430,7 +441,11 @@ export class MailStore {
   async unsubscribe(user: string, name: string): Promise<void> {
     const canonical = canonicalFolder(name);
     const subs = await this.subscriptions(user);
-    if (subs.includes(canonical)) await this.writeSubscriptions(user, subs.filter((s) => s !== canonical));
+    if (subs.includes(canonical))
+      await this.writeSubscriptions(
+        user,
+        subs.filter((s) => s !== canonical),
+      );
   }
 
   private async writeSubscriptions(user: string, subs: readonly string[]): Promise<void> {
@@ -451,7 +466,16 @@ export class MailStore {
         if (m.flags.includes('\\Deleted')) deleted++;
         size += m.size;
       }
-      return { name: snap.name, messages: snap.messages.length, recent: f.countRecent(), unseen, deleted, size, uidNext: snap.uidNext, uidValidity: snap.uidValidity };
+      return {
+        name: snap.name,
+        messages: snap.messages.length,
+        recent: f.countRecent(),
+        unseen,
+        deleted,
+        size,
+        uidNext: snap.uidNext,
+        uidValidity: snap.uidValidity,
+      };
     });
   }
 
@@ -527,7 +551,12 @@ export class MailStore {
   }
 
   /** APPEND (RFC 3501 section 6.3.11; UIDPLUS RFC 4315 APPENDUID): durable before resolving. */
-  async append(user: string, name: string, data: Buffer, options: { flags?: readonly string[]; internalDate?: number; origin?: unknown } = {}): Promise<{ uid: number; uidValidity: number; message: MessageInfo }> {
+  async append(
+    user: string,
+    name: string,
+    data: Buffer,
+    options: { flags?: readonly string[]; internalDate?: number; origin?: unknown } = {},
+  ): Promise<{ uid: number; uidValidity: number; message: MessageInfo }> {
     const f = await this.loaded(user, name);
     return f.mutex.run(async () => {
       const message = await f.append(data, options.flags ?? [], options.internalDate, options.origin);
@@ -536,7 +565,14 @@ export class MailStore {
   }
 
   /** STORE: set, add or remove flags (system flags and keywords). `changed` lists messages whose flags changed. */
-  async updateFlags(user: string, name: string, uids: readonly number[], op: FlagOperation, flags: readonly string[], options: { origin?: unknown } = {}): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+  async updateFlags(
+    user: string,
+    name: string,
+    uids: readonly number[],
+    op: FlagOperation,
+    flags: readonly string[],
+    options: { origin?: unknown } = {},
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
     const f = await this.loaded(user, name);
     return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
   }
@@ -552,7 +588,13 @@ export class MailStore {
   }
 
   /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */
-  async copy(user: string, from: string, uids: readonly number[], to: string, options: { origin?: unknown } = {}): Promise<{ uidValidity: number; mapping: Array<[number, number]> }> {
+  async copy(
+    user: string,
+    from: string,
+    uids: readonly number[],
+    to: string,
+    options: { origin?: unknown } = {},
+  ): Promise<{ uidValidity: number; mapping: Array<[number, number]> }> {
     const src = await this.loaded(user, from);
     const dst = await this.loaded(user, to);
     const mapping = await dst.mutex.run(() => dst.copyFrom(src, uids, options.origin));
@@ -561,10 +603,21 @@ export class MailStore {
   }
 
   /** MOVE (RFC 6851): copy, then expunge the sources. */
-  async move(user: string, from: string, uids: readonly number[], to: string, options: { origin?: unknown } = {}): Promise<{ uidValidity: number; mapping: Array<[number, number]>; expunged: number[] }> {
+  async move(
+    user: string,
+    from: string,
+    uids: readonly number[],
+    to: string,
+    options: { origin?: unknown } = {},
+  ): Promise<{ uidValidity: number; mapping: Array<[number, number]>; expunged: number[] }> {
     if (canonicalFolder(from) === canonicalFolder(to)) throw new MailStoreError('INVALID_NAME', 'source and destination are the same folder');
     const result = await this.copy(user, from, uids, to, options);
-    const expunged = await this.expunge(user, from, result.mapping.map(([s]) => s), options);
+    const expunged = await this.expunge(
+      user,
+      from,
+      result.mapping.map(([s]) => s),
+      options,
+    );
     return { ...result, expunged };
   }
 
@@ -615,7 +668,7 @@ function headOf(chunks: readonly Buffer[]): Buffer {
     n += c.length;
     if (n >= MAX_HEADER_SCAN) break;
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts).subarray(0, MAX_HEADER_SCAN);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts).subarray(0, MAX_HEADER_SCAN);
 }
 
 async function linkOrCopyInto(tmp: string, folderDir: string, base: string): Promise<void> {

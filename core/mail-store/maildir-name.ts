@@ -51,12 +51,13 @@ export function formatCurName(base: string, letters: Iterable<string>): string {
 
 // Host part of unique names: "/" and ":" are forbidden in it (maildir spec: \057 and \072); kept
 // short so the unique name also serves as a POP3 UIDL (RFC 1939 section 7: at most 70 characters).
-const HOST = hostname()
-  .replace(/\//g, '\\057')
-  .replace(/:/g, '\\072')
-  .replace(/,/g, '\\054')
-  .replace(/[^\x21-\x7e]/g, '_')
-  .slice(0, 24) || 'labnet';
+const HOST =
+  hostname()
+    .replace(/\//g, '\\057')
+    .replace(/:/g, '\\072')
+    .replace(/,/g, '\\054')
+    .replace(/[^\x21-\x7e]/g, '_')
+    .slice(0, 24) || 'labnet';
 
 let seq = 0;
 let lastSecond = 0;
@@ -66,7 +67,7 @@ export function newUniqueBase(size: number, nowMs: number = Date.now()): string 
   const sec = Math.floor(nowMs / 1000);
   if (sec !== lastSecond) lastSecond = sec;
   seq++;
-  const micros = Math.floor((nowMs % 1000) * 1000) + (Number(process.hrtime.bigint() % 1000n));
+  const micros = Math.floor((nowMs % 1000) * 1000) + Number(process.hrtime.bigint() % 1000n);
   return `${sec}.M${micros}P${process.pid}Q${seq}.${HOST},S=${size}`;
 }
 

@@ -81,14 +81,7 @@ export interface DeliveryResult {
 }
 
 export type MailStoreErrorCode =
-  | 'NO_SUCH_FOLDER'
-  | 'FOLDER_EXISTS'
-  | 'INVALID_NAME'
-  | 'NO_SUCH_MESSAGE'
-  | 'CANNOT_DELETE_INBOX'
-  | 'TOO_MANY_KEYWORDS'
-  | 'INVALID_USER'
-  | 'STOPPED';
+  'NO_SUCH_FOLDER' | 'FOLDER_EXISTS' | 'INVALID_NAME' | 'NO_SUCH_MESSAGE' | 'CANNOT_DELETE_INBOX' | 'TOO_MANY_KEYWORDS' | 'INVALID_USER' | 'STOPPED';
 
 export class MailStoreError extends Error {
   constructor(

@@ -39,7 +39,7 @@ export function parseUidList(text: string): UidList | undefined {
   if (!Number.isInteger(uidValidity) || uidValidity <= 0 || !Number.isInteger(uidNext) || uidNext < 1) return undefined;
   const uids = new Map<string, number>();
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     if (line.length === 0) continue;
     const colon = line.indexOf(' :');
     if (colon < 0) continue; // a torn last line after a crash: ignored, the file is re-assigned

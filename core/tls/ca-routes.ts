@@ -9,7 +9,11 @@ export function addCaRoutes(routes: HttpRouteRegistry, caPem: () => string, host
     methods: ['GET'],
     description: 'download the lab CA certificate (install it once, then HTTPS and mail over TLS show no warning)',
     handler: (ex) => {
-      ex.send(200, 'Content-Type: application/x-x509-ca-cert\r\nContent-Disposition: attachment; filename="labnet-ca.crt"\r\nCache-Control: no-cache\r\n', caPem());
+      ex.send(
+        200,
+        'Content-Type: application/x-x509-ca-cert\r\nContent-Disposition: attachment; filename="labnet-ca.crt"\r\nCache-Control: no-cache\r\n',
+        caPem(),
+      );
     },
   });
   routes.add({

@@ -5,17 +5,20 @@
 // the TLS 1.3 encrypted flight, opened with the handshake traffic secrets. Everything is bounded and
 // nothing here throws on hostile bytes: a malformed part becomes a message with an `error`.
 import { createHash, X509Certificate } from 'node:crypto';
+import { aeadSuite, openTls12Record, openTls13Record, tls12Keys, tls12MasterSecret, tls13TrafficKeys, type AeadSuite, type TrafficKeys } from './tls-crypto.js';
 import {
-  aeadSuite,
-  openTls12Record,
-  openTls13Record,
-  tls12Keys,
-  tls12MasterSecret,
-  tls13TrafficKeys,
-  type AeadSuite,
-  type TrafficKeys,
-} from './tls-crypto.js';
-import { ALERT_DESCRIPTIONS, CONTENT_TYPES, HANDSHAKE_TYPES, PSK_MODES, extName, groupName, isGrease, nameOf, sigName, suiteName, versionName } from './tls-names.js';
+  ALERT_DESCRIPTIONS,
+  CONTENT_TYPES,
+  HANDSHAKE_TYPES,
+  PSK_MODES,
+  extName,
+  groupName,
+  isGrease,
+  nameOf,
+  sigName,
+  suiteName,
+  versionName,
+} from './tls-names.js';
 
 export type Side = 'client' | 'server';
 
@@ -80,23 +83,21 @@ export const EXPLAIN: Record<string, string> = {
   ClientHello:
     'The client sends what it supports: TLS versions, cipher suites, key-exchange groups and signature algorithms, plus a fresh random number. server_name says which site it wants; ALPN says which application protocol will run inside.',
   ServerHello:
-    'The server chooses one version and one cipher suite from the client\'s list and sends its own random number. In TLS 1.3 it also sends its half of the key exchange, so both sides can now derive the handshake keys.',
+    "The server chooses one version and one cipher suite from the client's list and sends its own random number. In TLS 1.3 it also sends its half of the key exchange, so both sides can now derive the handshake keys.",
   HelloRetryRequest: 'The server needs a key share for another group: the client must send a second ClientHello.',
   EncryptedExtensions:
     'From here on TLS 1.3 encrypts the handshake with keys both sides derived from the key exchange. The server confirms its other choices, such as the application protocol (ALPN).',
   Certificate:
     'The server proves its identity with its certificate: its name and public key, signed by a certificate authority (here the lab CA). The client checks the signature chain up to a CA it trusts and that the name matches the site.',
-  CertificateVerify:
-    'The server signs the handshake so far with the private key that belongs to the certificate, proving it really owns that certificate.',
+  CertificateVerify: 'The server signs the handshake so far with the private key that belongs to the certificate, proving it really owns that certificate.',
   ServerKeyExchange:
-    'The server\'s half of the ECDHE key exchange (a fresh public key on the chosen curve), signed with the certificate\'s private key so the client knows it comes from the real server.',
+    "The server's half of the ECDHE key exchange (a fresh public key on the chosen curve), signed with the certificate's private key so the client knows it comes from the real server.",
   ServerHelloDone: 'The server has sent its whole hello flight and now waits for the client.',
   'ClientKeyExchange (ECDHE)':
-    'The client\'s half of the key exchange. From the two halves both sides compute the same pre-master secret without ever sending it; with the two random numbers they derive the session keys.',
+    "The client's half of the key exchange. From the two halves both sides compute the same pre-master secret without ever sending it; with the two random numbers they derive the session keys.",
   'ClientKeyExchange (RSA)':
-    'The client chose a random 48-byte pre-master secret and encrypted it with the server\'s public key from the certificate; only the server\'s private key can decrypt it. Both sides derive the session keys from it and the two random numbers.',
-  ChangeCipherSpec:
-    'From the next record on, this side encrypts with the new session keys. (TLS 1.3 only sends it for compatibility with old middleboxes.)',
+    "The client chose a random 48-byte pre-master secret and encrypted it with the server's public key from the certificate; only the server's private key can decrypt it. Both sides derive the session keys from it and the two random numbers.",
+  ChangeCipherSpec: 'From the next record on, this side encrypts with the new session keys. (TLS 1.3 only sends it for compatibility with old middleboxes.)',
   Finished:
     'A check value over the whole handshake computed with the new keys: each side verifies nobody changed a message on the way. After both Finished messages, both sides hold the same session keys.',
   NewSessionTicket: 'A ticket the client may keep to resume this session later without a full handshake.',
@@ -122,7 +123,7 @@ class Reader {
   }
   u8(): number {
     this.need(1);
-    return this.buf[this.pos++]!;
+    return this.buf[this.pos++];
   }
   u16(): number {
     this.need(2);
@@ -300,12 +301,12 @@ function splitRecords(chunks: readonly CapturedChunk[], from: Side, notes: strin
     pending = pending.length === 0 ? c.data : Buffer.concat([pending, c.data]);
     while (pending.length >= 5) {
       const length = pending.readUInt16BE(3);
-      if (length > MAX_RECORD || !CONTENT_TYPES[pending[0]!]) {
+      if (length > MAX_RECORD || !CONTENT_TYPES[pending[0]]) {
         notes.push(`${from}: bytes that are not a TLS record (type ${pending[0]}, length ${length}); decoding of this direction stops`);
         return out;
       }
       if (pending.length < 5 + length) break;
-      out.push({ from, t: c.t, type: pending[0]!, version: pending.readUInt16BE(1), header: pending.subarray(0, 5), body: pending.subarray(5, 5 + length) });
+      out.push({ from, t: c.t, type: pending[0], version: pending.readUInt16BE(1), header: pending.subarray(0, 5), body: pending.subarray(5, 5 + length) });
       pending = pending.subarray(5 + length);
     }
   }
@@ -333,7 +334,7 @@ class HandshakeAssembler {
       if (length > MAX_HANDSHAKE_MESSAGE) throw new DecodeError(`handshake message of ${length} bytes is over the ${MAX_HANDSHAKE_MESSAGE}-byte limit`);
       if (this.pending.length < 4 + length) break;
       const raw = this.pending.subarray(0, 4 + length);
-      out.push({ from: this.from, t, type: raw[0]!, raw, body: raw.subarray(4), encrypted, decrypted });
+      out.push({ from: this.from, t, type: raw[0], raw, body: raw.subarray(4), encrypted, decrypted });
       this.pending = this.pending.subarray(4 + length);
     }
   }
@@ -370,7 +371,10 @@ function certificateFields(der: Buffer, index: number): Field[] {
     if (x.subjectAltName) fields.push({ name: `certificate ${index} names`, value: x.subjectAltName });
     const key = x.publicKey;
     const bits = key.asymmetricKeyDetails?.modulusLength;
-    fields.push({ name: `certificate ${index} public key`, value: `${key.asymmetricKeyType ?? '?'}${bits ? ` ${bits} bits` : key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}` });
+    fields.push({
+      name: `certificate ${index} public key`,
+      value: `${key.asymmetricKeyType ?? '?'}${bits ? ` ${bits} bits` : key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`,
+    });
     fields.push({ name: `certificate ${index} SHA-256 fingerprint`, value: x.fingerprint256 });
     return fields;
   } catch {
@@ -536,7 +540,11 @@ function decodeMessage(m: HsMessage, st: State, d: DecodedHandshake, opts: Decod
     const suite = s.suite !== undefined ? aeadSuite(s.suite) : undefined;
     if (suite && s.clientRandom && s.serverRandom) {
       // RFC 7627 §3: the session hash covers every handshake message up to and including ClientKeyExchange.
-      const sessionHash = s.ems ? createHash(suite.hash).update(Buffer.concat([...s.transcript, m.raw])).digest() : undefined;
+      const sessionHash = s.ems
+        ? createHash(suite.hash)
+            .update(Buffer.concat([...s.transcript, m.raw]))
+            .digest()
+        : undefined;
       dh.rsa.masterSecret = tls12MasterSecret(suite.hash, pm, s.clientRandom, s.serverRandom, sessionHash).toString('hex');
     }
   }
@@ -566,7 +574,10 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
   const max = opts.maxMessages ?? 200;
   const records = [...splitRecords(chunks, 'client', d.notes), ...splitRecords(chunks, 'server', d.notes)];
   // Stable order by arrival time; within a side the record order is kept.
-  const order = records.map((r, i) => ({ r, i })).sort((a, b) => a.r.t - b.r.t || a.i - b.i).map((x) => x.r);
+  const order = records
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.t - b.r.t || a.i - b.i)
+    .map((x) => x.r);
   const st: State = { transcript: [] };
   const asm = { client: new HandshakeAssembler('client'), server: new HandshakeAssembler('server') };
   const crypto: Record<Side, DirectionCrypto> = { client: { keys: [], epoch: 0, seq: 0, on: false }, server: { keys: [], epoch: 0, seq: 0, on: false } };
@@ -603,7 +614,8 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
         crypto.server.keys.push(k.server);
       }
     }
-    if (crypto.client.keys.length === 0 && crypto.server.keys.length === 0) d.notes.push('no key-log secrets for this connection: encrypted handshake messages are shown as sizes only');
+    if (crypto.client.keys.length === 0 && crypto.server.keys.length === 0)
+      d.notes.push('no key-log secrets for this connection: encrypted handshake messages are shown as sizes only');
   };
 
   const emitHandshake = (list: HsMessage[]): void => {
@@ -632,7 +644,16 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
       continue;
     }
     if (rec.type === 20) {
-      if (d.messages.length < max) d.messages.push({ from: side, name: 'ChangeCipherSpec', t: rec.t, bytes: rec.body.length, encrypted: false, fields: [{ name: 'value', value: hex(rec.body) }], explain: EXPLAIN.ChangeCipherSpec! });
+      if (d.messages.length < max)
+        d.messages.push({
+          from: side,
+          name: 'ChangeCipherSpec',
+          t: rec.t,
+          bytes: rec.body.length,
+          encrypted: false,
+          fields: [{ name: 'value', value: hex(rec.body) }],
+          explain: EXPLAIN.ChangeCipherSpec,
+        });
       if (st.version === 0x0303) {
         c.on = true;
         c.seq = 0;
@@ -647,7 +668,7 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
     if (!keysReady && st.suite !== undefined) setupKeys();
     let opened: { type: number; content: Buffer } | undefined;
     if (suite && st.version === 0x0304 && c.keys[c.epoch]) {
-      opened = openTls13Record(suite, c.keys[c.epoch]!, c.seq, rec.header, rec.body);
+      opened = openTls13Record(suite, c.keys[c.epoch], c.seq, rec.header, rec.body);
     } else if (suite && st.version === 0x0303 && c.keys[0]) {
       const plain = openTls12Record(suite, c.keys[0], c.seq, rec.type, rec.version, rec.body);
       if (plain) opened = { type: rec.type, content: plain };
@@ -672,7 +693,15 @@ function decodeInto(d: DecodedHandshake, chunks: readonly CapturedChunk[], keylo
       appData[side]++;
       appBytes[side] += rec.body.length;
       if (appData[side] <= 2 && d.messages.length < max) {
-        d.messages.push({ from: side, name: 'ApplicationData', t: rec.t, bytes: rec.body.length, encrypted: true, fields: [{ name: 'encrypted payload', value: `${rec.body.length} bytes` }], explain: EXPLAIN.ApplicationData! });
+        d.messages.push({
+          from: side,
+          name: 'ApplicationData',
+          t: rec.t,
+          bytes: rec.body.length,
+          encrypted: true,
+          fields: [{ name: 'encrypted payload', value: `${rec.body.length} bytes` }],
+          explain: EXPLAIN.ApplicationData,
+        });
       }
       continue;
     }
@@ -716,9 +745,9 @@ function alertMessage(from: Side, t: number, body: Buffer, encrypted: boolean): 
     ...(encrypted ? { decrypted: true } : {}),
     fields: [
       { name: 'level', value: level },
-      { name: 'description', value: nameOf(ALERT_DESCRIPTIONS, body[1]!) },
+      { name: 'description', value: nameOf(ALERT_DESCRIPTIONS, body[1]) },
     ],
-    explain: EXPLAIN.Alert!,
+    explain: EXPLAIN.Alert,
   };
 }
 

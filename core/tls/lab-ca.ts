@@ -77,8 +77,15 @@ async function rsaKey(bits: number, label: string, progress?: (m: string) => voi
   const timer = setInterval(() => progress?.(`  still generating ${label} key (${Math.round((Date.now() - t0) / 1000)} s)`), 1_000);
   try {
     return await new Promise<string>((resolve, reject) => {
-      generateKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }, (err, _pub, priv) =>
-        err ? reject(err) : resolve(priv),
+      generateKeyPair(
+        'rsa',
+        {
+          modulusLength: bits,
+          publicExponent: 0x10001,
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        },
+        (err, _pub, priv) => (err ? reject(err) : resolve(priv)),
       );
     });
   } finally {
@@ -90,7 +97,7 @@ async function rsaKey(bits: number, label: string, progress?: (m: string) => voi
 function serialNumber(): string {
   // Positive 16-byte serial (RFC 5280 §4.1.2.2: at most 20 octets, positive).
   const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f | 0x10;
+  b[0] = (b[0] & 0x7f) | 0x10;
   return b.toString('hex');
 }
 
@@ -143,7 +150,10 @@ function buildServer(keyPem: string, ca: CertificatePair, names: readonly string
   cert.validity.notBefore = new Date(now.getTime() - 24 * 3600_000);
   // 397 days: browsers refuse longer server certificates, even from a private CA (Apple, Chrome policy).
   cert.validity.notAfter = new Date(now.getTime() + 397 * 24 * 3600_000);
-  cert.setSubject([{ name: 'commonName', value: names[0]! }, { name: 'organizationName', value: 'labnet classroom lab' }]);
+  cert.setSubject([
+    { name: 'commonName', value: names[0] },
+    { name: 'organizationName', value: 'labnet classroom lab' },
+  ]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },

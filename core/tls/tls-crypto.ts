@@ -41,7 +41,11 @@ function hkdfExpand(hash: string, prk: Buffer, info: Buffer, length: number): Bu
   let prev = Buffer.alloc(0);
   let total = 0;
   for (let i = 1; total < length; i++) {
-    prev = createHmac(hash, prk).update(prev).update(info).update(Buffer.from([i])).digest();
+    prev = createHmac(hash, prk)
+      .update(prev)
+      .update(info)
+      .update(Buffer.from([i]))
+      .digest();
     out.push(prev);
     total += prev.length;
   }
@@ -77,7 +81,7 @@ function seqBytes(seq: number): Buffer {
 function xorNonce(iv: Buffer, seq: number): Buffer {
   const nonce = Buffer.from(iv);
   const s = seqBytes(seq);
-  for (let i = 0; i < 8; i++) nonce[nonce.length - 8 + i]! ^= s[i]!;
+  for (let i = 0; i < 8; i++) nonce[nonce.length - 8 + i] ^= s[i];
   return nonce;
 }
 
@@ -106,7 +110,7 @@ export function openTls13Record(suite: AeadSuite, keys: TrafficKeys, seq: number
   let end = plain.length;
   while (end > 0 && plain[end - 1] === 0) end--;
   if (end === 0) return undefined;
-  return { type: plain[end - 1]!, content: plain.subarray(0, end - 1) };
+  return { type: plain[end - 1], content: plain.subarray(0, end - 1) };
 }
 
 /** TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed). */

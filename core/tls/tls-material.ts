@@ -65,7 +65,7 @@ export class TlsMaterial {
     if (t.certFile && t.keyFile) {
       const certPem = readFileSync(resolve(t.certFile), 'utf8');
       const keyPem = readFileSync(resolve(t.keyFile), 'utf8');
-      let names: string[] = [];
+      let names: string[];
       try {
         names = certificateNames(certPem);
       } catch (err) {
@@ -84,7 +84,10 @@ export class TlsMaterial {
     }
     addCaRoutes(this.httpRoutes, () => this.caPem, this.config.hostname);
     const verb = { generated: 'made', reused: 'reused', renewed: 'renewed (names changed)', configured: 'from tls.certFile' }[this.certs.origin];
-    this.logger.info({ names: this.certs.names }, `TLS certificate ${verb}: ${this.certs.names.slice(0, 4).join(', ')}${this.certs.names.length > 4 ? ', ...' : ''}`);
+    this.logger.info(
+      { names: this.certs.names },
+      `TLS certificate ${verb}: ${this.certs.names.slice(0, 4).join(', ')}${this.certs.names.length > 4 ? ', ...' : ''}`,
+    );
   }
 
   async stop(): Promise<void> {}
@@ -131,7 +134,7 @@ export class TlsMaterial {
 
   /** Server options for a listener speaking `alpn` (modern context plus the ALPN guard). */
   serverOptions(alpn: readonly string[]): tls.TlsOptions {
-    return { secureContext: this.modern!, ALPNCallback: alpnGuard(alpn) } as tls.TlsOptions;
+    return { secureContext: this.modern!, ALPNCallback: alpnGuard(alpn) };
   }
 
   /** Options for Connection.upgradeTls (STARTTLS / STLS). */
@@ -146,7 +149,7 @@ export class TlsMaterial {
       if (createPrivateKey(key).asymmetricKeyType !== 'rsa') throw new LabnetError('CONFIG_INVALID', 'the RSA key-exchange demo needs an RSA server key');
       this.rsaDemo = tls.createSecureContext(rsaDemoContextOptions({ key, cert: this.certPem }));
     }
-    return { secureContext: this.rsaDemo, ALPNCallback: alpnGuard(alpn) } as tls.TlsOptions;
+    return { secureContext: this.rsaDemo, ALPNCallback: alpnGuard(alpn) };
   }
 
   /**
@@ -192,7 +195,13 @@ export class TlsMaterial {
           service,
           session,
           step: m.name,
-          detail: { from: m.from, bytes: m.bytes, t: Math.round(m.t * 100) / 100, encrypted: m.encrypted, fields: Object.fromEntries(m.fields.slice(0, 12).map((f) => [f.name, f.value])) },
+          detail: {
+            from: m.from,
+            bytes: m.bytes,
+            t: Math.round(m.t * 100) / 100,
+            encrypted: m.encrypted,
+            fields: Object.fromEntries(m.fields.slice(0, 12).map((f) => [f.name, f.value])),
+          },
         });
       }
       this.events.publish({ type: 'tls', service, session, step: 'established', detail: { summary: summarise(d), handshake: capture.id } });

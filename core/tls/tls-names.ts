@@ -186,7 +186,7 @@ export const PSK_MODES: Record<number, string> = { 0: 'psk_ke', 1: 'psk_dhe_ke' 
 
 /** RFC 8701 GREASE: 0x0a0a, 0x1a1a, ... 0xfafa. */
 export function isGrease(v: number): boolean {
-  return (v & 0x0f0f) === 0x0a0a && (v >> 8) === (v & 0xff);
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
 }
 
 function hex4(v: number): string {
@@ -202,4 +202,4 @@ export const suiteName = (v: number): string => nameOf(CIPHER_SUITES, v);
 export const groupName = (v: number): string => nameOf(GROUPS, v);
 export const sigName = (v: number): string => nameOf(SIGNATURE_SCHEMES, v);
 export const extName = (v: number): string => nameOf(EXTENSIONS, v);
-export const versionName = (v: number): string => (isGrease(v) ? `GREASE (${hex4(v)})` : VERSIONS[v] ?? `unknown (${hex4(v)})`);
+export const versionName = (v: number): string => (isGrease(v) ? `GREASE (${hex4(v)})` : (VERSIONS[v] ?? `unknown (${hex4(v)})`));

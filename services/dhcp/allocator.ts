@@ -74,7 +74,7 @@ export class FreeAddressIndex {
     if (this.freshCursor < n) return this.first + this.freshCursor;
     const q = this.reuseQueue;
     while (this.reuseHead < q.length) {
-      const off = q[this.reuseHead]!;
+      const off = q[this.reuseHead];
       if (this.state[off] === REUSABLE) return this.first + off;
       this.reuseHead++;
     }
@@ -94,7 +94,7 @@ export class FreeAddressIndex {
     const seen = new Uint8Array(this.state.length);
     const out: number[] = [];
     for (let i = this.reuseHead; i < this.reuseQueue.length; i++) {
-      const off = this.reuseQueue[i]!;
+      const off = this.reuseQueue[i];
       if (this.state[off] === REUSABLE && !seen[off]) {
         seen[off] = 1;
         out.push(off);

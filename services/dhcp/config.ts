@@ -11,7 +11,10 @@ const dhcpObject = serviceBaseSchema({ enabled: false, port: 67 })
   .extend({
     /** The lab interface; DHCP serves only there. Empty: DHCP stays off (--dhcp-interface IF). */
     interface: z.string().max(15).default(''),
-    subnet: z.string().refine((s) => parseCidr(s) !== undefined, 'a CIDR IPv4 subnet such as 10.0.0.0/24 (prefix 0-30)').default('192.168.50.0/24'),
+    subnet: z
+      .string()
+      .refine((s) => parseCidr(s) !== undefined, 'a CIDR IPv4 subnet such as 10.0.0.0/24 (prefix 0-30)')
+      .default('192.168.50.0/24'),
     range: z.tuple([ipv4, ipv4]).default(['192.168.50.100', '192.168.50.199']),
     router: ipv4.optional(),
     dns: z.array(ipv4).max(8).default([]),
@@ -39,13 +42,16 @@ const dhcpObject = serviceBaseSchema({ enabled: false, port: 67 })
     const subnet = parseCidr(c.subnet);
     if (!subnet) return;
     const [first, last] = c.range.map((ip) => (isIPv4(ip) ? ipToInt(ip) : 0)) as [number, number];
-    if (!inSubnet(subnet, first) || !inSubnet(subnet, last)) ctx.addIssue({ code: 'custom', path: ['range'], message: `both ends inside the subnet ${subnet.text}` });
+    if (!inSubnet(subnet, first) || !inSubnet(subnet, last))
+      ctx.addIssue({ code: 'custom', path: ['range'], message: `both ends inside the subnet ${subnet.text}` });
     else if (first > last) ctx.addIssue({ code: 'custom', path: ['range'], message: 'the first address not after the last' });
-    if (c.router && !inSubnet(subnet, ipToInt(c.router))) ctx.addIssue({ code: 'custom', path: ['router'], message: `a router inside the subnet ${subnet.text}` });
+    if (c.router && !inSubnet(subnet, ipToInt(c.router)))
+      ctx.addIssue({ code: 'custom', path: ['router'], message: `a router inside the subnet ${subnet.text}` });
     const macs = new Set<string>();
     const ips = new Set<string>();
     c.reservations.forEach((r, i) => {
-      if (isIPv4(r.ip) && !inSubnet(subnet, ipToInt(r.ip))) ctx.addIssue({ code: 'custom', path: ['reservations', i, 'ip'], message: `an address inside the subnet ${subnet.text}` });
+      if (isIPv4(r.ip) && !inSubnet(subnet, ipToInt(r.ip)))
+        ctx.addIssue({ code: 'custom', path: ['reservations', i, 'ip'], message: `an address inside the subnet ${subnet.text}` });
       const mac = normaliseMac(r.mac);
       if (mac && macs.has(mac)) ctx.addIssue({ code: 'custom', path: ['reservations', i, 'mac'], message: 'each MAC address reserved once' });
       if (ips.has(r.ip)) ctx.addIssue({ code: 'custom', path: ['reservations', i, 'ip'], message: 'each address reserved once' });

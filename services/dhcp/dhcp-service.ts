@@ -32,7 +32,11 @@ function refused(message: string): LabnetError {
 
 export function summarise(p: DhcpPacket): string {
   const type = messageType(p);
-  const parts = [MESSAGE_NAMES[type ?? 0] ?? (p.op === 2 ? 'BOOTREPLY' : 'BOOTREQUEST'), `xid=0x${p.xid.toString(16).padStart(8, '0')}`, `chaddr=${macToString(p.chaddr, p.hlen)}`];
+  const parts = [
+    MESSAGE_NAMES[type ?? 0] ?? (p.op === 2 ? 'BOOTREPLY' : 'BOOTREQUEST'),
+    `xid=0x${p.xid.toString(16).padStart(8, '0')}`,
+    `chaddr=${macToString(p.chaddr, p.hlen)}`,
+  ];
   if (p.ciaddr) parts.push(`ciaddr=${intToIp(p.ciaddr)}`);
   if (p.yiaddr) parts.push(`yiaddr=${intToIp(p.yiaddr)}`);
   if (p.giaddr) parts.push(`giaddr=${intToIp(p.giaddr)}`);
@@ -101,12 +105,13 @@ export class DhcpService implements Service {
     this.iface = iface;
 
     const reservations = new Map<string, Reservation>();
-    for (const r of c.reservations) reservations.set(normaliseMac(r.mac)!, { mac: normaliseMac(r.mac)!, ip: ipToInt(r.ip), ...(r.hostname ? { hostname: r.hostname } : {}) });
+    for (const r of c.reservations)
+      reservations.set(normaliseMac(r.mac)!, { mac: normaliseMac(r.mac)!, ip: ipToInt(r.ip), ...(r.hostname ? { hostname: r.hostname } : {}) });
     const router = c.router ? ipToInt(c.router) : undefined;
     const dns = c.dns.map(ipToInt);
     const excluded = new Set<number>([serverIp, ...[...reservations.values()].map((r) => r.ip), ...(router !== undefined ? [router] : []), ...dns]);
     const index = new FreeAddressIndex(ipToInt(c.range[0]), ipToInt(c.range[1]), excluded);
-    let store!: LeaseStore;
+    let store!: LeaseStore; // eslint-disable-line prefer-const -- assigned by the journal's callback below
     const journal = new LeaseJournal(
       join(this.dataDir, 'dhcp', 'leases.journal'),
       (records) => records > DHCP_LIMITS.minCompactRecords && records > DHCP_LIMITS.compactFactor * Math.max(1, store.size),
@@ -166,7 +171,16 @@ export class DhcpService implements Service {
       this.recvSocket = await openUdpSocket({ service: 'dhcp', address: '0.0.0.0', port: c.port, reuseAddr: true, recvBufferSize: 4 << 20 });
       bindSocketToDevice(this.recvSocket, iface.name);
       // Sending (and unicast to our address): bound to the interface's address with SO_BROADCAST.
-      this.sendSocket = await openUdpSocket({ service: 'dhcp', label: 'dhcp-send', address: iface.address, port: c.port, reuseAddr: true, broadcast: true, recvBufferSize: 1 << 20, sendBufferSize: 4 << 20 });
+      this.sendSocket = await openUdpSocket({
+        service: 'dhcp',
+        label: 'dhcp-send',
+        address: iface.address,
+        port: c.port,
+        reuseAddr: true,
+        broadcast: true,
+        recvBufferSize: 1 << 20,
+        sendBufferSize: 4 << 20,
+      });
       bindSocketToDevice(this.sendSocket, iface.name);
       this.sendSocket.on('error', (err) => {
         this.sendErrors++;
@@ -188,7 +202,9 @@ export class DhcpService implements Service {
     this.eventsTimer.unref();
     this.state = 'running';
     const counts = store.counts(this.clock.now());
-    this.log.info(`serving DHCP on ${iface.name} (${iface.address}) for ${subnet.text}, pool ${c.range[0]}-${c.range[1]} (${counts.pool} addresses, ${counts.bound} leases restored)`);
+    this.log.info(
+      `serving DHCP on ${iface.name} (${iface.address}) for ${subnet.text}, pool ${c.range[0]}-${c.range[1]} (${counts.pool} addresses, ${counts.bound} leases restored)`,
+    );
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
@@ -248,7 +264,7 @@ export class DhcpService implements Service {
     const burst = Math.max(DHCP_LIMITS.ackBurst, Math.ceil((this.paced.length - this.pacedHead) / 8));
     const end = Math.min(this.paced.length, this.pacedHead + burst);
     for (; this.pacedHead < end; this.pacedHead++) {
-      const item = this.paced[this.pacedHead]!;
+      const item = this.paced[this.pacedHead];
       this.send(item.reply, item.to);
     }
     if (this.pacedHead < this.paced.length) {
@@ -272,7 +288,7 @@ export class DhcpService implements Service {
     this.events.publish({ type: 'notice', service: 'dhcp', level: 'warn', message });
   }
 
-  async stop(_options: { timeoutMs: number }): Promise<void> {
+  async stop(): Promise<void> {
     this.state = 'stopping';
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.eventsTimer) clearInterval(this.eventsTimer);

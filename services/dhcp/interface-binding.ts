@@ -31,7 +31,9 @@ let addon: BindDeviceAddon | undefined;
 export function loadBindDevice(): BindDeviceAddon {
   if (addon) return addon;
   if (!existsSync(ADDON_PATH)) {
-    throw new Error(`the SO_BINDTODEVICE addon is not built (${ADDON_PATH} is missing); run \`npm ci\` or \`node services/dhcp/native/build-addon.mjs\` (needs python3, make and a C compiler)`);
+    throw new Error(
+      `the SO_BINDTODEVICE addon is not built (${ADDON_PATH} is missing); run \`npm ci\` or \`node services/dhcp/native/build-addon.mjs\` (needs python3, make and a C compiler)`,
+    );
   }
   addon = createRequire(import.meta.url)(ADDON_PATH) as BindDeviceAddon;
   return addon;

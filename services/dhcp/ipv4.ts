@@ -25,22 +25,22 @@ export interface Subnet {
 /** Parses "10.0.0.0/24"; returns undefined when it is not a CIDR IPv4 subnet. */
 export function parseCidr(text: string): Subnet | undefined {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text.trim());
-  if (!m || !isIPv4(m[1]!)) return undefined;
+  if (!m || !isIPv4(m[1])) return undefined;
   const prefix = Number(m[2]);
   if (prefix > 30) return undefined;
   const mask = maskFromPrefix(prefix);
-  const network = (ipToInt(m[1]!) & mask) >>> 0;
+  const network = (ipToInt(m[1]) & mask) >>> 0;
   return { network, prefix, mask, broadcast: (network | ~mask) >>> 0, text: `${intToIp(network)}/${prefix}` };
 }
 
 /** A host address of the subnet (not the network or broadcast address). */
 export function inSubnet(subnet: Subnet, ip: number): boolean {
-  return ((ip & subnet.mask) >>> 0) === subnet.network && ip !== subnet.network && ip !== subnet.broadcast;
+  return (ip & subnet.mask) >>> 0 === subnet.network && ip !== subnet.network && ip !== subnet.broadcast;
 }
 
 export function macToString(chaddr: Uint8Array, hlen: number): string {
   let s = '';
-  for (let i = 0; i < Math.min(hlen, chaddr.length, 16); i++) s += (i ? ':' : '') + chaddr[i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < Math.min(hlen, chaddr.length, 16); i++) s += (i ? ':' : '') + chaddr[i].toString(16).padStart(2, '0');
   return s;
 }
 

@@ -81,7 +81,8 @@ export class LeaseStore {
     const cur = this.byIp.get(ip);
     if (cur && cur.client === client && cur.state === 'bound' && cur.expires > now) return;
     this.claim(ip, client);
-    const previous = cur && cur.client === client && (cur.state === 'released' || cur.state === 'expired') ? { state: cur.state, expires: cur.expires } : undefined;
+    const previous =
+      cur && cur.client === client && (cur.state === 'released' || cur.state === 'expired') ? { state: cur.state, expires: cur.expires } : undefined;
     this.attach({ ip, client, mac, state: 'offered', expires: until, ...(hostname ? { hostname } : {}), ...(previous ? { previous } : {}) });
   }
 
@@ -218,7 +219,14 @@ export class LeaseStore {
     if (!this.journal) return Promise.resolve();
     const state = lease.state === 'expired' ? 'bound' : lease.state;
     if (state === 'offered') return Promise.resolve();
-    const p = this.journal.append({ ip: lease.ip, client: lease.client, mac: lease.mac, state, expires: lease.expires, ...(lease.hostname ? { hostname: lease.hostname } : {}) });
+    const p = this.journal.append({
+      ip: lease.ip,
+      client: lease.client,
+      mac: lease.mac,
+      state,
+      expires: lease.expires,
+      ...(lease.hostname ? { hostname: lease.hostname } : {}),
+    });
     if (!durable) p.catch(() => {});
     return p;
   }

@@ -94,7 +94,9 @@ function hex(b: Uint8Array): string {
 
 function text(b: Uint8Array): string {
   // Printable ASCII only: option text goes to logs and the dashboard.
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '.');
 }
 
 function readIp(b: Uint8Array, i: number): string {
@@ -114,15 +116,15 @@ export function describeOption(code: number, value: Uint8Array): unknown {
     case 'u8':
       return n === 1 ? value[0] : hex(value);
     case 'u16':
-      return n === 2 ? (value[0]! << 8) | value[1]! : hex(value);
+      return n === 2 ? (value[0] << 8) | value[1] : hex(value);
     case 'u32':
-      return n === 4 ? ((value[0]! << 24) | (value[1]! << 16) | (value[2]! << 8) | value[3]!) >>> 0 : hex(value);
+      return n === 4 ? ((value[0] << 24) | (value[1] << 16) | (value[2] << 8) | value[3]) >>> 0 : hex(value);
     case 'text':
       return text(value);
     case 'codes':
       return Array.from(value, (c) => optionName(c));
     case 'messageType':
-      return n === 1 ? (MESSAGE_NAMES[value[0]!] ?? value[0]) : hex(value);
+      return n === 1 ? (MESSAGE_NAMES[value[0]] ?? value[0]) : hex(value);
     case 'clientId':
       // RFC 2132 9.14: type octet then identifier; type 1 is an Ethernet address.
       if (n === 7 && value[0] === 1) return `01:${Array.from(value.subarray(1), (x) => x.toString(16).padStart(2, '0')).join(':')}`;
@@ -139,7 +141,7 @@ function describeRoutes(b: Uint8Array): string[] | undefined {
   const out: string[] = [];
   let i = 0;
   while (i < b.length) {
-    const width = b[i]!;
+    const width = b[i];
     if (width > 32) return undefined;
     const octets = Math.ceil(width / 8);
     if (i + 1 + octets + 4 > b.length) return undefined;

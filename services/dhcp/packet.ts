@@ -36,14 +36,14 @@ export const BROADCAST_FLAG = 0x8000;
 function readOptions(buf: Uint8Array, start: number, end: number, into: Map<number, Uint8Array[]>, where: string): string | undefined {
   let i = start;
   while (i < end) {
-    const code = buf[i]!;
+    const code = buf[i];
     if (code === OPT.pad) {
       i++;
       continue;
     }
     if (code === OPT.end) return undefined;
     if (i + 1 >= end) return `option ${code} in ${where} has no length octet`;
-    const len = buf[i + 1]!;
+    const len = buf[i + 1];
     if (i + 2 + len > end) return `option ${code} (${optionName(code)}) in ${where} runs past the end (length ${len})`;
     const parts = into.get(code);
     const value = buf.subarray(i + 2, i + 2 + len);
@@ -58,13 +58,14 @@ function readOptions(buf: Uint8Array, start: number, end: number, into: Map<numb
 export function decodePacket(input: Uint8Array): DecodeResult {
   // Plain Uint8Array views: Buffer#subarray goes through a species constructor and is several times
   // slower, and a busy server decodes a few thousand packets a second.
-  const buf = input instanceof Buffer ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
-  if (buf.length < DHCP_LIMITS.minRequestLength) return { ok: false, reason: `truncated packet (${buf.length} octets, at least ${DHCP_LIMITS.minRequestLength} needed)` };
+  const buf: Uint8Array = input instanceof Buffer ? new Uint8Array(input.buffer as ArrayBuffer, input.byteOffset, input.byteLength) : input;
+  if (buf.length < DHCP_LIMITS.minRequestLength)
+    return { ok: false, reason: `truncated packet (${buf.length} octets, at least ${DHCP_LIMITS.minRequestLength} needed)` };
   if (buf.length > DHCP_LIMITS.maxPacketLength) return { ok: false, reason: `packet too long (${buf.length} octets)` };
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const cookie = dv.getUint32(236);
   if (cookie !== MAGIC_COOKIE) return { ok: false, reason: `wrong magic cookie 0x${cookie.toString(16).padStart(8, '0')}` };
-  const hlen = buf[2]!;
+  const hlen = buf[2];
   if (hlen > DHCP_LIMITS.maxHardwareLength) return { ok: false, reason: `hardware address length ${hlen} is over 16` };
   const parts = new Map<number, Uint8Array[]>();
   const err = readOptions(buf, 240, buf.length, parts, 'options');
@@ -76,7 +77,7 @@ export function decodePacket(input: Uint8Array): DecodeResult {
   let overload = 0;
   if (overloadParts) {
     const v = concat(overloadParts);
-    if (v.length !== 1 || v[0]! < 1 || v[0]! > 3) return { ok: false, reason: 'bad option overload (52) value' };
+    if (v.length !== 1 || v[0] < 1 || v[0] > 3) return { ok: false, reason: 'bad option overload (52) value' };
     overload = v[0]!;
     // RFC 3396 section 5: the option field, then file, then sname.
     if (overload & 1) {
@@ -90,14 +91,14 @@ export function decodePacket(input: Uint8Array): DecodeResult {
     parts.delete(OPT.overload);
   }
   const options = new Map<number, Uint8Array>();
-  for (const [code, values] of parts) options.set(code, values.length === 1 ? values[0]! : concat(values));
+  for (const [code, values] of parts) options.set(code, values.length === 1 ? values[0] : concat(values));
   return {
     ok: true,
     packet: {
-      op: buf[0]!,
-      htype: buf[1]!,
+      op: buf[0],
+      htype: buf[1],
       hlen,
-      hops: buf[3]!,
+      hops: buf[3],
       xid: dv.getUint32(4),
       secs: dv.getUint16(8),
       flags: dv.getUint16(10),
@@ -181,18 +182,22 @@ export function messageType(p: DhcpPacket): number | undefined {
 export function optionIp(p: DhcpPacket, code: number): number | undefined {
   const v = p.options.get(code);
   if (!v || v.length !== 4) return undefined;
-  return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+  return ((v[0] << 24) | (v[1] << 16) | (v[2] << 8) | v[3]) >>> 0;
 }
 
 export function optionText(p: DhcpPacket, code: number): string | undefined {
   const v = p.options.get(code);
   if (!v || v.length === 0) return undefined;
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1').replace(/[^\x20-\x7e]/g, '');
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '');
 }
 
 function cString(b: Uint8Array): string {
   const end = b.indexOf(0);
-  return Buffer.from(b.buffer, b.byteOffset, end < 0 ? b.byteLength : end).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  return Buffer.from(b.buffer, b.byteOffset, end < 0 ? b.byteLength : end)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '.');
 }
 
 /** Every header field and option by name, for protocol events (the dashboard draws the exchange). */

@@ -79,7 +79,8 @@ export class DhcpServer {
     if (type === undefined) return this.drop('no DHCP message type (plain BOOTP is not served)');
     if (p.hlen === 0 && !p.options.has(OPT.clientId)) return this.drop('no hardware address and no client identifier');
     // RFC 2131 4.3.1: a relayed request is for the relay's network; labnet has a pool for one subnet only.
-    if (p.giaddr !== 0 && !inSubnet(this.settings.subnet, p.giaddr)) return this.drop(`relayed from ${intToIp(p.giaddr)}, outside ${this.settings.subnet.text}`);
+    if (p.giaddr !== 0 && !inSubnet(this.settings.subnet, p.giaddr))
+      return this.drop(`relayed from ${intToIp(p.giaddr)}, outside ${this.settings.subnet.text}`);
     switch (type) {
       case MSG.DISCOVER:
         return this.discover(p, now);
@@ -132,7 +133,10 @@ export class DhcpServer {
     }
     if (ip === undefined) {
       this.counters.exhausted++;
-      return { note: 'no address to offer', warning: `DHCP pool exhausted: no address to offer ${macToString(p.chaddr, p.hlen)} (${this.store.index.size} addresses in the pool)` };
+      return {
+        note: 'no address to offer',
+        warning: `DHCP pool exhausted: no address to offer ${macToString(p.chaddr, p.hlen)} (${this.store.index.size} addresses in the pool)`,
+      };
     }
     this.store.offer(ip, client, macToString(p.chaddr, p.hlen), this.clientHostname(p, reservation), now + this.settings.offerHoldMs, now);
     this.counters.offers++;
@@ -194,7 +198,8 @@ export class DhcpServer {
     if (serverId !== undefined && serverId !== this.settings.serverIp) return this.drop(`RELEASE for server ${intToIp(serverId)}`);
     const lease = this.store.get(p.ciaddr);
     const client = this.clientKey(p);
-    if (!lease || lease.client !== client || (lease.state !== 'bound' && lease.state !== 'offered')) return this.drop(`RELEASE of ${intToIp(p.ciaddr)}, which is not this client's`);
+    if (!lease || lease.client !== client || (lease.state !== 'bound' && lease.state !== 'offered'))
+      return this.drop(`RELEASE of ${intToIp(p.ciaddr)}, which is not this client's`);
     this.store.release(lease, now);
     this.counters.releases++;
     return { note: `${intToIp(p.ciaddr)} released` };
@@ -218,7 +223,7 @@ export class DhcpServer {
   private nak(p: DhcpPacket, why: string): Outcome {
     this.counters.naks++;
     const options = new Map<number, Uint8Array>([
-      [OPT.messageType, TYPE_BYTES[MSG.NAK]!],
+      [OPT.messageType, TYPE_BYTES[MSG.NAK]],
       [OPT.serverId, ipOption(this.settings.serverIp)],
       [OPT.message, Buffer.from(why.slice(0, 200), 'latin1')],
     ]);
@@ -272,7 +277,7 @@ export class DhcpServer {
   private reply(p: DhcpPacket, type: number, yiaddr: number, reservation: Reservation | undefined, inform = false): Outcome {
     const available = inform ? this.informOptions : this.leaseOptions;
     const prl = p.options.get(OPT.parameterRequestList);
-    const options = new Map<number, Uint8Array>([[OPT.messageType, TYPE_BYTES[type]!]]);
+    const options = new Map<number, Uint8Array>([[OPT.messageType, TYPE_BYTES[type]]]);
     const hostname = reservation?.hostname ? Buffer.from(reservation.hostname, 'latin1') : undefined;
     if (prl) {
       for (const code of prl) {

@@ -54,7 +54,8 @@ export class HttpService extends TcpService {
             ...httpListenerOptions(limits),
             // HTTP never upgrades in place: bare libuv handles instead of net.Socket (core/raw-tcp.ts).
             rawTcp: true,
-            busyReply: () => 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
+            busyReply: () =>
+              'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 too many connections, try later\n',
           }),
       ]);
     } catch (err) {

@@ -74,7 +74,12 @@ export class HttpsService extends TcpService {
     const c = serviceConfig<HttpsConfig>(this.config, 'https');
     const limits = httpLimitsFrom(c);
     const site = createHttpSite(c, { config: this.config, events: this.events, board: this.board, shared: this.sharedRoutes });
-    site.routes.add({ path: '/tls', methods: ['GET'], description: 'your own TLS handshake, decoded, as a ladder diagram (with the Wireshark key log)', handler: (ex) => this.tlsPage(ex) });
+    site.routes.add({
+      path: '/tls',
+      methods: ['GET'],
+      description: 'your own TLS handshake, decoded, as a ladder diagram (with the Wireshark key log)',
+      handler: (ex) => this.tlsPage(ex),
+    });
     await site.start();
     this.site = site;
     const handler = (conn: Connection): void => {
@@ -95,7 +100,14 @@ export class HttpsService extends TcpService {
             ...common,
             label: 'https',
             port: c.port,
-            tls: this.tls.listenerTls({ service: 'https', label: 'https', alpn: ALPN, tap: c.handshakeDemo, tapMaxPerSecond: c.handshakeDemoMaxPerSecond, handshakeTimeoutMs: c.handshakeTimeoutMs }),
+            tls: this.tls.listenerTls({
+              service: 'https',
+              label: 'https',
+              alpn: ALPN,
+              tap: c.handshakeDemo,
+              tapMaxPerSecond: c.handshakeDemoMaxPerSecond,
+              handshakeTimeoutMs: c.handshakeTimeoutMs,
+            }),
           }),
         c.rsaDemo &&
           (() =>

@@ -8,10 +8,22 @@ import type { HandshakeCapture } from '../../core/tls/handshake-tap.js';
 import { escapeHtml as e } from '../../core/http/response.js';
 
 const PHASES = [
-  { title: '1. The client sends what it supports', text: 'Your browser opens the conversation with the list of versions, cipher suites and key-exchange methods it can use, and a random number.' },
-  { title: '2. The server chooses and proves its identity', text: 'labnet picks one option from each list, sends its certificate (its public key, signed by the lab CA) and proves it owns the matching private key.' },
-  { title: '3. Both derive the session keys', text: 'From the key exchange and the two random numbers both sides compute the same symmetric session keys; the Finished messages confirm that nobody tampered with the handshake.' },
-  { title: '4. Encrypted application data follows', text: 'The HTTP request and response travel encrypted with the session keys (symmetric encryption, fast); the asymmetric keys were only needed to agree on them.' },
+  {
+    title: '1. The client sends what it supports',
+    text: 'Your browser opens the conversation with the list of versions, cipher suites and key-exchange methods it can use, and a random number.',
+  },
+  {
+    title: '2. The server chooses and proves its identity',
+    text: 'labnet picks one option from each list, sends its certificate (its public key, signed by the lab CA) and proves it owns the matching private key.',
+  },
+  {
+    title: '3. Both derive the session keys',
+    text: 'From the key exchange and the two random numbers both sides compute the same symmetric session keys; the Finished messages confirm that nobody tampered with the handshake.',
+  },
+  {
+    title: '4. Encrypted application data follows',
+    text: 'The HTTP request and response travel encrypted with the session keys (symmetric encryption, fast); the asymmetric keys were only needed to agree on them.',
+  },
 ];
 
 function phaseOf(m: LadderMessage, version: string | undefined): number {
@@ -45,10 +57,12 @@ function ms(t: number): string {
 
 function messageHtml(m: LadderMessage): string {
   const dir = m.from === 'client' ? 'c2s' : 's2c';
-  const lock = m.encrypted ? `<span class="badge enc">${m.decrypted ? 'encrypted · opened with the key log' : 'encrypted'}</span>` : '<span class="badge plain">plaintext</span>';
+  const lock = m.encrypted
+    ? `<span class="badge enc">${m.decrypted ? 'encrypted · opened with the key log' : 'encrypted'}</span>`
+    : '<span class="badge plain">plaintext</span>';
   const rows = m.fields.map((f) => `<tr><th>${e(f.name)}</th><td>${e(f.value)}</td></tr>`).join('');
   return `<div class="msg ${dir}">
-<div class="arrow"><span class="label"><b>${e(m.name)}</b> · ${m.bytes} ${m.bytes === 1 ? "byte" : "bytes"} · ${ms(m.t)} ${lock}</span></div>
+<div class="arrow"><span class="label"><b>${e(m.name)}</b> · ${m.bytes} ${m.bytes === 1 ? 'byte' : 'bytes'} · ${ms(m.t)} ${lock}</span></div>
 <p class="explain">${e(m.explain)}</p>
 ${m.error ? `<p class="error">${e(m.error)}</p>` : ''}
 ${rows ? `<details><summary>fields (${m.fields.length})</summary><table>${rows}</table></details>` : ''}
@@ -101,7 +115,7 @@ keys agreed before. Open the page in a new private window to see a full handshak
     const ph = phaseOf(m, d.version);
     if (ph > phase) {
       phase = ph;
-      const P = PHASES[ph]!;
+      const P = PHASES[ph];
       parts.push(`<div class="phase"><h3>${e(P.title)}</h3><p>${e(P.text)}</p></div>`);
     }
     parts.push(messageHtml(m));

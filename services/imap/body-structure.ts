@@ -25,7 +25,7 @@ function language(part: MimePart): string {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (langs.length === 0) return 'NIL';
-  if (langs.length === 1) return str(langs[0]!);
+  if (langs.length === 1) return str(langs[0]);
   return list(langs.map(str));
 }
 
@@ -52,7 +52,7 @@ export function bodyStructure(buf: Buffer, part: MimePart, extended: boolean): s
     params(ct.params),
     single(headerValue(part, 'content-id')),
     single(headerValue(part, 'content-description')),
-    str(enc && enc.length > 0 ? enc.split(/[\s(]/)[0]! : '7bit'),
+    str(enc && enc.length > 0 ? enc.split(/[\s(]/)[0] : '7bit'),
     String(size),
   ];
   if (part.message) {

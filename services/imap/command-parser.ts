@@ -4,10 +4,7 @@
 // It never throws anything but ParseError.
 import { IMAP_LIMITS } from './limits.js';
 
-export type Token =
-  | { t: 'atom'; v: string }
-  | { t: 'string'; v: Buffer; literal: boolean }
-  | { t: 'list'; v: Token[] };
+export type Token = { t: 'atom'; v: string } | { t: 'string'; v: Buffer; literal: boolean } | { t: 'list'; v: Token[] };
 
 export interface ParsedCommand {
   tag: string;
@@ -141,7 +138,7 @@ function parseQuoted(c: Cursor): Token {
   const parts: number[] = [];
   for (;;) {
     if (c.done) throw new ParseError('unterminated quoted string');
-    const ch = c.buf[c.pos++]!;
+    const ch = c.buf[c.pos++];
     if (ch === DQUOTE) break;
     if (ch === CR || ch === LF || ch === 0) throw new ParseError('CR, LF or NUL in a quoted string');
     if (ch === BACKSLASH) {
@@ -156,7 +153,7 @@ function parseQuoted(c: Cursor): Token {
 function parseLiteral(c: Cursor): Token {
   const start = c.pos + 1;
   let i = start;
-  while (i < c.buf.length && c.buf[i]! >= 0x30 && c.buf[i]! <= 0x39) i++;
+  while (i < c.buf.length && c.buf[i] >= 0x30 && c.buf[i] <= 0x39) i++;
   if (i === start || i - start > 10) throw new ParseError('bad literal length');
   const n = Number(c.buf.toString('latin1', start, i));
   if (c.buf[i] === 0x2b) i++;
@@ -189,7 +186,7 @@ function parseAtom(c: Cursor): Token {
   }
   if (c.pos === start) throw new ParseError(c.peek() < 0x20 || c.peek() >= 0x7f ? 'invalid character' : 'expected an argument');
   let eightBit = false;
-  for (let i = start; i < c.pos; i++) if (c.buf[i]! >= 0x80) eightBit = true;
+  for (let i = start; i < c.pos; i++) if (c.buf[i] >= 0x80) eightBit = true;
   return { t: 'atom', v: c.buf.toString(eightBit ? 'utf8' : 'latin1', start, c.pos) };
 }
 
@@ -197,7 +194,7 @@ function skipSection(c: Cursor): void {
   c.pos++;
   let depth = 0;
   while (!c.done) {
-    const ch = c.buf[c.pos]!;
+    const ch = c.buf[c.pos];
     if (ch === CR || ch === LF || ch === 0) break;
     if (ch === DQUOTE) {
       c.pos++;

@@ -16,7 +16,11 @@ export function decodeWords(value: string): string {
     .replace(/=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g, (_m, charset: string, enc: string, text: string) => {
       let bytes: Buffer;
       if (enc.toUpperCase() === 'B') bytes = Buffer.from(text, 'base64');
-      else bytes = Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      else
+        bytes = Buffer.from(
+          text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+          'latin1',
+        );
       return decodeCharset(bytes, charset);
     });
 }
@@ -26,7 +30,10 @@ export function decodeTransfer(body: Buffer, encoding: string | undefined): Buff
   const enc = encoding?.trim().toLowerCase();
   if (enc === 'base64') return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
   if (enc === 'quoted-printable') {
-    const s = body.toString('latin1').replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16)));
+    const s = body
+      .toString('latin1')
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16)));
     return Buffer.from(s, 'latin1');
   }
   return body;

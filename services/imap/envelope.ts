@@ -17,7 +17,7 @@ function tokenize(s: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   while (i < s.length) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
       i++;
     } else if (c === '"') {
@@ -40,7 +40,7 @@ function tokenize(s: string): Tok[] {
       i++;
     } else {
       let v = '';
-      while (i < s.length && !' \t\r\n",:;<'.includes(s[i]!)) v += s[i++];
+      while (i < s.length && !' \t\r\n",:;<'.includes(s[i])) v += s[i++];
       out.push({ k: 'word', v });
     }
   }

@@ -26,7 +26,7 @@ export function parseSection(inner: string): SectionSpec | undefined {
     fields = [];
     const re = /"((?:[^"\\]|\\.)*)"|([^\s"()]+)/g;
     let f: RegExpExecArray | null;
-    while ((f = re.exec(m[3]!)) !== null) fields.push((f[1] !== undefined ? f[1].replace(/\\(.)/g, '$1') : f[2]!).toLowerCase());
+    while ((f = re.exec(m[3])) !== null) fields.push((f[1] !== undefined ? f[1].replace(/\\(.)/g, '$1') : f[2]).toLowerCase());
     if (fields.length === 0) return undefined;
   }
   const upperFields = fields.map((f) => f.toUpperCase());

@@ -27,10 +27,10 @@ function parseItem(text: string): FetchItem {
   const up = text.toUpperCase();
   if (SIMPLE.has(up)) return { k: up as 'UID' };
   const m = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK)\[(.*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/is.exec(text);
-  if (!m || m[1]!.toUpperCase().startsWith('BINARY')) throw bad(`unknown FETCH item ${text.slice(0, 60)}`);
-  const section = parseSection(m[2]!);
-  if (!section) throw bad(`invalid section [${m[2]!.slice(0, 60)}]`);
-  const item: FetchItem = { k: 'SECTION', section, peek: m[1]!.toUpperCase() === 'BODY.PEEK' };
+  if (!m || m[1].toUpperCase().startsWith('BINARY')) throw bad(`unknown FETCH item ${text.slice(0, 60)}`);
+  const section = parseSection(m[2]);
+  if (!section) throw bad(`invalid section [${m[2].slice(0, 60)}]`);
+  const item: FetchItem = { k: 'SECTION', section, peek: m[1].toUpperCase() === 'BODY.PEEK' };
   if (m[3] !== undefined) {
     const length = Number(m[4]);
     if (length === 0) throw bad('a partial of length 0');

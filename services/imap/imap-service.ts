@@ -21,7 +21,12 @@ import { MailStoreAdapter } from './store-adapter.js';
 
 export const imapConfigSchema = serviceBaseSchema({ enabled: true, port: 143 }).extend({
   /** Largest message APPEND accepts (APPENDLIMIT, RFC 7889), octets. */
-  appendLimit: z.number().int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  appendLimit: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(50 * 1024 * 1024),
   /** Concurrent authenticated sessions per user (Thunderbird alone opens up to 5). */
   maxSessionsPerUser: z.number().int().min(1).max(100_000).default(50),
   /** Autologout after this much inactivity once logged in (RFC 3501 section 5.4: at least 30 minutes). */
@@ -74,19 +79,20 @@ export class ImapService extends TcpService {
 
   async start(): Promise<void> {
     this.state = 'starting';
-    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> => this.net.listenTcp({
-      service: 'imap',
-      label,
-      port,
-      ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'imap', label, alpn: IMAP_ALPN }) } : {}),
-      idleTimeoutMs: this.cfg.preAuthTimeoutMs,
-      maxLineLength: IMAP_LIMITS.maxLineLength,
-      handler: (conn) => new ImapSession(conn, this.shared).run(),
-      busyReply: () => '* BYE Too many connections, try again later\r\n',
-      errorReply: () => '* BYE Internal server error\r\n',
-      idleReply: () => '* BYE Autologout; idle for too long\r\n',
-      shutdownReply: () => '* BYE Server shutting down\r\n',
-    });
+    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> =>
+      this.net.listenTcp({
+        service: 'imap',
+        label,
+        port,
+        ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'imap', label, alpn: IMAP_ALPN }) } : {}),
+        idleTimeoutMs: this.cfg.preAuthTimeoutMs,
+        maxLineLength: IMAP_LIMITS.maxLineLength,
+        handler: (conn) => new ImapSession(conn, this.shared).run(),
+        busyReply: () => '* BYE Too many connections, try again later\r\n',
+        errorReply: () => '* BYE Internal server error\r\n',
+        idleReply: () => '* BYE Autologout; idle for too long\r\n',
+        shutdownReply: () => '* BYE Server shutting down\r\n',
+      });
     await this.openListeners([() => listen('imap', this.cfg.port, false), this.cfg.imaps && (() => listen('imaps', this.cfg.imapsPort, true))]);
   }
 

@@ -93,7 +93,7 @@ export class ImapSession extends LineSession {
     if (this.held) {
       for (const p of parts) this.held.push(p);
       this.heldOctets += octets;
-    } else this.conn.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, octets));
+    } else this.conn.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, octets));
     if (this.shared.events.wants('reply')) this.shared.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: octets });
   }
 
@@ -109,7 +109,8 @@ export class ImapSession extends LineSession {
   }
 
   override commandEvent(text: string, name?: string): void {
-    if (this.shared.events.wants('command')) this.shared.events.publish({ type: 'command', service: this.service, session: this.id, text, ...(name ? { name } : {}) });
+    if (this.shared.events.wants('command'))
+      this.shared.events.publish({ type: 'command', service: this.service, session: this.id, text, ...(name ? { name } : {}) });
   }
 
   capabilities(): string {
@@ -119,7 +120,21 @@ export class ImapSession extends LineSession {
     // RFC 3501 section 6.2.3 / RFC 2595 section 3.2: no AUTH= mechanisms while LOGINDISABLED.
     if (this.shared.authAllowed?.(this) === false) caps.push('LOGINDISABLED');
     else caps.push('AUTH=PLAIN');
-    caps.push('LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CHILDREN', 'UNSELECT', 'ENABLE', 'ID', 'LIST-STATUS', `APPENDLIMIT=${this.shared.config.appendLimit}`);
+    caps.push(
+      'LITERAL+',
+      'SASL-IR',
+      'IDLE',
+      'NAMESPACE',
+      'UIDPLUS',
+      'MOVE',
+      'SPECIAL-USE',
+      'CHILDREN',
+      'UNSELECT',
+      'ENABLE',
+      'ID',
+      'LIST-STATUS',
+      `APPENDLIMIT=${this.shared.config.appendLimit}`,
+    );
     return caps.join(' ');
   }
 
@@ -178,7 +193,7 @@ export class ImapSession extends LineSession {
   private async dispatch(cmd: ParsedCommand, raw: Buffer): Promise<void> {
     const spec = this.shared.registry.get(cmd.name);
     if (this.shared.events.wants('command')) {
-      const firstLine = raw.toString('latin1', 0, Math.min(raw.length, 300)).split('\r\n')[0]!;
+      const firstLine = raw.toString('latin1', 0, Math.min(raw.length, 300)).split('\r\n')[0];
       this.commandEvent(spec?.redact ? spec.redact(firstLine) : firstLine, cmd.name);
     }
     if (!spec) return this.badReply(cmd.tag, `Unknown command ${cmd.name.slice(0, 40)}`);
@@ -192,7 +207,7 @@ export class ImapSession extends LineSession {
     try {
       const text = await spec.handler(this, { tag: cmd.tag, name: cmd.name, args: cmd.args });
       // LOGOUT and STARTTLS answer themselves (before closing / before the handshake).
-      if ((this.state as ImapState) === 'logout' || text === '') return;
+      if (this.state === 'logout' || text === '') return;
       this.reportChanges(spec.expungeAfter);
       this.send(`${cmd.tag} ${text}`);
       const after = this.afterReply;
@@ -241,7 +256,7 @@ export class ImapSession extends LineSession {
     this.held = undefined;
     if (held.length === 0) return;
     if (held.length === 1) {
-      const p = held[0]!;
+      const p = held[0];
       this.conn.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
       return;
     }

@@ -9,7 +9,6 @@ export function binary(text: string): string {
 
 /** A quoted string or a literal, for a binary string. */
 export function str(s: string): string {
-  // eslint-disable-next-line no-control-regex
   // Strings with " or \ go as literals too (as Dovecot does): some clients mishandle escapes.
   if (s.length < 1024 && !/[\r\n\x00"\\\x80-\xff]/.test(s)) return `"${s}"`;
   return `{${s.length}}\r\n${s}`;
@@ -22,7 +21,7 @@ export function nstr(s: string | null | undefined): string {
 
 /** astring: an atom when possible (mailbox names in LIST look nicer), else quoted or literal. */
 export function astr(s: string): string {
-  if (s.length > 0 && s.length < 256 && s.toUpperCase() !== "NIL" && /^[\x21-\x7e]+$/.test(s) && !/[(){ %*"\\\]]/.test(s)) return s;
+  if (s.length > 0 && s.length < 256 && s.toUpperCase() !== 'NIL' && /^[\x21-\x7e]+$/.test(s) && !/[(){ %*"\\\]]/.test(s)) return s;
   return str(s);
 }
 

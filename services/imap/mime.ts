@@ -94,7 +94,7 @@ export function stripComments(s: string): string {
   let depth = 0;
   let quoted = false;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '\\' && (quoted || depth > 0)) {
       if (depth === 0) out += c + (s[i + 1] ?? '');
       i++;
@@ -128,7 +128,7 @@ export function parseParamHeader(raw: string): { value: string; params: Array<[s
   let cur = '';
   let quoted = false;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '\\' && quoted) {
       cur += c + (s[i + 1] ?? '');
       i++;
@@ -153,7 +153,7 @@ export function parseParamHeader(raw: string): { value: string; params: Array<[s
     if (!key || /\s/.test(key)) continue;
     const m = /^([^*]+)\*(\d+)?(\*)?$/.exec(key);
     if (m && (m[2] !== undefined || m[3] !== undefined || key.endsWith('*'))) {
-      const name = m[1]!;
+      const name = m[1];
       const n = m[2] === undefined ? 0 : Number(m[2]);
       const ext = m[3] !== undefined || (m[2] === undefined && key.endsWith('*'));
       let entry = continued.get(name);
@@ -171,7 +171,9 @@ export function parseParamHeader(raw: string): { value: string; params: Array<[s
       continue;
     }
     // Non-extended pieces of an extended parameter are literal text: percent-encode what needs it.
-    const joined = parts.map((p) => (p.ext ? p.v : p.v.replace(/[%\s*'()<>@,;:\\"/[\]?=\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`))).join('');
+    const joined = parts
+      .map((p) => (p.ext ? p.v : p.v.replace(/[%\s*'()<>@,;:\\"/[\]?=\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)))
+      .join('');
     if (!plain.some(([k]) => k === name)) plain.push([`${name}*`, joined]);
   }
   return { value, params: plain };
@@ -182,9 +184,9 @@ export function parseContentType(raw: string | undefined, defaultType: ContentTy
   const { value, params } = parseParamHeader(raw);
   const m = /^([^/\s]+)\s*\/\s*([^\s]+)$/.exec(value);
   if (!m) return { ...defaultType, params: defaultType.params.length > 0 && params.length === 0 ? defaultType.params : params };
-  const type = m[1]!.toLowerCase();
+  const type = m[1].toLowerCase();
   // RFC 2045 section 5.2: text without parameters is us-ascii; say so, as Dovecot does.
-  return { type, subtype: m[2]!.toLowerCase(), params: type === 'text' && params.length === 0 ? [['charset', 'us-ascii']] : params };
+  return { type, subtype: m[2].toLowerCase(), params: type === 'text' && params.length === 0 ? [['charset', 'us-ascii']] : params };
 }
 
 const TEXT_PLAIN: ContentType = { type: 'text', subtype: 'plain', params: [['charset', 'us-ascii']] };

@@ -27,7 +27,7 @@ export function encodeMutf7(name: string): string {
 export function decodeMutf7(text: string): string | undefined {
   let out = '';
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i];
     const code = text.charCodeAt(i);
     if (code < 0x20 || code > 0x7e) return undefined;
     if (ch !== '&') {

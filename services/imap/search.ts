@@ -45,7 +45,7 @@ const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', '
 export function parseSearchDate(s: string): number | undefined {
   const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(s);
   if (!m) return undefined;
-  const mon = MONTHS.indexOf(m[2]!.toLowerCase());
+  const mon = MONTHS.indexOf(m[2].toLowerCase());
   if (mon < 0) return undefined;
   const day = Number(m[1]);
   if (day < 1 || day > 31) return undefined;
@@ -57,7 +57,7 @@ export function sentDay(date: string | undefined): number | undefined {
   if (!date) return undefined;
   const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(date);
   if (m) {
-    const mon = MONTHS.indexOf(m[2]!.toLowerCase());
+    const mon = MONTHS.indexOf(m[2].toLowerCase());
     let year = Number(m[3]);
     if (year < 50) year += 2000;
     else if (year < 1000) year += 1900;
@@ -102,7 +102,7 @@ export function compileSearch(args: Token[]): SearchNode {
   const keys: SearchNode[] = [];
   while (!s.done) keys.push(parseKey(s, 0));
   if (keys.length === 0) throw bad('SEARCH needs at least one key');
-  return keys.length === 1 ? keys[0]! : { k: 'and', v: keys };
+  return keys.length === 1 ? keys[0] : { k: 'and', v: keys };
 }
 
 function parseKey(s: TokenStream, depth: number): SearchNode {
@@ -114,7 +114,7 @@ function parseKey(s: TokenStream, depth: number): SearchNode {
     const keys: SearchNode[] = [];
     while (!inner.done) keys.push(parseKey(inner, depth + 1));
     if (keys.length === 0) throw bad('empty SEARCH list');
-    return keys.length === 1 ? keys[0]! : { k: 'and', v: keys };
+    return keys.length === 1 ? keys[0] : { k: 'and', v: keys };
   }
   if (tok.t === 'string') throw bad('SEARCH key expected, got a string');
   const key = tok.v.toUpperCase();
@@ -338,7 +338,13 @@ function bodyMatches(text: MessageText, m: OctetMatcher, includeHeaders: boolean
  * Evaluates a node. With `text` undefined, returns undefined when the answer needs the message
  * octets; the caller then loads them and asks again.
  */
-export function evaluate(n: SearchNode, msg: SearchMessage, scope: SearchScope, text: MessageText | undefined, matchers: Map<string, OctetMatcher>): boolean | undefined {
+export function evaluate(
+  n: SearchNode,
+  msg: SearchMessage,
+  scope: SearchScope,
+  text: MessageText | undefined,
+  matchers: Map<string, OctetMatcher>,
+): boolean | undefined {
   switch (n.k) {
     case 'all':
       return true;

@@ -46,7 +46,7 @@ export class SelectedMailbox {
   /** SELECT/EXAMINE: the snapshot and the watcher are taken together by the store. */
   static async open(folder: ImapFolder, readOnly: boolean, origin: unknown): Promise<SelectedMailbox> {
     const early: FolderChangeEvent[] = [];
-    let view: SelectedMailbox | undefined;
+    let view: SelectedMailbox | undefined; // eslint-disable-line prefer-const -- read by the callback before it is set
     const opened = await folder.open((c) => {
       if (!view) {
         early.push(c);
@@ -81,7 +81,7 @@ export class SelectedMailbox {
     let hi = this.uids.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const v = this.uids[mid]!;
+      const v = this.uids[mid];
       if (v === uid) return mid + 1;
       if (v < uid) lo = mid + 1;
       else hi = mid - 1;
@@ -116,7 +116,7 @@ export class SelectedMailbox {
     const out: string[] = [];
     let grew = false;
     while (this.pending.length > 0) {
-      const c = this.pending[0]!;
+      const c = this.pending[0];
       if (c.kind === 'expunge' && !allowExpunge) break;
       this.pending.shift();
       switch (c.kind) {

@@ -60,14 +60,14 @@ export function seqNumbers(set: SequenceSet, count: number): number[] {
 export function uidIndexes(set: SequenceSet, uids: ArrayLike<number>): number[] {
   const n = uids.length;
   if (n === 0) return [];
-  const maxUid = uids[n - 1]!;
+  const maxUid = uids[n - 1];
   const ranges = normalise(set, maxUid);
   const lowerBound = (v: number): number => {
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (uids[mid]! < v) lo = mid + 1;
+      if (uids[mid] < v) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -75,7 +75,7 @@ export function uidIndexes(set: SequenceSet, uids: ArrayLike<number>): number[] 
   // Binary search per range: a single-UID FETCH on a 10,000-message mailbox touches one entry.
   const out: number[] = [];
   for (const [a, b] of ranges) {
-    for (let i = lowerBound(a); i < n && uids[i]! <= b; i++) out.push(i);
+    for (let i = lowerBound(a); i < n && uids[i] <= b; i++) out.push(i);
   }
   if (ranges.length === 1) return out;
   out.sort((x, y) => x - y);
@@ -88,7 +88,7 @@ export function formatSet(nums: readonly number[]): string {
   let i = 0;
   while (i < nums.length) {
     let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
     parts.push(j === i ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
     i = j + 1;
   }

@@ -36,7 +36,10 @@ class StoreFolder implements ImapFolder {
     private readonly f: LoadedFolder,
   ) {}
 
-  open(listener: (change: FolderChangeEvent) => void, claim: boolean): Promise<{ snapshot: FolderSnapshotView & { uids: number[] }; unwatch: () => void; recent: number[] }> {
+  open(
+    listener: (change: FolderChangeEvent) => void,
+    claim: boolean,
+  ): Promise<{ snapshot: FolderSnapshotView & { uids: number[] }; unwatch: () => void; recent: number[] }> {
     // Under the folder's mutex: deliveries acknowledged before this call are in the snapshot, and
     // every later change reaches the listener.
     return this.f.mutex.run(() => {
@@ -73,7 +76,12 @@ class StoreFolder implements ImapFolder {
   async copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>> {
     return (await this.store.copy(this.user, source.name, uids, this.name, { origin })).mapping;
   }
-  updateFlags(uids: readonly number[], op: 'set' | 'add' | 'remove', flags: readonly string[], origin?: unknown): Promise<{ messages: readonly StoredMessage[] }> {
+  updateFlags(
+    uids: readonly number[],
+    op: 'set' | 'add' | 'remove',
+    flags: readonly string[],
+    origin?: unknown,
+  ): Promise<{ messages: readonly StoredMessage[] }> {
     return this.store.updateFlags(this.user, this.name, uids, op, flags, { origin });
   }
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]> {

@@ -51,7 +51,10 @@ export interface ImapFolder {
    * SELECT: a snapshot and a watcher taken together while no change is in flight (under the
    * folder's lock), plus the \Recent claim when `claim` is set. Nothing falls between them.
    */
-  open(listener: (change: FolderChangeEvent) => void, claim: boolean): Promise<{ snapshot: FolderSnapshotView & { uids?: number[] }; unwatch: () => void; recent: number[] }>;
+  open(
+    listener: (change: FolderChangeEvent) => void,
+    claim: boolean,
+  ): Promise<{ snapshot: FolderSnapshotView & { uids?: number[] }; unwatch: () => void; recent: number[] }>;
   snapshot(): FolderSnapshotView;
   /** Resolves once changes already queued on the folder (acknowledged deliveries) are applied. */
   settle(): Promise<void>;
@@ -64,7 +67,12 @@ export interface ImapFolder {
   append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<StoredMessage>;
   /** Copies `uids` of `source` here; returns [sourceUid, newUid] pairs. */
   copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>>;
-  updateFlags(uids: readonly number[], op: 'set' | 'add' | 'remove', flags: readonly string[], origin?: unknown): Promise<{ messages: readonly StoredMessage[] }>;
+  updateFlags(
+    uids: readonly number[],
+    op: 'set' | 'add' | 'remove',
+    flags: readonly string[],
+    origin?: unknown,
+  ): Promise<{ messages: readonly StoredMessage[] }>;
   /** Removes messages; with `onlyDeleted` only those (still) flagged \Deleted. Returns the removed UIDs. */
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]>;
   /** The message octets; rejects when the message is gone. */
@@ -94,5 +102,5 @@ export interface ImapStore {
 
 /** Error codes the store raises that IMAP maps to response codes. */
 export function storeErrorCode(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  return err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? (err as { code: string }).code : undefined;
 }

@@ -20,15 +20,15 @@ export class Capabilities {
 
   /** Adds (or replaces, by first word) a capability. */
   add(cap: Capability): void {
-    const tag = cap.line.split(' ')[0]!.toUpperCase();
-    const i = this.list.findIndex((c) => c.line.split(' ')[0]!.toUpperCase() === tag);
+    const tag = cap.line.split(' ')[0].toUpperCase();
+    const i = this.list.findIndex((c) => c.line.split(' ')[0].toUpperCase() === tag);
     if (i >= 0) this.list[i] = cap;
     else this.list.push(cap);
   }
 
   has(tag: string): boolean {
     const t = tag.toUpperCase();
-    return this.list.some((c) => c.line.split(' ')[0]!.toUpperCase() === t);
+    return this.list.some((c) => c.line.split(' ')[0].toUpperCase() === t);
   }
 
   lines(state: Pop3State, view: { isTls: boolean }): string[] {

@@ -34,7 +34,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function parseCommandLine(line: Uint8Array): ParsedCommandLine | CommandLineError {
   let ascii = true;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+    const c = line[i];
     if (c < 0x20 || c === 0x7f) return { ok: false, code: 'CONTROL_CHARACTER', reason: `control character 0x${c.toString(16).padStart(2, '0')} in command` };
     if (c >= 0x80) ascii = false;
   }

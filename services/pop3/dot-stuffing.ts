@@ -21,7 +21,7 @@ export class DotStuffer {
   push(chunk: Buffer): Buffer {
     const parts: Buffer[] = [];
     this.pushParts(chunk, parts);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /** Appends the stuffed chunk to `out` as slices of it (no copy) and single dots. */

@@ -62,7 +62,7 @@ export class Maildrop<E extends MaildropEntry = MaildropEntry> {
   }
 
   entry(n: number): E {
-    return this.entries[n - 1]!;
+    return this.entries[n - 1];
   }
 
   /**
@@ -73,7 +73,10 @@ export class Maildrop<E extends MaildropEntry = MaildropEntry> {
     const n = parseMessageNumber(arg);
     if (n === undefined) throw new Pop3Error('BAD_SYNTAX', `invalid message number "${quoteable(arg, 20)}": expected a number from 1 to ${this.highest}`);
     if (n < 1 || n > this.entries.length) {
-      throw new Pop3Error('NO_SUCH_MESSAGE', this.entries.length === 0 ? `no such message ${n}: maildrop is empty` : `no such message ${n}: maildrop has messages 1 to ${this.highest}`);
+      throw new Pop3Error(
+        'NO_SUCH_MESSAGE',
+        this.entries.length === 0 ? `no such message ${n}: maildrop is empty` : `no such message ${n}: maildrop has messages 1 to ${this.highest}`,
+      );
     }
     if (this.deleted[n - 1] === 1) throw new Pop3Error('MESSAGE_DELETED', `message ${n} is marked as deleted`);
     return n;
@@ -83,7 +86,7 @@ export class Maildrop<E extends MaildropEntry = MaildropEntry> {
     if (this.deleted[n - 1] === 1) return;
     this.deleted[n - 1] = 1;
     this.liveCount--;
-    this.liveSize -= this.entries[n - 1]!.size;
+    this.liveSize -= this.entries[n - 1].size;
   }
 
   /** RSET (RFC 1939 section 5): unmark every deleted message. */

@@ -77,28 +77,29 @@ export class Pop3Service extends TcpService {
       implementation: IMPLEMENTATION,
       maxErrors: this.cfg.maxErrors,
     };
-    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> => this.net.listenTcp({
-      service: this.name,
-      label,
-      port,
-      ...(implicitTls ? { tls: this.tls.listenerTls({ service: this.name, label, alpn: POP3_ALPN }) } : {}),
-      idleTimeoutMs: this.cfg.idleTimeoutMs,
-      // SASL responses may be longer than commands; commands are capped by the session itself.
-      maxLineLength: POP3_LIMITS.maxSaslResponse,
-      handler: async (conn) => {
-        this.sessions++;
-        const session = new Pop3Session(conn, deps);
-        try {
-          await session.run();
-        } finally {
-          if (session.user) this.logins++;
-        }
-      },
-      busyReply: () => `${errLine('too many connections, try again later', 'SYS/TEMP')}\r\n`,
-      errorReply: () => `${errLine('internal server error, nothing was deleted', 'SYS/TEMP')}\r\n`,
-      shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
-      // RFC 1939 section 3: on the autologout timer the server closes without a response.
-    });
+    const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> =>
+      this.net.listenTcp({
+        service: this.name,
+        label,
+        port,
+        ...(implicitTls ? { tls: this.tls.listenerTls({ service: this.name, label, alpn: POP3_ALPN }) } : {}),
+        idleTimeoutMs: this.cfg.idleTimeoutMs,
+        // SASL responses may be longer than commands; commands are capped by the session itself.
+        maxLineLength: POP3_LIMITS.maxSaslResponse,
+        handler: async (conn) => {
+          this.sessions++;
+          const session = new Pop3Session(conn, deps);
+          try {
+            await session.run();
+          } finally {
+            if (session.user) this.logins++;
+          }
+        },
+        busyReply: () => `${errLine('too many connections, try again later', 'SYS/TEMP')}\r\n`,
+        errorReply: () => `${errLine('internal server error, nothing was deleted', 'SYS/TEMP')}\r\n`,
+        shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
+        // RFC 1939 section 3: on the autologout timer the server closes without a response.
+      });
     await this.openListeners([() => listen('pop3', this.cfg.port, false), this.cfg.pop3s && (() => listen('pop3s', this.cfg.pop3sPort, true))]);
   }
 

@@ -126,7 +126,9 @@ export class Pop3Session extends LineSession {
     const spec = found.spec as Pop3Command;
     if (this.events.wants('command')) this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
     if (found.kind === 'wrong-state') {
-      this.refuse(new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`));
+      this.refuse(
+        new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`),
+      );
       return;
     }
     if (found.kind === 'bad-args') {
@@ -146,7 +148,13 @@ export class Pop3Session extends LineSession {
     if (err.countsAsError && this.countBad()) {
       this.send(`${err.reply} (too many errors, closing the connection)`);
       if (this.events.active) {
-        this.events.publish({ type: 'notice', service: this.service, session: this.id, level: 'warn', message: `session ended after ${this.badCommands} errors` });
+        this.events.publish({
+          type: 'notice',
+          service: this.service,
+          session: this.id,
+          level: 'warn',
+          message: `session ended after ${this.badCommands} errors`,
+        });
       }
       this.ended = true;
       return;
@@ -209,7 +217,13 @@ export class Pop3Session extends LineSession {
     text += '.\r\n';
     if (lines.length <= EVENT_LINES) {
       this.conn.write(text);
-      if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}.` });
+      if (this.events.active)
+        this.events.publish({
+          type: 'reply',
+          service: this.service,
+          session: this.id,
+          text: `${status}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}.`,
+        });
     } else {
       this.sendData(text, `${status} (${lines.length} lines follow)`);
     }
@@ -228,7 +242,8 @@ export class Pop3Session extends LineSession {
     } catch (err) {
       this.notice('error', `cannot read message ${n} (${entry.uid}): ${err instanceof Error ? err.message : String(err)}`);
       // Removed meanwhile by another client (IMAP EXPUNGE): the message is gone for good.
-      if ((err as { code?: unknown }).code === 'NO_SUCH_MESSAGE') throw new Pop3Error('NO_SUCH_MESSAGE', `message ${n} was removed by another client`, 'SYS/PERM', false);
+      if ((err as { code?: unknown }).code === 'NO_SUCH_MESSAGE')
+        throw new Pop3Error('NO_SUCH_MESSAGE', `message ${n} was removed by another client`, 'SYS/PERM', false);
       throw new Pop3Error('MAILDROP_UNAVAILABLE', `message ${n} cannot be read now`, 'SYS/TEMP', false);
     }
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
@@ -236,7 +251,13 @@ export class Pop3Session extends LineSession {
       const data = top ? top.push(content.data) : content.data;
       this.conn.write(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')));
       if (this.events.wants('reply')) {
-        this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${data.length} octets of message follow)`, bytes: data.length });
+        this.events.publish({
+          type: 'reply',
+          service: this.service,
+          session: this.id,
+          text: `${status} (${data.length} octets of message follow)`,
+          bytes: data.length,
+        });
       }
       return;
     }
@@ -252,7 +273,8 @@ export class Pop3Session extends LineSession {
       if (top?.done) break;
     }
     this.conn.write(stuffer.finish());
-    if (this.events.active) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
+    if (this.events.active)
+      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
   }
 
   /**
@@ -274,7 +296,10 @@ export class Pop3Session extends LineSession {
       }
     }
     this.releaseLock();
-    this.notice('info', `UPDATE state: ${plural(doomed.length - failed, 'message')} removed from the maildrop of ${drop.user}${failed ? `, ${failed} could not be removed` : ''}`);
+    this.notice(
+      'info',
+      `UPDATE state: ${plural(doomed.length - failed, 'message')} removed from the maildrop of ${drop.user}${failed ? `, ${failed} could not be removed` : ''}`,
+    );
     if (failed > 0) {
       // RFC 1939 section 6: -ERR when some deleted messages could not be removed.
       this.send(errLine(`${plural(failed, 'deleted message')} not removed; signing off`, 'SYS/TEMP'));

@@ -55,7 +55,7 @@ export function parseMailbox(text: string): Mailbox | undefined {
     let i = 1;
     let value = '';
     for (; i < text.length; i++) {
-      const c = text[i]!;
+      const c = text[i];
       if (c === '\\') {
         const n = text[i + 1];
         if (n === undefined || n < ' ' || n === '\x7f') return undefined;
@@ -115,7 +115,13 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO'): PathPar
   // A-d-l source route ("@a,@b:user@c"): accepted and ignored (RFC 5321 section 4.1.1.3, appendix C).
   if (path.startsWith('@')) {
     const colon = path.indexOf(':');
-    if (colon < 0 || !path.slice(0, colon).split(',').every((hop) => hop.startsWith('@') && isDomain(hop.slice(1)))) {
+    if (
+      colon < 0 ||
+      !path
+        .slice(0, colon)
+        .split(',')
+        .every((hop) => hop.startsWith('@') && isDomain(hop.slice(1)))
+    ) {
       return fail(501, '5.1.3', 'Bad source route in the path');
     }
     path = path.slice(colon + 1);
@@ -139,6 +145,7 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO'): PathPar
   }
   if (keyword === 'TO' && path.toLowerCase() === 'postmaster') return { ok: true, mailbox: null, postmaster: true, params };
   const mailbox = parseMailbox(path);
-  if (!mailbox) return fail(keyword === 'FROM' ? 501 : 501, keyword === 'FROM' ? '5.1.7' : '5.1.3', `Bad ${keyword === 'FROM' ? 'sender' : 'recipient'} address syntax`);
+  if (!mailbox)
+    return fail(keyword === 'FROM' ? 501 : 501, keyword === 'FROM' ? '5.1.7' : '5.1.3', `Bad ${keyword === 'FROM' ? 'sender' : 'recipient'} address syntax`);
   return { ok: true, mailbox, postmaster: false, params };
 }

@@ -11,7 +11,12 @@ export const smtpConfigSchema = serviceBaseSchema({ enabled: true, port: 25 }).e
   smtps: z.boolean().default(true),
   smtpsPort: portSchema.default(465),
   /** SIZE (RFC 1870): largest message accepted, in octets. */
-  maxMessageSize: z.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  maxMessageSize: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(25 * 1024 * 1024),
   /** Mailbox that captures mail for foreign domains sent by authenticated users (nothing leaves the lab). */
   catchAllMailbox: z
     .string()

@@ -23,7 +23,7 @@ export class CrlfNormalizer {
     }
     const bytes: number[] = [];
     for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i]!;
+      const c = chunk[i];
       if (this.pendingCr) {
         this.pendingCr = false;
         bytes.push(CR, LF);

@@ -6,13 +6,10 @@ import type { Accounts } from '../../core/auth.js';
 import { checkUserName } from '../../core/mail-store/index.js';
 import type { Mailbox } from './address.js';
 
-export type Recipient =
-  | { kind: 'local'; address: string; user: string }
-  | { kind: 'relay'; address: string };
+export type Recipient = { kind: 'local'; address: string; user: string } | { kind: 'relay'; address: string };
 
 export type RecipientDecision =
-  | { ok: true; recipient: Recipient; text: string; enhanced: string }
-  | { ok: false; code: number; enhanced: string; text: string };
+  { ok: true; recipient: Recipient; text: string; enhanced: string } | { ok: false; code: number; enhanced: string; text: string };
 
 export interface PolicyOptions {
   domain: string;
@@ -43,7 +40,12 @@ export class RecipientPolicy {
     const shown = `<${mailbox.address}>`;
     if (!this.isLocalDomain(mailbox.domain)) {
       if (!authenticated) return { ok: false, code: 554, enhanced: '5.7.1', text: `${shown}: Relay access denied` };
-      return { ok: true, recipient: { kind: 'relay', address: mailbox.address }, enhanced: '2.1.5', text: `Ok (not relayed: captured in the ${catchAll} mailbox)` };
+      return {
+        ok: true,
+        recipient: { kind: 'relay', address: mailbox.address },
+        enhanced: '2.1.5',
+        text: `Ok (not relayed: captured in the ${catchAll} mailbox)`,
+      };
     }
     const local = mailbox.localValue.toLowerCase();
     const plus = local.indexOf('+');

@@ -17,7 +17,10 @@ import { LIMITS } from './limits.js';
 import { RecipientPolicy } from './policy.js';
 import { SmtpSession, type SmtpContext, type SmtpStats, type StartTlsHook } from './smtp-session.js';
 
-/** ALPN id this service answers to (RFC 7301). "smtp" is not in the IANA registry; what matters is that a client asking for another protocol (http/1.1, imap...) is refused. */
+/**
+ * ALPN id this service answers to (RFC 7301). "smtp" is not in the IANA registry; what matters is that
+ * a client asking for another protocol (http/1.1, imap...) is refused.
+ */
 const SMTP_ALPN = ['smtp'] as const;
 
 @injectable()
@@ -85,10 +88,10 @@ export class SmtpService extends TcpService {
         errorReply: () => `421 4.3.0 ${host} Error: internal error, closing connection\r\n`,
       });
     await this.openListeners([
-        () => listen('smtp', this.lab.services.smtp!.port, false),
-        this.config.submission && (() => listen('submission', this.config.submissionPort, true)),
-        this.config.smtps && (() => listen('smtps', this.config.smtpsPort, true, true)),
-      ]);
+      () => listen('smtp', this.lab.services.smtp.port, false),
+      this.config.submission && (() => listen('submission', this.config.submissionPort, true)),
+      this.config.smtps && (() => listen('smtps', this.config.smtpsPort, true, true)),
+    ]);
   }
 
   protected override detail(): Record<string, unknown> {

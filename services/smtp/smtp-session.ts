@@ -99,7 +99,7 @@ export class SmtpSession extends LineSession {
       this.corked = true;
     }
     const lines = formatReply(code, typeof text === 'string' ? [text] : text, enhanced);
-    if (lines.length === 1) this.send(lines[0]!);
+    if (lines.length === 1) this.send(lines[0]);
     else this.sendLines(lines);
   }
 
@@ -179,7 +179,14 @@ export class SmtpSession extends LineSession {
     this.reply(421, `${this.hostname} TLS handshake received on a plain SMTP port: connect without TLS and use STARTTLS, or use the SMTPS port`, '4.7.0');
     this.flush();
     this.ending = true;
-    if (this.events.active) this.events.publish({ type: 'notice', service: this.service, session: this.id, level: 'warn', message: 'a TLS ClientHello arrived on the plain SMTP port' });
+    if (this.events.active)
+      this.events.publish({
+        type: 'notice',
+        service: this.service,
+        session: this.id,
+        level: 'warn',
+        message: 'a TLS ClientHello arrived on the plain SMTP port',
+      });
   }
 
   private async dispatch(raw: Buffer): Promise<void> {
@@ -280,7 +287,14 @@ export class SmtpSession extends LineSession {
     this.ctx.stats.messages++;
     this.ctx.stats.recipients += tx.recipients.length;
     if (this.events.active) {
-      this.events.publish({ type: 'notice', service: this.service, session: this.id, level: 'info', message: `message ${queueId} delivered`, detail: { queueId, size, from: reversePath, to: tx.recipients.map((r) => r.address), captured: relayed.length } });
+      this.events.publish({
+        type: 'notice',
+        service: this.service,
+        session: this.id,
+        level: 'info',
+        message: `message ${queueId} delivered`,
+        detail: { queueId, size, from: reversePath, to: tx.recipients.map((r) => r.address), captured: relayed.length },
+      });
     }
     this.resetTransaction();
     this.reply(250, `Ok: queued as ${queueId}`, '2.0.0');

@@ -37,7 +37,7 @@ interface Step {
 /** utime + stime of a process in ms (Linux /proc, clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return Number.NaN;
@@ -96,7 +96,13 @@ const labnet: ServerUnderTest = {
   },
 };
 
-async function daemon(fx: NetnsFixture, args: string[], env: Record<string, string> = {}, ready: (out: string) => boolean, name: string): Promise<{ pid: number; stop(): Promise<void> }> {
+async function daemon(
+  fx: NetnsFixture,
+  args: string[],
+  env: Record<string, string> = {},
+  ready: (out: string) => boolean,
+  name: string,
+): Promise<{ pid: number; stop(): Promise<void> }> {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const proc = fx.spawnIn(fx.serverNs, envArgs.length ? ['env', ...envArgs, ...args] : args);
   let out = '';
@@ -157,9 +163,22 @@ const dnsmasq: ServerUnderTest = {
   async start(fx, dir) {
     const log = join(dir, 'dnsmasq.log');
     const args = [
-      'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${fx.bridge}`, '--bind-interfaces', '--user=root',
-      `--dhcp-range=${POOL[0]},${POOL[1]},255.255.0.0,1h`, `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      '--no-ping', '--dhcp-authoritative', '--dhcp-lease-max=100000', `--dhcp-option=3,${PREFIX}.1`, `--dhcp-option=6,${PREFIX}.53`, '--domain=lab.test',
+      'dnsmasq',
+      '--no-daemon',
+      '--conf-file=/dev/null',
+      '--port=0',
+      `--interface=${fx.bridge}`,
+      '--bind-interfaces',
+      '--user=root',
+      `--dhcp-range=${POOL[0]},${POOL[1]},255.255.0.0,1h`,
+      `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+      '--no-ping',
+      '--dhcp-authoritative',
+      '--dhcp-lease-max=100000',
+      `--dhcp-option=3,${PREFIX}.1`,
+      `--dhcp-option=6,${PREFIX}.53`,
+      '--domain=lab.test',
       `--log-facility=${log}`,
     ];
     return daemon(fx, args, {}, (o) => /sockets bound/.test(o) || existsSync(join(dir, 'dnsmasq.pid')), 'dnsmasq');
@@ -193,7 +212,7 @@ async function main(): Promise<void> {
       for (const rate of RATES) {
         for (const name of SERVERS) {
           if (failed.has(name)) continue;
-          const server = ALL[name]!;
+          const server = ALL[name];
           const dir = join(fx.dir, `${name}-${run}-${rate}`);
           mkdirSync(dir, { recursive: true });
           const handle = await server.start(fx, dir);
@@ -202,7 +221,22 @@ async function main(): Promise<void> {
           try {
             const res = await fx.run(
               fx.clientNs,
-              ['perfdhcp', '-4', '-l', link.name, '-r', String(rate), '-R', String(CLIENTS), '-p', String(PERIOD), '-W', '1000000', '-b', `mac=00:0${run}:${(rate % 256).toString(16).padStart(2, '0')}:00:00:00`],
+              [
+                'perfdhcp',
+                '-4',
+                '-l',
+                link.name,
+                '-r',
+                String(rate),
+                '-R',
+                String(CLIENTS),
+                '-p',
+                String(PERIOD),
+                '-W',
+                '1000000',
+                '-b',
+                `mac=00:0${run}:${(rate % 256).toString(16).padStart(2, '0')}:00:00:00`,
+              ],
               (PERIOD + 30) * 1000,
             );
             step = parsePerfdhcp(res.stdout, rate);
@@ -216,11 +250,11 @@ async function main(): Promise<void> {
             if (step.durable < step.acks) throw new Error(`labnet: ${step.acks} ACKs but only ${step.durable} bindings in the journal`);
           }
           (lines[name] ??= []).push(
-            `${rate}/s: ${step.achieved.toFixed(0)}/s done, ${step.dropPct.toFixed(2)}% dropped, ${step.cpuPer1000!.toFixed(0)} ms CPU/1000${step.durable !== undefined ? `, ${step.durable} lease records on disk >= ${step.acks} ACKs` : ''}`,
+            `${rate}/s: ${step.achieved.toFixed(0)}/s done, ${step.dropPct.toFixed(2)}% dropped, ${step.cpuPer1000.toFixed(0)} ms CPU/1000${step.durable !== undefined ? `, ${step.durable} lease records on disk >= ${step.acks} ACKs` : ''}`,
           );
           rmSync(dir, { recursive: true, force: true });
-          (cpu[name] ??= []).push(step.cpuPer1000!);
-          (cpuAt[`${name}@${run}@${rate}`] = step.cpuPer1000!);
+          (cpu[name] ??= []).push(step.cpuPer1000);
+          cpuAt[`${name}@${run}@${rate}`] = step.cpuPer1000!;
           if (step.dropPct >= 1) failed.add(name);
           else top[name] = Math.max(top[name] ?? 0, step.achieved);
         }
@@ -237,7 +271,7 @@ async function main(): Promise<void> {
   const med: Record<string, number> = {};
   for (const name of SERVERS) {
     med[name] = median(best[name] ?? []);
-    console.log(`  ${name.padEnd(8)} ${med[name]!.toFixed(0)}/s   runs: ${(best[name] ?? []).map((x) => x.toFixed(0)).join(', ')}`);
+    console.log(`  ${name.padEnd(8)} ${med[name].toFixed(0)}/s   runs: ${(best[name] ?? []).map((x) => x.toFixed(0)).join(', ')}`);
   }
   // CPU per exchange falls as the rate rises (fixed costs spread out), so servers are compared on the
   // steps both ran: same run, same offered rate.
@@ -246,7 +280,7 @@ async function main(): Promise<void> {
     for (const key of Object.keys(cpuAt)) {
       const [name, run, rate] = key.split('@');
       const other = cpuAt[`${b}@${run}@${rate}`];
-      if (name === a && other) ratios.push(cpuAt[key]! / other);
+      if (name === a && other) ratios.push(cpuAt[key] / other);
     }
     return ratios.length ? `${median(ratios).toFixed(2)}x (median over ${ratios.length} steps both ran)` : 'n/a';
   };
@@ -254,7 +288,7 @@ async function main(): Promise<void> {
   for (const name of SERVERS) console.log(`  ${name.padEnd(8)} ${median(cpu[name] ?? []).toFixed(0)} ms`);
   if (med.labnet !== undefined) {
     for (const peer of SERVERS.filter((s) => s !== 'labnet')) {
-      console.log(`  labnet / ${peer}: rate ${med[peer] ? (med.labnet / med[peer]!).toFixed(2) : 'inf'}x, CPU per exchange ${cpuRatio('labnet', peer)}`);
+      console.log(`  labnet / ${peer}: rate ${med[peer] ? (med.labnet / med[peer]).toFixed(2) : 'inf'}x, CPU per exchange ${cpuRatio('labnet', peer)}`);
     }
   }
 }

@@ -162,23 +162,25 @@ async function main(): Promise<void> {
       if (WARMUP !== '0s') for (const s of servers) await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, WARMUP);
       for (let run = 0; run < RUNS; run++) {
         // Rotate the order each run so a load change on the machine does not always hit the same server.
-        const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
+        const order = servers.map((_, i) => servers[(i + run) % servers.length]);
         for (const s of order) {
           const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
-          samples[s.name]!.push(rps);
+          samples[s.name].push(rps);
           console.log(`  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s`);
         }
       }
       const medians: Record<string, number> = {};
-      for (const s of servers) medians[s.name] = median(samples[s.name]!);
+      for (const s of servers) medians[s.name] = median(samples[s.name]);
       results.push({ scenario: sc.name, target: sc.target, medians });
     }
-    console.log('\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx  C/nginx  C/node');
+    console.log(
+      '\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx  C/nginx  C/node',
+    );
     for (const r of results) {
-      const l = r.medians.labnet!;
-      const n = r.medians['node:http']!;
-      const x = r.medians.nginx!;
-      const naive = r.medians['net-naive']!;
+      const l = r.medians.labnet;
+      const n = r.medians['node:http'];
+      const x = r.medians.nginx;
+      const naive = r.medians['net-naive'];
       const c = r.medians['c-ceiling'];
       console.log(
         `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}` +

@@ -29,11 +29,14 @@ function rng(seed: number): () => number {
   };
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua network packet router switch lease address mailbox protocol'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua network packet router switch lease address mailbox protocol'.split(
+    ' ',
+  );
 
 function makeMessage(i: number): Buffer {
   const r = rng(i + 1);
-  const pick = (): string => WORDS[Math.floor(r() * WORDS.length)]!;
+  const pick = (): string => WORDS[Math.floor(r() * WORDS.length)];
   const lines: string[] = [];
   let size = 0;
   while (size < 3850) {
@@ -92,10 +95,11 @@ function descendants(pid: number): number[] {
     }
   }
   const walk = (p: number): void => {
-    for (const [child, parent] of parents) if (parent === p) {
-      out.push(child);
-      walk(child);
-    }
+    for (const [child, parent] of parents)
+      if (parent === p) {
+        out.push(child);
+        walk(child);
+      }
   };
   walk(pid);
   return out;
@@ -243,7 +247,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-imap-bench-'));
   // Dovecot's unprivileged processes (auth, mail user) must be able to reach their files.
   chmodSync(dir, 0o755);
-  console.log(`imap bench: ${MESSAGES} messages, ${RUNS} runs per step, imaplib client, ${process.env.IMAP_BENCH_PAUSE ?? 0.25} s pause before each step, work dir ${dir}`);
+  console.log(
+    `imap bench: ${MESSAGES} messages, ${RUNS} runs per step, imaplib client, ${process.env.IMAP_BENCH_PAUSE ?? 0.25} s pause before each step, work dir ${dir}`,
+  );
   const msgs = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i));
   console.log(`  average message size ${(msgs.reduce((n, m) => n + m.length, 0) / msgs.length / 1024).toFixed(2)} KB`);
   const labData = join(dir, 'labnet');
@@ -263,7 +269,7 @@ async function main(): Promise<void> {
     // both alike; each round is one client run (log in, warm up, every step once).
     const merge = (into: Times | undefined, t: Times): Times => {
       if (!into) return t;
-      for (const k of Object.keys(t)) if (Array.isArray(t[k])) into[k]!.push(...t[k]!);
+      for (const k of Object.keys(t)) if (Array.isArray(t[k])) into[k].push(...t[k]);
       return into;
     };
     let d: Times | undefined;
@@ -282,21 +288,27 @@ async function main(): Promise<void> {
     if (!d || !l) throw new Error('no runs');
     console.log(`  measured ${RUNS} alternating rounds`);
     if (d._messages !== l._messages || d._search_hits !== l._search_hits || d._body_octets !== l._body_octets) {
-      console.log(`  WARNING: answers differ: dovecot ${d._messages} msgs/${d._search_hits} hits/${d._body_octets} octets, labnet ${l._messages}/${l._search_hits}/${l._body_octets}`);
+      console.log(
+        `  WARNING: answers differ: dovecot ${d._messages} msgs/${d._search_hits} hits/${d._body_octets} octets, labnet ${l._messages}/${l._search_hits}/${l._body_octets}`,
+      );
     } else console.log(`  both: ${l._messages} messages, SEARCH TEXT ${WORD}: ${l._search_hits} hits, 100 bodies ${l._body_octets} octets`);
     const targets: Record<string, number> = { select: 1.5, uid_fetch_flags: 1.5, fetch_envelope: 1.5, uid_search_text: 1.0, fetch_100_bodies: 1.5 };
     console.log('  step                      dovecot s   labnet s    ratio   target');
     for (const step of Object.keys(targets)) {
-      const dm = median(d[step]!);
-      const lm = median(l[step]!);
+      const dm = median(d[step]);
+      const lm = median(l[step]);
       const ratio = lm / dm;
-      console.log(`  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step]! ? 'ok' : 'MISSED'}`);
+      console.log(
+        `  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step] ? 'ok' : 'MISSED'}`,
+      );
     }
     // The first round's cold fetches (fresh labnet process, before the 2,000-fetch warm-up): no target,
     // shown so the note can say what the first minute of a lab looks like.
-    const dc = d.fetch_100_bodies_cold![0]!;
-    const lc = l.fetch_100_bodies_cold![0]!;
-    console.log(`  fetch_100_bodies, cold    ${dc.toFixed(4).padStart(9)} ${lc.toFixed(4).padStart(10)} ${(lc / dc).toFixed(2).padStart(8)}x  (first round, before the warm-up; no target)`);
+    const dc = d.fetch_100_bodies_cold[0];
+    const lc = l.fetch_100_bodies_cold[0];
+    console.log(
+      `  fetch_100_bodies, cold    ${dc.toFixed(4).padStart(9)} ${lc.toFixed(4).padStart(10)} ${(lc / dc).toFixed(2).padStart(8)}x  (first round, before the warm-up; no target)`,
+    );
     // RSS in a fresh labnet process (the measured steps above leave a large heap behind that new
     // sessions would simply reuse): load INBOX with one SELECT, then add the IDLE sessions.
     await lab.stop();
@@ -309,12 +321,18 @@ async function main(): Promise<void> {
     (await idleSession(fresh.port('imap'))).destroy();
     const freshLab = fresh;
     // Server CPU per round (warm-up + every step once): independent of how busy the machine is.
-    console.log(`  server CPU per round (median): dovecot ${median(dCpu)} ms, labnet ${median(lCpu)} ms, ratio ${(median(lCpu) / Math.max(1, median(dCpu))).toFixed(2)}x`);
+    console.log(
+      `  server CPU per round (median): dovecot ${median(dCpu)} ms, labnet ${median(lCpu)} ms, ratio ${(median(lCpu) / Math.max(1, median(dCpu))).toFixed(2)}x`,
+    );
     const lr = await idleRss(freshLab.port('imap'), () => [freshLab.proc.pid!]);
     const addedMb = (lr.after - lr.before) / 1024;
-    console.log(`  labnet RSS: ${(lr.before / 1024).toFixed(1)} MB before, ${(lr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${addedMb.toFixed(1)} MB (target < 40 MB) ${addedMb < 40 ? 'ok' : 'MISSED'}`);
+    console.log(
+      `  labnet RSS: ${(lr.before / 1024).toFixed(1)} MB before, ${(lr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${addedMb.toFixed(1)} MB (target < 40 MB) ${addedMb < 40 ? 'ok' : 'MISSED'}`,
+    );
     const dr = await idleRss(dovecot.port, () => descendants(dovecot!.masterPid).concat(dovecot!.masterPid));
-    console.log(`  dovecot RSS (all its processes): ${(dr.before / 1024).toFixed(1)} MB before, ${(dr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${((dr.after - dr.before) / 1024).toFixed(1)} MB`);
+    console.log(
+      `  dovecot RSS (all its processes): ${(dr.before / 1024).toFixed(1)} MB before, ${(dr.after / 1024).toFixed(1)} MB with ${IDLE_SESSIONS} IDLE sessions: +${((dr.after - dr.before) / 1024).toFixed(1)} MB`,
+    );
   } finally {
     dovecot?.stop();
     await lab.stop();

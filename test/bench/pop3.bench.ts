@@ -73,7 +73,7 @@ async function startDovecot(messages: readonly Buffer[]): Promise<Dovecot> {
   for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, d), { recursive: true });
   const t0 = 1_764_000_000;
   const names = messages.map((m, i) => `${t0 + i}.M${i}P1.bench,S=${m.length}`);
-  messages.forEach((m, i) => writeFileSync(join(maildir, 'new', names[i]!), m));
+  messages.forEach((m, i) => writeFileSync(join(maildir, 'new', names[i]), m));
   mkdirSync(join(dir, 'home', USER), { recursive: true });
   if (root) {
     for (const p of [join(dir, 'mail'), maildir, join(dir, 'home'), join(dir, 'home', USER)]) chownSync(p, uid, gid);
@@ -115,7 +115,7 @@ async function startDovecot(messages: readonly Buffer[]): Promise<Dovecot> {
   writeFileSync(join(dir, 'dovecot.conf'), conf);
   const proc = spawn('dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   try {
     await waitForPort(port, 15_000);
   } catch (e) {
@@ -126,7 +126,7 @@ async function startDovecot(messages: readonly Buffer[]): Promise<Dovecot> {
     } catch {
       // no log
     }
-    throw new Error(`dovecot did not start: ${(e as Error).message}\n${err}\n${log}`);
+    throw new Error(`dovecot did not start: ${(e as Error).message}\n${err}\n${log}`, { cause: e });
   }
   return {
     port,
@@ -157,7 +157,7 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 function procStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // utime stime cutime cstime: reaped children (Dovecot's per-session pop3 process) count too.
     return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
   } catch {
@@ -219,7 +219,7 @@ async function session(port: number, serverPid: number, expected: readonly Buffe
       r = await c.multi(`RETR ${i}`);
     }
     ok(r.status, `RETR ${i}`);
-    if (!r.data.equals(expected[i - 1]!)) throw new Error(`RETR ${i}: content differs (${r.data.length} octets, expected ${expected[i - 1]!.length})`);
+    if (!r.data.equals(expected[i - 1])) throw new Error(`RETR ${i}: content differs (${r.data.length} octets, expected ${expected[i - 1].length})`);
     octets += r.data.length;
   }
   ok(await c.cmd('QUIT'), 'QUIT');
@@ -234,7 +234,7 @@ async function session(port: number, serverPid: number, expected: readonly Buffe
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 async function main(): Promise<void> {
@@ -243,7 +243,10 @@ async function main(): Promise<void> {
   console.log(`pop3 bench: ${MESSAGES} messages of ${Math.round(avg)} octets on average, ${RUNS} runs each (after ${WARMUP} warm-up runs)`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'pop3-bench-labnet-'));
-  await preDeliver(dataDir, messages.map((data) => ({ user: USER, data })));
+  await preDeliver(
+    dataDir,
+    messages.map((data) => ({ user: USER, data })),
+  );
   let lab: LabProcess | undefined;
   let dovecot: Dovecot | undefined;
   try {

@@ -51,7 +51,11 @@ async function waitForGreeting(port: number, timeoutMs = 20_000): Promise<void> 
 function smtpSource(port: number, messages = MESSAGES): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(SMTP_SOURCE, ['-s', String(SESSIONS), '-m', String(messages), '-l', String(SIZE), '-f', 'bench@lab.test', '-t', 'alice@lab.test', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      SMTP_SOURCE,
+      ['-s', String(SESSIONS), '-m', String(messages), '-l', String(SIZE), '-f', 'bench@lab.test', '-t', 'alice@lab.test', `127.0.0.1:${port}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -170,7 +174,9 @@ async function startPostfixPeer(): Promise<Peer | undefined> {
     } catch {
       // already down
     }
-    console.log(`   postfix: could not start (${(err as Error).message}); log:\n${existsSync(join(dir, 'maillog')) ? readFileSync(join(dir, 'maillog'), 'utf8').slice(-2000) : ''}`);
+    console.log(
+      `   postfix: could not start (${(err as Error).message}); log:\n${existsSync(join(dir, 'maillog')) ? readFileSync(join(dir, 'maillog'), 'utf8').slice(-2000) : ''}`,
+    );
     rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
@@ -224,7 +230,7 @@ server.listen(Number(port), '127.0.0.1');
 
 function child(cmd: string, args: string[], cwd?: string): ChildProcess {
   const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderr!.on('data', (d: Buffer) => process.stderr.write(`   [${cmd}] ${d}`));
+  p.stderr.on('data', (d: Buffer) => process.stderr.write(`   [${cmd}] ${d.toString()}`));
   return p;
 }
 
@@ -299,11 +305,12 @@ async function main(): Promise<void> {
     const med = new Map([...results].map(([k, v]) => [k, median(v)]));
     const lab = med.get('labnet')!;
     console.log('\n   peer          median msg/s   labnet / peer');
-    for (const [name, m] of med) console.log(`   ${name.padEnd(12)} ${m.toFixed(0).padStart(8)}        ${name === 'labnet' ? '-' : `${(lab / m).toFixed(2)}x`}`);
+    for (const [name, m] of med)
+      console.log(`   ${name.padEnd(12)} ${m.toFixed(0).padStart(8)}        ${name === 'labnet' ? '-' : `${(lab / m).toFixed(2)}x`}`);
     const pf = med.get('postfix');
     if (pf) {
       // The machine is shared: the ratio within each round (both measured back to back) is steadier.
-      const perRound = results.get('labnet')!.map((l, i) => l / results.get('postfix')![i]!);
+      const perRound = results.get('labnet')!.map((l, i) => l / results.get('postfix')![i]);
       console.log(`\n   labnet / postfix per round: ${perRound.map((r) => `${r.toFixed(2)}x`).join(' ')} (median ${median(perRound).toFixed(2)}x)`);
       console.log(`   target labnet >= 1.0x Postfix-to-Maildir: ${(lab / pf).toFixed(2)}x ${lab >= pf ? 'MET' : 'NOT MET'}`);
     }

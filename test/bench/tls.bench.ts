@@ -104,7 +104,11 @@ async function main(): Promise<void> {
       await labAll.stop();
       labAll.cleanup();
     });
-    const labOff: LabProcess = await startLabProcess({ only: ['https'], config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: false } } }, timeoutMs: 30_000 });
+    const labOff: LabProcess = await startLabProcess({
+      only: ['https'],
+      config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: false } } },
+      timeoutMs: 30_000,
+    });
     stops.push(async () => {
       await labOff.stop();
       labOff.cleanup();
@@ -170,7 +174,10 @@ http {
       for (const [name] of servers) {
         const w = med(name, 'perSecond');
         const c = med(name, 'perCpuSecond');
-        const runs = results.get(name)!.map((x) => x.perSecond.toFixed(0)).join(', ');
+        const runs = results
+          .get(name)!
+          .map((x) => x.perSecond.toFixed(0))
+          .join(', ');
         process.stdout.write(
           `  ${name.padEnd(16)} ${w.toFixed(0).padStart(6)}/s  ${(w / med('node:https', 'perSecond')).toFixed(2)}x node:https  ${(w / med('nginx', 'perSecond')).toFixed(2)}x nginx` +
             `  | ${c.toFixed(0).padStart(6)}/CPU-s  ${(c / med('node:https', 'perCpuSecond')).toFixed(2)}x node:https  ${(c / med('nginx', 'perCpuSecond')).toFixed(2)}x nginx  (runs/s: ${runs})\n`,

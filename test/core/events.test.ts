@@ -43,7 +43,7 @@ test('type filters, unsubscribe, a throwing subscriber does not affect others', 
   t.is(only.length, 1);
   t.is(all.length, 2);
   t.is(errors.length, 2);
-  t.true(typeof all[0]!.time === 'number');
+  t.true(typeof all[0].time === 'number');
   sub.unsubscribe();
   bus.publish(cmd(2));
   await new Promise((r) => setImmediate(r));

@@ -41,7 +41,10 @@ test('a service starts on port 0, serves a session and publishes the dialogue as
   // The server publishes session.close when its side of the socket has closed; wait for it.
   for (let i = 0; i < 200 && !events.some((e) => e.type === 'session.close'); i++) await new Promise((r) => setTimeout(r, 10));
   const types = events.map((e) => e.type);
-  t.deepEqual(types.filter((x) => x === 'session.open' || x === 'session.close'), ['session.open', 'session.close']);
+  t.deepEqual(
+    types.filter((x) => x === 'session.open' || x === 'session.close'),
+    ['session.open', 'session.close'],
+  );
   const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
   t.deepEqual(commands, ['hello', 'SECRET <redacted>', 'QUIT']);
   t.false(JSON.stringify(events.filter((e) => e.type !== 'reply')).includes('hunter2'), 'secret not in command events');
@@ -156,7 +159,7 @@ test('a taken port fails start-up with a ListenError naming service, port and ca
   const port = (blocker.address() as net.AddressInfo).port;
   const err = await t.throwsAsync(() => startLabnet(options({ port })));
   t.true(err instanceof ListenError);
-  t.regex(err!.message, new RegExp(`echo cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+  t.regex(err.message, new RegExp(`echo cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
   blocker.close();
 });
 
@@ -181,7 +184,7 @@ test('config errors name the key, the bad value and what is expected', async (t)
   const bad = async (config: Record<string, unknown>) => {
     const err = await t.throwsAsync(() => startLabnet({ defaults: false, modules: [echoModule], logLevel: 'silent', config }));
     t.true(err instanceof LabnetError);
-    return err!.message;
+    return err.message;
   };
   t.regex(await bad({ lsiten: '127.0.0.1' }), /lsiten: unknown key \(got "127\.0\.0\.1"\)/);
   t.regex(await bad({ services: { echo: { port: 'eighty' } } }), /services\.echo\.port: got "eighty", expected a number/);
@@ -194,7 +197,27 @@ test('config errors name the key, the bad value and what is expected', async (t)
 test('STARTTLS: plaintext pipelined after STARTTLS is discarded, not executed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-tls-'));
   dirs.push(dir);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const tlsConfig = { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
   const lab = await startLabnet(options({ tls: tlsConfig }));
   const events: ProtocolEvent[] = [];

@@ -107,7 +107,13 @@ test('DATA: an empty message ends at the first "." line', async (t) => {
 });
 
 test('DATA: bare LF and bare CR never end the message (SMTP smuggling) and are normalised', async (t) => {
-  for (const probe of ['a\n.\nMAIL FROM:<x>\r\n', 'a\r\n.\nMAIL FROM:<x>\r\n', 'a\n.\r\nMAIL FROM:<x>\r\n', 'a\r.\rMAIL FROM:<x>\r\n', 'a\r\n.\rMAIL FROM:<x>\r\n']) {
+  for (const probe of [
+    'a\n.\nMAIL FROM:<x>\r\n',
+    'a\r\n.\nMAIL FROM:<x>\r\n',
+    'a\n.\r\nMAIL FROM:<x>\r\n',
+    'a\r.\rMAIL FROM:<x>\r\n',
+    'a\r\n.\rMAIL FROM:<x>\r\n',
+  ]) {
     const f = new LineFramer({ maxLineLength: 512 });
     feed(f, [probe, '.\r\n']);
     const { r, data } = await collectDot(f);

@@ -18,16 +18,16 @@ test('add keeps insertion order; delete unlinks from the head, middle and tail',
   for (const x of items) l.add(x);
   t.deepEqual(ids(l), [0, 1, 2, 3, 4]);
   t.is(l.size, 5);
-  t.true(l.delete(items[2]!));
-  t.true(l.delete(items[0]!));
-  t.true(l.delete(items[4]!));
+  t.true(l.delete(items[2]));
+  t.true(l.delete(items[0]));
+  t.true(l.delete(items[4]));
   t.deepEqual(ids(l), [1, 3]);
   t.is(l.size, 2);
   // A deleted member keeps no links into the list.
-  t.is(items[2]!.liveNext, undefined);
-  t.is(items[2]!.livePrev, undefined);
-  t.false(l.has(items[2]!));
-  t.true(l.has(items[1]!));
+  t.is(items[2].liveNext, undefined);
+  t.is(items[2].livePrev, undefined);
+  t.false(l.has(items[2]));
+  t.true(l.has(items[1]));
 });
 
 test('adding a member twice or deleting a stranger changes nothing', (t) => {
@@ -67,10 +67,10 @@ test('property: any sequence of adds and deletes matches a Set', (t) => {
       const model = new Set<number>();
       for (const [add, n] of ops) {
         if (add) {
-          l.add(pool[n]!);
+          l.add(pool[n]);
           model.add(n);
         } else {
-          t.is(l.delete(pool[n]!), model.delete(n));
+          t.is(l.delete(pool[n]), model.delete(n));
         }
       }
       t.deepEqual(ids(l), [...model]);

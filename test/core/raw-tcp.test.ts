@@ -28,7 +28,7 @@ function listen(address = '127.0.0.1'): Harness {
   return {
     port: l.port,
     accepted,
-    next: () => (taken < accepted.length ? Promise.resolve(accepted[taken++]!) : new Promise((r) => waiting.push((s) => (taken++, r(s))))),
+    next: () => (taken < accepted.length ? Promise.resolve(accepted[taken++]) : new Promise((r) => waiting.push((s) => (taken++, r(s))))),
     close: () => new Promise((r) => l.close(r)),
   };
 }
@@ -57,7 +57,8 @@ function readAll(c: Socket): Promise<Buffer> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const once = <T = unknown>(e: { once(name: string, fn: (v: any) => void): unknown }, name: string): Promise<T> => new Promise((r) => e.once(name, (v: T) => r(v)));
+const once = <T = unknown>(e: { once(name: string, fn: (v: any) => void): unknown }, name: string): Promise<T> =>
+  new Promise((r) => e.once(name, (v: T) => r(v)));
 
 test('the event store: listeners in order, once runs once, off removes (also a once by its function)', (t) => {
   const e = new RawEvents();
@@ -261,18 +262,22 @@ test.serial('several clients sending at once: every socket gets exactly its own 
   }
   // Interleaved writes in uneven pieces from every client.
   const offsets = clients.map(() => 0);
-  while (offsets.some((o, i) => o < payloads[i]!.length)) {
+  while (offsets.some((o, i) => o < payloads[i].length)) {
     clients.forEach((c, i) => {
       const step = 50_000 + i * 7_777;
-      c.write(payloads[i]!.subarray(offsets[i]!, offsets[i]! + step));
-      offsets[i]! += step;
+      c.write(payloads[i].subarray(offsets[i], offsets[i] + step));
+      offsets[i] += step;
     });
   }
   for (const c of clients) c.end();
   await Promise.all(done);
   // The accepted order may differ from the connect order: match by content.
   const got = received.map((parts) => Buffer.concat(parts));
-  for (const p of payloads) t.true(got.some((g) => g.equals(p)), 'a payload arrived intact on one socket');
+  for (const p of payloads)
+    t.true(
+      got.some((g) => g.equals(p)),
+      'a payload arrived intact on one socket',
+    );
   for (const s of h.accepted) s.destroy();
   for (const c of clients) c.destroy();
   await h.close();
@@ -298,7 +303,7 @@ test.serial('a port in use fails with EADDRINUSE', async (t) => {
     () => {},
     () => {},
   );
-  const err = t.throws(() => l.listen('127.0.0.1', port, 16)) as NodeJS.ErrnoException;
+  const err = t.throws<NodeJS.ErrnoException>(() => l.listen('127.0.0.1', port, 16));
   t.is(err.code, 'EADDRINUSE');
   await new Promise((r) => other.close(r));
 });

@@ -68,7 +68,7 @@ export async function udhcpcDaemon(fx: NetnsFixture, link: ClientLink, tag: stri
       await waitFor(() => readEvents(events).filter((e) => e.event === event).length >= count, timeoutMs);
       const found = readEvents(events).filter((e) => e.event === event);
       if (found.length < count) throw new Error(`udhcpc ${tag}: no ${count}x "${event}" event; got ${JSON.stringify(readEvents(events))}`);
-      return found[count - 1]!;
+      return found[count - 1];
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
@@ -101,7 +101,12 @@ exit 0`,
 }
 
 /** dhclient in the foreground (-d) until it reports BOUND (or REBOOT), then stopped; stderr has the exchange. */
-export async function dhclientLease(fx: NetnsFixture, link: ClientLink, f: DhclientFiles, timeoutMs = 30_000): Promise<{ event?: ClientEvent; stderr: string }> {
+export async function dhclientLease(
+  fx: NetnsFixture,
+  link: ClientLink,
+  f: DhclientFiles,
+  timeoutMs = 30_000,
+): Promise<{ event?: ClientEvent; stderr: string }> {
   const proc = fx.spawnIn(fx.clientNs, ['dhclient', '-d', '-1', '-v', '-sf', f.script, '-lf', f.leases, '-pf', f.pid, link.name]);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -141,7 +146,10 @@ export async function dhcpcdOnce(fx: NetnsFixture, link: ClientLink, tag: string
     `echo "event=$reason|ip=$new_ip_address|subnet=$new_subnet_mask|router=$new_routers|dns=$new_domain_name_servers|domain=$new_domain_name|lease=$new_dhcp_lease_time|serverid=$new_dhcp_server_identifier" >> ${events}\nexit 0`,
   );
   const conf = fx.path(`${tag}.conf`);
-  writeFileSync(conf, `noarp\nnoipv6\nnoipv6rs\nnoipv4ll\nnohook resolv.conf\nclientid\noption domain_name_servers, domain_name, routers, subnet_mask\nscript ${script}\n`);
+  writeFileSync(
+    conf,
+    `noarp\nnoipv6\nnoipv6rs\nnoipv4ll\nnohook resolv.conf\nclientid\noption domain_name_servers, domain_name, routers, subnet_mask\nscript ${script}\n`,
+  );
   const run = await fx.run(fx.clientNs, ['dhcpcd', '-f', conf, '-4', '-1', '-B', '-d', '-t', '20', link.name], timeoutMs);
   return { run, events: readEvents(events) };
 }

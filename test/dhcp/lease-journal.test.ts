@@ -11,7 +11,12 @@ function rec(i: number, state: LeaseRecord['state'] = 'bound'): LeaseRecord {
 }
 
 function journal(dir: string, compactAbove = Infinity, snapshot: () => Iterable<LeaseRecord> = () => []): LeaseJournal {
-  return new LeaseJournal(join(dir, 'dhcp', 'leases.journal'), (n) => n > compactAbove, snapshot, () => {});
+  return new LeaseJournal(
+    join(dir, 'dhcp', 'leases.journal'),
+    (n) => n > compactAbove,
+    snapshot,
+    () => {},
+  );
 }
 
 test('records round-trip through their text form', (t) => {

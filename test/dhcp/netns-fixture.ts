@@ -27,7 +27,7 @@ export interface RunResult {
 }
 
 function sh(args: string[], check = true): RunResult {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 20_000 });
   const out = { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   if (check && r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${out.stderr}${out.stdout}`);
   return out;
@@ -113,7 +113,7 @@ export class NetnsFixture {
     sh(['ip', '-n', this.serverNs, 'link', 'set', peer, 'up']);
     sh(['ip', '-n', this.clientNs, 'link', 'set', name, 'up']);
     const info = JSON.parse(sh(['ip', '-n', this.clientNs, '-j', 'link', 'show', name]).stdout) as { address: string }[];
-    const mac = info[0]!.address;
+    const mac = info[0].address;
     const link = { name, peer, mac };
     this.links.push(link);
     return link;
@@ -158,13 +158,27 @@ export class NetnsFixture {
   /** Writes a labnet config (merged over the packaged defaults by the CLI) and returns its path. */
   writeLabConfig(dhcp: Record<string, unknown>, name = 'labnet.yaml'): string {
     const path = join(this.dir, name);
-    writeFileSync(path, stringify({ dataDir: join(this.dir, 'data'), limits: { shutdownGraceMs: 1000 }, services: { dhcp: { interface: this.bridge, probeMs: 500, ...dhcp } } }));
+    writeFileSync(
+      path,
+      stringify({ dataDir: join(this.dir, 'data'), limits: { shutdownGraceMs: 1000 }, services: { dhcp: { interface: this.bridge, probeMs: 500, ...dhcp } } }),
+    );
     return path;
   }
 
   /** The real `labnet start --only dhcp` in the server namespace; resolves once it printed its ready table. */
   async startLab(configPath: string, options: { args?: string[]; ns?: string; logLevel?: string; timeoutMs?: number } = {}): Promise<DhcpLab> {
-    const args = [process.execPath, CLI, 'start', '--only', 'dhcp', '--config', configPath, '--log-level', options.logLevel ?? 'debug', ...(options.args ?? [])];
+    const args = [
+      process.execPath,
+      CLI,
+      'start',
+      '--only',
+      'dhcp',
+      '--config',
+      configPath,
+      '--log-level',
+      options.logLevel ?? 'debug',
+      ...(options.args ?? []),
+    ];
     const proc = this.spawnIn(options.ns ?? this.serverNs, args);
     let out = '';
     let err = '';
@@ -175,7 +189,10 @@ export class NetnsFixture {
     if (!ready || proc.exitCode !== null) {
       proc.kill('SIGKILL');
       await Promise.race([exited, sleep(5000)]);
-      const e = new Error(`labnet did not become ready (exit ${proc.exitCode}).\nstdout:\n${out}\nstderr:\n${err}`) as Error & { stdout: string; stderr: string };
+      const e = new Error(`labnet did not become ready (exit ${proc.exitCode}).\nstdout:\n${out}\nstderr:\n${err}`) as Error & {
+        stdout: string;
+        stderr: string;
+      };
       e.stdout = out;
       e.stderr = err;
       throw e;
@@ -269,5 +286,7 @@ export async function waitFor(check: () => boolean, timeoutMs: number): Promise<
 }
 
 export function namespaceExists(ns: string): boolean {
-  return sh(['ip', 'netns', 'list'], false).stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  return sh(['ip', 'netns', 'list'], false)
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === ns);
 }

@@ -58,7 +58,7 @@ export function buildPacket(s: NonNullable<StepSpec['packet']>): DhcpPacket {
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2]!) as ClientSpec;
+  const spec = JSON.parse(process.argv[2]) as ClientSpec;
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((resolve) => socket.bind({ address: spec.bindAddress ?? '0.0.0.0', port: spec.port ?? 68 }, resolve));
   bindSocketToDevice(socket, spec.ifname);
@@ -66,7 +66,9 @@ async function main(): Promise<void> {
   let current: unknown[] = [];
   socket.on('message', (msg, rinfo) => {
     const r = decodePacket(msg);
-    current.push(r.ok ? { from: rinfo.address, port: rinfo.port, length: msg.length, fields: describePacket(r.packet) } : { from: rinfo.address, error: r.reason });
+    current.push(
+      r.ok ? { from: rinfo.address, port: rinfo.port, length: msg.length, fields: describePacket(r.packet) } : { from: rinfo.address, error: r.reason },
+    );
   });
   const replies: unknown[][] = [];
   for (const step of spec.steps) {

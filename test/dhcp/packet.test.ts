@@ -7,7 +7,23 @@ import { MAGIC_COOKIE } from '../../services/dhcp/limits.js';
 function base(options: Map<number, Uint8Array> = new Map([[53, Uint8Array.of(1)]])): DhcpPacket {
   const chaddr = new Uint8Array(16);
   chaddr.set([2, 0, 0, 0, 0, 9]);
-  return { op: 1, htype: 1, hlen: 6, hops: 0, xid: 0x12345678, secs: 3, flags: 0x8000, ciaddr: 0, yiaddr: 0, siaddr: 0, giaddr: 0, chaddr, sname: new Uint8Array(64), file: new Uint8Array(128), options };
+  return {
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0x12345678,
+    secs: 3,
+    flags: 0x8000,
+    ciaddr: 0,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: 0,
+    chaddr,
+    sname: new Uint8Array(64),
+    file: new Uint8Array(128),
+    options,
+  };
 }
 
 const packetArb = fc
@@ -27,9 +43,15 @@ const packetArb = fc
     sname: fc.uint8Array({ minLength: 64, maxLength: 64 }),
     file: fc.uint8Array({ minLength: 128, maxLength: 128 }),
     // Any code but pad, end and overload; values up to 700 octets exercise RFC 3396 splitting.
-    options: fc.uniqueArray(fc.tuple(fc.integer({ min: 1, max: 254 }).filter((c) => c !== 52), fc.uint8Array({ maxLength: 700 })), { selector: (o) => o[0], maxLength: 8 }),
+    options: fc.uniqueArray(
+      fc.tuple(
+        fc.integer({ min: 1, max: 254 }).filter((c) => c !== 52),
+        fc.uint8Array({ maxLength: 700 }),
+      ),
+      { selector: (o) => o[0], maxLength: 8 },
+    ),
   })
-  .map((r) => ({ ...r, options: new Map<number, Uint8Array>(r.options) }) as DhcpPacket);
+  .map((r) => ({ ...r, options: new Map<number, Uint8Array>(r.options) }));
 
 function plain(p: DhcpPacket): unknown {
   return { ...p, chaddr: [...p.chaddr], sname: [...p.sname], file: [...p.file], options: [...p.options].map(([k, v]) => [k, [...v]]) };
@@ -84,7 +106,14 @@ test('replies are padded to 300 octets; requests shorter than 300 are accepted',
 
 test('a long option is split into 255-octet pieces and joined again (RFC 3396)', (t) => {
   const value = Buffer.alloc(600, 7);
-  const buf = encodePacket(base(new Map([[53, Uint8Array.of(1)], [77, value]])));
+  const buf = encodePacket(
+    base(
+      new Map([
+        [53, Uint8Array.of(1)],
+        [77, value],
+      ]),
+    ),
+  );
   // 53 (3 octets), then 77 as 255 + 255 + 90.
   t.is(buf[243], 77);
   t.is(buf[244], 255);
@@ -95,7 +124,16 @@ test('a long option is split into 255-octet pieces and joined again (RFC 3396)',
 });
 
 test('options in file and sname are read when option 52 says so, in the order options, file, sname', (t) => {
-  const buf = Buffer.from(encodePacket(base(new Map([[53, Uint8Array.of(3)], [52, Uint8Array.of(3)]]))));
+  const buf = Buffer.from(
+    encodePacket(
+      base(
+        new Map([
+          [53, Uint8Array.of(3)],
+          [52, Uint8Array.of(3)],
+        ]),
+      ),
+    ),
+  );
   // file (offset 108): requested address 10.0.0.7 and the first half of a host name.
   buf.set([50, 4, 10, 0, 0, 7, 12, 2, 0x61, 0x62, 255], 108);
   // sname (offset 44): the rest of the host name.
@@ -114,8 +152,24 @@ test('hostile input is refused with a reason, never a throw', (t) => {
   const cases: [string, Uint8Array, RegExp][] = [
     ['empty', new Uint8Array(0), /truncated/],
     ['truncated header', good.subarray(0, 100), /truncated/],
-    ['wrong cookie', (() => { const b = Buffer.from(good); b.writeUInt32BE(0xdeadbeef, 236); return b; })(), /magic cookie/],
-    ['hlen 17', (() => { const b = Buffer.from(good); b[2] = 17; return b; })(), /hardware address length/],
+    [
+      'wrong cookie',
+      (() => {
+        const b = Buffer.from(good);
+        b.writeUInt32BE(0xdeadbeef, 236);
+        return b;
+      })(),
+      /magic cookie/,
+    ],
+    [
+      'hlen 17',
+      (() => {
+        const b = Buffer.from(good);
+        b[2] = 17;
+        return b;
+      })(),
+      /hardware address length/,
+    ],
     ['option past the end', Buffer.concat([good.subarray(0, 240), Buffer.from([53, 1, 1, 12, 40, 0x61])]), /runs past the end/],
     ['option without length', Buffer.concat([good.subarray(0, 240), Buffer.from([53, 1, 1, 12])]), /no length/],
     ['bad overload value', Buffer.concat([good.subarray(0, 240), Buffer.from([53, 1, 1, 52, 1, 9, 255])]), /overload/],
@@ -130,9 +184,30 @@ test('hostile input is refused with a reason, never a throw', (t) => {
 });
 
 test('describePacket names every header field and option for the dashboard', (t) => {
-  const p = base(new Map<number, Uint8Array>([[53, Uint8Array.of(1)], [55, Uint8Array.of(1, 3, 6, 15)], [61, Uint8Array.of(1, 2, 0, 0, 0, 0, 9)], [50, Uint8Array.of(10, 0, 0, 9)], [12, Buffer.from('pc-1')]]));
+  const p = base(
+    new Map<number, Uint8Array>([
+      [53, Uint8Array.of(1)],
+      [55, Uint8Array.of(1, 3, 6, 15)],
+      [61, Uint8Array.of(1, 2, 0, 0, 0, 0, 9)],
+      [50, Uint8Array.of(10, 0, 0, 9)],
+      [12, Buffer.from('pc-1')],
+    ]),
+  );
   const f = describePacket(p);
-  t.like(f, { op: 'BOOTREQUEST', htype: 1, hlen: 6, hops: 0, xid: '0x12345678', secs: 3, flags: 'broadcast', ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0', chaddr: '02:00:00:00:00:09' });
+  t.like(f, {
+    op: 'BOOTREQUEST',
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: '0x12345678',
+    secs: 3,
+    flags: 'broadcast',
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: '02:00:00:00:00:09',
+  });
   t.deepEqual(f.options, {
     messageType: 'DHCPDISCOVER',
     parameterRequestList: ['subnetMask', 'router', 'dnsServers', 'domainName'],

@@ -17,7 +17,10 @@ const BASE = {
   leaseSeconds: 600,
 };
 
-async function withLab<T>(dhcp: Record<string, unknown>, body: (fx: NetnsFixture, lab: Awaited<ReturnType<NetnsFixture['startLab']>>) => Promise<T>): Promise<T> {
+async function withLab<T>(
+  dhcp: Record<string, unknown>,
+  body: (fx: NetnsFixture, lab: Awaited<ReturnType<NetnsFixture['startLab']>>) => Promise<T>,
+): Promise<T> {
   const fx = new NetnsFixture(PREFIX);
   try {
     const lab = await fx.startLab(fx.writeLabConfig({ ...BASE, ...dhcp }));
@@ -40,7 +43,7 @@ test.serial('udhcpc gets a lease with mask, router, DNS and domain; renew keeps 
       t.is(bound.ip, `${PREFIX}.100`);
       t.is(bound.subnet, '255.255.255.0');
       t.is(bound.router, `${PREFIX}.1`);
-      t.is(bound.dns!.trim(), `${PREFIX}.53 ${PREFIX}.54`);
+      t.is(bound.dns.trim(), `${PREFIX}.53 ${PREFIX}.54`);
       t.is(bound.domain, 'students.lab.test');
       t.is(bound.serverid, `${PREFIX}.1`);
       t.is(bound.lease, '600');
@@ -170,7 +173,7 @@ test.serial('dhclient rebooting with an address outside the subnet or the pool g
       t.regex(lab.stdout(), new RegExp(`DHCPREQUEST[^\\n]*requested=${ip.replace(/\./g, '\\.')}`));
       t.truthy(event, stderr);
       t.not(event!.ip, ip);
-      t.regex(event!.ip!, /^10\.61\.0\.1[0-4]\d$/);
+      t.regex(event!.ip, /^10\.61\.0\.1[0-4]\d$/);
     }
   });
 });

@@ -33,13 +33,25 @@ function makeServer(range: [string, string] = ['10.0.0.10', '10.0.0.19'], reserv
 }
 
 let xid = 1;
-function pkt(type: number, mac: string, opts: { requested?: string; serverId?: string; ciaddr?: string; giaddr?: string; clientId?: string; prl?: number[]; flags?: number } = {}): DhcpPacket {
+function pkt(
+  type: number,
+  mac: string,
+  opts: { requested?: string; serverId?: string; ciaddr?: string; giaddr?: string; clientId?: string; prl?: number[]; flags?: number } = {},
+): DhcpPacket {
   const options: Record<string, string> = {};
   if (opts.requested) options[OPT.requestedAddress] = Buffer.from(opts.requested.split('.').map(Number)).toString('hex');
   if (opts.serverId) options[OPT.serverId] = Buffer.from(opts.serverId.split('.').map(Number)).toString('hex');
   if (opts.clientId) options[OPT.clientId] = opts.clientId;
   if (opts.prl) options[OPT.parameterRequestList] = Buffer.from(opts.prl).toString('hex');
-  return buildPacket({ type, xid: xid++, mac, ...(opts.ciaddr ? { ciaddr: opts.ciaddr } : {}), ...(opts.giaddr ? { giaddr: opts.giaddr } : {}), flags: opts.flags ?? 0, options });
+  return buildPacket({
+    type,
+    xid: xid++,
+    mac,
+    ...(opts.ciaddr ? { ciaddr: opts.ciaddr } : {}),
+    ...(opts.giaddr ? { giaddr: opts.giaddr } : {}),
+    flags: opts.flags ?? 0,
+    options,
+  });
 }
 
 const A = '02:00:00:00:00:0a';
@@ -98,7 +110,7 @@ test('REQUEST for another server withdraws our offer and gets no answer', (t) =>
   t.true(store.index.isFree(ipToInt('10.0.0.10')));
 });
 
-test('INIT-REBOOT: NAK (broadcast) for another network, outside the pool or another client\'s address; ACK for its own', (t) => {
+test("INIT-REBOOT: NAK (broadcast) for another network, outside the pool or another client's address; ACK for its own", (t) => {
   const { server } = makeServer();
   const ipA = lease(server, A);
   for (const requested of ['10.9.9.9', '10.0.0.200', ipA]) {
@@ -111,7 +123,7 @@ test('INIT-REBOOT: NAK (broadcast) for another network, outside the pool or anot
   t.is(messageType(mine.reply!), MSG.ACK);
 });
 
-test('RENEWING is answered by unicast to ciaddr; a renewal of someone else\'s address is NAKed', (t) => {
+test("RENEWING is answered by unicast to ciaddr; a renewal of someone else's address is NAKed", (t) => {
   const { server } = makeServer();
   const ipA = lease(server, A);
   const renew = server.handle(pkt(MSG.REQUEST, A, { ciaddr: ipA }), now + 300_000);

@@ -37,7 +37,11 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
   const site = testSite(dir, events, shared);
   let server: TcpServer | undefined;
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1'],
+      { stdio: 'ignore' },
+    );
     const key = readFileSync(join(dir, 'key.pem'));
     const cert = readFileSync(join(dir, 'cert.pem'));
     await site.start();
@@ -96,10 +100,33 @@ test('a route that throws: that request gets 500 and its connection closes; the 
   let server: TcpServer | undefined;
   try {
     await site.start();
-    site.routes.add({ path: '/boom', methods: ['GET'], handler: () => { throw new Error('the route broke'); } });
-    site.routes.add({ path: '/later', methods: ['GET'], handler: async () => { await new Promise((r) => setTimeout(r, 5)); throw new Error('the route broke later'); } });
+    site.routes.add({
+      path: '/boom',
+      methods: ['GET'],
+      handler: () => {
+        throw new Error('the route broke');
+      },
+    });
+    site.routes.add({
+      path: '/later',
+      methods: ['GET'],
+      handler: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error('the route broke later');
+      },
+    });
     server = new TcpServer(
-      { service: 'http', address: '127.0.0.1', port: 0, maxConnections: 100, maxConnectionsPerAddress: 100, idleTimeoutMs: 0, maxLineLength: 8192, rawTcp: true, handler: (conn) => serveHttp(conn, site) },
+      {
+        service: 'http',
+        address: '127.0.0.1',
+        port: 0,
+        maxConnections: 100,
+        maxConnectionsPerAddress: 100,
+        idleTimeoutMs: 0,
+        maxLineLength: 8192,
+        rawTcp: true,
+        handler: (conn) => serveHttp(conn, site),
+      },
       events,
       logger,
       Date.now,
@@ -115,9 +142,18 @@ test('a route that throws: that request gets 500 and its connection closes; the 
       t.regex(out, /Hello, world\n$/, path);
       t.regex(r.stderr, /Closing connection|shutting down connection|closed/i, path);
     }
-    t.true(logged.some((l) => l.includes('the route broke') && l.includes('session handler failed')), logged.join('\n'));
-    t.true(logged.some((l) => l.includes('the route broke later')), logged.join('\n'));
-    t.true(notices.some((m) => m.includes('internal error: the route broke')), notices.join('\n'));
+    t.true(
+      logged.some((l) => l.includes('the route broke') && l.includes('session handler failed')),
+      logged.join('\n'),
+    );
+    t.true(
+      logged.some((l) => l.includes('the route broke later')),
+      logged.join('\n'),
+    );
+    t.true(
+      notices.some((m) => m.includes('internal error: the route broke')),
+      notices.join('\n'),
+    );
     // curl has exited; its last connection is closed on our side as soon as its FIN arrives.
     for (let i = 0; i < 40 && server.stats().open > 0; i++) await new Promise((r) => setTimeout(r, 50));
     t.is(server.stats().open, 0);

@@ -170,7 +170,10 @@ test('TRACE, when switched on, echoes the request as message/http with secrets r
     const events: ProtocolEvent[] = [];
     inproc.events.subscribe((e) => events.push(e), { types: ['command', 'reply', 'session.open', 'session.close'] });
     const p = inproc.port('http');
-    const r = await rawRequest(p, 'TRACE /some/where HTTP/1.1\r\nHost: x\r\nCookie: session=hunter2\r\nAuthorization: Basic c2VjcmV0\r\nX-Visible: yes\r\n\r\n');
+    const r = await rawRequest(
+      p,
+      'TRACE /some/where HTTP/1.1\r\nHost: x\r\nCookie: session=hunter2\r\nAuthorization: Basic c2VjcmV0\r\nX-Visible: yes\r\n\r\n',
+    );
     t.is(r.status, 200);
     t.is(r.headers['content-type'], 'message/http');
     t.regex(r.text, /^TRACE \/some\/where HTTP\/1\.1\r\n/);

@@ -49,7 +49,7 @@ async function curlI(args: string[], input?: Buffer): Promise<{ status: number; 
   const lines = text.slice(0, end).split('\r\n');
   const headers: Record<string, string> = {};
   for (const l of lines.slice(1)) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-  return { status: Number(lines[0]!.split(' ')[1]), headers, body: text.slice(end + 4), raw };
+  return { status: Number(lines[0].split(' ')[1]), headers, body: text.slice(end + 4), raw };
 }
 
 test('the seeded document root serves hello.txt and index.html with validators', async (t) => {
@@ -82,7 +82,7 @@ test('HEAD has the GET headers and no body', async (t) => {
 
 test('conditional GET answers 304 for If-None-Match and If-Modified-Since', async (t) => {
   const first = await curlI([url('/digits.txt')]);
-  const etag = first.headers.etag!;
+  const etag = first.headers.etag;
   const inm = await curlI(['-H', `If-None-Match: ${etag}`, url('/digits.txt')]);
   t.is(inm.status, 304);
   t.is(inm.body, '');
@@ -106,7 +106,7 @@ test('single ranges: 206 with Content-Range, 416 outside the file, several range
   const multi = await curlI(['-r', '0-1,4-5', url('/digits.txt')]);
   t.is(multi.status, 200);
   t.is(multi.body, '0123456789');
-  const etag = r.headers.etag!;
+  const etag = r.headers.etag;
   t.is((await curlI(['-r', '0-0', '-H', `If-Range: ${etag}`, url('/digits.txt')])).status, 206);
   t.is((await curlI(['-r', '0-0', '-H', 'If-Range: "stale"', url('/digits.txt')])).status, 200);
 });
@@ -161,7 +161,20 @@ test('OPTIONS answers 200 with Allow for routes, files and *', async (t) => {
 
 test('POST /echo answers with method, headers, body size and SHA-256 (JSON and text)', async (t) => {
   const payload = randomBytes(5000);
-  const r = await curl(['-H', 'Content-Type: application/octet-stream', '-H', 'Authorization: Basic c2VjcmV0OnNlY3JldA==', '-H', 'Cookie: session=hunter2', '--data-binary', '@-', url('/echo')], payload);
+  const r = await curl(
+    [
+      '-H',
+      'Content-Type: application/octet-stream',
+      '-H',
+      'Authorization: Basic c2VjcmV0OnNlY3JldA==',
+      '-H',
+      'Cookie: session=hunter2',
+      '--data-binary',
+      '@-',
+      url('/echo'),
+    ],
+    payload,
+  );
   const json = JSON.parse(r.stdout.toString()) as { method: string; headers: Array<{ name: string; value: string }>; body: { size: number; sha256: string } };
   t.is(json.method, 'POST');
   t.is(json.body.size, 5000);
@@ -175,7 +188,10 @@ test('POST /echo answers with method, headers, body size and SHA-256 (JSON and t
 });
 
 test('chunked request bodies with trailers reach /echo; curl chunked upload works', async (t) => {
-  const r = await rawRequest(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Checksum: 42\r\n\r\n');
+  const r = await rawRequest(
+    port,
+    'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Checksum: 42\r\n\r\n',
+  );
   t.is(r.status, 200);
   const json = JSON.parse(r.text) as { body: { size: number; sha256: string; chunked: boolean }; trailers: Array<{ name: string; value: string }> };
   t.is(json.body.size, 11);
@@ -235,7 +251,11 @@ test('upload area: PUT 201 then 204, GET back, DELETE 204 then 404, listing, cap
   t.is(noLen.status, 411);
   const tooBig = await curlI(['-T', '-', url('/upload/big.bin')], randomBytes(100_001));
   t.is(tooBig.status, 413);
-  t.is((await rawRequest(port, 'PUT /upload/big2.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `30000\r\n${'x'.repeat(0x30000)}\r\n0\r\n\r\n`)).status, 413);
+  t.is(
+    (await rawRequest(port, 'PUT /upload/big2.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `30000\r\n${'x'.repeat(0x30000)}\r\n0\r\n\r\n`))
+      .status,
+    413,
+  );
   t.is((await curlI(['-T', '-', url('/upload/.hidden')], Buffer.from('x'))).status, 400);
   const post = await curlI(['-d', 'x', url('/upload/a.txt')]);
   t.is(post.status, 405);

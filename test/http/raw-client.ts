@@ -72,7 +72,7 @@ export class RawClient {
       if (end >= 0) {
         const headText = this.buf.subarray(0, end).toString('latin1');
         const lines = headText.split('\r\n');
-        const statusLine = lines[0]!;
+        const statusLine = lines[0];
         const status = Number(statusLine.split(' ')[1]);
         const headers: Record<string, string> = {};
         const names: string[] = [];
@@ -92,7 +92,8 @@ export class RawClient {
       }
       if (this.closed) throw new Error(`connection closed before a complete response; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
       const left = deadline - Date.now();
-      if (left <= 0 || !(await this.wait(left))) throw new Error(`no complete response in time; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
+      if (left <= 0 || !(await this.wait(left)))
+        throw new Error(`no complete response in time; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
     }
   }
 

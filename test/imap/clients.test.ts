@@ -132,7 +132,10 @@ test('mbsync: two-way sync of all folders, a flag change on each side, a second 
   // Local side: flag UID 1. Remote side: answer UID 2. A new local draft must be uploaded.
   const one = local.find((f) => f.includes(',U=1'))!;
   const curOne = one.startsWith('new/') ? one.slice(4) : one;
-  renameSync(join(dir, 'mail', 'INBOX', one.startsWith('new/') ? 'new' : 'cur', curOne), join(dir, 'mail', 'INBOX', 'cur', `${curOne.replace(/:2,.*$/, '')}:2,F`));
+  renameSync(
+    join(dir, 'mail', 'INBOX', one.startsWith('new/') ? 'new' : 'cur', curOne),
+    join(dir, 'mail', 'INBOX', 'cur', `${curOne.replace(/:2,.*$/, '')}:2,F`),
+  );
   writeFileSync(join(dir, 'mail', 'Drafts', 'new', '1700000000.1_1.localhost'), 'From: alice@lab.test\r\nSubject: local draft\r\n\r\ndraft body\r\n');
   await imap('alice', async (c) => {
     await c.mailboxOpen('INBOX');
@@ -148,10 +151,13 @@ test('mbsync: two-way sync of all folders, a flag change on each side, a second 
     return { flags, drafts: drafts && drafts.messages };
   });
   t.deepEqual(remote.flags[1], ['\\Flagged'], 'the local flag reached the server');
-  t.true(remote.flags[2]!.includes('\\Answered'), 'the server flag is on the server');
+  t.true(remote.flags[2].includes('\\Answered'), 'the server flag is on the server');
   t.is(remote.drafts, 1, 'the local draft was uploaded (APPEND)');
   const after = inboxFiles();
-  t.true(after.some((f) => /,U=2:2,[A-Z]*R/.test(f)), `the server flag reached the local Maildir: ${after.join(' ')}`);
+  t.true(
+    after.some((f) => /,U=2:2,[A-Z]*R/.test(f)),
+    `the server flag reached the local Maildir: ${after.join(' ')}`,
+  );
   t.true(after.some((f) => /,U=1:2,F/.test(f)));
   // A third run finds nothing to do and changes nothing.
   const third = await run('mbsync', ['-c', rc, '-a', '-V'], { timeoutMs: 60_000 });
@@ -184,7 +190,10 @@ test('mutt: batch send saves a copy in Sent by APPEND; a scripted session copies
   t.is(sent.code, 0, sent.stderr);
   // mutt's interactive UI needs a terminal: script(1) gives it one; the keys are pushed.
   const keys = '<tag-pattern>~s two<enter><tag-prefix><copy-message>=Archive<enter><exit>';
-  const ui = await run('script', ['-qec', `mutt -n -F ${rc} -f +INBOX -e 'push "${keys}"'`, '/dev/null'], { env: { HOME: dir, TERM: 'vt100' }, timeoutMs: 30_000 });
+  const ui = await run('script', ['-qec', `mutt -n -F ${rc} -f +INBOX -e 'push "${keys}"'`, '/dev/null'], {
+    env: { HOME: dir, TERM: 'vt100' },
+    timeoutMs: 30_000,
+  });
   t.is(ui.code, 0, ui.stdout);
   const state = await imap('carol', async (c) => {
     await c.mailboxOpen('Sent');

@@ -40,7 +40,11 @@ export interface RunResult {
 }
 
 /** Runs a program with a time limit (killed by PID when it overruns). */
-export function run(cmd: string, args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const proc = spawn(cmd, args, { env: { ...process.env, ...(options.env ?? {}) }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -23,7 +23,14 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
       attachments: [{ filename: 'data.csv', content: 'a,b\n1,2\n', contentType: 'text/csv' }],
     },
   ]);
-  const client = new ImapFlow({ host: '127.0.0.1', port: lab.port('imap'), secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'alice-lab' }, logger: false });
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: lab.port('imap'),
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: 'alice', pass: 'alice-lab' },
+    logger: false,
+  });
   clients.push(client);
   // imapflow reports socket trouble as 'error' events; an unhandled one would crash the worker.
   const errors: Error[] = [];
@@ -51,15 +58,15 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
   t.deepEqual(two.envelope!.from, [{ name: 'Carol C.', address: 'carol@lab.test' }]);
   t.is(two.bodyStructure!.type, 'multipart/mixed');
   const kids = two.bodyStructure!.childNodes!;
-  t.is(kids[0]!.type, 'multipart/alternative');
+  t.is(kids[0].type, 'multipart/alternative');
   t.deepEqual(
-    kids[0]!.childNodes!.map((c) => c.type),
+    kids[0].childNodes!.map((c) => c.type),
     ['text/plain', 'text/html'],
   );
-  t.is(kids[1]!.type, 'text/csv');
-  t.is(kids[1]!.disposition, 'attachment');
-  t.is(kids[1]!.dispositionParameters!.filename, 'data.csv');
-  t.is(kids[1]!.part, '2');
+  t.is(kids[1].type, 'text/csv');
+  t.is(kids[1].disposition, 'attachment');
+  t.is(kids[1].dispositionParameters!.filename, 'data.csv');
+  t.is(kids[1].part, '2');
   t.true(one.source!.toString().includes('first body'));
   t.is(one.size, one.source!.length);
   t.true(one.flags!.has('\\Recent') || one.flags!.size === 0);

@@ -25,7 +25,17 @@ test('imaplib: every command, literals, SASL-IR, IDLE during an SMTP delivery, U
   const r = await run('python3', [script, '127.0.0.1', String(lab.port('imap')), String(lab.port('smtp'))], { timeoutMs: 90_000 });
   t.log(r.stdout.trim().split('\n').slice(-3).join(' | '));
   t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  for (const s of ['not-authenticated', 'login-literal', 'authenticate', 'mailboxes', 'fetch-search', 'store-copy-move-expunge', 'append-examine-close', 'concurrent-idle', 'errors']) {
+  for (const s of [
+    'not-authenticated',
+    'login-literal',
+    'authenticate',
+    'mailboxes',
+    'fetch-search',
+    'store-copy-move-expunge',
+    'append-examine-close',
+    'concurrent-idle',
+    'errors',
+  ]) {
     t.true(r.stdout.includes(`ok ${s}\n`), `step ${s}`);
   }
   t.true(r.stdout.trim().endsWith('done'));

@@ -32,15 +32,19 @@ for (const [file, want] of Object.entries(expected)) {
 
 test('corpus: the hand-checked essentials are in the expected strings', (t) => {
   // Group syntax -> (NIL NIL "team" NIL) ... (NIL NIL NIL NIL), no SP between addresses (RFC 3501 section 9).
-  t.true(expected['02-attached-message.eml']!.bodystructure.includes('((NIL NIL "team" NIL)(NIL NIL "dave" "lab.test")("Eve E." NIL "eve" "lab.test")(NIL NIL NIL NIL))'));
+  t.true(
+    expected['02-attached-message.eml'].bodystructure.includes(
+      '((NIL NIL "team" NIL)(NIL NIL "dave" "lab.test")("Eve E." NIL "eve" "lab.test")(NIL NIL NIL NIL))',
+    ),
+  );
   // Encoded words stay encoded in ENVELOPE.
-  t.true(expected['02-attached-message.eml']!.envelope.includes('"=?UTF-8?B?VsOkbGtvbW1lbg==?= und =?ISO-8859-1?Q?Gr=FC=DFe?="'));
+  t.true(expected['02-attached-message.eml'].envelope.includes('"=?UTF-8?B?VsOkbGtvbW1lbg==?= und =?ISO-8859-1?Q?Gr=FC=DFe?="'));
   // Missing From: sender and reply-to NIL too; missing Date NIL.
-  t.is(expected['03-missing-headers.eml']!.envelope, '(NIL "no from, no date" NIL NIL NIL NIL NIL NIL NIL NIL)');
+  t.is(expected['03-missing-headers.eml'].envelope, '(NIL "no from, no date" NIL NIL NIL NIL NIL NIL NIL NIL)');
   // multipart/digest parts default to message/rfc822 (RFC 2046 section 5.1.5).
-  t.true(expected['05-digest.eml']!.bodystructure.startsWith('(("message" "rfc822"'));
+  t.true(expected['05-digest.eml'].bodystructure.startsWith('(("message" "rfc822"'));
   // RFC 2231 continuations joined, extended form kept.
-  t.true(expected['01-nested-multipart.eml']!.bodystructure.includes(`("attachment" ("filename*" "utf-8''r%C3%A9sume.pdf"))`));
+  t.true(expected['01-nested-multipart.eml'].bodystructure.includes(`("attachment" ("filename*" "utf-8''r%C3%A9sume.pdf"))`));
 });
 
 function section(file: string, spec: string): string | undefined {
@@ -75,7 +79,13 @@ test('BODY[HEADER.FIELDS] and .NOT keep folded lines and end with the blank line
 });
 
 test('parameters: quoting, comments, RFC 2231 continuations', (t) => {
-  t.deepEqual(parseParamHeader('text/plain; charset="utf-8" (comment); format=flowed'), { value: 'text/plain', params: [['charset', 'utf-8'], ['format', 'flowed']] });
+  t.deepEqual(parseParamHeader('text/plain; charset="utf-8" (comment); format=flowed'), {
+    value: 'text/plain',
+    params: [
+      ['charset', 'utf-8'],
+      ['format', 'flowed'],
+    ],
+  });
   t.deepEqual(parseParamHeader(`attachment; filename*0="a b"; filename*1="c"`).params, [['filename', 'a bc']]);
   t.deepEqual(parseParamHeader(`attachment; filename*=iso-8859-1'en'%E9t%E9.txt`).params, [['filename*', `iso-8859-1'en'%E9t%E9.txt`]]);
   t.deepEqual(parseParamHeader('x; a="semi;colon"').params, [['a', 'semi;colon']]);
@@ -97,7 +107,19 @@ test('addresses: groups, routes, quoted names, comments, bare addresses', (t) =>
 });
 
 test('property: MIME parsing, structure and sections never throw on random input', (t) => {
-  const piece = fc.constantFrom('Content-Type: multipart/mixed; boundary=x\r\n', '--x\r\n', '--x--\r\n', '\r\n', 'Content-Type: message/rfc822\r\n', 'a: b\r\n', ' folded\r\n', 'body\n', '\r', '=?x?B?', '"');
+  const piece = fc.constantFrom(
+    'Content-Type: multipart/mixed; boundary=x\r\n',
+    '--x\r\n',
+    '--x--\r\n',
+    '\r\n',
+    'Content-Type: message/rfc822\r\n',
+    'a: b\r\n',
+    ' folded\r\n',
+    'body\n',
+    '\r',
+    '=?x?B?',
+    '"',
+  );
   fc.assert(
     fc.property(fc.array(piece, { maxLength: 40 }), fc.uint8Array({ maxLength: 50 }), (parts, bytes) => {
       for (const buf of [Buffer.from(parts.join(''), 'latin1'), Buffer.from(bytes)]) {
@@ -141,7 +163,8 @@ function matches(keys: string, raw: string, over: Partial<SearchMessage> = {}): 
   return full === true;
 }
 
-const raw = 'From: Alice <alice@lab.test>\r\nTo: bob@lab.test\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from the lab\r\nDate: Mon, 2 Nov 2026 23:30:00 -0800\r\nX-Tag: Important\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=C3=A4se and Bread\r\n';
+const raw =
+  'From: Alice <alice@lab.test>\r\nTo: bob@lab.test\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from the lab\r\nDate: Mon, 2 Nov 2026 23:30:00 -0800\r\nX-Tag: Important\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=C3=A4se and Bread\r\n';
 
 test('SEARCH: flags, keywords, sizes, sets, dates', (t) => {
   t.true(matches('SEEN KEYWORD work UNFLAGGED UNDELETED', raw));

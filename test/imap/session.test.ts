@@ -158,7 +158,13 @@ test.serial('EXPUNGE from another session: not during FETCH, STORE or SEARCH; se
 
 test('events: every command is published, LOGIN and AUTHENTICATE secrets redacted', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-imap-events-'));
-  const handle = await startLabnet({ defaults: false, only: ['imap'], dataDir, logLevel: 'silent', config: { listen: '127.0.0.1', users: [{ name: 'alice', password: 'S3cret-pw' }], services: { imap: { port: 0 } } } });
+  const handle = await startLabnet({
+    defaults: false,
+    only: ['imap'],
+    dataDir,
+    logLevel: 'silent',
+    config: { listen: '127.0.0.1', users: [{ name: 'alice', password: 'S3cret-pw' }], services: { imap: { port: 0 } } },
+  });
   const events: ProtocolEvent[] = [];
   handle.events.subscribe((e) => events.push(e));
   try {

@@ -47,12 +47,12 @@ test('racing mutations keep memory, disk, uid list and watchers consistent, and 
       await store.start();
       await store.ensureDefaultFolders('alice');
       const events: Record<string, FolderChange[]> = { INBOX: [], Archive: [] };
-      for (const f of ['INBOX', 'Archive']) store.watch('alice', f, (c) => events[f]!.push(c));
+      for (const f of ['INBOX', 'Archive']) store.watch('alice', f, (c) => events[f].push(c));
       const uidsOf = async (f: string): Promise<number[]> => (await store.open('alice', f)).messages.map((m) => m.uid);
       await Promise.all(
         ops.map(async (o) => {
           const inbox = await uidsOf('INBOX');
-          const pickOne = (p: number): number[] => (inbox.length ? [inbox[p % inbox.length]!] : []);
+          const pickOne = (p: number): number[] => (inbox.length ? [inbox[p % inbox.length]] : []);
           switch (o.kind) {
             case 'deliver':
               await store.deliver(Buffer.from(`Subject: d${o.n}\r\n\r\nx\r\n`), [{ user: 'alice' }]);
@@ -88,19 +88,23 @@ test('racing mutations keep memory, disk, uid list and watchers consistent, and 
         const letter: Record<string, string> = { '\\Draft': 'D', '\\Flagged': 'F', '\\Answered': 'R', '\\Seen': 'S', '\\Deleted': 'T' };
         for (const m of snap.messages) {
           if (!disk.has(m.uniqueName)) return false;
-          const sys = m.flags.filter((f) => f.startsWith('\\')).map((f) => letter[f]).sort().join('');
+          const sys = m.flags
+            .filter((f) => f.startsWith('\\'))
+            .map((f) => letter[f])
+            .sort()
+            .join('');
           const onDisk = disk.get(m.uniqueName)!.replace(/[^A-Z]/g, '');
           if (sys !== onDisk) return false;
           if (m.flags.filter((f) => !f.startsWith('\\')).length !== disk.get(m.uniqueName)!.replace(/[^a-z]/g, '').length) return false;
         }
         // UIDs strictly increasing and below UIDNEXT; the uid list names each message with its UID.
         const uids = snap.messages.map((m) => m.uid);
-        if (uids.some((u, i) => i > 0 && u <= uids[i - 1]!) || uids.some((u) => u >= snap.uidNext)) return false;
+        if (uids.some((u, i) => i > 0 && u <= uids[i - 1]) || uids.some((u) => u >= snap.uidNext)) return false;
         const list = readFileSync(join(dir, 'dovecot-uidlist'), 'utf8');
         for (const m of snap.messages) if (!list.includes(`${m.uid} :${m.uniqueName}\n`)) return false;
         // Replaying the watcher events gives the same set of UIDs.
         const live = new Set<number>();
-        for (const c of events[name]!) {
+        for (const c of events[name]) {
           if (c.kind === 'exists') for (const m of c.messages) live.add(m.uid);
           if (c.kind === 'expunge') for (const u of c.uids) live.delete(u);
         }

@@ -15,7 +15,9 @@ async function started(root: string): Promise<MailStore> {
 }
 
 const msg = (n: number, extra = ''): Buffer =>
-  Buffer.from(`From: a@x.test\r\nTo: alice@lab.test\r\nSubject: message ${n}\r\n\tfolded\r\nMessage-ID: <${n}@x.test>\r\n${extra}\r\nbody ${n}\r\n.dot line\r\n`);
+  Buffer.from(
+    `From: a@x.test\r\nTo: alice@lab.test\r\nSubject: message ${n}\r\n\tfolded\r\nMessage-ID: <${n}@x.test>\r\n${extra}\r\nbody ${n}\r\n.dot line\r\n`,
+  );
 
 test('delivery is on disk in new/, listed with exact size, readable byte for byte', async (t) => {
   const root = freshRoot();
@@ -24,11 +26,11 @@ test('delivery is on disk in new/, listed with exact size, readable byte for byt
   t.is(r.delivered, 1);
   const files = readdirSync(join(root, 'alice', 'new'));
   t.deepEqual(files, [r.uniqueName]);
-  t.true(readFileSync(join(root, 'alice', 'new', files[0]!)).equals(msg(1)));
+  t.true(readFileSync(join(root, 'alice', 'new', files[0])).equals(msg(1)));
   t.deepEqual(readdirSync(join(root, 'alice', 'tmp')), []);
   const snap = await s.open('alice', 'inbox');
   t.is(snap.messages.length, 1);
-  const m = snap.messages[0]!;
+  const m = snap.messages[0];
   t.is(m.uid, 1);
   t.is(m.size, msg(1).length);
   t.is(m.headers.subject, 'message 1\tfolded');
@@ -44,7 +46,10 @@ test('delivery is on disk in new/, listed with exact size, readable byte for byt
 test('one message to several users and folders is stored once per target (hard links)', async (t) => {
   const root = freshRoot();
   const s = await started(root);
-  const r = await s.deliver([Buffer.from('Subject: x\r\n\r\n'), Buffer.from('hi\r\n')], [{ user: 'alice' }, { user: 'bob' }, { user: 'alice' }, { user: 'bob', folder: 'Archive' }]);
+  const r = await s.deliver(
+    [Buffer.from('Subject: x\r\n\r\n'), Buffer.from('hi\r\n')],
+    [{ user: 'alice' }, { user: 'bob' }, { user: 'alice' }, { user: 'bob', folder: 'Archive' }],
+  );
   t.is(r.delivered, 3);
   for (const dir of ['alice/new', 'bob/new', 'bob/.Archive/new']) {
     t.is(readFileSync(join(root, dir, r.uniqueName), 'utf8'), 'Subject: x\r\n\r\nhi\r\n');
@@ -64,7 +69,7 @@ test('UIDs, UIDVALIDITY and flags survive a restart; the uid list is in dovecot-
   await s.stop();
   const uidlist = readFileSync(join(root, 'alice', 'dovecot-uidlist'), 'utf8');
   t.regex(uidlist, new RegExp(`^3 V${before.uidValidity} N6 G[0-9a-f]{32}\n`));
-  t.false(uidlist.includes(before.messages[1]!.uniqueName));
+  t.false(uidlist.includes(before.messages[1].uniqueName));
   t.true(readdirSync(join(root, 'alice', 'cur')).some((f) => f.endsWith(':2,FSa')));
   t.is(readFileSync(join(root, 'alice', 'dovecot-keywords'), 'utf8'), '0 $Important\n');
 
@@ -72,11 +77,20 @@ test('UIDs, UIDVALIDITY and flags survive a restart; the uid list is in dovecot-
   const after = await s.open('alice', 'INBOX');
   t.is(after.uidValidity, before.uidValidity);
   t.is(after.uidNext, 6);
-  t.deepEqual(after.messages.map((m) => m.uid), [1, 3, 4, 5]);
-  t.deepEqual(after.messages.map((m) => m.uniqueName), [1, 3, 4, 5].map((u) => before.messages[u - 1]!.uniqueName));
-  t.deepEqual(after.messages[1]!.flags, ['\\Flagged', '\\Seen', '$Important']);
+  t.deepEqual(
+    after.messages.map((m) => m.uid),
+    [1, 3, 4, 5],
+  );
+  t.deepEqual(
+    after.messages.map((m) => m.uniqueName),
+    [1, 3, 4, 5].map((u) => before.messages[u - 1].uniqueName),
+  );
+  t.deepEqual(after.messages[1].flags, ['\\Flagged', '\\Seen', '$Important']);
   await s.deliver(msg(6), [{ user: 'alice' }]);
-  t.deepEqual((await s.open('alice', 'INBOX')).messages.map((m) => m.uid), [1, 3, 4, 5, 6]);
+  t.deepEqual(
+    (await s.open('alice', 'INBOX')).messages.map((m) => m.uid),
+    [1, 3, 4, 5, 6],
+  );
   await s.stop();
 });
 
@@ -84,11 +98,11 @@ test('flags round trip: set, add, remove; \\Recent is never stored; unchanged fl
   const s = await started(freshRoot());
   await s.deliver(msg(1), [{ user: 'alice' }]);
   let r = await s.updateFlags('alice', 'INBOX', [1], 'set', ['\\Answered', '\\Recent', 'Work']);
-  t.deepEqual(r.changed[0]!.flags, ['\\Answered', 'Work']);
+  t.deepEqual(r.changed[0].flags, ['\\Answered', 'Work']);
   r = await s.updateFlags('alice', 'INBOX', [1], 'add', ['\\Deleted', '\\Draft']);
-  t.deepEqual(r.messages[0]!.flags, ['\\Draft', '\\Answered', '\\Deleted', 'Work']);
+  t.deepEqual(r.messages[0].flags, ['\\Draft', '\\Answered', '\\Deleted', 'Work']);
   r = await s.updateFlags('alice', 'INBOX', [1], 'remove', ['\\Answered', 'work']);
-  t.deepEqual(r.messages[0]!.flags, ['\\Draft', '\\Deleted']);
+  t.deepEqual(r.messages[0].flags, ['\\Draft', '\\Deleted']);
   r = await s.updateFlags('alice', 'INBOX', [1], 'add', ['\\Draft']);
   t.is(r.changed.length, 0);
   t.deepEqual(await s.keywords('alice', 'INBOX'), ['Work']);
@@ -118,13 +132,13 @@ test('the index is rebuilt when missing or torn, and repaired when stale', async
   // Stale: a file removed and one dropped in by hand while labnet was down.
   const index = JSON.parse(readFileSync(join(root, 'alice', 'labnet-index.json'), 'utf8')) as { messages: unknown[] };
   t.is(index.messages.length, 20);
-  await fsp.rm(join(root, 'alice', 'cur', readdirSync(join(root, 'alice', 'cur'))[0]!));
+  await fsp.rm(join(root, 'alice', 'cur', readdirSync(join(root, 'alice', 'cur'))[0]));
   writeFileSync(join(root, 'alice', 'new', '1.M1P1.byhand'), 'Subject: by hand\r\n\r\nx\r\n');
   s = await started(root);
   const snap = await s.open('alice', 'INBOX');
   t.is(snap.messages.length, 20);
   t.false(snap.messages.some((m) => m.uid === 7));
-  const last = snap.messages[snap.messages.length - 1]!;
+  const last = snap.messages[snap.messages.length - 1];
   t.is(last.uid, 21);
   t.is(last.headers.subject, 'by hand');
   t.is(last.size, Buffer.byteLength('Subject: by hand\r\n\r\nx\r\n'));
@@ -146,12 +160,15 @@ test('recovery at start: stale tmp/ files are removed, files in new/ and cur/ ge
   t.deepEqual(readdirSync(join(root, 'carol', '.Sent', 'tmp')), []);
   t.is(s.stats().recoveredTmpFiles, 2);
   const inbox = await s.open('carol', 'INBOX');
-  t.deepEqual(inbox.messages.map((m) => [m.uid, m.uniqueName, m.flags]), [
-    [1, '99.M1P1Q1.h,S=9', ['\\Seen']],
-    [2, '100.M1P1Q1.h,S=9', []],
-  ]);
+  t.deepEqual(
+    inbox.messages.map((m) => [m.uid, m.uniqueName, m.flags]),
+    [
+      [1, '99.M1P1Q1.h,S=9', ['\\Seen']],
+      [2, '100.M1P1Q1.h,S=9', []],
+    ],
+  );
   const sent = await s.open('carol', 'Sent');
-  t.deepEqual(sent.messages[0]!.flags, ['\\Answered', '\\Seen']);
+  t.deepEqual(sent.messages[0].flags, ['\\Answered', '\\Seen']);
   t.deepEqual(await s.claimRecent('carol', 'INBOX'), [2]);
   t.deepEqual(await s.claimRecent('carol', 'INBOX'), []);
   await s.stop();
@@ -168,8 +185,11 @@ test('watchers see exists, flags and expunge; \\Recent goes to the first claimer
   t.is(snap.messages.length, 1);
   await s.updateFlags('alice', 'INBOX', [1], 'add', ['\\Seen'], { origin: 'session-a' });
   await s.expunge('alice', 'INBOX', [1], { origin: 'session-b' });
-  t.deepEqual(seen.map((c) => c.kind), ['exists', 'flags', 'expunge']);
-  t.is(seen[1]!.origin, 'session-a');
+  t.deepEqual(
+    seen.map((c) => c.kind),
+    ['exists', 'flags', 'expunge'],
+  );
+  t.is(seen[1].origin, 'session-a');
   t.deepEqual((seen[2] as unknown as { uids: number[] }).uids, [1]);
   off();
   await s.deliver(msg(2), [{ user: 'alice' }]);
@@ -186,19 +206,22 @@ test('append with flags and date, copy and move return UID mappings', async (t) 
   const s = await started(root);
   await s.ensureDefaultFolders('alice');
   const folders = await s.listFolders('alice');
-  t.deepEqual(folders.map((f) => [f.name, f.specialUse, f.subscribed]), [
-    ['INBOX', undefined, false],
-    ['Archive', '\\Archive', true],
-    ['Drafts', '\\Drafts', true],
-    ['Junk', '\\Junk', true],
-    ['Sent', '\\Sent', true],
-    ['Trash', '\\Trash', true],
-  ]);
+  t.deepEqual(
+    folders.map((f) => [f.name, f.specialUse, f.subscribed]),
+    [
+      ['INBOX', undefined, false],
+      ['Archive', '\\Archive', true],
+      ['Drafts', '\\Drafts', true],
+      ['Junk', '\\Junk', true],
+      ['Sent', '\\Sent', true],
+      ['Trash', '\\Trash', true],
+    ],
+  );
   const date = Date.UTC(2020, 0, 2, 3, 4, 5);
   const a = await s.append('alice', 'Drafts', msg(1), { flags: ['\\Draft', 'todo'], internalDate: date });
   t.is(a.uid, 1);
   t.is(a.message.internalDate, date);
-  t.is(statSync(join(root, 'alice', '.Drafts', 'cur', readdirSync(join(root, 'alice', '.Drafts', 'cur'))[0]!)).mtimeMs, date);
+  t.is(statSync(join(root, 'alice', '.Drafts', 'cur', readdirSync(join(root, 'alice', '.Drafts', 'cur'))[0])).mtimeMs, date);
   await s.append('alice', 'Drafts', msg(2));
   const c = await s.copy('alice', 'Drafts', [1, 2, 99], 'Sent');
   t.deepEqual(c.mapping, [
@@ -207,13 +230,16 @@ test('append with flags and date, copy and move return UID mappings', async (t) 
   ]);
   t.is(c.uidValidity, (await s.status('alice', 'Sent')).uidValidity);
   const sent = await s.open('alice', 'Sent');
-  t.deepEqual(sent.messages[0]!.flags, ['\\Draft', 'todo']);
-  t.is(sent.messages[0]!.internalDate, date);
+  t.deepEqual(sent.messages[0].flags, ['\\Draft', 'todo']);
+  t.is(sent.messages[0].internalDate, date);
   const mv = await s.move('alice', 'Sent', [2], 'Trash');
   t.deepEqual(mv.mapping, [[2, 1]]);
   t.deepEqual(mv.expunged, [2]);
   t.true((await s.read('alice', 'Trash', 1)).equals(msg(2)));
-  t.deepEqual((await s.open('alice', 'Sent')).messages.map((m) => m.uid), [1]);
+  t.deepEqual(
+    (await s.open('alice', 'Sent')).messages.map((m) => m.uid),
+    [1],
+  );
   await s.stop();
 });
 
@@ -225,28 +251,37 @@ test('folders: create, rename with children, rename INBOX, delete; errors carry 
   await s.subscribe('bob', 'Work.2024');
   const err = await t.throwsAsync(s.createFolder('bob', 'Work'));
   t.is((err as MailStoreError).code, 'FOLDER_EXISTS');
-  t.is(((await t.throwsAsync(s.createFolder('bob', 'a..b'))) as MailStoreError).code, 'INVALID_NAME');
-  t.is(((await t.throwsAsync(s.createFolder('bob', '../x'))) as MailStoreError).code, 'INVALID_NAME');
-  t.is(((await t.throwsAsync(s.deleteFolder('bob', 'inbox'))) as MailStoreError).code, 'CANNOT_DELETE_INBOX');
-  t.is(((await t.throwsAsync(s.open('bob', 'Nope'))) as MailStoreError).code, 'NO_SUCH_FOLDER');
+  t.is((await t.throwsAsync<MailStoreError>(s.createFolder('bob', 'a..b')))?.code, 'INVALID_NAME');
+  t.is((await t.throwsAsync<MailStoreError>(s.createFolder('bob', '../x')))?.code, 'INVALID_NAME');
+  t.is((await t.throwsAsync<MailStoreError>(s.deleteFolder('bob', 'inbox')))?.code, 'CANNOT_DELETE_INBOX');
+  t.is((await t.throwsAsync<MailStoreError>(s.open('bob', 'Nope')))?.code, 'NO_SUCH_FOLDER');
   await s.append('bob', 'Work.2024', msg(1));
   const gone: string[] = [];
   s.watch('bob', 'Work.2024', (c) => gone.push(c.kind));
   await s.renameFolder('bob', 'Work', 'Jobs');
   t.deepEqual(gone, ['gone']);
-  t.deepEqual((await s.listFolders('bob')).map((f) => [f.name, f.hasChildren, f.subscribed]), [
-    ['INBOX', false, false],
-    ['Jobs', true, false],
-    ['Jobs.2024', false, true],
-  ]);
+  t.deepEqual(
+    (await s.listFolders('bob')).map((f) => [f.name, f.hasChildren, f.subscribed]),
+    [
+      ['INBOX', false, false],
+      ['Jobs', true, false],
+      ['Jobs.2024', false, true],
+    ],
+  );
   t.is((await s.open('bob', 'Jobs.2024')).messages.length, 1);
   await s.deliver(msg(2), [{ user: 'bob' }]);
   await s.deliver(msg(3), [{ user: 'bob' }]);
   await s.renameFolder('bob', 'INBOX', 'Old');
   t.is((await s.open('bob', 'INBOX')).messages.length, 0);
-  t.deepEqual((await s.open('bob', 'Old')).messages.map((m) => m.headers.subject), ['message 2\tfolded', 'message 3\tfolded']);
+  t.deepEqual(
+    (await s.open('bob', 'Old')).messages.map((m) => m.headers.subject),
+    ['message 2\tfolded', 'message 3\tfolded'],
+  );
   await s.deleteFolder('bob', 'Jobs');
-  t.deepEqual((await s.listFolders('bob')).map((f) => f.name), ['INBOX', 'Jobs.2024', 'Old']);
+  t.deepEqual(
+    (await s.listFolders('bob')).map((f) => f.name),
+    ['INBOX', 'Jobs.2024', 'Old'],
+  );
   await s.createFolder('bob', 'Jobs');
   t.is((await s.open('bob', 'Jobs')).messages.length, 0);
   await s.stop();
@@ -257,7 +292,10 @@ test('concurrent deliveries share directory fsyncs and get distinct, ordered UID
   await Promise.all(Array.from({ length: 200 }, (_, i) => s.deliver(msg(i), [{ user: 'alice' }])));
   const snap = await s.open('alice', 'INBOX');
   t.is(snap.messages.length, 200);
-  t.deepEqual(snap.messages.map((m) => m.uid), Array.from({ length: 200 }, (_, i) => i + 1));
+  t.deepEqual(
+    snap.messages.map((m) => m.uid),
+    Array.from({ length: 200 }, (_, i) => i + 1),
+  );
   t.is(new Set(snap.messages.map((m) => m.uniqueName)).size, 200);
   t.true(s.stats().dirSyncs < 200, `dir fsyncs ${s.stats().dirSyncs}`);
   await s.stop();
@@ -278,7 +316,10 @@ test('UID EXPUNGE semantics: onlyDeleted keeps the listed messages that are not 
   for (let i = 1; i <= 3; i++) await s.deliver(msg(i), [{ user: 'alice' }]);
   await s.updateFlags('alice', 'INBOX', [1, 3], 'add', ['\\Deleted']);
   t.deepEqual(await s.expunge('alice', 'INBOX', [1, 2], { onlyDeleted: true }), [1]);
-  t.deepEqual((await s.open('alice', 'INBOX')).messages.map((m) => m.uid), [2, 3]);
+  t.deepEqual(
+    (await s.open('alice', 'INBOX')).messages.map((m) => m.uid),
+    [2, 3],
+  );
   t.deepEqual(await s.expunge('alice', 'INBOX', [2]), [2]);
   await s.stop();
 });
@@ -298,10 +339,13 @@ test('a 10,000-message folder opens from the index without reading the messages'
   s = await started(root);
   const snap = await s.open('dave', 'INBOX');
   t.is(snap.messages.length, 10_000);
-  t.is(snap.messages[0]!.headers.subject, 'orig 00000');
-  t.is(snap.messages[9_999]!.headers.subject, 'orig 09999');
+  t.is(snap.messages[0].headers.subject, 'orig 00000');
+  t.is(snap.messages[9_999].headers.subject, 'orig 09999');
   t.true(snap.messages.every((m) => m.flags.length === 1 && m.flags[0] === '\\Seen'));
-  t.deepEqual(snap.messages.map((m) => m.uid), Array.from({ length: 10_000 }, (_, i) => i + 1));
+  t.deepEqual(
+    snap.messages.map((m) => m.uid),
+    Array.from({ length: 10_000 }, (_, i) => i + 1),
+  );
   await s.stop();
 });
 
@@ -314,10 +358,10 @@ test('keywords: at most 26 per folder (letters a-z); a STORE that would exceed i
   const err = await t.throwsAsync(s.updateFlags('alice', 'INBOX', [1, 2], 'add', ['\\Seen', 'extra1', 'extra2']));
   t.is((err as MailStoreError).code, 'TOO_MANY_KEYWORDS');
   const snap = await s.open('alice', 'INBOX');
-  t.is(snap.messages[0]!.flags.length, 25);
-  t.deepEqual(snap.messages[1]!.flags, []);
+  t.is(snap.messages[0].flags.length, 25);
+  t.deepEqual(snap.messages[1].flags, []);
   await s.updateFlags('alice', 'INBOX', [2], 'add', ['last', 'KW3']);
-  t.deepEqual((await s.open('alice', 'INBOX')).messages[1]!.flags, ['kw3', 'last']);
+  t.deepEqual((await s.open('alice', 'INBOX')).messages[1].flags, ['kw3', 'last']);
   t.is((await s.keywords('alice', 'INBOX')).length, 26);
   await s.stop();
 });

@@ -46,7 +46,10 @@ function corpus(): Buffer[] {
 
 async function labWith(messages: readonly Buffer[]): Promise<LabProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-clients-'));
-  await preDeliver(dataDir, messages.map((data) => ({ user: 'alice', data })));
+  await preDeliver(
+    dataDir,
+    messages.map((data) => ({ user: 'alice', data })),
+  );
   // startLabProcess does not zero service ports by itself: ask for a free one.
   return startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0, pop3sPort: 0 } } } });
 }
@@ -63,17 +66,17 @@ test('curl: LIST, RETR byte for byte, DELE via -X, APOP login, wrong password', 
     for (let i = 0; i < msgs.length; i++) {
       const retr = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', `${curlBase(lab)}${i + 1}`]);
       t.is(retr.code, 0, retr.stderr);
-      t.true(retr.stdout.equals(msgs[i]!), `message ${i + 1} differs`);
+      t.true(retr.stdout.equals(msgs[i]), `message ${i + 1} differs`);
     }
     const apop = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', '--login-options', 'AUTH=+APOP', `${curlBase(lab)}1`]);
     t.is(apop.code, 0, apop.stderr);
-    t.true(apop.stdout.equals(msgs[0]!));
+    t.true(apop.stdout.equals(msgs[0]));
     const bad = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:wrong', curlBase(lab)]);
     t.is(bad.code, 67, 'curl reports "login denied"');
     const dele = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', '-X', 'DELE', '-I', `${curlBase(lab)}2`]);
     t.is(dele.code, 0, dele.stderr);
     const after = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', curlBase(lab)]);
-    t.is(after.stdout.toString(), [0, 2, 3].map((i, n) => `${n + 1} ${msgs[i]!.length}\r\n`).join(''));
+    t.is(after.stdout.toString(), [0, 2, 3].map((i, n) => `${n + 1} ${msgs[i].length}\r\n`).join(''));
   } finally {
     await lab.stop();
     lab.cleanup();
@@ -163,17 +166,20 @@ test('Python poplib: STAT, LIST, UIDL, TOP, RETR, DELE, RSET, QUIT, lock, wrong 
     t.regex(out.second as string, /^-ERR \[IN-USE\]/);
     const total = msgs.reduce((n, m) => n + m.length, 0);
     t.deepEqual(out.stat, [4, total]);
-    t.deepEqual(out.list, msgs.map((m, i) => `${i + 1} ${m.length}`));
+    t.deepEqual(
+      out.list,
+      msgs.map((m, i) => `${i + 1} ${m.length}`),
+    );
     const uids = (out.uidl as string[]).map((l) => l.split(' ')[1]);
     t.is(new Set(uids).size, 4);
-    const m2 = msgs[1]!.toString();
-    t.is(Buffer.from(out.top as string, 'base64').toString(), m2.slice(0, m2.indexOf('\r\n\r\n') + 4) + m2.split('\r\n\r\n')[1]!.split('\r\n')[0] + '\r\n');
-    (out.retr as string[]).forEach((b64, i) => t.true(Buffer.from(b64, 'base64').equals(msgs[i]!), `message ${i + 1} differs`));
+    const m2 = msgs[1].toString();
+    t.is(Buffer.from(out.top as string, 'base64').toString(), m2.slice(0, m2.indexOf('\r\n\r\n') + 4) + m2.split('\r\n\r\n')[1].split('\r\n')[0] + '\r\n');
+    (out.retr as string[]).forEach((b64, i) => t.true(Buffer.from(b64, 'base64').equals(msgs[i]), `message ${i + 1} differs`));
     for (const b of out.bad as string[]) t.regex(b, /^-ERR /);
-    t.deepEqual(out.stat_after_dele, [2, total - msgs[0]!.length - msgs[1]!.length]);
+    t.deepEqual(out.stat_after_dele, [2, total - msgs[0].length - msgs[1].length]);
     t.deepEqual(out.stat_after_rset, [4, total]);
     t.regex(out.quit as string, /^\+OK .*3 messages left/);
-    t.deepEqual(out.stat_next, [3, total - msgs[0]!.length]);
+    t.deepEqual(out.stat_next, [3, total - msgs[0].length]);
     // The dropped session deleted nothing: a fresh one sees all three.
     const list = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', curlBase(lab)]);
     t.is(list.stdout.toString().split('\r\n').filter(Boolean).length, 3);
@@ -192,7 +198,20 @@ async function fetchmail(lab: LabProcess, home: string, extra: string[]): Promis
   chmodSync(rc, 0o600);
   const r = await run(
     'fetchmail',
-    ['--nodetach', '--nosyslog', '-f', rc, '--idfile', join(home, 'idfile'), '--sslproto', '', '-v', '--mda', `cat > "$(mktemp ${outDir}/msg.XXXXXX)"`, ...extra],
+    [
+      '--nodetach',
+      '--nosyslog',
+      '-f',
+      rc,
+      '--idfile',
+      join(home, 'idfile'),
+      '--sslproto',
+      '',
+      '-v',
+      '--mda',
+      `cat > "$(mktemp ${outDir}/msg.XXXXXX)"`,
+      ...extra,
+    ],
     { env: { HOME: home, FETCHMAILUSER: process.env.USER ?? 'root' }, timeoutMs: 60_000 },
   );
   const delivered = readdirSync(outDir).map((f) => readFileSync(join(outDir, f)));
@@ -246,11 +265,13 @@ test('fetchmail: --keep --uidl (TOP) leaves the mail and fetches nothing twice; 
   }
 });
 
-
 test('UIDL values survive a restart of labnet (curl -X UIDL)', async (t) => {
   const msgs = corpus().slice(0, 3);
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-restart-'));
-  await preDeliver(dataDir, msgs.map((data) => ({ user: 'alice', data })));
+  await preDeliver(
+    dataDir,
+    msgs.map((data) => ({ user: 'alice', data })),
+  );
   const config = { services: { pop3: { port: 0 } } };
   const uidl = async (lab: LabProcess): Promise<string> => {
     const r = await run('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-lab', '-X', 'UIDL', curlBase(lab)]);

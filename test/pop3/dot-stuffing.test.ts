@@ -96,7 +96,10 @@ test('TOP returns the header, the blank line and n body lines', (t) => {
 });
 
 const message = fc
-  .tuple(fc.array(fc.constantFrom('From: a', 'Subject: hi', ' folded'), { maxLength: 4 }), fc.array(fc.constantFrom('', 'x', '.dot', 'body line'), { maxLength: 8 }))
+  .tuple(
+    fc.array(fc.constantFrom('From: a', 'Subject: hi', ' folded'), { maxLength: 4 }),
+    fc.array(fc.constantFrom('', 'x', '.dot', 'body line'), { maxLength: 8 }),
+  )
   .map(([h, b]) => `${h.map((l) => `${l}\r\n`).join('')}\r\n${b.map((l) => `${l}\r\n`).join('')}`);
 
 test('property: TOP is the same for any chunking and is a prefix with the right line count', (t) => {

@@ -20,7 +20,10 @@ test('counts and sizes leave out deleted messages; RSET restores them', (t) => {
   t.is(d.count, 2);
   t.is(d.size, 400);
   t.is(d.highest, 3);
-  t.deepEqual(d.markedForDeletion().map((e) => e.uid), ['b']);
+  t.deepEqual(
+    d.markedForDeletion().map((e) => e.uid),
+    ['b'],
+  );
   d.reset();
   t.is(d.count, 3);
   t.is(d.size, 600);
@@ -51,7 +54,8 @@ test('bad message numbers get coded errors', (t) => {
 test('capabilities: per state, extendable (STLS from the TLS layer)', (t) => {
   const caps = defaultCapabilities('labnet');
   const auth = caps.lines('AUTHORIZATION', { isTls: false });
-  for (const c of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION labnet']) t.true(auth.includes(c), c);
+  for (const c of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION labnet'])
+    t.true(auth.includes(c), c);
   const trans = caps.lines('TRANSACTION', { isTls: false });
   t.false(trans.includes('USER'));
   t.true(trans.includes('UIDL'));

@@ -13,7 +13,10 @@ import { maildirMessages, stripTrace } from '../smtp/helpers.js';
 let lab: LabProcess;
 
 test.before(async () => {
-  lab = await startLabProcess({ only: ['smtp', 'pop3'], config: { services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, pop3: { port: 0, pop3sPort: 0 } } } });
+  lab = await startLabProcess({
+    only: ['smtp', 'pop3'],
+    config: { services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, pop3: { port: 0, pop3sPort: 0 } } },
+  });
 });
 
 test.after.always(async () => {
@@ -83,7 +86,9 @@ test('nodemailer -> SMTP -> POP3 (poplib, curl): byte for byte', async (t) => {
   const stored = maildirMessages(lab.dataDir, 'carol');
   t.is(stored.length, 3);
 
-  const pop = JSON.parse((await output('python3', ['-c', POPLIB_ALL], JSON.stringify({ port: lab.port('pop3'), user: 'carol', password: 'carol-lab' }))).toString()) as {
+  const pop = JSON.parse(
+    (await output('python3', ['-c', POPLIB_ALL], JSON.stringify({ port: lab.port('pop3'), user: 'carol', password: 'carol-lab' }))).toString(),
+  ) as {
     list: string[];
     uidl: string[];
     retr: string[];
@@ -91,16 +96,21 @@ test('nodemailer -> SMTP -> POP3 (poplib, curl): byte for byte', async (t) => {
   t.is(pop.retr.length, 3);
   const retrieved = pop.retr.map((b) => Buffer.from(b, 'base64'));
   retrieved.forEach((r, i) => {
-    t.true(stripTrace(r).equals(raws[i]!), `message ${i + 1}: what nodemailer sent differs from what poplib got`);
+    t.true(stripTrace(r).equals(raws[i]), `message ${i + 1}: what nodemailer sent differs from what poplib got`);
     t.is(pop.list[i], `${i + 1} ${r.length}`);
-    t.true(stored.some((s) => s.equals(r)), `message ${i + 1} is exactly the stored file`);
+    t.true(
+      stored.some((s) => s.equals(r)),
+      `message ${i + 1} is exactly the stored file`,
+    );
   });
 
   for (let i = 0; i < 3; i++) {
     const viaCurl = await output('curl', ['-sS', '--max-time', '30', '-u', 'carol:carol-lab', `pop3://127.0.0.1:${lab.port('pop3')}/${i + 1}`]);
-    t.true(viaCurl.equals(retrieved[i]!), `curl RETR ${i + 1}`);
+    t.true(viaCurl.equals(retrieved[i]), `curl RETR ${i + 1}`);
   }
   // UIDL is stable across sessions.
-  const again = JSON.parse((await output('python3', ['-c', POPLIB_ALL], JSON.stringify({ port: lab.port('pop3'), user: 'carol', password: 'carol-lab' }))).toString()) as { uidl: string[] };
+  const again = JSON.parse(
+    (await output('python3', ['-c', POPLIB_ALL], JSON.stringify({ port: lab.port('pop3'), user: 'carol', password: 'carol-lab' }))).toString(),
+  ) as { uidl: string[] };
   t.deepEqual(again.uidl, pop.uidl);
 });

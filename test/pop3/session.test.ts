@@ -113,7 +113,10 @@ test('APOP with the greeting timestamp', async (t) => {
   try {
     const c = await pop3Connect(lab.port);
     const ts = /<[^>]+>/.exec(await c.line())![0];
-    const digest = (secret: string) => createHash('md5').update(ts + secret).digest('hex');
+    const digest = (secret: string) =>
+      createHash('md5')
+        .update(ts + secret)
+        .digest('hex');
     t.regex(await c.cmd(`APOP alice ${digest('wrong')}`), /^-ERR \[AUTH\]/);
     t.regex(await c.cmd('APOP alice xyz'), /^-ERR \[AUTH\]/);
     t.regex(await c.cmd(`APOP alice ${digest('alice-lab')}`), /^\+OK alice's maildrop/);
@@ -201,12 +204,16 @@ test('STAT, LIST, UIDL, RETR, TOP with exact sizes and dot-stuffing', async (t) 
     for (const m of [m1, m2, m3]) await lab.deliver('alice', m);
     const sizes = [m1, m2, m3].map((m) => Buffer.byteLength(m));
     const c = await login(lab);
-    t.is(await c.cmd('STAT'), `+OK 3 ${sizes[0]! + sizes[1]! + sizes[2]!}`);
+    t.is(await c.cmd('STAT'), `+OK 3 ${sizes[0] + sizes[1] + sizes[2]}`);
     const list = await c.multi('LIST');
     t.is(list.data.toString(), sizes.map((s, i) => `${i + 1} ${s}\r\n`).join(''));
     t.is(await c.cmd('LIST 2'), `+OK 2 ${sizes[1]}`);
     const uidl = await c.multi('UIDL');
-    const uids = uidl.data.toString().split('\r\n').filter(Boolean).map((l) => l.split(' ')[1]!);
+    const uids = uidl.data
+      .toString()
+      .split('\r\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[1]);
     t.is(new Set(uids).size, 3);
     for (const u of uids) t.regex(u, /^[\x21-\x7e]{1,70}$/);
     t.is(await c.cmd('UIDL 3'), `+OK 3 ${uids[2]}`);
@@ -226,7 +233,14 @@ test('STAT, LIST, UIDL, RETR, TOP with exact sizes and dot-stuffing', async (t) 
     await c.cmd('QUIT');
     // UIDs are the same in the next session.
     const d = await login(lab);
-    t.deepEqual((await d.multi('UIDL')).data.toString().split('\r\n').filter(Boolean).map((l) => l.split(' ')[1]), uids);
+    t.deepEqual(
+      (await d.multi('UIDL')).data
+        .toString()
+        .split('\r\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[1]),
+      uids,
+    );
     d.close();
   } finally {
     await lab.stop();
@@ -283,7 +297,10 @@ test('DELE then a dropped connection keeps the message; DELE then QUIT removes i
     lab.lab.events.subscribe((e) => e.type === 'notice' && notices.push(e.message));
     t.is(await b!.cmd('QUIT'), '+OK labnet POP3 server signing off (1 message left)');
     await new Promise((r) => setTimeout(r, 50));
-    t.true(notices.some((m) => /^UPDATE state: 1 message removed from the maildrop of alice$/.test(m)), notices.join('\n'));
+    t.true(
+      notices.some((m) => /^UPDATE state: 1 message removed from the maildrop of alice$/.test(m)),
+      notices.join('\n'),
+    );
     await b!.closed;
     const snap = await lab.store.open('alice', 'INBOX');
     t.is(snap.messages.length, 1);
@@ -367,7 +384,11 @@ test('protocol events describe the dialogue without passwords', async (t) => {
     await c.cmd(`AUTH PLAIN ${plain('', 'alice', 'sekrit-2')}`);
     await c.cmd('AUTH PLAIN');
     await c.cmd(plain('', 'alice', 'alice-lab'));
-    await c.cmd(`APOP alice ${createHash('md5').update(ts + 'x').digest('hex')}`);
+    await c.cmd(
+      `APOP alice ${createHash('md5')
+        .update(ts + 'x')
+        .digest('hex')}`,
+    );
     await c.cmd('PAS typo-secret-3');
     await c.cmd('QUIT');
     await c.closed;
@@ -449,7 +470,9 @@ test('random bytes get -ERR replies and never end the session early or crash the
     const c = await pop3Connect(lab.port);
     await c.line();
     for (let i = 0; i < 200; i++) {
-      let junk = randomBytes(1 + (i % 40)).toString('latin1').replace(/[\r\n]/g, ' ');
+      let junk = randomBytes(1 + (i % 40))
+        .toString('latin1')
+        .replace(/[\r\n]/g, ' ');
       // Keep clear of commands that would legitimately change the state or end the session.
       if (/^\s*(QUIT|USER|PASS|APOP|AUTH)/i.test(junk)) junk = `X${junk}`;
       c.socket.write(Buffer.from(`${junk}\r\n`, 'latin1'));
@@ -470,7 +493,7 @@ test('a message removed by another client meanwhile gets -ERR [SYS/PERM], the se
     await lab.deliver('alice', message('b', 'b\r\n'));
     const c = await login(lab);
     const snap = await lab.store.open('alice', 'INBOX');
-    await lab.store.expunge('alice', 'INBOX', [snap.messages[1]!.uid]);
+    await lab.store.expunge('alice', 'INBOX', [snap.messages[1].uid]);
     t.regex(await c.cmd('RETR 2'), /^-ERR \[SYS\/PERM\] message 2 was removed by another client/);
     t.regex((await c.multi('RETR 1')).data.toString(), /Subject: a/);
     t.regex(await c.cmd('DELE 2'), /^\+OK/);

@@ -59,10 +59,16 @@ test('every acknowledged message survives kill -9 in the middle of a burst', asy
     const inbox = join(lab.dataDir, 'mail', 'alice');
     t.deepEqual(readdirSync(join(inbox, 'tmp')), []);
     const uidlist = readFileSync(join(inbox, 'dovecot-uidlist'), 'utf8');
-    const listed = new Set(uidlist.split('\n').slice(1).filter(Boolean).map((l) => l.slice(l.indexOf(' :') + 2)));
+    const listed = new Set(
+      uidlist
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.slice(l.indexOf(' :') + 2)),
+    );
     for (const sub of ['new', 'cur']) {
       if (!existsSync(join(inbox, sub))) continue;
-      for (const f of readdirSync(join(inbox, sub))) t.true(listed.has(f.split(':2,')[0]!), `no UID for ${f}`);
+      for (const f of readdirSync(join(inbox, sub))) t.true(listed.has(f.split(':2,')[0]), `no UID for ${f}`);
     }
     t.is(listed.size, stored.length);
   } finally {

@@ -38,13 +38,20 @@ async function sendRaw(transport: Transporter, options: Mail.Options, envelope: 
 test('plain send on port 25 is stored byte for byte with Return-Path and Received in front', async (t) => {
   const tag = unique();
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp', 'smtp'), secure: false, ignoreTLS: true });
-  const raw = await sendRaw(transport, { from: 'Teacher <teacher@school.test>', to: 'alice@lab.test', subject: `plain ${tag}`, text: `hello ${tag}\r\n` }, { from: 'teacher@school.test', to: ['alice@lab.test'] });
+  const raw = await sendRaw(
+    transport,
+    { from: 'Teacher <teacher@school.test>', to: 'alice@lab.test', subject: `plain ${tag}`, text: `hello ${tag}\r\n` },
+    { from: 'teacher@school.test', to: ['alice@lab.test'] },
+  );
   const stored = findMessage(lab.dataDir, 'alice', tag);
   t.truthy(stored);
   t.is(stripTrace(stored!).toString('utf8'), raw.toString('utf8'));
   t.true(stripTrace(stored!).equals(raw));
   const trace = traceOf(stored!);
-  t.regex(trace, /^Return-Path: <teacher@school\.test>\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby labnet\.lab\.test \(labnet\) with ESMTP id [0-9A-F]+\r\n\tfor <alice@lab\.test>;\r\n\t\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n$/);
+  t.regex(
+    trace,
+    /^Return-Path: <teacher@school\.test>\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby labnet\.lab\.test \(labnet\) with ESMTP id [0-9A-F]+\r\n\tfor <alice@lab\.test>;\r\n\t\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n$/,
+  );
   transport.close();
 });
 
@@ -52,9 +59,20 @@ for (const method of ['PLAIN', 'LOGIN'] as const) {
   test(`AUTH ${method} on the submission port, then delivery (login with and without the domain)`, async (t) => {
     const tag = unique();
     const user = method === 'PLAIN' ? 'bob' : 'bob@lab.test';
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp', 'submission'), secure: false, ignoreTLS: true, auth: { user, pass: 'bob-lab' }, authMethod: method });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: lab.port('smtp', 'submission'),
+      secure: false,
+      ignoreTLS: true,
+      auth: { user, pass: 'bob-lab' },
+      authMethod: method,
+    });
     await t.notThrowsAsync(transport.verify());
-    const raw = await sendRaw(transport, { from: 'bob@lab.test', to: 'carol@lab.test', subject: `auth ${method} ${tag}`, text: 'hi' }, { from: 'bob@lab.test', to: ['carol@lab.test'] });
+    const raw = await sendRaw(
+      transport,
+      { from: 'bob@lab.test', to: 'carol@lab.test', subject: `auth ${method} ${tag}`, text: 'hi' },
+      { from: 'bob@lab.test', to: ['carol@lab.test'] },
+    );
     const stored = findMessage(lab.dataDir, 'carol', tag);
     t.true(stripTrace(stored!).equals(raw));
     t.regex(traceOf(stored!), / with ESMTPA id /);
@@ -63,7 +81,13 @@ for (const method of ['PLAIN', 'LOGIN'] as const) {
 }
 
 test('a wrong password gets 535 5.7.8 on the submission port', async (t) => {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp', 'submission'), secure: false, ignoreTLS: true, auth: { user: 'bob', pass: 'wrong' } });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp', 'submission'),
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: 'bob', pass: 'wrong' },
+  });
   const err = await t.throwsAsync(transport.verify());
   t.regex(String((err as { response?: string }).response), /^535 5\.7\.8 /);
   transport.close();
@@ -71,11 +95,27 @@ test('a wrong password gets 535 5.7.8 on the submission port', async (t) => {
 
 test('pooled connections deliver every message once', async (t) => {
   const tag = unique();
-  const transport = nodemailer.createTransport({ pool: true, maxConnections: 3, maxMessages: 5, host: '127.0.0.1', port: lab.port('smtp', 'smtp'), secure: false, ignoreTLS: true });
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 3,
+    maxMessages: 5,
+    host: '127.0.0.1',
+    port: lab.port('smtp', 'smtp'),
+    secure: false,
+    ignoreTLS: true,
+  });
   const raws = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => sendRaw(transport, { from: 'p@pool.test', to: 'carol@lab.test', subject: `pool ${tag} #${i}`, text: `n=${i}` }, { from: 'p@pool.test', to: ['carol@lab.test'] })),
+    Array.from({ length: 20 }, (_, i) =>
+      sendRaw(
+        transport,
+        { from: 'p@pool.test', to: 'carol@lab.test', subject: `pool ${tag} #${i}`, text: `n=${i}` },
+        { from: 'p@pool.test', to: ['carol@lab.test'] },
+      ),
+    ),
   );
-  const stored = maildirMessages(lab.dataDir, 'carol').filter((m) => m.includes(`pool ${tag}`)).map(stripTrace);
+  const stored = maildirMessages(lab.dataDir, 'carol')
+    .filter((m) => m.includes(`pool ${tag}`))
+    .map(stripTrace);
   t.is(stored.length, 20);
   for (const raw of raws) t.is(stored.filter((s) => s.equals(raw)).length, 1);
   transport.close();
@@ -104,7 +144,13 @@ test('a 5 MB attachment arrives intact', async (t) => {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp'), secure: false, ignoreTLS: true });
   const raw = await sendRaw(
     transport,
-    { from: 'big@outside.test', to: 'alice@lab.test', subject: `big ${tag}`, text: 'see attachment', attachments: [{ filename: 'random.bin', content: attachment }] },
+    {
+      from: 'big@outside.test',
+      to: 'alice@lab.test',
+      subject: `big ${tag}`,
+      text: 'see attachment',
+      attachments: [{ filename: 'random.bin', content: attachment }],
+    },
     { from: 'big@outside.test', to: ['alice@lab.test'] },
   );
   const stored = findMessage(lab.dataDir, 'alice', tag);
@@ -137,7 +183,11 @@ test('an SMTPUTF8 recipient on a mailbox created on first delivery (auto-create 
   try {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: auto.port('smtp'), secure: false, ignoreTLS: true });
     const tag = unique();
-    const raw = await sendRaw(transport, { from: 'a@b.test', to: 'Δοκιμή@lab.test', subject: `idn ${tag}`, text: 'x' }, { from: 'a@b.test', to: ['Δοκιμή@lab.test'] });
+    const raw = await sendRaw(
+      transport,
+      { from: 'a@b.test', to: 'Δοκιμή@lab.test', subject: `idn ${tag}`, text: 'x' },
+      { from: 'a@b.test', to: ['Δοκιμή@lab.test'] },
+    );
     const stored = findMessage(auto.dataDir, 'δοκιμή', tag);
     t.truthy(stored);
     t.true(stripTrace(stored!).equals(raw));
@@ -152,7 +202,11 @@ test('body lines starting with a dot are dot-stuffed by nodemailer and unstuffed
   const tag = unique();
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp'), secure: false, ignoreTLS: true });
   const text = `first ${tag}\r\n.\r\n..two dots\r\n.hidden\r\n . not at start\r\n.`;
-  const raw = await sendRaw(transport, { from: 'dots@outside.test', to: 'bob@lab.test', subject: `dots ${tag}`, text }, { from: 'dots@outside.test', to: ['bob@lab.test'] });
+  const raw = await sendRaw(
+    transport,
+    { from: 'dots@outside.test', to: 'bob@lab.test', subject: `dots ${tag}`, text },
+    { from: 'dots@outside.test', to: ['bob@lab.test'] },
+  );
   t.true(raw.includes('\r\n.\r\n..two dots\r\n.hidden\r\n'));
   const stored = findMessage(lab.dataDir, 'bob', tag);
   t.true(stripTrace(stored!).equals(raw));

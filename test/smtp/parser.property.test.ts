@@ -7,9 +7,12 @@ import { SMTP_COMMANDS } from '../../services/smtp/commands/index.js';
 import { CrlfNormalizer } from '../../services/smtp/crlf-normalizer.js';
 import { formatReply } from '../../services/smtp/replies.js';
 
-const atext = fc.constantFrom(...'abcxyzABCXYZ0189!#$%&\'*+-/=?^_`{|}~'.split(''));
+const atext = fc.constantFrom(..."abcxyzABCXYZ0189!#$%&'*+-/=?^_`{|}~".split(''));
 const atom = fc.array(atext, { minLength: 1, maxLength: 8 }).map((a) => a.join(''));
-const localPart = fc.array(atom, { minLength: 1, maxLength: 4 }).map((a) => a.join('.')).filter((s) => s.length <= 64);
+const localPart = fc
+  .array(atom, { minLength: 1, maxLength: 4 })
+  .map((a) => a.join('.'))
+  .filter((s) => s.length <= 64);
 const label = fc
   .tuple(fc.constantFrom(...'abcz09'.split('')), fc.array(fc.constantFrom(...'abz09-'.split('')), { maxLength: 10 }), fc.constantFrom(...'abz09'.split('')))
   .map(([a, m, z]) => a + m.join('') + z);
@@ -54,13 +57,18 @@ test('quoted local parts, address literals, source routes, UTF-8, postmaster, nu
 
 test('random input never throws in the path parser, the command table or the reply formatter', (t) => {
   fc.assert(
-    fc.property(fc.string({ maxLength: 300 }), fc.constantFrom<'FROM' | 'TO'>('FROM', 'TO'), fc.constantFrom('init', 'ready', 'mail', 'rcpt'), (s, kw, state) => {
-      const r = parsePathArgument(s, kw);
-      const r2 = parsePathArgument(`${kw}:${s}`, kw);
-      SMTP_COMMANDS.lookup(s, state as 'init');
-      formatReply(250, [s], undefined);
-      return typeof r.ok === 'boolean' && typeof r2.ok === 'boolean';
-    }),
+    fc.property(
+      fc.string({ maxLength: 300 }),
+      fc.constantFrom<'FROM' | 'TO'>('FROM', 'TO'),
+      fc.constantFrom('init', 'ready', 'mail', 'rcpt'),
+      (s, kw, state) => {
+        const r = parsePathArgument(s, kw);
+        const r2 = parsePathArgument(`${kw}:${s}`, kw);
+        SMTP_COMMANDS.lookup(s, state);
+        formatReply(250, [s], undefined);
+        return typeof r.ok === 'boolean' && typeof r2.ok === 'boolean';
+      },
+    ),
     { numRuns: 2000 },
   );
   fc.assert(
@@ -86,7 +94,7 @@ function split(buf: Buffer, cuts: number[]): Buffer[] {
   return out;
 }
 
-const crlfBytes = fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a.map((b) => [0x0d, 0x0a, 0x2e, 0x41][b % 4]!)));
+const crlfBytes = fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a.map((b) => [0x0d, 0x0a, 0x2e, 0x41][b % 4])));
 
 test('BDAT normaliser: any chunking gives the same output, CRLF only, and clean input passes unchanged', (t) => {
   const normalise = (parts: Buffer[]): Buffer => {
@@ -142,7 +150,8 @@ test('DATA state machine on hostile bytes: never throws, chunking never changes 
     fc.asyncProperty(crlfBytes, fc.array(fc.nat(), { maxLength: 8 }), async (input, cuts) => {
       const whole = await readDot([input]);
       const chunked = await readDot(split(input, cuts));
-      if (!whole.content.equals(chunked.content) || !whole.rest.equals(chunked.rest) || JSON.stringify(whole.result) !== JSON.stringify(chunked.result)) return false;
+      if (!whole.content.equals(chunked.content) || !whole.rest.equals(chunked.rest) || JSON.stringify(whole.result) !== JSON.stringify(chunked.result))
+        return false;
       if (whole.result === null) return true;
       // The end was found: the consumed input ends in CRLF "." CRLF and holds no earlier one.
       const consumed = input.subarray(0, input.length - whole.rest.length).toString('latin1');

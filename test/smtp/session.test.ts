@@ -18,7 +18,12 @@ let dataDir: string;
 
 test.before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'labnet-smtp-session-'));
-  lab = await startLabnet({ dataDir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } } });
+  lab = await startLabnet({
+    dataDir,
+    logLevel: 'silent',
+    only: ['smtp'],
+    config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } },
+  });
 });
 
 test.after.always(async () => {
@@ -35,11 +40,13 @@ function converse(port: number, parts: Buffer[]): Promise<string> {
     s.on('data', (d: Buffer) => (out += d.toString()));
     s.on('error', reject);
     s.on('close', () => resolve(out));
-    s.once('data', async () => {
-      for (const p of parts) {
-        if (p.length > 0) s.write(p);
-        await new Promise((r) => setTimeout(r, 1));
-      }
+    s.once('data', () => {
+      void (async () => {
+        for (const p of parts) {
+          if (p.length > 0) s.write(p);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
     });
   });
 }
@@ -61,41 +68,46 @@ let run = 0;
 test.serial('any chunking of a pipelined DATA + BDAT session stores the same messages', async (t) => {
   const line = fc.stringMatching(/^[a-z. ]{0,15}$/);
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.array(line, { maxLength: 6 }), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 12 }), fc.nat(3), async (messages, cuts, bdatSplit) => {
-      run++;
-      const user = 'carol';
-      let wire = 'EHLO chunky.test\r\n';
-      const expected: string[] = [];
-      messages.forEach((lines, i) => {
-        const body = `Subject: run ${run} msg ${i}\r\n\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
-        expected.push(body);
-        wire += `MAIL FROM:<p@outside.test>\r\nRCPT TO:<carol@lab.test>\r\n`;
-        if (i % 2 === 0) {
-          wire += `DATA\r\n${body
-            .split('\r\n')
-            .slice(0, -1)
-            .map((l) => `${l.startsWith('.') ? '.' : ''}${l}\r\n`)
-            .join('')}.\r\n`;
-        } else {
-          const cut = Math.min(bdatSplit * 7, body.length);
-          const a = body.slice(0, cut);
-          const b = body.slice(cut);
-          if (a.length > 0) wire += `BDAT ${Buffer.byteLength(a)}\r\n${a}`;
-          wire += `BDAT ${Buffer.byteLength(b)} LAST\r\n${b}`;
+    fc.asyncProperty(
+      fc.array(fc.array(line, { maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      fc.nat(3),
+      async (messages, cuts, bdatSplit) => {
+        run++;
+        const user = 'carol';
+        let wire = 'EHLO chunky.test\r\n';
+        const expected: string[] = [];
+        messages.forEach((lines, i) => {
+          const body = `Subject: run ${run} msg ${i}\r\n\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
+          expected.push(body);
+          wire += `MAIL FROM:<p@outside.test>\r\nRCPT TO:<carol@lab.test>\r\n`;
+          if (i % 2 === 0) {
+            wire += `DATA\r\n${body
+              .split('\r\n')
+              .slice(0, -1)
+              .map((l) => `${l.startsWith('.') ? '.' : ''}${l}\r\n`)
+              .join('')}.\r\n`;
+          } else {
+            const cut = Math.min(bdatSplit * 7, body.length);
+            const a = body.slice(0, cut);
+            const b = body.slice(cut);
+            if (a.length > 0) wire += `BDAT ${Buffer.byteLength(a)}\r\n${a}`;
+            wire += `BDAT ${Buffer.byteLength(b)} LAST\r\n${b}`;
+          }
+        });
+        wire += 'QUIT\r\n';
+        const replies = await converse(lab.port('smtp'), split(Buffer.from(wire), cuts));
+        const queued = replies.match(/^250 2\.0\.0 Ok: queued as/gm) ?? [];
+        if (queued.length !== messages.length || !replies.endsWith('221 2.0.0 Bye\r\n')) {
+          t.log(replies);
+          return false;
         }
-      });
-      wire += 'QUIT\r\n';
-      const replies = await converse(lab.port('smtp'), split(Buffer.from(wire), cuts));
-      const queued = replies.match(/^250 2\.0\.0 Ok: queued as/gm) ?? [];
-      if (queued.length !== messages.length || !replies.endsWith('221 2.0.0 Bye\r\n')) {
-        t.log(replies);
-        return false;
-      }
-      const stored = maildirMessages(dataDir, user)
-        .map((m) => stripTrace(m).toString())
-        .filter((m) => m.startsWith(`Subject: run ${run} `));
-      return stored.length === expected.length && expected.every((e) => stored.includes(e));
-    }),
+        const stored = maildirMessages(dataDir, user)
+          .map((m) => stripTrace(m).toString())
+          .filter((m) => m.startsWith(`Subject: run ${run} `));
+        return stored.length === expected.length && expected.every((e) => stored.includes(e));
+      },
+    ),
     { numRuns: 25 },
   );
   t.pass();
@@ -136,7 +148,7 @@ test.serial('the mail store is bound lazily under TOKENS.MailStore and sees SMTP
   const snap = await store.open('alice', 'INBOX');
   off();
   t.is(snap.messages.length, before + 1);
-  t.is(snap.messages[snap.messages.length - 1]!.headers.subject, 'watched');
+  t.is(snap.messages[snap.messages.length - 1].headers.subject, 'watched');
   t.deepEqual(seen, ['exists']);
 });
 
@@ -162,7 +174,12 @@ test.serial('replies are not held back while a partial next line is buffered', a
 
 test('shutdown: an idle session gets 421 4.3.2 before the connection closes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-smtp-shutdown-'));
-  const own = await startLabnet({ dataDir: dir, logLevel: 'silent', only: ['smtp'], config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } } });
+  const own = await startLabnet({
+    dataDir: dir,
+    logLevel: 'silent',
+    only: ['smtp'],
+    config: { listen: '127.0.0.1', services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } },
+  });
   try {
     const text = await new Promise<string>((resolve) => {
       const s = connect(own.port('smtp'), '127.0.0.1');

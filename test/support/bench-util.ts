@@ -19,13 +19,13 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return 0;
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The value after `--name` on the command line, or `def`. */
 export function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
 }
 
 /** Resident memory of a process in kB (VmRSS), 0 if /proc has none. */

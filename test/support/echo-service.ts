@@ -104,7 +104,14 @@ export class EchoService implements Service {
 
   status(): ServiceStatus {
     const s = this.server?.stats();
-    return { name: 'echo', state: this.server ? 'running' : 'stopped', listeners: this.listeners(), connections: s?.open, bytesIn: s?.bytesIn, bytesOut: s?.bytesOut };
+    return {
+      name: 'echo',
+      state: this.server ? 'running' : 'stopped',
+      listeners: this.listeners(),
+      connections: s?.open,
+      bytesIn: s?.bytesIn,
+      bytesOut: s?.bytesOut,
+    };
   }
 }
 
@@ -125,4 +132,9 @@ export class BrokenService implements Service {
     return { name: 'broken', state: 'stopped', listeners: [] };
   }
 }
-export const brokenModule: ServiceModule = { name: 'broken', description: 'always fails', configSchema: serviceBaseSchema({ enabled: true, port: 0 }), serviceClass: BrokenService };
+export const brokenModule: ServiceModule = {
+  name: 'broken',
+  description: 'always fails',
+  configSchema: serviceBaseSchema({ enabled: true, port: 0 }),
+  serviceClass: BrokenService,
+};

@@ -122,8 +122,8 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
   const proc = spawn(process.execPath, args, { cwd: dataDir, env: { ...process.env, ...(options.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const ready = await new Promise<boolean>((resolvePromise) => {
     const timer = setTimeout(() => resolvePromise(false), options.timeoutMs ?? 15_000);
@@ -134,7 +134,7 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
         setTimeout(() => resolvePromise(true), 50);
       }
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then(() => {
       clearTimeout(timer);
       resolvePromise(false);

@@ -26,7 +26,9 @@ test.after.always(async () => {
 test('Chromium shows /tls with the handshake ladder and no certificate error', async (t) => {
   t.true(existsSync(CHROMIUM), 'the Debian chromium package is installed (.ci/install-deps.sh)');
   const cert = new X509Certificate(readFileSync(join(lab.dataDir, 'tls', 'server.crt')));
-  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const spki = createHash('sha256')
+    .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
   const profile = mkdtempSync(join(tmpdir(), 'labnet-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -55,7 +57,7 @@ test('Chromium shows /tls with the handshake ladder and no certificate error', a
     t.is(security!.protocol, 'TLS 1.3');
     t.regex(security!.issuer ?? '', /labnet lab CA/);
     await page.waitForSelector('.ladder .msg', { timeout: 30_000 });
-    const names = await page.$$eval('.msg .label b', (els) => els.map((e) => e.textContent));
+    const names = await page.$$eval('.msg .label b', (els) => els.map((e) => (e as unknown as { textContent: string | null }).textContent));
     t.is(names[0], 'ClientHello');
     for (const m of ['ServerHello', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished']) t.true(names.includes(m), m);
     t.regex((await page.textContent('.summary')) ?? '', /TLS 1\.3/);
@@ -64,7 +66,6 @@ test('Chromium shows /tls with the handshake ladder and no certificate error', a
     mkdirSync(dir, { recursive: true });
     const shot = await page.screenshot({ path: join(dir, 'tls-ladder.png'), fullPage: true });
     t.true(shot.length > 10_000);
-
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });

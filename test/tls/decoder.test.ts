@@ -62,7 +62,17 @@ test('curl TLS 1.3: ClientHello fields, encrypted flight opened with the key log
   t.is(d.group, 'x25519');
   t.is(d.alpn, 'http/1.1');
   t.is(d.serverName, 'localhost');
-  t.deepEqual(names(d).slice(0, 9), ['ClientHello', 'ServerHello', 'ChangeCipherSpec', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished', 'ChangeCipherSpec', 'Finished']);
+  t.deepEqual(names(d).slice(0, 9), [
+    'ClientHello',
+    'ServerHello',
+    'ChangeCipherSpec',
+    'EncryptedExtensions',
+    'Certificate',
+    'CertificateVerify',
+    'Finished',
+    'ChangeCipherSpec',
+    'Finished',
+  ]);
   t.regex(field(d, 'ClientHello', 'extension supported_versions')!, /TLS 1\.3/);
   t.regex(field(d, 'ClientHello', 'extension key_share')!, /x25519: 32-byte public key/);
   t.regex(field(d, 'ClientHello', 'extension application_layer_protocol_negotiation')!, /http\/1\.1/);
@@ -105,7 +115,7 @@ test('curl TLS 1.2 ECDHE: the whole flight, Finished opened with the master secr
     t.true(f.decrypted);
     t.is(f.bytes, 16); // 4-byte header + 12-byte verify_data (RFC 5246 §7.4.9)
   }
-  t.true(d.keylog[0]!.startsWith('CLIENT_RANDOM '));
+  t.true(d.keylog[0].startsWith('CLIENT_RANDOM '));
 });
 
 for (const [name, version, suite, group] of [
@@ -157,7 +167,7 @@ test('a wrong key opens nothing (AEAD tags are checked)', (t) => {
   const fx = fixtures.get('curl-tls13')!;
   const wrong = fx.keylog.map((l) => {
     const [a, b, c] = l.split(' ');
-    return `${a} ${b} ${c!.replace(/^./, (x) => (x === '0' ? '1' : '0'))}`;
+    return `${a} ${b} ${c.replace(/^./, (x) => (x === '0' ? '1' : '0'))}`;
   });
   const d = decodeHandshake(chunksOf(fx), wrong);
   t.false(d.messages.some((m) => m.decrypted));
@@ -177,7 +187,7 @@ function rechunk(chunks: CapturedChunk[], cuts: number[]): CapturedChunk[] {
   for (const c of chunks) {
     let pos = 0;
     while (pos < c.data.length) {
-      const n = Math.max(1, cuts[k++ % cuts.length]!);
+      const n = Math.max(1, cuts[k++ % cuts.length]);
       out.push({ from: c.from, t: c.t, data: c.data.subarray(pos, pos + n) });
       pos += n;
     }
@@ -204,7 +214,11 @@ test('property: any split of the recorded bytes decodes the same', (t) => {
 });
 
 test('property: random bytes and mutated handshakes never throw', (t) => {
-  const chunk = fc.record({ from: fc.constantFrom<'client' | 'server'>('client', 'server'), t: fc.double({ min: 0, max: 100, noNaN: true }), data: fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)) });
+  const chunk = fc.record({
+    from: fc.constantFrom<'client' | 'server'>('client', 'server'),
+    t: fc.double({ min: 0, max: 100, noNaN: true }),
+    data: fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)),
+  });
   fc.assert(
     fc.property(fc.array(chunk, { maxLength: 8 }), (chunks) => {
       const d = decodeHandshake(chunks, ['CLIENT_RANDOM zz 00', 'garbage']);
@@ -213,8 +227,16 @@ test('property: random bytes and mutated handshakes never throw', (t) => {
     { numRuns: 300 },
   );
   const fx = fixtures.get('curl-tls13')!;
-  const all = Buffer.concat(chunksOf(fx).filter((c) => c.from === 'client').map((c) => c.data));
-  const server = Buffer.concat(chunksOf(fx).filter((c) => c.from === 'server').map((c) => c.data));
+  const all = Buffer.concat(
+    chunksOf(fx)
+      .filter((c) => c.from === 'client')
+      .map((c) => c.data),
+  );
+  const server = Buffer.concat(
+    chunksOf(fx)
+      .filter((c) => c.from === 'server')
+      .map((c) => c.data),
+  );
   fc.assert(
     fc.property(fc.nat(all.length - 1), fc.nat(server.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(server.length), (i, j, v, cut) => {
       const c = Buffer.from(all);

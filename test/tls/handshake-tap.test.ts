@@ -19,7 +19,7 @@ test('the ring keeps the newest handshakes; each decodes to its own client', asy
   const log = new HandshakeLog(2);
   const sockets: tls.TLSSocket[] = [];
   const server = net.createServer((raw) => {
-    const s = log.wrap(raw, { secureContext: ctx, ALPNCallback: alpnGuard(['http/1.1']) } as tls.TlsOptions, 'test', {});
+    const s = log.wrap(raw, { secureContext: ctx, ALPNCallback: alpnGuard(['http/1.1']) }, 'test', {});
     sockets.push(s);
     s.on('error', () => {});
     // A large response after the handshake: the capture must stop, not keep it.
@@ -31,7 +31,10 @@ test('the ring keeps the newest handshakes; each decodes to its own client', asy
   const names = ['one.lab.test', 'two.lab.test', 'three.lab.test'];
   for (const name of names) {
     await new Promise<void>((resolve, reject) => {
-      const c = tls.connect({ host: '127.0.0.1', port, servername: name, ca: certs.ca.certPem, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] }, () => c.write('GET / HTTP/1.1\r\n\r\n'));
+      const c = tls.connect(
+        { host: '127.0.0.1', port, servername: name, ca: certs.ca.certPem, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] },
+        () => c.write('GET / HTTP/1.1\r\n\r\n'),
+      );
       c.on('data', () => {});
       c.on('end', () => resolve());
       c.on('error', reject);
@@ -45,7 +48,7 @@ test('the ring keeps the newest handshakes; each decodes to its own client', asy
   );
   t.is(log.forSocket(sockets[0]), undefined, 'the evicted handshake is forgotten');
   t.is(log.forSocket(sockets[2]), recent[0]);
-  const newest = recent[0]!;
+  const newest = recent[0];
   t.false(newest.capturing);
   t.true(newest.bytesCaptured < 40_000, `captured ${newest.bytesCaptured} bytes of a 200 KB response`);
   t.true(newest.keylog.length >= 5);

@@ -54,7 +54,18 @@ for (const [flag, version] of [
 ] as const) {
   test.serial(`curl --cacert verifies the certificate over ${version} (no -k)`, async (t) => {
     for (const host of ['localhost', '127.0.0.1']) {
-      const r = await runTool('curl', ['-sS', '-v', '--cacert', caFile, ...flag.split(' '), '-o', '/dev/null', '-w', '%{http_code} %{ssl_verify_result}', `https://${host}:${https}/`]);
+      const r = await runTool('curl', [
+        '-sS',
+        '-v',
+        '--cacert',
+        caFile,
+        ...flag.split(' '),
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{ssl_verify_result}',
+        `https://${host}:${https}/`,
+      ]);
       t.is(r.stdout, '200 0', r.stderr);
       t.true(r.stderr.includes(`SSL connection using ${version}`), r.stderr);
       t.regex(r.stderr, /ALPN: server accepted http\/1\.1/);
@@ -64,7 +75,11 @@ for (const [flag, version] of [
 
 test.serial('openssl s_client: TLS 1.2 and 1.3 verify; TLS 1.0 and 1.1 are refused', async (t) => {
   for (const v of ['-tls1_2', '-tls1_3']) {
-    const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${https}`, v, '-CAfile', caFile, '-verify_return_error', '-servername', 'localhost'], { input: '' });
+    const r = await runTool(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${https}`, v, '-CAfile', caFile, '-verify_return_error', '-servername', 'localhost'],
+      { input: '' },
+    );
     t.regex(r.stdout, /Verify return code: 0 \(ok\)/, v);
     t.regex(r.stdout, new RegExp(`New, ${v === '-tls1_2' ? 'TLSv1\\.2' : 'TLSv1\\.3'}, Cipher is (TLS_AES|TLS_CHACHA|ECDHE-RSA-(AES|CHACHA))`), v);
   }
@@ -110,7 +125,8 @@ test.serial('/tls shows the visitor their own TLS 1.3 handshake from curl, with 
   t.regex(html, /Your TLS handshake/);
   t.regex(html, /<th>version<\/th><td>TLS 1\.3<\/td>/);
   t.regex(html, /<th>server name \(SNI\)<\/th><td>localhost<\/td>/);
-  for (const m of ['ClientHello', 'ServerHello', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished']) t.true(html.includes(`<b>${m}</b>`), m);
+  for (const m of ['ClientHello', 'ServerHello', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished'])
+    t.true(html.includes(`<b>${m}</b>`), m);
   t.regex(html, /The client sends what it supports/);
   t.regex(html, /The server chooses and proves its identity/);
   t.regex(html, /Both derive the session keys/);
@@ -122,11 +138,24 @@ test.serial('/tls shows the visitor their own TLS 1.3 handshake from curl, with 
 
 test.serial('/tls decodes a live TLS 1.2 handshake from openssl s_client', async (t) => {
   const req = 'GET /tls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
-  const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${https}`, '-tls1_2', '-CAfile', caFile, '-quiet', '-no_ign_eof'], { input: req, keepStdinOpenMs: 3000 });
+  const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${https}`, '-tls1_2', '-CAfile', caFile, '-quiet', '-no_ign_eof'], {
+    input: req,
+    keepStdinOpenMs: 3000,
+  });
   const html = r.stdout;
   t.regex(html, /HTTP\/1\.1 200/);
   t.regex(html, /<th>version<\/th><td>TLS 1\.2<\/td>/);
-  for (const m of ['ClientHello', 'ServerHello', 'Certificate', 'ServerKeyExchange', 'ServerHelloDone', 'ClientKeyExchange (ECDHE)', 'ChangeCipherSpec', 'Finished']) t.true(html.includes(`<b>${m}</b>`), m);
+  for (const m of [
+    'ClientHello',
+    'ServerHello',
+    'Certificate',
+    'ServerKeyExchange',
+    'ServerHelloDone',
+    'ClientKeyExchange (ECDHE)',
+    'ChangeCipherSpec',
+    'Finished',
+  ])
+    t.true(html.includes(`<b>${m}</b>`), m);
   t.regex(html, /CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}/);
 });
 

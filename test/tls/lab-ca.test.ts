@@ -77,7 +77,29 @@ test('configured certFile/keyFile replace the generated certificate', async (t) 
   const dataDir = tempDir(t);
   const key = join(dataDir, 'own.key');
   const cert = join(dataDir, 'own.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=own.example', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=own.example',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const lab = await startLabnet({
     defaults: false,
     dataDir,
@@ -95,7 +117,13 @@ test('configured certFile/keyFile replace the generated certificate', async (t) 
 
 test('handshakeDemo off: plain node:tls, /tls says the handshake is not recorded', async (t) => {
   const dataDir = tempDir(t);
-  const lab = await startLabnet({ defaults: false, dataDir, only: ['https'], logLevel: 'silent', config: { listen: '127.0.0.1', services: { https: { enabled: true, port: 0, handshakeDemo: false } } } });
+  const lab = await startLabnet({
+    defaults: false,
+    dataDir,
+    only: ['https'],
+    logLevel: 'silent',
+    config: { listen: '127.0.0.1', services: { https: { enabled: true, port: 0, handshakeDemo: false } } },
+  });
   try {
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     const html = await new Promise<string>((resolve, reject) => {

@@ -105,7 +105,11 @@ for (const [service, listener, proto, hello] of [
   ['imap', 'imap', 'imap', 'a CAPABILITY\r\nb LOGOUT\r\n'],
 ] as const) {
   test(`openssl s_client -starttls ${proto} on ${listener} verifies the lab certificate`, async (t) => {
-    const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${lab.port(service, listener)}`, '-starttls', proto, '-CAfile', caFile, '-verify_return_error', '-ign_eof'], { input: hello, keepStdinOpenMs: 2000 });
+    const r = await runTool(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${lab.port(service, listener)}`, '-starttls', proto, '-CAfile', caFile, '-verify_return_error', '-ign_eof'],
+      { input: hello, keepStdinOpenMs: 2000 },
+    );
     t.regex(r.stdout, /Verify return code: 0 \(ok\)/);
     t.regex(r.stdout, /New, TLSv1\.3, Cipher is TLS_/);
     if (proto === 'smtp') {
@@ -193,9 +197,12 @@ test('POP3 STLS and IMAP STARTTLS injection: pipelined commands are discarded', 
     const sl = new Lines(secure);
     secure.write('c CAPABILITY\r\n');
     const caps = await sl.until(/^c /);
-    t.regex(caps[0]!, /^\* CAPABILITY /, 'the first response over TLS is for our command');
+    t.regex(caps[0], /^\* CAPABILITY /, 'the first response over TLS is for our command');
     t.notRegex(caps.join('\n'), /STARTTLS/);
-    t.false(caps.some((l) => l.startsWith('b ')), 'the injected LOGIN got no answer');
+    t.false(
+      caps.some((l) => l.startsWith('b ')),
+      'the injected LOGIN got no answer',
+    );
     secure.write('d NAMESPACE\r\n');
     t.regex((await sl.until(/^d /)).at(-1)!, /^d BAD /, 'still not logged in');
     secure.destroy();
@@ -232,7 +239,11 @@ test('plain text where the TLS handshake belongs closes that session only, and i
     t.true(await closed, `${proto}: the server closes the connection`);
   }
   // The services go on: a full STARTTLS session still works on each.
-  const r = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${lab.port('smtp', 'submission')}`, '-starttls', 'smtp', '-CAfile', caFile, '-verify_return_error', '-ign_eof'], { input: 'EHLO probe\r\nQUIT\r\n', keepStdinOpenMs: 2000 });
+  const r = await runTool(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${lab.port('smtp', 'submission')}`, '-starttls', 'smtp', '-CAfile', caFile, '-verify_return_error', '-ign_eof'],
+    { input: 'EHLO probe\r\nQUIT\r\n', keepStdinOpenMs: 2000 },
+  );
   t.regex(r.stdout, /Verify return code: 0 \(ok\)/);
   const logs = lab.stdout() + lab.stderr();
   t.notRegex(logs, /session handler failed|internal error/, 'a client that fails the handshake is not a server fault');
@@ -241,17 +252,31 @@ test('plain text where the TLS handshake belongs closes that session only, and i
 test('nodemailer over STARTTLS (587) and SMTPS (465) with the lab CA; imapflow reads both over IMAPS', async (t) => {
   const auth = { user: 'alice', pass: 'alice-lab' };
   const subjects = [`starttls ${Date.now()}`, `smtps ${Date.now()}`];
-  const viaStarttls = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp', 'submission'), secure: false, requireTLS: true, auth, tls: { ca, servername: 'localhost' } });
+  const viaStarttls = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp', 'submission'),
+    secure: false,
+    requireTLS: true,
+    auth,
+    tls: { ca, servername: 'localhost' },
+  });
   const viaSmtps = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp', 'smtps'), secure: true, auth, tls: { ca, servername: 'localhost' } });
   for (const [transport, subject] of [
-    [viaStarttls, subjects[0]!],
-    [viaSmtps, subjects[1]!],
+    [viaStarttls, subjects[0]],
+    [viaSmtps, subjects[1]],
   ] as const) {
     const info = await transport.sendMail({ from: 'alice@lab.test', to: 'bob@lab.test', subject, text: `sent over ${subject}\n` });
     t.deepEqual(info.accepted, ['bob@lab.test']);
     transport.close();
   }
-  const client = new ImapFlow({ host: '127.0.0.1', port: lab.port('imap', 'imaps'), secure: true, auth: { user: 'bob', pass: 'bob-lab' }, tls: { ca, servername: 'localhost' }, logger: false });
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: lab.port('imap', 'imaps'),
+    secure: true,
+    auth: { user: 'bob', pass: 'bob-lab' },
+    tls: { ca, servername: 'localhost' },
+    logger: false,
+  });
   await client.connect();
   try {
     const lock = await client.getMailboxLock('INBOX');

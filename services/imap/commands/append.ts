@@ -12,7 +12,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function parseDateTime(s: string): number | undefined {
   const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
   if (!m) return undefined;
-  const mon = MONTHS.findIndex((x) => x.toLowerCase() === m[2]!.toLowerCase());
+  const mon = MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase());
   if (mon < 0) return undefined;
   const offset = (Number(m[8]) * 60 + Number(m[9])) * (m[7] === '-' ? -1 : 1);
   const t = Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000;
@@ -34,7 +34,7 @@ export const append: ImapCommand = {
   async handler(s, cmd) {
     const args = cmd.args;
     const name = mailbox(args[0]);
-    const msg = args[args.length - 1]!;
+    const msg = args[args.length - 1];
     if (msg.t !== 'string' || !msg.literal) throw bad('APPEND needs the message as a literal');
     let flags: string[] = [];
     let date: number | undefined;

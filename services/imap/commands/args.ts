@@ -32,7 +32,7 @@ export function sequenceSet(tok: Token | undefined): SequenceSet {
 
 /** Flags from "(\Seen foo)" or "\Seen foo" (STORE allows both). \Recent cannot be set. */
 export function flagList(toks: Token[]): string[] {
-  const items = toks.length === 1 && toks[0]!.t === 'list' ? toks[0]!.v : toks;
+  const items = toks.length === 1 && toks[0].t === 'list' ? toks[0].v : toks;
   const out: string[] = [];
   for (const t of items) {
     if (t.t !== 'atom') throw bad('flags are atoms');

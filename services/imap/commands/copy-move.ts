@@ -21,7 +21,7 @@ async function runCopy(s: ImapSession, cmd: ImapCommandContext, byUid: boolean, 
     storeFailure(err, name);
   }
   if (indexes.length === 0) return `OK ${cmd.name} completed (nothing to do)`;
-  const uids = indexes.map((i) => view.uids[i]!);
+  const uids = indexes.map((i) => view.uids[i]);
   let pairs: Array<[number, number]>;
   try {
     pairs = await target.copyFrom(view.folder, uids, s);
@@ -42,8 +42,22 @@ async function runCopy(s: ImapSession, cmd: ImapCommandContext, byUid: boolean, 
 }
 
 export const copy: ImapCommand = { name: 'COPY', states: SELECTED, minArgs: 2, maxArgs: 2, expungeAfter: true, handler: (s, c) => runCopy(s, c, false, false) };
-export const uidCopy: ImapCommand = { name: 'UID COPY', states: SELECTED, minArgs: 2, maxArgs: 2, expungeAfter: true, handler: (s, c) => runCopy(s, c, true, false) };
+export const uidCopy: ImapCommand = {
+  name: 'UID COPY',
+  states: SELECTED,
+  minArgs: 2,
+  maxArgs: 2,
+  expungeAfter: true,
+  handler: (s, c) => runCopy(s, c, true, false),
+};
 export const move: ImapCommand = { name: 'MOVE', states: SELECTED, minArgs: 2, maxArgs: 2, expungeAfter: true, handler: (s, c) => runCopy(s, c, false, true) };
-export const uidMove: ImapCommand = { name: 'UID MOVE', states: SELECTED, minArgs: 2, maxArgs: 2, expungeAfter: true, handler: (s, c) => runCopy(s, c, true, true) };
+export const uidMove: ImapCommand = {
+  name: 'UID MOVE',
+  states: SELECTED,
+  minArgs: 2,
+  maxArgs: 2,
+  expungeAfter: true,
+  handler: (s, c) => runCopy(s, c, true, true),
+};
 
 export { formatSet };

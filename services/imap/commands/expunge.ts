@@ -14,7 +14,7 @@ async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolea
   let candidates = view.messages.filter((m) => m.flags.includes('\\Deleted'));
   if (byUid) {
     const set = sequenceSet(cmd.args[0]);
-    const chosen = new Set(uidIndexes(set, view.uids).map((i) => view.uids[i]!));
+    const chosen = new Set(uidIndexes(set, view.uids).map((i) => view.uids[i]));
     candidates = candidates.filter((m) => chosen.has(m.uid));
   }
   if (candidates.length > 0) {
@@ -29,5 +29,19 @@ async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolea
   return `OK ${cmd.name} completed`;
 }
 
-export const expunge: ImapCommand = { name: 'EXPUNGE', states: SELECTED, minArgs: 0, maxArgs: 0, expungeAfter: true, handler: (s, c) => runExpunge(s, c, false) };
-export const uidExpunge: ImapCommand = { name: 'UID EXPUNGE', states: SELECTED, minArgs: 1, maxArgs: 1, expungeAfter: true, handler: (s, c) => runExpunge(s, c, true) };
+export const expunge: ImapCommand = {
+  name: 'EXPUNGE',
+  states: SELECTED,
+  minArgs: 0,
+  maxArgs: 0,
+  expungeAfter: true,
+  handler: (s, c) => runExpunge(s, c, false),
+};
+export const uidExpunge: ImapCommand = {
+  name: 'UID EXPUNGE',
+  states: SELECTED,
+  minArgs: 1,
+  maxArgs: 1,
+  expungeAfter: true,
+  handler: (s, c) => runExpunge(s, c, true),
+};

@@ -174,7 +174,7 @@ class FetchBatch {
 async function markSeen(s: ImapSession, view: SelectedMailbox, indexes: readonly number[]): Promise<boolean> {
   const unseen: number[] = [];
   for (const i of indexes) {
-    const m = view.messages[i]!;
+    const m = view.messages[i];
     if (!m.flags.includes('\\Seen')) unseen.push(m.uid);
   }
   if (unseen.length === 0) return false;
@@ -199,20 +199,26 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
 }
 
 /** Writes one FETCH response per message; returns how many had vanished from the store meanwhile. */
-async function writeFetchResponses(s: ImapSession, view: SelectedMailbox, indexes: readonly number[], items: readonly FetchItem[], needsText: boolean): Promise<number> {
+async function writeFetchResponses(
+  s: ImapSession,
+  view: SelectedMailbox,
+  indexes: readonly number[],
+  items: readonly FetchItem[],
+  needsText: boolean,
+): Promise<number> {
   const n = indexes.length;
   // Octets are read a few messages ahead of the writer (synchronously where the store can).
-  const reads: Array<Promise<Buffer | undefined> | undefined> = new Array(n);
+  const reads = new Array<Promise<Buffer | undefined> | undefined>(n);
   let readTo = 0;
   let missing = 0;
   const batch = new FetchBatch();
   for (let j = 0; j < n; j++) {
     if (s.conn.closed) break;
-    const m = view.messages[indexes[j]!]!;
+    const m = view.messages[indexes[j]];
     let raw: Buffer | undefined;
     if (needsText) {
       for (; readTo < n && readTo < j + READ_AHEAD; readTo++) {
-        const r = view.messages[indexes[readTo]!]!;
+        const r = view.messages[indexes[readTo]];
         reads[readTo] = readMessage(view.folder, r.uid, r.size);
       }
       raw = await reads[j];
@@ -224,10 +230,10 @@ async function writeFetchResponses(s: ImapSession, view: SelectedMailbox, indexe
       }
     }
     const f = new FetchedMessage(m, raw);
-    batch.parts.push(`* ${indexes[j]! + 1} FETCH (`);
+    batch.parts.push(`* ${indexes[j] + 1} FETCH (`);
     for (let p = 0; p < items.length; p++) {
       if (p > 0) batch.parts.push(' ');
-      renderItem(s, items[p]!, f, batch.parts);
+      renderItem(s, items[p], f, batch.parts);
     }
     batch.parts.push(')\r\n');
     batch.octets += 64 + (raw !== undefined ? raw.length : 200);
@@ -242,4 +248,11 @@ async function writeFetchResponses(s: ImapSession, view: SelectedMailbox, indexe
 }
 
 export const fetch: ImapCommand = { name: 'FETCH', states: SELECTED, minArgs: 2, maxArgs: 50, expungeAfter: false, handler: (s, c) => runFetch(s, c, false) };
-export const uidFetch: ImapCommand = { name: 'UID FETCH', states: SELECTED, minArgs: 2, maxArgs: 50, expungeAfter: true, handler: (s, c) => runFetch(s, c, true) };
+export const uidFetch: ImapCommand = {
+  name: 'UID FETCH',
+  states: SELECTED,
+  minArgs: 2,
+  maxArgs: 50,
+  expungeAfter: true,
+  handler: (s, c) => runFetch(s, c, true),
+};

@@ -43,7 +43,7 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
   const ref = mailboxFromWire(astring(args[0], 'reference'));
   const pats = patterns(args[1]);
   if (args.length > 2) {
-    if (lsub || args.length !== 4 || astring(args[2], 'RETURN').toUpperCase() !== 'RETURN' || args[3]!.t !== 'list') throw bad('expected RETURN (options)');
+    if (lsub || args.length !== 4 || astring(args[2], 'RETURN').toUpperCase() !== 'RETURN' || args[3].t !== 'list') throw bad('expected RETURN (options)');
     const opts = args[3].v;
     for (let i = 0; i < opts.length; i++) {
       const o = astring(opts[i], 'return option').toUpperCase();
@@ -80,9 +80,9 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
     // LIST-STATUS: each STATUS right after its LIST line.
     const withStatus: string[] = [];
     for (let i = 0; i < shown.length; i++) {
-      withStatus.push(lines[i]!);
+      withStatus.push(lines[i]);
       try {
-        withStatus.push(await statusLine(s, shown[i]!.name, statusItems));
+        withStatus.push(await statusLine(s, shown[i].name, statusItems));
       } catch {
         // A folder that vanished meanwhile simply has no STATUS.
       }

@@ -32,7 +32,7 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   const undecided: Array<[number, SearchMessage]> = [];
   const msgs = view.messages;
   for (let i = 0; i < msgs.length; i++) {
-    const sm = searchMessage(msgs[i]!, i + 1, view.recent.has(msgs[i]!.uid));
+    const sm = searchMessage(msgs[i], i + 1, view.recent.has(msgs[i].uid));
     const r = evaluate(tree, sm, scope, undefined, matchers);
     if (r === true) hits.push(i);
     else if (r === undefined) undecided.push([i, sm]);
@@ -45,7 +45,7 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
     const end = Math.min(undecided.length, k + BATCH);
     if (scratch !== undefined) {
       for (let g = k; g < end; g++) {
-        const [i, sm] = undecided[g]!;
+        const [i, sm] = undecided[g];
         const raw = view.folder.readSync!(sm.uid, sm.size, scratch) ?? (await readMessage(view.folder, sm.uid, sm.size));
         if (raw !== undefined && evaluate(tree, sm, scope, new MessageText(raw), matchers) === true) hits.push(i);
       }
@@ -54,17 +54,31 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
       const texts = await Promise.all(group.map(([, sm]) => readMessage(view.folder, sm.uid, sm.size)));
       for (let g = 0; g < group.length; g++) {
         const raw = texts[g];
-        if (raw !== undefined && evaluate(tree, group[g]![1], scope, new MessageText(raw), matchers) === true) hits.push(group[g]![0]);
+        if (raw !== undefined && evaluate(tree, group[g][1], scope, new MessageText(raw), matchers) === true) hits.push(group[g][0]);
       }
     }
     if (end < undecided.length) await new Promise((r) => setImmediate(r));
   }
   hits.sort((a, b) => a - b);
-  const nums = hits.map((i) => (byUid ? msgs[i]!.uid : i + 1));
+  const nums = hits.map((i) => (byUid ? msgs[i].uid : i + 1));
   // One line; long results are split into writes of reasonable size by the socket anyway.
   s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}` : '* SEARCH');
   return `OK ${cmd.name} completed`;
 }
 
-export const search: ImapCommand = { name: 'SEARCH', states: SELECTED, minArgs: 1, maxArgs: 10_000, expungeAfter: false, handler: (s, c) => runSearch(s, c, false) };
-export const uidSearch: ImapCommand = { name: 'UID SEARCH', states: SELECTED, minArgs: 1, maxArgs: 10_000, expungeAfter: true, handler: (s, c) => runSearch(s, c, true) };
+export const search: ImapCommand = {
+  name: 'SEARCH',
+  states: SELECTED,
+  minArgs: 1,
+  maxArgs: 10_000,
+  expungeAfter: false,
+  handler: (s, c) => runSearch(s, c, false),
+};
+export const uidSearch: ImapCommand = {
+  name: 'UID SEARCH',
+  states: SELECTED,
+  minArgs: 1,
+  maxArgs: 10_000,
+  expungeAfter: true,
+  handler: (s, c) => runSearch(s, c, true),
+};

@@ -68,7 +68,7 @@ export const id: ImapCommand = {
   maxArgs: 1,
   expungeAfter: true,
   handler(s, cmd) {
-    const arg = cmd.args[0]!;
+    const arg = cmd.args[0];
     if (arg.t === 'list') {
       if (arg.v.length % 2 !== 0 || arg.v.length > 60) throw bad('ID takes at most 30 field/value pairs');
     } else if (!(arg.t === 'atom' && arg.v.toUpperCase() === 'NIL')) throw bad('ID takes a list or NIL');

@@ -17,7 +17,7 @@ async function runStore(s: ImapSession, cmd: ImapCommandContext, byUid: boolean)
   const op = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
   const indexes = resolveSet(view, set, byUid);
   if (indexes.length === 0) return `OK ${cmd.name} completed`;
-  const uids = indexes.map((i) => view.uids[i]!);
+  const uids = indexes.map((i) => view.uids[i]);
   let messages;
   try {
     ({ messages } = await view.folder.updateFlags(uids, op, flags, s));
@@ -34,4 +34,11 @@ async function runStore(s: ImapSession, cmd: ImapCommandContext, byUid: boolean)
 }
 
 export const store: ImapCommand = { name: 'STORE', states: SELECTED, minArgs: 3, maxArgs: 50, expungeAfter: false, handler: (s, c) => runStore(s, c, false) };
-export const uidStore: ImapCommand = { name: 'UID STORE', states: SELECTED, minArgs: 3, maxArgs: 50, expungeAfter: true, handler: (s, c) => runStore(s, c, true) };
+export const uidStore: ImapCommand = {
+  name: 'UID STORE',
+  states: SELECTED,
+  minArgs: 3,
+  maxArgs: 50,
+  expungeAfter: true,
+  handler: (s, c) => runStore(s, c, true),
+};

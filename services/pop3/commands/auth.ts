@@ -20,8 +20,8 @@ export const authCommand: Pop3Command = {
       ctx.sendMultiline(okLine('SASL mechanisms follow'), SASL_MECHANISMS);
       return;
     }
-    const mechanism = args[0]!.toUpperCase();
-    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${quoteable(args[0]!, 20)}; use PLAIN`);
+    const mechanism = args[0].toUpperCase();
+    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${quoteable(args[0], 20)}; use PLAIN`);
     let response = args[1];
     if (response === undefined) {
       // RFC 5034 section 4: the empty challenge is "+" and a single space, nothing more.

@@ -9,7 +9,7 @@ export const deleCommand: Pop3Command = {
   maxArgs: 1,
   usage: 'DELE message-number',
   handler(ctx, args) {
-    const n = ctx.drop.resolve(args[0]!);
+    const n = ctx.drop.resolve(args[0]);
     ctx.drop.markDeleted(n);
     ctx.send(okLine(`message ${n} marked as deleted`));
   },

@@ -10,7 +10,7 @@ export const listCommand: Pop3Command = {
   handler(ctx, args) {
     const drop = ctx.drop;
     if (args.length === 1) {
-      const n = drop.resolve(args[0]!);
+      const n = drop.resolve(args[0]);
       ctx.send(okLine(`${n} ${drop.entry(n).size}`));
       return;
     }

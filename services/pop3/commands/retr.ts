@@ -9,7 +9,7 @@ export const retrCommand: Pop3Command = {
   maxArgs: 1,
   usage: 'RETR message-number',
   async handler(ctx, args) {
-    const n = ctx.drop.resolve(args[0]!);
+    const n = ctx.drop.resolve(args[0]);
     await ctx.sendMessage(n, okLine(`${ctx.drop.entry(n).size} octets`));
   },
 };

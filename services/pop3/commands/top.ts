@@ -10,9 +10,9 @@ export const topCommand: Pop3Command = {
   maxArgs: 2,
   usage: 'TOP message-number lines',
   async handler(ctx, args) {
-    const n = ctx.drop.resolve(args[0]!);
-    const lines = parseLineCount(args[1]!);
-    if (lines === undefined) throw new Pop3Error('BAD_SYNTAX', `invalid line count "${quoteable(args[1]!, 20)}": expected a non-negative number`);
+    const n = ctx.drop.resolve(args[0]);
+    const lines = parseLineCount(args[1]);
+    if (lines === undefined) throw new Pop3Error('BAD_SYNTAX', `invalid line count "${quoteable(args[1], 20)}": expected a non-negative number`);
     await ctx.sendMessage(n, okLine(`top of message ${n} follows`), lines);
   },
 };

@@ -7,6 +7,9 @@ import { LIMITS } from '../limits.js';
 import type { SmtpSession } from '../smtp-session.js';
 import type { SmtpCommand } from './types.js';
 
+/** Returned by an exchange step when the exchange is over (its reply already sent). */
+const STOP: unique symbol = Symbol('stop');
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Step = { kind: 'value'; text: string } | { kind: 'cancel' } | { kind: 'closed' } | { kind: 'bad' };
@@ -54,37 +57,37 @@ export const auth: SmtpCommand = {
       s.reply(530, 'Must issue a STARTTLS command first', '5.7.0');
       return;
     }
-    const mech = args[0]!.toUpperCase();
+    const mech = args[0].toUpperCase();
     let login: string | undefined;
     let password: string | undefined;
-    const step = async (b64Prompt: string, initial: string | undefined): Promise<string | undefined | 'stop'> => {
+    const step = async (b64Prompt: string, initial: string | undefined): Promise<string | undefined | typeof STOP> => {
       let text = initial;
       if (text === undefined) {
         const r = await challenge(s, b64Prompt);
         if (r.kind === 'closed') {
           s.ending = true;
-          return 'stop';
+          return STOP;
         }
         if (r.kind === 'cancel') {
           s.reply(501, 'Authentication aborted', '5.7.0');
-          return 'stop';
+          return STOP;
         }
         if (r.kind === 'bad') {
           s.reply(500, 'Line too long', '5.5.6');
-          return 'stop';
+          return STOP;
         }
         text = r.text;
       }
       const decoded = decode(text);
       if (decoded === undefined) {
         s.reply(501, 'Cannot decode the base64 response', '5.5.2');
-        return 'stop';
+        return STOP;
       }
       return decoded;
     };
     if (mech === 'PLAIN') {
       const v = await step('', args[1]);
-      if (v === 'stop') return;
+      if (v === STOP) return;
       const parsed = v === undefined ? undefined : decodeSaslPlain(Buffer.from(v, 'utf8').toString('base64'));
       if (parsed && (parsed.authzid === '' || s.ctx.accounts.localUser(parsed.authzid) === s.ctx.accounts.localUser(parsed.authcid))) {
         login = parsed.authcid;
@@ -92,9 +95,9 @@ export const auth: SmtpCommand = {
       }
     } else if (mech === 'LOGIN') {
       const u = await step('VXNlcm5hbWU6', args[1]); // "Username:"
-      if (u === 'stop') return;
+      if (u === STOP) return;
       const p = await step('UGFzc3dvcmQ6', undefined); // "Password:"
-      if (p === 'stop') return;
+      if (p === STOP) return;
       login = u;
       password = p;
     } else {

@@ -61,7 +61,10 @@ export const bdat: SmtpCommand = {
       return;
     }
     for (const b of state.normalizer.end()) take(b);
-    s.commandEvent(`<message data: ${state.size} octets in chunks${state.normalizer.bare > 0 ? `, ${state.normalizer.bare} bare CR/LF normalised` : ''}>`, 'BDAT');
+    s.commandEvent(
+      `<message data: ${state.size} octets in chunks${state.normalizer.bare > 0 ? `, ${state.normalizer.bare} bare CR/LF normalised` : ''}>`,
+      'BDAT',
+    );
     if (state.overflow) {
       s.resetTransaction();
       s.reply(552, `Error: message exceeds fixed maximum message size (${max})`, '5.3.4');

@@ -15,7 +15,8 @@ export const data: SmtpCommand = {
     s.reply(354, 'End data with <CR><LF>.<CR><LF>', null);
     const chunks: Buffer[] = [];
     const result = await s.withDataTimeout(() => s.conn.framer.readDotData((c) => chunks.push(c), s.config.maxMessageSize));
-    if (result) s.commandEvent(`<message data: ${result.size} octets${result.bareLineEndings > 0 ? `, ${result.bareLineEndings} bare CR/LF normalised` : ''}>`, 'DATA');
+    if (result)
+      s.commandEvent(`<message data: ${result.size} octets${result.bareLineEndings > 0 ? `, ${result.bareLineEndings} bare CR/LF normalised` : ''}>`, 'DATA');
     if (!result) {
       s.ending = true; // the client went away mid-message: nothing is delivered
       return;
