@@ -1,8 +1,14 @@
 // ESLint (flat config): typescript-eslint's type-checked rules over everything tsc compiles;
 // formatting is Prettier's job (eslint-config-prettier turns the overlapping rules off).
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+
+/** Every folder under services/ (one protocol each). */
+const SERVICES = readdirSync(new URL('./services', import.meta.url), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
 
 export default tseslint.config(
   { ignores: ['build/**', 'node_modules/**', '**/*.js', '**/*.mjs'] },
@@ -21,6 +27,30 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The layering of the design card: core/ never imports services/ or app/ (the composition root).
+    files: ['core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/services/**', '**/app/**'], message: 'core/ never imports services/ or app/' }] }],
+    },
+  },
+  ...SERVICES.map((name) => ({
+    // A service never imports another service (shared code belongs in core/).
+    files: [`services/${name}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/app/**', ...SERVICES.filter((o) => o !== name).flatMap((o) => [`../${o}/**`, `../../${o}/**`, `**/services/${o}/**`])],
+              message: 'a service imports only core/ and its own folder',
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     // Test doubles implement async interfaces with bodies that need no await.
     files: ['test/**/*.ts'],

@@ -69,6 +69,21 @@ export interface TlsEvent extends EventBase {
   detail: Record<string, unknown>;
 }
 
+/**
+ * A login attempt on a session: SMTP AUTH, POP3 USER/PASS, APOP and AUTH, IMAP LOGIN and
+ * AUTHENTICATE, HTTP Basic. Never carries the secret. After `ok: true` the session belongs to `user`
+ * (the live lab shows a student the sessions they authenticated in).
+ */
+export interface AuthEvent extends EventBase {
+  type: 'auth';
+  session: string;
+  /** The canonical account name when ok; the name the client gave (cut to 64 characters) otherwise. */
+  user: string;
+  ok: boolean;
+  /** 'PLAIN', 'LOGIN', 'CRAM-MD5', 'APOP', 'USER/PASS', 'IMAP LOGIN', 'Basic'... */
+  mechanism: string;
+}
+
 /** A service changed state. */
 export interface ServiceStateEvent extends EventBase {
   type: 'service.state';
@@ -84,7 +99,8 @@ export interface NoticeEvent extends EventBase {
   detail?: Record<string, unknown>;
 }
 
-export type ProtocolEvent = SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | ServiceStateEvent | NoticeEvent;
+export type ProtocolEvent =
+  SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | AuthEvent | ServiceStateEvent | NoticeEvent;
 
 export type ProtocolEventType = ProtocolEvent['type'];
 
@@ -121,6 +137,11 @@ class SubscriberQueue implements Subscription {
     private readonly onError: (err: unknown) => void,
     private readonly remove: (q: SubscriberQueue) => void,
   ) {}
+
+  /** Events queued and not yet handed to the subscriber. */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
 
   offer(event: ProtocolEvent): void {
     if (this.types && !this.types.has(event.type)) return;
@@ -159,7 +180,7 @@ class SubscriberQueue implements Subscription {
 }
 
 /** The per-exchange events that hot paths build only when somebody wants them. */
-const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls'];
+const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls', 'auth'];
 
 export class EventBus {
   private subscribers: SubscriberQueue[] = [];
@@ -208,6 +229,19 @@ export class EventBus {
     this.subscribers = [...this.subscribers, q];
     this.recomputeWanted();
     return q;
+  }
+
+  /**
+   * Resolves once every subscriber has received everything published before the call (and whatever
+   * subscribers published in turn while being handed it). Tests wait on this instead of sleeping
+   * before they assert that something was, or was not, logged or shown.
+   */
+  async settled(): Promise<void> {
+    // Each queue drains on its own setImmediate; a bounded number of turns covers chains of
+    // subscribers publishing again.
+    for (let turn = 0; turn < 1000 && this.subscribers.some((s) => s.pending > 0); turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** A fresh process-unique session id such as `smtp-42`. */

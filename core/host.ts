@@ -1,4 +1,6 @@
-// The composition root: the only place that builds an inversify container. Core singletons first,
+// The host: the only place that builds an inversify container. It knows no service: the service
+// modules are a parameter (app/labnet.ts passes the registry in services/index.ts), so core/ never
+// imports services/. Core singletons first,
 // then one TOKENS.Service binding (named by the service) per enabled service. A service that throws
 // while it is built or started is reported and left stopped; the others run. A port that cannot be
 // bound is different: the instructor must fix it, so start-up fails with a message saying how.
@@ -16,7 +18,6 @@ import { Accounts } from './auth.js';
 import type { RuntimeOptions } from './runtime.js';
 import type { ListenerInfo, Service, ServiceModule, ServiceStatus } from './service.js';
 import { TOKENS } from './tokens.js';
-import { serviceModules } from '../services/index.js';
 import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
 import { HttpRouteRegistry } from './http/routes.js';
@@ -40,7 +41,7 @@ export interface StartOptions {
   prettyLogs?: boolean;
   logger?: Logger;
   clock?: Clock;
-  /** Service modules to use instead of services/index.ts (tests of the host itself). */
+  /** Service modules to use instead of the ones passed to startHost (tests of the host itself). */
   modules?: readonly ServiceModule[];
   /** Runtime switches for services (e.g. { dhcpInterface: 'veth0', dhcpForce: true }). */
   flags?: Record<string, unknown>;
@@ -69,7 +70,7 @@ export interface LabnetHandle {
   stop(): Promise<void>;
 }
 
-export function loadConfig(options: StartOptions, modules: readonly ServiceModule[] = serviceModules): LabnetConfig {
+export function loadConfig(options: StartOptions, modules: readonly ServiceModule[]): LabnetConfig {
   let raw: unknown = {};
   let source = 'defaults';
   if (options.defaults !== false) {
@@ -113,8 +114,9 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
   return config;
 }
 
-export async function startLabnet(options: StartOptions = {}): Promise<LabnetHandle> {
-  const modules = options.modules ?? serviceModules;
+/** Builds the container from the config and starts every enabled service of `registry`. */
+export async function startHost(options: StartOptions, registry: readonly ServiceModule[]): Promise<LabnetHandle> {
+  const modules = options.modules ?? registry;
   const config = loadConfig(options, modules);
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info', { pretty: options.prettyLogs });
   const clock = options.clock ?? systemClock;

@@ -109,6 +109,14 @@ export abstract class LineSession {
     if (this.events.active) this.events.publish({ type: 'command', service: this.service, session: this.id, text, ...(name ? { name } : {}) });
   }
 
+  /**
+   * Publishes a login attempt (never the secret). Called right after the password check, before any
+   * later step (a maildrop lock, a session limit) decides whether the session really logs in.
+   */
+  authEvent(user: string, ok: boolean, mechanism: string): void {
+    if (this.events.active) this.events.publish({ type: 'auth', service: this.service, session: this.id, user: user.slice(0, 64), ok, mechanism });
+  }
+
   /** Counts a bad command; true when the session has had too many and must end. */
   countBad(): boolean {
     this.badCommands++;

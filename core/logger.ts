@@ -32,6 +32,8 @@ function describe(e: ProtocolEvent): string {
       return `${e.direction === 'in' ? '<-' : '->'} ${e.peer.address}:${e.peer.port} ${e.summary}`;
     case 'tls':
       return `${e.session} TLS ${e.step}`;
+    case 'auth':
+      return `${e.session} ${e.ok ? 'authenticated' : 'failed to authenticate'} as ${e.user} (${e.mechanism})`;
     case 'service.state':
       return `${e.state}${e.detail ? `: ${e.detail}` : ''}`;
     case 'notice':
@@ -43,7 +45,7 @@ function describe(e: ProtocolEvent): string {
 export function logEvents(bus: EventBus, logger: Logger): void {
   const dialogue = logger.isLevelEnabled('debug');
   const types: ProtocolEvent['type'][] = ['notice'];
-  if (dialogue) types.push('session.open', 'session.close', 'command', 'reply', 'packet', 'tls');
+  if (dialogue) types.push('session.open', 'session.close', 'command', 'reply', 'packet', 'tls', 'auth');
   bus.subscribe(
     (e) => {
       const fields = { service: e.service, ...(e.session ? { session: e.session } : {}), event: e.type };

@@ -1,4 +1,4 @@
-// Where labnet's own files are, whether it runs from build/core/*.js or from the single-file bundle
+// Where labnet's own files are, whether it runs from build/{app,core}/*.js or from the single-file bundle
 // build/labnet.js: the nearest folder upwards whose package.json is labnet's.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,7 +1,7 @@
 // Runs after tsc. Bundles the CLI and everything it imports into one file, build/labnet.js, which is
 // what `labnet` (package bin), `make start` and the integration tests run: one module instead of
 // several hundred (inversify alone is 336 files) starts in half the time and idles about 15 MB
-// lighter. The unbundled build/core/index.js stays the programmatic entry point for test suites.
+// lighter. The unbundled build/app/index.js stays the programmatic entry point for test suites.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build, type Plugin } from 'esbuild';
 import { projectPath } from './paths.js';
@@ -21,7 +21,7 @@ const noZodLocales: Plugin = {
   },
 };
 await build({
-  entryPoints: [projectPath('build', 'core', 'cli.js')],
+  entryPoints: [projectPath('build', 'app', 'cli.js')],
   outfile,
   bundle: true,
   platform: 'node',

@@ -70,3 +70,17 @@ test('active is true only while somebody wants the dialogue, not just notices', 
   notices.unsubscribe();
   t.false(bus.wants('notice'));
 });
+
+test('settled() resolves once every subscriber has been handed what was published, including what subscribers publish in turn', async (t) => {
+  const bus = new EventBus();
+  const seen: string[] = [];
+  bus.subscribe((e) => {
+    const text = (e as { text: string }).text;
+    seen.push(text);
+    if (text === 'c1') bus.publish(cmd(2));
+  });
+  bus.publish(cmd(1));
+  t.deepEqual(seen, []);
+  await bus.settled();
+  t.deepEqual(seen, ['c1', 'c2']);
+});

@@ -5,7 +5,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLabnet } from '../../core/host.js';
+import { startLabnet } from '../../app/labnet.js';
 import type { ProtocolEvent } from '../../core/events.js';
 import type { LabProcess } from '../support/lab-process.js';
 import { RawImap } from './raw-client.js';

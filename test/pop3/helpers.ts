@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLabnet, type LabnetHandle } from '../../core/host.js';
+import { startLabnet } from '../../app/labnet.js';
+import { type LabnetHandle } from '../../core/host.js';
 import { MailStore } from '../../core/mail-store/index.js';
 import { TOKENS } from '../../core/tokens.js';
 

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLabnet, type LabnetHandle } from '../../core/host.js';
+import { startLabnet } from '../../app/labnet.js';
+import { type LabnetHandle } from '../../core/host.js';
 import type { ProtocolEvent } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -123,13 +124,22 @@ test.serial('events show the dialogue; AUTH payloads and passwords never appear'
   await converse(lab.port('smtp', 'submission'), [Buffer.from(wire)]);
   const c2 = `EHLO ev.test\r\nAUTH LOGIN\r\n${user}\r\n${pass}\r\nQUIT\r\n`;
   await converse(lab.port('smtp', 'submission'), [Buffer.from(c2)]);
-  await new Promise((r) => setTimeout(r, 100));
+  const c3 = `EHLO ev.test\r\nAUTH PLAIN ${Buffer.from('\u0000carol\u0000wrong-secret').toString('base64')}\r\nQUIT\r\n`;
+  await converse(lab.port('smtp', 'submission'), [Buffer.from(c3)]);
+  await lab.events.settled();
   sub.unsubscribe();
   const text = JSON.stringify(events);
   t.false(text.includes(plain));
   t.false(text.includes(pass));
   t.false(text.includes('alice-lab'));
   t.false(text.includes('bob-lab'));
+  t.false(text.includes('wrong-secret'));
+  const auths = events.filter((e) => e.type === 'auth').map((e) => [e.user, e.ok, e.mechanism]);
+  t.deepEqual(auths, [
+    ['alice', true, 'PLAIN'],
+    ['bob', true, 'LOGIN'],
+    ['carol', false, 'PLAIN'],
+  ]);
   const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
   t.true(commands.includes('AUTH PLAIN <redacted>'));
   t.true(commands.includes('AUTH LOGIN'));

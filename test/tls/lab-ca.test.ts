@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { startLabnet } from '../../core/host.js';
+import { startLabnet } from '../../app/labnet.js';
 import { certificateNames, loadOrCreateLabCertificates, requiredNames } from '../../core/tls/lab-ca.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {

@@ -7,7 +7,8 @@ import * as tls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLabnet, type LabnetHandle } from '../../core/host.js';
+import { startLabnet } from '../../app/labnet.js';
+import { type LabnetHandle } from '../../core/host.js';
 
 let lab: LabnetHandle;
 let dataDir: string;

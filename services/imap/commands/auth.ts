@@ -12,8 +12,9 @@ function checkAllowed(s: ImapSession): void {
   if (s.shared.authAllowed?.(s) === false) throw no('Authentication needs TLS first: use STARTTLS or the IMAPS port', 'PRIVACYREQUIRED');
 }
 
-async function finishLogin(s: ImapSession, login: string, password: string): Promise<string> {
+async function finishLogin(s: ImapSession, login: string, password: string, mechanism: string): Promise<string> {
   const result = s.shared.accounts.verify(login, password);
+  s.authEvent(result.user ?? login, result.ok, mechanism);
   if (!result.ok || !result.user) {
     // RFC 5530: AUTHENTICATIONFAILED. A short pause slows guessing without holding other sessions.
     await new Promise((r) => setTimeout(r, 300));
@@ -32,7 +33,7 @@ export const login: ImapCommand = {
   redact: (line) => line.split(' ').slice(0, 3).concat(REDACTED).join(' '),
   handler(s, cmd) {
     checkAllowed(s);
-    return finishLogin(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'));
+    return finishLogin(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'), 'LOGIN');
   },
 };
 
@@ -66,6 +67,6 @@ export const authenticate: ImapCommand = {
     if (creds.authzid && s.shared.accounts.localUser(creds.authzid) !== s.shared.accounts.localUser(creds.authcid)) {
       throw no('Authorization identity must be the user itself', 'AUTHORIZATIONFAILED');
     }
-    return finishLogin(s, creds.authcid, creds.password);
+    return finishLogin(s, creds.authcid, creds.password, 'AUTHENTICATE PLAIN');
   },
 };

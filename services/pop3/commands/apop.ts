@@ -15,6 +15,7 @@ export const apopCommand: Pop3Command = {
     const [login, digest] = args as [string, string];
     if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw new Pop3Error('AUTH_FAILED', 'APOP digest must be 32 hexadecimal digits', 'AUTH');
     const result = ctx.deps.accounts.verifyApop(login, ctx.timestamp, digest.toLowerCase());
+    ctx.authEvent(result.user ?? login, result.ok, 'APOP');
     if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or digest', 'AUTH');
     await ctx.openMaildrop(result.user, 'APOP');
   },

@@ -105,6 +105,7 @@ export const auth: SmtpCommand = {
       return;
     }
     const result = login !== undefined && password !== undefined ? s.ctx.accounts.verify(login, password) : { ok: false };
+    s.authEvent((result.ok && 'user' in result && result.user) || login || '', result.ok, mech);
     if (!result.ok || !('user' in result) || !result.user) {
       s.authFailures++;
       s.ctx.stats.authFailures++;

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `labnet` command line: start the lab, and the tools around it.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startLabnet, type LabnetHandle } from './host.js';
-import { LabnetError } from './errors.js';
-import { LABNET_VERSION } from './paths.js';
-import { LOG_LEVELS } from './logger.js';
-import { formatReadyTable } from './ready-table.js';
-import { loadConfig } from './host.js';
-import { loadOrCreateLabCertificates } from './tls/lab-ca.js';
+import type { LabnetHandle } from '../core/host.js';
+import { loadConfig, startLabnet } from './labnet.js';
+import { LabnetError } from '../core/errors.js';
+import { LABNET_VERSION } from '../core/paths.js';
+import { LOG_LEVELS } from '../core/logger.js';
+import { formatReadyTable } from '../core/ready-table.js';
+import { loadOrCreateLabCertificates } from '../core/tls/lab-ca.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
