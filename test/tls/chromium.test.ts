@@ -15,7 +15,7 @@ const CHROMIUM = '/usr/bin/chromium';
 let lab: LabProcess;
 
 test.before(async () => {
-  lab = await startLabProcess({ only: ['https'], config: { services: { https: { port: 0 } } }, timeoutMs: 30_000 });
+  lab = await startLabProcess({ only: ['http'], timeoutMs: 30_000 });
 });
 
 test.after.always(async () => {
@@ -50,7 +50,7 @@ test('Chromium shows /tls with the handshake ladder and no certificate error', a
   });
   try {
     const page = await context.newPage();
-    const res = await page.goto(`https://localhost:${lab.port('https')}/tls`, { timeout: 60_000 });
+    const res = await page.goto(`https://localhost:${lab.port('http', 'https')}/tls`, { timeout: 60_000 });
     t.is(res?.status(), 200);
     const security = await res!.securityDetails();
     t.truthy(security);
