@@ -59,10 +59,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Rewrites a `services.https` section (HTTPS as a service of its own) of one config source (in place) into `services.http`
- * and returns what it did, for a warning. HTTP and HTTPS serve one site now, so a site key given in
- * both sections with different values is an error naming both. `standalone`: the source is the whole
- * config (no defaults under it), where an `https` section alone meant HTTPS without plain HTTP.
+ * Rewrites the `services.https` section of one config source (in place) into `services.http` and
+ * returns what it did, for a warning. HTTP and HTTPS serve one site now, so a site key given in both
+ * sections with different values is an error naming both. `standalone`: the source is the whole config
+ * (no defaults under it), where an `https` section alone meant HTTPS without plain HTTP.
  */
 export function migrateHttpsSection(services: Record<string, unknown>, context: { standalone: boolean }): string[] {
   const old = services.https;
