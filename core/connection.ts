@@ -1,10 +1,13 @@
-// One accepted TCP connection: its current socket (plain, or TLS after an upgrade), its framer, byte
-// counters, idle timer and close bookkeeping. Sessions are plain objects a service builds around it.
-import type { Socket } from 'node:net';
+// One accepted TCP connection: its current transport (plain, or TLS after an upgrade), its framer,
+// byte counters, idle timer and close bookkeeping. Sessions are plain objects a service builds around
+// it. The transport is the narrow interface of core/transport.ts (node:net's Socket, or the raw libuv
+// one); only a STARTTLS upgrade needs a real net.Socket.
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Endpoint, EventBus } from './events.js';
 import { LineFramer } from './line-framer.js';
 import type { LiveLinks } from './live-list.js';
+import type { Transport } from './transport.js';
 
 export interface ConnectionHooks {
   /** Text written just before closing on idle timeout (e.g. "421 4.4.2 Idle timeout"). */
@@ -39,7 +42,8 @@ function handshakeFailure(err: Error & { reason?: string; code?: string }): stri
 }
 
 export class Connection implements LiveLinks<Connection> {
-  socket: Socket;
+  /** The transport now (a TLSSocket after `upgradeTls`). */
+  socket: Transport;
   liveNext: Connection | undefined = undefined;
   livePrev: Connection | undefined = undefined;
   liveIn: object | undefined = undefined;
@@ -58,7 +62,7 @@ export class Connection implements LiveLinks<Connection> {
   tlsSocket: tls.TLSSocket | undefined;
 
   constructor(
-    socket: Socket,
+    socket: Transport,
     readonly id: string,
     readonly service: string,
     readonly peer: Endpoint,
@@ -102,7 +106,7 @@ export class Connection implements LiveLinks<Connection> {
     return this.idle;
   }
 
-  private watch(socket: Socket): void {
+  private watch(socket: Transport): void {
     socket.setNoDelay(true);
     socket.setTimeout(this.idleTimeoutMs);
     socket.on('timeout', this.handleTimeout);
@@ -110,7 +114,7 @@ export class Connection implements LiveLinks<Connection> {
     socket.on('close', this.handleClose);
   }
 
-  private unwatch(socket: Socket): void {
+  private unwatch(socket: Transport): void {
     socket.setTimeout(0);
     socket.off('timeout', this.handleTimeout);
     socket.off('error', this.handleError);
@@ -226,12 +230,12 @@ export class Connection implements LiveLinks<Connection> {
   close(reason = 'closed', immediate = false): void {
     if (this.closed) return;
     this.closeReason = reason;
-    const s = this.socket as Socket & { endNow?: () => void };
+    const s = this.socket;
     if (immediate && s.endNow !== undefined) s.endNow();
     else s.end();
     // A peer that never closes its side must not keep the socket: destroy after a short grace (the
     // raw transport keeps that deadline itself, without a timer per connection).
-    if (this.closeTimer === undefined && (this.socket as { selfClosing?: boolean }).selfClosing !== true) {
+    if (this.closeTimer === undefined && s.selfClosing !== true) {
       this.closeTimer = setTimeout(() => this.destroy(reason), 2_000);
       this.closeTimer.unref();
     }
@@ -264,6 +268,8 @@ export class Connection implements LiveLinks<Connection> {
   async upgradeTls(options: TlsUpgradeOptions): Promise<{ discarded: number }> {
     if (this.tlsSocket) throw new Error('connection is already TLS');
     const plain = this.socket;
+    // node:tls wraps a stream; the raw transport is for listeners that never upgrade in place.
+    if (!(plain instanceof net.Socket)) throw new Error('this connection cannot upgrade to TLS: its transport is not a net.Socket');
     const dropped = this.framer.detach();
     this.unwatch(plain);
     const { handshakeTimeoutMs = 15_000, ...tlsOptions } = options;

@@ -70,15 +70,29 @@ export interface LabnetHandle {
   stop(): Promise<void>;
 }
 
-export function loadConfig(options: StartOptions, modules: readonly ServiceModule[]): LabnetConfig {
+/**
+ * Lets each module rewrite an older layout of its section in one config source (`migrateConfig`),
+ * on a copy: the caller's object is left as it was. Notes go to `notes`.
+ */
+function migrateSource(source: unknown, modules: readonly ServiceModule[], standalone: boolean, notes: string[]): unknown {
+  const services = (source as { services?: unknown } | null)?.services;
+  if (!modules.some((m) => m.migrateConfig) || services === null || typeof services !== 'object' || Array.isArray(services)) return source;
+  const copy = structuredClone(source) as { services: Record<string, unknown> };
+  for (const m of modules) if (m.migrateConfig) notes.push(...m.migrateConfig(copy.services, { standalone }));
+  return copy;
+}
+
+/** The validated config; `notes` receives what was read from an older layout (logged as warnings). */
+export function loadConfig(options: StartOptions, modules: readonly ServiceModule[], notes: string[] = []): LabnetConfig {
+  const standalone = options.defaults === false;
   let raw: unknown = {};
   let source = 'defaults';
   if (options.defaults !== false) {
-    raw = readConfigFile(defaultConfigPath());
+    raw = migrateSource(readConfigFile(defaultConfigPath()), modules, false, notes);
     source = defaultConfigPath();
   }
   if (options.configFile) {
-    const file = readConfigFile(options.configFile);
+    const file = migrateSource(readConfigFile(options.configFile), modules, standalone, notes);
     // Check the file on its own first so that messages name what the user wrote.
     const schema = buildConfigSchema(modules);
     parseConfig(schema, mergeConfig({}, file), options.configFile, process.cwd());
@@ -86,7 +100,7 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
     source = options.configFile;
   }
   if (options.config) {
-    raw = mergeConfig(raw, options.config);
+    raw = mergeConfig(raw, migrateSource(options.config, modules, standalone, notes));
     source = options.configFile ? `${options.configFile} + options` : 'options';
   }
   if (options.dataDir) raw = mergeConfig(raw, { dataDir: options.dataDir });
@@ -103,12 +117,19 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
   }
   if (options.only) {
     const known = new Set(modules.map((m) => m.name));
-    for (const name of options.only) {
+    const aliases = new Map(modules.flatMap((m) => (m.aliases ?? []).map((a) => [a, m.name] as const)));
+    const only = options.only.map((name) => {
+      const to = aliases.get(name);
+      if (to === undefined) return name;
+      notes.push(`--only ${name}: ${name} is part of the ${to} service now`);
+      return to;
+    });
+    for (const name of only) {
       if (!known.has(name)) throw new LabnetError('UNKNOWN_SERVICE', `--only: unknown service "${name}"; expected some of ${[...known].join(', ')}`);
     }
     for (const m of modules) {
       const section = config.services[m.name];
-      if (section) section.enabled = options.only.includes(m.name);
+      if (section) section.enabled = only.includes(m.name);
     }
   }
   return config;
@@ -117,8 +138,10 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
 /** Builds the container from the config and starts every enabled service of `registry`. */
 export async function startHost(options: StartOptions, registry: readonly ServiceModule[]): Promise<LabnetHandle> {
   const modules = options.modules ?? registry;
-  const config = loadConfig(options, modules);
+  const notes: string[] = [];
+  const config = loadConfig(options, modules, notes);
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info', { pretty: options.prettyLogs });
+  for (const note of notes) logger.warn(note);
   const clock = options.clock ?? systemClock;
   const events = new EventBus(
     () => clock.now(),

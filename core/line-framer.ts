@@ -3,7 +3,6 @@
 // session that is busy simply stops pulling. Whatever has arrived but not been pulled is buffered up
 // to `highWaterMark`; past that the source socket is paused, so a client that sends faster than we
 // process never makes memory grow without bound (TCP flow control pushes back on the client).
-import type { Readable } from 'node:stream';
 
 const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
@@ -54,12 +53,22 @@ const enum Dot {
   BolDotCr,
 }
 
+/** What the framer reads from: a Transport (core/transport.ts) or any Readable stream. */
+export interface FramerSource {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'end' | 'close', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
 export class LineFramer {
   private buf: Buffer = EMPTY;
   private off = 0;
   /** How far past `off` the current search for a delimiter has already looked. */
   private scanned = 0;
-  private source: Readable | undefined;
+  private source: FramerSource | undefined;
   private paused = false;
   private ended = false;
   private waiter: (() => void) | undefined;
@@ -84,7 +93,7 @@ export class LineFramer {
     return this.ended && this.buffered === 0;
   }
 
-  attach(source: Readable): void {
+  attach(source: FramerSource): void {
     this.detach();
     this.source = source;
     this.ended = false;

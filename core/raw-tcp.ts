@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
    Node's tcp_wrap/stream_wrap bindings are internal and untyped; load() checks every member used. */
-// A lean TCP transport straight on libuv's TCP handle, for the plain-HTTP listener.
+// A lean TCP transport straight on libuv's TCP handle: one implementation of core/transport.ts (the
+// other is node:net), chosen for the plain HTTP listener by `services.http.transport: raw`.
 //
 // Why: with `Connection: close` every request is a new connection, and creating and tearing down a
 // `net.Socket` (a full Duplex stream: dozens of fields, listeners, stream state, a timer per socket)
@@ -9,12 +10,14 @@
 //
 // What it is: the handle API that `net.Socket` itself is built on (Node's tcp_wrap and stream_wrap
 // bindings, reached through `process.binding`, which Node keeps for exactly these modules), wrapped in
-// a small EventEmitter with the part of the Socket surface that `Connection`, `LineFramer` and the
-// HTTP engine use: 'data', 'end', 'close', 'error', 'drain', 'timeout'; write (with cork/uncork,
-// backpressure through writableNeedDrain), end, destroy, pause/resume, setNoDelay, setTimeout.
+// a small event store with the `Transport` surface that `Connection`, `LineFramer` and the HTTP engine
+// use: 'data', 'end', 'close', 'error', 'drain', 'timeout'; write (with cork/uncork, backpressure
+// through writableNeedDrain), end, destroy, pause/resume, setNoDelay, setTimeout.
 // Services that upgrade to TLS in place (STARTTLS) keep `net.Socket`: node:tls wants a real stream.
-// `rawTcpAvailable()` is false if a future Node drops these bindings; the listener then uses `net`.
+// `rawTcpAvailable()` is false if a future Node drops these bindings; the listener then uses `net`
+// (and says so); the HTTP suites run on both.
 import { getSystemErrorName } from 'node:util';
+import type { Transport } from './transport.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface TcpHandle {
@@ -253,7 +256,7 @@ let spareWriteReq: any;
 const peerOut: Record<string, unknown> = {};
 
 /** One accepted connection on a bare libuv TCP handle (see the file comment). */
-export class RawTcpSocket extends RawEvents {
+export class RawTcpSocket extends RawEvents implements Transport {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   remoteFamily: string | undefined;

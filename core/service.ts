@@ -48,4 +48,12 @@ export interface ServiceModule {
   serviceClass: new (...args: any[]) => Service;
   /** Core providers this service needs beyond the basics ('mailStore', 'tls'); the host binds them lazily. */
   needs?: ReadonlyArray<'mailStore' | 'tls'>;
+  /** Other names `--only` accepts for this service (names of services merged into it). */
+  aliases?: readonly string[];
+  /**
+   * Rewrites an older layout of one config source's `services` object (a file or an options object)
+   * in place before validation; returns one note per rewrite, logged as a warning at start.
+   * `standalone`: the source is the whole config (started without the packaged defaults).
+   */
+  migrateConfig?: (services: Record<string, unknown>, context: { standalone: boolean }) => string[];
 }

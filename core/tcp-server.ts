@@ -9,6 +9,7 @@ import type { EventBus } from './events.js';
 import { ListenError } from './errors.js';
 import { LiveList } from './live-list.js';
 import { RawTcpListener, rawTcpAvailable, type RawTcpSocket } from './raw-tcp.js';
+import type { Transport, TransportKind } from './transport.js';
 
 export interface TcpServerOptions extends ConnectionHooks {
   /** Service name (events, logs, error messages). */
@@ -43,10 +44,22 @@ export interface TcpServerOptions extends ConnectionHooks {
     handshakeTimeoutMs?: number;
   };
   /**
-   * Plain listeners only: accept on bare libuv handles instead of net.Socket (core/raw-tcp.ts), for
-   * services whose sessions never upgrade to TLS in place (HTTP). Ignored with `tls`.
+   * What accepted connections run on (core/transport.ts). 'raw' (bare libuv handles, core/raw-tcp.ts)
+   * is for plain listeners whose sessions never upgrade to TLS in place (HTTP); it falls back to 'net'
+   * where this Node lacks the binding, and TLS listeners always use 'net'. Default 'net'.
    */
-  rawTcp?: boolean;
+  transport?: TransportKind;
+  /**
+   * A peer may half-close (send FIN) after its request and still read the answer (HTTP: `printf ... |
+   * nc -N`); the session ends the connection itself. The raw transport always behaves so. Default false:
+   * node:net ends our side as soon as the peer's FIN arrives.
+   */
+  allowHalfOpen?: boolean;
+}
+
+/** The transport a listener with these options really runs on. */
+function effectiveTransport(options: Pick<TcpServerOptions, 'transport' | 'tls'>): TransportKind {
+  return options.transport === 'raw' && options.tls === undefined && rawTcpAvailable() ? 'raw' : 'net';
 }
 
 function ignoreError(): void {}
@@ -71,6 +84,8 @@ export class TcpServer {
   private refused = 0;
   private boundPort = 0;
   private boundAddress = '';
+  /** What accepted connections run on. */
+  readonly transport: TransportKind;
 
   constructor(
     readonly options: TcpServerOptions,
@@ -78,13 +93,14 @@ export class TcpServer {
     private readonly logger: Logger,
     private readonly now: () => number,
   ) {
-    if (options.rawTcp === true && options.tls === undefined && rawTcpAvailable()) {
+    this.transport = effectiveTransport(options);
+    if (this.transport === 'raw') {
       this.raw = new RawTcpListener(
-        (s) => this.accept(s as unknown as net.Socket, s),
+        (s) => this.acceptRaw(s),
         (err) => this.logger.warn({ err, service: options.service }, 'accept failed'),
       );
     } else {
-      this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+      this.server = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: options.allowHalfOpen === true }, (s) => this.acceptNet(s));
       this.server.on('error', (err) => this.logger.error({ err, service: options.service }, 'listener error'));
     }
   }
@@ -147,7 +163,8 @@ export class TcpServer {
     });
   }
 
-  private accept(socket: net.Socket, raw?: RawTcpSocket): void {
+  /** Counts a new connection against the caps; undefined when it was refused (and is being closed). */
+  private admit(socket: Transport): string | undefined {
     const o = this.options;
     const remote = socket.remoteAddress ?? 'unknown';
     socket.on('error', ignoreError); // errors before the connection object exists must not crash
@@ -161,10 +178,25 @@ export class TcpServer {
       setTimeout(() => socket.destroy(), 1_000).unref();
       this.logger.warn({ service: o.service, peer: remote, cap: over }, 'connection refused: cap reached');
       this.events.publish({ type: 'notice', service: o.service, level: 'warn', message: `connection from ${remote} refused: ${over} connection cap reached` });
-      return;
+      return undefined;
     }
     this.perAddress.set(remote, count + 1);
     this.accepted++;
+    return remote;
+  }
+
+  private acceptRaw(socket: RawTcpSocket): void {
+    const remote = this.admit(socket);
+    if (remote === undefined) return;
+    this.run(socket, socket, remote);
+    // A raw socket reads only once the session's listeners are in place.
+    socket.start();
+  }
+
+  private acceptNet(socket: net.Socket): void {
+    const remote = this.admit(socket);
+    if (remote === undefined) return;
+    const o = this.options;
     if (o.tls) {
       const tlsOptions = o.tls.options();
       const wrapped = o.tls.wrap ? o.tls.wrap(socket, tlsOptions) : new tls.TLSSocket(socket, { ...tlsOptions, isServer: true });
@@ -183,8 +215,6 @@ export class TcpServer {
       return;
     }
     this.run(socket, socket, remote);
-    // A raw socket reads only once the session's listeners are in place.
-    raw?.start();
   }
 
   private release(remote: string): void {
@@ -193,13 +223,14 @@ export class TcpServer {
     else this.perAddress.set(remote, n);
   }
 
-  private run(socket: net.Socket, raw: net.Socket, remote: string): void {
+  /** `socket` carries the session; `tcp` is the TCP socket under it (the same one unless TLS wraps it). */
+  private run(socket: Transport, tcp: Transport, remote: string): void {
     const o = this.options;
     const id = this.events.nextSessionId(o.service);
-    const peer = { address: remote, port: raw.remotePort ?? 0 };
+    const peer = { address: remote, port: tcp.remotePort ?? 0 };
     // Bound to one address, the local end is known without a getsockname() per connection.
     const wildcard = this.boundAddress === '0.0.0.0' || this.boundAddress === '::';
-    const local = wildcard ? () => ({ address: raw.localAddress ?? '', port: raw.localPort ?? 0 }) : { address: this.boundAddress, port: this.boundPort };
+    const local = wildcard ? () => ({ address: tcp.localAddress ?? '', port: tcp.localPort ?? 0 }) : { address: this.boundAddress, port: this.boundPort };
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
     if (this.events.wants('session.open')) {

@@ -2,10 +2,9 @@
 // or it does not exist. No service imports another.
 import type { ServiceModule } from '../core/service.js';
 import { httpModule } from './http/index.js';
-import { httpsModule } from './https/index.js';
 import { smtpModule } from './smtp/index.js';
 import { pop3Module } from './pop3/index.js';
 import { imapModule } from './imap/imap-service.js';
 import { dhcpModule } from './dhcp/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [httpModule, httpsModule, smtpModule, pop3Module, imapModule, dhcpModule];
+export const serviceModules: readonly ServiceModule[] = [httpModule, smtpModule, pop3Module, imapModule, dhcpModule];

@@ -1,5 +1,6 @@
-// The config keys of an HTTP site, shared by the HTTP service and (later) HTTPS so both serve the same
-// site from the same settings. `httpSiteFields` extends `serviceBaseSchema(...)`.
+// The config keys of an HTTP site (document root, uploads, TRACE, the engine's limits): the HTTP
+// service's schema extends `serviceBaseSchema(...)` with `httpSiteFields`, and its plain and TLS
+// listeners serve the one site built from them.
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LabnetConfig } from '../config.js';
@@ -82,10 +83,7 @@ export interface HttpSiteDeps {
   shared: HttpRouteRegistry;
 }
 
-/**
- * Builds the lab's site from a site config section (HTTP's own, or HTTPS reusing `services.http` so both
- * serve the same files). Call `site.start()` before serving and `site.stop()` after.
- */
+/** Builds the lab's site from a site config section. Call `site.start()` before serving. */
 export function createHttpSite(c: HttpSiteConfig, deps: HttpSiteDeps): HttpSite {
   const paths = httpSitePaths(c, deps.config.dataDir);
   return new HttpSite({

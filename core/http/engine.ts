@@ -1,226 +1,76 @@
-// The per-connection HTTP/1.1 loop, shared by HTTP and HTTPS: read a head, parse it, let the site
-// answer, throw away a body nobody read, and go on while the connection is persistent (RFC 9112
-// section 9.3). Requests are handled strictly one after another, so pipelined requests (section 9.3.2)
-// get their responses in order. A client that takes longer than the header timeout to send a head
-// (slowloris) gets 408 and is closed by a sweep that costs nothing per request.
+// The HTTP/1.1 engine: runs a session (session.ts) on every connection a listener hands it, for one
+// site, and keeps the time limits of all of them with one sweep instead of a timer per connection
+// (refreshing a timer on every read and write costs more than the request). HTTP and HTTPS listeners
+// share one engine; `start()` before the first connection, `stop()` after the last listener closed.
 import type { Connection } from '../connection.js';
-import type { LiveLinks } from '../live-list.js';
-import { FramerError } from '../line-framer.js';
-import { readRequestBody } from './body.js';
-import { HttpExchange } from './exchange.js';
-import { HttpParseError, HttpRequest, parseRequestHead } from './request-parser.js';
+import type { EventBus } from '../events.js';
+import { LiveList } from '../live-list.js';
+import type { HttpLimits } from './limits.js';
+import { HttpSession } from './session.js';
 import type { HttpSite } from './site.js';
 
-const NEXT = 1;
-const CLOSE = 2;
-type Step = typeof NEXT | typeof CLOSE;
+export class HttpEngine {
+  /** Open sessions, for the sweep (a linked list, not a Set: see core/live-list.ts). */
+  readonly sessions = new LiveList<HttpSession>();
+  readonly limits: HttpLimits;
+  readonly events: EventBus;
+  private sweep: NodeJS.Timeout | undefined;
 
-export class HttpSession implements LiveLinks<HttpSession> {
-  liveNext: HttpSession | undefined = undefined;
-  livePrev: HttpSession | undefined = undefined;
-  liveIn: object | undefined = undefined;
-  /** Incremented each time the session starts waiting for a new head. */
-  headSeq = 0;
-  waitingHead = false;
-  /** Sweep bookkeeping: which head the sweep saw as partial, and since when. */
-  sweptSeq = -1;
-  partialSince = 0;
-  /** Idle bookkeeping for the sweep: octet counters last seen and since when they have not moved. */
-  seenIn = -1;
-  seenOut = -1;
-  quietSince = 0;
-  private finished = false;
-  /** The last response refused something (status >= 400): close gently. */
-  private lingering = false;
-
-  constructor(
-    readonly conn: Connection,
-    readonly site: HttpSite,
-  ) {}
-
-  /**
-   * Runs until the connection should close, then closes it (or reports a failure through
-   * `conn.fail`). The loop is driven by the framer's callbacks: a request whose head is complete is
-   * answered inside the 'data' event that completed it, and a promise is only involved when a
-   * handler really waits (file lookups, bodies, large files).
-   */
-  start(): void {
-    this.site.sessions.add(this);
-    this.pump();
+  constructor(readonly site: HttpSite) {
+    this.limits = site.limits;
+    this.events = site.events;
   }
 
-  private finish(err?: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.waitingHead = false;
-    const conn = this.conn;
-    if (this.lingering && !conn.framer.inputEnded && !conn.closed) {
-      // Lingering close (RFC 9112 section 9.6): the client may still be sending a body we refused;
-      // keep reading and dropping it until the connection ends, so that the kernel does not answer
-      // with a reset that could destroy the error response before the client reads it.
-      conn.framer.detach();
-      conn.socket.on('data', () => {});
-      conn.socket.resume();
-    }
-    this.site.sessions.delete(this);
-    // Close right behind the last response, in the same tick as its write: a server that closes first
-    // keeps the TIME_WAIT state on its side, so the client's ports do not pile up (what Connection:
-    // close traffic runs into). Nothing refused and nothing unread: close at once (the raw transport
-    // then skips waiting for the client's FIN, as nginx skips its lingering close when no more input
-    // is pending). A failure goes to the server, which logs it and sends the error reply.
-    if (err !== undefined) conn.fail(err);
-    else if (!conn.closed) conn.close(conn.closing ? 'server shutdown' : 'session ended', !this.lingering && conn.framer.buffered === 0);
-  }
-
-  private readonly pump = (): void => {
-    const { conn, site } = this;
-    const framer = conn.framer;
-    const max = site.limits.maxHeadBytes;
-    try {
-      for (;;) {
-        if (this.finished) return;
-        if (conn.closed || (conn.closing && framer.buffered === 0)) return this.finish();
-        let head: Buffer | undefined;
-        try {
-          head = framer.tryReadHead(max);
-        } catch (err) {
-          if (!(err instanceof FramerError)) throw err;
-          this.waitingHead = false;
-          this.lingering = true;
-          this.headTooLarge();
-          return this.finish();
-        }
-        if (head === undefined) {
-          if (framer.inputEnded) return this.finish();
-          if (!this.waitingHead) {
-            this.waitingHead = true;
-            this.headSeq++;
-          }
-          conn.markIdle(framer.buffered === 0);
-          framer.onReadable(this.pump);
-          return;
-        }
-        this.waitingHead = false;
-        conn.markIdle(false);
-        const step = this.handleHead(head);
-        if (step === CLOSE) return this.finish();
-        if (step !== NEXT) {
-          step.then(
-            (s) => (s === NEXT ? this.pump() : this.finish()),
-            (err: unknown) => this.finish(err),
-          );
-          return;
-        }
-        if (conn.socket.writableNeedDrain) {
-          void conn.drain().then(this.pump);
-          return;
-        }
-      }
-    } catch (err) {
-      this.finish(err);
-    }
+  /** Runs the HTTP/1.1 loop on `conn` (plain or TLS); the session closes the connection when done. */
+  readonly serve = (conn: Connection): void => {
+    new HttpSession(conn, this).start();
   };
 
-  /** Parses and answers one request; a promise when the answer waits for something. */
-  private handleHead(head: Buffer): Step | Promise<Step> {
-    const { conn, site } = this;
-    const limits = site.limits;
-    const events = site.events;
-    const parsed = parseRequestHead(head, limits);
-    if (parsed === null) return NEXT;
-    if (parsed instanceof HttpParseError) {
-      if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head) });
-      // The framing of whatever follows is unknown: answer and close.
-      const ex = new HttpExchange(conn, fallbackRequest(head), '', limits, events);
-      ex.sendError(parsed.status, parsed.message, { close: true });
-      this.lingering = true;
-      return CLOSE;
+  /** Starts the sweep (a quarter of the header timeout apart, between 50 ms and 1 s). */
+  start(): void {
+    if (this.sweep !== undefined) return;
+    const every = Math.max(50, Math.min(1000, Math.floor(this.limits.headerTimeoutMs / 4)));
+    this.sweep = setInterval(() => this.sweepSessions(Date.now()), every);
+    this.sweep.unref();
+  }
+
+  stop(): void {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = undefined;
+  }
+
+  /**
+   * - Slowloris: a head counts from the first sweep that sees part of it buffered; when it is still
+   *   not complete after headerTimeoutMs the client gets 408 and the connection closes.
+   * - Idle: a connection whose octet counters have not moved for keepAliveTimeoutMs is closed (a
+   *   keep-alive client that went quiet, a body that stopped arriving, a reader that stopped reading).
+   */
+  private sweepSessions(now: number): void {
+    const timeout = this.limits.headerTimeoutMs;
+    const idle = this.limits.keepAliveTimeoutMs;
+    for (const s of this.sessions.toArray()) {
+      const conn = s.conn;
+      const bi = conn.bytesIn;
+      const bo = conn.bytesOut;
+      if (bi !== s.seenIn || bo !== s.seenOut) {
+        s.seenIn = bi;
+        s.seenOut = bo;
+        s.quietSince = now;
+      } else if (now - s.quietSince >= idle) {
+        s.idleTimeout();
+        continue;
+      }
+      if (!s.waitingHead || conn.framer.buffered === 0) {
+        s.sweptSeq = -1;
+        continue;
+      }
+      if (s.sweptSeq !== s.headSeq) {
+        s.sweptSeq = s.headSeq;
+        s.partialSince = now;
+      } else if (now - s.partialSince >= timeout) {
+        s.sweptSeq = -1;
+        s.cutSlowHead();
+      }
     }
-    if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: parsed.requestLine, name: parsed.method });
-    const ex = new HttpExchange(conn, parsed, '', limits, events);
-    let p: void | Promise<void>;
-    try {
-      p = site.handle(ex);
-    } catch (err) {
-      return this.failed(ex, err);
-    }
-    if (p !== undefined) {
-      return p.then(
-        () => this.afterResponse(ex),
-        (err: unknown) => this.failed(ex, err),
-      );
-    }
-    return this.afterResponse(ex);
   }
-
-  private failed(ex: HttpExchange, err: unknown): Step {
-    this.lingering = true;
-    if (err instanceof HttpParseError) {
-      if (!ex.responded) ex.sendError(err.status, err.message, { close: true });
-      return CLOSE;
-    }
-    if (!ex.responded && !this.conn.closed) ex.sendError(500, 'the server failed while answering this request', { close: true });
-    throw err;
-  }
-
-  private afterResponse(ex: HttpExchange): Step | Promise<Step> {
-    if (!ex.responded) ex.sendError(500, 'no response was produced', { close: true });
-    if (ex.status >= 400) this.lingering = true;
-    if (ex.closeAfter || this.conn.closed) return CLOSE;
-    if (ex.bodyDone) return NEXT;
-    // Read and discard the body nobody wanted, so the next request starts at the right octet.
-    const req = ex.req;
-    return readRequestBody(this.conn.framer, req.contentLength, req.chunked, this.site.limits.maxDiscardBytes, undefined, this.site.limits).then(
-      (r) => (r.overflow ? CLOSE : NEXT),
-      () => CLOSE,
-    );
-  }
-
-  /** The head passed the size limit: 414 if the request line alone is too long, else 431. */
-  private headTooLarge(): void {
-    const { conn, site } = this;
-    const rest = conn.framer.takeBuffered();
-    const lf = rest.indexOf(0x0a);
-    const lineTooLong = lf < 0 ? rest.length > site.limits.maxRequestLineBytes : lf > site.limits.maxRequestLineBytes;
-    const ex = new HttpExchange(conn, fallbackRequest(rest.subarray(0, 256)), '', site.limits, site.events);
-    if (lineTooLong) ex.sendError(414, `request line longer than ${site.limits.maxRequestLineBytes} octets`, { close: true });
-    else ex.sendError(431, `request header section larger than ${site.limits.maxHeadBytes} octets`, { close: true });
-  }
-
-  /** Called by the sweep when nothing has moved on the connection for keepAliveTimeoutMs. */
-  idleTimeout(): void {
-    const conn = this.conn;
-    const betweenRequests = this.waitingHead && conn.framer.buffered === 0;
-    this.finish();
-    if (betweenRequests) conn.close('idle timeout');
-    else conn.destroy('idle timeout');
-  }
-
-  /** Called by the sweep when this session's head has been arriving for too long. */
-  cutSlowHead(): void {
-    const ex = new HttpExchange(this.conn, fallbackRequest(Buffer.alloc(0)), '', this.site.limits, this.site.events);
-    ex.sendError(408, `the request header did not arrive within ${Math.round(this.site.limits.headerTimeoutMs / 1000)} s`, { close: true });
-    this.conn.close('header timeout');
-    this.lingering = true;
-    this.finish();
-  }
-}
-
-function firstLine(head: Buffer): string {
-  const s = head.toString('latin1', 0, Math.min(head.length, 200));
-  const i = s.indexOf('\n');
-  return (i < 0 ? s : s.slice(0, i)).replace(/\r$/, '');
-}
-
-/** A stand-in request for answering something that did not parse (HTTP/1.1, closing). */
-function fallbackRequest(head: Buffer): HttpRequest {
-  const r = new HttpRequest();
-  r.requestLine = firstLine(head);
-  r.keepAlive = false;
-  return r;
-}
-
-/** Runs the HTTP/1.1 engine on one connection (plain or TLS) for `site`; it closes the connection when done. */
-export function serveHttp(conn: Connection, site: HttpSite): void {
-  new HttpSession(conn, site).start();
 }

@@ -42,17 +42,20 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 
 /**
  * The connection settings every HTTP listener (plain or TLS) takes from its limits. Idle and slow
- * connections are closed by the site's sweep (one for all, see HttpSite), so no idle timer per socket.
+ * connections are closed by the engine's sweep (one for all, see HttpEngine), so no idle timer per
+ * socket. A client may half-close after its request (`printf ... | nc -N`) and still read the answer.
  */
 export function httpListenerOptions(limits: Pick<HttpLimits, 'maxRequestLineBytes' | 'maxHeadBytes'>): {
   idleTimeoutMs: number;
   maxLineLength: number;
   highWaterMark: number;
+  allowHalfOpen: boolean;
 } {
   return {
     idleTimeoutMs: 0,
     maxLineLength: limits.maxRequestLineBytes,
     highWaterMark: Math.max(64 * 1024, limits.maxHeadBytes + 2),
+    allowHalfOpen: true,
   };
 }
 

@@ -1,9 +1,17 @@
 // The route registry of an HTTP site. A route is an exact path ("/healthz") or a prefix ("/upload/")
 // with the methods it answers; GET implies HEAD, and OPTIONS (and TRACE when switched on) are answered
-// by the engine for every route. Adding a route is one call: `site.routes.add({...})`. The shared
-// registry (TOKENS.HttpRoutes, bound by the host) lets a core provider publish a route on every HTTP
-// site without any service importing another: the TLS material can add `/ca.crt` there.
+// by the site for every route. Adding a route is one call: `site.routes.add({...})`. The shared
+// registry (TOKENS.HttpRoutes, bound by the host) is the way any other code publishes a route on every
+// listener of the HTTP service (plain and TLS) without importing it: the TLS material adds `/ca.crt`.
 import type { HttpExchange } from './exchange.js';
+import type { FileArea } from './file-area.js';
+
+/** Files served below a prefix route, through the same static path as the document root. */
+export interface RouteFiles {
+  area: FileArea;
+  /** Refuses a name below the prefix ("notes.txt" for "/upload/notes.txt"): the 400 message, or undefined. */
+  check?: (name: string) => string | undefined;
+}
 
 export interface HttpRoute {
   /** "/healthz" (exact) or "/upload/" with prefix: true. */
@@ -14,6 +22,12 @@ export interface HttpRoute {
   /** One line for the landing page (routes without one are not listed). */
   description?: string;
   handler: (ex: HttpExchange) => void | Promise<void>;
+  /**
+   * A prefix route may serve GET and HEAD of the paths below it from files (validators, ranges and the
+   * in-memory cache of the document root); its handler then answers the other methods and the prefix
+   * itself. List GET in `methods`.
+   */
+  files?: RouteFiles;
 }
 
 export class HttpRouteRegistry {

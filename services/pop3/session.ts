@@ -3,7 +3,6 @@
 // LineSession's one reply path, and the maildrop lock held from login to the end of the session.
 // Deletions reach the store only in the UPDATE state after QUIT; any other ending (peer gone, idle
 // timeout, error limit, shutdown) leaves the maildrop as it was.
-import type { Socket } from 'node:net';
 import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
@@ -47,7 +46,7 @@ export class Pop3Session extends LineSession {
   readonly timestamp: string;
   /** The session is over: no more commands are read. */
   ended = false;
-  private corked: Socket | undefined;
+  private corked: Connection['socket'] | undefined;
   private unlock: (() => void) | undefined;
 
   constructor(

@@ -1,10 +1,13 @@
-// `make bench BENCH=http`: wrk against labnet's HTTP service, a minimal node:http server and nginx (one
-// worker, daemon off, config in a temp dir) serving the same files on loopback, in the same run. Three
-// scenarios (13-byte keep-alive GET, 100 KB file, Connection: close), median of N runs each, printed as
-// requests/s and ratios to nginx and to node:http. A naive net server (one prebuilt response per 'data'
-// event, no HTTP parsing) runs too, as the ceiling of Node's socket layer on the machine, and so does a C
-// server (test/bench/http-ceiling.c: epoll, one write() of a prebuilt response) as the ceiling of any server
-// here: where it too stays under a ratio, the kernel and wrk set the limit, not the server.
+// `make bench BENCH=http`: wrk against labnet's HTTP service on both plain transports (`labnet`: raw
+// libuv handles, `labnet-net`: node:net), a minimal node:http server and nginx (one worker, daemon off,
+// config in a temp dir) serving the same files on loopback, in the same run. Three scenarios (13-byte
+// keep-alive GET, 100 KB file, Connection: close), median of N runs each, printed as requests/s and
+// ratios to nginx and to node:http; a fourth compares, in the same labnet processes and run, the same
+// 13-byte file from the upload area (/upload/hello.txt) with the document root. A naive net server (one
+// prebuilt response per 'data' event, no HTTP parsing) runs too, as the ceiling of Node's socket layer
+// on the machine, and so does a C server (test/bench/http-ceiling.c: epoll, one write() of a prebuilt
+// response) as the ceiling of any server here: where it too stays under a ratio, the kernel and wrk set
+// the limit, not the server.
 // Every server first gets a short warm-up run (same for all, not counted): V8 compiles the Node servers'
 // hot code during the first second or two, and a fresh process's first run was the low one.
 // Options: --runs N (default 3), --duration 10s, --warmup 2s, --threads 2, --connections 50.
@@ -13,7 +16,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
+import type { TransportKind } from '../../core/transport.js';
+import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { arg, freePort, median } from '../support/bench-util.js';
 
 const RUNS = Number(arg('runs', '3'));
@@ -123,10 +127,16 @@ async function main(): Promise<void> {
   writeFileSync(join(root, 'hello.txt'), 'Hello, world\n');
   writeFileSync(join(root, '100k.bin'), randomFillSync(Buffer.alloc(100 * 1024)));
   const children: ChildProcess[] = [];
-  let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined;
+  const labs: LabProcess[] = [];
   try {
-    lab = await startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root } } } });
-    const labPort = lab.port('http');
+    const labPorts: Record<TransportKind, number> = { raw: 0, net: 0 };
+    for (const transport of ['raw', 'net'] as const) {
+      const lab = await startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root, transport, https: false } } } });
+      labs.push(lab);
+      labPorts[transport] = lab.port('http');
+      // The same file in the upload area, served by the same process.
+      writeFileSync(join(lab.dataDir, 'uploads', 'hello.txt'), 'Hello, world\n');
+    }
     const nodePort = await freePort();
     children.push(spawn(process.execPath, ['-e', NODE_HTTP_SERVER, String(nodePort), root], { stdio: 'ignore' }));
     const naivePort = await freePort();
@@ -137,7 +147,8 @@ async function main(): Promise<void> {
     nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
     children.push(nginx);
     const servers = [
-      { name: 'labnet', port: labPort },
+      { name: 'labnet', port: labPorts.raw },
+      { name: 'labnet-net', port: labPorts.net },
       { name: 'node:http', port: nodePort },
       { name: 'nginx', port: nginxPort },
       { name: 'net-naive', port: naivePort },
@@ -155,6 +166,7 @@ async function main(): Promise<void> {
       { name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
       { name: '13-byte GET, Connection: close', path: '/hello.txt', extra: ['-H', 'Connection: close'], target: 0.7 },
     ];
+    const labnets = servers.filter((s) => s.name.startsWith('labnet'));
     console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
     const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
     for (const sc of scenarios) {
@@ -173,25 +185,42 @@ async function main(): Promise<void> {
       for (const s of servers) medians[s.name] = median(samples[s.name]);
       results.push({ scenario: sc.name, target: sc.target, medians });
     }
+    // The upload area against the document root: the same 13-byte file, the same labnet process.
+    const upload: Record<string, { docs: number[]; uploads: number[] }> = Object.fromEntries(labnets.map((s) => [s.name, { docs: [], uploads: [] }]));
+    for (let run = 0; run < RUNS; run++) {
+      for (const s of labnets) {
+        const docs = await wrk(`http://127.0.0.1:${s.port}/hello.txt`, []);
+        const uploads = await wrk(`http://127.0.0.1:${s.port}/upload/hello.txt`, []);
+        upload[s.name].docs.push(docs);
+        upload[s.name].uploads.push(uploads);
+        console.log(`  13-byte GET, /upload/ vs document root, run ${run + 1} ${s.name}: ${uploads.toFixed(0)} vs ${docs.toFixed(0)} req/s`);
+      }
+    }
     console.log(
-      '\nscenario                          labnet   node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  node/nginx  naive/nginx  C/nginx  C/node',
+      '\nscenario                          labnet labnet-net  node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  net/nginx  net/node  node/nginx  naive/nginx  C/nginx  C/node',
     );
     for (const r of results) {
       const l = r.medians.labnet;
+      const ln = r.medians['labnet-net'];
       const n = r.medians['node:http'];
       const x = r.medians.nginx;
       const naive = r.medians['net-naive'];
       const c = r.medians['c-ceiling'];
       console.log(
-        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}` +
+        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${ln.toFixed(0).padStart(10)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}  ${(ln / x).toFixed(2).padStart(9)} ${(ln / n).toFixed(2).padStart(9)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}` +
           (c === undefined ? '' : `     ${(c / x).toFixed(2)}    ${(c / n).toFixed(2)}`),
       );
+    }
+    for (const s of labnets) {
+      const u = median(upload[s.name].uploads);
+      const d = median(upload[s.name].docs);
+      console.log(`${s.name}: 13-byte GET from /upload/ ${u.toFixed(0)} req/s, from the document root ${d.toFixed(0)} req/s: ${(u / d).toFixed(2)}x`);
     }
     if (results.some((r) => r.medians['c-ceiling'] !== undefined))
       console.log('C = test/bench/http-ceiling.c, one write() of a prebuilt response per request: what any server can reach here.');
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    if (lab) {
+    for (const lab of labs) {
       await lab.stop();
       lab.cleanup();
     }

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const stops: Array<() => Promise<unknown>> = [];
   const work = mkdtempSync(join(tmpdir(), 'labnet-tls-bench-'));
   try {
-    const labOn: LabProcess = await startLabProcess({ only: ['https'], config: { services: { https: { port: 0, handshakeDemo: true } } }, timeoutMs: 30_000 });
+    const labOn: LabProcess = await startLabProcess({ only: ['http'], config: { services: { http: { handshakeDemo: true } } }, timeoutMs: 30_000 });
     stops.push(async () => {
       await labOn.stop();
       labOn.cleanup();
@@ -96,8 +96,8 @@ async function main(): Promise<void> {
     const certFile = join(labOn.dataDir, 'tls', 'server.crt');
     const keyFile = join(labOn.dataDir, 'tls', 'server.key');
     const labAll: LabProcess = await startLabProcess({
-      only: ['https'],
-      config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: true, handshakeDemoMaxPerSecond: 0 } } },
+      only: ['http'],
+      config: { tls: { certFile, keyFile }, services: { http: { handshakeDemo: true, handshakeDemoMaxPerSecond: 0 } } },
       timeoutMs: 30_000,
     });
     stops.push(async () => {
@@ -105,8 +105,8 @@ async function main(): Promise<void> {
       labAll.cleanup();
     });
     const labOff: LabProcess = await startLabProcess({
-      only: ['https'],
-      config: { tls: { certFile, keyFile }, services: { https: { port: 0, handshakeDemo: false } } },
+      only: ['http'],
+      config: { tls: { certFile, keyFile }, services: { http: { handshakeDemo: false } } },
       timeoutMs: 30_000,
     });
     stops.push(async () => {
@@ -153,9 +153,9 @@ http {
     });
 
     const servers: Array<[string, number, number]> = [
-      ['labnet demo on', labOn.port('https'), labOn.proc.pid!],
-      ['labnet tap all', labAll.port('https'), labAll.proc.pid!],
-      ['labnet demo off', labOff.port('https'), labOff.proc.pid!],
+      ['labnet demo on', labOn.port('http', 'https'), labOn.proc.pid!],
+      ['labnet tap all', labAll.port('http', 'https'), labAll.proc.pid!],
+      ['labnet demo off', labOff.port('http', 'https'), labOff.proc.pid!],
       ['node:https', nodePort, nodeProc.pid!],
       ['nginx', nginxPort, nginx.pid!],
     ];

@@ -111,8 +111,17 @@ test('per-address connection cap refuses the extra connection with the busy repl
   const c = await LineClient.connect(lab.port('echo'));
   t.is(await c.line(), '-ERR busy (per-address)');
   t.is(await c.line(), null);
+  const closed = new Promise<void>((resolve) => {
+    const sub = lab.events.subscribe(
+      () => {
+        sub.unsubscribe();
+        resolve();
+      },
+      { types: ['session.close'] },
+    );
+  });
   a.end();
-  await new Promise((r) => setTimeout(r, 100));
+  await closed;
   const d = await LineClient.connect(lab.port('echo'));
   t.is(await d.line(), '+OK echo ready', 'a slot frees when a session ends');
   b.end();
@@ -233,7 +242,7 @@ test('STARTTLS: plaintext pipelined after STARTTLS is discarded, not executed', 
   t.is(await c.line(), 'ECHO after (tls)', 'the first reply over TLS answers the first command sent over TLS');
   c.write('QUIT\r\n');
   t.is(await c.line(), '+OK bye');
-  await new Promise((r) => setTimeout(r, 50));
+  await lab.events.settled();
   const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
   t.false(commands.includes('INJECTED'));
   const step = events.find((e) => e.type === 'tls') as Extract<ProtocolEvent, { type: 'tls' }>;

@@ -108,8 +108,13 @@ test.serial('accepts, knows both ends, reads what the client sends and writes ba
   const back = await once<Buffer>(c, 'data');
   t.is(back.toString(), 'echo:hello');
   t.is(Buffer.concat(got).toString(), 'hello');
+  // The client closes; the owner ends its side and the socket is gone at once.
+  const ended = once(s, 'end');
   c.destroy();
-  await once(s, 'close');
+  await ended;
+  const closed = once(s, 'close');
+  s.end();
+  await closed;
   t.true(s.destroyed);
   await h.close();
 });
@@ -135,10 +140,15 @@ test.serial('end() half-closes: the client sees EOF, the socket closes when the 
   s.start();
   let closed = false;
   s.on('close', () => (closed = true));
+  const got: string[] = [];
+  s.on('data', (d: Buffer) => got.push(d.toString()));
   s.end('bye');
   t.is((await readAll(c)).toString(), 'bye');
-  // Still open: waiting for the client's FIN.
-  await new Promise((r) => setTimeout(r, 50));
+  // Still open, waiting for the client's FIN: it still reads what the client sends.
+  const more = once(s, 'data');
+  c.write('still here');
+  await more;
+  t.deepEqual(got, ['still here']);
   t.false(closed);
   c.end();
   await once(s, 'close');
@@ -155,7 +165,7 @@ test.serial('a peer that half-closes still gets what the owner writes afterwards
   await ended;
   t.false(s.destroyed, 'the socket stays open for the answer');
   const all = readAll(c);
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setImmediate(r));
   const closed = once(s, 'close');
   s.end('late answer');
   t.is((await all).toString(), 'late answer');
@@ -213,18 +223,32 @@ test.serial('backpressure: writes past the high-water mark report a full buffer,
 
 test.serial('pause() stops reading, resume() reads what arrived meanwhile', async (t) => {
   const { h, c, s } = await connected();
+  // A second connection that keeps reading: once it has received what its client sent after the
+  // first client's write, the loop has had the chance to read the paused socket too.
+  const control = await client(h.port);
+  const cs = await h.next();
+  cs.start();
   const got: string[] = [];
   s.on('data', (d: Buffer) => got.push(d.toString()));
   s.start();
   s.pause();
-  c.write('while paused');
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise<void>((r) => c.write('while paused', () => r()));
+  const seen = once(cs, 'data');
+  control.write('control');
+  await seen;
+  // The rest of that turn of the loop (its other reads) has run too.
+  await new Promise((r) => setImmediate(r));
   t.deepEqual(got, []);
+  const resumed = once(s, 'data');
   s.resume();
-  await new Promise((r) => setTimeout(r, 100));
+  await resumed;
   t.is(got.join(''), 'while paused');
+  const closed = Promise.all([once(s, 'close'), once(cs, 'close')]);
+  s.destroy();
+  cs.destroy();
+  await closed;
   c.destroy();
-  await once(s, 'close');
+  control.destroy();
   await h.close();
 });
 
@@ -240,8 +264,10 @@ test.serial('setTimeout emits timeout after the idle time (one shared sweep), ac
   const elapsed = Date.now() - started;
   t.true(elapsed >= 1_500, `timed out after ${elapsed} ms`);
   t.true(elapsed < 4_000, `timed out after ${elapsed} ms`);
+  const closed = once(s, 'close');
+  s.destroy();
+  await closed;
   c.destroy();
-  await once(s, 'close');
   await h.close();
 });
 

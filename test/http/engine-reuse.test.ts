@@ -1,6 +1,7 @@
-// The engine is reusable: the same `serveHttp(conn, site)` over implicit TLS (what the HTTPS service
-// will do), a site-specific route added with one call, and a route on the shared registry
-// (TOKENS.HttpRoutes, where the TLS material can publish /ca.crt) served by every site.
+// The engine is reusable: the same `engine.serve(conn)` over implicit TLS (what the HTTP service's TLS
+// listener does), a site-specific route added with one call, and a route on the shared registry
+// (TOKENS.HttpRoutes, where the TLS material publishes /ca.crt) served by every site. A route that
+// throws is isolated, on both plain transports (raw and net).
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventBus } from '../../core/events.js';
-import { serveHttp } from '../../core/http/engine.js';
-import { DEFAULT_HTTP_LIMITS } from '../../core/http/limits.js';
+import { HttpEngine } from '../../core/http/engine.js';
+import { DEFAULT_HTTP_LIMITS, httpListenerOptions } from '../../core/http/limits.js';
 import { HttpRouteRegistry } from '../../core/http/routes.js';
 import { HttpSite } from '../../core/http/site.js';
 import { TcpServer } from '../../core/tcp-server.js';
+import type { TransportKind } from '../../core/transport.js';
 import { curl } from './raw-client.js';
 
 /** A small site in `dir` (document root and upload area created by start()). */
@@ -30,11 +32,12 @@ function testSite(dir: string, events: EventBus, shared?: HttpRouteRegistry): Ht
   });
 }
 
-test('serveHttp runs unchanged over TLS, with a site route and a shared route', async (t) => {
+test('the engine runs unchanged over TLS, with a site route and a shared route', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-http-tls-'));
   const events = new EventBus();
   const shared = new HttpRouteRegistry();
   const site = testSite(dir, events, shared);
+  const engine = new HttpEngine(site);
   let server: TcpServer | undefined;
   try {
     execFileSync(
@@ -45,6 +48,7 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
     const key = readFileSync(join(dir, 'key.pem'));
     const cert = readFileSync(join(dir, 'cert.pem'));
     await site.start();
+    engine.start();
     site.routes.add({
       path: '/tls',
       methods: ['GET'],
@@ -59,9 +63,8 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
         port: 0,
         maxConnections: 100,
         maxConnectionsPerAddress: 100,
-        idleTimeoutMs: 0,
-        maxLineLength: 8192,
-        handler: (conn) => serveHttp(conn, site),
+        ...httpListenerOptions(DEFAULT_HTTP_LIMITS),
+        handler: engine.serve,
         tls: { options: () => ({ key, cert }) },
       },
       events,
@@ -82,12 +85,12 @@ test('serveHttp runs unchanged over TLS, with a site route and a shared route', 
     t.regex(post.stdout.toString(), /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*Allow: GET, HEAD, OPTIONS\r\n/);
   } finally {
     await server?.close(500);
-    site.stop();
+    engine.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a route that throws: that request gets 500 and its connection closes; the server logs it and goes on', async (t) => {
+const routeThatThrows = test.macro(async (t, transport: TransportKind) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-http-throw-'));
   const events = new EventBus();
   const notices: string[] = [];
@@ -95,11 +98,13 @@ test('a route that throws: that request gets 500 and its connection closes; the 
     if (e.type === 'notice') notices.push(e.message);
   });
   const site = testSite(dir, events);
+  const engine = new HttpEngine(site);
   const logged: string[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
   let server: TcpServer | undefined;
   try {
     await site.start();
+    engine.start();
     site.routes.add({
       path: '/boom',
       methods: ['GET'],
@@ -122,16 +127,16 @@ test('a route that throws: that request gets 500 and its connection closes; the 
         port: 0,
         maxConnections: 100,
         maxConnectionsPerAddress: 100,
-        idleTimeoutMs: 0,
-        maxLineLength: 8192,
-        rawTcp: true,
-        handler: (conn) => serveHttp(conn, site),
+        ...httpListenerOptions(DEFAULT_HTTP_LIMITS),
+        transport,
+        handler: engine.serve,
       },
       events,
       logger,
       Date.now,
     );
     await server.listen();
+    t.is(server.transport, transport);
     const base = `http://127.0.0.1:${server.port}`;
     for (const path of ['/boom', '/later']) {
       // Two URLs on one curl run: the first fails with 500 and its connection closes, so curl opens
@@ -159,7 +164,10 @@ test('a route that throws: that request gets 500 and its connection closes; the 
     t.is(server.stats().open, 0);
   } finally {
     await server?.close(500);
-    site.stop();
+    engine.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const transport of ['raw', 'net'] as const)
+  test(`a route that throws: that request gets 500 and its connection closes; the server logs it and goes on (${transport})`, routeThatThrows, transport);

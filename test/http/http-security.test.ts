@@ -1,6 +1,7 @@
 // Hostile input against the real HTTP service: request smuggling probes (RFC 9112 sections 6 and 11),
 // path traversal (dot segments, encodings, NUL, symlinks out of the root), slow heads (slowloris), the
-// TRACE switch with secrets redacted, and protocol events for requests and status lines.
+// TRACE switch with secrets redacted, and protocol events for requests and status lines. Every test
+// runs on both plain transports (raw and net, see both-transports.ts).
 import test from 'ava';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,31 +9,23 @@ import { join } from 'node:path';
 import { startLabnet } from '../../app/labnet.js';
 import { type LabnetHandle } from '../../core/host.js';
 import type { ProtocolEvent } from '../../core/events.js';
-import { startLabProcess, type LabProcess } from '../support/lab-process.js';
+import { httpLabPerTransport } from './both-transports.js';
 import { curl, rawRequest, RawClient } from './raw-client.js';
 
-let lab: LabProcess;
-let port: number;
-let outside: string;
+const outsideDirs: string[] = [];
 
-test.before(async () => {
-  lab = await startLabProcess({ only: ['http'], config: { services: { http: { headerTimeoutMs: 1500, keepAliveTimeoutMs: 4000 } } } });
-  port = lab.port('http');
-  outside = mkdtempSync(join(tmpdir(), 'labnet-outside-'));
+const both = httpLabPerTransport({ headerTimeoutMs: 1500, keepAliveTimeoutMs: 4000 }, ({ www }) => {
+  const outside = mkdtempSync(join(tmpdir(), 'labnet-outside-'));
+  outsideDirs.push(outside);
   writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET-OUTSIDE\n');
-  const www = join(lab.dataDir, 'www');
   symlinkSync(join(outside, 'secret.txt'), join(www, 'leak.txt'));
   symlinkSync(outside, join(www, 'leakdir'));
   writeFileSync(join(www, 'inside.txt'), 'inside\n');
   symlinkSync(join(www, 'inside.txt'), join(www, 'alias.txt'));
 });
 
-test.after.always(async () => {
-  if (lab) {
-    await lab.stop();
-    lab.cleanup();
-  }
-  if (outside) rmSync(outside, { recursive: true, force: true });
+test.after.always(() => {
+  for (const d of outsideDirs) rmSync(d, { recursive: true, force: true });
 });
 
 const smuggling: Array<[string, string]> = [
@@ -58,7 +51,7 @@ const smuggling: Array<[string, string]> = [
 ];
 
 for (const [name, request] of smuggling) {
-  test(`smuggling probe answered 400 and closed: ${name}`, async (t) => {
+  both(`smuggling probe answered 400 and closed: ${name}`, async (t, { port }) => {
     const c = await RawClient.open(port);
     // A second request right behind it must never be answered.
     c.send(`${request}GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -72,7 +65,7 @@ for (const [name, request] of smuggling) {
   });
 }
 
-test('an unsupported transfer coding before chunked gets 501 and the connection closes', async (t) => {
+both('an unsupported transfer coding before chunked gets 501 and the connection closes', async (t, { port }) => {
   const r = await rawRequest(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
   t.is(r.status, 501);
   t.true(r.closed);
@@ -93,19 +86,19 @@ const traversal = [
 ];
 
 for (const path of traversal) {
-  test(`traversal probe never leaves the document root: ${path}`, async (t) => {
+  both(`traversal probe never leaves the document root: ${path}`, async (t, { port }) => {
     const r = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
     t.true(r.status === 400 || r.status === 404, `status ${r.status}`);
     t.false(r.text.includes('root:'));
   });
 }
 
-test('curl --path-as-is traversal gets 400', async (t) => {
+both('curl --path-as-is traversal gets 400', async (t, { port }) => {
   const r = await curl(['--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/../../etc/passwd`]);
   t.is(r.stdout.toString(), '400');
 });
 
-test('symlinks pointing outside the root are refused; inside ones work', async (t) => {
+both('symlinks pointing outside the root are refused; inside ones work', async (t, { port }) => {
   const leak = await rawRequest(port, 'GET /leak.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is(leak.status, 403);
   t.false(leak.text.includes('TOP-SECRET'));
@@ -117,7 +110,7 @@ test('symlinks pointing outside the root are refused; inside ones work', async (
   t.is(alias.text, 'inside\n');
 });
 
-test('slowloris: a head trickling in is cut off with 408 after the header timeout', async (t) => {
+both('slowloris: a head trickling in is cut off with 408 after the header timeout', async (t, { port }) => {
   const c = await RawClient.open(port);
   c.send('GET /hello.txt HTTP/1.1\r\n');
   let sent = 0;
@@ -136,7 +129,7 @@ test('slowloris: a head trickling in is cut off with 408 after the header timeou
   t.is(ok.status, 200);
 });
 
-test('an idle keep-alive connection between requests is not cut by the header timeout', async (t) => {
+both('an idle keep-alive connection between requests is not cut by the header timeout', async (t, { port }) => {
   const c = await RawClient.open(port);
   c.send('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is((await c.response()).status, 200);
@@ -147,7 +140,7 @@ test('an idle keep-alive connection between requests is not cut by the header ti
   c.destroy();
 });
 
-test('a keep-alive connection that stays silent past keepAliveTimeoutMs is closed', async (t) => {
+both('a keep-alive connection that stays silent past keepAliveTimeoutMs is closed', async (t, { port }) => {
   const c = await RawClient.open(port);
   c.send('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is((await c.response()).status, 200);
@@ -158,7 +151,7 @@ test('a keep-alive connection that stays silent past keepAliveTimeoutMs is close
   t.true(await silent.closesWithin(15_000));
 });
 
-test('TRACE, when switched on, echoes the request as message/http with secrets redacted; events show requests', async (t) => {
+both('TRACE, when switched on, echoes the request as message/http with secrets redacted; events show requests', async (t, { transport }) => {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-trace-'));
   let inproc: LabnetHandle | undefined;
   try {
@@ -166,7 +159,7 @@ test('TRACE, when switched on, echoes the request as message/http with secrets r
       defaults: false,
       only: ['http'],
       logLevel: 'silent',
-      config: { listen: '127.0.0.1', dataDir: dir, services: { http: { port: 0, trace: true } } },
+      config: { listen: '127.0.0.1', dataDir: dir, services: { http: { port: 0, https: false, trace: true, transport } } },
     });
     const events: ProtocolEvent[] = [];
     inproc.events.subscribe((e) => events.push(e), { types: ['command', 'reply', 'session.open', 'session.close'] });
@@ -185,7 +178,7 @@ test('TRACE, when switched on, echoes the request as message/http with secrets r
     t.false(r.text.includes('c2VjcmV0'));
     const options = await rawRequest(p, 'OPTIONS /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
     t.is(options.headers.allow, 'GET, HEAD, OPTIONS, TRACE');
-    await new Promise((res) => setTimeout(res, 100));
+    await inproc.events.settled();
     const commands = events.filter((e) => e.type === 'command').map((e) => (e.type === 'command' ? e.text : ''));
     const replies = events.filter((e) => e.type === 'reply').map((e) => (e.type === 'reply' ? e.text : ''));
     t.true(commands.includes('TRACE /some/where HTTP/1.1'));

@@ -1,42 +1,27 @@
 // The HTTP service in the real `labnet start` process, driven by curl and raw sockets: every method,
 // static files with validators and ranges, /echo, /upload/, keep-alive, pipelining, chunked uploads,
-// 100-continue, HTTP/1.0, each error code, /healthz and the landing page.
-import test from 'ava';
+// 100-continue, HTTP/1.0, each error code, /healthz and the landing page. Every test runs on both
+// plain transports (raw and net, see both-transports.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
+import { httpLabPerTransport } from './both-transports.js';
 import { curl, rawRequest, RawClient } from './raw-client.js';
 
 const run = promisify(execFile);
 
-let lab: LabProcess;
-let port: number;
-let www: string;
 const big = randomBytes(300 * 1024);
 
-test.before(async () => {
-  lab = await startLabProcess({
-    only: ['http'],
-    config: { services: { http: { uploadMaxFiles: 3, uploadMaxFileBytes: 100_000, maxBodyBytes: 200_000, maxHeaderCount: 50, maxHeadBytes: 16384 } } },
-  });
-  port = lab.port('http');
-  www = join(lab.dataDir, 'www');
-  writeFileSync(join(www, 'digits.txt'), '0123456789');
-  writeFileSync(join(www, 'big.bin'), big);
-});
-
-test.after.always(async () => {
-  if (lab) {
-    await lab.stop();
-    lab.cleanup();
-  }
-});
-
-const url = (p: string): string => `http://127.0.0.1:${port}${p}`;
+const both = httpLabPerTransport(
+  { uploadMaxFiles: 3, uploadMaxFileBytes: 100_000, maxBodyBytes: 200_000, maxHeaderCount: 50, maxHeadBytes: 16384 },
+  ({ www }) => {
+    writeFileSync(join(www, 'digits.txt'), '0123456789');
+    writeFileSync(join(www, 'big.bin'), big);
+  },
+);
 
 /** curl -i: status, lower-cased headers, body. */
 async function curlI(args: string[], input?: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string; raw: string }> {
@@ -52,7 +37,7 @@ async function curlI(args: string[], input?: Buffer): Promise<{ status: number; 
   return { status: Number(lines[0].split(' ')[1]), headers, body: text.slice(end + 4), raw };
 }
 
-test('the seeded document root serves hello.txt and index.html with validators', async (t) => {
+both('the seeded document root serves hello.txt and index.html with validators', async (t, { url }) => {
   const r = await curlI([url('/hello.txt')]);
   t.is(r.status, 200);
   t.is(r.body, 'Hello, world\n');
@@ -68,7 +53,7 @@ test('the seeded document root serves hello.txt and index.html with validators',
   t.regex(index.body, /document root/);
 });
 
-test('HEAD has the GET headers and no body', async (t) => {
+both('HEAD has the GET headers and no body', async (t, { port }) => {
   const r = await rawRequest(port, 'HEAD /digits.txt HTTP/1.1\r\nHost: x\r\n\r\n', { head: true });
   t.is(r.status, 200);
   t.is(r.headers['content-length'], '10');
@@ -80,7 +65,7 @@ test('HEAD has the GET headers and no body', async (t) => {
   c.destroy();
 });
 
-test('conditional GET answers 304 for If-None-Match and If-Modified-Since', async (t) => {
+both('conditional GET answers 304 for If-None-Match and If-Modified-Since', async (t, { url }) => {
   const first = await curlI([url('/digits.txt')]);
   const etag = first.headers.etag;
   const inm = await curlI(['-H', `If-None-Match: ${etag}`, url('/digits.txt')]);
@@ -93,7 +78,7 @@ test('conditional GET answers 304 for If-None-Match and If-Modified-Since', asyn
   t.is((await curlI(['-H', 'If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT', url('/digits.txt')])).status, 200);
 });
 
-test('single ranges: 206 with Content-Range, 416 outside the file, several ranges give the whole file', async (t) => {
+both('single ranges: 206 with Content-Range, 416 outside the file, several ranges give the whole file', async (t, { url }) => {
   const r = await curlI(['-r', '2-5', url('/digits.txt')]);
   t.is(r.status, 206);
   t.is(r.body, '2345');
@@ -111,7 +96,7 @@ test('single ranges: 206 with Content-Range, 416 outside the file, several range
   t.is((await curlI(['-r', '0-0', '-H', 'If-Range: "stale"', url('/digits.txt')])).status, 200);
 });
 
-test('a file larger than the memory cache streams whole and by range', async (t) => {
+both('a file larger than the memory cache streams whole and by range', async (t, { url, www }) => {
   writeFileSync(join(www, 'huge.bin'), Buffer.concat([big, big, big, big]));
   const r = await curl([url('/huge.bin')]);
   t.is(r.stdout.length, big.length * 4);
@@ -122,7 +107,7 @@ test('a file larger than the memory cache streams whole and by range', async (t)
   t.true(plain.stdout.equals(big));
 });
 
-test('a changed file is served fresh within a second or so', async (t) => {
+both('a changed file is served fresh within a second or so', async (t, { url, www }) => {
   writeFileSync(join(www, 'changing.txt'), 'one');
   t.is((await curl([url('/changing.txt')])).stdout.toString(), 'one');
   writeFileSync(join(www, 'changing.txt'), 'two!');
@@ -134,7 +119,7 @@ test('a changed file is served fresh within a second or so', async (t) => {
   t.is(seen, 'two!');
 });
 
-test('a directory without a slash redirects, with a slash serves its index.html; 404 names the path', async (t) => {
+both('a directory without a slash redirects, with a slash serves its index.html; 404 names the path', async (t, { url, www }) => {
   mkdirSync(join(www, 'sub'));
   writeFileSync(join(www, 'sub', 'index.html'), '<p>sub</p>');
   const r = await curlI([url('/sub')]);
@@ -148,7 +133,7 @@ test('a directory without a slash redirects, with a slash serves its index.html;
   t.regex(missing.body, /404 Not Found: no file at \/nothing\/here/);
 });
 
-test('OPTIONS answers 200 with Allow for routes, files and *', async (t) => {
+both('OPTIONS answers 200 with Allow for routes, files and *', async (t, { port, url }) => {
   const echo = await curlI(['-X', 'OPTIONS', url('/echo')]);
   t.is(echo.status, 200);
   t.is(echo.headers.allow, 'GET, HEAD, POST, OPTIONS');
@@ -159,7 +144,7 @@ test('OPTIONS answers 200 with Allow for routes, files and *', async (t) => {
   t.regex(star.headers.allow ?? '', /GET.*POST.*PUT.*DELETE/);
 });
 
-test('POST /echo answers with method, headers, body size and SHA-256 (JSON and text)', async (t) => {
+both('POST /echo answers with method, headers, body size and SHA-256 (JSON and text)', async (t, { url }) => {
   const payload = randomBytes(5000);
   const r = await curl(
     [
@@ -187,7 +172,7 @@ test('POST /echo answers with method, headers, body size and SHA-256 (JSON and t
   t.regex(text.stdout.toString(), /body: 3 octets, sha256 ba7816bf/);
 });
 
-test('chunked request bodies with trailers reach /echo; curl chunked upload works', async (t) => {
+both('chunked request bodies with trailers reach /echo; curl chunked upload works', async (t, { port, url }) => {
   const r = await rawRequest(
     port,
     'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Checksum: 42\r\n\r\n',
@@ -206,7 +191,7 @@ test('chunked request bodies with trailers reach /echo; curl chunked upload work
   t.is(j2.body.sha256, createHash('sha256').update(payload).digest('hex'));
 });
 
-test('Expect: 100-continue gets 100 before the body; too large gets 413 without it', async (t) => {
+both('Expect: 100-continue gets 100 before the body; too large gets 413 without it', async (t, { port, url }) => {
   const c = await RawClient.open(port);
   c.send('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
   const interim = await c.response();
@@ -229,7 +214,7 @@ test('Expect: 100-continue gets 100 before the body; too large gets 413 without 
   t.is((JSON.parse(viaCurl.stdout.toString()) as { body: { size: number } }).body.size, payload.length);
 });
 
-test('upload area: PUT 201 then 204, GET back, DELETE 204 then 404, listing, caps', async (t) => {
+both('upload area: PUT 201 then 204, GET back, DELETE 204 then 404, listing, caps', async (t, { port, url, lab }) => {
   const content = randomBytes(20_000);
   const put = await curlI(['-T', '-', url('/upload/notes.bin')], content);
   t.is(put.status, 201);
@@ -269,7 +254,7 @@ test('upload area: PUT 201 then 204, GET back, DELETE 204 then 404, listing, cap
   for (const n of ['f1', 'f2', 'f3']) t.is((await curlI(['-X', 'DELETE', url(`/upload/${n}`)])).status, 204);
 });
 
-test('405 with Allow for POST, PUT, DELETE on static files and for CONNECT; TRACE is off by default', async (t) => {
+both('405 with Allow for POST, PUT, DELETE on static files and for CONNECT; TRACE is off by default', async (t, { port, url }) => {
   for (const m of ['POST', 'PUT', 'DELETE']) {
     const r = await curlI(['-X', m, url('/hello.txt')]);
     t.is(r.status, 405, m);
@@ -285,7 +270,7 @@ test('405 with Allow for POST, PUT, DELETE on static files and for CONNECT; TRAC
   t.is((await curlI(['-X', 'POST', url('/healthz')])).headers.allow, 'GET, HEAD, OPTIONS');
 });
 
-test('error codes each with a body saying what was wrong: 400 404 411 413 414 431 501 505', async (t) => {
+both('error codes each with a body saying what was wrong: 400 404 411 413 414 431 501 505', async (t, { port }) => {
   const cases: Array<[string, number, RegExp]> = [
     ['GET /x HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400, /no colon/],
     ['GET /nope.txt HTTP/1.1\r\nHost: x\r\n\r\n', 404, /no file at \/nope\.txt/],
@@ -306,7 +291,7 @@ test('error codes each with a body saying what was wrong: 400 404 411 413 414 43
   }
 });
 
-test('an unknown method or a 404 keeps the connection for the next request', async (t) => {
+both('an unknown method or a 404 keeps the connection for the next request', async (t, { port }) => {
   const c = await RawClient.open(port);
   c.send('BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is((await c.response()).status, 501);
@@ -320,14 +305,14 @@ test('an unknown method or a 404 keeps the connection for the next request', asy
   c.destroy();
 });
 
-test('keep-alive: curl reuses one connection for several URLs', async (t) => {
+both('keep-alive: curl reuses one connection for several URLs', async (t, { url }) => {
   const r = await curl(['-v', url('/hello.txt'), url('/digits.txt'), url('/healthz')]);
   t.regex(r.stderr, /Re-using existing connection/);
   t.false(/Connection #0 to host .* left intact[^]*Trying/.test(r.stderr));
   t.regex(r.stdout.toString(), /^Hello, world\n0123456789\{/);
 });
 
-test('pipelining: several requests in one write get their responses in order', async (t) => {
+both('pipelining: several requests in one write get their responses in order', async (t, { port }) => {
   const c = await RawClient.open(port);
   c.send(
     'GET /digits.txt HTTP/1.1\r\nHost: x\r\n\r\n' +
@@ -346,7 +331,7 @@ test('pipelining: several requests in one write get their responses in order', a
   t.true(await c.closesWithin(5000));
 });
 
-test('HTTP/1.0: closes unless keep-alive is asked for; Connection: close closes 1.1', async (t) => {
+both('HTTP/1.0: closes unless keep-alive is asked for; Connection: close closes 1.1', async (t, { port, url }) => {
   const r10 = await rawRequest(port, 'GET /hello.txt HTTP/1.0\r\n\r\n');
   t.is(r10.status, 200);
   t.is(r10.statusLine, 'HTTP/1.1 200 OK');
@@ -366,7 +351,7 @@ test('HTTP/1.0: closes unless keep-alive is asked for; Connection: close closes 
   t.is(curl10.stdout.toString(), 'Hello, world\n');
 });
 
-test('/healthz reports every service as JSON', async (t) => {
+both('/healthz reports every service as JSON', async (t, { port, url }) => {
   const r = await curlI([url('/healthz')]);
   t.is(r.status, 200);
   t.is(r.headers['content-type'], 'application/json');
@@ -377,7 +362,7 @@ test('/healthz reports every service as JSON', async (t) => {
   t.is(http?.listeners[0]?.port, port);
 });
 
-test('the landing page lists services with ports, mail setup and the address form', async (t) => {
+both('the landing page lists services with ports, mail setup and the address form', async (t, { port, url }) => {
   const r = await curlI([url('/')]);
   t.is(r.status, 200);
   t.is(r.headers['content-type'], 'text/html; charset=utf-8');
@@ -395,7 +380,7 @@ test('the landing page lists services with ports, mail setup and the address for
   t.false(amp.text.includes("a&b'c"));
 });
 
-test('other real clients: busybox wget and Python http.client (one keep-alive connection)', async (t) => {
+both('other real clients: busybox wget and Python http.client (one keep-alive connection)', async (t, { port, url }) => {
   const wget = await run('busybox', ['wget', '-q', '-O', '-', url('/digits.txt')]);
   t.is(wget.stdout, '0123456789');
   const script = `
@@ -415,7 +400,7 @@ print(json.dumps(out))
   t.deepEqual(out, [[200, 'Hello, world\n'], [201, 'created /upload/py.txt (11 octets)\n'], [200, 'from python'], [204, ''], true]);
 });
 
-test('a client that half-closes after its request (printf ... | nc -N) still gets the answer', async (t) => {
+both('a client that half-closes after its request (printf ... | nc -N) still gets the answer', async (t, { port }) => {
   for (const path of ['/digits.txt', '/healthz', '/big.bin', '/nope.txt']) {
     const body = await new Promise<Buffer>((resolve, reject) => {
       const c = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => c.end(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`));

@@ -2,7 +2,9 @@
 // real labnet process with certificate checks ON: the lab certificate is trusted by pinning its key
 // (--ignore-certificate-errors-spki-list, honoured only with a fresh --user-data-dir), so any other
 // certificate would still be refused. The page must render the ladder; a screenshot is kept in
-// build/test-artifacts/tls-ladder.png.
+// build/test-artifacts/tls-ladder.png. The landing page on the plain listener lists both listeners of
+// the one http service, and its /tls link leads (redirected) to the TLS listener's page
+// (build/test-artifacts/landing.png).
 import test from 'ava';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +17,7 @@ const CHROMIUM = '/usr/bin/chromium';
 let lab: LabProcess;
 
 test.before(async () => {
-  lab = await startLabProcess({ only: ['https'], config: { services: { https: { port: 0 } } }, timeoutMs: 30_000 });
+  lab = await startLabProcess({ only: ['http'], timeoutMs: 30_000 });
 });
 
 test.after.always(async () => {
@@ -50,7 +52,7 @@ test('Chromium shows /tls with the handshake ladder and no certificate error', a
   });
   try {
     const page = await context.newPage();
-    const res = await page.goto(`https://localhost:${lab.port('https')}/tls`, { timeout: 60_000 });
+    const res = await page.goto(`https://localhost:${lab.port('http', 'https')}/tls`, { timeout: 60_000 });
     t.is(res?.status(), 200);
     const security = await res!.securityDetails();
     t.truthy(security);
@@ -66,6 +68,16 @@ test('Chromium shows /tls with the handshake ladder and no certificate error', a
     mkdirSync(dir, { recursive: true });
     const shot = await page.screenshot({ path: join(dir, 'tls-ladder.png'), fullPage: true });
     t.true(shot.length > 10_000);
+    const plain = lab.port('http', 'http');
+    const https = lab.port('http', 'https');
+    const landing = await page.goto(`http://localhost:${plain}/`, { timeout: 60_000 });
+    t.is(landing?.status(), 200);
+    const row = (await page.textContent('table tr:nth-child(2)')) ?? '';
+    t.regex(row, new RegExp(`^http\\s*running\\s*http ${plain}/tcp, https ${https}/tcp \\(TLS\\)`));
+    await page.screenshot({ path: join(dir, 'landing.png'), fullPage: true });
+    await Promise.all([page.waitForURL(`https://localhost:${https}/tls`, { timeout: 60_000 }), page.click('a[href="/tls"]')]);
+    await page.waitForSelector('.ladder .msg', { timeout: 30_000 });
+    t.regex((await page.textContent('.summary')) ?? '', /TLS 1\.3/);
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });

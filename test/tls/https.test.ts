@@ -17,15 +17,15 @@ let http: number;
 
 test.before(async () => {
   lab = await startLabProcess({
-    only: ['http', 'https'],
+    only: ['http'],
     // sslscan in a concurrent test makes hundreds of handshakes a second: lift the demo's flood limit
     // so the /tls tests always find their own handshake recorded.
-    config: { services: { http: { port: 0 }, https: { port: 0, rsaDemo: true, rsaDemoPort: 0, handshakeDemoMaxPerSecond: 100000, keepAliveTimeoutMs: 2000 } } },
+    config: { services: { http: { rsaDemo: true, handshakeDemoMaxPerSecond: 100000, keepAliveTimeoutMs: 2000 } } },
     timeoutMs: 30_000,
   });
-  https = lab.port('https', 'https');
-  demo = lab.port('https', 'https-rsa-demo');
-  http = lab.port('http');
+  https = lab.port('http', 'https');
+  demo = lab.port('http', 'https-rsa-demo');
+  http = lab.port('http', 'http');
   caFile = join(lab.dataDir, 'exported-ca.pem');
 });
 
@@ -190,4 +190,25 @@ test.serial('an idle keep-alive HTTPS connection is closed after keepAliveTimeou
   const idleMs = at - t0;
   t.true(idleMs >= 1_900, `closed after ${idleMs} ms, before the 2 s keep-alive timeout`);
   t.true(idleMs < 6_000, `still open after ${idleMs} ms`);
+});
+
+test.serial('one http service: /healthz lists its plain and TLS listeners; /tls over plain HTTP redirects to the TLS listener', async (t) => {
+  const health = await runTool('curl', ['-sS', `http://127.0.0.1:${http}/healthz`]);
+  const j = JSON.parse(health.stdout) as { services: Array<{ name: string; listeners: Array<{ name: string; port: number; tls: boolean }> }> };
+  t.deepEqual(
+    j.services.map((s) => s.name),
+    ['http'],
+  );
+  t.deepEqual(j.services[0].listeners, [
+    { name: 'http', protocol: 'tcp', address: '127.0.0.1', port: http, tls: false },
+    { name: 'https', protocol: 'tcp', address: '127.0.0.1', port: https, tls: true },
+    { name: 'https-rsa-demo', protocol: 'tcp', address: '127.0.0.1', port: demo, tls: true },
+  ]);
+  const plain = await runTool('curl', ['-sS', '-i', '-H', `Host: localhost:${http}`, `http://127.0.0.1:${http}/tls`]);
+  t.regex(plain.stdout, /^HTTP\/1\.1 302 Found\r\n/);
+  t.true(plain.stdout.includes(`\r\nLocation: https://localhost:${https}/tls\r\n`), plain.stdout);
+  const followed = await runTool('curl', ['-sS', '-L', '--cacert', caFile, `http://localhost:${http}/tls`]);
+  t.regex(followed.stdout, /Your TLS handshake/);
+  const landing = await runTool('curl', ['-sS', '--cacert', caFile, `https://localhost:${https}/`]);
+  t.regex(landing.stdout, new RegExp(`https ${https}/tcp \\(TLS\\)`));
 });

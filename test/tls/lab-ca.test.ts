@@ -103,12 +103,12 @@ test('configured certFile/keyFile replace the generated certificate', async (t) 
   const lab = await startLabnet({
     defaults: false,
     dataDir,
-    only: ['https'],
+    only: ['http'],
     logLevel: 'silent',
-    config: { listen: '127.0.0.1', tls: { certFile: cert, keyFile: key }, services: { https: { enabled: true, port: 0 } } },
+    config: { listen: '127.0.0.1', tls: { certFile: cert, keyFile: key }, services: { http: { enabled: true, port: 0, httpsPort: 0 } } },
   });
   try {
-    const peer = await peerCertificate(lab.port('https'), readFileSync(cert, 'utf8'));
+    const peer = await peerCertificate(lab.port('http', 'https'), readFileSync(cert, 'utf8'));
     t.is(peer.subject.CN, 'own.example');
   } finally {
     await lab.stop();
@@ -120,14 +120,14 @@ test('handshakeDemo off: plain node:tls, /tls says the handshake is not recorded
   const lab = await startLabnet({
     defaults: false,
     dataDir,
-    only: ['https'],
+    only: ['http'],
     logLevel: 'silent',
-    config: { listen: '127.0.0.1', services: { https: { enabled: true, port: 0, handshakeDemo: false } } },
+    config: { listen: '127.0.0.1', services: { http: { enabled: true, port: 0, httpsPort: 0, handshakeDemo: false } } },
   });
   try {
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     const html = await new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: lab.port('https'), servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] }, () => {
+      const s = tls.connect({ host: '127.0.0.1', port: lab.port('http', 'https'), servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] }, () => {
         s.write('GET /tls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       });
       let out = '';
