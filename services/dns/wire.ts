@@ -47,7 +47,8 @@ export class Reader {
 
   bytes(n: number, what = 'a field'): Uint8Array {
     this.need(n, what);
-    const out = this.buf.slice(this.offset, this.offset + n);
+    // A copy, never a view into the datagram's buffer.
+    const out = new Uint8Array(this.buf.subarray(this.offset, this.offset + n));
     this.offset += n;
     return out;
   }
