@@ -9,8 +9,9 @@ export interface ZoneSpec {
   hostname: string;
   v4: string;
   v6: string;
-  /** The reverse zone (an IPv4 /24 holding v4). */
+  /** The reverse zones: an IPv4 /24 holding v4 and an IPv6 /64 holding v6. */
   reverse: string;
+  reverse6: string;
   ttl: number;
   /** Port of each mail SRV owner ('_imap._tcp'...); absent: not running. */
   srv: Record<string, number>;
@@ -22,6 +23,7 @@ export const SPEC_DEFAULTS = {
   v4: '192.0.2.10',
   v6: '2001:db8::10',
   reverse: '192.0.2.0/24',
+  reverse6: '2001:db8::/64',
   ttl: 60,
 } as const;
 
@@ -30,7 +32,7 @@ export function labnetDnsConfig(spec: ZoneSpec, port: number): Record<string, un
   return {
     port,
     hostAddresses: [spec.v4, spec.v6],
-    reverseSubnets: [spec.reverse],
+    reverseSubnets: [spec.reverse, spec.reverse6],
     ttl: spec.ttl,
     // dnsmasq's SOA minimum is its --auth-ttl: the same here, so the two SOAs compare equal.
     negativeTtl: spec.ttl,
@@ -60,7 +62,7 @@ export function dnsmasqArgs(spec: ZoneSpec, address: string, port: number): stri
     `--listen-address=${address}`,
     '--bind-interfaces',
     `--auth-server=${spec.hostname},${address}`,
-    `--auth-zone=${d},${spec.reverse},${spec.v6}/64`,
+    `--auth-zone=${d},${spec.reverse},${spec.reverse6}`,
     `--auth-soa=1,hostmaster.${d},3600,600,86400`,
     `--auth-ttl=${spec.ttl}`,
     `--local-ttl=${spec.ttl}`,
