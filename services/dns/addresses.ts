@@ -40,7 +40,7 @@ export function bytesToIpv6(b: Uint8Array, at = 0): string {
   // RFC 5952 section 4.2: the longest run of two or more zero groups (the first if tied) becomes "::".
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -111,7 +111,13 @@ export class DnsService implements Service {
    * the lab DNS runs beside it.
    */
   private async bindEachAddress(cause: ListenError, ipv6: boolean): Promise<void> {
-    const candidates = [...new Set(readInterfaces().filter((i) => i.family === 4 || ipv6).map((i) => i.address))];
+    const candidates = [
+      ...new Set(
+        readInterfaces()
+          .filter((i) => i.family === 4 || ipv6)
+          .map((i) => i.address),
+      ),
+    ];
     const skipped: string[] = [];
     for (const address of candidates) {
       try {
@@ -210,7 +216,8 @@ export class DnsService implements Service {
       // Over TCP the client is real (the handshake proves its address): tell it. Over UDP stay silent.
       return transport === 'tcp' && query.length >= 12 ? refusedFor(query) : undefined;
     }
-    if (this.names.version !== this.zonesNamesVersion || now >= this.zonesValidUntil || (!this.boardSeen && this.board.all().length > 0)) this.invalidateZones();
+    if (this.names.version !== this.zonesNamesVersion || now >= this.zonesValidUntil || (!this.boardSeen && this.board.all().length > 0))
+      this.invalidateZones();
     const view = this.hosts.viewFor(client);
     let outcome: Outcome;
     try {

@@ -108,7 +108,14 @@ export function headerView(buf: Uint8Array): Array<{ field: string; label: strin
   return HEADER_FIELDS.map((f) => {
     const word = words[f.offset / 2];
     const value = f.mask === undefined ? word : (word & f.mask) >>> SHIFTS.get(f.key as keyof HeaderFlags)!;
-    return { field: f.key, label: f.label, offset: f.offset, ...(f.mask !== undefined ? { mask: `0x${f.mask.toString(16).padStart(4, '0')}` } : {}), value, note: f.note };
+    return {
+      field: f.key,
+      label: f.label,
+      offset: f.offset,
+      ...(f.mask !== undefined ? { mask: `0x${f.mask.toString(16).padStart(4, '0')}` } : {}),
+      value,
+      note: f.note,
+    };
   });
 }
 

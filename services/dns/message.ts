@@ -52,12 +52,17 @@ function readRecord(r: Reader, section: 'answer' | 'authority' | 'additional'): 
   const rdlength = r.u16('a record length');
   r.need(rdlength, 'record data');
   if (type === TYPE.OPT && (section !== 'additional' || name !== ROOT))
-    throw new DnsWireError('BAD_OPT', section !== 'additional' ? `OPT record in the ${section} section` : 'OPT record with an owner name other than the root', start);
+    throw new DnsWireError(
+      'BAD_OPT',
+      section !== 'additional' ? `OPT record in the ${section} section` : 'OPT record with an owner name other than the root',
+      start,
+    );
   const end = r.offset + rdlength;
   // The codec reads from a sub-reader bounded by `end`: a name pointer may read earlier octets, never later.
   const sub = new Reader(r.buf, r.offset, end);
   const data = codecFor(type).decode(sub, end);
-  if (sub.offset !== end) throw new DnsWireError('BAD_RDLENGTH', `RDLENGTH ${rdlength} but the ${typeName(type)} data takes ${sub.offset - (end - rdlength)} octets`, start);
+  if (sub.offset !== end)
+    throw new DnsWireError('BAD_RDLENGTH', `RDLENGTH ${rdlength} but the ${typeName(type)} data takes ${sub.offset - (end - rdlength)} octets`, start);
   r.offset = end;
   return { name, type, class: cls, ttl, data };
 }
@@ -69,10 +74,15 @@ export function decodeMessage(buf: Uint8Array, options: DecodeOptions = {}): Dns
   if (options.query) {
     if (h.qdcount !== DNS_LIMITS.questionsPerQuery) throw new DnsWireError('BAD_QDCOUNT', `a query with ${h.qdcount} questions (must be 1)`, 4);
     if (h.ancount + h.nscount + h.arcount > DNS_LIMITS.maxRecordsPerQuery)
-      throw new DnsWireError('TOO_MANY_RECORDS', `a query announcing ${h.ancount + h.nscount + h.arcount} records (at most ${DNS_LIMITS.maxRecordsPerQuery})`, 6);
+      throw new DnsWireError(
+        'TOO_MANY_RECORDS',
+        `a query announcing ${h.ancount + h.nscount + h.arcount} records (at most ${DNS_LIMITS.maxRecordsPerQuery})`,
+        6,
+      );
   }
   // Every question takes at least 5 octets and every record 11: counts the data cannot hold fail fast.
-  if (h.qdcount * 5 + (h.ancount + h.nscount + h.arcount) * 11 > r.remaining) throw new DnsWireError('TRUNCATED', 'the counts announce more than the message holds', 4);
+  if (h.qdcount * 5 + (h.ancount + h.nscount + h.arcount) * 11 > r.remaining)
+    throw new DnsWireError('TRUNCATED', 'the counts announce more than the message holds', 4);
   const questions: Question[] = [];
   for (let i = 0; i < h.qdcount; i++) questions.push(readQuestion(r));
   const answers: ResourceRecord[] = [];
@@ -104,7 +114,14 @@ function writeRecord(w: Writer, rr: ResourceRecord): void {
 function write(w: Writer, m: DnsMessage): void {
   for (const n of [m.questions.length, m.answers.length, m.authorities.length, m.additionals.length])
     if (n > 0xffff) throw new DnsWireError('BAD_VALUE', `a section of ${n} entries`);
-  writeHeader(w, { id: m.id, flags: m.flags, qdcount: m.questions.length, ancount: m.answers.length, nscount: m.authorities.length, arcount: m.additionals.length });
+  writeHeader(w, {
+    id: m.id,
+    flags: m.flags,
+    qdcount: m.questions.length,
+    ancount: m.answers.length,
+    nscount: m.authorities.length,
+    arcount: m.additionals.length,
+  });
   for (const q of m.questions) {
     writeName(w, q.name, true);
     w.u16(q.type);

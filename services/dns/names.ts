@@ -64,7 +64,8 @@ function parseNameUncached(name: string): ParsedName {
       if (last) return; // one trailing dot
       throw new DnsWireError('EMPTY_LABEL', `empty label in "${name}"`);
     }
-    if (cur.length > DNS_LIMITS.maxLabelLength) throw new DnsWireError('LABEL_TOO_LONG', `a label of ${cur.length} octets in "${name.slice(0, 80)}" (at most 63)`);
+    if (cur.length > DNS_LIMITS.maxLabelLength)
+      throw new DnsWireError('LABEL_TOO_LONG', `a label of ${cur.length} octets in "${name.slice(0, 80)}" (at most 63)`);
     const bytes = Uint8Array.from(cur);
     labels.push(bytes);
     texts.push(formatLabel(bytes, 0, bytes.length));

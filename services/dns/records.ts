@@ -246,7 +246,7 @@ export const RECORD_CODECS: ReadonlyMap<number, RecordCodec> = new Map<number, R
 );
 
 export function codecFor(type: number): RecordCodec {
-  return RECORD_CODECS.get(type) ?? (opaque as unknown as RecordCodec);
+  return RECORD_CODECS.get(type) ?? opaque;
 }
 
 /** Names of types, including the ones only seen in questions. */

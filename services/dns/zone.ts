@@ -271,7 +271,13 @@ export class LabZone {
     const targets: string[] = [];
     for (const a of answers) {
       const t =
-        a.type === TYPE.NS ? (a.data as string) : a.type === TYPE.MX ? (a.data as { exchange: string }).exchange : a.type === TYPE.SRV ? (a.data as SrvData).target : undefined;
+        a.type === TYPE.NS
+          ? (a.data as string)
+          : a.type === TYPE.MX
+            ? (a.data as { exchange: string }).exchange
+            : a.type === TYPE.SRV
+              ? (a.data as SrvData).target
+              : undefined;
       if (t && t !== '.' && !targets.includes(t)) targets.push(t);
     }
     const out: ResourceRecord[] = [];
@@ -288,7 +294,8 @@ export class LabZone {
   /** Every record, for the status view and tests (owner, type, data). */
   records(): ResourceRecord[] {
     const out: ResourceRecord[] = [];
-    for (const [name, sets] of this.rrsets) for (const [type, set] of sets) for (const data of set.data) out.push({ name, type, class: CLASS.IN, ttl: set.ttl, data });
+    for (const [name, sets] of this.rrsets)
+      for (const [type, set] of sets) for (const data of set.data) out.push({ name, type, class: CLASS.IN, ttl: set.ttl, data });
     return out;
   }
 }

@@ -57,7 +57,23 @@ interface Result {
 }
 
 function dnsperf(port: number, file: string, pid: number): Promise<Result> {
-  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(PERIOD), '-c', String(CLIENTS), '-T', String(THREADS), '-q', String(OUTSTANDING), '-e'];
+  const args = [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    file,
+    '-l',
+    String(PERIOD),
+    '-c',
+    String(CLIENTS),
+    '-T',
+    String(THREADS),
+    '-q',
+    String(OUTSTANDING),
+    '-e',
+  ];
   return new Promise((resolve, reject) => {
     const cpu0 = cpuMs(pid);
     const proc = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -126,7 +142,15 @@ async function main(): Promise<void> {
     const m = (s: (typeof servers)[number], f: (r: Result) => number): number => median(s.results.map(f));
     console.log('\nserver    median q/s   lost %   cpu ms/10k');
     for (const s of servers)
-      console.log(`${s.name.padEnd(8)} ${m(s, (r) => r.qps).toFixed(0).padStart(11)} ${m(s, (r) => r.lostPct).toFixed(2).padStart(8)} ${m(s, (r) => r.cpuPer10k).toFixed(0).padStart(12)}`);
+      console.log(
+        `${s.name.padEnd(8)} ${m(s, (r) => r.qps)
+          .toFixed(0)
+          .padStart(11)} ${m(s, (r) => r.lostPct)
+          .toFixed(2)
+          .padStart(8)} ${m(s, (r) => r.cpuPer10k)
+          .toFixed(0)
+          .padStart(12)}`,
+      );
     const ratio = m(l, (r) => r.qps) / m(d, (r) => r.qps);
     console.log(`\nlabnet / dnsmasq queries per second: ${ratio.toFixed(2)} (target >= 1.0)`);
     console.log(`labnet / dnsmasq CPU per query:     ${(m(l, (r) => r.cpuPer10k) / m(d, (r) => r.cpuPer10k)).toFixed(2)} (lower is better)`);

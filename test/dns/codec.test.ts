@@ -89,12 +89,12 @@ test('every record type: decode(encode(data)) gives the data back, encodingLengt
       fc.property(arb, (data) => {
         if (!codec) return true;
         const w = new Writer(false, Buffer.alloc(65_535));
-        codec.encode(w, data as never);
+        codec.encode(w, data);
         const bytes = w.result();
         const back = codec.decode(new Reader(bytes), bytes.length);
         t.deepEqual(back, data);
         // Only a name repeated inside the data (SOA's mname and rname) can be compressed.
-        return Number(type) === TYPE.SOA ? bytes.length <= codec.encodingLength(data as never) : bytes.length === codec.encodingLength(data as never);
+        return Number(type) === TYPE.SOA ? bytes.length <= codec.encodingLength(data) : bytes.length === codec.encodingLength(data);
       }),
       { numRuns: 200 },
     );
@@ -203,7 +203,10 @@ test('compression loops and forward pointers are refused (pointer to itself, two
   t.deepEqual(bothCodes(raw([0xc0, 14, 0xc0, 12, ...A_IN])), ['BAD_POINTER', 'BAD_POINTER']);
   // A record whose owner points back to the question, whose data loops: the owner is fine, the NS target is not.
   const loopInRdata = raw([...LAB, ...A_IN, 0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 38], [1, 1, 0, 0], 0x8400);
-  t.is(code(() => decodeMessage(loopInRdata)), 'BAD_POINTER');
+  t.is(
+    code(() => decodeMessage(loopInRdata)),
+    'BAD_POINTER',
+  );
   // A long but legal chain of backward pointers is followed: 20 answers, each owner one label and a
   // pointer to the previous owner.
   const body: number[] = [...LAB, ...A_IN];
@@ -231,7 +234,10 @@ test('counts: QDCOUNT other than 1, counts beyond the data, too many records, tr
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN, ...LAB, ...A_IN], [2, 0, 0, 0])), ['BAD_QDCOUNT', 'BAD_QDCOUNT']);
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN], [1, 5, 0, 0])), ['TRUNCATED', 'TRUNCATED']);
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN], [1, 0xffff, 0xffff, 0xffff])), ['TOO_MANY_RECORDS', 'TOO_MANY_RECORDS']);
-  t.is(code(() => decodeMessage(raw([...LAB, ...A_IN], [0xffff, 0, 0, 0]))), 'TRUNCATED');
+  t.is(
+    code(() => decodeMessage(raw([...LAB, ...A_IN], [0xffff, 0, 0, 0]))),
+    'TRUNCATED',
+  );
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN, 0, 0])), ['TRAILING_DATA', 'TRAILING_DATA']);
   t.deepEqual(bothCodes(raw([...LAB, 0, 1])), ['TRUNCATED', 'TRUNCATED']);
 });
@@ -239,12 +245,21 @@ test('counts: QDCOUNT other than 1, counts beyond the data, too many records, tr
 test('RDLENGTH lies and OPT misuse', (t) => {
   // An A record with RDLENGTH 3, then one with RDLENGTH past the end.
   const a3 = raw([...LAB, ...A_IN, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 3, 1, 2, 3], [1, 1, 0, 0], 0x8400);
-  t.is(code(() => decodeMessage(a3)), 'BAD_RDLENGTH');
+  t.is(
+    code(() => decodeMessage(a3)),
+    'BAD_RDLENGTH',
+  );
   const past = raw([...LAB, ...A_IN, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 9, 1, 2, 3, 4], [1, 1, 0, 0], 0x8400);
-  t.is(code(() => decodeMessage(past)), 'TRUNCATED');
+  t.is(
+    code(() => decodeMessage(past)),
+    'TRUNCATED',
+  );
   // An MX whose name ends before RDLENGTH does.
   const mx = raw([...LAB, ...A_IN, 0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 60, 0, 6, 0, 10, 0xc0, 12, 9, 9], [1, 1, 0, 0], 0x8400);
-  t.is(code(() => decodeMessage(mx)), 'BAD_RDLENGTH');
+  t.is(
+    code(() => decodeMessage(mx)),
+    'BAD_RDLENGTH',
+  );
   const optRr = (owner: number[], rdata: number[] = []): number[] => [...owner, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, rdata.length, ...rdata];
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN, ...optRr([0]), ...optRr([0])], [1, 0, 0, 2])), ['BAD_OPT', 'BAD_OPT']);
   t.deepEqual(bothCodes(raw([...LAB, ...A_IN, ...optRr([0xc0, 12])], [1, 0, 0, 1])), ['BAD_OPT', 'BAD_OPT']);
@@ -277,12 +292,14 @@ function checkAgreement(buf: Buffer): boolean {
     if (!(err instanceof DnsWireError)) throw err;
     scanErr = err.code;
   }
-  if ((fullErr === undefined) !== (scanErr === undefined)) throw new Error(`decoder ${fullErr ?? 'ok'} but scanner ${scanErr ?? 'ok'} for ${buf.toString('hex')}`);
+  if ((fullErr === undefined) !== (scanErr === undefined))
+    throw new Error(`decoder ${fullErr ?? 'ok'} but scanner ${scanErr ?? 'ok'} for ${buf.toString('hex')}`);
   if (full && scanned) {
     const q = full.questions[0];
     const e = ednsOf(full);
     if (q.type !== scanned.qtype || q.class !== scanned.qclass) throw new Error('question differs');
-    if ((e === undefined) !== (scanned.edns === undefined) || (e && (e.udpSize !== scanned.edns!.udpSize || e.do !== scanned.edns!.do))) throw new Error('EDNS differs');
+    if ((e === undefined) !== (scanned.edns === undefined) || (e && (e.udpSize !== scanned.edns!.udpSize || e.do !== scanned.edns!.do)))
+      throw new Error('EDNS differs');
   }
   return true;
 }

@@ -53,7 +53,11 @@ function comparable(r: DigResult) {
   const row = (x: DigResult['answer'][number]) => {
     let data = x.data;
     if (x.type === 'SRV' && data.endsWith(' .')) data = '.';
-    if (x.type === 'SOA') data = data.split(' ').filter((_, i) => i !== 2).join(' ');
+    if (x.type === 'SOA')
+      data = data
+        .split(' ')
+        .filter((_, i) => i !== 2)
+        .join(' ');
     return `${x.name.toLowerCase()} ${x.ttl} ${x.class} ${x.type} ${data}`;
   };
   return {

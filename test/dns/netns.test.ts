@@ -38,9 +38,13 @@ test.serial('a DHCP client resolves lab names with getent through labnet: host, 
     try {
       // A long-running udhcpc sending its host name; SIGUSR2 releases the lease (busybox udhcpc(8)).
       const { script, events } = udhcpcScript(fx, 'pc');
-      const client = fx.spawnIn(fx.clientNs, ['busybox', 'udhcpc', '-i', link.name, '-s', script, '-f', '-t', '5', '-T', '2', '-A', '1', '-x', 'hostname:Student-PC'], {
-        stdio: 'ignore',
-      });
+      const client = fx.spawnIn(
+        fx.clientNs,
+        ['busybox', 'udhcpc', '-i', link.name, '-s', script, '-f', '-t', '5', '-T', '2', '-A', '1', '-x', 'hostname:Student-PC'],
+        {
+          stdio: 'ignore',
+        },
+      );
       await waitFor(() => readEvents(events).some((e) => e.event === 'bound'), 20_000);
       const bound = readEvents(events).find((e) => e.event === 'bound');
       t.truthy(bound, JSON.stringify(readEvents(events)));

@@ -86,7 +86,7 @@ export interface Dnsmasq {
 export async function startDnsmasq(spec: ZoneSpec, address: string, port: number): Promise<Dnsmasq> {
   const proc = spawn('dnsmasq', dnsmasqArgs(spec, address, port), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const ready = await answers(address, port, 5000, () => proc.exitCode !== null);
   if (!ready) {

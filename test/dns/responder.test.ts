@@ -53,7 +53,9 @@ function query(name: string, o: Ask = {}): Buffer {
     questions: [{ name, type: o.type ?? TYPE.A, class: o.cls ?? CLASS.IN }],
     answers: [],
     authorities: [],
-    additionals: o.edns ? [optRecord({ udpSize: o.edns.udpSize ?? 1232, extendedRcode: 0, version: o.edns.version ?? 0, do: o.edns.do ?? false, z: 0, options: [] })] : [],
+    additionals: o.edns
+      ? [optRecord({ udpSize: o.edns.udpSize ?? 1232, extendedRcode: 0, version: o.edns.version ?? 0, do: o.edns.do ?? false, z: 0, options: [] })]
+      : [],
   };
   return encodeMessage(m);
 }
@@ -153,7 +155,12 @@ test('PTR: the host, DHCP clients; an unknown address of the lab subnet is NXDOM
   t.is(ask(r, '300.50.168.192.in-addr.arpa', { type: TYPE.PTR }).m.flags.rcode, RCODE.NXDOMAIN);
   // IPv6 host address, no IPv6 reverse zone configured: REFUSED.
   t.is(ask(r, '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa', { type: TYPE.PTR }).m.flags.rcode, RCODE.REFUSED);
-  const wide = responder({ reverse: [parseSubnet('10.1.16.0/20')!, parseSubnet('fd00::/64')!], hostAddresses: ['10.1.17.1', 'fd00::1'], allHostAddresses: ['10.1.17.1', 'fd00::1'], dhcpNames: [] });
+  const wide = responder({
+    reverse: [parseSubnet('10.1.16.0/20')!, parseSubnet('fd00::/64')!],
+    hostAddresses: ['10.1.17.1', 'fd00::1'],
+    allHostAddresses: ['10.1.17.1', 'fd00::1'],
+    dhcpNames: [],
+  });
   t.deepEqual(data(ask(wide, '1.17.1.10.in-addr.arpa', { type: TYPE.PTR }).m), ['labnet.lab.test']);
   t.is(ask(wide, '5.31.1.10.in-addr.arpa', { type: TYPE.PTR }).m.flags.rcode, RCODE.NXDOMAIN);
   t.is(ask(wide, '5.3.1.10.in-addr.arpa', { type: TYPE.PTR }).m.flags.rcode, RCODE.REFUSED);
@@ -257,7 +264,24 @@ test('the answer cache: a repeat is a copy with the new ID; another spelling is 
 
 test('property: any question gets a well-formed answer with its ID and question, RA clear, AA exactly when the name is ours', (t) => {
   const r = responder();
-  const label = fc.constantFrom('lab', 'test', 'labnet', 'mail', 'www', '_tcp', '_imap', 'example', 'com', '50', '168', '192', 'in-addr', 'arpa', 'x', 'Alice-Laptop');
+  const label = fc.constantFrom(
+    'lab',
+    'test',
+    'labnet',
+    'mail',
+    'www',
+    '_tcp',
+    '_imap',
+    'example',
+    'com',
+    '50',
+    '168',
+    '192',
+    'in-addr',
+    'arpa',
+    'x',
+    'Alice-Laptop',
+  );
   const name = fc.array(label, { minLength: 1, maxLength: 6 }).map((l) => l.join('.'));
   const type = fc.constantFrom(TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.SRV, TYPE.PTR, TYPE.SOA, TYPE.NS, TYPE.TXT, TYPE.ANY, TYPE.CNAME, 65, 99);
   fc.assert(

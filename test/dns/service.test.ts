@@ -55,8 +55,14 @@ test('every query and answer is a packet event with decoded header flags, questi
       edns: { version: 0, udpSize: 1232, do: false },
     });
     const header = a1.fields.header as Array<{ field: string; label: string; offset: number; mask?: string; value: number }>;
-    t.like(header.find((h) => h.field === 'aa'), { label: 'Authoritative answer', offset: 2, mask: '0x0400', value: 1 });
-    t.like(header.find((h) => h.field === 'ancount'), { offset: 6, value: 1 });
+    t.like(
+      header.find((h) => h.field === 'aa'),
+      { label: 'Authoritative answer', offset: 2, mask: '0x0400', value: 1 },
+    );
+    t.like(
+      header.find((h) => h.field === 'ancount'),
+      { offset: 6, value: 1 },
+    );
     t.like(a2.fields, { rcode: 'REFUSED', aa: false, answer: [] });
   } finally {
     await lab.stop();
