@@ -35,6 +35,11 @@ export const dnsConfigSchema = serviceBaseSchema({ enabled: true, port: 53 }).ex
   tcpIdleTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
   tcpMaxConnections: z.number().int().min(1).max(10_000).default(100),
   tcpMaxConnectionsPerAddress: z.number().int().min(1).max(1_000).default(10),
+  /**
+   * How UDP datagrams are read and sent: 'batch' (recvmmsg/sendmmsg through the udp-batch addon),
+   * 'dgram' (node:dgram), 'auto' (batch when the addon is built, else dgram).
+   */
+  udpTransport: z.enum(['auto', 'batch', 'dgram']).default('auto'),
 });
 
 export type DnsConfig = z.infer<typeof dnsConfigSchema>;

@@ -4,7 +4,6 @@
 // it binds each of the machine's own addresses instead and says so. Every query and answer is a
 // 'packet' event when somebody listens; nothing is decoded for events otherwise.
 import 'reflect-metadata';
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
@@ -29,6 +28,7 @@ import { HostAddresses, readInterfaces } from './host-addresses.js';
 import { DNS_LIMITS } from './limits.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Responder, type Outcome, type Transport } from './responder.js';
+import { loadUdpBatch, openBatchTransport, openDgramTransport, type UdpTransport } from './udp-transport.js';
 import { LabZone, MAIL_SRV } from './zone.js';
 
 /** Where each MAIL_SRV listener's port is in the config, for before the status board is filled in. */
@@ -43,7 +43,7 @@ const CONFIG_PORTS: Record<string, { key: string; switch?: string }> = {
 
 interface Bound {
   address: string;
-  udp: Socket;
+  udp: UdpTransport;
   tcp: TcpServer;
 }
 
@@ -66,6 +66,7 @@ export class DnsService implements Service {
   private zonesSignature = '';
   private serial = 0;
   private boardSeen = false;
+  private dgramNoted = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly clashNoticed = new Set<string>();
   counters = { queries: 0, udp: 0, tcp: 0, answered: 0, truncated: 0, formerr: 0, refused: 0, nxdomain: 0, dropped: 0, rateLimited: 0 };
@@ -156,22 +157,33 @@ export class DnsService implements Service {
         maxLineLength: 512,
       });
       await tcp.listen();
-      let udp: Socket;
+      let udp: UdpTransport;
       try {
-        udp = await this.net.udpSocket({ service: 'dns', label: 'dns', address, port: tcp.port, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+        udp = await this.openUdp(address, tcp.port);
       } catch (err) {
         await tcp.close(0);
         // Port 0: the kernel's free TCP port may be taken for UDP; pick another.
         if (this.cfg.port === 0 && attempt < 5 && err instanceof ListenError && err.cause.code === 'EADDRINUSE') continue;
         throw err;
       }
-      udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-        const out = this.handle(msg, rinfo.address, rinfo.port, 'udp');
-        if (out) udp.send(out, rinfo.port, rinfo.address);
-      });
       await this.tcpGroup.open([() => Promise.resolve(tcp)]);
       return { address, udp, tcp };
     }
+  }
+
+  /** The configured UDP transport: the batch addon when built ('auto'), node:dgram otherwise. */
+  private async openUdp(address: string, port: number): Promise<UdpTransport> {
+    const handler = (query: Buffer, from: string, fromPort: number): Buffer | undefined => this.handle(query, from, fromPort, 'udp');
+    if (this.cfg.udpTransport !== 'dgram') {
+      const { addon, why } = loadUdpBatch();
+      if (addon) return openBatchTransport(addon, address, port, handler);
+      if (this.cfg.udpTransport === 'batch') throw new Error(`services.dns.udpTransport is "batch" but ${why}`);
+      if (!this.dgramNoted) {
+        this.dgramNoted = true;
+        this.log.info(`UDP through node:dgram: ${why}`);
+      }
+    }
+    return openDgramTransport(this.net, address, port, handler);
   }
 
   /** RFC 7766: length-prefixed messages, several per connection, answered in order. */
@@ -349,27 +361,14 @@ export class DnsService implements Service {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     const sockets = this.bound.map((b) => b.udp);
     this.bound = [];
-    await Promise.all([
-      this.tcpGroup.close(Math.min(options.timeoutMs, 1000)),
-      ...sockets.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            try {
-              s.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    ]);
+    await Promise.all([this.tcpGroup.close(Math.min(options.timeoutMs, 1000)), ...sockets.map((s) => s.close())]);
     this.state = 'stopped';
   }
 
   listeners(): ListenerInfo[] {
     const out: ListenerInfo[] = [];
     for (const b of this.bound) {
-      const a = b.udp.address();
-      out.push({ name: 'dns', protocol: 'udp', address: a.address, port: a.port });
+      out.push({ name: 'dns', protocol: 'udp', address: b.udp.address, port: b.udp.port });
       out.push({ name: 'dns-tcp', protocol: 'tcp', address: b.tcp.address, port: b.tcp.port });
     }
     return out;
@@ -389,6 +388,8 @@ export class DnsService implements Service {
         dhcpNames: this.names.size,
         serial: zone?.serial,
         counters: { ...this.counters, cacheHits: this.responder.counters.hits, cacheMisses: this.responder.counters.misses },
+        udpTransport: this.bound[0]?.udp.kind,
+        udp: this.bound.map((b) => b.udp.stats()),
         ...(this.fallback ? { fallback: this.fallback } : {}),
         ...(isIPv6(this.config.listen) ? { ipv6: true } : {}),
       },

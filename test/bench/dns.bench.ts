@@ -5,8 +5,9 @@
 // lab), with EDNS as stub resolvers send it. Each round runs dnsperf for PERIOD seconds against one
 // server, then the other (the order alternates); RUNS rounds, medians printed with their ratio, plus
 // each server's CPU time per 10,000 answered queries (from /proc; 10 ms ticks). labnet runs with its
-// per-client rate limit off (dnsmasq has none); the answers' response codes must be the same for both.
-//   make bench BENCH=dns       (env: RUNS=5 PERIOD=5 CLIENTS=4 THREADS=2 OUTSTANDING=200)
+// per-client rate limit off (dnsmasq has none) and its default UDP transport (the udp-batch addon when
+// built; UDP_TRANSPORT=dgram measures node:dgram); the answers' response codes must match dnsmasq's.
+//   make bench BENCH=dns       (env: RUNS=5 PERIOD=5 CLIENTS=4 THREADS=2 OUTSTANDING=200 UDP_TRANSPORT=auto)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ const PERIOD = Number(process.env.PERIOD ?? 5);
 const CLIENTS = Number(process.env.CLIENTS ?? 4);
 const THREADS = Number(process.env.THREADS ?? 2);
 const OUTSTANDING = Number(process.env.OUTSTANDING ?? 200);
+const UDP_TRANSPORT = process.env.UDP_TRANSPORT ?? 'auto';
 
 const QUERIES = [
   'labnet.lab.test A',
@@ -101,7 +103,11 @@ async function main(): Promise<void> {
   writeFileSync(file, `${QUERIES.join('\n')}\n`);
   const lab = await startLabProcess({
     only: ['dns', 'smtp', 'imap', 'pop3'],
-    config: { domain: SPEC_DEFAULTS.domain, hostname: SPEC_DEFAULTS.hostname, services: { dns: labnetDnsConfig({ ...SPEC_DEFAULTS, srv: {} }, 0) } },
+    config: {
+      domain: SPEC_DEFAULTS.domain,
+      hostname: SPEC_DEFAULTS.hostname,
+      services: { dns: { ...labnetDnsConfig({ ...SPEC_DEFAULTS, srv: {} }, 0), udpTransport: UDP_TRANSPORT } },
+    },
   });
   const spec: ZoneSpec = {
     ...SPEC_DEFAULTS,
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
       { name: 'labnet', port: labPort, pid: lab.proc.pid!, results: [] as Result[] },
       { name: 'dnsmasq', port: dmPort, pid: dm.pid, results: [] as Result[] },
     ];
+    console.log(`labnet UDP transport: ${UDP_TRANSPORT}`);
     console.log(`dnsperf -l ${PERIOD} -c ${CLIENTS} -T ${THREADS} -q ${OUTSTANDING} -e, ${QUERIES.length} queries in the mix, ${RUNS} rounds`);
     for (let run = 0; run < RUNS; run++) {
       const order = run % 2 === 0 ? servers : [...servers].reverse();

@@ -184,3 +184,80 @@ test('rate limit: past the burst a client is dropped over UDP and REFUSED over T
     await lab.stop();
   }
 });
+
+/** Sends datagrams from one socket; resolves with the answers once `count` arrived. */
+async function udpExchange(port: number, address: string, datagrams: Buffer[], count: number): Promise<Buffer[]> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+  const got: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error(`${got.length} of ${count} answers`));
+    }, 5000);
+    s.on('message', (m) => {
+      got.push(m);
+      if (got.length === count) {
+        clearTimeout(timer);
+        s.close();
+        resolve(got);
+      }
+    });
+    s.bind(0, address, () => {
+      for (const d of datagrams) s.send(d, port, address);
+    });
+  });
+}
+
+test('both UDP transports (batch addon and node:dgram) give the same answers, octet for octet', async (t) => {
+  const now = Date.now();
+  const clock: Clock = { now: () => now };
+  const many = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
+  const batch = await start({ hostAddresses: many, udpTransport: 'batch' }, clock);
+  const dgram = await start({ hostAddresses: many, udpTransport: 'dgram' }, clock);
+  try {
+    t.like(batch.status().find((s) => s.name === 'dns')!.detail, { udpTransport: 'batch' });
+    t.like(dgram.status().find((s) => s.name === 'dns')!.detail, { udpTransport: 'dgram' });
+    const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
+    const queries = [
+      hex('0001 0100 0001 0000 0000 0000 066c61626e6574036c616204746573740000010001'), // labnet.lab.test A (40 answers: TC)
+      hex('0002 0100 0001 0000 0000 0001 066c61626e6574036c616204746573740000010001 0000291000000000000000'), // with EDNS 4096
+      hex('0003 0100 0001 0000 0000 0000 c00c 0001 0001'), // pointer loop: FORMERR
+      hex('0004 0100 0001 0000 0000 0000 076578616d706c6503636f6d0000010001'), // example.com: REFUSED
+      hex('0005 2800 0001 0000 0000 0000 036c616204746573740000060001'), // opcode UPDATE: NOTIMP
+    ];
+    // One answer each, plus nothing for a runt sent first.
+    const a = await udpExchange(batch.port('dns'), '127.0.0.1', [Buffer.from([1, 2, 3]), ...queries], queries.length);
+    const b = await udpExchange(dgram.port('dns'), '127.0.0.1', [Buffer.from([1, 2, 3]), ...queries], queries.length);
+    const byId = (xs: Buffer[]) => new Map(xs.map((x) => [x.readUInt16BE(0), x.toString('hex')]));
+    t.deepEqual(byId(a), byId(b));
+    t.is(a.find((x) => x.readUInt16BE(0) === 1)![2] & 0x02, 0x02, 'TC set without EDNS');
+    t.true(a.find((x) => x.readUInt16BE(0) === 2)!.length > 512, 'EDNS answer above 512 octets');
+  } finally {
+    await batch.stop();
+    await dgram.stop();
+  }
+});
+
+test('IPv6: the batch transport on ::1 answers, and the client address is seen as ::1', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-dns-'));
+  dirs.push(dataDir);
+  const lab = await startLabnet({
+    defaults: false,
+    logLevel: 'silent',
+    config: { listen: '::1', dataDir, services: { dns: { port: 0, rateLimitPerSecond: 0, udpTransport: 'batch' } } },
+  });
+  const events: PacketEvent[] = [];
+  lab.events.subscribe((e) => e.type === 'packet' && events.push(e));
+  try {
+    const r = await dig('::1', lab.port('dns'), ['labnet.lab.test', 'AAAA']);
+    t.deepEqual(
+      r.answer.map((x) => x.data),
+      ['::1'],
+    );
+    await lab.events.settled();
+    t.is(events[0].peer.address, '::1');
+  } finally {
+    await lab.stop();
+  }
+});
