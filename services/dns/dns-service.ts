@@ -142,10 +142,14 @@ export class DnsService implements Service {
     this.events.publish({ type: 'notice', service: 'dns', level: 'warn', message: this.fallback });
   }
 
-  /** TCP first (NetHost applies the port offset), then UDP on the same port. */
+  /**
+   * UDP and TCP on one address and port. A fixed port: UDP first, so that a port taken on the wildcard
+   * address (the stub resolver case) is found without a failed TCP listener. Port 0: TCP first (the
+   * kernel picks), then UDP on the same number, again with another port if that one is taken for UDP.
+   */
   private async bindAt(address: string): Promise<Bound> {
-    for (let attempt = 0; ; attempt++) {
-      const tcp = this.net.tcpServer({
+    const tcpServer = () =>
+      this.net.tcpServer({
         service: 'dns',
         label: 'dns-tcp',
         address,
@@ -156,14 +160,27 @@ export class DnsService implements Service {
         maxConnectionsPerAddress: this.cfg.tcpMaxConnectionsPerAddress,
         maxLineLength: 512,
       });
+    if (this.cfg.port !== 0) {
+      const udp = await this.openUdp(address, this.net.tcpPort(this.cfg.port));
+      const tcp = tcpServer();
+      try {
+        await tcp.listen();
+      } catch (err) {
+        await udp.close();
+        throw err;
+      }
+      await this.tcpGroup.open([() => Promise.resolve(tcp)]);
+      return { address, udp, tcp };
+    }
+    for (let attempt = 0; ; attempt++) {
+      const tcp = tcpServer();
       await tcp.listen();
       let udp: UdpTransport;
       try {
         udp = await this.openUdp(address, tcp.port);
       } catch (err) {
         await tcp.close(0);
-        // Port 0: the kernel's free TCP port may be taken for UDP; pick another.
-        if (this.cfg.port === 0 && attempt < 5 && err instanceof ListenError && err.cause.code === 'EADDRINUSE') continue;
+        if (attempt < 5 && err instanceof ListenError && err.cause.code === 'EADDRINUSE') continue;
         throw err;
       }
       await this.tcpGroup.open([() => Promise.resolve(tcp)]);

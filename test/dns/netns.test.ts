@@ -109,8 +109,9 @@ test.serial('a stub resolver on 127.0.0.53:53: labnet binds each of its addresse
     });
     const lab = await fx.startLab(labConfig(fx, { dns: { port: 53 } }), { args: ['--only', 'dns'], logLevel: 'warn' });
     try {
+      await lab.waitForLog(/port 53 on 0\.0\.0\.0 is taken \(a local stub resolver such as systemd-resolved listens on 127\.0\.0\.53:53\)/);
       const out = lab.stdout();
-      t.regex(out, /port 53 on 0\.0\.0\.0 is taken \(a local stub resolver such as systemd-resolved listens on 127\.0\.0\.53:53\)/);
+      t.notRegex(out, /listener error/);
       t.regex(out, new RegExp(`dns\\s+dns\\s+127\\.0\\.0\\.1\\s+53/udp`));
       t.regex(out, new RegExp(`dns\\s+dns-tcp\\s+${PREFIX.replace(/\./g, '\\.')}\\.1\\s+53/tcp`));
       await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.50/24`, 'dev', link.name]);
