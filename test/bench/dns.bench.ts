@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, median } from '../support/bench-util.js';
 import { startLabProcess } from '../support/lab-process.js';
-import { labnetDnsConfig, SPEC_DEFAULTS, startDnsmasq, answers, type ZoneSpec } from '../dns/reference-zone.js';
+import { labnetDnsConfig, SPEC_DEFAULTS, startDnsmasq, answers, specFromLab } from '../dns/reference-zone.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const PERIOD = Number(process.env.PERIOD ?? 5);
@@ -109,17 +109,8 @@ async function main(): Promise<void> {
       services: { dns: { ...labnetDnsConfig({ ...SPEC_DEFAULTS, srv: {} }, 0), udpTransport: UDP_TRANSPORT } },
     },
   });
-  const spec: ZoneSpec = {
-    ...SPEC_DEFAULTS,
-    srv: {
-      '_submission._tcp': lab.port('smtp', 'submission'),
-      '_submissions._tcp': lab.port('smtp', 'smtps'),
-      '_imap._tcp': lab.port('imap', 'imap'),
-      '_imaps._tcp': lab.port('imap', 'imaps'),
-      '_pop3._tcp': lab.port('pop3', 'pop3'),
-      '_pop3s._tcp': lab.port('pop3', 'pop3s'),
-    },
-  };
+  const spec = specFromLab(lab.ports);
+
   const labPort = lab.port('dns');
   const dmPort = await freePort();
   const dm = await startDnsmasq(spec, '127.0.0.1', dmPort);

@@ -15,7 +15,7 @@ import test from 'ava';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { freePort } from '../support/bench-util.js';
 import { dig, type DigResult } from './dig.js';
-import { labnetDnsConfig, SPEC_DEFAULTS, startDnsmasq, type Dnsmasq, type ZoneSpec } from './reference-zone.js';
+import { labnetDnsConfig, SPEC_DEFAULTS, startDnsmasq, specFromLab, type Dnsmasq } from './reference-zone.js';
 
 let lab: LabProcess;
 let dm: Dnsmasq;
@@ -26,16 +26,8 @@ test.before(async () => {
     only: ['dns', 'smtp', 'imap', 'pop3'],
     config: { services: { dns: labnetDnsConfig({ ...SPEC_DEFAULTS, srv: {} }, 0), pop3: { pop3s: false } } },
   });
-  const spec: ZoneSpec = {
-    ...SPEC_DEFAULTS,
-    srv: {
-      '_submission._tcp': lab.port('smtp', 'submission'),
-      '_submissions._tcp': lab.port('smtp', 'smtps'),
-      '_imap._tcp': lab.port('imap', 'imap'),
-      '_imaps._tcp': lab.port('imap', 'imaps'),
-      '_pop3._tcp': lab.port('pop3', 'pop3'),
-    },
-  };
+  const spec = specFromLab(lab.ports);
+
   dmPort = await freePort();
   dm = await startDnsmasq(spec, '127.0.0.1', dmPort);
 });

@@ -42,6 +42,26 @@ export function labnetDnsConfig(spec: ZoneSpec, port: number): Record<string, un
 
 export const MAIL_SRV_OWNERS = ['_submission._tcp', '_submissions._tcp', '_imap._tcp', '_imaps._tcp', '_pop3._tcp', '_pop3s._tcp'] as const;
 
+/** The labnet listener each SRV owner names (service/listener in the ready table). */
+const SRV_LISTENERS: Record<(typeof MAIL_SRV_OWNERS)[number], [string, string]> = {
+  '_submission._tcp': ['smtp', 'submission'],
+  '_submissions._tcp': ['smtp', 'smtps'],
+  '_imap._tcp': ['imap', 'imap'],
+  '_imaps._tcp': ['imap', 'imaps'],
+  '_pop3._tcp': ['pop3', 'pop3'],
+  '_pop3s._tcp': ['pop3', 'pop3s'],
+};
+
+/** The default spec with the mail ports a running labnet process has (listeners it lacks: not running). */
+export function specFromLab(ports: Record<string, number>): ZoneSpec {
+  const srv: Record<string, number> = {};
+  for (const owner of MAIL_SRV_OWNERS) {
+    const port = ports[SRV_LISTENERS[owner].join('/')];
+    if (port !== undefined) srv[owner] = port;
+  }
+  return { ...SPEC_DEFAULTS, srv };
+}
+
 /**
  * dnsmasq (2.90) answering authoritatively (--auth-server, --auth-zone) for the same zone on
  * address:port, reading no config file, hosts file or upstream servers.
