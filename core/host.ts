@@ -21,6 +21,7 @@ import { TOKENS } from './tokens.js';
 import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
 import { HttpRouteRegistry } from './http/routes.js';
+import { LabNames } from './lab-names.js';
 
 export interface StartOptions {
   /** A config object (merged over the defaults unless `defaults: false`). */
@@ -168,6 +169,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
   container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
+  container.bind(TOKENS.LabNames).toConstantValue(new LabNames());
   const needs = new Set(enabled.flatMap((m) => m.needs ?? []));
   const providers = coreProviders(container, needs);
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);

@@ -25,6 +25,8 @@ export const TOKENS = {
   HttpRoutes: Symbol.for('labnet.HttpRoutes'),
   /** StatusBoard: every service's status, for landing pages and health checks. */
   Status: Symbol.for('labnet.Status'),
+  /** LabNames: host names DHCP clients sent, bound to their leased addresses (DHCP feeds it, DNS reads it). */
+  LabNames: Symbol.for('labnet.LabNames'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

@@ -1,9 +1,9 @@
-// UDP sockets for DHCP: a receiving socket and, because Node cannot choose the outgoing interface of
+// UDP sockets (IPv4, or IPv6 for an IPv6 address) for DHCP and DNS. For DHCP: a receiving socket and, because Node cannot choose the outgoing interface of
 // a broadcast from a socket bound to 0.0.0.0, optionally a sending socket bound to the interface's
 // own address with SO_BROADCAST (reuseAddr lets both share the port).
 import * as dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { ListenError } from './errors.js';
 
 export interface UdpSocketOptions {
@@ -19,7 +19,7 @@ export interface UdpSocketOptions {
 }
 
 export async function openUdpSocket(options: UdpSocketOptions): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: options.reuseAddr ?? false, lookup: literalLookup });
+  const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr: options.reuseAddr ?? false, lookup: literalLookup });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       socket.close();

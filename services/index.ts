@@ -6,5 +6,6 @@ import { smtpModule } from './smtp/index.js';
 import { pop3Module } from './pop3/index.js';
 import { imapModule } from './imap/imap-service.js';
 import { dhcpModule } from './dhcp/index.js';
+import { dnsModule } from './dns/index.js';
 
-export const serviceModules: readonly ServiceModule[] = [httpModule, smtpModule, pop3Module, imapModule, dhcpModule];
+export const serviceModules: readonly ServiceModule[] = [httpModule, smtpModule, pop3Module, imapModule, dhcpModule, dnsModule];

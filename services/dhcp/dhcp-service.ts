@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import { LabnetError } from '../../core/errors.js';
+import { labDnsAddressFor, type LabNames } from '../../core/lab-names.js';
 import type { EventBus } from '../../core/events.js';
 import type { RuntimeOptions } from '../../core/runtime.js';
 import type { ListenerInfo, Service, ServiceState, ServiceStatus } from '../../core/service.js';
@@ -21,7 +22,7 @@ import { inSubnet, intToIp, ipToInt, macToString, normaliseMac, parseCidr } from
 import { LeaseJournal } from './lease-journal.js';
 import { LeaseStore } from './lease-store.js';
 import { DHCP_LIMITS } from './limits.js';
-import { MESSAGE_NAMES, OPT } from './options.js';
+import { MESSAGE_NAMES, MSG, OPT } from './options.js';
 import { decodePacket, describePacket, encodePacket, messageType, optionIp, type DhcpPacket } from './packet.js';
 import { probeForDhcpServers } from './rogue-probe.js';
 import { DhcpServer, type Reservation } from './server.js';
@@ -78,6 +79,7 @@ export class DhcpService implements Service {
     @inject(TOKENS.Events) private readonly events: EventBus,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.DataDir) private readonly dataDir: string,
+    @inject(TOKENS.LabNames) private readonly labNames: LabNames,
   ) {
     this.cfg = serviceConfig<DhcpConfig>(config, 'dhcp');
     this.log = logger.child({ service: 'dhcp' });
@@ -108,7 +110,9 @@ export class DhcpService implements Service {
     for (const r of c.reservations)
       reservations.set(normaliseMac(r.mac)!, { mac: normaliseMac(r.mac)!, ip: ipToInt(r.ip), ...(r.hostname ? { hostname: r.hostname } : {}) });
     const router = c.router ? ipToInt(c.router) : undefined;
-    const dns = c.dns.map(ipToInt);
+    // No DNS configured and the lab DNS runs on port 53 here: clients get it (core/lab-names.ts).
+    const labDns = c.dns.length === 0 ? labDnsAddressFor(this.config, this.runtime.portOffset, iface.address) : undefined;
+    const dns = labDns ? [ipToInt(labDns)] : c.dns.map(ipToInt);
     const excluded = new Set<number>([serverIp, ...[...reservations.values()].map((r) => r.ip), ...(router !== undefined ? [router] : []), ...dns]);
     const index = new FreeAddressIndex(ipToInt(c.range[0]), ipToInt(c.range[1]), excluded);
     let store!: LeaseStore; // eslint-disable-line prefer-const -- assigned by the journal's callback below
@@ -125,6 +129,7 @@ export class DhcpService implements Service {
     await journal.open();
     this.journal = journal;
     this.store = store;
+    for (const r of store.records()) this.syncName(r.ip);
     this.server = new DhcpServer(
       {
         serverIp,
@@ -224,6 +229,8 @@ export class DhcpService implements Service {
       this.log.error({ err }, `error handling ${summarise(p)}`);
       return;
     }
+    const type = messageType(p);
+    if (type === MSG.RELEASE || type === MSG.DECLINE) this.syncName(type === MSG.RELEASE ? p.ciaddr : (optionIp(p, OPT.requestedAddress) ?? 0));
     if (out.warning) this.warnExhausted(out.warning);
     if (!out.reply || !out.to) {
       if (out.note) this.log.debug(`${summarise(p)}: ${out.note}`);
@@ -233,10 +240,20 @@ export class DhcpService implements Service {
     const to = out.to;
     if (out.durable) {
       out.durable.then(
-        () => this.pacedSend(reply, to),
+        () => {
+          this.syncName(reply.yiaddr);
+          this.pacedSend(reply, to);
+        },
         () => {}, // logged by the journal; no ACK for a lease that is not on disk
       );
     } else this.send(reply, to);
+  }
+
+  /** The lab DNS's name for `ip` follows its lease: the client's host name while bound, nothing otherwise. */
+  private syncName(ip: number): void {
+    const lease = this.store?.get(ip);
+    if (lease?.state === 'bound' && lease.hostname) this.labNames.set(intToIp(ip), lease.hostname, lease.expires);
+    else this.labNames.remove(intToIp(ip));
   }
 
   private send(reply: DhcpPacket, to: { address: string; port: number }): void {
