@@ -25,6 +25,8 @@ export const TOKENS = {
   HttpRoutes: Symbol.for('labnet.HttpRoutes'),
   /** StatusBoard: every service's status, for landing pages and health checks. */
   Status: Symbol.for('labnet.Status'),
+  /** MailApi: parsed messages, waitFor and purge for test suites and the REST API (with the mail store). */
+  MailApi: Symbol.for('labnet.MailApi'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;
