@@ -23,6 +23,11 @@ const commonErrors = {
   '404': problem('No such message, user or route, or the API is off (no api.token and no instructors configured)'),
 };
 
+const bodyErrors = {
+  '413': problem(`The body is larger than ${MAIL_API_LIMITS.maxJsonBodyBytes} octets`),
+  '415': problem('The body is not application/json'),
+};
+
 const q = (name: string, description: string, schema: unknown = str): Record<string, unknown> => ({ name, in: 'query', required: false, description, schema });
 const p = (name: string, description: string, schema: unknown = str): Record<string, unknown> => ({ name, in: 'path', required: true, description, schema });
 
@@ -211,6 +216,7 @@ const document = {
           '201': json(ref('User'), 'Added'),
           '400': problem('A bad name or password, or not JSON'),
           '409': problem('The user exists already'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -230,6 +236,7 @@ const document = {
           '200': json(ref('User'), 'Password changed'),
           '201': json(ref('User'), 'Account added'),
           '400': problem('A bad name or password, or not JSON'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
