@@ -175,7 +175,11 @@ test.serial('queries: From, a RegExp subject, body text, folders, since; a recip
   const [captured] = await t0.lab.mail.waitFor({ to: 'friend@outside.example', subject: id });
   t.is(captured.user, 'catchall');
   t.true(captured.headers.some((h) => h.name === 'X-Labnet-Captured-For' && h.value.includes('friend@outside.example')));
-  t.is((await t0.lab.mail.messages({ user: 'bob', from: 'ALICE@lab.test', subject: /^weekly [0-9a-f]+$/i, since: before })).filter((m) => m.subject.includes(id)).length, 1);
+  t.is(
+    (await t0.lab.mail.messages({ user: 'bob', from: 'ALICE@lab.test', subject: /^weekly [0-9a-f]+$/i, since: before })).filter((m) => m.subject.includes(id))
+      .length,
+    1,
+  );
   t.is((await t0.lab.mail.messages({ user: 'bob', text: `secret word is ${id}` })).length, 1);
   t.is((await t0.lab.mail.messages({ user: 'bob', text: `not there ${id}` })).length, 0);
   t.is((await t0.lab.mail.messages({ user: 'bob', subject: id, since: Date.now() + 60_000 })).length, 0);
@@ -242,10 +246,10 @@ test.serial('users.add, setPassword and remove take effect at once for SMTP AUTH
   const { lab } = t0;
   t.like(lab.users.add('dave@lab.test', 'first-pw'), { name: 'dave', address: 'dave@lab.test' });
   t.true(lab.users.list().some((u) => u.name === 'dave'));
-  t.is((t.throws(() => lab.users.add('dave', 'again')) as LabnetError).code, 'USER_EXISTS');
-  t.is((t.throws(() => lab.users.add('bad name', 'pw')) as LabnetError).code, 'USER_INVALID');
-  t.is((t.throws(() => lab.users.add('eve@other.example', 'pw')) as LabnetError).code, 'USER_INVALID');
-  t.is((t.throws(() => lab.users.setPassword('nobody', 'pw')) as LabnetError).code, 'NO_SUCH_USER');
+  t.is(t.throws<LabnetError>(() => lab.users.add('dave', 'again'))?.code, 'USER_EXISTS');
+  t.is(t.throws<LabnetError>(() => lab.users.add('bad name', 'pw'))?.code, 'USER_INVALID');
+  t.is(t.throws<LabnetError>(() => lab.users.add('eve@other.example', 'pw'))?.code, 'USER_INVALID');
+  t.is(t.throws<LabnetError>(() => lab.users.setPassword('nobody', 'pw'))?.code, 'NO_SUCH_USER');
 
   const id = tag();
   await smtp('dave', 'first-pw').sendMail({ from: 'dave@lab.test', to: 'dave@lab.test', subject: `self ${id}`, text: 'hi me' });
@@ -266,7 +270,7 @@ test.serial('users.add, setPassword and remove take effect at once for SMTP AUTH
   t.like(JSON.parse(await poplib(lab.ports.pop3, 'dave', 'second-pw')), { ok: false });
   // Mail for a removed account is refused again (it is no account and auto-create is off).
   const err = await t.throwsAsync(smtp().sendMail({ from: 'x@school.example', to: 'dave@lab.test', subject: 'gone', text: 'x' }));
-  t.regex(err!.message, /550/);
+  t.regex(err.message, /550/);
 });
 
 test.serial("nodemailer's defaults fail on the STARTTLS offer; lab.clients.nodemailer() trusts lab.caPem", async (t) => {
@@ -274,7 +278,7 @@ test.serial("nodemailer's defaults fail on the STARTTLS offer; lab.clients.nodem
   t.true(lab.caPem.startsWith('-----BEGIN CERTIFICATE-----'));
   const plain = nodemailer.createTransport({ host: lab.host, port: lab.ports.smtp });
   const err = await t.throwsAsync(plain.sendMail({ from: 'x@school.example', to: 'alice@lab.test', subject: 'defaults', text: 'x' }));
-  t.regex(err!.message, /unable to verify the first certificate/);
+  t.regex(err.message, /unable to verify the first certificate/);
   const options = lab.clients.nodemailer();
   t.like(options, { host: '127.0.0.1', port: lab.ports.smtp, secure: false });
   t.is(options.tls.ca, lab.caPem);
@@ -295,7 +299,9 @@ test('test mode: any login with any password, mailboxes made on first use (also 
     t.is(warning!.level, 40);
     // A recipient nobody configured: accepted, and its mailbox can log in (POP3 and IMAP) with any password.
     const id = tag();
-    await nodemailer.createTransport(tm.lab.clients.nodemailer()).sendMail({ from: 'x@school.example', to: 'newcomer@lab.test', subject: `welcome ${id}`, text: 'hello' });
+    await nodemailer
+      .createTransport(tm.lab.clients.nodemailer())
+      .sendMail({ from: 'x@school.example', to: 'newcomer@lab.test', subject: `welcome ${id}`, text: 'hello' });
     const [m] = await tm.lab.mail.waitFor({ to: 'newcomer@lab.test', subject: id });
     t.is(m.user, 'newcomer');
     const pop = JSON.parse(await poplib(tm.lab.ports.pop3, 'newcomer', 'anything')) as { ok: boolean; count: number; bodies: string[] };
@@ -305,7 +311,10 @@ test('test mode: any login with any password, mailboxes made on first use (also 
     const client = new ImapFlow(tm.lab.clients.imapflow({ user: 'stranger@lab.test', password: 'whatever' }));
     await client.connect();
     const list = await client.list();
-    t.true(list.some((f) => f.path === 'INBOX'), 'the mailbox was created at login');
+    t.true(
+      list.some((f) => f.path === 'INBOX'),
+      'the mailbox was created at login',
+    );
     await client.logout();
     // SMTP AUTH too, and configured users with a wrong password.
     await t.notThrowsAsync(nodemailer.createTransport(tm.lab.clients.nodemailer({ user: 'alice', password: 'not-her-password' })).verify());
@@ -316,5 +325,5 @@ test('test mode: any login with any password, mailboxes made on first use (also 
   t.false((await imapLogin('alice', 'not-her-password')).ok);
   t.false(t0.logs.some((l) => l.includes('TEST MODE')));
   const err = await t.throwsAsync(smtp().sendMail({ from: 'x@school.example', to: 'newcomer@lab.test', subject: 'x', text: 'x' }));
-  t.regex(err!.message, /550/);
+  t.regex(err.message, /550/);
 });

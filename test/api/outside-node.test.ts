@@ -34,7 +34,11 @@ function run(cmd: string, args: string[], input?: string): Promise<{ code: numbe
 
 test('Python (urllib, smtplib, imaplib) sends, lists, reads, downloads, manages users and deletes', async (t) => {
   const tag = randomBytes(4).toString('hex');
-  const r = await run('python3', [projectPath('test', 'api', 'rest_client.py')], JSON.stringify({ http: t0.lab.ports.http, smtp: t0.lab.ports.smtp, imap: t0.lab.ports.imap, token: TOKEN, tag }));
+  const r = await run(
+    'python3',
+    [projectPath('test', 'api', 'rest_client.py')],
+    JSON.stringify({ http: t0.lab.ports.http, smtp: t0.lab.ports.smtp, imap: t0.lab.ports.imap, token: TOKEN, tag }),
+  );
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown> | number | boolean>;
   t.deepEqual(out.list, { status: 200, total: 1, subjects: [`from python ${tag}`] });
@@ -66,7 +70,17 @@ test('curl sends over smtp://, follows the delivery stream, lists, reads raw, ad
   await new Promise<void>((resolve) => stream.stdout.once('data', () => resolve())); // the stream is open
   const mail = join(work, 'mail.txt');
   writeFileSync(mail, `From: curl@school.example\r\nTo: bob@lab.test\r\nSubject: curl ${tag}\r\n\r\nsent by curl ${tag}\r\n`);
-  const sent = await run('curl', ['-sS', '--url', `smtp://127.0.0.1:${t0.lab.ports.smtp}`, '--mail-from', 'curl@school.example', '--mail-rcpt', 'bob@lab.test', '-T', mail]);
+  const sent = await run('curl', [
+    '-sS',
+    '--url',
+    `smtp://127.0.0.1:${t0.lab.ports.smtp}`,
+    '--mail-from',
+    'curl@school.example',
+    '--mail-rcpt',
+    'bob@lab.test',
+    '-T',
+    mail,
+  ]);
   t.is(sent.code, 0, sent.stderr);
   await firstEvent;
   stream.kill();
@@ -81,9 +95,29 @@ test('curl sends over smtp://, follows the delivery stream, lists, reads raw, ad
   t.is(raw.stdout, 'message/rfc822');
   t.true(readFileSync(rawFile, 'latin1').endsWith(`sent by curl ${tag}\r\n`));
 
-  const add = await run('curl', ['-sS', '-w', '\n%{http_code}', ...auth, '-H', 'Content-Type: application/json', '-d', `{"name":"curl${tag}","password":"pw"}`, `${http}/users`]);
+  const add = await run('curl', [
+    '-sS',
+    '-w',
+    '\n%{http_code}',
+    ...auth,
+    '-H',
+    'Content-Type: application/json',
+    '-d',
+    `{"name":"curl${tag}","password":"pw"}`,
+    `${http}/users`,
+  ]);
   t.regex(add.stdout, /"address":"curl[0-9a-f]+@lab\.test"[^]*\n201$/);
-  const del = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'DELETE', ...auth, `http://127.0.0.1:${t0.lab.ports.http}${event.links.self}`]);
+  const del = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-X',
+    'DELETE',
+    ...auth,
+    `http://127.0.0.1:${t0.lab.ports.http}${event.links.self}`,
+  ]);
   t.is(del.stdout, '204');
   const none = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${http}/messages`]);
   t.is(none.stdout, '401');

@@ -76,7 +76,7 @@ test.serial('the document is a valid OpenAPI 3.1 description and served without 
   t.is(res.status, 200);
   const doc = res.json<{ openapi: string }>();
   t.is(doc.openapi, '3.1.0');
-  const result = await new Validator().validate(doc as never);
+  const result = await new Validator().validate(doc);
   t.true(result.valid, JSON.stringify(result.errors, null, 1)?.slice(0, 2000));
   t.true(checker.checkSchema('MessageSummary', { id: 1 }).length > 0, 'the checker does reject what the schema does not allow');
   t.deepEqual(problems, []);
@@ -153,7 +153,13 @@ test.serial('one message parsed, its raw source, its attachments; over HTTPS too
   const path = `/api/v1/messages/alice/INBOX/${m.uid}`;
   const one = await api(path);
   t.is(one.status, 200);
-  const json = one.json<{ subject: string; html: string; text: string; attachments: Array<{ filename: string; size: number; links: { content: string } }>; links: { raw: string } }>();
+  const json = one.json<{
+    subject: string;
+    html: string;
+    text: string;
+    attachments: Array<{ filename: string; size: number; links: { content: string } }>;
+    links: { raw: string };
+  }>();
   t.is(json.subject, `attached ${id}`);
   t.is(json.html, '<p>see <i>attached</i></p>');
   t.is(json.text.trim(), 'see attached');
@@ -179,14 +185,11 @@ test.serial('one message parsed, its raw source, its attachments; over HTTPS too
   t.is((await api(`/api/v1/messages/alice/INBOX/99999`)).json<{ code: string }>().code, 'NO_SUCH_MESSAGE');
   // The same routes are on the HTTPS site (the shared registry), verified against the lab CA.
   const viaHttps = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port: t0.lab.ports.https, path, ca: t0.lab.caPem, headers: { authorization: `Bearer ${TOKEN}` } },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = httpsRequest({ host: '127.0.0.1', port: t0.lab.ports.https, path, ca: t0.lab.caPem, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     req.on('error', reject);
     req.end();
   });
@@ -245,7 +248,10 @@ test.serial('users: list, add, conflict, set a password, detail, remove; IMAP lo
   t.true(await imap('grace', 'grace-1'));
   const detail = (await api('/api/v1/users/frank')).json<{ account: boolean; folders: Array<{ name: string }> }>();
   t.true(detail.account);
-  t.true(detail.folders.some((f) => f.name === 'INBOX'), 'IMAP login made the mailbox');
+  t.true(
+    detail.folders.some((f) => f.name === 'INBOX'),
+    'IMAP login made the mailbox',
+  );
   t.is((await api('/api/v1/users/frank', { method: 'DELETE' })).status, 204);
   t.is((await api('/api/v1/users/frank', { method: 'DELETE' })).status, 404);
   t.false(await imap('frank', 'frank-2'));
@@ -256,7 +262,7 @@ test.serial('users: list, add, conflict, set a password, detail, remove; IMAP lo
 
 /** Reads server-sent events from a streaming fetch until `want` of them arrived. */
 async function readEvents(res: Response, want: number): Promise<Array<{ event: string; data: string }>> {
-  const reader = res.body!.getReader();
+  const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const out: Array<{ event: string; data: string }> = [];
   let buf = '';
   while (out.length < want) {
@@ -327,11 +333,14 @@ test.serial('hostile input: unknown or repeated parameters, bad numbers, bad JSO
   t.deepEqual(await codes('/api/v1/messages?user=alice%40elsewhere.example'), [400, 'INVALID_QUERY']);
   t.deepEqual(await codes('/api/v1/users', { method: 'POST', rawBody: '{"name": "x",' }), [400, 'INVALID_JSON']);
   t.deepEqual(await codes('/api/v1/users', { method: 'POST', rawBody: '[1,2]' }), [400, 'INVALID_JSON']);
-  t.deepEqual(await codes('/api/v1/users', { method: 'POST', rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' }), [415, 'UNSUPPORTED_MEDIA_TYPE']);
-  t.deepEqual(await codes('/api/v1/users', { method: 'POST', rawBody: JSON.stringify({ name: 'big', password: 'x'.repeat(MAIL_API_LIMITS.maxJsonBodyBytes) }) }), [
-    413,
-    'BODY_TOO_LARGE',
+  t.deepEqual(await codes('/api/v1/users', { method: 'POST', rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' }), [
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
   ]);
+  t.deepEqual(
+    await codes('/api/v1/users', { method: 'POST', rawBody: JSON.stringify({ name: 'big', password: 'x'.repeat(MAIL_API_LIMITS.maxJsonBodyBytes) }) }),
+    [413, 'BODY_TOO_LARGE'],
+  );
   t.deepEqual(await codes('/api/v1/messages/alice/INBOX/1/nonsense'), [404, 'NO_SUCH_ROUTE']);
   t.deepEqual(await codes('/api/v1/messages/alice/INBOX/notanumber'), [404, 'NO_SUCH_MESSAGE']);
   t.deepEqual(await codes('/api/v1/messages/..%2e/INBOX/1'), [404, 'NO_SUCH_MESSAGE']);
