@@ -4,6 +4,8 @@ export const MAIL_API_LIMITS = {
   parsedCacheBytes: 64 * 1024 * 1024,
   /** A message larger than this is parsed each time it is asked for, never cached. */
   parsedCacheMaxMessageBytes: 8 * 1024 * 1024,
+  /** Messages up to this size are read with one blocking read (page-cached: microseconds). */
+  blockingReadBytes: 128 * 1024,
   /** Messages parsed at once (mailparser holds a whole message in memory while it works). */
   parseConcurrency: 4,
   /** Header lines returned per message (a hostile message may carry thousands). */

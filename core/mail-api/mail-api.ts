@@ -219,7 +219,15 @@ export class MailApi {
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs > MAIL_API_LIMITS.maxWaitMs)
       throw new LabnetError('INVALID_QUERY', `waitFor: timeoutMs must be from 0 to ${MAIL_API_LIMITS.maxWaitMs}`);
     const m = this.matcher(query);
-    const waiter = new Waiter(this.store, m, count, (loc) => this.deepMatch(m, loc));
+    // Matches are parsed as they arrive, as a hand-made test double parses on receipt: at the end
+    // only the last few are left to parse.
+    const waiter = new Waiter(
+      this.store,
+      m,
+      count,
+      (loc) => this.deepMatch(m, loc),
+      (loc) => this.prefetch(loc),
+    );
     // Subscribed to deliveries before the folders are listed and scanned: nothing falls between.
     const result = waiter.start(timeoutMs);
     try {
@@ -237,6 +245,24 @@ export class MailApi {
       arrived,
       others,
     );
+  }
+
+  private readonly prefetchQueue: Located[] = [];
+  private prefetching = 0;
+
+  /** Parses a message into the cache in the background (a few at a time; errors are for later reads). */
+  private prefetch(loc: Located): void {
+    this.prefetchQueue.push(loc);
+    while (this.prefetching < MAIL_API_LIMITS.parseConcurrency && this.prefetchQueue.length > 0) {
+      const next = this.prefetchQueue.shift()!;
+      this.prefetching++;
+      void this.load(next)
+        .catch(() => undefined)
+        .finally(() => {
+          this.prefetching--;
+          if (this.prefetchQueue.length > 0) this.prefetch(this.prefetchQueue.shift()!);
+        });
+    }
   }
 
   private async parseAll(found: Located[]): Promise<ParsedMessage[]> {
@@ -302,7 +328,9 @@ export class MailApi {
     return this.cache.get(`${info.uniqueName}\u0000${info.size}`, async () => {
       let raw: Buffer;
       try {
-        raw = await this.store.read(user, folder, info.uid);
+        // Small messages (nearly all) in one blocking read: the thread pool stays free for the
+        // deliveries' fsyncs, and a message just delivered is in the page cache.
+        raw = await this.store.read(user, folder, info.uid, { blockingUpTo: MAIL_API_LIMITS.blockingReadBytes });
       } catch (err) {
         if (err instanceof MailStoreError && err.code === 'NO_SUCH_MESSAGE') throw new LabnetError('NO_SUCH_MESSAGE', err.message);
         throw err;

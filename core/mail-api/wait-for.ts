@@ -46,6 +46,8 @@ export class Waiter {
     private readonly matcher: MessageMatcher,
     private readonly count: number,
     private readonly isMatch: (loc: Located) => Promise<boolean>,
+    /** Called for each match as it is found (the caller starts parsing it while the wait goes on). */
+    private readonly onMatch: (loc: Located) => void = () => {},
   ) {
     this.result = new Promise<WaitResult>((resolve, reject) => {
       this.resolve = resolve;
@@ -105,30 +107,41 @@ export class Waiter {
 
   private async scanFolder(key: string, user: string, folder: string): Promise<void> {
     // INBOX would be created by opening it: a mailbox that does not exist yet has nothing to scan
-    // (its first delivery notifies us).
-    if (!(await this.store.hasMailbox(user))) return;
+    // (its first delivery notifies us). Checked once per folder: the file system's thread pool is
+    // busy with the deliveries' fsyncs.
+    let cursor = this.cursors.get(key);
+    if (!cursor && !(await this.store.hasMailbox(user))) return;
     let f;
     try {
       f = await this.store.openFolder(user, folder);
     } catch {
       return; // no such folder (yet), or it went away
     }
-    let cursor = this.cursors.get(key);
+    cursor = this.cursors.get(key);
     if (!cursor || cursor.uidValidity !== f.uidValidity) {
       cursor = { uidValidity: f.uidValidity, next: 1 };
       this.cursors.set(key, cursor);
     }
+    // UIDs up to uidNext may be assigned and not visible yet (a delivery batch runs right after the
+    // lock was let go, and makes its messages visible only once its UIDs are durable). Visible UIDs
+    // only grow, so the scan resumes after the last one it saw, never at uidNext.
     const end = f.uidNext;
     const found: Located[] = [];
+    let last = cursor.next - 1;
     for (let uid = cursor.next; uid < end; uid++) {
       const info = f.get(uid);
-      if (info) found.push({ user, folder, info });
+      if (info) {
+        found.push({ user, folder, info });
+        last = uid;
+      }
     }
-    cursor.next = Math.max(cursor.next, end);
+    cursor.next = last + 1;
     for (const loc of found) {
       if (this.done) return;
       if (this.matcher.index(loc.info) && (!this.matcher.deep || (await this.isMatch(loc)))) {
-        this.matched.set(`${key}\u0000${f.uidValidity}\u0000${loc.info.uid}`, loc);
+        const id = `${key}\u0000${f.uidValidity}\u0000${loc.info.uid}`;
+        if (!this.matched.has(id)) this.onMatch(loc);
+        this.matched.set(id, loc);
       } else {
         this.others.push(loc);
         if (this.others.length > MAX_OTHERS) this.others.shift();

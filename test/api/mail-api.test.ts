@@ -150,6 +150,19 @@ test.serial('waitFor never misses a delivery racing with the call (sends and wai
   }
 });
 
+test.serial('waitFor sees every one of many concurrent deliveries (a pool of 5 connections, 300 messages)', async (t) => {
+  const id = tag();
+  const pooled = nodemailer.createTransport({ ...t0.lab.clients.nodemailer(), pool: true, maxConnections: 5, maxMessages: Infinity });
+  const waiting = t0.lab.mail.waitFor({ to: 'bob', subject: id, count: 300, timeoutMs: 60_000 });
+  await Promise.all(
+    Array.from({ length: 300 }, (_, i) => pooled.sendMail({ from: 'x@school.example', to: 'bob@lab.test', subject: `${id} #${i}`, text: String(i) })),
+  );
+  pooled.close();
+  const got = await waiting;
+  t.is(got.length, 300);
+  t.is(new Set(got.map((m) => m.subject)).size, 300);
+});
+
 test.serial('waitFor rejects on timeout with what did arrive and what else came', async (t) => {
   const id = tag();
   const tr = smtp();
