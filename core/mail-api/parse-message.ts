@@ -64,6 +64,8 @@ export async function parseContent(raw: Buffer): Promise<ParsedContent> {
     skipTextLinks: true,
     keepCidLinks: true,
     maxHtmlLengthToParse: MAIL_API_LIMITS.maxHtmlToTextBytes,
+    maxHeadSize: MAIL_API_LIMITS.maxHeadBytes,
+    maxChildNodes: MAIL_API_LIMITS.maxChildNodes,
   });
   const attachments: MessageAttachment[] = mail.attachments.slice(0, MAIL_API_LIMITS.maxAttachments).map((a) => ({
     filename: a.filename,

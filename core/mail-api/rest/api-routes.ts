@@ -15,7 +15,7 @@ import type { MailApi } from '../mail-api.js';
 import type { MessageQuery } from '../types.js';
 import { apiEnabled, authorize } from './api-auth.js';
 import { serveDeliveryStream } from './event-stream.js';
-import { ApiProblem, intParam, queryParams, readJsonObject, sendJson, sendProblem } from './http-json.js';
+import { ApiProblem, contentDisposition, intParam, queryParams, readJsonObject, safeContentType, sendJson, sendProblem } from './http-json.js';
 import { API_BASE, messageJson, summaryJson } from './message-json.js';
 import { openApiDocument } from './openapi.js';
 
@@ -225,17 +225,4 @@ function stringField(body: Record<string, unknown>, name: string): string {
 
 function userJson(name: string, config: LabnetConfig): { name: string; address: string } {
   return { name, address: `${name}@${config.domain}` };
-}
-
-/** A media type we can put in a header as is (type/subtype of token characters), else octet-stream. */
-function safeContentType(t: string): string {
-  return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(t) ? t : 'application/octet-stream';
-}
-
-/** RFC 6266: an ASCII fallback and the UTF-8 name (RFC 8187) for everything else. */
-function contentDisposition(filename: string): string {
-  const name = filename.slice(0, 200);
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }

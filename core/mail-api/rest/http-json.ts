@@ -90,3 +90,17 @@ export function intParam(params: Map<string, string>, name: string, def: number,
     throw new ApiProblem(400, 'INVALID_QUERY', `"${name}" must be a whole number from ${min} to ${max}`);
   return Number(v);
 }
+
+/** A media type we can put in a header as is (type/subtype of token characters), else octet-stream. */
+export function safeContentType(t: string): string {
+  return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(t) ? t : 'application/octet-stream';
+}
+
+/** RFC 6266: an ASCII fallback and the UTF-8 name (RFC 8187) for everything else. */
+export function contentDisposition(filename: string): string {
+  // Lone surrogates (a badly decoded name) would make encodeURIComponent throw.
+  const name = filename.slice(0, 200).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
