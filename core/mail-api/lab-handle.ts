@@ -11,8 +11,8 @@ import type { MailApi } from './mail-api.js';
 import type { MessageQuery, ParsedMessage, WaitForOptions } from './types.js';
 
 export interface LabMail {
-  /** The matching messages, parsed, in arrival order (default: every mailbox's INBOX). */
-  messages(query?: MessageQuery): Promise<ParsedMessage[]>;
+  /** The matching messages, parsed, in arrival order (default: every mailbox's INBOX; a string: that user's). */
+  messages(query?: MessageQuery | string): Promise<ParsedMessage[]>;
   /** One message by id ('alice/INBOX/3'); rejects with code NO_SUCH_MESSAGE. */
   message(id: string): Promise<ParsedMessage>;
   /**
@@ -35,6 +35,7 @@ export interface LabUser {
 export interface LabUsers {
   /** Adds an account (`dave` or `dave@<domain>`); logins work at once. Code USER_EXISTS, USER_INVALID. */
   add(name: string, password: string): LabUser;
+  add(user: { name: string; password: string }): LabUser;
   /** Removes an account (its mail stays); false when there was none. */
   remove(name: string): boolean;
   /** Changes a password; code NO_SUCH_USER when there is no such account. */
@@ -105,7 +106,7 @@ export function withTestApi(handle: LabnetHandle): Labnet {
   const api = (): MailApi => mailApi ?? noMailStore();
 
   const mail: LabMail = {
-    messages: async (query) => api().messages(query),
+    messages: async (query) => api().messages(typeof query === 'string' ? { user: query } : query),
     message: async (id) => api().message(id),
     waitFor: async (options) => api().waitFor(options),
     purge: async (user) => api().purge(user),
@@ -113,7 +114,8 @@ export function withTestApi(handle: LabnetHandle): Labnet {
   };
   const user = (name: string): LabUser => ({ name, address: `${name}@${config.domain}` });
   const users: LabUsers = {
-    add: (name, password) => user(accounts.add(name, password)),
+    add: (nameOrUser: string | { name: string; password: string }, password?: string) =>
+      typeof nameOrUser === 'string' ? user(accounts.add(nameOrUser, password ?? '')) : user(accounts.add(nameOrUser.name, nameOrUser.password)),
     remove: (name) => accounts.remove(name),
     setPassword: (name, password) => accounts.setPassword(name, password),
     list: () => accounts.names().map(user),

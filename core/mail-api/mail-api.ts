@@ -15,6 +15,7 @@ import { MAIL_API_LIMITS } from './limits.js';
 import { mailboxOf, MessageMatcher, messageId, summarise } from './match.js';
 import { parseContent, type ParsedContent } from './parse-message.js';
 import { ParsedCache } from './parsed-cache.js';
+import { loadMime } from './mime-lib.js';
 import type { MessageLocation, MessageQuery, MessageSummary, ParsedMessage, WaitForOptions } from './types.js';
 import { byArrival, Waiter, type Located } from './wait-for.js';
 
@@ -124,6 +125,7 @@ export class MailApi {
 
   /** Every message matching the query, in arrival order, unparsed (the index only, plus deep checks). */
   async locate(query: MessageQuery = {}): Promise<Located[]> {
+    await loadMime();
     const m = this.matcher(query);
     const found: Located[] = [];
     for (const { user, folder } of await this.folders(m)) {
@@ -160,12 +162,6 @@ export class MailApi {
     const found = await this.locate(query);
     const parsed = await mapLimit(found, MAIL_API_LIMITS.parseConcurrency, (loc) => this.parse(loc).catch(() => undefined));
     return parsed.filter((p): p is ParsedMessage => p !== undefined);
-  }
-
-  /** Summaries from the index (the REST list), with the total before paging. */
-  async summaries(query: MessageQuery, page: { offset: number; limit: number }): Promise<{ total: number; messages: MessageSummary[] }> {
-    const found = await this.locate(query);
-    return { total: found.length, messages: found.slice(page.offset, page.offset + page.limit).map((l) => summarise(l.user, l.folder, l.info)) };
   }
 
   /** One message by id ('alice/INBOX/3'); LabnetError NO_SUCH_MESSAGE when there is none. */
@@ -213,6 +209,7 @@ export class MailApi {
 
   /** `lab.mail.waitFor()`: see wait-for.ts. */
   async waitFor(options: WaitForOptions = {}): Promise<ParsedMessage[]> {
+    await loadMime();
     const { count = 1, timeoutMs = MAIL_API_LIMITS.defaultWaitMs, ...query } = options;
     if (!Number.isInteger(count) || count < 1 || count > MAIL_API_LIMITS.maxWaitCount)
       throw new LabnetError('INVALID_QUERY', `waitFor: count must be a whole number from 1 to ${MAIL_API_LIMITS.maxWaitCount}`);
@@ -294,6 +291,7 @@ export class MailApi {
 
   /** The message just delivered into a folder, found by its unique name among the newest UIDs. */
   private async findDelivered(user: string, folder: string, uniqueName: string): Promise<MessageInfo | undefined> {
+    await loadMime(); // the listener summarises it
     const f = await this.store.openFolder(user, folder);
     for (let uid = f.uidNext - 1, n = 0; uid >= 1 && n < 10_000; uid--, n++) {
       const info = f.get(uid);

@@ -2,19 +2,18 @@
 // matches. Everything the index holds (From, Subject, To, Cc, the arrival time) is checked without
 // reading the message; only a body search, or a recipient outside the lab that the index's To/Cc do
 // not name, needs the message parsed.
-import libmime from 'libmime';
-import { parseAddressHeader } from 'mailparser';
 import type { Accounts } from '../auth.js';
 import { LabnetError } from '../errors.js';
 import { canonicalFolder, checkUserName, type HeaderFields, type MessageInfo } from '../mail-store/index.js';
 import { MAIL_API_LIMITS } from './limits.js';
+import { mime } from './mime-lib.js';
 import type { AddressList, MessageQuery, MessageSummary, TextMatch } from './types.js';
 
 /** An encoded-word-decoded header value; the raw value if it cannot be decoded. */
 export function decodeHeader(value: string | undefined): string {
   if (value === undefined) return '';
   try {
-    return libmime.decodeWords(value);
+    return mime().decodeWords(value);
   } catch {
     return value;
   }
@@ -22,7 +21,7 @@ export function decodeHeader(value: string | undefined): string {
 
 export function addressList(value: string | undefined): AddressList {
   if (value === undefined || value === '') return { value: [], text: '' };
-  const parsed = parseAddressHeader(value, { flatten: true });
+  const parsed = mime().parseAddressHeader(value, { flatten: true });
   return { value: parsed.value.map((a) => ({ name: a.name, address: a.address ?? '' })), text: parsed.text };
 }
 

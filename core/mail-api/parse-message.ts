@@ -2,8 +2,9 @@
 // a test suite is not a lesson, so this uses mailparser (nodemailer project), which decodes what mail
 // clients send: multipart trees, base64, quoted-printable, RFC 2047 encoded words, RFC 2231 file
 // names, legacy charsets.
-import { simpleParser, type AddressObject, type EmailAddress } from 'mailparser';
+import type { AddressObject, EmailAddress } from 'mailparser';
 import { MAIL_API_LIMITS } from './limits.js';
+import { loadMime } from './mime-lib.js';
 import type { AddressList, HeaderLine, MessageAttachment } from './types.js';
 
 /** What the content of a message parses to (the same for every mailbox holding a copy). */
@@ -56,6 +57,7 @@ function headerLines(lines: ReadonlyArray<{ key: string; line: string }>): Heade
 
 /** Parses a whole message. Never throws for malformed mail: mailparser makes the best of it. */
 export async function parseContent(raw: Buffer): Promise<ParsedContent> {
+  const { simpleParser } = await loadMime();
   const mail = await simpleParser(raw, {
     // Only what the API returns: no text-to-HTML conversion, cid: links left as they are (no data: URIs
     // multiplying the HTML's size), and a bound on the HTML that html-to-text reads.

@@ -10,8 +10,13 @@ import { LabnetError } from '../../core/errors.js';
 import type { HttpExchange } from '../../core/http/exchange.js';
 import { checkUserName, type MessageInfo } from '../../core/mail-store/index.js';
 import { mailboxOf, MessageMatcher } from '../../core/mail-api/match.js';
+import { loadMime } from '../../core/mail-api/mime-lib.js';
 import { parseContent } from '../../core/mail-api/parse-message.js';
 import { ApiProblem, contentDisposition, queryParams, safeContentType } from '../../core/mail-api/rest/http-json.js';
+
+test.before(async () => {
+  await loadMime();
+});
 
 const accounts = new Accounts({ domain: 'lab.test', hostname: 'labnet.lab.test', users: [{ name: 'alice', password: 'pw' }], testMode: false } as LabnetConfig);
 
