@@ -7,7 +7,8 @@
 //   mailpit      only if a package registry here provides it (it is a Go binary): said so otherwise
 // Rounds interleave the peers; medians of the rounds and labnet's ratio to the double are printed
 // (target: labnet at most 1.5x the in-memory double).
-// Options: --runs R (default 5), --messages N (default 1000), --connections C (default 5).
+// Options: --runs R (default 5), --messages N (default 1000), --connections C (default 5), --data-root DIR
+// (labnet's data directory's parent, default the temp dir; /dev/shm takes the disk out).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ import { arg, median } from '../support/bench-util.js';
 const RUNS = Number(arg('runs', '5'));
 const MESSAGES = Number(arg('messages', '1000'));
 const CONNECTIONS = Number(arg('connections', '5'));
+// Where labnet's data dir goes: /dev/shm shows what the fsyncs cost on this machine's disk.
+const DATA_ROOT = arg('data-root', tmpdir());
 
 interface Sample {
   /** Send start to the receiver having every message (parsed). */
@@ -65,7 +68,7 @@ async function timed(send: () => Promise<void>, received: Promise<number>): Prom
 }
 
 async function runLabnet(round: number): Promise<Sample> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-api-bench-'));
+  const dataDir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-'));
   const lab = await startLabnet({
     defaults: false,
     logLevel: 'silent',
