@@ -1,9 +1,14 @@
 // Lab accounts, shared by SMTP AUTH, POP3 and IMAP. A user logs in as `alice` or `alice@<domain>`
-// (or `alice@<hostname>`), case-insensitively; passwords are compared in constant time.
+// (or `alice@<hostname>`), case-insensitively; passwords are compared in constant time. Accounts can
+// be added, removed and given a new password while labnet runs (`lab.users`, the REST API): the next
+// login sees the change. In test mode (`testMode: true`, GreenMail's auth-disabled mode) every login
+// whose name can be a mailbox is accepted with any password and every such name exists as a recipient.
 import 'reflect-metadata';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { inject, injectable } from 'inversify';
-import type { LabnetConfig } from './config.js';
+import { userSchema, type LabnetConfig } from './config.js';
+import { LabnetError } from './errors.js';
+import { checkUserName } from './mail-store/index.js';
 import { TOKENS } from './tokens.js';
 
 export interface AuthResult {
@@ -12,12 +17,19 @@ export interface AuthResult {
   user?: string;
 }
 
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
 @injectable()
 export class Accounts {
   private readonly users = new Map<string, string>();
+  /** GreenMail's auth-disabled mode: see the file comment. */
+  readonly testMode: boolean;
 
   constructor(@inject(TOKENS.Config) private readonly config: LabnetConfig) {
     for (const u of config.users) this.users.set(u.name.toLowerCase(), u.password);
+    this.testMode = config.testMode === true;
   }
 
   /** The canonical local user for a login or address, if it names one of our domains; else undefined. */
@@ -30,8 +42,14 @@ export class Accounts {
     return s.slice(0, at);
   }
 
-  /** True when `name` is a configured account. */
+  /** True when `name` is a configured account (in test mode: any name that can be a mailbox). */
   exists(name: string): boolean {
+    const user = name.toLowerCase();
+    return this.users.has(user) || (this.testMode && isMailboxName(user));
+  }
+
+  /** True when `name` is a configured (or added) account, whatever the mode. */
+  isAccount(name: string): boolean {
     return this.users.has(name.toLowerCase());
   }
 
@@ -39,22 +57,59 @@ export class Accounts {
     return [...this.users.keys()];
   }
 
+  /** Adds an account at run time; LabnetError USER_EXISTS or USER_INVALID. Returns the canonical name. */
+  add(nameOrAddress: string, password: string): string {
+    const name = this.accountName(nameOrAddress);
+    checkAccount(name, password);
+    if (this.users.has(name)) throw new LabnetError('USER_EXISTS', `the user "${name}" already exists (setPassword changes a password)`);
+    this.users.set(name, password);
+    // config.users is what pages show (the landing page's account table): kept in step.
+    this.config.users.push({ name, password });
+    return name;
+  }
+
+  /** Removes an account at run time; false when there was none. Its mail stays; open sessions go on. */
+  remove(nameOrAddress: string): boolean {
+    const name = this.accountName(nameOrAddress);
+    if (!this.users.delete(name)) return false;
+    const i = this.config.users.findIndex((u) => u.name.toLowerCase() === name);
+    if (i >= 0) this.config.users.splice(i, 1);
+    return true;
+  }
+
+  /** Gives an account a new password; LabnetError NO_SUCH_USER or USER_INVALID. */
+  setPassword(nameOrAddress: string, password: string): void {
+    const name = this.accountName(nameOrAddress);
+    checkAccount(name, password);
+    if (!this.users.has(name)) throw new LabnetError('NO_SUCH_USER', `no user "${name}" (add creates one)`);
+    this.users.set(name, password);
+    const entry = this.config.users.find((u) => u.name.toLowerCase() === name);
+    if (entry) entry.password = password;
+  }
+
+  /** A login for SMTP, POP3 and IMAP: the password, or in test mode any password for a mailbox name. */
   verify(login: string, password: string): AuthResult {
+    if (this.testMode) {
+      const user = this.localUser(login);
+      if (user !== undefined && isMailboxName(user)) return { ok: true, user };
+    }
+    return this.checkPassword(login, password);
+  }
+
+  /** The password check alone, test mode or not (the REST API's instructor login uses this). */
+  checkPassword(login: string, password: string): AuthResult {
     const user = this.localUser(login);
     if (!user) return { ok: false };
     const expected = this.users.get(user);
     // Compare digests so the comparison time does not depend on where the strings differ.
-    const a = createHash('sha256').update(password).digest();
-    const b = createHash('sha256')
-      .update(expected ?? '\u0000no-such-user')
-      .digest();
-    const ok = timingSafeEqual(a, b) && expected !== undefined;
+    const ok = timingSafeEqual(digest(password), digest(expected ?? '\u0000no-such-user')) && expected !== undefined;
     return ok ? { ok, user } : { ok: false };
   }
 
   /** APOP (RFC 1939 section 7): MD5 of the greeting timestamp followed by the shared secret. */
   verifyApop(login: string, timestamp: string, digestHex: string): AuthResult {
     const user = this.localUser(login);
+    if (this.testMode && user !== undefined && isMailboxName(user)) return { ok: true, user };
     const expected = user ? this.users.get(user) : undefined;
     if (!user || expected === undefined) return { ok: false };
     const want = createHash('md5')
@@ -67,6 +122,31 @@ export class Accounts {
       return { ok: false };
     }
     return got.length === want.length && timingSafeEqual(got, want) ? { ok: true, user } : { ok: false };
+  }
+
+  /** `alice` or `alice@<domain>` to `alice`; another domain is refused (accounts live in ours). */
+  private accountName(nameOrAddress: string): string {
+    const name = this.localUser(nameOrAddress);
+    if (name === undefined) throw new LabnetError('USER_INVALID', `"${nameOrAddress.slice(0, 80)}" is not in the lab's domain ${this.config.domain}`);
+    return name;
+  }
+}
+
+function isMailboxName(user: string): boolean {
+  try {
+    checkUserName(user);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The same rules as `users:` in the config (name letters, digits, ".", "_", "-"; password 1..256). */
+function checkAccount(name: string, password: string): void {
+  const r = userSchema.safeParse({ name, password });
+  if (!r.success) {
+    const what = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new LabnetError('USER_INVALID', `invalid user "${name.slice(0, 80)}": ${what}`);
   }
 }
 

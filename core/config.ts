@@ -50,6 +50,12 @@ const hostnameSchema = z
   .max(253)
   .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a DNS name such as lab.test');
 
+/** `api`: the REST API for test suites and CI. No token and no instructors: the API is off. */
+export const apiConfigSchema = z.strictObject({
+  /** Bearer token (`Authorization: Bearer TOKEN`); empty: no token access. */
+  token: z.string().max(256).default(''),
+});
+
 /** What every service's config has; a service extends it with its own keys. */
 export function serviceBaseSchema(defaults: { enabled: boolean; port: number }) {
   return z.strictObject({
@@ -81,6 +87,15 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     tls: tlsConfigSchema.default(() => tlsConfigSchema.parse({})),
     services: z.strictObject(services).default(() => ({})),
+    /**
+     * GreenMail's auth-disabled mode for test suites: every login is accepted with any password and
+     * mailboxes are created on first use (logins and deliveries alike). Off by default; loud when on.
+     */
+    testMode: z.boolean().default(false),
+    /** The REST API under /api/v1/ (core/mail-api): off unless a token or an instructor is configured. */
+    api: apiConfigSchema.default(() => apiConfigSchema.parse({})),
+    /** Lab logins that may use the REST API with HTTP Basic (their lab password). */
+    instructors: z.array(userSchema.shape.name).max(64).default([]),
   });
 }
 
@@ -100,6 +115,9 @@ export interface LabnetConfig {
   limits: z.infer<typeof limitsSchema>;
   tls: z.infer<typeof tlsConfigSchema>;
   services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
+  testMode: boolean;
+  api: z.infer<typeof apiConfigSchema>;
+  instructors: string[];
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {

@@ -1,6 +1,21 @@
 // The error catalogue: every error labnet raises on purpose has a stable `code`.
 
-export type LabnetErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'LISTEN_FAILED' | 'SERVICE_START_FAILED' | 'SERVICE_REFUSED' | 'UNKNOWN_SERVICE';
+export type LabnetErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_UNREADABLE'
+  | 'LISTEN_FAILED'
+  | 'SERVICE_START_FAILED'
+  | 'SERVICE_REFUSED'
+  | 'UNKNOWN_SERVICE'
+  // The test-suite API (core/mail-api): accounts, messages, waiting.
+  | 'USER_EXISTS'
+  | 'USER_INVALID'
+  | 'NO_SUCH_USER'
+  | 'NO_SUCH_MESSAGE'
+  | 'INVALID_QUERY'
+  | 'WAIT_TIMEOUT'
+  | 'NO_MAIL_STORE'
+  | 'NO_TLS';
 
 /**
  * SERVICE_REFUSED: a service declines to start for a reason the instructor must fix (DHCP: the

@@ -155,6 +155,11 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     flags: options.flags ?? {},
   };
   mkdirSync(config.dataDir, { recursive: true });
+  if (config.testMode) {
+    logger.warn(
+      'TEST MODE (testMode: true): every SMTP, POP3 and IMAP login is accepted with ANY password and mailboxes are created on first use. For test suites only: never on a lab network.',
+    );
+  }
 
   const enabled = modules.filter((m) => config.services[m.name]?.enabled);
   const container = new Container();

@@ -28,8 +28,9 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
-  // Loaded with require() at run time: pino-pretty only on a terminal, native addons by path.
-  external: ['pino-pretty', '*.node'],
+  // Loaded with require() at run time: pino-pretty only on a terminal, native addons by path. The
+  // MIME library (1.6 MB) only when the test-suite API first reads mail back (core/mail-api/mime-lib.ts).
+  external: ['pino-pretty', '*.node', 'mailparser', 'libmime'],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __labnetCreateRequire } from 'node:module';\nconst require = __labnetCreateRequire(import.meta.url);" },
   plugins: [noZodLocales],

@@ -2,6 +2,7 @@
 // them by name from each service module's `needs`, so a lab running only DHCP never opens a Maildir.
 import type { Container } from 'inversify';
 import { MailStore } from './mail-store/index.js';
+import { bindMailApi } from './mail-api/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
 
@@ -20,6 +21,8 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
       start: () => container.get<MailStore>(TOKENS.MailStore).start(),
       stop: () => container.get<MailStore>(TOKENS.MailStore).stop(),
     });
+    // Reading the store back for test suites: lab.mail in process, /api/v1/ over HTTP.
+    lifecycles.push(bindMailApi(container));
   }
   if (needs.has('tls')) {
     // The lab CA and server certificate (made on first start, under <dataDir>/tls).

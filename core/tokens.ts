@@ -27,6 +27,8 @@ export const TOKENS = {
   Status: Symbol.for('labnet.Status'),
   /** LabNames: host names DHCP clients sent, bound to their leased addresses (DHCP feeds it, DNS reads it). */
   LabNames: Symbol.for('labnet.LabNames'),
+  /** MailApi: parsed messages, waitFor and purge for test suites and the REST API (with the mail store). */
+  MailApi: Symbol.for('labnet.MailApi'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

@@ -9,6 +9,8 @@ export {
   checkUserName,
   type MailStoreOptions,
   type MailStoreStats,
+  type DeliveryNotice,
+  type DeliveryListener,
 } from './mail-store.js';
 export * from './types.js';
 export { INDEXED_HEADERS, parseHeaderFields, type IndexedHeader } from './header-fields.js';

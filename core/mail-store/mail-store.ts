@@ -55,6 +55,15 @@ export interface MailStoreOptions {
   logger?: Logger;
 }
 
+/** A durable delivery, as `onDelivery` listeners see it: one message, the folders it went into. */
+export interface DeliveryNotice {
+  uniqueName: string;
+  size: number;
+  targets: ReadonlyArray<{ user: string; folder: string }>;
+}
+
+export type DeliveryListener = (notice: DeliveryNotice) => void;
+
 export interface MailStoreStats {
   deliveries: number;
   copies: number;
@@ -93,6 +102,7 @@ export class MailStore {
   private readonly dirSync = new GroupDirSync();
   private readonly maildropLocks = new Map<string, unknown>();
   private readonly pendingDeliveries = new Map<Folder, NewFile[]>();
+  private readonly deliveryListeners = new Set<DeliveryListener>();
   private lastValidity = 0;
   private started = false;
   private stopped = false;
@@ -295,7 +305,28 @@ export class MailStore {
     this.deliveries++;
     const headers = parseHeaderFields(headOf(chunks));
     for (const d of dests) this.queueDelivered(this.folder(d.user, d.folder), { base, dir: 'new', file: base, size, date, headers });
+    if (this.deliveryListeners.size > 0) this.notifyDelivery({ uniqueName: base, size, targets: dests.map((d) => ({ user: d.user, folder: d.folder })) });
     return { uniqueName: base, size, delivered: dests.length };
+  }
+
+  /**
+   * Subscribes to deliveries (every `deliver`, whatever the folder's state): the listener runs once the
+   * copies are durable and queued on their folders, before `deliver` resolves, so a folder opened from
+   * it sees the message. Keep it short and never throw. Returns unsubscribe.
+   */
+  onDelivery(listener: DeliveryListener): () => void {
+    this.deliveryListeners.add(listener);
+    return () => this.deliveryListeners.delete(listener);
+  }
+
+  private notifyDelivery(notice: DeliveryNotice): void {
+    for (const l of [...this.deliveryListeners]) {
+      try {
+        l(notice);
+      } catch (err) {
+        this.logger?.error({ err }, 'mail store: a delivery listener threw');
+      }
+    }
   }
 
   private queueDelivered(folder: Folder, file: NewFile): void {

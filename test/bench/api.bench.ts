@@ -1,0 +1,157 @@
+// `make bench BENCH=api`: the test-suite workflow end to end. nodemailer (a pool of 5 connections,
+// plain SMTP) sends N messages; the clock stops when the receiving side has them all, read back parsed:
+//   labnet       startLabnet in process, durable Maildir delivery (fsync before 250), lab.mail.waitFor
+//                ({ count: N }) started with the first send and resolving with N parsed messages
+//   smtp-server  the usual hand-made test double: nodemailer's smtp-server in process, each message
+//                parsed with mailparser into an array in memory, a promise resolving at N
+//   mailpit      only if a package registry here provides it (it is a Go binary): said so otherwise
+// Rounds interleave the peers; medians of the rounds and labnet's ratio to the double are printed
+// (target: labnet at most 1.5x the in-memory double).
+// Options: --runs R (default 5), --messages N (default 1000), --connections C (default 5), --data-root DIR
+// (labnet's data directory's parent, default the temp dir; /dev/shm takes the disk out).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+import { startLabnet } from '../../app/labnet.js';
+import { arg, median } from '../support/bench-util.js';
+
+const RUNS = Number(arg('runs', '5'));
+const MESSAGES = Number(arg('messages', '1000'));
+const CONNECTIONS = Number(arg('connections', '5'));
+// Where labnet's data dir goes: /dev/shm shows what the fsyncs cost on this machine's disk.
+const DATA_ROOT = arg('data-root', tmpdir());
+
+interface Sample {
+  /** Send start to the receiver having every message (parsed). */
+  lastMs: number;
+  /** Send start to the last 250 the sender saw. */
+  acceptedMs: number;
+}
+
+/** Sends MESSAGES messages over a pool; resolves when every one was accepted. */
+async function sendAll(port: number, tag: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: CONNECTIONS,
+    maxMessages: Infinity,
+  });
+  try {
+    await Promise.all(
+      Array.from({ length: MESSAGES }, (_, i) =>
+        transport.sendMail({ from: 'app@bench.example', to: 'alice@lab.test', subject: `bench ${tag} #${i}`, text: `message ${i} of ${MESSAGES}\n`.repeat(8) }),
+      ),
+    );
+  } finally {
+    transport.close();
+  }
+}
+
+async function timed(send: () => Promise<void>, received: Promise<number>): Promise<Sample> {
+  const t0 = performance.now();
+  let acceptedMs = 0;
+  const sending = send().then(() => {
+    acceptedMs = performance.now() - t0;
+  });
+  const count = await received;
+  const lastMs = performance.now() - t0;
+  await sending;
+  if (count < MESSAGES) throw new Error(`only ${count} of ${MESSAGES} messages arrived`);
+  return { lastMs, acceptedMs };
+}
+
+async function runLabnet(round: number): Promise<Sample> {
+  const dataDir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-'));
+  const lab = await startLabnet({
+    defaults: false,
+    logLevel: 'silent',
+    config: { listen: '127.0.0.1', dataDir, users: [{ name: 'alice', password: 'pw' }], services: { smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } } },
+  });
+  try {
+    const tag = `labnet-${round}`;
+    const port = lab.ports.smtp;
+    // waitFor is called before the first send, as a test would; it resolves with every message parsed.
+    return await timed(
+      () => sendAll(port, tag),
+      lab.mail.waitFor({ to: 'alice@lab.test', subject: tag, count: MESSAGES, timeoutMs: 300_000 }).then((m) => m.length),
+    );
+  } finally {
+    await lab.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runDouble(round: number): Promise<Sample> {
+  const inbox: ParsedMail[] = [];
+  let arrived: (n: number) => void = () => {};
+  const all = new Promise<number>((r) => (arrived = r));
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then(
+        (mail) => {
+          inbox.push(mail);
+          if (inbox.length >= MESSAGES) arrived(inbox.length);
+          callback();
+        },
+        (err: Error) => callback(err),
+      );
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as { port: number }).port;
+  try {
+    return await timed(() => sendAll(port, `double-${round}`), all);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+function mailpitAvailable(): string | undefined {
+  try {
+    execFileSync('which', ['mailpit'], { stdio: 'ignore' });
+    return 'mailpit';
+  } catch {
+    return undefined;
+  }
+}
+
+const peers: Array<{ name: string; run: (round: number) => Promise<Sample> }> = [
+  { name: 'labnet', run: runLabnet },
+  { name: 'smtp-server', run: runDouble },
+];
+const samples = new Map<string, Sample[]>(peers.map((p) => [p.name, []]));
+console.log(`api bench: nodemailer sends ${MESSAGES} messages over ${CONNECTIONS} connections; time until the receiver has them all, parsed; ${RUNS} rounds`);
+if (!mailpitAvailable())
+  console.log(
+    'mailpit: not run. No package registry reachable here provides it: Debian has no mailpit package (apt-cache search mailpit finds nothing) and npm has only API clients (mailpit-api, cypress-mailpit); it is a Go binary.',
+  );
+// One warm-up round each (JIT, page cache), not counted.
+for (const p of peers) await p.run(-1);
+for (let round = 0; round < RUNS; round++) {
+  for (const p of peers) {
+    const s = await p.run(round);
+    samples.get(p.name)!.push(s);
+    console.log(`  round ${round + 1} ${p.name.padEnd(12)} last message ${s.lastMs.toFixed(0).padStart(6)} ms (last 250 at ${s.acceptedMs.toFixed(0)} ms)`);
+  }
+}
+const med = (name: string, key: keyof Sample): number => median(samples.get(name)!.map((s) => s[key]));
+const base = med('smtp-server', 'lastMs');
+console.log('\nmedians (time from the first send to the last message read back):');
+for (const p of peers) {
+  const last = med(p.name, 'lastMs');
+  console.log(
+    `  ${p.name.padEnd(12)} ${last.toFixed(0).padStart(6)} ms  ${((MESSAGES / last) * 1000).toFixed(0).padStart(5)} msg/s  last 250 at ${med(p.name, 'acceptedMs').toFixed(0)} ms  ${(last / base).toFixed(2)}x the in-memory double`,
+  );
+}
+const ratio = med('labnet', 'lastMs') / base;
+console.log(`\nlabnet (durable delivery) / smtp-server in memory: ${ratio.toFixed(2)}x (target at most 1.5x): ${ratio <= 1.5 ? 'met' : 'NOT met'}`);
