@@ -48,4 +48,6 @@ export interface ServiceModule {
   serviceClass: new (...args: any[]) => Service;
   /** Core providers this service needs beyond the basics ('mailStore', 'tls'); the host binds them lazily. */
   needs?: ReadonlyArray<'mailStore' | 'tls'>;
+  /** Config keys of UDP ports (e.g. DHCP's `port`): --port-offset, which moves TCP ports, leaves them alone. */
+  udpPorts?: readonly string[];
 }
