@@ -235,7 +235,8 @@ export class DhcpService implements Service {
     }
     if (out.notice) this.notice(out.notice.kind, out.notice.kind === 'unknown-client' ? 'info' : 'warn', out.notice.message);
     if (!out.reply || !out.to) {
-      if (out.note) this.log.debug(`${summarise(p)}: ${out.note}`);
+      // The summary is built only when debug logging is on (a flood of dropped requests costs no string work).
+      if (out.note && this.log.isLevelEnabled('debug')) this.log.debug(`${summarise(p)}: ${out.note}`);
       return;
     }
     const reply = out.reply;

@@ -73,6 +73,8 @@ export class LeaseJournal {
   private recordCount = 0;
   /** The file's committed length: where a failed batch is cut back to. */
   private length = 0;
+  /** A failed batch may be partly in the file and could not be cut off yet. */
+  private torn = false;
   /** fdatasync calls, records written and failed batches (the status page and the benchmark show them). */
   syncs = 0;
   written = 0;
@@ -148,6 +150,8 @@ export class LeaseJournal {
       this.waiters = [];
       const data = Buffer.from(lines.join(''));
       try {
+        // A batch that failed earlier may still be half in the file: nothing is appended behind it.
+        if (this.torn) await this.cutBack();
         await writeFully(this.fh, data);
         await this.fh.datasync();
         this.length += data.length;
@@ -157,7 +161,12 @@ export class LeaseJournal {
         for (const w of waiters) w.resolve();
       } catch (err) {
         this.failures++;
-        await this.cutBack();
+        this.torn = true;
+        try {
+          await this.cutBack();
+        } catch (cutErr) {
+          this.onError(cutErr);
+        }
         for (const w of waiters) w.reject(err);
         this.onError(err);
       }
@@ -175,14 +184,11 @@ export class LeaseJournal {
   /**
    * After a failed batch: cuts the file back to its last committed length, so a half-written batch
    * never becomes a torn line in the middle of the journal (the next batch would be glued to it).
+   * Until that succeeds (`torn`), every batch fails.
    */
   private async cutBack(): Promise<void> {
-    try {
-      await this.fh!.truncate(this.length);
-    } catch (err) {
-      // Cannot even truncate: reopen; load() cuts a torn tail at the next start.
-      this.onError(err);
-    }
+    await this.fh!.truncate(this.length);
+    this.torn = false;
   }
 
   /** Rewrites the journal as one record per remembered lease: temp file, fsync, rename, fsync dir. */
@@ -190,11 +196,17 @@ export class LeaseJournal {
     if (!this.fh) return;
     await this.fh.close();
     this.fh = undefined;
+    let compacted = false;
     try {
       this.compactSync();
+      compacted = true;
     } finally {
       this.fh = await open(this.path, 'a');
-      this.length = (await this.fh.stat()).size;
+      // A fresh file holds only whole records; after a failed compaction the old length still stands.
+      if (compacted) {
+        this.length = (await this.fh.stat()).size;
+        this.torn = false;
+      }
     }
   }
 
