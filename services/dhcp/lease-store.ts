@@ -28,6 +28,8 @@ export interface ClientIdentity {
   hasId: boolean;
   /** 'hw:<htype>:<mac>'; '' without a hardware address (hlen 0). */
   hw: string;
+  /** chaddr as text ('' when hlen is 0). */
+  mac: string;
 }
 
 export interface Lease {
@@ -52,6 +54,8 @@ export interface LeaseStoreCounts {
   free: number;
   pool: number;
 }
+
+const RECORDED = Promise.resolve();
 
 /** The hardware key of a MAC (as journal records and leases carry it). */
 export function hwKey(htype: number, mac: string): string {
@@ -129,7 +133,7 @@ export class LeaseStore {
   }
 
   /** Holds `ip` for `who` until `until` (an OFFER). A bound lease of the same client stays bound. */
-  offer(ip: number, who: ClientIdentity, mac: string, hostname: string | undefined, until: number, now: number): void {
+  offer(ip: number, who: ClientIdentity, hostname: string | undefined, until: number, now: number): void {
     const cur = this.byIp.get(ip);
     const mine = cur !== undefined && ownedBy(cur, who);
     if (mine && cur.state === 'bound' && cur.expires > now) return;
@@ -139,7 +143,7 @@ export class LeaseStore {
       ip,
       client: who.key,
       hw: who.hw,
-      mac,
+      mac: who.mac,
       state: 'offered',
       expires: until,
       ...(hostname ? { hostname } : {}),
@@ -159,12 +163,13 @@ export class LeaseStore {
    * cannot record it, the binding is undone (the address goes back to what it was: the offer, the
    * previous lease, or free) and the promise rejects: no ACK may leave for it.
    */
-  bind(ip: number, who: ClientIdentity, mac: string, hostname: string | undefined, expires: number): Promise<void> {
-    const before = this.byIp.get(ip);
-    const beforeMine = this.find(who);
+  bind(ip: number, who: ClientIdentity, hostname: string | undefined, expires: number): Promise<void> {
+    const before = this.journal ? this.byIp.get(ip) : undefined;
+    const beforeMine = this.journal ? this.find(who) : undefined;
     this.claim(ip, who);
-    const lease: Lease = { ip, client: who.key, hw: who.hw, mac, state: 'bound', expires, ...(hostname ? { hostname } : {}) };
+    const lease: Lease = { ip, client: who.key, hw: who.hw, mac: who.mac, state: 'bound', expires, ...(hostname ? { hostname } : {}) };
     this.attach(lease);
+    if (!this.journal) return RECORDED;
     const durable = this.record(lease, true);
     durable.catch(() => this.undoBind(lease, before, beforeMine));
     return durable;

@@ -3,8 +3,8 @@
 // together. A bucket holds up to `burst` tokens, refills at `perSecond`, and each message takes one;
 // with no token left the message is dropped without an answer (RFC 2131 lets a server stay silent,
 // and clients retransmit with back-off, section 4.1). The per-client buckets live in a map bounded to
-// DHCP_LIMITS.rateLimitMaxClients entries, least recently used first out: a flood of random MACs
-// cannot grow it, and is held back by the total bucket anyway.
+// DHCP_LIMITS.rateLimitMaxClients entries, oldest first out: a flood of random MACs cannot grow it,
+// and is held back by the total bucket anyway.
 import { DHCP_LIMITS } from './limits.js';
 
 export interface RateLimitSettings {
@@ -52,13 +52,13 @@ export class RateLimiter {
     if (s.totalPerSecond > 0 && !takeToken(this.total, s.totalPerSecond, s.totalBurst, now)) return 'total';
     if (s.perMacPerSecond <= 0) return 'ok';
     let b = this.clients.get(client);
-    if (b) this.clients.delete(client);
-    else {
-      b = { tokens: s.perMacBurst, at: now };
+    if (!b) {
+      // The oldest entry makes room (insertion order; moving every hit to the end costs more than it
+      // gains: an evicted client only gets a full bucket again, and the total bucket still holds).
       if (this.clients.size >= this.maxClients) this.clients.delete(this.clients.keys().next().value!);
+      b = { tokens: s.perMacBurst, at: now };
+      this.clients.set(client, b);
     }
-    // Re-inserted: the map's order is least recently seen first.
-    this.clients.set(client, b);
     return takeToken(b, s.perMacPerSecond, s.perMacBurst, now) ? 'ok' : 'client';
   }
 

@@ -110,20 +110,20 @@ export class DhcpServer {
     // RFC 2131 4.3.1: a relayed request is for the relay's network; labnet has a pool for one subnet only.
     if (p.giaddr !== 0 && !inSubnet(this.settings.subnet, p.giaddr))
       return this.drop(`relayed from ${intToIp(p.giaddr)}, outside ${this.settings.subnet.text}`);
+    const who = this.identify(p);
     if (this.limiter) {
-      const who = p.hlen > 0 ? macToString(p.chaddr, p.hlen) : this.clientKey(p);
-      const verdict = this.limiter.take(who, now);
-      if (verdict !== 'ok') return this.rateLimited(who, verdict);
+      const verdict = this.limiter.take(who.mac || who.key, now);
+      if (verdict !== 'ok') return this.rateLimited(who.mac || who.key, verdict);
     }
     switch (type) {
       case MSG.DISCOVER:
-        return this.discover(p, now);
+        return this.discover(p, who, now);
       case MSG.REQUEST:
-        return this.request(p, now);
+        return this.request(p, who, now);
       case MSG.DECLINE:
-        return this.declineMsg(p, now);
+        return this.declineMsg(p, who, now);
       case MSG.RELEASE:
-        return this.releaseMsg(p, now);
+        return this.releaseMsg(p, who, now);
       case MSG.INFORM:
         return this.inform(p);
       default:
@@ -138,10 +138,11 @@ export class DhcpServer {
 
   /** Who sent `p`: its key and, for the hardware-address fallback (lease-store.ts), its hardware key. */
   identify(p: DhcpPacket): ClientIdentity {
-    const hw = hwKey(p.htype, macToString(p.chaddr, p.hlen));
+    const mac = macToString(p.chaddr, p.hlen);
+    const hw = hwKey(p.htype, mac);
     const id = p.options.get(OPT.clientId);
-    if (id && id.length > 0) return { key: `id:${Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')}`, hasId: true, hw };
-    return { key: hw || `hw:${p.htype}:`, hasId: false, hw };
+    if (id && id.length > 0) return { key: `id:${Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')}`, hasId: true, hw, mac };
+    return { key: hw || `hw:${p.htype}:`, hasId: false, hw, mac };
   }
 
   private reservationFor(p: DhcpPacket): Reservation | undefined {
@@ -158,8 +159,7 @@ export class DhcpServer {
 
   // RFC 2131 4.3.1: the client's reservation, its current or previous address, the requested address,
   // else a free one.
-  private discover(p: DhcpPacket, now: number): Outcome {
-    const who = this.identify(p);
+  private discover(p: DhcpPacket, who: ClientIdentity, now: number): Outcome {
     const reservation = this.reservationFor(p);
     let ip: number | undefined;
     if (reservation) {
@@ -177,11 +177,11 @@ export class DhcpServer {
         note: 'no address to offer',
         notice: {
           kind: 'exhausted',
-          message: `DHCP pool exhausted: no address to offer ${macToString(p.chaddr, p.hlen)} (${this.store.index.size} addresses in the pool)`,
+          message: `DHCP pool exhausted: no address to offer ${who.mac || who.key} (${this.store.index.size} addresses in the pool)`,
         },
       };
     }
-    this.store.offer(ip, who, macToString(p.chaddr, p.hlen), this.clientHostname(p, reservation), now + this.settings.offerHoldMs, now);
+    this.store.offer(ip, who, this.clientHostname(p, reservation), now + this.settings.offerHoldMs, now);
     this.counters.offers++;
     const out = this.reply(p, MSG.OFFER, ip, reservation);
     this.checkPoolUsage(out);
@@ -194,8 +194,7 @@ export class DhcpServer {
    * our offer (SELECTING), or its lease, remembered lease or reservation (INIT-REBOOT, RENEWING,
    * REBINDING). A client the server has no record of is never granted an address by a REQUEST.
    */
-  private request(p: DhcpPacket, now: number): Outcome {
-    const who = this.identify(p);
+  private request(p: DhcpPacket, who: ClientIdentity, now: number): Outcome {
     const reservation = this.reservationFor(p);
     const serverId = optionIp(p, OPT.serverId);
     const requested = optionIp(p, OPT.requestedAddress);
@@ -244,7 +243,7 @@ export class DhcpServer {
     }
     if (this.store.heldByOther(ip, who, now) || this.reservedIps.has(ip)) return this.nak(p, `${intToIp(ip)} belongs to another client`);
     this.counters.unknownClients++;
-    const why = `${state} REQUEST for ${intToIp(ip)} from ${macToString(p.chaddr, p.hlen) || who.key}, a client with no lease here`;
+    const why = `${state} REQUEST for ${intToIp(ip)} from ${who.mac || who.key}, a client with no lease here`;
     if (this.settings.authoritative) return this.nak(p, `${why} (authoritative: NAK)`);
     this.counters.dropped++;
     return { note: `${why}: no answer (RFC 2131 4.3.2)`, notice: { kind: 'unknown-client', message: `DHCP: ${why}; not answered (RFC 2131 4.3.2)` } };
@@ -257,24 +256,24 @@ export class DhcpServer {
   }
 
   // RFC 2131 4.3.3: the address is in use elsewhere; keep it out of the pool for a while.
-  private declineMsg(p: DhcpPacket, now: number): Outcome {
+  private declineMsg(p: DhcpPacket, who: ClientIdentity, now: number): Outcome {
     const serverId = optionIp(p, OPT.serverId);
     if (serverId !== undefined && serverId !== this.settings.serverIp) return this.drop(`DECLINE for server ${intToIp(serverId)}`);
     const ip = optionIp(p, OPT.requestedAddress);
     if (ip === undefined) return this.drop('DECLINE without a requested address');
     const lease = this.store.get(ip);
-    if (!lease || !ownedBy(lease, this.identify(p))) return this.drop(`DECLINE of ${intToIp(ip)}, which is not this client's`);
+    if (!lease || !ownedBy(lease, who)) return this.drop(`DECLINE of ${intToIp(ip)}, which is not this client's`);
     this.store.decline(lease, now + this.settings.declineSeconds * 1000);
     this.counters.declines++;
     return { note: `${intToIp(ip)} declined: out of the pool for ${this.settings.declineSeconds} s` };
   }
 
   // RFC 2131 4.3.4: the client gives its address back (remembered, so it gets it again if still free).
-  private releaseMsg(p: DhcpPacket, now: number): Outcome {
+  private releaseMsg(p: DhcpPacket, who: ClientIdentity, now: number): Outcome {
     const serverId = optionIp(p, OPT.serverId);
     if (serverId !== undefined && serverId !== this.settings.serverIp) return this.drop(`RELEASE for server ${intToIp(serverId)}`);
     const lease = this.store.get(p.ciaddr);
-    if (!lease || !ownedBy(lease, this.identify(p)) || (lease.state !== 'bound' && lease.state !== 'offered'))
+    if (!lease || !ownedBy(lease, who) || (lease.state !== 'bound' && lease.state !== 'offered'))
       return this.drop(`RELEASE of ${intToIp(p.ciaddr)}, which is not this client's`);
     this.store.release(lease, now);
     this.counters.releases++;
@@ -293,7 +292,7 @@ export class DhcpServer {
 
   private ack(p: DhcpPacket, ip: number, who: ClientIdentity, reservation: Reservation | undefined, now: number): Outcome {
     const hostname = this.clientHostname(p, reservation);
-    const durable = this.store.bind(ip, who, macToString(p.chaddr, p.hlen), hostname, now + this.settings.leaseSeconds * 1000);
+    const durable = this.store.bind(ip, who, hostname, now + this.settings.leaseSeconds * 1000);
     this.counters.acks++;
     const out = this.reply(p, MSG.ACK, ip, reservation);
     out.durable = durable;

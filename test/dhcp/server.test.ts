@@ -365,7 +365,7 @@ test('the per-MAC table is bounded: a flood of random MACs cannot grow it', (t) 
   const limiter = new RateLimiter({ perMacPerSecond: 1, perMacBurst: 2, totalPerSecond: 0, totalBurst: 1 }, 100);
   for (let i = 0; i < 10_000; i++) limiter.take(`mac${i}`, now);
   t.is(limiter.trackedClients, 100);
-  // The most recent ones are still tracked (their buckets are spent down).
+  // The newest ones are still tracked (their buckets are spent down).
   t.is(limiter.take('mac9999', now), 'ok');
   t.is(limiter.take('mac9999', now), 'client');
 });
