@@ -16,6 +16,11 @@ const dir = mkdtempSync(join(tmpdir(), 'labnet-startup-'));
 chmodSync(dir, 0o755);
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The real CLI, given time on a loaded machine (it exits by itself in every case here). */
+function cli(args: string[], cwd?: string): ReturnType<typeof runCli> {
+  return runCli(args, { timeoutMs: 90_000, ...(cwd ? { cwd } : {}) });
+}
+
 let n = 0;
 function config(body: Record<string, unknown>): string {
   const path = join(dir, `c${++n}.yaml`);
@@ -40,7 +45,7 @@ function runAsNobody(args: string[]): Promise<Run> {
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 90_000);
     proc.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -63,7 +68,7 @@ async function takenPort(): Promise<net.Server> {
 const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
 
 test('--port-offset that pushes a port past 65535 is a config error naming each key and value (exit 2); nothing wraps around', async (t) => {
-  const r = await runCli(['start', '--config', config({}), '--port-offset', '65500']);
+  const r = await cli(['start', '--config', config({}), '--port-offset', '65500']);
   t.is(r.code, 2, r.stderr);
   for (const [key, port] of [
     ['http.port', 80],
@@ -82,6 +87,7 @@ test('--port-offset that pushes a port past 65535 is a config error naming each 
     config: { services: { smtp: { port: 0, submissionPort: 587, smtpsPort: 0, submission: false } } },
     only: ['smtp'],
     args: ['--port-offset', '65500'],
+    timeoutMs: 60_000,
   });
   t.regex(lab.stdout(), /labnet ready/);
   t.is(await lab.stop(), 0);
@@ -89,7 +95,7 @@ test('--port-offset that pushes a port past 65535 is a config error naming each 
 });
 
 test('a port out of range in the config file is a config error naming it (exit 2)', async (t) => {
-  const r = await runCli(['start', '--config', config({ services: { smtp: { submissionPort: 70000 } } })]);
+  const r = await cli(['start', '--config', config({ services: { smtp: { submissionPort: 70000 } } })]);
   t.is(r.code, 2);
   t.regex(r.stderr, /services\.smtp\.submissionPort: got 70000, expected a number <= 65535/);
   neverReady(t, r);
@@ -129,7 +135,7 @@ test('ports taken by another program (EADDRINUSE), in two services: both named i
   const b = await takenPort();
   try {
     const services = { ...zeroPorts(), smtp: { ...zeroPorts().smtp, submissionPort: portOf(a) }, pop3: { ...zeroPorts().pop3, port: portOf(b) } };
-    const r = await runCli(['start', '--config', config({ services }), '--only', 'smtp,pop3', '--log-level', 'warn']);
+    const r = await cli(['start', '--config', config({ services }), '--only', 'smtp,pop3', '--log-level', 'warn']);
     t.is(r.code, 3, r.stderr);
     t.regex(r.stderr, /could not start: 2 ports could not be bound/);
     t.regex(r.stderr, new RegExp(`smtp \\(submission\\)\\s+127\\.0\\.0\\.1:${portOf(a)}\\s+already in use \\(EADDRINUSE\\)`));
@@ -143,7 +149,7 @@ test('ports taken by another program (EADDRINUSE), in two services: both named i
 });
 
 test('a service that refuses to start stops the whole start (exit 4): no ready line although the others listened', async (t) => {
-  const r = await runCli(['start', '--config', config({ services: zeroPorts() }), '--only', 'http,dhcp', '--dhcp-interface', 'nosuch0', '--log-level', 'warn']);
+  const r = await cli(['start', '--config', config({ services: zeroPorts() }), '--only', 'http,dhcp', '--dhcp-interface', 'nosuch0', '--log-level', 'warn']);
   t.is(r.code, 4, r.stderr);
   t.regex(r.stderr, /could not start: 1 service failed; nothing is running\.\n {2}dhcp: dhcp: interface "nosuch0" does not exist/);
   neverReady(t, r);
@@ -160,10 +166,10 @@ test('a data directory the user cannot write is named, with the fix (exit 2)', a
 });
 
 test('start --help documents the exit codes; a bad option is a usage error (exit 2)', async (t) => {
-  const help = await runCli(['start', '--help']);
+  const help = await cli(['start', '--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /Exit codes:\n {2}0 {2}stopped by SIGINT or SIGTERM\n {2}1 {2}internal error/);
   t.regex(help.stdout, / {2}3 {2}ports could not be bound/);
-  const bad = await runCli(['start', '--port-offset', 'x'], { cwd: PROJECT_ROOT });
+  const bad = await cli(['start', '--port-offset', 'x'], PROJECT_ROOT);
   t.is(bad.code, 2);
 });
