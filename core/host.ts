@@ -216,7 +216,13 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   const failed = new Map<string, string>();
   const failures: StartFailure[] = [];
   const running: Service[] = [];
-  await providers.start();
+  try {
+    await providers.start();
+  } catch (err) {
+    // The mail store or the TLS material could not be set up (a certFile that cannot be read...).
+    await providers.stop().catch(() => {});
+    throw new StartupError([{ service: 'core (mail store, TLS certificate)', error: err instanceof Error ? err : new Error(String(err)) }]);
+  }
   await Promise.all(
     enabled.map(async (m) => {
       const log = logger.child({ service: m.name });
@@ -231,8 +237,8 @@ export async function startHost(options: StartOptions, registry: readonly Servic
         for (const error of errors) failures.push({ service: m.name, error });
         const message = errors.map((e) => e.message).join('; ');
         failed.set(m.name, message);
-        // Stack traces only at debug level: the StartupError below says what to do.
-        if (!(err instanceof LabnetError)) log.debug({ err }, `service ${m.name} failed to start`);
+        // Stack traces only at debug level when the StartupError below says what to do.
+        if (!(err instanceof LabnetError)) log[options.tolerateFailures ? 'error' : 'debug']({ err }, `service ${m.name} failed to start: ${message}`);
         events.publish({ type: 'service.state', service: m.name, state: 'failed', detail: message });
         return;
       }

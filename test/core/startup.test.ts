@@ -173,3 +173,22 @@ test('start --help documents the exit codes; a bad option is a usage error (exit
   const bad = await cli(['start', '--port-offset', 'x'], PROJECT_ROOT);
   t.is(bad.code, 2);
 });
+
+test('a TLS certificate file that cannot be read fails start-up in one block (exit 4)', async (t) => {
+  const missing = join(dir, 'no-such-cert.pem');
+  const r = await cli([
+    'start',
+    '--config',
+    config({ tls: { certFile: missing, keyFile: `${missing}.key` }, services: zeroPorts() }),
+    '--only',
+    'smtp',
+    '--log-level',
+    'warn',
+  ]);
+  t.is(r.code, 4, r.stderr);
+  t.regex(
+    r.stderr,
+    /could not start: 1 service failed; nothing is running\.\n {2}core \(mail store, TLS certificate\): ENOENT: no such file or directory, open '\S+no-such-cert\.pem'/,
+  );
+  neverReady(t, r);
+});
