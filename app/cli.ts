@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LabnetHandle } from '../core/host.js';
 import { loadConfig, startLabnet } from './labnet.js';
-import { LabnetError } from '../core/errors.js';
+import { EXIT_CODES, LabnetError, exitCodeFor } from '../core/errors.js';
 import { LABNET_VERSION } from '../core/paths.js';
 import { LOG_LEVELS } from '../core/logger.js';
 import { formatReadyTable } from '../core/ready-table.js';
@@ -21,7 +21,29 @@ const program = new Command();
 program
   .name('labnet')
   .description('A classroom network lab in one process: DHCP, HTTP(S), SMTP, POP3 and IMAP, every exchange visible.')
-  .version(LABNET_VERSION);
+  .version(LABNET_VERSION)
+  // A wrong option or value is a usage error (exit 2), like a wrong config; --help and --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.config));
+
+/** Prints a LabnetError (one block, no stack trace) and exits with its documented code. */
+function fail(err: unknown): never {
+  if (err instanceof LabnetError) {
+    process.stderr.write(`labnet: ${err.message}\n`);
+    process.exit(exitCodeFor(err.code));
+  }
+  process.stderr.write(`labnet: internal error (a bug; please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(EXIT_CODES.internal);
+}
+
+const EXIT_HELP = `
+Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  1  internal error, or an error while shutting down
+  2  wrong command line, config or data directory (nothing started)
+  3  ports could not be bound (EACCES: run as root, setcap cap_net_bind_service, or --port-offset;
+     EADDRINUSE: another program has the port)
+  4  a service refused or failed to start (e.g. DHCP's checks)
+"labnet ready" is printed only once every enabled service listens.`;
 
 program
   .command('start')
@@ -33,6 +55,7 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]).default('info'))
   .option('--dhcp-interface <if>', 'serve DHCP on this interface (turns DHCP on)')
   .option('--dhcp-force', 'serve DHCP even if another DHCP server answers on the interface')
+  .addHelpText('after', EXIT_HELP)
   .action(
     async (opts: { config?: string; dataDir?: string; portOffset: number; only?: string; logLevel: string; dhcpInterface?: string; dhcpForce?: boolean }) => {
       const t0 = performance.now();
@@ -55,11 +78,7 @@ program
           flags: { dhcpForce: Boolean(opts.dhcpForce) },
         });
       } catch (err) {
-        if (err instanceof LabnetError) {
-          process.stderr.write(`labnet: ${err.message}\n`);
-          process.exit(err.code === 'LISTEN_FAILED' ? 3 : 2);
-        }
-        throw err;
+        fail(err);
       }
       const ms = Math.round(performance.now() - t0);
       process.stdout.write(`labnet ready in ${ms} ms (data in ${lab.config.dataDir})\n${formatReadyTable(lab.status())}\n`);
@@ -77,7 +96,7 @@ program
           },
           (err: unknown) => {
             process.stderr.write(`labnet: error during shutdown: ${String(err)}\n`);
-            process.exit(1);
+            process.exit(EXIT_CODES.internal);
           },
         );
       };
@@ -104,15 +123,8 @@ ca.command('export')
       });
       process.stdout.write(certs.ca.certPem);
     } catch (err) {
-      if (err instanceof LabnetError) {
-        process.stderr.write(`labnet: ${err.message}\n`);
-        process.exit(2);
-      }
-      throw err;
+      fail(err);
     }
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`labnet: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+program.parseAsync(process.argv).catch(fail);

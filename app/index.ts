@@ -6,7 +6,7 @@ export type { StartOptions, LabnetHandle, ServiceHandle } from '../core/host.js'
 export type { LabnetConfig } from '../core/config.js';
 export { EventBus, type ProtocolEvent, type Subscription } from '../core/events.js';
 export { TOKENS } from '../core/tokens.js';
-export { LabnetError, ListenError, type LabnetErrorCode } from '../core/errors.js';
+export { LabnetError, ListenError, StartupError, EXIT_CODES, type LabnetErrorCode, type StartFailure } from '../core/errors.js';
 export type { Service, ServiceModule, ServiceStatus, ListenerInfo } from '../core/service.js';
 export type { Labnet, LabMail, LabUsers, LabUser, LabClients, SmtpClientOptions, ImapClientOptions } from '../core/mail-api/lab-handle.js';
 export { WaitForTimeoutError } from '../core/mail-api/mail-api.js';

@@ -1,16 +1,18 @@
 // The host: the only place that builds an inversify container. It knows no service: the service
 // modules are a parameter (app/labnet.ts passes the registry in services/index.ts), so core/ never
 // imports services/. Core singletons first,
-// then one TOKENS.Service binding (named by the service) per enabled service. A service that throws
-// while it is built or started is reported and left stopped; the others run. A port that cannot be
-// bound is different: the instructor must fix it, so start-up fails with a message saying how.
+// then one TOKENS.Service binding (named by the service) per enabled service. Start-up succeeds only
+// when every enabled service starts: otherwise every service is stopped again and one StartupError
+// names every port that could not be bound and every service that failed, with the fixes
+// (`tolerateFailures` keeps the others running instead, for test suites that want that).
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { Container } from 'inversify';
 import type { Logger, LevelWithSilent } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { buildConfigSchema, defaultConfigPath, mergeConfig, parseConfig, readConfigFile, type LabnetConfig } from './config.js';
-import { LabnetError, ListenError } from './errors.js';
+import { LabnetError, StartupError, type StartFailure } from './errors.js';
 import { EventBus } from './events.js';
 import { createLogger, logEvents } from './logger.js';
 import { NetHost } from './net-host.js';
@@ -46,6 +48,12 @@ export interface StartOptions {
   modules?: readonly ServiceModule[];
   /** Runtime switches for services (e.g. { dhcpInterface: 'veth0', dhcpForce: true }). */
   flags?: Record<string, unknown>;
+  /**
+   * Keep running the services that started when others fail with an error of their own (their
+   * handle says `failed`). Default false: start-up fails with a StartupError and nothing keeps
+   * running. A port that cannot be bound or a service that refuses (SERVICE_REFUSED) always fails it.
+   */
+  tolerateFailures?: boolean;
 }
 
 export interface ServiceHandle {
@@ -133,7 +141,63 @@ export function loadConfig(options: StartOptions, modules: readonly ServiceModul
       if (section) section.enabled = only.includes(m.name);
     }
   }
+  checkPortOffset(config, options.portOffset ?? 0, modules);
   return config;
+}
+
+/**
+ * Every TCP port an enabled service will open, plus the offset, must be a port (TCP has 65535):
+ * otherwise the key, its value and the sum are a config error. A port key is one ending in "port"
+ * (port, submissionPort, pop3sPort...); `xPort` is skipped when the section's switch `x` is false
+ * (submission: false), and so are a module's `udpPorts`, which --port-offset leaves alone.
+ */
+export function checkPortOffset(config: LabnetConfig, offset: number, modules: readonly ServiceModule[]): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 65535)
+    throw new LabnetError('CONFIG_INVALID', `invalid port offset: got ${String(offset)}, expected a whole number from 0 to 65535`);
+  if (offset === 0) return;
+  const issues: string[] = [];
+  let highest = 0;
+  for (const m of modules) {
+    const section = config.services[m.name];
+    if (!section?.enabled) continue;
+    const udp = new Set(m.udpPorts ?? []);
+    for (const [key, value] of Object.entries(section)) {
+      if (!/port$/i.test(key) || typeof value !== 'number' || value === 0 || udp.has(key)) continue;
+      const toggle = key.slice(0, -'port'.length);
+      if (toggle && section[toggle] === false) continue;
+      highest = Math.max(highest, value);
+      if (value + offset > 65535)
+        issues.push(`  services.${m.name}.${key}: ${value} + --port-offset ${offset} = ${value + offset}, past 65535 (the highest TCP port)`);
+    }
+  }
+  if (issues.length)
+    throw new LabnetError(
+      'CONFIG_INVALID',
+      `invalid port offset ${offset}: ${issues.length} port${issues.length === 1 ? '' : 's'} would be out of range:\n${issues.join('\n')}\n` +
+        `  use --port-offset ${65535 - highest} or less (10000 is the usual choice), or lower those ports in the config`,
+    );
+}
+
+/** Creates the data directory and checks that labnet can write there, before any service starts. */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    let who = '';
+    try {
+      const u = userInfo();
+      who = ` by user ${u.username} (uid ${u.uid})`;
+    } catch {
+      /* no passwd entry */
+    }
+    throw new LabnetError(
+      'DATA_DIR_UNUSABLE',
+      `the data directory ${dir} cannot be created or written${who}: ${e.code ?? e.message}. ` +
+        `Choose another with --data-dir DIR (or \`dataDir\` in the config), or give this user write access to it.`,
+    );
+  }
 }
 
 /** Builds the container from the config and starts every enabled service of `registry`. */
@@ -154,7 +218,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     shutdownGraceMs: config.limits.shutdownGraceMs,
     flags: options.flags ?? {},
   };
-  mkdirSync(config.dataDir, { recursive: true });
+  prepareDataDir(config.dataDir);
   if (config.testMode) {
     logger.warn(
       'TEST MODE (testMode: true): every SMTP, POP3 and IMAP login is accepted with ANY password and mailboxes are created on first use. For test suites only: never on a lab network.',
@@ -180,9 +244,15 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);
 
   const failed = new Map<string, string>();
+  const failures: StartFailure[] = [];
   const running: Service[] = [];
-  const listenErrors: LabnetError[] = [];
-  await providers.start();
+  try {
+    await providers.start();
+  } catch (err) {
+    // The mail store or the TLS material could not be set up (a certFile that cannot be read...).
+    await providers.stop().catch(() => {});
+    throw new StartupError([{ service: 'core (mail store, TLS certificate)', error: err instanceof Error ? err : new Error(String(err)) }]);
+  }
   await Promise.all(
     enabled.map(async (m) => {
       const log = logger.child({ service: m.name });
@@ -192,14 +262,13 @@ export async function startHost(options: StartOptions, registry: readonly Servic
         service = container.get<Service>(TOKENS.Service, { name: m.name });
         await service.start();
       } catch (err) {
-        if (err instanceof ListenError || (err instanceof LabnetError && err.code === 'SERVICE_REFUSED')) {
-          listenErrors.push(err);
-          failed.set(m.name, err.message);
-          return;
-        }
-        const message = err instanceof Error ? err.message : String(err);
+        // A listener group that could not bind several ports reports them all at once.
+        const errors = err instanceof StartupError ? err.failures.map((f) => f.error) : [err instanceof Error ? err : new Error(String(err))];
+        for (const error of errors) failures.push({ service: m.name, error });
+        const message = errors.map((e) => e.message).join('; ');
         failed.set(m.name, message);
-        log.error({ err }, `service ${m.name} failed to start and stays stopped: ${message}`);
+        // Stack traces only at debug level when the StartupError below says what to do.
+        if (!(err instanceof LabnetError)) log[options.tolerateFailures ? 'error' : 'debug']({ err }, `service ${m.name} failed to start: ${message}`);
         events.publish({ type: 'service.state', service: m.name, state: 'failed', detail: message });
         return;
       }
@@ -223,9 +292,10 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     await providers.stop();
   };
 
-  if (listenErrors.length > 0) {
+  const fatal = (f: StartFailure): boolean => f.error instanceof LabnetError && (f.error.code === 'LISTEN_FAILED' || f.error.code === 'SERVICE_REFUSED');
+  if (failures.length > 0 && (!options.tolerateFailures || failures.some(fatal))) {
     await stop();
-    throw listenErrors[0];
+    throw new StartupError(failures);
   }
 
   const services: Record<string, ServiceHandle> = {};

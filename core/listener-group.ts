@@ -1,5 +1,6 @@
 // The TCP listeners of one service (e.g. smtp + submission + smtps): opened together (if one cannot be
 // bound, those already open are closed again), closed together, and reported together.
+import { StartupError } from './errors.js';
 import type { ListenerInfo } from './service.js';
 import type { TcpServer } from './tcp-server.js';
 
@@ -17,14 +18,24 @@ export class ListenerGroup {
     return this.servers;
   }
 
-  /** Opens the listeners in order; on the first failure closes the ones already open and rethrows. */
+  /**
+   * Opens the listeners in order. If any fails, the others are still tried (so that start-up can
+   * name every port that cannot be bound), those open are closed again, and the error is rethrown:
+   * several as one StartupError.
+   */
   async open(openers: ReadonlyArray<(() => Promise<TcpServer>) | false | undefined>): Promise<void> {
-    try {
-      for (const open of openers) if (open) this.servers.push(await open());
-    } catch (err) {
-      await this.close(0);
-      throw err;
+    const errors: Error[] = [];
+    for (const open of openers) {
+      if (!open) continue;
+      try {
+        this.servers.push(await open());
+      } catch (err) {
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
     }
+    if (errors.length === 0) return;
+    await this.close(0);
+    throw errors.length === 1 ? errors[0] : new StartupError(errors.map((error) => ({ service: (error as { service?: string }).service ?? '', error })));
   }
 
   async close(graceMs: number): Promise<void> {

@@ -5,6 +5,7 @@ import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { LabnetConfig } from './config.js';
+import { LabnetError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { RuntimeOptions } from './runtime.js';
 import { TcpServer, type TcpServerOptions } from './tcp-server.js';
@@ -26,7 +27,11 @@ export class NetHost {
 
   /** The port a configured TCP port really uses (the offset applies to every non-zero port). */
   tcpPort(port: number): number {
-    return port === 0 ? 0 : port + this.runtime.portOffset;
+    if (port === 0) return 0;
+    // host.ts checkPortOffset refuses such a config; never let a port wrap around (80 + 65500 is not 44).
+    if (port + this.runtime.portOffset > 65535)
+      throw new LabnetError('CONFIG_INVALID', `port ${port} + --port-offset ${this.runtime.portOffset} is past 65535`);
+    return port + this.runtime.portOffset;
   }
 
   /** Creates (does not start) a TCP server with the config's address and caps. */

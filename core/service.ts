@@ -56,4 +56,6 @@ export interface ServiceModule {
    * `standalone`: the source is the whole config (started without the packaged defaults).
    */
   migrateConfig?: (services: Record<string, unknown>, context: { standalone: boolean }) => string[];
+  /** Config keys of UDP ports (e.g. DHCP's `port`): --port-offset, which moves TCP ports, leaves them alone. */
+  udpPorts?: readonly string[];
 }

@@ -101,7 +101,10 @@ export class TcpServer {
       );
     } else {
       this.server = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: options.allowHalfOpen === true }, (s) => this.acceptNet(s));
-      this.server.on('error', (err) => this.logger.error({ err, service: options.service }, 'listener error'));
+      // A failed listen() is the ListenError listen() rejects with (start-up reports it); later errors are logged.
+      this.server.on('error', (err) => {
+        if (this.server?.listening) this.logger.error({ err, service: options.service }, 'listener error');
+      });
     }
   }
 

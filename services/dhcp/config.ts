@@ -25,6 +25,22 @@ const dhcpObject = serviceBaseSchema({ enabled: false, port: 67 })
     declineSeconds: z.number().int().min(1).max(31_536_000).default(600),
     /** How long the start-up check listens for another DHCP server. */
     probeMs: z.number().int().min(0).max(10_000).default(1500),
+    /**
+     * RFC 2131 4.3.2: a client asking to keep an address the server has no record of gets no answer
+     * (false) or a NAK (true, for a lab where labnet is the only DHCP server); never an ACK.
+     */
+    authoritative: z.boolean().default(false),
+    /** Client messages answered per second: per client MAC and for all clients together (0: no limit). */
+    rateLimit: z
+      .strictObject({
+        perMacPerSecond: z.number().min(0).max(100_000).default(2),
+        perMacBurst: z.number().int().min(1).max(1_000_000).default(10),
+        totalPerSecond: z.number().min(0).max(1_000_000).default(1000),
+        totalBurst: z.number().int().min(1).max(1_000_000).default(2000),
+      })
+      .default(() => ({ perMacPerSecond: 2, perMacBurst: 10, totalPerSecond: 1000, totalBurst: 2000 })),
+    /** A notice when this percentage of the pool is in use (offered, leased or declined); 0: never. */
+    poolWarnPercent: z.number().int().min(0).max(100).default(90),
     reservations: z
       .array(
         z.strictObject({

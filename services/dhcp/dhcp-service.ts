@@ -61,7 +61,10 @@ export class DhcpService implements Service {
   private recvSocket: Socket | undefined;
   private sendSocket: Socket | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private lastExhaustedWarning = 0;
+  /** When each kind of notice was last given (they are rate-limited per kind). */
+  private readonly lastNotice = new Map<string, number>();
+  /** ACKs withheld because their lease could not be recorded. */
+  private withheld = 0;
   /** ACKs released together by one journal commit, sent a few at a time (see pacedSend). */
   private paced: { reply: DhcpPacket; to: { address: string; port: number } }[] = [];
   private pacedHead = 0;
@@ -89,16 +92,19 @@ export class DhcpService implements Service {
     this.state = 'starting';
     const c = this.cfg;
     if (!c.interface) throw refused('no interface named: set services.dhcp.interface or start with --dhcp-interface IF (DHCP serves only that interface)');
-    const iface = lookupInterface(c.interface);
-    if (typeof iface === 'string') throw refused(iface);
     const subnet = parseCidr(c.subnet)!;
-    const serverIp = ipToInt(iface.address);
-    if (!inSubnet(subnet, serverIp)) {
+    // An interface may carry several addresses (the lab's and the school's, say): the one inside the
+    // subnet is the server's, whichever the kernel lists first (Kea picks it the same way).
+    const iface = lookupInterface(c.interface, (a) => inSubnet(subnet, ipToInt(a)));
+    if (typeof iface === 'string') throw refused(iface);
+    if (!iface.address) {
       throw refused(
-        `interface ${iface.name} has address ${iface.address}, which is not inside services.dhcp.subnet ${subnet.text}; ` +
-          `refusing to hand out addresses for another network. Name the lab interface, or set the subnet to the one it is on.`,
+        `interface ${iface.name} has no address inside services.dhcp.subnet ${subnet.text} (it has ${iface.addresses.join(', ')}); ` +
+          `refusing to hand out addresses for another network. Name the lab interface, set the subnet to the one it is on, ` +
+          `or add an address inside it (e.g. \`ip addr add ${intToIp(subnet.network + 1)}/${subnet.prefix} dev ${iface.name}\`).`,
       );
     }
+    const serverIp = ipToInt(iface.address);
     try {
       loadBindDevice();
     } catch (err) {
@@ -120,7 +126,7 @@ export class DhcpService implements Service {
       join(this.dataDir, 'dhcp', 'leases.journal'),
       (records) => records > DHCP_LIMITS.minCompactRecords && records > DHCP_LIMITS.compactFactor * Math.max(1, store.size),
       () => store.records(),
-      (err) => this.log.error({ err }, 'lease journal write failed; ACKs are withheld until it works again'),
+      (err) => this.journalFailed(err),
     );
     store = new LeaseStore(index, journal);
     const loaded = journal.load();
@@ -142,6 +148,9 @@ export class DhcpService implements Service {
         offerHoldMs: DHCP_LIMITS.offerHoldMs,
         serverPort: c.port,
         reservations,
+        authoritative: c.authoritative,
+        rateLimit: c.rateLimit,
+        poolWarnPercent: c.poolWarnPercent,
       },
       store,
     );
@@ -231,9 +240,10 @@ export class DhcpService implements Service {
     }
     const type = messageType(p);
     if (type === MSG.RELEASE || type === MSG.DECLINE) this.syncName(type === MSG.RELEASE ? p.ciaddr : (optionIp(p, OPT.requestedAddress) ?? 0));
-    if (out.warning) this.warnExhausted(out.warning);
+    if (out.notice) this.notice(out.notice.kind, out.notice.kind === 'unknown-client' ? 'info' : 'warn', out.notice.message);
     if (!out.reply || !out.to) {
-      if (out.note) this.log.debug(`${summarise(p)}: ${out.note}`);
+      // The summary is built only when debug logging is on (a flood of dropped requests costs no string work).
+      if (out.note && this.log.isLevelEnabled('debug')) this.log.debug(`${summarise(p)}: ${out.note}`);
       return;
     }
     const reply = out.reply;
@@ -244,7 +254,12 @@ export class DhcpService implements Service {
           this.syncName(reply.yiaddr);
           this.pacedSend(reply, to);
         },
-        () => {}, // logged by the journal; no ACK for a lease that is not on disk
+        () => {
+          // RFC 2131 lets a server stay silent: the client retransmits, and a renewing client keeps the
+          // lease it has (recorded until its old expiry). A NAK would take its address away.
+          this.withheld++;
+          this.log.debug(`${summarise(p)}: no ACK, its lease could not be recorded`);
+        },
       );
     } else this.send(reply, to);
   }
@@ -297,12 +312,24 @@ export class DhcpService implements Service {
     this.events.publish({ type: 'packet', service: 'dhcp', direction, peer, summary: summarise(p), fields: describePacket(p) });
   }
 
-  private warnExhausted(message: string): void {
+  /** Logs and publishes a notice, at most one of each kind per DHCP_LIMITS.exhaustedWarnIntervalMs. */
+  private notice(kind: string, level: 'info' | 'warn' | 'error', message: string): void {
     const now = this.clock.now();
-    if (now - this.lastExhaustedWarning < DHCP_LIMITS.exhaustedWarnIntervalMs) return;
-    this.lastExhaustedWarning = now;
-    this.log.warn(message);
-    this.events.publish({ type: 'notice', service: 'dhcp', level: 'warn', message });
+    if (now - (this.lastNotice.get(kind) ?? -Infinity) < DHCP_LIMITS.exhaustedWarnIntervalMs) return;
+    this.lastNotice.set(kind, now);
+    this.log[level](message);
+    this.events.publish({ type: 'notice', service: 'dhcp', level, message, detail: { kind } });
+  }
+
+  private journalFailed(err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : `${e.code ?? ''} ${e.message}`.trim();
+    this.log.debug({ err }, 'lease journal write failed');
+    this.notice(
+      'journal',
+      'error',
+      `DHCP: the lease journal ${this.journal?.path ?? ''} cannot be written: ${why}. No lease is ACKed until it can be; free space to recover.`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -346,7 +373,9 @@ export class DhcpService implements Service {
         counters: this.server?.counters,
         badPackets: this.badPackets,
         sendErrors: this.sendErrors,
-        journal: this.journal ? { records: this.journal.records, syncs: this.journal.syncs } : undefined,
+        journal: this.journal
+          ? { records: this.journal.records, syncs: this.journal.syncs, failures: this.journal.failures, acksWithheld: this.withheld }
+          : undefined,
       },
     };
   }

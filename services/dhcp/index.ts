@@ -8,4 +8,5 @@ export const dhcpModule: ServiceModule = {
   description: 'DHCPv4 server for the lab LAN (UDP 67), serving only the named interface',
   configSchema: dhcpConfigSchema,
   serviceClass: DhcpService,
+  udpPorts: ['port'],
 };

@@ -58,17 +58,30 @@ export function boundDevice(socket: Socket): string {
 
 export interface InterfaceInfo {
   name: string;
+  /** The address the server uses (the first that `wanted` accepts); '' when none does. */
   address: string;
   netmask: string;
   mac: string;
+  /** Every IPv4 address of the interface, in the kernel's order. */
+  addresses: string[];
 }
 
-/** The interface's first IPv4 address, or a message saying what is wrong. */
-export function lookupInterface(name: string): InterfaceInfo | string {
+/**
+ * The interface's IPv4 address that `wanted` accepts (by default the first), or a message saying
+ * what is wrong. An interface with addresses but none wanted comes back with `address` ''.
+ */
+export function lookupInterface(name: string, wanted: (address: string) => boolean = () => true): InterfaceInfo | string {
   const all = networkInterfaces();
   const addrs = all[name];
   if (!addrs) return `interface "${name}" does not exist (interfaces here: ${Object.keys(all).join(', ') || 'none'})`;
-  const v4 = addrs.find((a) => a.family === 'IPv4');
-  if (!v4) return `interface "${name}" has no IPv4 address; give it one inside the DHCP subnet (e.g. \`ip addr add 10.0.0.1/24 dev ${name}\`)`;
-  return { name, address: v4.address, netmask: v4.netmask, mac: v4.mac };
+  const v4 = addrs.filter((a) => a.family === 'IPv4');
+  if (v4.length === 0) return `interface "${name}" has no IPv4 address; give it one inside the DHCP subnet (e.g. \`ip addr add 10.0.0.1/24 dev ${name}\`)`;
+  const chosen = v4.find((a) => wanted(a.address));
+  return {
+    name,
+    address: chosen?.address ?? '',
+    netmask: chosen?.netmask ?? '',
+    mac: v4[0].mac,
+    addresses: v4.map((a) => `${a.address}/${a.cidr?.split('/')[1] ?? a.netmask}`),
+  };
 }

@@ -3,7 +3,13 @@
 // the live leases. Bindings are durable before their ACK leaves: appends are group-committed, so every
 // ACK waiting while one fdatasync runs shares the next one (one write + one fdatasync per batch, not
 // per lease). A torn last line after kill -9 is cut off at start-up.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync, mkdirSync } from 'node:fs';
+//
+// A write can be short: on a filling disk write(2) may store fewer bytes than asked and return no
+// error. Every write here loops until all bytes are written or an error (ENOSPC) comes; a batch that
+// fails is cut off the file again (ftruncate to the last committed length), its waiters are rejected
+// and no ACK leaves for them (lease-store.ts undoes their bindings). Appends go on afterwards, so the
+// journal recovers by itself once space is freed.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { intToIp, ipToInt } from './ipv4.js';
@@ -16,6 +22,8 @@ export interface LeaseRecord {
   hostname?: string;
   state: 'bound' | 'released' | 'declined';
   expires: number;
+  /** Hardware type of `mac` when not Ethernet (1) and the client key does not carry it. */
+  htype?: number;
 }
 
 interface Waiter {
@@ -33,7 +41,8 @@ export function encodeRecord(r: LeaseRecord): string {
   // One JSON object per line; written by hand (this runs once per ACK). Client keys and MACs are hex,
   // colons and a prefix, so only the host name needs JSON escaping.
   const host = r.hostname ? `,"h":${JSON.stringify(r.hostname)}` : '';
-  return `{"ip":"${intToIp(r.ip)}","c":${JSON.stringify(r.client)},"m":"${r.mac}","s":"${r.state[0]}","e":${r.expires}${host}}\n`;
+  const htype = r.htype !== undefined ? `,"t":${r.htype}` : '';
+  return `{"ip":"${intToIp(r.ip)}","c":${JSON.stringify(r.client)},"m":"${r.mac}","s":"${r.state[0]}","e":${r.expires}${host}${htype}}\n`;
 }
 
 const STATES = { b: 'bound', r: 'released', d: 'declined' } as const;
@@ -50,7 +59,8 @@ export function decodeRecord(line: string): LeaseRecord | undefined {
   if (typeof r.ip !== 'string' || !isIPv4(r.ip) || typeof r.c !== 'string' || typeof r.m !== 'string' || typeof r.e !== 'number') return undefined;
   const state = STATES[r.s as keyof typeof STATES];
   if (!state) return undefined;
-  return { ip: ipToInt(r.ip), client: r.c, mac: r.m, state, expires: r.e, ...(typeof r.h === 'string' && r.h ? { hostname: r.h } : {}) };
+  const htype = typeof r.t === 'number' && Number.isInteger(r.t) && r.t >= 0 && r.t <= 255 ? { htype: r.t } : {};
+  return { ip: ipToInt(r.ip), client: r.c, mac: r.m, state, expires: r.e, ...(typeof r.h === 'string' && r.h ? { hostname: r.h } : {}), ...htype };
 }
 
 export class LeaseJournal {
@@ -61,9 +71,14 @@ export class LeaseJournal {
   private closed = false;
   /** Records in the file (for the compaction trigger). */
   private recordCount = 0;
-  /** fdatasync calls and records written (the status page and the benchmark show them). */
+  /** The file's committed length: where a failed batch is cut back to. */
+  private length = 0;
+  /** A failed batch may be partly in the file and could not be cut off yet. */
+  private torn = false;
+  /** fdatasync calls, records written and failed batches (the status page and the benchmark show them). */
   syncs = 0;
   written = 0;
+  failures = 0;
 
   constructor(
     readonly path: string,
@@ -102,8 +117,15 @@ export class LeaseJournal {
 
   /** Opens the file for appending (after load and restore). Compacts first when it is large. */
   async open(): Promise<void> {
-    if (this.shouldCompact(this.recordCount)) this.compactSync();
+    if (this.shouldCompact(this.recordCount)) {
+      try {
+        this.compactSync();
+      } catch (err) {
+        this.onError(err);
+      }
+    }
     this.fh = await open(this.path, 'a');
+    this.length = (await this.fh.stat()).size;
     fsyncDir(dirname(this.path));
   }
 
@@ -126,14 +148,25 @@ export class LeaseJournal {
       const waiters = this.waiters;
       this.pending = [];
       this.waiters = [];
+      const data = Buffer.from(lines.join(''));
       try {
-        await this.fh.write(lines.join(''));
+        // A batch that failed earlier may still be half in the file: nothing is appended behind it.
+        if (this.torn) await this.cutBack();
+        await writeFully(this.fh, data);
         await this.fh.datasync();
+        this.length += data.length;
         this.syncs++;
         this.written += lines.length;
         this.recordCount += lines.length;
         for (const w of waiters) w.resolve();
       } catch (err) {
+        this.failures++;
+        this.torn = true;
+        try {
+          await this.cutBack();
+        } catch (cutErr) {
+          this.onError(cutErr);
+        }
         for (const w of waiters) w.reject(err);
         this.onError(err);
       }
@@ -148,15 +181,32 @@ export class LeaseJournal {
     this.flushing = false;
   }
 
+  /**
+   * After a failed batch: cuts the file back to its last committed length, so a half-written batch
+   * never becomes a torn line in the middle of the journal (the next batch would be glued to it).
+   * Until that succeeds (`torn`), every batch fails.
+   */
+  private async cutBack(): Promise<void> {
+    await this.fh!.truncate(this.length);
+    this.torn = false;
+  }
+
   /** Rewrites the journal as one record per remembered lease: temp file, fsync, rename, fsync dir. */
   private async compact(): Promise<void> {
     if (!this.fh) return;
     await this.fh.close();
     this.fh = undefined;
+    let compacted = false;
     try {
       this.compactSync();
+      compacted = true;
     } finally {
       this.fh = await open(this.path, 'a');
+      // A fresh file holds only whole records; after a failed compaction the old length still stands.
+      if (compacted) {
+        this.length = (await this.fh.stat()).size;
+        this.torn = false;
+      }
     }
   }
 
@@ -170,15 +220,23 @@ export class LeaseJournal {
         chunk.push(encodeRecord(r));
         n++;
         if (chunk.length >= 1024) {
-          writeSync(fd, chunk.join(''));
+          writeFullySync(fd, Buffer.from(chunk.join('')));
           chunk = [];
         }
       }
-      if (chunk.length) writeSync(fd, chunk.join(''));
+      if (chunk.length) writeFullySync(fd, Buffer.from(chunk.join('')));
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
+      // The full disk keeps the old journal (still complete); the partial copy gives its space back.
       closeSync(fd);
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
+      throw err;
     }
+    closeSync(fd);
     renameSync(tmp, this.path);
     fsyncDir(dirname(this.path));
     this.recordCount = n;
@@ -212,4 +270,27 @@ function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes all of `data` at the end of the file: loops over short writes; a write of 0 bytes is an error. */
+export async function writeFully(fh: FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    if (bytesWritten <= 0) throw noProgress();
+    off += bytesWritten;
+  }
+}
+
+export function writeFullySync(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    const n = writeSync(fd, data, off, data.length - off);
+    if (n <= 0) throw noProgress();
+    off += n;
+  }
+}
+
+function noProgress(): NodeJS.ErrnoException {
+  return Object.assign(new Error('write made no progress (disk full?)'), { code: 'ENOSPC' });
 }

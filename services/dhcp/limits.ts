@@ -20,8 +20,10 @@ export const DHCP_LIMITS = {
   minCompactRecords: 10_000,
   /** ACKs sent per millisecond tick after a journal commit (dhcp-service.ts pacedSend). */
   ackBurst: 32,
-  /** Rate of "pool exhausted" warnings. */
+  /** Rate of each kind of notice (pool exhausted or nearly, rate limit hit, journal failing). */
   exhaustedWarnIntervalMs: 10_000,
+  /** Clients whose request rate is tracked at once (rate-limit.ts; least recently seen dropped first). */
+  rateLimitMaxClients: 10_000,
 } as const;
 
 export const DHCP_SERVER_PORT = 67;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLabnet } from '../../app/labnet.js';
 import { type StartOptions } from '../../core/host.js';
-import { ListenError, LabnetError } from '../../core/errors.js';
+import { ListenError, LabnetError, StartupError } from '../../core/errors.js';
 import type { ProtocolEvent } from '../../core/events.js';
 import { brokenModule, echoModule } from '../support/echo-service.js';
 import { LineClient } from '../support/line-client.js';
@@ -58,8 +58,26 @@ test('a service starts on port 0, serves a session and publishes the dialogue as
   await lab.stop();
 });
 
-test('a service that throws at start is reported and left stopped while the others run', async (t) => {
-  const opts = options({}, { modules: [echoModule, brokenModule] });
+test('a service that throws at start fails start-up: the others are stopped again, one StartupError names it', async (t) => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const opts = options({ port }, { modules: [echoModule, brokenModule] });
+  (opts.config as { services: Record<string, unknown> }).services.broken = {};
+  const err = await t.throwsAsync(() => startLabnet(opts));
+  t.true(err instanceof StartupError);
+  t.is((err as StartupError).code, 'SERVICE_START_FAILED');
+  t.regex(err.message, /could not start: 1 service failed; nothing is running\.\n {2}broken: .*broken on purpose/);
+  t.deepEqual(
+    (err as StartupError).failures.map((f) => f.service),
+    ['broken'],
+  );
+  await t.throwsAsync(() => LineClient.connect(port), { code: 'ECONNREFUSED' }, 'echo was started and stopped again');
+});
+
+test('with tolerateFailures a service that throws at start is reported and left stopped while the others run', async (t) => {
+  const opts = options({}, { modules: [echoModule, brokenModule], tolerateFailures: true });
   (opts.config as { services: Record<string, unknown> }).services.broken = {};
   const lab = await startLabnet(opts);
   t.is(lab.services.broken?.state, 'failed');
@@ -163,14 +181,29 @@ test('graceful shutdown: idle sessions get the shutdown reply, busy ones finish 
   await t.throwsAsync(() => LineClient.connect(lab.port('echo')), undefined, 'no longer accepting');
 });
 
-test('a taken port fails start-up with a ListenError naming service, port and cause', async (t) => {
+test('a taken port fails start-up with a StartupError whose ListenError names service, port and cause', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as net.AddressInfo).port;
-  const err = await t.throwsAsync(() => startLabnet(options({ port })));
-  t.true(err instanceof ListenError);
-  t.regex(err.message, new RegExp(`echo cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+  const err = await t.throwsAsync(() => startLabnet(options({ port }, { tolerateFailures: true })));
+  t.true(err instanceof StartupError, 'even with tolerateFailures');
+  t.is((err as StartupError).code, 'LISTEN_FAILED');
+  const [listen] = (err as StartupError).listenErrors;
+  t.true(listen instanceof ListenError);
+  t.is(listen.port, port);
+  t.regex(listen.message, new RegExp(`echo cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+  t.regex(err.message, new RegExp(`echo\\s+127\\.0\\.0\\.1:${port}\\s+already in use \\(EADDRINUSE\\)\\nAnother program already listens on ${port}`));
   blocker.close();
+});
+
+test('a port offset that pushes a port past 65535 is a config error naming the key, never a wrapped port', async (t) => {
+  const err = await t.throwsAsync(() => startLabnet(options({ port: 80 }, { portOffset: 65500 })));
+  t.true(err instanceof LabnetError);
+  t.is((err as LabnetError).code, 'CONFIG_INVALID');
+  t.regex(err.message, /services\.echo\.port: 80 \+ --port-offset 65500 = 65580, past 65535/);
+  t.regex(err.message, /use --port-offset 65455 or less/);
+  const negative = await t.throwsAsync(() => startLabnet(options({ port: 80 }, { portOffset: -3 })));
+  t.regex(negative.message, /invalid port offset: got -3/);
 });
 
 test('without the packaged defaults only the services named in the config run', async (t) => {

@@ -106,20 +106,30 @@ export async function dhclientLease(
   link: ClientLink,
   f: DhclientFiles,
   timeoutMs = 30_000,
+  /** dhclient.conf(5) text to use instead of the system's /etc/dhcp/dhclient.conf. */
+  conf?: string,
 ): Promise<{ event?: ClientEvent; stderr: string }> {
-  const proc = fx.spawnIn(fx.clientNs, ['dhclient', '-d', '-1', '-v', '-sf', f.script, '-lf', f.leases, '-pf', f.pid, link.name]);
+  const cf: string[] = [];
+  if (conf !== undefined) {
+    const path = `${f.leases}.conf`;
+    writeFileSync(path, conf);
+    cf.push('-cf', path);
+  }
+  const proc = fx.spawnIn(fx.clientNs, ['dhclient', '-d', '-1', '-v', '-sf', f.script, '-lf', f.leases, '-pf', f.pid, ...cf, link.name]);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdout!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const isLease = (e: ClientEvent): boolean => e.event === 'BOUND' || e.event === 'REBOOT';
-  await waitFor(() => readEvents(f.events).some(isLease) || proc.exitCode !== null, timeoutMs);
+  const before = readEvents(f.events).length;
+  await waitFor(() => readEvents(f.events).slice(before).some(isLease) || proc.exitCode !== null, timeoutMs);
   // Give dhclient a moment to write its lease file before it is stopped.
   await sleep(300);
   if (proc.exitCode === null) proc.kill('SIGTERM');
   await Promise.race([exited, sleep(5000)]);
   if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  return { event: readEvents(f.events).find(isLease), stderr };
+  // This run's lease (the events file may hold an earlier run's too).
+  return { event: readEvents(f.events).slice(before).find(isLease), stderr };
 }
 
 /** dhclient -r: sends a DHCPRELEASE for the lease in its lease file. */

@@ -1,10 +1,14 @@
 // The lease journal: replay, torn tails, compaction, and group commit (concurrent ACKs share a sync).
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, appendFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LeaseJournal, decodeRecord, encodeRecord, type LeaseRecord } from '../../services/dhcp/lease-journal.js';
 import { ipToInt } from '../../services/dhcp/ipv4.js';
+import { PROJECT_ROOT } from '../support/lab-process.js';
+import { isRoot } from './netns-fixture.js';
+import { SmallDisk } from './small-disk.js';
 
 function rec(i: number, state: LeaseRecord['state'] = 'bound'): LeaseRecord {
   return { ip: ipToInt('10.0.0.0') + i, client: `id:01${i}`, mac: '02:00:00:00:00:01', state, expires: 1e12 + i, ...(i % 2 ? { hostname: `pc${i}` } : {}) };
@@ -63,6 +67,43 @@ test('compaction rewrites the journal from the snapshot and appends go on after 
     t.true(loaded.some((r) => r.state === 'released'));
     t.true(loaded.length < 25);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('on a full disk (tmpfs in a private mount namespace): a short write is never acknowledged, the file is cut back, appends recover', async (t) => {
+  if (!isRoot()) return t.pass('needs root (mount namespace)');
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-journal-full-'));
+  const disk = await SmallDisk.create(join(dir, 'fs'), '32k');
+  try {
+    const child = join(PROJECT_ROOT, 'build', 'test', 'dhcp', 'journal-full-child.js');
+    const r = spawnSync(disk.wrap()[0], [...disk.wrap().slice(1), process.execPath, child, disk.mountpoint], { encoding: 'utf8', timeout: 60_000 });
+    t.is(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout) as {
+      batchFulfilled: number;
+      batchRejected: number;
+      sizeBefore: number;
+      sizeAfterBatch: number;
+      sizeFull: number;
+      singles: number[];
+      recovered: boolean;
+      unreadable: number;
+      onDisk: number[];
+      errors: string[];
+      failures: number;
+    };
+    t.is(o.batchFulfilled, 0, 'no append of the batch that did not fit resolves');
+    t.is(o.batchRejected, 60);
+    t.is(o.sizeAfterBatch, o.sizeBefore, 'the part of the batch that was written is cut off again');
+    t.true(o.singles.length > 0, 'single records still fill the rest of the page');
+    t.true(o.sizeFull > o.sizeBefore);
+    t.true(o.recovered, 'appends work again once space is free');
+    t.deepEqual(o.errors, ['ENOSPC']);
+    t.true(o.failures >= 2);
+    t.is(o.unreadable, 0, 'no torn or glued line anywhere in the file');
+    t.deepEqual(o.onDisk, [1, 2, 3, ...o.singles, 999], 'exactly the acknowledged records, in order');
+  } finally {
+    disk.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -146,10 +146,14 @@ export class NetnsFixture {
     });
   }
 
-  /** Starts a long-running command in a namespace (killed by destroy() at the latest). */
-  spawnIn(ns: string, args: string[], options: { stdio?: 'pipe' | 'ignore' } = {}): ChildProcess {
+  /**
+   * Starts a long-running command in a namespace (killed by destroy() at the latest). `wrap` is a
+   * command prefix that execs what follows (e.g. `nsenter --mount=...`, see small-disk.ts).
+   */
+  spawnIn(ns: string, args: string[], options: { stdio?: 'pipe' | 'ignore'; wrap?: string[] } = {}): ChildProcess {
     // `ip netns exec` execs the command in place: the PID is the command's own.
-    const proc = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe'] });
+    const argv = [...(options.wrap ?? []), 'ip', 'netns', 'exec', ns, ...args];
+    const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe'] });
     this.procs.add(proc);
     proc.on('exit', () => this.procs.delete(proc));
     return proc;
@@ -166,7 +170,7 @@ export class NetnsFixture {
   }
 
   /** The real `labnet start --only dhcp` in the server namespace; resolves once it printed its ready table. */
-  async startLab(configPath: string, options: { args?: string[]; ns?: string; logLevel?: string; timeoutMs?: number } = {}): Promise<DhcpLab> {
+  async startLab(configPath: string, options: { args?: string[]; ns?: string; logLevel?: string; timeoutMs?: number; wrap?: string[] } = {}): Promise<DhcpLab> {
     const args = [
       process.execPath,
       CLI,
@@ -179,7 +183,7 @@ export class NetnsFixture {
       options.logLevel ?? 'debug',
       ...(options.args ?? []),
     ];
-    const proc = this.spawnIn(options.ns ?? this.serverNs, args);
+    const proc = this.spawnIn(options.ns ?? this.serverNs, args, { wrap: options.wrap });
     let out = '';
     let err = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

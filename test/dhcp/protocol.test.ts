@@ -2,6 +2,7 @@
 // client can't produce the case: hostile input, NAKs, DECLINE, INFORM, relays, option overload; and
 // the start-up safety checks (interface outside the subnet, another DHCP server answering).
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { NetnsFixture, waitFor, type ClientLink } from './netns-fixture.js';
@@ -70,24 +71,39 @@ test.serial('hostile datagrams are dropped with a debug log and the server keeps
   });
 });
 
-test.serial('REQUESTs for an address outside the subnet or the pool get a broadcast NAK', async (t) => {
-  await withLab(async (fx, link) => {
+test.serial('INIT-REBOOT REQUESTs: another network gets a broadcast NAK; a client with no record gets silence and nothing is bound', async (t) => {
+  await withLab(async (fx, link, lab) => {
     const mac = '02:00:00:00:01:02';
     const replies = await send(fx, link, [
       { packet: { type: 3, xid: 0x2001, mac, options: { 50: hex('192.168.9.9') } }, waitMs: 1500 },
       { packet: { type: 3, xid: 0x2002, mac, options: { 50: hex(`${PREFIX}.250`) } }, waitMs: 1500 },
       { packet: { type: 3, xid: 0x2003, mac, options: { 50: hex(`${PREFIX}.120`) } }, waitMs: 1500 },
     ]);
-    for (const r of replies.slice(0, 2)) {
-      t.is(r[0]?.fields.options.messageType, 'DHCPNAK');
-      t.is(r[0]?.fields.options.serverId, `${PREFIX}.1`);
-      t.is(r[0]?.fields.yiaddr, '0.0.0.0');
-    }
+    t.is(replies[0][0]?.fields.options.messageType, 'DHCPNAK');
+    t.is(replies[0][0]?.fields.options.serverId, `${PREFIX}.1`);
+    t.is(replies[0][0]?.fields.yiaddr, '0.0.0.0');
     t.regex(String(replies[0][0].fields.options.message), /not on this network/);
-    // A free pool address in INIT-REBOOT is granted (labnet is authoritative for its pool).
-    t.is(replies[2][0]?.fields.options.messageType, 'DHCPACK');
-    t.is(replies[2][0]?.fields.yiaddr, `${PREFIX}.120`);
+    // RFC 2131 4.3.2: "If the DHCP server has no record of this client, then it MUST remain silent".
+    t.is(replies[1].length, 0, 'outside the pool, no record: silence');
+    t.is(replies[2].length, 0, 'a free pool address, no record: silence, not a lease');
+    await lab.waitForLog(/REQUEST for 10\.62\.0\.120 from 02:00:00:00:01:02, a client with no lease here: no answer \(RFC 2131 4\.3\.2\)/);
+    // Nothing was bound: the first DISCOVER of another client still gets .100, and .120 is in no lease record.
+    const offer = await send(fx, link, [{ packet: { type: 1, xid: 0x2004, mac: '02:00:00:00:01:09' }, waitMs: 1500 }]);
+    t.is(offer[0][0]?.fields.yiaddr, `${PREFIX}.100`);
+    t.notRegex(readFileSync(join(fx.dir, 'data', 'dhcp', 'leases.journal'), 'utf8'), /10\.62\.0\.120/);
   });
+});
+
+test.serial('authoritative: a client with no record gets a NAK at once, never an ACK', async (t) => {
+  await withLab(
+    async (fx, link) => {
+      const mac = '02:00:00:00:01:0a';
+      const replies = await send(fx, link, [{ packet: { type: 3, xid: 0x2101, mac, options: { 50: hex(`${PREFIX}.121`) } }, waitMs: 1500 }]);
+      t.is(replies[0][0]?.fields.options.messageType, 'DHCPNAK');
+      t.regex(String(replies[0][0]?.fields.options.message), /no lease here \(authoritative: NAK\)/);
+    },
+    { authoritative: true },
+  );
 });
 
 test.serial('a crafted DECLINE takes the address out of the pool; REQUEST for another server withdraws the offer', async (t) => {
@@ -117,30 +133,37 @@ test.serial('a crafted DECLINE takes the address out of the pool; REQUEST for an
   );
 });
 
-test.serial('INFORM gets an ACK with options and no lease, unicast to ciaddr; relayed requests are answered to giaddr:67', async (t) => {
-  await withLab(async (fx, link) => {
-    const r = await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.77/24`, 'dev', link.name]);
-    t.is(r.code, 0, r.stderr);
-    const inform = await send(fx, link, [
-      { packet: { type: 8, xid: 0x4001, mac: '02:00:00:00:01:06', ciaddr: `${PREFIX}.77`, flags: 0, options: { 55: '01030f06' } }, waitMs: 1500 },
-    ]);
-    const ack = inform[0][0];
-    t.is(ack.fields.options.messageType, 'DHCPACK');
-    t.is(ack.fields.yiaddr, '0.0.0.0');
-    t.false('leaseTime' in ack.fields.options);
-    t.deepEqual(Object.keys(ack.fields.options).slice(0, 5), ['messageType', 'subnetMask', 'router', 'domainName', 'dnsServers']);
-    // A relay agent at .77 listening on port 67.
-    const relayed = await send(
-      fx,
-      link,
-      [{ packet: { type: 1, xid: 0x4002, mac: '02:00:00:00:01:07', giaddr: `${PREFIX}.77`, flags: 0 }, to: `${PREFIX}.1`, waitMs: 1500 }],
-      { port: 67, bindAddress: `${PREFIX}.77` },
-    );
-    t.is(relayed[0][0]?.fields.options.messageType, 'DHCPOFFER');
-    t.is(relayed[0][0]?.port, 67);
-    t.is(relayed[0][0]?.fields.giaddr, `${PREFIX}.77`);
-  });
-});
+test.serial(
+  'INFORM gets an ACK with options and no lease, unicast to ciaddr, only inside the subnet; relayed requests are answered to giaddr:67',
+  async (t) => {
+    await withLab(async (fx, link, lab) => {
+      const r = await fx.run(fx.clientNs, ['ip', 'addr', 'add', `${PREFIX}.77/24`, 'dev', link.name]);
+      t.is(r.code, 0, r.stderr);
+      const inform = await send(fx, link, [
+        { packet: { type: 8, xid: 0x4001, mac: '02:00:00:00:01:06', ciaddr: `${PREFIX}.77`, flags: 0, options: { 55: '01030f06' } }, waitMs: 1500 },
+      ]);
+      const ack = inform[0][0];
+      t.is(ack.fields.options.messageType, 'DHCPACK');
+      t.is(ack.fields.yiaddr, '0.0.0.0');
+      t.false('leaseTime' in ack.fields.options);
+      t.deepEqual(Object.keys(ack.fields.options).slice(0, 5), ['messageType', 'subnetMask', 'router', 'domainName', 'dnsServers']);
+      // A relay agent at .77 listening on port 67.
+      const relayed = await send(
+        fx,
+        link,
+        [{ packet: { type: 1, xid: 0x4002, mac: '02:00:00:00:01:07', giaddr: `${PREFIX}.77`, flags: 0 }, to: `${PREFIX}.1`, waitMs: 1500 }],
+        { port: 67, bindAddress: `${PREFIX}.77` },
+      );
+      t.is(relayed[0][0]?.fields.options.messageType, 'DHCPOFFER');
+      t.is(relayed[0][0]?.port, 67);
+      t.is(relayed[0][0]?.fields.giaddr, `${PREFIX}.77`);
+      // An INFORM naming an address outside the subnet would make labnet send a datagram there: none is sent.
+      const outside = await send(fx, link, [{ packet: { type: 8, xid: 0x4003, mac: '02:00:00:00:01:08', ciaddr: '10.99.0.77', flags: 0x8000 }, waitMs: 1500 }]);
+      t.is(outside[0].length, 0);
+      await lab.waitForLog(/INFORM from 10\.99\.0\.77, outside 10\.62\.0\.0\/24/);
+    });
+  },
+);
 
 test.serial('a requested address carried in the file field (option overload) is honoured', async (t) => {
   await withLab(async (fx, link) => {
@@ -174,16 +197,61 @@ test.serial('serves only the named interface: a DISCOVER arriving on another int
   }
 });
 
-test.serial('refuses to start when the interface address is not inside the subnet, or no interface is named', async (t) => {
+test.serial('refuses to start when no address of the interface is inside the subnet, or no interface is named', async (t) => {
   const fx = new NetnsFixture(PREFIX);
   try {
     await t.throwsAsync(fx.startLab(fx.writeLabConfig({ ...BASE, subnet: '10.63.0.0/24', range: ['10.63.0.100', '10.63.0.140'], router: '10.63.0.1' })), {
-      message: /dhcp: interface lb\w+ has address 10\.62\.0\.1, which is not inside services\.dhcp\.subnet 10\.63\.0\.0\/24/,
+      message: /dhcp: interface lb\w+ has no address inside services\.dhcp\.subnet 10\.63\.0\.0\/24 \(it has 10\.62\.0\.1\/24\)/,
     });
     await t.throwsAsync(fx.startLab(fx.writeLabConfig({ ...BASE, interface: '' })), { message: /no interface named/ });
   } finally {
     await fx.destroy();
   }
+});
+
+test.serial('an interface with several addresses is served when one of them is inside the subnet (not the first)', async (t) => {
+  const fx = new NetnsFixture(PREFIX);
+  try {
+    const link = fx.addLink();
+    // The bridge has 10.62.0.1/24 first (the school network, say) and the lab subnet second.
+    const r = await fx.run(fx.serverNs, ['ip', 'addr', 'add', '10.63.0.1/24', 'dev', fx.bridge]);
+    t.is(r.code, 0, r.stderr);
+    const lab = await fx.startLab(fx.writeLabConfig({ subnet: '10.63.0.0/24', range: ['10.63.0.100', '10.63.0.140'], router: '10.63.0.1' }));
+    try {
+      t.regex(lab.stdout(), /dhcp\s+dhcp\s+10\.63\.0\.1%lb\w+\s+67\/udp\s+running/);
+      const { events } = await udhcpcOnce(fx, link, { tag: 'multi' });
+      const bound = events.find((e) => e.event === 'bound');
+      t.is(bound?.ip, '10.63.0.100');
+      t.is(bound?.serverid, '10.63.0.1', 'the server identifier is the address inside the subnet');
+    } finally {
+      await lab.stop();
+    }
+  } finally {
+    await fx.destroy();
+  }
+});
+
+test.serial('rate limits and pool notices against the real process: a flooding MAC is cut off, the pool warns when nearly full', async (t) => {
+  await withLab(
+    async (fx, link, lab) => {
+      const flooder = '02:00:00:00:03:01';
+      const steps: StepSpec[] = Array.from({ length: 12 }, (_, i) => ({ packet: { type: 1, xid: 0x6000 + i, mac: flooder }, waitMs: 10 }));
+      steps.push({ packet: { type: 1, xid: 0x6100, mac: '02:00:00:00:03:02' }, waitMs: 1500 });
+      const replies = (await send(fx, link, steps)).flat();
+      const toFlooder = replies.filter((r) => r.fields.chaddr === flooder);
+      t.true(toFlooder.length >= 4 && toFlooder.length <= 5, `${toFlooder.length} answers to the flooding MAC (burst 4, 1/s)`);
+      t.is(replies.filter((r) => r.fields.chaddr === '02:00:00:00:03:02').length, 1, 'another client is still answered');
+      await lab.waitForLog(/02:00:00:00:03:01 sends more than 1 messages\/s \(services\.dhcp\.rateLimit\.perMacPerSecond\)/);
+      // Two clients hold 2 of the 3 addresses (67%): the notice at 60%; a fourth client finds none.
+      await lab.waitForLog(/DHCP pool nearly exhausted: 2 of 3 addresses in use \(66%, notice at 60%\)/);
+      await send(fx, link, [
+        { packet: { type: 1, xid: 0x6200, mac: '02:00:00:00:03:03' }, waitMs: 300 },
+        { packet: { type: 1, xid: 0x6201, mac: '02:00:00:00:03:04' }, waitMs: 1000 },
+      ]);
+      await lab.waitForLog(/DHCP pool exhausted: no address to offer 02:00:00:00:03:04/);
+    },
+    { range: [`${PREFIX}.100`, `${PREFIX}.102`], poolWarnPercent: 60, rateLimit: { perMacPerSecond: 1, perMacBurst: 4 } },
+  );
 });
 
 test.serial('--dhcp-interface turns DHCP on with the default config', async (t) => {

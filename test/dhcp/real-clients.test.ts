@@ -159,22 +159,76 @@ test.serial('a requested address on DISCOVER is honoured when free', async (t) =
   });
 });
 
-test.serial('dhclient rebooting with an address outside the subnet or the pool gets a NAK, then a pool address', async (t) => {
+test.serial('dhclient rebooting (INIT-REBOOT) with an address on another network gets a NAK, then a pool address', async (t) => {
   await withLab({}, async (fx, lab) => {
     const link = fx.addLink();
-    for (const [tag, ip] of [
-      ['outside-subnet', '10.99.0.5'],
-      ['outside-pool', `${PREFIX}.200`],
-    ] as const) {
-      const files = dhclientFiles(fx, tag);
-      writeDhclientLease(files, link.name, ip, `${PREFIX}.1`);
-      const { event, stderr } = await dhclientLease(fx, link, files);
-      t.regex(stderr, /DHCPNAK from 10\.61\.0\.1/, `${tag}: ${stderr}`);
-      t.regex(lab.stdout(), new RegExp(`DHCPREQUEST[^\\n]*requested=${ip.replace(/\./g, '\\.')}`));
+    const files = dhclientFiles(fx, 'outside-subnet');
+    writeDhclientLease(files, link.name, '10.99.0.5', `${PREFIX}.1`);
+    const { event, stderr } = await dhclientLease(fx, link, files);
+    t.regex(stderr, /DHCPNAK from 10\.61\.0\.1/, stderr);
+    t.regex(lab.stdout(), /DHCPREQUEST[^\n]*requested=10\.99\.0\.5/);
+    t.truthy(event, stderr);
+    t.regex(event!.ip, /^10\.61\.0\.1[0-4]\d$/);
+  });
+});
+
+test.serial('dhclient rebooting with an address it never leased here gets no answer (RFC 2131 4.3.2), then a pool address; authoritative: a NAK', async (t) => {
+  for (const authoritative of [false, true]) {
+    await withLab({ authoritative }, async (fx, lab) => {
+      const link = fx.addLink();
+      const files = dhclientFiles(fx, `never-${authoritative}`);
+      writeDhclientLease(files, link.name, `${PREFIX}.120`, `${PREFIX}.1`);
+      // `reboot 3`: give up on the old address after 3 s instead of 10 (dhclient.conf(5)).
+      const { event, stderr } = await dhclientLease(fx, link, files, 40_000, 'reboot 3;\n');
+      t.regex(lab.stdout(), /DHCPREQUEST[^\n]*requested=10\.61\.0\.120/);
+      if (authoritative) t.regex(stderr, /DHCPREQUEST for 10\.61\.0\.120[^\n]*\nDHCPNAK from 10\.61\.0\.1/, stderr);
+      else {
+        // The INIT-REBOOT REQUEST(s) got nothing; dhclient gave up on them and started over with DISCOVER.
+        t.regex(stderr, /DHCPREQUEST for 10\.61\.0\.120[^\n]*\n(DHCPREQUEST for 10\.61\.0\.120[^\n]*\n)*DHCPDISCOVER/, stderr);
+        t.notRegex(stderr, /DHCPNAK/, stderr);
+        await lab.waitForLog(/a client with no lease here: no answer \(RFC 2131 4\.3\.2\)/);
+      }
       t.truthy(event, stderr);
-      t.not(event!.ip, ip);
+      t.is(event!.event, 'BOUND', 'a lease made through DISCOVER, OFFER, REQUEST: not the INIT-REBOOT');
       t.regex(event!.ip, /^10\.61\.0\.1[0-4]\d$/);
-    }
+      t.regex(lab.stdout(), /DHCPDISCOVER/);
+    });
+  }
+});
+
+test.serial('dhcpcd leases with a client identifier (01+MAC); dhclient reboots without one and keeps the address (ACK, not NAK)', async (t) => {
+  await withLab({}, async (fx, lab) => {
+    const link = fx.addLink();
+    const { run, events } = await dhcpcdOnce(fx, link, 'with-id');
+    const ip = events.find((e) => e.event === 'BOUND')?.ip;
+    t.truthy(ip, run.stderr);
+    const id = `01${link.mac.replace(/:/g, '')}`;
+    t.regex(readFileSync(join(fx.dir, 'data', 'dhcp', 'leases.journal'), 'utf8'), new RegExp(`"c":"id:${id}"`), 'dhcpcd sent option 61');
+    const files = dhclientFiles(fx, 'without-id');
+    writeDhclientLease(files, link.name, ip!, `${PREFIX}.1`);
+    const { event, stderr } = await dhclientLease(fx, link, files);
+    t.notRegex(stderr, /DHCPNAK/);
+    t.regex(stderr, new RegExp(`DHCPACK of ${ip!.replace(/\./g, '\\.')} from 10\\.61\\.0\\.1`));
+    t.is(event?.event, 'REBOOT');
+    t.is(event?.ip, ip);
+    t.notRegex(lab.stdout(), /DHCPNAK/);
+  });
+});
+
+test.serial('dhclient leases without a client identifier, then reboots with one (01+MAC) and keeps the address', async (t) => {
+  await withLab({}, async (fx, lab) => {
+    const link = fx.addLink();
+    const files = dhclientFiles(fx, 'id-later');
+    const first = await dhclientLease(fx, link, files);
+    t.is(first.event?.event, 'BOUND', first.stderr);
+    const ip = first.event!.ip;
+    const again = await dhclientLease(fx, link, files, 30_000, `send dhcp-client-identifier 1:${link.mac};\n`);
+    t.notRegex(again.stderr, /DHCPNAK/);
+    t.is(again.event?.event, 'REBOOT', again.stderr);
+    t.is(again.event?.ip, ip);
+    const journal = readFileSync(join(fx.dir, 'data', 'dhcp', 'leases.journal'), 'utf8');
+    t.regex(journal, new RegExp(`"c":"id:01${link.mac.replace(/:/g, '')}"`), 'the renewed lease carries the identifier now');
+    t.notRegex(lab.stdout(), /DHCPNAK/);
   });
 });
 
