@@ -240,7 +240,7 @@ async function writeFetchResponses(
     batch.count++;
     if (batch.octets >= BATCH_OCTETS) {
       batch.flush(s);
-      if (s.pendingOctets > BATCH_OCTETS) await s.flushOutput();
+      if (s.pendingOctets > BATCH_OCTETS) await s.flushAndDrain();
     }
   }
   batch.flush(s);
