@@ -8,9 +8,54 @@
 //
 // Lines starting with # and blank lines are ignored.
 import type { ExecutionContext } from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Accounts } from '../../core/auth.js';
+import type { LabnetConfig } from '../../core/config.js';
 import { EventBus, type ProtocolEvent } from '../../core/events.js';
 import { memoryConnection, type MemoryEnd } from '../../core/line-session/index.js';
 import type { Connection, ConnectionHooks } from '../../core/connection.js';
+import { MailStore } from '../../core/mail-store/index.js';
+
+export const HOST = 'labnet.lab.test';
+
+/** Base64 of a string (SASL responses in scripts). */
+export const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** What a mail session needs around it: a mail store in a temporary directory and the accounts alice and bob. */
+export interface MailFixture {
+  store: MailStore;
+  accounts: Accounts;
+  config: LabnetConfig;
+}
+
+const fixtures: Array<{ store: MailStore; dir: string }> = [];
+
+/** A fresh store holding `messages` in alice's INBOX; remove them all with `closeMailFixtures` (test.after.always). */
+export async function mailFixture(messages: readonly string[] = []): Promise<MailFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-transcript-'));
+  const store = new MailStore(dir);
+  await store.start();
+  fixtures.push({ store, dir });
+  for (const m of messages) await store.deliver(Buffer.from(m), [{ user: 'alice' }]);
+  const config = {
+    domain: 'lab.test',
+    hostname: HOST,
+    users: [
+      { name: 'alice', password: 'alice-lab' },
+      { name: 'bob', password: 'bob-lab' },
+    ],
+  } as unknown as LabnetConfig;
+  return { store, accounts: new Accounts(config), config };
+}
+
+export async function closeMailFixtures(): Promise<void> {
+  for (const { store, dir } of fixtures.splice(0)) {
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Reads the server's side of an in-memory conversation line by line. */
 export class TranscriptClient {

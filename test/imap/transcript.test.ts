@@ -4,36 +4,19 @@
 // commands (two-word names in the command table), LOGOUT, the TLS policy's switches and the
 // interceptor.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Accounts } from '../../core/auth.js';
-import type { LabnetConfig } from '../../core/config.js';
 import { TlsPolicy, type Interceptor } from '../../core/line-session/index.js';
-import { MailStore } from '../../core/mail-store/index.js';
 import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
-import { play, transcriptLab } from '../core/line-transcript.js';
+import { b64, closeMailFixtures, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
 
 const CAPS = 'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS APPENDLIMIT=100000';
 const CAPABILITY = `IMAP4rev1 AUTH=PLAIN ${CAPS}`;
 const GREETING = `S: * OK [CAPABILITY ${CAPABILITY}] labnet.lab.test labnet IMAP4rev1 ready`;
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const stores: Array<{ store: MailStore; dir: string }> = [];
 
 async function imap(o: { tls?: TlsPolicy; interceptor?: Interceptor; messages?: string[] } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'labnet-imap-transcript-'));
-  const store = new MailStore(dir);
-  await store.start();
-  stores.push({ store, dir });
-  for (const m of o.messages ?? []) await store.deliver(Buffer.from(m), [{ user: 'alice' }]);
-  const accounts = new Accounts({
-    domain: 'lab.test',
-    hostname: 'labnet.lab.test',
-    users: [{ name: 'alice', password: 'alice-lab' }],
-  } as unknown as LabnetConfig);
+  const { store, accounts } = await mailFixture(o.messages);
   const shared = {
     store: new MailStoreAdapter(store),
     accounts,
@@ -47,12 +30,7 @@ async function imap(o: { tls?: TlsPolicy; interceptor?: Interceptor; messages?: 
   return transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
 }
 
-test.after.always(async () => {
-  for (const { store, dir } of stores) {
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test.after.always(closeMailFixtures);
 
 const MSG = 'From: bob@lab.test\r\nSubject: hi\r\n\r\nhello\r\n';
 

@@ -3,36 +3,19 @@
 // USER/PASS and AUTH PLAIN exchanges, PIPELINING, QUIT and UPDATE, the TLS policy's switches and the
 // interceptor.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Accounts } from '../../core/auth.js';
-import type { LabnetConfig } from '../../core/config.js';
 import { TlsPolicy, type Interceptor } from '../../core/line-session/index.js';
-import { MailStore } from '../../core/mail-store/index.js';
 import { defaultCapabilities } from '../../services/pop3/capabilities.js';
 import { pop3CommandTable } from '../../services/pop3/commands/index.js';
 import { POP3_LIMITS } from '../../services/pop3/limits.js';
 import { Pop3Session } from '../../services/pop3/session.js';
 import { StoreMaildrop } from '../../services/pop3/store-maildrop.js';
-import { play, transcriptLab } from '../core/line-transcript.js';
+import { b64, closeMailFixtures, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
 import { message } from './helpers.js';
 
 const GREETING = 'S~ \\+OK labnet POP3 server ready <\\d+\\.\\d+\\.\\d+@labnet\\.lab\\.test>';
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const stores: Array<{ store: MailStore; dir: string }> = [];
 
 async function pop3(o: { tls?: TlsPolicy; interceptor?: Interceptor; maxErrors?: number; messages?: string[] } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'labnet-pop3-transcript-'));
-  const store = new MailStore(dir);
-  await store.start();
-  stores.push({ store, dir });
-  for (const m of o.messages ?? []) await store.deliver(Buffer.from(m), [{ user: 'alice' }]);
-  const accounts = new Accounts({
-    domain: 'lab.test',
-    hostname: 'labnet.lab.test',
-    users: [{ name: 'alice', password: 'alice-lab' }],
-  } as unknown as LabnetConfig);
+  const { store, accounts } = await mailFixture(o.messages);
   const commands = pop3CommandTable();
   const capabilities = defaultCapabilities('labnet');
   const maildrops = new StoreMaildrop(store);
@@ -56,12 +39,7 @@ async function pop3(o: { tls?: TlsPolicy; interceptor?: Interceptor; maxErrors?:
   return { ...lab, store };
 }
 
-test.after.always(async () => {
-  for (const { store, dir } of stores) {
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test.after.always(closeMailFixtures);
 
 const CAPA = (extra: { stls?: boolean; auth?: boolean } = {}) => `
   S: +OK capability list follows

@@ -2,23 +2,14 @@
 // compared exactly. Greeting, EHLO, bad sequences, unknown commands, too many errors, AUTH exchanges,
 // PIPELINING, QUIT, the TLS policy's switches, the connection-level replies and the interceptor.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Accounts } from '../../core/auth.js';
-import type { LabnetConfig } from '../../core/config.js';
 import { connectionReplies, TlsPolicy, type Interceptor, type SessionStep } from '../../core/line-session/index.js';
 import { createLogger } from '../../core/logger.js';
-import { MailStore } from '../../core/mail-store/index.js';
 import { smtpConfigSchema } from '../../services/smtp/config.js';
 import { LIMITS } from '../../services/smtp/limits.js';
 import { RecipientPolicy } from '../../services/smtp/policy.js';
 import { REPLY, replyLine } from '../../services/smtp/replies.js';
 import { SmtpSession } from '../../services/smtp/smtp-session.js';
-import { play, transcriptLab } from '../core/line-transcript.js';
-
-const HOST = 'labnet.lab.test';
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
+import { b64, closeMailFixtures, HOST, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
 
 interface Options {
   tls?: TlsPolicy;
@@ -28,27 +19,13 @@ interface Options {
   config?: Record<string, unknown>;
 }
 
-const stores: Array<{ store: MailStore; dir: string }> = [];
-
 async function smtp(o: Options = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'labnet-smtp-transcript-'));
-  const store = new MailStore(dir);
-  await store.start();
-  stores.push({ store, dir });
-  const lab = {
-    domain: 'lab.test',
-    hostname: HOST,
-    users: [
-      { name: 'alice', password: 'alice-lab' },
-      { name: 'bob', password: 'bob-lab' },
-    ],
-  } as unknown as LabnetConfig;
-  const accounts = new Accounts(lab);
+  const { store, accounts } = await mailFixture();
   const config = smtpConfigSchema.parse(o.config ?? {});
   const policy = new RecipientPolicy({ domain: 'lab.test', hostname: HOST, catchAllMailbox: 'catchall', autoCreateMailboxes: false }, accounts);
   const logger = createLogger('silent');
   const stats = { messages: 0, recipients: 0, rejectedRecipients: 0, authFailures: 0 };
-  const lab2 = transcriptLab(
+  const sessions = transcriptLab(
     'smtp',
     LIMITS.authLine,
     (conn, events) =>
@@ -74,15 +51,10 @@ async function smtp(o: Options = {}) {
         connectionReplies(events, 'smtp', { idle: () => replyLine(REPLY.idleTimeout(HOST)), shutdown: () => replyLine(REPLY.shuttingDown(HOST)) }),
     },
   );
-  return { ...lab2, store, stats };
+  return { ...sessions, store, stats };
 }
 
-test.after.always(async () => {
-  for (const { store, dir } of stores) {
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test.after.always(closeMailFixtures);
 
 const EHLO = (tls: 'none' | 'starttls' | 'no-auth') => `
   S: 250-${HOST} greets client.test
