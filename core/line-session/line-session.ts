@@ -55,7 +55,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   badCommands = 0;
   private held: Array<string | Buffer> = [];
   private heldOctets = 0;
-  /** The session is waiting for input: replies (IMAP IDLE updates) are written at once. */
+  /** The session idles in expectNext(..., true): what it sends meanwhile (IDLE's updates) is written at once. */
   private waiting = false;
   private readonly encoding: 'utf8' | 'latin1';
 
@@ -282,44 +282,42 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
 
   /** The next command line; the session counts as idle while it waits (shutdown closes it at once). */
   protected readCommandLine(): Promise<Buffer | null> {
-    return this.waitFor(() => this.conn.readCommandLine(this.options.maxCommandLine));
-  }
-
-  private async waitFor<T>(read: () => Promise<T>): Promise<T> {
-    this.waiting = true;
-    try {
-      return await read();
-    } finally {
-      this.waiting = false;
-    }
+    return this.conn.readCommandLine(this.options.maxCommandLine);
   }
 
   /**
    * The next line of a multi-step exchange (an AUTH response, IMAP's DONE), at most `maxBytes`
    * octets; null if the input ends. An over-long line is read to its end and FramerError thrown.
-   * `idle`: the session counts as idle while waiting (IDLE may be closed at once at shutdown).
+   * `idle`: the session counts as idle while waiting (IDLE: closed at once at shutdown, and what it
+   * sends meanwhile is written at once).
    */
   async expectNext(maxBytes: number, idle = false): Promise<Buffer | null> {
     if (!this.conn.framer.hasLine()) this.flush();
-    return this.waitFor(() => (idle ? this.conn.readCommandLine(maxBytes) : this.conn.framer.readLine(maxBytes)));
+    if (!idle) return this.conn.framer.readLine(maxBytes);
+    this.waiting = true;
+    try {
+      return await this.conn.readCommandLine(maxBytes);
+    } finally {
+      this.waiting = false;
+    }
   }
 
   /** Exactly `n` octets (an IMAP literal); null if the input ends first. */
   expectOctets(n: number): Promise<Buffer | null> {
     if (this.conn.framer.buffered < n) this.flush();
-    return this.waitFor(() => this.conn.framer.readBytes(n));
+    return this.conn.framer.readBytes(n);
   }
 
   /** Between 1 and `max` octets (counted data streamed in pieces: BDAT); null at the end of input. */
   expectChunk(max: number): Promise<Buffer | null> {
     if (this.conn.framer.buffered === 0) this.flush();
-    return this.waitFor(() => this.conn.framer.readChunk(max));
+    return this.conn.framer.readChunk(max);
   }
 
   /** SMTP DATA content, dot-unstuffed into `sink` (see LineFramer.readDotData). */
   expectDotData(sink: (chunk: Buffer) => void, maxSize: number): Promise<DotDataResult | null> {
     this.flush();
-    return this.waitFor(() => this.conn.framer.readDotData(sink, maxSize));
+    return this.conn.framer.readDotData(sink, maxSize);
   }
 
   /** Waits for the first octets of input without consuming them (SMTP's TLS-on-the-plain-port check); null at end. */
@@ -331,7 +329,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     }
     this.conn.markIdle(true);
     try {
-      return await this.waitFor(() => this.conn.framer.peek());
+      return await this.conn.framer.peek();
     } finally {
       this.conn.markIdle(false);
     }

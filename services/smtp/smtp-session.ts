@@ -117,17 +117,18 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
     this.reply(REPLY.greeting(this.hostname));
   }
 
-  protected override async readCommand(): Promise<Buffer | null> {
-    if (!this.sawFirstInput) {
-      this.sawFirstInput = true;
-      // A TLS client on the plain port sends a ClientHello (0x16 0x03 ...) at once, and no line feed
-      // may ever come: answer it plainly now instead of waiting for a command line.
-      const head = await this.peekInput();
-      if (head === null) return null;
-      if (head.length >= 2 && head[0] === 0x16 && head[1] === 0x03) {
-        this.rejectTls();
-        return null;
-      }
+  protected override readCommand(): Promise<Buffer | null> {
+    return this.sawFirstInput ? this.readCommandLine() : this.readFirstCommand();
+  }
+
+  /** A TLS client on the plain port sends a ClientHello (0x16 0x03 ...) at once, and no line feed may ever come: answer it plainly now. */
+  private async readFirstCommand(): Promise<Buffer | null> {
+    this.sawFirstInput = true;
+    const head = await this.peekInput();
+    if (head === null) return null;
+    if (head.length >= 2 && head[0] === 0x16 && head[1] === 0x03) {
+      this.rejectTls();
+      return null;
     }
     return this.readCommandLine();
   }
