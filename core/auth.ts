@@ -106,6 +106,17 @@ export class Accounts {
     return ok ? { ok, user } : { ok: false };
   }
 
+  /**
+   * The SASL authorization identity check (RFC 4616 section 2, RFC 4422 section 3.4.1), one for every
+   * protocol: nobody may act as someone else here, so an authzid is accepted when it is empty or names
+   * the authenticating user itself (`alice` and `alice@<domain>` are the same user).
+   */
+  authorizes(authcid: string, authzid: string): boolean {
+    if (authzid === '') return true;
+    const user = this.localUser(authcid);
+    return user !== undefined && this.localUser(authzid) === user;
+  }
+
   /** APOP (RFC 1939 section 7): MD5 of the greeting timestamp followed by the shared secret. */
   verifyApop(login: string, timestamp: string, digestHex: string): AuthResult {
     const user = this.localUser(login);
@@ -152,7 +163,7 @@ function checkAccount(name: string, password: string): void {
 
 /**
  * Decodes a SASL PLAIN message (RFC 4616): authzid NUL authcid NUL passwd, base64 on the wire.
- * Returns undefined for malformed input. An authzid, if given, must equal the authcid.
+ * Returns undefined for malformed input; whether the authzid is acceptable is `Accounts.authorizes`.
  */
 export function decodeSaslPlain(base64: string): { authzid: string; authcid: string; password: string } | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return undefined;

@@ -41,6 +41,12 @@ export const tlsConfigSchema = z
     requireTlsForAuth: z.boolean().default(false),
     /** Extra names and addresses for the generated server certificate. */
     extraNames: z.array(z.string().min(1).max(253)).max(64).default([]),
+    /**
+     * Offer STARTTLS (SMTP) and STLS (POP3) and STARTTLS (IMAP) on the plain ports. Off: not advertised
+     * and refused, so clients that upgrade whenever it is offered (nodemailer, imapflow) stay on plain
+     * text instead of failing on a certificate they do not trust.
+     */
+    offerStartTls: z.boolean().default(true),
   })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
 

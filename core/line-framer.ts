@@ -271,6 +271,22 @@ export class LineFramer {
     return undefined;
   }
 
+  /**
+   * A complete line (up to a line feed) is buffered, so `readLine` will not wait. Session loops use
+   * it to hold the replies of pipelined commands and write them once the pipeline runs dry.
+   */
+  hasLine(): boolean {
+    return this.buf.indexOf(LF, this.off) >= 0;
+  }
+
+  /** Waits until at least one octet is buffered and returns what is buffered, without consuming it. Null at end. */
+  async peek(): Promise<Buffer | null> {
+    while (this.buf.length - this.off === 0) {
+      if (!(await this.more())) return null;
+    }
+    return this.buf.subarray(this.off);
+  }
+
   /** The source has ended (what is buffered may still be read). */
   get inputEnded(): boolean {
     return this.ended;

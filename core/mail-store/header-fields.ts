@@ -1,5 +1,8 @@
 // The few header fields the index keeps per message (RFC 3501 section 7.4.2 ENVELOPE and the SEARCH
-// header keys), as raw values: unfolded (RFC 5322 section 2.2.3) but not decoded.
+// header keys), as raw values: unfolded (RFC 5322 section 2.2.3) but not decoded. The fields are read
+// by the one header-field parser (core/mail-format/header-fields.ts).
+import { forEachHeaderField } from '../mail-format/header-fields.js';
+
 export const INDEXED_HEADERS = ['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id'] as const;
 export type IndexedHeader = (typeof INDEXED_HEADERS)[number];
 export type HeaderFields = Partial<Record<IndexedHeader, string>>;
@@ -21,28 +24,9 @@ export function headerLength(buf: Buffer): number {
 
 /** First occurrence of each indexed field in a message head. Never throws. */
 export function parseHeaderFields(head: Buffer): HeaderFields {
-  const text = head.subarray(0, headerLength(head)).toString('utf8');
   const out: HeaderFields = {};
-  let name = '';
-  let value = '';
-  const flush = (): void => {
-    if (name && WANTED.has(name) && out[name as IndexedHeader] === undefined) out[name as IndexedHeader] = value.trim();
-    name = '';
-    value = '';
-  };
-  for (const raw of text.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.length === 0) break;
-    if (line[0] === ' ' || line[0] === '\t') {
-      if (name) value += line; // unfolding removes the CRLF only
-      continue;
-    }
-    flush();
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    name = line.slice(0, colon).trim().toLowerCase();
-    value = line.slice(colon + 1);
-  }
-  flush();
+  forEachHeaderField(head.toString('utf8', 0, headerLength(head)), (key, value) => {
+    if (WANTED.has(key) && out[key as IndexedHeader] === undefined) out[key as IndexedHeader] = value;
+  });
   return out;
 }

@@ -1,9 +1,9 @@
-// Reads one complete IMAP command from the shared framer. A line ending in "{n}" announces a
-// synchronising literal: the server answers "+" (RFC 3501 section 7.5) and reads n octets, then the
-// command continues on the next line. "{n+}" (LITERAL+, RFC 7888) needs no "+". A literal that is too
-// big is refused before the client sends it (synchronising) or read and dropped (non-synchronising),
-// so the session goes on either way.
-import { FramerError, type LineFramer } from '../../core/line-framer.js';
+// Reads one complete IMAP command through the session's input methods (the line-session base's
+// expect* readers). A line ending in "{n}" announces a synchronising literal: the server answers "+"
+// (RFC 3501 section 7.5) and reads n octets, then the command continues on the next line. "{n+}"
+// (LITERAL+, RFC 7888) needs no "+". A literal that is too big is refused before the client sends it
+// (synchronising) or read and dropped (non-synchronising), so the session goes on either way.
+import { FramerError } from '../../core/line-framer.js';
 import { IMAP_LIMITS } from './limits.js';
 
 export type ReadResult =
@@ -12,13 +12,19 @@ export type ReadResult =
   /** The command was refused while it was being read; send `response` and go on. */
   | { kind: 'refused'; tag: string | undefined; response: string; fatal?: boolean };
 
-export interface CommandReaderHooks {
+export interface CommandInput {
   /** Largest literal accepted for a command whose first line is `firstLine`. */
   literalLimit(firstLine: string): number;
-  /** Write the "+" continuation request. */
+  /** Sends the "+" continuation request. */
   continuation(): void;
-  /** Reads the first line (marks the session idle while waiting). */
-  readFirstLine(max: number): Promise<Buffer | null>;
+  /** The first line of a command (the session counts as idle while it waits). */
+  firstLine(): Promise<Buffer | null>;
+  /** A later line of the same command, at most `max` octets. */
+  nextLine(max: number): Promise<Buffer | null>;
+  /** Exactly `n` octets. */
+  octets(n: number): Promise<Buffer | null>;
+  /** Between 1 and `max` octets. */
+  chunk(max: number): Promise<Buffer | null>;
 }
 
 const LITERAL_AT_END = /\{(\d{1,10})(\+?)\}$/;
@@ -28,7 +34,7 @@ function tagOf(line: string): string | undefined {
   return m?.[1];
 }
 
-export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks): Promise<ReadResult> {
+export async function readCommand(input: CommandInput): Promise<ReadResult> {
   const parts: Buffer[] = [];
   let total = 0;
   let literals = 0;
@@ -36,7 +42,7 @@ export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks)
   for (;;) {
     let line: Buffer | null;
     try {
-      line = parts.length === 0 ? await hooks.readFirstLine(IMAP_LIMITS.maxLineLength) : await framer.readLine(IMAP_LIMITS.maxLineLength);
+      line = parts.length === 0 ? await input.firstLine() : await input.nextLine(IMAP_LIMITS.maxLineLength);
     } catch (err) {
       if (err instanceof FramerError) {
         return { kind: 'refused', tag: tagOf(firstLine), response: 'BAD [TOOBIG] Command line too long' };
@@ -52,7 +58,7 @@ export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks)
     if (!m) return { kind: 'command', raw: parts.length === 1 ? line : Buffer.concat(parts), literals };
     const size = Number(m[1]);
     const nonSync = m[2] === '+';
-    const limit = hooks.literalLimit(firstLine);
+    const limit = input.literalLimit(firstLine);
     const tag = tagOf(firstLine);
     if (++literals > IMAP_LIMITS.maxLiterals || size > limit || total + size > Math.max(limit, IMAP_LIMITS.maxCommandOctets)) {
       const tooBig = size > limit;
@@ -63,16 +69,16 @@ export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks)
       if (size > 64 * 1024 * 1024) return { kind: 'refused', tag, response: `BAD ${response.slice(3)}`, fatal: true };
       let left = size;
       while (left > 0) {
-        const chunk = await framer.readChunk(Math.min(left, 65536));
+        const chunk = await input.chunk(Math.min(left, 65536));
         if (chunk === null) return { kind: 'eof' };
         left -= chunk.length;
       }
-      await discardRestOfCommand(framer);
+      await discardRestOfCommand(input);
       return { kind: 'refused', tag, response };
     }
     parts.push(Buffer.from('\r\n'));
-    if (!nonSync) hooks.continuation();
-    const data = size === 0 ? Buffer.alloc(0) : await framer.readBytes(size);
+    if (!nonSync) input.continuation();
+    const data = size === 0 ? Buffer.alloc(0) : await input.octets(size);
     if (data === null) return { kind: 'eof' };
     parts.push(data);
     total += size;
@@ -80,11 +86,11 @@ export async function readCommand(framer: LineFramer, hooks: CommandReaderHooks)
 }
 
 /** After a refused non-synchronising literal: the command's remaining lines (with literals) go too. */
-async function discardRestOfCommand(framer: LineFramer): Promise<void> {
+async function discardRestOfCommand(input: CommandInput): Promise<void> {
   for (let guard = 0; guard < IMAP_LIMITS.maxLiterals; guard++) {
     let line: Buffer | null;
     try {
-      line = await framer.readLine(IMAP_LIMITS.maxLineLength);
+      line = await input.nextLine(IMAP_LIMITS.maxLineLength);
     } catch {
       return;
     }
@@ -94,7 +100,7 @@ async function discardRestOfCommand(framer: LineFramer): Promise<void> {
     let left = Number(m[1]);
     if (left > IMAP_LIMITS.maxCommandOctets) return;
     while (left > 0) {
-      const chunk = await framer.readChunk(Math.min(left, 65536));
+      const chunk = await input.chunk(Math.min(left, 65536));
       if (chunk === null) return;
       left -= chunk.length;
     }

@@ -1,5 +1,6 @@
-// The shape of one IMAP command module (one file per command or family under commands/), and the
-// generic checks run for every command before its handler: allowed states and argument count.
+// The shape of one IMAP command module (one file per command or family under commands/). The session
+// base checks the allowed states and the argument count for every command before its handler runs.
+import type { CommandSpec } from '../../core/line-session/index.js';
 import type { Token } from './command-parser.js';
 import type { ImapSession } from './imap-session.js';
 
@@ -16,19 +17,18 @@ export interface ImapCommandContext {
   args: Token[];
 }
 
-export interface ImapCommand {
-  /** Upper-case name; 'UID FETCH' for UID variants. */
-  name: string;
-  states: readonly ImapState[];
+/**
+ * Handles the command; returns the tagged completion text ("OK ...", "NO ...") or throws ImapError.
+ * '' means the command answered itself (LOGOUT).
+ */
+export type ImapHandler = (session: ImapSession, cmd: ImapCommandContext) => Promise<string> | string;
+
+export interface ImapCommand extends CommandSpec<ImapState, ImapHandler> {
   minArgs: number;
   maxArgs: number;
-  /** Text shown in events and logs, with secrets removed (LOGIN, AUTHENTICATE). */
-  redact?: (firstLine: string) => string;
   /**
    * May this command be followed by an EXPUNGE report? False for FETCH, STORE and SEARCH (RFC 3501
    * section 7.4.1); UID variants may.
    */
   expungeAfter: boolean;
-  /** Handles the command; returns the tagged completion text ("OK ...", "NO ...") or throws ImapError. */
-  handler: (session: ImapSession, cmd: ImapCommandContext) => Promise<string> | string;
 }

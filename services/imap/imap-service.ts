@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Accounts } from '../../core/auth.js';
 import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { ServiceModule } from '../../core/service.js';
@@ -13,8 +14,7 @@ import type { TcpServer } from '../../core/tcp-server.js';
 import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
-import { starttls } from './commands/starttls.js';
-import { buildRegistry } from './commands/registry.js';
+import { imapCommandTable } from './commands/registry.js';
 import { ImapSession, type ImapShared } from './imap-session.js';
 import { IMAP_LIMITS } from './limits.js';
 import { MailStoreAdapter } from './store-adapter.js';
@@ -55,7 +55,7 @@ export class ImapService extends TcpService {
     @inject(TOKENS.Events) events: EventBus,
     @inject(TOKENS.Accounts) accounts: Accounts,
     @inject(TOKENS.MailStore) store: MailStore,
-    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
+    @inject(TOKENS.Tls) tls: TlsMaterial,
   ) {
     super();
     this.cfg = serviceConfig<ImapConfig>(config, 'imap');
@@ -65,33 +65,31 @@ export class ImapService extends TcpService {
       events,
       hostname: config.hostname,
       config: this.cfg,
-      registry: buildRegistry([starttls]),
+      commands: imapCommandTable(),
       sessionsPerUser: new Map(),
-      starttls: (session) => session.upgradeTls(tls.upgradeOptions(IMAP_ALPN)),
-      ...(tls.requireTlsForAuth ? { authAllowed: (session: ImapSession) => session.conn.isTls } : {}),
+      // STARTTLS on 143 and IMAPS on 993 with the lab certificate; LOGINDISABLED before TLS if configured.
+      tls: TlsPolicy.forMail(config, tls, 'imap', IMAP_ALPN),
     };
-  }
-
-  /** What the TLS issue plugs into (STARTTLS command, LOGINDISABLED). */
-  get sessionHooks(): ImapShared {
-    return this.shared;
   }
 
   async start(): Promise<void> {
     this.state = 'starting';
+    const replies = connectionReplies(this.shared.events, 'imap', {
+      busy: () => '* BYE Too many connections, try again later',
+      error: () => '* BYE Internal server error',
+      idle: () => '* BYE Autologout; idle for too long',
+      shutdown: () => '* BYE Server shutting down',
+    });
     const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> =>
       this.net.listenTcp({
         service: 'imap',
         label,
         port,
-        ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'imap', label, alpn: IMAP_ALPN }) } : {}),
+        ...(implicitTls ? { tls: this.shared.tls.implicitListener(label) } : {}),
         idleTimeoutMs: this.cfg.preAuthTimeoutMs,
         maxLineLength: IMAP_LIMITS.maxLineLength,
         handler: (conn) => new ImapSession(conn, this.shared).run(),
-        busyReply: () => '* BYE Too many connections, try again later\r\n',
-        errorReply: () => '* BYE Internal server error\r\n',
-        idleReply: () => '* BYE Autologout; idle for too long\r\n',
-        shutdownReply: () => '* BYE Server shutting down\r\n',
+        ...replies,
       });
     await this.openListeners([() => listen('imap', this.cfg.port, false), this.cfg.imaps && (() => listen('imaps', this.cfg.imapsPort, true))]);
   }

@@ -2,14 +2,11 @@
 // needs: header/body offsets, Content-* fields and multipart / message/rfc822 children. Offsets point
 // into the original octets, so BODY[section] returns exactly what was stored. Header text is kept as
 // binary strings (one char per octet): 8-bit headers pass through untouched.
+import { parseHeaderFields, type HeaderField } from '../../core/mail-format/header-fields.js';
 import { IMAP_LIMITS } from './limits.js';
 
-export interface HeaderField {
-  /** Lower-case field name. */
-  key: string;
-  /** Unfolded value (binary string), leading/trailing white space removed. */
-  value: string;
-}
+// Header text is parsed by the one header-field parser, from a binary string (values stay binary).
+export { parseHeaderFields, type HeaderField };
 
 export interface ContentType {
   type: string;
@@ -51,35 +48,6 @@ export function findBodyStart(buf: Buffer, start: number, end: number): { header
     i = lf + 1;
   }
   return { headerEnd: end, bodyStart: end };
-}
-
-/** Parses a header block into fields (unfolded). Lines without a colon are ignored. */
-export function parseHeaderFields(text: string): HeaderField[] {
-  const out: HeaderField[] = [];
-  const lines = text.split(/\r?\n/);
-  let cur: string | undefined;
-  const push = (): void => {
-    if (cur === undefined) return;
-    const colon = cur.indexOf(':');
-    if (colon > 0) {
-      const key = cur.slice(0, colon).trim().toLowerCase();
-      if (key.length > 0 && !/\s/.test(key)) out.push({ key, value: cur.slice(colon + 1).trim() });
-    }
-    cur = undefined;
-  };
-  for (const line of lines) {
-    if (line.length === 0) {
-      push();
-      continue;
-    }
-    if ((line[0] === ' ' || line[0] === '\t') && cur !== undefined) cur += line;
-    else {
-      push();
-      cur = line;
-    }
-  }
-  push();
-  return out;
 }
 
 export function headerValue(part: { headers: HeaderField[] }, key: string): string | undefined {

@@ -1,6 +1,7 @@
 // SEARCH (RFC 3501 section 6.4.4): every search key, nested OR/NOT and parenthesised lists, compiled
 // into a tree and evaluated per message. Keys that need the message text (BODY, TEXT, HEADER on a
 // field the index does not hold) are evaluated only when the cheap keys did not already decide.
+import { parseImapDate, rfc5322Day } from '../../core/mail-format/dates.js';
 import type { Token } from './command-parser.js';
 import { decodeTransfer, decodeWords } from './encoded-words.js';
 import { bad } from './imap-errors.js';
@@ -37,34 +38,6 @@ export interface SearchMessage {
 export interface SearchScope {
   maxSeq: number;
   maxUid: number;
-}
-
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-
-/** "1-Feb-1994" -> days since the epoch (UTC). */
-export function parseSearchDate(s: string): number | undefined {
-  const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(s);
-  if (!m) return undefined;
-  const mon = MONTHS.indexOf(m[2].toLowerCase());
-  if (mon < 0) return undefined;
-  const day = Number(m[1]);
-  if (day < 1 || day > 31) return undefined;
-  return Math.floor(Date.UTC(Number(m[3]), mon, day) / 86_400_000);
-}
-
-/** The calendar day of an RFC 5322 Date header as written (its own zone, RFC 3501 "disregarding time and timezone"). */
-export function sentDay(date: string | undefined): number | undefined {
-  if (!date) return undefined;
-  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(date);
-  if (m) {
-    const mon = MONTHS.indexOf(m[2].toLowerCase());
-    let year = Number(m[3]);
-    if (year < 50) year += 2000;
-    else if (year < 1000) year += 1900;
-    if (mon >= 0) return Math.floor(Date.UTC(year, mon, Number(m[1])) / 86_400_000);
-  }
-  const t = Date.parse(date);
-  return Number.isNaN(t) ? undefined : Math.floor(t / 86_400_000);
 }
 
 class TokenStream {
@@ -119,7 +92,7 @@ function parseKey(s: TokenStream, depth: number): SearchNode {
   if (tok.t === 'string') throw bad('SEARCH key expected, got a string');
   const key = tok.v.toUpperCase();
   const date = (internal: boolean, op: 'before' | 'on' | 'since'): SearchNode => {
-    const d = parseSearchDate(astringOf(s.next(), 'date'));
+    const d = parseImapDate(astringOf(s.next(), 'date'));
     if (d === undefined) throw bad(`${key} needs a date like 1-Feb-1994`);
     return { k: 'date', internal, op, day: d };
   };
@@ -383,7 +356,7 @@ export function evaluate(
     case 'size':
       return n.larger ? msg.size > n.n : msg.size < n.n;
     case 'date': {
-      const day = n.internal ? Math.floor(msg.internalDate / 86_400_000) : sentDay(headerOf(msg, text, 'date'));
+      const day = n.internal ? Math.floor(msg.internalDate / 86_400_000) : rfc5322Day(headerOf(msg, text, 'date'));
       if (day === undefined) {
         if (!n.internal && msg.indexedHeader('date') === null && !text) return undefined;
         return false;

@@ -1,29 +1,26 @@
-// The CAPA list (RFC 2449 section 5). Each capability says in which states it is announced; the TLS
-// layer adds STLS (RFC 2595 section 4) with `add`, before the first session starts.
+// The CAPA list (RFC 2449 section 5). Each capability says in which states it is announced and, for
+// the ones the session's TLS policy decides (STLS, and USER/SASL under tls.requireTlsForAuth), when.
 import type { Pop3State } from './state.js';
+
+/** What the conditions look at: the session's TLS policy answers. */
+export interface CapabilityView {
+  readonly startTlsOffered: boolean;
+  readonly authAllowed: boolean;
+}
 
 export interface Capability {
   /** The capability line as sent ("SASL PLAIN", "EXPIRE NEVER"). */
   line: string;
   /** States in which CAPA lists it. */
   states: readonly Pop3State[];
-  /** Optional extra condition (e.g. STLS only while the connection is still plain). */
-  when?: (view: { isTls: boolean }) => boolean;
+  /** Optional extra condition (e.g. STLS only while it is offered). */
+  when?: (view: CapabilityView) => boolean;
 }
 
 export class Capabilities {
-  private readonly list: Capability[] = [];
-
-  constructor(initial: readonly Capability[] = []) {
-    for (const c of initial) this.add(c);
-  }
-
-  /** Adds (or replaces, by first word) a capability. */
-  add(cap: Capability): void {
-    const tag = cap.line.split(' ')[0].toUpperCase();
-    const i = this.list.findIndex((c) => c.line.split(' ')[0].toUpperCase() === tag);
-    if (i >= 0) this.list[i] = cap;
-    else this.list.push(cap);
+  constructor(private readonly list: readonly Capability[]) {
+    const tags = list.map((c) => c.line.split(' ')[0].toUpperCase());
+    if (new Set(tags).size !== tags.length) throw new Error(`a POP3 capability is listed twice: ${tags.join(' ')}`);
   }
 
   has(tag: string): boolean {
@@ -31,7 +28,7 @@ export class Capabilities {
     return this.list.some((c) => c.line.split(' ')[0].toUpperCase() === t);
   }
 
-  lines(state: Pop3State, view: { isTls: boolean }): string[] {
+  lines(state: Pop3State, view: CapabilityView): string[] {
     return this.list.filter((c) => c.states.includes(state) && (!c.when || c.when(view))).map((c) => c.line);
   }
 }
@@ -39,19 +36,22 @@ export class Capabilities {
 const BOTH: readonly Pop3State[] = ['AUTHORIZATION', 'TRANSACTION'];
 const AUTH_ONLY: readonly Pop3State[] = ['AUTHORIZATION'];
 
-/** What labnet's POP3 announces before TLS is added. */
+/** What labnet's POP3 announces. */
 export function defaultCapabilities(implementation: string): Capabilities {
   return new Capabilities([
     { line: 'TOP', states: BOTH },
     { line: 'UIDL', states: BOTH },
-    // USER and SASL only make sense before login (RFC 2449 section 6.3, RFC 5034 section 3).
-    { line: 'USER', states: AUTH_ONLY },
-    { line: 'SASL PLAIN', states: AUTH_ONLY },
+    // USER and SASL only make sense before login (RFC 2449 section 6.3, RFC 5034 section 3), and only
+    // where the TLS policy lets the session authenticate.
+    { line: 'USER', states: AUTH_ONLY, when: (v) => v.authAllowed },
+    { line: 'SASL PLAIN', states: AUTH_ONLY, when: (v) => v.authAllowed },
     { line: 'RESP-CODES', states: BOTH },
     { line: 'AUTH-RESP-CODE', states: BOTH },
     { line: 'PIPELINING', states: BOTH },
     // labnet never removes mail on its own (RFC 2449 section 6.7).
     { line: 'EXPIRE NEVER', states: BOTH },
     { line: `IMPLEMENTATION ${implementation}`, states: BOTH },
+    // RFC 2595 section 4: STLS, listed only while the policy offers it (not once TLS is on).
+    { line: 'STLS', states: AUTH_ONLY, when: (v) => v.startTlsOffered },
   ]);
 }

@@ -4,19 +4,14 @@ import { inject, injectable } from 'inversify';
 import type { Accounts } from '../../core/auth.js';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { TcpServer } from '../../core/tcp-server.js';
 import { TcpService } from '../../core/tcp-service.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
-import { apopCommand } from './commands/apop.js';
-import { authCommand } from './commands/auth.js';
-import { passCommand } from './commands/pass.js';
-import { requireTls, stlsCommand } from './commands/stls.js';
-import { userCommand } from './commands/user.js';
-import { defaultCapabilities, type Capabilities } from './capabilities.js';
-import type { Pop3Command } from './commands/command.js';
+import { defaultCapabilities } from './capabilities.js';
 import { pop3CommandTable } from './commands/index.js';
 import type { Pop3Config } from './config.js';
 import { POP3_LIMITS } from './limits.js';
@@ -31,10 +26,9 @@ const POP3_ALPN = ['pop3'] as const;
 @injectable()
 export class Pop3Service extends TcpService {
   readonly name = 'pop3';
-  /** The TLS layer adds STLS here (and its command to `extraCommands`) before start(). */
-  readonly capabilities: Capabilities = defaultCapabilities(IMPLEMENTATION);
-  readonly extraCommands: Pop3Command[] = [];
   private readonly cfg: Pop3Config;
+  /** STLS (RFC 2595 section 4) and POP3S with the lab certificate, TLS before login if configured. */
+  private readonly tlsPolicy: TlsPolicy;
   private sessions = 0;
   private logins = 0;
 
@@ -44,17 +38,11 @@ export class Pop3Service extends TcpService {
     @inject(TOKENS.Events) private readonly events: EventBus,
     @inject(TOKENS.Accounts) private readonly accounts: Accounts,
     @inject(TOKENS.MailStore) private readonly store: MailStore,
-    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
+    @inject(TOKENS.Tls) tls: TlsMaterial,
   ) {
     super();
     this.cfg = serviceConfig<Pop3Config>(config, 'pop3');
-    // STLS (RFC 2595 section 4), listed by CAPA only while the connection is plain.
-    this.capabilities.add({ line: 'STLS', states: ['AUTHORIZATION'], when: (v) => !v.isTls });
-    this.extraCommands.push(stlsCommand(() => tls.upgradeOptions(POP3_ALPN)));
-    if (tls.requireTlsForAuth) {
-      for (const line of ['USER', 'SASL PLAIN']) this.capabilities.add({ line, states: ['AUTHORIZATION'], when: (v) => v.isTls });
-      this.extraCommands.push(...[userCommand, passCommand, apopCommand, authCommand].map(requireTls));
-    }
+    this.tlsPolicy = TlsPolicy.forMail(config, tls, 'pop3', POP3_ALPN);
   }
 
   async start(): Promise<void> {
@@ -71,18 +59,25 @@ export class Pop3Service extends TcpService {
       events: this.events,
       accounts: this.accounts,
       store: new StoreMaildrop(this.store),
-      capabilities: this.capabilities,
-      commands: pop3CommandTable(this.extraCommands),
+      capabilities: defaultCapabilities(IMPLEMENTATION),
+      commands: pop3CommandTable(),
       hostname: this.config.hostname,
       implementation: IMPLEMENTATION,
       maxErrors: this.cfg.maxErrors,
+      tls: this.tlsPolicy,
     };
+    // RFC 1939 section 3: on the autologout timer the server closes without a response (no idle reply).
+    const replies = connectionReplies(this.events, this.name, {
+      busy: () => errLine('too many connections, try again later', 'SYS/TEMP'),
+      error: () => errLine('internal server error, nothing was deleted', 'SYS/TEMP'),
+      shutdown: () => errLine('server shutting down, nothing was deleted', 'SYS/TEMP'),
+    });
     const listen = (label: string, port: number, implicitTls: boolean): Promise<TcpServer> =>
       this.net.listenTcp({
         service: this.name,
         label,
         port,
-        ...(implicitTls ? { tls: this.tls.listenerTls({ service: this.name, label, alpn: POP3_ALPN }) } : {}),
+        ...(implicitTls ? { tls: this.tlsPolicy.implicitListener(label) } : {}),
         idleTimeoutMs: this.cfg.idleTimeoutMs,
         // SASL responses may be longer than commands; commands are capped by the session itself.
         maxLineLength: POP3_LIMITS.maxSaslResponse,
@@ -95,10 +90,7 @@ export class Pop3Service extends TcpService {
             if (session.user) this.logins++;
           }
         },
-        busyReply: () => `${errLine('too many connections, try again later', 'SYS/TEMP')}\r\n`,
-        errorReply: () => `${errLine('internal server error, nothing was deleted', 'SYS/TEMP')}\r\n`,
-        shutdownReply: () => `${errLine('server shutting down, nothing was deleted', 'SYS/TEMP')}\r\n`,
-        // RFC 1939 section 3: on the autologout timer the server closes without a response.
+        ...replies,
       });
     await this.openListeners([() => listen('pop3', this.cfg.port, false), this.cfg.pop3s && (() => listen('pop3s', this.cfg.pop3sPort, true))]);
   }

@@ -19,7 +19,8 @@ export type Pop3ErrorCode =
   | 'MAILDROP_UNAVAILABLE'
   | 'UPDATE_FAILED'
   | 'TLS_REQUIRED'
-  | 'TLS_ACTIVE';
+  | 'TLS_ACTIVE'
+  | 'TLS_UNAVAILABLE';
 
 export class Pop3Error extends Error {
   constructor(

@@ -1,17 +1,17 @@
-// One POP3 session (RFC 1939): the greeting with its APOP timestamp, then one command at a time
-// through the command table (states and argument counts checked before dispatch), replies through
-// LineSession's one reply path, and the maildrop lock held from login to the end of the session.
-// Deletions reach the store only in the UPDATE state after QUIT; any other ending (peer gone, idle
-// timeout, error limit, shutdown) leaves the maildrop as it was.
+// One POP3 session (RFC 1939) on the line-session base: the greeting with its APOP timestamp, POP3's
+// command grammar (command-line.ts) and its -ERR answers, multi-line and message output, and the
+// maildrop lock held from login to the end of the session. The loop, PIPELINING's batched replies
+// (RFC 2449 section 6.6), continuation reads and STLS are the base's. Deletions reach the store only
+// in the UPDATE state after QUIT; any other ending (peer gone, idle timeout, error limit, shutdown)
+// leaves the maildrop as it was.
 import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
 import { FramerError } from '../../core/line-framer.js';
-import { LineSession, type CommandTable } from '../../core/line-session.js';
+import { LineSession, type CommandSpec, type CommandTable, type Interceptor, type ParsedCommand, type TlsPolicy } from '../../core/line-session/index.js';
 import { redactAfterWords, REDACTED } from '../../core/redact.js';
 import type { Capabilities } from './capabilities.js';
 import { parseCommandLine } from './command-line.js';
-import type { Pop3Command } from './commands/command.js';
 import { DotStuffer, stuffWhole } from './dot-stuffing.js';
 import { POP3_LIMITS } from './limits.js';
 import { Maildrop, type MaildropEntry, type MaildropStore, type MessageContent } from './maildrop.js';
@@ -19,23 +19,41 @@ import { TopFilter } from './message-top.js';
 import { errLine, okLine, plural, Pop3Error } from './replies.js';
 import type { Pop3State } from './state.js';
 
+/** A command's handler: the arguments, and the raw text after the keyword (PASS takes it whole). */
+export type Pop3Handler = (s: Pop3Session, args: string[], rest: string) => void | Promise<void>;
+
+/** One POP3 command module. */
+export interface Pop3Command extends CommandSpec<Pop3State, Pop3Handler> {
+  /** Shown in the -ERR reply when the arguments are wrong. */
+  usage: string;
+}
+
 export interface Pop3SessionDeps {
   events: EventBus;
   accounts: Accounts;
   store: MaildropStore;
   capabilities: Capabilities;
-  commands: CommandTable<Pop3State, Pop3Session>;
+  commands: CommandTable<Pop3State, Pop3Command>;
   /** Host name in the greeting and the APOP timestamp. */
   hostname: string;
   /** Name in the greeting and the IMPLEMENTATION capability. */
   implementation: string;
   maxErrors: number;
+  /** STLS offered or not, TLS before USER/PASS/APOP/AUTH (tls.requireTlsForAuth). */
+  tls: TlsPolicy;
+  /** Fault injection (tests); see core/line-session/interceptor.ts. */
+  interceptor?: Interceptor;
+}
+
+interface Pop3Parsed extends ParsedCommand {
+  args: string[];
+  rest: string;
 }
 
 /** Shown in multi-line reply events instead of every line past this many. */
 const EVENT_LINES = 50;
 
-export class Pop3Session extends LineSession {
+export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed> {
   state: Pop3State = 'AUTHORIZATION';
   /** Name given by USER, waiting for PASS (RFC 1939 section 7). */
   pendingUser: string | undefined;
@@ -44,118 +62,94 @@ export class Pop3Session extends LineSession {
   maildrop: Maildrop | undefined;
   /** The APOP timestamp from the greeting, e.g. <1234.1700000000000.7@labnet.lab.test>. */
   readonly timestamp: string;
-  /** The session is over: no more commands are read. */
-  ended = false;
-  private corked: Connection['socket'] | undefined;
   private unlock: (() => void) | undefined;
 
   constructor(
     conn: Connection,
     readonly deps: Pop3SessionDeps,
   ) {
-    super(conn, deps.events, { maxBadCommands: deps.maxErrors });
+    super(
+      conn,
+      deps.events,
+      { maxBadCommands: deps.maxErrors, maxCommandLine: POP3_LIMITS.maxCommandLine, tls: deps.tls, interceptor: deps.interceptor },
+      deps.commands,
+    );
     const seq = conn.id.slice(conn.id.lastIndexOf('-') + 1);
     this.timestamp = `<${process.pid}.${Date.now()}.${seq}@${deps.hostname}>`;
   }
 
-  async run(): Promise<void> {
+  protected greet(): void {
     // RFC 1939 section 7: an APOP-capable server puts a timestamp in its greeting.
     this.send(okLine(`${this.deps.implementation} POP3 server ready ${this.timestamp}`));
-    try {
-      while (!this.ended) {
-        let raw: Buffer | null;
-        try {
-          raw = await this.conn.readCommandLine(POP3_LIMITS.maxCommandLine);
-        } catch (err) {
-          if (!(err instanceof FramerError)) throw err;
-          this.commandEvent('<command line too long>');
-          this.refuse(new Pop3Error('LINE_TOO_LONG', `command line too long (at most ${POP3_LIMITS.maxCommandLine} octets)`));
-          continue;
-        }
-        if (raw === null) break;
-        // PIPELINING (RFC 2449 section 6.6): while more commands are already waiting, gather the
-        // replies and send them together; whatever happens, they go out before the next I/O wait.
-        if (!this.corked && this.conn.framer.buffered > 0) {
-          const socket = this.conn.socket;
-          this.corked = socket;
-          socket.cork();
-          setImmediate(() => {
-            if (this.corked === socket) this.flush();
-          });
-        }
-        await this.execute(raw);
-        if (this.conn.framer.buffered === 0) this.flush();
-        // A client that pipelines commands but does not read the replies must not make them pile up
-        // here: stop reading commands until the socket has taken what was written.
-        if (this.conn.socket.writableNeedDrain) {
-          this.flush();
-          await this.conn.drain();
-        }
-      }
-      if (this.conn.closing && !this.ended && !this.conn.closed) this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
-    } finally {
-      this.flush();
-      this.releaseLock();
-    }
   }
 
-  /** Sends anything held back while pipelined commands were being answered. */
-  flush(): void {
-    const s = this.corked;
-    if (s) {
-      this.corked = undefined;
-      s.uncork();
-    }
-  }
-
-  private async execute(raw: Buffer): Promise<void> {
+  protected parse(raw: Buffer): Pop3Parsed | undefined {
     const parsed = parseCommandLine(raw);
     if (!parsed.ok) {
       this.commandEvent(`<unreadable command: ${parsed.reason}>`);
       this.refuse(new Pop3Error('BAD_SYNTAX', parsed.reason));
-      return;
+      return undefined;
     }
-    const found = this.deps.commands.lookup(parsed.normalized, this.state);
-    if (found.kind === 'unknown') {
-      // The rest of an unknown command might be a mistyped password: keep only the keyword.
-      this.commandEvent(redactAfterWords(parsed.normalized, 1), parsed.name);
-      this.refuse(new Pop3Error('UNKNOWN_COMMAND', `unknown command "${parsed.name}"`));
-      return;
-    }
-    const spec = found.spec as Pop3Command;
-    if (this.events.wants('command')) this.commandEvent(spec.redact ? spec.redact(parsed.normalized) : parsed.normalized, spec.name);
-    if (found.kind === 'wrong-state') {
-      this.refuse(
-        new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`),
-      );
-      return;
-    }
-    if (found.kind === 'bad-args') {
-      this.refuse(new Pop3Error('BAD_SYNTAX', `usage: ${spec.usage}`));
-      return;
-    }
+    return { name: parsed.name, argCount: parsed.args.length, line: parsed.normalized, args: parsed.args, rest: parsed.rest };
+  }
+
+  protected async execute(cmd: Pop3Parsed, spec: Pop3Command): Promise<void> {
     try {
-      await spec.handler(this, found.args, parsed.rest);
+      await spec.handler(this, cmd.args, cmd.rest);
     } catch (err) {
       if (!(err instanceof Pop3Error)) throw err;
       this.refuse(err);
     }
   }
 
+  /** The rest of an unknown command might be a mistyped password: keep only the keyword. */
+  protected override unknownCommandText(cmd: Pop3Parsed): string {
+    return redactAfterWords(cmd.line, 1);
+  }
+
+  protected onUnknown(cmd: Pop3Parsed): void {
+    this.refuse(new Pop3Error('UNKNOWN_COMMAND', `unknown command "${cmd.name}"`));
+  }
+
+  protected onWrongState(_cmd: Pop3Parsed, spec: Pop3Command): void {
+    this.refuse(
+      new Pop3Error('WRONG_STATE', `${spec.name} is not allowed in the ${this.state} state${this.state === 'AUTHORIZATION' ? ': log in first' : ''}`),
+    );
+  }
+
+  protected onBadArgs(_cmd: Pop3Parsed, spec: Pop3Command): void {
+    this.refuse(new Pop3Error('BAD_SYNTAX', `usage: ${spec.usage}`));
+  }
+
+  /** tls.requireTlsForAuth before STLS: USER, PASS, APOP and AUTH answer -ERR [AUTH] (and CAPA hides them). */
+  protected onTlsRequired(): void {
+    this.refuse(new Pop3Error('TLS_REQUIRED', 'authentication needs TLS first: send STLS (or use the POP3S port)', 'AUTH'));
+  }
+
+  protected onLineTooLong(): void {
+    this.commandEvent('<command line too long>');
+    this.refuse(new Pop3Error('LINE_TOO_LONG', `command line too long (at most ${POP3_LIMITS.maxCommandLine} octets)`));
+  }
+
+  protected onShutdown(): void {
+    this.send(errLine('server shutting down, nothing was deleted', 'SYS/TEMP'));
+  }
+
+  /** RFC 2595 section 4: after STLS the client starts over; a USER name given before is forgotten. */
+  protected override onTlsStarted(): void {
+    this.pendingUser = undefined;
+  }
+
+  protected override onEnd(): void {
+    this.releaseLock();
+  }
+
   /** Answers -ERR; past the error limit the session ends after this reply. */
   refuse(err: Pop3Error): void {
     if (err.countsAsError && this.countBad()) {
       this.send(`${err.reply} (too many errors, closing the connection)`);
-      if (this.events.active) {
-        this.events.publish({
-          type: 'notice',
-          service: this.service,
-          session: this.id,
-          level: 'warn',
-          message: `session ended after ${this.badCommands} errors`,
-        });
-      }
-      this.ended = true;
+      this.notice('warn', `session ended after ${this.badCommands} errors`);
+      this.ending = true;
       return;
     }
     this.send(err.reply);
@@ -188,7 +182,7 @@ export class Pop3Session extends LineSession {
     if (this.conn.closed) {
       // The client went away while the maildrop was being opened.
       unlock();
-      this.ended = true;
+      this.ending = true;
       return;
     }
     this.unlock = unlock;
@@ -214,18 +208,9 @@ export class Pop3Session extends LineSession {
     let text = `${status}\r\n`;
     for (const l of lines) text += l.charCodeAt(0) === 0x2e ? `.${l}\r\n` : `${l}\r\n`;
     text += '.\r\n';
-    if (lines.length <= EVENT_LINES) {
-      this.conn.write(text);
-      if (this.events.active)
-        this.events.publish({
-          type: 'reply',
-          service: this.service,
-          session: this.id,
-          text: `${status}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}.`,
-        });
-    } else {
-      this.sendData(text, `${status} (${lines.length} lines follow)`);
-    }
+    const summary =
+      lines.length <= EVENT_LINES ? `${status}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}.` : `${status} (${lines.length} lines follow)`;
+    this.sendData(text, summary);
   }
 
   /**
@@ -248,32 +233,21 @@ export class Pop3Session extends LineSession {
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
     if (content.kind === 'buffer') {
       const data = top ? top.push(content.data) : content.data;
-      this.conn.write(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')));
-      if (this.events.wants('reply')) {
-        this.events.publish({
-          type: 'reply',
-          service: this.service,
-          session: this.id,
-          text: `${status} (${data.length} octets of message follow)`,
-          bytes: data.length,
-        });
-      }
+      this.sendData(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')), `${status} (${data.length} octets of message follow)`, data.length);
       return;
     }
-    this.flush();
-    this.conn.write(`${status}\r\n`);
+    // A large message goes out chunk by chunk, waiting while the socket's buffer is full.
+    await this.sendChunk(`${status}\r\n`);
     const stuffer = new DotStuffer();
     let sent = 0;
     for await (const chunk of content.chunks) {
       const piece = top ? top.push(chunk) : chunk;
       sent += piece.length;
-      if (!this.conn.write(stuffer.push(piece))) await this.conn.drain();
+      await this.sendChunk(stuffer.push(piece));
       if (this.conn.closed) throw new Error(`connection closed while sending message ${n}`);
       if (top?.done) break;
     }
-    this.conn.write(stuffer.finish());
-    if (this.events.active)
-      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: `${status} (${sent} octets of message follow)`, bytes: sent });
+    this.sendData(stuffer.finish(), `${status} (${sent} octets of message follow)`, sent);
   }
 
   /**
@@ -283,7 +257,7 @@ export class Pop3Session extends LineSession {
   async update(): Promise<void> {
     const drop = this.drop;
     this.state = 'UPDATE';
-    this.ended = true;
+    this.ending = true;
     const doomed = drop.markedForDeletion();
     let failed = 0;
     if (doomed.length > 0) {
@@ -310,10 +284,9 @@ export class Pop3Session extends LineSession {
 
   /** Reads one SASL client response line (RFC 5034 section 4); null if the client went away. */
   async readSaslResponse(): Promise<string | null> {
-    this.flush();
     let raw: Buffer | null;
     try {
-      raw = await this.conn.readCommandLine(POP3_LIMITS.maxSaslResponse);
+      raw = await this.expectNext(POP3_LIMITS.maxSaslResponse);
     } catch (err) {
       if (!(err instanceof FramerError)) throw err;
       this.commandEvent(REDACTED);
@@ -322,9 +295,5 @@ export class Pop3Session extends LineSession {
     if (raw === null) return null;
     this.commandEvent(REDACTED);
     return raw.toString('latin1');
-  }
-
-  notice(level: 'info' | 'warn' | 'error', message: string): void {
-    if (this.events.active) this.events.publish({ type: 'notice', service: this.service, session: this.id, level, message });
   }
 }

@@ -2,6 +2,7 @@
 // `FROM:<reverse-path> [SP esmtp-param]*` and `TO:<forward-path> [SP esmtp-param]*`. Hostile input
 // gets a coded failure, never an exception.
 import { LIMITS } from './limits.js';
+import { REPLY, type SmtpReply } from './replies.js';
 
 export interface Mailbox {
   /** Local part as the client wrote it (quoted form kept). */
@@ -16,9 +17,7 @@ export interface Mailbox {
   utf8: boolean;
 }
 
-export type PathParse =
-  | { ok: true; mailbox: Mailbox | null; postmaster: boolean; params: Map<string, string | undefined> }
-  | { ok: false; code: number; enhanced: string; text: string };
+export type PathParse = { ok: true; mailbox: Mailbox | null; postmaster: boolean; params: Map<string, string | undefined> } | { ok: false; reply: SmtpReply };
 
 // RFC 5322 atext plus UTF8-non-ascii (RFC 6532 section 3.2).
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+$/u;
@@ -27,8 +26,8 @@ const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 // esmtp-value: any CHAR except "=", SP and controls (RFC 5321), plus UTF-8 (RFC 6531 section 3.3).
 const VALUE = /^[\x21-\x3c\x3e-\x7e\u0080-\u{10ffff}]+$/u;
 
-function fail(code: number, enhanced: string, text: string): PathParse {
-  return { ok: false, code, enhanced, text };
+function fail(reply: SmtpReply): PathParse {
+  return { ok: false, reply };
 }
 
 function isDomain(d: string): boolean {
@@ -92,10 +91,10 @@ export function parseMailbox(text: string): Mailbox | undefined {
 export function parsePathArgument(args: string, keyword: 'FROM' | 'TO'): PathParse {
   const head = `${keyword}:`;
   if (args.slice(0, head.length).toUpperCase() !== head) {
-    return fail(501, '5.5.4', `Syntax: ${keyword === 'FROM' ? 'MAIL FROM:<address>' : 'RCPT TO:<address>'}`);
+    return fail(REPLY.pathSyntax(keyword));
   }
   let rest = args.slice(head.length).replace(/^ +/, '');
-  if (!rest.startsWith('<')) return fail(501, keyword === 'FROM' ? '5.1.7' : '5.1.3', 'Path must be enclosed in angle brackets <...>');
+  if (!rest.startsWith('<')) return fail(REPLY.pathNeedsBrackets(keyword));
   // Find the closing ">" outside any quoted string.
   let quoted = false;
   let end = -1;
@@ -108,10 +107,10 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO'): PathPar
       break;
     }
   }
-  if (end < 0) return fail(501, keyword === 'FROM' ? '5.1.7' : '5.1.3', 'Missing ">" at the end of the path');
+  if (end < 0) return fail(REPLY.pathUnclosed(keyword));
   let path = rest.slice(1, end);
   rest = rest.slice(end + 1);
-  if (Buffer.byteLength(path) + 2 > LIMITS.path) return fail(501, '5.1.3', `Path longer than ${LIMITS.path} octets`);
+  if (Buffer.byteLength(path) + 2 > LIMITS.path) return fail(REPLY.pathTooLong(LIMITS.path));
   // A-d-l source route ("@a,@b:user@c"): accepted and ignored (RFC 5321 section 4.1.1.3, appendix C).
   if (path.startsWith('@')) {
     const colon = path.indexOf(':');
@@ -122,30 +121,29 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO'): PathPar
         .split(',')
         .every((hop) => hop.startsWith('@') && isDomain(hop.slice(1)))
     ) {
-      return fail(501, '5.1.3', 'Bad source route in the path');
+      return fail(REPLY.badSourceRoute);
     }
     path = path.slice(colon + 1);
   }
   const params = new Map<string, string | undefined>();
   if (rest.length > 0) {
-    if (!rest.startsWith(' ')) return fail(501, '5.5.4', 'Expected a space before the parameters');
+    if (!rest.startsWith(' ')) return fail(REPLY.spaceBeforeParameters);
     for (const p of rest.slice(1).split(' ')) {
       if (p.length === 0) continue;
       const eq = p.indexOf('=');
       const key = (eq < 0 ? p : p.slice(0, eq)).toUpperCase();
       const value = eq < 0 ? undefined : p.slice(eq + 1);
-      if (!KEYWORD.test(key) || (value !== undefined && !VALUE.test(value))) return fail(501, '5.5.4', `Malformed parameter "${p.slice(0, 40)}"`);
-      if (params.has(key)) return fail(501, '5.5.4', `Parameter ${key} given twice`);
+      if (!KEYWORD.test(key) || (value !== undefined && !VALUE.test(value))) return fail(REPLY.malformedParameter(p));
+      if (params.has(key)) return fail(REPLY.parameterTwice(key));
       params.set(key, value);
     }
   }
   if (path.length === 0) {
     if (keyword === 'FROM') return { ok: true, mailbox: null, postmaster: false, params };
-    return fail(501, '5.1.3', 'An empty recipient <> is not allowed');
+    return fail(REPLY.emptyRecipient);
   }
   if (keyword === 'TO' && path.toLowerCase() === 'postmaster') return { ok: true, mailbox: null, postmaster: true, params };
   const mailbox = parseMailbox(path);
-  if (!mailbox)
-    return fail(keyword === 'FROM' ? 501 : 501, keyword === 'FROM' ? '5.1.7' : '5.1.3', `Bad ${keyword === 'FROM' ? 'sender' : 'recipient'} address syntax`);
+  if (!mailbox) return fail(REPLY.badAddress(keyword));
   return { ok: true, mailbox, postmaster: false, params };
 }

@@ -5,11 +5,12 @@
 import type { Accounts } from '../../core/auth.js';
 import { checkUserName } from '../../core/mail-store/index.js';
 import type { Mailbox } from './address.js';
+import { REPLY, type SmtpReply } from './replies.js';
 
 export type Recipient = { kind: 'local'; address: string; user: string } | { kind: 'relay'; address: string };
 
-export type RecipientDecision =
-  { ok: true; recipient: Recipient; text: string; enhanced: string } | { ok: false; code: number; enhanced: string; text: string };
+/** The decision and the reply to RCPT that says it. */
+export type RecipientDecision = { ok: true; recipient: Recipient; reply: SmtpReply } | { ok: false; reply: SmtpReply };
 
 export interface PolicyOptions {
   domain: string;
@@ -35,37 +36,32 @@ export class RecipientPolicy {
   decide(mailbox: Mailbox | null, postmaster: boolean, authenticated: boolean): RecipientDecision {
     const catchAll = this.options.catchAllMailbox;
     if (postmaster || !mailbox) {
-      return { ok: true, recipient: { kind: 'local', address: 'postmaster', user: catchAll }, enhanced: '2.1.5', text: 'Ok' };
+      return { ok: true, recipient: { kind: 'local', address: 'postmaster', user: catchAll }, reply: REPLY.recipientOk };
     }
     const shown = `<${mailbox.address}>`;
     if (!this.isLocalDomain(mailbox.domain)) {
-      if (!authenticated) return { ok: false, code: 554, enhanced: '5.7.1', text: `${shown}: Relay access denied` };
-      return {
-        ok: true,
-        recipient: { kind: 'relay', address: mailbox.address },
-        enhanced: '2.1.5',
-        text: `Ok (not relayed: captured in the ${catchAll} mailbox)`,
-      };
+      if (!authenticated) return { ok: false, reply: REPLY.relayDenied(shown) };
+      return { ok: true, recipient: { kind: 'relay', address: mailbox.address }, reply: REPLY.recipientCaptured(catchAll) };
     }
     const local = mailbox.localValue.toLowerCase();
     const plus = local.indexOf('+');
     const candidates = plus > 0 ? [local, local.slice(0, plus)] : [local];
     for (const user of candidates) {
       if (this.accounts.exists(user) || user === catchAll) {
-        return { ok: true, recipient: { kind: 'local', address: mailbox.address, user }, enhanced: '2.1.5', text: 'Ok' };
+        return { ok: true, recipient: { kind: 'local', address: mailbox.address, user }, reply: REPLY.recipientOk };
       }
     }
     if (local === 'postmaster' || local === 'abuse') {
-      return { ok: true, recipient: { kind: 'local', address: mailbox.address, user: catchAll }, enhanced: '2.1.5', text: 'Ok' };
+      return { ok: true, recipient: { kind: 'local', address: mailbox.address, user: catchAll }, reply: REPLY.recipientOk };
     }
     if (this.options.autoCreateMailboxes) {
       try {
         checkUserName(local);
-        return { ok: true, recipient: { kind: 'local', address: mailbox.address, user: local }, enhanced: '2.1.5', text: 'Ok (mailbox created on delivery)' };
+        return { ok: true, recipient: { kind: 'local', address: mailbox.address, user: local }, reply: REPLY.recipientCreated };
       } catch {
         // falls through to "unknown"
       }
     }
-    return { ok: false, code: 550, enhanced: '5.1.1', text: `${shown}: Recipient address rejected: User unknown in local recipient table` };
+    return { ok: false, reply: REPLY.unknownUser(shown) };
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from '../../core/auth.js';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { TcpServer } from '../../core/tcp-server.js';
@@ -15,7 +16,8 @@ import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS } from './limits.js';
 import { RecipientPolicy } from './policy.js';
-import { SmtpSession, type SmtpContext, type SmtpStats, type StartTlsHook } from './smtp-session.js';
+import { REPLY, replyLine } from './replies.js';
+import { SmtpSession, type SmtpContext, type SmtpStats } from './smtp-session.js';
 
 /**
  * ALPN id this service answers to (RFC 7301). "smtp" is not in the IANA registry; what matters is that
@@ -29,6 +31,7 @@ export class SmtpService extends TcpService {
   private readonly config: SmtpConfig;
   private readonly stats: SmtpStats = { messages: 0, recipients: 0, rejectedRecipients: 0, authFailures: 0 };
   private readonly ctx: SmtpContext;
+  private readonly tlsPolicy: TlsPolicy;
 
   constructor(
     @inject(TOKENS.Config) private readonly lab: LabnetConfig,
@@ -37,7 +40,7 @@ export class SmtpService extends TcpService {
     @inject(TOKENS.Accounts) accounts: Accounts,
     @inject(TOKENS.MailStore) private readonly store: MailStore,
     @inject(TOKENS.Logger) logger: Logger,
-    @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
+    @inject(TOKENS.Tls) tls: TlsMaterial,
   ) {
     super();
     this.config = serviceConfig<SmtpConfig>(lab, 'smtp');
@@ -45,6 +48,9 @@ export class SmtpService extends TcpService {
       { domain: lab.domain, hostname: lab.hostname, catchAllMailbox: this.config.catchAllMailbox, autoCreateMailboxes: this.config.autoCreateMailboxes },
       accounts,
     );
+    // STARTTLS (RFC 3207) and SMTPS with the lab certificate; the ALPN guard refuses a client asking
+    // for another protocol (ALPACA).
+    this.tlsPolicy = TlsPolicy.forMail(lab, tls, 'smtp', SMTP_ALPN);
     this.ctx = {
       config: this.config,
       hostname: lab.hostname,
@@ -55,37 +61,29 @@ export class SmtpService extends TcpService {
       events,
       logger: logger.child({ service: 'smtp' }),
       stats: this.stats,
-      requireTlsForAuth: tls.requireTlsForAuth,
+      tls: this.tlsPolicy,
     };
-    // STARTTLS (RFC 3207) with the lab certificate; the ALPN guard refuses a client asking for
-    // another protocol (ALPACA). Pipelined plaintext is discarded by the core upgrade.
-    this.setStartTls({
-      available: (s) => !s.conn.isTls,
-      upgrade: (s) => s.upgradeTls(tls.upgradeOptions(SMTP_ALPN)),
-    });
-  }
-
-  /** Installed by the TLS service: EHLO then offers STARTTLS and the command upgrades the session. */
-  setStartTls(hook: StartTlsHook | undefined): void {
-    this.ctx.starttls = hook;
   }
 
   async start(): Promise<void> {
     this.state = 'starting';
     const host = this.lab.hostname;
+    const replies = connectionReplies(this.ctx.events, 'smtp', {
+      idle: () => replyLine(REPLY.idleTimeout(host)),
+      shutdown: () => replyLine(REPLY.shuttingDown(host)),
+      busy: () => replyLine(REPLY.tooBusy(host)),
+      error: () => replyLine(REPLY.internalError(host)),
+    });
     const listen = (label: string, port: number, submission: boolean, implicitTls = false): Promise<TcpServer> =>
       this.net.listenTcp({
         service: 'smtp',
         label,
         port,
-        ...(implicitTls ? { tls: this.tls.listenerTls({ service: 'smtp', label, alpn: SMTP_ALPN }) } : {}),
+        ...(implicitTls ? { tls: this.tlsPolicy.implicitListener(label) } : {}),
         maxLineLength: LIMITS.authLine,
         idleTimeoutMs: this.config.commandTimeoutMs,
         handler: (conn) => new SmtpSession(conn, this.ctx, submission).run(),
-        idleReply: () => `421 4.4.2 ${host} Error: timeout exceeded\r\n`,
-        shutdownReply: () => `421 4.3.2 ${host} Service shutting down\r\n`,
-        busyReply: () => `421 4.7.0 ${host} Error: too many connections, try again later\r\n`,
-        errorReply: () => `421 4.3.0 ${host} Error: internal error, closing connection\r\n`,
+        ...replies,
       });
     await this.openListeners([
       () => listen('smtp', this.lab.services.smtp.port, false),

@@ -2,15 +2,7 @@
 // Received line naming the client, us, the protocol (RFC 3848 / RFC 6531 section 3.7.3 keywords)
 // and the queue id.
 import { isIPv6 } from 'node:net';
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 section 3.3 date-time in UTC: "Wed, 25 Nov 2026 15:39:43 +0000". */
-export function rfc5322Date(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+import { rfc5322Date } from '../../core/mail-format/dates.js';
 
 /** The "with" keyword: SMTP, ESMTP, ESMTPA, ESMTPS, ESMTPSA, or the UTF8SMTP* forms. */
 export function withProtocol(o: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }): string {

@@ -2,6 +2,7 @@
 // bodyStructure and source, flag changes, move, and IDLE pushing a new message sent over SMTP.
 import test from 'ava';
 import { ImapFlow } from 'imapflow';
+import { startLabProcess } from '../support/lab-process.js';
 import { sendMail, startMailLab } from './helpers.js';
 
 test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE', async (t) => {
@@ -102,12 +103,39 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
 
   // IDLE: imapflow idles by itself when nothing else runs; a delivery must reach it as 'exists'.
   const gotExists = new Promise<number>((resolve) => client.on('exists', (d: { count: number }) => resolve(d.count)));
+  // A delivery before the IDLE starts is reported when it starts, so nothing needs to wait here.
   const idling = client.idle();
-  await new Promise((r) => setTimeout(r, 300));
   await sendMail(lab, [{ to: 'alice@lab.test', subject: 'while idle', text: 'pushed' }]);
   const count = await Promise.race([gotExists, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no EXISTS within 10 s')), 10_000))]);
   t.is(count, 2);
   await client.noop();
   await idling.catch(() => undefined);
   t.deepEqual(errors, [], 'no client-side errors');
+});
+
+test('tls.offerStartTls false: imapflow with its defaults logs in over plain text; while STARTTLS is offered its defaults fail on the lab certificate', async (t) => {
+  const offeredLab = await startMailLab();
+  const plainLab = await startLabProcess({
+    only: ['imap'],
+    config: { tls: { offerStartTls: false }, services: { imap: { port: 0, imapsPort: 0 } } },
+  });
+  t.teardown(async () => {
+    for (const l of [offeredLab, plainLab]) {
+      await l.stop();
+      l.cleanup();
+    }
+  });
+  const connect = async (port: number): Promise<ImapFlow> => {
+    const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: 'alice', pass: 'alice-lab' }, logger: false });
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  };
+  await t.throwsAsync(connect(offeredLab.port('imap')), { message: /unable to verify the first certificate|self[- ]signed|certificate/ });
+  const client = await connect(plainLab.port('imap'));
+  t.false(client.capabilities.has('STARTTLS'));
+  t.true(client.authenticated !== false);
+  const box = await client.mailboxOpen('INBOX');
+  t.is(box.path, 'INBOX');
+  await client.logout();
 });

@@ -74,10 +74,13 @@ async function readAll(chunks: Buffer[], authed = true): Promise<{ results: Read
   const results: ReadResult[] = [];
   const reading = (async () => {
     for (;;) {
-      const r = await readCommand(framer, {
+      const r = await readCommand({
         literalLimit: () => (authed ? 1_000_000 : 100),
         continuation: () => continuations++,
-        readFirstLine: (max) => framer.readLine(max),
+        firstLine: () => framer.readLine(65536),
+        nextLine: (max) => framer.readLine(max),
+        octets: (n) => framer.readBytes(n),
+        chunk: (max) => framer.readChunk(max),
       });
       if (r.kind === 'eof') return;
       results.push(r);

@@ -205,6 +205,8 @@ async function fetchmail(lab: LabProcess, home: string, extra: string[]): Promis
       rc,
       '--idfile',
       join(home, 'idfile'),
+      // fetchmail 6.4 sends STLS even when CAPA does not list it, so tls.offerStartTls cannot spare
+      // it this switch: without it fetchmail gives up ("upgrade to TLS failed").
       '--sslproto',
       '',
       '-v',

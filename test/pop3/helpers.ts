@@ -17,10 +17,10 @@ export interface Pop3Lab {
   stop(): Promise<void>;
 }
 
-export async function startPop3Lab(pop3: Record<string, unknown> = {}): Promise<Pop3Lab> {
+export async function startPop3Lab(pop3: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<Pop3Lab> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-pop3-'));
   const lab = await startLabnet({
-    config: { listen: '127.0.0.1', services: { pop3: { port: 0, pop3sPort: 0, ...pop3 } } },
+    config: { listen: '127.0.0.1', services: { pop3: { port: 0, pop3sPort: 0, ...pop3 } }, ...extra },
     dataDir,
     only: ['pop3'],
     logLevel: 'silent',

@@ -51,16 +51,27 @@ test('bad message numbers get coded errors', (t) => {
   t.is(parseMessageNumber('007'), 7);
 });
 
-test('capabilities: per state, extendable (STLS from the TLS layer)', (t) => {
+test('capabilities: per state, and STLS, USER and SASL as the TLS policy decides', (t) => {
   const caps = defaultCapabilities('labnet');
-  const auth = caps.lines('AUTHORIZATION', { isTls: false });
-  for (const c of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION labnet'])
+  const plain = { startTlsOffered: true, authAllowed: true };
+  const auth = caps.lines('AUTHORIZATION', plain);
+  for (const c of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION labnet', 'STLS'])
     t.true(auth.includes(c), c);
-  const trans = caps.lines('TRANSACTION', { isTls: false });
+  t.is(auth[auth.length - 1], 'STLS');
+  const trans = caps.lines('TRANSACTION', plain);
   t.false(trans.includes('USER'));
+  t.false(trans.includes('STLS'));
   t.true(trans.includes('UIDL'));
-  caps.add({ line: 'STLS', states: ['AUTHORIZATION'], when: (v) => !v.isTls });
-  t.true(caps.lines('AUTHORIZATION', { isTls: false }).includes('STLS'));
-  t.false(caps.lines('AUTHORIZATION', { isTls: true }).includes('STLS'));
-  t.true(new Capabilities().lines('AUTHORIZATION', { isTls: false }).length === 0);
+  t.false(caps.lines('AUTHORIZATION', { startTlsOffered: false, authAllowed: true }).includes('STLS'));
+  const beforeTls = caps.lines('AUTHORIZATION', { startTlsOffered: true, authAllowed: false });
+  t.false(beforeTls.includes('USER'));
+  t.false(beforeTls.some((c) => c.startsWith('SASL')));
+  t.throws(
+    () =>
+      new Capabilities([
+        { line: 'TOP', states: ['TRANSACTION'] },
+        { line: 'TOP 1', states: ['TRANSACTION'] },
+      ]),
+    { message: /listed twice/ },
+  );
 });

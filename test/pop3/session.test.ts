@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
 import type { ProtocolEvent } from '../../core/events.js';
+import { floodWithoutReading } from '../core/line-flood.js';
 import { pop3Connect, type Pop3Wire } from '../support/pop3-wire.js';
 import { message, startPop3Lab, type Pop3Lab } from './helpers.js';
 
@@ -296,7 +297,7 @@ test('DELE then a dropped connection keeps the message; DELE then QUIT removes i
     const notices: string[] = [];
     lab.lab.events.subscribe((e) => e.type === 'notice' && notices.push(e.message));
     t.is(await b!.cmd('QUIT'), '+OK labnet POP3 server signing off (1 message left)');
-    await new Promise((r) => setTimeout(r, 50));
+    await lab.lab.events.settled();
     t.true(
       notices.some((m) => /^UPDATE state: 1 message removed from the maildrop of alice$/.test(m)),
       notices.join('\n'),
@@ -392,7 +393,7 @@ test('protocol events describe the dialogue without passwords', async (t) => {
     await c.cmd('PAS typo-secret-3');
     await c.cmd('QUIT');
     await c.closed;
-    await new Promise((r) => setTimeout(r, 100));
+    await lab.lab.events.settled();
     const text = JSON.stringify(events);
     for (const secret of ['wrong-secret-1', 'alice-lab', 'sekrit-2', 'typo-secret-3', plain('', 'alice', 'sekrit-2'), plain('', 'alice', 'alice-lab')]) {
       t.false(text.includes(secret), secret);
@@ -449,14 +450,14 @@ test('a client that pipelines without reading is not answered into memory withou
   try {
     await lab.deliver('alice', message('flood', 'y'.repeat(4000) + '\r\n'));
     const c = await login(lab);
-    c.socket.pause();
-    const flood = Buffer.from('RETR 1\r\n'.repeat(1_000_000)); // 8 MB of commands, 4 GB of replies
-    c.socket.write(flood);
-    await new Promise((r) => setTimeout(r, 2000));
+    const bytesOut = (): number => lab.lab.status().find((s) => s.name === 'pop3')!.bytesOut!;
+    // 8 MB of commands, 4 GB of replies.
+    const result = await floodWithoutReading(c.socket, Buffer.from('RETR 1\r\n'.repeat(1_000_000)), bytesOut, 32 * 1024 * 1024);
     // bytesOut counts what the session handed to the socket, buffered or not: it stays within the
-    // kernel's socket buffers plus one reply instead of growing by the 4 GB the commands ask for.
-    const written = lab.lab.status().find((s) => s.name === 'pop3')!.bytesOut!;
-    t.true(written < 32 * 1024 * 1024, `server wrote ${written} octets for a client that reads nothing`);
+    // kernel's socket buffers plus one batch of replies instead of growing by the 4 GB asked for.
+    t.log(`server output stopped at ${result.bytesOut} octets`);
+    t.false(result.unbounded, `server wrote ${result.bytesOut} octets for a client that reads nothing`);
+    t.true(result.bytesOut < 32 * 1024 * 1024);
     c.close();
   } finally {
     await lab.stop();
@@ -501,5 +502,26 @@ test('a message removed by another client meanwhile gets -ERR [SYS/PERM], the se
     t.is((await lab.store.open('alice', 'INBOX')).messages.length, 1);
   } finally {
     await lab.stop();
+  }
+});
+
+test('tls.offerStartTls: CAPA lists STLS by default; switched off, STLS is neither listed nor accepted', async (t) => {
+  const offered = await startPop3Lab();
+  const off = await startPop3Lab({}, { tls: { offerStartTls: false } });
+  try {
+    const a = await pop3Connect(offered.port);
+    await a.line();
+    t.true((await a.multi('CAPA')).data.toString().split('\r\n').includes('STLS'));
+    a.close();
+    const b = await pop3Connect(off.port);
+    await b.line();
+    t.false((await b.multi('CAPA')).data.toString().split('\r\n').includes('STLS'));
+    t.is(await b.cmd('STLS'), '-ERR STLS is not offered on this server');
+    t.regex(await b.cmd('USER alice'), /^\+OK/);
+    t.regex(await b.cmd('PASS alice-lab'), /^\+OK alice's maildrop/);
+    b.close();
+  } finally {
+    await offered.stop();
+    await off.stop();
   }
 });

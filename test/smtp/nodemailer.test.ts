@@ -212,3 +212,35 @@ test('body lines starting with a dot are dot-stuffed by nodemailer and unstuffed
   t.true(stripTrace(stored!).equals(raw));
   transport.close();
 });
+
+test('tls.offerStartTls false: nodemailer with its defaults sends over plain text; while STARTTLS is offered its defaults fail on the lab certificate', async (t) => {
+  const tag = unique();
+  // The default lab offers STARTTLS: nodemailer upgrades whenever it is offered and does not trust the lab CA.
+  const offered = nodemailer.createTransport({ host: '127.0.0.1', port: lab.port('smtp'), secure: false });
+  await t.throwsAsync(offered.sendMail({ from: 'a@outside.test', to: 'alice@lab.test', subject: `refused ${tag}`, text: 'x' }), {
+    message: /unable to verify the first certificate|self[- ]signed/,
+  });
+  offered.close();
+  const plain = await startSmtpLab({}, { tls: { offerStartTls: false } });
+  try {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: plain.port('smtp'), secure: false });
+    const info = await transport.sendMail({ from: 'a@outside.test', to: 'alice@lab.test', subject: `plain ${tag}`, text: 'x' });
+    t.deepEqual(info.accepted, ['alice@lab.test']);
+    transport.close();
+    const submission = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: plain.port('smtp', 'submission'),
+      secure: false,
+      auth: { user: 'bob', pass: 'bob-lab' },
+    });
+    t.deepEqual((await submission.sendMail({ from: 'bob@lab.test', to: 'alice@lab.test', subject: `auth ${tag}`, text: 'y' })).accepted, ['alice@lab.test']);
+    submission.close();
+    t.truthy(findMessage(plain.dataDir, 'alice', `plain ${tag}`));
+    t.truthy(findMessage(plain.dataDir, 'alice', `auth ${tag}`));
+    const trace = traceOf(findMessage(plain.dataDir, 'alice', `auth ${tag}`)!);
+    t.regex(trace, / with ESMTPA id /, 'authenticated over plain text: no S in the protocol keyword');
+  } finally {
+    await plain.stop();
+    plain.cleanup();
+  }
+});

@@ -64,8 +64,8 @@ test('random input never throws in the path parser, the command table or the rep
       (s, kw, state) => {
         const r = parsePathArgument(s, kw);
         const r2 = parsePathArgument(`${kw}:${s}`, kw);
-        SMTP_COMMANDS.lookup(s, state);
-        formatReply(250, [s], undefined);
+        SMTP_COMMANDS.lookup(s.split(' ')[0].toUpperCase(), state, s.split(' ').length - 1);
+        formatReply({ code: 250, enhanced: '2.0.0', text: [s] });
         return typeof r.ok === 'boolean' && typeof r2.ok === 'boolean';
       },
     ),

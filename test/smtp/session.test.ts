@@ -12,6 +12,7 @@ import { type LabnetHandle } from '../../core/host.js';
 import type { ProtocolEvent } from '../../core/events.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import { TOKENS } from '../../core/tokens.js';
+import { floodWithoutReading, silentClient } from '../core/line-flood.js';
 import { maildirMessages, stripTrace } from './helpers.js';
 
 let lab: LabnetHandle;
@@ -180,6 +181,20 @@ test.serial('replies are not held back while a partial next line is buffered', a
     }, 10_000);
   });
   t.is(out, '220 labnet.lab.test ESMTP labnet\r\n250 2.0.0 Ok\r\n');
+});
+
+test.serial('a client that pipelines HELP without reading is not answered into memory without bound', async (t) => {
+  const bytesOut = (): number => lab.status().find((s) => s.name === 'smtp')!.bytesOut!;
+  const before = bytesOut();
+  const client = await silentClient(lab.port('smtp'));
+  // 3 MB of commands asking for 95 MB of replies (190 octets each).
+  const result = await floodWithoutReading(client, Buffer.from('HELP\r\n'.repeat(500_000)), bytesOut, before + 32 * 1024 * 1024);
+  client.destroy();
+  // What the sessions handed to their sockets, buffered or not, stays within the kernel's socket
+  // buffers plus one batch of replies instead of growing with the commands.
+  t.log(`server output stopped at ${result.bytesOut - before} octets`);
+  t.false(result.unbounded, `the server wrote ${result.bytesOut - before} octets for a client that reads nothing`);
+  t.true(result.bytesOut - before < 32 * 1024 * 1024);
 });
 
 test('shutdown: an idle session gets 421 4.3.2 before the connection closes', async (t) => {

@@ -1,12 +1,12 @@
-// A tiny line service used to test the core host: ECHO lines back, STARTTLS, BOOM throws.
+// A tiny line service used to test the core host: ECHO lines back, STARTTLS, BOOM throws. It runs on the
+// line-session base, as a fourth protocol would.
 import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
 import { z } from 'zod';
 import { serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
-import { FramerError } from '../../core/line-framer.js';
-import { LineSession } from '../../core/line-session.js';
+import { CommandTable, LineSession, TlsPolicy, type CommandSpec, type ParsedCommand } from '../../core/line-session/index.js';
 import type { NetHost } from '../../core/net-host.js';
 import type { Service, ServiceModule, ServiceStatus } from '../../core/service.js';
 import type { TcpServer } from '../../core/tcp-server.js';
@@ -19,49 +19,92 @@ export const echoSchema = serviceBaseSchema({ enabled: true, port: 0 }).extend({
 });
 type EchoConfig = z.infer<typeof echoSchema>;
 
-class EchoSession extends LineSession {
+type EchoHandler = (s: EchoSession) => void | Promise<void>;
+type EchoCommand = CommandSpec<'open', EchoHandler>;
+
+/** The echo protocol on the line-session base: four commands; any other line is echoed back. */
+const ECHO_COMMANDS = new CommandTable<'open', EchoCommand>([
+  {
+    name: 'QUIT',
+    states: ['open'],
+    handler(s) {
+      s.send('+OK bye');
+      s.ending = true;
+    },
+  },
+  {
+    name: 'BOOM',
+    states: ['open'],
+    handler() {
+      throw new Error('boom on purpose');
+    },
+  },
+  {
+    name: 'SLOW',
+    states: ['open'],
+    async handler(s) {
+      await new Promise((r) => setTimeout(r, 300));
+      s.send('+OK slow done');
+    },
+  },
+  {
+    name: 'STARTTLS',
+    states: ['open'],
+    async handler(s) {
+      if (!s.cfg.tls) return s.echo('STARTTLS');
+      s.send('+OK begin TLS');
+      await s.upgradeTls({ key: s.cfg.tls.key, cert: s.cfg.tls.cert });
+    },
+  },
+]);
+
+class EchoSession extends LineSession<'open', EchoCommand> {
+  state = 'open' as const;
+
   constructor(
     conn: Connection,
     events: EventBus,
-    private readonly cfg: EchoConfig,
+    readonly cfg: EchoConfig,
   ) {
-    super(conn, events, { maxBadCommands: 3 });
+    super(conn, events, { maxBadCommands: 3, maxCommandLine: 64, tls: TlsPolicy.none() }, ECHO_COMMANDS);
   }
 
-  async run(): Promise<void> {
+  echo(text: string): void {
+    this.send(`ECHO ${text}${this.conn.isTls ? ' (tls)' : ''}`);
+  }
+
+  protected greet(): void {
     this.send('+OK echo ready');
-    for (;;) {
-      let line: Buffer | null;
-      try {
-        line = await this.conn.readCommandLine();
-      } catch (err) {
-        if (err instanceof FramerError) {
-          this.send('-ERR line too long');
-          if (this.countBad()) return;
-          continue;
-        }
-        throw err;
-      }
-      if (line === null) return;
-      const text = line.toString('utf8');
-      this.commandEvent(text.startsWith('SECRET ') ? 'SECRET <redacted>' : text);
-      if (text === 'QUIT') {
-        this.send('+OK bye');
-        return;
-      }
-      if (text === 'BOOM') throw new Error('boom on purpose');
-      if (text === 'SLOW') {
-        await new Promise((r) => setTimeout(r, 300));
-        this.send('+OK slow done');
-        continue;
-      }
-      if (text === 'STARTTLS' && this.cfg.tls) {
-        this.send('+OK begin TLS');
-        await this.upgradeTls({ key: this.cfg.tls.key, cert: this.cfg.tls.cert });
-        continue;
-      }
-      this.send(`ECHO ${text}${this.conn.isTls ? ' (tls)' : ''}`);
-    }
+  }
+
+  protected parse(raw: Buffer): ParsedCommand {
+    const line = raw.toString('utf8');
+    return { name: line.toUpperCase(), argCount: 0, line };
+  }
+
+  protected execute(_cmd: ParsedCommand, spec: EchoCommand): void | Promise<void> {
+    return spec.handler(this);
+  }
+
+  protected override unknownCommandText(cmd: ParsedCommand): string {
+    return cmd.line.startsWith('SECRET ') ? 'SECRET <redacted>' : cmd.line;
+  }
+
+  protected onUnknown(cmd: ParsedCommand): void {
+    this.echo(cmd.line);
+  }
+
+  protected onWrongState(): void {}
+  protected onBadArgs(): void {}
+  protected onTlsRequired(): void {}
+
+  protected onLineTooLong(): void {
+    this.send('-ERR line too long');
+    if (this.countBad()) this.ending = true;
+  }
+
+  protected onShutdown(): void {
+    this.send('-ERR shutting down');
   }
 }
 

@@ -5,25 +5,7 @@ import { bad, no } from '../imap-errors.js';
 import type { ImapFolder } from '../store-port.js';
 import { flagList, mailbox, storeFailure } from './args.js';
 import { storeErrorCode } from '../store-port.js';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** date-time (section 9): "17-Jul-1996 02:44:25 -0700"; the day may be space-padded. */
-export function parseDateTime(s: string): number | undefined {
-  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const mon = MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase());
-  if (mon < 0) return undefined;
-  const offset = (Number(m[8]) * 60 + Number(m[9])) * (m[7] === '-' ? -1 : 1);
-  const t = Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000;
-  return Number.isNaN(t) ? undefined : t;
-}
-
-export function formatDateTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+import { parseImapDateTime } from '../../../core/mail-format/dates.js';
 
 export const append: ImapCommand = {
   name: 'APPEND',
@@ -41,7 +23,7 @@ export const append: ImapCommand = {
     for (const a of args.slice(1, -1)) {
       if (a.t === 'list') flags = flagList([a]);
       else if (a.t === 'string') {
-        date = parseDateTime(a.v.toString('latin1'));
+        date = parseImapDateTime(a.v.toString('latin1'));
         if (date === undefined) throw bad('invalid date-time');
       } else throw bad('APPEND: expected flags or a date-time');
     }

@@ -1,16 +1,13 @@
 // LOGIN (RFC 3501 section 6.2.3) and AUTHENTICATE PLAIN (section 6.2.2, RFC 4616) with an initial
 // response (SASL-IR, RFC 4959). Secrets never reach events: both commands redact their arguments.
+// Before TLS, with tls.requireTlsForAuth, the session base answers NO [PRIVACYREQUIRED] instead
+// (`authentication`), and CAPABILITY says LOGINDISABLED.
 import { decodeSaslPlain } from '../../../core/auth.js';
 import { REDACTED } from '../../../core/redact.js';
 import { NOT_AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { astring, atom } from './args.js';
-
-/** LOGINDISABLED (tls.requireTlsForAuth before STARTTLS): RFC 5530 PRIVACYREQUIRED. */
-function checkAllowed(s: ImapSession): void {
-  if (s.shared.authAllowed?.(s) === false) throw no('Authentication needs TLS first: use STARTTLS or the IMAPS port', 'PRIVACYREQUIRED');
-}
 
 async function finishLogin(s: ImapSession, login: string, password: string, mechanism: string): Promise<string> {
   const result = s.shared.accounts.verify(login, password);
@@ -30,9 +27,9 @@ export const login: ImapCommand = {
   minArgs: 2,
   maxArgs: 2,
   expungeAfter: true,
+  authentication: true,
   redact: (line) => line.split(' ').slice(0, 3).concat(REDACTED).join(' '),
   handler(s, cmd) {
-    checkAllowed(s);
     return finishLogin(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'), 'LOGIN');
   },
 };
@@ -43,9 +40,9 @@ export const authenticate: ImapCommand = {
   minArgs: 1,
   maxArgs: 2,
   expungeAfter: true,
+  authentication: true,
   redact: (line) => line.split(' ').slice(0, 3).join(' ') + (line.split(' ').length > 3 ? ` ${REDACTED}` : ''),
   async handler(s, cmd) {
-    checkAllowed(s);
     const mech = atom(cmd.args[0], 'SASL mechanism').toUpperCase();
     if (mech !== 'PLAIN') throw no(`Unsupported mechanism ${mech.slice(0, 20)}`, 'CANNOT');
     let response: string;
@@ -55,8 +52,7 @@ export const authenticate: ImapCommand = {
       if (response === '=') response = '';
     } else {
       s.send('+ ');
-      s.uncork();
-      const line = await s.conn.framer.readLine(8192).catch(() => null);
+      const line = await s.expectNext(8192).catch(() => null);
       s.commandEvent(REDACTED);
       if (line === null) throw bad('authentication exchange failed');
       response = line.toString('latin1');
@@ -64,7 +60,7 @@ export const authenticate: ImapCommand = {
     }
     const creds = decodeSaslPlain(response);
     if (!creds) throw bad('Invalid SASL PLAIN response');
-    if (creds.authzid && s.shared.accounts.localUser(creds.authzid) !== s.shared.accounts.localUser(creds.authcid)) {
+    if (!s.shared.accounts.authorizes(creds.authcid, creds.authzid)) {
       throw no('Authorization identity must be the user itself', 'AUTHORIZATIONFAILED');
     }
     return finishLogin(s, creds.authcid, creds.password, 'AUTHENTICATE PLAIN');

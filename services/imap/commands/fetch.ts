@@ -9,10 +9,10 @@ import { parseFetchItems, type FetchItem } from '../fetch-items.js';
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { binary } from '../imap-writer.js';
+import { imapDateTime } from '../../../core/mail-format/dates.js';
 import { parseMime, type MimePart } from '../mime.js';
 import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
-import { formatDateTime } from './append.js';
 import { sequenceSet } from './args.js';
 import { seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
 
@@ -89,7 +89,7 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
       out.push(s.flagsItem(m));
       return;
     case 'INTERNALDATE':
-      out.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`);
+      out.push(`INTERNALDATE "${imapDateTime(m.internalDate)}"`);
       return;
     case 'RFC822.SIZE':
       out.push(`RFC822.SIZE ${m.size}`);
@@ -240,7 +240,7 @@ async function writeFetchResponses(
     batch.count++;
     if (batch.octets >= BATCH_OCTETS) {
       batch.flush(s);
-      if (s.pendingOctets > BATCH_OCTETS) await s.flushOutput();
+      if (s.pendingOctets > BATCH_OCTETS) await s.flushAndDrain();
     }
   }
   batch.flush(s);

@@ -10,9 +10,8 @@ export const idle: ImapCommand = {
   maxArgs: 0,
   expungeAfter: true,
   async handler(s) {
+    // The continuation reaches the client before the session waits for DONE (expectNext sends it).
     s.send('+ idling');
-    // The continuation must reach the client now, not with the tagged answer.
-    s.uncork();
     const view = s.selected;
     s.idling = true;
     const push = (): void => {
@@ -28,7 +27,7 @@ export const idle: ImapCommand = {
     s.conn.setIdleTimeout(s.shared.config.autologoutMs);
     let line: Buffer | null;
     try {
-      line = await s.conn.readCommandLine(1024);
+      line = await s.expectNext(1024, true);
     } catch {
       line = Buffer.from('');
     } finally {

@@ -1,6 +1,8 @@
-// The static command registry: every IMAP command the server knows, by name. Nothing is discovered
-// at run time; a command is on this list or it does not exist.
-import type { ImapCommand } from '../command-spec.js';
+// The static command registry: every IMAP command the server knows, by name (UID variants under
+// two-word names such as 'UID FETCH'). Nothing is discovered at run time; a command is on this list or
+// it does not exist. A new command is one file under commands/ and one entry in this list.
+import { CommandTable } from '../../../core/line-session/index.js';
+import type { ImapCommand, ImapState } from '../command-spec.js';
 import { append } from './append.js';
 import { authenticate, login } from './auth.js';
 import { copy, move, uidCopy, uidMove } from './copy-move.js';
@@ -55,6 +57,7 @@ const ALL: readonly ImapCommand[] = [
   idle,
 ];
 
-export function buildRegistry(extra: readonly ImapCommand[] = []): ReadonlyMap<string, ImapCommand> {
-  return new Map([...ALL, ...extra].map((c) => [c.name, c]));
+/** The table sessions dispatch through (two commands with one name throw here, at start-up). */
+export function imapCommandTable(): CommandTable<ImapState, ImapCommand> {
+  return new CommandTable<ImapState, ImapCommand>(ALL);
 }

@@ -54,9 +54,9 @@ export const logout: ImapCommand = {
   handler(s, cmd) {
     s.sendLines(['* BYE labnet IMAP server logging out', `${cmd.tag} OK LOGOUT completed`]);
     s.logout();
-    s.uncork();
+    s.flush();
     s.conn.close('logout');
-    return 'OK';
+    return '';
   },
 };
 

@@ -10,6 +10,7 @@ export const apopCommand: Pop3Command = {
   minArgs: 2,
   maxArgs: 2,
   usage: 'APOP name digest',
+  authentication: true,
   redact: (line) => redactAfterWords(line, 2),
   async handler(ctx, args) {
     const [login, digest] = args as [string, string];

@@ -14,6 +14,7 @@ export const authCommand: Pop3Command = {
   states: ['AUTHORIZATION'],
   maxArgs: 2,
   usage: 'AUTH PLAIN [initial-response]',
+  authentication: true,
   redact: (line) => redactAfterWords(line, 2),
   async handler(ctx, args) {
     if (args.length === 0) {
@@ -28,7 +29,7 @@ export const authCommand: Pop3Command = {
       ctx.send('+ ');
       const line = await ctx.readSaslResponse();
       if (line === null) {
-        ctx.ended = true;
+        ctx.ending = true;
         return;
       }
       response = line;
@@ -47,7 +48,7 @@ async function plainLogin(ctx: Pop3Session, base64: string): Promise<void> {
   ctx.authEvent(result.user ?? msg.authcid, result.ok, 'AUTH PLAIN');
   if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
   // RFC 4616 section 2: acting as someone else is not allowed here; an authzid must name the same user.
-  if (msg.authzid !== '' && accounts.localUser(msg.authzid) !== result.user) {
+  if (!accounts.authorizes(msg.authcid, msg.authzid)) {
     throw new Pop3Error('AUTH_FAILED', `not authorized to act as ${quoteable(msg.authzid)}`, 'AUTH');
   }
   await ctx.openMaildrop(result.user, 'AUTH PLAIN');

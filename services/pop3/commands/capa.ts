@@ -8,6 +8,6 @@ export const capaCommand: Pop3Command = {
   maxArgs: 0,
   usage: 'CAPA',
   handler(ctx) {
-    ctx.sendMultiline(okLine('capability list follows'), ctx.deps.capabilities.lines(ctx.state, { isTls: ctx.conn.isTls }));
+    ctx.sendMultiline(okLine('capability list follows'), ctx.deps.capabilities.lines(ctx.state, ctx));
   },
 };

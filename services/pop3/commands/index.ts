@@ -1,8 +1,6 @@
-// The static POP3 command registry: one module per command, listed here. Nothing scans directories.
-// STLS (RFC 2595) is not here: the TLS layer passes it as an extra command to `pop3CommandTable`
-// and adds the STLS capability (see capabilities.ts).
-import { CommandTable } from '../../../core/line-session.js';
-import type { Pop3Session } from '../session.js';
+// The static POP3 command registry: one module per command, listed here. Nothing scans directories;
+// a new command is one file under commands/ and one entry in this list.
+import { CommandTable } from '../../../core/line-session/index.js';
 import type { Pop3State } from '../state.js';
 import { apopCommand } from './apop.js';
 import { authCommand } from './auth.js';
@@ -15,6 +13,7 @@ import { passCommand } from './pass.js';
 import { quitCommand } from './quit.js';
 import { retrCommand } from './retr.js';
 import { rsetCommand } from './rset.js';
+import { stlsCommand } from './stls.js';
 import { statCommand } from './stat.js';
 import { topCommand } from './top.js';
 import { uidlCommand } from './uidl.js';
@@ -35,8 +34,10 @@ export const POP3_COMMANDS: readonly Pop3Command[] = [
   deleCommand,
   rsetCommand,
   noopCommand,
+  stlsCommand,
 ];
 
-export function pop3CommandTable(extra: readonly Pop3Command[] = []): CommandTable<Pop3State, Pop3Session> {
-  return new CommandTable<Pop3State, Pop3Session>([...POP3_COMMANDS, ...extra]);
+/** The table sessions dispatch through (two commands with one name throw here, at start-up). */
+export function pop3CommandTable(): CommandTable<Pop3State, Pop3Command> {
+  return new CommandTable<Pop3State, Pop3Command>(POP3_COMMANDS);
 }

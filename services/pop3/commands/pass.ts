@@ -9,6 +9,7 @@ export const passCommand: Pop3Command = {
   states: ['AUTHORIZATION'],
   minArgs: 1,
   usage: 'PASS password (after USER name)',
+  authentication: true,
   redact: (line) => redactAfterWords(line, 1),
   async handler(ctx, _args, rest) {
     const login = ctx.pendingUser;

@@ -13,7 +13,7 @@ export const quitCommand: Pop3Command = {
       await ctx.update();
       return;
     }
-    ctx.ended = true;
+    ctx.ending = true;
     ctx.send(okLine(`${ctx.deps.implementation} POP3 server signing off`));
   },
 };

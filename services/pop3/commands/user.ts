@@ -9,6 +9,7 @@ export const userCommand: Pop3Command = {
   minArgs: 1,
   maxArgs: 1,
   usage: 'USER name',
+  authentication: true,
   handler(ctx, args) {
     ctx.pendingUser = args[0]!;
     ctx.send(okLine('send PASS'));

@@ -1,9 +1,11 @@
 // AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, initial response allowed. A failure is 535 5.7.8
 // and the client may try again; "*" cancels (501 5.7.0). Payloads are never shown in events or logs.
+// Before TLS, with tls.requireTlsForAuth, the session base answers 530 instead (`authentication`).
 import { decodeSaslPlain } from '../../../core/auth.js';
 import { FramerError } from '../../../core/line-framer.js';
 import { redactAfterWords, redactLine } from '../../../core/redact.js';
 import { LIMITS } from '../limits.js';
+import { REPLY } from '../replies.js';
 import type { SmtpSession } from '../smtp-session.js';
 import type { SmtpCommand } from './types.js';
 
@@ -16,10 +18,10 @@ type Step = { kind: 'value'; text: string } | { kind: 'cancel' } | { kind: 'clos
 
 /** Sends a 334 challenge and reads the client's response line (redacted in events). */
 async function challenge(s: SmtpSession, b64: string): Promise<Step> {
-  s.send(`334 ${b64}`);
+  s.reply(REPLY.authChallenge(b64));
   let line: Buffer | null;
   try {
-    line = await s.readContinuation();
+    line = await s.expectNext(LIMITS.authLine);
   } catch (err) {
     if (err instanceof FramerError) return { kind: 'bad' };
     throw err;
@@ -42,19 +44,15 @@ export const auth: SmtpCommand = {
   states: ['ready'],
   minArgs: 1,
   maxArgs: 2,
+  authentication: true,
   redact: (line) => redactAfterWords(line, 2),
   async handler(s, args) {
     if (!s.esmtp) {
-      s.reply(503, 'Error: send EHLO first', '5.5.1');
+      s.reply(REPLY.authNeedsEhlo);
       return;
     }
     if (s.user !== undefined) {
-      s.reply(503, 'Error: already authenticated', '5.5.1');
-      return;
-    }
-    if (s.ctx.requireTlsForAuth && !s.conn.isTls) {
-      // RFC 3207 section 4: a server that requires TLS answers 530 until STARTTLS.
-      s.reply(530, 'Must issue a STARTTLS command first', '5.7.0');
+      s.reply(REPLY.alreadyAuthenticated);
       return;
     }
     const mech = args[0].toUpperCase();
@@ -69,18 +67,18 @@ export const auth: SmtpCommand = {
           return STOP;
         }
         if (r.kind === 'cancel') {
-          s.reply(501, 'Authentication aborted', '5.7.0');
+          s.reply(REPLY.authAborted);
           return STOP;
         }
         if (r.kind === 'bad') {
-          s.reply(500, 'Line too long', '5.5.6');
+          s.reply(REPLY.authLineTooLong);
           return STOP;
         }
         text = r.text;
       }
       const decoded = decode(text);
       if (decoded === undefined) {
-        s.reply(501, 'Cannot decode the base64 response', '5.5.2');
+        s.reply(REPLY.badBase64);
         return STOP;
       }
       return decoded;
@@ -89,7 +87,7 @@ export const auth: SmtpCommand = {
       const v = await step('', args[1]);
       if (v === STOP) return;
       const parsed = v === undefined ? undefined : decodeSaslPlain(Buffer.from(v, 'utf8').toString('base64'));
-      if (parsed && (parsed.authzid === '' || s.ctx.accounts.localUser(parsed.authzid) === s.ctx.accounts.localUser(parsed.authcid))) {
+      if (parsed && s.ctx.accounts.authorizes(parsed.authcid, parsed.authzid)) {
         login = parsed.authcid;
         password = parsed.password;
       }
@@ -101,7 +99,7 @@ export const auth: SmtpCommand = {
       login = u;
       password = p;
     } else {
-      s.reply(504, `Unrecognized authentication type ${mech.slice(0, 20)}`, '5.5.4');
+      s.reply(REPLY.unknownMechanism(mech.slice(0, 20)));
       return;
     }
     const result = login !== undefined && password !== undefined ? s.ctx.accounts.verify(login, password) : { ok: false };
@@ -109,14 +107,14 @@ export const auth: SmtpCommand = {
     if (!result.ok || !('user' in result) || !result.user) {
       s.authFailures++;
       s.ctx.stats.authFailures++;
-      s.reply(535, 'Error: authentication failed', '5.7.8');
+      s.reply(REPLY.authFailed);
       if (s.authFailures >= LIMITS.authFailures) {
-        s.reply(421, `${s.hostname} Error: too many failed authentications`, '4.7.0');
+        s.reply(REPLY.tooManyAuthFailures(s.hostname));
         s.ending = true;
       }
       return;
     }
     s.user = result.user;
-    s.reply(235, 'Authentication successful', '2.7.0');
+    s.reply(REPLY.authenticated);
   },
 };

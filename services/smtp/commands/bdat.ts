@@ -2,6 +2,7 @@
 // always consumed, even when the command is refused, so they can never be read as commands.
 import { CrlfNormalizer } from '../crlf-normalizer.js';
 import { LIMITS } from '../limits.js';
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const bdat: SmtpCommand = {
@@ -12,7 +13,7 @@ export const bdat: SmtpCommand = {
   async handler(s, args) {
     const [sizeText, lastText] = args as [string, string | undefined];
     if (!/^\d{1,15}$/.test(sizeText) || (lastText !== undefined && lastText.toUpperCase() !== 'LAST')) {
-      s.reply(501, 'Syntax: BDAT size [LAST]', '5.5.4');
+      s.reply(REPLY.syntax('BDAT'));
       s.bad();
       return;
     }
@@ -35,7 +36,7 @@ export const bdat: SmtpCommand = {
     const complete = await s.withDataTimeout(async () => {
       let remaining = size;
       while (remaining > 0) {
-        const chunk = await s.conn.framer.readChunk(Math.min(remaining, LIMITS.bdatReadChunk));
+        const chunk = await s.expectChunk(Math.min(remaining, LIMITS.bdatReadChunk));
         if (!chunk) return false;
         remaining -= chunk.length;
         if (state) for (const b of state.normalizer.push(chunk)) take(b);
@@ -47,17 +48,17 @@ export const bdat: SmtpCommand = {
       return;
     }
     if (!tx || !state) {
-      s.reply(503, s.state === 'init' ? 'Error: send HELO/EHLO first' : s.state === 'ready' ? 'Error: need MAIL command' : 'Error: need RCPT command', '5.5.1');
+      s.reply(s.sequenceHint('BDAT'));
       s.bad();
       return;
     }
     if (state.overflow) {
       s.resetTransaction();
-      s.reply(552, `Error: message exceeds fixed maximum message size (${max})`, '5.3.4');
+      s.reply(REPLY.messageTooBig(max));
       return;
     }
     if (!last) {
-      s.reply(250, `${size} octets received`, '2.0.0');
+      s.reply(REPLY.chunkReceived(size));
       return;
     }
     for (const b of state.normalizer.end()) take(b);
@@ -67,9 +68,9 @@ export const bdat: SmtpCommand = {
     );
     if (state.overflow) {
       s.resetTransaction();
-      s.reply(552, `Error: message exceeds fixed maximum message size (${max})`, '5.3.4');
+      s.reply(REPLY.messageTooBig(max));
       return;
     }
-    await s.deliver(state.chunks, state.size);
+    await s.deliver(state.chunks, state.size, 'BDAT');
   },
 };

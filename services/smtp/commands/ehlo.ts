@@ -1,5 +1,6 @@
 // EHLO (RFC 5321 section 4.1.1.1) and the extensions we implement. RFC 2034 section 4: no enhanced
-// code on the EHLO reply. STARTTLS is listed only when the TLS service installed its hook.
+// code on the EHLO reply. STARTTLS is listed when the session's TLS policy offers it.
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const ehlo: SmtpCommand = {
@@ -20,9 +21,9 @@ export const ehlo: SmtpCommand = {
       'ENHANCEDSTATUSCODES', // RFC 2034
       'CHUNKING', // RFC 3030
     ];
-    if (s.ctx.starttls?.available(s)) lines.push('STARTTLS'); // RFC 3207
-    if (s.user === undefined && (s.conn.isTls || !s.ctx.requireTlsForAuth)) lines.push('AUTH PLAIN LOGIN'); // RFC 4954 (LOGIN: draft-murchison-sasl-login)
+    if (s.startTlsOffered) lines.push('STARTTLS'); // RFC 3207
+    if (s.user === undefined && s.authAllowed) lines.push('AUTH PLAIN LOGIN'); // RFC 4954 (LOGIN: draft-murchison-sasl-login)
     lines.push('HELP');
-    s.reply(250, lines, null);
+    s.reply(REPLY.ehlo(lines));
   },
 };

@@ -1,4 +1,5 @@
 // HELO (RFC 5321 section 4.1.1.1): plain SMTP, no extensions. Resets any transaction.
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const helo: SmtpCommand = {
@@ -10,6 +11,6 @@ export const helo: SmtpCommand = {
     s.esmtp = false;
     s.tx = undefined;
     s.state = 'ready';
-    s.reply(250, s.hostname, null);
+    s.reply(REPLY.helo(s.hostname));
   },
 };

@@ -1,6 +1,7 @@
-// The SMTP command registry: one file per command, listed here (nothing scans directories).
-import { CommandTable } from '../../../core/line-session.js';
-import type { SmtpSession, SmtpState } from '../smtp-session.js';
+// The SMTP command registry: one file per command, listed here (nothing scans directories). A new
+// command is one file under commands/ and one entry in this list.
+import { CommandTable } from '../../../core/line-session/index.js';
+import type { SmtpCommand, SmtpState } from '../smtp-session.js';
 import { auth } from './auth.js';
 import { bdat } from './bdat.js';
 import { data } from './data.js';
@@ -15,4 +16,4 @@ import { rset } from './rset.js';
 import { starttls } from './starttls.js';
 import { vrfy } from './vrfy.js';
 
-export const SMTP_COMMANDS = new CommandTable<SmtpState, SmtpSession>([helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, auth, starttls]);
+export const SMTP_COMMANDS = new CommandTable<SmtpState, SmtpCommand>([helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, auth, starttls]);

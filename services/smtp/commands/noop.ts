@@ -1,10 +1,11 @@
 // NOOP (RFC 5321 section 4.1.1.9): an argument is allowed and ignored.
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const noop: SmtpCommand = {
   name: 'NOOP',
   states: ANY_STATE,
   handler(s) {
-    s.reply(250, 'Ok', '2.0.0');
+    s.reply(REPLY.ok);
   },
 };

@@ -1,4 +1,5 @@
 // QUIT (RFC 5321 section 4.1.1.10).
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const quit: SmtpCommand = {
@@ -6,7 +7,7 @@ export const quit: SmtpCommand = {
   states: ANY_STATE,
   maxArgs: 0,
   handler(s) {
-    s.reply(221, 'Bye', '2.0.0');
+    s.reply(REPLY.bye);
     s.ending = true;
   },
 };

@@ -1,4 +1,5 @@
 // RSET (RFC 5321 section 4.1.1.5): drops the transaction, keeps the greeting and authentication.
+import { REPLY } from '../replies.js';
 import { ANY_STATE, type SmtpCommand } from './types.js';
 
 export const rset: SmtpCommand = {
@@ -7,6 +8,6 @@ export const rset: SmtpCommand = {
   maxArgs: 0,
   handler(s) {
     s.resetTransaction();
-    s.reply(250, 'Ok', '2.0.0');
+    s.reply(REPLY.ok);
   },
 };
