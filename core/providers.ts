@@ -4,6 +4,7 @@ import type { Container } from 'inversify';
 import { MailStore } from './mail-store/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
+import { LabHub } from './lab/hub.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -27,6 +28,15 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     lifecycles.push({
       start: () => container.get<TlsMaterial>(TOKENS.Tls).start(),
       stop: () => container.get<TlsMaterial>(TOKENS.Tls).stop(),
+    });
+  }
+  if (needs.has('lab')) {
+    // The live lab (/lab on HTTP and HTTPS): started after the TLS material, before the services, so it
+    // sees every session from the first.
+    container.bind(TOKENS.Lab).to(LabHub).inSingletonScope();
+    lifecycles.push({
+      start: () => container.get<LabHub>(TOKENS.Lab).start(),
+      stop: () => container.get<LabHub>(TOKENS.Lab).stop(),
     });
   }
   return {

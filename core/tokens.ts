@@ -25,6 +25,8 @@ export const TOKENS = {
   HttpRoutes: Symbol.for('labnet.HttpRoutes'),
   /** StatusBoard: every service's status, for landing pages and health checks. */
   Status: Symbol.for('labnet.Status'),
+  /** LabHub: the live lab (/lab, `labnet watch`), bound while lab.enabled and HTTP or HTTPS runs. */
+  Lab: Symbol.for('labnet.Lab'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

@@ -10,6 +10,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   204: 'No Content',
   206: 'Partial Content',
   301: 'Moved Permanently',
+  303: 'See Other',
   304: 'Not Modified',
   400: 'Bad Request',
   403: 'Forbidden',
