@@ -71,7 +71,7 @@ export const labConfigSchema = z.strictObject({
         .number()
         .int()
         .min(1 << 20)
-        .max(4 << 30)
+        .max(4 * 1024 ** 3)
         .default(64 << 20),
       /** DHCP packets kept (at most 200 per client MAC). */
       dhcpPackets: z.number().int().min(100).max(1_000_000).default(5000),

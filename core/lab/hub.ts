@@ -629,15 +629,26 @@ export class LabHub {
     const t0 = process.hrtime.bigint();
     const last = items[items.length - 1].seq;
     let all: string | undefined;
+    let allCount = 0;
     let fanned = 0;
     for (const s of this.streams) {
       if (s.behind || s.cursor >= last) continue;
       let out = '';
       if (s.viewer.role === 'instructor' && !s.services) {
-        // Instructors see everything: one joined string serves them all.
-        if (all === undefined) all = items.map((i) => this.history.frame(i)).join('');
-        out = s.cursor < items[0].seq ? all : items.filter((i) => i.seq > s.cursor).map((i) => this.history.frame(i)).join('');
-        fanned += items.length;
+        // Instructors see the same items (all but students' `forget`s): one joined string serves them all.
+        if (all === undefined) {
+          const mine = items.filter((i) => i.visible(s.viewer));
+          allCount = mine.length;
+          all = mine.map((i) => this.history.frame(i)).join('');
+        }
+        if (s.cursor < items[0].seq) {
+          out = all;
+          fanned += allCount;
+        } else {
+          const later = items.filter((i) => i.seq > s.cursor && i.visible(s.viewer));
+          out = later.map((i) => this.history.frame(i)).join('');
+          fanned += later.length;
+        }
       } else {
         for (const i of items) {
           if (i.seq <= s.cursor || !this.visibleTo(s, i)) continue;
