@@ -120,15 +120,19 @@ function smtpReplyNote(text: string, ctx: NoteContext): string {
     return SMTP_REPLIES['220'];
   }
   if (code === '220') return 'Service ready.';
+  const cls = SMTP_CLASSES[text[0]];
   const known = SMTP_REPLIES[code];
-  if (known) return known;
-  const cls = text[0];
-  if (cls === '2') return 'Success (2xx).';
-  if (cls === '3') return 'The server waits for more from the client (3xx).';
-  if (cls === '4') return 'Temporary failure (4xx): the client may try again later.';
-  if (cls === '5') return 'Permanent failure (5xx): do not retry unchanged.';
-  return '';
+  if (known) return known.includes('xx') || !cls ? known : `${known} (${cls})`;
+  return cls ? `${cls[0].toUpperCase()}${cls.slice(1)}.` : '';
 }
+
+/** The first digit of an SMTP reply (RFC 5321 section 4.2.1). */
+const SMTP_CLASSES: Record<string, string> = {
+  '2': '2xx = success',
+  '3': '3xx = the server waits for more',
+  '4': '4xx = temporary failure: the client may try again later',
+  '5': '5xx = permanent failure: do not retry unchanged',
+};
 
 // ---- POP3 (RFC 1939, RFC 2449, RFC 5034) ----
 

@@ -28,8 +28,14 @@ let currentKey = '';
 function build(route: Route): Controller {
   switch (route.view) {
     case 'sessions': {
-      const f = filterFrom(route.params);
-      return { el: sessionsView(f), change: (c) => c !== 'pin' };
+      const v = sessionsView(filterFrom(route.params));
+      return {
+        el: v.el,
+        change(c) {
+          if (c !== 'notices' && c !== 'dhcp' && c !== 'packets') v.update();
+          return true;
+        },
+      };
     }
     case 'session': {
       const id = route.parts[0] ?? '';
@@ -112,7 +118,13 @@ function drawTabs(route: Route): void {
     tabs,
     items.map(([key, label]) => h('a', { href: `#/${key}`, class: active === key ? 'active' : '', aria: active === key ? { current: 'page' } : {}, data: { tab: key } }, label)),
   );
+  // On a phone the tab bar scrolls sideways: keep the current tab in sight.
+  if (active !== drawnTab) {
+    drawnTab = active;
+    tabs.querySelector('.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
 }
+let drawnTab = '';
 
 function render(): void {
   const route = currentRoute();
@@ -130,7 +142,6 @@ function render(): void {
 let pending = new Set<Change>();
 let pendingIds = new Set<string | undefined>();
 let scheduled = false;
-let lastFullRebuild = 0;
 
 function onStoreChange(c: Change, id?: string): void {
   if (c === 'conn') {
@@ -156,14 +167,7 @@ function onStoreChange(c: Change, id?: string): void {
         for (const i of ids) if (!current.change(ch, i)) rebuild = true;
       } else if (!current.change(ch)) rebuild = true;
     }
-    // The sessions list changes with every line (bytes, durations): redraw it at most once a second,
-    // and never while someone types in its filters.
-    if (route.view === 'sessions' && (changes.has('lines') || changes.has('sessions') || changes.has('overview') || changes.has('hello'))) {
-      const typing = document.activeElement?.closest('.filters') !== null && document.activeElement !== document.body;
-      if (!typing && (changes.has('hello') || changes.has('sessions') || Date.now() - lastFullRebuild > 1000)) rebuild = true;
-    }
     if (rebuild) {
-      lastFullRebuild = Date.now();
       current = build(route);
       replace(app, current.el);
     }

@@ -46,8 +46,8 @@ export function connect(): void {
     store.viewer = r.viewer;
     store.overview = r.overview;
     store.pinned = r.pinned;
-    store.setConn('live');
     store.resumes++;
+    store.setConn('live');
     store.emit('overview');
   });
   es.addEventListener('session', (e) => store.session(parse<SessionSummary>(e)));
