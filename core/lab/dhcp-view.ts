@@ -2,7 +2,7 @@
 // field-by-field view of the ladder, Wireshark style: one table of the BOOTP header (RFC 2131 section 2:
 // name, offset, size, what it means) and one of the options (RFC 2132: code, name, what it means),
 // which drive the view; plus the lease table as the packets show it. Read-only: DHCP is not changed.
-import type { Endpoint, PacketEvent } from '../events.js';
+import type { PacketEvent } from '../events.js';
 import type { DhcpFieldData, DhcpOptionData, DhcpPacketData, LeaseRow } from './wire.js';
 
 /** The fixed BOOTP header (RFC 2131 figure 1): event field name, offset, size, note. */
@@ -40,7 +40,7 @@ const OPTIONS: Record<string, { code: number; note: string }> = {
   broadcastAddress: { code: 28, note: 'The broadcast address of the subnet.' },
   ntpServers: { code: 42, note: 'Time servers.' },
   requestedAddress: { code: 50, note: 'The address the client asks for (the one it was offered, or had before).' },
-  leaseTime: { code: 51, note: 'How long the address is the client\'s, in seconds; it renews at half time (T1).' },
+  leaseTime: { code: 51, note: "How long the address is the client's, in seconds; it renews at half time (T1)." },
   overload: { code: 52, note: 'More options are in the sname/file fields.' },
   messageType: { code: 53, note: 'Which DHCP message this is: DISCOVER, OFFER, REQUEST, ACK, NAK, DECLINE, RELEASE or INFORM.' },
   serverId: { code: 54, note: 'Server identifier: which DHCP server answered, or which one the client chose.' },
@@ -51,7 +51,7 @@ const OPTIONS: Record<string, { code: number; note: string }> = {
   rebindingTime: { code: 59, note: 'T2: after this many seconds the client asks any server.' },
   vendorClassId: { code: 60, note: 'What kind of client this is (operating system, DHCP client).' },
   clientId: { code: 61, note: 'Client identifier: type 01 followed by the MAC address, usually.' },
-  clientFqdn: { code: 81, note: 'The client\'s full domain name and who updates DNS.' },
+  clientFqdn: { code: 81, note: "The client's full domain name and who updates DNS." },
   relayAgentInfo: { code: 82, note: 'Added by a relay agent.' },
   domainSearch: { code: 119, note: 'Domains to search for short names.' },
   classlessRoutes: { code: 121, note: 'Routes to other networks (and possibly the default route).' },
@@ -65,8 +65,8 @@ const SENTENCES: Record<string, string> = {
   DHCPREQUEST:
     'The client asks for the offered address (option 50) from the server it chose (option 54), still by broadcast so that other servers see their offer was not taken; when renewing it asks its server directly, with its address in ciaddr.',
   DHCPACK:
-    'The server confirms: the address is the client\'s for the lease time. The client may first check with ARP that no other machine uses it, then configures its interface.',
-  DHCPNAK: 'The server refuses: the requested address is wrong for this network or no longer the client\'s. The client starts over with DHCPDISCOVER.',
+    "The server confirms: the address is the client's for the lease time. The client may first check with ARP that no other machine uses it, then configures its interface.",
+  DHCPNAK: "The server refuses: the requested address is wrong for this network or no longer the client's. The client starts over with DHCPDISCOVER.",
   DHCPDECLINE:
     'The client found with ARP that the offered address is already used by another machine and refuses it; the server keeps that address out of its pool for a while.',
   DHCPRELEASE: 'The client gives its address back before the lease ends (for example when it shuts down cleanly).',
@@ -78,7 +78,7 @@ function show(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) return v.map(show).join(', ');
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v as string | number | boolean);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function optionCode(name: string): number {
@@ -213,5 +213,3 @@ export function dhcpOptions(e: PacketEvent): Record<string, unknown> {
   const o = e.fields.options;
   return o && typeof o === 'object' ? (o as Record<string, unknown>) : {};
 }
-
-export type { Endpoint };

@@ -12,8 +12,8 @@ export interface HistoryItem {
   /** Whether a viewer may see it (evaluated when it is sent, so a session that changed owner is judged now). */
   visible: (v: Viewer) => boolean;
   data: unknown;
-  /** The frame, built once and shared by every stream. */
-  frame?: string;
+  /** `["type",data]` as JSON, built once and shared by every stream's batches. */
+  entry?: string;
   /** Octets counted against the window's budget. */
   size: number;
 }
@@ -39,7 +39,7 @@ export class History {
     this.bytes += size;
     while (this.items.length - this.head > this.maxItems || (this.bytes > this.maxBytes && this.items.length - this.head > 1)) {
       const old = this.items[this.head]!;
-      this.bytes -= old.size + (old.frame?.length ?? 0);
+      this.bytes -= old.size + (old.entry?.length ?? 0);
       this.items[this.head] = undefined;
       this.head++;
     }
@@ -70,13 +70,25 @@ export class History {
     return this.items[this.head + (seq - first)];
   }
 
-  /** The frame of an item (built on first use, then counted against the budget). */
-  frame(item: HistoryItem): string {
-    if (item.frame === undefined) {
-      item.frame = sseFrame(item.type, JSON.stringify(item.data), this.id(item.seq));
-      this.bytes += item.frame.length;
+  /** The item as a batch entry, `["line",{...}]` (built on first use, then counted against the budget). */
+  entry(item: HistoryItem): string {
+    if (item.entry === undefined) {
+      item.entry = `[${JSON.stringify(item.type)},${JSON.stringify(item.data)}]`;
+      this.bytes += item.entry.length;
     }
-    return item.frame;
+    return item.entry;
+  }
+
+  /**
+   * One `batch` event carrying these items in order; its id is `cursor` (the newest event the stream
+   * has now been given or judged not visible), so a reconnect resumes right after it. A batch is
+   * dispatched by the browser only when complete: a connection cut in the middle loses the whole
+   * batch, which the reconnect then replays; nothing arrives twice.
+   */
+  batch(items: readonly HistoryItem[], cursor: number): string {
+    let data = '[';
+    for (let i = 0; i < items.length; i++) data += (i === 0 ? '' : ',') + this.entry(items[i]);
+    return sseFrame('batch', `${data}]`, this.id(cursor));
   }
 
   /** The SSE id of an event number: epoch.seq. */

@@ -28,7 +28,6 @@ import { dhcpOptions, dhcpPacketView, LeaseTable } from './dhcp-view.js';
 import { History, type HistoryItem } from './history.js';
 import { InterfaceSampler } from './interfaces.js';
 import { LabLogins } from './logins.js';
-import { commandNote, replyNote } from './notes.js';
 import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
@@ -39,7 +38,6 @@ import type {
   EndpointData,
   HandshakeData,
   HelloData,
-  LeaseRow,
   LineData,
   NoticeData,
   OverviewData,
@@ -51,7 +49,7 @@ import type {
 } from './wire.js';
 
 /** Items are flushed to the streams this often (one write per stream per flush). */
-const FLUSH_MS = 20;
+const FLUSH_MS = 100;
 const HEARTBEAT_MS = 15_000;
 const SAMPLE_MS = 1000;
 const CHART_POINTS = 300;
@@ -79,7 +77,7 @@ export interface HubStats {
   missedEvents: number;
   /** Items written to streams (an item to 20 streams counts 20). */
   fannedOut: number;
-  /** Time spent in flushes (building frames and writing them), nanoseconds. */
+  /** CPU time spent in flushes (building frames, writing them to the sockets), nanoseconds. */
   fanoutNs: number;
   /** Items flushed (each counted once). */
   flushedItems: number;
@@ -149,12 +147,12 @@ export class LabHub {
 
   // ---- lifecycle ----
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     // Every TLS listener and STARTTLS upgrade records its handshake, so each session's can be shown.
     if (this.tls) this.tls.tapAll = true;
     this.subscription = this.events.subscribe((e) => this.onEvent(e), { maxQueue: 100_000 });
     addLabRoutes(this.routes, this);
-    const sample = setInterval(() => void this.sample(), SAMPLE_MS);
+    const sample = setInterval(() => this.sample(), SAMPLE_MS);
     const beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     // A stream keeps its HTTP connection busy: at shutdown the web server marks it closing and would
     // wait out its grace time; ending streams at once lets labnet stop promptly.
@@ -163,7 +161,8 @@ export class LabHub {
     }, 250);
     for (const t of [sample, beat, watchdog]) t.unref();
     this.timers.push(sample, beat, watchdog);
-    await this.sample();
+    this.sample();
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {
@@ -244,12 +243,11 @@ export class LabHub {
             this.publishSummary(rec);
           }
         }
-        const line: Partial<LineData> & Pick<LineData, 'kind' | 'dir' | 't' | 'text'> = {
+        // `dir` follows from the kind for client and server lines; the viewers fill it in (a smaller stream).
+        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
           kind: 'command',
-          dir: 'c',
           t: e.time,
           text: e.text,
-          note: commandNote(rec.notes, e.text),
         };
         if (e.payload !== undefined) {
           line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
@@ -262,12 +260,10 @@ export class LabHub {
         const rec = this.sessions.get(e.session);
         if (!rec) return;
         rec.summary.bytesOut += e.bytes ?? Buffer.byteLength(e.text) + 2;
-        const line: Partial<LineData> & Pick<LineData, 'kind' | 'dir' | 't' | 'text'> = {
+        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
           kind: 'reply',
-          dir: 's',
           t: e.time,
           text: e.text,
-          note: replyNote(rec.notes, e.text),
         };
         if (e.bytes !== undefined) line.bytes = e.bytes;
         if (e.payload !== undefined) {
@@ -303,7 +299,7 @@ export class LabHub {
         return this.onPacket(e);
       case 'service.state':
         if ((e.service === 'http' || e.service === 'https') && e.state === 'listening') void this.writeWatchFile();
-        void this.sample();
+        this.sample();
         return;
     }
   }
@@ -348,7 +344,13 @@ export class LabHub {
     if (!rec) return;
     if (!ok) {
       rec.summary.authFailures++;
-      this.addLine(rec, { kind: 'auth', dir: 'm', t, text: `login refused (${mechanism})`, note: 'Wrong user name or password: the session stays logged out.' });
+      this.addLine(rec, {
+        kind: 'auth',
+        dir: 'm',
+        t,
+        text: `login refused (${mechanism})`,
+        note: 'Wrong user name or password: the session stays logged out.',
+      });
       return;
     }
     const before = rec.summary.user;
@@ -459,14 +461,14 @@ export class LabHub {
     pushBounded(this.packets, p, MAX_PACKETS);
   }
 
-  private addLine(rec: SessionRecord, l: Partial<LineData> & Pick<LineData, 'kind' | 'dir' | 't' | 'text'>): void {
+  private addLine(rec: SessionRecord, l: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'>): void {
     const line = l as LineData;
     line.session = rec.id;
     if (line.text.length > LINE_TEXT_MAX) {
       line.cut = line.text.length - LINE_TEXT_MAX;
       line.text = line.text.slice(0, LINE_TEXT_MAX);
     }
-    if (rec.encrypted && (line.dir === 'c' || line.dir === 's')) line.encrypted = true;
+    if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
     if (line.note === '') delete line.note;
     const item = this.publish('line', line, rec.visible, lineBytes(line));
     line.seq = item.seq;
@@ -557,7 +559,7 @@ export class LabHub {
     const since = this.history.parseId(lastEventId);
     if (since !== undefined && since + 1 >= this.history.firstSeq) {
       stream.cursor = since;
-      const resume = { viewer: stream.viewer, seq: this.history.seq, overview: this.overview, ...(this.pinnedFor(stream.viewer)) };
+      const resume = { viewer: stream.viewer, seq: this.history.seq, overview: this.overview, ...this.pinnedFor(stream.viewer) };
       stream.write(sseFrame('resume', JSON.stringify(resume)));
       this.catchUp(stream);
     } else {
@@ -620,53 +622,46 @@ export class LabHub {
     return true;
   }
 
-  /** Writes the pending items to every stream that is live, one write each. */
+  /**
+   * Writes the pending items to every stream that is live: one `batch` event, one write each.
+   * Instructors see the same items, so their batch is built and encoded once for all of them.
+   */
   private flush(): void {
     this.flushTimer = undefined;
     const items = this.pending;
     this.pending = [];
     if (items.length === 0 || this.streams.size === 0) return;
-    const t0 = process.hrtime.bigint();
+    const t0 = process.cpuUsage();
     const last = items[items.length - 1].seq;
-    let all: string | undefined;
-    let allCount = 0;
+    let shared: { octets: Buffer; count: number } | undefined;
     let fanned = 0;
     for (const s of this.streams) {
       if (s.behind || s.cursor >= last) continue;
-      let out = '';
-      if (s.viewer.role === 'instructor' && !s.services) {
-        // Instructors see the same items (all but students' `forget`s): one joined string serves them all.
-        if (all === undefined) {
+      let octets: Buffer | string | undefined;
+      if (s.viewer.role === 'instructor' && !s.services && s.cursor < items[0].seq) {
+        if (shared === undefined) {
           const mine = items.filter((i) => i.visible(s.viewer));
-          allCount = mine.length;
-          all = mine.map((i) => this.history.frame(i)).join('');
+          shared = { octets: Buffer.from(mine.length > 0 ? this.history.batch(mine, last) : ''), count: mine.length };
         }
-        if (s.cursor < items[0].seq) {
-          out = all;
-          fanned += allCount;
-        } else {
-          const later = items.filter((i) => i.seq > s.cursor && i.visible(s.viewer));
-          out = later.map((i) => this.history.frame(i)).join('');
-          fanned += later.length;
-        }
+        fanned += shared.count;
+        if (shared.count > 0) octets = shared.octets;
       } else {
-        for (const i of items) {
-          if (i.seq <= s.cursor || !this.visibleTo(s, i)) continue;
-          out += this.history.frame(i);
-          fanned++;
-        }
+        const mine = items.filter((i) => i.seq > s.cursor && this.visibleTo(s, i));
+        fanned += mine.length;
+        if (mine.length > 0) octets = this.history.batch(mine, last);
       }
       s.cursor = last;
-      if (out.length > 0 && !s.write(out)) s.whenDrained(() => this.catchUp(s));
+      if (octets !== undefined && !s.write(octets)) s.whenDrained(() => this.catchUp(s));
     }
     this.stats.fannedOut += fanned;
     this.stats.flushedItems += items.length;
-    this.stats.fanoutNs += Number(process.hrtime.bigint() - t0);
+    const used = process.cpuUsage(t0);
+    this.stats.fanoutNs += (used.user + used.system) * 1000;
   }
 
   /**
-   * Brings a stream that was behind (or that resumed) up to date from the history, a chunk at a time;
-   * if what it missed is no longer kept, it gets a gap marker and a fresh snapshot instead.
+   * Brings a stream that was behind (or that resumed) up to date from the history, a batch of at most
+   * 64 KiB at a time; if what it missed is no longer kept, it gets a gap marker and a fresh snapshot.
    */
   private catchUp(s: LabStream): void {
     if (s.ended) return;
@@ -678,15 +673,19 @@ export class LabHub {
     }
     const newest = this.history.seq;
     while (s.cursor < newest) {
-      let out = '';
+      const batch: HistoryItem[] = [];
+      let size = 0;
       let n = s.cursor;
-      while (n < newest && out.length < 64 * 1024) {
+      while (n < newest && size < 64 * 1024) {
         n++;
         const item = this.history.at(n);
-        if (item && this.visibleTo(s, item)) out += this.history.frame(item);
+        if (item && this.visibleTo(s, item)) {
+          batch.push(item);
+          size += this.history.entry(item).length;
+        }
       }
       s.cursor = n;
-      if (out.length > 0 && !s.write(out)) {
+      if (batch.length > 0 && !s.write(this.history.batch(batch, n))) {
         s.whenDrained(() => this.catchUp(s));
         return;
       }
@@ -701,12 +700,12 @@ export class LabHub {
 
   // ---- overview ----
 
-  private async sample(): Promise<void> {
+  private sample(): void {
     if (this.sampling || this.stopped) return;
     this.sampling = true;
     try {
       const now = this.clock.now();
-      const interfaces = await this.sampler.sample(now);
+      const interfaces = this.sampler.sample(now);
       const services: ServiceRow[] = this.board
         .all()
         .slice()

@@ -139,7 +139,7 @@ const SMTP_CLASSES: Record<string, string> = {
 const POP3_COMMANDS: Record<string, string> = {
   USER: 'Names the mailbox to log in to; PASS with the password comes next.',
   PASS: 'The password for USER (hidden here). Sent in clear text unless the connection uses TLS (STLS or port 995).',
-  APOP: 'Logs in with an MD5 digest of the greeting\'s <...> timestamp and the password: the password itself never crosses the network.',
+  APOP: "Logs in with an MD5 digest of the greeting's <...> timestamp and the password: the password itself never crosses the network.",
   AUTH: 'Logs in with a SASL mechanism (the payload is hidden here).',
   STAT: 'Asks how many messages there are and their total size in octets.',
   LIST: 'Asks for each message number and its size.',
@@ -172,7 +172,8 @@ function pop3ReplyNote(text: string, ctx: NoteContext): string {
   }
   if (text.startsWith('+ ')) return 'The server waits for the next step of the SASL login.';
   if (!ok) {
-    if (ctx.lastCommand === 'PASS' || ctx.lastCommand === 'APOP' || ctx.lastCommand === 'AUTH') return '-ERR: login refused (wrong user name or password, or the mailbox is locked by another session).';
+    if (ctx.lastCommand === 'PASS' || ctx.lastCommand === 'APOP' || ctx.lastCommand === 'AUTH')
+      return '-ERR: login refused (wrong user name or password, or the mailbox is locked by another session).';
     return '-ERR: the command failed; the text says why.';
   }
   const c = ctx.lastCommand;
@@ -287,8 +288,8 @@ function imapReplyNote(text: string, ctx: NoteContext): string {
       STATUS: 'The figures asked for about a mailbox.',
       SEARCH: 'The numbers of the messages that match.',
       ESEARCH: 'The search result (extended form).',
-      NAMESPACE: 'Personal, other users\' and shared mailbox prefixes.',
-      ID: 'The server\'s name and version.',
+      NAMESPACE: "Personal, other users' and shared mailbox prefixes.",
+      ID: "The server's name and version.",
       ENABLED: 'The extensions now switched on.',
     };
     return untagged[word] ?? 'Untagged data ("*"): information, not the end of a command.';

@@ -34,7 +34,7 @@ class Assets {
 
   get(name: string): Asset | undefined {
     if (!this.cache.has(name)) {
-      let asset: Asset | null = null;
+      let asset: Asset | null;
       try {
         const body = readFileSync(projectPath('build', 'lab-ui', name));
         const type = name.endsWith('.js')
@@ -182,7 +182,8 @@ async function login(ex: HttpExchange, hub: LabHub, assets: Assets): Promise<voi
   if (user === '' || password === '') return sendPage(ex, hub, assets, anonymous, 400, '', 'Enter your user name and password.', user);
   const r = hub.logins.login(user, password, address);
   if (!r.ok) {
-    if (r.reason === 'throttled') return sendPage(ex, hub, assets, anonymous, 429, 'Retry-After: 60\r\n', 'Too many failed logins from this address: wait a minute.', user);
+    if (r.reason === 'throttled')
+      return sendPage(ex, hub, assets, anonymous, 429, 'Retry-After: 60\r\n', 'Too many failed logins from this address: wait a minute.', user);
     return sendPage(ex, hub, assets, anonymous, 401, '', 'Wrong user name or password.', user);
   }
   ex.send(303, `Location: /lab\r\nSet-Cookie: ${LabLogins.setCookie(r.token, ex.conn.isTls)}\r\nCache-Control: no-store\r\n${LAB_SECURITY_FIELDS}`);

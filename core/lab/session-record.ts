@@ -1,7 +1,6 @@
 // One session as the lab keeps it: its summary, the note context of its protocol, and its lines,
 // bounded: the first HEAD_LINES lines (greeting, EHLO, STARTTLS, login: what a lesson is about) and
 // the most recent ones, with a count of those dropped in between.
-import { NoteContext } from './notes.js';
 import type { LineData, SessionSummary, Viewer } from './wire.js';
 
 /** Lines always kept from the start of a session. */
@@ -21,7 +20,6 @@ export function plainAddress(a: string): string {
 }
 
 export class SessionRecord {
-  readonly notes: NoteContext;
   private readonly head: LineData[] = [];
   private tail: LineData[] = [];
   private tailStart = 0;
@@ -43,7 +41,6 @@ export class SessionRecord {
     readonly summary: SessionSummary,
     private readonly tailMax: number,
   ) {
-    this.notes = new NoteContext(summary.service);
     this.encrypted = summary.tls === 'implicit';
     this.peerAddress = plainAddress(summary.peer.address);
     this.visible = (v) => this.canSee(v);

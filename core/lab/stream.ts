@@ -25,9 +25,9 @@ export class LabStream {
   ) {}
 
   /** Writes; false once the stream is behind (the caller stops and waits for `drained`). */
-  write(text: string): boolean {
+  write(data: string | Buffer): boolean {
     if (this.ended) return false;
-    this.conn.write(text);
+    this.conn.write(data);
     const queued = (this.conn.socket as { writableLength?: number }).writableLength ?? 0;
     if (queued > STREAM_BUFFER_MAX) {
       this.behind = true;

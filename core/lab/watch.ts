@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { join } from 'node:path';
+import { commandNote, NoteContext, replyNote } from './notes.js';
 import { SseParser, type SseEvent } from './sse.js';
-import type { DhcpPacketData, HelloData, LineData, SessionSummary } from './wire.js';
+import { lineDir, type DhcpPacketData, type HelloData, type LineData, type SessionSummary } from './wire.js';
 
 export interface WatchOptions {
   dataDir: string;
@@ -54,6 +55,8 @@ export class WatchPrinter {
   private readonly sessions = new Map<string, SessionSummary>();
   /** Lines of sessions whose user is not known yet (--user): printed once the login shows it is theirs. */
   private readonly pending = new Map<string, LineData[]>();
+  /** Per session, what the notes need to remember (bounded: ended sessions are dropped). */
+  private readonly notes = new Map<string, NoteContext>();
 
   constructor(private readonly o: Pick<WatchOptions, 'services' | 'user' | 'notes' | 'color' | 'out'>) {}
 
@@ -70,6 +73,10 @@ export class WatchPrinter {
   }
 
   event(e: SseEvent): void {
+    if (e.event === 'batch') {
+      for (const [name, data] of JSON.parse(e.data) as Array<[string, unknown]>) this.item(name, data);
+      return;
+    }
     switch (e.event) {
       case 'hello': {
         const h = JSON.parse(e.data) as HelloData;
@@ -81,8 +88,19 @@ export class WatchPrinter {
       case 'resume':
         this.write(this.paint('2', '--- reconnected, nothing lost ---\n'));
         return;
+      case 'bye':
+        this.write(this.paint('33', `--- the lab closed the stream: ${terminalSafe((JSON.parse(e.data) as { reason?: string }).reason ?? '')} ---\n`));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** One item of a `batch`. */
+  item(name: string, data: unknown): void {
+    switch (name) {
       case 'session': {
-        const s = JSON.parse(e.data) as SessionSummary;
+        const s = data as SessionSummary;
         this.sessions.set(s.id, s);
         const waiting = this.pending.get(s.id);
         if (waiting && s.user !== undefined) {
@@ -92,10 +110,10 @@ export class WatchPrinter {
         return;
       }
       case 'forget':
-        this.sessions.delete((JSON.parse(e.data) as { id: string }).id);
+        this.sessions.delete((data as { id: string }).id);
         return;
       case 'line': {
-        const l = JSON.parse(e.data) as LineData;
+        const l = data as LineData;
         const s = this.sessions.get(l.session);
         if (!s || !this.wantsService(s.service) || s.lab) return;
         if (this.o.user !== undefined) {
@@ -113,15 +131,12 @@ export class WatchPrinter {
       }
       case 'dhcp': {
         if (!this.wantsService('dhcp') || this.o.user !== undefined) return;
-        const p = JSON.parse(e.data) as DhcpPacketData;
+        const p = data as DhcpPacketData;
         const dir = p.dir === 'in' ? this.paint('34', 'C:') : this.paint('32', 'S:');
         this.write(`${this.paint('2', clockMs(p.t))} ${this.paint('1', 'dhcp')} ${terminalSafe(p.mac)} ${dir} ${terminalSafe(p.summary)}\n`);
         if (this.o.notes) this.write(this.paint('2', `    # ${p.sentence}\n`));
         return;
       }
-      case 'bye':
-        this.write(this.paint('33', `--- the lab closed the stream: ${terminalSafe((JSON.parse(e.data) as { reason?: string }).reason ?? '')} ---\n`));
-        return;
       default:
         return;
     }
@@ -130,7 +145,8 @@ export class WatchPrinter {
   private printLine(l: LineData, s: SessionSummary): void {
     const who = `${s.user ?? '-'}@${s.peer.address}:${s.peer.port}`;
     const prefix = `${this.paint('2', clockMs(l.t))} ${this.paint('1', s.id)} ${terminalSafe(who)} `;
-    const dir = l.dir === 'c' ? this.paint('34', 'C:') : l.dir === 's' ? this.paint('32', 'S:') : this.paint('35', '--');
+    const d = lineDir(l);
+    const dir = d === 'c' ? this.paint('34', 'C:') : d === 's' ? this.paint('32', 'S:') : this.paint('35', '--');
     const lines = l.text.split(/\r?\n/);
     const shown = lines.slice(0, MAX_SHOWN_LINES).map(terminalSafe);
     const enc = l.encrypted ? this.paint('35', ' [TLS]') : '';
@@ -139,7 +155,19 @@ export class WatchPrinter {
     for (const extra of shown.slice(1)) this.write(`${pad}   ${extra}\n`);
     if (lines.length > MAX_SHOWN_LINES) this.write(`${pad}   ${this.paint('2', `... ${lines.length - MAX_SHOWN_LINES} more lines`)}\n`);
     if (l.payload !== undefined) this.write(`${pad}   ${this.paint('2', `(payload: ${l.payloadBytes ?? l.payload.length} octets)`)}\n`);
-    if (this.o.notes && l.note) this.write(this.paint('2', `${pad}   # ${l.note}\n`));
+    if (!this.o.notes) return;
+    let note = l.note;
+    if (note === undefined && (l.kind === 'command' || l.kind === 'reply')) {
+      let ctx = this.notes.get(s.id);
+      if (!ctx) {
+        if (this.notes.size >= 1000) this.notes.delete(this.notes.keys().next().value!);
+        ctx = new NoteContext(s.service);
+        this.notes.set(s.id, ctx);
+      }
+      note = (l.kind === 'command' ? commandNote(ctx, l.text) : replyNote(ctx, l.text)) || undefined;
+    }
+    if (l.kind === 'close') this.notes.delete(s.id);
+    if (note) this.write(this.paint('2', `${pad}   # ${note}\n`));
   }
 }
 
@@ -156,7 +184,7 @@ export function readWatchFile(dataDir: string): WatchFile {
   try {
     process.kill(f.pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new Error(`the lab that wrote ${path} (pid ${f.pid}) is not running`);
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new Error(`the lab that wrote ${path} (pid ${f.pid}) is not running`, { cause: err });
   }
   return f;
 }

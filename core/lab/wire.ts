@@ -1,5 +1,7 @@
 // What the lab hub sends to browsers (/lab) and to `labnet watch`: the JSON of each server-sent event.
-// Types only (no Node imports): the browser code in core/lab/ui/ compiles against this file too.
+// Types (and one helper) with no Node imports: the browser code in core/lab/ui/ compiles against it too.
+// Items that go into the history travel in `batch` events: data is an array of [name, data] pairs,
+// in order, and the batch's id resumes after its last one.
 
 export type Role = 'anonymous' | 'student' | 'instructor';
 
@@ -49,6 +51,11 @@ export interface SessionSummary {
 
 export type LineKind = 'command' | 'reply' | 'tls' | 'notice' | 'auth' | 'open' | 'close' | 'skipped';
 
+/** A line's direction, also when the stream left it out (it follows from the kind). */
+export function lineDir(l: Pick<LineData, 'kind'> & { dir?: LineData['dir'] }): LineData['dir'] {
+  return l.dir ?? (l.kind === 'command' ? 'c' : l.kind === 'reply' ? 's' : 'm');
+}
+
 /** One line of a transcript. */
 export interface LineData {
   seq: number;
@@ -56,7 +63,10 @@ export interface LineData {
   /** Milliseconds since the epoch. */
   t: number;
   kind: LineKind;
-  /** c: from the client, s: from the server, m: something labnet noticed (TLS starts, login, close). */
+  /**
+   * c: from the client, s: from the server, m: something labnet noticed (TLS starts, login, close).
+   * Left out on the stream for commands (c) and replies (s): `lineDir` fills it in.
+   */
   dir: 'c' | 's' | 'm';
   text: string;
   /** Octets the line stood for on the wire, when known. */
@@ -67,7 +77,11 @@ export interface LineData {
   payloadBytes?: number;
   /** Travelled encrypted (after STARTTLS, or on an implicit TLS connection). */
   encrypted?: boolean;
-  /** What the line means, in the course's words. */
+  /**
+   * What the line means, in the course's words: set by the hub for the lines it writes itself (TCP
+   * open and close, TLS, login); for client and server lines the viewer works it out with
+   * core/lab/notes.ts (the browser and `labnet watch` alike), which keeps the stream small.
+   */
   note?: string;
   /** For 'skipped': how many lines were not kept here. */
   skipped?: number;
@@ -254,20 +268,7 @@ export interface TranscriptData {
 }
 
 /** Names of the server-sent events. */
-export type StreamEventName =
-  | 'hello'
-  | 'resume'
-  | 'session'
-  | 'forget'
-  | 'line'
-  | 'dhcp'
-  | 'lease'
-  | 'packet'
-  | 'notice'
-  | 'overview'
-  | 'pin'
-  | 'gap'
-  | 'bye';
+export type StreamEventName = 'hello' | 'resume' | 'session' | 'forget' | 'line' | 'dhcp' | 'lease' | 'packet' | 'notice' | 'overview' | 'pin' | 'gap' | 'bye';
 
 /** The session id `forget` names: it is no longer the viewer's (somebody else logged in on it). */
 export interface ForgetData {

@@ -15,6 +15,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { LineClient } from '../support/line-client.js';
 
+/** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
+function textsOf(els: unknown[]): string[] {
+  return els.map((e) => (e as { textContent: string | null }).textContent ?? '');
+}
+
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
 const USERS = [
@@ -130,7 +135,7 @@ test.serial('a student sees their SMTP transcript appear live; another student d
     t.false(known.has(id));
     await row.click();
     await alice.page.waitForSelector('.line.kind-close', { timeout: 5000 });
-    const texts = await alice.page.$$eval('.transcript .line pre.text', (els) => els.map((e) => e.textContent ?? ''));
+    const texts = await alice.page.$$eval('.transcript .line pre.text', textsOf);
     t.true(
       texts.some((x) => x.startsWith('EHLO')),
       'EHLO',
@@ -145,13 +150,17 @@ test.serial('a student sees their SMTP transcript appear live; another student d
     await shot(alice.page, 'transcript-smtp-desktop');
 
     await send(USERS[1], '127.0.0.3');
-    await teach.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 2, null, { timeout: 5000 });
-    const teachRows = await teach.page.$$eval('tr.row[data-session^="smtp-"]', (rows) => rows.map((r) => r.textContent ?? ''));
+    await teach.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 2, null, {
+      timeout: 5000,
+    });
+    const teachRows = await teach.page.$$eval('tr.row[data-session^="smtp-"]', textsOf);
     t.true(teachRows.some((r) => r.includes('alice')));
     t.true(teachRows.some((r) => r.includes('bob')));
-    await bob.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 1, null, { timeout: 5000 });
+    await bob.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 1, null, {
+      timeout: 5000,
+    });
     t.is(await bob.page.$(`tr.row[data-session="${id}"]`), null, 'bob never sees alice’s session');
-    const bobRows = await bob.page.$$eval('tr.row[data-session^="smtp-"]', (rows) => rows.map((r) => r.textContent ?? ''));
+    const bobRows = await bob.page.$$eval('tr.row[data-session^="smtp-"]', textsOf);
     t.false(
       bobRows.some((r) => r.includes('alice')),
       'nothing of alice in bob’s list',
@@ -177,11 +186,13 @@ test.serial('a session typed line by line over a raw socket appears line by line
     const row = await alice.page.waitForSelector(`tr.row[data-session^="smtp-"]:has(td:text("127.0.0.1:${c.socket.localPort}"))`, { timeout: 5000 });
     await row.click();
     await alice.page.waitForSelector('.line.dir-s');
-    const clientLines = (): Promise<string[]> => alice.page.$$eval('.transcript .line.dir-c pre.text', (els) => els.map((e) => e.textContent ?? ''));
+    const clientLines = (): Promise<string[]> => alice.page.$$eval('.transcript .line.dir-c pre.text', textsOf);
     const typed = ['EHLO student-pc', 'NOOP', 'MAIL FROM:<alice@lab.test>', 'RSET', 'QUIT'];
     for (let i = 0; i < typed.length; i++) {
       await say(c, typed[i]);
-      await alice.page.waitForFunction((n) => (globalThis as unknown as PageGlobal).document.querySelectorAll('.transcript .line.dir-c').length === n, i + 1, { timeout: 5000 });
+      await alice.page.waitForFunction((n) => (globalThis as unknown as PageGlobal).document.querySelectorAll('.transcript .line.dir-c').length === n, i + 1, {
+        timeout: 5000,
+      });
       t.deepEqual(await clientLines(), typed.slice(0, i + 1), `after line ${i + 1}`);
     }
     await alice.page.waitForSelector('.line.kind-close');
@@ -214,12 +225,16 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
       await teach.page.waitForSelector('tr.row');
       await teach.page.click('tr.row');
       await teach.page.waitForSelector('.line.kind-close', { timeout: 5000 });
-      const texts = await teach.page.$$eval('.transcript pre.text', (els) => els.map((e) => e.textContent ?? ''));
+      const texts = await teach.page.$$eval('.transcript pre.text', textsOf);
       t.true(
         texts.some((x) => x.includes(needle)),
         `${needle} shown as text`,
       );
-      t.is(await teach.page.$$eval('.transcript img, .transcript script, .transcript svg, .transcript b', (e) => e.length), 0, 'no element made from client text');
+      t.is(
+        await teach.page.$$eval('.transcript img, .transcript script, .transcript svg, .transcript b', (e) => (e as unknown[]).length),
+        0,
+        'no element made from client text',
+      );
     };
     await check('service=smtp', '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>');
     await check('service=imap', 'SELECT "<b onmouseover=window.pwned=3>box</b>"');
@@ -286,9 +301,9 @@ test.serial('a dropped event stream resumes without losing or doubling a line', 
     await alice.page.waitForSelector('#conn.conn-live', { timeout: 15_000 });
     await say(c, 'NOOP after');
     await alice.page.waitForSelector('.line.dir-c >> text=NOOP after', { timeout: 5000 });
-    const texts = await alice.page.$$eval('.transcript .line.dir-c pre.text', (els) => els.map((e) => e.textContent ?? ''));
+    const texts = await alice.page.$$eval('.transcript .line.dir-c pre.text', textsOf);
     t.deepEqual(texts, ['EHLO before-the-drop', 'NOOP during-1', 'NOOP during-2', 'NOOP during-3', 'NOOP after']);
-    const replies = await alice.page.$$eval('.transcript .line.dir-s pre.text', (els) => els.map((e) => e.textContent ?? ''));
+    const replies = await alice.page.$$eval('.transcript .line.dir-s pre.text', textsOf);
     t.is(replies.filter((x) => x === '250 2.0.0 Ok').length, 4, 'each reply once');
     t.is(await alice.page.getAttribute('#conn', 'data-resumes'), '1', 'resumed from the last event id, no fresh snapshot');
     await say(c, 'QUIT');
@@ -331,7 +346,7 @@ test.serial('screenshots of every view at desktop, projector and phone sizes', a
       await shot(page, `transcript-https-${size}`);
       await page.click('.subtabs a:has-text("TLS handshake")');
       await page.waitForSelector('.ladder .rung');
-      const names = await page.$$eval('.rung-label', (els) => els.map((e) => e.textContent ?? ''));
+      const names = await page.$$eval('.rung-label', textsOf);
       t.true(names[0].startsWith('ClientHello'), names.join(','));
       t.true(names.some((n) => n.startsWith('ServerHello')));
       await page.click('.rung-arrow');

@@ -13,6 +13,11 @@ import { isRoot, NetnsFixture } from '../dhcp/netns-fixture.js';
 import { udhcpcOnce } from '../dhcp/clients.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 
+/** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
+function textsOf(els: unknown[]): string[] {
+  return els.map((e) => (e as { textContent: string | null }).textContent ?? '');
+}
+
 const PREFIX = '10.63.0';
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
 const rootTest = isRoot() ? test.serial : test.serial.skip;
@@ -82,7 +87,7 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
       browsers.push(student);
       const page = await loginAt(student, `http://${fx.serverIp}`, 'alice', 'alice-pw');
       await page.waitForSelector('.mac-ladder .rung', { timeout: 10_000 });
-      const labels = await page.$$eval('.mac-ladder .rung-label', (els) => els.map((e) => e.textContent ?? ''));
+      const labels = await page.$$eval('.mac-ladder .rung-label', textsOf);
       t.deepEqual(labels.slice(0, 4), ['DISCOVER', 'OFFER', 'REQUEST', 'ACK']);
       t.regex((await page.textContent('.mac-ladder h3'))!, new RegExp(`${link.mac}.*${address.replace(/\./g, '\\.')}`));
       // Each packet opens to every BOOTP field and its options, with what the message does.
@@ -91,7 +96,11 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
         const box = page.locator(`.mac-ladder .rung:nth-child(${i + 1}) .dhcp-details`);
         await box.waitFor();
         const fields = await box.locator('table.bootp tbody tr td:first-child').allTextContents();
-        t.deepEqual(fields, ['op', 'htype', 'hlen', 'hops', 'xid', 'secs', 'flags', 'ciaddr', 'yiaddr', 'siaddr', 'giaddr', 'chaddr', 'sname', 'file', 'magic cookie'], type);
+        t.deepEqual(
+          fields,
+          ['op', 'htype', 'hlen', 'hops', 'xid', 'secs', 'flags', 'ciaddr', 'yiaddr', 'siaddr', 'giaddr', 'chaddr', 'sname', 'file', 'magic cookie'],
+          type,
+        );
         const options = await box.locator('table.options tbody tr').allTextContents();
         t.true(
           options.some((o) => o.startsWith('53messageType')),
@@ -119,7 +128,7 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
       browsers.push(teacher);
       const tp = await loginAt(teacher, 'http://127.0.0.1', 'teach', 'teach-pw');
       await tp.waitForSelector(`.mac-list a[data-mac="${link.mac}"]`, { timeout: 10_000 });
-      t.deepEqual((await tp.$$eval('.mac-ladder .rung-label', (els) => els.map((e) => e.textContent ?? ''))).slice(0, 4), ['DISCOVER', 'OFFER', 'REQUEST', 'ACK']);
+      t.deepEqual((await tp.$$eval('.mac-ladder .rung-label', textsOf)).slice(0, 4), ['DISCOVER', 'OFFER', 'REQUEST', 'ACK']);
       await tp.click('.mac-ladder .rung:nth-child(2) .rung-arrow');
       await tp.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
       await tp.screenshot({ path: join(SHOTS, 'dhcp-instructor-desktop.png'), fullPage: true });

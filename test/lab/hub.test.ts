@@ -87,7 +87,13 @@ test('students see the sessions they logged in to and those from their address; 
     ['bob', USERS[1].password, '127.0.0.3'],
   ] as const) {
     const tr = nodemailer.createTransport({ host: '127.0.0.1', port: smtp, localAddress: from, secure: false, ignoreTLS: true, auth: { user, pass } });
-    await tr.sendMail({ from: `${user}@lab.test`, to: 'carol@lab.test', subject: `from ${user}`, text: 'hi', envelope: { from: `${user}@lab.test`, to: ['teach@lab.test'] } });
+    await tr.sendMail({
+      from: `${user}@lab.test`,
+      to: 'carol@lab.test',
+      subject: `from ${user}`,
+      text: 'hi',
+      envelope: { from: `${user}@lab.test`, to: ['teach@lab.test'] },
+    });
   }
   // A session from alice's own address, nobody logged in: hers by address.
   const mine = await rawFrom(smtp, '127.0.0.4');
@@ -107,7 +113,10 @@ test('students see the sessions they logged in to and those from their address; 
   await bobStream.until(() => smtpUsers(bobStream).length === 1);
   t.deepEqual(smtpUsers(bobStream), ['bob']);
   // Lines follow the same rule: nothing of alice's reaches bob.
-  t.false(bobStream.lines().some((l) => l.text.includes('alice')), 'no line of alice reaches bob');
+  t.false(
+    bobStream.lines().some((l) => l.text.includes('alice')),
+    'no line of alice reaches bob',
+  );
   t.true(aliceStream.lines().some((l) => l.text === 'EHLO alice-laptop'));
   // Anyone: the overview, no session, no line.
   const hello = anon.hello()!;

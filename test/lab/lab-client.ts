@@ -83,7 +83,11 @@ export class LabStreamClient {
           res.setEncoding('utf8');
           const parser = new SseParser((e) => {
             if (e.lastEventId) this.lastId = e.lastEventId;
-            this.events.push(e);
+            // A batch carries several items in order: the tests look at them one by one.
+            if (e.event === 'batch') {
+              for (const [event, data] of JSON.parse(e.data) as Array<[string, unknown]>)
+                this.events.push({ event, data: JSON.stringify(data), lastEventId: e.lastEventId });
+            } else this.events.push(e);
             this.wake();
           });
           res.on('data', (d: string) => {

@@ -9,6 +9,9 @@ import { sseFrame, SseParser, SseParseError, type SseEvent } from '../../core/la
 import { dhcpOptions, dhcpPacketView, LeaseTable } from '../../core/lab/dhcp-view.js';
 import { terminalSafe, WatchPrinter } from '../../core/lab/watch.js';
 import type { PacketEvent } from '../../core/events.js';
+import type { LeaseRow } from '../../core/lab/wire.js';
+
+type LeaseState = LeaseRow['state'];
 import { describePacket, type DhcpPacket } from '../../services/dhcp/packet.js';
 
 function notesOf(service: string, lines: Array<['c' | 's', string]>): string[] {
@@ -222,7 +225,23 @@ test('the DHCP view shows every BOOTP field with offset and size, each option by
   t.is(offer.mac, '02:00:00:ab:cd:ef');
   t.regex(offer.sentence, /offers/);
   const names = offer.fields.map((f) => f.name);
-  t.deepEqual(names, ['op', 'htype', 'hlen', 'hops', 'xid', 'secs', 'flags', 'ciaddr', 'yiaddr', 'siaddr', 'giaddr', 'chaddr', 'sname', 'file', 'magic cookie']);
+  t.deepEqual(names, [
+    'op',
+    'htype',
+    'hlen',
+    'hops',
+    'xid',
+    'secs',
+    'flags',
+    'ciaddr',
+    'yiaddr',
+    'siaddr',
+    'giaddr',
+    'chaddr',
+    'sname',
+    'file',
+    'magic cookie',
+  ]);
   const f = Object.fromEntries(offer.fields.map((x) => [x.name, x]));
   t.is(f.op.value, '2 (BOOTREPLY)');
   t.is(f.flags.value, '0x8000 (broadcast bit set)');
@@ -245,7 +264,7 @@ test('the DHCP view shows every BOOTP field with offset and size, each option by
 
 test('the lease table follows DISCOVER, OFFER, REQUEST, ACK, then RELEASE', (t) => {
   const leases = new LeaseTable();
-  const steps: Array<[PacketEvent, string | undefined]> = [
+  const steps: Array<[PacketEvent, LeaseState | undefined]> = [
     [packet(1, {}, [[12, [...Buffer.from('pc1')]]]), undefined],
     [packet(2, { yiaddr: ip(10, 0, 0, 100) }), 'offered'],
     [packet(3, {}, [[50, [10, 0, 0, 100]]]), 'offered'],
@@ -254,7 +273,7 @@ test('the lease table follows DISCOVER, OFFER, REQUEST, ACK, then RELEASE', (t) 
   ];
   for (const [e, state] of steps) {
     const row = leases.apply(dhcpPacketView(e, 1), dhcpOptions(e));
-    t.is(row?.state as string | undefined, state);
+    t.is(row?.state, state);
   }
   const [row] = leases.list(1_000_000);
   t.is(row.address, '10.0.0.100');
@@ -275,13 +294,31 @@ test('labnet watch prints control characters from clients as visible text', (t) 
   t.is(terminalSafe('EHLO \u001b[2J\u001b]0;pwned\u0007x\u009b'), 'EHLO ^[[2J^[]0;pwned^Gx\\x9b');
   t.is(terminalSafe('a\tb'), 'a\tb');
   let out = '';
-  const printer = new WatchPrinter({ notes: true, color: false, out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream, user: 'alice' });
-  const session = { id: 'smtp-1', service: 'smtp', peer: { address: '10.0.0.5', port: 5000 }, local: { address: '10.0.0.1', port: 25 }, tls: 'none', handshake: false, openedAt: 0, bytesIn: 0, bytesOut: 0, lines: 0, authFailures: 0 };
-  printer.event({ event: 'session', data: JSON.stringify(session), lastEventId: '' });
-  printer.event({ event: 'line', data: JSON.stringify({ seq: 1, session: 'smtp-1', t: 0, kind: 'command', dir: 'c', text: 'EHLO \u001b[31mred', note: 'greets' }), lastEventId: '' });
+  const printer = new WatchPrinter({
+    notes: true,
+    color: false,
+    out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+    user: 'alice',
+  });
+  const session = {
+    id: 'smtp-1',
+    service: 'smtp',
+    peer: { address: '10.0.0.5', port: 5000 },
+    local: { address: '10.0.0.1', port: 25 },
+    tls: 'none',
+    handshake: false,
+    openedAt: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    lines: 0,
+    authFailures: 0,
+  };
+  const batch = (...items: Array<[string, unknown]>): void => printer.event({ event: 'batch', data: JSON.stringify(items), lastEventId: 'x.1' });
+  // Commands travel without `dir` (it follows from the kind).
+  batch(['session', session], ['line', { seq: 1, session: 'smtp-1', t: 0, kind: 'command', text: 'EHLO \u001b[31mred' }]);
   t.is(out, '', 'held back until the session shows whose it is');
-  printer.event({ event: 'session', data: JSON.stringify({ ...session, user: 'alice' }), lastEventId: '' });
+  batch(['session', { ...session, user: 'alice' }]);
   t.regex(out, /smtp-1 alice@10\.0\.0\.5:5000 C: EHLO \^\[\[31mred/);
-  t.regex(out, /# greets/);
+  t.regex(out, /# The client greets the server/, 'the note, worked out by watch itself');
   t.false(out.includes('\u001b'));
 });

@@ -24,7 +24,15 @@ function leaseTable(rows: LeaseRow[]): HTMLElement {
     h(
       'table',
       { class: 'list leases' },
-      h('thead', null, h('tr', null, ['MAC address', 'IP address', 'host name', 'expires', 'state'].map((c) => h('th', null, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['MAC address', 'IP address', 'host name', 'expires', 'state'].map((c) => h('th', null, c)),
+        ),
+      ),
       h(
         'tbody',
         null,
@@ -35,7 +43,11 @@ function leaseTable(rows: LeaseRow[]): HTMLElement {
             h('td', { class: 'mono' }, r.mac),
             h('td', { class: 'mono' }, r.address || '—'),
             h('td', null, r.hostname ?? h('span', { class: 'muted' }, '—')),
-            h('td', null, r.expiresAt ? `${clock(r.expiresAt)} (${r.expiresAt > now ? `in ${duration(r.expiresAt - now)}` : 'past'})` : r.state === 'bound' ? 'never' : '—'),
+            h(
+              'td',
+              null,
+              r.expiresAt ? `${clock(r.expiresAt)} (${r.expiresAt > now ? `in ${duration(r.expiresAt - now)}` : 'past'})` : r.state === 'bound' ? 'never' : '—',
+            ),
             h('td', null, h('span', { class: `pill ${r.state === 'bound' ? 'ok' : r.state === 'offered' ? 'warn' : 'off'}` }, r.state)),
           ),
         ),
@@ -57,7 +69,13 @@ function packetDetails(p: DhcpPacketData): HTMLElement {
     h('h4', null, 'BOOTP header (RFC 2131)'),
     fieldTable(
       ['field', 'offset', 'size', 'value', 'what it means'],
-      p.fields.map((f) => [h('b', null, f.name), String(f.offset), `${f.size}`, h('span', { class: 'mono' }, f.value), h('span', { class: 'note-cell' }, f.note)]),
+      p.fields.map((f) => [
+        h('b', null, f.name),
+        String(f.offset),
+        `${f.size}`,
+        h('span', { class: 'mono' }, f.value),
+        h('span', { class: 'note-cell' }, f.note),
+      ]),
       'bootp',
     ),
     h('h4', null, 'Options (RFC 2132)'),

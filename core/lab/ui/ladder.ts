@@ -56,11 +56,25 @@ export function fieldTable(head: string[], rows: Child[][], className = ''): HTM
     h(
       'table',
       { class: `fields ${className}` },
-      h('thead', null, h('tr', null, head.map((c) => h('th', null, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          head.map((c) => h('th', null, c)),
+        ),
+      ),
       h(
         'tbody',
         null,
-        rows.map((r) => h('tr', null, r.map((c) => h('td', null, c)))),
+        rows.map((r) =>
+          h(
+            'tr',
+            null,
+            r.map((c) => h('td', null, c)),
+          ),
+        ),
       ),
     ),
   );

@@ -116,7 +116,9 @@ function drawTabs(route: Route): void {
   const active = route.view === 'session' ? 'sessions' : route.view;
   replace(
     tabs,
-    items.map(([key, label]) => h('a', { href: `#/${key}`, class: active === key ? 'active' : '', aria: active === key ? { current: 'page' } : {}, data: { tab: key } }, label)),
+    items.map(([key, label]) =>
+      h('a', { href: `#/${key}`, class: active === key ? 'active' : '', aria: active === key ? { current: 'page' } : {}, data: { tab: key } }, label),
+    ),
   );
   // On a phone the tab bar scrolls sideways: keep the current tab in sight.
   if (active !== drawnTab) {
@@ -193,7 +195,7 @@ function setBig(on: boolean): void {
 }
 
 function boot(): void {
-  let big = false;
+  let big: boolean;
   try {
     big = localStorage.getItem('labnet.big') === '1';
   } catch {

@@ -37,7 +37,13 @@ function serviceCard(s: ServiceRow): HTMLElement {
       'ul',
       { class: 'listeners' },
       s.listeners.map((l) =>
-        h('li', null, h('b', null, `${l.port}/${l.protocol}`), ` ${l.name}`, l.tls ? h('span', { class: 'badge tls', title: 'TLS from the first byte' }, 'TLS') : null),
+        h(
+          'li',
+          null,
+          h('b', null, `${l.port}/${l.protocol}`),
+          ` ${l.name}`,
+          l.tls ? h('span', { class: 'badge tls', title: 'TLS from the first byte' }, 'TLS') : null,
+        ),
       ),
       s.listeners.length === 0 ? h('li', { class: 'muted' }, 'no listener') : null,
     ),
@@ -53,7 +59,12 @@ function serviceCard(s: ServiceRow): HTMLElement {
     h(
       'div',
       { class: 'charts' },
-      h('figure', null, sparkline(hist?.opened ?? [], { label: `${s.name}: sessions opened per second`, className: 'c1' }), h('figcaption', null, 'sessions/s')),
+      h(
+        'figure',
+        null,
+        sparkline(hist?.opened ?? [], { label: `${s.name}: sessions opened per second`, className: 'c1' }),
+        h('figcaption', null, 'sessions/s'),
+      ),
       h('figure', null, sparkline(hist?.rateIn ?? [], { label: `${s.name}: octets in per second`, className: 'c2' }), h('figcaption', null, 'in/s')),
       h('figure', null, sparkline(hist?.rateOut ?? [], { label: `${s.name}: octets out per second`, className: 'c3' }), h('figcaption', null, 'out/s')),
     ),
@@ -89,7 +100,11 @@ function interfaceCard(i: InterfaceRow): HTMLElement {
       'header',
       null,
       h('h3', null, i.name),
-      h('span', { class: `pill ${up ? 'ok' : 'off'}`, title: `operstate ${i.state}${i.carrier !== undefined ? `, carrier ${i.carrier ? 'on' : 'off'}` : ''}` }, up ? 'link up' : `link ${i.state}`),
+      h(
+        'span',
+        { class: `pill ${up ? 'ok' : 'off'}`, title: `operstate ${i.state}${i.carrier !== undefined ? `, carrier ${i.carrier ? 'on' : 'off'}` : ''}` },
+        up ? 'link up' : `link ${i.state}`,
+      ),
       i.speed ? h('span', { class: 'muted' }, `${i.speed} Mb/s`) : null,
     ),
     h(
@@ -103,7 +118,9 @@ function interfaceCard(i: InterfaceRow): HTMLElement {
       h(
         'dd',
         { class: 'mono' },
-        i.addresses.length === 0 ? h('span', { class: 'muted' }, 'none') : i.addresses.map((a) => h('div', null, `${a.address}/${a.prefix}`, h('small', null, ` ${a.family}`))),
+        i.addresses.length === 0
+          ? h('span', { class: 'muted' }, 'none')
+          : i.addresses.map((a) => h('div', null, `${a.address}/${a.prefix}`, h('small', null, ` ${a.family}`))),
       ),
     ),
     counterTable(i),
@@ -134,7 +151,11 @@ export function overviewView(): HTMLElement {
       'div',
       { class: 'view-head' },
       h('h2', null, 'Network interfaces of this machine'),
-      h('p', { class: 'muted' }, 'What psutil.net_io_counters(pernic=True) and the MAC address show in the course: the kernel counts every packet in and out of each card.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'What psutil.net_io_counters(pernic=True) and the MAC address show in the course: the kernel counts every packet in and out of each card.',
+      ),
     ),
     h('div', { class: 'grid ifaces' }, o.interfaces.map(interfaceCard)),
   );

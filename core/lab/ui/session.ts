@@ -1,6 +1,7 @@
 // One session: the live transcript (client and server lines as sent, relative times, long payloads
 // folded, the switch to TLS marked and later lines badged, a note beside each line), the TLS handshake
 // ladder, and for HTTP the requests it carried.
+import { commandNote, NoteContext, replyNote } from '../notes.js';
 import type { HandshakeData, LineData, SessionSummary } from '../wire.js';
 import { h, replace } from './dom.js';
 import { bytes, clock, duration, endpoint, relative } from './format.js';
@@ -55,7 +56,9 @@ function lineText(l: LineData): HTMLElement {
       const open = more.getAttribute('aria-expanded') === 'true';
       pre.textContent = open ? head : text;
       more.setAttribute('aria-expanded', String(!open));
-      more.textContent = open ? `… ${lines.length > FOLD_LINES ? `${lines.length - SHOWN_WHEN_FOLDED} more lines, ` : ''}${bytes(l.bytes ?? text.length)} in all: show` : 'fold';
+      more.textContent = open
+        ? `… ${lines.length > FOLD_LINES ? `${lines.length - SHOWN_WHEN_FOLDED} more lines, ` : ''}${bytes(l.bytes ?? text.length)} in all: show`
+        : 'fold';
     });
     return h('div', { class: 'folded' }, pre, more);
   }
@@ -76,7 +79,15 @@ function payloadBox(l: LineData): HTMLElement | null {
   return h('div', { class: 'payload-box' }, btn, pre);
 }
 
-export function lineRow(l: LineData, s: SessionSummary): HTMLElement {
+/** The note beside a line: the hub's for its own lines, worked out here for what client and server sent. */
+function noteFor(ctx: NoteContext, l: LineData): string | undefined {
+  if (l.note !== undefined) return l.note;
+  if (l.kind === 'command') return commandNote(ctx, l.text) || undefined;
+  if (l.kind === 'reply') return replyNote(ctx, l.text) || undefined;
+  return undefined;
+}
+
+export function lineRow(l: LineData, s: SessionSummary, note = l.note): HTMLElement {
   if (l.dir === 'm') {
     return h(
       'div',
@@ -89,7 +100,7 @@ export function lineRow(l: LineData, s: SessionSummary): HTMLElement {
         h('span', { class: 'meta-text' }, l.text),
         l.handshake ? h('a', { class: 'meta-link', href: `#/session/${s.id}/tls` }, 'open the handshake') : null,
       ),
-      l.note ? h('p', { class: 'note' }, l.note) : null,
+      note ? h('p', { class: 'note' }, note) : null,
     );
   }
   return h(
@@ -106,7 +117,7 @@ export function lineRow(l: LineData, s: SessionSummary): HTMLElement {
       l.request ? h('span', { class: 'req-time' }, `${l.request.method} ${l.request.path} took ${l.request.ms} ms`) : null,
     ),
     h('span', { class: 'badges' }, l.encrypted ? h('span', { class: 'badge enc', title: 'this line travelled encrypted (TLS)' }, 'encrypted') : null),
-    l.note ? h('p', { class: 'note' }, l.note) : null,
+    note ? h('p', { class: 'note' }, note) : null,
   );
 }
 
@@ -163,7 +174,9 @@ function header(s: SessionSummary, tab: string): HTMLElement {
       { class: 'subtabs', aria: { label: 'Session views' } },
       tabs
         .filter((t) => t[2])
-        .map(([key, label]) => h('a', { href: `#/session/${s.id}${key ? `/${key}` : ''}`, class: tab === key ? 'active' : '', aria: tab === key ? { current: 'page' } : {} }, label)),
+        .map(([key, label]) =>
+          h('a', { href: `#/session/${s.id}${key ? `/${key}` : ''}`, class: tab === key ? 'active' : '', aria: tab === key ? { current: 'page' } : {} }, label),
+        ),
     ),
   );
 }
@@ -187,6 +200,7 @@ export function transcriptView(id: string, options: { projector?: boolean } = {}
   let lastSeq = -1;
   let drawnHead: string | undefined;
   let firstDraw = true;
+  let notes = new NoteContext('');
   const headBox = h('div');
   const list = h('div', { class: 'transcript', role: 'log', aria: { live: 'polite', label: 'transcript' } });
   const gapNote = h('div');
@@ -209,17 +223,28 @@ export function transcriptView(id: string, options: { projector?: boolean } = {}
     // Follow the newest line while the reader is at the bottom of a live session (never on first sight).
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
     const follow = !firstDraw && atBottom && s.closedAt === undefined && lines.length > 0 && lines[lines.length - 1].seq > lastSeq;
-    if (lines.length > 0 && lines[0].seq <= lastSeq && list.childElementCount > 0 && lines[lines.length - 1].seq >= lastSeq && isAppendOnly(list, lines, lastSeq)) {
-      for (const l of lines) if (l.seq > lastSeq) list.append(lineRow(l, s));
+    if (
+      lines.length > 0 &&
+      lines[0].seq <= lastSeq &&
+      list.childElementCount > 0 &&
+      lines[lines.length - 1].seq >= lastSeq &&
+      isAppendOnly(list, lines, lastSeq)
+    ) {
+      for (const l of lines) if (l.seq > lastSeq) list.append(lineRow(l, s, noteFor(notes, l)));
     } else {
+      // The notes follow the dialogue (the last command, IMAP tags): worked out again from the start.
+      notes = new NoteContext(s.service);
       replace(
         list,
-        lines.map((l) => lineRow(l, s)),
+        lines.map((l) => lineRow(l, s, noteFor(notes, l))),
       );
     }
     lastSeq = lines.length > 0 ? lines[lines.length - 1].seq : -1;
     if (lines.length === 0) replace(list, h('p', { class: 'empty' }, 'Nothing yet: lines appear here as they are sent.'));
-    replace(gapNote, store.gapAt ? h('p', { class: 'gap-note' }, 'The live stream skipped events while this browser was away; the transcript was reloaded.') : null);
+    replace(
+      gapNote,
+      store.gapAt ? h('p', { class: 'gap-note' }, 'The live stream skipped events while this browser was away; the transcript was reloaded.') : null,
+    );
     if (follow || (options.projector && lines.length > 0)) window.scrollTo({ top: document.body.scrollHeight });
     firstDraw = false;
   };
@@ -280,7 +305,11 @@ export function tlsView(id: string): SessionViewHandle {
     replace(
       body,
       h('p', { class: 'summary' }, facts || 'handshake'),
-      h('p', { class: 'muted' }, `${bytes(d.bytes.client)} from the client, ${bytes(d.bytes.server)} from the server during the handshake. Click a message to see its fields.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `${bytes(d.bytes.client)} from the client, ${bytes(d.bytes.server)} from the server during the handshake. Click a message to see its fields.`,
+      ),
       ladder(
         { client: `client ${endpoint(s.peer)}`, server: `server ${endpoint(s.local)}` },
         d.messages.map((m, i) => ({
@@ -296,12 +325,23 @@ export function tlsView(id: string): SessionViewHandle {
               null,
               h('p', { class: 'explain' }, m.explain),
               m.error ? h('p', { class: 'error' }, m.error) : null,
-              m.fields.length > 0 ? fieldTable(['field', 'value'], m.fields.map((f) => [f.name, h('span', { class: 'mono' }, f.value)])) : null,
+              m.fields.length > 0
+                ? fieldTable(
+                    ['field', 'value'],
+                    m.fields.map((f) => [f.name, h('span', { class: 'mono' }, f.value)]),
+                  )
+                : null,
             ),
         })),
         open,
       ),
-      d.notes.length > 0 ? h('ul', { class: 'notes' }, d.notes.map((n) => h('li', null, n))) : null,
+      d.notes.length > 0
+        ? h(
+            'ul',
+            { class: 'notes' },
+            d.notes.map((n) => h('li', null, n)),
+          )
+        : null,
     );
   });
   return { el, update() {} };
@@ -331,7 +371,15 @@ export function requestTable(rows: Array<{ line: LineData; session: Pick<Session
     h(
       'table',
       { class: 'list requests' },
-      h('thead', null, h('tr', null, ['time', 'method', 'path', 'status', 'size', 'took', ''].map((c) => h('th', null, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['time', 'method', 'path', 'status', 'size', 'took', ''].map((c) => h('th', null, c)),
+        ),
+      ),
       h(
         'tbody',
         null,

@@ -28,7 +28,11 @@ function matches(s: SessionSummary, f: SessionFilter): boolean {
 
 export function tlsBadge(s: SessionSummary): HTMLElement {
   if (s.tls === 'none') return h('span', { class: 'badge plain', title: 'not encrypted: anyone on the path can read it' }, 'plain');
-  return h('span', { class: 'badge tls', title: s.tlsSummary ?? (s.tls === 'starttls' ? 'switched to TLS with STARTTLS' : 'TLS from the first byte') }, s.tls === 'starttls' ? 'STARTTLS' : 'TLS');
+  return h(
+    'span',
+    { class: 'badge tls', title: s.tlsSummary ?? (s.tls === 'starttls' ? 'switched to TLS with STARTTLS' : 'TLS from the first byte') },
+    s.tls === 'starttls' ? 'STARTTLS' : 'TLS',
+  );
 }
 
 export function stateBadge(s: SessionSummary): HTMLElement {
@@ -52,7 +56,12 @@ function rowFor(s: SessionSummary, now: number): { key: string; cells: Child[] }
   return {
     key,
     cells: [
-      h('td', { class: 'proto' }, h('span', { class: `proto-tag p-${s.service}` }, s.service.toUpperCase()), s.listener && s.listener !== s.service ? h('small', null, ` ${s.listener}`) : null),
+      h(
+        'td',
+        { class: 'proto' },
+        h('span', { class: `proto-tag p-${s.service}` }, s.service.toUpperCase()),
+        s.listener && s.listener !== s.service ? h('small', null, ` ${s.listener}`) : null,
+      ),
       h('td', { class: 'mono' }, endpoint(s.peer)),
       h('td', { data: { label: 'user' } }, s.user ?? h('span', { class: 'muted' }, '—')),
       h('td', null, tlsBadge(s)),
@@ -119,7 +128,14 @@ export function sessionsView(f: SessionFilter): { el: HTMLElement; update(): voi
           : `The connections you logged in to, and those from your address ${store.viewer.address} nobody else logged in to. Newest first.`,
       ),
     ),
-    h('form', { class: 'filters', role: 'search' }, select, input('user', 'user'), input('address', 'client address'), h('label', { class: 'check' }, labBox, labLabel)),
+    h(
+      'form',
+      { class: 'filters', role: 'search' },
+      select,
+      input('user', 'user'),
+      input('address', 'client address'),
+      h('label', { class: 'check' }, labBox, labLabel),
+    ),
     listBox,
   );
   const update = (): void => {
@@ -142,7 +158,9 @@ export function sessionsView(f: SessionFilter): { el: HTMLElement; update(): voi
     const shown = all.filter((s) => matches(s, f)).slice(0, 500);
     if (shown.length === 0) {
       empty.textContent =
-        all.length === 0 ? 'No sessions yet. Connect a mail client, run curl, or type into nc: sessions appear here as they happen.' : 'No session matches the filter.';
+        all.length === 0
+          ? 'No sessions yet. Connect a mail client, run curl, or type into nc: sessions appear here as they happen.'
+          : 'No session matches the filter.';
       if (listBox.firstChild !== empty) replace(listBox, empty);
       return;
     }
@@ -191,7 +209,11 @@ export function loginFirst(what: string): HTMLElement {
       'div',
       { class: 'login-first' },
       h('h2', null, 'Log in to follow ' + what),
-      h('p', null, 'Use the form at the top with your lab account (the same user name and password as for mail). Everyone can see the overview; each student sees only their own sessions.'),
+      h(
+        'p',
+        null,
+        'Use the form at the top with your lab account (the same user name and password as for mail). Everyone can see the overview; each student sees only their own sessions.',
+      ),
     ),
   );
 }

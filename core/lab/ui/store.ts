@@ -14,6 +14,7 @@ import type {
   TranscriptData,
   Viewer,
 } from '../wire.js';
+import { lineDir } from '../wire.js';
 
 export type Change = 'hello' | 'sessions' | 'lines' | 'dhcp' | 'packets' | 'overview' | 'pin' | 'notices' | 'conn' | 'gap';
 
@@ -106,6 +107,7 @@ export class Store {
   line(l: LineData): void {
     const s = this.sessions.get(l.session);
     if (!s) return;
+    l.dir = lineDir(l);
     const list = this.lines.get(l.session) ?? [];
     if (list.length > 0 && list[list.length - 1].seq >= l.seq) {
       if (list.some((x) => x.seq === l.seq)) return;
@@ -133,6 +135,7 @@ export class Store {
 
   /** Merges a transcript loaded from /lab/api (the stream may already have delivered newer lines). */
   transcript(t: TranscriptData): void {
+    for (const l of t.lines) l.dir = lineDir(l);
     this.sessions.set(t.session.id, t.session);
     const live = (this.lines.get(t.session.id) ?? []).filter((l) => l.seq > t.seq);
     this.lines.set(t.session.id, [...t.lines, ...live]);
