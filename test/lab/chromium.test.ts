@@ -85,9 +85,11 @@ async function loggedIn(user: (typeof USERS)[number], viewport = DESKTOP, port =
   return { context, page };
 }
 
+/** The whole page, and the first screenful (what the README shows). */
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => (globalThis as unknown as PageGlobal).scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.screen.png`) });
 }
 
 function rawFrom(port: number, localAddress = '127.0.0.1'): Promise<LineClient> {
@@ -363,7 +365,7 @@ test.serial('screenshots of every view at desktop, projector and phone sizes', a
       await shot(page, `packets-${size}`);
     }
     // Projector: large text, the pinned session followed live.
-    await teach.page.goto(`${base}#/sessions?service=https`);
+    await teach.page.goto(`${base}#/sessions?service=smtp`);
     await teach.page.click('tr.row');
     await teach.page.click('button.pin');
     await big.page.goto(`${base}?big=1#/projector`);

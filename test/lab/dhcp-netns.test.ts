@@ -132,6 +132,7 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
       await tp.click('.mac-ladder .rung:nth-child(2) .rung-arrow');
       await tp.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
       await tp.screenshot({ path: join(SHOTS, 'dhcp-instructor-desktop.png'), fullPage: true });
+      await tp.screenshot({ path: join(SHOTS, 'dhcp-instructor-desktop.screen.png') });
       const phone = await loginAt(teacher, 'http://127.0.0.1', 'teach', 'teach-pw', 390);
       await phone.waitForSelector('.mac-ladder .rung');
       await phone.click('.mac-ladder .rung:nth-child(1) .rung-arrow');
