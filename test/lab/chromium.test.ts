@@ -12,6 +12,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startLabnet } from '../../app/labnet.js';
 import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { LineClient } from '../support/line-client.js';
 
@@ -386,5 +389,54 @@ test.serial('screenshots of every view at desktop, projector and phone sizes', a
     await teach.context.close();
     await phone.context.close();
     await big.context.close();
+  }
+});
+
+test.serial('a payload that came with a line (message data) is folded with its size, and its markup stays text', async (t) => {
+  // Services attach message data to the command event as `payload` (core/events.ts): an in-process lab
+  // gets such events here directly, as SMTP's DATA will publish them.
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-payload-'));
+  const inproc = await startLabnet({
+    defaults: false,
+    logLevel: 'silent',
+    config: { listen: '127.0.0.1', dataDir, users: USERS, instructors: ['teach'], services: { http: { port: 0 } } },
+  });
+  try {
+    const ev = inproc.events;
+    ev.publish({
+      type: 'session.open',
+      service: 'smtp',
+      session: 'smtp-900',
+      peer: { address: '127.0.0.9', port: 4000 },
+      local: { address: '127.0.0.1', port: 25 },
+      tls: false,
+    });
+    ev.publish({ type: 'reply', service: 'smtp', session: 'smtp-900', text: '354 End data with <CR><LF>.<CR><LF>' });
+    const message = `Subject: <script>globalThis.pwned=6</script><b>hi</b>\r\nFrom: a@lab.test\r\n\r\n${'line of the body\r\n'.repeat(40)}`;
+    ev.publish({
+      type: 'command',
+      service: 'smtp',
+      session: 'smtp-900',
+      text: `<message data: ${message.length} octets>`,
+      name: 'DATA',
+      payload: message,
+      payloadBytes: message.length,
+    });
+    const page = (await loggedIn(USERS[2], DESKTOP, inproc.port('http'))).page;
+    await page.evaluate(() => ((globalThis as unknown as PageGlobal).pwned = 0));
+    await page.goto(`http://127.0.0.1:${inproc.port('http')}/lab#/session/smtp-900`);
+    const fold = page.locator('.payload-box button.fold');
+    await fold.waitFor();
+    t.is(await fold.textContent(), `payload: ${message.length} B: show`);
+    t.is(await page.locator('.payload-box pre.payload').textContent(), '', 'folded at first');
+    await fold.click();
+    const shown = (await page.locator('.payload-box pre.payload').textContent())!;
+    t.true(shown.startsWith('Subject: <script>globalThis.pwned=6</script><b>hi</b>'));
+    t.is(await page.$$eval('.payload-box script, .payload-box b', (e) => (e as unknown[]).length), 0);
+    t.is(await page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0);
+    await page.context().close();
+  } finally {
+    await inproc.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

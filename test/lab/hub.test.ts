@@ -426,3 +426,12 @@ test('every /lab answer carries a strict Content-Security-Policy; the bundle is 
   t.is(stats.status, 200);
   t.is((await request(http, '/lab/api/stats', { headers: { Authorization: 'Bearer wrong' } })).status, 403);
 });
+
+test('instructors must be accounts among users', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-cfg-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const err = await t.throwsAsync(
+    startLabnet({ defaults: false, logLevel: 'silent', config: { dataDir, users: USERS, instructors: ['teach', 'nobody'], services: { http: { port: 0 } } } }),
+  );
+  t.regex(err!.message, /instructors\[1\]: got "nobody", expected the name of one of the users/);
+});
