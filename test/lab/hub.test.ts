@@ -433,5 +433,5 @@ test('instructors must be accounts among users', async (t) => {
   const err = await t.throwsAsync(
     startLabnet({ defaults: false, logLevel: 'silent', config: { dataDir, users: USERS, instructors: ['teach', 'nobody'], services: { http: { port: 0 } } } }),
   );
-  t.regex(err!.message, /instructors\[1\]: got "nobody", expected the name of one of the users/);
+  t.regex(err.message, /instructors\[1\]: got "nobody", expected the name of one of the users/);
 });
