@@ -149,7 +149,11 @@ export class LabHub {
 
   start(): Promise<void> {
     // Every TLS listener and STARTTLS upgrade records its handshake, so each session's can be shown.
-    if (this.tls) this.tls.tapAll = true;
+    if (this.tls) {
+      this.tls.tapAll = true;
+      // A budget even without the HTTPS demo (which sets its own): a flood runs on plain node:tls.
+      if (this.tls.handshakes.maxPerSecond === 0) this.tls.handshakes.maxPerSecond = 100;
+    }
     this.subscription = this.events.subscribe((e) => this.onEvent(e), { maxQueue: 100_000 });
     addLabRoutes(this.routes, this);
     const sample = setInterval(() => this.sample(), SAMPLE_MS);

@@ -54,8 +54,8 @@ export class TlsMaterial {
   readonly handshakes = new HandshakeLog(200);
   /**
    * Record the handshake of every TLS listener and STARTTLS upgrade, not only the /tls demo's (the
-   * live lab sets it before the services start, to show each session's handshake). The per-second
-   * budget of the log still applies.
+   * live lab sets it before the services start, to show each session's handshake), except a listener
+   * that asks for no tap. The per-second budget of the log still applies.
    */
   tapAll = false;
 
@@ -183,7 +183,9 @@ export class TlsMaterial {
   listenerTls(req: ListenerTlsRequest): ListenerTls {
     const options = req.rsaDemo ? () => this.rsaDemoOptions(req.alpn) : () => this.serverOptions(req.alpn);
     const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
-    if (req.tap || req.rsaDemo || this.tapAll) {
+    // `tapAll` (the live lab) taps every listener that did not turn the tap off itself (HTTPS with
+    // handshakeDemo: false stays plain node:tls).
+    if (req.tap || req.rsaDemo || (this.tapAll && req.tap !== false)) {
       const decodeOptions: DecodeOptions = req.rsaDemo ? { rsaDecrypt: (b) => this.rsaDecrypt(b) } : {};
       const log = this.handshakes;
       if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;

@@ -4,6 +4,7 @@
 // never blocks a service, bounded history, the login and its cookie, the security headers.
 import test from 'ava';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
-import type { LineData, TranscriptData } from '../../core/lab/wire.js';
+import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
 import { LineClient } from '../support/line-client.js';
 import { LabStreamClient, login, request } from './lab-client.js';
 
@@ -434,4 +435,59 @@ test('instructors must be accounts among users', async (t) => {
     startLabnet({ defaults: false, logLevel: 'silent', config: { dataDir, users: USERS, instructors: ['teach', 'nobody'], services: { http: { port: 0 } } } }),
   );
   t.regex(err.message, /instructors\[1\]: got "nobody", expected the name of one of the users/);
+});
+
+test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (SMTPS)', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  // STARTTLS: plain first, then the same connection switches to TLS.
+  const plain = await LineClient.connect(lab.port('smtp'));
+  await plain.line();
+  await smtpSay(plain, 'EHLO starttls-client');
+  await smtpSay(plain, 'STARTTLS');
+  const port = plain.socket.localPort!;
+  plain.socket.removeAllListeners('data');
+  const secure = tls.connect({ socket: plain.socket, servername: 'localhost', rejectUnauthorized: false });
+  await new Promise<void>((r, j) => {
+    secure.once('secureConnect', () => r());
+    secure.once('error', j);
+  });
+  const after = new LineClient(secure);
+  after.write('EHLO after-tls\r\n');
+  while (!/^250 /.test((await after.line()) ?? '250 ')) {
+    /* the EHLO answer */
+  }
+  after.write('QUIT\r\n');
+  await after.line();
+  // Implicit TLS: SMTPS.
+  const s2 = tls.connect({ host: '127.0.0.1', port: lab.port('smtp', 'smtps'), servername: 'localhost', rejectUnauthorized: false });
+  const implicit = new LineClient(s2);
+  await implicit.line();
+  implicit.write('QUIT\r\n');
+  await implicit.line();
+  const idOf = (p: number): string | undefined => [...teach.sessions().values()].find((s) => s.peer.port === p)?.id;
+  await teach.until(() => idOf(port) !== undefined && teach.lines(idOf(port)).some((l) => l.kind === 'close'), 10_000, 'the STARTTLS session');
+  const id = idOf(port)!;
+  const lines = teach.lines(id);
+  const marker = lines.findIndex((l) => l.kind === 'tls' && l.handshake === true);
+  t.true(marker > 0, 'the switch to TLS is marked, with its handshake');
+  t.false(
+    lines.slice(0, marker).some((l) => l.encrypted),
+    'nothing before the switch is badged encrypted',
+  );
+  t.true(lines.slice(marker + 1).some((l) => l.text === 'EHLO after-tls' && l.encrypted === true));
+  t.is(teach.sessions().get(id)!.tls, 'starttls');
+  const hs = JSON.parse((await request(http, `/lab/api/sessions/${id}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(hs.messages[0].name, 'ClientHello');
+  t.true(hs.messages.some((m) => m.name === 'ServerHello'));
+  t.false(JSON.stringify(hs).includes('TRAFFIC_SECRET'), 'no key-log secrets in the lab');
+  const smtps = [...teach.sessions().values()].find((s) => s.listener === 'smtps');
+  t.truthy(smtps);
+  t.is(smtps!.tls, 'implicit');
+  await teach.until(() => teach.sessions().get(smtps!.id)?.handshake === true, 10_000, 'the SMTPS handshake');
+  t.is((await request(http, `/lab/api/sessions/${smtps!.id}/tls`, { headers: { Cookie: cookie } })).status, 200);
 });
