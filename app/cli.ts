@@ -8,6 +8,7 @@ import { LABNET_VERSION } from '../core/paths.js';
 import { LOG_LEVELS } from '../core/logger.js';
 import { formatReadyTable } from '../core/ready-table.js';
 import { loadOrCreateLabCertificates } from '../core/tls/lab-ca.js';
+import { watchLab } from '../core/lab/watch.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -124,6 +125,46 @@ ca.command('export')
       process.stdout.write(certs.ca.certPem);
     } catch (err) {
       fail(err);
+    }
+  });
+
+program
+  .command('watch')
+  .description("follow the live lab's transcripts in this terminal (for an instructor on the lab machine, e.g. over SSH)")
+  .option('-s, --service <names>', 'only these services, comma separated (smtp,imap,pop3,http,https,dhcp)')
+  .option('-u, --user <name>', "only this user's sessions")
+  .option('-c, --config <file>', 'the config the lab runs with (to find its data directory)')
+  .option('-d, --data-dir <dir>', 'the data directory of the running lab')
+  .option('--no-notes', 'leave out the note under each line')
+  .option('--no-color', 'no colours (also when stdout is not a terminal)')
+  .action(async (opts: { service?: string; user?: string; config?: string; dataDir?: string; notes: boolean; color: boolean }) => {
+    let dataDir: string;
+    try {
+      dataDir = loadConfig({ configFile: opts.config, dataDir: opts.dataDir }).dataDir;
+    } catch (err) {
+      process.stderr.write(`labnet: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    }
+    const controller = new AbortController();
+    process.on('SIGINT', () => controller.abort());
+    process.on('SIGTERM', () => controller.abort());
+    try {
+      await watchLab({
+        dataDir,
+        services: opts.service
+          ?.split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean),
+        user: opts.user?.trim().toLowerCase(),
+        notes: opts.notes,
+        color: opts.color && Boolean(process.stdout.isTTY),
+        out: process.stdout,
+        err: process.stderr,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      process.stderr.write(`labnet watch: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
     }
   });
 

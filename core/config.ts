@@ -62,6 +62,41 @@ export const apiConfigSchema = z.strictObject({
   token: z.string().max(256).default(''),
 });
 
+/**
+ * The live lab (/lab on HTTP and HTTPS, `labnet watch`) and how much history it keeps. Every bound
+ * holds whatever students do: lines are cut, sessions and lines evicted oldest first, and the byte
+ * budget caps the total.
+ */
+export const labConfigSchema = z.strictObject({
+  /** Serve /lab and record the protocol events for it (only while HTTP or HTTPS runs). */
+  enabled: z.boolean().default(true),
+  history: z
+    .strictObject({
+      /** Recent sessions kept (closed ones are evicted first). */
+      sessions: z.number().int().min(10).max(100_000).default(500),
+      /** Lines kept per session: the first 100 and the most recent ones, with a marker for the gap between. */
+      linesPerSession: z.number().int().min(200).max(1_000_000).default(2000),
+      /** Events a reconnecting browser resumes from without a gap. */
+      replayEvents: z.number().int().min(100).max(1_000_000).default(20_000),
+      /** Octets of transcript text kept at most (past it the oldest sessions go first). */
+      maxBytes: z
+        .number()
+        .int()
+        .min(1 << 20)
+        .max(4 * 1024 ** 3)
+        .default(64 << 20),
+      /** DHCP packets kept (at most 200 per client MAC). */
+      dhcpPackets: z.number().int().min(100).max(1_000_000).default(5000),
+    })
+    .default(() => ({ sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, dhcpPackets: 5000 })),
+  /** Live streams (browsers, `labnet watch`) at most; more get 503. */
+  maxStreams: z.number().int().min(1).max(10_000).default(500),
+  /** Failed /lab logins per client address and minute before 429. */
+  loginFailuresPerMinute: z.number().int().min(1).max(1000).default(10),
+});
+
+export type LabConfig = z.infer<typeof labConfigSchema>;
+
 /** What every service's config has; a service extends it with its own keys. */
 export function serviceBaseSchema(defaults: { enabled: boolean; port: number }) {
   return z.strictObject({
@@ -100,8 +135,12 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     testMode: z.boolean().default(false),
     /** The REST API under /api/v1/ (core/mail-api): off unless a token or an instructor is configured. */
     api: apiConfigSchema.default(() => apiConfigSchema.parse({})),
-    /** Lab logins that may use the REST API with HTTP Basic (their lab password). */
-    instructors: z.array(userSchema.shape.name).max(64).default([]),
+    /**
+     * Accounts among `users` that log in to /lab as instructors (see everything, pin to the
+     * projector) and may use the REST API with HTTP Basic (their lab password).
+     */
+    instructors: z.array(userSchema.shape.name).max(1000).default([]),
+    lab: labConfigSchema.default(() => labConfigSchema.parse({})),
   });
 }
 
@@ -123,7 +162,9 @@ export interface LabnetConfig {
   services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
   testMode: boolean;
   api: z.infer<typeof apiConfigSchema>;
+  /** Instructor account names (among `users`). */
   instructors: string[];
+  lab: LabConfig;
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {
@@ -177,6 +218,13 @@ export function parseConfig(schema: z.ZodType, input: unknown, source: string, b
   const result = schema.safeParse(input ?? {});
   if (!result.success) throw new LabnetError('CONFIG_INVALID', formatConfigIssues(result.error.issues, input, source));
   const config = result.data as LabnetConfig;
+  // `instructors` names accounts of `users` (a sibling key, so checked here rather than in the schema).
+  const names = new Set(config.users.map((u) => u.name.toLowerCase()));
+  const unknown = config.instructors.map((name, i) => ({ name, i })).filter((x) => !names.has(x.name.toLowerCase()));
+  if (unknown.length > 0) {
+    const lines = unknown.map((x) => `  instructors[${x.i}]: got ${describeValue(x.name)}, expected the name of one of the users`);
+    throw new LabnetError('CONFIG_INVALID', `invalid configuration in ${source}:\n${lines.join('\n')}`);
+  }
   config.dataDir = resolve(baseDir, config.dataDir);
   return config;
 }

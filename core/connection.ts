@@ -19,6 +19,8 @@ export interface ConnectionHooks {
 export interface TlsUpgradeOptions extends tls.TlsOptions {
   /** Handshake must finish within this many ms. Default 15 s. */
   handshakeTimeoutMs?: number;
+  /** Wraps the plain socket instead of `new tls.TLSSocket` (TlsMaterial's handshake tap). */
+  wrap?: (socket: net.Socket, options: tls.TlsOptions) => tls.TLSSocket;
 }
 
 function destroyOnFailure(conn: Connection, err: unknown): void {
@@ -272,8 +274,8 @@ export class Connection implements LiveLinks<Connection> {
     if (!(plain instanceof net.Socket)) throw new Error('this connection cannot upgrade to TLS: its transport is not a net.Socket');
     const dropped = this.framer.detach();
     this.unwatch(plain);
-    const { handshakeTimeoutMs = 15_000, ...tlsOptions } = options;
-    const secure = new tls.TLSSocket(plain, { ...tlsOptions, isServer: true });
+    const { handshakeTimeoutMs = 15_000, wrap, ...tlsOptions } = options;
+    const secure = wrap ? wrap(plain, tlsOptions) : new tls.TLSSocket(plain, { ...tlsOptions, isServer: true });
     this.socket = secure;
     this.tlsSocket = secure;
     this.watch(secure);

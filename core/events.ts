@@ -41,6 +41,14 @@ export interface CommandEvent extends EventBase {
   text: string;
   /** Parsed command name (EHLO, FETCH, GET...) when known. */
   name?: string;
+  /**
+   * What came with the command, when a service shows it: message data after DATA or BDAT, an APPEND
+   * literal, HTTP header fields. At most EVENT_PAYLOAD_MAX characters, secrets removed; the live lab
+   * shows it folded with its size.
+   */
+  payload?: string;
+  /** Octets of the whole payload (payload may be cut). */
+  payloadBytes?: number;
 }
 
 /** A reply (or status line) sent to the client. `text` may be a summary for large payloads. */
@@ -50,7 +58,12 @@ export interface ReplyEvent extends EventBase {
   text: string;
   /** Octets actually sent for this reply, including any payload summarised away. */
   bytes?: number;
+  /** What the reply carried, when a service shows it (a RETR'd message, a FETCH literal); see CommandEvent.payload. */
+  payload?: string;
 }
+
+/** The most payload text an event carries (services cut longer payloads and give payloadBytes or bytes). */
+export const EVENT_PAYLOAD_MAX = 16 * 1024;
 
 /** A datagram or frame decoded (DHCP packets, TLS records). */
 export interface PacketEvent extends EventBase {

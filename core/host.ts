@@ -239,7 +239,9 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   container.bind(TOKENS.Status).toConstantValue(board);
   container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
   container.bind(TOKENS.LabNames).toConstantValue(new LabNames());
-  const needs = new Set(enabled.flatMap((m) => m.needs ?? []));
+  const needs = new Set<string>(enabled.flatMap((m) => m.needs ?? []));
+  // The live lab is served by the web services: without HTTP and HTTPS it would only cost.
+  if (config.lab.enabled && enabled.some((m) => m.name === 'http' || m.name === 'https')) needs.add('lab');
   const providers = coreProviders(container, needs);
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);
 

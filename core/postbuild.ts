@@ -1,4 +1,4 @@
-// Runs after tsc. Bundles the CLI and everything it imports into one file, build/labnet.js, which is
+// Runs after tsc. Bundles the browser code of the live lab (below), and bundles the CLI and everything it imports into one file, build/labnet.js, which is
 // what `labnet` (package bin), `make start` and the integration tests run: one module instead of
 // several hundred (inversify alone is 336 files) starts in half the time and idles about 15 MB
 // lighter. The unbundled build/app/index.js stays the programmatic entry point for test suites.
@@ -43,3 +43,25 @@ const text = readFileSync(outfile, 'utf8');
 const ascii = text.replace(/[^\x00-\x7f]/g, '?');
 if (ascii !== text) writeFileSync(outfile, ascii);
 chmodSync(outfile, 0o755);
+
+// The live lab's browser code (core/lab/ui/, type-checked by its own tsconfig with the DOM library):
+// one script and one stylesheet in build/lab-ui/, served by /lab/app.js and /lab/app.css. Nothing
+// comes from a CDN: a classroom lab may be offline.
+await build({
+  entryPoints: { app: projectPath('core', 'lab', 'ui', 'main.ts') },
+  outdir: projectPath('build', 'lab-ui'),
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  sourcemap: 'linked',
+  minify: true,
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { app: projectPath('core', 'lab', 'ui', 'app.css') },
+  outdir: projectPath('build', 'lab-ui'),
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});

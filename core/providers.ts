@@ -5,6 +5,7 @@ import { MailStore } from './mail-store/index.js';
 import { bindMailApi } from './mail-api/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
+import { LabHub } from './lab/hub.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -30,6 +31,15 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     lifecycles.push({
       start: () => container.get<TlsMaterial>(TOKENS.Tls).start(),
       stop: () => container.get<TlsMaterial>(TOKENS.Tls).stop(),
+    });
+  }
+  if (needs.has('lab')) {
+    // The live lab (/lab on HTTP and HTTPS): started after the TLS material, before the services, so it
+    // sees every session from the first.
+    container.bind(TOKENS.Lab).to(LabHub).inSingletonScope();
+    lifecycles.push({
+      start: () => container.get<LabHub>(TOKENS.Lab).start(),
+      stop: () => container.get<LabHub>(TOKENS.Lab).stop(),
     });
   }
   return {

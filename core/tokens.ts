@@ -29,6 +29,8 @@ export const TOKENS = {
   LabNames: Symbol.for('labnet.LabNames'),
   /** MailApi: parsed messages, waitFor and purge for test suites and the REST API (with the mail store). */
   MailApi: Symbol.for('labnet.MailApi'),
+  /** LabHub: the live lab (/lab, `labnet watch`), bound while lab.enabled and HTTP or HTTPS runs. */
+  Lab: Symbol.for('labnet.Lab'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

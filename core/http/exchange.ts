@@ -117,6 +117,21 @@ export class HttpExchange {
     if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength));
   }
 
+  /**
+   * Starts a response whose body runs until the connection closes (server-sent events for /lab): no
+   * Content-Length and `Connection: close`, so the end of the connection ends the body (RFC 9112
+   * section 6.3, item 8). The caller writes the body on `conn`; when its handler resolves, the engine
+   * closes the connection.
+   */
+  startStream(status: number, fields: string): void {
+    this.closeAfter = true;
+    const head = `${statusLine(status)}${commonFields()}${fields}Connection: close\r\n\r\n`;
+    this.status = status;
+    this.responded = true;
+    this.conn.write(head);
+    if (this.events.wants('reply')) this.replyEvent(status, head.length);
+  }
+
   /** A small text/plain error body saying what was wrong. */
   sendError(status: number, message: string, options: { close?: boolean; fields?: string } = {}): void {
     if (options.close) this.closeAfter = true;

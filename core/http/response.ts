@@ -11,6 +11,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   206: 'Partial Content',
   301: 'Moved Permanently',
   302: 'Found',
+  303: 'See Other',
   304: 'Not Modified',
   400: 'Bad Request',
   403: 'Forbidden',

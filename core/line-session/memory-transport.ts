@@ -2,7 +2,6 @@
 // transcript tests drive SMTP, POP3 and IMAP sessions through them in a few milliseconds. Each end
 // has what a session uses of a socket (idle timeout, no-delay, addresses); a TLS upgrade works over it
 // too (node:tls wraps any duplex stream).
-import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Connection, type ConnectionHooks } from '../connection.js';
 import type { EventBus } from '../events.js';
@@ -99,7 +98,7 @@ export function memoryConnection(o: MemoryConnectionOptions): { conn: Connection
   const [server, client] = memoryPair();
   const endpoint = { address: '127.0.0.1', port: 0 };
   const conn = new Connection(
-    server as unknown as Socket,
+    server,
     o.events.nextSessionId(o.service),
     o.service,
     endpoint,

@@ -52,6 +52,12 @@ export class TlsMaterial {
   private rsaDemo?: tls.SecureContext;
   private forgeKey?: forge.pki.rsa.PrivateKey;
   readonly handshakes = new HandshakeLog(200);
+  /**
+   * Record the handshake of every TLS listener and STARTTLS upgrade, not only the /tls demo's (the
+   * live lab sets it before the services start, to show each session's handshake), except a listener
+   * that asks for no tap. The per-second budget of the log still applies.
+   */
+  tapAll = false;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
@@ -137,9 +143,15 @@ export class TlsMaterial {
     return { secureContext: this.modern!, ALPNCallback: alpnGuard(alpn) };
   }
 
-  /** Options for Connection.upgradeTls (STARTTLS / STLS). */
-  upgradeOptions(alpn: readonly string[]): TlsUpgradeOptions {
-    return this.serverOptions(alpn);
+  /** Options for Connection.upgradeTls (STARTTLS / STLS); with `tapAll`, the handshake is recorded. */
+  upgradeOptions(alpn: readonly string[], service = 'starttls'): TlsUpgradeOptions {
+    const options: TlsUpgradeOptions = this.serverOptions(alpn);
+    if (this.tapAll) {
+      const log = this.handshakes;
+      options.wrap = (socket, opts) =>
+        log.admit() ? log.wrap(socket, opts, 'starttls', {}, (c) => this.publishHandshake(service, c)) : new tls.TLSSocket(socket, { ...opts, isServer: true });
+    }
+    return options;
   }
 
   /** The TLS 1.2 static-RSA demo context (made on first use). */
@@ -171,7 +183,9 @@ export class TlsMaterial {
   listenerTls(req: ListenerTlsRequest): ListenerTls {
     const options = req.rsaDemo ? () => this.rsaDemoOptions(req.alpn) : () => this.serverOptions(req.alpn);
     const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
-    if (req.tap || req.rsaDemo) {
+    // `tapAll` (the live lab) taps every listener that did not turn the tap off itself (HTTPS with
+    // handshakeDemo: false stays plain node:tls).
+    if (req.tap || req.rsaDemo || (this.tapAll && req.tap !== false)) {
       const decodeOptions: DecodeOptions = req.rsaDemo ? { rsaDecrypt: (b) => this.rsaDecrypt(b) } : {};
       const log = this.handshakes;
       if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;

@@ -1,0 +1,919 @@
+// The lab hub (TOKENS.Lab): subscribes to the protocol event bus and keeps what the live lab shows,
+// bounded: recent sessions with their transcripts (notes added in the course's words), DHCP packets
+// and the lease table, other services' packets (DNS), notices, the overview (services from the status
+// board, interfaces from /sys/class/net) with a few minutes of chart history. Every streamed item gets
+// an event number and goes through the replay window (history.ts), so a browser that reconnects loses
+// and doubles nothing inside the window; each stream sees only what its viewer may (a student: their
+// own sessions; an instructor: everything).
+//
+// Extending it (the packet capture view, next): `publish(type, data, visible, size)` streams an item
+// with the replay guarantee; `addSnapshot(name, fn)` adds a part to the hello snapshot;
+// `visibleToAddress(a)` and `instructorsOnly` are the usual visibility rules; routes go to the shared
+// HttpRouteRegistry under /lab/ (see routes.ts).
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject, injectable, optional } from 'inversify';
+import type { Logger } from 'pino';
+import type { Accounts } from '../auth.js';
+import type { Clock } from '../clock.js';
+import type { LabnetConfig } from '../config.js';
+import { EVENT_PAYLOAD_MAX, type EventBus, type PacketEvent, type ProtocolEvent, type Subscription } from '../events.js';
+import type { HttpRouteRegistry } from '../http/routes.js';
+import type { StatusBoard } from '../status-board.js';
+import { TOKENS } from '../tokens.js';
+import type { TlsMaterial } from '../tls/tls-material.js';
+import { dhcpOptions, dhcpPacketView, LeaseTable } from './dhcp-view.js';
+import { History, type HistoryItem } from './history.js';
+import { InterfaceSampler } from './interfaces.js';
+import { LabLogins } from './logins.js';
+import { addLabRoutes } from './routes.js';
+import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
+import { sseFrame, SSE_HEARTBEAT } from './sse.js';
+import { LabStream } from './stream.js';
+import type {
+  ChartHistory,
+  DhcpPacketData,
+  EndpointData,
+  HandshakeData,
+  HelloData,
+  LineData,
+  NoticeData,
+  OverviewData,
+  PacketData,
+  ServiceRow,
+  SessionSummary,
+  TranscriptData,
+  Viewer,
+} from './wire.js';
+
+/** Items are flushed to the streams this often (one write per stream per flush). */
+const FLUSH_MS = 100;
+const HEARTBEAT_MS = 15_000;
+const SAMPLE_MS = 1000;
+const CHART_POINTS = 300;
+const MAX_PACKETS = 500;
+const MAX_NOTICES = 200;
+const DHCP_PER_MAC = 200;
+const HELLO_DHCP = 400;
+const MAX_STREAMS_PER_ADDRESS = 50;
+
+export const instructorsOnly = (v: Viewer): boolean => v.role === 'instructor';
+
+/** Visible to instructors and to a student browsing from `address`. */
+export function visibleToAddress(address: string): (v: Viewer) => boolean {
+  const a = plainAddress(address);
+  return (v) => v.role === 'instructor' || (v.role === 'student' && v.address === a);
+}
+
+export interface HubStats {
+  streams: number;
+  sessions: number;
+  bytesKept: number;
+  historyItems: number;
+  historyBytes: number;
+  recorded: number;
+  missedEvents: number;
+  /** Items written to streams (an item to 20 streams counts 20). */
+  fannedOut: number;
+  /** CPU time spent in flushes (building frames, writing them to the sockets), nanoseconds. */
+  fanoutNs: number;
+  /** Items flushed (each counted once). */
+  flushedItems: number;
+  gaps: number;
+}
+
+@injectable()
+export class LabHub {
+  readonly logins: LabLogins;
+  private readonly sessions = new Map<string, SessionRecord>();
+  /** Open sessions by "address|port" of the client: how a TLS handshake finds its session. */
+  private readonly byPeer = new Map<string, SessionRecord>();
+  private readonly history: History;
+  private pending: HistoryItem[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly streams = new Set<LabStream>();
+  private bytesKept = 0;
+  private subscription: Subscription | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly dhcpPackets: DhcpPacketData[] = [];
+  private readonly dhcpPerMac = new Map<string, number>();
+  private readonly leases = new LeaseTable();
+  private readonly packets: PacketData[] = [];
+  private readonly notices: NoticeData[] = [];
+  private readonly snapshots = new Map<string, (v: Viewer) => unknown>();
+  private overview: OverviewData;
+  private readonly charts: ChartHistory = { t: [], services: {}, interfaces: {} };
+  private readonly sampler = new InterfaceSampler();
+  private readonly previous = new Map<string, { accepted: number; bytesIn: number; bytesOut: number; t: number }>();
+  private readonly openedPerSecond = new Map<string, number[]>();
+  private readonly eventsOpened = new Map<string, number>();
+  private sampling = false;
+  private pinned: string | undefined;
+  private readonly startedAt: number;
+  private readonly watchToken = randomBytes(32).toString('base64url');
+  private stopped = false;
+  private readonly stats: HubStats = {
+    streams: 0,
+    sessions: 0,
+    bytesKept: 0,
+    historyItems: 0,
+    historyBytes: 0,
+    recorded: 0,
+    missedEvents: 0,
+    fannedOut: 0,
+    fanoutNs: 0,
+    flushedItems: 0,
+    gaps: 0,
+  };
+
+  constructor(
+    @inject(TOKENS.Config) readonly config: LabnetConfig,
+    @inject(TOKENS.Events) private readonly events: EventBus,
+    @inject(TOKENS.Status) private readonly board: StatusBoard,
+    @inject(TOKENS.HttpRoutes) private readonly routes: HttpRouteRegistry,
+    @inject(TOKENS.Accounts) accounts: Accounts,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Tls) @optional() private readonly tls: TlsMaterial | undefined,
+  ) {
+    const h = config.lab.history;
+    this.history = new History(h.replayEvents, Math.floor(h.maxBytes / 2), randomBytes(4).toString('hex'));
+    this.logins = new LabLogins(accounts, config.instructors, config.lab.loginFailuresPerMinute, () => clock.now());
+    this.startedAt = clock.now();
+    this.overview = { t: this.startedAt, hostname: config.hostname, startedAt: this.startedAt, services: [], interfaces: [], lab: this.labStats() };
+  }
+
+  // ---- lifecycle ----
+
+  start(): Promise<void> {
+    // Every TLS listener and STARTTLS upgrade records its handshake, so each session's can be shown.
+    if (this.tls) {
+      this.tls.tapAll = true;
+      // A budget even without the HTTPS demo (which sets its own): a flood runs on plain node:tls.
+      if (this.tls.handshakes.maxPerSecond === 0) this.tls.handshakes.maxPerSecond = 100;
+    }
+    this.subscription = this.events.subscribe((e) => this.onEvent(e), { maxQueue: 100_000 });
+    addLabRoutes(this.routes, this);
+    const sample = setInterval(() => this.sample(), SAMPLE_MS);
+    const beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+    // A stream keeps its HTTP connection busy: at shutdown the web server marks it closing and would
+    // wait out its grace time; ending streams at once lets labnet stop promptly.
+    const watchdog = setInterval(() => {
+      for (const s of this.streams) if (s.conn.closing || s.conn.closed) this.endStream(s, s.conn.closed ? undefined : 'the web server is stopping');
+    }, 250);
+    for (const t of [sample, beat, watchdog]) t.unref();
+    this.timers.push(sample, beat, watchdog);
+    this.sample();
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+    for (const t of this.timers) clearInterval(t);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const s of this.streams) this.endStream(s, 'labnet is stopping');
+    await rm(this.watchFile, { force: true }).catch(() => {});
+  }
+
+  // ---- extension API ----
+
+  /**
+   * Streams an item: it gets the next event number, goes to every stream whose viewer `visible`
+   * admits, and is replayed after a reconnect while it is in the window. `size` is its weight in
+   * octets against the window's budget.
+   */
+  publish(type: string, data: unknown, visible: (v: Viewer) => boolean, size = 200): HistoryItem {
+    const item = this.history.add(type, data, visible, size);
+    this.pending.push(item);
+    if (this.flushTimer === undefined && this.streams.size > 0) {
+      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer.unref();
+    } else if (this.streams.size === 0) this.pending.length = 0;
+    return item;
+  }
+
+  /** Adds a part to the hello snapshot (HelloData.extra[name]), computed per viewer. */
+  addSnapshot(name: string, fn: (v: Viewer) => unknown): void {
+    this.snapshots.set(name, fn);
+  }
+
+  readonly instructorsOnly = instructorsOnly;
+  readonly visibleToAddress = visibleToAddress;
+
+  // ---- events ----
+
+  private onEvent(e: ProtocolEvent): void {
+    if (this.stopped) return;
+    const missed = this.subscription?.dropped ?? 0;
+    if (missed !== this.stats.missedEvents) this.stats.missedEvents = missed;
+    switch (e.type) {
+      case 'session.open':
+        return this.onOpen(e.service, e.session, e.peer, e.local, e.tls, e.time);
+      case 'session.close': {
+        const rec = this.sessions.get(e.session);
+        if (!rec) return;
+        const s = rec.summary;
+        s.closedAt = e.time;
+        s.closeReason = e.reason;
+        s.bytesIn = e.bytesIn;
+        s.bytesOut = e.bytesOut;
+        this.byPeer.delete(peerKey(s.peer));
+        this.addLine(rec, {
+          kind: 'close',
+          dir: 'm',
+          t: e.time,
+          text: `connection closed (${e.reason}) after ${(e.durationMs / 1000).toFixed(1)} s: ${e.bytesIn} octets in, ${e.bytesOut} out`,
+          note: 'The TCP connection ends: each side sends FIN and the other acknowledges it.',
+        });
+        this.publishSummary(rec);
+        return;
+      }
+      case 'command': {
+        const rec = this.sessions.get(e.session);
+        if (!rec) return;
+        const payloadBytes = e.payloadBytes ?? (e.payload !== undefined ? Buffer.byteLength(e.payload) : 0);
+        rec.summary.bytesIn += Buffer.byteLength(e.text) + 2 + payloadBytes;
+        if (rec.summary.service === 'http' || rec.summary.service === 'https') {
+          const m = /^([A-Z]+) (\S+)/.exec(e.text);
+          rec.pendingRequest = m ? { method: m[1], path: m[2].slice(0, 2048), t: e.time } : undefined;
+          // The lab's own page, stream and API calls: the views hide these connections unless asked.
+          const own = m !== null && (m[2] === '/lab' || m[2].startsWith('/lab/') || m[2].startsWith('/lab?'));
+          const first = (rec.summary.requests ?? 0) === 0 && rec.summary.lab === undefined;
+          if ((first && own) || (rec.summary.lab === true && !own)) {
+            rec.summary.lab = own;
+            this.publishSummary(rec);
+          }
+        }
+        // `dir` follows from the kind for client and server lines; the viewers fill it in (a smaller stream).
+        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
+          kind: 'command',
+          t: e.time,
+          text: e.text,
+        };
+        if (e.payload !== undefined) {
+          line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
+          line.payloadBytes = payloadBytes;
+        }
+        this.addLine(rec, line);
+        return;
+      }
+      case 'reply': {
+        const rec = this.sessions.get(e.session);
+        if (!rec) return;
+        rec.summary.bytesOut += e.bytes ?? Buffer.byteLength(e.text) + 2;
+        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
+          kind: 'reply',
+          t: e.time,
+          text: e.text,
+        };
+        if (e.bytes !== undefined) line.bytes = e.bytes;
+        if (e.payload !== undefined) {
+          line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
+          line.payloadBytes = e.bytes;
+        }
+        const req = rec.pendingRequest;
+        if (req && e.text.startsWith('HTTP/')) {
+          line.request = { method: req.method, path: req.path, ms: e.time - req.t };
+          rec.summary.requests = (rec.summary.requests ?? 0) + 1;
+          rec.pendingRequest = undefined;
+        }
+        this.addLine(rec, line);
+        return;
+      }
+      case 'auth':
+        return this.onAuth(e.session, e.user, e.ok, e.mechanism, e.time);
+      case 'tls':
+        return this.onTls(e.session, e.step, e.detail, e.time);
+      case 'notice': {
+        const rec = e.session ? this.sessions.get(e.session) : undefined;
+        if (rec) {
+          this.addLine(rec, { kind: 'notice', dir: 'm', t: e.time, text: e.message });
+          return;
+        }
+        const n: NoticeData = { seq: 0, t: e.time, service: e.service, level: e.level, message: e.message.slice(0, 1000) };
+        const item = this.publish('notice', n, instructorsOnly, 300);
+        n.seq = item.seq;
+        pushBounded(this.notices, n, MAX_NOTICES);
+        return;
+      }
+      case 'packet':
+        return this.onPacket(e);
+      case 'service.state':
+        if ((e.service === 'http' || e.service === 'https') && e.state === 'listening') void this.writeWatchFile();
+        this.sample();
+        return;
+    }
+  }
+
+  private onOpen(service: string, id: string, peer: EndpointData, local: EndpointData, tls: boolean, t: number): void {
+    const listener = this.listenerName(service, local.port);
+    const summary: SessionSummary = {
+      id,
+      service,
+      ...(listener ? { listener } : {}),
+      peer: { address: plainAddress(peer.address), port: peer.port },
+      local: { address: plainAddress(local.address), port: local.port },
+      tls: tls ? 'implicit' : 'none',
+      handshake: false,
+      openedAt: t,
+      bytesIn: 0,
+      bytesOut: 0,
+      lines: 0,
+      authFailures: 0,
+    };
+    const rec = new SessionRecord(summary, Math.max(100, this.config.lab.history.linesPerSession - HEAD_LINES));
+    if (tls) this.linkCapture(rec);
+    this.sessions.set(id, rec);
+    this.byPeer.set(peerKey(summary.peer), rec);
+    this.eventsOpened.set(service, (this.eventsOpened.get(service) ?? 0) + 1);
+    this.publishSummary(rec);
+    this.addLine(rec, {
+      kind: 'open',
+      dir: 'm',
+      t,
+      text: `TCP connection from ${summary.peer.address}:${peer.port} to ${summary.local.address}:${local.port} (${listener ?? service})${tls ? ', TLS from the first byte' : ''}`,
+      ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
+      note: tls
+        ? 'The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK) and the TLS handshake is done: everything on it is encrypted.'
+        : "The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK). The client's port was picked by its operating system; the server's port says which service it wants.",
+    });
+    this.evict();
+  }
+
+  private onAuth(id: string, user: string, ok: boolean, mechanism: string, t: number): void {
+    const rec = this.sessions.get(id);
+    if (!rec) return;
+    if (!ok) {
+      rec.summary.authFailures++;
+      this.addLine(rec, {
+        kind: 'auth',
+        dir: 'm',
+        t,
+        text: `login refused (${mechanism})`,
+        note: 'Wrong user name or password: the session stays logged out.',
+      });
+      return;
+    }
+    const before = rec.summary.user;
+    if (before === undefined) {
+      // Students who saw this session only because it came from their address lose it now if it is
+      // somebody else's.
+      const address = rec.peerAddress;
+      this.publish('forget', { id }, (v) => v.role === 'student' && v.address === address && v.user !== user, 100);
+    }
+    rec.summary.user = user;
+    this.addLine(rec, {
+      kind: 'auth',
+      dir: 'm',
+      t,
+      text: `logged in as ${user} (${mechanism})`,
+      note: 'The password was right: from here on this session belongs to that user (the password is never shown).',
+    });
+    this.publishSummary(rec);
+  }
+
+  private onTls(id: string, step: string, detail: Record<string, unknown>, t: number): void {
+    if (step === 'starttls-complete') {
+      const rec = this.sessions.get(id);
+      if (!rec) return;
+      rec.summary.tls = 'starttls';
+      rec.encrypted = true;
+      this.linkCapture(rec);
+      this.addLine(rec, {
+        kind: 'tls',
+        dir: 'm',
+        t,
+        ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
+        text: 'TLS handshake complete: from here on everything on this connection is encrypted',
+        note: 'The same TCP connection now carries TLS records. An eavesdropper sees only their sizes; the lines below are what the two ends see after decryption.',
+      });
+      this.publishSummary(rec);
+      return;
+    }
+    if (step !== 'established' || !this.tls) return;
+    const hid = typeof detail.handshake === 'number' ? detail.handshake : undefined;
+    const capture = hid !== undefined ? this.tls.handshakes.get(hid) : undefined;
+    if (!capture) return;
+    const rec = this.byPeer.get(peerKey({ address: plainAddress(capture.peer.address), port: capture.peer.port }));
+    if (!rec) return;
+    const summary = typeof detail.summary === 'string' ? detail.summary.slice(0, 200) : undefined;
+    if (summary) rec.summary.tlsSummary = summary;
+    if (rec.handshakeId === hid) {
+      // Already linked when the session opened or switched to TLS: the summary is all that is new.
+      this.publishSummary(rec);
+      return;
+    }
+    rec.handshakeId = hid;
+    rec.summary.handshake = true;
+    this.addLine(rec, {
+      kind: 'tls',
+      dir: 'm',
+      t,
+      text: `TLS handshake: ${summary ?? 'decoded'}`,
+      handshake: true,
+      note: 'Client and server agreed on a TLS version, a cipher suite and keys; the certificate proved who the server is. Open the handshake to see each message.',
+    });
+    this.publishSummary(rec);
+  }
+
+  private onPacket(e: PacketEvent): void {
+    this.stats.recorded++;
+    if (e.service === 'dhcp') {
+      const view = dhcpPacketView(e, 0);
+      const mac = view.mac;
+      const n = this.dhcpPerMac.get(mac) ?? 0;
+      if (n >= DHCP_PER_MAC) {
+        // A client flooding us keeps its most recent packets only.
+        const i = this.dhcpPackets.findIndex((p) => p.mac === mac);
+        if (i >= 0) this.dhcpPackets.splice(i, 1);
+      } else this.dhcpPerMac.set(mac, n + 1);
+      const row = this.leases.apply(view, dhcpOptions(e));
+      const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && this.leases.addressOf(mac) === v.address);
+      const item = this.publish('dhcp', view, visible, 2000);
+      view.seq = item.seq;
+      this.dhcpPackets.push(view);
+      if (this.dhcpPackets.length > this.config.lab.history.dhcpPackets) {
+        const old = this.dhcpPackets.shift()!;
+        const left = (this.dhcpPerMac.get(old.mac) ?? 1) - 1;
+        if (left <= 0) this.dhcpPerMac.delete(old.mac);
+        else this.dhcpPerMac.set(old.mac, left);
+      }
+      if (row) {
+        this.publish('lease', row, visible, 200);
+        // A student whose address this ACK just gave sees the whole exchange of their MAC from now on:
+        // the packets before it were not theirs yet when they went out.
+        if (view.type === 'DHCPACK' && row.address)
+          for (const p of this.dhcpPackets) if (p.mac === mac && p.seq < item.seq) this.publish('dhcp', p, visibleToAddress(row.address), 2000);
+      }
+      return;
+    }
+    const p: PacketData = {
+      seq: 0,
+      t: e.time,
+      service: e.service,
+      dir: e.direction,
+      peer: { address: plainAddress(e.peer.address), port: e.peer.port },
+      summary: e.summary.slice(0, 500),
+      fields: e.fields,
+    };
+    const size = 300 + Math.min(JSON.stringify(e.fields).length, 1 << 20);
+    const item = this.publish('packet', p, visibleToAddress(p.peer.address), size);
+    p.seq = item.seq;
+    pushBounded(this.packets, p, MAX_PACKETS);
+  }
+
+  private addLine(rec: SessionRecord, l: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'>): void {
+    const line = l as LineData;
+    line.session = rec.id;
+    if (line.text.length > LINE_TEXT_MAX) {
+      line.cut = line.text.length - LINE_TEXT_MAX;
+      line.text = line.text.slice(0, LINE_TEXT_MAX);
+    }
+    if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
+    if (line.note === '') delete line.note;
+    const item = this.publish('line', line, rec.visible, lineBytes(line));
+    line.seq = item.seq;
+    this.bytesKept += rec.add(line);
+    this.stats.recorded++;
+    if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
+  }
+
+  private publishSummary(rec: SessionRecord): void {
+    this.publish('session', rec.summary, rec.visible, 400);
+  }
+
+  /** Keeps the session count and the byte budget: closed sessions go first, then the biggest open one shrinks. */
+  private evict(): void {
+    const h = this.config.lab.history;
+    for (let guard = 0; guard < 10_000 && (this.sessions.size > h.sessions || this.bytesKept > h.maxBytes); guard++) {
+      let victim: SessionRecord | undefined;
+      for (const r of this.sessions.values()) {
+        if (!r.open) {
+          victim = r;
+          break;
+        }
+      }
+      if (victim) {
+        this.sessions.delete(victim.id);
+        this.bytesKept -= victim.bytes;
+        continue;
+      }
+      if (this.sessions.size > h.sessions) {
+        // Only open sessions and too many of them: the oldest is no longer kept (it still runs).
+        const oldest = this.sessions.values().next().value!;
+        this.sessions.delete(oldest.id);
+        this.byPeer.delete(peerKey(oldest.summary.peer));
+        this.bytesKept -= oldest.bytes;
+        continue;
+      }
+      let biggest: SessionRecord | undefined;
+      for (const r of this.sessions.values()) if (!biggest || r.bytes > biggest.bytes) biggest = r;
+      if (!biggest || biggest.bytes <= 0) break;
+      const freed = biggest.shrink();
+      this.bytesKept -= freed;
+      if (freed === 0) break;
+    }
+  }
+
+  /** Links the session to the recorded handshake of its TLS connection, found by the client's address and port. */
+  private linkCapture(rec: SessionRecord): void {
+    if (!this.tls) return;
+    const { address, port } = rec.summary.peer;
+    for (const c of this.tls.handshakes.recent(64)) {
+      if (c.peer.port === port && plainAddress(c.peer.address) === address && c.secureAt !== undefined) {
+        rec.handshakeId = c.id;
+        rec.summary.handshake = true;
+        return;
+      }
+    }
+  }
+
+  private listenerName(service: string, port: number): string | undefined {
+    for (const s of this.overview.services) if (s.name === service) for (const l of s.listeners) if (l.port === port) return l.name;
+    for (const s of this.board.all()) if (s.name === service) for (const l of s.listeners) if (l.port === port) return l.name;
+    return undefined;
+  }
+
+  // ---- streams ----
+
+  /** How many streams there are (for the 503 past lab.maxStreams). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Whether another stream may open for this address. */
+  mayOpenStream(address: string): boolean {
+    if (this.streams.size >= this.config.lab.maxStreams) return false;
+    let n = 0;
+    for (const s of this.streams) if (s.viewer.address === address) n++;
+    return n < MAX_STREAMS_PER_ADDRESS;
+  }
+
+  /**
+   * Starts a stream: a hello snapshot (or, with the id of the last event the client saw, the events
+   * since), then live items. Resolves when it ends.
+   */
+  openStream(stream: LabStream, lastEventId: string | undefined): Promise<void> {
+    this.streams.add(stream);
+    this.stats.streams = this.streams.size;
+    stream.conn.onClose(() => this.endStream(stream));
+    const since = this.history.parseId(lastEventId);
+    if (since !== undefined && since + 1 >= this.history.firstSeq) {
+      stream.cursor = since;
+      const resume = { viewer: stream.viewer, seq: this.history.seq, overview: this.overview, ...this.pinnedFor(stream.viewer) };
+      stream.write(sseFrame('resume', JSON.stringify(resume)));
+      this.catchUp(stream);
+    } else {
+      const gap = since !== undefined ? { from: since + 1, to: this.history.firstSeq - 1 } : undefined;
+      this.sendHello(stream, gap);
+    }
+    return stream.done();
+  }
+
+  private endStream(stream: LabStream, why?: string): void {
+    if (!this.streams.delete(stream)) return;
+    this.stats.streams = this.streams.size;
+    if (why && !stream.conn.closed) stream.write(sseFrame('bye', JSON.stringify({ reason: why })));
+    stream.end();
+  }
+
+  private sendHello(stream: LabStream, gap?: { from: number; to: number }): void {
+    const hello = this.hello(stream.viewer, stream.services, gap);
+    stream.cursor = hello.seq;
+    stream.write(sseFrame('hello', JSON.stringify(hello), this.history.id(hello.seq)));
+    if (stream.behind) stream.whenDrained(() => this.catchUp(stream));
+  }
+
+  /** The snapshot a viewer may see, now. */
+  hello(v: Viewer, services?: ReadonlySet<string>, gap?: { from: number; to: number }): HelloData & { extra?: Record<string, unknown> } {
+    const sessions: SessionSummary[] = [];
+    for (const r of this.sessions.values()) if (r.canSee(v) && (!services || services.has(r.summary.service))) sessions.push(r.summary);
+    const dhcpVisible = (p: { mac: string }): boolean => v.role === 'instructor' || (v.role === 'student' && this.leases.addressOf(p.mac) === v.address);
+    const extra: Record<string, unknown> = {};
+    for (const [name, fn] of this.snapshots) extra[name] = fn(v);
+    return {
+      viewer: v,
+      limits: { linesPerSession: this.config.lab.history.linesPerSession, sessions: this.config.lab.history.sessions },
+      seq: this.history.seq,
+      sessions,
+      dhcp: {
+        packets: this.dhcpPackets.filter(dhcpVisible).slice(-HELLO_DHCP),
+        leases: this.leases.list(this.clock.now()).filter(dhcpVisible),
+      },
+      packets: this.packets.filter((p) => v.role === 'instructor' || (v.role === 'student' && p.peer.address === v.address)).slice(-100),
+      notices: v.role === 'instructor' ? this.notices.slice(-50) : [],
+      overview: this.overview,
+      charts: this.charts,
+      ...this.pinnedFor(v),
+      ...(gap ? { gap } : {}),
+      ...(this.snapshots.size > 0 ? { extra } : {}),
+    };
+  }
+
+  private pinnedFor(v: Viewer): { pinned?: string } {
+    return v.role === 'instructor' && this.pinned ? { pinned: this.pinned } : {};
+  }
+
+  private visibleTo(stream: LabStream, item: HistoryItem): boolean {
+    if (!item.visible(stream.viewer)) return false;
+    if (stream.services && (item.type === 'line' || item.type === 'session')) {
+      const service = item.type === 'line' ? this.sessions.get((item.data as LineData).session)?.summary.service : (item.data as SessionSummary).service;
+      return service === undefined || stream.services.has(service);
+    }
+    return true;
+  }
+
+  /**
+   * Writes the pending items to every stream that is live: one `batch` event, one write each.
+   * Instructors see the same items, so their batch is built and encoded once for all of them.
+   */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const items = this.pending;
+    this.pending = [];
+    if (items.length === 0 || this.streams.size === 0) return;
+    const t0 = process.cpuUsage();
+    const last = items[items.length - 1].seq;
+    let shared: { octets: Buffer; count: number } | undefined;
+    let fanned = 0;
+    for (const s of this.streams) {
+      if (s.behind || s.cursor >= last) continue;
+      let octets: Buffer | string | undefined;
+      if (s.viewer.role === 'instructor' && !s.services && s.cursor < items[0].seq) {
+        if (shared === undefined) {
+          const mine = items.filter((i) => i.visible(s.viewer));
+          shared = { octets: Buffer.from(mine.length > 0 ? this.history.batch(mine, last) : ''), count: mine.length };
+        }
+        fanned += shared.count;
+        if (shared.count > 0) octets = shared.octets;
+      } else {
+        const mine = items.filter((i) => i.seq > s.cursor && this.visibleTo(s, i));
+        fanned += mine.length;
+        if (mine.length > 0) octets = this.history.batch(mine, last);
+      }
+      s.cursor = last;
+      if (octets !== undefined && !s.write(octets)) s.whenDrained(() => this.catchUp(s));
+    }
+    this.stats.fannedOut += fanned;
+    this.stats.flushedItems += items.length;
+    const used = process.cpuUsage(t0);
+    this.stats.fanoutNs += (used.user + used.system) * 1000;
+  }
+
+  /**
+   * Brings a stream that was behind (or that resumed) up to date from the history, a batch of at most
+   * 64 KiB at a time; if what it missed is no longer kept, it gets a gap marker and a fresh snapshot.
+   */
+  private catchUp(s: LabStream): void {
+    if (s.ended) return;
+    s.behind = false;
+    if (s.cursor + 1 < this.history.firstSeq) {
+      this.stats.gaps++;
+      this.sendHello(s, { from: s.cursor + 1, to: this.history.firstSeq - 1 });
+      return;
+    }
+    const newest = this.history.seq;
+    while (s.cursor < newest) {
+      const batch: HistoryItem[] = [];
+      let size = 0;
+      let n = s.cursor;
+      while (n < newest && size < 64 * 1024) {
+        n++;
+        const item = this.history.at(n);
+        if (item && this.visibleTo(s, item)) {
+          batch.push(item);
+          size += this.history.entry(item).length;
+        }
+      }
+      s.cursor = n;
+      if (batch.length > 0 && !s.write(this.history.batch(batch, n))) {
+        s.whenDrained(() => this.catchUp(s));
+        return;
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const s of this.streams) {
+      if (!s.behind) s.write(SSE_HEARTBEAT);
+    }
+  }
+
+  // ---- overview ----
+
+  private sample(): void {
+    if (this.sampling || this.stopped) return;
+    this.sampling = true;
+    try {
+      const now = this.clock.now();
+      const interfaces = this.sampler.sample(now);
+      const services: ServiceRow[] = this.board
+        .all()
+        .slice()
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((st) => {
+          const prev = this.previous.get(st.name);
+          const opened = st.accepted ?? this.eventsOpened.get(st.name) ?? 0;
+          const bytesIn = st.bytesIn ?? 0;
+          const bytesOut = st.bytesOut ?? 0;
+          const dt = prev ? (now - prev.t) / 1000 : 0;
+          const rate = (a: number, b: number): number => (dt > 0 && a >= b ? Math.round((a - b) / dt) : 0);
+          const rateIn = prev ? rate(bytesIn, prev.bytesIn) : 0;
+          const rateOut = prev ? rate(bytesOut, prev.bytesOut) : 0;
+          const perSecond = this.openedPerSecond.get(st.name) ?? [];
+          perSecond.push(prev ? Math.max(0, opened - prev.accepted) : 0);
+          if (perSecond.length > 60) perSecond.shift();
+          this.openedPerSecond.set(st.name, perSecond);
+          this.previous.set(st.name, { accepted: opened, bytesIn, bytesOut, t: now });
+          return {
+            name: st.name,
+            state: st.state,
+            listeners: st.listeners.map((l) => ({ name: l.name, protocol: l.protocol, address: l.address, port: l.port, tls: Boolean(l.tls) })),
+            open: st.connections ?? 0,
+            accepted: opened,
+            perMinute: perSecond.reduce((a, b) => a + b, 0),
+            bytesIn,
+            bytesOut,
+            rateIn,
+            rateOut,
+            ...(st.error ? { error: st.error } : {}),
+          };
+        });
+      this.overview = { t: now, hostname: this.config.hostname, startedAt: this.startedAt, services, interfaces, lab: this.labStats() };
+      const c = this.charts;
+      c.t.push(now);
+      for (const s of services) {
+        const h = (c.services[s.name] ??= { opened: [], rateIn: [], rateOut: [] });
+        h.opened.push(this.openedPerSecond.get(s.name)?.at(-1) ?? 0);
+        h.rateIn.push(s.rateIn);
+        h.rateOut.push(s.rateOut);
+      }
+      for (const i of interfaces) {
+        const h = (c.interfaces[i.name] ??= { rx: [], tx: [] });
+        h.rx.push(i.rxRate.bytes);
+        h.tx.push(i.txRate.bytes);
+      }
+      if (c.t.length > CHART_POINTS) {
+        c.t.shift();
+        for (const h of Object.values(c.services)) for (const a of [h.opened, h.rateIn, h.rateOut]) if (a.length > CHART_POINTS) a.shift();
+        for (const h of Object.values(c.interfaces)) for (const a of [h.rx, h.tx]) if (a.length > CHART_POINTS) a.shift();
+      }
+      if (this.streams.size > 0) {
+        const frame = sseFrame('overview', JSON.stringify(this.overview));
+        for (const s of this.streams) if (!s.behind) s.write(frame);
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'lab overview sample failed');
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private labStats() {
+    return {
+      streams: this.streams?.size ?? 0,
+      sessionsKept: this.sessions?.size ?? 0,
+      bytesKept: this.bytesKept ?? 0,
+      missedEvents: this.stats?.missedEvents ?? 0,
+      recorded: this.stats?.recorded ?? 0,
+    };
+  }
+
+  // ---- queries (the routes answer with these) ----
+
+  /** Sessions a viewer may see, newest first, filtered. */
+  listSessions(v: Viewer, filter: { service?: string; user?: string; address?: string } = {}): SessionSummary[] {
+    const out: SessionSummary[] = [];
+    for (const r of this.sessions.values()) {
+      if (!r.canSee(v)) continue;
+      const s = r.summary;
+      if (filter.service && s.service !== filter.service) continue;
+      if (filter.user && s.user !== filter.user) continue;
+      if (filter.address && !s.peer.address.startsWith(filter.address)) continue;
+      out.push(s);
+    }
+    return out.reverse();
+  }
+
+  /** A session's transcript, if the viewer may see it. */
+  transcript(v: Viewer, id: string): TranscriptData | undefined {
+    const r = this.sessions.get(id);
+    if (!r || !r.canSee(v)) return undefined;
+    return { session: r.summary, lines: r.lines(), seq: this.history.seq };
+  }
+
+  /** The decoded TLS handshake of a session (without key-log secrets), if the viewer may see it. */
+  handshake(v: Viewer, id: string): HandshakeData | undefined | 'none' {
+    const r = this.sessions.get(id);
+    if (!r || !r.canSee(v)) return undefined;
+    const capture = r.handshakeId !== undefined ? this.tls?.handshakes.get(r.handshakeId) : undefined;
+    if (!capture) return 'none';
+    const d = capture.decode();
+    return {
+      session: id,
+      listener: capture.listener,
+      startedAt: capture.startedAt,
+      ...(d.version ? { version: d.version } : {}),
+      ...(d.suite ? { suite: d.suite } : {}),
+      ...(d.group ? { group: d.group } : {}),
+      ...(d.alpn ? { alpn: d.alpn } : {}),
+      ...(d.serverName ? { serverName: d.serverName } : {}),
+      ...(d.resumed ? { resumed: true } : {}),
+      ...(capture.error ? { error: capture.error } : {}),
+      bytes: d.bytes,
+      notes: d.notes,
+      messages: d.messages.map((m) => ({
+        from: m.from,
+        name: m.name,
+        t: m.t,
+        bytes: m.bytes,
+        encrypted: m.encrypted,
+        ...(m.decrypted ? { decrypted: true } : {}),
+        fields: m.fields,
+        explain: m.explain,
+        ...(m.error ? { error: m.error } : {}),
+      })),
+    };
+  }
+
+  /** HTTP requests (status lines with their request) a viewer may see, newest last, at most `max`. */
+  httpLog(v: Viewer, max = 500): Array<LineData & { peer: EndpointData; service: string }> {
+    const out: Array<LineData & { peer: EndpointData; service: string }> = [];
+    for (const r of this.sessions.values()) {
+      const s = r.summary;
+      if ((s.service !== 'http' && s.service !== 'https') || !r.canSee(v)) continue;
+      for (const l of r.lines()) if (l.request) out.push({ ...l, peer: s.peer, service: s.service });
+    }
+    out.sort((a, b) => a.seq - b.seq);
+    return out.slice(-max);
+  }
+
+  /** Pins a session to the projector (instructors); undefined unpins. */
+  pin(id: string | undefined): boolean {
+    if (id !== undefined && !this.sessions.has(id)) return false;
+    this.pinned = id;
+    this.publish('pin', { session: id }, instructorsOnly, 100);
+    return true;
+  }
+
+  getStats(): HubStats {
+    return {
+      ...this.stats,
+      streams: this.streams.size,
+      sessions: this.sessions.size,
+      bytesKept: this.bytesKept,
+      historyItems: this.history.length,
+      historyBytes: this.history.octets,
+    };
+  }
+
+  // ---- `labnet watch` ----
+
+  get watchFile(): string {
+    return join(this.config.dataDir, 'lab', 'watch.json');
+  }
+
+  /** The token that makes a stream an instructor's: `labnet watch` reads it from the data directory. */
+  isWatchToken(token: string): boolean {
+    return token.length === this.watchToken.length && token === this.watchToken;
+  }
+
+  /** Writes <dataDir>/lab/watch.json (mode 0600): where the lab listens and the token. */
+  private async writeWatchFile(): Promise<void> {
+    const urls: string[] = [];
+    for (const s of this.board.all()) {
+      if ((s.name !== 'http' && s.name !== 'https') || s.state !== 'running') continue;
+      // One HTTP service with a plain and a TLS listener (and the RSA demo listener, which is left out).
+      for (const l of s.listeners) {
+        if (l.name !== 'http' && l.name !== 'https') continue;
+        const host = l.address === '0.0.0.0' ? '127.0.0.1' : l.address === '::' ? '::1' : l.address;
+        const h = host.includes(':') ? `[${host}]` : host;
+        urls.push(`${l.tls ? 'https' : 'http'}://${h}:${l.port}/lab/events`);
+      }
+    }
+    if (urls.length === 0) return;
+    urls.sort((a) => (a.startsWith('http:') ? -1 : 1));
+    const dir = join(this.config.dataDir, 'lab');
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const tmp = join(dir, `.watch-${process.pid}.json`);
+      const text = `${JSON.stringify({ pid: process.pid, urls, token: this.watchToken, ca: join(this.config.dataDir, 'tls', 'ca.crt') }, null, 2)}\n`;
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, this.watchFile);
+    } catch (err) {
+      this.logger.warn({ err }, `cannot write ${this.watchFile}: labnet watch will not find this lab`);
+    }
+  }
+}
+
+function peerKey(p: EndpointData): string {
+  return `${p.address}|${p.port}`;
+}
+
+function pushBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}

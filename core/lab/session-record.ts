@@ -1,0 +1,126 @@
+// One session as the lab keeps it: its summary, the note context of its protocol, and its lines,
+// bounded: the first HEAD_LINES lines (greeting, EHLO, STARTTLS, login: what a lesson is about) and
+// the most recent ones, with a count of those dropped in between.
+import type { LineData, SessionSummary, Viewer } from './wire.js';
+
+/** Lines always kept from the start of a session. */
+export const HEAD_LINES = 100;
+/** Characters of a line's text kept (a longer IMAP FETCH answer or LIST is cut, with the count). */
+export const LINE_TEXT_MAX = 16 * 1024;
+/** Per-line overhead counted against the byte budget (object, fields, references). */
+export const LINE_OVERHEAD = 160;
+
+export function lineBytes(l: LineData): number {
+  return LINE_OVERHEAD + l.text.length + (l.payload?.length ?? 0) + (l.note?.length ?? 0);
+}
+
+/** IPv4-mapped IPv6 addresses (::ffff:10.0.0.5) compare as the IPv4 address. */
+export function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export class SessionRecord {
+  private readonly head: LineData[] = [];
+  private tail: LineData[] = [];
+  private tailStart = 0;
+  /** Lines dropped between the head and the tail. */
+  skipped = 0;
+  /** Octets (approximately) this record holds. */
+  bytes = 0;
+  /** Lines from now on travel encrypted. */
+  encrypted: boolean;
+  /** The TLS handshake capture (TlsMaterial.handshakes) of this session, once linked. */
+  handshakeId: number | undefined;
+  /** HTTP: the request whose response is awaited. */
+  pendingRequest: { method: string; path: string; t: number } | undefined;
+  readonly peerAddress: string;
+  /** Bound once: the visibility test every line item of this session shares. */
+  readonly visible: (v: Viewer) => boolean;
+
+  constructor(
+    readonly summary: SessionSummary,
+    private readonly tailMax: number,
+  ) {
+    this.encrypted = summary.tls === 'implicit';
+    this.peerAddress = plainAddress(summary.peer.address);
+    this.visible = (v) => this.canSee(v);
+  }
+
+  get id(): string {
+    return this.summary.id;
+  }
+
+  get open(): boolean {
+    return this.summary.closedAt === undefined;
+  }
+
+  /** A student sees the sessions they logged in to, and those from their address nobody else logged in to. */
+  canSee(v: Viewer): boolean {
+    if (v.role === 'instructor') return true;
+    if (v.role !== 'student') return false;
+    const user = this.summary.user;
+    if (user !== undefined) return user === v.user;
+    return this.peerAddress === v.address;
+  }
+
+  /** Adds a line; returns the octets the record grew by (negative when an old line went). */
+  add(line: LineData): number {
+    this.summary.lines++;
+    const size = lineBytes(line);
+    let delta = size;
+    if (this.head.length < HEAD_LINES) this.head.push(line);
+    else {
+      this.tail.push(line);
+      if (this.tail.length - this.tailStart > this.tailMax) {
+        delta -= lineBytes(this.tail[this.tailStart]);
+        this.tailStart++;
+        this.skipped++;
+        if (this.tailStart >= this.tailMax) {
+          this.tail = this.tail.slice(this.tailStart);
+          this.tailStart = 0;
+        }
+      }
+    }
+    this.bytes += delta;
+    return delta;
+  }
+
+  /** Drops the older half of the recent lines (the byte budget is short); returns octets freed. */
+  shrink(): number {
+    const keep = this.tail.length - this.tailStart;
+    const drop = Math.ceil(keep / 2);
+    let freed = 0;
+    for (let i = 0; i < drop; i++) freed += lineBytes(this.tail[this.tailStart + i]);
+    this.tail = this.tail.slice(this.tailStart + drop);
+    this.tailStart = 0;
+    this.skipped += drop;
+    this.bytes -= freed;
+    return freed;
+  }
+
+  /** The kept lines in order, with a 'skipped' marker where lines were dropped. */
+  lines(): LineData[] {
+    const out = [...this.head];
+    const tail = this.tail.slice(this.tailStart);
+    if (this.skipped > 0) {
+      const at = tail[0] ?? this.head[this.head.length - 1];
+      out.push({
+        seq: at ? at.seq - 0.5 : 0,
+        session: this.id,
+        t: at?.t ?? this.summary.openedAt,
+        kind: 'skipped',
+        dir: 'm',
+        text: `${this.skipped} lines not kept here (the lab keeps the first ${HEAD_LINES} and the most recent ${this.tailMax} lines of a session)`,
+        skipped: this.skipped,
+      });
+    }
+    out.push(...tail);
+    return out;
+  }
+
+  /** The newest line's event number (0 when none). */
+  get lastSeq(): number {
+    const t = this.tail.length > this.tailStart ? this.tail[this.tail.length - 1] : this.head[this.head.length - 1];
+    return t?.seq ?? 0;
+  }
+}

@@ -1,0 +1,502 @@
+// The lab hub through its HTTP interface, on an in-process lab (HTTP, SMTP, POP3, IMAP on loopback):
+// who sees what (students by login and by address, instructors everything, anyone the overview), no
+// password ever on the stream, resume without loss or doubles, gap markers, a stalled viewer that
+// never blocks a service, bounded history, the login and its cookie, the security headers.
+import test from 'ava';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { startLabnet } from '../../app/labnet.js';
+import type { LabnetHandle } from '../../core/host.js';
+import type { LabHub } from '../../core/lab/hub.js';
+import { TOKENS } from '../../core/tokens.js';
+import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
+import { LineClient } from '../support/line-client.js';
+import { LabStreamClient, login, request } from './lab-client.js';
+
+const USERS = [
+  { name: 'alice', password: 'alice-Secret-1' },
+  { name: 'bob', password: 'bob-Secret-2' },
+  { name: 'teach', password: 'teach-Secret-3' },
+];
+
+async function startLab(t: { teardown(fn: () => Promise<void> | void): void }, lab: Record<string, unknown> = {}): Promise<LabnetHandle> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-hub-'));
+  const handle = await startLabnet({
+    defaults: false,
+    logLevel: 'silent',
+    config: {
+      listen: '127.0.0.1',
+      dataDir,
+      users: USERS,
+      instructors: ['teach'],
+      lab,
+      services: {
+        http: { port: 0, httpsPort: 0 },
+        smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
+        pop3: { port: 0, pop3sPort: 0 },
+        imap: { port: 0, imapsPort: 0 },
+      },
+    },
+  });
+  t.teardown(async () => {
+    await handle.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return handle;
+}
+
+/** A raw TCP client from a chosen loopback address (a student's machine). */
+function rawFrom(port: number, localAddress: string): Promise<LineClient> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
+    s.once('error', reject);
+  });
+}
+
+async function smtpSay(c: LineClient, line: string): Promise<string> {
+  c.write(`${line}\r\n`);
+  let reply = '';
+  for (;;) {
+    const l = await c.line();
+    if (l === null) return reply;
+    reply += `${l}\n`;
+    if (/^\d{3} /.test(l)) return reply;
+  }
+}
+
+function sessionOfPeer(client: LabStreamClient, port: number): string | undefined {
+  for (const s of client.sessions().values()) if (s.peer.port === port) return s.id;
+  return undefined;
+}
+
+test('students see the sessions they logged in to and those from their address; never another student’s; instructors see all', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const smtp = lab.port('smtp');
+  const aliceStream = new LabStreamClient(http, { cookie: await login(http, 'alice', USERS[0].password, '127.0.0.4'), localAddress: '127.0.0.4' });
+  const bobStream = new LabStreamClient(http, { cookie: await login(http, 'bob', USERS[1].password, '127.0.0.5'), localAddress: '127.0.0.5' });
+  const teachStream = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
+  const anon = new LabStreamClient(http, { localAddress: '127.0.0.4' });
+  for (const s of [aliceStream, bobStream, teachStream, anon]) await s.open();
+  t.teardown(() => [aliceStream, bobStream, teachStream, anon].forEach((s) => s.close()));
+  await aliceStream.until(() => aliceStream.hello() !== undefined);
+  t.is(aliceStream.hello()!.viewer.role, 'student');
+  t.is(aliceStream.hello()!.viewer.address, '127.0.0.4');
+
+  // alice sends mail (logged in) from another machine; bob too.
+  for (const [user, pass, from] of [
+    ['alice', USERS[0].password, '127.0.0.2'],
+    ['bob', USERS[1].password, '127.0.0.3'],
+  ] as const) {
+    const tr = nodemailer.createTransport({ host: '127.0.0.1', port: smtp, localAddress: from, secure: false, ignoreTLS: true, auth: { user, pass } });
+    await tr.sendMail({
+      from: `${user}@lab.test`,
+      to: 'carol@lab.test',
+      subject: `from ${user}`,
+      text: 'hi',
+      envelope: { from: `${user}@lab.test`, to: ['teach@lab.test'] },
+    });
+  }
+  // A session from alice's own address, nobody logged in: hers by address.
+  const mine = await rawFrom(smtp, '127.0.0.4');
+  await mine.line();
+  await smtpSay(mine, 'EHLO alice-laptop');
+  await teachStream.until(() => teachStream.lines().some((l) => l.text === 'EHLO alice-laptop'), 10_000, 'instructor sees the raw session');
+  await teachStream.until(() => [...teachStream.sessions().values()].filter((s) => s.service === 'smtp' && s.closedAt !== undefined).length >= 2);
+
+  const smtpUsers = (c: LabStreamClient): string[] =>
+    [...c.sessions().values()]
+      .filter((s) => s.service === 'smtp')
+      .map((s) => s.user ?? `addr:${s.peer.address}`)
+      .sort();
+  await aliceStream.until(() => smtpUsers(aliceStream).length === 2, 10_000, 'alice sees two sessions');
+  t.deepEqual(smtpUsers(aliceStream), ['addr:127.0.0.4', 'alice']);
+  t.deepEqual(smtpUsers(teachStream), ['addr:127.0.0.4', 'alice', 'bob']);
+  await bobStream.until(() => smtpUsers(bobStream).length === 1);
+  t.deepEqual(smtpUsers(bobStream), ['bob']);
+  // Lines follow the same rule: nothing of alice's reaches bob.
+  t.false(
+    bobStream.lines().some((l) => l.text.includes('alice')),
+    'no line of alice reaches bob',
+  );
+  t.true(aliceStream.lines().some((l) => l.text === 'EHLO alice-laptop'));
+  // Anyone: the overview, no session, no line.
+  const hello = anon.hello()!;
+  t.is(hello.viewer.role, 'anonymous');
+  t.deepEqual(hello.sessions, []);
+  t.true(hello.overview.services.some((s) => s.name === 'smtp'));
+  t.is(anon.lines().length, 0);
+  // The API says the same.
+  const other = [...teachStream.sessions().values()].find((s) => s.user === 'bob')!;
+  t.is((await request(http, `/lab/api/sessions/${other.id}`, { headers: { Cookie: aliceStream.options.cookie! }, localAddress: '127.0.0.4' })).status, 404);
+  t.is((await request(http, `/lab/api/sessions/${other.id}`, { headers: { Cookie: bobStream.options.cookie! }, localAddress: '127.0.0.5' })).status, 200);
+  t.is((await request(http, `/lab/api/sessions/${other.id}`)).status, 404, 'anonymous');
+
+  // bob logs in on the session from alice's address: it becomes bob's, alice is told to forget it.
+  const id = sessionOfPeer(teachStream, mine.socket.localPort!)!;
+  t.truthy(id);
+  const plain = Buffer.from(`\0bob\0${USERS[1].password}`).toString('base64');
+  t.regex(await smtpSay(mine, `AUTH PLAIN ${plain}`), /^235/);
+  await aliceStream.until(() => aliceStream.of('forget').some((e) => e.data.includes(id)), 10_000, 'forget');
+  await bobStream.until(() => bobStream.sessions().has(id), 10_000, 'bob sees his login');
+  await smtpSay(mine, 'NOOP');
+  await smtpSay(mine, 'QUIT');
+  await bobStream.until(() => bobStream.lines(id).some((l) => l.text === 'NOOP'));
+  await teachStream.until(() => teachStream.lines(id).some((l) => l.kind === 'close'));
+  t.false(
+    aliceStream.lines(id).some((l) => l.text === 'NOOP'),
+    'alice gets no line after bob logged in',
+  );
+});
+
+test('passwords and AUTH payloads never reach the stream, the transcripts or watch', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
+  await teach.open();
+  t.teardown(() => teach.close());
+  const secret = USERS[0].password;
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  // SMTP AUTH PLAIN and AUTH LOGIN.
+  const s1 = await LineClient.connect(lab.port('smtp'));
+  await s1.line();
+  await smtpSay(s1, 'EHLO x');
+  await smtpSay(s1, `AUTH PLAIN ${b64(`\0alice\0${secret}`)}`);
+  await smtpSay(s1, 'QUIT');
+  const s2 = await LineClient.connect(lab.port('smtp'));
+  await s2.line();
+  await smtpSay(s2, 'EHLO x');
+  await smtpSay(s2, 'AUTH LOGIN');
+  await smtpSay(s2, b64('alice'));
+  await smtpSay(s2, b64(secret));
+  await smtpSay(s2, 'QUIT');
+  // POP3 USER/PASS and IMAP LOGIN.
+  const p = await LineClient.connect(lab.port('pop3'));
+  await p.line();
+  p.write(`USER alice\r\nPASS ${secret}\r\nQUIT\r\n`);
+  while ((await p.line()) !== null);
+  const i = await LineClient.connect(lab.port('imap'));
+  await i.line();
+  i.write(`a LOGIN alice "${secret}"\r\nb LOGOUT\r\n`);
+  while ((await i.line()) !== null);
+  await teach.until(() => teach.lines().filter((l) => l.kind === 'auth' && l.text.startsWith('logged in as alice')).length >= 4, 10_000, 'four logins');
+  await teach.until(() => teach.lines().filter((l) => l.kind === 'close').length >= 4);
+  const transcripts: string[] = [];
+  for (const s of teach.sessions().values()) {
+    transcripts.push((await request(http, `/lab/api/sessions/${s.id}`, { headers: { Cookie: teach.options.cookie! } })).body);
+  }
+  const everything = teach.raw + transcripts.join('\n');
+  for (const needle of [secret, b64(secret), b64(`\0alice\0${secret}`)]) t.false(everything.includes(needle), `never shows ${needle}`);
+  t.true(everything.includes('<redacted>'), 'the redaction marker shows where the secret was');
+});
+
+test('a reconnect with Last-Event-ID gets exactly the lines it missed: none lost, none doubled', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const first = new LabStreamClient(http, { cookie });
+  await first.open();
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  await smtpSay(c, 'EHLO before');
+  await first.until(() => first.lines().some((l) => l.text === 'EHLO before'));
+  first.close();
+  // While it is away: more lines.
+  for (let n = 0; n < 30; n++) await smtpSay(c, `NOOP ${n}`);
+  const second = new LabStreamClient(http, { cookie });
+  second.lastId = first.lastId;
+  await second.open(true);
+  t.teardown(() => second.close());
+  await smtpSay(c, 'NOOP after');
+  await smtpSay(c, 'QUIT');
+  const id = first.lines().find((l) => l.text === 'EHLO before')!.session;
+  await second.until(() => second.lines(id).some((l) => l.kind === 'close'));
+  t.is(second.of('resume').length, 1, 'resumed, no new snapshot');
+  t.is(second.of('hello').length, 0);
+  const seen = [...first.lines(id), ...second.lines(id)].map((l) => l.seq);
+  t.is(new Set(seen).size, seen.length, 'no line twice');
+  const transcript = JSON.parse((await request(http, `/lab/api/sessions/${id}`, { headers: { Cookie: cookie } })).body) as TranscriptData;
+  const all = transcript.lines.map((l) => l.seq);
+  const firstSeq = first.lines(id)[0].seq;
+  t.deepEqual(
+    seen.sort((a, b) => a - b),
+    all.filter((s) => s >= firstSeq),
+    'every line of the session arrived exactly once across the two connections',
+  );
+  t.true(second.lines(id).some((l) => l.text === 'NOOP 17'));
+});
+
+test('a reconnect from outside the history window gets a gap marker and a fresh snapshot', async (t) => {
+  const lab = await startLab(t, { history: { replayEvents: 100 } });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const first = new LabStreamClient(http, { cookie });
+  await first.open();
+  await first.until(() => first.hello() !== undefined);
+  first.close();
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  for (let n = 0; n < 120; n++) await smtpSay(c, `NOOP ${n}`);
+  const second = new LabStreamClient(http, { cookie });
+  second.lastId = first.lastId;
+  await second.open(true);
+  t.teardown(() => second.close());
+  await second.until(() => second.hello() !== undefined);
+  const hello = second.hello()!;
+  t.truthy(hello.gap, 'the snapshot says events were missed');
+  t.true(hello.gap!.to >= hello.gap!.from);
+  // The transcript (kept per session, longer than the replay window) still has every line.
+  const id = [...second.sessions().values()].find((s) => s.service === 'smtp')!.id;
+  const transcript = JSON.parse((await request(http, `/lab/api/sessions/${id}`, { headers: { Cookie: cookie } })).body) as TranscriptData;
+  t.is(transcript.lines.filter((l) => l.text.startsWith('NOOP ')).length, 120);
+});
+
+test('a stalled viewer costs a bounded buffer, gets a gap marker, and never holds up a service', async (t) => {
+  const lab = await startLab(t, { history: { replayEvents: 200 } });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const stalled = new LabStreamClient(http, { cookie });
+  await stalled.open();
+  t.teardown(() => stalled.close());
+  await stalled.until(() => stalled.hello() !== undefined);
+  stalled.pause();
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  // Long lines (an SMTP command line may have 512 octets) fill the stalled socket's buffers.
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  const long = 'x'.repeat(450);
+  let answered = 0;
+  for (let n = 0; n < 10_000; n++) {
+    c.write(`NOOP ${long}\r\n`);
+    if ((n & 63) === 63) {
+      // Pipelined 64 at a time; every one is answered although the viewer reads nothing.
+      for (let k = 0; k < 64; k++) {
+        const l = await c.line();
+        if (l === null) break;
+        if (l.startsWith('250')) answered++;
+      }
+    }
+  }
+  t.is(answered, 9984, 'the SMTP session was never held up by the stalled viewer');
+  await lab.events.settled();
+  const stats = hub.getStats();
+  t.is(stats.streams, 1);
+  stalled.resume();
+  await stalled.until(() => stalled.of('hello').length >= 2, 20_000, 'a second snapshot after the gap');
+  const gap = stalled.hello()!.gap;
+  t.truthy(gap, 'the snapshot after the stall carries the gap');
+  t.true(hub.getStats().gaps >= 1);
+  // After the gap the stream is live again.
+  await smtpSay(c, 'NOOP after the stall');
+  await stalled.until(() => stalled.lines().some((l) => l.text === 'NOOP after the stall'), 10_000, 'live again');
+});
+
+test('history stays bounded: lines per session, sessions, and octets', async (t) => {
+  const lab = await startLab(t, { history: { linesPerSession: 200, sessions: 10, maxBytes: 1 << 20 } });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  for (let n = 0; n < 600; n++) c.write(`NOOP ${n}\r\n`);
+  for (let n = 0; n < 600; n++) await c.line();
+  await lab.events.settled();
+  const id = hub.listSessions({ role: 'instructor', address: '' }).find((s) => s.service === 'smtp')!.id;
+  const tr = JSON.parse((await request(http, `/lab/api/sessions/${id}`, { headers: { Cookie: cookie } })).body) as TranscriptData;
+  t.true(tr.lines.length <= 201, `${tr.lines.length} lines kept`);
+  const skipped = tr.lines.find((l: LineData) => l.kind === 'skipped');
+  t.truthy(skipped);
+  t.true(tr.lines[1].text.startsWith('220'), 'the start of the session is kept');
+  t.is(tr.lines.at(-1)!.text, '250 2.0.0 Ok', 'and the newest lines');
+  t.true(tr.session.lines >= 1200);
+  // Many sessions: only the most recent ten are kept.
+  for (let n = 0; n < 25; n++) {
+    const x = await LineClient.connect(lab.port('smtp'));
+    await x.line();
+    await smtpSay(x, 'QUIT');
+  }
+  await lab.events.settled();
+  t.true(hub.listSessions({ role: 'instructor', address: '' }).length <= 10);
+});
+
+test('history stays bounded by octets whatever the lines', async (t) => {
+  const lab = await startLab(t, { history: { linesPerSession: 100_000, sessions: 50, maxBytes: 1 << 20, replayEvents: 100_000 } });
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  const long = `NOOP ${'y'.repeat(480)}`;
+  for (let s = 0; s < 3; s++) {
+    const c = await LineClient.connect(lab.port('smtp'));
+    await c.line();
+    for (let n = 0; n < 2000; n++) c.write(`${long}\r\n`);
+    for (let n = 0; n < 2000; n++) t.truthy(await c.line());
+  }
+  await lab.events.settled();
+  const stats = hub.getStats();
+  t.true(stats.recorded >= 12_000, `${stats.recorded} lines recorded`);
+  t.true(stats.bytesKept <= 1 << 20, `${stats.bytesKept} octets kept`);
+  t.true(stats.historyBytes <= 1 << 19, `${stats.historyBytes} octets in the replay window`);
+});
+
+test('login: HttpOnly SameSite=Strict cookie, refused and throttled attempts, logout, pin for instructors only', async (t) => {
+  const lab = await startLab(t, { loginFailuresPerMinute: 3 });
+  const http = lab.port('http');
+  const ok = await request(http, '/lab/login', {
+    method: 'POST',
+    body: `user=alice&password=${encodeURIComponent(USERS[0].password)}`,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: `http://127.0.0.1:${http}` },
+  });
+  t.is(ok.status, 303);
+  t.is(ok.headers.location, '/lab');
+  const cookie = ok.headers['set-cookie']![0];
+  t.regex(cookie, /^labnet_lab=[A-Za-z0-9_-]{43}; Path=\/lab; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  t.notRegex(cookie, /Secure/, 'not Secure over plain HTTP (the browser would drop it)');
+  // A form posted from another site is refused.
+  const cross = await request(http, '/lab/login', {
+    method: 'POST',
+    body: `user=alice&password=${encodeURIComponent(USERS[0].password)}`,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example' },
+  });
+  t.is(cross.status, 403);
+  // Wrong passwords: 401 with the form again, then 429 for this address.
+  for (let n = 0; n < 3; n++) {
+    const r = await request(http, '/lab/login', { method: 'POST', body: 'user=alice&password=nope', localAddress: '127.0.0.9' });
+    t.is(r.status, 401);
+    t.regex(r.body, /Wrong user name or password/);
+    t.regex(r.body, /name="password" type="password"/);
+  }
+  const throttled = await request(http, '/lab/login', { method: 'POST', body: `user=alice&password=${USERS[0].password}`, localAddress: '127.0.0.9' });
+  t.is(throttled.status, 429);
+  // The page shows who is logged in; logout forgets the login.
+  const c = cookie.split(';')[0];
+  const page = await request(http, '/lab', { headers: { Cookie: c } });
+  t.regex(page.body, /<b>alice<\/b>/);
+  // Pinning is for instructors.
+  const pinByStudent = await request(http, '/lab/api/pin', {
+    method: 'POST',
+    body: '{"session":null}',
+    headers: { Cookie: c, 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${http}` },
+  });
+  t.is(pinByStudent.status, 403);
+  const tc = await login(http, 'teach', USERS[2].password);
+  const pinByTeacher = await request(http, '/lab/api/pin', {
+    method: 'POST',
+    body: '{"session":null}',
+    headers: { Cookie: tc, 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${http}` },
+  });
+  t.is(pinByTeacher.status, 204);
+  const out = await request(http, '/lab/logout', { method: 'POST', body: '', headers: { Cookie: c, Origin: `http://127.0.0.1:${http}` } });
+  t.is(out.status, 303);
+  t.regex(out.headers['set-cookie']![0], /Max-Age=0/);
+  const after = await request(http, '/lab/api/sessions', { headers: { Cookie: c } });
+  t.is((JSON.parse(after.body) as { viewer: { role: string } }).viewer.role, 'anonymous');
+});
+
+test('every /lab answer carries a strict Content-Security-Policy; the bundle is served from the lab itself', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  for (const path of ['/lab', '/lab/', '/lab/app.js', '/lab/app.css', '/lab/api/sessions', '/lab/nothing']) {
+    const r = await request(http, path);
+    const csp = String(r.headers['content-security-policy']);
+    t.regex(csp, /default-src 'none'/, path);
+    t.regex(csp, /script-src 'self'/, path);
+    t.notRegex(csp, /unsafe-inline|unsafe-eval/, path);
+    t.is(r.headers['x-content-type-options'], 'nosniff', path);
+  }
+  const page = await request(http, '/lab');
+  t.notRegex(page.body, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  t.notRegex(page.body, /\sstyle=|<style/, 'no inline style');
+  t.notRegex(page.body, /https?:\/\/(?!127)/, 'nothing from another host');
+  t.regex(page.body, /<input name="user"/);
+  t.regex(page.body, /name="password" type="password"/);
+  const js = await request(http, '/lab/app.js');
+  t.is(js.status, 200);
+  t.regex(String(js.headers['content-type']), /javascript/);
+  t.false(/innerHTML|insertAdjacentHTML|document\.write/.test(js.body), 'the bundle never parses markup');
+  // The watch token file is private to the data directory's owner.
+  const watch = join(lab.config.dataDir, 'lab', 'watch.json');
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      statSync(watch);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  t.is(statSync(watch).mode & 0o777, 0o600);
+  const token = (JSON.parse(readFileSync(watch, 'utf8')) as { token: string }).token;
+  const stats = await request(http, '/lab/api/stats', { headers: { Authorization: `Bearer ${token}` } });
+  t.is(stats.status, 200);
+  t.is((await request(http, '/lab/api/stats', { headers: { Authorization: 'Bearer wrong' } })).status, 403);
+});
+
+test('instructors must be accounts among users', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-cfg-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const err = await t.throwsAsync(
+    startLabnet({
+      defaults: false,
+      logLevel: 'silent',
+      config: { dataDir, users: USERS, instructors: ['teach', 'nobody'], services: { http: { port: 0, httpsPort: 0 } } },
+    }),
+  );
+  t.regex(err.message, /instructors\[1\]: got "nobody", expected the name of one of the users/);
+});
+
+test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (SMTPS)', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  // STARTTLS: plain first, then the same connection switches to TLS.
+  const plain = await LineClient.connect(lab.port('smtp'));
+  await plain.line();
+  await smtpSay(plain, 'EHLO starttls-client');
+  await smtpSay(plain, 'STARTTLS');
+  const port = plain.socket.localPort!;
+  plain.socket.removeAllListeners('data');
+  const secure = tls.connect({ socket: plain.socket, servername: 'localhost', rejectUnauthorized: false });
+  await new Promise<void>((r, j) => {
+    secure.once('secureConnect', () => r());
+    secure.once('error', j);
+  });
+  const after = new LineClient(secure);
+  after.write('EHLO after-tls\r\n');
+  while (!/^250 /.test((await after.line()) ?? '250 ')) {
+    /* the EHLO answer */
+  }
+  after.write('QUIT\r\n');
+  await after.line();
+  // Implicit TLS: SMTPS.
+  const s2 = tls.connect({ host: '127.0.0.1', port: lab.port('smtp', 'smtps'), servername: 'localhost', rejectUnauthorized: false });
+  const implicit = new LineClient(s2);
+  await implicit.line();
+  implicit.write('QUIT\r\n');
+  await implicit.line();
+  const idOf = (p: number): string | undefined => [...teach.sessions().values()].find((s) => s.peer.port === p)?.id;
+  await teach.until(() => idOf(port) !== undefined && teach.lines(idOf(port)).some((l) => l.kind === 'close'), 10_000, 'the STARTTLS session');
+  const id = idOf(port)!;
+  const lines = teach.lines(id);
+  const marker = lines.findIndex((l) => l.kind === 'tls' && l.handshake === true);
+  t.true(marker > 0, 'the switch to TLS is marked, with its handshake');
+  t.false(
+    lines.slice(0, marker).some((l) => l.encrypted),
+    'nothing before the switch is badged encrypted',
+  );
+  t.true(lines.slice(marker + 1).some((l) => l.text === 'EHLO after-tls' && l.encrypted === true));
+  t.is(teach.sessions().get(id)!.tls, 'starttls');
+  const hs = JSON.parse((await request(http, `/lab/api/sessions/${id}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(hs.messages[0].name, 'ClientHello');
+  t.true(hs.messages.some((m) => m.name === 'ServerHello'));
+  t.false(JSON.stringify(hs).includes('TRAFFIC_SECRET'), 'no key-log secrets in the lab');
+  const smtps = [...teach.sessions().values()].find((s) => s.listener === 'smtps');
+  t.truthy(smtps);
+  t.is(smtps!.tls, 'implicit');
+  await teach.until(() => teach.sessions().get(smtps!.id)?.handshake === true, 10_000, 'the SMTPS handshake');
+  t.is((await request(http, `/lab/api/sessions/${smtps!.id}/tls`, { headers: { Cookie: cookie } })).status, 200);
+});
