@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LabnetError } from './errors.js';
+import { mailStoreConfigSchema } from './mail-store/config.js';
 import { projectPath } from './paths.js';
 
 export const portSchema = z.number().int().min(0).max(65535);
@@ -81,6 +82,7 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     tls: tlsConfigSchema.default(() => tlsConfigSchema.parse({})),
     services: z.strictObject(services).default(() => ({})),
+    mailStore: mailStoreConfigSchema.default(() => mailStoreConfigSchema.parse({})),
   });
 }
 
@@ -100,6 +102,8 @@ export interface LabnetConfig {
   limits: z.infer<typeof limitsSchema>;
   tls: z.infer<typeof tlsConfigSchema>;
   services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
+  /** Per-user quotas of the mail store (core/mail-store/config.ts). */
+  mailStore?: z.infer<typeof mailStoreConfigSchema>;
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {
