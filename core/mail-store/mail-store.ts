@@ -275,6 +275,8 @@ export class MailStore {
   async quota(user: string): Promise<QuotaUsage> {
     checkUserName(user);
     await this.ensureUserLoaded(user);
+    // Deliveries acknowledged before this call are counted once, by their folder.
+    await Promise.all([...(this.userFolders.get(user) ?? [])].map((f) => f.mutex.run(() => undefined)));
     const used = this.usageNow(user);
     const out: QuotaUsage = { bytes: { used: used.bytes }, messages: { used: used.messages } };
     if (this.maxBytes > 0) out.bytes.limit = this.maxBytes;
@@ -323,14 +325,17 @@ export class MailStore {
     return () => {
       if (released) return;
       released = true;
-      for (const [user, c] of charges) {
-        const r = this.reserved.get(user);
-        if (!r) continue;
-        r.bytes -= c.bytes;
-        r.messages -= c.messages;
-        if (r.bytes <= 0 && r.messages <= 0) this.reserved.delete(user);
-      }
+      for (const [user, c] of charges) this.refund(user, c.bytes, c.messages);
     };
+  }
+
+  /** Hands back (part of) a reservation. */
+  private refund(user: string, bytes: number, messages: number): void {
+    const r = this.reserved.get(user);
+    if (!r) return;
+    r.bytes -= bytes;
+    r.messages -= messages;
+    if (r.bytes <= 0 && r.messages <= 0) this.reserved.delete(user);
   }
 
   private async charge(user: string, bytes: number, messages: number): Promise<() => void> {
@@ -513,11 +518,7 @@ export class MailStore {
     }
     this.deliveries++;
     const { headers, truncated } = indexHeaderFields(headOf(chunks));
-    // The quota stays charged until every target folder counts the message.
-    let waiting = dests.length;
-    const recorded = (): void => {
-      if (--waiting === 0) release();
-    };
+    // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
     for (const d of dests) {
       this.queueDelivered(this.folder(d.user, d.folder), {
         base,
@@ -527,7 +528,7 @@ export class MailStore {
         date,
         headers,
         headersTruncated: truncated,
-        onRecorded: once(recorded),
+        onRecorded: once(() => this.refund(d.user, size, 1)),
       });
     }
     return { uniqueName: base, size, delivered: dests.length };
