@@ -43,6 +43,8 @@ const DEFAULT_INDEX_SAVE_DELAY_MS = 1000;
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 /** Rows serialised or parsed between two yields to the event loop. */
 const INDEX_SLICE = 1000;
+/** Directory entries or messages handled between two yields while a folder loads. */
+const LOAD_SLICE = 2000;
 /** The uid list is rewritten without the lines of expunged messages once they are this many and outnumber the live ones. */
 const COMPACT_MIN_STALE = 1000;
 /** File operations (links, renames) of one COPY in flight at once. */
@@ -150,7 +152,21 @@ export class Folder {
     return this.uidList !== undefined;
   }
 
+  /**
+   * The folder counts as loaded (and is used by others) only once this has finished: in between it
+   * may yield to the event loop (a big folder is read in slices), and a failed load starts afresh.
+   */
   private async load(recoverTmp: boolean): Promise<void> {
+    this.byUid.clear();
+    this.uidByBase.clear();
+    this.sorted = [];
+    this.totalBytes = 0;
+    this.unrecorded = [];
+    this.unrecordedBytes = 0;
+    let steps = 0;
+    const breathe = async (): Promise<void> => {
+      if (++steps % LOAD_SLICE === 0) await yieldToLoop();
+    };
     await Promise.all(['cur', 'new', 'tmp'].map((d) => fsp.mkdir(join(this.path, d), { recursive: true })));
     let list = await readUidList(this.path);
     let rewrite = false;
@@ -169,6 +185,7 @@ export class Folder {
       ['cur', curEntries],
     ] as const) {
       for (const e of entries) {
+        await breathe();
         const file = e.name;
         if (file.startsWith('.')) continue;
         // Only regular files are messages: a directory, a FIFO or a symbolic link (which could point
@@ -212,11 +229,11 @@ export class Folder {
       this.staleUidLines = dropped;
       if (rewrite) throw storageError(err, 'creating the uid list');
     }
-    this.uidList = list;
 
     let indexChanged = index.size !== files.size;
     const needScan: Array<{ base: string; uid: number }> = [];
     for (const [base, uid] of list.uids) {
+      await breathe();
       const f = files.get(base)!;
       const row = index.get(base);
       if (row && row[0] === uid) {
@@ -269,6 +286,7 @@ export class Folder {
     let firstNew = list.uidNext;
     for (const r of this.byUid.values()) if (r.dir === 'new' && r.info.uid < firstNew) firstNew = r.info.uid;
     this.recentUpTo = firstNew - 1;
+    this.uidList = list;
     if (indexChanged) this.scheduleIndexSave();
     if (this.unrecorded.length > 0) this.scheduleRetry();
   }
@@ -719,18 +737,19 @@ export class Folder {
         );
       });
       const newUids = await this.persistUids(items.map((it) => it.base));
-      await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
-        await fsp.rename(join(tmpDir, it.file), join(curDir, it.file));
-        inTmp.delete(join(tmpDir, it.file));
-        inCur.push(join(curDir, it.file));
-      });
-      await fsyncDir(curDir);
+      // Built now, so the commit below is only the (short) synchronous publication.
       const recs = items.map((it, i): Rec => ({
         dir: 'cur',
         file: it.file,
         letters: it.letters,
         info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true),
       }));
+      await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
+        await fsp.rename(join(tmpDir, it.file), join(curDir, it.file));
+        inTmp.delete(join(tmpDir, it.file));
+        inCur.push(join(curDir, it.file));
+      });
+      await fsyncDir(curDir);
       this.commitNew(recs, origin, newKeywords);
       return items.map((it, i) => [it.srcUid, newUids[i]] as [number, number]).sort((a, b) => a[0] - b[0]);
     } catch (err) {
@@ -755,7 +774,7 @@ export class Folder {
   ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
     const newKeywords = op === 'remove' ? [] : await this.defineKeywords(flags);
     const drop = op === 'remove' ? new Set(flags.map((f) => f.toLowerCase())) : undefined;
-    const renamed: Array<{ rec: Rec; letters: string }> = [];
+    const renamed: Array<{ rec: Rec; next: MessageInfo | undefined }> = [];
     const inOrder: Rec[] = [];
     const touched = new Set<string>();
     let failure: unknown;
@@ -781,12 +800,15 @@ export class Folder {
       }
       touched.add(r.dir);
       touched.add('cur');
-      const old = r.letters;
       // Where the file is now is updated at once (readers look it up); what it means, at the commit.
+      const next =
+        letters === r.letters
+          ? undefined // only moved from new/ to cur/
+          : this.makeInfo(r.info.uid, r.info.uniqueName, r.info.size, r.info.internalDate, letters, r.info.headers, r.info.headersTruncated === true);
       r.dir = 'cur';
       r.file = file;
       r.letters = letters;
-      renamed.push({ rec: r, letters: old });
+      renamed.push({ rec: r, next });
       inOrder.push(r);
     }
     try {
@@ -796,18 +818,10 @@ export class Folder {
     }
     // Commit: one synchronous step.
     const changed: MessageInfo[] = [];
-    for (const { rec, letters: old } of renamed) {
-      if (rec.letters === old) continue; // only moved from new/ to cur/
-      rec.info = this.makeInfo(
-        rec.info.uid,
-        rec.info.uniqueName,
-        rec.info.size,
-        rec.info.internalDate,
-        rec.letters,
-        rec.info.headers,
-        rec.info.headersTruncated === true,
-      );
-      changed.push(rec.info);
+    for (const { rec, next } of renamed) {
+      if (!next) continue;
+      rec.info = next;
+      changed.push(next);
     }
     const messages = inOrder.map((r) => r.info);
     if (changed.length > 0) {

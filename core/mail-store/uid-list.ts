@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeAll, writeFileDurable } from './fs-util.js';
+import { writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
 
 export const UIDLIST_FILE = 'dovecot-uidlist';
 
@@ -31,6 +31,18 @@ export function newUidList(uidValidity: number): UidList {
 
 /** Parses the file; undefined when it is missing or not in a format we understand. */
 export function parseUidList(text: string): UidList | undefined {
+  const steps = parseSteps(text);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Lines parsed between two yields to the event loop (a big list is read at start and on reload). */
+const PARSE_SLICE = 4000;
+
+/** The parser, pausing every PARSE_SLICE lines (parseUidList runs it through; readUidList yields to the loop). */
+function* parseSteps(text: string): Generator<void, UidList | undefined> {
   const lines = text.split('\n');
   const header = lines[0]?.split(' ') ?? [];
   if (header[0] !== '3') return undefined;
@@ -48,6 +60,7 @@ export function parseUidList(text: string): UidList | undefined {
   const uids = new Map<string, number>();
   const taken = new Set<number>();
   for (let i = 1; i < lines.length; i++) {
+    if (i % PARSE_SLICE === 0) yield;
     const line = lines[i];
     if (line.length === 0) continue;
     const colon = line.indexOf(' :');
@@ -95,7 +108,12 @@ export async function readUidList(dir: string): Promise<UidList | undefined> {
   try {
     const st = await fh.stat();
     if (!st.isFile() || st.size > MAX_UIDLIST_BYTES) return undefined;
-    return parseUidList(await fh.readFile('utf8'));
+    const steps = parseSteps(await fh.readFile('utf8'));
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await yieldToLoop();
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
     throw err;

@@ -38,6 +38,9 @@ function runOnSmallFs(options: string, seed: number, mustFail: readonly string[]
 }
 
 function verify(t: import('ava').ExecutionContext, { fill, check }: { fill: FillResult; check: CheckResult }, mustFail: readonly string[]): void {
+  t.log(
+    `acknowledged: ${fill.delivered.length} deliveries x3, ${fill.appended.length} appends, ${fill.copied.length} copies; refused: ${JSON.stringify(fill.failures)}`,
+  );
   t.deepEqual(fill.unexpected, [], 'every failure is NO_SPACE (or a COPY of a message expunged meanwhile)');
   for (const op of mustFail) t.true((fill.failures[op]?.NO_SPACE ?? 0) >= 5, `${op} ran into the full disk`);
   t.true(fill.copied.length > 0);
@@ -83,16 +86,10 @@ mountTest('a disk that fills up during deliveries, APPEND and COPY: acknowledged
   const mustFail = ['deliver', 'append'];
   const r = runOnSmallFs('size=3m', 1, mustFail);
   verify(t, r, mustFail);
-  t.log(
-    `acknowledged: ${r.fill.delivered.length} deliveries x3, ${r.fill.appended.length} appends, ${r.fill.copied.length} copies; refused: ${JSON.stringify(r.fill.failures)}`,
-  );
 });
 
 mountTest('the same when the file system runs out of files instead of octets (tmpfs nr_inodes=300)', (t) => {
   const mustFail = ['deliver', 'append', 'copy'];
   const r = runOnSmallFs('size=256m,nr_inodes=300', 2, mustFail);
   verify(t, r, mustFail);
-  t.log(
-    `acknowledged: ${r.fill.delivered.length} deliveries x3, ${r.fill.appended.length} appends, ${r.fill.copied.length} copies; refused: ${JSON.stringify(r.fill.failures)}`,
-  );
 });
