@@ -153,9 +153,8 @@ export class MailStore {
       this.root = dataDirOrOptions.root;
       this.logger = dataDirOrOptions.logger ?? logger;
     }
-    const quota = { ...DEFAULT_QUOTA, ...config?.mailStore?.quota, ...options.quota };
-    this.maxBytes = quota.maxBytes;
-    this.maxMessages = quota.maxMessages;
+    this.maxBytes = options.quota?.maxBytes ?? config?.mailStore?.quota.maxBytes ?? DEFAULT_QUOTA.maxBytes;
+    this.maxMessages = options.quota?.maxMessages ?? config?.mailStore?.quota.maxMessages ?? DEFAULT_QUOTA.maxMessages;
     this.reserve = new SpaceReserve(this.root, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     this.indexSaveDelayMs = options.indexSaveDelayMs;
   }
@@ -184,8 +183,15 @@ export class MailStore {
       }
     }
     const work: Array<{ user: string; name: string }> = [];
+    const listed: string[] = [];
     for (const user of users) {
-      for (const name of await this.folderNamesOnDisk(user)) work.push({ user, name });
+      try {
+        for (const name of await this.folderNamesOnDisk(user)) work.push({ user, name });
+        listed.push(user);
+      } catch (err) {
+        this.failedFolders++;
+        this.logger?.error({ err, user }, 'mail store: a mailbox could not be listed; it is tried again when used');
+      }
     }
     await mapLimit(work, 4, async ({ user, name }) => {
       try {
@@ -195,7 +201,7 @@ export class MailStore {
         this.logger?.error({ err, user, folder: name }, 'mail store: a folder could not be loaded; it is tried again when used');
       }
     });
-    for (const user of users) this.usersLoaded.set(user, Promise.resolve());
+    for (const user of listed) this.usersLoaded.set(user, Promise.resolve());
     for (const f of await readdirOrEmpty(this.root)) {
       if (f.startsWith('.deleted-')) await fsp.rm(join(this.root, f), { recursive: true, force: true }).catch(() => undefined);
     }

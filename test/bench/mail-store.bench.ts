@@ -30,8 +30,11 @@ function makeMaildir(root: string, n: number, make: (i: number) => Buffer = mess
   }
 }
 
-/** Runs `fn`, measuring wall time and the longest event-loop stall (a 1 ms timer probe). */
-async function measure(fn: () => Promise<unknown>): Promise<{ ms: number; stallMs: number }> {
+/**
+ * Runs `fn`, measuring wall time, this process's CPU time (steadier than wall time on a busy machine)
+ * and the longest event-loop stall (a 1 ms timer probe).
+ */
+async function measure(fn: () => Promise<unknown>): Promise<Sample> {
   let last = performance.now();
   let stall = 0;
   let running = true;
@@ -43,19 +46,26 @@ async function measure(fn: () => Promise<unknown>): Promise<{ ms: number; stallM
   };
   setTimeout(probe, 1);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await fn();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   running = false;
   stall = Math.max(stall, performance.now() - last);
   await new Promise((r) => setTimeout(r, 5));
-  return { ms, stallMs: stall };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, stallMs: stall };
 }
 
-type Row = Record<string, Array<{ ms: number; stallMs: number }>>;
+interface Sample {
+  ms: number;
+  cpuMs: number;
+  stallMs: number;
+}
+type Row = Record<string, Sample[]>;
 
 async function oneRun(rows: Row): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'labnet-bench-store-'));
-  const add = (name: string, r: { ms: number; stallMs: number }): void => {
+  const add = (name: string, r: Sample): void => {
     (rows[name] ??= []).push(r);
   };
   try {
@@ -124,13 +134,16 @@ async function heapAttack(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  console.log(`mail store bench: ${MESSAGES} messages of ${message(1).length} octets, ${RUNS} runs (medians; wall ms / longest event-loop stall ms)`);
+  console.log(
+    `mail store bench: ${MESSAGES} messages of ${message(1).length} octets, ${RUNS} runs (medians: wall ms, CPU ms of this process, longest event-loop stall ms)`,
+  );
   const rows: Row = {};
   for (let r = 0; r < RUNS; r++) await oneRun(rows);
   for (const [name, rs] of Object.entries(rows)) {
     const ms = median(rs.map((r) => r.ms));
+    const cpu = median(rs.map((r) => r.cpuMs));
     const stall = median(rs.map((r) => r.stallMs));
-    console.log(`  ${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms   stall ${stall.toFixed(0).padStart(5)} ms`);
+    console.log(`  ${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms   cpu ${cpu.toFixed(0).padStart(6)} ms   stall ${stall.toFixed(0).padStart(5)} ms`);
   }
   const heap = await heapAttack();
   console.log(
