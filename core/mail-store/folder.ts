@@ -49,6 +49,8 @@ const LOAD_SLICE = 2000;
 const COMPACT_MIN_STALE = 1000;
 /** File operations (links, renames) of one COPY in flight at once. */
 const FILE_OPS_IN_FLIGHT = 8;
+/** Messages of one COPY prepared between two yields to the event loop. */
+const COPY_SLICE = 1000;
 /** Retry delays for recording delivered files whose UIDs could not be written (disk full). */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -720,7 +722,9 @@ export class Folder {
     const inCur: string[] = [];
     try {
       await this.hooks.reserve?.beforeData();
-      for (const it of items) {
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0 && i % COPY_SLICE === 0) await yieldToLoop(); // nothing is visible yet: safe to pause
+        const it = items[i];
         it.base = newUniqueBase(it.info.size);
         it.letters = this.flagsToLetters(it.info.flags, source.byUid.get(it.srcUid)?.letters ?? '');
         it.file = formatCurName(it.base, it.letters);
@@ -738,12 +742,17 @@ export class Folder {
       });
       const newUids = await this.persistUids(items.map((it) => it.base));
       // Built now, so the commit below is only the (short) synchronous publication.
-      const recs = items.map((it, i): Rec => ({
-        dir: 'cur',
-        file: it.file,
-        letters: it.letters,
-        info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true),
-      }));
+      const recs: Rec[] = [];
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0 && i % COPY_SLICE === 0) await yieldToLoop();
+        const it = items[i];
+        recs.push({
+          dir: 'cur',
+          file: it.file,
+          letters: it.letters,
+          info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true),
+        });
+      }
       await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
         await fsp.rename(join(tmpDir, it.file), join(curDir, it.file));
         inTmp.delete(join(tmpDir, it.file));
