@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LabnetError } from './errors.js';
+import { mailStoreConfigSchema } from './mail-store/config.js';
 import { projectPath } from './paths.js';
 
 export const portSchema = z.number().int().min(0).max(65535);
@@ -141,6 +142,7 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
      */
     instructors: z.array(userSchema.shape.name).max(1000).default([]),
     lab: labConfigSchema.default(() => labConfigSchema.parse({})),
+    mailStore: mailStoreConfigSchema.default(() => mailStoreConfigSchema.parse({})),
   });
 }
 
@@ -165,6 +167,8 @@ export interface LabnetConfig {
   /** Instructor account names (among `users`). */
   instructors: string[];
   lab: LabConfig;
+  /** Per-user quotas of the mail store (core/mail-store/config.ts). */
+  mailStore: z.infer<typeof mailStoreConfigSchema>;
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {

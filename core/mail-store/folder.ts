@@ -1,25 +1,63 @@
 // One Maildir folder in memory: its uid list, its messages (from the directory listing, with sizes,
 // dates and header fields from the index), its keywords, its \Recent boundary and its watchers.
 // Every mutation runs through the folder's mutex and publishes a FolderChange to the watchers.
+//
+// Consistency: what others can see (the messages, their flags, the UIDs) changes only in the short
+// synchronous "commit" at the end of a mutation, after every file operation of it succeeded. So a
+// snapshot, an index save started by a timer, or a watcher never sees a mutation half done, whatever
+// the mutation is awaiting at that moment.
+//
+// New messages (APPEND, COPY): the file goes to tmp/ first (written and fdatasync'ed, or hard-linked),
+// then its UID line is appended to the uid list and fdatasync'ed (the commit point: at start a tmp/
+// file whose name has a UID line is complete and is moved into cur/), then it is renamed into cur/.
+// Any failure before the commit removes what was made; UIDs handed out are never handed out again.
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, isEnoent, mapLimit, readdirOrEmpty, writeFileDurable } from './fs-util.js';
-import { MAX_HEADER_SCAN, parseHeaderFields, type HeaderFields } from './header-fields.js';
+import { fsyncDir, isEnoent, isNoSpace, mapLimit, readdirTypedOrEmpty, storageError, unlinkQuiet, writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
+import { capHeaderFields, indexHeaderFields, MAX_HEADER_SCAN, parseHeaderFields, type HeaderFields } from './header-fields.js';
 import { compareUniqueNames, formatCurName, newUniqueBase, parseMaildirName, systemFlagLetter, systemFlagName } from './maildir-name.js';
 import { Mutex } from './mutex.js';
+import type { SpaceReserve } from './space-reserve.js';
 import { appendUidList, newUidList, readUidList, writeUidList, type UidList } from './uid-list.js';
-import { MailStoreError, type FlagOperation, type FolderChange, type FolderListener, type FolderSnapshot, type MessageInfo } from './types.js';
+import {
+  MailStoreError,
+  type FlagOperation,
+  type FolderChange,
+  type FolderListener,
+  type FolderSnapshot,
+  type KeywordsDefined,
+  type MessageInfo,
+} from './types.js';
 
 export const INDEX_FILE = 'labnet-index.json';
 export const KEYWORDS_FILE = 'dovecot-keywords';
-const INDEX_VERSION = 1;
+/** Version 2: one JSON header line, then one row per line (written and read in slices). */
+const INDEX_VERSION = 2;
 /** Keyword letters a-z (Dovecot's scheme): at most 26 keywords per folder. */
 export const MAX_KEYWORDS = 26;
-const INDEX_SAVE_DELAY_MS = 1000;
+/** Longest keyword kept (IMAP's own limit for a keyword atom is the same). */
+const MAX_KEYWORD_LENGTH = 100;
+const DEFAULT_INDEX_SAVE_DELAY_MS = 1000;
+/** An index file larger than this is not one we wrote for a sane folder: it is ignored (rebuilt). */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/** Rows serialised or parsed between two yields to the event loop. */
+const INDEX_SLICE = 1000;
+/** Directory entries or messages handled between two yields while a folder loads. */
+const LOAD_SLICE = 2000;
+/** The uid list is rewritten without the lines of expunged messages once they are this many and outnumber the live ones. */
+const COMPACT_MIN_STALE = 1000;
+/** File operations (links, renames) of one COPY in flight at once. */
+const FILE_OPS_IN_FLIGHT = 8;
+/** Messages of one COPY prepared between two yields to the event loop. */
+const COPY_SLICE = 1000;
+/** Retry delays for recording delivered files whose UIDs could not be written (disk full). */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 interface Rec {
   info: MessageInfo;
+  /** Where the file is now (changes with \Recent claims and flag changes, before the commit). */
   dir: 'new' | 'cur';
   /** File name inside dir. */
   file: string;
@@ -27,8 +65,9 @@ interface Rec {
   letters: string;
 }
 
-type IndexRow = [uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields];
+type IndexRow = [uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields, truncated: 0 | 1];
 
+/** A durable file in new/ or cur/ that the folder does not know yet (a delivery). */
 export interface NewFile {
   base: string;
   dir: 'new' | 'cur';
@@ -36,10 +75,31 @@ export interface NewFile {
   size: number;
   date: number;
   headers: HeaderFields;
+  headersTruncated?: boolean;
+  /** Called once when the folder has recorded the file (or has taken it over for a later retry). */
+  onRecorded?: () => void;
+}
+
+export interface FolderHooks {
+  /** A new UIDVALIDITY (never earlier than one given before). */
+  nextValidity: () => number;
+  /** Something failed in the background (index save, \Recent move, retry): logged by the store. */
+  onError: (err: unknown, what: string) => void;
+  /** Room for bookkeeping writes when the disk is full (uid list, keywords). */
+  reserve?: SpaceReserve;
+  /** Delay before the index cache is written after a change (default 1 s). */
+  indexSaveDelayMs?: number;
+  /** A stale tmp/ file was removed, or a committed one moved into cur/, at start. */
+  onRecoveredTmp?: () => void;
 }
 
 export function uidlFor(base: string): string {
   return base.length <= 70 && /^[\x21-\x7e]+$/.test(base) ? base : createHash('sha1').update(base).digest('hex');
+}
+
+/** An IMAP keyword the store keeps: an atom (RFC 3501 section 9) without the list wildcards, at most 100 characters. */
+export function isValidKeyword(k: string): boolean {
+  return k.length > 0 && k.length <= MAX_KEYWORD_LENGTH && /^[\x21-\x7e]+$/.test(k) && !/[(){%*"\\\]]/.test(k);
 }
 
 export class Folder {
@@ -53,21 +113,40 @@ export class Folder {
   private readonly listeners = new Set<FolderListener>();
   private loading: Promise<void> | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
+  private indexSaving: Promise<void> | undefined;
+  private indexAgain = false;
   private dead = false;
+  /** Lines in the uid list file for messages no longer here (expunged): compaction trigger. */
+  private staleUidLines = 0;
+  private compacting = false;
+  /** Delivered files whose UIDs could not be written yet (disk full): retried, counted in usage. */
+  private unrecorded: NewFile[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = RETRY_MIN_MS;
+  private totalBytes = 0;
+  private unrecordedBytes = 0;
 
   constructor(
     readonly user: string,
     readonly name: string,
     readonly path: string,
-    private readonly nextValidity: () => number,
-    private readonly onError: (err: unknown) => void,
+    private readonly hooks: FolderHooks,
   ) {}
 
   // ---- loading and recovery -------------------------------------------------------------------
 
-  /** Loads once (directory listing + uid list + index); later calls wait for the same load. */
-  ensureLoaded(): Promise<void> {
-    this.loading ??= this.mutex.run(() => this.load());
+  /**
+   * Loads once (directory listing + uid list + index); later calls wait for the same load. A failed
+   * load is forgotten, so the next call tries again. `recoverTmp` (only at start, when nothing else
+   * writes) also empties tmp/, moving committed APPEND/COPY files into cur/.
+   */
+  ensureLoaded(recoverTmp = false): Promise<void> {
+    this.loading ??= this.mutex
+      .run(() => this.load(recoverTmp))
+      .catch((err: unknown) => {
+        this.loading = undefined;
+        throw err;
+      });
     return this.loading;
   }
 
@@ -75,30 +154,55 @@ export class Folder {
     return this.uidList !== undefined;
   }
 
-  private async load(): Promise<void> {
+  /**
+   * The folder counts as loaded (and is used by others) only once this has finished: in between it
+   * may yield to the event loop (a big folder is read in slices), and a failed load starts afresh.
+   */
+  private async load(recoverTmp: boolean): Promise<void> {
+    this.byUid.clear();
+    this.uidByBase.clear();
+    this.sorted = [];
+    this.totalBytes = 0;
+    this.unrecorded = [];
+    this.unrecordedBytes = 0;
+    let steps = 0;
+    const breathe = async (): Promise<void> => {
+      if (++steps % LOAD_SLICE === 0) await yieldToLoop();
+    };
     await Promise.all(['cur', 'new', 'tmp'].map((d) => fsp.mkdir(join(this.path, d), { recursive: true })));
     let list = await readUidList(this.path);
     let rewrite = false;
     if (!list) {
-      list = newUidList(this.nextValidity());
+      list = newUidList(this.hooks.nextValidity());
       rewrite = true;
     }
     this.keywords = await readKeywords(this.path);
+    if (recoverTmp) await this.recoverTmp(list);
     const index = await readIndex(this.path, list.uidValidity);
-    const [newNames, curNames] = await Promise.all([readdirOrEmpty(join(this.path, 'new')), readdirOrEmpty(join(this.path, 'cur'))]);
+    const [newEntries, curEntries] = await Promise.all([readdirTypedOrEmpty(join(this.path, 'new')), readdirTypedOrEmpty(join(this.path, 'cur'))]);
     const files = new Map<string, { dir: 'new' | 'cur'; file: string; letters: string; size: number | undefined }>();
-    for (const [dir, names] of [
-      ['new', newNames],
-      ['cur', curNames],
+    let skipped = 0;
+    for (const [dir, entries] of [
+      ['new', newEntries],
+      ['cur', curEntries],
     ] as const) {
-      for (const file of names) {
+      for (const e of entries) {
+        await breathe();
+        const file = e.name;
         if (file.startsWith('.')) continue;
+        // Only regular files are messages: a directory, a FIFO or a symbolic link (which could point
+        // anywhere on the machine) is left alone.
+        if (!e.isFile()) {
+          skipped++;
+          continue;
+        }
         const p = parseMaildirName(file);
         // The same message in new/ and cur/ (a crash between link and unlink elsewhere): cur/ wins.
         if (files.has(p.base) && dir === 'new') continue;
-        files.set(p.base, { dir, file, letters: p.info, size: p.size });
+        files.set(p.base, { dir, file, letters: sanitizeLetters(p.info), size: p.size });
       }
     }
+    if (skipped > 0) this.hooks.onError(new Error(`${skipped} entries in new/ or cur/ are not regular files; ignored`), 'load');
     const known: Array<[string, number]> = [];
     const unknown: string[] = [];
     for (const base of files.keys()) {
@@ -107,65 +211,126 @@ export class Folder {
       else unknown.push(base);
     }
     // Entries whose file is gone are forgotten; their UIDs are never reused (uidNext only grows).
-    const live = new Map<string, number>(known);
     const dropped = list.uids.size - known.length;
-    list.uids = live;
+    list.uids = new Map(known);
     unknown.sort(compareUniqueNames);
-    const added: Array<[number, string]> = [];
-    for (const base of unknown) {
-      const uid = list.uidNext++;
-      list.uids.set(base, uid);
-      added.push([uid, base]);
+    const added: Array<[number, string]> = unknown.map((base) => [list.uidNext++, base]);
+    for (const [uid, base] of added) list.uids.set(base, uid);
+    const compact = dropped >= COMPACT_MIN_STALE && dropped > known.length;
+    let hidden: string[] = [];
+    try {
+      if (rewrite || list.torn || compact) await this.withRoom(() => writeUidList(this.path, list));
+      else await this.withRoom(() => appendUidList(this.path, list, added, true));
+      this.staleUidLines = rewrite || list.torn || compact ? 0 : dropped;
+    } catch (err) {
+      // The new UIDs are not on disk: those files stay out of sight (a UID nobody can rely on is
+      // never shown) and are recorded as soon as the disk has room again.
+      this.hooks.onError(storageError(err, 'recording new messages in the uid list'), 'load');
+      for (const [, base] of added) list.uids.delete(base);
+      hidden = added.map(([, base]) => base);
+      this.staleUidLines = dropped;
+      if (rewrite) throw storageError(err, 'creating the uid list');
     }
-    if (rewrite || dropped > 0) await writeUidList(this.path, list);
-    else await appendUidList(this.path, added, true);
-    this.uidList = list;
 
     let indexChanged = index.size !== files.size;
     const needScan: Array<{ base: string; uid: number }> = [];
-    const entries = [...list.uids].sort((a, b) => a[1] - b[1]);
-    for (const [base, uid] of entries) {
+    for (const [base, uid] of list.uids) {
+      await breathe();
       const f = files.get(base)!;
       const row = index.get(base);
       if (row && row[0] === uid) {
-        this.put({ dir: f.dir, file: f.file, letters: f.letters, info: this.makeInfo(uid, base, row[2], row[3], f.letters, row[5]) });
+        this.place({ dir: f.dir, file: f.file, letters: f.letters, info: this.makeInfo(uid, base, row[2], row[3], f.letters, row[5], row[6] === 1) });
         if (row[4] !== f.letters) indexChanged = true;
       } else {
         needScan.push({ base, uid });
       }
     }
-    await mapLimit(needScan, 16, async ({ base, uid }) => {
+    let unreadable = 0;
+    await mapLimit([...needScan, ...hidden.map((base) => ({ base, uid: 0 }))], 16, async ({ base, uid }) => {
       const f = files.get(base)!;
-      const path = join(this.path, f.dir, f.file);
+      let scanned: ScannedMessage | undefined;
       try {
-        const scanned = await scanMessage(path);
-        this.put({
+        scanned = await scanMessage(join(this.path, f.dir, f.file));
+      } catch (err) {
+        if (!isEnoent(err)) unreadable++;
+      }
+      if (!scanned) {
+        // Gone, or not a readable regular file: not shown (its uid list line stays, harmlessly).
+        if (uid > 0) list.uids.delete(base);
+        return;
+      }
+      if (uid === 0) {
+        const nf: NewFile = {
+          base,
           dir: f.dir,
           file: f.file,
-          letters: f.letters,
-          info: this.makeInfo(uid, base, f.size ?? scanned.size, scanned.date, f.letters, scanned.headers),
-        });
-      } catch (err) {
-        if (!isEnoent(err)) throw err;
-        list.uids.delete(base);
+          size: scanned.size,
+          date: scanned.date,
+          headers: scanned.headers,
+          headersTruncated: scanned.truncated,
+        };
+        this.unrecorded.push(nf);
+        this.unrecordedBytes += nf.size;
+        return;
       }
+      // The size from the name (",S=") is what Dovecot would report, but the file has the last word.
+      this.place({
+        dir: f.dir,
+        file: f.file,
+        letters: f.letters,
+        info: this.makeInfo(uid, base, scanned.size, scanned.date, f.letters, scanned.headers, scanned.truncated),
+      });
     });
-    if (needScan.length > 0) {
-      indexChanged = true;
-      this.sorted = [...this.byUid.keys()].sort((a, b) => a - b);
-    }
+    if (unreadable > 0) this.hooks.onError(new Error(`${unreadable} message files could not be read; not shown`), 'load');
+    if (needScan.length > 0) indexChanged = true;
+    this.sorted = [...this.byUid.keys()].sort((a, b) => a - b);
     // Files still in new/ have not been seen by any IMAP session: they are \Recent for the first one.
     let firstNew = list.uidNext;
     for (const r of this.byUid.values()) if (r.dir === 'new' && r.info.uid < firstNew) firstNew = r.info.uid;
     this.recentUpTo = firstNew - 1;
+    this.uidList = list;
     if (indexChanged) this.scheduleIndexSave();
+    if (this.unrecorded.length > 0) this.scheduleRetry();
   }
 
+  /**
+   * At start, only this process writes in tmp/: a file there whose unique name has a line in the uid
+   * list is a committed APPEND or COPY interrupted before its rename (complete and fdatasync'ed before
+   * the line was written): it is moved into cur/. Everything else is an interrupted write: removed.
+   */
+  private async recoverTmp(list: UidList): Promise<void> {
+    const tmp = join(this.path, 'tmp');
+    let moved = false;
+    for (const e of await readdirTypedOrEmpty(tmp)) {
+      const p = parseMaildirName(e.name);
+      try {
+        if (e.isFile() && list.uids.has(p.base)) {
+          await fsp.rename(join(tmp, e.name), join(this.path, 'cur', formatCurName(p.base, sanitizeLetters(p.info))));
+          moved = true;
+        } else {
+          await fsp.rm(join(tmp, e.name), { force: true, recursive: true });
+        }
+        this.hooks.onRecoveredTmp?.();
+      } catch (err) {
+        this.hooks.onError(err, 'cleaning tmp/');
+      }
+    }
+    if (moved) await fsyncDir(join(this.path, 'cur'));
+  }
+
+  /** Adds a record while loading (the sorted list is built once at the end). */
+  private place(rec: Rec): void {
+    this.byUid.set(rec.info.uid, rec);
+    this.uidByBase.set(rec.info.uniqueName, rec.info.uid);
+    this.totalBytes += rec.info.size;
+  }
+
+  /** Adds a record after loading; new UIDs are always above every existing one. */
   private put(rec: Rec): void {
     const uid = rec.info.uid;
-    const had = this.byUid.has(uid);
-    this.byUid.set(uid, rec);
-    this.uidByBase.set(rec.info.uniqueName, uid);
+    const had = this.byUid.get(uid);
+    if (had) this.totalBytes -= had.info.size;
+    this.place(rec);
     if (!had) {
       const last = this.sorted[this.sorted.length - 1];
       if (last === undefined || uid > last) this.sorted.push(uid);
@@ -173,8 +338,17 @@ export class Folder {
     }
   }
 
-  private makeInfo(uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields): MessageInfo {
-    return Object.freeze({ uid, uniqueName: base, uidl: uidlFor(base), size, internalDate: date, flags: Object.freeze(this.lettersToFlags(letters)), headers });
+  private makeInfo(uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields, headersTruncated: boolean): MessageInfo {
+    return Object.freeze({
+      uid,
+      uniqueName: base,
+      uidl: uidlFor(base),
+      size,
+      internalDate: date,
+      flags: Object.freeze(this.lettersToFlags(letters)),
+      headers,
+      headersTruncated,
+    });
   }
 
   private lettersToFlags(letters: string): string[] {
@@ -191,28 +365,78 @@ export class Folder {
     return [...flags, ...kws];
   }
 
-  /** Info letters for IMAP flags; keeps letters we do not map (P) from `keep`. Adds new keywords. */
-  private async flagsToLetters(flags: readonly string[], keep: string): Promise<string> {
+  /** Info letters for IMAP flags (every keyword must be defined); keeps letters we do not map (P) from `keep`. */
+  private flagsToLetters(flags: readonly string[], keep: string): string {
     const letters = new Set<string>();
     for (const l of keep) if (l >= 'A' && l <= 'Z' && !systemFlagName(l)) letters.add(l);
-    let newKeywords = false;
     for (const f of flags) {
       if (f.startsWith('\\')) {
         const l = systemFlagLetter(f);
         if (l) letters.add(l);
         continue; // \Recent and unknown system flags are not stored
       }
-      let i = this.keywords.findIndex((k) => k.toLowerCase() === f.toLowerCase());
-      if (i < 0) {
-        if (this.keywords.length >= MAX_KEYWORDS) throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} already has ${MAX_KEYWORDS} keywords`);
-        this.keywords.push(f);
-        i = this.keywords.length - 1;
-        newKeywords = true;
-      }
-      letters.add(String.fromCharCode(97 + i));
+      const i = this.keywordIndex(f);
+      if (i >= 0) letters.add(String.fromCharCode(97 + i));
     }
-    if (newKeywords) await writeKeywords(this.path, this.keywords);
     return [...letters].sort().join('');
+  }
+
+  private keywordIndex(k: string): number {
+    const lower = k.toLowerCase();
+    return this.keywords.findIndex((x) => x !== undefined && x.toLowerCase() === lower);
+  }
+
+  /**
+   * Defines the keywords among `flags` the folder does not have yet and writes dovecot-keywords
+   * before any file name uses their letters. All or nothing: refused (TOO_MANY_KEYWORDS) before
+   * anything changes when they do not fit, rolled back when the file cannot be written.
+   */
+  private async defineKeywords(flags: readonly string[]): Promise<string[]> {
+    const fresh: string[] = [];
+    const seen = new Set<string>();
+    for (const f of flags) {
+      if (f.startsWith('\\')) continue;
+      if (!isValidKeyword(f)) throw new MailStoreError('INVALID_NAME', `invalid keyword "${f.slice(0, 40)}"`);
+      const lower = f.toLowerCase();
+      if (seen.has(lower) || this.keywordIndex(f) >= 0) continue;
+      seen.add(lower);
+      fresh.push(f);
+    }
+    if (fresh.length === 0) return [];
+    const free = this.freeKeywordSlots();
+    if (fresh.length > free.length) throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
+    const before = [...this.keywords];
+    fresh.forEach((k, i) => (this.keywords[free[i]] = k));
+    try {
+      await this.withRoom(() => writeKeywords(this.path, this.keywords));
+    } catch (err) {
+      this.keywords = before;
+      throw storageError(err, 'defining a keyword');
+    }
+    return fresh;
+  }
+
+  /** Letters no keyword has; a letter still on some file (its keyword lost with a damaged file) is not reused. */
+  private freeKeywordSlots(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < MAX_KEYWORDS; i++) if (this.keywords[i] === undefined) out.push(i);
+    if (out.length === 0) return out;
+    const used = new Set<string>();
+    for (const r of this.byUid.values()) for (const l of r.letters) if (l >= 'a') used.add(l);
+    return out.filter((i) => !used.has(String.fromCharCode(97 + i)));
+  }
+
+  private keywordsDefined(newKeywords: readonly string[]): KeywordsDefined {
+    return newKeywords.length > 0 ? { newKeywords: Object.freeze([...newKeywords]), keywords: Object.freeze(this.definedKeywords()) } : {};
+  }
+
+  /** Keywords were defined but the operation failed afterwards: watchers still learn of them. */
+  private announceKeywords(newKeywords: readonly string[], origin: unknown): void {
+    if (newKeywords.length > 0 && !this.dead) this.emit({ kind: 'flags', messages: [], origin, ...this.keywordsDefined(newKeywords) });
+  }
+
+  private withRoom<T>(write: () => Promise<T>): Promise<T> {
+    return this.hooks.reserve ? this.hooks.reserve.withRoom(write) : write();
   }
 
   // ---- reading --------------------------------------------------------------------------------
@@ -227,7 +451,7 @@ export class Folder {
 
   /** Keywords defined in this folder (for IMAP FLAGS / PERMANENTFLAGS). */
   definedKeywords(): readonly string[] {
-    return [...this.keywords];
+    return this.keywords.filter((k) => k !== undefined);
   }
 
   snapshot(): FolderSnapshot {
@@ -240,10 +464,33 @@ export class Folder {
     return this.byUid.get(uid)?.info;
   }
 
+  /** Messages and octets, for the user's quota; files waiting to be recorded count too. */
+  usage(): { bytes: number; messages: number } {
+    return { bytes: this.totalBytes + this.unrecordedBytes, messages: this.byUid.size + this.unrecorded.length };
+  }
+
   /** Current absolute path of a message file (changes when its flags change). */
   filePath(uid: number): string | undefined {
     const r = this.byUid.get(uid);
     return r ? join(this.path, r.dir, r.file) : undefined;
+  }
+
+  /**
+   * The message's indexed header fields complete, read from the file (for a message whose index
+   * entry is `headersTruncated`). Throws NO_SUCH_MESSAGE when it is gone.
+   */
+  async readHeaderFields(uid: number): Promise<HeaderFields> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const path = this.filePath(uid);
+      if (!path) break;
+      try {
+        return parseHeaderFields(await readHead(path));
+      } catch (err) {
+        if (!isEnoent(err)) throw storageError(err, 'reading a message');
+        await this.mutex.run(() => undefined); // renamed by a flag change: look again after it
+      }
+    }
+    throw new MailStoreError('NO_SUCH_MESSAGE', `no message with UID ${uid} in "${this.name}"`);
   }
 
   countRecent(): number {
@@ -263,7 +510,7 @@ export class Folder {
     out.reverse();
     this.recentUpTo = this.uidNext - 1;
     if (out.length > 0) {
-      this.mutex.run(() => this.moveToCur(out)).catch(this.onError);
+      this.mutex.run(() => this.moveToCur(out)).catch((err: unknown) => this.hooks.onError(err, 'moving messages to cur/'));
     }
     return out;
   }
@@ -303,7 +550,7 @@ export class Folder {
       try {
         l(change);
       } catch (err) {
-        this.onError(err);
+        this.hooks.onError(err, 'a folder watcher threw');
       }
     }
   }
@@ -313,6 +560,8 @@ export class Folder {
     this.dead = true;
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.emit({ kind: 'gone', origin });
     this.listeners.clear();
   }
@@ -324,110 +573,230 @@ export class Folder {
   // ---- mutations (callers hold the mutex: use the run* wrappers in MailStore) -------------------
 
   /**
-   * Files that are already durable in new/ or cur/: assigns UIDs, writes them to the uid list with
-   * fdatasync, and only then makes them visible (snapshot, watchers). A UID a client has seen is
-   * therefore never re-assigned to another message after a crash (RFC 3501 section 2.3.1.1).
-   * Deliveries call this batched, off the SMTP reply path, so one fdatasync covers many messages.
+   * Hands out UIDs for `bases` and appends them to the uid list with fdatasync. The UIDs are used up
+   * even when the write fails (uidNext only grows), so none is ever given to two messages.
    */
-  async addFiles(files: readonly NewFile[], origin?: unknown): Promise<MessageInfo[]> {
+  private async persistUids(bases: readonly string[]): Promise<number[]> {
     const list = this.uidList!;
-    const fresh = files.filter((f) => !this.uidByBase.has(f.base) && !list.uids.has(f.base));
-    if (fresh.length === 0) return [];
-    fresh.sort((a, b) => compareUniqueNames(a.base, b.base));
-    const added: Array<[number, string]> = [];
-    for (const f of fresh) {
-      const uid = list.uidNext++;
-      list.uids.set(f.base, uid);
-      added.push([uid, f.base]);
+    const lines = bases.map((base) => [list.uidNext++, base] as [number, string]);
+    await this.withRoom(() => appendUidList(this.path, list, lines, true));
+    return lines.map(([uid]) => uid);
+  }
+
+  /** Makes new messages visible: one synchronous step, then one 'exists' change. */
+  private commitNew(recs: Rec[], origin: unknown, newKeywords: readonly string[]): MessageInfo[] {
+    const list = this.uidList!;
+    for (const r of recs) {
+      list.uids.set(r.info.uniqueName, r.info.uid);
+      this.put(r);
     }
-    await appendUidList(this.path, added, true);
-    const infos: MessageInfo[] = [];
-    fresh.forEach((f, i) => {
-      const uid = added[i][0];
-      const letters = f.dir === 'cur' ? parseMaildirName(f.file).info : '';
-      const info = this.makeInfo(uid, f.base, f.size, f.date, letters, f.headers);
-      this.put({ dir: f.dir, file: f.file, letters, info });
-      infos.push(info);
-    });
+    const infos = recs.map((r) => r.info);
     this.scheduleIndexSave();
-    this.emit({ kind: 'exists', messages: infos, origin });
+    this.emit({ kind: 'exists', messages: infos, origin, ...this.keywordsDefined(newKeywords) });
     return infos;
   }
 
-  async append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<MessageInfo> {
-    const letters = await this.flagsToLetters(flags, '');
-    const base = newUniqueBase(data.length);
-    const tmp = join(this.path, 'tmp', base);
-    const fh = await fsp.open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.datasync();
-      if (internalDate !== undefined) await fh.utimes(new Date(internalDate), new Date(internalDate));
-    } finally {
-      await fh.close();
-    }
-    const file = formatCurName(base, letters);
-    await fsp.rename(tmp, join(this.path, 'cur', file));
-    await fsyncDir(join(this.path, 'cur'));
-    const date = internalDate ?? (await fsp.stat(join(this.path, 'cur', file))).mtimeMs;
-    const [info] = await this.addFiles(
-      [{ base, dir: 'cur', file, size: data.length, date: Math.floor(date), headers: parseHeaderFields(data.subarray(0, MAX_HEADER_SCAN)) }],
-      origin,
-    );
-    return info;
+  private takeUnrecorded(): NewFile[] {
+    const out = this.unrecorded;
+    this.unrecorded = [];
+    this.unrecordedBytes = 0;
+    return out;
   }
 
-  /** Hard-links (or copies) source files in as new messages with the same flags and dates. */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.dead) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.unrecorded.length === 0 || this.dead) return;
+      this.mutex
+        .run(() => this.addFiles([]))
+        .then(
+          () => (this.retryDelay = RETRY_MIN_MS),
+          () => undefined, // addFiles re-queued them and scheduled the next try
+        );
+    }, this.retryDelay);
+    this.retryTimer.unref();
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  /**
+   * Files that are already durable in new/ or cur/ (deliveries): assigns UIDs, writes them to the uid
+   * list with fdatasync, and only then makes them visible (snapshot, watchers). A UID a client has
+   * seen is therefore never re-assigned to another message after a crash (RFC 3501 section 2.3.1.1).
+   * Deliveries call this batched, off the SMTP reply path, so one fdatasync covers many messages.
+   * When the uid list cannot be written (disk full) the files wait, invisible but counted, and are
+   * tried again with the next delivery or after a delay.
+   */
+  async addFiles(files: readonly NewFile[], origin?: unknown): Promise<MessageInfo[]> {
+    const list = this.uidList!;
+    const all = [...this.takeUnrecorded(), ...files];
+    const fresh: NewFile[] = [];
+    const seen = new Set<string>();
+    for (const f of all) {
+      if (this.uidByBase.has(f.base) || list.uids.has(f.base) || seen.has(f.base)) f.onRecorded?.();
+      else {
+        seen.add(f.base);
+        fresh.push(f);
+      }
+    }
+    if (fresh.length === 0) return [];
+    fresh.sort((a, b) => compareUniqueNames(a.base, b.base));
+    let uids: number[];
+    try {
+      uids = await this.persistUids(fresh.map((f) => f.base));
+    } catch (err) {
+      for (const f of fresh) {
+        this.unrecorded.push({ ...f, onRecorded: undefined });
+        this.unrecordedBytes += f.size;
+        f.onRecorded?.();
+      }
+      this.scheduleRetry();
+      throw storageError(err, 'recording delivered messages');
+    }
+    const recs = fresh.map((f, i): Rec => {
+      const letters = f.dir === 'cur' ? sanitizeLetters(parseMaildirName(f.file).info) : '';
+      return { dir: f.dir, file: f.file, letters, info: this.makeInfo(uids[i], f.base, f.size, f.date, letters, f.headers, f.headersTruncated === true) };
+    });
+    const infos = this.commitNew(recs, origin, []);
+    for (const f of fresh) f.onRecorded?.();
+    return infos;
+  }
+
+  /** APPEND: written to tmp/, committed by its uid list line, renamed into cur/. All or nothing. */
+  async append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<MessageInfo> {
+    const newKeywords = await this.defineKeywords(flags);
+    const base = newUniqueBase(data.length);
+    const letters = this.flagsToLetters(flags, '');
+    const file = formatCurName(base, letters);
+    // The tmp/ name carries the flags, so a commit interrupted before the rename is completed at start.
+    const tmp = join(this.path, 'tmp', file);
+    const dest = join(this.path, 'cur', file);
+    let made: string | undefined;
+    try {
+      await this.hooks.reserve?.beforeData();
+      const fh = await fsp.open(tmp, 'wx');
+      made = tmp;
+      let date: number;
+      try {
+        await writeAll(fh, [data], 0);
+        if (internalDate !== undefined) await fh.utimes(new Date(internalDate), new Date(internalDate));
+        date = internalDate ?? Math.floor((await fh.stat()).mtimeMs);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const [uid] = await this.persistUids([base]);
+      await fsp.rename(tmp, dest);
+      made = dest;
+      await fsyncDir(join(this.path, 'cur'));
+      const scanned = indexHeaderFields(data.subarray(0, MAX_HEADER_SCAN));
+      const rec: Rec = { dir: 'cur', file, letters, info: this.makeInfo(uid, base, data.length, date, letters, scanned.headers, scanned.truncated) };
+      return this.commitNew([rec], origin, newKeywords)[0];
+    } catch (err) {
+      if (made) await unlinkQuiet(made);
+      this.announceKeywords(newKeywords, origin);
+      throw storageError(err, 'storing the message');
+    }
+  }
+
+  /**
+   * COPY: hard-links (or copies) the source files into tmp/, commits them with one uid list append,
+   * renames them into cur/ with the same flags and dates. All or nothing: a failure part-way removes
+   * every file made, so nothing reappears after a restart. Returns [source uid, new uid] pairs.
+   */
   async copyFrom(source: Folder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>> {
-    const files: NewFile[] = [];
-    const srcUids: number[] = [];
-    for (const uid of uids) {
+    const items: Array<{ srcUid: number; info: MessageInfo; base: string; file: string; letters: string }> = [];
+    const wanted = [...new Set(uids)];
+    const keywordFlags = new Set<string>();
+    for (const uid of wanted) {
       const info = source.get(uid);
       if (!info) continue;
-      const letters = await this.flagsToLetters(info.flags, source.byUid.get(uid)?.letters ?? '');
-      const base = newUniqueBase(info.size);
-      const file = formatCurName(base, letters);
-      const dest = join(this.path, 'cur', file);
-      await linkOrCopy(() => source.filePath(uid), dest, join(this.path, 'tmp', base), new Date(info.internalDate));
-      files.push({ base, dir: 'cur', file, size: info.size, date: info.internalDate, headers: info.headers });
-      srcUids.push(uid);
+      items.push({ srcUid: uid, info, base: '', file: '', letters: '' });
+      for (const f of info.flags) if (!f.startsWith('\\')) keywordFlags.add(f);
     }
-    if (files.length === 0) return [];
-    await fsyncDir(join(this.path, 'cur'));
-    const infos = await this.addFiles(files, origin);
-    const srcByName = new Map(files.map((f, i) => [f.base, srcUids[i]]));
-    return infos.map((info) => [srcByName.get(info.uniqueName)!, info.uid] as [number, number]).sort((a, b) => a[0] - b[0]);
+    if (items.length === 0) return [];
+    const newKeywords = await this.defineKeywords([...keywordFlags]);
+    const tmpDir = join(this.path, 'tmp');
+    const curDir = join(this.path, 'cur');
+    const inTmp = new Set<string>();
+    const inCur: string[] = [];
+    try {
+      await this.hooks.reserve?.beforeData();
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0 && i % COPY_SLICE === 0) await yieldToLoop(); // nothing is visible yet: safe to pause
+        const it = items[i];
+        it.base = newUniqueBase(it.info.size);
+        it.letters = this.flagsToLetters(it.info.flags, source.byUid.get(it.srcUid)?.letters ?? '');
+        it.file = formatCurName(it.base, it.letters);
+      }
+      // A few file operations in flight at once (the thread pool runs them in parallel); after a
+      // failure none is started and those in flight are waited for before the cleanup.
+      await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
+        const tmp = join(tmpDir, it.file);
+        await linkOrCopy(
+          () => source.filePath(it.srcUid),
+          tmp,
+          new Date(it.info.internalDate),
+          () => inTmp.add(tmp),
+        );
+      });
+      const newUids = await this.persistUids(items.map((it) => it.base));
+      // Built now, so the commit below is only the (short) synchronous publication.
+      const recs: Rec[] = [];
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0 && i % COPY_SLICE === 0) await yieldToLoop();
+        const it = items[i];
+        recs.push({
+          dir: 'cur',
+          file: it.file,
+          letters: it.letters,
+          info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true),
+        });
+      }
+      await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
+        await fsp.rename(join(tmpDir, it.file), join(curDir, it.file));
+        inTmp.delete(join(tmpDir, it.file));
+        inCur.push(join(curDir, it.file));
+      });
+      await fsyncDir(curDir);
+      this.commitNew(recs, origin, newKeywords);
+      return items.map((it, i) => [it.srcUid, newUids[i]] as [number, number]).sort((a, b) => a[0] - b[0]);
+    } catch (err) {
+      for (const p of [...inTmp, ...inCur]) await unlinkQuiet(p);
+      if (inCur.length > 0) await fsyncDir(curDir).catch(() => undefined);
+      this.announceKeywords(newKeywords, origin);
+      throw storageError(err, 'copying messages');
+    }
   }
 
+  /**
+   * STORE. Files are renamed one by one (the file name carries the flags); what watchers and
+   * snapshots see changes once, at the end, for every message whose rename succeeded. If a rename
+   * fails for another reason than the message being gone, the change stops there, the part done is
+   * committed and published, and the error is thrown.
+   */
   async updateFlags(
     uids: readonly number[],
     op: FlagOperation,
     flags: readonly string[],
     origin?: unknown,
   ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
-    if (op !== 'remove') {
-      // All or nothing: refuse before renaming anything if the new keywords do not fit.
-      const known = new Set(this.keywords.map((k) => k.toLowerCase()));
-      const fresh = new Set(flags.filter((f) => !f.startsWith('\\') && !known.has(f.toLowerCase())).map((f) => f.toLowerCase()));
-      if (this.keywords.length + fresh.size > MAX_KEYWORDS)
-        throw new MailStoreError('TOO_MANY_KEYWORDS', `folder ${this.name} can hold at most ${MAX_KEYWORDS} keywords`);
-    }
-    const changed: MessageInfo[] = [];
-    const messages: MessageInfo[] = [];
+    const newKeywords = op === 'remove' ? [] : await this.defineKeywords(flags);
+    const drop = op === 'remove' ? new Set(flags.map((f) => f.toLowerCase())) : undefined;
+    const renamed: Array<{ rec: Rec; next: MessageInfo | undefined }> = [];
+    const inOrder: Rec[] = [];
     const touched = new Set<string>();
-    for (const uid of uids) {
+    let failure: unknown;
+    for (const uid of new Set(uids)) {
       const r = this.byUid.get(uid);
       if (!r) continue;
       let target: readonly string[];
       if (op === 'set') target = flags;
       else if (op === 'add') target = [...r.info.flags, ...flags];
-      else {
-        const drop = new Set(flags.map((f) => f.toLowerCase()));
-        target = r.info.flags.filter((f) => !drop.has(f.toLowerCase()));
-      }
-      const letters = await this.flagsToLetters(target, r.letters);
+      else target = r.info.flags.filter((f) => !drop!.has(f.toLowerCase()));
+      const letters = this.flagsToLetters(target, r.letters);
       if (letters === r.letters && r.dir === 'cur') {
-        messages.push(r.info);
+        inOrder.push(r);
         continue;
       }
       const file = formatCurName(r.info.uniqueName, letters);
@@ -435,98 +804,244 @@ export class Folder {
         await fsp.rename(join(this.path, r.dir, r.file), join(this.path, 'cur', file));
       } catch (err) {
         if (isEnoent(err)) continue; // removed behind our back; the next load forgets it
-        throw err;
+        failure = err;
+        break;
       }
       touched.add(r.dir);
       touched.add('cur');
-      const flagsChanged = letters !== r.letters;
+      // Where the file is now is updated at once (readers look it up); what it means, at the commit.
+      const next =
+        letters === r.letters
+          ? undefined // only moved from new/ to cur/
+          : this.makeInfo(r.info.uid, r.info.uniqueName, r.info.size, r.info.internalDate, letters, r.info.headers, r.info.headersTruncated === true);
       r.dir = 'cur';
       r.file = file;
       r.letters = letters;
-      if (flagsChanged) {
-        r.info = this.makeInfo(uid, r.info.uniqueName, r.info.size, r.info.internalDate, letters, r.info.headers);
-        changed.push(r.info);
-      }
-      messages.push(r.info);
+      renamed.push({ rec: r, next });
+      inOrder.push(r);
     }
-    await Promise.all([...touched].map((d) => fsyncDir(join(this.path, d))));
+    try {
+      await Promise.all([...touched].map((d) => fsyncDir(join(this.path, d))));
+    } catch (err) {
+      failure ??= err;
+    }
+    // Commit: one synchronous step.
+    const changed: MessageInfo[] = [];
+    for (const { rec, next } of renamed) {
+      if (!next) continue;
+      rec.info = next;
+      changed.push(next);
+    }
+    const messages = inOrder.map((r) => r.info);
     if (changed.length > 0) {
       this.scheduleIndexSave();
-      this.emit({ kind: 'flags', messages: changed, origin });
+      this.emit({ kind: 'flags', messages: changed, origin, ...this.keywordsDefined(newKeywords) });
+    } else {
+      this.announceKeywords(newKeywords, origin);
     }
+    if (failure !== undefined) throw storageError(failure, 'changing flags');
     return { changed, messages };
   }
 
-  /** Removes messages (default: every message flagged \Deleted). Returns the removed UIDs. */
+  /**
+   * Removes messages (default: every message flagged \Deleted). Returns the removed UIDs. The uid
+   * list keeps the lines of removed messages (a line without a file is ignored at load) until they
+   * outnumber the live ones; then it is rewritten in the background, so an expunge costs unlinks and
+   * directory fsyncs only, and works on a full disk.
+   */
   async expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted = uids === undefined): Promise<number[]> {
     const isDeleted = (u: number): boolean => this.byUid.get(u)!.info.flags.includes('\\Deleted');
-    const targets = (uids ?? this.sorted).filter((u) => this.byUid.has(u) && (!onlyDeleted || isDeleted(u)));
+    const targets = [...new Set(uids ?? this.sorted)].filter((u) => this.byUid.has(u) && (!onlyDeleted || isDeleted(u)));
     if (targets.length === 0) return [];
     const dirs = new Set<string>();
+    const removed: number[] = [];
+    let failure: unknown;
     for (const uid of targets) {
       const r = this.byUid.get(uid)!;
       try {
         await fsp.unlink(join(this.path, r.dir, r.file));
       } catch (err) {
-        if (!isEnoent(err)) throw err;
+        if (!isEnoent(err)) {
+          failure = err;
+          break;
+        }
       }
       dirs.add(r.dir);
+      removed.push(uid);
+    }
+    try {
+      await Promise.all([...dirs].map((d) => fsyncDir(join(this.path, d))));
+    } catch (err) {
+      // The files are gone already; a crash could bring some back, and the next load handles that.
+      this.hooks.onError(err, 'fsync after expunge');
+    }
+    if (removed.length > 0) this.commitRemoved(removed, origin);
+    if (failure !== undefined) throw storageError(failure, 'removing messages');
+    return removed.sort((a, b) => a - b);
+  }
+
+  private commitRemoved(removed: number[], origin: unknown): void {
+    const list = this.uidList!;
+    const gone = new Set(removed);
+    for (const uid of removed) {
+      const r = this.byUid.get(uid)!;
       this.byUid.delete(uid);
       this.uidByBase.delete(r.info.uniqueName);
-      this.uidList!.uids.delete(r.info.uniqueName);
+      list.uids.delete(r.info.uniqueName);
+      this.totalBytes -= r.info.size;
     }
-    const gone = new Set(targets);
     this.sorted = this.sorted.filter((u) => !gone.has(u));
-    await Promise.all([...dirs].map((d) => fsyncDir(join(this.path, d))));
-    await writeUidList(this.path, this.uidList!);
+    this.staleUidLines += removed.length;
     this.scheduleIndexSave();
-    const removed = [...gone].sort((a, b) => a - b);
-    this.emit({ kind: 'expunge', uids: removed, origin });
-    return removed;
+    this.maybeCompact();
+    this.emit({ kind: 'expunge', uids: [...removed].sort((a, b) => a - b), origin });
+  }
+
+  private maybeCompact(): void {
+    if (this.compacting || this.dead || this.staleUidLines < COMPACT_MIN_STALE || this.staleUidLines <= this.byUid.size) return;
+    this.compacting = true;
+    setImmediate(() => {
+      this.mutex
+        .run(async () => {
+          if (this.dead) return;
+          const stale = this.staleUidLines;
+          const entries = this.sorted.map((u) => [u, this.byUid.get(u)!.info.uniqueName] as const);
+          await writeUidList(this.path, this.uidList!, entries);
+          this.staleUidLines -= stale;
+        })
+        .catch((err: unknown) => {
+          // A full disk: the long list stays, which costs nothing but space; tried after the next expunge.
+          if (!isNoSpace(err)) this.hooks.onError(err, 'compacting the uid list');
+        })
+        .finally(() => (this.compacting = false));
+    });
   }
 
   // ---- the index ------------------------------------------------------------------------------
 
   private scheduleIndexSave(): void {
-    if (this.indexTimer || this.dead) return;
+    if (this.dead) return;
+    if (this.indexSaving) {
+      this.indexAgain = true;
+      return;
+    }
+    if (this.indexTimer) return;
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
-      this.saveIndex().catch(this.onError);
-    }, INDEX_SAVE_DELAY_MS);
+      this.startIndexSave();
+    }, this.hooks.indexSaveDelayMs ?? DEFAULT_INDEX_SAVE_DELAY_MS);
     this.indexTimer.unref();
   }
 
-  /** Writes the index now if a save is pending (at stop). */
-  async flushIndex(): Promise<void> {
-    if (!this.indexTimer) return;
-    clearTimeout(this.indexTimer);
-    this.indexTimer = undefined;
-    await this.saveIndex();
+  private startIndexSave(): void {
+    this.indexSaving = this.saveIndex()
+      .catch((err: unknown) => {
+        if (!isNoSpace(err)) this.hooks.onError(err, 'writing the index');
+      })
+      .finally(() => {
+        this.indexSaving = undefined;
+        if (this.indexAgain) {
+          this.indexAgain = false;
+          this.scheduleIndexSave();
+        }
+      });
   }
 
+  /** Writes the index now if a save is pending, and waits for one in progress (at stop). */
+  async flushIndex(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      if (this.indexSaving) await this.indexSaving;
+      if (!this.indexTimer && !this.indexAgain) return;
+      if (this.indexTimer) clearTimeout(this.indexTimer);
+      this.indexTimer = undefined;
+      this.indexAgain = false;
+      this.startIndexSave();
+    }
+    if (this.indexSaving) await this.indexSaving;
+  }
+
+  /**
+   * The index is a cache (a torn or stale one is detected and rebuilt from the files at load), so it
+   * is written without fsync. Its rows are taken in one synchronous step (one consistent state), then
+   * serialised in slices with yields between them, so a big folder never blocks the loop for long.
+   */
   private async saveIndex(): Promise<void> {
     if (this.dead || !this.uidList) return;
-    const rows: IndexRow[] = [];
-    for (const uid of this.sorted) {
-      const r = this.byUid.get(uid)!;
-      rows.push([uid, r.info.uniqueName, r.info.size, r.info.internalDate, r.letters, r.info.headers]);
+    const uidValidity = this.uidValidity;
+    const rows = new Array<[MessageInfo, string]>(this.sorted.length);
+    for (let i = 0; i < this.sorted.length; i++) {
+      const r = this.byUid.get(this.sorted[i])!;
+      rows[i] = [r.info, r.letters];
     }
-    // A cache: no fsync. A torn or stale index is detected and rebuilt from the files at load.
-    await writeFileDurable(this.path, INDEX_FILE, JSON.stringify({ v: INDEX_VERSION, uidValidity: this.uidValidity, messages: rows }), false);
+    const parts: string[] = [JSON.stringify({ v: INDEX_VERSION, uidValidity, count: rows.length }) + '\n'];
+    for (let start = 0; start < rows.length; start += INDEX_SLICE) {
+      if (start > 0) {
+        await yieldToLoop();
+        if (this.dead) return;
+      }
+      let text = '';
+      for (let i = start; i < Math.min(rows.length, start + INDEX_SLICE); i++) {
+        const [m, letters] = rows[i];
+        const row: IndexRow = [m.uid, m.uniqueName, m.size, m.internalDate, letters, m.headers, m.headersTruncated === true ? 1 : 0];
+        text += JSON.stringify(row) + '\n';
+      }
+      parts.push(text);
+    }
+    await writeFileDurable(this.path, INDEX_FILE, parts, false);
   }
 }
 
+/** Info letters as we use them: A-Z and a-z, each once (anything else in a foreign file name is dropped). */
+function sanitizeLetters(info: string): string {
+  if (/^[A-Za-z]{0,52}$/.test(info) && new Set(info).size === info.length) return info;
+  return [...new Set(info.replace(/[^A-Za-z]/g, ''))].sort().join('');
+}
+
+function validRow(row: unknown): IndexRow | undefined {
+  if (!Array.isArray(row) || (row.length !== 7 && row.length !== 6)) return undefined;
+  const [uid, base, size, date, letters, headers, truncated] = row as unknown[];
+  if (!Number.isSafeInteger(uid) || (uid as number) <= 0) return undefined;
+  if (typeof base !== 'string' || base.length === 0 || base.length > 255) return undefined;
+  if (!Number.isSafeInteger(size) || (size as number) < 0) return undefined;
+  if (typeof date !== 'number' || !Number.isFinite(date)) return undefined;
+  if (typeof letters !== 'string' || letters.length > 52) return undefined;
+  const capped = capHeaderFields(headers);
+  if (!capped) return undefined;
+  return [uid as number, base, size as number, date, letters, capped.headers, capped.truncated || truncated === 1 ? 1 : 0];
+}
+
+/** The index rows by unique name; empty when the file is missing, too large, torn or of another version. Never throws. */
 async function readIndex(dir: string, uidValidity: number): Promise<Map<string, IndexRow>> {
   const out = new Map<string, IndexRow>();
-  let parsed: { v?: number; uidValidity?: number; messages?: IndexRow[] };
+  let text: string;
   try {
-    parsed = JSON.parse(await fsp.readFile(join(dir, INDEX_FILE), 'utf8')) as typeof parsed;
+    const fh = await fsp.open(join(dir, INDEX_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_INDEX_BYTES) return out;
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch {
-    return out; // missing or torn: rebuilt from the messages
+    return out; // missing or unreadable: rebuilt from the messages
   }
-  if (parsed.v !== INDEX_VERSION || parsed.uidValidity !== uidValidity || !Array.isArray(parsed.messages)) return out;
-  for (const row of parsed.messages) {
-    if (Array.isArray(row) && row.length === 6 && typeof row[1] === 'string') out.set(row[1], row);
+  const lines = text.split('\n');
+  try {
+    const head = JSON.parse(lines[0]) as { v?: unknown; uidValidity?: unknown };
+    if (head.v !== INDEX_VERSION || head.uidValidity !== uidValidity) return out;
+  } catch {
+    return out;
+  }
+  for (let i = 1; i < lines.length; i++) {
+    if (i % INDEX_SLICE === 0) await yieldToLoop();
+    if (lines[i].length === 0) continue;
+    try {
+      const row = validRow(JSON.parse(lines[i]));
+      if (row) out.set(row[1], row);
+    } catch {
+      // a torn line: that message is read again
+    }
   }
   return out;
 }
@@ -534,55 +1049,103 @@ async function readIndex(dir: string, uidValidity: number): Promise<Map<string, 
 async function readKeywords(dir: string): Promise<string[]> {
   let text: string;
   try {
-    text = await fsp.readFile(join(dir, KEYWORDS_FILE), 'utf8');
+    const fh = await fsp.open(join(dir, KEYWORDS_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 64 * 1024) return [];
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch {
     return [];
   }
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const line of text.split('\n')) {
     const m = /^(\d+) (.+)$/.exec(line);
-    if (m && Number(m[1]) < MAX_KEYWORDS) out[Number(m[1])] = m[2]!;
+    if (!m || Number(m[1]) >= MAX_KEYWORDS) continue;
+    // A keyword that is not an IMAP atom would break the FLAGS response: not kept.
+    const kw = m[2];
+    if (!isValidKeyword(kw) || seen.has(kw.toLowerCase())) continue;
+    seen.add(kw.toLowerCase());
+    out[Number(m[1])] = kw;
   }
   return out;
 }
 
-async function writeKeywords(dir: string, keywords: readonly string[]): Promise<void> {
-  await writeFileDurable(dir, KEYWORDS_FILE, keywords.map((k, i) => `${i} ${k}\n`).join(''));
+async function writeKeywords(dir: string, keywords: readonly (string | undefined)[]): Promise<void> {
+  let text = '';
+  keywords.forEach((k, i) => {
+    if (k !== undefined) text += `${i} ${k}\n`;
+  });
+  await writeFileDurable(dir, KEYWORDS_FILE, text);
 }
 
-async function scanMessage(path: string): Promise<{ size: number; date: number; headers: HeaderFields }> {
-  const fh = await fsp.open(path, 'r');
+interface ScannedMessage {
+  size: number;
+  date: number;
+  headers: HeaderFields;
+  truncated: boolean;
+}
+
+/** Opens a message file for reading: never follows a symbolic link, never blocks on a FIFO; regular files only. */
+async function openMessage(path: string): Promise<import('node:fs/promises').FileHandle> {
+  const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  return fh;
+}
+
+async function scanMessage(path: string): Promise<ScannedMessage | undefined> {
+  const fh = await openMessage(path);
   try {
     const st = await fh.stat();
+    if (!st.isFile()) return undefined;
     const buf = Buffer.alloc(Math.min(st.size, MAX_HEADER_SCAN));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return { size: st.size, date: Math.floor(st.mtimeMs), headers: parseHeaderFields(buf.subarray(0, bytesRead)) };
+    const { headers, truncated } = indexHeaderFields(buf.subarray(0, bytesRead));
+    return { size: st.size, date: Math.floor(st.mtimeMs), headers, truncated };
   } finally {
     await fh.close();
   }
 }
 
-/** link(2) the source into dest; across devices (or where links are refused) copy via tmp + fsync. */
-async function linkOrCopy(sourcePath: () => string | undefined, dest: string, tmp: string, date: Date): Promise<void> {
+/** At most MAX_HEADER_SCAN octets from the start of a message. */
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await openMessage(path);
+  try {
+    const buf = Buffer.alloc(MAX_HEADER_SCAN);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * link(2) the source to `dest`; across devices (or where links are refused) copies it, fdatasyncs it
+ * and keeps its date. `made` is called once `dest` exists (so a failure after it can remove it).
+ */
+export async function linkOrCopy(sourcePath: () => string | undefined, dest: string, date: Date, made: () => void): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const src = sourcePath();
     if (!src) throw new MailStoreError('NO_SUCH_MESSAGE', 'the message was expunged');
     try {
       await fsp.link(src, dest);
+      made();
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue; // renamed by a flag change meanwhile: look the path up again
       if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-      await fsp.copyFile(src, tmp);
-      const fh = await fsp.open(tmp, 'r+');
+      made();
+      await fsp.copyFile(src, dest, fsc.COPYFILE_EXCL);
+      const fh = await fsp.open(dest, 'r+');
       try {
         await fh.datasync();
         await fh.utimes(date, date);
       } finally {
         await fh.close();
       }
-      await fsp.rename(tmp, dest);
       return;
     }
   }

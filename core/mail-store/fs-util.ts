@@ -1,8 +1,73 @@
-// Small durable-file helpers for the mail store.
-import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
+// Small durable-file helpers for the mail store. Every write goes through writeAll: write(2) and
+// writev(2) may write fewer octets than asked without an error (a filling disk, a signal), and a
+// short write taken for a complete one is how a truncated message once got a 250.
+import { closeSync, openSync, promises as fsp, readFileSync, readSync, type Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MailStoreError } from './types.js';
 
 let tmpSeq = 0;
+
+/** At most this many buffers per writev call (IOV_MAX is 1024 on Linux). */
+const IOV_BATCH = 512;
+
+/**
+ * Writes every octet of `chunks` at the file position (or at `position` onwards), looping over short
+ * writes. A write that makes no progress and reports no error counts as a full device (ENOSPC).
+ */
+export async function writeAll(fh: FileHandle, chunks: readonly (Buffer | string)[], position?: number): Promise<number> {
+  let bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)).filter((b) => b.length > 0);
+  let pos = position;
+  let total = 0;
+  while (bufs.length > 0) {
+    const batch = bufs.length > IOV_BATCH ? bufs.slice(0, IOV_BATCH) : bufs;
+    const { bytesWritten } = batch.length === 1 ? await fh.write(batch[0], 0, batch[0].length, pos ?? null) : await fh.writev(batch, pos);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+    total += bytesWritten;
+    if (pos !== undefined) pos += bytesWritten;
+    // Drop what was written: whole buffers, then the written part of the next one.
+    let left = bytesWritten;
+    let i = 0;
+    while (i < bufs.length && left >= bufs[i].length) left -= bufs[i++].length;
+    bufs = bufs.slice(i);
+    if (left > 0) bufs[0] = bufs[0].subarray(left);
+  }
+  return total;
+}
+
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** ENOSPC (device full) or EDQUOT (the file system's own quota). */
+export function isNoSpace(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export function isEnoent(err: unknown): boolean {
+  return errnoCode(err) === 'ENOENT';
+}
+
+/**
+ * The error a caller of the store sees: a MailStoreError as it is; ENOSPC/EDQUOT as NO_SPACE; any
+ * other failure as IO_ERROR. `what` says what failed, without a path (it may reach a client).
+ */
+export function storageError(err: unknown, what: string): MailStoreError {
+  if (err instanceof MailStoreError) return err;
+  if (isNoSpace(err)) return new MailStoreError('NO_SPACE', `${what}: not enough disk space`, { cause: err });
+  return new MailStoreError('IO_ERROR', `${what}: ${errnoCode(err) ?? 'internal error'}`, { cause: err });
+}
+
+/** Unlinks, ignoring a file that is already gone (cleanup after a failure must not throw a second error). */
+export async function unlinkQuiet(path: string): Promise<void> {
+  try {
+    await fsp.unlink(path);
+  } catch {
+    // gone already, or nothing more can be done: the start-up recovery removes tmp/ leftovers
+  }
+}
 
 /**
  * The whole file, read synchronously when its size is known (Maildir files never change): open, one
@@ -31,17 +96,25 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `name` in `dir` through a temporary file, fsync and rename: readers see old or new, never half. */
-export async function writeFileDurable(dir: string, name: string, data: string | Buffer, sync = true): Promise<void> {
+/**
+ * Writes `name` in `dir` through a temporary file, fsync and rename: readers see old or new, never
+ * half. On any failure the temporary file is removed and the old file stays as it was.
+ */
+export async function writeFileDurable(dir: string, name: string, data: string | Buffer | readonly (string | Buffer)[], sync = true): Promise<void> {
   const tmp = join(dir, `.${name}.${process.pid}.${++tmpSeq}.tmp`);
-  const fh = await fsp.open(tmp, 'w');
+  const fh = await fsp.open(tmp, 'wx');
   try {
-    await fh.writeFile(data);
-    if (sync) await fh.datasync();
-  } finally {
-    await fh.close();
+    try {
+      await writeAll(fh, typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data, 0);
+      if (sync) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, join(dir, name));
+  } catch (err) {
+    await unlinkQuiet(tmp);
+    throw err;
   }
-  await fsp.rename(tmp, join(dir, name));
   if (sync) await fsyncDir(dir);
 }
 
@@ -49,7 +122,17 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
     return await fsp.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isEnoent(err)) return [];
+    throw err;
+  }
+}
+
+/** Directory entries with their types (no stat per entry); empty when the directory is missing. */
+export async function readdirTypedOrEmpty(dir: string): Promise<Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isEnoent(err)) return [];
     throw err;
   }
 }
@@ -63,20 +146,32 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-export function isEnoent(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight. After a failure no new item is started;
+ * it waits for those in flight and then throws the first error (so a caller's cleanup never races
+ * an operation still running).
+ */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      try {
+        out[i] = await fn(items[i]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
   return out;
+}
+
+/** Lets other work run (timers, sockets) between slices of a long loop. */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

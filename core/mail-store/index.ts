@@ -7,11 +7,13 @@ export {
   canonicalFolder,
   checkFolderName,
   checkUserName,
+  MAX_BLOCKING_READ,
   type MailStoreOptions,
   type MailStoreStats,
   type DeliveryNotice,
   type DeliveryListener,
 } from './mail-store.js';
 export * from './types.js';
-export { INDEXED_HEADERS, parseHeaderFields, type IndexedHeader } from './header-fields.js';
-export { MAX_KEYWORDS } from './folder.js';
+export { INDEXED_HEADERS, INDEX_LIMITS, parseHeaderFields, type IndexedHeader } from './header-fields.js';
+export { MAX_KEYWORDS, type Folder } from './folder.js';
+export { DEFAULT_QUOTA, mailStoreConfigSchema, type MailStoreConfig } from './config.js';

@@ -8,19 +8,25 @@
 //    keywords in dovecot-keywords, an index cache (labnet-index.json) so opening a folder reads no
 //    message; every change is published to the folder's watchers; mutations are serialised per folder.
 //  - Recovery at start: stale tmp/ files deleted, every folder loaded (new files get UIDs, the index
-//    is repaired from the directory listing).
+//    is repaired from the directory listing). Nothing a client stored can stop a start: a folder
+//    that cannot be loaded is logged and skipped (and tried again when it is used).
+//  - Per-user quotas (bytes and messages over all folders), checked and reserved in one synchronous
+//    step, so concurrent deliveries, APPENDs and COPYs can never overshoot together.
 import 'reflect-metadata';
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { Logger } from 'pino';
+import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
+import { DEFAULT_QUOTA } from './config.js';
 import { Folder, type NewFile } from './folder.js';
-import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, writeFileDurable } from './fs-util.js';
+import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, unlinkQuiet, writeAll, writeFileDurable } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
-import { MAX_HEADER_SCAN, parseHeaderFields } from './header-fields.js';
+import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
+import { SpaceReserve } from './space-reserve.js';
 import {
   MailStoreError,
   type DeliveryResult,
@@ -31,6 +37,7 @@ import {
   type FolderSnapshot,
   type FolderStatus,
   type MessageInfo,
+  type QuotaUsage,
   type SpecialUse,
 } from './types.js';
 
@@ -53,6 +60,12 @@ export interface MailStoreOptions {
   /** Directory holding one Maildir per user. */
   root: string;
   logger?: Logger;
+  /** Per-user limits; 0 means no limit. Default: the config defaults (DEFAULT_QUOTA). */
+  quota?: { maxBytes?: number; maxMessages?: number };
+  /** Octets kept aside for the store's own bookkeeping on a full disk (see space-reserve.ts); 0: none. Default 256 KiB. */
+  reserveBytes?: number;
+  /** Delay before a changed folder's index cache is written (default 1000 ms; tests use 0). */
+  indexSaveDelayMs?: number;
 }
 
 /** A durable delivery, as `onDelivery` listeners see it: one message, the folders it went into. */
@@ -70,7 +83,17 @@ export interface MailStoreStats {
   dirSyncs: number;
   openFolders: number;
   recoveredTmpFiles: number;
+  /** Deliveries, APPENDs and COPYs refused for a user's quota. */
+  quotaRefusals?: number;
+  /** Operations refused or failed for lack of disk space. */
+  noSpaceFailures?: number;
+  /** Folders that could not be loaded at start (logged; tried again on use). */
+  failedFolders?: number;
 }
+
+/** Messages up to this size may be read with one blocking read, whatever a caller asks for. */
+export const MAX_BLOCKING_READ = 256 * 1024;
+const DEFAULT_RESERVE_BYTES = 256 * 1024;
 
 /** Canonical folder name: INBOX is case-insensitive (RFC 3501 section 5.1). */
 export function canonicalFolder(name: string): string {
@@ -83,6 +106,8 @@ export function checkFolderName(name: string): void {
     throw new MailStoreError('INVALID_NAME', `invalid folder name "${name}": ${why}`);
   };
   if (name.length === 0 || name.length > 200) bad('empty or longer than 200 characters');
+  // A directory name is at most 255 octets: "." + the name in UTF-8 must fit, with room to spare.
+  if (Buffer.byteLength(name, 'utf8') > 240) bad('longer than 240 octets in UTF-8');
   if (/[/\\\x00-\x1f\x7f]/.test(name)) bad('contains "/", "\\" or a control character');
   if (name.split(FOLDER_DELIMITER).some((part) => part.length === 0)) bad(`empty hierarchy level (leading, trailing or doubled "${FOLDER_DELIMITER}")`);
 }
@@ -103,50 +128,95 @@ export class MailStore {
   private readonly maildropLocks = new Map<string, unknown>();
   private readonly pendingDeliveries = new Map<Folder, NewFile[]>();
   private readonly deliveryListeners = new Set<DeliveryListener>();
+  /** Live folder objects per user (for the quota: the sum over them). */
+  private readonly userFolders = new Map<string, Set<Folder>>();
+  /** Users whose every folder on disk has been loaded (so their usage is complete). */
+  private readonly usersLoaded = new Map<string, Promise<void>>();
+  /** Quota charged for operations in flight (reserved before, released once the folder counts them). */
+  private readonly reserved = new Map<string, { bytes: number; messages: number }>();
+  private readonly maxBytes: number;
+  private readonly maxMessages: number;
+  private readonly reserve: SpaceReserve;
+  private readonly indexSaveDelayMs: number | undefined;
   private lastValidity = 0;
   private started = false;
   private stopped = false;
   private deliveries = 0;
   private copies = 0;
   private recoveredTmp = 0;
+  private quotaRefusals = 0;
+  private noSpaceFailures = 0;
+  private failedFolders = 0;
   private readonly logger: Logger | undefined;
 
-  constructor(@inject(TOKENS.DataDir) dataDirOrOptions: string | MailStoreOptions, @inject(TOKENS.Logger) logger?: Logger) {
+  constructor(
+    @inject(TOKENS.DataDir) dataDirOrOptions: string | MailStoreOptions,
+    @inject(TOKENS.Logger) logger?: Logger,
+    @inject(TOKENS.Config) @optional() config?: LabnetConfig,
+  ) {
+    let options: Partial<MailStoreOptions> = {};
     if (typeof dataDirOrOptions === 'string') {
       this.root = join(dataDirOrOptions, 'mail');
       this.logger = logger;
     } else {
+      options = dataDirOrOptions;
       this.root = dataDirOrOptions.root;
       this.logger = dataDirOrOptions.logger ?? logger;
     }
+    this.maxBytes = options.quota?.maxBytes ?? config?.mailStore?.quota.maxBytes ?? DEFAULT_QUOTA.maxBytes;
+    this.maxMessages = options.quota?.maxMessages ?? config?.mailStore?.quota.maxMessages ?? DEFAULT_QUOTA.maxMessages;
+    this.reserve = new SpaceReserve(this.root, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+    this.indexSaveDelayMs = options.indexSaveDelayMs;
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
   /** Creates the root and recovers every existing folder (stale tmp/ cleaned, UIDs, index). */
+  /**
+   * Creates the root and recovers every existing folder: tmp/ emptied (committed APPEND/COPY files
+   * moved into cur/), new files given UIDs, the index repaired. Never fails on what is in the
+   * folders: a folder that cannot be loaded is logged and skipped.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     await fsp.mkdir(this.root, { recursive: true });
-    const users = (await readdirOrEmpty(this.root)).filter((u) => !u.startsWith('.'));
+    await this.reserve.start();
+    const users: string[] = [];
+    for (const u of await readdirOrEmpty(this.root)) {
+      if (u.startsWith('.') || !(await isDir(join(this.root, u)))) continue;
+      try {
+        checkUserName(u);
+        users.push(u);
+      } catch {
+        this.logger?.warn({ dir: u }, 'mail store: a directory that is not a user name is ignored');
+      }
+    }
     const work: Array<{ user: string; name: string }> = [];
+    const listed: string[] = [];
     for (const user of users) {
-      if (!(await isDir(join(this.root, user)))) continue;
-      for (const name of await this.folderNamesOnDisk(user)) work.push({ user, name });
+      try {
+        for (const name of await this.folderNamesOnDisk(user)) work.push({ user, name });
+        listed.push(user);
+      } catch (err) {
+        this.failedFolders++;
+        this.logger?.error({ err, user }, 'mail store: a mailbox could not be listed; it is tried again when used');
+      }
     }
     await mapLimit(work, 4, async ({ user, name }) => {
-      const dir = this.folderPath(user, name);
-      for (const f of await readdirOrEmpty(join(dir, 'tmp'))) {
-        // Only this process writes here, and it has just started: anything in tmp/ is a torn delivery.
-        await fsp.rm(join(dir, 'tmp', f), { force: true, recursive: true });
-        this.recoveredTmp++;
+      try {
+        await this.folder(user, name).ensureLoaded(true);
+      } catch (err) {
+        this.failedFolders++;
+        this.logger?.error({ err, user, folder: name }, 'mail store: a folder could not be loaded; it is tried again when used');
       }
-      await this.folder(user, name).ensureLoaded();
     });
+    for (const user of listed) this.usersLoaded.set(user, Promise.resolve());
     for (const f of await readdirOrEmpty(this.root)) {
-      if (f.startsWith('.deleted-')) await fsp.rm(join(this.root, f), { recursive: true, force: true });
+      if (f.startsWith('.deleted-')) await fsp.rm(join(this.root, f), { recursive: true, force: true }).catch(() => undefined);
     }
-    if (work.length > 0) this.logger?.info({ folders: work.length, staleTmpFiles: this.recoveredTmp }, 'mail store recovered');
+    if (work.length > 0)
+      this.logger?.info({ folders: work.length, staleTmpFiles: this.recoveredTmp, failedFolders: this.failedFolders }, 'mail store recovered');
   }
 
   /** Waits for queued mutations and writes pending indexes. */
@@ -168,7 +238,132 @@ export class MailStore {
       dirSyncs: this.dirSync.syncs,
       openFolders: this.folders.size,
       recoveredTmpFiles: this.recoveredTmp,
+      quotaRefusals: this.quotaRefusals,
+      noSpaceFailures: this.noSpaceFailures,
+      failedFolders: this.failedFolders,
     };
+  }
+
+  // ---- quotas -------------------------------------------------------------------------------
+
+  /** The configured limits (0: none). */
+  get quotaLimits(): { maxBytes: number; maxMessages: number } {
+    return { maxBytes: this.maxBytes, maxMessages: this.maxMessages };
+  }
+
+  /** Loads every folder of the user once, so the usage counts all of them. */
+  private ensureUserLoaded(user: string): Promise<void> {
+    let p = this.usersLoaded.get(user);
+    if (!p) {
+      p = (async () => {
+        if (!(await this.hasMailbox(user))) return;
+        for (const name of await this.folderNamesOnDisk(user)) {
+          try {
+            await this.folder(user, name).ensureLoaded();
+          } catch (err) {
+            this.logger?.error({ err, user, folder: name }, 'mail store: a folder could not be loaded');
+          }
+        }
+      })();
+      this.usersLoaded.set(user, p);
+      p.catch(() => this.usersLoaded.delete(user));
+    }
+    return p;
+  }
+
+  private usageNow(user: string): { bytes: number; messages: number } {
+    let bytes = 0;
+    let messages = 0;
+    for (const f of this.userFolders.get(user) ?? []) {
+      if (f.isDead || !f.isLoaded) continue;
+      const u = f.usage();
+      bytes += u.bytes;
+      messages += u.messages;
+    }
+    const r = this.reserved.get(user);
+    return { bytes: bytes + (r?.bytes ?? 0), messages: messages + (r?.messages ?? 0) };
+  }
+
+  /**
+   * The user's quota (RFC 9208): octets and messages over every folder, with the limits. IMAP's
+   * STORAGE resource is `bytes.used / 1024` rounded up, MESSAGE is `messages.used`.
+   */
+  async quota(user: string): Promise<QuotaUsage> {
+    checkUserName(user);
+    await this.ensureUserLoaded(user);
+    // Deliveries acknowledged before this call are counted once, by their folder.
+    await Promise.all([...(this.userFolders.get(user) ?? [])].map((f) => f.mutex.run(() => undefined)));
+    const used = this.usageNow(user);
+    const out: QuotaUsage = { bytes: { used: used.bytes }, messages: { used: used.messages } };
+    if (this.maxBytes > 0) out.bytes.limit = this.maxBytes;
+    if (this.maxMessages > 0) out.messages.limit = this.maxMessages;
+    return out;
+  }
+
+  /**
+   * Whether `messages` more messages of `bytes` octets in total would fit the user's quota now (for
+   * SMTP's RCPT TO with the SIZE parameter, RFC 1870, and a "mailbox full" answer before DATA).
+   */
+  async quotaAllows(user: string, bytes = 0, messages = 1): Promise<boolean> {
+    checkUserName(user);
+    await this.ensureUserLoaded(user);
+    return this.overQuota(user, bytes, messages) === undefined;
+  }
+
+  private overQuota(user: string, bytes: number, messages: number): 'bytes' | 'messages' | undefined {
+    const used = this.usageNow(user);
+    if (this.maxMessages > 0 && messages > 0 && used.messages + messages > this.maxMessages) return 'messages';
+    if (this.maxBytes > 0 && bytes > 0 && used.bytes + bytes > this.maxBytes) return 'bytes';
+    return undefined;
+  }
+
+  /**
+   * Checks and reserves quota for every user in one synchronous step (so concurrent operations
+   * cannot overshoot together); throws OVER_QUOTA and reserves nothing when one does not fit.
+   * Returns the release function (idempotent).
+   */
+  private chargeQuota(charges: ReadonlyMap<string, { bytes: number; messages: number }>): () => void {
+    for (const [user, c] of charges) {
+      const over = this.overQuota(user, c.bytes, c.messages);
+      if (over) {
+        this.quotaRefusals++;
+        const q = over === 'bytes' ? `${this.maxBytes} octets` : `${this.maxMessages} messages`;
+        throw new MailStoreError('OVER_QUOTA', `mailbox of ${user} is full (quota: ${q})`, { user, resource: over });
+      }
+    }
+    for (const [user, c] of charges) {
+      const r = this.reserved.get(user) ?? { bytes: 0, messages: 0 };
+      r.bytes += c.bytes;
+      r.messages += c.messages;
+      this.reserved.set(user, r);
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const [user, c] of charges) this.refund(user, c.bytes, c.messages);
+    };
+  }
+
+  /** Hands back (part of) a reservation. */
+  private refund(user: string, bytes: number, messages: number): void {
+    const r = this.reserved.get(user);
+    if (!r) return;
+    r.bytes -= bytes;
+    r.messages -= messages;
+    if (r.bytes <= 0 && r.messages <= 0) this.reserved.delete(user);
+  }
+
+  private async charge(user: string, bytes: number, messages: number): Promise<() => void> {
+    await this.ensureUserLoaded(user);
+    return this.chargeQuota(new Map([[user, { bytes, messages }]]));
+  }
+
+  /** Counts a failure for the stats and returns the error as callers see it. */
+  private failed(err: unknown, what: string): MailStoreError {
+    const e = storageError(err, what);
+    if (e.code === 'NO_SPACE') this.noSpaceFailures++;
+    return e;
   }
 
   // ---- paths and users ----------------------------------------------------------------------
@@ -208,6 +403,14 @@ export class MailStore {
   }
 
   private async ensureFolderDirs(user: string, name: string): Promise<string> {
+    try {
+      return await this.makeFolderDirs(user, name);
+    } catch (err) {
+      throw this.failed(err, 'creating the mailbox');
+    }
+  }
+
+  private async makeFolderDirs(user: string, name: string): Promise<string> {
     const dir = this.folderPath(user, name);
     if (this.knownDirs.has(dir)) return dir;
     if (!(await exists(join(dir, 'cur'))) || !(await exists(join(dir, 'new'))) || !(await exists(join(dir, 'tmp')))) {
@@ -233,10 +436,18 @@ export class MailStore {
     const key = `${user}\u0000${canonical}`;
     let f = this.folders.get(key);
     if (!f || f.isDead) {
-      f = new Folder(user, canonical, this.folderPath(user, canonical), this.nextValidity, (err) =>
-        this.logger?.error({ err, user, folder: canonical }, 'mail store folder error'),
-      );
+      if (f) this.userFolders.get(user)?.delete(f);
+      f = new Folder(user, canonical, this.folderPath(user, canonical), {
+        nextValidity: this.nextValidity,
+        onError: (err, what) => this.logger?.error({ err, user, folder: canonical }, `mail store: ${what}`),
+        reserve: this.reserve,
+        ...(this.indexSaveDelayMs !== undefined ? { indexSaveDelayMs: this.indexSaveDelayMs } : {}),
+        onRecoveredTmp: () => this.recoveredTmp++,
+      });
       this.folders.set(key, f);
+      let set = this.userFolders.get(user);
+      if (!set) this.userFolders.set(user, (set = new Set()));
+      set.add(f);
     }
     return f;
   }
@@ -251,7 +462,11 @@ export class MailStore {
     if (canonical === INBOX) await this.ensureMailbox(user);
     else if (!(await this.folderExists(user, canonical))) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${canonical}"`);
     const f = this.folder(user, canonical);
-    await f.ensureLoaded();
+    try {
+      await f.ensureLoaded();
+    } catch (err) {
+      throw this.failed(err, `opening folder "${canonical}"`);
+    }
     return f;
   }
 
@@ -260,7 +475,9 @@ export class MailStore {
   /**
    * Delivers one message to every target (user + folder; missing mailboxes and folders are created).
    * The content is written once and hard-linked into each Maildir. Resolves after every copy is
-   * durable (file fsynced, renamed into new/, new/ fsynced); concurrent deliveries share the fsyncs.
+   * durable (file fdatasync'ed, renamed into new/, new/ fsynced); concurrent deliveries share the
+   * fsyncs. All or nothing: the quota of every target user is checked first (OVER_QUOTA, naming the
+   * user), and a failure part-way (NO_SPACE, IO_ERROR) removes every copy already made.
    */
   async deliver(content: Buffer | readonly Buffer[], targets: readonly DeliveryTarget[]): Promise<DeliveryResult> {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
@@ -268,43 +485,68 @@ export class MailStore {
     const size = chunks.reduce((n, c) => n + c.length, 0);
     const seen = new Set<string>();
     const dests: Array<{ user: string; folder: string; dir: string }> = [];
+    const charges = new Map<string, { bytes: number; messages: number }>();
     for (const t of targets) {
       const folder = canonicalFolder(t.folder ?? INBOX);
       const key = `${t.user}\u0000${folder}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const dir = await this.ensureFolderDirs(t.user, folder);
-      dests.push({ user: t.user, folder, dir });
+      dests.push({ user: t.user, folder, dir: this.folderPath(t.user, folder) });
+      const c = charges.get(t.user) ?? { bytes: 0, messages: 0 };
+      c.bytes += size;
+      c.messages += 1;
+      charges.set(t.user, c);
     }
     if (dests.length === 0) return { uniqueName: '', size, delivered: 0 };
+    for (const user of charges.keys()) await this.ensureUserLoaded(user);
+    const release = this.chargeQuota(charges);
     const base = newUniqueBase(size);
-    const first = dests[0];
-    const tmp = join(first.dir, 'tmp', base);
-    const fh = await fsp.open(tmp, 'wx');
+    const tmps: string[] = [];
+    const placed: string[] = [];
     let date: number;
     try {
-      await fh.writev(chunks);
-      // The internal date is the file's mtime (what a rebuilt index reads back).
-      date = Math.floor((await fh.stat()).mtimeMs);
-      await fh.datasync();
+      for (const d of dests) await this.ensureFolderDirs(d.user, d.folder);
+      await this.reserve.beforeData();
+      const tmp = join(dests[0].dir, 'tmp', base);
+      const fh = await fsp.open(tmp, 'wx');
+      tmps.push(tmp);
+      try {
+        await writeAll(fh, chunks, 0);
+        // The internal date is the file's mtime (what a rebuilt index reads back).
+        date = Math.floor((await fh.stat()).mtimeMs);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      // Every other target gets a link in its own tmp/ first; only when all exist are they renamed
+      // into new/, so a failure part-way leaves no copy anywhere.
+      for (const d of dests.slice(1)) tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', base)));
+      for (let i = dests.length - 1; i >= 0; i--) {
+        const dest = join(dests[i].dir, 'new', base);
+        await fsp.rename(tmps[i], dest);
+        placed.push(dest);
+      }
+      await Promise.all(dests.map((d) => this.dirSync.sync(join(d.dir, 'new'))));
     } catch (err) {
-      await fh.close();
-      await fsp.rm(tmp, { force: true });
-      throw err;
+      for (const p of [...placed, ...tmps]) await unlinkQuiet(p);
+      release();
+      throw this.failed(err, 'delivering the message');
     }
-    await fh.close();
-    try {
-      // Every link points at complete, fsynced data: no reader ever sees half a message.
-      for (const d of dests.slice(1)) await linkOrCopyInto(tmp, d.dir, base);
-      await fsp.rename(tmp, join(first.dir, 'new', base));
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    await Promise.all(dests.map((d) => this.dirSync.sync(join(d.dir, 'new'))));
     this.deliveries++;
-    const headers = parseHeaderFields(headOf(chunks));
-    for (const d of dests) this.queueDelivered(this.folder(d.user, d.folder), { base, dir: 'new', file: base, size, date, headers });
+    const { headers, truncated } = indexHeaderFields(headOf(chunks));
+    // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
+    for (const d of dests) {
+      this.queueDelivered(this.folder(d.user, d.folder), {
+        base,
+        dir: 'new',
+        file: base,
+        size,
+        date,
+        headers,
+        headersTruncated: truncated,
+        onRecorded: once(() => this.refund(d.user, size, 1)),
+      });
+    }
     if (this.deliveryListeners.size > 0) this.notifyDelivery({ uniqueName: base, size, targets: dests.map((d) => ({ user: d.user, folder: d.folder })) });
     return { uniqueName: base, size, delivered: dests.length };
   }
@@ -340,13 +582,18 @@ export class MailStore {
     void folder.ensureLoaded().catch(() => undefined);
     // Queued on the folder's mutex before `deliver` resolves: a POP3 or IMAP listing made after the
     // 250 reply runs behind it and sees the message.
+    let files: NewFile[] = [];
     folder.mutex
       .run(async () => {
-        const files = this.pendingDeliveries.get(folder) ?? [];
+        files = this.pendingDeliveries.get(folder) ?? [];
         this.pendingDeliveries.delete(folder);
         if (!folder.isDead && folder.isLoaded) await folder.addFiles(files);
+        else for (const f of files) f.onRecorded?.(); // the next load of the folder picks the files up
       })
-      .catch((err) => this.logger?.error({ err }, 'mail store: recording a delivery failed (the next load picks the file up)'));
+      .catch((err: unknown) => {
+        for (const f of files) f.onRecorded?.();
+        this.logger?.error({ err }, 'mail store: recording a delivery failed (retried; the next load picks the file up)');
+      });
   }
 
   // ---- folders ------------------------------------------------------------------------------
@@ -390,6 +637,8 @@ export class MailStore {
     if (canonical === INBOX || (await this.folderExists(user, canonical))) throw new MailStoreError('FOLDER_EXISTS', `folder "${canonical}" already exists`);
     await this.ensureMailbox(user);
     await this.ensureFolderDirs(user, canonical);
+    // Loaded at once, so the user's quota usage knows the folder from the start.
+    await this.loaded(user, canonical);
   }
 
   /** DELETE (RFC 3501 section 6.3.4): the folder and its messages; children stay. Watchers get 'gone'. */
@@ -402,11 +651,16 @@ export class MailStore {
       const dir = this.folderPath(user, canonical);
       // Rename away first so the folder vanishes atomically, then remove at leisure.
       const grave = join(this.root, `.deleted-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-      await fsp.rename(dir, grave);
-      await fsyncDir(this.userPath(user));
+      try {
+        await fsp.rename(dir, grave);
+      } catch (err) {
+        throw this.failed(err, 'deleting the folder');
+      }
+      await fsyncDir(this.userPath(user)).catch(() => undefined);
       this.knownDirs.delete(dir);
       f.kill(origin);
-      await fsp.rm(grave, { recursive: true, force: true });
+      this.userFolders.get(user)?.delete(f);
+      await fsp.rm(grave, { recursive: true, force: true }).catch((err: unknown) => this.logger?.warn({ err }, 'mail store: removing a deleted folder'));
     });
   }
 
@@ -437,10 +691,17 @@ export class MailStore {
       const f = this.folder(user, old);
       await f.mutex.run(async () => {
         const oldDir = this.folderPath(user, old);
-        await fsp.rename(oldDir, this.folderPath(user, target));
+        try {
+          await fsp.rename(oldDir, this.folderPath(user, target));
+        } catch (err) {
+          throw this.failed(err, 'renaming the folder');
+        }
         this.knownDirs.delete(oldDir);
         f.kill(origin);
+        this.userFolders.get(user)?.delete(f);
       });
+      // Loaded under the new name at once: the user's quota usage keeps counting its messages.
+      await this.loaded(user, target).catch((err: unknown) => this.logger?.error({ err, user, folder: target }, 'mail store: loading a renamed folder'));
     }
     await fsyncDir(this.userPath(user));
     const subs = await this.subscriptions(user);
@@ -550,14 +811,14 @@ export class MailStore {
   async read(user: string, name: string, uid: number, options: { blockingUpTo?: number } = {}): Promise<Buffer> {
     const f = await this.loaded(user, name);
     const size = f.get(uid)?.size;
-    const blocking = size !== undefined && size <= (options.blockingUpTo ?? -1);
+    const blocking = size !== undefined && size <= Math.min(options.blockingUpTo ?? -1, MAX_BLOCKING_READ);
     for (let attempt = 0; attempt < 3; attempt++) {
       const path = f.filePath(uid);
       if (!path) break;
       try {
         return blocking ? readFileSizedSync(path, size) : await fsp.readFile(path);
       } catch (err) {
-        if (!isEnoent(err)) throw err;
+        if (!isEnoent(err)) throw this.failed(err, 'reading the message');
         await f.mutex.run(() => undefined); // a flag change renamed it: look again after it
       }
     }
@@ -571,17 +832,29 @@ export class MailStore {
       const path = f.filePath(uid);
       if (!path) break;
       try {
-        const fh = await fsp.open(path, 'r');
+        const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
         return fh.createReadStream({ autoClose: true, ...(range ?? {}) });
       } catch (err) {
-        if (!isEnoent(err)) throw err;
+        if (!isEnoent(err)) throw this.failed(err, 'reading the message');
         await f.mutex.run(() => undefined);
       }
     }
     throw new MailStoreError('NO_SUCH_MESSAGE', `no message with UID ${uid} in "${name}"`);
   }
 
-  /** APPEND (RFC 3501 section 6.3.11; UIDPLUS RFC 4315 APPENDUID): durable before resolving. */
+  /**
+   * The indexed header fields of a message complete, read from its file: for a message whose
+   * `headersTruncated` is set (the index keeps bounded values). Throws NO_SUCH_MESSAGE when it is gone.
+   */
+  async headerFields(user: string, name: string, uid: number): Promise<HeaderFields> {
+    const f = await this.loaded(user, name);
+    return f.readHeaderFields(uid);
+  }
+
+  /**
+   * APPEND (RFC 3501 section 6.3.11; UIDPLUS RFC 4315 APPENDUID): durable before resolving. All or
+   * nothing: OVER_QUOTA, NO_SPACE or IO_ERROR leave no file anywhere (not even in tmp/).
+   */
   async append(
     user: string,
     name: string,
@@ -589,10 +862,18 @@ export class MailStore {
     options: { flags?: readonly string[]; internalDate?: number; origin?: unknown } = {},
   ): Promise<{ uid: number; uidValidity: number; message: MessageInfo }> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(async () => {
-      const message = await f.append(data, options.flags ?? [], options.internalDate, options.origin);
-      return { uid: message.uid, uidValidity: f.uidValidity, message };
-    });
+    const release = await this.charge(user, data.length, 1);
+    try {
+      return await f.mutex.run(async () => {
+        if (f.isDead) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${f.name}"`);
+        const message = await f.append(data, options.flags ?? [], options.internalDate, options.origin);
+        return { uid: message.uid, uidValidity: f.uidValidity, message };
+      });
+    } catch (err) {
+      throw this.failed(err, 'storing the message');
+    } finally {
+      release();
+    }
   }
 
   /** STORE: set, add or remove flags (system flags and keywords). `changed` lists messages whose flags changed. */
@@ -605,7 +886,11 @@ export class MailStore {
     options: { origin?: unknown } = {},
   ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
+    try {
+      return await f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
+    } catch (err) {
+      throw this.failed(err, 'changing flags');
+    }
   }
 
   /**
@@ -615,22 +900,50 @@ export class MailStore {
    */
   async expunge(user: string, name: string, uids?: readonly number[], options: { origin?: unknown; onlyDeleted?: boolean } = {}): Promise<number[]> {
     const f = await this.loaded(user, name);
-    return f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
+    try {
+      return await f.mutex.run(() => f.expunge(uids, options.origin, options.onlyDeleted ?? uids === undefined));
+    } catch (err) {
+      throw this.failed(err, 'removing messages');
+    }
   }
 
-  /** COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. */
+  /**
+   * COPY (UIDPLUS COPYUID): returns the destination UIDVALIDITY and [source uid, new uid] pairs. All
+   * or nothing (OVER_QUOTA, NO_SPACE, IO_ERROR, NO_SUCH_MESSAGE leave no copy). `forMove`: the
+   * sources are expunged right after (IMAP MOVE done as COPY + EXPUNGE), so the copy is not charged
+   * to the quota: a user at the limit can still move mail to Trash.
+   */
   async copy(
     user: string,
     from: string,
     uids: readonly number[],
     to: string,
-    options: { origin?: unknown } = {},
+    options: { origin?: unknown; forMove?: boolean } = {},
   ): Promise<{ uidValidity: number; mapping: Array<[number, number]> }> {
     const src = await this.loaded(user, from);
     const dst = await this.loaded(user, to);
-    const mapping = await dst.mutex.run(() => dst.copyFrom(src, uids, options.origin));
-    this.copies += mapping.length;
-    return { uidValidity: dst.uidValidity, mapping };
+    let bytes = 0;
+    let messages = 0;
+    for (const uid of new Set(uids)) {
+      const m = src.get(uid);
+      if (m) {
+        bytes += m.size;
+        messages++;
+      }
+    }
+    const release = options.forMove === true ? () => undefined : await this.charge(user, bytes, messages);
+    try {
+      const mapping = await dst.mutex.run(() => {
+        if (dst.isDead) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${dst.name}"`);
+        return dst.copyFrom(src, uids, options.origin);
+      });
+      this.copies += mapping.length;
+      return { uidValidity: dst.uidValidity, mapping };
+    } catch (err) {
+      throw this.failed(err, 'copying messages');
+    } finally {
+      release();
+    }
   }
 
   /** MOVE (RFC 6851): copy, then expunge the sources. */
@@ -642,7 +955,7 @@ export class MailStore {
     options: { origin?: unknown } = {},
   ): Promise<{ uidValidity: number; mapping: Array<[number, number]>; expunged: number[] }> {
     if (canonicalFolder(from) === canonicalFolder(to)) throw new MailStoreError('INVALID_NAME', 'source and destination are the same folder');
-    const result = await this.copy(user, from, uids, to, options);
+    const result = await this.copy(user, from, uids, to, { ...options, forMove: true });
     const expunged = await this.expunge(
       user,
       from,
@@ -702,21 +1015,34 @@ function headOf(chunks: readonly Buffer[]): Buffer {
   return parts.length === 1 ? parts[0] : Buffer.concat(parts).subarray(0, MAX_HEADER_SCAN);
 }
 
-async function linkOrCopyInto(tmp: string, folderDir: string, base: string): Promise<void> {
-  const dest = join(folderDir, 'new', base);
+/** Hard-links `src` to `dest` (another folder's tmp/); copies and fdatasyncs where links are refused. Returns `dest`. */
+async function linkOrCopyInto(src: string, dest: string): Promise<string> {
   try {
-    await fsp.link(tmp, dest);
+    await fsp.link(src, dest);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-    const copy = join(folderDir, 'tmp', base);
-    await fsp.copyFile(tmp, copy);
-    const fh = await fsp.open(copy, 'r+');
     try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
+      await fsp.copyFile(src, dest, fsc.COPYFILE_EXCL);
+      const fh = await fsp.open(dest, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } catch (copyErr) {
+      await unlinkQuiet(dest);
+      throw copyErr;
     }
-    await fsp.rename(copy, dest);
   }
+  return dest;
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }
