@@ -34,7 +34,7 @@ export async function startTestLab(config: Record<string, unknown> = {}, only = 
     smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
     pop3: { port: 0, pop3sPort: 0 },
     imap: { port: 0, imapsPort: 0 },
-    http: { port: 0 },
+    http: { port: 0, httpsPort: 0 },
     https: { port: 0 },
   };
   const lab = await startLabnet({

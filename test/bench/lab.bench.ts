@@ -165,7 +165,7 @@ function startLab(enabled: boolean): Promise<LabProcess> {
       instructors: ['teach'],
       lab: { enabled },
       limits: { maxConnectionsPerAddress: 1000 },
-      services: { http: { port: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, imap: { port: 0, imapsPort: 0 } },
+      services: { http: { port: 0, httpsPort: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, imap: { port: 0, imapsPort: 0 } },
     },
     timeoutMs: 30_000,
   });

@@ -72,7 +72,7 @@ test('--port-offset that pushes a port past 65535 is a config error naming each 
   t.is(r.code, 2, r.stderr);
   for (const [key, port] of [
     ['http.port', 80],
-    ['https.port', 443],
+    ['http.httpsPort', 443],
     ['smtp.submissionPort', 587],
     ['smtp.smtpsPort', 465],
     ['pop3.pop3sPort', 995],
@@ -109,20 +109,21 @@ test('as a user without privileges (EACCES): one block naming every port and the
   chmodSync(data, 0o777);
   const r = await runAsNobody(['start', '--config', config({ dataDir: data }), '--log-level', 'warn']);
   t.is(r.code, 3, r.stderr);
-  t.regex(r.stderr, /^labnet: could not start: 9 ports could not be bound; nothing is running\.$/m);
+  t.regex(r.stderr, /^labnet: could not start: 10 ports could not be bound; nothing is running\.$/m);
   for (const [where, port] of [
     ['smtp', 25],
+    ['dns', 53],
     ['http', 80],
     ['pop3', 110],
     ['imap', 143],
-    ['https', 443],
+    ['http \\(https\\)', 443],
     ['smtp \\(smtps\\)', 465],
     ['smtp \\(submission\\)', 587],
     ['imap \\(imaps\\)', 993],
     ['pop3 \\(pop3s\\)', 995],
   ] as const)
     t.regex(r.stderr, new RegExp(`^ {2}${where}\\s+127\\.0\\.0\\.1:${port}\\s+permission denied \\(EACCES\\)$`, 'm'), where);
-  t.regex(r.stderr, /Ports below 1024 \(25, 80, 110, 143, 443, 465, 587, 993, 995\) need privileges/);
+  t.regex(r.stderr, /Ports below 1024 \(25, 53, 80, 110, 143, 443, 465, 587, 993, 995\) need privileges/);
   t.regex(r.stderr, /run labnet as root/);
   t.regex(r.stderr, /setcap cap_net_bind_service=\+ep/);
   t.regex(r.stderr, /--port-offset 10000/);
