@@ -44,6 +44,44 @@ export const tlsConfigSchema = z
   })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
 
+/**
+ * The packet capture (core/packet): off unless enabled, because it needs CAP_NET_RAW. The names
+ * `capture.enabled` and `capture.interface` are part of labnet's interface.
+ */
+export const captureConfigSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Where to capture. Empty: the DHCP interface when DHCP serves one, otherwise loopback (a one-machine lab). */
+  interface: z
+    .string()
+    .max(15)
+    .regex(/^[A-Za-z0-9_.:@-]*$/, 'an interface name such as eth1 or lo')
+    .default(''),
+  /** dumpcap (Wireshark's, batches in the kernel: cheaper per frame) or tcpdump. */
+  tool: z.enum(['dumpcap', 'tcpdump']).default('dumpcap'),
+  /** Bytes kept of each frame. */
+  snapLength: z.number().int().min(68).max(262144).default(65535),
+  /** Frames kept overall (the oldest go first). */
+  maxFrames: z.number().int().min(100).max(2_000_000).default(20_000),
+  /** Bytes of frames kept overall. */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1 << 20)
+    .max(1 << 30)
+    .default(64 << 20),
+  /** Frames kept per flow (its first 8, the handshake, stay; later ones go oldest first). */
+  maxFramesPerFlow: z.number().int().min(16).max(1_000_000).default(2000),
+  /** Flows remembered. */
+  maxFlows: z.number().int().min(16).max(1_000_000).default(5000),
+  /**
+   * Budget: past this many frames in a second (a flood, a benchmark) the capture keeps only SYN, FIN,
+   * RST, ARP and DHCP until the traffic calms down, so its cost stays bounded (0: no budget).
+   */
+  maxFramesPerSecond: z.number().int().min(0).default(3000),
+  /** Also capture ping and IPv4 fragments to or from the lab's own addresses on the interface. */
+  icmp: z.boolean().default(true),
+});
+
 const hostnameSchema = z
   .string()
   .min(1)
@@ -81,6 +119,9 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     tls: tlsConfigSchema.default(() => tlsConfigSchema.parse({})),
     services: z.strictObject(services).default(() => ({})),
+    capture: captureConfigSchema.default(() => captureConfigSchema.parse({})),
+    /** The accounts (among `users`) with the instructor's view of the lab. */
+    instructors: z.array(z.string().min(1).max(64)).default([]),
   });
 }
 
@@ -100,6 +141,8 @@ export interface LabnetConfig {
   limits: z.infer<typeof limitsSchema>;
   tls: z.infer<typeof tlsConfigSchema>;
   services: Record<string, { enabled: boolean; port: number } & Record<string, unknown>>;
+  capture: z.infer<typeof captureConfigSchema>;
+  instructors: string[];
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {

@@ -16,6 +16,8 @@ export interface ConnectionHooks {
 export interface TlsUpgradeOptions extends tls.TlsOptions {
   /** Handshake must finish within this many ms. Default 15 s. */
   handshakeTimeoutMs?: number;
+  /** Called with the TLS socket as soon as it exists, before the handshake (the key-log hook). */
+  onSocket?: (socket: tls.TLSSocket) => void;
 }
 
 function destroyOnFailure(conn: Connection, err: unknown): void {
@@ -266,8 +268,9 @@ export class Connection implements LiveLinks<Connection> {
     const plain = this.socket;
     const dropped = this.framer.detach();
     this.unwatch(plain);
-    const { handshakeTimeoutMs = 15_000, ...tlsOptions } = options;
+    const { handshakeTimeoutMs = 15_000, onSocket, ...tlsOptions } = options;
     const secure = new tls.TLSSocket(plain, { ...tlsOptions, isServer: true });
+    onSocket?.(secure);
     this.socket = secure;
     this.tlsSocket = secure;
     this.watch(secure);

@@ -99,8 +99,29 @@ export interface NoticeEvent extends EventBase {
   detail?: Record<string, unknown>;
 }
 
+/**
+ * A frame the packet capture kept (config `capture.enabled`): ask the PacketCapture (TOKENS.Capture)
+ * for its layers by `frame`, for its flow's ladder or a pcapng by `flow`. `session` is the labnet
+ * session the frame belongs to once linked; `service` is that session's service, or 'capture'.
+ */
+export interface FrameEvent extends EventBase {
+  type: 'frame';
+  frame: number;
+  flow: string;
+  /** Innermost protocol named: 'TCP', 'HTTP', 'ARP', 'DHCP', 'ICMP'... */
+  protocol: string;
+  /** One line, like Wireshark's Info column. */
+  summary: string;
+  /** Bytes on the wire. */
+  length: number;
+  source: string;
+  destination: string;
+  /** TCP analysis marks: 'retransmission', 'out-of-order', 'previous-segment-not-captured', 'duplicate-ack', 'zero-window', 'keep-alive'. */
+  marks?: string[];
+}
+
 export type ProtocolEvent =
-  SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | AuthEvent | ServiceStateEvent | NoticeEvent;
+  SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | AuthEvent | ServiceStateEvent | NoticeEvent | FrameEvent;
 
 export type ProtocolEventType = ProtocolEvent['type'];
 

@@ -21,6 +21,8 @@ import { TOKENS } from './tokens.js';
 import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
 import { HttpRouteRegistry } from './http/routes.js';
+import { PacketCapture } from './packet/packet-capture.js';
+import type { TlsMaterial } from './tls/tls-material.js';
 
 export interface StartOptions {
   /** A config object (merged over the defaults unless `defaults: false`). */
@@ -145,6 +147,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
   container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
+  container.bind(TOKENS.Capture).to(PacketCapture).inSingletonScope();
   const needs = new Set(enabled.flatMap((m) => m.needs ?? []));
   const providers = coreProviders(container, needs);
   for (const m of enabled) container.bind(TOKENS.Service).to(m.serviceClass).inSingletonScope().whenNamed(m.name);
@@ -190,6 +193,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
       }),
     );
     running.length = 0;
+    await container.get<PacketCapture>(TOKENS.Capture).stop();
     await providers.stop();
   };
 
@@ -218,6 +222,8 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     return out;
   };
   board.setSource(statusAll);
+  // The packet capture follows the bound listeners (port 0, --port-offset), so it starts last.
+  await container.get<PacketCapture>(TOKENS.Capture).start(statusAll(), needs.has('tls') ? container.get<TlsMaterial>(TOKENS.Tls) : undefined);
 
   let stopping: Promise<void> | undefined;
   return {

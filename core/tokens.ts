@@ -25,6 +25,8 @@ export const TOKENS = {
   HttpRoutes: Symbol.for('labnet.HttpRoutes'),
   /** StatusBoard: every service's status, for landing pages and health checks. */
   Status: Symbol.for('labnet.Status'),
+  /** PacketCapture: the lab's own frames, decoded, linked to sessions, exported as pcapng (core/packet). */
+  Capture: Symbol.for('labnet.Capture'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

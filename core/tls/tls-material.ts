@@ -52,6 +52,12 @@ export class TlsMaterial {
   private rsaDemo?: tls.SecureContext;
   private forgeKey?: forge.pki.rsa.PrivateKey;
   readonly handshakes = new HandshakeLog(200);
+  /**
+   * Receives the key-log lines (SSLKEYLOGFILE format) of every TLS connection made while it is set: the
+   * packet capture embeds them in its pcapng exports. Unset, no socket gets a keylog listener (OpenSSL's
+   * key-log callback stays off).
+   */
+  keyLogSink: ((line: Buffer) => void) | undefined;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
@@ -139,7 +145,14 @@ export class TlsMaterial {
 
   /** Options for Connection.upgradeTls (STARTTLS / STLS). */
   upgradeOptions(alpn: readonly string[]): TlsUpgradeOptions {
-    return this.serverOptions(alpn);
+    return { ...this.serverOptions(alpn), onSocket: (s) => this.watchKeys(s) };
+  }
+
+  /** Hands the socket's key-log lines to `keyLogSink`, when one is set. */
+  private watchKeys(socket: tls.TLSSocket): tls.TLSSocket {
+    const sink = this.keyLogSink;
+    if (sink) socket.on('keylog', sink);
+    return socket;
   }
 
   /** The TLS 1.2 static-RSA demo context (made on first use). */
@@ -170,15 +183,21 @@ export class TlsMaterial {
   /** TcpServerOptions.tls for a listener: modern (or RSA demo) options, with the handshake tap when asked. */
   listenerTls(req: ListenerTlsRequest): ListenerTls {
     const options = req.rsaDemo ? () => this.rsaDemoOptions(req.alpn) : () => this.serverOptions(req.alpn);
-    const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
+    const out: ListenerTls = {
+      options,
+      handshakeTimeoutMs: req.handshakeTimeoutMs,
+      wrap: (socket, opts) => this.watchKeys(new tls.TLSSocket(socket, { ...opts, isServer: true })),
+    };
     if (req.tap || req.rsaDemo) {
       const decodeOptions: DecodeOptions = req.rsaDemo ? { rsaDecrypt: (b) => this.rsaDecrypt(b) } : {};
       const log = this.handshakes;
       if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;
       out.wrap = (socket, opts) =>
-        req.rsaDemo || log.admit()
-          ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
-          : new tls.TLSSocket(socket, { ...opts, isServer: true });
+        this.watchKeys(
+          req.rsaDemo || log.admit()
+            ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
+            : new tls.TLSSocket(socket, { ...opts, isServer: true }),
+        );
     }
     return out;
   }
