@@ -54,6 +54,8 @@ export interface DecodedFrame {
 export interface DecodeOptions {
   /** Server ports and what they speak ('HTTP', 'SMTP'...): the lab's own listeners. */
   ports?: ReadonlyMap<number, string>;
+  /** When the frame was captured (microseconds since the epoch): ping's send time in the data is recognised by it. */
+  timeUs?: number;
 }
 
 const FCS_NOTE =
@@ -78,7 +80,7 @@ export function decodeFrame(data: Uint8Array, linkType: number, originalLength =
     problems: [],
   };
   try {
-    walk(data, linkType, frame, options.ports ?? WELL_KNOWN_PORTS);
+    walk(data, linkType, frame, options.ports ?? WELL_KNOWN_PORTS, options.timeUs);
   } catch (err) {
     // A decoder bug must not take the capture down; say what happened instead.
     frame.problems.push(`decoder error: ${err instanceof Error ? err.message : String(err)}`);
@@ -92,7 +94,7 @@ function part(frame: DecodedFrame, name: string, layer: string, offset: number, 
   frame.encapsulation.push({ name, layer, offset, length: Math.max(0, length), captured, depth, ...(note ? { note } : {}) });
 }
 
-function walk(b: Uint8Array, linkType: number, frame: DecodedFrame, ports: ReadonlyMap<number, string>): void {
+function walk(b: Uint8Array, linkType: number, frame: DecodedFrame, ports: ReadonlyMap<number, string>, timeUs: number | undefined): void {
   const end = b.length;
   // Where the frame would end on the wire (original length), for parts cut short by the snap length.
   const wireEnd = frame.originalLength;
@@ -109,10 +111,10 @@ function walk(b: Uint8Array, linkType: number, frame: DecodedFrame, ports: Reado
     part(frame, 'Ethernet header', 'eth', 0, 14, 0);
     ethernet = true;
     for (let tags = 0; r.next && (r.next.type === 0x8100 || r.next.type === 0x88a8) && tags < 4; tags++) {
-      r = decodeVlan(b, r.next.offset, end);
+      r = decodeVlan(b, r.next.offset, end, r.next.type);
       frame.layers.push(r.layer);
       frame.summary = r.layer.summary;
-      part(frame, '802.1Q VLAN tag', 'vlan', r.layer.offset, 4, 0);
+      part(frame, r.layer.name, r.layer.id, r.layer.offset, 4, 0);
     }
   } else if (linkType === LINKTYPE.RAW || linkType === LINKTYPE.IPV4 || linkType === LINKTYPE.IPV6) {
     const version = end > 0 ? b[0] >> 4 : 4;
@@ -227,7 +229,7 @@ function walk(b: Uint8Array, linkType: number, frame: DecodedFrame, ports: Reado
     } else if (tr.type === 1 || tr.type === 58) {
       const messageEnd = trEnd;
       const c: LayerResult & { info?: IcmpInfo } =
-        tr.type === 1 ? decodeIcmp(b, tr.offset, capEnd, messageEnd, ip) : decodeIcmpv6(b, tr.offset, capEnd, messageEnd, ip);
+        tr.type === 1 ? decodeIcmp(b, tr.offset, capEnd, messageEnd, ip, timeUs) : decodeIcmpv6(b, tr.offset, capEnd, messageEnd, ip);
       if (quoted) c.layer.quoted = true;
       frame.layers.push(c.layer);
       if (!quoted) {

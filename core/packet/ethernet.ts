@@ -111,12 +111,23 @@ export const VLAN = {
 const VLAN_TABLE: readonly FieldSpec[] = [VLAN.priority, VLAN.dei, VLAN.id, VLAN.etype];
 export const VLAN_TAG = 4;
 
+/** The IEEE 802.1ad service tag (type 88a8, the outer tag of "QinQ"): the same layout; Wireshark names it apart. */
+export const SERVICE_TAG = {
+  priority: { ...VLAN.priority, id: 'ieee8021ad.priority' },
+  dei: { ...VLAN.dei, id: 'ieee8021ad.dei' },
+  id: { ...VLAN.id, id: 'ieee8021ad.id', note: "The service (outer) VLAN: a provider carries each customer's VLANs inside one of its own." },
+  etype: { ...VLAN.etype, id: 'ieee8021ah.etype' },
+} as const satisfies Record<string, FieldSpec>;
+
+const SERVICE_TAG_TABLE: readonly FieldSpec[] = [SERVICE_TAG.priority, SERVICE_TAG.dei, SERVICE_TAG.id, SERVICE_TAG.etype];
+
 const VLAN_NOTE =
   'An 802.1Q tag (the course\'s "1q tag", type 8100): 4 bytes inserted after the source MAC address. The Ethernet type field says 8100 and ' +
   "the frame's real type follows the tag. It lets one cable carry several separate LANs.";
 
 export function decodeEthernet(b: Uint8Array, at: number, end: number): LayerResult {
-  const { fields, missing } = decodeFields(ETHERNET_TABLE, b, at, end);
+  // A header cut short shows no fields (as Wireshark does): the hex pane still has its bytes.
+  const { fields, missing } = end - at >= ETHERNET_HEADER ? decodeFields(ETHERNET_TABLE, b, at, end) : { fields: [], missing: ETHERNET.dst.name };
   const layer = {
     id: 'eth',
     name: 'Ethernet II',
@@ -152,11 +163,13 @@ export function decodeEthernet(b: Uint8Array, at: number, end: number): LayerRes
   return { layer, next: { type, offset: at + ETHERNET_HEADER, end } };
 }
 
-export function decodeVlan(b: Uint8Array, at: number, end: number): LayerResult {
-  const { fields, missing } = decodeFields(VLAN_TABLE, b, at, end);
+/** A VLAN tag at `at`; `tpid` is the type that announced it (8100 for 802.1Q, 88a8 for an 802.1ad service tag). */
+export function decodeVlan(b: Uint8Array, at: number, end: number, tpid = 0x8100): LayerResult {
+  const service = tpid === 0x88a8;
+  const { fields, missing } = decodeFields(service ? SERVICE_TAG_TABLE : VLAN_TABLE, b, at, end);
   const layer = {
-    id: 'vlan',
-    name: '802.1Q VLAN tag',
+    id: service ? 'ieee8021ad' : 'vlan',
+    name: service ? '802.1ad service tag' : '802.1Q VLAN tag',
     offset: at,
     length: Math.min(VLAN_TAG, end - at),
     summary: '',
@@ -170,7 +183,7 @@ export function decodeVlan(b: Uint8Array, at: number, end: number): LayerResult 
     return { layer };
   }
   const type = readField(VLAN.etype, b, at);
-  layer.summary = `VLAN ${readField(VLAN.id, b, at)}, priority ${readField(VLAN.priority, b, at)}, type ${ETHERTYPES[type] ?? `0x${type.toString(16)}`}`;
+  layer.summary = `${service ? 'Service VLAN' : 'VLAN'} ${readField(VLAN.id, b, at)}, priority ${readField(VLAN.priority, b, at)}, type ${ETHERTYPES[type] ?? `0x${type.toString(16)}`}`;
   return { layer, next: { type, offset: at + VLAN_TAG, end } };
 }
 

@@ -8,7 +8,10 @@
 export type FieldFormat = 'dec' | 'hex' | 'flag' | 'mac' | 'ipv4' | 'ipv6' | 'bytes';
 
 export interface FieldSpec {
-  /** Wireshark's display-filter name ('ip.ttl'): the key the view, the filters and the oracle use. */
+  /**
+   * Wireshark's display-filter name ('ip.ttl'): the key the view, the filters and the oracle use. A
+   * grouping with no Wireshark field of its own (the IPv4 options block) is named 'labnet.<...>'.
+   */
   readonly id: string;
   /** The field's name as the course (or the RFC) calls it. */
   readonly name: string;

@@ -1,7 +1,7 @@
 // ICMP (RFC 792) and ICMPv6 (RFC 4443, neighbour discovery RFC 4861): echo (ping) and the errors that
 // quote the datagram they are about. One table for the common header of each, one per message body.
 import { verifyChecksum } from './checksum.js';
-import { decodeFields, readField, spanField, type FieldSpec, type PacketField } from './field-table.js';
+import { decodeFields, hexOf, readField, spanField, type FieldSpec, type PacketField } from './field-table.js';
 import { truncatedProblem, type LayerResult, type PacketLayer } from './layer.js';
 import { pseudoSum, type IpContext } from './transport.js';
 
@@ -211,7 +211,27 @@ function dataField(b: Uint8Array, at: number, end: number, fields: PacketField[]
   if (end > at) fields.push(spanField('data.data', 'Data', b, at, end - at, `${end - at} bytes`, note));
 }
 
-export function decodeIcmp(b: Uint8Array, at: number, end: number, messageEnd: number, ip: IpContext): LayerResult & { info?: IcmpInfo } {
+const DAY_S = 86_400;
+
+/**
+ * The send time many ping programs put at the start of the echo data (a struct timeval: seconds and
+ * microseconds, in either byte order), recognised as Wireshark does: it must lie within a day of the
+ * frame's own time. Returns the time in microseconds since the epoch.
+ */
+function echoTimestamp(b: Uint8Array, at: number, end: number, frameUs: number | undefined): number | undefined {
+  if (frameUs === undefined || end - at < 8) return undefined;
+  const frameS = Math.floor(frameUs / 1e6);
+  const view = new DataView(b.buffer, b.byteOffset + at, 8);
+  for (const le of [false, true]) {
+    const s = view.getUint32(0, le);
+    const us = view.getUint32(4, le);
+    // Wireshark compares as signed 32-bit seconds.
+    if (Math.abs((s - frameS) | 0) < DAY_S && us < 1_000_000) return s * 1e6 + us;
+  }
+  return undefined;
+}
+
+export function decodeIcmp(b: Uint8Array, at: number, end: number, messageEnd: number, ip: IpContext, frameUs?: number): LayerResult & { info?: IcmpInfo } {
   const common = [ICMP.type, ICMP.code, ICMP.checksum];
   const { fields, missing } = decodeFields(common, b, at, end);
   const layer: PacketLayer = { id: 'icmp', name: 'ICMP', offset: at, length: Math.min(8, end - at), summary: '', note: ICMP_NOTE, fields, problems: [] };
@@ -246,13 +266,21 @@ export function decodeIcmp(b: Uint8Array, at: number, end: number, messageEnd: n
     if (rest.missing === undefined) {
       info.echo = { ident: readField(ICMP.ident, b, at), seq: readField(ICMP.seq, b, at) };
       layer.summary += ` id ${info.echo.ident} seq ${info.echo.seq}`;
-      dataField(
-        b,
-        at + 8,
-        stop,
-        fields,
-        'Whatever the pinging program put in; the reply echoes it back unchanged (ping puts a timestamp here to measure the round trip).',
-      );
+      const sent = ip.quoted ? undefined : echoTimestamp(b, at + 8, stop, frameUs);
+      if (sent !== undefined) {
+        const when = new Date(Math.floor(sent / 1000)).toISOString();
+        fields.push({
+          id: 'icmp.data_time',
+          name: 'Timestamp from the data',
+          offset: at + 8,
+          length: 8,
+          raw: hexOf(b, at + 8, at + 16),
+          value: sent / 1000,
+          text: `${when.slice(0, 19)}.${String(sent % 1e6).padStart(6, '0')}Z`,
+          note: 'ping wrote the time it sent the request here; the reply echoes it, and ping subtracts it from the arrival time: that is the "time=" it prints.',
+        });
+        dataField(b, at + 16, stop, fields, 'The rest of the data: filler bytes, echoed back unchanged.');
+      } else dataField(b, at + 8, stop, fields, 'Whatever the pinging program put in; the reply echoes it back unchanged.');
     }
     return { layer, info };
   }
@@ -305,7 +333,7 @@ export function decodeIcmpv6(b: Uint8Array, at: number, end: number, messageEnd:
     layer.summary += type === 135 ? ` for ${target.text}` : ` ${target.text}`;
     if (stop > at + 24) {
       const opts = spanField(
-        'icmpv6.opt',
+        'labnet.icmpv6.options',
         'Options',
         b,
         at + 24,

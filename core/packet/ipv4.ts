@@ -293,7 +293,9 @@ function decodeOptions(b: Uint8Array, from: number, to: number, problems: string
       at++;
       if (type === 0) {
         if (at < to)
-          out.push(spanField('ip.opt.padding', 'Padding', b, at, to - at, `${to - at} bytes`, 'Zero bytes filling the header up to a multiple of 4 bytes.'));
+          out.push(
+            spanField('labnet.ip.opt.padding', 'Padding', b, at, to - at, `${to - at} bytes`, 'Zero bytes filling the header up to a multiple of 4 bytes.'),
+          );
         break;
       }
       continue;
@@ -305,10 +307,10 @@ function decodeOptions(b: Uint8Array, from: number, to: number, problems: string
     const len = b[at + 1];
     if (len < 2 || at + len > to) {
       problems.push(`option ${type} has a bad length ${len}`);
-      out.push(spanField('ip.options', 'Malformed option', b, at, to - at, `${to - at} bytes`));
+      out.push(spanField('labnet.ip.options.malformed', 'Malformed option', b, at, to - at, `${to - at} bytes`));
       break;
     }
-    const f = spanField(known?.id ?? 'ip.options', known?.name ?? `Option ${type}`, b, at, len, undefined, known?.note);
+    const f = spanField(known?.id ?? 'labnet.ip.options.unknown', known?.name ?? `Option ${type}`, b, at, len, undefined, known?.note);
     const children: PacketField[] = [decodeField(IPV4_OPTION.type, b, at), decodeField(IPV4_OPTION.len, b, at)];
     if ((type === 7 || type === 131 || type === 137) && len >= 3) {
       children.push(decodeField(IPV4_OPTION.ptr, b, at));
@@ -371,12 +373,19 @@ export function decodeIpv4(b: Uint8Array, at: number, end: number): LayerResult 
     return { layer };
   }
   layer.length = Math.min(headerLength, end - at);
-  const checksumField = fields[9];
+  const checksumField = fields.find((f) => f.id === IPV4.checksum.id)!;
   if (at + headerLength <= end) {
     checksumField.check = verifyChecksum(b, at, at + headerLength, at + IPV4.checksum.offset, 0, 'header');
     if (checksumField.check.status === 'bad') layer.problems.push(`header checksum ${checksumField.check.text}`);
     if (headerLength > IPV4_MIN_HEADER) {
-      const opts = spanField('ip.options', 'Options', b, at + IPV4_MIN_HEADER, headerLength - IPV4_MIN_HEADER, `${headerLength - IPV4_MIN_HEADER} bytes`);
+      const opts = spanField(
+        'labnet.ip.options',
+        'Options',
+        b,
+        at + IPV4_MIN_HEADER,
+        headerLength - IPV4_MIN_HEADER,
+        `${headerLength - IPV4_MIN_HEADER} bytes`,
+      );
       opts.note = 'Present only when IHL is more than 5: up to 40 bytes. Rare today, because routers handle optioned packets slowly or drop them.';
       opts.children = decodeOptions(b, at + IPV4_MIN_HEADER, at + headerLength, layer.problems);
       fields.push(opts);

@@ -281,7 +281,9 @@ export interface TcpHeaderInfo {
 }
 
 export function decodeTcp(b: Uint8Array, at: number, end: number, datagramEnd: number, ip: IpContext): LayerResult & { info?: TcpHeaderInfo } {
-  const { fields, missing } = decodeFields(TCP_TABLE, b, at, end);
+  // Cut short inside the fixed header: the ports only (as Wireshark does), the rest is in the hex pane.
+  const { fields, missing } =
+    end - at >= TCP_MIN_HEADER ? decodeFields(TCP_TABLE, b, at, end) : decodeFields([TCP.srcport, TCP.dstport, TCP.seq], b, at, Math.min(end, at + 4));
   const layer = {
     id: 'tcp',
     name: 'TCP',
@@ -327,7 +329,7 @@ export function decodeTcp(b: Uint8Array, at: number, end: number, datagramEnd: n
     } else layer.problems.push(truncatedProblem('TCP', 'Options', headerLength, end - at));
   }
   const dataLength = Math.max(0, segmentEnd - at - headerLength);
-  const checksum = fields[8];
+  const checksum = fields.find((f) => f.id === TCP.checksum.id)!;
   if (ip.quoted) {
     // nothing to verify in a quote
   } else if (ip.fragmented || segmentEnd > end) {

@@ -79,7 +79,7 @@ export function decodeUdp(b: Uint8Array, at: number, end: number, datagramEnd: n
   const udpEnd = at + length;
   if (length < UDP_HEADER) layer.problems.push(`length ${length} is less than the 8-byte header`);
   else if (udpEnd > datagramEnd) layer.problems.push(`length ${length} runs past the end of the IP datagram`);
-  const checksum = fields[3];
+  const checksum = fields.find((f) => f.id === UDP.checksum.id)!;
   if (readField(UDP.checksum, b, at) === 0) {
     checksum.check = { status: 'none', text: 'none: the sender did not compute a checksum' };
     if (ip.version === 6) layer.problems.push('a zero UDP checksum is not allowed over IPv6');

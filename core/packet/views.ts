@@ -211,7 +211,7 @@ export function frameSummary(f: StoredFrame, portNames: ReadonlyMap<number, stri
 }
 
 export function frameDetail(f: StoredFrame, portNames: ReadonlyMap<number, string>): FrameDetail {
-  const d = decodeFrame(f.data, f.linkType, f.originalLength, { ports: portNames });
+  const d = decodeFrame(f.data, f.linkType, f.originalLength, { ports: portNames, timeUs: f.timeUs });
   const out: FrameDetail = { ...d, id: f.id, time: ms(f.timeUs), hex: hexOf(f.data, 0, f.data.length) };
   if (f.flow) {
     out.flow = f.flow.id;
