@@ -83,6 +83,8 @@ export interface CaptureStatus {
   bytes: number;
   flows: number;
   restarts: number;
+  /** The capture tool's process id while it runs. */
+  pid?: number;
   /** Why the capture is not running (when failed or restarting). */
   error?: string;
   /** The error code when not permitted, no tool, no interface... */
@@ -497,6 +499,7 @@ export class PacketCapture {
       flows: this.store.flowCount,
       restarts: this.restarts,
     };
+    if (this.tool?.pid !== undefined && this.tool.running) out.pid = this.tool.pid;
     if (this.error) {
       out.error = this.error.message;
       out.errorCode = this.error.code;

@@ -10,6 +10,7 @@ import { NetnsFixture, sleep, waitFor } from '../dhcp/netns-fixture.js';
 import { CLI, parseReadyTable } from '../support/lab-process.js';
 
 export interface NetnsLab {
+  pid: number;
   ports: Record<string, number>;
   stdout(): string;
   stderr(): string;
@@ -55,6 +56,7 @@ export async function startNetnsLab(fx: NetnsFixture, config: Record<string, unk
     throw new Error(`labnet did not become ready (exit ${proc.exitCode}).\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`);
   }
   return {
+    pid: proc.pid!,
     ports: parseReadyTable(out),
     stdout: () => out,
     stderr: () => err,
