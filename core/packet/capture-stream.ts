@@ -2,7 +2,7 @@
 // classic pcap format) or from a file: one record per frame with its link type, time in microseconds
 // and bytes. Every length is checked against a cap before anything is buffered for it, so a broken or
 // hostile stream gives a CaptureFormatError, never unbounded memory.
-import { decodeBlock, MAX_BLOCK_BYTES, PcapngError, unitsPerSecond } from './pcapng.js';
+import { BLOCK, decodeBlock, MAX_BLOCK_BYTES, PcapngError, unitsPerSecond } from './pcapng.js';
 
 export interface CapturedRecord {
   interfaceId: number;
@@ -12,6 +12,11 @@ export interface CapturedRecord {
   /** The frame's bytes (a view into the reader's buffer: copy it to keep it). */
   data: Buffer;
   originalLength: number;
+}
+
+/** One record object reused for every frame the reader hands out: valid only during the callback. */
+function scratchRecord(): CapturedRecord {
+  return { interfaceId: 0, linkType: 1, timeUs: 0, data: Buffer.alloc(0), originalLength: 0 };
 }
 
 export interface CaptureInterface {
@@ -40,12 +45,14 @@ export class CaptureStreamReader {
   private pcapLinkType = 1;
   private pcapSnap = 0;
   private sectionLe = true;
+  private readonly record = scratchRecord();
   readonly interfaces: CaptureInterface[] = [];
   /** Frames read so far. */
   frames = 0;
   /** Frames the kernel or the tool dropped, from pcapng interface statistics (when it writes them). */
   dropped = 0;
 
+  /** `onFrame` gets one record object, reused: copy what it needs to keep before it returns. */
   constructor(
     private readonly onFrame: (record: CapturedRecord) => void,
     private readonly onInterface: (iface: CaptureInterface) => void = () => {},
@@ -98,13 +105,13 @@ export class CaptureStreamReader {
       const sec = u32(at);
       const frac = u32(at + 4);
       this.frames++;
-      this.onFrame({
-        interfaceId: 0,
-        linkType: this.pcapLinkType,
-        timeUs: sec * 1e6 + (this.pcapNs ? Math.floor(frac / 1000) : frac),
-        data: b.subarray(at + PCAP_RECORD, at + PCAP_RECORD + capLen),
-        originalLength: u32(at + 12),
-      });
+      const r = this.record;
+      r.interfaceId = 0;
+      r.linkType = this.pcapLinkType;
+      r.timeUs = sec * 1e6 + (this.pcapNs ? Math.floor(frac / 1000) : frac);
+      r.data = b.subarray(at + PCAP_RECORD, at + PCAP_RECORD + capLen);
+      r.originalLength = u32(at + 12);
+      this.onFrame(r);
       at += PCAP_RECORD + capLen;
     }
     return at;
@@ -112,6 +119,28 @@ export class CaptureStreamReader {
 
   private readPcapng(b: Buffer, at: number): number {
     for (;;) {
+      if (this.sectionLe && b.length - at >= 32 && b.readUInt32LE(at) === BLOCK.EPB) {
+        // The common case, read in place: an Enhanced Packet Block (options skipped).
+        const total = b.readUInt32LE(at + 4);
+        if (total > MAX_BLOCK_BYTES || total < 32 || total % 4 !== 0)
+          throw new CaptureFormatError(`block length ${total} is not a multiple of 4 between 32 and ${MAX_BLOCK_BYTES}`);
+        if (b.length - at < total) return at;
+        const capLen = b.readUInt32LE(at + 20);
+        if (28 + capLen > total - 4 || b.readUInt32LE(at + total - 4) !== total) throw new CaptureFormatError('malformed enhanced packet block');
+        const iface = this.interfaces[b.readUInt32LE(at + 8)];
+        if (!iface) throw new CaptureFormatError(`packet for interface ${b.readUInt32LE(at + 8)}, which was not described`);
+        const units = b.readUInt32LE(at + 12) * 4294967296 + b.readUInt32LE(at + 16);
+        const r = this.record;
+        r.interfaceId = b.readUInt32LE(at + 8);
+        r.linkType = iface.linkType;
+        r.timeUs = iface.unitsPerSecond === 1e6 ? units : Math.floor((units * 1e6) / iface.unitsPerSecond);
+        r.data = b.subarray(at + 28, at + 28 + capLen);
+        r.originalLength = b.readUInt32LE(at + 24);
+        this.frames++;
+        at += total;
+        this.onFrame(r);
+        continue;
+      }
       let r;
       try {
         r = decodeBlock(b, at, this.sectionLe);
@@ -145,14 +174,26 @@ export class CaptureStreamReader {
           const units = iface.unitsPerSecond;
           const timeUs = units === 1e6 ? Number(block.timestamp) : Math.floor((Number(block.timestamp) * 1e6) / units);
           this.frames++;
-          this.onFrame({ interfaceId: block.interfaceId, linkType: iface.linkType, timeUs, data: block.data, originalLength: block.originalLength });
+          const rec = this.record;
+          rec.interfaceId = block.interfaceId;
+          rec.linkType = iface.linkType;
+          rec.timeUs = timeUs;
+          rec.data = block.data;
+          rec.originalLength = block.originalLength;
+          this.onFrame(rec);
           break;
         }
         case 'spb': {
           const iface = this.interfaces[0];
           if (!iface) throw new CaptureFormatError('simple packet before any interface');
           this.frames++;
-          this.onFrame({ interfaceId: 0, linkType: iface.linkType, timeUs: 0, data: block.data, originalLength: block.originalLength });
+          const rec = this.record;
+          rec.interfaceId = 0;
+          rec.linkType = iface.linkType;
+          rec.timeUs = 0;
+          rec.data = block.data;
+          rec.originalLength = block.originalLength;
+          this.onFrame(rec);
           break;
         }
         case 'isb': {

@@ -85,11 +85,34 @@ export function readUint(b: Uint8Array, at: number, length: number): number {
   }
 }
 
+/** What each spec needs at decode time, worked out once: the mask's shift, the hex width, the bit layout. */
+interface Compiled {
+  divisor: number;
+  hexDigits: number;
+  layout: boolean[] | undefined;
+}
+
+const compiledSpecs = new WeakMap<FieldSpec, Compiled>();
+
+function compile(spec: FieldSpec): Compiled {
+  let c = compiledSpecs.get(spec);
+  if (!c) {
+    const mask = spec.mask;
+    c = {
+      divisor: mask === undefined ? 1 : 2 ** maskShift(mask),
+      hexDigits: mask !== undefined ? Math.ceil((32 - Math.clz32(mask) - maskShift(mask)) / 4) : spec.length * 2,
+      layout: mask === undefined ? undefined : [...mask.toString(2).padStart(spec.length * 8, '0')].map((ch) => ch === '1'),
+    };
+    compiledSpecs.set(spec, c);
+  }
+  return c;
+}
+
 /** The raw number of a 1-4 byte field of a header starting at `base` (mask applied and shifted). */
 export function readField(spec: FieldSpec, b: Uint8Array, base: number): number {
   const v = readUint(b, base + spec.offset, spec.length);
   if (spec.mask === undefined) return v;
-  return Math.floor(((v & spec.mask) >>> 0) / 2 ** maskShift(spec.mask));
+  return Math.floor(((v & spec.mask) >>> 0) / compile(spec).divisor);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -134,19 +157,23 @@ export function formatIpv6(b: Uint8Array, at: number): string {
 
 /** A bit field drawn over its bytes: the mask's bits as 0/1, the others as dots, in groups of four. */
 export function bitPattern(word: number, mask: number, length: number): string {
+  return drawBits(
+    word,
+    [...mask.toString(2).padStart(length * 8, '0')].map((ch) => ch === '1'),
+  );
+}
+
+function drawBits(word: number, layout: readonly boolean[]): string {
+  const bin = (word >>> 0).toString(2).padStart(layout.length, '0');
   let s = '';
-  const bits = length * 8;
-  for (let i = bits - 1; i >= 0; i--) {
-    const bit = 2 ** i;
-    const inMask = Math.floor(mask / bit) % 2 === 1;
-    s += inMask ? (Math.floor(word / bit) % 2 === 1 ? '1' : '0') : '.';
-    if (i % 4 === 0 && i > 0) s += ' ';
+  for (let i = 0; i < layout.length; i++) {
+    if (i > 0 && (i & 3) === 0) s += ' ';
+    s += layout[i] ? bin[i] : '.';
   }
   return s;
 }
 
-function numberText(spec: FieldSpec, raw: number): string {
-  const hexDigits = spec.mask !== undefined ? Math.ceil((32 - Math.clz32(spec.mask) - maskShift(spec.mask)) / 4) : spec.length * 2;
+function numberText(spec: FieldSpec, raw: number, hexDigits: number): string {
   const shown = spec.format === 'hex' ? `0x${raw.toString(16).padStart(hexDigits, '0')}` : String(raw);
   const meaning = spec.values?.[raw];
   if (spec.scale !== undefined) return `${raw * spec.scale}${spec.unit ? ` ${spec.unit}` : ''} (${raw} x ${spec.scale})`;
@@ -160,47 +187,62 @@ function numberText(spec: FieldSpec, raw: number): string {
  */
 export function decodeField(spec: FieldSpec, b: Uint8Array, base: number): PacketField {
   const at = base + spec.offset;
-  const f: PacketField = { id: spec.id, name: spec.name, offset: at, length: spec.length, raw: 0, value: 0, text: '' };
-  if (spec.note !== undefined) f.note = spec.note;
+  // Every property in one order from the start (one hidden class); JSON leaves out the undefined ones.
+  const f: PacketField = {
+    id: spec.id,
+    name: spec.name,
+    offset: at,
+    length: spec.length,
+    mask: undefined,
+    raw: 0,
+    value: 0,
+    text: '',
+    bits: undefined,
+    note: spec.note,
+    check: undefined,
+    children: undefined,
+  };
   switch (spec.format) {
     case 'mac':
       f.raw = hexOf(b, at, at + 6);
-      f.value = formatMac(b, at);
-      f.text = f.value;
+      f.value = f.text = formatMac(b, at);
       break;
     case 'ipv4':
       f.raw = hexOf(b, at, at + 4);
-      f.value = formatIpv4(b, at);
-      f.text = f.value;
+      f.value = f.text = formatIpv4(b, at);
       break;
     case 'ipv6':
       f.raw = hexOf(b, at, at + 16);
-      f.value = formatIpv6(b, at);
-      f.text = f.value;
+      f.value = f.text = formatIpv6(b, at);
       break;
     case 'bytes':
-      f.raw = hexOf(b, at, at + Math.min(spec.length, MAX_HEX_BYTES));
-      f.value = f.raw;
+      f.raw = f.value = hexOf(b, at, at + Math.min(spec.length, MAX_HEX_BYTES));
       f.text = bytesText(b, at, spec.length);
       break;
     default: {
-      const raw = readField(spec, b, base);
+      const c = compile(spec);
+      const word = readUint(b, at, spec.length);
+      const raw = spec.mask === undefined ? word : Math.floor(((word & spec.mask) >>> 0) / c.divisor);
       f.raw = raw;
       if (spec.format === 'flag') {
         f.value = raw === 1;
         const meaning = spec.values?.[raw];
-        f.text = `${raw === 1 ? 'Set' : 'Not set'}${meaning ? `: ${meaning}` : ''}`;
+        f.text = meaning ? `${raw === 1 ? 'Set' : 'Not set'}: ${meaning}` : raw === 1 ? 'Set' : 'Not set';
       } else {
         f.value = spec.scale !== undefined ? raw * spec.scale : raw;
-        f.text = numberText(spec, raw);
+        f.text = numberText(spec, raw, c.hexDigits);
       }
-      if (spec.mask !== undefined) {
+      if (c.layout !== undefined) {
         f.mask = spec.mask;
-        f.bits = bitPattern(readUint(b, at, spec.length), spec.mask, spec.length);
+        f.bits = drawBits(word, c.layout);
       }
     }
   }
-  if (spec.children) f.children = spec.children.map((c) => decodeField(c, b, base));
+  if (spec.children) {
+    const children: PacketField[] = [];
+    for (const child of spec.children) children.push(decodeField(child, b, base));
+    f.children = children;
+  }
   return f;
 }
 
@@ -238,7 +280,18 @@ function bytesText(b: Uint8Array, at: number, length: number): string {
  */
 export function spanField(id: string, name: string, b: Uint8Array, offset: number, length: number, text?: string, note?: string): PacketField {
   const hex = hexOf(b, offset, offset + Math.min(length, MAX_HEX_BYTES));
-  const f: PacketField = { id, name, offset, length, raw: hex, value: hex, text: text ?? bytesText(b, offset, length) };
-  if (note !== undefined) f.note = note;
-  return f;
+  return {
+    id,
+    name,
+    offset,
+    length,
+    mask: undefined,
+    raw: hex,
+    value: hex,
+    text: text ?? bytesText(b, offset, length),
+    bits: undefined,
+    note,
+    check: undefined,
+    children: undefined,
+  };
 }

@@ -20,7 +20,7 @@ export interface IpIndex {
   dst: string;
   protocol: number;
   /** IPv4 identification, fragment offset in bytes and the MF flag. */
-  id: number;
+  ipId: number;
   fragmentOffset: number;
   moreFragments: boolean;
 }
@@ -44,24 +44,67 @@ export interface IcmpIndex {
   quoted?: { src: string; dst: string; protocol: number; srcPort?: number; dstPort?: number };
 }
 
-export interface FrameIndex {
+/**
+ * The quick look at one frame: one object per frame (it is kept as long as the frame, so every
+ * allocation counts), which is its own IP and TCP view (`ip`, `tcp`) when it has those headers.
+ */
+export class FrameIndex implements IpIndex, TcpIndex {
   /** EtherType after any VLAN tags; -1 when the frame is not Ethernet or raw IP. */
-  etherType: number;
-  vlan?: number;
-  srcMac?: string;
-  dstMac?: string;
-  ip?: IpIndex;
-  srcPort?: number;
-  dstPort?: number;
-  tcp?: TcpIndex;
-  icmp?: IcmpIndex;
-  arp?: ArpInfo;
-  dhcp?: DhcpInfo;
+  etherType = -1;
+  vlan: number | undefined = undefined;
+  /** Only for frames that are neither IP nor ARP (their flow is keyed by them). */
+  srcMac: string | undefined = undefined;
+  dstMac: string | undefined = undefined;
+  // IpIndex (when version is 4 or 6)
+  version: 4 | 6 = 4;
+  hasIp = false;
+  src = '';
+  dst = '';
+  protocol = -1;
+  ipId = 0;
+  fragmentOffset = 0;
+  moreFragments = false;
+  srcPort: number | undefined = undefined;
+  dstPort: number | undefined = undefined;
+  // TcpIndex (when hasTcp)
+  hasTcp = false;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  dataLength = 0;
+  options: TcpOptionsInfo | undefined = undefined;
+  icmp: IcmpIndex | undefined = undefined;
+  arp: ArpInfo | undefined = undefined;
+  dhcp: DhcpInfo | undefined = undefined;
   /** Hex of the TLS ClientHello's random (the key log is looked up by it). */
-  clientRandom?: string;
+  clientRandom: string | undefined = undefined;
   /** Where the application data starts and how much of it was on the wire. */
-  payloadOffset?: number;
-  payloadLength?: number;
+  payloadOffset: number | undefined = undefined;
+  payloadLength: number | undefined = undefined;
+
+  get ip(): IpIndex | undefined {
+    return this.hasIp ? this : undefined;
+  }
+
+  get tcp(): TcpIndex | undefined {
+    return this.hasTcp ? this : undefined;
+  }
+}
+
+/** Address strings by value: a lab has few addresses, so each is formatted (and allocated) once. */
+const ADDRESSES = new Map<number, string>();
+const MAX_ADDRESSES = 4096;
+
+function ipv4Text(b: Uint8Array, at: number): string {
+  const n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  let s = ADDRESSES.get(n);
+  if (s === undefined) {
+    if (ADDRESSES.size >= MAX_ADDRESSES) ADDRESSES.clear();
+    s = formatIpv4(b, at);
+    ADDRESSES.set(n, s);
+  }
+  return s;
 }
 
 /** Reads a TLS ClientHello's random from a TCP payload that starts with the handshake record. */
@@ -71,48 +114,42 @@ export function clientHelloRandom(b: Uint8Array, at: number, end: number): strin
   return hexOf(b, at + 11, at + 43);
 }
 
-function ipIndex(b: Uint8Array, at: number, end: number, etherType: number): { ip: IpIndex; payload: number; payloadEnd: number } | undefined {
+/** Reads an IP header at `at` into `ip`; returns where its payload starts and ends, or undefined. */
+function readIp(b: Uint8Array, at: number, end: number, etherType: number, ip: IpIndex): { payload: number; payloadEnd: number } | undefined {
   if (etherType === 0x0800) {
     if (end - at < 20 || readField(IPV4.version, b, at) !== 4) return undefined;
     const hl = readField(IPV4.hdrLen, b, at) * 4;
     if (hl < 20) return undefined;
     const total = readField(IPV4.len, b, at);
-    const ip: IpIndex = {
-      version: 4,
-      src: formatIpv4(b, at + IPV4.src.offset),
-      dst: formatIpv4(b, at + IPV4.dst.offset),
-      protocol: readField(IPV4.proto, b, at),
-      id: readField(IPV4.id, b, at),
-      fragmentOffset: readField(IPV4.fragOffset, b, at) * 8,
-      moreFragments: readField(IPV4.flags.children[2], b, at) === 1,
-    };
-    return { ip, payload: at + hl, payloadEnd: at + Math.max(total, hl) };
+    ip.version = 4;
+    ip.src = ipv4Text(b, at + IPV4.src.offset);
+    ip.dst = ipv4Text(b, at + IPV4.dst.offset);
+    ip.protocol = readField(IPV4.proto, b, at);
+    ip.ipId = readField(IPV4.id, b, at);
+    ip.fragmentOffset = readField(IPV4.fragOffset, b, at) * 8;
+    ip.moreFragments = readField(IPV4.flags.children[2], b, at) === 1;
+    return { payload: at + hl, payloadEnd: at + Math.max(total, hl) };
   }
   if (etherType === 0x86dd) {
     if (end - at < IPV6_HEADER) return undefined;
-    const ip: IpIndex = {
-      version: 6,
-      src: formatIpv6(b, at + IPV6.src.offset),
-      dst: formatIpv6(b, at + IPV6.dst.offset),
-      protocol: readField(IPV6.nxt, b, at),
-      id: 0,
-      fragmentOffset: 0,
-      moreFragments: false,
-    };
-    return { ip, payload: at + IPV6_HEADER, payloadEnd: at + IPV6_HEADER + readField(IPV6.plen, b, at) };
+    ip.version = 6;
+    ip.src = formatIpv6(b, at + IPV6.src.offset);
+    ip.dst = formatIpv6(b, at + IPV6.dst.offset);
+    ip.protocol = readField(IPV6.nxt, b, at);
+    ip.ipId = 0;
+    ip.fragmentOffset = 0;
+    ip.moreFragments = false;
+    return { payload: at + IPV6_HEADER, payloadEnd: at + IPV6_HEADER + readField(IPV6.plen, b, at) };
   }
   return undefined;
 }
 
-/** The quick look at one frame. Never throws on any input. */
-export function indexFrame(b: Uint8Array, linkType: number): FrameIndex {
+/** The quick look at one frame, written into `out` (a fresh index by default). Never throws on any input. */
+export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number, out: T = new FrameIndex() as T): T {
   const end = b.length;
-  const out: FrameIndex = { etherType: -1 };
   let at = 0;
   if (linkType === LINKTYPE.ETHERNET) {
     if (end < ETHERNET_HEADER) return out;
-    out.dstMac = formatMac(b, ETHERNET.dst.offset);
-    out.srcMac = formatMac(b, ETHERNET.src.offset);
     out.etherType = readField(ETHERNET.type, b, 0);
     at = ETHERNET_HEADER;
     for (let tags = 0; (out.etherType === 0x8100 || out.etherType === 0x88a8) && tags < 4; tags++) {
@@ -120,6 +157,10 @@ export function indexFrame(b: Uint8Array, linkType: number): FrameIndex {
       out.vlan = readField(VLAN.id, b, at);
       out.etherType = readField(VLAN.etype, b, at);
       at += VLAN_TAG;
+    }
+    if (out.etherType !== 0x0800 && out.etherType !== 0x86dd && out.etherType !== 0x0806) {
+      out.dstMac = formatMac(b, ETHERNET.dst.offset);
+      out.srcMac = formatMac(b, ETHERNET.src.offset);
     }
   } else if (linkType === LINKTYPE.RAW || linkType === LINKTYPE.IPV4 || linkType === LINKTYPE.IPV6) {
     if (end < 1) return out;
@@ -131,32 +172,30 @@ export function indexFrame(b: Uint8Array, linkType: number): FrameIndex {
     if (arp) out.arp = arp;
     return out;
   }
-  const r = ipIndex(b, at, end, out.etherType);
+  const r = readIp(b, at, end, out.etherType, out);
   if (!r) return out;
-  out.ip = r.ip;
-  if (r.ip.fragmentOffset > 0) return out; // the middle of a datagram: no transport header here
+  out.hasIp = true;
+  if (out.fragmentOffset > 0) return out; // the middle of a datagram: no transport header here
   const t = r.payload;
   const tEnd = Math.min(end, r.payloadEnd);
-  if (r.ip.protocol === 6 && tEnd - t >= TCP_MIN_HEADER) {
+  if (out.protocol === 6 && tEnd - t >= TCP_MIN_HEADER) {
     const hl = readField(TCP.hdrLen, b, t) * 4;
     out.srcPort = readField(TCP.srcport, b, t);
     out.dstPort = readField(TCP.dstport, b, t);
-    const tcp: TcpIndex = {
-      seq: readField(TCP.seq, b, t),
-      ack: readField(TCP.ack, b, t),
-      flags: readField(TCP.flags, b, t),
-      window: readField(TCP.window, b, t),
-      dataLength: Math.max(0, r.payloadEnd - t - Math.max(hl, TCP_MIN_HEADER)),
-    };
-    if (hl > TCP_MIN_HEADER && t + hl <= tEnd) tcp.options = tcpOptions(b, t + TCP_MIN_HEADER, t + hl);
-    out.tcp = tcp;
+    out.hasTcp = true;
+    out.seq = readField(TCP.seq, b, t);
+    out.ack = readField(TCP.ack, b, t);
+    out.flags = readField(TCP.flags, b, t);
+    out.window = readField(TCP.window, b, t);
+    out.dataLength = Math.max(0, r.payloadEnd - t - Math.max(hl, TCP_MIN_HEADER));
+    if (hl > TCP_MIN_HEADER && t + hl <= tEnd) out.options = tcpOptions(b, t + TCP_MIN_HEADER, t + hl);
     out.payloadOffset = t + hl;
-    out.payloadLength = tcp.dataLength;
-    if (tcp.dataLength > 0) {
+    out.payloadLength = out.dataLength;
+    if (out.dataLength > 0) {
       const random = clientHelloRandom(b, t + hl, tEnd);
       if (random) out.clientRandom = random;
     }
-  } else if (r.ip.protocol === 17 && tEnd - t >= UDP_HEADER) {
+  } else if (out.protocol === 17 && tEnd - t >= UDP_HEADER) {
     out.srcPort = readField(UDP.srcport, b, t);
     out.dstPort = readField(UDP.dstport, b, t);
     out.payloadOffset = t + UDP_HEADER;
@@ -165,16 +204,17 @@ export function indexFrame(b: Uint8Array, linkType: number): FrameIndex {
       const d = dhcpInfo(b, t + UDP_HEADER, tEnd);
       if (d) out.dhcp = d;
     }
-  } else if ((r.ip.protocol === 1 || r.ip.protocol === 58) && tEnd - t >= 4) {
-    const icmp: IcmpIndex = { version: r.ip.version, type: b[t + ICMP.type.offset], code: b[t + ICMP.code.offset] };
-    const echo = r.ip.version === 4 ? icmp.type === 0 || icmp.type === 8 : icmp.type === 128 || icmp.type === 129;
-    const error = r.ip.version === 4 ? [3, 4, 5, 11, 12].includes(icmp.type) : icmp.type < 128;
+  } else if ((out.protocol === 1 || out.protocol === 58) && tEnd - t >= 4) {
+    const icmp: IcmpIndex = { version: out.version, type: b[t + ICMP.type.offset], code: b[t + ICMP.code.offset] };
+    const echo = out.version === 4 ? icmp.type === 0 || icmp.type === 8 : icmp.type === 128 || icmp.type === 129;
+    const error = out.version === 4 ? [3, 4, 5, 11, 12].includes(icmp.type) : icmp.type < 128;
     if (echo && tEnd - t >= 8) icmp.echo = { ident: readField(ICMP.ident, b, t), seq: readField(ICMP.seq, b, t) };
     if (error && tEnd - t > 8) {
-      const q = ipIndex(b, t + 8, tEnd, r.ip.version === 4 ? 0x0800 : 0x86dd);
+      const quotedIp: IpIndex = { version: 4, src: '', dst: '', protocol: -1, ipId: 0, fragmentOffset: 0, moreFragments: false };
+      const q = readIp(b, t + 8, tEnd, out.version === 4 ? 0x0800 : 0x86dd, quotedIp);
       if (q) {
-        icmp.quoted = { src: q.ip.src, dst: q.ip.dst, protocol: q.ip.protocol };
-        if ((q.ip.protocol === 6 || q.ip.protocol === 17) && tEnd - q.payload >= 4) {
+        icmp.quoted = { src: quotedIp.src, dst: quotedIp.dst, protocol: quotedIp.protocol };
+        if ((quotedIp.protocol === 6 || quotedIp.protocol === 17) && tEnd - q.payload >= 4) {
           icmp.quoted.srcPort = readField(UDP.srcport, b, q.payload);
           icmp.quoted.dstPort = readField(UDP.dstport, b, q.payload);
         }

@@ -18,12 +18,12 @@ import type { HttpRouteRegistry } from '../http/routes.js';
 import type { EventBus, FrameEvent, SessionOpenEvent, Subscription } from '../events.js';
 import type { ServiceStatus } from '../service.js';
 import { TOKENS } from '../tokens.js';
+import { BoundedMap } from './bounded-map.js';
 import { addCaptureRoutes, basicInstructorAuthorizer, CAPTURE_PCAPNG_PATH, type InstructorAuthorizer } from './capture-routes.js';
 import { CaptureFormatError, CaptureStreamReader, type CapturedRecord } from './capture-stream.js';
 import { captureFilter } from './capture-filter.js';
 import { CaptureError, CaptureTool, explainFailure, type CaptureToolName } from './capture-tool.js';
 import { LINKTYPE } from './decode-frame.js';
-import { indexFrame } from './frame-index.js';
 import { FrameStore, normaliseAddress, tupleKey, type Flow, type StoredFrame } from './frame-store.js';
 import { KeyLogBook } from './key-log-book.js';
 import { encodePcapng, type ExportFrame } from './pcapng.js';
@@ -124,7 +124,7 @@ export class PacketCapture {
   private reader: CaptureStreamReader | undefined;
   private subscription: Subscription | undefined;
   /** session.open by four-tuple: the session id, its service and when it opened (ms). */
-  private readonly sessions = new Map<string, { session: string; service: string; at: number }>();
+  private readonly sessions = new BoundedMap<string, { session: string; service: string; at: number }>(MAX_SESSIONS);
   private readonly pending = new Map<Flow, { events: FrameEventInput[]; timer: NodeJS.Timeout }>();
   private servicePorts = new Map<number, string>();
   private portNames: Map<number, string> = new Map(WELL_KNOWN_PORTS);
@@ -375,7 +375,6 @@ export class PacketCapture {
   private onRecord(r: CapturedRecord): void {
     this.captured++;
     const budget = this.config.capture.maxFramesPerSecond;
-    const index = indexFrame(r.data, r.linkType);
     if (budget > 0) {
       const now = Date.now();
       if (now - this.windowStart >= 1000) {
@@ -383,13 +382,13 @@ export class PacketCapture {
         this.windowCount = 0;
       }
       if (++this.windowCount > budget) {
+        // Over the budget: not even looked at (the TCP analysis marks the gaps this leaves).
         this.skipped++;
-        this.store.miss(index, r.timeUs);
         if (this.windowCount === budget + 1) this.thin(this.windowCount);
         return;
       }
     }
-    const frame = this.store.add(r, index);
+    const frame = this.store.add(r);
     if (this.events.wants('frame')) this.publishFrame(frame);
   }
 
@@ -409,7 +408,8 @@ export class PacketCapture {
       time: Math.round(f.timeUs / 1000),
     };
     if (flow?.session) event.session = flow.session;
-    if (f.tcp && f.tcp.marks.length > 0) event.marks = [...f.tcp.marks];
+    const seg = f.segment;
+    if (seg && seg.marks.length > 0) event.marks = [...seg.marks];
     // A connection to a lab port gets its session a moment after its SYN (or the SYN's frame arrives
     // first): hold its frame events briefly so the live lab sees them under the right session.
     if (flow && !flow.session && flow.kind === 'tcp' && flow.service !== undefined) {
@@ -444,7 +444,6 @@ export class PacketCapture {
 
   private onSessionOpen(e: SessionOpenEvent): void {
     const key = tupleKey(normaliseAddress(e.peer.address), e.peer.port, normaliseAddress(e.local.address), e.local.port);
-    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     this.sessions.set(key, { session: e.session, service: e.service, at: e.time });
     const flow = this.store.flowByTuple(key);
     if (flow) this.link(flow, key);
@@ -460,10 +459,8 @@ export class PacketCapture {
     if (flow.session) return;
     const s = this.sessions.get(key);
     if (!s) return;
-    const first = flow.kept[0] ?? undefined;
-    const startedWithSyn = first ? (first.index.tcp?.flags ?? 0) & 0x02 : 0;
     // A port pair reused by a new connection must not inherit the previous connection's session.
-    if (startedWithSyn && s.at < flow.firstUs / 1000 - 2000) return;
+    if (flow.startedWithSyn && s.at < flow.firstUs / 1000 - 2000) return;
     flow.session = s.session;
     flow.service = s.service;
     if (this.pending.has(flow)) this.flushPending(flow);
@@ -519,7 +516,7 @@ export class PacketCapture {
 
   /** Flows, most recently active first. */
   flows(scope?: CaptureScope, limit = 500): FlowSummary[] {
-    const all = [...this.store.flows()];
+    const all = this.store.flows();
     const out: FlowSummary[] = [];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) if (this.visible(all[i], scope)) out.push(flowSummary(all[i]));
     return out;
@@ -540,7 +537,7 @@ export class PacketCapture {
     const limit = q.limit ?? 500;
     const picked: StoredFrame[] = [];
     const flow = q.flow !== undefined ? this.store.flow(q.flow) : undefined;
-    const source: Iterable<StoredFrame> = flow ? flow.kept.filter((f) => f.id > (q.since ?? 0)) : this.store.frames(q.since ?? 0);
+    const source: Iterable<StoredFrame> = flow ? this.store.keptFrames(flow).filter((f) => f.id > (q.since ?? 0)) : this.store.frames(q.since ?? 0);
     for (const f of source) {
       if (q.session !== undefined && f.flow?.session !== q.session) continue;
       if (!this.visible(f.flow, q.scope)) continue;
@@ -560,7 +557,7 @@ export class PacketCapture {
   /** A TCP connection as a ladder: handshake, data, close or reset, each step marked and explained. */
   ladder(flowId: string, scope?: CaptureScope): TcpLadder | undefined {
     const flow = this.store.flow(flowId);
-    return flow && this.visible(flow, scope) ? tcpLadder(flow) : undefined;
+    return flow && this.visible(flow, scope) ? tcpLadder(flow, this.store.keptFrames(flow)) : undefined;
   }
 
   /** The frames of a DHCP client's exchanges (by MAC), or of one transaction (xid, hex or number). */
@@ -568,7 +565,10 @@ export class PacketCapture {
     const flow = [...this.store.flows()].find((f) => f.kind === 'dhcp' && f.client.mac === mac.toLowerCase());
     if (!flow) return [];
     const want = xid === undefined ? undefined : typeof xid === 'number' ? xid : Number.parseInt(xid.replace(/^0x/i, ''), 16);
-    return flow.kept.filter((f) => want === undefined || f.index.dhcp?.xid === want).map((f) => frameSummary(f, this.portNames));
+    return this.store
+      .keptFrames(flow)
+      .filter((f) => want === undefined || f.dhcp?.xid === want)
+      .map((f) => frameSummary(f, this.portNames));
   }
 
   /** ARP exchanges: each question, the address asked about and what it resolved to. */

@@ -16,6 +16,46 @@ export type SegmentMark = 'retransmission' | 'out-of-order' | 'previous-segment-
 
 export type SegmentPhase = 'handshake' | 'data' | 'close' | 'reset';
 
+/** Which step of the connection a segment is, for its explanation (the text is written when shown). */
+export type StepKind =
+  | 'syn'
+  | 'syn-again'
+  | 'syn-ack'
+  | 'handshake-ack'
+  | 'fin-first'
+  | 'fin-second'
+  | 'fin-with-data'
+  | 'fin-ack-first'
+  | 'fin-ack-last'
+  | 'data'
+  | 'ack'
+  | 'no-ack'
+  | 'reset';
+
+export const NO_MARKS: readonly SegmentMark[] = Object.freeze([]);
+
+/**
+ * What the analysis keeps about one segment (numbers and codes only: one small object per captured
+ * segment, kept as long as the frame). `describeSegment` turns it into the ladder's step.
+ */
+export interface TcpSegment {
+  fromClient: boolean;
+  relSeq: number;
+  relAck: number;
+  nextRelSeq: number;
+  seq: number;
+  ack: number;
+  dataLength: number;
+  /** The 12 flag bits. */
+  flags: number;
+  window: number;
+  windowBytes: number;
+  windowScaled: boolean;
+  marks: readonly SegmentMark[];
+  phase: SegmentPhase;
+  step: StepKind;
+}
+
 /** What the analysis says about one segment: the ladder's step. */
 export interface TcpSegmentAnalysis {
   /** Who sent it. */
@@ -55,7 +95,7 @@ interface Side {
   /** Time the highest segment so far was seen (microseconds). */
   highestAt: number;
   /** Ranges [from, to) not yet seen, after a gap (at most 16 kept). */
-  gaps: Array<[number, number, number]>;
+  gaps: Array<[number, number, number]> | undefined;
 }
 
 /** Reordering shorter than this (or the handshake's round trip, if longer) is "out of order". */
@@ -68,8 +108,8 @@ const rel = (value: number, base: number): number => (value - base + U32) % U32;
 export type TcpState = 'handshake' | 'established' | 'closing' | 'closed' | 'reset';
 
 export class TcpConversation {
-  private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: [] };
-  private readonly server: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: [] };
+  private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
+  private readonly server: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
   state: TcpState = 'handshake';
   /** Round trip of the handshake (SYN to the ACK of the SYN+ACK), microseconds. */
   handshakeRttUs?: number;
@@ -83,8 +123,11 @@ export class TcpConversation {
     return this.client.wscale !== undefined && this.server.wscale !== undefined;
   }
 
-  /** Analyses the next captured segment of this connection. */
-  add(seg: TcpIndex, fromClient: boolean, timeUs: number): TcpSegmentAnalysis {
+  /**
+   * Analyses the next captured segment of this connection; the result goes into `out` (which may be
+   * the segment's own frame: it keeps its numbers) or a new object.
+   */
+  add(seg: TcpIndex, fromClient: boolean, timeUs: number, out?: TcpSegment & { analysed?: boolean }): TcpSegment {
     const s = fromClient ? this.client : this.server;
     const p = fromClient ? this.server : this.client;
     const syn = (seg.flags & SYN) !== 0;
@@ -105,30 +148,33 @@ export class TcpConversation {
     const relSeq = rel(seg.seq, s.isn);
     const consumed = seg.dataLength + (syn ? 1 : 0) + (fin ? 1 : 0);
     const seqEnd = relSeq + consumed;
-    const marks: SegmentMark[] = [];
+    let marks: SegmentMark[] | undefined;
+    const mark = (m: SegmentMark): void => {
+      (marks ??= []).push(m);
+    };
 
     // Sequence analysis (RFC 9293 section 3.4: each byte, SYN and FIN consume one number).
     if (consumed > 0) {
       if (relSeq > s.next && s.next > 0) {
-        marks.push('previous-segment-not-captured');
+        mark('previous-segment-not-captured');
         this.counts.lost++;
-        if (s.gaps.length < MAX_GAPS) s.gaps.push([s.next, relSeq, timeUs]);
+        if ((s.gaps ??= []).length < MAX_GAPS) s.gaps.push([s.next, relSeq, timeUs]);
       } else if (seqEnd <= s.next && s.next > 0) {
-        if (!syn && !fin && seg.dataLength === 1 && relSeq === s.next - 1) marks.push('keep-alive');
+        if (!syn && !fin && seg.dataLength === 1 && relSeq === s.next - 1) mark('keep-alive');
         else {
-          const gap = s.gaps.findIndex(([from, to]) => relSeq >= from && relSeq < to);
+          const gap = s.gaps?.findIndex(([from, to]) => relSeq >= from && relSeq < to) ?? -1;
           const window = Math.max(REORDER_US, this.handshakeRttUs ?? 0);
           if (gap >= 0 && timeUs - s.highestAt < window) {
-            marks.push('out-of-order');
+            mark('out-of-order');
             this.counts.outOfOrder++;
           } else {
-            marks.push('retransmission');
+            mark('retransmission');
             this.counts.retransmissions++;
           }
           if (gap >= 0) fillGap(s, gap, relSeq, seqEnd);
         }
       } else if (relSeq < s.next && seqEnd > s.next) {
-        marks.push('retransmission');
+        mark('retransmission');
         this.counts.retransmissions++;
       }
       if (seqEnd > s.next) {
@@ -136,7 +182,7 @@ export class TcpConversation {
         s.highestAt = timeUs;
       }
     } else if (seg.dataLength === 0 && !rst && relSeq === s.next - 1 && s.next > 1) {
-      marks.push('keep-alive');
+      mark('keep-alive');
     }
     if (fin) s.finRelSeq = relSeq + seg.dataLength;
 
@@ -151,12 +197,12 @@ export class TcpConversation {
       s.lastAck === seg.ack &&
       s.lastWindow === seg.window &&
       p.next > relAck &&
-      !marks.includes('keep-alive')
+      !marks?.includes('keep-alive')
     ) {
-      marks.push('duplicate-ack');
+      mark('duplicate-ack');
       this.counts.duplicateAcks++;
     }
-    if (seg.window === 0 && !rst && !syn) marks.push('zero-window');
+    if (seg.window === 0 && !rst && !syn) mark('zero-window');
     if (ackFlag) {
       s.lastAck = seg.ack;
       s.lastWindow = seg.window;
@@ -164,86 +210,167 @@ export class TcpConversation {
 
     // Phase and connection state.
     let phase: SegmentPhase = 'data';
-    let explanation: string;
+    let step: StepKind;
     if (rst) {
       phase = 'reset';
       this.state = 'reset';
-      explanation = `The ${fromClient ? 'client' : 'server'} resets the connection: it is aborted at once, without the four-way goodbye; data still in flight is lost.`;
+      step = 'reset';
     } else if (syn && !ackFlag) {
       phase = 'handshake';
       this.synAt ??= timeUs;
-      explanation = 'Handshake step 1 (SYN): the client asks to open a connection and announces its initial sequence number (shown as 0).';
-      if (marks.includes('retransmission')) explanation = 'The SYN again: no SYN+ACK came back in time, so the client repeats its request.';
+      step = marks?.includes('retransmission') ? 'syn-again' : 'syn';
     } else if (syn) {
       phase = 'handshake';
       this.synAckSeen = true;
-      explanation = "Handshake step 2 (SYN+ACK): the server accepts, acknowledges the client's SYN (ack 1) and announces its own initial sequence number.";
+      step = 'syn-ack';
     } else if (!this.handshakeDone && this.synAckSeen && fromClient && ackFlag && relAck === 1 && seg.dataLength === 0 && !fin) {
       phase = 'handshake';
       this.handshakeDone = true;
       this.state = 'established';
       if (this.synAt !== undefined) this.handshakeRttUs = timeUs - this.synAt;
-      explanation =
-        "Handshake step 3 (ACK): the client acknowledges the server's SYN. Both sides now know each other's sequence numbers: the connection is open.";
+      step = 'handshake-ack';
     } else if (fin) {
       phase = 'close';
       if (this.state !== 'reset') this.state = 'closing';
-      explanation =
-        p.finRelSeq !== undefined
-          ? `The ${fromClient ? 'client' : 'server'} closes its direction too (FIN)${ackFlag ? ', acknowledging the other FIN' : ''}.`
-          : `The ${fromClient ? 'client' : 'server'} has sent all its data and closes its direction (FIN); the other side may still send.`;
-      if (seg.dataLength > 0) explanation = `${seg.dataLength} bytes, and then the end of this direction (FIN).`;
+      step = seg.dataLength > 0 ? 'fin-with-data' : p.finRelSeq !== undefined ? 'fin-second' : 'fin-first';
     } else if (ackFlag && seg.dataLength === 0 && p.finRelSeq !== undefined && relAck === p.finRelSeq + 1) {
       phase = 'close';
       const bothClosed = s.finRelSeq !== undefined;
       if (bothClosed && this.state !== 'reset') this.state = 'closed';
-      explanation = bothClosed
-        ? 'The last ACK: both directions are closed, the connection is over.'
-        : `The ${fromClient ? 'client' : 'server'} acknowledges the FIN; its own direction stays open until it sends a FIN.`;
+      step = bothClosed ? 'fin-ack-last' : 'fin-ack-first';
     } else if (seg.dataLength > 0) {
       if (this.state === 'handshake') this.state = 'established';
-      explanation = `${seg.dataLength} bytes of data (sequence ${relSeq} to ${relSeq + seg.dataLength - 1}); the receiver will acknowledge ${relSeq + seg.dataLength}.`;
-    } else {
-      explanation = ackFlag ? `Acknowledges every byte before ${relAck}.` : 'A segment with no data and no ACK.';
-    }
-    if (marks.includes('retransmission') && phase !== 'handshake') explanation = `Sent again (retransmission): ${explanation}`;
-    if (marks.includes('out-of-order')) explanation = `Arrived out of order (it belongs before data already seen): ${explanation}`;
-    if (marks.includes('previous-segment-not-captured'))
-      explanation = `A gap before it: earlier bytes were not captured (lost, or not yet arrived). ${explanation}`;
-    if (marks.includes('duplicate-ack'))
-      explanation =
-        'Duplicate ACK: the same acknowledgement again, because data arrived after a gap. Three of them make the sender resend at once (fast retransmit).';
-    if (marks.includes('zero-window')) explanation += " Window 0: the receiver's buffer is full, the sender must wait.";
+      step = 'data';
+    } else step = ackFlag ? 'ack' : 'no-ack';
 
     const scaled = this.windowScaling && !syn;
     const windowBytes = scaled ? seg.window * 2 ** (s.wscale ?? 0) : seg.window;
-    const names = tcpFlagNames(seg.flags);
-    const label = `${names.join(', ')} seq=${relSeq}${ackFlag ? ` ack=${relAck}` : ''}${seg.dataLength > 0 ? ` len=${seg.dataLength}` : ''} win=${windowBytes}`;
+    if (out) {
+      out.fromClient = fromClient;
+      out.relSeq = relSeq;
+      out.relAck = relAck;
+      out.nextRelSeq = seqEnd;
+      out.seq = seg.seq;
+      out.ack = seg.ack;
+      out.dataLength = seg.dataLength;
+      out.flags = seg.flags;
+      out.window = seg.window;
+      out.windowBytes = windowBytes;
+      out.windowScaled = scaled;
+      out.marks = marks ?? NO_MARKS;
+      out.phase = phase;
+      out.step = step;
+      out.analysed = true;
+      return out;
+    }
     return {
-      from: fromClient ? 'client' : 'server',
+      fromClient,
       relSeq,
       relAck,
       nextRelSeq: seqEnd,
       seq: seg.seq,
       ack: seg.ack,
       dataLength: seg.dataLength,
-      flags: names,
+      flags: seg.flags,
       window: seg.window,
       windowBytes,
       windowScaled: scaled,
-      marks,
+      marks: marks ?? NO_MARKS,
       phase,
-      label,
-      explanation,
+      step,
     };
   }
 }
 
+/** The ladder's line for a segment: "PSH, ACK seq=1 ack=1 len=79 win=64256". */
+export function segmentLabel(g: TcpSegment): string {
+  const ack = (g.flags & ACK) !== 0;
+  return `${tcpFlagNames(g.flags).join(', ')} seq=${g.relSeq}${ack ? ` ack=${g.relAck}` : ''}${g.dataLength > 0 ? ` len=${g.dataLength}` : ''} win=${g.windowBytes}`;
+}
+
+/** What the step means, in the course's words. */
+export function segmentExplanation(g: TcpSegment): string {
+  const who = g.fromClient ? 'client' : 'server';
+  const ack = (g.flags & ACK) !== 0;
+  let text: string;
+  switch (g.step) {
+    case 'reset':
+      text = `The ${who} resets the connection: it is aborted at once, without the four-way goodbye; data still in flight is lost.`;
+      break;
+    case 'syn':
+      text = 'Handshake step 1 (SYN): the client asks to open a connection and announces its initial sequence number (shown as 0).';
+      break;
+    case 'syn-again':
+      text = 'The SYN again: no SYN+ACK came back in time, so the client repeats its request.';
+      break;
+    case 'syn-ack':
+      text = "Handshake step 2 (SYN+ACK): the server accepts, acknowledges the client's SYN (ack 1) and announces its own initial sequence number.";
+      break;
+    case 'handshake-ack':
+      text = "Handshake step 3 (ACK): the client acknowledges the server's SYN. Both sides now know each other's sequence numbers: the connection is open.";
+      break;
+    case 'fin-first':
+      text = `The ${who} has sent all its data and closes its direction (FIN); the other side may still send.`;
+      break;
+    case 'fin-second':
+      text = `The ${who} closes its direction too (FIN)${ack ? ', acknowledging the other FIN' : ''}.`;
+      break;
+    case 'fin-with-data':
+      text = `${g.dataLength} bytes, and then the end of this direction (FIN).`;
+      break;
+    case 'fin-ack-first':
+      text = `The ${who} acknowledges the FIN; its own direction stays open until it sends a FIN.`;
+      break;
+    case 'fin-ack-last':
+      text = 'The last ACK: both directions are closed, the connection is over.';
+      break;
+    case 'data':
+      text = `${g.dataLength} bytes of data (sequence ${g.relSeq} to ${g.relSeq + g.dataLength - 1}); the receiver will acknowledge ${g.relSeq + g.dataLength}.`;
+      break;
+    case 'ack':
+      text = `Acknowledges every byte before ${g.relAck}.`;
+      break;
+    default:
+      text = 'A segment with no data and no ACK.';
+  }
+  const m = g.marks;
+  if (m.includes('retransmission') && g.phase !== 'handshake') text = `Sent again (retransmission): ${text}`;
+  if (m.includes('out-of-order')) text = `Arrived out of order (it belongs before data already seen): ${text}`;
+  if (m.includes('previous-segment-not-captured')) text = `A gap before it: earlier bytes were not captured (lost, or not yet arrived). ${text}`;
+  if (m.includes('duplicate-ack'))
+    text = 'Duplicate ACK: the same acknowledgement again, because data arrived after a gap. Three of them make the sender resend at once (fast retransmit).';
+  if (m.includes('keep-alive')) text = 'Keep-alive: a probe one byte before what was already sent, asking "are you still there?" after a long silence.';
+  if (m.includes('zero-window')) text += " Window 0: the receiver's buffer is full, the sender must wait.";
+  return text;
+}
+
+/** The ladder's step for a stored segment (the text written now, not at capture time). */
+export function describeSegment(g: TcpSegment): TcpSegmentAnalysis {
+  return {
+    from: g.fromClient ? 'client' : 'server',
+    relSeq: g.relSeq,
+    relAck: g.relAck,
+    nextRelSeq: g.nextRelSeq,
+    seq: g.seq,
+    ack: g.ack,
+    dataLength: g.dataLength,
+    flags: tcpFlagNames(g.flags),
+    window: g.window,
+    windowBytes: g.windowBytes,
+    windowScaled: g.windowScaled,
+    marks: [...g.marks],
+    phase: g.phase,
+    label: segmentLabel(g),
+    explanation: segmentExplanation(g),
+  };
+}
+
 function fillGap(s: Side, index: number, from: number, to: number): void {
-  const [gFrom, gTo, t] = s.gaps[index];
+  const gaps = s.gaps!;
+  const [gFrom, gTo, t] = gaps[index];
   const rest: Array<[number, number, number]> = [];
   if (from > gFrom) rest.push([gFrom, from, t]);
   if (to < gTo) rest.push([to, gTo, t]);
-  s.gaps.splice(index, 1, ...rest);
-  if (s.gaps.length > MAX_GAPS) s.gaps.length = MAX_GAPS;
+  gaps.splice(index, 1, ...rest);
+  if (gaps.length > MAX_GAPS) gaps.length = MAX_GAPS;
 }

@@ -6,7 +6,7 @@ import { hexOf } from './field-table.js';
 import type { Flow, FlowKind, StoredFrame } from './frame-store.js';
 import { ICMP_TYPES, ICMPV6_TYPES } from './icmp.js';
 import { DHCP_MESSAGE_TYPES } from './payload.js';
-import type { SegmentMark, TcpSegmentAnalysis, TcpState } from './tcp-conversation.js';
+import { describeSegment, segmentLabel, type SegmentMark, type TcpSegmentAnalysis, type TcpState } from './tcp-conversation.js';
 
 export interface FlowSummary {
   /** 'f17': ask `flow`, `ladder`, `frames({ flow })` or `pcapng({ flows })` with it. */
@@ -139,7 +139,7 @@ export function flowSummary(flow: Flow): FlowSummary {
   if (flow.service) out.service = flow.service;
   if (flow.session) out.session = flow.session;
   if (flow.state) out.state = flow.state;
-  if (flow.kind === 'dhcp') out.xids = [...flow.xids];
+  if (flow.kind === 'dhcp') out.xids = [...(flow.xids ?? [])];
   if (flow.kind === 'arp') out.arp = { address: flow.server.address, ...(flow.resolvedTo ? { resolvedTo: flow.resolvedTo } : {}) };
   return out;
 }
@@ -168,10 +168,11 @@ export function frameInfo(f: StoredFrame, portNames: ReadonlyMap<number, string>
           : 'BOOTREPLY';
     return { protocol: 'DHCP', info: `DHCP ${type} xid 0x${x.dhcp.xid.toString(16).padStart(8, '0')} client ${x.dhcp.chaddr}`, source, destination };
   }
-  if (x.tcp && f.tcp) {
+  const seg = f.segment;
+  if (x.tcp && seg) {
     const payload = x.tcp.dataLength > 0 ? (x.clientRandom ? 'TLS' : (portNames.get(x.dstPort!) ?? portNames.get(x.srcPort!))) : undefined;
-    const marks = f.tcp.marks.length > 0 ? `[${f.tcp.marks.join(', ')}] ` : '';
-    return { protocol: payload ?? 'TCP', info: `${marks}${x.srcPort} -> ${x.dstPort} [${f.tcp.label}]`, source, destination };
+    const marks = seg.marks.length > 0 ? `[${seg.marks.join(', ')}] ` : '';
+    return { protocol: payload ?? 'TCP', info: `${marks}${x.srcPort} -> ${x.dstPort} [${segmentLabel(seg)}]`, source, destination };
   }
   if (x.tcp) return { protocol: 'TCP', info: `${x.srcPort} -> ${x.dstPort} seq ${x.tcp.seq}`, source, destination };
   if (x.srcPort !== undefined && x.ip?.protocol === 17) {
@@ -199,33 +200,40 @@ export function frameInfo(f: StoredFrame, portNames: ReadonlyMap<number, string>
 
 export function frameSummary(f: StoredFrame, portNames: ReadonlyMap<number, string>): FrameSummary {
   const i = frameInfo(f, portNames);
-  const out: FrameSummary = { id: f.id, time: ms(f.timeUs), length: f.originalLength, captured: f.data.length, ...i };
+  const out: FrameSummary = { id: f.id, time: ms(f.timeUs), length: f.originalLength, captured: f.capturedLength, ...i };
   if (f.flow) {
     out.flow = f.flow.id;
     out.from = f.fromClient ? 'client' : 'server';
     if (f.flow.session) out.session = f.flow.session;
     if (f.flow.service) out.service = f.flow.service;
   }
-  if (f.tcp && f.tcp.marks.length > 0) out.marks = [...f.tcp.marks];
+  const seg = f.segment;
+  if (seg && seg.marks.length > 0) out.marks = [...seg.marks];
   return out;
 }
 
 export function frameDetail(f: StoredFrame, portNames: ReadonlyMap<number, string>): FrameDetail {
-  const d = decodeFrame(f.data, f.linkType, f.originalLength, { ports: portNames, timeUs: f.timeUs });
-  const out: FrameDetail = { ...d, id: f.id, time: ms(f.timeUs), hex: hexOf(f.data, 0, f.data.length) };
+  const data = f.data;
+  const d = decodeFrame(data, f.linkType, f.originalLength, { ports: portNames, timeUs: f.timeUs });
+  const out: FrameDetail = { ...d, id: f.id, time: ms(f.timeUs), hex: hexOf(data, 0, data.length) };
   if (f.flow) {
     out.flow = f.flow.id;
     if (f.flow.session) out.session = f.flow.session;
     if (f.flow.service) out.service = f.flow.service;
   }
-  if (f.tcp) out.tcp = f.tcp;
+  const seg = f.segment;
+  if (seg) out.tcp = describeSegment(seg);
   return out;
 }
 
-export function tcpLadder(flow: Flow): TcpLadder | undefined {
+/** The ladder of a TCP flow from its kept frames (FrameStore.keptFrames). */
+export function tcpLadder(flow: Flow, frames: readonly StoredFrame[]): TcpLadder | undefined {
   if (!flow.tcp || flow.client.port === undefined || flow.server.port === undefined) return undefined;
   const steps: LadderStep[] = [];
-  for (const f of flow.kept) if (f.tcp) steps.push({ ...f.tcp, frame: f.id, t: ms(f.timeUs - flow.firstUs) });
+  for (const f of frames) {
+    const seg = f.segment;
+    if (seg) steps.push({ ...describeSegment(seg), frame: f.id, t: ms(f.timeUs - flow.firstUs) });
+  }
   const out: TcpLadder = {
     flow: flow.id,
     client: { address: flow.client.address, port: flow.client.port },

@@ -56,7 +56,7 @@ test('the frame store takes any sequence of frames and stays within its limits',
       let t0 = 1_700_000_000_000_000;
       for (const data of frames) {
         const r: CapturedRecord = { interfaceId: 0, linkType: 1, timeUs: (t0 += 1000), data, originalLength: data.length };
-        const f = store.add(r, indexFrame(data, 1));
+        const f = store.add(r);
         frameSummary(f, PORTS);
         frameDetail(f, PORTS);
       }
@@ -65,8 +65,9 @@ test('the frame store takes any sequence of frames and stays within its limits',
       t.true(store.flowCount <= 6);
       for (const flow of store.flows()) {
         t.true(flow.kept.length <= 10);
+        t.is(store.keptFrames(flow).length, flow.kept.length);
         flowSummary(flow);
-        tcpLadder(flow);
+        tcpLadder(flow, store.keptFrames(flow));
       }
     }),
     { numRuns: 150 },

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureFile } from '../../core/packet/capture-stream.js';
-import { indexFrame } from '../../core/packet/frame-index.js';
 import { FrameStore } from '../../core/packet/frame-store.js';
+import { describeSegment } from '../../core/packet/tcp-conversation.js';
 import { tcpLadder } from '../../core/packet/views.js';
 import { ethernet, ipv4, pad4, tcp, tcpOpt, writeCapture, MAC_A, MAC_B, type CraftedFrame } from './craft.js';
 import { tsharkColumns } from './tshark.js';
@@ -114,12 +114,12 @@ test('relative numbers, scaled windows and marks agree with tshark on crafted co
         [25, 'smtp'],
       ]),
     );
-    const stored = readCaptureFile(readFileSync(file)).map((r) => store.add(r, indexFrame(r.data, r.linkType)));
+    const stored = readCaptureFile(readFileSync(file)).map((r) => store.get(store.add(r).id)!);
     const rows = await tsharkColumns(file, ['tcp.seq', 'tcp.ack', 'tcp.window_size', ...MARK_FIELDS], ['-o', 'tcp.relative_sequence_numbers:TRUE']);
     t.is(rows.length, stored.length);
     const problems: string[] = [];
     stored.forEach((f, i) => {
-      const a = f.tcp!;
+      const a = describeSegment(f.segment!);
       const [seq, ack, win, ...marks] = rows[i];
       const theirs = new Set<string>();
       if (marks[0] || marks[1] || marks[2]) theirs.add('retransmission');
@@ -137,7 +137,7 @@ test('relative numbers, scaled windows and marks agree with tshark on crafted co
     });
     t.deepEqual(problems, []);
     // Every mark was exercised.
-    const all = new Set(stored.flatMap((f) => f.tcp!.marks));
+    const all = new Set(stored.flatMap((f) => f.segment!.marks));
     for (const m of ['retransmission', 'out-of-order', 'previous-segment-not-captured', 'duplicate-ack', 'zero-window', 'keep-alive'])
       t.true(all.has(m as never), m);
   } finally {
@@ -148,12 +148,12 @@ test('relative numbers, scaled windows and marks agree with tshark on crafted co
 test('the ladder: handshake, data, four-way close, with the phases, states and explanations', (t) => {
   const store = new FrameStore({ maxFrames: 1000, maxBytes: 1 << 24, maxFramesPerFlow: 1000, maxFlows: 100, pinnedPerFlow: 8 }, new Map([[80, 'http']]));
   for (const f of build(clean, 52000, 80, 1_700_000_000_000_000))
-    store.add({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length }, indexFrame(f.data, 1));
+    store.add({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length });
   const flow = [...store.flows()][0];
   t.is(flow.client.port, 52000);
   t.is(flow.server.port, 80);
   t.is(flow.service, 'http');
-  const ladder = tcpLadder(flow)!;
+  const ladder = tcpLadder(flow, store.keptFrames(flow))!;
   t.is(ladder.state, 'closed');
   t.true(ladder.windowScaling);
   t.deepEqual(
@@ -183,8 +183,9 @@ test('the ladder: handshake, data, four-way close, with the phases, states and e
 test('a reset ends the ladder in the reset state', (t) => {
   const store = new FrameStore({ maxFrames: 1000, maxBytes: 1 << 24, maxFramesPerFlow: 1000, maxFlows: 100, pinnedPerFlow: 8 }, new Map([[25, 'smtp']]));
   for (const f of build(lossy, 52001, 25, 1_700_000_000_000_000))
-    store.add({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length }, indexFrame(f.data, 1));
-  const ladder = tcpLadder([...store.flows()][0])!;
+    store.add({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length });
+  const only = store.flows()[0];
+  const ladder = tcpLadder(only, store.keptFrames(only))!;
   t.is(ladder.state, 'reset');
   t.is(ladder.steps.at(-1)!.phase, 'reset');
   t.is(ladder.counts.retransmissions, 1);
