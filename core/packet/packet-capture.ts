@@ -113,6 +113,8 @@ const MAX_PENDING_FLOWS = 256;
 const MAX_PENDING_PER_FLOW = 64;
 const START_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
+/** The frame budget is checked per quarter second. */
+const BUDGET_SLICES = 4;
 
 type FrameEventInput = Omit<FrameEvent, 'time'> & { time?: number };
 
@@ -214,7 +216,7 @@ export class PacketCapture {
     const input = { tcpPorts: this.tcpPorts, udpPorts: this.udpPorts, addresses, icmp: this.config.capture.icmp };
     this.fullFilter = captureFilter(input);
     this.thinFilter = captureFilter(input, true);
-    this.subscription = this.events.subscribe((e) => this.onSessionOpen(e as SessionOpenEvent), { types: ['session.open'], maxQueue: 50_000 });
+    this.subscription = this.events.subscribe((e) => this.onSessionOpen(e as SessionOpenEvent), { types: ['session.open'], maxQueue: 50_000, passive: true });
     if (keyLog) keyLog.keyLogSink = (line) => this.keys.add(line);
     addCaptureRoutes(this.routes, this, this.authorizers);
     this.stateValue = 'starting';
@@ -251,7 +253,8 @@ export class PacketCapture {
     tool = new CaptureTool(
       { tool: c.tool, interface: this.iface, filter, snapLength: c.snapLength, bufferMiB: 4, startTimeoutMs: START_TIMEOUT_MS },
       (chunk) => {
-        if (this.reader !== reader && this.tool !== tool) return;
+        // A tool being replaced (thinning, restoring) is not read any more: its backlog is dropped.
+        if (this.tool !== tool) return;
         try {
           reader.push(chunk);
           this.dropped = Math.max(this.dropped, reader.dropped);
@@ -314,6 +317,7 @@ export class PacketCapture {
     if (this.switching || this.stopped || this.stateValue === 'restarting' || this.stateValue === 'failed') return;
     this.switching = true;
     const old = this.tool;
+    this.tool = undefined;
     try {
       await old?.stop();
       if (this.stopped) return;
@@ -336,7 +340,7 @@ export class PacketCapture {
     void this.switchTo(
       this.thinFilter,
       'thinned',
-      `packet capture thinned: more than ${budget} frames per second (capture.maxFramesPerSecond; seen ${rate}); keeping only SYN, FIN, RST, ARP and DHCP until the traffic calms down`,
+      `packet capture thinned: more than ${budget} frames per second (capture.maxFramesPerSecond; over ${rate} a second); keeping only SYN, FIN, RST, ARP and DHCP until the traffic calms down`,
     );
     this.watchCalm();
   }
@@ -376,15 +380,17 @@ export class PacketCapture {
     this.captured++;
     const budget = this.config.capture.maxFramesPerSecond;
     if (budget > 0) {
-      const now = Date.now();
-      if (now - this.windowStart >= 1000) {
-        this.windowStart = now;
+      // The budget counts by the frames' own capture time in quarter seconds (the tool hands frames
+      // over in batches, so arrival time would see bursts), so a flood is noticed within 250 ms.
+      const limit = Math.max(1, Math.ceil(budget / BUDGET_SLICES));
+      if (r.timeUs - this.windowStart >= 1e6 / BUDGET_SLICES || r.timeUs < this.windowStart) {
+        this.windowStart = r.timeUs;
         this.windowCount = 0;
       }
-      if (++this.windowCount > budget) {
+      if (++this.windowCount > limit) {
         // Over the budget: not even looked at (the TCP analysis marks the gaps this leaves).
         this.skipped++;
-        if (this.windowCount === budget + 1) this.thin(this.windowCount);
+        if (this.windowCount === limit + 1) this.thin(limit * BUDGET_SLICES);
         return;
       }
     }
