@@ -51,6 +51,44 @@ export const tlsConfigSchema = z
   })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile to be given together');
 
+/**
+ * The packet capture (core/packet): off unless enabled, because it needs CAP_NET_RAW. The names
+ * `capture.enabled` and `capture.interface` are part of labnet's interface.
+ */
+export const captureConfigSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Where to capture. Empty: the DHCP interface when DHCP serves one, otherwise loopback (a one-machine lab). */
+  interface: z
+    .string()
+    .max(15)
+    .regex(/^[A-Za-z0-9_.:@-]*$/, 'an interface name such as eth1 or lo')
+    .default(''),
+  /** dumpcap (Wireshark's, batches in the kernel: cheaper per frame) or tcpdump. */
+  tool: z.enum(['dumpcap', 'tcpdump']).default('dumpcap'),
+  /** Bytes kept of each frame. */
+  snapLength: z.number().int().min(68).max(262144).default(65535),
+  /** Frames kept overall (the oldest go first). */
+  maxFrames: z.number().int().min(100).max(2_000_000).default(20_000),
+  /** Bytes of frames kept overall. */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1 << 20)
+    .max(1 << 30)
+    .default(64 << 20),
+  /** Frames kept per flow (its first 8, the handshake, stay; later ones go oldest first). */
+  maxFramesPerFlow: z.number().int().min(16).max(1_000_000).default(2000),
+  /** Flows remembered. */
+  maxFlows: z.number().int().min(16).max(1_000_000).default(5000),
+  /**
+   * Budget: past this many frames in a second (a flood, a benchmark) the capture keeps only SYN, FIN,
+   * RST, ARP and DHCP until the traffic calms down, so its cost stays bounded (0: no budget).
+   */
+  maxFramesPerSecond: z.number().int().min(0).default(3000),
+  /** Also capture ping and IPv4 fragments to or from the lab's own addresses on the interface. */
+  icmp: z.boolean().default(true),
+});
+
 const hostnameSchema = z
   .string()
   .min(1)
@@ -143,6 +181,7 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     instructors: z.array(userSchema.shape.name).max(1000).default([]),
     lab: labConfigSchema.default(() => labConfigSchema.parse({})),
     mailStore: mailStoreConfigSchema.default(() => mailStoreConfigSchema.parse({})),
+    capture: captureConfigSchema.default(() => captureConfigSchema.parse({})),
   });
 }
 
@@ -169,6 +208,7 @@ export interface LabnetConfig {
   lab: LabConfig;
   /** Per-user quotas of the mail store (core/mail-store/config.ts). */
   mailStore: z.infer<typeof mailStoreConfigSchema>;
+  capture: z.infer<typeof captureConfigSchema>;
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {

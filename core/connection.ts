@@ -21,6 +21,8 @@ export interface TlsUpgradeOptions extends tls.TlsOptions {
   handshakeTimeoutMs?: number;
   /** Wraps the plain socket instead of `new tls.TLSSocket` (TlsMaterial's handshake tap). */
   wrap?: (socket: net.Socket, options: tls.TlsOptions) => tls.TLSSocket;
+  /** Called with the TLS socket as soon as it exists, before the handshake (the key-log hook). */
+  onSocket?: (socket: tls.TLSSocket) => void;
 }
 
 function destroyOnFailure(conn: Connection, err: unknown): void {
@@ -274,8 +276,9 @@ export class Connection implements LiveLinks<Connection> {
     if (!(plain instanceof net.Socket)) throw new Error('this connection cannot upgrade to TLS: its transport is not a net.Socket');
     const dropped = this.framer.detach();
     this.unwatch(plain);
-    const { handshakeTimeoutMs = 15_000, wrap, ...tlsOptions } = options;
+    const { handshakeTimeoutMs = 15_000, wrap, onSocket, ...tlsOptions } = options;
     const secure = wrap ? wrap(plain, tlsOptions) : new tls.TLSSocket(plain, { ...tlsOptions, isServer: true });
+    onSocket?.(secure);
     this.socket = secure;
     this.tlsSocket = secure;
     this.watch(secure);

@@ -112,8 +112,29 @@ export interface NoticeEvent extends EventBase {
   detail?: Record<string, unknown>;
 }
 
+/**
+ * A frame the packet capture kept (config `capture.enabled`): ask the PacketCapture (TOKENS.Capture)
+ * for its layers by `frame`, for its flow's ladder or a pcapng by `flow`. `session` is the labnet
+ * session the frame belongs to once linked; `service` is that session's service, or 'capture'.
+ */
+export interface FrameEvent extends EventBase {
+  type: 'frame';
+  frame: number;
+  flow: string;
+  /** Innermost protocol named: 'TCP', 'HTTP', 'ARP', 'DHCP', 'ICMP'... */
+  protocol: string;
+  /** One line, like Wireshark's Info column. */
+  summary: string;
+  /** Bytes on the wire. */
+  length: number;
+  source: string;
+  destination: string;
+  /** TCP analysis marks: 'retransmission', 'out-of-order', 'previous-segment-not-captured', 'duplicate-ack', 'zero-window', 'keep-alive'. */
+  marks?: string[];
+}
+
 export type ProtocolEvent =
-  SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | AuthEvent | ServiceStateEvent | NoticeEvent;
+  SessionOpenEvent | SessionCloseEvent | CommandEvent | ReplyEvent | PacketEvent | TlsEvent | AuthEvent | ServiceStateEvent | NoticeEvent | FrameEvent;
 
 export type ProtocolEventType = ProtocolEvent['type'];
 
@@ -128,6 +149,12 @@ export interface SubscribeOptions {
   types?: readonly ProtocolEventType[];
   /** Queue bound; past it the oldest queued events are dropped. Default 10,000. */
   maxQueue?: number;
+  /**
+   * The subscriber takes exactly the types it names and does not turn `active` on: hot paths that
+   * build every command and reply when `active` keep skipping them for it (the packet capture wants
+   * `session.open`, not the whole dialogue). `wants(type)` still counts it.
+   */
+  passive?: boolean;
 }
 
 export interface Subscription {
@@ -146,6 +173,7 @@ class SubscriberQueue implements Subscription {
   constructor(
     private readonly fn: Subscriber,
     readonly types: ReadonlySet<ProtocolEventType> | undefined,
+    readonly passive: boolean,
     private readonly maxQueue: number,
     private readonly onError: (err: unknown) => void,
     private readonly remove: (q: SubscriberQueue) => void,
@@ -225,7 +253,7 @@ export class EventBus {
   private recomputeWanted(): void {
     this.wantAll = this.subscribers.some((s) => !s.types);
     this.wanted = new Set(this.subscribers.flatMap((s) => (s.types ? [...s.types] : [])));
-    this.dialogue = this.wantAll || DIALOGUE_TYPES.some((t) => this.wanted.has(t));
+    this.dialogue = this.subscribers.some((s) => !s.passive && (!s.types || DIALOGUE_TYPES.some((t) => s.types!.has(t))));
   }
 
   publish(input: EventInput): void {
@@ -235,10 +263,17 @@ export class EventBus {
   }
 
   subscribe(fn: Subscriber, options: SubscribeOptions = {}): Subscription {
-    const q = new SubscriberQueue(fn, options.types ? new Set(options.types) : undefined, options.maxQueue ?? 10_000, this.onSubscriberError, (gone) => {
-      this.subscribers = this.subscribers.filter((x) => x !== gone);
-      this.recomputeWanted();
-    });
+    const q = new SubscriberQueue(
+      fn,
+      options.types ? new Set(options.types) : undefined,
+      options.passive === true,
+      options.maxQueue ?? 10_000,
+      this.onSubscriberError,
+      (gone) => {
+        this.subscribers = this.subscribers.filter((x) => x !== gone);
+        this.recomputeWanted();
+      },
+    );
     this.subscribers = [...this.subscribers, q];
     this.recomputeWanted();
     return q;

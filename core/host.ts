@@ -24,6 +24,8 @@ import { coreProviders } from './providers.js';
 import { StatusBoard } from './status-board.js';
 import { HttpRouteRegistry } from './http/routes.js';
 import { LabNames } from './lab-names.js';
+import { PacketCapture } from './packet/packet-capture.js';
+import type { TlsMaterial } from './tls/tls-material.js';
 
 export interface StartOptions {
   /** A config object (merged over the defaults unless `defaults: false`). */
@@ -238,6 +240,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
   const board = new StatusBoard();
   container.bind(TOKENS.Status).toConstantValue(board);
   container.bind(TOKENS.HttpRoutes).toConstantValue(new HttpRouteRegistry());
+  container.bind(TOKENS.Capture).to(PacketCapture).inSingletonScope();
   container.bind(TOKENS.LabNames).toConstantValue(new LabNames());
   const needs = new Set<string>(enabled.flatMap((m) => m.needs ?? []));
   // The live lab is served by the web services: without HTTP and HTTPS it would only cost.
@@ -291,6 +294,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
       }),
     );
     running.length = 0;
+    await container.get<PacketCapture>(TOKENS.Capture).stop();
     await providers.stop();
   };
 
@@ -320,6 +324,8 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     return out;
   };
   board.setSource(statusAll);
+  // The packet capture follows the bound listeners (port 0, --port-offset), so it starts last.
+  await container.get<PacketCapture>(TOKENS.Capture).start(statusAll(), needs.has('tls') ? container.get<TlsMaterial>(TOKENS.Tls) : undefined);
 
   let stopping: Promise<void> | undefined;
   return {

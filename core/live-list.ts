@@ -35,6 +35,11 @@ export class LiveList<T extends LiveLinks<T>> {
     return item.liveIn === this;
   }
 
+  /** The member added longest ago (and not removed since). */
+  get first(): T | undefined {
+    return this.head;
+  }
+
   delete(item: T): boolean {
     if (item.liveIn !== this) return false;
     const { livePrev: prev, liveNext: next } = item;

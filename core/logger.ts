@@ -38,6 +38,8 @@ function describe(e: ProtocolEvent): string {
       return `${e.state}${e.detail ? `: ${e.detail}` : ''}`;
     case 'notice':
       return e.message;
+    case 'frame':
+      return `frame ${e.frame} (${e.flow}) ${e.protocol} ${e.summary}`;
   }
 }
 

@@ -31,6 +31,8 @@ export const TOKENS = {
   MailApi: Symbol.for('labnet.MailApi'),
   /** LabHub: the live lab (/lab, `labnet watch`), bound while lab.enabled and HTTP or HTTPS runs. */
   Lab: Symbol.for('labnet.Lab'),
+  /** PacketCapture: the lab's own frames, decoded, linked to sessions, exported as pcapng (core/packet). */
+  Capture: Symbol.for('labnet.Capture'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

@@ -59,6 +59,13 @@ export class TlsMaterial {
    */
   tapAll = false;
 
+  /**
+   * Receives the key-log lines (SSLKEYLOGFILE format) of every TLS connection made while it is set: the
+   * packet capture embeds them in its pcapng exports. Unset, no socket gets a keylog listener (OpenSSL's
+   * key-log callback stays off).
+   */
+  keyLogSink: ((line: Buffer) => void) | undefined;
+
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
     @inject(TOKENS.Logger) private readonly logger: Logger,
@@ -145,13 +152,20 @@ export class TlsMaterial {
 
   /** Options for Connection.upgradeTls (STARTTLS / STLS); with `tapAll`, the handshake is recorded. */
   upgradeOptions(alpn: readonly string[], service = 'starttls'): TlsUpgradeOptions {
-    const options: TlsUpgradeOptions = this.serverOptions(alpn);
+    const options: TlsUpgradeOptions = { ...this.serverOptions(alpn), onSocket: (s) => this.watchKeys(s) };
     if (this.tapAll) {
       const log = this.handshakes;
       options.wrap = (socket, opts) =>
         log.admit() ? log.wrap(socket, opts, 'starttls', {}, (c) => this.publishHandshake(service, c)) : new tls.TLSSocket(socket, { ...opts, isServer: true });
     }
     return options;
+  }
+
+  /** Hands the socket's key-log lines to `keyLogSink`, when one is set. */
+  private watchKeys(socket: tls.TLSSocket): tls.TLSSocket {
+    const sink = this.keyLogSink;
+    if (sink) socket.on('keylog', sink);
+    return socket;
   }
 
   /** The TLS 1.2 static-RSA demo context (made on first use). */
@@ -182,7 +196,11 @@ export class TlsMaterial {
   /** TcpServerOptions.tls for a listener: modern (or RSA demo) options, with the handshake tap when asked. */
   listenerTls(req: ListenerTlsRequest): ListenerTls {
     const options = req.rsaDemo ? () => this.rsaDemoOptions(req.alpn) : () => this.serverOptions(req.alpn);
-    const out: ListenerTls = { options, handshakeTimeoutMs: req.handshakeTimeoutMs };
+    const out: ListenerTls = {
+      options,
+      handshakeTimeoutMs: req.handshakeTimeoutMs,
+      wrap: (socket, opts) => this.watchKeys(new tls.TLSSocket(socket, { ...opts, isServer: true })),
+    };
     // `tapAll` (the live lab) taps every listener that did not turn the tap off itself (HTTPS with
     // handshakeDemo: false stays plain node:tls).
     if (req.tap || req.rsaDemo || (this.tapAll && req.tap !== false)) {
@@ -190,9 +208,11 @@ export class TlsMaterial {
       const log = this.handshakes;
       if (req.tapMaxPerSecond !== undefined && !req.rsaDemo) log.maxPerSecond = req.tapMaxPerSecond;
       out.wrap = (socket, opts) =>
-        req.rsaDemo || log.admit()
-          ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
-          : new tls.TLSSocket(socket, { ...opts, isServer: true });
+        this.watchKeys(
+          req.rsaDemo || log.admit()
+            ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
+            : new tls.TLSSocket(socket, { ...opts, isServer: true }),
+        );
     }
     return out;
   }

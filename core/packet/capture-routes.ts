@@ -1,0 +1,67 @@
+// `/lab/capture.pcapng` on every HTTP site (through the shared route registry): the recent frames of
+// the whole lab as pcapng, with the TLS key log of the recorded connections embedded, for an
+// instructor. Protection: HTTP Basic (RFC 7617) with the login of an account named in `instructors`;
+// further authorizers (the live lab's login cookie) can be added.
+import type { Accounts } from '../auth.js';
+import type { EventBus } from '../events.js';
+import type { HttpExchange } from '../http/exchange.js';
+import type { HttpRouteRegistry } from '../http/routes.js';
+import type { PacketCapture } from './packet-capture.js';
+
+export const CAPTURE_PCAPNG_PATH = '/lab/capture.pcapng';
+
+/** Returns the instructor's account name when the request is an instructor's, else undefined. */
+export type InstructorAuthorizer = (ex: HttpExchange) => string | undefined;
+
+const REALM = 'Basic realm="labnet instructors", charset="UTF-8"';
+
+/** HTTP Basic credentials of the request, if any (at most 1 KB of header considered). */
+export function basicCredentials(ex: HttpExchange): { user: string; password: string } | undefined {
+  const h = ex.req.get('authorization');
+  if (!h || h.length > 1024) return undefined;
+  const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(h);
+  if (!m) return undefined;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** The Basic authorizer: a lab login whose account is listed in `instructors`. */
+export function basicInstructorAuthorizer(accounts: Accounts, instructors: () => readonly string[], events: EventBus): InstructorAuthorizer {
+  return (ex) => {
+    const cred = basicCredentials(ex);
+    if (!cred) return undefined;
+    const result = accounts.verify(cred.user, cred.password);
+    const user = result.ok ? result.user! : cred.user.slice(0, 64);
+    const instructor = result.ok && instructors().some((i) => i.toLowerCase() === user);
+    events.publish({ type: 'auth', service: ex.conn.service, session: ex.conn.id, user, ok: result.ok, mechanism: 'Basic' });
+    return instructor ? user : undefined;
+  };
+}
+
+export function addCaptureRoutes(routes: HttpRouteRegistry, capture: PacketCapture, authorizers: readonly InstructorAuthorizer[]): void {
+  routes.add({
+    path: CAPTURE_PCAPNG_PATH,
+    methods: ['GET'],
+    description: 'the recent frames of the whole lab as pcapng with the TLS keys embedded (instructors: HTTP Basic with your lab login)',
+    handler: (ex) => {
+      let who: string | undefined;
+      for (const a of authorizers) {
+        who = a(ex);
+        if (who) break;
+      }
+      if (!who) {
+        ex.sendError(401, 'an instructor login is needed (HTTP Basic with an account listed under instructors)', { fields: `WWW-Authenticate: ${REALM}\r\n` });
+        return;
+      }
+      const file = capture.pcapng();
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      ex.send(
+        200,
+        `Content-Type: application/x-pcapng\r\nContent-Disposition: attachment; filename="labnet-capture-${stamp}.pcapng"\r\nCache-Control: no-store\r\n`,
+        file,
+      );
+    },
+  });
+}

@@ -1,0 +1,376 @@
+// One TCP connection followed segment by segment, the way Wireshark's TCP analysis does: sequence and
+// acknowledgement numbers relative to each side's initial sequence number, the window scaled once both
+// SYNs agreed on it, and each segment marked when it is a retransmission, arrives out of order, follows
+// a gap in what was captured, is a duplicate ACK, a keep-alive or announces a zero window. The phases
+// (three-way handshake, data, four-way close or reset) give the ladder its shape.
+import { tcpFlagNames } from './tcp.js';
+import type { TcpIndex } from './frame-index.js';
+
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+
+export type SegmentMark = 'retransmission' | 'out-of-order' | 'previous-segment-not-captured' | 'duplicate-ack' | 'zero-window' | 'keep-alive';
+
+export type SegmentPhase = 'handshake' | 'data' | 'close' | 'reset';
+
+/** Which step of the connection a segment is, for its explanation (the text is written when shown). */
+export type StepKind =
+  | 'syn'
+  | 'syn-again'
+  | 'syn-ack'
+  | 'handshake-ack'
+  | 'fin-first'
+  | 'fin-second'
+  | 'fin-with-data'
+  | 'fin-ack-first'
+  | 'fin-ack-last'
+  | 'data'
+  | 'ack'
+  | 'no-ack'
+  | 'reset';
+
+export const NO_MARKS: readonly SegmentMark[] = Object.freeze([]);
+
+/**
+ * What the analysis keeps about one segment (numbers and codes only: one small object per captured
+ * segment, kept as long as the frame). `describeSegment` turns it into the ladder's step.
+ */
+export interface TcpSegment {
+  fromClient: boolean;
+  relSeq: number;
+  relAck: number;
+  nextRelSeq: number;
+  seq: number;
+  ack: number;
+  dataLength: number;
+  /** The 12 flag bits. */
+  flags: number;
+  window: number;
+  windowBytes: number;
+  windowScaled: boolean;
+  marks: readonly SegmentMark[];
+  phase: SegmentPhase;
+  step: StepKind;
+}
+
+/** What the analysis says about one segment: the ladder's step. */
+export interface TcpSegmentAnalysis {
+  /** Who sent it. */
+  from: 'client' | 'server';
+  /** Relative to the sender's initial sequence number (0 for the SYN). */
+  relSeq: number;
+  /** Relative to the receiver's initial sequence number; 0 when the ACK flag is off. */
+  relAck: number;
+  /** The relative sequence number of the sender's next byte after this segment. */
+  nextRelSeq: number;
+  seq: number;
+  ack: number;
+  dataLength: number;
+  flags: string[];
+  /** The window field as sent, and in bytes (scaled) when both SYNs agreed on a scale. */
+  window: number;
+  windowBytes: number;
+  windowScaled: boolean;
+  marks: SegmentMark[];
+  phase: SegmentPhase;
+  /** One line in the ladder: "SYN seq=0", "PSH, ACK seq=1 ack=1 len=79". */
+  label: string;
+  /** What this step means, in the course's words. */
+  explanation: string;
+}
+
+interface Side {
+  /** Initial sequence number (from the SYN, or the first sequence number seen). */
+  isn?: number;
+  /** Relative sequence number of the next new byte (highest seen + its length). */
+  next: number;
+  sawSyn: boolean;
+  wscale?: number;
+  finRelSeq?: number;
+  lastAck?: number;
+  lastWindow?: number;
+  /** Time the highest segment so far was seen (microseconds). */
+  highestAt: number;
+  /** Ranges [from, to) not yet seen, after a gap (at most 16 kept). */
+  gaps: Array<[number, number, number]> | undefined;
+}
+
+/** Reordering shorter than this (or the handshake's round trip, if longer) is "out of order". */
+const REORDER_US = 3000;
+const MAX_GAPS = 16;
+const U32 = 0x100000000;
+
+const rel = (value: number, base: number): number => (value - base + U32) % U32;
+
+export type TcpState = 'handshake' | 'established' | 'closing' | 'closed' | 'reset';
+
+export class TcpConversation {
+  private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
+  private readonly server: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
+  state: TcpState = 'handshake';
+  /** Round trip of the handshake (SYN to the ACK of the SYN+ACK), microseconds. */
+  handshakeRttUs?: number;
+  private synAt?: number;
+  private synAckSeen = false;
+  private handshakeDone = false;
+  /** Segments of each kind seen, for the ladder's header. */
+  readonly counts = { segments: 0, retransmissions: 0, outOfOrder: 0, lost: 0, duplicateAcks: 0 };
+
+  get windowScaling(): boolean {
+    return this.client.wscale !== undefined && this.server.wscale !== undefined;
+  }
+
+  /**
+   * Analyses the next captured segment of this connection; the result goes into `out` (which may be
+   * the segment's own frame: it keeps its numbers) or a new object.
+   */
+  add(seg: TcpIndex, fromClient: boolean, timeUs: number, out?: TcpSegment & { analysed?: boolean }): TcpSegment {
+    const s = fromClient ? this.client : this.server;
+    const p = fromClient ? this.server : this.client;
+    const syn = (seg.flags & SYN) !== 0;
+    const fin = (seg.flags & FIN) !== 0;
+    const rst = (seg.flags & RST) !== 0;
+    const ackFlag = (seg.flags & ACK) !== 0;
+    this.counts.segments++;
+    if (syn) {
+      if (!s.sawSyn || s.isn === undefined) s.isn = seg.seq;
+      s.sawSyn = true;
+      if (seg.options?.wscale !== undefined) s.wscale = Math.min(seg.options.wscale, 14);
+    }
+    s.isn ??= seg.seq;
+    if (p.isn === undefined && ackFlag && !syn) {
+      // Joined mid-connection: the other side's base is what this side acknowledges.
+      p.isn = seg.ack;
+    }
+    const relSeq = rel(seg.seq, s.isn);
+    const consumed = seg.dataLength + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const seqEnd = relSeq + consumed;
+    let marks: SegmentMark[] | undefined;
+    const mark = (m: SegmentMark): void => {
+      (marks ??= []).push(m);
+    };
+
+    // Sequence analysis (RFC 9293 section 3.4: each byte, SYN and FIN consume one number).
+    if (consumed > 0) {
+      if (relSeq > s.next && s.next > 0) {
+        mark('previous-segment-not-captured');
+        this.counts.lost++;
+        if ((s.gaps ??= []).length < MAX_GAPS) s.gaps.push([s.next, relSeq, timeUs]);
+      } else if (seqEnd <= s.next && s.next > 0) {
+        if (!syn && !fin && seg.dataLength === 1 && relSeq === s.next - 1) mark('keep-alive');
+        else {
+          const gap = s.gaps?.findIndex(([from, to]) => relSeq >= from && relSeq < to) ?? -1;
+          const window = Math.max(REORDER_US, this.handshakeRttUs ?? 0);
+          if (gap >= 0 && timeUs - s.highestAt < window) {
+            mark('out-of-order');
+            this.counts.outOfOrder++;
+          } else {
+            mark('retransmission');
+            this.counts.retransmissions++;
+          }
+          if (gap >= 0) fillGap(s, gap, relSeq, seqEnd);
+        }
+      } else if (relSeq < s.next && seqEnd > s.next) {
+        mark('retransmission');
+        this.counts.retransmissions++;
+      }
+      if (seqEnd > s.next) {
+        s.next = seqEnd;
+        s.highestAt = timeUs;
+      }
+    } else if (seg.dataLength === 0 && !rst && relSeq === s.next - 1 && s.next > 1) {
+      mark('keep-alive');
+    }
+    if (fin) s.finRelSeq = relSeq + seg.dataLength;
+
+    // Acknowledgement analysis.
+    const relAck = ackFlag && p.isn !== undefined ? rel(seg.ack, p.isn) : 0;
+    if (
+      ackFlag &&
+      consumed === 0 &&
+      !rst &&
+      !syn &&
+      !fin &&
+      s.lastAck === seg.ack &&
+      s.lastWindow === seg.window &&
+      p.next > relAck &&
+      !marks?.includes('keep-alive')
+    ) {
+      mark('duplicate-ack');
+      this.counts.duplicateAcks++;
+    }
+    if (seg.window === 0 && !rst && !syn) mark('zero-window');
+    if (ackFlag) {
+      s.lastAck = seg.ack;
+      s.lastWindow = seg.window;
+    }
+
+    // Phase and connection state.
+    let phase: SegmentPhase = 'data';
+    let step: StepKind;
+    if (rst) {
+      phase = 'reset';
+      this.state = 'reset';
+      step = 'reset';
+    } else if (syn && !ackFlag) {
+      phase = 'handshake';
+      this.synAt ??= timeUs;
+      step = marks?.includes('retransmission') ? 'syn-again' : 'syn';
+    } else if (syn) {
+      phase = 'handshake';
+      this.synAckSeen = true;
+      step = 'syn-ack';
+    } else if (!this.handshakeDone && this.synAckSeen && fromClient && ackFlag && relAck === 1 && seg.dataLength === 0 && !fin) {
+      phase = 'handshake';
+      this.handshakeDone = true;
+      this.state = 'established';
+      if (this.synAt !== undefined) this.handshakeRttUs = timeUs - this.synAt;
+      step = 'handshake-ack';
+    } else if (fin) {
+      phase = 'close';
+      if (this.state !== 'reset') this.state = 'closing';
+      step = seg.dataLength > 0 ? 'fin-with-data' : p.finRelSeq !== undefined ? 'fin-second' : 'fin-first';
+    } else if (ackFlag && seg.dataLength === 0 && p.finRelSeq !== undefined && relAck === p.finRelSeq + 1) {
+      phase = 'close';
+      const bothClosed = s.finRelSeq !== undefined;
+      if (bothClosed && this.state !== 'reset') this.state = 'closed';
+      step = bothClosed ? 'fin-ack-last' : 'fin-ack-first';
+    } else if (seg.dataLength > 0) {
+      if (this.state === 'handshake') this.state = 'established';
+      step = 'data';
+    } else step = ackFlag ? 'ack' : 'no-ack';
+
+    const scaled = this.windowScaling && !syn;
+    const windowBytes = scaled ? seg.window * 2 ** (s.wscale ?? 0) : seg.window;
+    if (out) {
+      out.fromClient = fromClient;
+      out.relSeq = relSeq;
+      out.relAck = relAck;
+      out.nextRelSeq = seqEnd;
+      out.seq = seg.seq;
+      out.ack = seg.ack;
+      out.dataLength = seg.dataLength;
+      out.flags = seg.flags;
+      out.window = seg.window;
+      out.windowBytes = windowBytes;
+      out.windowScaled = scaled;
+      out.marks = marks ?? NO_MARKS;
+      out.phase = phase;
+      out.step = step;
+      out.analysed = true;
+      return out;
+    }
+    return {
+      fromClient,
+      relSeq,
+      relAck,
+      nextRelSeq: seqEnd,
+      seq: seg.seq,
+      ack: seg.ack,
+      dataLength: seg.dataLength,
+      flags: seg.flags,
+      window: seg.window,
+      windowBytes,
+      windowScaled: scaled,
+      marks: marks ?? NO_MARKS,
+      phase,
+      step,
+    };
+  }
+}
+
+/** The ladder's line for a segment: "PSH, ACK seq=1 ack=1 len=79 win=64256". */
+export function segmentLabel(g: TcpSegment): string {
+  const ack = (g.flags & ACK) !== 0;
+  return `${tcpFlagNames(g.flags).join(', ')} seq=${g.relSeq}${ack ? ` ack=${g.relAck}` : ''}${g.dataLength > 0 ? ` len=${g.dataLength}` : ''} win=${g.windowBytes}`;
+}
+
+/** What the step means, in the course's words. */
+export function segmentExplanation(g: TcpSegment): string {
+  const who = g.fromClient ? 'client' : 'server';
+  const ack = (g.flags & ACK) !== 0;
+  let text: string;
+  switch (g.step) {
+    case 'reset':
+      text = `The ${who} resets the connection: it is aborted at once, without the four-way goodbye; data still in flight is lost.`;
+      break;
+    case 'syn':
+      text = 'Handshake step 1 (SYN): the client asks to open a connection and announces its initial sequence number (shown as 0).';
+      break;
+    case 'syn-again':
+      text = 'The SYN again: no SYN+ACK came back in time, so the client repeats its request.';
+      break;
+    case 'syn-ack':
+      text = "Handshake step 2 (SYN+ACK): the server accepts, acknowledges the client's SYN (ack 1) and announces its own initial sequence number.";
+      break;
+    case 'handshake-ack':
+      text = "Handshake step 3 (ACK): the client acknowledges the server's SYN. Both sides now know each other's sequence numbers: the connection is open.";
+      break;
+    case 'fin-first':
+      text = `The ${who} has sent all its data and closes its direction (FIN); the other side may still send.`;
+      break;
+    case 'fin-second':
+      text = `The ${who} closes its direction too (FIN)${ack ? ', acknowledging the other FIN' : ''}.`;
+      break;
+    case 'fin-with-data':
+      text = `${g.dataLength} bytes, and then the end of this direction (FIN).`;
+      break;
+    case 'fin-ack-first':
+      text = `The ${who} acknowledges the FIN; its own direction stays open until it sends a FIN.`;
+      break;
+    case 'fin-ack-last':
+      text = 'The last ACK: both directions are closed, the connection is over.';
+      break;
+    case 'data':
+      text = `${g.dataLength} bytes of data (sequence ${g.relSeq} to ${g.relSeq + g.dataLength - 1}); the receiver will acknowledge ${g.relSeq + g.dataLength}.`;
+      break;
+    case 'ack':
+      text = `Acknowledges every byte before ${g.relAck}.`;
+      break;
+    default:
+      text = 'A segment with no data and no ACK.';
+  }
+  const m = g.marks;
+  if (m.includes('retransmission') && g.phase !== 'handshake') text = `Sent again (retransmission): ${text}`;
+  if (m.includes('out-of-order')) text = `Arrived out of order (it belongs before data already seen): ${text}`;
+  if (m.includes('previous-segment-not-captured')) text = `A gap before it: earlier bytes were not captured (lost, or not yet arrived). ${text}`;
+  if (m.includes('duplicate-ack'))
+    text = 'Duplicate ACK: the same acknowledgement again, because data arrived after a gap. Three of them make the sender resend at once (fast retransmit).';
+  if (m.includes('keep-alive')) text = 'Keep-alive: a probe one byte before what was already sent, asking "are you still there?" after a long silence.';
+  if (m.includes('zero-window')) text += " Window 0: the receiver's buffer is full, the sender must wait.";
+  return text;
+}
+
+/** The ladder's step for a stored segment (the text written now, not at capture time). */
+export function describeSegment(g: TcpSegment): TcpSegmentAnalysis {
+  return {
+    from: g.fromClient ? 'client' : 'server',
+    relSeq: g.relSeq,
+    relAck: g.relAck,
+    nextRelSeq: g.nextRelSeq,
+    seq: g.seq,
+    ack: g.ack,
+    dataLength: g.dataLength,
+    flags: tcpFlagNames(g.flags),
+    window: g.window,
+    windowBytes: g.windowBytes,
+    windowScaled: g.windowScaled,
+    marks: [...g.marks],
+    phase: g.phase,
+    label: segmentLabel(g),
+    explanation: segmentExplanation(g),
+  };
+}
+
+function fillGap(s: Side, index: number, from: number, to: number): void {
+  const gaps = s.gaps!;
+  const [gFrom, gTo, t] = gaps[index];
+  const rest: Array<[number, number, number]> = [];
+  if (from > gFrom) rest.push([gFrom, from, t]);
+  if (to < gTo) rest.push([to, gTo, t]);
+  gaps.splice(index, 1, ...rest);
+  if (gaps.length > MAX_GAPS) gaps.length = MAX_GAPS;
+}

@@ -1,0 +1,251 @@
+// What the capture hands to the live lab: flows, frame lines, one frame decoded in full, a TCP
+// connection as a ladder. Plain JSON-ready objects built from the frame store on request.
+import { ARP_OPCODES } from './arp.js';
+import { decodeFrame, type DecodedFrame } from './decode-frame.js';
+import { hexOf } from './field-table.js';
+import type { Flow, FlowKind, StoredFrame } from './frame-store.js';
+import { ICMP_TYPES, ICMPV6_TYPES } from './icmp.js';
+import { DHCP_MESSAGE_TYPES } from './payload.js';
+import { describeSegment, segmentLabel, type SegmentMark, type TcpSegmentAnalysis, type TcpState } from './tcp-conversation.js';
+
+export interface FlowSummary {
+  /** 'f17': ask `flow`, `ladder`, `frames({ flow })` or `pcapng({ flows })` with it. */
+  id: string;
+  kind: FlowKind;
+  /** Who started it (the SYN sender, the DHCP client, the ARP asker, the pinger) and who answered. */
+  client: { address: string; port?: number; mac?: string };
+  server: { address: string; port?: number; mac?: string };
+  /** The labnet service behind the server port ('smtp', 'http', 'dhcp'). */
+  service?: string;
+  /** The labnet session it belongs to, once linked (session.open matched on its four-tuple). */
+  session?: string;
+  /** A TLS ClientHello was seen: the pcapng export embeds its keys. */
+  tls: boolean;
+  /** "TCP 10.0.0.5:51234 -> 10.0.0.1:25 (smtp)", "ARP: who has 10.0.0.1?", "DHCP client aa:bb:...". */
+  title: string;
+  state?: TcpState;
+  /** Milliseconds since the epoch. */
+  firstTime: number;
+  lastTime: number;
+  /** Frames and wire bytes seen; frames still kept; frames not kept (over the budget, or evicted). */
+  frames: number;
+  bytes: number;
+  kept: number;
+  missed: number;
+  /** DHCP: transaction ids (hex) seen for this client. */
+  xids?: string[];
+  /** ARP: the address asked about and the MAC address it resolved to. */
+  arp?: { address: string; resolvedTo?: string };
+}
+
+export interface FrameSummary {
+  /** Frame number: ask `frame(id)` for its layers. */
+  id: number;
+  /** Milliseconds since the epoch (microsecond precision). */
+  time: number;
+  /** Bytes on the wire, and bytes captured. */
+  length: number;
+  captured: number;
+  flow?: string;
+  session?: string;
+  service?: string;
+  /** Sent by the flow's client or its server. */
+  from?: 'client' | 'server';
+  source: string;
+  destination: string;
+  protocol: string;
+  /** One line, Wireshark's Info column. */
+  info: string;
+  marks?: SegmentMark[];
+}
+
+/** One frame in full: every layer's fields with offsets, bits and notes, the encapsulation, the bytes. */
+export interface FrameDetail extends DecodedFrame {
+  id: number;
+  time: number;
+  /** The captured bytes as hex (two digits per byte), for the byte pane. */
+  hex: string;
+  flow?: string;
+  session?: string;
+  service?: string;
+  /** The TCP analysis of this segment: relative numbers, marks, phase, its ladder label. */
+  tcp?: TcpSegmentAnalysis;
+}
+
+export interface LadderStep extends TcpSegmentAnalysis {
+  frame: number;
+  /** Milliseconds since the flow's first frame. */
+  t: number;
+}
+
+export interface TcpLadder {
+  flow: string;
+  session?: string;
+  service?: string;
+  client: { address: string; port: number };
+  server: { address: string; port: number };
+  state: TcpState;
+  /** The handshake's round trip (SYN to the third step), milliseconds. */
+  handshakeRttMs?: number;
+  windowScaling: boolean;
+  counts: { segments: number; retransmissions: number; outOfOrder: number; lost: number; duplicateAcks: number };
+  /** Segments kept, in capture order. */
+  steps: LadderStep[];
+  /** Segments of the connection not kept (over the capture budget, or evicted): the ladder has gaps. */
+  missing: number;
+}
+
+const ms = (us: number): number => us / 1000;
+
+export function flowTitle(flow: Flow): string {
+  const c = flow.client;
+  const s = flow.server;
+  const svc = flow.service ? ` (${flow.service})` : '';
+  switch (flow.kind) {
+    case 'tcp':
+    case 'udp':
+      return `${flow.kind.toUpperCase()} ${endpoint(c.address, c.port)} -> ${endpoint(s.address, s.port)}${svc}`;
+    case 'dhcp':
+      return `DHCP client ${c.mac ?? c.address}`;
+    case 'arp':
+      return `ARP: who has ${s.address}?${flow.resolvedTo ? ` ${flow.resolvedTo}` : ''}`;
+    case 'icmp':
+      return `ICMP ${c.address} -> ${s.address}`;
+    default:
+      return `${c.address} -> ${s.address}`;
+  }
+}
+
+function endpoint(address: string, port: number | undefined): string {
+  const a = address.includes(':') ? `[${address}]` : address;
+  return port === undefined ? a : `${a}:${port}`;
+}
+
+export function flowSummary(flow: Flow): FlowSummary {
+  const out: FlowSummary = {
+    id: flow.id,
+    kind: flow.kind,
+    client: { ...flow.client },
+    server: { ...flow.server },
+    tls: flow.tls,
+    title: flowTitle(flow),
+    firstTime: ms(flow.firstUs),
+    lastTime: ms(flow.lastUs),
+    frames: flow.frames,
+    bytes: flow.bytes,
+    kept: flow.kept.length,
+    missed: flow.missed,
+  };
+  if (flow.service) out.service = flow.service;
+  if (flow.session) out.session = flow.session;
+  if (flow.state) out.state = flow.state;
+  if (flow.kind === 'dhcp') out.xids = [...(flow.xids ?? [])];
+  if (flow.kind === 'arp') out.arp = { address: flow.server.address, ...(flow.resolvedTo ? { resolvedTo: flow.resolvedTo } : {}) };
+  return out;
+}
+
+/** The Info line from the quick look (no full decode): cheap enough for every frame event. */
+export function frameInfo(f: StoredFrame, portNames: ReadonlyMap<number, string>): { protocol: string; info: string; source: string; destination: string } {
+  const x = f.index;
+  const source = x.ip?.src ?? x.arp?.senderIp ?? x.srcMac ?? '';
+  const destination = x.ip?.dst ?? (x.arp ? (x.arp.opcode === 1 ? 'broadcast' : x.arp.targetIp) : (x.dstMac ?? ''));
+  if (x.arp) {
+    const a = x.arp;
+    const info =
+      a.opcode === 1
+        ? `Who has ${a.targetIp}? Tell ${a.senderIp}`
+        : a.opcode === 2
+          ? `${a.senderIp} is at ${a.senderMac}`
+          : `ARP ${ARP_OPCODES[a.opcode] ?? a.opcode}`;
+    return { protocol: 'ARP', info, source: a.senderIp, destination };
+  }
+  if (x.dhcp) {
+    const type =
+      x.dhcp.messageType !== undefined
+        ? (DHCP_MESSAGE_TYPES[x.dhcp.messageType] ?? `type ${x.dhcp.messageType}`)
+        : x.dhcp.op === 1
+          ? 'BOOTREQUEST'
+          : 'BOOTREPLY';
+    return { protocol: 'DHCP', info: `DHCP ${type} xid 0x${x.dhcp.xid.toString(16).padStart(8, '0')} client ${x.dhcp.chaddr}`, source, destination };
+  }
+  const seg = f.segment;
+  if (x.tcp && seg) {
+    const payload = x.tcp.dataLength > 0 ? (x.clientRandom ? 'TLS' : (portNames.get(x.dstPort!) ?? portNames.get(x.srcPort!))) : undefined;
+    const marks = seg.marks.length > 0 ? `[${seg.marks.join(', ')}] ` : '';
+    return { protocol: payload ?? 'TCP', info: `${marks}${x.srcPort} -> ${x.dstPort} [${segmentLabel(seg)}]`, source, destination };
+  }
+  if (x.tcp) return { protocol: 'TCP', info: `${x.srcPort} -> ${x.dstPort} seq ${x.tcp.seq}`, source, destination };
+  if (x.srcPort !== undefined && x.ip?.protocol === 17) {
+    return {
+      protocol: portNames.get(x.dstPort!) ?? portNames.get(x.srcPort) ?? 'UDP',
+      info: `${x.srcPort} -> ${x.dstPort} len ${x.payloadLength ?? 0}`,
+      source,
+      destination,
+    };
+  }
+  if (x.icmp) {
+    const v4 = x.icmp.version === 4;
+    const name = (v4 ? ICMP_TYPES : ICMPV6_TYPES)[x.icmp.type] ?? `type ${x.icmp.type}`;
+    const echo = x.icmp.echo ? ` id ${x.icmp.echo.ident} seq ${x.icmp.echo.seq}` : '';
+    const about = x.icmp.quoted ? ` about ${x.icmp.quoted.src}:${x.icmp.quoted.srcPort ?? ''} -> ${x.icmp.quoted.dst}:${x.icmp.quoted.dstPort ?? ''}` : '';
+    return { protocol: v4 ? 'ICMP' : 'ICMPv6', info: `${name} (code ${x.icmp.code})${echo}${about}`, source, destination };
+  }
+  if (x.ip) {
+    const frag =
+      x.ip.fragmentOffset > 0 || x.ip.moreFragments ? ` fragment at byte ${x.ip.fragmentOffset}${x.ip.moreFragments ? ', more follow' : ', last'}` : '';
+    return { protocol: x.ip.version === 4 ? 'IPv4' : 'IPv6', info: `protocol ${x.ip.protocol}${frag}`, source, destination };
+  }
+  return { protocol: 'Ethernet', info: `type 0x${x.etherType.toString(16).padStart(4, '0')}`, source, destination };
+}
+
+export function frameSummary(f: StoredFrame, portNames: ReadonlyMap<number, string>): FrameSummary {
+  const i = frameInfo(f, portNames);
+  const out: FrameSummary = { id: f.id, time: ms(f.timeUs), length: f.originalLength, captured: f.capturedLength, ...i };
+  if (f.flow) {
+    out.flow = f.flow.id;
+    out.from = f.fromClient ? 'client' : 'server';
+    if (f.flow.session) out.session = f.flow.session;
+    if (f.flow.service) out.service = f.flow.service;
+  }
+  const seg = f.segment;
+  if (seg && seg.marks.length > 0) out.marks = [...seg.marks];
+  return out;
+}
+
+export function frameDetail(f: StoredFrame, portNames: ReadonlyMap<number, string>): FrameDetail {
+  const data = f.data;
+  const d = decodeFrame(data, f.linkType, f.originalLength, { ports: portNames, timeUs: f.timeUs });
+  const out: FrameDetail = { ...d, id: f.id, time: ms(f.timeUs), hex: hexOf(data, 0, data.length) };
+  if (f.flow) {
+    out.flow = f.flow.id;
+    if (f.flow.session) out.session = f.flow.session;
+    if (f.flow.service) out.service = f.flow.service;
+  }
+  const seg = f.segment;
+  if (seg) out.tcp = describeSegment(seg);
+  return out;
+}
+
+/** The ladder of a TCP flow from its kept frames (FrameStore.keptFrames). */
+export function tcpLadder(flow: Flow, frames: readonly StoredFrame[]): TcpLadder | undefined {
+  if (!flow.tcp || flow.client.port === undefined || flow.server.port === undefined) return undefined;
+  const steps: LadderStep[] = [];
+  for (const f of frames) {
+    const seg = f.segment;
+    if (seg) steps.push({ ...describeSegment(seg), frame: f.id, t: ms(f.timeUs - flow.firstUs) });
+  }
+  const out: TcpLadder = {
+    flow: flow.id,
+    client: { address: flow.client.address, port: flow.client.port },
+    server: { address: flow.server.address, port: flow.server.port },
+    state: flow.tcp.state,
+    windowScaling: flow.tcp.windowScaling,
+    counts: { ...flow.tcp.counts },
+    steps,
+    missing: flow.missed,
+  };
+  if (flow.session) out.session = flow.session;
+  if (flow.service) out.service = flow.service;
+  if (flow.tcp.handshakeRttUs !== undefined) out.handshakeRttMs = ms(flow.tcp.handshakeRttUs);
+  return out;
+}
