@@ -4,7 +4,9 @@ import test from 'ava';
 import fc from 'fast-check';
 import { imapDateTime, monthIndex, parseImapDate, parseImapDateTime, rfc5322Date, rfc5322Day } from '../../core/mail-format/dates.js';
 import { forEachHeaderField, parseHeaderFields } from '../../core/mail-format/header-fields.js';
-import { parseHeaderFields as indexedFields } from '../../core/mail-store/header-fields.js';
+import { INDEXED_HEADERS, parseHeaderFields as indexedFields } from '../../core/mail-store/header-fields.js';
+
+const INDEXED = new Set<string>(INDEXED_HEADERS);
 
 const DAY = 86_400_000;
 // Whole seconds between 1970 and 9999 (four-digit years, as both formats write them).
@@ -92,4 +94,20 @@ test('header fields: any folding of generated fields parses back to the same fie
     { numRuns: 2000 },
   );
   t.pass();
+});
+
+test('header fields: the mail store index and the text parser read any head alike (one scanner)', (t) => {
+  const line = fc.oneof(
+    fc.constantFrom('Subject: a', 'From: <x@y>', 'to : b', ' folded', '\tfolded', 'no colon', 'Bad Name: v', 'Message-ID:', 'date: d', ''),
+    fc.stringMatching(/^[\x20-\x7e]{0,40}$/),
+  );
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 12 }), fc.boolean(), (lines, lf) => {
+      const text = lines.join(lf ? '\n' : '\r\n');
+      const first: Record<string, string> = {};
+      for (const f of parseHeaderFields(text)) if (INDEXED.has(f.key) && first[f.key] === undefined) first[f.key] = f.value;
+      t.deepEqual({ ...indexedFields(Buffer.from(text)) }, first);
+    }),
+    { numRuns: 500 },
+  );
 });
