@@ -66,10 +66,18 @@ function flowVisible(hub: LabHub, flow: FlowSummary): (v: Viewer) => boolean {
   };
 }
 
-/** The lab page's own connections (its event stream, its API calls): not shown unless asked for. */
-function ownLabFlow(hub: LabHub, flow: FlowSummary): boolean {
+/** Connections that carried the lab page's event stream or this view's API calls, by session id. */
+const MAX_PAGE_SESSIONS = 4096;
+const PAGE_REQUEST = /^[A-Z]+ \/lab\/(events|api\/capture)(?:[/? ]|$)/;
+
+/**
+ * The lab page's own connections (its event stream, its API calls): not shown unless asked for. Also
+ * those on which the browser fetched something else first (the hub then counts them as the student's):
+ * announcing a flow that carries the stream would make frames that announce it again, for ever.
+ */
+function ownLabFlow(hub: LabHub, flow: FlowSummary, pageSessions: ReadonlySet<string>): boolean {
   if (flow.session === undefined) return false;
-  return hub.sessionFor({ role: 'instructor', address: '' }, flow.session)?.lab === true;
+  return pageSessions.has(flow.session) || hub.sessionFor({ role: 'instructor', address: '' }, flow.session)?.lab === true;
 }
 
 export function attachPacketView(hub: LabHub, capture: PacketCapture, events: EventBus, routes: HttpRouteRegistry): PacketViewHandle {
@@ -82,6 +90,16 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
     const s = capture.status();
     return v.role === 'instructor' ? s : { enabled: s.enabled, state: s.state, interface: s.interface };
   });
+
+  const pageSessions = new Set<string>();
+  const commands: Subscription = events.subscribe(
+    (e) => {
+      if (e.type !== 'command' || !PAGE_REQUEST.test(e.text) || pageSessions.has(e.session)) return;
+      pageSessions.add(e.session);
+      if (pageSessions.size > MAX_PAGE_SESSIONS) pageSessions.delete(pageSessions.values().next().value as string);
+    },
+    { types: ['command'], passive: true, maxQueue: 20_000 },
+  );
 
   // Flows with new frames, and when each was last announced: the first frames of a flow go out at
   // once (next COALESCE_MS), later ones at most every FLOW_TICK_MS per flow.
@@ -109,7 +127,7 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
       sent.set(id, now);
       if (sent.size > MAX_FLOWS_PER_TICK * 16) sent.delete(sent.keys().next().value as string);
       const flow = capture.flow(id);
-      if (!flow || ownLabFlow(hub, flow)) continue;
+      if (!flow || ownLabFlow(hub, flow, pageSessions)) continue;
       const item: FlowItem = { ...flow, lastFrame };
       hub.publish('flow', item, flowVisible(hub, flow), 400);
       n++;
@@ -144,7 +162,7 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
     const q = new URLSearchParams(ex.req.query);
     if (rest === '' || rest === '/') {
       const all = q.get('all') === '1';
-      const flows = capture.flows(scope ?? undefined, MAX_FLOWS_LISTED * 2).filter((f) => all || !ownLabFlow(hub, f));
+      const flows = capture.flows(scope ?? undefined, MAX_FLOWS_LISTED * 2).filter((f) => all || !ownLabFlow(hub, f, pageSessions));
       const s = capture.status();
       const status = v.role === 'instructor' ? s : { enabled: s.enabled, state: s.state, interface: s.interface };
       return sendJson(ex, { viewer: v, status, flows: flows.slice(0, MAX_FLOWS_LISTED) });
@@ -205,6 +223,7 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
   return {
     stop() {
       subscription.unsubscribe();
+      commands.unsubscribe();
       if (timer) clearTimeout(timer);
       routes.remove(CAPTURE_API);
       routes.remove(`${CAPTURE_API}/`);
