@@ -6,6 +6,10 @@ import { bindMailApi } from './mail-api/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
 import { LabHub } from './lab/hub.js';
+import type { EventBus } from './events.js';
+import type { HttpRouteRegistry } from './http/routes.js';
+import type { PacketCapture } from './packet/packet-capture.js';
+import { attachPacketView, type PacketViewHandle } from './packet/packet-routes.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -40,6 +44,22 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     lifecycles.push({
       start: () => container.get<LabHub>(TOKENS.Lab).start(),
       stop: () => container.get<LabHub>(TOKENS.Lab).stop(),
+    });
+    // The packet view (/lab/api/capture, `flow` items on the stream); with the capture off it says so.
+    let packetView: PacketViewHandle | undefined;
+    lifecycles.push({
+      start: () => {
+        if (container.isBound(TOKENS.Capture)) {
+          const hub = container.get<LabHub>(TOKENS.Lab);
+          const routes = container.get<HttpRouteRegistry>(TOKENS.HttpRoutes);
+          packetView = attachPacketView(hub, container.get<PacketCapture>(TOKENS.Capture), container.get<EventBus>(TOKENS.Events), routes);
+        }
+        return Promise.resolve();
+      },
+      stop: () => {
+        packetView?.stop();
+        return Promise.resolve();
+      },
     });
   }
   return {

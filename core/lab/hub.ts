@@ -805,6 +805,21 @@ export class LabHub {
     return { session: r.summary, lines: r.lines(), seq: this.history.seq };
   }
 
+  /** A session's summary, if the viewer may see it (the packet view links flows to sessions by it). */
+  sessionFor(v: Viewer, id: string): SessionSummary | undefined {
+    const r = this.sessions.get(id);
+    return r && r.canSee(v) ? r.summary : undefined;
+  }
+
+  /** The network cards (MAC addresses) whose DHCP lease is `address`: a student's own DHCP and ARP frames. */
+  macsOf(address: string): string[] {
+    const a = plainAddress(address);
+    return this.leases
+      .list(this.clock.now())
+      .filter((l) => l.address === a)
+      .map((l) => l.mac);
+  }
+
   /** The decoded TLS handshake of a session (without key-log secrets), if the viewer may see it. */
   handshake(v: Viewer, id: string): HandshakeData | undefined | 'none' {
     const r = this.sessions.get(id);

@@ -48,6 +48,12 @@ export interface CaptureScope {
   addresses?: readonly string[];
   /** MAC addresses: DHCP and ARP exchanges of the caller's network card. */
   macs?: readonly string[];
+  /**
+   * IP addresses of flows' initiators only (the SYN sender, the pinger, the ARP asker): a student's own
+   * machine when the lab server shares its address (one machine, loopback), where `addresses` would
+   * match every flow through the server's side.
+   */
+  clients?: readonly string[];
 }
 
 export interface FrameQuery {
@@ -517,6 +523,7 @@ export class PacketCapture {
     if (flow.session && scope.sessions?.includes(flow.session)) return true;
     if (scope.addresses?.some((a) => normaliseAddress(a) === flow.client.address || normaliseAddress(a) === flow.server.address)) return true;
     if (scope.macs?.some((m) => m.toLowerCase() === flow.client.mac || m.toLowerCase() === flow.server.mac)) return true;
+    if (scope.clients?.some((a) => normaliseAddress(a) === flow.client.address)) return true;
     return false;
   }
 

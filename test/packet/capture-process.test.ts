@@ -84,7 +84,13 @@ test.serial('without CAP_NET_RAW the capture says so and the lab runs on', async
   const config = join(dir, 'labnet.yaml');
   writeFileSync(
     config,
-    stringify({ dataDir: join(dir, 'data'), listen: '127.0.0.1', ...USERS_CFG, services: { http: { port: 0 } }, capture: { enabled: true, interface: 'lo' } }),
+    stringify({
+      dataDir: join(dir, 'data'),
+      listen: '127.0.0.1',
+      ...USERS_CFG,
+      services: { http: { port: 0, httpsPort: 0 } },
+      capture: { enabled: true, interface: 'lo' },
+    }),
   );
   chmodSync(config, 0o644);
   const proc = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'start', '--only', 'http', '--config', config], {

@@ -41,7 +41,7 @@ test.serial('a TLS session exported as pcapng decrypts in tshark with no key-log
       users: USERS,
       instructors: ['alice'],
       capture: { enabled: true, interface: 'lo' },
-      services: { http: { port: 0 }, https: { port: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } },
+      services: { http: { port: 0, httpsPort: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 } },
     },
   });
   try {
@@ -51,7 +51,7 @@ test.serial('a TLS session exported as pcapng decrypts in tshark with no key-log
     const frames: ProtocolEvent[] = [];
     lab.events.subscribe((e) => (e.type === 'session.open' ? opened.push(e) : frames.push(e)), { types: ['session.open', 'frame'] });
 
-    const https = await runTool('curl', ['-sSk', '-o', '/dev/null', '-w', '%{local_port}', `https://127.0.0.1:${lab.port('https')}/hello.txt`]);
+    const https = await runTool('curl', ['-sSk', '-o', '/dev/null', '-w', '%{local_port}', `https://127.0.0.1:${lab.port('http', 'https')}/hello.txt`]);
     t.is(https.code, 0, https.stderr);
     const smtp = await runTool('python3', [
       '-c',
@@ -105,7 +105,7 @@ test.serial('a TLS session exported as pcapng decrypts in tshark with no key-log
 
     // The live view's API on the same exchange.
     const flow = capture.flowsForSession(httpsSession)[0];
-    t.is(flow.service, 'https');
+    t.is(flow.service, 'http', "HTTPS is the http service's TLS listener");
     t.true(flow.tls);
     const ladder = capture.ladder(flow.id)!;
     t.deepEqual(

@@ -23,7 +23,7 @@ export const USERS = [
 ];
 
 /** Starts labnet in the server namespace; resolves once it printed its ready table. */
-export async function startNetnsLab(fx: NetnsFixture, config: Record<string, unknown> = {}, only = 'http,https,smtp,imap,dhcp'): Promise<NetnsLab> {
+export async function startNetnsLab(fx: NetnsFixture, config: Record<string, unknown> = {}, only = 'http,smtp,imap,dhcp'): Promise<NetnsLab> {
   const dataDir = join(fx.dir, 'data');
   const cache = join(tmpdir(), `labnet-test-tls-cache-${process.getuid?.() ?? 0}`);
   if (existsSync(join(cache, 'ca.crt'))) cpSync(cache, join(dataDir, 'tls'), { recursive: true });
@@ -34,8 +34,7 @@ export async function startNetnsLab(fx: NetnsFixture, config: Record<string, unk
     instructors: ['alice'],
     limits: { shutdownGraceMs: 1000 },
     services: {
-      http: { port: 0 },
-      https: { port: 0 },
+      http: { port: 0, httpsPort: 0 },
       smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
       imap: { port: 0, imapsPort: 0 },
       dhcp: { interface: fx.bridge, probeMs: 300, subnet: `${fx.prefix}.0/24`, range: [`${fx.prefix}.100`, `${fx.prefix}.140`], leaseSeconds: 600 },

@@ -5,6 +5,7 @@ import type { DhcpPacketData, LeaseRow } from '../wire.js';
 import { h } from './dom.js';
 import { clock, clockMs, duration } from './format.js';
 import { fieldTable, ladder } from './ladder.js';
+import { dhcpFrameLink } from './packet-links.js';
 import { navigate } from './router.js';
 import { loginFirst } from './sessions.js';
 import { store } from './store.js';
@@ -61,6 +62,7 @@ function packetDetails(p: DhcpPacketData): HTMLElement {
     'div',
     { class: 'dhcp-details' },
     h('p', { class: 'explain' }, p.sentence),
+    dhcpFrameLink(p.mac, p.xid, p.t, p.dir === 'in'),
     h(
       'p',
       { class: 'muted' },

@@ -65,7 +65,7 @@ function build(route: Route): Controller {
       };
     }
     case 'packets':
-      return { el: packetsView(), change: (c) => c !== 'packets' && c !== 'hello' };
+      return packetsView(route);
     default:
       return { el: overviewView(), change: (c) => c !== 'overview' && c !== 'hello' };
   }

@@ -1,10 +1,13 @@
-// Packets: decoded datagrams of services other than DHCP (the lab's DNS queries, field by field), and
-// the place where captured frames (Ethernet, IPv4, UDP, TCP) will be shown.
+// Packets: the captured frames of the viewer's own exchanges (frames.ts: flows, frames, layers, bytes,
+// the TCP ladder), and the decoded datagrams of services other than DHCP (the lab's DNS queries, field
+// by field).
 import type { PacketData } from '../wire.js';
-import { h, type Child } from './dom.js';
+import { h, replace, type Child } from './dom.js';
+import { framesView } from './frames.js';
+import type { Route } from './router.js';
 import { clockMs, endpoint } from './format.js';
 import { loginFirst } from './sessions.js';
-import { store } from './store.js';
+import { store, type Change } from './store.js';
 
 const MAX_DEPTH = 6;
 const MAX_KEYS = 100;
@@ -41,23 +44,12 @@ function packetRow(p: PacketData): HTMLElement {
   return h('li', { class: 'packet', data: { seq: String(p.seq) } }, btn, details);
 }
 
-export function packetsView(): HTMLElement {
-  if (store.viewer.role === 'anonymous') return loginFirst('your packets');
+/** The DNS queries and other decoded datagrams of the lab's own services (no capture needed). */
+export function datagramsView(): HTMLElement {
   const list = [...store.packets].reverse();
   return h(
     'section',
-    { class: 'view packets' },
-    h('div', { class: 'view-head' }, h('h2', null, 'Packets')),
-    h(
-      'div',
-      { class: 'placeholder' },
-      h('h3', null, 'Captured frames'),
-      h(
-        'p',
-        { class: 'muted' },
-        'Frames captured on the lab network will appear here, layer by layer: Ethernet (destination and source MAC, type), IPv4 (header length, TTL, protocol), UDP and TCP (ports, sequence numbers, flags).',
-      ),
-    ),
+    { class: 'datagrams' },
     h('h3', null, 'Decoded datagrams'),
     list.length === 0
       ? h('p', { class: 'empty' }, 'No datagrams yet (DNS queries to the lab appear here).')
@@ -67,4 +59,19 @@ export function packetsView(): HTMLElement {
           list.slice(0, 300).map((p) => packetRow(p)),
         ),
   );
+}
+
+/** Packets: the captured frames (frames.ts), and below them the decoded datagrams. */
+export function packetsView(route: Route): { el: HTMLElement; change(c: Change): boolean } {
+  if (store.viewer.role === 'anonymous') return { el: loginFirst('your packets'), change: (c) => c !== 'hello' };
+  const frames = framesView(route);
+  const datagrams = h('div', null, datagramsView());
+  return {
+    el: h('div', { class: 'packets-page' }, frames.el, datagrams),
+    change(c) {
+      if (c === 'hello') return false;
+      if (c === 'packets') replace(datagrams, datagramsView());
+      return true;
+    },
+  };
 }

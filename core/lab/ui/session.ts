@@ -6,6 +6,7 @@ import type { HandshakeData, LineData, SessionSummary } from '../wire.js';
 import { h, replace } from './dom.js';
 import { bytes, clock, duration, endpoint, relative } from './format.js';
 import { fieldTable, ladder } from './ladder.js';
+import { sessionFramesLink } from './packet-links.js';
 import { navigate } from './router.js';
 import { stateBadge, tlsBadge, loginFirst } from './sessions.js';
 import { store } from './store.js';
@@ -145,6 +146,7 @@ function header(s: SessionSummary, tab: string): HTMLElement {
       h('h2', null, h('span', { class: `proto-tag p-${s.service}` }, s.service.toUpperCase()), ` ${s.id}`),
       tlsBadge(s),
       stateBadge(s),
+      sessionFramesLink(s.id),
       instructor
         ? h(
             'button',

@@ -14,6 +14,8 @@ import type {
   ResumeData,
   SessionSummary,
 } from '../wire.js';
+import { capture } from './capture.js';
+import type { FlowData } from './capture-types.js';
 import { store } from './store.js';
 
 let source: EventSource | undefined;
@@ -47,6 +49,8 @@ function item(name: string, data: unknown): void {
     case 'pin':
       store.pinned = (data as PinData).session;
       return store.emit('pin');
+    case 'flow':
+      return capture.flow(data as FlowData);
     default:
       // Something a newer hub streams (the packet capture view): ignored until this page knows it.
       return;
