@@ -500,3 +500,64 @@ test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (S
   await teach.until(() => teach.sessions().get(smtps!.id)?.handshake === true, 10_000, 'the SMTPS handshake');
   t.is((await request(http, `/lab/api/sessions/${smtps!.id}/tls`, { headers: { Cookie: cookie } })).status, 200);
 });
+
+test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 RETR and TOP, HTTP header fields; credentials and cookies stay redacted', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  const body = `${'The body of the message, line after line.\n'.repeat(400)}THE-END-OF-THE-BODY\n`;
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp'),
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: 'bob', pass: USERS[1].password },
+  });
+  await transport.sendMail({ from: 'bob@lab.test', to: 'alice@lab.test', subject: 'Payload <b>check</b>', text: body });
+  const data = (): LineData | undefined => teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('<message data:'));
+  await teach.until(() => data() !== undefined, 10_000, 'the DATA line');
+  const d = data()!;
+  t.true(d.payload!.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
+  t.true(d.payload!.includes('The body of the message, line after line.'), 'the start of the body is shown');
+  t.false(d.payload!.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  t.true(d.payloadBytes! > body.length, `payloadBytes ${d.payloadBytes} is the whole message`);
+  // POP3: RETR and TOP carry the message (the whole header, a bounded excerpt of the body).
+  const p = await LineClient.connect(lab.port('pop3'));
+  await p.line();
+  p.write(`USER alice\r\nPASS ${USERS[0].password}\r\nTOP 1 2\r\nRETR 1\r\nQUIT\r\n`);
+  while ((await p.line()) !== null);
+  const replies = (): LineData[] => teach.lines().filter((l) => l.kind === 'reply' && l.payload !== undefined && /octets of message follow/.test(l.text));
+  await teach.until(() => replies().length >= 2, 10_000, 'the TOP and RETR replies');
+  const [top, retr] = replies();
+  t.true(top.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(top.payload!.includes('Received: '), 'the trace header the server added is part of the stored message');
+  t.true(top.payloadBytes! < 2000, 'TOP 1 2 sends the header and two lines');
+  t.true(retr.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(retr.payloadBytes! > body.length);
+  t.false(retr.payload!.includes('THE-END-OF-THE-BODY'));
+  // HTTP: request and response header fields, with credentials and cookies redacted.
+  await request(http, '/index.html', {
+    headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', Cookie: 'tracker=cookie-secret-1', 'X-Student': 'probe <i>1</i>' },
+  });
+  const reqLine = (): LineData | undefined =>
+    teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('GET /index.html') && l.payload?.includes('X-Student'));
+  await teach.until(() => reqLine() !== undefined, 10_000, 'the GET line');
+  const g = reqLine()!;
+  t.true(g.payload!.includes('X-Student: probe <i>1</i>'));
+  t.true(g.payload!.includes('Authorization: <redacted>'));
+  t.true(g.payload!.includes('Cookie: <redacted>'));
+  const status = (): LineData | undefined => teach.lines().find((l) => l.kind === 'reply' && l.session === g.session && l.text.startsWith('HTTP/1.1 200'));
+  await teach.until(() => status() !== undefined, 10_000, 'the status line');
+  t.regex(status()!.payload!, /^Content-Type: text\/html/m);
+  t.regex(status()!.payload!, /^Content-Length: \d+/m);
+  t.false(status()!.payload!.startsWith('HTTP/1.1'), 'the status line is the line itself, not repeated in the payload');
+  // The lab's own login answer sets a cookie: its value never shows.
+  await login(http, 'bob', USERS[1].password);
+  await teach.until(() => teach.lines().some((l) => l.kind === 'reply' && l.payload?.includes('Set-Cookie: <redacted>') === true), 10_000, 'the login answer');
+  const everything = teach.raw;
+  for (const needle of ['c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', 'cookie-secret-1', USERS[1].password, cookie.split('=')[1]])
+    t.false(everything.includes(needle), `never shows ${needle}`);
+});
