@@ -561,3 +561,64 @@ test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 R
   for (const needle of ['c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', 'cookie-secret-1', USERS[1].password, cookie.split('=')[1]])
     t.false(everything.includes(needle), `never shows ${needle}`);
 });
+
+test('an HTTPS client that half-closes after its request gets the answer, and the lab shows the session closed (node:tls, openssl s_client, curl)', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const https = lab.port('http', 'https');
+  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
+  await teach.open();
+  t.teardown(() => teach.close());
+  const closedAfterReply = (port: number): boolean => {
+    const id = sessionOfPeer(teach, port);
+    if (id === undefined) return false;
+    const kinds = teach.lines(id).map((l) => l.kind);
+    return kinds.includes('reply') && kinds.at(-1) === 'close';
+  };
+  // node:tls: close_notify and FIN right after the request (TLS 1.3 allows the server to answer, RFC 8446 section 6.1).
+  const got = await new Promise<{ port: number; text: string }>((resolve, reject) => {
+    let text = '';
+    const raw = net.connect({ port: https, host: '127.0.0.1', allowHalfOpen: true });
+    const s = tls.connect({ socket: raw, servername: 'localhost', rejectUnauthorized: false }, () => {
+      s.end('GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    });
+    let local = 0;
+    raw.once('connect', () => (local = raw.localPort!));
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (text += d));
+    s.on('close', () => resolve({ port: local, text }));
+    s.on('error', reject);
+  });
+  t.regex(got.text, /^HTTP\/1\.1 200 OK\r\n/, 'the half-closed client still got its answer');
+  await teach.until(() => closedAfterReply(got.port), 10_000, 'the node:tls session closed after its reply');
+  t.regex(teach.lines(sessionOfPeer(teach, got.port)).at(-1)!.text, /connection closed \(session ended\).* [1-9]\d* out$/);
+  // openssl s_client without -ign_eof: at the end of its input it sends close_notify and closes.
+  // (Spawned asynchronously: the lab runs in this process.)
+  const { spawn } = await import('node:child_process');
+  const run = (cmd: string, args: string[], input: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+      p.stdin.end(input);
+    });
+  const before = new Set(teach.sessions().keys());
+  const r = await run(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${https}`, '-servername', 'localhost', '-no_ign_eof'],
+    'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n',
+  );
+  t.is(r.status, 0, r.stderr);
+  const newOne = (): string | undefined => [...teach.sessions().keys()].find((k) => !before.has(k));
+  await teach.until(() => newOne() !== undefined && teach.lines(newOne()).some((l) => l.kind === 'close'), 10_000, 'the s_client session closed');
+  t.truthy(teach.sessions().get(newOne()!)!.closedAt);
+  // curl: a whole exchange, closed by curl.
+  const seen = new Set(teach.sessions().keys());
+  const c = await run('curl', ['-sk', '--http1.1', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${https}/index.html`], '');
+  t.is(c.stdout, '200');
+  const curlOne = (): string | undefined => [...teach.sessions().keys()].find((k) => !seen.has(k) && teach.sessions().get(k)!.listener === 'https');
+  await teach.until(() => curlOne() !== undefined && teach.lines(curlOne()).at(-1)?.kind === 'close', 10_000, 'the curl session closed');
+});
