@@ -100,6 +100,10 @@ export class LabHub {
   private readonly dhcpPackets: DhcpPacketData[] = [];
   private readonly dhcpPerMac = new Map<string, number>();
   private readonly leases = new LeaseTable();
+  /** The lease journal was read into the table (once, when the DHCP service runs). */
+  private leasesRestored = false;
+  /** The DHCP server's own MAC (its probe for other servers sends with it). */
+  private dhcpServerMac: string | undefined;
   private readonly packets: PacketData[] = [];
   private readonly notices: NoticeData[] = [];
   private readonly snapshots = new Map<string, (v: Viewer) => unknown>();
@@ -424,6 +428,8 @@ export class LabHub {
     if (e.service === 'dhcp') {
       const view = dhcpPacketView(e, 0);
       const mac = view.mac;
+      this.dhcpServerMac ??= this.dhcpDetail()?.mac;
+      if (mac === this.dhcpServerMac) view.probe = true;
       const n = this.dhcpPerMac.get(mac) ?? 0;
       if (n >= DHCP_PER_MAC) {
         // A client flooding us keeps its most recent packets only.
@@ -743,6 +749,7 @@ export class LabHub {
           };
         });
       this.overview = { t: now, hostname: this.config.hostname, startedAt: this.startedAt, services, interfaces, lab: this.labStats() };
+      if (!this.leasesRestored && services.some((x) => x.name === 'dhcp' && x.state === 'running')) this.restoreLeases();
       const c = this.charts;
       c.t.push(now);
       for (const s of services) {
@@ -769,6 +776,34 @@ export class LabHub {
       this.logger.debug({ err }, 'lab overview sample failed');
     } finally {
       this.sampling = false;
+    }
+  }
+
+  /** The DHCP service's status detail, when it runs in this lab. */
+  private dhcpDetail(): { mac?: string; leaseTable?: () => unknown[] } | undefined {
+    const d = this.board.all().find((x) => x.name === 'dhcp')?.detail;
+    if (!d) return undefined;
+    return {
+      ...(typeof d.mac === 'string' ? { mac: d.mac } : {}),
+      ...(typeof d.leaseTable === 'function' ? { leaseTable: d.leaseTable as () => unknown[] } : {}),
+    };
+  }
+
+  /** Fills the lease table from the DHCP service's journal: leases granted before this start show at once. */
+  private restoreLeases(): void {
+    this.leasesRestored = true;
+    const d = this.dhcpDetail();
+    this.dhcpServerMac ??= d?.mac;
+    // The probe for other DHCP servers ran before the service was on the status board: mark it now.
+    for (const p of this.dhcpPackets)
+      if (p.mac === this.dhcpServerMac && !p.probe) {
+        p.probe = true;
+        this.publish('dhcp', p, instructorsOnly, 2000);
+      }
+    const rows = d?.leaseTable?.() ?? [];
+    for (const row of this.leases.restore(rows, this.clock.now())) {
+      const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && v.address === row.address);
+      this.publish('lease', row, visible, 200);
     }
   }
 

@@ -122,6 +122,8 @@ export interface DhcpPacketData {
   peer: EndpointData;
   fields: DhcpFieldData[];
   options: DhcpOptionData[];
+  /** Sent by labnet itself with its own MAC as chaddr: the check for other DHCP servers at start. */
+  probe?: boolean;
 }
 
 export interface LeaseRow {
@@ -133,6 +135,8 @@ export interface LeaseRow {
   state: 'offered' | 'bound' | 'released' | 'declined' | 'refused' | 'expired';
   /** Last packet time. */
   t: number;
+  /** Read from the DHCP service's lease journal when the lab started (no packet of it seen since). */
+  restored?: boolean;
 }
 
 /** A decoded packet of another service (DNS queries...), shown field by field. */
