@@ -297,6 +297,11 @@ export interface HandshakeData {
   error?: string;
   bytes: { client: number; server: number };
   notes: string[];
+  /**
+   * The handshake was not recorded message by message (tapping off or over budget): what node:tls
+   * reported once it was done (version, cipher suite, ALPN, SNI, the certificate), as name and value.
+   */
+  observed?: Array<{ name: string; value: string }>;
   messages: Array<{
     from: 'client' | 'server';
     name: string;

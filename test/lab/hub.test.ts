@@ -13,6 +13,7 @@ import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
+import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
 import { LineClient } from '../support/line-client.js';
 import { LabStreamClient, login, request } from './lab-client.js';
@@ -23,7 +24,11 @@ const USERS = [
   { name: 'teach', password: 'teach-Secret-3' },
 ];
 
-async function startLab(t: { teardown(fn: () => Promise<void> | void): void }, lab: Record<string, unknown> = {}): Promise<LabnetHandle> {
+async function startLab(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  lab: Record<string, unknown> = {},
+  http: Record<string, unknown> = {},
+): Promise<LabnetHandle> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-hub-'));
   const handle = await startLabnet({
     defaults: false,
@@ -35,7 +40,7 @@ async function startLab(t: { teardown(fn: () => Promise<void> | void): void }, l
       instructors: ['teach'],
       lab,
       services: {
-        http: { port: 0, httpsPort: 0 },
+        http: { port: 0, httpsPort: 0, ...http },
         smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
         pop3: { port: 0, pop3sPort: 0 },
         imap: { port: 0, imapsPort: 0 },
@@ -621,4 +626,72 @@ test('an HTTPS client that half-closes after its request gets the answer, and th
   t.is(c.stdout, '200');
   const curlOne = (): string | undefined => [...teach.sessions().keys()].find((k) => !seen.has(k) && teach.sessions().get(k)!.listener === 'https');
   await teach.until(() => curlOne() !== undefined && teach.lines(curlOne()).at(-1)?.kind === 'close', 10_000, 'the curl session closed');
+});
+
+test('a TLS session whose handshake was not tapped still shows what node:tls reported: version, suite, ALPN, SNI, certificate (HTTPS with handshakeDemo off, SMTP STARTTLS with tapping off)', async (t) => {
+  const lab = await startLab(t, {}, { handshakeDemo: false });
+  // The lab taps every STARTTLS while it runs; switched off here, STARTTLS runs on plain node:tls too.
+  lab.get<TlsMaterial>(TOKENS.Tls).tapAll = false;
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  // HTTPS, implicit TLS, with SNI and ALPN.
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = tls.connect(
+      { port: lab.port('http', 'https'), host: '127.0.0.1', servername: 'localhost', ALPNProtocols: ['http/1.1'], rejectUnauthorized: false },
+      () => {
+        s.write('GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      },
+    );
+    let local = 0;
+    s.once('secureConnect', () => (local = s.localPort!));
+    s.on('data', () => {});
+    s.on('close', () => resolve(local));
+    s.on('error', reject);
+  });
+  await teach.until(
+    () => sessionOfPeer(teach, port) !== undefined && teach.sessions().get(sessionOfPeer(teach, port)!)!.handshake,
+    10_000,
+    'the HTTPS session with its handshake',
+  );
+  const id = sessionOfPeer(teach, port)!;
+  t.regex(teach.sessions().get(id)!.tlsSummary!, /^TLS 1\.3, TLS_AES/);
+  t.true(teach.lines(id).some((l) => l.kind === 'tls' && l.handshake === true && /not recorded message by message/.test(l.text)));
+  const hs = JSON.parse((await request(http, `/lab/api/sessions/${id}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(hs.messages.length, 0);
+  t.is(hs.version, 'TLS 1.3');
+  t.is(hs.alpn, 'http/1.1');
+  t.is(hs.serverName, 'localhost');
+  const rows = Object.fromEntries(hs.observed!.map((r) => [r.name, r.value]));
+  t.regex(rows['certificate subject'], /CN=/);
+  t.regex(rows['certificate names'], /DNS:localhost/);
+  t.regex(rows['SHA-256 fingerprint'], /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  // SMTP STARTTLS, untapped: the switch is marked and links to what node:tls reported.
+  const plain = await LineClient.connect(lab.port('smtp'));
+  await plain.line();
+  await smtpSay(plain, 'EHLO untapped');
+  await smtpSay(plain, 'STARTTLS');
+  const sport = plain.socket.localPort!;
+  plain.socket.removeAllListeners('data');
+  const secure = tls.connect({ socket: plain.socket, servername: 'localhost', rejectUnauthorized: false });
+  await new Promise<void>((r, j) => {
+    secure.once('secureConnect', () => r());
+    secure.once('error', j);
+  });
+  const after = new LineClient(secure);
+  after.write('QUIT\r\n');
+  await after.line();
+  await teach.until(
+    () => sessionOfPeer(teach, sport) !== undefined && teach.lines(sessionOfPeer(teach, sport)).some((l) => l.kind === 'close'),
+    10_000,
+    'the STARTTLS session',
+  );
+  const sid = sessionOfPeer(teach, sport)!;
+  t.is(teach.sessions().get(sid)!.tls, 'starttls');
+  t.true(teach.lines(sid).some((l) => l.kind === 'tls' && l.handshake === true));
+  const shs = JSON.parse((await request(http, `/lab/api/sessions/${sid}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(shs.serverName, 'localhost');
+  t.true(shs.observed!.some((r) => r.name === 'cipher suite'));
 });

@@ -309,6 +309,20 @@ export function tlsView(id: string): SessionViewHandle {
     const facts = [d.version, d.suite, d.group, d.alpn ? `ALPN ${d.alpn}` : '', d.serverName ? `SNI ${d.serverName}` : '', d.resumed ? 'resumed' : '']
       .filter(Boolean)
       .join(' · ');
+    if (d.messages.length === 0 && d.observed) {
+      // Not tapped: no ladder, but what node:tls reported about the finished handshake.
+      replace(
+        body,
+        h('p', { class: 'summary' }, facts || 'TLS'),
+        ...d.notes.map((n) => h('p', { class: 'muted untapped-note' }, n)),
+        fieldTable(
+          ['what', 'value'],
+          d.observed.map((f) => [h('b', null, f.name), h('span', { class: 'mono' }, f.value)]),
+          'observed',
+        ),
+      );
+      return;
+    }
     replace(
       body,
       h('p', { class: 'summary' }, facts || 'handshake'),
