@@ -695,3 +695,39 @@ test('a TLS session whose handshake was not tapped still shows what node:tls rep
   t.is(shs.serverName, 'localhost');
   t.true(shs.observed!.some((r) => r.name === 'cipher suite'));
 });
+
+test('over HTTPS the login cookie is also Secure (and still HttpOnly, SameSite=Strict)', async (t) => {
+  const lab = await startLab(t);
+  const port = lab.port('http', 'https');
+  const https = await import('node:https');
+  const body = `user=alice&password=${encodeURIComponent(USERS[0].password)}`;
+  const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/lab/login',
+        method: 'POST',
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        agent: false,
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': String(body.length),
+          Origin: `https://localhost:${port}`,
+          Host: `localhost:${port}`,
+        },
+      },
+      (r) => {
+        r.resume();
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, cookie: r.headers['set-cookie']?.[0] ?? '' }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.is(res.status, 303);
+  t.regex(res.cookie, /^labnet_lab=[A-Za-z0-9_-]{43}; Path=\/lab; .*HttpOnly/);
+  t.regex(res.cookie, /; Secure(;|$)/);
+  t.regex(res.cookie, /SameSite=Strict/);
+});
