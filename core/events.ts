@@ -298,3 +298,33 @@ export class EventBus {
     return `${service}-${this.sessionCounter}`;
   }
 }
+
+/** How much of a message body an event payload shows after the header section. */
+export const EVENT_BODY_EXCERPT = 2048;
+
+/**
+ * A mail message as event payload text: the header section whole (cut to fit EVENT_PAYLOAD_MAX) and
+ * the first `bodyMax` octets of the body. Reads at most EVENT_PAYLOAD_MAX octets of `parts`.
+ */
+export function messageExcerpt(parts: readonly Buffer[], bodyMax = EVENT_BODY_EXCERPT): string {
+  const wanted = EVENT_PAYLOAD_MAX;
+  const taken: Buffer[] = [];
+  let n = 0;
+  for (const p of parts) {
+    if (n >= wanted) break;
+    const piece = p.length > wanted - n ? p.subarray(0, wanted - n) : p;
+    taken.push(piece);
+    n += piece.length;
+  }
+  const head = Buffer.concat(taken, n);
+  let end = head.indexOf('\r\n\r\n');
+  let sep = 4;
+  if (end < 0) {
+    end = head.indexOf('\n\n');
+    sep = 2;
+  }
+  if (end < 0) return head.subarray(0, wanted - bodyMax).toString('utf8');
+  const headerEnd = Math.min(end, wanted - bodyMax - sep);
+  const body = head.subarray(end + sep, end + sep + bodyMax);
+  return `${head.subarray(0, headerEnd).toString('utf8')}${end > headerEnd ? '\r\n…' : ''}\r\n\r\n${body.toString('utf8')}`;
+}

@@ -8,6 +8,7 @@ import { readRequestBody, type BodyResult, type BodySink } from './body.js';
 import type { HttpLimits } from './limits.js';
 import type { HttpRequest } from './request-parser.js';
 import { commonFields, connectionField, statusLine, STATUS_TEXT } from './response.js';
+import { shownHead } from './secret-fields.js';
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
@@ -97,7 +98,7 @@ export class HttpExchange {
       conn.write(body);
       socket.uncork();
     }
-    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len));
+    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
   /** Writes a prebuilt complete response (the static file fast path). */
@@ -105,7 +106,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.events.wants('reply')) this.replyEvent(status, response.length);
+    if (this.events.wants('reply')) this.replyEvent(status, response.length, response.subarray(0, 16 * 1024).toString('latin1'));
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
@@ -114,7 +115,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength));
+    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
   }
 
   /**
@@ -129,7 +130,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.events.wants('reply')) this.replyEvent(status, head.length);
+    if (this.events.wants('reply')) this.replyEvent(status, head.length, head);
   }
 
   /** A small text/plain error body saying what was wrong. */
@@ -144,13 +145,15 @@ export class HttpExchange {
     return !this.closeAfter;
   }
 
-  private replyEvent(status: number, bytes: number): void {
+  /** `head` is the response head as sent (or more): the event carries its fields, Set-Cookie redacted. */
+  private replyEvent(status: number, bytes: number, head?: string): void {
     this.events.publish({
       type: 'reply',
       service: this.conn.service,
       session: this.conn.id,
       text: `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd(),
       bytes,
+      ...(head !== undefined ? { payload: shownHead(head) } : {}),
     });
   }
 }

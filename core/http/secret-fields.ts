@@ -6,3 +6,24 @@ const SECRET_FIELDS: ReadonlySet<string> = new Set(['authorization', 'proxy-auth
 export function shownFieldValue(name: string, value: string): string {
   return SECRET_FIELDS.has(name.toLowerCase()) ? '<redacted>' : value;
 }
+
+/** Header fields (flat name, value list) as text lines for an event payload, credentials and cookies redacted. */
+export function shownFields(fields: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i + 1 < fields.length && out.length < 16 * 1024; i += 2) out += `${fields[i]}: ${shownFieldValue(fields[i], fields[i + 1])}\r\n`;
+  return out;
+}
+
+/** A response head (status line and fields) as event payload text, Set-Cookie values redacted; the status line is left out. */
+export function shownHead(head: string): string {
+  const end = head.indexOf('\r\n\r\n');
+  const text = (end < 0 ? head : head.slice(0, end)).slice(0, 16 * 1024);
+  const lines = text.split('\r\n').slice(1);
+  return lines
+    .map((l) => {
+      const colon = l.indexOf(':');
+      return colon > 0 ? `${l.slice(0, colon)}: ${shownFieldValue(l.slice(0, colon), l.slice(colon + 1).trim())}` : l;
+    })
+    .join('\r\n')
+    .concat(lines.length > 0 ? '\r\n' : '');
+}

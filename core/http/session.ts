@@ -10,6 +10,7 @@ import { readRequestBody } from './body.js';
 import type { HttpEngine } from './engine.js';
 import { HttpExchange } from './exchange.js';
 import { HttpParseError, HttpRequest, parseRequestHead } from './request-parser.js';
+import { shownFields } from './secret-fields.js';
 
 const NEXT = 1;
 const CLOSE = 2;
@@ -136,7 +137,15 @@ export class HttpSession implements LiveLinks<HttpSession> {
       this.lingering = true;
       return CLOSE;
     }
-    if (events.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: parsed.requestLine, name: parsed.method });
+    if (events.wants('command'))
+      events.publish({
+        type: 'command',
+        service: conn.service,
+        session: conn.id,
+        text: parsed.requestLine,
+        name: parsed.method,
+        payload: shownFields(parsed.fields),
+      });
     const ex = new HttpExchange(conn, parsed, '', limits, events);
     let p: void | Promise<void>;
     try {

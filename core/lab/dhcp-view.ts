@@ -158,6 +158,7 @@ export class LeaseTable {
     const ciaddr = p.fields.find((x) => x.name === 'ciaddr')?.value ?? '';
     const hostname = typeof opts.hostName === 'string' ? opts.hostName : undefined;
     const next: LeaseRow = row ? { ...row, t: p.t } : { mac: p.mac, address: '', state: 'offered', t: p.t };
+    delete next.restored;
     if (hostname) next.hostname = hostname.slice(0, 64);
     switch (p.type) {
       case 'DHCPOFFER':
@@ -195,6 +196,32 @@ export class LeaseTable {
     this.rows.delete(p.mac);
     this.rows.set(p.mac, next);
     return next;
+  }
+
+  /**
+   * Adds the leases the DHCP service's journal holds (at start: the table is right before any client
+   * renews); rows already known from packets stay as they are. Returns the rows added.
+   */
+  restore(rows: readonly unknown[], now: number): LeaseRow[] {
+    const added: LeaseRow[] = [];
+    for (const x of rows) {
+      if (this.rows.size >= this.max) break;
+      const r = x as { mac?: unknown; address?: unknown; hostname?: unknown; state?: unknown; expiresAt?: unknown };
+      if (typeof r.mac !== 'string' || typeof r.address !== 'string' || this.rows.has(r.mac)) continue;
+      const state = r.state === 'released' || r.state === 'declined' ? r.state : 'bound';
+      const row: LeaseRow = {
+        mac: r.mac.slice(0, 64),
+        address: r.address.slice(0, 64),
+        state,
+        t: now,
+        restored: true,
+        ...(typeof r.hostname === 'string' ? { hostname: r.hostname.slice(0, 64) } : {}),
+        ...(typeof r.expiresAt === 'number' && r.expiresAt < 0xffffffff * 1000 ? { expiresAt: r.expiresAt } : {}),
+      };
+      this.rows.set(row.mac, row);
+      added.push(row);
+    }
+    return added;
   }
 
   /** Rows, with expired leases marked as such. */

@@ -90,6 +90,8 @@ export class LabHub {
   private readonly sessions = new Map<string, SessionRecord>();
   /** Open sessions by "address|port" of the client: how a TLS handshake finds its session. */
   private readonly byPeer = new Map<string, SessionRecord>();
+  /** Untapped handshakes reported before their session opened (implicit TLS), by "address|port"; bounded. */
+  private readonly observedByPeer = new Map<string, { t: number; summary: string; observed: Array<{ name: string; value: string }> }>();
   private readonly history: History;
   private pending: HistoryItem[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -100,6 +102,10 @@ export class LabHub {
   private readonly dhcpPackets: DhcpPacketData[] = [];
   private readonly dhcpPerMac = new Map<string, number>();
   private readonly leases = new LeaseTable();
+  /** The lease journal was read into the table (once, when the DHCP service runs). */
+  private leasesRestored = false;
+  /** The DHCP server's own MAC (its probe for other servers sends with it). */
+  private dhcpServerMac: string | undefined;
   private readonly packets: PacketData[] = [];
   private readonly notices: NoticeData[] = [];
   private readonly snapshots = new Map<string, (v: Viewer) => unknown>();
@@ -341,6 +347,11 @@ export class LabHub {
         : "The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK). The client's port was picked by its operating system; the server's port says which service it wants.",
     });
     this.evict();
+    const observed = tls ? this.observedByPeer.get(peerKey(summary.peer)) : undefined;
+    if (observed) {
+      this.observedByPeer.delete(peerKey(summary.peer));
+      if (rec.handshakeId === undefined) this.attachObserved(rec, observed);
+    }
   }
 
   private onAuth(id: string, user: string, ok: boolean, mechanism: string, t: number): void {
@@ -382,17 +393,25 @@ export class LabHub {
       rec.summary.tls = 'starttls';
       rec.encrypted = true;
       this.linkCapture(rec);
+      const observed = rec.handshakeId === undefined ? this.observedByPeer.get(peerKey(rec.summary.peer)) : undefined;
+      if (observed) {
+        this.observedByPeer.delete(peerKey(rec.summary.peer));
+        rec.tlsObserved = observed.observed;
+        rec.summary.handshake = true;
+        rec.summary.tlsSummary = observed.summary;
+      }
       this.addLine(rec, {
         kind: 'tls',
         dir: 'm',
         t,
-        ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
+        ...(rec.handshakeId !== undefined || rec.tlsObserved ? { handshake: true } : {}),
         text: 'TLS handshake complete: from here on everything on this connection is encrypted',
         note: 'The same TCP connection now carries TLS records. An eavesdropper sees only their sizes; the lines below are what the two ends see after decryption.',
       });
       this.publishSummary(rec);
       return;
     }
+    if (step === 'established' && detail.untapped === true) return this.onUntapped(detail, t);
     if (step !== 'established' || !this.tls) return;
     const hid = typeof detail.handshake === 'number' ? detail.handshake : undefined;
     const capture = hid !== undefined ? this.tls.handshakes.get(hid) : undefined;
@@ -419,11 +438,42 @@ export class LabHub {
     this.publishSummary(rec);
   }
 
+  /** A handshake node:tls did without the tap: what it reported goes to the session (or waits for it to open). */
+  private onUntapped(detail: Record<string, unknown>, t: number): void {
+    const peer = detail.peer as { address?: unknown; port?: unknown } | undefined;
+    if (!peer || typeof peer.address !== 'string' || typeof peer.port !== 'number') return;
+    const key = peerKey({ address: plainAddress(peer.address), port: peer.port });
+    const summary = typeof detail.summary === 'string' ? detail.summary.slice(0, 200) : 'TLS';
+    const info = { t, summary, observed: observedRows(detail.observed) };
+    const rec = this.byPeer.get(key);
+    if (rec && rec.summary.tls !== 'none' && rec.handshakeId === undefined) return this.attachObserved(rec, info);
+    // Implicit TLS: the handshake ends before the session opens; STARTTLS: before the session says it switched.
+    this.observedByPeer.set(key, info);
+    if (this.observedByPeer.size > 256) this.observedByPeer.delete(this.observedByPeer.keys().next().value!);
+  }
+
+  private attachObserved(rec: SessionRecord, info: { t: number; summary: string; observed: Array<{ name: string; value: string }> }): void {
+    rec.tlsObserved = info.observed;
+    rec.summary.handshake = true;
+    rec.summary.tlsSummary = info.summary;
+    this.addLine(rec, {
+      kind: 'tls',
+      dir: 'm',
+      t: Math.max(info.t, rec.summary.openedAt),
+      text: `TLS handshake: ${info.summary} (not recorded message by message)`,
+      handshake: true,
+      note: 'Client and server agreed on a TLS version, a cipher suite and keys. This handshake was not tapped (tapping is off or was over its budget), so only its outcome is known.',
+    });
+    this.publishSummary(rec);
+  }
+
   private onPacket(e: PacketEvent): void {
     this.stats.recorded++;
     if (e.service === 'dhcp') {
       const view = dhcpPacketView(e, 0);
       const mac = view.mac;
+      this.dhcpServerMac ??= this.dhcpDetail()?.mac;
+      if (mac === this.dhcpServerMac) view.probe = true;
       const n = this.dhcpPerMac.get(mac) ?? 0;
       if (n >= DHCP_PER_MAC) {
         // A client flooding us keeps its most recent packets only.
@@ -743,6 +793,7 @@ export class LabHub {
           };
         });
       this.overview = { t: now, hostname: this.config.hostname, startedAt: this.startedAt, services, interfaces, lab: this.labStats() };
+      if (!this.leasesRestored && services.some((x) => x.name === 'dhcp' && x.state === 'running')) this.restoreLeases();
       const c = this.charts;
       c.t.push(now);
       for (const s of services) {
@@ -769,6 +820,34 @@ export class LabHub {
       this.logger.debug({ err }, 'lab overview sample failed');
     } finally {
       this.sampling = false;
+    }
+  }
+
+  /** The DHCP service's status detail, when it runs in this lab. */
+  private dhcpDetail(): { mac?: string; leaseTable?: () => unknown[] } | undefined {
+    const d = this.board.all().find((x) => x.name === 'dhcp')?.detail;
+    if (!d) return undefined;
+    return {
+      ...(typeof d.mac === 'string' ? { mac: d.mac } : {}),
+      ...(typeof d.leaseTable === 'function' ? { leaseTable: d.leaseTable as () => unknown[] } : {}),
+    };
+  }
+
+  /** Fills the lease table from the DHCP service's journal: leases granted before this start show at once. */
+  private restoreLeases(): void {
+    this.leasesRestored = true;
+    const d = this.dhcpDetail();
+    this.dhcpServerMac ??= d?.mac;
+    // The probe for other DHCP servers ran before the service was on the status board: mark it now.
+    for (const p of this.dhcpPackets)
+      if (p.mac === this.dhcpServerMac && !p.probe) {
+        p.probe = true;
+        this.publish('dhcp', p, instructorsOnly, 2000);
+      }
+    const rows = d?.leaseTable?.() ?? [];
+    for (const row of this.leases.restore(rows, this.clock.now())) {
+      const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && v.address === row.address);
+      this.publish('lease', row, visible, 200);
     }
   }
 
@@ -825,6 +904,29 @@ export class LabHub {
     const r = this.sessions.get(id);
     if (!r || !r.canSee(v)) return undefined;
     const capture = r.handshakeId !== undefined ? this.tls?.handshakes.get(r.handshakeId) : undefined;
+    if (!capture && r.tlsObserved) {
+      const get = (n: string): string | undefined => r.tlsObserved!.find((x) => x.name === n)?.value;
+      const version = get('version');
+      const suite = get('cipher suite');
+      const alpn = get('ALPN');
+      const serverName = get('SNI (server name)');
+      return {
+        session: id,
+        listener: r.summary.listener ?? r.summary.service,
+        startedAt: r.summary.openedAt,
+        ...(version ? { version } : {}),
+        ...(suite ? { suite } : {}),
+        ...(alpn ? { alpn } : {}),
+        ...(serverName ? { serverName } : {}),
+        ...(get('resumed') === 'yes' ? { resumed: true } : {}),
+        bytes: { client: 0, server: 0 },
+        notes: [
+          'This handshake was not recorded message by message: the handshake tap was off for this listener, or over its per-second budget (a burst of connections). What node:tls reported once it was done is below.',
+        ],
+        messages: [],
+        observed: r.tlsObserved,
+      };
+    }
     if (!capture) return 'none';
     const d = capture.decode();
     return {
@@ -926,6 +1028,30 @@ export class LabHub {
 
 function peerKey(p: EndpointData): string {
   return `${p.address}|${p.port}`;
+}
+
+/** ObservedHandshake (core/tls/tls-material.ts) as rows a student reads. */
+function observedRows(x: unknown): Array<{ name: string; value: string }> {
+  const o = (x && typeof x === 'object' ? x : {}) as Record<string, unknown>;
+  const rows: Array<{ name: string; value: string }> = [];
+  const add = (name: string, v: unknown): void => {
+    if (typeof v === 'string' && v !== '') rows.push({ name, value: v.slice(0, 500) });
+    else if (typeof v === 'number') rows.push({ name, value: String(v) });
+  };
+  add('version', o.protocol);
+  add('cipher suite', o.standardName ?? o.cipher);
+  add('ALPN', o.alpn);
+  add('SNI (server name)', o.serverName);
+  rows.push({ name: 'resumed', value: o.resumed === true ? 'yes' : 'no' });
+  const c = (o.certificate && typeof o.certificate === 'object' ? o.certificate : {}) as Record<string, unknown>;
+  add('certificate subject', c.subject);
+  add('certificate issuer', c.issuer);
+  add('certificate names', c.altNames);
+  add('valid from', c.validFrom);
+  add('valid to', c.validTo);
+  add('key size (bits)', c.bits);
+  add('SHA-256 fingerprint', c.fingerprint256);
+  return rows;
 }
 
 function pushBounded<T>(list: T[], item: T, max: number): void {

@@ -31,6 +31,8 @@ export class SessionRecord {
   encrypted: boolean;
   /** The TLS handshake capture (TlsMaterial.handshakes) of this session, once linked. */
   handshakeId: number | undefined;
+  /** What node:tls reported about an untapped handshake (no capture to decode), as name and value. */
+  tlsObserved: Array<{ name: string; value: string }> | undefined;
   /** HTTP: the request whose response is awaited. */
   pendingRequest: { method: string; path: string; t: number } | undefined;
   readonly peerAddress: string;

@@ -122,6 +122,8 @@ export interface DhcpPacketData {
   peer: EndpointData;
   fields: DhcpFieldData[];
   options: DhcpOptionData[];
+  /** Sent by labnet itself with its own MAC as chaddr: the check for other DHCP servers at start. */
+  probe?: boolean;
 }
 
 export interface LeaseRow {
@@ -133,6 +135,8 @@ export interface LeaseRow {
   state: 'offered' | 'bound' | 'released' | 'declined' | 'refused' | 'expired';
   /** Last packet time. */
   t: number;
+  /** Read from the DHCP service's lease journal when the lab started (no packet of it seen since). */
+  restored?: boolean;
 }
 
 /** A decoded packet of another service (DNS queries...), shown field by field. */
@@ -293,6 +297,11 @@ export interface HandshakeData {
   error?: string;
   bytes: { client: number; server: number };
   notes: string[];
+  /**
+   * The handshake was not recorded message by message (tapping off or over budget): what node:tls
+   * reported once it was done (version, cipher suite, ALPN, SNI, the certificate), as name and value.
+   */
+  observed?: Array<{ name: string; value: string }>;
   messages: Array<{
     from: 'client' | 'server';
     name: string;

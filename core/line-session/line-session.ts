@@ -219,12 +219,12 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   }
 
   /** Sends octets (message bodies, literals); the event shows `summary` and `bytes` (default: the octets sent). */
-  sendData(data: Buffer | string, summary: string, bytes?: number): void {
+  sendData(data: Buffer | string, summary: string, bytes?: number, payload?: () => string): void {
     const octets = typeof data === 'string' ? data.length : data.length;
     this.out(data, octets);
     if (this.events.wants('reply')) {
       const n = bytes ?? (typeof data === 'string' ? Buffer.byteLength(data, this.encoding) : data.length);
-      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: n });
+      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: n, ...(payload ? { payload: payload() } : {}) });
     }
   }
 
@@ -367,9 +367,20 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
 
   // ---- events ----
 
-  /** Publishes a received command; `text` must already be redacted. */
-  commandEvent(text: string, name?: string): void {
-    if (this.events.wants('command')) this.events.publish({ type: 'command', service: this.service, session: this.id, text, ...(name ? { name } : {}) });
+  /**
+   * Publishes a received command; `text` must already be redacted. `payload` (built only when somebody
+   * listens) is what came with it, such as message data (CommandEvent.payload), `payloadBytes` its size.
+   */
+  commandEvent(text: string, name?: string, payload?: () => string, payloadBytes?: number): void {
+    if (this.events.wants('command'))
+      this.events.publish({
+        type: 'command',
+        service: this.service,
+        session: this.id,
+        text,
+        ...(name ? { name } : {}),
+        ...(payload ? { payload: payload(), ...(payloadBytes !== undefined ? { payloadBytes } : {}) } : {}),
+      });
   }
 
   /**

@@ -81,6 +81,10 @@ function tapView(raw: net.Socket, capture: HandshakeCapture): NodeJS.ReadWriteSt
   const view = {
     readable: true,
     writable: true,
+    // node:tls takes the TLS socket's half-open behaviour from the stream it wraps: without this a
+    // client that half-closes (close_notify and FIN after its request, as `openssl s_client` does at
+    // the end of its input) got its connection torn down before the answer, unlike an untapped one.
+    allowHalfOpen: raw.allowHalfOpen,
     readableObjectMode: false,
     on(event: string, fn: (...args: unknown[]) => void) {
       if (event === 'data') {

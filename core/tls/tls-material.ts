@@ -153,10 +153,11 @@ export class TlsMaterial {
   /** Options for Connection.upgradeTls (STARTTLS / STLS); with `tapAll`, the handshake is recorded. */
   upgradeOptions(alpn: readonly string[], service = 'starttls'): TlsUpgradeOptions {
     const options: TlsUpgradeOptions = { ...this.serverOptions(alpn), onSocket: (s) => this.watchKeys(s) };
+    options.wrap = (socket, opts) => this.untapped(socket, opts, service);
     if (this.tapAll) {
       const log = this.handshakes;
       options.wrap = (socket, opts) =>
-        log.admit() ? log.wrap(socket, opts, 'starttls', {}, (c) => this.publishHandshake(service, c)) : new tls.TLSSocket(socket, { ...opts, isServer: true });
+        log.admit() ? log.wrap(socket, opts, 'starttls', {}, (c) => this.publishHandshake(service, c)) : this.untapped(socket, opts, service);
     }
     return options;
   }
@@ -199,7 +200,7 @@ export class TlsMaterial {
     const out: ListenerTls = {
       options,
       handshakeTimeoutMs: req.handshakeTimeoutMs,
-      wrap: (socket, opts) => this.watchKeys(new tls.TLSSocket(socket, { ...opts, isServer: true })),
+      wrap: (socket, opts) => this.watchKeys(this.untapped(socket, opts, req.service)),
     };
     // `tapAll` (the live lab) taps every listener that did not turn the tap off itself (HTTPS with
     // handshakeDemo: false stays plain node:tls).
@@ -211,10 +212,38 @@ export class TlsMaterial {
         this.watchKeys(
           req.rsaDemo || log.admit()
             ? log.wrap(socket, opts, req.label, decodeOptions, (c) => this.publishHandshake(req.service, c))
-            : new tls.TLSSocket(socket, { ...opts, isServer: true }),
+            : this.untapped(socket, opts, req.service),
         );
     }
     return out;
+  }
+
+  /**
+   * A TLS socket without the handshake tap (tapping off, or over its per-second budget). When someone
+   * listens for `tls` events it still tells what node:tls knows once the handshake is done (version,
+   * cipher suite, ALPN, SNI, the certificate sent): a `tls` event, step 'established', with
+   * `detail.untapped: true`, `detail.peer` (the client's address and port) and `detail.observed`.
+   */
+  private untapped(socket: net.Socket, opts: tls.TlsOptions, service: string): tls.TLSSocket {
+    const secure = new tls.TLSSocket(socket, { ...opts, isServer: true });
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    secure.once('secure', () => {
+      if (!this.events.wants('tls')) return;
+      try {
+        const observed = observedHandshake(secure);
+        const summary = [observed.protocol, observed.cipher].filter(Boolean).join(', ');
+        this.events.publish({
+          type: 'tls',
+          service,
+          session: `${service}-tls-untapped`,
+          step: 'established',
+          detail: { untapped: true, peer, summary, observed },
+        });
+      } catch {
+        // The socket went away during the handshake's last step: nothing to tell.
+      }
+    });
+    return secure;
   }
 
   /** Protocol events for each handshake step, decoded only when a subscriber wants `tls` events. */
@@ -241,4 +270,49 @@ export class TlsMaterial {
       this.events.publish({ type: 'tls', service, session, step: 'established', detail: { summary: summarise(d), handshake: capture.id } });
     });
   }
+}
+
+/** What node:tls tells about a finished handshake on the server side (no secrets). */
+export interface ObservedHandshake {
+  protocol?: string;
+  cipher?: string;
+  /** The cipher suite's standard (IANA) name. */
+  standardName?: string;
+  alpn?: string;
+  serverName?: string;
+  resumed: boolean;
+  certificate?: { subject: string; issuer: string; validFrom: string; validTo: string; altNames?: string; fingerprint256?: string; bits?: number };
+}
+
+function dn(x: unknown): string {
+  if (!x || typeof x !== 'object') return '';
+  return Object.entries(x as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(', ')
+    .slice(0, 300);
+}
+
+function observedHandshake(secure: tls.TLSSocket): ObservedHandshake {
+  const cipher = secure.getCipher();
+  const cert = secure.getCertificate() as (tls.PeerCertificate & { bits?: number }) | null | Record<string, never>;
+  const servername = (secure as tls.TLSSocket & { servername?: string | false }).servername;
+  const out: ObservedHandshake = { resumed: secure.isSessionReused() };
+  const protocol = secure.getProtocol();
+  if (protocol) out.protocol = protocol.replace('TLSv', 'TLS ');
+  if (cipher?.name) out.cipher = cipher.name;
+  if (cipher?.standardName) out.standardName = cipher.standardName;
+  if (secure.alpnProtocol) out.alpn = secure.alpnProtocol;
+  if (servername) out.serverName = servername.slice(0, 253);
+  if (cert && 'subject' in cert && cert.subject) {
+    out.certificate = {
+      subject: dn(cert.subject),
+      issuer: dn(cert.issuer),
+      validFrom: cert.valid_from,
+      validTo: cert.valid_to,
+      ...(cert.subjectaltname ? { altNames: cert.subjectaltname.slice(0, 500) } : {}),
+      ...(cert.fingerprint256 ? { fingerprint256: cert.fingerprint256 } : {}),
+      ...(typeof cert.bits === 'number' ? { bits: cert.bits } : {}),
+    };
+  }
+  return out;
 }

@@ -359,6 +359,18 @@ export class DhcpService implements Service {
     return [{ name: 'dhcp', protocol: 'udp', address: `${this.iface.address}%${this.iface.name}`, port: this.cfg.port }];
   }
 
+  /** The durable leases (bound, released, declined) as the journal would write them, at most 10,000. */
+  private leaseTable(): Array<{ mac: string; address: string; hostname?: string; state: string; expiresAt: number }> {
+    const out: Array<{ mac: string; address: string; hostname?: string; state: string; expiresAt: number }> = [];
+    if (!this.store) return out;
+    for (const r of this.store.records()) {
+      if (out.length >= 10_000) break;
+      if (!r.mac) continue;
+      out.push({ mac: r.mac, address: intToIp(r.ip), ...(r.hostname ? { hostname: r.hostname } : {}), state: r.state, expiresAt: r.expires });
+    }
+    return out;
+  }
+
   status(): ServiceStatus {
     const now = this.clock.now();
     return {
@@ -367,6 +379,8 @@ export class DhcpService implements Service {
       listeners: this.listeners(),
       detail: {
         interface: this.iface?.name,
+        // The server's own hardware address (its probe for other DHCP servers uses it as chaddr).
+        mac: this.iface?.mac,
         subnet: this.cfg.subnet,
         range: this.cfg.range,
         leases: this.store?.counts(now),
@@ -376,6 +390,8 @@ export class DhcpService implements Service {
         journal: this.journal
           ? { records: this.journal.records, syncs: this.journal.syncs, failures: this.journal.failures, acksWithheld: this.withheld }
           : undefined,
+        // The lease table as the journal keeps it (what the live lab shows at start), built only when called.
+        leaseTable: () => this.leaseTable(),
       },
     };
   }

@@ -6,7 +6,7 @@
 // leaves the maildrop as it was.
 import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
-import type { EventBus } from '../../core/events.js';
+import { EVENT_PAYLOAD_MAX, messageExcerpt, type EventBus } from '../../core/events.js';
 import { FramerError } from '../../core/line-framer.js';
 import { LineSession, type CommandSpec, type CommandTable, type Interceptor, type ParsedCommand, type TlsPolicy } from '../../core/line-session/index.js';
 import { redactAfterWords, REDACTED } from '../../core/redact.js';
@@ -233,21 +233,26 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
     const top = bodyLines === undefined ? undefined : new TopFilter(bodyLines);
     if (content.kind === 'buffer') {
       const data = top ? top.push(content.data) : content.data;
-      this.sendData(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')), `${status} (${data.length} octets of message follow)`, data.length);
+      this.sendData(stuffWhole(data, Buffer.from(`${status}\r\n`, 'latin1')), `${status} (${data.length} octets of message follow)`, data.length, () =>
+        messageExcerpt([data]),
+      );
       return;
     }
     // A large message goes out chunk by chunk, waiting while the socket's buffer is full.
     await this.sendChunk(`${status}\r\n`);
     const stuffer = new DotStuffer();
     let sent = 0;
+    // The start of the message, for the reply event's payload (bounded: EVENT_PAYLOAD_MAX octets).
+    const start: Buffer[] = [];
     for await (const chunk of content.chunks) {
       const piece = top ? top.push(chunk) : chunk;
+      if (sent < EVENT_PAYLOAD_MAX) start.push(piece.subarray(0, EVENT_PAYLOAD_MAX - sent));
       sent += piece.length;
       await this.sendChunk(stuffer.push(piece));
       if (this.conn.closed) throw new Error(`connection closed while sending message ${n}`);
       if (top?.done) break;
     }
-    this.sendData(stuffer.finish(), `${status} (${sent} octets of message follow)`, sent);
+    this.sendData(stuffer.finish(), `${status} (${sent} octets of message follow)`, sent, () => messageExcerpt(start));
   }
 
   /**

@@ -426,7 +426,7 @@ test.serial('a payload that came with a line (message data) is folded with its s
     await page.goto(`http://127.0.0.1:${inproc.port('http')}/lab#/session/smtp-900`);
     const fold = page.locator('.payload-box button.fold');
     await fold.waitFor();
-    t.is(await fold.textContent(), `payload: ${message.length} B: show`);
+    t.is(await fold.textContent(), `message: ${message.length} B: show`);
     t.is(await page.locator('.payload-box pre.payload').textContent(), '', 'folded at first');
     await fold.click();
     const shown = (await page.locator('.payload-box pre.payload').textContent())!;

@@ -48,6 +48,8 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
   mkdirSync(SHOTS, { recursive: true });
   const fx = new NetnsFixture(PREFIX);
   const browsers: Browser[] = [];
+  const links: string[] = [];
+  const leased: string[] = [];
   try {
     const config = join(fx.dir, 'labnet.yaml');
     writeFileSync(
@@ -81,6 +83,8 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
       const bound = events.find((e) => e.event === 'bound');
       t.truthy(bound, JSON.stringify(events));
       const address = bound!.ip;
+      links.push(link.mac);
+      leased.push(address);
 
       // The student's machine: Chromium in the client namespace, browsing from its leased address.
       const student = await chromiumIn(fx, fx.clientNs, 'student-chromium');
@@ -138,8 +142,30 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
       await phone.click('.mac-ladder .rung:nth-child(1) .rung-arrow');
       await phone.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
       await phone.screenshot({ path: join(SHOTS, 'dhcp-phone.png'), fullPage: true });
+      // labnet's own check for other DHCP servers: a DISCOVER with the server's MAC, shown as such.
+      const probe = tp.locator('.mac-list a', { hasText: "this server's own probe" });
+      await probe.first().click();
+      await tp.waitForSelector('.probe-note');
+      t.regex((await tp.textContent('.mac-ladder h3'))!, /this server's MAC/);
+      t.is((await tp.$$eval('.mac-ladder .rung-label', textsOf))[0], 'DISCOVER');
+      await tp.screenshot({ path: join(SHOTS, 'dhcp-probe-desktop.png'), fullPage: true });
+      await phone.close();
+      await tp.close();
     } finally {
       await lab.stop();
+    }
+    // A restart: the lease table comes back from the lease journal before any client speaks again.
+    const again = await fx.startLab(config, { args: ['--only', 'dhcp,http'], logLevel: 'warn' });
+    try {
+      const teacher = browsers[1];
+      const tp = await loginAt(teacher, 'http://127.0.0.1', 'teach', 'teach-pw');
+      const row = tp.locator(`table.leases tr[data-mac="${links[0]}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      t.regex((await row.textContent())!, new RegExp(`${leased[0].replace(/\./g, '\\.')}.*student-pc.*bound.*from the journal`));
+      await tp.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+      await tp.screenshot({ path: join(SHOTS, 'dhcp-restored-desktop.png'), fullPage: true });
+    } finally {
+      await again.stop();
     }
   } finally {
     for (const b of browsers) await b.close().catch(() => {});

@@ -13,6 +13,7 @@ import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
+import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
 import { LineClient } from '../support/line-client.js';
 import { LabStreamClient, login, request } from './lab-client.js';
@@ -23,7 +24,11 @@ const USERS = [
   { name: 'teach', password: 'teach-Secret-3' },
 ];
 
-async function startLab(t: { teardown(fn: () => Promise<void> | void): void }, lab: Record<string, unknown> = {}): Promise<LabnetHandle> {
+async function startLab(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  lab: Record<string, unknown> = {},
+  http: Record<string, unknown> = {},
+): Promise<LabnetHandle> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-hub-'));
   const handle = await startLabnet({
     defaults: false,
@@ -35,7 +40,7 @@ async function startLab(t: { teardown(fn: () => Promise<void> | void): void }, l
       instructors: ['teach'],
       lab,
       services: {
-        http: { port: 0, httpsPort: 0 },
+        http: { port: 0, httpsPort: 0, ...http },
         smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
         pop3: { port: 0, pop3sPort: 0 },
         imap: { port: 0, imapsPort: 0 },
@@ -499,4 +504,230 @@ test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (S
   t.is(smtps!.tls, 'implicit');
   await teach.until(() => teach.sessions().get(smtps!.id)?.handshake === true, 10_000, 'the SMTPS handshake');
   t.is((await request(http, `/lab/api/sessions/${smtps!.id}/tls`, { headers: { Cookie: cookie } })).status, 200);
+});
+
+test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 RETR and TOP, HTTP header fields; credentials and cookies stay redacted', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  const body = `${'The body of the message, line after line.\n'.repeat(400)}THE-END-OF-THE-BODY\n`;
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp'),
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: 'bob', pass: USERS[1].password },
+  });
+  await transport.sendMail({ from: 'bob@lab.test', to: 'alice@lab.test', subject: 'Payload <b>check</b>', text: body });
+  const data = (): LineData | undefined => teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('<message data:'));
+  await teach.until(() => data() !== undefined, 10_000, 'the DATA line');
+  const d = data()!;
+  t.true(d.payload!.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
+  t.true(d.payload!.includes('The body of the message, line after line.'), 'the start of the body is shown');
+  t.false(d.payload!.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  t.true(d.payloadBytes! > body.length, `payloadBytes ${d.payloadBytes} is the whole message`);
+  // POP3: RETR and TOP carry the message (the whole header, a bounded excerpt of the body).
+  const p = await LineClient.connect(lab.port('pop3'));
+  await p.line();
+  p.write(`USER alice\r\nPASS ${USERS[0].password}\r\nTOP 1 2\r\nRETR 1\r\nQUIT\r\n`);
+  while ((await p.line()) !== null);
+  const replies = (): LineData[] => teach.lines().filter((l) => l.kind === 'reply' && l.payload !== undefined && /octets of message follow/.test(l.text));
+  await teach.until(() => replies().length >= 2, 10_000, 'the TOP and RETR replies');
+  const [top, retr] = replies();
+  t.true(top.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(top.payload!.includes('Received: '), 'the trace header the server added is part of the stored message');
+  t.true(top.payloadBytes! < 2000, 'TOP 1 2 sends the header and two lines');
+  t.true(retr.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(retr.payloadBytes! > body.length);
+  t.false(retr.payload!.includes('THE-END-OF-THE-BODY'));
+  // HTTP: request and response header fields, with credentials and cookies redacted.
+  await request(http, '/index.html', {
+    headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', Cookie: 'tracker=cookie-secret-1', 'X-Student': 'probe <i>1</i>' },
+  });
+  const reqLine = (): LineData | undefined =>
+    teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('GET /index.html') && l.payload?.includes('X-Student'));
+  await teach.until(() => reqLine() !== undefined, 10_000, 'the GET line');
+  const g = reqLine()!;
+  t.true(g.payload!.includes('X-Student: probe <i>1</i>'));
+  t.true(g.payload!.includes('Authorization: <redacted>'));
+  t.true(g.payload!.includes('Cookie: <redacted>'));
+  const status = (): LineData | undefined => teach.lines().find((l) => l.kind === 'reply' && l.session === g.session && l.text.startsWith('HTTP/1.1 200'));
+  await teach.until(() => status() !== undefined, 10_000, 'the status line');
+  t.regex(status()!.payload!, /^Content-Type: text\/html/m);
+  t.regex(status()!.payload!, /^Content-Length: \d+/m);
+  t.false(status()!.payload!.startsWith('HTTP/1.1'), 'the status line is the line itself, not repeated in the payload');
+  // The lab's own login answer sets a cookie: its value never shows.
+  await login(http, 'bob', USERS[1].password);
+  await teach.until(() => teach.lines().some((l) => l.kind === 'reply' && l.payload?.includes('Set-Cookie: <redacted>') === true), 10_000, 'the login answer');
+  const everything = teach.raw;
+  for (const needle of ['c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', 'cookie-secret-1', USERS[1].password, cookie.split('=')[1]])
+    t.false(everything.includes(needle), `never shows ${needle}`);
+});
+
+test('an HTTPS client that half-closes after its request gets the answer, and the lab shows the session closed (node:tls, openssl s_client, curl)', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const https = lab.port('http', 'https');
+  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
+  await teach.open();
+  t.teardown(() => teach.close());
+  const closedAfterReply = (port: number): boolean => {
+    const id = sessionOfPeer(teach, port);
+    if (id === undefined) return false;
+    const kinds = teach.lines(id).map((l) => l.kind);
+    return kinds.includes('reply') && kinds.at(-1) === 'close';
+  };
+  // node:tls: close_notify and FIN right after the request (TLS 1.3 allows the server to answer, RFC 8446 section 6.1).
+  const got = await new Promise<{ port: number; text: string }>((resolve, reject) => {
+    let text = '';
+    const raw = net.connect({ port: https, host: '127.0.0.1', allowHalfOpen: true });
+    const s = tls.connect({ socket: raw, servername: 'localhost', rejectUnauthorized: false }, () => {
+      s.end('GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    });
+    let local = 0;
+    raw.once('connect', () => (local = raw.localPort!));
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (text += d));
+    s.on('close', () => resolve({ port: local, text }));
+    s.on('error', reject);
+  });
+  t.regex(got.text, /^HTTP\/1\.1 200 OK\r\n/, 'the half-closed client still got its answer');
+  await teach.until(() => closedAfterReply(got.port), 10_000, 'the node:tls session closed after its reply');
+  t.regex(teach.lines(sessionOfPeer(teach, got.port)).at(-1)!.text, /connection closed \(session ended\).* [1-9]\d* out$/);
+  // openssl s_client without -ign_eof: at the end of its input it sends close_notify and closes.
+  // (Spawned asynchronously: the lab runs in this process.)
+  const { spawn } = await import('node:child_process');
+  const run = (cmd: string, args: string[], input: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+      p.stdin.end(input);
+    });
+  const before = new Set(teach.sessions().keys());
+  const r = await run(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${https}`, '-servername', 'localhost', '-no_ign_eof'],
+    'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n',
+  );
+  t.is(r.status, 0, r.stderr);
+  const newOne = (): string | undefined => [...teach.sessions().keys()].find((k) => !before.has(k));
+  await teach.until(() => newOne() !== undefined && teach.lines(newOne()).some((l) => l.kind === 'close'), 10_000, 'the s_client session closed');
+  t.truthy(teach.sessions().get(newOne()!)!.closedAt);
+  // curl: a whole exchange, closed by curl.
+  const seen = new Set(teach.sessions().keys());
+  const c = await run('curl', ['-sk', '--http1.1', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${https}/index.html`], '');
+  t.is(c.stdout, '200');
+  const curlOne = (): string | undefined => [...teach.sessions().keys()].find((k) => !seen.has(k) && teach.sessions().get(k)!.listener === 'https');
+  await teach.until(() => curlOne() !== undefined && teach.lines(curlOne()).at(-1)?.kind === 'close', 10_000, 'the curl session closed');
+});
+
+test('a TLS session whose handshake was not tapped still shows what node:tls reported: version, suite, ALPN, SNI, certificate (HTTPS with handshakeDemo off, SMTP STARTTLS with tapping off)', async (t) => {
+  const lab = await startLab(t, {}, { handshakeDemo: false });
+  // The lab taps every STARTTLS while it runs; switched off here, STARTTLS runs on plain node:tls too.
+  lab.get<TlsMaterial>(TOKENS.Tls).tapAll = false;
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const teach = new LabStreamClient(http, { cookie });
+  await teach.open();
+  t.teardown(() => teach.close());
+  // HTTPS, implicit TLS, with SNI and ALPN.
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = tls.connect(
+      { port: lab.port('http', 'https'), host: '127.0.0.1', servername: 'localhost', ALPNProtocols: ['http/1.1'], rejectUnauthorized: false },
+      () => {
+        s.write('GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      },
+    );
+    let local = 0;
+    s.once('secureConnect', () => (local = s.localPort!));
+    s.on('data', () => {});
+    s.on('close', () => resolve(local));
+    s.on('error', reject);
+  });
+  await teach.until(
+    () => sessionOfPeer(teach, port) !== undefined && teach.sessions().get(sessionOfPeer(teach, port)!)!.handshake,
+    10_000,
+    'the HTTPS session with its handshake',
+  );
+  const id = sessionOfPeer(teach, port)!;
+  t.regex(teach.sessions().get(id)!.tlsSummary!, /^TLS 1\.3, TLS_AES/);
+  t.true(teach.lines(id).some((l) => l.kind === 'tls' && l.handshake === true && /not recorded message by message/.test(l.text)));
+  const hs = JSON.parse((await request(http, `/lab/api/sessions/${id}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(hs.messages.length, 0);
+  t.is(hs.version, 'TLS 1.3');
+  t.is(hs.alpn, 'http/1.1');
+  t.is(hs.serverName, 'localhost');
+  const rows = Object.fromEntries(hs.observed!.map((r) => [r.name, r.value]));
+  t.regex(rows['certificate subject'], /CN=/);
+  t.regex(rows['certificate names'], /DNS:localhost/);
+  t.regex(rows['SHA-256 fingerprint'], /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  // SMTP STARTTLS, untapped: the switch is marked and links to what node:tls reported.
+  const plain = await LineClient.connect(lab.port('smtp'));
+  await plain.line();
+  await smtpSay(plain, 'EHLO untapped');
+  await smtpSay(plain, 'STARTTLS');
+  const sport = plain.socket.localPort!;
+  plain.socket.removeAllListeners('data');
+  const secure = tls.connect({ socket: plain.socket, servername: 'localhost', rejectUnauthorized: false });
+  await new Promise<void>((r, j) => {
+    secure.once('secureConnect', () => r());
+    secure.once('error', j);
+  });
+  const after = new LineClient(secure);
+  after.write('QUIT\r\n');
+  await after.line();
+  await teach.until(
+    () => sessionOfPeer(teach, sport) !== undefined && teach.lines(sessionOfPeer(teach, sport)).some((l) => l.kind === 'close'),
+    10_000,
+    'the STARTTLS session',
+  );
+  const sid = sessionOfPeer(teach, sport)!;
+  t.is(teach.sessions().get(sid)!.tls, 'starttls');
+  t.true(teach.lines(sid).some((l) => l.kind === 'tls' && l.handshake === true));
+  const shs = JSON.parse((await request(http, `/lab/api/sessions/${sid}/tls`, { headers: { Cookie: cookie } })).body) as HandshakeData;
+  t.is(shs.serverName, 'localhost');
+  t.true(shs.observed!.some((r) => r.name === 'cipher suite'));
+});
+
+test('over HTTPS the login cookie is also Secure (and still HttpOnly, SameSite=Strict)', async (t) => {
+  const lab = await startLab(t);
+  const port = lab.port('http', 'https');
+  const https = await import('node:https');
+  const body = `user=alice&password=${encodeURIComponent(USERS[0].password)}`;
+  const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/lab/login',
+        method: 'POST',
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        agent: false,
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': String(body.length),
+          Origin: `https://localhost:${port}`,
+          Host: `localhost:${port}`,
+        },
+      },
+      (r) => {
+        r.resume();
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, cookie: r.headers['set-cookie']?.[0] ?? '' }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.is(res.status, 303);
+  t.regex(res.cookie, /^labnet_lab=[A-Za-z0-9_-]{43}; Path=\/lab; .*HttpOnly/);
+  t.regex(res.cookie, /; Secure(;|$)/);
+  t.regex(res.cookie, /SameSite=Strict/);
 });

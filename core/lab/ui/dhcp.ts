@@ -49,7 +49,12 @@ function leaseTable(rows: LeaseRow[]): HTMLElement {
               null,
               r.expiresAt ? `${clock(r.expiresAt)} (${r.expiresAt > now ? `in ${duration(r.expiresAt - now)}` : 'past'})` : r.state === 'bound' ? 'never' : '—',
             ),
-            h('td', null, h('span', { class: `pill ${r.state === 'bound' ? 'ok' : r.state === 'offered' ? 'warn' : 'off'}` }, r.state)),
+            h(
+              'td',
+              null,
+              h('span', { class: `pill ${r.state === 'bound' ? 'ok' : r.state === 'offered' ? 'warn' : 'off'}` }, r.state),
+              r.restored ? h('small', { class: 'muted restored', title: 'read from the lease journal when labnet started' }, ' from the journal') : null,
+            ),
           ),
         ),
       ),
@@ -101,6 +106,8 @@ export function dhcpView(selected: string | undefined): HTMLElement {
   const mac = selected && byMac.has(selected) ? selected : macs[0];
   const packets = mac ? byMac.get(mac)! : [];
   const lease = mac ? store.leases.get(mac) : undefined;
+  // labnet's own check for other DHCP servers: it sends a DISCOVER with the server's own MAC.
+  const probe = packets.some((p) => p.probe === true);
   return h(
     'section',
     { class: 'view dhcp' },
@@ -135,19 +142,39 @@ export function dhcpView(selected: string | undefined): HTMLElement {
                 'a',
                 { href: `#/dhcp/${encodeURIComponent(m)}`, class: m === mac ? 'active' : '', data: { mac: m } },
                 h('span', { class: 'mono' }, m),
-                h('small', null, `${l?.address || ''} ${l?.hostname ?? ''} · ${shortType(last.type)} ${clock(last.t)}`),
+                h(
+                  'small',
+                  null,
+                  `${last.probe ? "this server's own probe" : `${l?.address || ''} ${l?.hostname ?? ''}`} · ${shortType(last.type)} ${clock(last.t)}`,
+                ),
               );
             }),
           ),
           h(
             'div',
             { class: 'mac-ladder' },
-            h('h3', null, h('span', { class: 'mono' }, mac ?? ''), lease?.address ? ` → ${lease.address}` : '', lease?.hostname ? ` (${lease.hostname})` : ''),
+            h(
+              'h3',
+              null,
+              h('span', { class: 'mono' }, mac ?? ''),
+              probe ? " (this server's MAC)" : '',
+              lease?.address ? ` → ${lease.address}` : '',
+              lease?.hostname ? ` (${lease.hostname})` : '',
+            ),
+            probe
+              ? h(
+                  'p',
+                  { class: 'explain probe-note' },
+                  'Before it serves, labnet checks that no other DHCP server answers on this network: it broadcasts a DISCOVER of its own, with its own MAC address as chaddr, and listens for OFFERs. An OFFER here would mean a second server (labnet then refuses to start).',
+                )
+              : null,
             ladder(
-              { client: `client ${mac ?? ''}`, server: 'DHCP server (labnet)' },
+              probe
+                ? { client: 'labnet (probe, its own MAC)', server: 'other DHCP servers' }
+                : { client: `client ${mac ?? ''}`, server: 'DHCP server (labnet)' },
               packets.map((p) => ({
                 key: `${p.seq}`,
-                from: p.dir === 'in' ? 'client' : 'server',
+                from: p.probe ? (p.dir === 'out' ? 'client' : 'server') : p.dir === 'in' ? 'client' : 'server',
                 label: shortType(p.type),
                 sub: `${clockMs(p.t)} · xid ${p.xid}${p.fields.find((f) => f.name === 'yiaddr' && f.value !== '0.0.0.0') ? ` · yiaddr ${p.fields.find((f) => f.name === 'yiaddr')!.value}` : ''}`,
                 className: `dhcp-${shortType(p.type).toLowerCase()}`,
@@ -158,7 +185,11 @@ export function dhcpView(selected: string | undefined): HTMLElement {
           ),
         ),
     h('h3', null, 'Leases'),
-    h('p', { class: 'muted' }, 'As the packets since labnet started show them (a lease restored from the journal appears at its next renewal).'),
+    h(
+      'p',
+      { class: 'muted' },
+      'The leases in the server’s journal when labnet started, updated by every packet since (the journal survives a restart, so a student keeps their address).',
+    ),
     leaseTable([...store.leases.values()].sort((a, b) => b.t - a.t)),
   );
 }

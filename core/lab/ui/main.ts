@@ -6,6 +6,7 @@ import { h, replace } from './dom.js';
 import { httpView, resetHttp } from './http.js';
 import { overviewView } from './overview.js';
 import { packetsView } from './packets.js';
+import { dnsView } from './dns.js';
 import { currentRoute, navigate, onRoute, type Route } from './router.js';
 import { requestsView, tlsView, transcriptView } from './session.js';
 import { filterFrom, sessionsView } from './sessions.js';
@@ -66,6 +67,8 @@ function build(route: Route): Controller {
     }
     case 'packets':
       return packetsView(route);
+    case 'dns':
+      return { el: dnsView(route.parts[0]), change: (c) => c !== 'packets' && c !== 'hello' };
     default:
       return { el: overviewView(), change: (c) => c !== 'overview' && c !== 'hello' };
   }
@@ -111,6 +114,7 @@ function drawTabs(route: Route): void {
     ['dhcp', 'DHCP'],
     ['http', 'HTTP'],
     ['packets', 'Packets'],
+    ['dns', 'DNS'],
   ];
   if (store.viewer.role === 'instructor') items.push(['projector', 'Projector']);
   const active = route.view === 'session' ? 'sessions' : route.view;

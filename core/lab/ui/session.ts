@@ -66,16 +66,23 @@ function lineText(l: LineData): HTMLElement {
   return pre;
 }
 
-function payloadBox(l: LineData): HTMLElement | null {
+/**
+ * What came with a line, folded: an HTTP request's or response's header fields, or a mail message
+ * (its header section and the start of its body, with how much more there was).
+ */
+function payloadBox(l: LineData, service: string): HTMLElement | null {
   if (l.payload === undefined) return null;
-  const size = l.payloadBytes ?? l.payload.length;
+  const web = service === 'http' || service === 'https';
+  const shown = l.payload;
+  const size = web ? shown.length : (l.payloadBytes ?? shown.length);
+  const label = web ? `header fields (${shown.split('\r\n').filter((x) => x !== '').length})` : `message: ${bytes(size)}`;
   const pre = h('pre', { class: 'payload' });
-  const btn = h('button', { type: 'button', class: 'fold', aria: { expanded: 'false' } }, `payload: ${bytes(size)}: show`);
+  const btn = h('button', { type: 'button', class: 'fold', aria: { expanded: 'false' } }, `${label}: show`);
   btn.addEventListener('click', () => {
     const open = btn.getAttribute('aria-expanded') === 'true';
-    pre.textContent = open ? '' : l.payload! + (size > l.payload!.length ? `\n… (${bytes(size - l.payload!.length)} more not kept)` : '');
+    pre.textContent = open ? '' : shown + (!web && size > shown.length ? `\n… (${bytes(size - shown.length)} more of the body not kept)` : '');
     btn.setAttribute('aria-expanded', String(!open));
-    btn.textContent = open ? `payload: ${bytes(size)}: show` : `payload: ${bytes(size)}: fold`;
+    btn.textContent = `${label}: ${open ? 'show' : 'fold'}`;
   });
   return h('div', { class: 'payload-box' }, btn, pre);
 }
@@ -114,7 +121,7 @@ export function lineRow(l: LineData, s: SessionSummary, note = l.note): HTMLElem
       { class: 'body' },
       lineText(l),
       l.cut ? h('span', { class: 'muted cut' }, `(${l.cut} more characters not kept)`) : null,
-      payloadBox(l),
+      payloadBox(l, s.service),
       l.request ? h('span', { class: 'req-time' }, `${l.request.method} ${l.request.path} took ${l.request.ms} ms`) : null,
     ),
     h('span', { class: 'badges' }, l.encrypted ? h('span', { class: 'badge enc', title: 'this line travelled encrypted (TLS)' }, 'encrypted') : null),
@@ -304,6 +311,20 @@ export function tlsView(id: string): SessionViewHandle {
     const facts = [d.version, d.suite, d.group, d.alpn ? `ALPN ${d.alpn}` : '', d.serverName ? `SNI ${d.serverName}` : '', d.resumed ? 'resumed' : '']
       .filter(Boolean)
       .join(' · ');
+    if (d.messages.length === 0 && d.observed) {
+      // Not tapped: no ladder, but what node:tls reported about the finished handshake.
+      replace(
+        body,
+        h('p', { class: 'summary' }, facts || 'TLS'),
+        ...d.notes.map((n) => h('p', { class: 'muted untapped-note' }, n)),
+        fieldTable(
+          ['what', 'value'],
+          d.observed.map((f) => [h('b', null, f.name), h('span', { class: 'mono' }, f.value)]),
+          'observed',
+        ),
+      );
+      return;
+    }
     replace(
       body,
       h('p', { class: 'summary' }, facts || 'handshake'),

@@ -144,7 +144,15 @@ export class Store {
   }
 
   addDhcp(p: DhcpPacketData): void {
-    if (this.dhcpSeen.has(p.seq)) return;
+    if (this.dhcpSeen.has(p.seq)) {
+      // Sent again once the hub knows it was the server's own probe (the server's MAC is known later).
+      const known = p.probe ? this.dhcp.find((x) => x.seq === p.seq) : undefined;
+      if (known && !known.probe) {
+        known.probe = true;
+        this.emit('dhcp');
+      }
+      return;
+    }
     this.dhcpSeen.add(p.seq);
     this.dhcp.push(p);
     if (this.dhcp[this.dhcp.length - 2]?.seq > p.seq) this.dhcp.sort((a, b) => a.seq - b.seq);

@@ -1,5 +1,6 @@
 // BDAT (RFC 3030 CHUNKING): `BDAT <size> [LAST]` followed by exactly size octets. The octets are
 // always consumed, even when the command is refused, so they can never be read as commands.
+import { messageExcerpt } from '../../../core/events.js';
 import { CrlfNormalizer } from '../crlf-normalizer.js';
 import { LIMITS } from '../limits.js';
 import { REPLY } from '../replies.js';
@@ -65,6 +66,8 @@ export const bdat: SmtpCommand = {
     s.commandEvent(
       `<message data: ${state.size} octets in chunks${state.normalizer.bare > 0 ? `, ${state.normalizer.bare} bare CR/LF normalised` : ''}>`,
       'BDAT',
+      () => messageExcerpt(state.chunks),
+      state.size,
     );
     if (state.overflow) {
       s.resetTransaction();

@@ -2,6 +2,7 @@
 // session's expectDotData), which ends it only at CRLF "." CRLF (bare CR/LF never do: SMTP smuggling)
 // and undoes dot-stuffing (section 4.5.2). Over SIZE: 552 5.3.4 after reading to the end, and the
 // session goes on.
+import { messageExcerpt } from '../../../core/events.js';
 import { REPLY } from '../replies.js';
 import type { SmtpCommand } from './types.js';
 
@@ -21,7 +22,12 @@ export const data: SmtpCommand = {
       s.ending = true; // the client went away mid-message: nothing is delivered
       return;
     }
-    s.commandEvent(`<message data: ${result.size} octets${result.bareLineEndings > 0 ? `, ${result.bareLineEndings} bare CR/LF normalised` : ''}>`, 'DATA');
+    s.commandEvent(
+      `<message data: ${result.size} octets${result.bareLineEndings > 0 ? `, ${result.bareLineEndings} bare CR/LF normalised` : ''}>`,
+      'DATA',
+      () => messageExcerpt(chunks),
+      result.size,
+    );
     if (result.overflow) {
       s.resetTransaction();
       s.reply(REPLY.messageTooBig(s.config.maxMessageSize));
