@@ -3,6 +3,7 @@
 import type { Container } from 'inversify';
 import { MailStore } from './mail-store/index.js';
 import { bindMailApi } from './mail-api/index.js';
+import { FaultInjector } from './faults/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
 import { LabHub } from './lab/hub.js';
@@ -22,6 +23,8 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
       start: () => container.get<MailStore>(TOKENS.MailStore).start(),
       stop: () => container.get<MailStore>(TOKENS.MailStore).stop(),
     });
+    // Fault rules for test suites: the mail sessions' interceptor (lab.faults, /api/v1/faults).
+    container.bind(TOKENS.Faults).to(FaultInjector).inSingletonScope();
     // Reading the store back for test suites: lab.mail in process, /api/v1/ over HTTP.
     lifecycles.push(bindMailApi(container));
   }
