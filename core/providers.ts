@@ -7,6 +7,9 @@ import { FaultInjector } from './faults/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
 import { LabHub } from './lab/hub.js';
+import { addInboxRoutes } from './lab/inbox-routes.js';
+import type { HttpRouteRegistry } from './http/routes.js';
+import type { MailApi } from './mail-api/mail-api.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -41,7 +44,12 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     // sees every session from the first.
     container.bind(TOKENS.Lab).to(LabHub).inSingletonScope();
     lifecycles.push({
-      start: () => container.get<LabHub>(TOKENS.Lab).start(),
+      start: async () => {
+        await container.get<LabHub>(TOKENS.Lab).start();
+        // The web inbox (/lab#/mail) reads through the MailApi when the mail store is there.
+        if (container.isBound(TOKENS.MailApi))
+          addInboxRoutes(container.get<HttpRouteRegistry>(TOKENS.HttpRoutes), container.get<LabHub>(TOKENS.Lab), container.get<MailApi>(TOKENS.MailApi));
+      },
       stop: () => container.get<LabHub>(TOKENS.Lab).stop(),
     });
   }

@@ -4,6 +4,7 @@
 import { dhcpView } from './dhcp.js';
 import { h, replace } from './dom.js';
 import { httpView, resetHttp } from './http.js';
+import { inboxView } from './inbox.js';
 import { overviewView } from './overview.js';
 import { packetsView } from './packets.js';
 import { currentRoute, navigate, onRoute, type Route } from './router.js';
@@ -64,6 +65,8 @@ function build(route: Route): Controller {
         },
       };
     }
+    case 'mail':
+      return { el: inboxView(route), change: (c) => c !== 'hello' };
     case 'packets':
       return { el: packetsView(), change: (c) => c !== 'packets' && c !== 'hello' };
     default:
@@ -111,6 +114,7 @@ function drawTabs(route: Route): void {
     ['dhcp', 'DHCP'],
     ['http', 'HTTP'],
     ['packets', 'Packets'],
+    ['mail', 'Mail'],
   ];
   if (store.viewer.role === 'instructor') items.push(['projector', 'Projector']);
   const active = route.view === 'session' ? 'sessions' : route.view;
