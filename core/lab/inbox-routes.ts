@@ -7,6 +7,7 @@
 //   message?folder=&uid=[&user=]         one message: addresses, text, headers, attachments listed
 //   html?folder=&uid=[&user=]            the HTML part as a document for a sandboxed frame
 //   raw?folder=&uid=[&user=]             the source, as text
+//   structure?folder=&uid=[&user=]       the MIME tree (inbox-mime.ts) and the encoded words of the header
 //   attachment?folder=&uid=&n=[&user=]   one attachment, always as a download
 //
 // HTML mail is hostile: it is served with `Content-Security-Policy: sandbox` (an opaque origin, no
@@ -19,7 +20,9 @@ import type { HttpRouteRegistry } from '../http/routes.js';
 import type { MailApi } from '../mail-api/mail-api.js';
 import { messageId, summarise } from '../mail-api/match.js';
 import { contentDisposition, safeContentType } from '../mail-api/rest/http-json.js';
+import { mime } from '../mail-api/mime-lib.js';
 import type { ParsedMessage } from '../mail-api/types.js';
+import { mimeTree } from './inbox-mime.js';
 import type { LabHub } from './hub.js';
 import { LAB_SECURITY_FIELDS } from './page.js';
 import { viewerOf } from './routes.js';
@@ -155,6 +158,15 @@ async function serve(ex: HttpExchange, hub: LabHub, mail: MailApi): Promise<void
         doc,
       );
       return;
+    }
+    case 'structure': {
+      const id = messageId(user, folderOf(params), uidOf(params));
+      const m = await mail.message(id);
+      const encodedWords = m.headers
+        .filter((x) => x.value.includes('=?'))
+        .slice(0, 50)
+        .map((x) => ({ name: x.name, raw: x.value.slice(0, 2000), decoded: mime().decodeWords(x.value.slice(0, 2000)) }));
+      return sendJson(ex, { tree: mimeTree(m.raw), encodedWords });
     }
     case 'raw': {
       const raw = await mail.raw(messageId(user, folderOf(params), uidOf(params)));

@@ -10,6 +10,8 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import type { ProtocolEvent } from '../../core/events.js';
 import { LabnetError } from '../../core/errors.js';
+import type { LabHub } from '../../core/lab/hub.js';
+import { TOKENS } from '../../core/tokens.js';
 import { startTestLab, type TestLab } from './fixture.js';
 
 let t0: TestLab;
@@ -68,6 +70,10 @@ test.serial('a rule from the config refuses one recipient; the others get the ma
   t.is(events[0].service, 'smtp');
   t.is(events[0].detail?.at, 'RCPT');
   t.truthy(events[0].session);
+  // The live lab shows it in the session's transcript.
+  const hub = t0.lab.get<LabHub>(TOKENS.Lab);
+  const transcript = hub.transcript({ role: 'instructor', user: 'teacher', address: '127.0.0.1' }, events[0].session!);
+  t.true(transcript?.lines.some((l) => l.kind === 'notice' && /fault injected by rule from-config at RCPT/.test(l.text)));
 });
 
 test.serial('nodemailer: RCPT refused once for one recipient (times), then delivered; the rule counts', async (t) => {

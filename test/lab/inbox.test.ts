@@ -46,7 +46,7 @@ test.before(async () => {
   await tx.sendMail({
     from: '"Teacher Tess" <teacher@lab.test>',
     to: 'alice@lab.test',
-    subject: 'Homework: MIME =?',
+    subject: 'Homework: MIME für alle',
     text: 'Hello Alice,\n\nthe homework is attached.\n\nTess\n',
     html: '<h1 style="color:#2457c5">Hello Alice</h1><p>The <b>homework</b> is attached. <img src="cid:logo@lab" alt="logo" width="32" height="32"></p>',
     attachments: [
@@ -119,7 +119,7 @@ test.serial('a student reads their mail: folders, list, text, HTML, headers, sou
   const { context, page } = await loggedIn(USERS[0]);
   try {
     const subjects = await page.$$eval('.inbox-messages .subject', textsOf);
-    t.deepEqual(subjects, ['Hostile HTML', 'Homework: MIME =?']);
+    t.deepEqual(subjects, ['Hostile HTML', 'Homework: MIME für alle']);
     t.regex((await page.textContent('.inbox-folders')) ?? '', /INBOX/);
     await open(page, 'Homework');
     t.regex((await page.textContent('.inbox-head')) ?? '', /Teacher Tess.*<teacher@lab\.test>/);
@@ -142,6 +142,18 @@ test.serial('a student reads their mail: folders, list, text, HTML, headers, sou
     await page.waitForSelector('.inbox-headers');
     const names = (await page.$$eval('.inbox-headers th', textsOf)).map((n) => n.toLowerCase());
     for (const n of ['received', 'from', 'to', 'subject', 'mime-version', 'content-type']) t.true(names.includes(n), n);
+
+    await page.click('.inbox-tabs a[data-show=structure]');
+    await page.waitForSelector('.mime-tree');
+    const types = await page.$$eval('.mime-tree .mime-type', textsOf);
+    t.deepEqual(types, ['multipart/mixed', 'multipart/alternative', 'text/plain', 'multipart/related', 'text/html', 'image/png', 'text/plain']);
+    const tree = (await page.textContent('.mime-tree')) ?? '';
+    t.regex(tree, /base64/);
+    t.regex(tree, /“homework\.txt”/);
+    const words = (await page.textContent('.inbox-structure table')) ?? '';
+    t.regex(words, /=\?UTF-8\?[QB]\?/i);
+    t.regex(words, /decodedHomework: MIME für alle/);
+    await page.screenshot({ path: join(SHOTS, 'inbox-structure.png') });
 
     await page.click('.inbox-tabs a[data-show=source]');
     await page.waitForFunction(() => !/Loading/.test((globalThis as unknown as PageGlobal).document.getElementById('app')?.textContent ?? 'Loading'));

@@ -42,7 +42,7 @@ interface MessageInfo {
   size: number;
 }
 
-const SHOWS = ['text', 'html', 'headers', 'source'] as const;
+const SHOWS = ['text', 'html', 'structure', 'headers', 'source'] as const;
 type Show = (typeof SHOWS)[number];
 
 async function getJson<T>(url: string): Promise<T> {
@@ -184,6 +184,46 @@ export function inboxView(route: Route): HTMLElement {
   return el;
 }
 
+interface MimeNode {
+  type: string;
+  params: Record<string, string>;
+  encoding: string;
+  disposition: string | null;
+  filename: string | null;
+  size: number;
+  children: MimeNode[];
+  note?: string;
+}
+
+/** What a student should take from a part's type and encoding. */
+const EXPLAIN: Record<string, string> = {
+  'multipart/alternative': 'the same content in several forms; a client shows the last one it can',
+  'multipart/mixed': 'a body followed by attachments',
+  'multipart/related': 'an HTML body with the images it shows (cid: links)',
+  'multipart/signed': 'a body and its signature',
+  'message/rfc822': 'a whole message inside this one',
+  base64: 'base64: 4 characters carry 3 octets',
+  'quoted-printable': 'quoted-printable: ASCII as is, other octets as =XX',
+  '8bit': '8bit: octets beyond ASCII sent as they are',
+};
+
+function mimeNode(n: MimeNode): HTMLElement {
+  const facts = [n.params.charset && `charset ${n.params.charset}`, n.encoding, n.disposition, n.filename && `“${n.filename}”`, bytes(n.size)].filter(
+    (x): x is string => typeof x === 'string' && x !== '',
+  );
+  const why = EXPLAIN[n.type] ?? EXPLAIN[n.encoding];
+  return h(
+    'li',
+    { data: { type: n.type } },
+    h('span', { class: 'mime-type' }, n.type),
+    ' ',
+    h('span', { class: 'muted' }, facts.join(' · ')),
+    why && h('div', { class: 'mime-why' }, why),
+    n.note && h('div', { class: 'error' }, n.note),
+    n.children.length > 0 && h('ul', null, n.children.map(mimeNode)),
+  );
+}
+
 function readMessage(
   m: MessageInfo,
   show: Show,
@@ -204,7 +244,13 @@ function readMessage(
       h(
         'a',
         { href: link({ show: s }), class: s === show ? 'active' : '', aria: s === show ? { current: 'page' } : {}, data: { show: s } },
-        { text: 'Text', html: m.hasHtml ? 'HTML' : 'HTML (none)', headers: `Headers (${m.headerCount})`, source: `Source (${bytes(m.size)})` }[s],
+        {
+          text: 'Text',
+          html: m.hasHtml ? 'HTML' : 'HTML (none)',
+          structure: 'MIME structure',
+          headers: `Headers (${m.headerCount})`,
+          source: `Source (${bytes(m.size)})`,
+        }[s],
       ),
     ),
   );
@@ -267,6 +313,34 @@ function readMessage(
         m.headerCount > m.headers.length && h('tr', null, h('td', { colspan: 2, class: 'muted' }, `… and ${m.headerCount - m.headers.length} more`)),
       );
       break;
+    case 'structure': {
+      const box = h('div', { class: 'inbox-structure' }, h('p', { class: 'muted' }, 'Loading…'));
+      void getJson<{ tree: MimeNode; encodedWords: Array<{ name: string; raw: string; decoded: string }> }>(api('structure', { uid: String(m.uid) }))
+        .then((s) =>
+          replace(
+            box,
+            h('ul', { class: 'mime-tree' }, mimeNode(s.tree)),
+            s.encodedWords.length > 0 && [
+              h('h4', null, 'Encoded words (RFC 2047): header text beyond ASCII'),
+              h(
+                'table',
+                { class: 'inbox-headers' },
+                h(
+                  'tbody',
+                  null,
+                  s.encodedWords.map((w) => [
+                    h('tr', null, h('th', null, w.name), h('td', null, h('code', null, w.raw))),
+                    h('tr', null, h('th', { class: 'muted' }, 'decoded'), h('td', null, w.decoded)),
+                  ]),
+                ),
+              ),
+            ],
+          ),
+        )
+        .catch((e: Error) => replace(box, h('p', { class: 'error' }, e.message)));
+      body = box;
+      break;
+    }
     case 'source': {
       const pre = h('pre', { class: 'inbox-source' }, 'Loading…');
       void fetch(api('raw', { uid: String(m.uid) }), { credentials: 'same-origin' }).then(async (r) => {
