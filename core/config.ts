@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { faultsConfigSchema, type FaultsConfig } from './faults/rules.js';
 import { z } from 'zod';
 import { LabnetError } from './errors.js';
 import { mailStoreConfigSchema } from './mail-store/config.js';
@@ -182,6 +183,8 @@ export function buildConfigSchema(modules: readonly ServiceConfigModule[]) {
     lab: labConfigSchema.default(() => labConfigSchema.parse({})),
     mailStore: mailStoreConfigSchema.default(() => mailStoreConfigSchema.parse({})),
     capture: captureConfigSchema.default(() => captureConfigSchema.parse({})),
+    /** Fault injection for test suites (core/faults): rules active from the start and their bounds. */
+    faults: faultsConfigSchema.default(() => faultsConfigSchema.parse({})),
   });
 }
 
@@ -209,6 +212,8 @@ export interface LabnetConfig {
   /** Per-user quotas of the mail store (core/mail-store/config.ts). */
   mailStore: z.infer<typeof mailStoreConfigSchema>;
   capture: z.infer<typeof captureConfigSchema>;
+  /** Fault rules and their bounds (core/faults/rules.ts). */
+  faults: FaultsConfig;
 }
 
 export function serviceConfig<T>(config: LabnetConfig, name: string): T {

@@ -17,7 +17,12 @@ export type LabnetErrorCode =
   | 'INVALID_QUERY'
   | 'WAIT_TIMEOUT'
   | 'NO_MAIL_STORE'
-  | 'NO_TLS';
+  | 'NO_TLS'
+  // Fault injection (core/faults): a rule that does not check, too many rules, an id taken or unknown.
+  | 'FAULT_INVALID'
+  | 'FAULT_LIMIT'
+  | 'FAULT_EXISTS'
+  | 'NO_SUCH_FAULT';
 
 /**
  * `labnet start` exit codes. 0: stopped by SIGINT/SIGTERM (or --help, --version). 1: an internal

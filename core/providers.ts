@@ -3,13 +3,16 @@
 import type { Container } from 'inversify';
 import { MailStore } from './mail-store/index.js';
 import { bindMailApi } from './mail-api/index.js';
+import { FaultInjector } from './faults/index.js';
 import { TOKENS } from './tokens.js';
 import { TlsMaterial } from './tls/tls-material.js';
 import { LabHub } from './lab/hub.js';
 import type { EventBus } from './events.js';
-import type { HttpRouteRegistry } from './http/routes.js';
 import type { PacketCapture } from './packet/packet-capture.js';
 import { attachPacketView, type PacketViewHandle } from './packet/packet-routes.js';
+import { addInboxRoutes } from './lab/inbox-routes.js';
+import type { HttpRouteRegistry } from './http/routes.js';
+import type { MailApi } from './mail-api/mail-api.js';
 
 export interface LifecycleProvider {
   start(): Promise<void>;
@@ -26,6 +29,8 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
       start: () => container.get<MailStore>(TOKENS.MailStore).start(),
       stop: () => container.get<MailStore>(TOKENS.MailStore).stop(),
     });
+    // Fault rules for test suites: the mail sessions' interceptor (lab.faults, /api/v1/faults).
+    container.bind(TOKENS.Faults).to(FaultInjector).inSingletonScope();
     // Reading the store back for test suites: lab.mail in process, /api/v1/ over HTTP.
     lifecycles.push(bindMailApi(container));
   }
@@ -42,7 +47,12 @@ export function coreProviders(container: Container, needs: ReadonlySet<string>):
     // sees every session from the first.
     container.bind(TOKENS.Lab).to(LabHub).inSingletonScope();
     lifecycles.push({
-      start: () => container.get<LabHub>(TOKENS.Lab).start(),
+      start: async () => {
+        await container.get<LabHub>(TOKENS.Lab).start();
+        // The web inbox (/lab#/mail) reads through the MailApi when the mail store is there.
+        if (container.isBound(TOKENS.MailApi))
+          addInboxRoutes(container.get<HttpRouteRegistry>(TOKENS.HttpRoutes), container.get<LabHub>(TOKENS.Lab), container.get<MailApi>(TOKENS.MailApi));
+      },
       stop: () => container.get<LabHub>(TOKENS.Lab).stop(),
     });
     // The packet view (/lab/api/capture, `flow` items on the stream); with the capture off it says so.

@@ -33,6 +33,8 @@ export const TOKENS = {
   Lab: Symbol.for('labnet.Lab'),
   /** PacketCapture: the lab's own frames, decoded, linked to sessions, exported as pcapng (core/packet). */
   Capture: Symbol.for('labnet.Capture'),
+  /** FaultInjector: fault rules for test suites, the interceptor of the SMTP, POP3 and IMAP sessions (core/faults). */
+  Faults: Symbol.for('labnet.Faults'),
   /** Every enabled service, multi-bound. */
   Service: Symbol.for('labnet.Service'),
 } as const;

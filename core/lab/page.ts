@@ -6,7 +6,7 @@ import { escapeHtml } from '../http/response.js';
 import type { Viewer } from './wire.js';
 
 export const LAB_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /** Fields every /lab response carries. */
 export const LAB_SECURITY_FIELDS = `Content-Security-Policy: ${LAB_CSP}\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\nX-Frame-Options: DENY\r\n`;

@@ -1,4 +1,4 @@
-// The one interception point of a line session, for fault injection in test suites (a later issue
+// The one interception point of a line session, for fault injection in test suites (core/faults
 // gives it config, an API and rules). The session asks it at each step below; the answer may send a
 // reply instead of running the step, delay the step, or close the connection. Without an interceptor
 // the session pays one `undefined` check per step.
@@ -30,6 +30,8 @@ export interface Interception {
   reply?: string | readonly string[];
   /** Close the connection (after the reply, if any) instead of running the step. */
   close?: boolean;
+  /** Run the step, but close the connection once this many more octets were written (cut mid-answer). */
+  closeAfterBytes?: number;
 }
 
 /** The session type is left open so that one interceptor can serve every protocol. */

@@ -17,7 +17,7 @@ import type { Connection, TlsUpgradeOptions } from '../connection.js';
 import type { EventBus } from '../events.js';
 import { FramerError, type DotDataResult } from '../line-framer.js';
 import type { CommandSpec, CommandTable } from './command-table.js';
-import type { Interceptor, SessionStep } from './interceptor.js';
+import type { Interception, Interceptor, SessionStep } from './interceptor.js';
 import type { TlsPolicy } from './tls-policy.js';
 
 /** Held output is written once it reaches this many octets, even while more commands are waiting. */
@@ -58,6 +58,9 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   /** The session idles in expectNext(..., true): what it sends meanwhile (IDLE's updates) is written at once. */
   private waiting = false;
   private readonly encoding: 'utf8' | 'latin1';
+  /** Fault injection (closeAfterBytes): octets still to write before the connection is dropped. */
+  private dropAfter: number | undefined;
+  private dropped = false;
 
   constructor(
     readonly conn: Connection,
@@ -155,9 +158,12 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     if (found.kind === 'wrong-state') return this.onWrongState(cmd, spec);
     if (found.kind === 'bad-args') return this.onBadArgs(cmd, spec);
     if (spec.authentication === true && !this.authAllowed) return this.onTlsRequired(cmd, spec);
-    if (this.options.interceptor !== undefined) {
+    const interceptor = this.options.interceptor;
+    if (interceptor !== undefined) {
       const step: SessionStep = { kind: 'command', name: spec.name, line: this.shown(cmd, spec), ...(cmd.tag !== undefined ? { tag: cmd.tag } : {}) };
-      if (await this.intercept(step)) return;
+      // An interceptor with nothing to say answers undefined synchronously: no await on the hot path.
+      const answer = interceptor(this, step);
+      if (answer !== undefined && (await this.applyInterception(await answer))) return;
     }
     await this.execute(cmd, spec);
   }
@@ -174,8 +180,12 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   async intercept(step: SessionStep): Promise<boolean> {
     const interceptor = this.options.interceptor;
     if (interceptor === undefined) return false;
-    const i = await interceptor(this, step);
+    return this.applyInterception(await interceptor(this, step));
+  }
+
+  private async applyInterception(i: Interception | undefined): Promise<boolean> {
     if (i === undefined) return false;
+    if (i.closeAfterBytes !== undefined) this.dropAfter = Math.min(this.dropAfter ?? Infinity, i.closeAfterBytes);
     if (i.delayMs !== undefined && i.delayMs > 0) {
       this.flush();
       await new Promise((r) => setTimeout(r, i.delayMs));
@@ -259,17 +269,38 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     this.heldOctets = 0;
     if (held.length === 1) {
       const p = held[0];
-      this.conn.write(typeof p === 'string' && this.encoding !== 'utf8' ? Buffer.from(p, this.encoding) : p);
+      this.write(typeof p === 'string' && this.encoding !== 'utf8' ? Buffer.from(p, this.encoding) : p);
       return;
     }
     let strings = true;
     for (const p of held) if (typeof p !== 'string') strings = false;
     if (strings) {
       const text = (held as string[]).join('');
-      this.conn.write(this.encoding === 'utf8' ? text : Buffer.from(text, this.encoding));
+      this.write(this.encoding === 'utf8' ? text : Buffer.from(text, this.encoding));
       return;
     }
-    this.conn.write(Buffer.concat(held.map((p) => (typeof p === 'string' ? Buffer.from(p, this.encoding) : p))));
+    this.write(Buffer.concat(held.map((p) => (typeof p === 'string' ? Buffer.from(p, this.encoding) : p))));
+  }
+
+  private write(data: string | Buffer): void {
+    if (this.dropAfter === undefined) {
+      this.conn.write(data);
+      return;
+    }
+    // A fault rule cuts the answer: write what is left of its budget, then drop the connection.
+    if (this.dropped) return;
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (buf.length < this.dropAfter) {
+      this.dropAfter -= buf.length;
+      this.conn.write(buf);
+      return;
+    }
+    if (this.dropAfter > 0) this.conn.write(buf.subarray(0, this.dropAfter));
+    this.dropped = true;
+    this.held = [];
+    this.heldOctets = 0;
+    this.ending = true;
+    this.conn.close('closed by a fault rule (closeAfterBytes)');
   }
 
   /** Writes what is held and waits until the socket has taken it (long answers in pieces). */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from '../auth.js';
 import type { LabnetConfig } from '../config.js';
 import type { EventBus } from '../events.js';
+import type { FaultInjector } from '../faults/index.js';
 import type { HttpRouteRegistry } from '../http/routes.js';
 import { TOKENS } from '../tokens.js';
 import { MailApi } from './mail-api.js';
@@ -25,6 +26,7 @@ export function bindMailApi(container: Container): { start(): Promise<void>; sto
         accounts: container.get<Accounts>(TOKENS.Accounts),
         events: container.get<EventBus>(TOKENS.Events),
         mail: container.get<MailApi>(TOKENS.MailApi),
+        faults: container.isBound(TOKENS.Faults) ? container.get<FaultInjector>(TOKENS.Faults) : undefined,
       });
       if (apiEnabled(config)) {
         const how = [config.api.token !== '' ? 'bearer token' : '', config.instructors.length > 0 ? `instructors ${config.instructors.join(', ')}` : '']

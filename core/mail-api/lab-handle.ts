@@ -4,6 +4,7 @@
 // Accounts, so the REST API and the in-process API answer alike.
 import type { Accounts } from '../auth.js';
 import { LabnetError } from '../errors.js';
+import type { FaultInjector, FaultRule, FaultRuleInput } from '../faults/index.js';
 import type { LabnetHandle } from '../host.js';
 import { TOKENS } from '../tokens.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
@@ -43,6 +44,22 @@ export interface LabUsers {
   list(): LabUser[];
 }
 
+/**
+ * Fault rules (core/faults): the SMTP, POP3 and IMAP sessions ask them at the greeting, before each
+ * command and at the end of an SMTP message. The first rule that matches and acts wins.
+ */
+export interface LabFaults {
+  /** Adds a rule; returns it with its id. Codes FAULT_INVALID, FAULT_LIMIT, FAULT_EXISTS. */
+  add(rule: FaultRuleInput): FaultRule;
+  /** The rules in the order they are checked, with how often each matched and acted. */
+  list(): FaultRule[];
+  get(id: string): FaultRule | undefined;
+  /** Removes one rule; false when there was none. */
+  remove(id: string): boolean;
+  /** Removes every rule; returns how many there were. */
+  clear(): number;
+}
+
 /** Options for nodemailer.createTransport (SMTPTransport.Options). */
 export interface SmtpClientOptions {
   host: string;
@@ -76,6 +93,7 @@ export interface LabClients {
 export interface Labnet extends LabnetHandle {
   mail: LabMail;
   users: LabUsers;
+  faults: LabFaults;
   /** The lab CA certificate (PEM): trust it and TLS to labnet verifies. Throws NO_TLS without a TLS service. */
   readonly caPem: string;
   /** Bound ports by listener name: smtp, submission, smtps, pop3, pop3s, imap, imaps, http, https... */
@@ -104,6 +122,15 @@ export function withTestApi(handle: LabnetHandle): Labnet {
   const accounts = handle.get<Accounts>(TOKENS.Accounts);
   const tls = has(TOKENS.Tls) ? handle.get<TlsMaterial>(TOKENS.Tls) : undefined;
   const api = (): MailApi => mailApi ?? noMailStore();
+  const injector = has(TOKENS.Faults) ? handle.get<FaultInjector>(TOKENS.Faults) : undefined;
+  const fi = (): FaultInjector => injector ?? noMailStore();
+  const faults: LabFaults = {
+    add: (rule) => fi().add(rule),
+    list: () => injector?.list() ?? [],
+    get: (id) => injector?.get(id),
+    remove: (id) => injector?.remove(id) ?? false,
+    clear: () => injector?.clear() ?? 0,
+  };
 
   const mail: LabMail = {
     messages: async (query) => api().messages(typeof query === 'string' ? { user: query } : query),
@@ -150,7 +177,7 @@ export function withTestApi(handle: LabnetHandle): Labnet {
     },
   };
 
-  const lab = Object.assign(handle, { mail, users, ports, host, clients }) as Omit<Labnet, 'caPem'>;
+  const lab = Object.assign(handle, { mail, users, faults, ports, host, clients }) as Omit<Labnet, 'caPem'>;
   Object.defineProperty(lab, 'caPem', { get: caPem, enumerable: true });
   return lab as Labnet;
 }

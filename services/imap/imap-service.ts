@@ -1,11 +1,12 @@
 // The IMAP service (RFC 3501 IMAP4rev1, port 143): a TCP listener whose sessions run over the shared
 // mail store, with STARTTLS on 143 and implicit TLS on 993 (the lab certificate, TOKENS.Tls).
 import 'reflect-metadata';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { z } from 'zod';
 import type { Accounts } from '../../core/auth.js';
 import { portSchema, serviceBaseSchema, serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import type { FaultInjector } from '../../core/faults/index.js';
 import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
@@ -56,6 +57,7 @@ export class ImapService extends TcpService {
     @inject(TOKENS.Accounts) accounts: Accounts,
     @inject(TOKENS.MailStore) store: MailStore,
     @inject(TOKENS.Tls) tls: TlsMaterial,
+    @inject(TOKENS.Faults) @optional() faults?: FaultInjector,
   ) {
     super();
     this.cfg = serviceConfig<ImapConfig>(config, 'imap');
@@ -69,6 +71,7 @@ export class ImapService extends TcpService {
       sessionsPerUser: new Map(),
       // STARTTLS on 143 and IMAPS on 993 with the lab certificate; LOGINDISABLED before TLS if configured.
       tls: TlsPolicy.forMail(config, tls, 'imap', IMAP_ALPN),
+      interceptor: faults?.interceptor,
     };
   }
 

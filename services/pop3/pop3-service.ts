@@ -1,9 +1,10 @@
 // The POP3 service (RFC 1939, RFC 2449, RFC 5034) on port 110 over the shared mail store.
 import 'reflect-metadata';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { Accounts } from '../../core/auth.js';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import type { FaultInjector } from '../../core/faults/index.js';
 import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
@@ -39,6 +40,7 @@ export class Pop3Service extends TcpService {
     @inject(TOKENS.Accounts) private readonly accounts: Accounts,
     @inject(TOKENS.MailStore) private readonly store: MailStore,
     @inject(TOKENS.Tls) tls: TlsMaterial,
+    @inject(TOKENS.Faults) @optional() private readonly faults?: FaultInjector,
   ) {
     super();
     this.cfg = serviceConfig<Pop3Config>(config, 'pop3');
@@ -65,6 +67,7 @@ export class Pop3Service extends TcpService {
       implementation: IMPLEMENTATION,
       maxErrors: this.cfg.maxErrors,
       tls: this.tlsPolicy,
+      interceptor: this.faults?.interceptor,
     };
     // RFC 1939 section 3: on the autologout timer the server closes without a response (no idle reply).
     const replies = connectionReplies(this.events, this.name, {

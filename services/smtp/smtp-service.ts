@@ -1,11 +1,12 @@
 // The SMTP service: port 25 (MX-style, for mail to lab users) and the submission port 587 (RFC 6409,
 // AUTH required). Sessions are plain objects (smtp-session.ts) built around each connection.
 import 'reflect-metadata';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { Logger } from 'pino';
 import type { Accounts } from '../../core/auth.js';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
 import type { EventBus } from '../../core/events.js';
+import type { FaultInjector } from '../../core/faults/index.js';
 import { connectionReplies, TlsPolicy } from '../../core/line-session/index.js';
 import type { MailStore } from '../../core/mail-store/index.js';
 import type { NetHost } from '../../core/net-host.js';
@@ -41,6 +42,7 @@ export class SmtpService extends TcpService {
     @inject(TOKENS.MailStore) private readonly store: MailStore,
     @inject(TOKENS.Logger) logger: Logger,
     @inject(TOKENS.Tls) tls: TlsMaterial,
+    @inject(TOKENS.Faults) @optional() faults?: FaultInjector,
   ) {
     super();
     this.config = serviceConfig<SmtpConfig>(lab, 'smtp');
@@ -62,6 +64,7 @@ export class SmtpService extends TcpService {
       logger: logger.child({ service: 'smtp' }),
       stats: this.stats,
       tls: this.tlsPolicy,
+      interceptor: faults?.interceptor,
     };
   }
 

@@ -355,6 +355,37 @@ test.serial('hostile input: unknown or repeated parameters, bad numbers, bad JSO
   problems.length = 0;
 });
 
+test.serial('fault rules: add (201, Location), list, get, refuse bad and duplicate rules, remove one and all; SMTP answers what they say', async (t) => {
+  const added = await api('/api/v1/faults', {
+    method: 'POST',
+    body: { id: 'rest-rcpt', service: 'smtp', at: 'RCPT', recipient: 'bob@*', reply: '451 4.3.0 injected by REST' },
+  });
+  t.is(added.status, 201, added.text);
+  t.is(added.headers.get('location'), '/api/v1/faults/rest-rcpt');
+  t.like(added.json(), { id: 'rest-rcpt', at: 'RCPT', matched: 0, applied: 0 });
+  const err = await t.throwsAsync(send({ from: 'x@school.example', to: 'bob@lab.test', subject: 'rest fault', text: 'x' }));
+  t.is((err as { responseCode?: number }).responseCode, 451);
+  t.like((await api('/api/v1/faults/rest-rcpt')).json(), { matched: 1, applied: 1 });
+  t.is((await api('/api/v1/faults', { method: 'POST', body: { at: 'MAIL', delayMs: 5 } })).status, 201);
+  const list = (await api('/api/v1/faults')).json<{ rules: Array<{ id: string }>; maxRules: number }>();
+  t.deepEqual(
+    list.rules.map((r) => r.id),
+    ['rest-rcpt', 'f1'],
+  );
+  t.is(list.maxRules, 100);
+  t.like((await api('/api/v1/faults', { method: 'POST', body: { at: 'MAIL' } })).json(), { status: 400, code: 'FAULT_INVALID' });
+  t.like((await api('/api/v1/faults', { method: 'POST', body: { at: 'MAIL', reply: '4', bogus: 1 } })).json(), { status: 400, code: 'FAULT_INVALID' });
+  t.like((await api('/api/v1/faults', { method: 'POST', body: { id: 'rest-rcpt', close: true } })).json(), { status: 409, code: 'FAULT_EXISTS' });
+  t.is((await api('/api/v1/faults/rest-rcpt', { method: 'DELETE' })).status, 204);
+  t.like((await api('/api/v1/faults/rest-rcpt')).json(), { status: 404, code: 'NO_SUCH_FAULT' });
+  t.like((await api('/api/v1/faults/rest-rcpt', { method: 'DELETE' })).json(), { status: 404, code: 'NO_SUCH_FAULT' });
+  t.deepEqual((await api('/api/v1/faults', { method: 'DELETE' })).json(), { deleted: 1 });
+  t.deepEqual((await api('/api/v1/faults')).json<{ rules: unknown[] }>().rules, []);
+  t.is((await api('/api/v1/faults', { auth: null })).status, 401);
+  await send({ from: 'x@school.example', to: 'bob@lab.test', subject: 'rest fault gone', text: 'x' });
+  t.deepEqual(problems, []);
+});
+
 test.serial('every documented operation was answered and matched its schema', (t) => {
   const answered = new Set([...checker.seen].filter((s) => /\s2\d\d$/.test(s)).map((s) => s.replace(/\s\d+$/, '')));
   t.deepEqual(

@@ -4,6 +4,7 @@
 import { dhcpView } from './dhcp.js';
 import { h, replace } from './dom.js';
 import { httpView, resetHttp } from './http.js';
+import { inboxView } from './inbox.js';
 import { overviewView } from './overview.js';
 import { packetsView } from './packets.js';
 import { dnsView } from './dns.js';
@@ -65,6 +66,8 @@ function build(route: Route): Controller {
         },
       };
     }
+    case 'mail':
+      return { el: inboxView(route), change: (c) => c !== 'hello' };
     case 'packets':
       return packetsView(route);
     case 'dns':
@@ -115,6 +118,7 @@ function drawTabs(route: Route): void {
     ['http', 'HTTP'],
     ['packets', 'Packets'],
     ['dns', 'DNS'],
+    ['mail', 'Mail'],
   ];
   if (store.viewer.role === 'instructor') items.push(['projector', 'Projector']);
   const active = route.view === 'session' ? 'sessions' : route.view;

@@ -1,5 +1,5 @@
 // Views are tabs addressed by the URL fragment: #/overview, #/sessions?service=smtp, #/session/ID,
-// #/session/ID/tls, #/dhcp, #/http, #/packets, #/projector, #/dns/ADDRESS.
+// #/session/ID/tls, #/dhcp, #/http, #/packets, #/projector, #/dns/ADDRESS, #/mail?folder=&uid=&show= (inbox.ts).
 
 export interface Route {
   view: string;

@@ -1,13 +1,14 @@
 // The REST API under /api/v1/, published on every HTTP site through the shared route registry
 // (TOKENS.HttpRoutes) as the lab CA's /ca.crt is: messages (list and search, one parsed, its raw
 // source, each attachment, delete one or all), users (list, add, set a password, remove), a
-// server-sent stream of deliveries, and the OpenAPI 3.1 document that describes all of it
+// server-sent stream of deliveries, fault rules (core/faults: list, add, remove one or all), and the OpenAPI 3.1 document that describes all of it
 // (openapi.ts; the tests check real answers against it). Off unless `api.token` or `instructors` is
 // configured: then every /api/ path answers 404 saying how to switch it on.
 import type { Accounts } from '../../auth.js';
 import type { LabnetConfig } from '../../config.js';
 import { LabnetError } from '../../errors.js';
 import type { EventBus } from '../../events.js';
+import type { FaultInjector } from '../../faults/index.js';
 import type { HttpExchange } from '../../http/exchange.js';
 import type { HttpRouteRegistry } from '../../http/routes.js';
 import { MAIL_API_LIMITS } from '../limits.js';
@@ -24,6 +25,8 @@ export interface ApiRouteDeps {
   accounts: Accounts;
   events: EventBus;
   mail: MailApi;
+  /** Fault rules (absent: /api/v1/faults answers 404). */
+  faults?: FaultInjector | undefined;
 }
 
 const SEARCH_PARAMS = ['user', 'folder', 'to', 'from', 'subject', 'text', 'since'] as const;
@@ -33,6 +36,10 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   USER_EXISTS: 409,
   USER_INVALID: 400,
   INVALID_QUERY: 400,
+  FAULT_INVALID: 400,
+  FAULT_EXISTS: 409,
+  FAULT_LIMIT: 409,
+  NO_SUCH_FAULT: 404,
 };
 
 type Handler = (ex: HttpExchange) => void | Promise<void>;
@@ -203,6 +210,44 @@ export function addApiRoutes(routes: HttpRouteRegistry, deps: ApiRouteDeps): voi
       const folders = await mail.folderStatus(user);
       if (!account && folders.length === 0) throw new LabnetError('NO_SUCH_USER', `no user or mailbox "${name.slice(0, 80)}"`);
       sendJson(ex, 200, { ...userJson(user, config), account, folders });
+    }),
+  });
+
+  const faultsOf = (ex: HttpExchange): FaultInjector => {
+    if (deps.faults === undefined) throw new ApiProblem(404, 'NO_SUCH_ROUTE', 'no fault injection here: it comes with the mail services (smtp, pop3, imap)');
+    queryParams(ex, []);
+    return deps.faults;
+  };
+
+  routes.add({
+    path: `${API_BASE}/faults`,
+    methods: ['GET', 'POST', 'DELETE'],
+    handler: guarded(async (ex) => {
+      const faults = faultsOf(ex);
+      if (ex.req.method === 'POST') {
+        const rule = faults.add(await readJsonObject(ex));
+        sendJson(ex, 201, rule, `Location: ${API_BASE}/faults/${encodeURIComponent(rule.id)}\r\n`);
+      } else if (ex.req.method === 'DELETE') sendJson(ex, 200, { deleted: faults.clear() });
+      else sendJson(ex, 200, { rules: faults.list(), maxRules: config.faults.maxRules, maxDelayMs: config.faults.maxDelayMs });
+    }),
+  });
+
+  routes.add({
+    path: `${API_BASE}/faults/`,
+    prefix: true,
+    methods: ['GET', 'DELETE'],
+    handler: guarded((ex) => {
+      const faults = faultsOf(ex);
+      const id = ex.path.slice(`${API_BASE}/faults/`.length);
+      if (id === '' || id.includes('/')) throw new ApiProblem(404, 'NO_SUCH_ROUTE', `no API route ${ex.req.method} ${ex.path.slice(0, 200)}`);
+      if (ex.req.method === 'DELETE') {
+        if (!faults.remove(id)) throw new LabnetError('NO_SUCH_FAULT', `no fault rule "${id.slice(0, 80)}"`);
+        ex.send(204, 'Cache-Control: no-store\r\n');
+        return;
+      }
+      const rule = faults.get(id);
+      if (!rule) throw new LabnetError('NO_SUCH_FAULT', `no fault rule "${id.slice(0, 80)}"`);
+      sendJson(ex, 200, rule);
     }),
   });
 

@@ -2,6 +2,7 @@
 // test/api/openapi.test.ts validates real answers of every operation against these schemas (and the
 // document against the OpenAPI 3.1 schema), so the two cannot drift apart unnoticed.
 import { LABNET_VERSION } from '../../paths.js';
+import { FAULT_LIMITS } from '../../faults/rules.js';
 import { MAIL_API_LIMITS } from '../limits.js';
 
 const str = { type: 'string' } as const;
@@ -46,6 +47,37 @@ const messagePathParams = [
   p('folder', 'The folder (`INBOX`, `Sent`; percent-encoded).'),
   p('uid', 'The IMAP UID in that folder.', { type: 'integer', minimum: 1 }),
 ];
+
+/** The rule's fields (core/faults/rules.ts says the same in zod). */
+function faultRuleProperties(): Record<string, unknown> {
+  const pattern = { ...str, minLength: 1, maxLength: FAULT_LIMITS.maxPattern };
+  const line = { ...str, minLength: 1, maxLength: FAULT_LIMITS.maxReplyLine };
+  return {
+    id: { ...str, pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Chosen id (default f1, f2...)' },
+    service: { enum: ['smtp', 'pop3', 'imap'], description: 'Only this service (default any)' },
+    at: {
+      ...str,
+      maxLength: 40,
+      description:
+        "'greeting', 'end-of-data' (SMTP, before delivery) or a command name: MAIL, RCPT, DATA, AUTH, RETR, LOGIN, FETCH, 'UID FETCH'... (default every step)",
+    },
+    user: { ...pattern, description: 'The logged-in user (or the name given to IMAP LOGIN / POP3 USER)' },
+    sender: { ...pattern, description: 'SMTP: the MAIL FROM address' },
+    recipient: { ...pattern, description: "SMTP: the RCPT TO address; at DATA and end-of-data any of the transaction's" },
+    client: { ...pattern, description: "The client's IP address" },
+    reply: {
+      oneOf: [line, { type: 'array', items: line, minItems: 1, maxItems: FAULT_LIMITS.maxReplyLines }],
+      description: "Answer this instead of running the step (IMAP: the command's tag goes before the last line; `{tag}` places it)",
+    },
+    delayMs: { ...int, maximum: FAULT_LIMITS.maxDelayMs, description: 'Wait first (at most faults.maxDelayMs)' },
+    close: { type: 'boolean', description: 'Close the connection (after the reply, if any) instead of running the step' },
+    closeAfterBytes: { ...int, description: 'Run the step but drop the connection once this many more octets were sent' },
+    after: { ...int, description: 'Let this many matching steps pass first (default 0)' },
+    times: { type: 'integer', minimum: 1, description: 'Act at most this many times (default always)' },
+    probability: { type: 'number', minimum: 0, maximum: 1, description: 'Act on this fraction of matching steps (default 1)' },
+    seed: { ...int, maximum: 4294967295, description: 'Seed of the generator of the rule (default 1)' },
+  };
+}
 
 const schemas = {
   Address: obj({ name: { ...str, description: "Display name, decoded ('' when none)" }, address: str }),
@@ -124,6 +156,28 @@ const schemas = {
   }),
   NewUser: obj({ name: { ...str, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64 }, password: { ...str, minLength: 1, maxLength: 256 } }),
   Password: obj({ password: { ...str, minLength: 1, maxLength: 256 } }),
+  FaultRuleInput: {
+    type: 'object',
+    description: 'A fault rule: matchers (all optional), at least one action, and how often it acts. Patterns are case-insensitive, `*` matches anything.',
+    properties: faultRuleProperties(),
+    additionalProperties: false,
+    anyOf: [{ required: ['reply'] }, { required: ['delayMs'] }, { required: ['close'] }, { required: ['closeAfterBytes'] }],
+  },
+  FaultRule: {
+    type: 'object',
+    properties: {
+      ...faultRuleProperties(),
+      matched: { ...int, description: 'Matching steps seen' },
+      applied: { ...int, description: 'Times the rule acted' },
+    },
+    required: ['id', 'after', 'probability', 'seed', 'matched', 'applied'],
+    additionalProperties: false,
+  },
+  FaultRuleList: obj({
+    rules: { type: 'array', items: ref('FaultRule'), description: 'In the order they are checked; the first that acts wins' },
+    maxRules: { ...int, description: 'faults.maxRules' },
+    maxDelayMs: { ...int, description: 'faults.maxDelayMs' },
+  }),
   Problem: obj({
     title: str,
     status: { type: 'integer' },
@@ -243,6 +297,43 @@ const document = {
       delete: {
         operationId: 'deleteUser',
         summary: 'Remove an account (its mail stays; sessions already logged in go on)',
+        responses: { '204': { description: 'Removed' }, ...commonErrors },
+      },
+    },
+    '/api/v1/faults': {
+      get: {
+        operationId: 'listFaults',
+        summary: 'The fault rules the SMTP, POP3 and IMAP sessions answer from, with their counters',
+        responses: { '200': json(ref('FaultRuleList'), 'The rules'), ...commonErrors },
+      },
+      post: {
+        operationId: 'addFault',
+        summary: 'Add a fault rule (sessions see it at their next step)',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('FaultRuleInput') } } },
+        responses: {
+          '201': json(ref('FaultRule'), 'Added, with its id'),
+          '400': problem('The rule does not check (code FAULT_INVALID), or not JSON'),
+          '409': problem('The id is taken (FAULT_EXISTS) or there are faults.maxRules rules (FAULT_LIMIT)'),
+          ...bodyErrors,
+          ...commonErrors,
+        },
+      },
+      delete: {
+        operationId: 'deleteFaults',
+        summary: 'Remove every fault rule',
+        responses: { '200': json(ref('Deleted'), 'How many rules were removed'), ...commonErrors },
+      },
+    },
+    '/api/v1/faults/{id}': {
+      parameters: [p('id', 'The rule id (f1, or the one given)')],
+      get: {
+        operationId: 'getFault',
+        summary: 'One fault rule with its counters',
+        responses: { '200': json(ref('FaultRule'), 'The rule'), ...commonErrors },
+      },
+      delete: {
+        operationId: 'deleteFault',
+        summary: 'Remove one fault rule',
         responses: { '204': { description: 'Removed' }, ...commonErrors },
       },
     },
