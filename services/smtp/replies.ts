@@ -79,6 +79,8 @@ export const REPLY = {
   badBase64: reply(501, '5.5.2', 'Cannot decode the base64 response'),
   unknownMechanism: (mech: string) => reply(504, '5.5.4', `Unrecognized authentication type ${mech}`),
   authFailed: reply(535, '5.7.8', 'Error: authentication failed'),
+  /** RFC 4954 section 6: a temporary failure (here: too many failed logins from this address, core/throttle.ts). */
+  authThrottled: reply(454, '4.7.0', 'Temporary authentication failure: too many failed logins, try again later'),
   tooManyAuthFailures: (host: string) => reply(421, '4.7.0', `${host} Error: too many failed authentications`),
   authenticated: reply(235, '2.7.0', 'Authentication successful'),
 

@@ -1,0 +1,74 @@
+// The hostile suite's helpers: attacks run against the real process (build/labnet.js) from
+// 127.0.0.1, while a watcher on another loopback address (127.0.0.2) keeps a session open and measures
+// how long each of its commands waits for an answer.
+import * as net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { LineClient } from '../support/line-client.js';
+
+export const ATTACKER = '127.0.0.1';
+export const WATCHER = '127.0.0.2';
+
+/** A line client from a chosen local address (the watcher's 127.0.0.2). */
+export function connectFrom(port: number, localAddress: string): Promise<LineClient> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
+    s.once('error', reject);
+  });
+}
+
+/** Resident memory of a process in kB (VmRSS). */
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * A second client from 127.0.0.2 on an SMTP port: NOOP every `everyMs`, the longest wait for an answer
+ * recorded, until stopped. It must never wait long while an attack runs.
+ */
+export class Watcher {
+  maxLatencyMs = 0;
+  answers = 0;
+  failures: string[] = [];
+  private running = true;
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly client: LineClient) {}
+
+  static async smtp(port: number, everyMs = 200): Promise<Watcher> {
+    const c = await connectFrom(port, WATCHER);
+    const greeting = await c.line();
+    if (!greeting?.startsWith('220')) throw new Error(`watcher greeting: ${greeting}`);
+    const w = new Watcher(c);
+    w.loop = w.run('NOOP', '250', everyMs);
+    return w;
+  }
+
+  private async run(command: string, expect: string, everyMs: number): Promise<void> {
+    while (this.running) {
+      const t0 = performance.now();
+      this.client.write(`${command}\r\n`);
+      let line: string | null;
+      try {
+        line = await this.client.line(30_000);
+      } catch (err) {
+        this.failures.push(String(err));
+        return;
+      }
+      const ms = performance.now() - t0;
+      this.maxLatencyMs = Math.max(this.maxLatencyMs, ms);
+      if (line?.startsWith(expect) !== true) {
+        this.failures.push(`unexpected: ${line}`);
+        return;
+      }
+      this.answers++;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.client.end();
+  }
+}
