@@ -184,8 +184,9 @@ export class TcpServer {
     const remote = socket.remoteAddress ?? 'unknown';
     socket.on('error', ignoreError); // errors before the connection object exists must not crash
     const count = this.perAddress.get(remote) ?? 0;
-    const over: CapReason | undefined =
-      this.open.size + this.handshaking >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : this.budget.take(remote);
+    const mine: CapReason | undefined =
+      this.open.size + this.handshaking >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : undefined;
+    const over = mine ?? this.budget.take(remote);
     if (over) {
       this.refused++;
       // Implicit TLS: nothing can be said before a handshake, and a refused client gets none.
@@ -194,10 +195,10 @@ export class TcpServer {
       else socket.end();
       setTimeout(() => socket.destroy(), 1_000).unref();
       const notice = this.budget.refusal(remote, over);
+      // The notice is logged at warn by the event logger (core/logger.ts), like every notice.
       if (notice) {
-        const scope = o.budget ? 'all listeners' : this.label;
+        const scope = mine ? `${this.label} alone` : 'all listeners';
         const more = notice.refused > 1 ? ` (${notice.refused} refused since the last notice)` : '';
-        this.logger.warn({ service: o.service, listener: this.label, peer: remote, cap: over, refused: notice.refused }, 'connection refused: cap reached');
         this.events.publish({
           type: 'notice',
           service: o.service,

@@ -72,3 +72,27 @@ export class Watcher {
     this.client.end();
   }
 }
+
+/** Connections the kernel holds for listening ports on 127.0.0.1 that the process has not accepted yet. */
+function acceptQueue(ports: readonly number[]): number {
+  let n = 0;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || f[3] !== '0A') continue;
+    const port = Number.parseInt(f[1].split(':')[1], 16);
+    if (ports.includes(port)) n += Number.parseInt(f[4].split(':')[1], 16);
+  }
+  return n;
+}
+
+/**
+ * Waits until the process has accepted every connection queued on `ports` (a connect completes in the
+ * kernel before the process sees it, and listeners are served in no fixed order).
+ */
+export async function acceptedAll(ports: readonly number[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (acceptQueue(ports) > 0) {
+    if (Date.now() > deadline) throw new Error(`connections still queued on ${ports.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
