@@ -124,6 +124,10 @@ export const REPLY = {
   messageTooBig: (max: number) => reply(552, '5.3.4', `Error: message exceeds fixed maximum message size (${max})`),
   queued: (queueId: string) => reply(250, '2.0.0', `Ok: queued as ${queueId}`),
   deliveryFailed: reply(451, '4.3.0', 'Error: local delivery failed, try again later'),
+  /** The mail store's answers (core/mail-store OVER_QUOTA, NO_SPACE): RFC 3463 X.2.2 mailbox full, X.3.1 system storage. */
+  mailboxFull: reply(452, '4.2.2', 'Mailbox full (over quota), try again later'),
+  messageOverQuota: reply(552, '5.2.2', 'Message larger than the mailbox quota'),
+  insufficientStorage: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
 } as const;
 
 /** Formats reply lines: `250-a`, `250-b`, `250 c`, each with the enhanced code when there is one. */

@@ -266,8 +266,17 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
       }
       await Promise.all(jobs);
     } catch (err) {
-      this.ctx.logger.error({ err, session: this.id }, 'delivery failed');
-      this.reply(REPLY.deliveryFailed);
+      // The store's error code picks the reply (RFC 5321 section 4.2.2 452/552, RFC 3463 codes); its
+      // message never carries a path, but the reply says only what the client can act on.
+      const code = (err as { code?: unknown }).code;
+      const maxBytes = this.ctx.store.quotaLimits.maxBytes;
+      if (code === 'OVER_QUOTA') this.reply(maxBytes > 0 && size > maxBytes ? REPLY.messageOverQuota : REPLY.mailboxFull);
+      else if (code === 'NO_SPACE') this.reply(REPLY.insufficientStorage);
+      else {
+        this.ctx.logger.error({ err, session: this.id }, 'delivery failed');
+        this.reply(REPLY.deliveryFailed);
+      }
+      if (code === 'OVER_QUOTA' || code === 'NO_SPACE') this.notice('warn', `message not delivered: ${err instanceof Error ? err.message : String(err)}`);
       this.resetTransaction();
       return;
     }

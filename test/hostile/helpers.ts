@@ -1,6 +1,7 @@
 // The hostile suite's helpers: attacks run against the real process (build/labnet.js) from
 // 127.0.0.1, while a watcher on another loopback address (127.0.0.2) keeps a session open and measures
 // how long each of its commands waits for an answer.
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { LineClient } from '../support/line-client.js';
@@ -95,4 +96,59 @@ export async function acceptedAll(ports: readonly number[], timeoutMs = 10_000):
     if (Date.now() > deadline) throw new Error(`connections still queued on ${ports.join(', ')}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The watcher's loop as a script of its own (no project imports), for `Watcher.smtpProcess`. */
+const WATCHER_SCRIPT = `
+const net = require('node:net');
+const [port, from, everyMs] = process.argv.slice(1).map((v, i) => (i === 1 ? v : Number(v)));
+let buf = '', max = 0, answers = 0, failures = [], waiting, running = true;
+const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
+s.setEncoding('latin1');
+s.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i >= 0 && waiting) { const line = buf.slice(0, i); buf = buf.slice(i + 1); const w = waiting; waiting = undefined; w(line); } });
+s.on('error', (e) => failures.push(String(e)));
+const next = () => new Promise((r) => { const i = buf.indexOf('\\n'); if (i >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); r(l); } else waiting = r; });
+process.stdin.on('data', () => { running = false; });
+(async () => {
+  const greeting = await next();
+  if (!greeting.startsWith('220')) failures.push('greeting ' + greeting);
+  process.stdout.write('ready\\n');
+  while (running) {
+    const t0 = performance.now();
+    s.write('NOOP\\r\\n');
+    const l = await next();
+    max = Math.max(max, performance.now() - t0);
+    if (!l.startsWith('250')) { failures.push('unexpected ' + l); break; }
+    answers++;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  s.end();
+  process.stdout.write(JSON.stringify({ maxLatencyMs: max, answers, failures }) + '\\n', () => process.exit(0));
+})();
+`;
+
+/**
+ * The watcher in a process of its own: what it measures is the server's answer time, not the test
+ * process's own work (it may be busy sending the attack).
+ */
+export async function watcherProcess(port: number, everyMs = 200): Promise<{ stop(): Promise<{ maxLatencyMs: number; answers: number; failures: string[] }> }> {
+  const child = spawn(process.execPath, ['-e', WATCHER_SCRIPT, String(port), WATCHER, String(everyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (out += d));
+  const deadline = Date.now() + 15_000;
+  while (!out.includes('ready\n')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`watcher did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    async stop() {
+      child.stdin.write('stop\n');
+      await new Promise((r) => child.once('exit', r));
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      return line
+        ? (JSON.parse(line) as { maxLatencyMs: number; answers: number; failures: string[] })
+        : { maxLatencyMs: Infinity, answers: 0, failures: [out] };
+    },
+  };
 }
