@@ -35,3 +35,8 @@ test('uploads are served passive: sandbox CSP, nosniff, active types as attachme
     lab.cleanup();
   }
 });
+
+test('a documentRoot that contains the data directory is refused at start-up, naming the key', async (t) => {
+  const err = await t.throwsAsync(startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: '..' } } }, timeoutMs: 10_000 }));
+  t.regex(err.message, /documentRoot .* contains the data directory/);
+});
