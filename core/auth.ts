@@ -9,6 +9,7 @@ import { inject, injectable } from 'inversify';
 import { userSchema, type LabnetConfig } from './config.js';
 import { LabnetError } from './errors.js';
 import { checkUserName } from './mail-store/index.js';
+import { LoginThrottle, type Throttled } from './throttle.js';
 import { TOKENS } from './tokens.js';
 
 export interface AuthResult {
@@ -26,10 +27,22 @@ export class Accounts {
   private readonly users = new Map<string, string>();
   /** GreenMail's auth-disabled mode: see the file comment. */
   readonly testMode: boolean;
+  /** Failed logins of every service, per address and account (core/throttle.ts). */
+  readonly throttle: LoginThrottle;
 
   constructor(@inject(TOKENS.Config) private readonly config: LabnetConfig) {
     for (const u of config.users) this.users.set(u.name.toLowerCase(), u.password);
     this.testMode = config.testMode === true;
+    // A partial config (unit tests) gets the default throttle.
+    this.throttle = new LoginThrottle((config.limits as LabnetConfig['limits'] | undefined)?.loginThrottle);
+  }
+
+  /**
+   * `verify` through the throttle: from `remote`, a wrong password is answered only once its delay
+   * has passed, and an address that keeps guessing is refused for now (`throttled`) unchecked.
+   */
+  verifyFrom(remote: string, login: string, password: string): Promise<AuthResult | Throttled> {
+    return this.throttle.attempt(remote, login, () => this.verify(login, password));
   }
 
   /** The canonical local user for a login or address, if it names one of our domains; else undefined. */

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { LabnetError } from './errors.js';
 import { mailStoreConfigSchema } from './mail-store/config.js';
 import { projectPath } from './paths.js';
+import { throttleConfigSchema } from './throttle.js';
 
 export const portSchema = z.number().int().min(0).max(65535);
 
@@ -24,12 +25,14 @@ export const userSchema = z.strictObject({
 });
 
 export const limitsSchema = z.strictObject({
-  /** Concurrent connections per listener. */
+  /** Concurrent connections in the whole process, all TCP listeners together (TLS handshakes count). */
   maxConnections: z.number().int().min(1).default(1000),
-  /** Concurrent connections per remote address per listener. */
+  /** Concurrent connections per remote address, all TCP listeners together. */
   maxConnectionsPerAddress: z.number().int().min(1).default(100),
   /** How long busy sessions may finish at shutdown. */
   shutdownGraceMs: z.number().int().min(0).default(3000),
+  /** Failed logins: growing delay per address and account, then a temporary refusal (core/throttle.ts). */
+  loginThrottle: throttleConfigSchema.default(() => throttleConfigSchema.parse({})),
 });
 
 /** TLS for HTTPS and the mail services: the lab CA makes the certificate unless files are given. */

@@ -10,6 +10,8 @@ const CR = 0x0d;
 const DOT = 0x2e;
 const CRLF = Buffer.from('\r\n');
 const DOT_BYTE = Buffer.from('.');
+/** readDotData hands small pieces to its sink in blocks of this size. */
+const DOT_DATA_BLOCK = 64 * 1024;
 
 export type FramerErrorCode = 'LINE_TOO_LONG' | 'HEAD_TOO_LARGE';
 
@@ -345,6 +347,16 @@ export class LineFramer {
       emit(CRLF);
       state = Dot.BolLoose;
     };
+    // Small pieces (every line ending, short lines, unstuffed dots) are copied into one block that is
+    // handed to the sink when full, so a message of millions of empty or short lines reaches the sink
+    // as a few blocks, not one entry per line; long runs go through as the slices they are.
+    let block: Buffer | undefined;
+    let blockUsed = 0;
+    const flushBlock = (): void => {
+      if (block !== undefined && blockUsed > 0) sink(block.subarray(0, blockUsed));
+      block = undefined;
+      blockUsed = 0;
+    };
     const emit = (b: Buffer): void => {
       if (b.length === 0) return;
       size += b.length;
@@ -353,7 +365,15 @@ export class LineFramer {
         overflow = true;
         return;
       }
-      sink(b);
+      if (b.length >= DOT_DATA_BLOCK / 4) {
+        flushBlock();
+        sink(b);
+        return;
+      }
+      if (block !== undefined && blockUsed + b.length > block.length) flushBlock();
+      block ??= Buffer.allocUnsafe(DOT_DATA_BLOCK);
+      b.copy(block, blockUsed);
+      blockUsed += b.length;
     };
     for (;;) {
       const buf = this.buf;
@@ -381,6 +401,13 @@ export class LineFramer {
             if (runStart < 0 && j > i) runStart = i;
             i = j;
             if (i >= len) break;
+            // A real CRLF is content as it stands: the run goes on through it (one slice for many lines).
+            if (buf[i] === CR && i + 1 < len && buf[i + 1] === LF) {
+              if (runStart < 0) runStart = i;
+              i += 2;
+              state = Dot.Bol;
+              break;
+            }
             flushRun(i);
             if (buf[i] === CR) state = Dot.Cr;
             else {
@@ -390,6 +417,20 @@ export class LineFramer {
             break;
           }
           case Dot.Bol:
+            // An empty line or the start of a plain one continues the run; a dot, a bare line end or a
+            // CRLF split across reads ends it.
+            if (c === CR && i + 1 < len && buf[i + 1] === LF) {
+              if (runStart < 0) runStart = i;
+              i += 2;
+              break;
+            }
+            if (c !== DOT && c !== CR && c !== LF) {
+              if (runStart < 0) runStart = i;
+              state = Dot.Mid;
+              i++;
+              break;
+            }
+            flushRun(i);
             if (c === DOT) state = Dot.BolDot;
             else if (c === CR) state = Dot.Cr;
             else if (c === LF) {
@@ -448,7 +489,10 @@ export class LineFramer {
       flushRun(i);
       // Consume what we processed (keeps pipelined commands after the end of data in the buffer).
       this.consume(i - this.off);
-      if (done) return { size, overflow, bareLineEndings: bare };
+      if (done) {
+        flushBlock();
+        return { size, overflow, bareLineEndings: bare };
+      }
       if (!(await this.more())) return null;
     }
   }

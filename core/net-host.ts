@@ -5,6 +5,7 @@ import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { LabnetConfig } from './config.js';
+import { ConnectionBudget } from './connection-budget.js';
 import { LabnetError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -17,13 +18,18 @@ export type TcpListenRequest = Omit<TcpServerOptions, 'address' | 'maxConnection
 
 @injectable()
 export class NetHost {
+  /** The process-wide connection caps every TCP listener shares (limits.maxConnections, ...PerAddress). */
+  readonly budget: ConnectionBudget;
+
   constructor(
     @inject(TOKENS.Config) private readonly config: LabnetConfig,
     @inject(TOKENS.Runtime) private readonly runtime: RuntimeOptions,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Events) private readonly events: EventBus,
     @inject(TOKENS.Clock) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.budget = new ConnectionBudget(config.limits.maxConnections, config.limits.maxConnectionsPerAddress, () => clock.now());
+  }
 
   /** The port a configured TCP port really uses (the offset applies to every non-zero port). */
   tcpPort(port: number): number {
@@ -42,6 +48,7 @@ export class NetHost {
       maxConnectionsPerAddress: this.config.limits.maxConnectionsPerAddress,
       idleTimeoutMs: 5 * 60_000,
       maxLineLength: 8192,
+      budget: this.budget,
       ...request,
       port: this.tcpPort(request.port),
     };

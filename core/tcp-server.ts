@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Logger } from 'pino';
 import { Connection, TlsHandshakeError, type ConnectionHooks } from './connection.js';
+import { ConnectionBudget, type CapReason } from './connection-budget.js';
 import type { EventBus } from './events.js';
 import { ListenError } from './errors.js';
 import { LiveList } from './live-list.js';
@@ -24,14 +25,20 @@ export interface TcpServerOptions extends ConnectionHooks {
    * connection); it then reports a failure through `conn.fail(err)`.
    */
   handler: (conn: Connection) => Promise<void> | void;
+  /** Caps of this listener alone. */
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /**
+   * The process-wide caps shared with every other listener (core/connection-budget.ts); NetHost gives
+   * every server the same one. A socket counts from accept, TLS handshake included, until it closes.
+   */
+  budget?: ConnectionBudget;
   idleTimeoutMs: number;
   maxLineLength: number;
   /** Framer buffer before the socket is paused. */
   highWaterMark?: number;
   /** Written to a client refused because a cap is reached, before closing. */
-  busyReply?: (reason: 'total' | 'per-address') => string | Buffer | undefined;
+  busyReply?: (reason: CapReason) => string | Buffer | undefined;
   /** Written when the handler throws, before closing (a protocol's "internal error" reply). */
   errorReply?: (conn: Connection, err: unknown) => string | Buffer | undefined;
   /**
@@ -78,10 +85,14 @@ export class TcpServer {
   /** Open connections (a linked list, not a Set: see core/live-list.ts). */
   private readonly open = new LiveList<Connection>();
   private readonly perAddress = new Map<string, number>();
+  /** The shared process budget, or one of this listener's own (then only its notice gate is used). */
+  private readonly budget: ConnectionBudget;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private accepted = 0;
   private refused = 0;
+  /** Sockets accepted on an implicit-TLS listener whose handshake is still running (they count). */
+  private handshaking = 0;
   private boundPort = 0;
   private boundAddress = '';
   /** What accepted connections run on. */
@@ -94,6 +105,7 @@ export class TcpServer {
     private readonly now: () => number,
   ) {
     this.transport = effectiveTransport(options);
+    this.budget = options.budget ?? new ConnectionBudget(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, now);
     if (this.transport === 'raw') {
       this.raw = new RawTcpListener(
         (s) => this.acceptRaw(s),
@@ -172,15 +184,28 @@ export class TcpServer {
     const remote = socket.remoteAddress ?? 'unknown';
     socket.on('error', ignoreError); // errors before the connection object exists must not crash
     const count = this.perAddress.get(remote) ?? 0;
-    const over = this.open.size >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : undefined;
+    const mine: CapReason | undefined =
+      this.open.size + this.handshaking >= o.maxConnections ? 'total' : count >= o.maxConnectionsPerAddress ? 'per-address' : undefined;
+    const over = mine ?? this.budget.take(remote);
     if (over) {
       this.refused++;
+      // Implicit TLS: nothing can be said before a handshake, and a refused client gets none.
       const text = o.tls ? undefined : o.busyReply?.(over);
       if (text !== undefined) socket.end(text);
       else socket.end();
       setTimeout(() => socket.destroy(), 1_000).unref();
-      this.logger.warn({ service: o.service, peer: remote, cap: over }, 'connection refused: cap reached');
-      this.events.publish({ type: 'notice', service: o.service, level: 'warn', message: `connection from ${remote} refused: ${over} connection cap reached` });
+      const notice = this.budget.refusal(remote, over);
+      // The notice is logged at warn by the event logger (core/logger.ts), like every notice.
+      if (notice) {
+        const scope = mine ? `${this.label} alone` : 'all listeners';
+        const more = notice.refused > 1 ? ` (${notice.refused} refused since the last notice)` : '';
+        this.events.publish({
+          type: 'notice',
+          service: o.service,
+          level: 'warn',
+          message: `connection from ${remote} to ${this.label} refused: ${over} connection cap reached (${scope})${more}`,
+        });
+      }
       return undefined;
     }
     this.perAddress.set(remote, count + 1);
@@ -206,14 +231,19 @@ export class TcpServer {
       wrapped.on('error', () => {});
       const timer = setTimeout(() => wrapped.destroy(), o.tls.handshakeTimeoutMs ?? 15_000);
       let started = false;
+      this.handshaking++;
       wrapped.once('secure', () => {
         clearTimeout(timer);
         started = true;
+        this.handshaking--;
         this.run(wrapped, socket, remote);
       });
       wrapped.once('close', () => {
         clearTimeout(timer);
-        if (!started) this.release(remote);
+        if (!started) {
+          this.handshaking--;
+          this.release(remote);
+        }
       });
       return;
     }
@@ -221,6 +251,7 @@ export class TcpServer {
   }
 
   private release(remote: string): void {
+    this.budget.release(remote);
     const n = (this.perAddress.get(remote) ?? 1) - 1;
     if (n <= 0) this.perAddress.delete(remote);
     else this.perAddress.set(remote, n);

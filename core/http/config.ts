@@ -1,9 +1,10 @@
 // The config keys of an HTTP site (document root, uploads, TRACE, the engine's limits): the HTTP
 // service's schema extends `serviceBaseSchema(...)` with `httpSiteFields`, and its plain and TLS
 // listeners serve the one site built from them.
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LabnetConfig } from '../config.js';
+import { LabnetError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { StatusBoard } from '../status-board.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
@@ -72,6 +73,14 @@ export function httpLimitsFrom(c: HttpSiteConfig): HttpLimits {
 /** Where the site's files live: [documentRoot, uploadDir, seed?]. */
 export function httpSitePaths(c: HttpSiteConfig, dataDir: string): { documentRoot: string; uploadDir: string; seed: boolean } {
   const documentRoot = c.documentRoot === '' ? join(dataDir, 'www') : isAbsolute(c.documentRoot) ? c.documentRoot : resolve(dataDir, c.documentRoot);
+  // The data directory holds the CA key, every mailbox and the leases: never served (issue 14).
+  const up = relative(resolve(documentRoot), resolve(dataDir));
+  if (up === '' || (!up.startsWith('..') && !isAbsolute(up))) {
+    throw new LabnetError(
+      'CONFIG_INVALID',
+      `services.http.documentRoot ${documentRoot} contains the data directory ${resolve(dataDir)} (its CA key, mailboxes and leases would be served): choose a directory outside it`,
+    );
+  }
   return { documentRoot, uploadDir: join(dataDir, 'uploads'), seed: c.documentRoot === '' };
 }
 

@@ -69,6 +69,22 @@ export interface FileAreaOptions {
   cacheMaxTotalBytes: number;
   /** An entry is trusted this long before stat revalidates it. */
   revalidateMs?: number;
+  /**
+   * Files anyone may have written (the upload area): served so they can never run script in the lab's
+   * origin: a sandbox CSP (no scripts, an opaque origin), nosniff, and active types (HTML, SVG,
+   * JavaScript, XML) as attachments.
+   */
+  passive?: boolean;
+}
+
+/** Types a browser would run or render as a document in the lab's origin. */
+const ACTIVE_TYPES = /^(text\/html|image\/svg\+xml|text\/javascript|application\/xml|application\/wasm)/;
+
+/** The fields every response of a passive area carries (see FileAreaOptions.passive). */
+export function passiveFields(contentType: string): string {
+  const base =
+    "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; media-src 'self'\r\n";
+  return ACTIVE_TYPES.test(contentType) ? `${base}Content-Disposition: attachment\r\n` : base;
 }
 
 export class FileArea {
@@ -178,7 +194,7 @@ export class FileArea {
       contentType,
       data,
       checkedAt: now,
-      fields: `Content-Type: ${contentType}\r\nLast-Modified: ${lastModified}\r\nETag: ${etag}\r\nAccept-Ranges: bytes\r\n`,
+      fields: `Content-Type: ${contentType}\r\nLast-Modified: ${lastModified}\r\nETag: ${etag}\r\nAccept-Ranges: bytes\r\n${this.options.passive === true ? passiveFields(contentType) : ''}`,
       prebuilt: undefined,
     };
     if (data) {

@@ -13,6 +13,7 @@
 // Input after the command line (AUTH exchanges, DATA, BDAT, IMAP literals, IDLE's DONE) is read only
 // through the `expect*` methods, which send what is held before they wait. Nothing else reads the
 // framer.
+import { redactUnknown } from '../redact.js';
 import type { Connection, TlsUpgradeOptions } from '../connection.js';
 import type { EventBus } from '../events.js';
 import { FramerError, type DotDataResult } from '../line-framer.js';
@@ -102,7 +103,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   protected onEnd(): void {}
   /** What a command event shows for an unknown command (the rest might be a mistyped secret). */
   protected unknownCommandText(cmd: Cmd): string {
-    return cmd.line.slice(0, 200);
+    return redactUnknown(cmd.line.slice(0, 200));
   }
 
   /** Reads one command's octets. Null at the end of input; undefined when it was refused while being read (already answered). */

@@ -27,12 +27,24 @@ export function basicCredentials(ex: HttpExchange): { user: string; password: st
   return { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+/** How long a refused request's 401 waits (core/throttle.ts), set by the Basic authorizer. */
+const failureDelay = new WeakMap<HttpExchange, number>();
+
 /** The Basic authorizer: a lab login whose account is listed in `instructors`. */
 export function basicInstructorAuthorizer(accounts: Accounts, instructors: () => readonly string[], events: EventBus): InstructorAuthorizer {
   return (ex) => {
     const cred = basicCredentials(ex);
     if (!cred) return undefined;
+    // core/throttle.ts: an address that keeps guessing is refused unchecked; a wrong password's 401
+    // waits for its slot (failureDelay).
+    const peer = ex.conn.peer.address;
+    if (accounts.throttle.refusal(peer, cred.user)) {
+      failureDelay.set(ex, accounts.throttle.config.maxDelayMs);
+      return undefined;
+    }
     const result = accounts.verify(cred.user, cred.password);
+    if (result.ok) accounts.throttle.succeeded(cred.user);
+    else failureDelay.set(ex, accounts.throttle.failed(peer, cred.user));
     const user = result.ok ? result.user! : cred.user.slice(0, 64);
     const instructor = result.ok && instructors().some((i) => i.toLowerCase() === user);
     events.publish({ type: 'auth', service: ex.conn.service, session: ex.conn.id, user, ok: result.ok, mechanism: 'Basic' });
@@ -52,7 +64,13 @@ export function addCaptureRoutes(routes: HttpRouteRegistry, capture: PacketCaptu
         if (who) break;
       }
       if (!who) {
-        ex.sendError(401, 'an instructor login is needed (HTTP Basic with an account listed under instructors)', { fields: `WWW-Authenticate: ${REALM}\r\n` });
+        const refuse = (): void =>
+          ex.sendError(401, 'an instructor login is needed (HTTP Basic with an account listed under instructors)', {
+            fields: `WWW-Authenticate: ${REALM}\r\n`,
+          });
+        const wait = failureDelay.get(ex) ?? 0;
+        if (wait > 0) setTimeout(() => ex.conn.closed || refuse(), wait);
+        else refuse();
         return;
       }
       const file = capture.pcapng();

@@ -3,6 +3,7 @@
 // tagged completion of each command, and the reporting of other sessions' changes at the moments the
 // protocol allows. The loop, the one write per command (or pipelined batch), continuation reads and
 // STARTTLS are the base's.
+import { redactUnknown, shownWord } from '../../core/redact.js';
 import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
@@ -153,7 +154,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       return new ImapParsed(cmd.tag, cmd.name, cmd.args, raw);
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
-      this.commandEvent(raw.toString('latin1', 0, Math.min(raw.length, 120)).replace(/[\r\n]+/g, ' '));
+      this.commandEvent(redactUnknown(raw.toString('latin1', 0, Math.min(raw.length, 120)), true));
       this.send(`${err.tag ?? '*'} BAD ${err.message}`);
       if (this.countBad()) {
         this.send('* BYE Too many errors');
@@ -165,11 +166,16 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
 
   /** The unknown command's first line as received (an IMAP event shows the tag and the name). */
   protected override unknownCommandText(cmd: ImapParsed): string {
-    return cmd.line;
+    return redactUnknown(cmd.line, true);
   }
 
   protected onUnknown(cmd: ImapParsed): void {
-    this.badReply(cmd.tag, `Unknown command ${cmd.name.slice(0, 40)}`);
+    // The name as typed (one or two words), unless it may be a secret sent out of turn (core/redact.ts).
+    const typed = cmd.line
+      .trim()
+      .split(' ', 3)
+      .slice(1, 1 + cmd.name.split(' ').length);
+    this.badReply(cmd.tag, `Unknown command ${typed.map((w) => shownWord(w)).join(' ')}`);
   }
 
   protected onWrongState(cmd: ImapParsed): void {

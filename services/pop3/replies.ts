@@ -13,6 +13,7 @@ export type Pop3ErrorCode =
   | 'NO_SUCH_MESSAGE'
   | 'MESSAGE_DELETED'
   | 'AUTH_FAILED'
+  | 'AUTH_THROTTLED'
   | 'AUTH_CANCELLED'
   | 'AUTH_MECHANISM'
   | 'MAILDROP_LOCKED'
@@ -37,6 +38,11 @@ export class Pop3Error extends Error {
   get reply(): string {
     return errLine(this.text, this.respCode);
   }
+}
+
+/** core/throttle.ts refused a login without checking it: a temporary failure (RFC 2449 SYS/TEMP). */
+export function throttledError(): Pop3Error {
+  return new Pop3Error('AUTH_THROTTLED', 'too many failed logins from your address, try again later', 'SYS/TEMP');
 }
 
 export function okLine(text?: string): string {

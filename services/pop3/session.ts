@@ -9,7 +9,7 @@ import type { Connection } from '../../core/connection.js';
 import { EVENT_PAYLOAD_MAX, messageExcerpt, type EventBus } from '../../core/events.js';
 import { FramerError } from '../../core/line-framer.js';
 import { LineSession, type CommandSpec, type CommandTable, type Interceptor, type ParsedCommand, type TlsPolicy } from '../../core/line-session/index.js';
-import { redactAfterWords, REDACTED } from '../../core/redact.js';
+import { redactUnknown, REDACTED, shownWord } from '../../core/redact.js';
 import type { Capabilities } from './capabilities.js';
 import { parseCommandLine } from './command-line.js';
 import { DotStuffer, stuffWhole } from './dot-stuffing.js';
@@ -104,11 +104,12 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
 
   /** The rest of an unknown command might be a mistyped password: keep only the keyword. */
   protected override unknownCommandText(cmd: Pop3Parsed): string {
-    return redactAfterWords(cmd.line, 1);
+    return redactUnknown(cmd.line);
   }
 
   protected onUnknown(cmd: Pop3Parsed): void {
-    this.refuse(new Pop3Error('UNKNOWN_COMMAND', `unknown command "${cmd.name}"`));
+    // The keyword as typed, unless it may be a secret sent out of turn (core/redact.ts shownWord).
+    this.refuse(new Pop3Error('UNKNOWN_COMMAND', `unknown command "${shownWord(cmd.line.trim().split(' ', 1)[0])}"`));
   }
 
   protected onWrongState(_cmd: Pop3Parsed, spec: Pop3Command): void {

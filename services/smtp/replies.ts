@@ -79,6 +79,8 @@ export const REPLY = {
   badBase64: reply(501, '5.5.2', 'Cannot decode the base64 response'),
   unknownMechanism: (mech: string) => reply(504, '5.5.4', `Unrecognized authentication type ${mech}`),
   authFailed: reply(535, '5.7.8', 'Error: authentication failed'),
+  /** RFC 4954 section 6: a temporary failure (here: too many failed logins from this address, core/throttle.ts). */
+  authThrottled: reply(454, '4.7.0', 'Temporary authentication failure: too many failed logins, try again later'),
   tooManyAuthFailures: (host: string) => reply(421, '4.7.0', `${host} Error: too many failed authentications`),
   authenticated: reply(235, '2.7.0', 'Authentication successful'),
 
@@ -122,6 +124,10 @@ export const REPLY = {
   messageTooBig: (max: number) => reply(552, '5.3.4', `Error: message exceeds fixed maximum message size (${max})`),
   queued: (queueId: string) => reply(250, '2.0.0', `Ok: queued as ${queueId}`),
   deliveryFailed: reply(451, '4.3.0', 'Error: local delivery failed, try again later'),
+  /** The mail store's answers (core/mail-store OVER_QUOTA, NO_SPACE): RFC 3463 X.2.2 mailbox full, X.3.1 system storage. */
+  mailboxFull: reply(452, '4.2.2', 'Mailbox full (over quota), try again later'),
+  messageOverQuota: reply(552, '5.2.2', 'Message larger than the mailbox quota'),
+  insufficientStorage: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
 } as const;
 
 /** Formats reply lines: `250-a`, `250-b`, `250 c`, each with the enhanced code when there is one. */

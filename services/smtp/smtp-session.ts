@@ -2,6 +2,7 @@
 // answers to unknown commands, wrong states and bad arguments, the one reply path (replies.ts), the
 // transaction, and delivery into the mail store. The loop, the batching of pipelined replies
 // (RFC 2920), continuation reads and STARTTLS are the base's.
+import { redactUnknown } from '../../core/redact.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Accounts } from '../../core/auth.js';
@@ -158,7 +159,7 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
     // Each command has its own line limit (RFC 5321 section 4.5.3.1.4; longer for MAIL, RCPT, AUTH).
     if (raw.length + 2 > maxCommandLine(name)) {
       const spec = this.commands.get(name);
-      this.commandEvent(spec?.redact ? spec.redact(line) : `${line.slice(0, 100)}...`, spec?.name);
+      this.commandEvent(spec?.redact ? spec.redact(line) : redactUnknown(line.slice(0, 200)), spec?.name);
       this.reply(REPLY.lineTooLong);
       this.bad();
       return undefined;
@@ -265,8 +266,17 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
       }
       await Promise.all(jobs);
     } catch (err) {
-      this.ctx.logger.error({ err, session: this.id }, 'delivery failed');
-      this.reply(REPLY.deliveryFailed);
+      // The store's error code picks the reply (RFC 5321 section 4.2.2 452/552, RFC 3463 codes); its
+      // message never carries a path, but the reply says only what the client can act on.
+      const code = (err as { code?: unknown }).code;
+      const maxBytes = this.ctx.store.quotaLimits.maxBytes;
+      if (code === 'OVER_QUOTA') this.reply(maxBytes > 0 && size > maxBytes ? REPLY.messageOverQuota : REPLY.mailboxFull);
+      else if (code === 'NO_SPACE') this.reply(REPLY.insufficientStorage);
+      else {
+        this.ctx.logger.error({ err, session: this.id }, 'delivery failed');
+        this.reply(REPLY.deliveryFailed);
+      }
+      if (code === 'OVER_QUOTA' || code === 'NO_SPACE') this.notice('warn', `message not delivered: ${err instanceof Error ? err.message : String(err)}`);
       this.resetTransaction();
       return;
     }

@@ -217,3 +217,20 @@ test('backpressure: the source is paused past the high-water mark and resumed wh
   while ((await f.readLine()) !== null) n++;
   t.is(n, 200);
 });
+
+test('DATA of millions of empty or short lines reaches the sink as a few blocks, not one entry per line (issue 14)', async (t) => {
+  for (const line of ['\r\n', 'a\r\n', '..\r\n', 'x\n']) {
+    const f = new LineFramer({ maxLineLength: 100 });
+    const body = Buffer.from(line.repeat(200_000), 'latin1');
+    feed(f, [...split(body, [1, 4096, 65536, 100_000, 333_333]), '\r\n.\r\n']);
+    let calls = 0;
+    let size = 0;
+    const r = await f.readDotData((c) => {
+      calls++;
+      size += c.length;
+    }, 1e9);
+    t.truthy(r);
+    t.is(size, r!.size);
+    t.true(calls <= Math.ceil(r!.size / (64 * 1024)) + 8, `${calls} sink calls for ${r!.size} octets of ${JSON.stringify(line)} lines`);
+  }
+});

@@ -27,7 +27,12 @@ export class UploadArea {
   readonly files: FileArea;
 
   constructor(private readonly options: UploadAreaOptions) {
-    this.files = new FileArea(options.dir, { index: null, cacheMaxFileBytes: options.cacheMaxFileBytes, cacheMaxTotalBytes: options.cacheMaxTotalBytes });
+    this.files = new FileArea(options.dir, {
+      index: null,
+      cacheMaxFileBytes: options.cacheMaxFileBytes,
+      cacheMaxTotalBytes: options.cacheMaxTotalBytes,
+      passive: true,
+    });
   }
 
   /** Removes what uploads interrupted by a crash left behind, then opens the area. */

@@ -7,6 +7,7 @@ import type { Accounts } from '../../auth.js';
 import type { LabnetConfig } from '../../config.js';
 import type { EventBus } from '../../events.js';
 import type { HttpExchange } from '../../http/exchange.js';
+import { isThrottled } from '../../throttle.js';
 import { MAIL_API_LIMITS } from '../limits.js';
 import { sendProblem } from './http-json.js';
 
@@ -48,7 +49,21 @@ export async function authorize(ex: HttpExchange, deps: ApiAuthDeps): Promise<bo
     const decoded = /^[A-Za-z0-9+/]{1,1024}={0,2}$/.test(credentials) ? Buffer.from(credentials, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     const login = colon < 0 ? '' : decoded.slice(0, colon);
-    const result = colon < 0 ? { ok: false } : deps.accounts.checkPassword(login, decoded.slice(colon + 1));
+    // core/throttle.ts: a wrong password waits for its slot; an address that keeps guessing gets 429.
+    const result =
+      colon < 0
+        ? { ok: false }
+        : await deps.accounts.throttle.attempt(ex.conn.peer.address, login, () => deps.accounts.checkPassword(login, decoded.slice(colon + 1)));
+    if (isThrottled(result)) {
+      sendProblem(
+        ex,
+        429,
+        'THROTTLED',
+        'too many failed logins from your address, try again later',
+        `Retry-After: ${Math.ceil(result.retryAfterMs / 1000)}\r\n`,
+      );
+      return false;
+    }
     const user = 'user' in result ? result.user : undefined;
     const instructor = user !== undefined && config.instructors.some((i) => i.toLowerCase() === user);
     if (deps.events.wants('auth'))

@@ -26,6 +26,7 @@ const PROBLEM_TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Request body too large',
   415: 'Unsupported media type',
+  429: 'Too many requests',
   503: 'Service unavailable',
 };
 

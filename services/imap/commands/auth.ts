@@ -3,20 +3,19 @@
 // Before TLS, with tls.requireTlsForAuth, the session base answers NO [PRIVACYREQUIRED] instead
 // (`authentication`), and CAPABILITY says LOGINDISABLED.
 import { decodeSaslPlain } from '../../../core/auth.js';
-import { REDACTED } from '../../../core/redact.js';
+import { REDACTED, redactAfterWords, redactSasl, shownWord } from '../../../core/redact.js';
 import { NOT_AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { astring, atom } from './args.js';
 
 async function finishLogin(s: ImapSession, login: string, password: string, mechanism: string): Promise<string> {
-  const result = s.shared.accounts.verify(login, password);
+  // core/throttle.ts delays a wrong password's answer per address and account, and refuses an address
+  // that keeps guessing for now: RFC 5530 UNAVAILABLE, a temporary failure.
+  const result = await s.shared.accounts.verifyFrom(s.conn.peer.address, login, password);
+  if ('throttled' in result) throw no('Too many failed logins, try again later', 'UNAVAILABLE');
   s.authEvent(result.user ?? login, result.ok, mechanism);
-  if (!result.ok || !result.user) {
-    // RFC 5530: AUTHENTICATIONFAILED. A short pause slows guessing without holding other sessions.
-    await new Promise((r) => setTimeout(r, 300));
-    throw no('Invalid credentials', 'AUTHENTICATIONFAILED');
-  }
+  if (!result.ok || !result.user) throw no('Invalid credentials', 'AUTHENTICATIONFAILED');
   await s.authenticated(result.user);
   return `OK [CAPABILITY ${s.capabilities()}] Logged in`;
 }
@@ -28,7 +27,8 @@ export const login: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   authentication: true,
-  redact: (line) => line.split(' ').slice(0, 3).concat(REDACTED).join(' '),
+  // The user name only when a password follows it (`a LOGIN secret` alone shows no word of it).
+  redact: (line) => redactAfterWords(line, line.split(' ').length > 3 ? 3 : 2),
   handler(s, cmd) {
     return finishLogin(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'), 'LOGIN');
   },
@@ -41,10 +41,11 @@ export const authenticate: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   authentication: true,
-  redact: (line) => line.split(' ').slice(0, 3).join(' ') + (line.split(' ').length > 3 ? ` ${REDACTED}` : ''),
+  redact: (line) => redactSasl(line, 2),
   async handler(s, cmd) {
-    const mech = atom(cmd.args[0], 'SASL mechanism').toUpperCase();
-    if (mech !== 'PLAIN') throw no(`Unsupported mechanism ${mech.slice(0, 20)}`, 'CANNOT');
+    const mechWord = atom(cmd.args[0], 'SASL mechanism');
+    const mech = mechWord.toUpperCase();
+    if (mech !== 'PLAIN') throw no(`Unsupported mechanism ${shownWord(mechWord, 'mechanism')}`, 'CANNOT');
     let response: string;
     if (cmd.args.length === 2) {
       response = atom(cmd.args[1], 'initial response');

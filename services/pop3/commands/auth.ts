@@ -2,8 +2,9 @@
 // response the server sends the empty challenge "+ " and reads one response line; "*" cancels.
 // "AUTH" alone lists the mechanisms (the RFC 1734 form some clients still probe with).
 import { decodeSaslPlain } from '../../../core/auth.js';
-import { redactAfterWords } from '../../../core/redact.js';
-import { okLine, Pop3Error, quoteable } from '../replies.js';
+import { redactSasl, shownWord } from '../../../core/redact.js';
+import { isThrottled } from '../../../core/throttle.js';
+import { okLine, Pop3Error, quoteable, throttledError } from '../replies.js';
 import type { Pop3Session } from '../session.js';
 import type { Pop3Command } from './command.js';
 
@@ -15,14 +16,14 @@ export const authCommand: Pop3Command = {
   maxArgs: 2,
   usage: 'AUTH PLAIN [initial-response]',
   authentication: true,
-  redact: (line) => redactAfterWords(line, 2),
+  redact: (line) => redactSasl(line, 1),
   async handler(ctx, args) {
     if (args.length === 0) {
       ctx.sendMultiline(okLine('SASL mechanisms follow'), SASL_MECHANISMS);
       return;
     }
     const mechanism = args[0].toUpperCase();
-    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${quoteable(args[0], 20)}; use PLAIN`);
+    if (mechanism !== 'PLAIN') throw new Pop3Error('AUTH_MECHANISM', `unsupported authentication mechanism ${shownWord(args[0], 'mechanism')}; use PLAIN`);
     let response = args[1];
     if (response === undefined) {
       // RFC 5034 section 4: the empty challenge is "+" and a single space, nothing more.
@@ -44,7 +45,8 @@ async function plainLogin(ctx: Pop3Session, base64: string): Promise<void> {
   const msg = base64 === '=' ? undefined : decodeSaslPlain(base64);
   if (!msg) throw new Pop3Error('AUTH_FAILED', 'malformed PLAIN response (expected base64 of authzid NUL authcid NUL password)', 'AUTH');
   const accounts = ctx.deps.accounts;
-  const result = accounts.verify(msg.authcid, msg.password);
+  const result = await accounts.verifyFrom(ctx.conn.peer.address, msg.authcid, msg.password);
+  if (isThrottled(result)) throw throttledError();
   ctx.authEvent(result.user ?? msg.authcid, result.ok, 'AUTH PLAIN');
   if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
   // RFC 4616 section 2: acting as someone else is not allowed here; an authzid must name the same user.

@@ -3,7 +3,8 @@
 // Before TLS, with tls.requireTlsForAuth, the session base answers 530 instead (`authentication`).
 import { decodeSaslPlain } from '../../../core/auth.js';
 import { FramerError } from '../../../core/line-framer.js';
-import { redactAfterWords, redactLine } from '../../../core/redact.js';
+import { redactLine, redactSasl, shownWord } from '../../../core/redact.js';
+import { isThrottled } from '../../../core/throttle.js';
 import { LIMITS } from '../limits.js';
 import { REPLY } from '../replies.js';
 import type { SmtpSession } from '../smtp-session.js';
@@ -45,7 +46,7 @@ export const auth: SmtpCommand = {
   minArgs: 1,
   maxArgs: 2,
   authentication: true,
-  redact: (line) => redactAfterWords(line, 2),
+  redact: (line) => redactSasl(line, 1),
   async handler(s, args) {
     if (!s.esmtp) {
       s.reply(REPLY.authNeedsEhlo);
@@ -99,10 +100,14 @@ export const auth: SmtpCommand = {
       login = u;
       password = p;
     } else {
-      s.reply(REPLY.unknownMechanism(mech.slice(0, 20)));
+      s.reply(REPLY.unknownMechanism(shownWord(args[0], 'mechanism')));
       return;
     }
-    const result = login !== undefined && password !== undefined ? s.ctx.accounts.verify(login, password) : { ok: false };
+    const result = login !== undefined && password !== undefined ? await s.ctx.accounts.verifyFrom(s.conn.peer.address, login, password) : { ok: false };
+    if (isThrottled(result)) {
+      s.reply(REPLY.authThrottled);
+      return;
+    }
     s.authEvent((result.ok && 'user' in result && result.user) || login || '', result.ok, mech);
     if (!result.ok || !('user' in result) || !result.user) {
       s.authFailures++;

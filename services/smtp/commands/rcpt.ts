@@ -9,7 +9,7 @@ export const rcpt: SmtpCommand = {
   name: 'RCPT',
   states: ['mail', 'rcpt'],
   minArgs: 1,
-  handler(s, _args, line) {
+  async handler(s, _args, line) {
     const tx = s.tx!;
     if (tx.recipients.length >= LIMITS.recipients) {
       s.reply(REPLY.tooManyRecipients);
@@ -33,6 +33,14 @@ export const rcpt: SmtpCommand = {
     if (!decision.ok) {
       s.ctx.stats.rejectedRecipients++;
       s.reply(decision.reply);
+      return;
+    }
+    // A full mailbox is refused here, for this recipient alone (452 4.2.2, as Postfix and Dovecot's
+    // LMTP do), so a transaction to many recipients is delivered to the others or not at all.
+    const r = decision.recipient;
+    if (r.kind === 'local' && !(await s.ctx.store.quotaAllows(r.user, 1, 1).catch(() => true))) {
+      s.ctx.stats.rejectedRecipients++;
+      s.reply(REPLY.mailboxFull);
       return;
     }
     tx.recipients.push(decision.recipient);
