@@ -55,7 +55,13 @@ export class HttpService extends TcpService {
     this.state = 'starting';
     const c = serviceConfig<HttpConfig>(this.config, 'http');
     const limits = httpLimitsFrom(c);
-    const site = createHttpSite(c, { config: this.config, events: this.events, board: this.board, shared: this.sharedRoutes });
+    const site = createHttpSite(c, {
+      config: this.config,
+      events: this.events,
+      board: this.board,
+      shared: this.sharedRoutes,
+      caPem: () => this.tls.caPemIfLoaded,
+    });
     if (c.https || c.rsaDemo) {
       site.routes.add({
         path: '/tls',
