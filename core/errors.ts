@@ -17,7 +17,11 @@ export type LabnetErrorCode =
   | 'INVALID_QUERY'
   | 'WAIT_TIMEOUT'
   | 'NO_MAIL_STORE'
-  | 'NO_TLS';
+  | 'NO_TLS'
+  // The class roster (core/roster, labnet users).
+  | 'ROSTER_INVALID'
+  | 'ROSTER_BUSY'
+  | 'WRITE_FAILED';
 
 /**
  * `labnet start` exit codes. 0: stopped by SIGINT/SIGTERM (or --help, --version). 1: an internal

@@ -37,11 +37,14 @@ function landingHtml(lab: LabInfo, reached: ReachedHost, routeList: HttpRoute[],
   mail.push(`<li>Thunderbird and Outlook find these by themselves; every student's own page with a QR code: <a href="/setup">/setup</a></li>`);
   const hp = escapeHtml(reached.origin);
   const domain = escapeHtml(lab.domain);
-  const users = lab.users
-    .map(
-      (u) =>
-        `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td><code>${escapeHtml(u.password)}</code></td>` : ''}</tr>`,
-    )
+  const clear = new Map(lab.users.map((u) => [u.name.toLowerCase(), u.password]));
+  const accounts = lab.accounts ? lab.accounts() : lab.users.map((u) => ({ name: u.name.toLowerCase(), fullName: undefined }));
+  const users = accounts
+    .map((u) => {
+      const pw = clear.get(u.name);
+      const shown = pw === undefined ? '<i>on your handout</i>' : `<code>${escapeHtml(pw)}</code>`;
+      return `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td>${shown}</td>` : ''}</tr>`;
+    })
     .join('\n');
   const routes = routeList
     .filter((r) => r.description)

@@ -10,7 +10,7 @@ import type { ImapSession } from '../imap-session.js';
 import { astring, atom } from './args.js';
 
 async function finishLogin(s: ImapSession, login: string, password: string, mechanism: string): Promise<string> {
-  const result = s.shared.accounts.verify(login, password);
+  const result = await s.shared.accounts.verifyAsync(login, password);
   s.authEvent(result.user ?? login, result.ok, mechanism);
   if (!result.ok || !result.user) {
     // RFC 5530: AUTHENTICATIONFAILED. A short pause slows guessing without holding other sessions.

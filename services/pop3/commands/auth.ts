@@ -44,7 +44,7 @@ async function plainLogin(ctx: Pop3Session, base64: string): Promise<void> {
   const msg = base64 === '=' ? undefined : decodeSaslPlain(base64);
   if (!msg) throw new Pop3Error('AUTH_FAILED', 'malformed PLAIN response (expected base64 of authzid NUL authcid NUL password)', 'AUTH');
   const accounts = ctx.deps.accounts;
-  const result = accounts.verify(msg.authcid, msg.password);
+  const result = await accounts.verifyAsync(msg.authcid, msg.password);
   ctx.authEvent(result.user ?? msg.authcid, result.ok, 'AUTH PLAIN');
   if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
   // RFC 4616 section 2: acting as someone else is not allowed here; an authzid must name the same user.

@@ -15,7 +15,7 @@ export const passCommand: Pop3Command = {
     const login = ctx.pendingUser;
     if (login === undefined) throw new Pop3Error('BAD_SYNTAX', 'send USER first');
     ctx.pendingUser = undefined;
-    const result = ctx.deps.accounts.verify(login, rest);
+    const result = await ctx.deps.accounts.verifyAsync(login, rest);
     ctx.authEvent(result.user ?? login, result.ok, 'USER/PASS');
     if (!result.ok || !result.user) throw new Pop3Error('AUTH_FAILED', 'invalid user name or password', 'AUTH');
     await ctx.openMaildrop(result.user, 'USER/PASS');

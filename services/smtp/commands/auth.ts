@@ -102,7 +102,7 @@ export const auth: SmtpCommand = {
       s.reply(REPLY.unknownMechanism(mech.slice(0, 20)));
       return;
     }
-    const result = login !== undefined && password !== undefined ? s.ctx.accounts.verify(login, password) : { ok: false };
+    const result = login !== undefined && password !== undefined ? await s.ctx.accounts.verifyAsync(login, password) : { ok: false };
     s.authEvent((result.ok && 'user' in result && result.user) || login || '', result.ok, mech);
     if (!result.ok || !('user' in result) || !result.user) {
       s.authFailures++;
