@@ -8,7 +8,7 @@ import { mkdirSync, openSync, closeSync, fsyncSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabnetConfig } from '../config.js';
 import { LabnetError } from '../errors.js';
-import { endpointLine, qrSvg, settingsHtml, stepsHtml } from '../http/pages/mail-setup.js';
+import { qrSvg, settingsHtml, stepsHtml } from '../http/pages/mail-setup.js';
 import { mailSettings, type MailSettings } from '../http/pages/mail-settings.js';
 import { escapeHtml } from '../http/response.js';
 import type { ListenerInfo, ServiceStatus } from '../service.js';
@@ -70,7 +70,7 @@ h1{font-size:22pt;margin:0 0 2mm}
 .top{display:flex;gap:8mm;align-items:flex-start}
 .cred{font-size:15pt;border:2px solid #111;padding:3mm 5mm;margin-bottom:5mm}
 .cred td{padding:1mm 3mm}.cred code{font-size:17pt;letter-spacing:.05em}
-.qr{width:48mm;text-align:center;font-size:9pt}.qr svg{width:48mm;height:48mm}
+.qr{width:48mm;text-align:center;font-size:9pt;overflow-wrap:anywhere}.qr svg{width:48mm;height:48mm}
 table.settings{border-collapse:collapse;font-size:11pt}table.settings th,table.settings td{border:1px solid #bbb;padding:1.5mm 3mm;text-align:left;vertical-align:top}
 table.settings ul{margin:0;padding-left:5mm}
 ol.steps{font-size:11pt;line-height:1.45}
@@ -92,12 +92,12 @@ export async function handoutHtml(config: LabnetConfig, credentials: readonly Cr
 <tr><td>Login</td><td><b>${escapeHtml(c.name)}</b></td></tr>
 <tr><td>Password</td><td><code>${escapeHtml(c.password)}</code></td></tr>
 </table>
-${settingsHtml(m, c.name)}
+${settingsHtml(m, c.name, false)}
 </div>
 <div class="qr">${await qrSvg(setupUrl)}<div>${escapeHtml(setupUrl)}</div></div></div>
 <h2>Set up your mail client</h2>
 ${stepsHtml(c.name, m.domain, origin)}
-<p class="foot">Keep this sheet to yourself: the password is yours. Incoming: ${escapeHtml(m.incoming.map(endpointLine).join('; '))}.</p>
+<p class="foot">Keep this sheet to yourself: the password is yours. Lost it? Your instructor can give you a new one.</p>
 </section>`);
   }
   return `<!doctype html>

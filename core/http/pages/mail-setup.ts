@@ -161,12 +161,15 @@ export function qrSvg(text: string): Promise<string> {
 }
 
 /** The settings block (shared by the setup page and the printed handout). */
-export function settingsHtml(m: MailSettings, name: string): string {
+export function settingsHtml(m: MailSettings, name: string, withAccount = true): string {
   const rows = (list: MailEndpoint[]) => list.map((e) => `<li>${escapeHtml(endpointLine(e))}</li>`).join('');
-  return `<table class="settings">
-<tr><th>Email address</th><td><b>${escapeHtml(name)}@${escapeHtml(m.domain)}</b></td></tr>
+  const account = withAccount
+    ? `<tr><th>Email address</th><td><b>${escapeHtml(name)}@${escapeHtml(m.domain)}</b></td></tr>
 <tr><th>Login (user name)</th><td><b>${escapeHtml(name)}</b></td></tr>
-<tr><th>Server (incoming and outgoing)</th><td><b>${escapeHtml(m.host)}</b></td></tr>
+`
+    : '';
+  return `<table class="settings">
+${account}<tr><th>Server (incoming and outgoing)</th><td><b>${escapeHtml(m.host)}</b></td></tr>
 <tr><th>Incoming</th><td><ul>${rows(m.incoming) || '<li>no incoming mail service runs</li>'}</ul></td></tr>
 <tr><th>Outgoing</th><td><ul>${rows(m.outgoing) || '<li>no outgoing mail service runs</li>'}</ul></td></tr>
 <tr><th>Authentication</th><td>normal password</td></tr>
