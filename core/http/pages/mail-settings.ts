@@ -77,7 +77,7 @@ const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
  * Thunderbird autoconfig (clientConfig 1.1). `user` is the account when the request named an address
  * of ours; otherwise the username is Thunderbird's placeholder %EMAILLOCALPART%.
  */
-export function autoconfigXml(m: MailSettings, user: string | undefined): string {
+export function autoconfigXml(m: MailSettings, user: string | undefined, setupUrl = `http://${m.host}/setup`): string {
   const username = user ?? '%EMAILLOCALPART%';
   const server = (e: MailEndpoint) => ({
     '@_type': e.protocol,
@@ -97,7 +97,7 @@ export function autoconfigXml(m: MailSettings, user: string | undefined): string
         displayShortName: 'labnet',
         incomingServer: m.incoming.map(server),
         outgoingServer: m.outgoing.map(server),
-        documentation: { '@_url': `http://${m.host}/setup`, descr: { '@_lang': 'en', '#text': 'labnet mail setup' } },
+        documentation: { '@_url': setupUrl, descr: { '@_lang': 'en', '#text': 'labnet mail setup' } },
       },
     },
   };

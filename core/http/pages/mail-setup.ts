@@ -64,10 +64,10 @@ const XML = 'Content-Type: application/xml; charset=utf-8\r\nCache-Control: no-s
 
 export function mailSetupRoutes(lab: LabInfo): HttpRoute[] {
   const autoconfig = (ex: HttpExchange): void => {
-    const { m } = settingsFor(lab, ex);
+    const { reached, m } = settingsFor(lab, ex);
     const address = new URLSearchParams(ex.req.query.slice(0, 1024)).get('emailaddress') ?? '';
     const local = address === '' ? undefined : localPartOf(address, lab.domain);
-    ex.send(200, XML, autoconfigXml(m, local !== undefined && findAccount(lab, local) ? local : undefined));
+    ex.send(200, XML, autoconfigXml(m, local !== undefined && findAccount(lab, local) ? local : undefined, `${reached.origin}/setup`));
   };
   const autodiscover = async (ex: HttpExchange): Promise<void> => {
     const chunks: Buffer[] = [];
