@@ -206,3 +206,42 @@ test('with only roster accounts the POP3 greeting offers no APOP timestamp', asy
     solo.cleanup();
   }
 });
+
+test('Accounts: roster accounts log in (thread pool and sync), a damaged roster keeps the last good one', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { Accounts } = await import('../../core/auth.js');
+  const { importRoster } = await import('../../core/roster/index.js');
+  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-roster-'));
+  try {
+    await importRoster(dataDir, [{ line: 1, name: 'kim', fullName: 'Kim K', password: 'kim-pw' }]);
+    const notices: string[] = [];
+    const events = { publish: (e: { message?: string }) => notices.push(e.message ?? '') } as unknown as ConstructorParameters<typeof Accounts>[1];
+    const config = { domain: 'lab.test', hostname: 'labnet.lab.test', users: [{ name: 'alice', password: 'alice-lab' }], testMode: false, dataDir };
+    const accounts = new Accounts(config as unknown as ConstructorParameters<typeof Accounts>[0], events);
+    try {
+      t.deepEqual(await accounts.verifyAsync('kim@lab.test', 'kim-pw'), { ok: true, user: 'kim' });
+      t.deepEqual(await accounts.verifyAsync('kim', 'nope'), { ok: false });
+      t.deepEqual(accounts.checkPassword('kim', 'kim-pw'), { ok: true, user: 'kim' });
+      t.true(accounts.isHashed('kim'));
+      t.false(accounts.isHashed('alice'));
+      t.true(accounts.exists('kim'));
+      t.deepEqual(accounts.verifyApop('kim', '<1@x>', '0'.repeat(32)), { ok: false });
+      t.deepEqual(
+        accounts.accountList().map((a) => [a.name, a.fullName]),
+        [
+          ['alice', undefined],
+          ['kim', 'Kim K'],
+        ],
+      );
+      writeFileSync(join(dataDir, 'roster.json'), '{"version":1,"users":[{"name":"x y","password":"plain"}]}');
+      t.is(accounts.reloadRoster(), 1);
+      t.regex(notices.at(-1) ?? '', /roster not reloaded: .*not a labnet roster/);
+      t.deepEqual(await accounts.verifyAsync('kim', 'kim-pw'), { ok: true, user: 'kim' });
+    } finally {
+      accounts.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
