@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then echo "install-deps: needs root (apt-get)" >&2; exit
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod +x /usr/sbin/policy-rc.d
-test_pkgs="curl swaks python3 make g++ dovecot-imapd fetchmail isync mutt busybox isc-dhcp-client dhcpcd-base iproute2 openssl procps sslscan chromium bind9-dnsutils dnsmasq-base tcpdump tshark iputils-ping iputils-arping"
+test_pkgs="curl swaks python3 make g++ dovecot-imapd fetchmail isync mutt busybox isc-dhcp-client dhcpcd-base iproute2 openssl procps sslscan chromium bind9-dnsutils dnsmasq-base tcpdump tshark iputils-ping iputils-arping poppler-utils zbar-tools"
 bench_pkgs="wrk gcc nginx-light postfix dovecot-pop3d kea-dhcp4-server kea-admin dnsmasq-base sslscan dnsperf"
 pkgs="$test_pkgs"
 [ "${1:-}" = "--bench" ] && pkgs="$test_pkgs $bench_pkgs"

@@ -9,6 +9,20 @@ import { LOG_LEVELS } from '../core/logger.js';
 import { formatReadyTable } from '../core/ready-table.js';
 import { loadOrCreateLabCertificates } from '../core/tls/lab-ca.js';
 import { watchLab } from '../core/lab/watch.js';
+import { readFileSync } from 'node:fs';
+import type { LabnetConfig } from '../core/config.js';
+import {
+  addRosterUser,
+  importRoster,
+  MAX_CSV_BYTES,
+  parseRosterCsv,
+  readRoster,
+  removeRosterUser,
+  rosterPath,
+  setRosterPassword,
+  type Credential,
+} from '../core/roster/index.js';
+import { DEFAULT_CHROMIUM, writeHandouts } from '../core/roster/handout.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -165,6 +179,136 @@ program
     } catch (err) {
       process.stderr.write(`labnet watch: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(2);
+    }
+  });
+
+// `labnet users`: the class roster (core/roster). Passwords are stored as scrypt hashes in
+// <dataDir>/roster.json; a running labnet picks every change up within a second. Clear passwords are
+// printed once (and put on the handouts) by the command that sets them.
+interface UsersOptions {
+  config?: string;
+  dataDir?: string;
+  handouts?: string;
+  pdf: boolean;
+  chromium: string;
+  url?: string;
+  portOffset: number;
+}
+
+function usersCommand(name: string, description: string, handouts: boolean) {
+  const c = users
+    .command(name)
+    .description(description)
+    .option('-c, --config <file>', 'the config the lab runs with (its dataDir holds roster.json)')
+    .option('-d, --data-dir <dir>', 'the data directory of the lab');
+  if (handouts)
+    c.option('--handouts <dir>', 'write printable handouts (handouts.html and handouts.pdf) for these users into DIR')
+      .option('--no-pdf', 'only the HTML handout')
+      .option('--chromium <path>', 'Chromium for the PDF', DEFAULT_CHROMIUM)
+      .option('--url <origin>', 'where students reach the lab web server (default http://<hostname>[:port])')
+      .option('--port-offset <n>', 'the --port-offset the lab runs with (ports on the handout)', intArg('--port-offset', 0, 65535), 0);
+  return c;
+}
+
+function rosterConfig(opts: UsersOptions): LabnetConfig {
+  return loadConfig({ configFile: opts.config, dataDir: opts.dataDir });
+}
+
+function printCredentials(config: LabnetConfig, list: readonly Credential[]): void {
+  if (list.length === 0) return;
+  const w = Math.max(4, ...list.map((c) => c.name.length));
+  process.stdout.write(`${'name'.padEnd(w)}  password${' '.repeat(12)}full name\n`);
+  for (const c of list) process.stdout.write(`${c.name.padEnd(w)}  ${c.password.padEnd(18)}${c.generated ? '*' : ' '} ${c.fullName}\n`);
+  if (list.some((c) => c.generated)) process.stdout.write('* generated: shown only now (stored hashed); give each student theirs, or use --handouts\n');
+  const shadowed = list.filter((c) => config.users.some((u) => u.name.toLowerCase() === c.name));
+  for (const c of shadowed) process.stderr.write(`labnet: warning: "${c.name}" is also in the config's users; the config's password wins while it is there\n`);
+}
+
+async function finish(config: LabnetConfig, opts: UsersOptions, list: readonly Credential[]): Promise<void> {
+  printCredentials(config, list);
+  if (opts.handouts && list.length > 0) {
+    const http = (config as unknown as { services?: { http?: { port?: number } } }).services?.http?.port ?? 80;
+    const port = http + opts.portOffset;
+    const origin = opts.url ?? `http://${config.hostname}${port === 80 ? '' : `:${port}`}`;
+    const out = await writeHandouts(opts.handouts, config, list, { origin, portOffset: opts.portOffset, pdf: opts.pdf, chromium: opts.chromium });
+    process.stdout.write(`handouts: ${out.html}${out.pdf ? `, ${out.pdf}` : ''} (${list.length} page${list.length === 1 ? '' : 's'})\n`);
+  }
+}
+
+const users = program.command('users').description('the class roster: accounts with hashed passwords in <dataDir>/roster.json');
+
+usersCommand('import', 'add the students of a CSV file (name, full name, optional password; missing passwords are generated)', true)
+  .argument('<file>', 'roster CSV (a header row "name,full name,password" is optional)')
+  .option('--reset', 'give students already on the roster a new password too (else they keep theirs)')
+  .action(async (file: string, opts: UsersOptions & { reset?: boolean }) => {
+    try {
+      const config = rosterConfig(opts);
+      let data: Buffer;
+      try {
+        data = readFileSync(file);
+      } catch (err) {
+        throw new LabnetError('CONFIG_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`);
+      }
+      if (data.length > MAX_CSV_BYTES) throw new LabnetError('USER_INVALID', `${file} is larger than ${MAX_CSV_BYTES} octets`);
+      const parsed = parseRosterCsv(data);
+      if (parsed.errors.length > 0) {
+        for (const e of parsed.errors.slice(0, 50)) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+        if (parsed.errors.length > 50) process.stderr.write(`... and ${parsed.errors.length - 50} more\n`);
+        throw new LabnetError('USER_INVALID', `${parsed.errors.length} bad row${parsed.errors.length === 1 ? '' : 's'} in ${file}: nothing imported`);
+      }
+      const r = await importRoster(config.dataDir, parsed.rows, { reset: opts.reset });
+      process.stdout.write(`imported into ${rosterPath(config.dataDir)}: ${r.added.length} added, ${r.updated.length} new passwords, ${r.kept.length} kept\n`);
+      await finish(config, opts, [...r.added, ...r.updated]);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+usersCommand('list', 'list the roster (and the config users)', false).action((opts: UsersOptions) => {
+  try {
+    const config = rosterConfig(opts);
+    const roster = readRoster(config.dataDir);
+    for (const u of roster) process.stdout.write(`${u.name}@${config.domain}\t${u.fullName}\troster (hashed)\n`);
+    for (const u of config.users) process.stdout.write(`${u.name.toLowerCase()}@${config.domain}\t\tconfig\n`);
+  } catch (err) {
+    fail(err);
+  }
+});
+
+usersCommand('add', 'add one student (a password is generated unless --password is given)', true)
+  .argument('<name>')
+  .option('--full-name <name>', 'the full name on the handout', '')
+  .option('--password <password>', 'the password (better: let labnet generate one)')
+  .action(async (name: string, opts: UsersOptions & { fullName: string; password?: string }) => {
+    try {
+      const config = rosterConfig(opts);
+      await finish(config, opts, [await addRosterUser(config.dataDir, name, opts.fullName, opts.password)]);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+usersCommand('remove', 'remove a student from the roster (their mail stays)', false)
+  .argument('<name>')
+  .action(async (name: string, opts: UsersOptions) => {
+    try {
+      const config = rosterConfig(opts);
+      await removeRosterUser(config.dataDir, name);
+      process.stdout.write(`removed ${name.toLowerCase()}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+usersCommand('passwd', 'give a student a new password (generated unless --password is given)', true)
+  .argument('<name>')
+  .option('--password <password>', 'the new password')
+  .action(async (name: string, opts: UsersOptions & { password?: string }) => {
+    try {
+      const config = rosterConfig(opts);
+      await finish(config, opts, [await setRosterPassword(config.dataDir, name, opts.password)]);
+    } catch (err) {
+      fail(err);
     }
   });
 

@@ -22,7 +22,11 @@ export type LabnetErrorCode =
   | 'FAULT_INVALID'
   | 'FAULT_LIMIT'
   | 'FAULT_EXISTS'
-  | 'NO_SUCH_FAULT';
+  | 'NO_SUCH_FAULT'
+  // The class roster (core/roster, labnet users).
+  | 'ROSTER_INVALID'
+  | 'ROSTER_BUSY'
+  | 'WRITE_FAILED';
 
 /**
  * `labnet start` exit codes. 0: stopped by SIGINT/SIGTERM (or --help, --version). 1: an internal

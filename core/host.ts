@@ -296,6 +296,7 @@ export async function startHost(options: StartOptions, registry: readonly Servic
     running.length = 0;
     await container.get<PacketCapture>(TOKENS.Capture).stop();
     await providers.stop();
+    container.get<Accounts>(TOKENS.Accounts).close();
   };
 
   const fatal = (f: StartFailure): boolean => f.error instanceof LabnetError && (f.error.code === 'LISTEN_FAILED' || f.error.code === 'SERVICE_REFUSED');

@@ -113,7 +113,7 @@ export class LoginThrottle {
    * Runs one password check for `account` from `remote`: refused (Throttled) while the address is
    * over its backlog, else the check's result, a failure only once its slot has come.
    */
-  async attempt<T extends { ok: boolean }>(remote: string, account: string, check: () => T): Promise<T | Throttled> {
+  async attempt<T extends { ok: boolean }>(remote: string, account: string, check: () => T | Promise<T>): Promise<T | Throttled> {
     if (!this.config.enabled) return check();
     const refusal = this.refusal(remote, account);
     if (refusal) {
@@ -121,7 +121,7 @@ export class LoginThrottle {
       await this.sleep(Math.min(refusal.retryAfterMs, this.config.maxDelayMs));
       return refusal;
     }
-    const result = check();
+    const result = await check();
     if (result.ok) {
       this.succeeded(account);
       return result;

@@ -18,8 +18,8 @@ export const httpSiteFields = {
   documentRoot: z.string().default(''),
   /** TRACE echoes the request back as message/http (Cookie and Authorization redacted); off: 405. */
   trace: z.boolean().default(false),
-  /** Show the lab passwords on the landing page (a classroom lab usually wants them visible). */
-  landingShowsPasswords: z.boolean().default(true),
+  /** Show the lab passwords on the landing page, over HTTP and HTTPS alike (off: passwords are handed out, not published). */
+  landingShowsPasswords: z.boolean().default(false),
   uploadMaxFileBytes: z
     .number()
     .int()
@@ -90,6 +90,10 @@ export interface HttpSiteDeps {
   board: StatusBoard;
   /** TOKENS.HttpRoutes */
   shared: HttpRouteRegistry;
+  /** The lab CA (PEM) once TLS material is loaded (the /ca page and Apple profiles). */
+  caPem?: () => string | undefined;
+  /** Every lab account (config users and the roster) for the setup pages. */
+  accounts?: () => Array<{ name: string; fullName?: string }>;
 }
 
 /** Builds the lab's site from a site config section. Call `site.start()` before serving. */
@@ -112,6 +116,10 @@ export function createHttpSite(c: HttpSiteConfig, deps: HttpSiteDeps): HttpSite 
       showPasswords: c.landingShowsPasswords,
       status: () => deps.board.all(),
       startedAt: deps.board.startedAt,
+      offerStartTls: deps.config.tls.offerStartTls,
+      extraNames: deps.config.tls.extraNames,
+      caPem: deps.caPem,
+      accounts: deps.accounts,
     },
   });
 }

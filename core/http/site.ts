@@ -12,7 +12,9 @@ import type { HttpLimits } from './limits.js';
 import { MethodPolicy } from './method-policy.js';
 import { echoRoute } from './pages/echo.js';
 import { healthzRoute } from './pages/healthz.js';
+import { caPageRoute } from './pages/ca-page.js';
 import { landingRoute } from './pages/landing-page.js';
+import { mailSetupRoutes } from './pages/mail-setup.js';
 import { UploadArea } from './pages/upload-area.js';
 import { decodePath } from './paths.js';
 import { HttpParseError } from './request-parser.js';
@@ -27,6 +29,14 @@ export interface LabInfo {
   showPasswords: boolean;
   status: () => ServiceStatus[];
   startedAt: number;
+  /** tls.offerStartTls: plain mail ports upgrade with STARTTLS (false: they stay plain). */
+  offerStartTls?: boolean;
+  /** tls.extraNames: more names the Host header may carry. */
+  extraNames?: readonly string[];
+  /** The lab CA (PEM), when TLS material is loaded: /ca and the Apple profile use it. */
+  caPem?: () => string | undefined;
+  /** Every account pages may name (config users and the roster); default: `users`. */
+  accounts?: () => Array<{ name: string; fullName?: string }>;
 }
 
 export interface HttpSiteOptions {
@@ -65,6 +75,8 @@ export class HttpSite {
     this.routes.add(healthzRoute(options.lab));
     this.routes.add(echoRoute(options.limits.maxBodyBytes));
     this.routes.add(this.uploads.route());
+    for (const r of mailSetupRoutes(options.lab)) this.routes.add(r);
+    if (options.lab.caPem) this.routes.add(caPageRoute(options.lab));
   }
 
   /** Creates the directories (and sample pages) and opens the file areas. */

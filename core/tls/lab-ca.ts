@@ -37,9 +37,18 @@ export interface LabCaOptions {
 
 export const CA_COMMON_NAME = 'labnet lab CA';
 
+/** Service names under the lab domain the certificate covers (as the lab DNS answers them). */
+export const LAB_SERVICE_LABELS = ['mail', 'www', 'autoconfig', 'autodiscover'] as const;
+
 /** The names a server certificate must cover for this config on this machine. */
-export function requiredNames(o: Pick<LabCaOptions, 'hostname' | 'listen' | 'extraNames'>): string[] {
+export function requiredNames(o: Pick<LabCaOptions, 'hostname' | 'listen' | 'extraNames'> & { domain?: string }): string[] {
   const names = new Set<string>([o.hostname.toLowerCase(), 'localhost', '127.0.0.1', '::1']);
+  // The names students use (the lab DNS answers them all with this host's addresses).
+  if (o.domain) {
+    const d = o.domain.toLowerCase();
+    names.add(d);
+    for (const label of LAB_SERVICE_LABELS) names.add(`${label}.${d}`);
+  }
   if (o.listen !== '0.0.0.0' && o.listen !== '::') names.add(normaliseIp(o.listen));
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {

@@ -95,7 +95,7 @@ export class TlsMaterial {
     } catch (err) {
       throw new LabnetError('CONFIG_INVALID', `the TLS certificate or key cannot be used: ${(err as Error).message}`);
     }
-    addCaRoutes(this.httpRoutes, () => this.caPem, this.config.hostname);
+    addCaRoutes(this.httpRoutes, () => this.caPem);
     const verb = { generated: 'made', reused: 'reused', renewed: 'renewed (names changed)', configured: 'from tls.certFile' }[this.certs.origin];
     this.logger.info(
       { names: this.certs.names },
@@ -123,6 +123,11 @@ export class TlsMaterial {
 
   get caPem(): string {
     return this.loaded.ca.certPem;
+  }
+
+  /** The CA certificate, or undefined before start() (pages that can do without it). */
+  get caPemIfLoaded(): string | undefined {
+    return this.certs?.ca.certPem;
   }
 
   get certPem(): string {

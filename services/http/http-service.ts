@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import { serviceConfig, type LabnetConfig } from '../../core/config.js';
+import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
 import type { EventBus } from '../../core/events.js';
 import { createHttpSite, httpLimitsFrom } from '../../core/http/config.js';
@@ -47,6 +48,7 @@ export class HttpService extends TcpService {
     @inject(TOKENS.HttpRoutes) private readonly sharedRoutes: HttpRouteRegistry,
     @inject(TOKENS.Tls) private readonly tls: TlsMaterial,
     @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Accounts) private readonly accounts: Accounts,
   ) {
     super();
   }
@@ -55,7 +57,13 @@ export class HttpService extends TcpService {
     this.state = 'starting';
     const c = serviceConfig<HttpConfig>(this.config, 'http');
     const limits = httpLimitsFrom(c);
-    const site = createHttpSite(c, { config: this.config, events: this.events, board: this.board, shared: this.sharedRoutes });
+    const site = createHttpSite(c, {
+      config: this.config,
+      events: this.events,
+      board: this.board,
+      shared: this.sharedRoutes,
+      caPem: () => this.tls.caPemIfLoaded,
+    });
     if (c.https || c.rsaDemo) {
       site.routes.add({
         path: '/tls',

@@ -79,8 +79,10 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
   }
 
   protected greet(): void {
-    // RFC 1939 section 7: an APOP-capable server puts a timestamp in its greeting.
-    this.send(okLine(`${this.deps.implementation} POP3 server ready ${this.timestamp}`));
+    // RFC 1939 section 7: an APOP-capable server puts a timestamp in its greeting. APOP needs a clear
+    // password: with only hashed (roster) accounts there is none, so no timestamp is offered.
+    const apop = this.deps.accounts.anyClearPassword() ? ` ${this.timestamp}` : '';
+    this.send(okLine(`${this.deps.implementation} POP3 server ready${apop}`));
   }
 
   protected parse(raw: Buffer): Pop3Parsed | undefined {

@@ -5,6 +5,9 @@ import { escapeHtml } from '../response.js';
 import { allowFor, type HttpRoute } from '../routes.js';
 import type { LabInfo } from '../site.js';
 import { htmlPage } from './html-page.js';
+import { endpointLine, mailHost } from './mail-setup.js';
+import { mailSettings } from './mail-settings.js';
+import { reachedHost, type ReachedHost } from './reached-host.js';
 
 export function landingRoute(lab: LabInfo, routes: () => HttpRoute[], trace: boolean): HttpRoute {
   return {
@@ -12,57 +15,36 @@ export function landingRoute(lab: LabInfo, routes: () => HttpRoute[], trace: boo
     methods: ['GET'],
     description: 'this page',
     handler: (ex) => {
-      const hostHeader = ex.req.host ?? '';
-      ex.send(200, 'Content-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n', landingHtml(lab, hostHeader, routes(), trace));
+      ex.send(200, 'Content-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n', landingHtml(lab, reachedHost(lab, ex), routes(), trace));
     },
   };
 }
 
-function landingHtml(lab: LabInfo, hostHeader: string, routeList: HttpRoute[], trace: boolean): string {
+function landingHtml(lab: LabInfo, reached: ReachedHost, routeList: HttpRoute[], trace: boolean): string {
   const all = [...lab.status()].sort((a, b) => a.name.localeCompare(b.name));
-  // The name the student typed to reach us is the one their mail client should use.
-  const host = hostHeader === '' ? lab.hostname : hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
-  const port = (service: string, ...listeners: string[]): number | undefined => {
-    const s = all.find((x) => x.name === service && x.state === 'running');
-    if (!s) return undefined;
-    for (const l of listeners) {
-      const found = s.listeners.find((x) => x.name === l);
-      if (found) return found.port;
-    }
-    return undefined;
-  };
+  // The name the student reached us by (validated), or the lab hostname when the lab DNS runs.
+  const m = mailSettings(lab, mailHost(lab, reached));
   const serviceRows = all
     .map((s) => {
       const ls = s.listeners.map((l) => `${escapeHtml(l.name)} ${l.port}/${l.protocol}${l.tls ? ' (TLS)' : ''}`).join(', ') || '-';
       return `<tr><td>${escapeHtml(s.name)}</td><td>${escapeHtml(s.state)}</td><td>${ls}</td></tr>`;
     })
     .join('\n');
-  const h = escapeHtml(host);
-  const hp = escapeHtml(hostHeader === '' ? lab.hostname : hostHeader);
-  const mail: string[] = [];
-  const imap = port('imap', 'imap');
-  const imaps = port('imap', 'imaps');
-  const pop3 = port('pop3', 'pop3');
-  const pop3s = port('pop3', 'pop3s');
-  const submission = port('smtp', 'submission');
-  const smtp = port('smtp', 'smtp');
-  const smtps = port('smtp', 'smtps');
-  if (imap !== undefined || imaps !== undefined)
-    mail.push(`<li>Incoming (IMAP): server <b>${h}</b>, port ${imap ?? '-'}${imaps !== undefined ? ` or ${imaps} (TLS)` : ''}</li>`);
-  if (pop3 !== undefined || pop3s !== undefined)
-    mail.push(`<li>Incoming (POP3): server <b>${h}</b>, port ${pop3 ?? '-'}${pop3s !== undefined ? ` or ${pop3s} (TLS)` : ''}</li>`);
-  if (submission !== undefined || smtp !== undefined || smtps !== undefined) {
-    mail.push(
-      `<li>Outgoing (SMTP): server <b>${h}</b>, port ${submission ?? smtp ?? '-'}${submission !== undefined ? ' (submission: log in with your login and password)' : ''}${smtps !== undefined ? ` or ${smtps} (TLS)` : ''}</li>`,
-    );
-  }
+  const mail = [...m.incoming, ...m.outgoing].map(
+    (e) => `<li>${e.protocol === 'smtp' ? 'Outgoing' : 'Incoming'}: server <b>${escapeHtml(m.host)}</b>, ${escapeHtml(endpointLine(e))}</li>`,
+  );
   if (mail.length === 0) mail.push('<li>No mail service is running right now.</li>');
+  mail.push(`<li>Thunderbird and Outlook find these by themselves; every student's own page with a QR code: <a href="/setup">/setup</a></li>`);
+  const hp = escapeHtml(reached.origin);
   const domain = escapeHtml(lab.domain);
-  const users = lab.users
-    .map(
-      (u) =>
-        `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td><code>${escapeHtml(u.password)}</code></td>` : ''}</tr>`,
-    )
+  const clear = new Map(lab.users.map((u) => [u.name.toLowerCase(), u.password]));
+  const accounts = lab.accounts ? lab.accounts() : lab.users.map((u) => ({ name: u.name.toLowerCase(), fullName: undefined }));
+  const users = accounts
+    .map((u) => {
+      const pw = clear.get(u.name);
+      const shown = pw === undefined ? '<i>on your handout</i>' : `<code>${escapeHtml(pw)}</code>`;
+      return `<tr><td>${escapeHtml(u.name)}@${domain}</td><td>${escapeHtml(u.name)}</td>${lab.showPasswords ? `<td>${shown}</td>` : ''}</tr>`;
+    })
     .join('\n');
   const routes = routeList
     .filter((r) => r.description)
@@ -85,8 +67,8 @@ ${users}
 ${routes}
 <li><a href="/index.html">/index.html</a> and every other file in the document root</li>
 </ul>
-<pre>curl -v http://${hp}/index.html
-curl -X OPTIONS -i http://${hp}/echo
-curl -d 'hello' http://${hp}/echo</pre>`,
+<pre>curl -v ${hp}/index.html
+curl -X OPTIONS -i ${hp}/echo
+curl -d 'hello' ${hp}/echo</pre>`,
   );
 }
