@@ -22,9 +22,15 @@ export interface FolderSnapshotView {
   messages: readonly StoredMessage[];
 }
 
+/** Set on 'exists' and 'flags' changes that defined keywords: the new ones and every keyword after. */
+export interface KeywordsDefined {
+  newKeywords?: readonly string[];
+  keywords?: readonly string[];
+}
+
 export type FolderChangeEvent =
-  | { kind: 'exists'; messages: readonly StoredMessage[]; origin?: unknown }
-  | { kind: 'flags'; messages: readonly StoredMessage[]; origin?: unknown }
+  | ({ kind: 'exists'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
+  | ({ kind: 'flags'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
   | { kind: 'expunge'; uids: readonly number[]; origin?: unknown }
   | { kind: 'gone'; origin?: unknown };
 
