@@ -2,6 +2,7 @@
 // others' changes, as raw transcripts against the real labnet process. Each test found by imaptest's
 // stress mode is kept here as its own regression (the stress tool is not a CI dependency).
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import type { LabProcess } from '../support/lab-process.js';
 import { RawImap } from './raw-client.js';
 import { startMailLab } from './helpers.js';
@@ -146,4 +147,62 @@ test.serial('FETCH of a message another session expunged: the metadata it had, N
     await c.cmd('f', 'FETCH 1 (BODY.PEEK[HEADER]<0.10> RFC822.TEXT)'),
     /^\* 1 FETCH \(BODY\[HEADER\]<0> NIL RFC822.TEXT NIL\)\r\n(\* 1 FETCH \(FLAGS \(\\Deleted\)\)\r\n)?f OK \[EXPUNGEISSUED\]/m,
   );
+});
+
+/** Resident memory of the labnet process (kB), from /proc. */
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+test.serial('hostile sets: UID FETCH 1:*,1:*,... (15,000 times) answers each message once', async (t) => {
+  const a = await session('alice', 'manyset');
+  let batch = '';
+  for (let i = 0; i < 300; i++) {
+    const msg = `Subject: s${i}\r\n\r\nx\r\n`;
+    batch += `p${i} APPEND manyset {${msg.length}+}\r\n${msg}\r\n`;
+  }
+  a.write(batch);
+  await a.until(/^p299 OK.*\r\n/m);
+  await a.cmd('n', 'NOOP');
+  const set = Array.from({ length: 15_000 }, () => '1:*').join(',');
+  const r = await a.cmd('f', `UID FETCH ${set} (UID)`);
+  t.regex(r, /^f OK/m);
+  t.is(r.match(/^\* \d+ FETCH/gm)?.length, 300);
+  const r2 = await a.cmd('g', `FETCH ${Array.from({ length: 15_000 }, (_, i) => `${(i % 300) + 1}`).join(',')} (FLAGS)`);
+  t.is(r2.match(/^\* \d+ FETCH/gm)?.length, 300, 'sequence numbers too, each once');
+  const r3 = await a.cmd('s', `UID SEARCH UID ${set}`);
+  t.is(r3.split('\r\n')[0].split(' ').length, 302, 'SEARCH with the same set');
+});
+
+test.serial('FETCH 1 (BODY.PEEK[] x 300) of a 1 MB message is streamed: the server never holds the 300 MB answer', async (t) => {
+  const a = await session('alice', 'bigfetch');
+  const body = `Subject: big\r\n\r\n${`${'y'.repeat(998)}\r\n`.repeat(1024)}`;
+  a.write(`A APPEND bigfetch {${body.length}+}\r\n${body}\r\n`);
+  await a.until(/^A OK.*\r\n/m);
+  await a.cmd('n', 'NOOP');
+  const pid = lab.proc.pid!;
+  const before = rssKb(pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
+  // Count the octets as they arrive instead of keeping them (the raw client would buffer 300 MB).
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    let tail = '';
+    const onData = (d: Buffer | string): void => {
+      got += d.length;
+      tail = (tail + d.toString()).slice(-200);
+      if (/\r\nf OK[^\r\n]*\r\n$/.test(tail)) {
+        a.sock.off('data', onData);
+        resolve();
+      }
+    };
+    a.sock.on('data', onData);
+  });
+  a.write(`f FETCH 1 (${Array.from({ length: 300 }, () => 'BODY.PEEK[]').join(' ')})\r\n`);
+  await done;
+  clearInterval(sampler);
+  t.true(got > 300 * body.length, `all ${got} octets arrived`);
+  t.log(`server RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(peak / 1024)} MB while sending ${Math.round(got / 1e6)} MB`);
+  t.true(peak - before < 120 * 1024, `the server grew by ${Math.round((peak - before) / 1024)} MB`);
 });

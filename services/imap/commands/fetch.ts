@@ -265,10 +265,19 @@ async function writeFetchResponses(
     batch.parts.push(`* ${indexes[j] + 1} FETCH (`);
     for (let p = 0; p < items.length; p++) {
       if (p > 0) batch.parts.push(' ');
+      const before = batch.parts.length;
       renderItem(s, items[p], f, batch.parts);
+      for (let q = before; q < batch.parts.length; q++) batch.octets += batch.parts[q].length;
+      // One message's answer can be big too (FETCH 1 (BODY.PEEK[] BODY.PEEK[] ...) on a 1 MB message):
+      // it goes out in pieces as the client reads, never held whole (issue 14).
+      if (batch.octets >= BATCH_OCTETS) {
+        batch.flush(s);
+        if (s.pendingOctets > BATCH_OCTETS) await s.flushAndDrain();
+        if (s.conn.closed) return missing;
+      }
     }
     batch.parts.push(')\r\n');
-    batch.octets += 64 + (raw !== undefined ? raw.length : 200);
+    batch.octets += 64;
     batch.count++;
     if (batch.octets >= BATCH_OCTETS) {
       batch.flush(s);
