@@ -92,6 +92,11 @@ export interface ImapFolder {
   readSync?(uid: number, size?: number, into?: Buffer): Buffer | undefined;
 }
 
+export interface QuotaUsage {
+  bytes: { used: number; limit?: number };
+  messages: { used: number; limit?: number };
+}
+
 export interface ImapStore {
   /** Creates the user's mailbox and the special-use folders if missing. */
   ensureUser(user: string): Promise<void>;
@@ -102,6 +107,8 @@ export interface ImapStore {
   rename(user: string, from: string, to: string): Promise<void>;
   subscribe(user: string, name: string, on: boolean): Promise<void>;
   status(user: string, name: string): Promise<FolderCounts>;
+  /** The user's usage and limits over every folder (RFC 9208; a limit is absent when there is none). */
+  quota(user: string): Promise<QuotaUsage>;
   /** The hierarchy delimiter. */
   readonly delimiter: string;
 }
