@@ -142,9 +142,30 @@ export class SelectedMailbox {
       this.reportedExists = this.messages.length;
       grew = false;
     };
+    // The newest state of each message with queued flag changes. Changes interleave: another
+    // session's older change can sit in the queue before our own newer STORE (whose answer already
+    // showed the newer flags), so reporting each change as it was would leave the client with the
+    // older flags (imaptest's checkpoint: "keywords differ"). Every report uses the newest state, also
+    // from changes still queued behind an expunge.
+    const latest = new Map<number, StoredMessage>();
+    for (const c of this.pending) if (c.kind === 'flags') for (const m of c.messages) latest.set(m.uid, m);
+    const changed = new Set<number>();
+    const reportFlags = (): void => {
+      for (const uid of changed) {
+        const m = latest.get(uid)!;
+        const seq = this.update(m);
+        if (seq === 0) continue;
+        // The client learns of the message first (the EXISTS), then of its flags.
+        if (seq > this.reportedExists) announce();
+        out.push(`* ${seq} FETCH (${flagsFor(m, seq)})`);
+      }
+      changed.clear();
+    };
     while (this.pending.length > 0) {
       const c = this.pending[0];
       if (c.kind === 'expunge' && !allowExpunge) break;
+      // Flag reports go out before an expunge moves the sequence numbers they were computed for.
+      if (c.kind === 'expunge' || c.kind === 'gone') reportFlags();
       this.pending.shift();
       switch (c.kind) {
         case 'gone':
@@ -155,7 +176,7 @@ export class SelectedMailbox {
             const last = this.uids[this.uids.length - 1] ?? 0;
             if (m.uid > last) {
               this.own();
-              this.messages.push(m);
+              this.messages.push(latest.get(m.uid) ?? m);
               this.uids.push(m.uid);
               grew = true;
             }
@@ -163,11 +184,10 @@ export class SelectedMailbox {
           break;
         case 'flags':
           for (const m of c.messages) {
-            const seq = this.update(m);
-            if (seq === 0 || c.origin === this.origin) continue;
-            // The client learns of the message first (the EXISTS), then of its flags.
-            if (seq > this.reportedExists) announce();
-            out.push(`* ${seq} FETCH (${flagsFor(m, seq)})`);
+            if (this.seqOf(m.uid) === 0) continue;
+            // Another session's change is reported; our own STORE answered for itself.
+            if (c.origin !== this.origin) changed.add(m.uid);
+            else this.update(latest.get(m.uid) ?? m);
           }
           break;
         case 'expunge': {
@@ -188,6 +208,7 @@ export class SelectedMailbox {
         }
       }
     }
+    reportFlags();
     // A message that arrived and went again changes nothing the client knows: no EXISTS.
     if (this.reportedExists !== this.messages.length) announce();
     return out;

@@ -122,6 +122,30 @@ test.serial('a keyword another session defines is announced by FLAGS and PERMANE
   checkStream(t, r + r2, 1, new Set());
 });
 
+test.serial(
+  'interleaved flag changes: the session is left with the newest flags, not an older change reported late (imaptest checkpoint: "keywords differ")',
+  async (t) => {
+    const a = await session('alice', 'interleave');
+    const b = await session('alice', 'interleave');
+    await append(b, 'interleave', 'i');
+    await a.cmd('n0', 'NOOP');
+    await b.cmd('n', 'NOOP');
+    // B's change is queued for A; then A's own silent STORE makes the message newer still.
+    t.regex(await b.cmd('s', 'STORE 1 +FLAGS ($FromB)'), /^s OK/m);
+    const r = (await a.cmd('s', 'STORE 1 +FLAGS.SILENT ($FromA)')) + (await a.cmd('n1', 'NOOP'));
+    const fetches = r.match(/^\* 1 FETCH \(FLAGS \([^)]*\)\)/gm) ?? [];
+    t.true(fetches.length > 0, r);
+    const last = fetches[fetches.length - 1];
+    t.regex(last, /\$FromA/, `the last report has A's keyword: ${r}`);
+    t.regex(last, /\$FromB/, `and B's: ${r}`);
+    // Non-silent: the STORE's own answer is the newest and nothing older follows it.
+    await b.cmd('s2', 'STORE 1 -FLAGS ($FromB)');
+    const r2 = (await a.cmd('s2', 'STORE 1 +FLAGS (\\Flagged)')) + (await a.cmd('n2', 'NOOP'));
+    const f2 = r2.match(/^\* 1 FETCH \(FLAGS \([^)]*\)\)/gm) ?? [];
+    t.regex(f2[f2.length - 1], /^\* 1 FETCH \(FLAGS \(\\Flagged \$FromA\)\)$|^\* 1 FETCH \(FLAGS \(\$FromA \\Flagged\)\)$/, r2);
+  },
+);
+
 test.serial('FETCH of a message another session expunged: the metadata it had, NIL content, OK [EXPUNGEISSUED] (RFC 2180 4.1.3)', async (t) => {
   const a = await session('alice', 'gone');
   const b = await session('alice', 'gone');
