@@ -119,6 +119,9 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       'ENABLE',
       'ID',
       'LIST-STATUS',
+      'QUOTA',
+      'QUOTA=RES-STORAGE',
+      'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.shared.config.appendLimit}`,
     );
     return caps.join(' ');

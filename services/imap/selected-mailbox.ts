@@ -4,6 +4,9 @@
 // (section 7.4.1: never an EXPUNGE during FETCH, STORE or SEARCH by sequence number, section 5.5).
 import type { FolderChangeEvent, ImapFolder, StoredMessage } from './store-port.js';
 
+/** The system flags every mailbox permits (RFC 3501 section 2.3.2), as FLAGS and PERMANENTFLAGS list them. */
+export const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
+
 export class SelectedMailbox {
   /**
    * Messages in sequence order (sequence number n is messages[n-1]) and their UIDs. Both arrays may
@@ -18,6 +21,8 @@ export class SelectedMailbox {
   /** UIDs this session holds \Recent for. */
   readonly recent = new Set<number>();
   private pending: FolderChangeEvent[] = [];
+  /** Every keyword of the folder, set when a change defined new ones the client has not been told of. */
+  private keywordsChanged: readonly string[] | undefined;
   private readonly unwatch: () => void;
   gone = false;
   /** Called when a change is queued (IDLE pushes at once). */
@@ -34,7 +39,7 @@ export class SelectedMailbox {
   ) {
     const snap = opened.snapshot;
     this.unwatch = opened.unwatch;
-    this.pending = pending;
+    for (const c of pending) this.queue(c);
     this.messages = snap.messages as StoredMessage[];
     this.uids = snap.uids ?? this.messages.map((m) => m.uid);
     this.uidValidity = snap.uidValidity;
@@ -52,8 +57,7 @@ export class SelectedMailbox {
         early.push(c);
         return;
       }
-      view.pending.push(c);
-      view.onChange?.();
+      view.queue(c);
     }, !readOnly);
     view = new SelectedMailbox(folder, readOnly, origin, opened, early);
     return view;
@@ -66,7 +70,16 @@ export class SelectedMailbox {
   }
 
   get hasPending(): boolean {
-    return this.pending.length > 0;
+    return this.pending.length > 0 || this.keywordsChanged !== undefined;
+  }
+
+  private queue(c: FolderChangeEvent): void {
+    if (c.kind === 'exists' || c.kind === 'flags') {
+      if (c.keywords !== undefined && c.newKeywords !== undefined && c.newKeywords.length > 0) this.keywordsChanged = c.keywords;
+      // A change that only defined keywords (the operation failed afterwards) names no message.
+      if (c.messages.length > 0) this.pending.push(c);
+    } else this.pending.push(c);
+    this.onChange?.();
   }
 
   close(): void {
@@ -111,13 +124,48 @@ export class SelectedMailbox {
    * Applies queued changes and returns the untagged responses to send. With `allowExpunge` false
    * (FETCH/STORE/SEARCH by sequence number) expunges and everything after them stay queued, so
    * sequence numbers do not move under the client.
+   *
+   * Every response names only sequence numbers the client knows (RFC 3501 sections 2.3.1.2, 5.2 and
+   * 7.4.1; RFC 9051 the same): a flag change of a message that arrived since the last EXISTS is
+   * preceded by the new EXISTS, and a message that arrived and vanished again before the client was
+   * told of it is dropped without an EXPUNGE. Keywords another session defined come first, as an
+   * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them.
    */
   flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string): string[] {
     const out: string[] = [];
+    this.flagsLines(out);
     let grew = false;
+    const announce = (): void => {
+      if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
+      out.push(`* ${this.messages.length} EXISTS`);
+      if (grew) out.push(`* ${this.recent.size} RECENT`);
+      this.reportedExists = this.messages.length;
+      grew = false;
+    };
+    // The newest state of each message with queued flag changes. Changes interleave: another
+    // session's older change can sit in the queue before our own newer STORE (whose answer already
+    // showed the newer flags), so reporting each change as it was would leave the client with the
+    // older flags (imaptest's checkpoint: "keywords differ"). Every report uses the newest state, also
+    // from changes still queued behind an expunge.
+    const latest = new Map<number, StoredMessage>();
+    for (const c of this.pending) if (c.kind === 'flags') for (const m of c.messages) latest.set(m.uid, m);
+    const changed = new Set<number>();
+    const reportFlags = (): void => {
+      for (const uid of changed) {
+        const m = latest.get(uid)!;
+        const seq = this.update(m);
+        if (seq === 0) continue;
+        // The client learns of the message first (the EXISTS), then of its flags.
+        if (seq > this.reportedExists) announce();
+        out.push(`* ${seq} FETCH (${flagsFor(m, seq)})`);
+      }
+      changed.clear();
+    };
     while (this.pending.length > 0) {
       const c = this.pending[0];
       if (c.kind === 'expunge' && !allowExpunge) break;
+      // Flag reports go out before an expunge moves the sequence numbers they were computed for.
+      if (c.kind === 'expunge' || c.kind === 'gone') reportFlags();
       this.pending.shift();
       switch (c.kind) {
         case 'gone':
@@ -128,7 +176,7 @@ export class SelectedMailbox {
             const last = this.uids[this.uids.length - 1] ?? 0;
             if (m.uid > last) {
               this.own();
-              this.messages.push(m);
+              this.messages.push(latest.get(m.uid) ?? m);
               this.uids.push(m.uid);
               grew = true;
             }
@@ -136,12 +184,14 @@ export class SelectedMailbox {
           break;
         case 'flags':
           for (const m of c.messages) {
-            const seq = this.update(m);
-            if (seq > 0 && c.origin !== this.origin) out.push(`* ${seq} FETCH (${flagsFor(m, seq)})`);
+            if (this.seqOf(m.uid) === 0) continue;
+            // Another session's change is reported; our own STORE answered for itself.
+            if (c.origin !== this.origin) changed.add(m.uid);
+            else this.update(latest.get(m.uid) ?? m);
           }
           break;
         case 'expunge': {
-          // Highest first would also work; RFC 3501 7.4.1 needs each number valid at the time it is sent.
+          // Each number is valid at the time it is sent (section 7.4.1): the view shrinks as we go.
           for (const uid of c.uids) {
             const seq = this.seqOf(uid);
             if (seq === 0) continue;
@@ -149,6 +199,8 @@ export class SelectedMailbox {
             this.messages.splice(seq - 1, 1);
             this.uids.splice(seq - 1, 1);
             this.recent.delete(uid);
+            // A message the client was never told about leaves as silently as it came.
+            if (seq > this.reportedExists) continue;
             this.reportedExists--;
             out.push(`* ${seq} EXPUNGE`);
           }
@@ -156,13 +208,29 @@ export class SelectedMailbox {
         }
       }
     }
-    if (grew || this.reportedExists !== this.messages.length) {
-      if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
-      out.push(`* ${this.messages.length} EXISTS`);
-      if (grew) out.push(`* ${this.recent.size} RECENT`);
-      this.reportedExists = this.messages.length;
-    }
+    reportFlags();
+    // A message that arrived and went again changes nothing the client knows: no EXISTS.
+    if (this.reportedExists !== this.messages.length) announce();
     return out;
+  }
+
+  /** SELECT listed every keyword the folder has now: nothing queued is news any more. */
+  keywordsReported(): void {
+    this.keywordsChanged = undefined;
+  }
+
+  /**
+   * The untagged FLAGS and PERMANENTFLAGS for keywords defined since the client last heard (by this
+   * session too: its own STORE sends them before the FETCH responses that use the keyword). They
+   * name no message, so they may be sent at any time, expunges queued or not.
+   */
+  flagsLines(out: string[]): void {
+    const kw = this.keywordsChanged;
+    if (kw === undefined) return;
+    this.keywordsChanged = undefined;
+    const flags = [SYSTEM_FLAGS, ...kw].join(' ');
+    out.push(`* FLAGS (${flags})`);
+    out.push(this.readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted`);
   }
 
   /** Removes messages this session expunged itself; returns their sequence numbers as sent. */

@@ -3,7 +3,7 @@
 // the loaded Folder directly because those calls are synchronous and must happen together.
 import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import { FOLDER_DELIMITER, MailStoreError, type MailStore } from '../../core/mail-store/index.js';
-import type { FolderChangeEvent, FolderCounts, FolderEntry, FolderSnapshotView, ImapFolder, ImapStore, StoredMessage } from './store-port.js';
+import type { FolderChangeEvent, FolderCounts, FolderEntry, FolderSnapshotView, ImapFolder, ImapStore, QuotaUsage, StoredMessage } from './store-port.js';
 
 type LoadedFolder = Awaited<ReturnType<MailStore['openFolder']>>;
 
@@ -150,5 +150,8 @@ export class MailStoreAdapter implements ImapStore {
   }
   status(user: string, name: string): Promise<FolderCounts> {
     return this.store.status(user, name);
+  }
+  quota(user: string): Promise<QuotaUsage> {
+    return this.store.quota(user);
   }
 }

@@ -22,9 +22,15 @@ export interface FolderSnapshotView {
   messages: readonly StoredMessage[];
 }
 
+/** Set on 'exists' and 'flags' changes that defined keywords: the new ones and every keyword after. */
+export interface KeywordsDefined {
+  newKeywords?: readonly string[];
+  keywords?: readonly string[];
+}
+
 export type FolderChangeEvent =
-  | { kind: 'exists'; messages: readonly StoredMessage[]; origin?: unknown }
-  | { kind: 'flags'; messages: readonly StoredMessage[]; origin?: unknown }
+  | ({ kind: 'exists'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
+  | ({ kind: 'flags'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
   | { kind: 'expunge'; uids: readonly number[]; origin?: unknown }
   | { kind: 'gone'; origin?: unknown };
 
@@ -86,6 +92,11 @@ export interface ImapFolder {
   readSync?(uid: number, size?: number, into?: Buffer): Buffer | undefined;
 }
 
+export interface QuotaUsage {
+  bytes: { used: number; limit?: number };
+  messages: { used: number; limit?: number };
+}
+
 export interface ImapStore {
   /** Creates the user's mailbox and the special-use folders if missing. */
   ensureUser(user: string): Promise<void>;
@@ -96,6 +107,8 @@ export interface ImapStore {
   rename(user: string, from: string, to: string): Promise<void>;
   subscribe(user: string, name: string, on: boolean): Promise<void>;
   status(user: string, name: string): Promise<FolderCounts>;
+  /** The user's usage and limits over every folder (RFC 9208; a limit is absent when there is none). */
+  quota(user: string): Promise<QuotaUsage>;
   /** The hierarchy delimiter. */
   readonly delimiter: string;
 }

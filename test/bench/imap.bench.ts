@@ -239,6 +239,101 @@ async function idleRss(port: number, pids: () => number[]): Promise<{ before: nu
   return { before, after };
 }
 
+// ---- imaptest's stress mix (issue 19): both servers, the same random command mix, zero errors ----
+
+/**
+ * Dovecot's imaptest (built by hand, not a CI dependency: IMAPTEST=path, default the tools checkout).
+ * Its stress mode runs CLIENTS sessions on one mailbox, each looping LOGIN, SELECT, FETCH, STORE,
+ * EXPUNGE, APPEND... and checking every answer against what the others did.
+ */
+const IMAPTEST = process.env.IMAPTEST ?? '/work/tools/imaptest/src/imaptest';
+const STRESS_CLIENTS = Number(process.env.IMAP_BENCH_STRESS_CLIENTS ?? 10);
+const STRESS_SECS = Number(process.env.IMAP_BENCH_STRESS_SECS ?? 20);
+
+/** An mbox of small varied messages for imaptest to APPEND. */
+function stressMbox(path: string): void {
+  const out: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const body = Array.from({ length: 1 + (i % 37) }, (_, j) => `line ${j} of message ${i} ${'x'.repeat((i * 7 + j) % 60)}`).join('\r\n');
+    out.push(
+      `From sender${i}@example.org Mon Jan  1 00:00:00 2024\r\nFrom: Sender ${i} <sender${i}@example.org>\r\nTo: alice@lab.test\r\nSubject: stress ${i}\r\nMessage-ID: <s${i}@example.org>\r\nDate: Mon, 1 Jan 2024 00:00:${String(i % 60).padStart(2, '0')} +0000\r\n\r\n${body}\r\n\r\n`,
+    );
+  }
+  writeFileSync(path, out.join(''));
+}
+
+/** One imaptest stress run: commands per second (every command of the totals row) and its errors. */
+function stressRun(port: number, mbox: string): { cps: number; errors: number; sample: string } {
+  const r = spawnSync(
+    IMAPTEST,
+    [`host=127.0.0.1`, `port=${port}`, 'user=alice', 'pass=alice-lab', `mbox=${mbox}`, `clients=${STRESS_CLIENTS}`, `secs=${STRESS_SECS}`, 'box=stress'],
+    { encoding: 'utf8', timeout: (STRESS_SECS + 120) * 1000, env: { ...process.env, LD_LIBRARY_PATH: '/usr/lib/dovecot' } },
+  );
+  const out = `${r.stdout}\n${r.stderr}`;
+  const errorLines = out.split('\n').filter((l) => /error|warning/i.test(l));
+  const totals = out.slice(out.lastIndexOf('Totals:')).split('\n');
+  // Totals: a row of names, one of percentages (and one of extras), then the counts.
+  const counts = totals.find((l, i) => i > 2 && /^\s*\d+(\s+\d+)+\s*$/.test(l));
+  const sum = counts
+    ? counts
+        .trim()
+        .split(/\s+/)
+        .reduce((n, v) => n + Number(v), 0)
+    : 0;
+  return { cps: sum / STRESS_SECS, errors: errorLines.length, sample: errorLines.slice(0, 3).join(' | ') };
+}
+
+/** Creates the stress folder on a server (imaptest selects it). */
+function createFolder(port: number, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    let sent = false;
+    sock.setEncoding('latin1');
+    sock.on('error', reject);
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (!sent && buf.includes('* OK')) {
+        sent = true;
+        sock.write(`a LOGIN alice alice-lab\r\nb CREATE ${name}\r\nc LOGOUT\r\n`);
+      }
+      if (/^c OK/m.test(buf)) {
+        sock.destroy();
+        resolve();
+      }
+    });
+  });
+}
+
+async function stressMix(dir: string, dovecotPort: number, labPort: number): Promise<void> {
+  if (!existsSync(IMAPTEST)) {
+    console.log(`  imaptest stress mix: skipped (no imaptest at ${IMAPTEST}; set IMAPTEST=path)`);
+    return;
+  }
+  const mbox = join(dir, 'stress.mbox');
+  stressMbox(mbox);
+  await createFolder(dovecotPort, 'stress');
+  await createFolder(labPort, 'stress');
+  const d: number[] = [];
+  const l: number[] = [];
+  let dErr = 0;
+  let lErr = 0;
+  for (let round = 0; round < Number(process.env.IMAP_BENCH_STRESS_RUNS ?? 2); round++) {
+    const dr = stressRun(dovecotPort, mbox);
+    const lr = stressRun(labPort, mbox);
+    d.push(dr.cps);
+    l.push(lr.cps);
+    dErr += dr.errors;
+    lErr += lr.errors;
+    if (lr.errors > 0) console.log(`  labnet stress errors: ${lr.sample}`);
+    if (dr.errors > 0) console.log(`  dovecot stress errors: ${dr.sample}`);
+  }
+  const ratio = median(l) / median(d);
+  console.log(
+    `  imaptest stress mix, ${STRESS_CLIENTS} clients x ${STRESS_SECS} s, ${d.length} alternating runs: dovecot ${median(d).toFixed(0)} cmd/s (${dErr} errors), labnet ${median(l).toFixed(0)} cmd/s (${lErr} errors), ratio ${ratio.toFixed(2)}x (target >= 1.0 at zero errors) ${ratio >= 1 && lErr === 0 ? 'ok' : 'MISSED'}`,
+  );
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.log('imap bench: Dovecot needs root to switch to its mail user; run as root (CI does).');
@@ -302,6 +397,7 @@ async function main(): Promise<void> {
         `  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step] ? 'ok' : 'MISSED'}`,
       );
     }
+    await stressMix(dir, dovecot.port, lab.port('imap'));
     // The first round's cold fetches (fresh labnet process, before the 2,000-fetch warm-up): no target,
     // shown so the note can say what the first minute of a lab looks like.
     const dc = d.fetch_100_bodies_cold[0];

@@ -71,6 +71,9 @@ export function storeFailure(err: unknown, name?: string): never {
       throw no('Too many keywords in this mailbox', 'LIMIT', 'LIMIT');
     case 'NO_SUCH_MESSAGE':
       throw no('Message no longer exists', 'EXPUNGEISSUED');
+    case 'OVER_QUOTA':
+      // RFC 9208 section 4.3 (the code of RFC 5530): nothing was stored.
+      throw no('Quota exceeded: the mailbox is full (GETQUOTAROOT shows the usage)', 'OVERQUOTA');
     default:
       throw err;
   }

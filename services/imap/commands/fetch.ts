@@ -6,7 +6,7 @@ import { bodyStructure } from '../body-structure.js';
 import { envelope } from '../envelope.js';
 import { extractSection } from '../fetch-body-section.js';
 import { parseFetchItems, type FetchItem } from '../fetch-items.js';
-import { bad, no } from '../imap-errors.js';
+import { bad } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { binary } from '../imap-writer.js';
 import { imapDateTime } from '../../../core/mail-format/dates.js';
@@ -79,6 +79,35 @@ class FetchedMessage {
   }
 }
 
+/**
+ * The body structure sent for a message whose octets are gone (the shape Dovecot sends, which
+ * imaptest and clients recognise as "no data": a BODY/BODYSTRUCTURE may not be NIL).
+ */
+const GONE_BODY = '("text" "plain" NIL NIL NIL "7bit" 0 0)';
+
+/** The name of a body item as it is answered (BODY[1.HEADER]<0>, RFC822.TEXT...). */
+function bodyItemName(item: FetchItem): string {
+  if (item.k !== 'SECTION') return item.k;
+  return `BODY[${item.section.text}]${item.partial ? `<${item.partial.offset}>` : ''}`;
+}
+
+/**
+ * A message expunged by another session that this session has not been told about yet (RFC 2180
+ * section 4.1): its metadata (UID, FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE) still comes from the
+ * index, as the client knew it, and what needs the octets (which are gone) is NIL, or the empty body
+ * structure: RFC 2180 4.1.3's "NIL FETCH responses", the behaviour Dovecot has for mails it can no
+ * longer read. We chose it over a tagged NO (4.1.2) because clients cope with it best: a NO to a FETCH
+ * of many messages makes Thunderbird and others report the whole FETCH as failed and drop the data
+ * of the messages that did exist, while the NIL items of a message that is about to be reported as
+ * expunged are thrown away with it. The tagged OK carries [EXPUNGEISSUED] (RFC 5530) so the client
+ * knows to NOOP soon. Keeping the octets until every session was told (4.1.1) would need the store to
+ * defer the unlink of expunged files, which it does not do.
+ */
+function renderGone(item: FetchItem, out: Array<string | Buffer>): void {
+  if (item.k === 'BODY' || item.k === 'BODYSTRUCTURE') out.push(`${item.k} ${GONE_BODY}`);
+  else out.push(`${bodyItemName(item)} NIL`);
+}
+
 function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Array<string | Buffer>): void {
   const m = f.m;
   switch (item.k) {
@@ -97,25 +126,28 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
     case 'ENVELOPE':
       out.push(`ENVELOPE ${cachedEnvelope(m)}`);
       return;
+  }
+  if (f.raw === undefined) return renderGone(item, out);
+  switch (item.k) {
     case 'BODYSTRUCTURE':
-      out.push(`BODYSTRUCTURE ${bodyStructure(f.raw!, f.mime(), true)}`);
+      out.push(`BODYSTRUCTURE ${bodyStructure(f.raw, f.mime(), true)}`);
       return;
     case 'BODY':
-      out.push(`BODY ${bodyStructure(f.raw!, f.mime(), false)}`);
+      out.push(`BODY ${bodyStructure(f.raw, f.mime(), false)}`);
       return;
     case 'RFC822':
-      out.push('RFC822 ', ...literal(f.raw!));
+      out.push('RFC822 ', ...literal(f.raw));
       return;
     case 'RFC822.HEADER':
-      out.push('RFC822.HEADER ', ...literal(f.raw!.subarray(0, f.mime().headerEnd)));
+      out.push('RFC822.HEADER ', ...literal(f.raw.subarray(0, f.mime().headerEnd)));
       return;
     case 'RFC822.TEXT':
-      out.push('RFC822.TEXT ', ...literal(f.raw!.subarray(f.mime().bodyStart)));
+      out.push('RFC822.TEXT ', ...literal(f.raw.subarray(f.mime().bodyStart)));
       return;
     case 'SECTION': {
       // BODY[] is the whole message: no MIME parse needed.
       const whole = item.section.path.length === 0 && item.section.specifier === '';
-      let data = (whole ? f.raw! : extractSection(f.raw!, f.mime(), item.section)) ?? Buffer.alloc(0);
+      let data = (whole ? f.raw : extractSection(f.raw, f.mime(), item.section)) ?? Buffer.alloc(0);
       let origin = '';
       if (item.partial) {
         const { offset, length } = item.partial;
@@ -180,7 +212,8 @@ async function markSeen(s: ImapSession, view: SelectedMailbox, indexes: readonly
   if (unseen.length === 0) return false;
   const { messages } = await view.folder.updateFlags(unseen, 'add', ['\\Seen'], s);
   for (const m of messages) view.update(m);
-  return true;
+  // Messages another session expunged meanwhile are not changed (nor is their FLAGS worth sending).
+  return messages.length > 0;
 }
 
 export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
@@ -194,7 +227,9 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
   // Fetching a body sets \Seen (section 6.4.5); the new flags are returned with the data.
   if (plan.setsSeen && !view.readOnly && (await markSeen(s, view, indexes)) && !items.some((i) => i.k === 'FLAGS')) items.push({ k: 'FLAGS' });
   const missing = await writeFetchResponses(s, view, indexes, items, plan.needsText);
-  if (missing > 0) throw no(`${missing} message(s) were expunged meanwhile`, 'EXPUNGEISSUED');
+  // RFC 2180 section 4.1.3 (see renderGone): the data that could be sent was, and the client is told why some was NIL.
+  if (missing > 0)
+    return `OK [EXPUNGEISSUED] ${byUid ? 'UID FETCH' : 'FETCH'} completed; ${missing} message(s) were expunged by another session (their content is NIL)`;
   return `OK ${byUid ? 'UID FETCH' : 'FETCH'} completed`;
 }
 
@@ -223,20 +258,26 @@ async function writeFetchResponses(
       }
       raw = await reads[j];
       reads[j] = undefined;
-      if (raw === undefined) {
-        // Expunged by another session and not yet reported to this one (RFC 2180 section 4.1.2).
-        missing++;
-        continue;
-      }
+      // Expunged by another session and not yet reported to this one: NIL content (RFC 2180 4.1.3).
+      if (raw === undefined) missing++;
     }
     const f = new FetchedMessage(m, raw);
     batch.parts.push(`* ${indexes[j] + 1} FETCH (`);
     for (let p = 0; p < items.length; p++) {
       if (p > 0) batch.parts.push(' ');
+      const before = batch.parts.length;
       renderItem(s, items[p], f, batch.parts);
+      for (let q = before; q < batch.parts.length; q++) batch.octets += batch.parts[q].length;
+      // One message's answer can be big too (FETCH 1 (BODY.PEEK[] BODY.PEEK[] ...) on a 1 MB message):
+      // it goes out in pieces as the client reads, never held whole (issue 14).
+      if (batch.octets >= BATCH_OCTETS) {
+        batch.flush(s);
+        if (s.pendingOctets > BATCH_OCTETS) await s.flushAndDrain();
+        if (s.conn.closed) return missing;
+      }
     }
     batch.parts.push(')\r\n');
-    batch.octets += 64 + (raw !== undefined ? raw.length : 200);
+    batch.octets += 64;
     batch.count++;
     if (batch.octets >= BATCH_OCTETS) {
       batch.flush(s);

@@ -11,6 +11,7 @@ import { fetch, uidFetch } from './fetch.js';
 import { idle } from './idle.js';
 import { listCmd, lsub } from './list.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
+import { getQuota, getQuotaRoot } from './quota.js';
 import { search, uidSearch } from './search.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
@@ -55,6 +56,8 @@ const ALL: readonly ImapCommand[] = [
   expunge,
   uidExpunge,
   idle,
+  getQuotaRoot,
+  getQuota,
 ];
 
 /** The table sessions dispatch through (two commands with one name throw here, at start-up). */

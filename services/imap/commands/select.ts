@@ -1,11 +1,9 @@
 // SELECT and EXAMINE (RFC 3501 sections 6.3.1-2), CLOSE (6.4.2) and UNSELECT (RFC 3691).
 import { AUTHED, SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import type { ImapSession } from '../imap-session.js';
-import { SelectedMailbox } from '../selected-mailbox.js';
+import { SelectedMailbox, SYSTEM_FLAGS } from '../selected-mailbox.js';
 import type { ImapFolder } from '../store-port.js';
 import { mailbox, storeFailure } from './args.js';
-
-const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
 
 async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean): Promise<string> {
   // A failed SELECT leaves no mailbox selected (section 6.3.1).
@@ -20,6 +18,7 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
   const view = await SelectedMailbox.open(folder, readOnly, s);
   s.select(view);
   const keywords = folder.definedKeywords();
+  view.keywordsReported();
   const flags = [SYSTEM_FLAGS, ...keywords].join(' ');
   const firstUnseen = view.messages.findIndex((m) => !m.flags.includes('\\Seen'));
   const lines = [

@@ -25,6 +25,8 @@ async function runStore(s: ImapSession, cmd: ImapCommandContext, byUid: boolean)
     storeFailure(err);
   }
   const lines: string[] = [];
+  // Keywords this STORE defined are announced before a FETCH uses them (RFC 3501 section 7.2.6).
+  view.flagsLines(lines);
   for (const msg of messages) {
     const seq = view.update(msg);
     if (seq > 0 && !m[2]) lines.push(`* ${seq} FETCH (${s.flagsItem(msg)}${byUid ? ` UID ${msg.uid}` : ''})`);
