@@ -120,6 +120,11 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       'LIST-STATUS',
       `APPENDLIMIT=${this.shared.config.appendLimit}`,
     );
+    // Search extensions (RFC 4731, 5256, 5267, 5957).
+    caps.push('ESEARCH');
+    caps.push('SORT');
+    caps.push('ESORT');
+    caps.push('SORT=DISPLAY');
     return caps.join(' ');
   }
 

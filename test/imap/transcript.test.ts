@@ -11,7 +11,8 @@ import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { b64, closeMailFixtures, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
 
-const CAPS = 'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS APPENDLIMIT=100000';
+const CAPS =
+  'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS APPENDLIMIT=100000 ESEARCH SORT ESORT SORT=DISPLAY';
 const CAPABILITY = `IMAP4rev1 AUTH=PLAIN ${CAPS}`;
 const GREETING = `S: * OK [CAPABILITY ${CAPABILITY}] labnet.lab.test labnet IMAP4rev1 ready`;
 

@@ -12,6 +12,7 @@ import { idle } from './idle.js';
 import { listCmd, lsub } from './list.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { search, uidSearch } from './search.js';
+import { sort, uidSort } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
 import { starttls } from './starttls.js';
@@ -48,6 +49,8 @@ const ALL: readonly ImapCommand[] = [
   uidStore,
   search,
   uidSearch,
+  sort,
+  uidSort,
   copy,
   uidCopy,
   move,

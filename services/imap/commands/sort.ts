@@ -1,0 +1,46 @@
+// SORT and UID SORT (RFC 5256 section 3), with ESORT's RETURN options (RFC 5267 section 3): the
+// search keys select the messages (the same evaluation as SEARCH), the criteria order them.
+import type { Token } from '../command-parser.js';
+import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
+import { bad, no } from '../imap-errors.js';
+import type { ImapSession } from '../imap-session.js';
+import { compileSearch } from '../search.js';
+import { parseSortCriteria, sortMessages } from '../sort.js';
+import { esearchLine, matchingIndexes, parseReturn } from './search.js';
+
+async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+  const view = s.selected!;
+  const { options, rest } = parseReturn(cmd.args);
+  const [criteriaTok, charsetTok, ...keys] = rest;
+  if (criteriaTok?.t !== 'list') throw bad('SORT needs (sort criteria) charset search-keys');
+  const criteria = parseSortCriteria(criteriaTok.v.map((t: Token) => (t.t === 'atom' ? t.v : '')));
+  const charset = charsetTok?.t === 'atom' ? charsetTok.v.toUpperCase() : charsetTok?.t === 'string' ? charsetTok.v.toString('latin1').toUpperCase() : '';
+  if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw no(`unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)');
+  if (keys.length === 0) throw bad('SORT needs search keys');
+  const hits = await matchingIndexes(s, compileSearch(keys));
+  const msgs = view.messages;
+  const sorted = sortMessages(
+    hits.map((i) => ({
+      seq: i + 1,
+      uid: msgs[i].uid,
+      size: msgs[i].size,
+      internalDate: msgs[i].internalDate,
+      header: (f: string) => (msgs[i].headers as Record<string, string | undefined>)[f] ?? undefined,
+    })),
+    criteria,
+  );
+  const nums = sorted.map((m) => (byUid ? m.uid : m.seq));
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
+  else s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}` : '* SORT');
+  return `OK ${cmd.name} completed`;
+}
+
+export const sort: ImapCommand = { name: 'SORT', states: SELECTED, minArgs: 3, maxArgs: 10_000, expungeAfter: false, handler: (s, c) => runSort(s, c, false) };
+export const uidSort: ImapCommand = {
+  name: 'UID SORT',
+  states: SELECTED,
+  minArgs: 3,
+  maxArgs: 10_000,
+  expungeAfter: true,
+  handler: (s, c) => runSort(s, c, true),
+};

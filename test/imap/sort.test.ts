@@ -1,0 +1,143 @@
+// SORT (RFC 5256), SORT=DISPLAY (RFC 5957), ESEARCH (RFC 4731) and ESORT (RFC 5267): the base subject
+// and criteria as units (with property tests), transcripts over an in-memory pair, and Python's
+// imaplib sort() against the real labnet process on mail sent with nodemailer.
+import test from 'ava';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { TlsPolicy } from '../../core/line-session/index.js';
+import { imapCommandTable } from '../../services/imap/commands/registry.js';
+import { compactSet } from '../../services/imap/commands/search.js';
+import { ImapSession } from '../../services/imap/imap-session.js';
+import { IMAP_LIMITS } from '../../services/imap/limits.js';
+import { baseSubject, parseSortCriteria } from '../../services/imap/sort.js';
+import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
+import { closeMailFixtures, mailFixture, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+import { PROJECT_ROOT } from '../support/lab-process.js';
+import { run, sendMail, startMailLab } from './helpers.js';
+
+test.after.always(closeMailFixtures);
+
+test('base subject (RFC 5256 2.1): leaders, blobs, (fwd) trailers and [fwd: ] wrappers go', (t) => {
+  t.is(baseSubject('Re: RE: Fwd: hello'), 'HELLO');
+  t.is(baseSubject('[list] Re: [x] hello (fwd)'), 'HELLO');
+  t.is(baseSubject('[Fwd: re: hello  world]'), 'HELLO WORLD');
+  t.is(baseSubject('[only a blob]'), '[ONLY A BLOB]');
+  t.is(baseSubject('=?utf-8?q?Re=3A_Gr=C3=BC=C3=9Fe?='), 'GRÜSSE');
+  t.is(baseSubject(undefined), '');
+});
+
+test('property: the base subject is a fixed point and never throws', (t) => {
+  const piece = fc.constantFrom('Re:', 're: ', 'Fwd:', 'fw:', '[a]', '[', ']', '(fwd)', ' ', 'x', '[fwd:', 'hello', '\t');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 30 }), (ps) => {
+      const b = baseSubject(ps.join(''));
+      return baseSubject(b) === b;
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
+});
+
+test('sort criteria: REVERSE binds to the next key; unknown keys and a dangling REVERSE are BAD', (t) => {
+  t.deepEqual(parseSortCriteria(['REVERSE', 'date', 'subject']), [
+    { key: 'DATE', reverse: true },
+    { key: 'SUBJECT', reverse: false },
+  ]);
+  for (const bad of [[], ['REVERSE'], ['FOO'], ['REVERSE', 'REVERSE', 'DATE'], Array(40).fill('DATE')]) t.throws(() => parseSortCriteria(bad));
+});
+
+test('property: a compacted set lists exactly the numbers, in order', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 40 }), (nums) => {
+      const expanded = compactSet(nums)
+        .split(',')
+        .filter((x) => x.length > 0)
+        .flatMap((r) => {
+          const [a, b] = r.split(':').map(Number);
+          return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, i) => a + i);
+        });
+      return JSON.stringify(expanded) === JSON.stringify(nums);
+    }),
+  );
+  t.pass();
+});
+
+const MSGS = [
+  'From: Zed <z@lab.test>\r\nTo: b@lab.test\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nSubject: Re: banana\r\n\r\n1\r\n',
+  `From: amy@lab.test\r\nTo: Carl <a@lab.test>\r\nDate: Sun, 31 Dec 2023 10:00:00 +0000\r\nSubject: apple\r\n\r\n${'2'.repeat(200)}\r\n`,
+  `From: Bob <bob@lab.test>\r\nTo: z@lab.test\r\nDate: Tue, 2 Jan 2024 10:00:00 +0000\r\nSubject: [list] cherry\r\n\r\n${'3'.repeat(100)}\r\n`,
+];
+
+async function session(): Promise<TranscriptClient> {
+  const { store, accounts } = await mailFixture(MSGS);
+  const shared = {
+    store: new MailStoreAdapter(store),
+    accounts,
+    hostname: 'labnet.lab.test',
+    config: { appendLimit: 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
+    commands: imapCommandTable(),
+    sessionsPerUser: new Map<string, number>(),
+    tls: TlsPolicy.none(),
+  };
+  const lab = transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
+  const { client } = lab.open();
+  await client.line();
+  client.write('l LOGIN alice alice-lab\r\ns SELECT INBOX\r\n');
+  while (!(await client.line())!.startsWith('s OK'));
+  return client;
+}
+
+async function one(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
+  c.write(`${tag} ${text}\r\n`);
+  const out: string[] = [];
+  for (let l = await c.line(); l !== null; l = await c.line()) {
+    out.push(l);
+    if (l.startsWith(`${tag} `)) break;
+  }
+  return out;
+}
+
+test('SORT by each key, REVERSE, with search keys; ESEARCH and ESORT RETURN options', async (t) => {
+  const c = await session();
+  const sortOf = async (q: string): Promise<string> => (await one(c, 'q', q))[0];
+  t.is(await sortOf('SORT (SUBJECT) UTF-8 ALL'), '* SORT 2 1 3');
+  t.is(await sortOf('SORT (REVERSE SUBJECT) UTF-8 ALL'), '* SORT 3 1 2');
+  t.is(await sortOf('SORT (DATE) US-ASCII ALL'), '* SORT 2 1 3');
+  t.is(await sortOf('SORT (SIZE) UTF-8 ALL'), '* SORT 1 3 2');
+  t.is(await sortOf('SORT (FROM) UTF-8 ALL'), '* SORT 2 3 1');
+  t.is(await sortOf('SORT (DISPLAYFROM) UTF-8 ALL'), '* SORT 2 3 1');
+  t.is(await sortOf('SORT (TO) UTF-8 ALL'), '* SORT 2 1 3');
+  t.is(await sortOf('SORT (DISPLAYTO) UTF-8 ALL'), '* SORT 1 2 3', 'b@lab.test < Carl < z@lab.test');
+  t.is(await sortOf('SORT (ARRIVAL) UTF-8 NOT 2'), '* SORT 1 3');
+  t.is(await sortOf('UID SORT (SUBJECT) UTF-8 SUBJECT nothing'), '* SORT');
+  t.deepEqual(await one(c, 'e', 'SEARCH RETURN (MIN MAX COUNT ALL) 1:3'), ['* ESEARCH (TAG "e") MIN 1 MAX 3 ALL 1:3 COUNT 3', 'e OK SEARCH completed']);
+  t.is((await one(c, 'f', 'SEARCH RETURN () NOT 2'))[0], '* ESEARCH (TAG "f") ALL 1,3');
+  t.is((await one(c, 'g', 'UID SEARCH RETURN (COUNT) SUBJECT nothing'))[0], '* ESEARCH (TAG "g") UID COUNT 0');
+  t.is((await one(c, 'h', 'SORT RETURN (MIN MAX ALL) (SUBJECT) UTF-8 ALL'))[0], '* ESEARCH (TAG "h") MIN 2 MAX 3 ALL 2,1,3');
+  t.regex((await one(c, 'i', 'SORT (SUBJECT) KOI8-R ALL'))[0], /^i NO \[BADCHARSET/);
+  t.regex((await one(c, 'j', 'SORT (REVERSE) UTF-8 ALL'))[0], /^j BAD/);
+  t.regex((await one(c, 'k', 'SEARCH RETURN (FOO) ALL'))[0], /^k BAD/);
+  t.regex((await one(c, 'l', 'NOOP'))[0], /^l OK/);
+});
+
+test('imaplib sort() against the real process: SORT and UID SORT answers', async (t) => {
+  const lab = await startMailLab();
+  t.teardown(async () => {
+    await lab.stop();
+    lab.cleanup();
+  });
+  await sendMail(lab, [
+    { to: 'carol@lab.test', from: 'Zed <zed@lab.test>', subject: 'Re: lab banana', text: 'short' },
+    { to: 'carol@lab.test', from: 'amy@lab.test', subject: 'apple', text: 'a much longer body than the others, '.repeat(20) },
+    { to: 'carol@lab.test', from: 'Bob <bob@lab.test>', subject: '[course] lab cherry', text: 'medium body text' },
+  ]);
+  const r = await run('python3', [join(PROJECT_ROOT, 'test', 'imap', 'scripts', 'imaplib_sort.py'), '127.0.0.1', String(lab.port('imap'))], {
+    timeoutMs: 60_000,
+  });
+  t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  t.regex(r.stdout, /^subject: 2 1 3$/m);
+  t.regex(r.stdout, /^reverse-size: 2 3 1$/m);
+  t.regex(r.stdout, /^from: 2 3 1$/m);
+  t.regex(r.stdout, /^size: 1 3 2$/m);
+  t.regex(r.stdout, /^uid-subject-lab: 1 3$/m);
+});
