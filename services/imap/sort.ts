@@ -60,7 +60,7 @@ export function baseSubject(raw: string | undefined): string {
     }
     // (6) [fwd: ...]
     const fwd = /^\[fwd:(.*)\]$/i.exec(s);
-    if (fwd) s = fwd[1]!.trim();
+    if (fwd) s = fwd[1].trim();
     if (s === before) break;
   }
   return s.toUpperCase();
