@@ -125,6 +125,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('SORT');
     caps.push('ESORT');
     caps.push('SORT=DISPLAY');
+    caps.push('THREAD=ORDEREDSUBJECT');
     return caps.join(' ');
   }
 

@@ -139,3 +139,28 @@ export function sortMessages<T extends SortInput>(msgs: readonly T[], criteria: 
   });
   return rows.map((r) => r.m);
 }
+
+/**
+ * THREAD=ORDEREDSUBJECT (RFC 5256 section 4): messages grouped by base subject; in each group the
+ * earliest (sent date, then sequence number) is the parent and the others its children in date
+ * order; threads ordered by their parent's date. Returns the thread-list text, e.g. "(1)(2 (3)(4))".
+ */
+export function orderedSubjectThreads(msgs: readonly SortInput[], num: (m: SortInput) => number): string {
+  const rows = msgs.map((m) => ({ m, subject: baseSubject(m.header('subject')), date: sentDate(m.header('date'), m.internalDate) }));
+  const byDate = (a: (typeof rows)[number], b: (typeof rows)[number]): number => a.date - b.date || a.m.seq - b.m.seq;
+  const groups = new Map<string, typeof rows>();
+  for (const r of [...rows].sort(byDate)) {
+    const g = groups.get(r.subject);
+    if (g) g.push(r);
+    else groups.set(r.subject, [r]);
+  }
+  const threads = [...groups.values()].sort((a, b) => byDate(a[0], b[0]));
+  return threads
+    .map((g) => {
+      const [first, ...rest] = g;
+      if (rest.length === 0) return `(${num(first.m)})`;
+      if (rest.length === 1) return `(${num(first.m)} ${num(rest[0].m)})`;
+      return `(${num(first.m)} ${rest.map((r) => `(${num(r.m)})`).join('')})`;
+    })
+    .join('');
+}

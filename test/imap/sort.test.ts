@@ -120,6 +120,34 @@ test('SORT by each key, REVERSE, with search keys; ESEARCH and ESORT RETURN opti
   t.regex((await one(c, 'l', 'NOOP'))[0], /^l OK/);
 });
 
+test('THREAD=ORDEREDSUBJECT: grouped by base subject, parents and children by date; other algorithms are BAD', async (t) => {
+  const { store, accounts } = await mailFixture([
+    'Subject: b\r\nDate: Fri, 22 Feb 2008 22:00:10 +0200\r\n\r\n1\r\n',
+    'Subject: a\r\nDate: Fri, 22 Feb 2008 22:00:09 +0200\r\n\r\n2\r\n',
+    'Subject: Re: b\r\nDate: Fri, 22 Feb 2008 22:00:08 +0200\r\n\r\n3\r\n',
+    'Subject: [x] b\r\nDate: Fri, 22 Feb 2008 22:00:11 +0200\r\n\r\n4\r\n',
+    'Subject: Fwd: a\r\nDate: Fri, 22 Feb 2008 22:00:12 +0200\r\n\r\n5\r\n',
+    'Subject: c\r\nDate: Fri, 22 Feb 2008 22:00:13 +0200\r\n\r\n6\r\n',
+  ]);
+  const shared = {
+    store: new MailStoreAdapter(store),
+    accounts,
+    hostname: 'labnet.lab.test',
+    config: { appendLimit: 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
+    commands: imapCommandTable(),
+    sessionsPerUser: new Map<string, number>(),
+    tls: TlsPolicy.none(),
+  };
+  const c = transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events })).open().client;
+  await c.line();
+  await one(c, 'l', 'LOGIN alice alice-lab');
+  await one(c, 's', 'SELECT INBOX');
+  t.deepEqual(await one(c, 't', 'THREAD ORDEREDSUBJECT UTF-8 ALL'), ['* THREAD (3 (1)(4))(2 5)(6)', 't OK THREAD completed']);
+  t.is((await one(c, 'u', 'UID THREAD ORDEREDSUBJECT US-ASCII NOT 6'))[0], '* THREAD (3 (1)(4))(2 5)');
+  t.is((await one(c, 'v', 'THREAD ORDEREDSUBJECT UTF-8 SUBJECT nothing'))[0], '* THREAD');
+  t.regex((await one(c, 'w', 'THREAD REFERENCES UTF-8 ALL'))[0], /^w BAD/);
+});
+
 test('imaplib sort() against the real process: SORT and UID SORT answers', async (t) => {
   const lab = await startMailLab();
   t.teardown(async () => {
@@ -140,4 +168,5 @@ test('imaplib sort() against the real process: SORT and UID SORT answers', async
   t.regex(r.stdout, /^from: 2 3 1$/m);
   t.regex(r.stdout, /^size: 1 3 2$/m);
   t.regex(r.stdout, /^uid-subject-lab: 1 3$/m);
+  t.regex(r.stdout, /^thread: \(1\)\(2\)\(3\)$/m);
 });

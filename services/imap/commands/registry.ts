@@ -12,7 +12,7 @@ import { idle } from './idle.js';
 import { listCmd, lsub } from './list.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { search, uidSearch } from './search.js';
-import { sort, uidSort } from './sort.js';
+import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
 import { starttls } from './starttls.js';
@@ -51,6 +51,8 @@ const ALL: readonly ImapCommand[] = [
   uidSearch,
   sort,
   uidSort,
+  thread,
+  uidThread,
   copy,
   uidCopy,
   move,

@@ -5,30 +5,35 @@ import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { compileSearch } from '../search.js';
-import { parseSortCriteria, sortMessages } from '../sort.js';
+import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
 import { esearchLine, matchingIndexes, parseReturn } from './search.js';
 
+function charsetOf(tok: Token | undefined): void {
+  const charset = tok?.t === 'atom' ? tok.v.toUpperCase() : tok?.t === 'string' ? tok.v.toString('latin1').toUpperCase() : '';
+  if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw no(`unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)');
+}
+
+/** The selected messages at `indexes` as sort input (header values from the index). */
+function sortInputs(s: ImapSession, indexes: readonly number[]): Array<SortInput & { uid: number }> {
+  const msgs = s.selected!.messages;
+  return indexes.map((i) => ({
+    seq: i + 1,
+    uid: msgs[i].uid,
+    size: msgs[i].size,
+    internalDate: msgs[i].internalDate,
+    header: (f: string) => (msgs[i].headers as Record<string, string | undefined>)[f] ?? undefined,
+  }));
+}
+
 async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
-  const view = s.selected!;
   const { options, rest } = parseReturn(cmd.args);
   const [criteriaTok, charsetTok, ...keys] = rest;
   if (criteriaTok?.t !== 'list') throw bad('SORT needs (sort criteria) charset search-keys');
   const criteria = parseSortCriteria(criteriaTok.v.map((t: Token) => (t.t === 'atom' ? t.v : '')));
-  const charset = charsetTok?.t === 'atom' ? charsetTok.v.toUpperCase() : charsetTok?.t === 'string' ? charsetTok.v.toString('latin1').toUpperCase() : '';
-  if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw no(`unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)');
+  charsetOf(charsetTok);
   if (keys.length === 0) throw bad('SORT needs search keys');
   const hits = await matchingIndexes(s, compileSearch(keys));
-  const msgs = view.messages;
-  const sorted = sortMessages(
-    hits.map((i) => ({
-      seq: i + 1,
-      uid: msgs[i].uid,
-      size: msgs[i].size,
-      internalDate: msgs[i].internalDate,
-      header: (f: string) => (msgs[i].headers as Record<string, string | undefined>)[f] ?? undefined,
-    })),
-    criteria,
-  );
+  const sorted = sortMessages(sortInputs(s, hits), criteria);
   const nums = sorted.map((m) => (byUid ? m.uid : m.seq));
   if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
   else s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}` : '* SORT');
@@ -43,4 +48,35 @@ export const uidSort: ImapCommand = {
   maxArgs: 10_000,
   expungeAfter: true,
   handler: (s, c) => runSort(s, c, true),
+};
+
+/** THREAD and UID THREAD (RFC 5256 section 3): ORDEREDSUBJECT only (REFERENCES is not offered). */
+async function runThread(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+  const [algTok, charsetTok, ...keys] = cmd.args;
+  const alg = algTok?.t === 'atom' ? algTok.v.toUpperCase() : '';
+  if (alg !== 'ORDEREDSUBJECT') throw bad(`unsupported threading algorithm ${alg.slice(0, 30)}`);
+  charsetOf(charsetTok);
+  if (keys.length === 0) throw bad('THREAD needs search keys');
+  const hits = await matchingIndexes(s, compileSearch(keys));
+  const inputs = sortInputs(s, hits);
+  const text = orderedSubjectThreads(inputs, (m) => (byUid ? (m as SortInput & { uid: number }).uid : m.seq));
+  s.send(text.length > 0 ? `* THREAD ${text}` : '* THREAD');
+  return `OK ${cmd.name} completed`;
+}
+
+export const thread: ImapCommand = {
+  name: 'THREAD',
+  states: SELECTED,
+  minArgs: 3,
+  maxArgs: 10_000,
+  expungeAfter: false,
+  handler: (s, c) => runThread(s, c, false),
+};
+export const uidThread: ImapCommand = {
+  name: 'UID THREAD',
+  states: SELECTED,
+  minArgs: 3,
+  maxArgs: 10_000,
+  expungeAfter: true,
+  handler: (s, c) => runThread(s, c, true),
 };

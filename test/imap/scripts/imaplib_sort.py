@@ -16,5 +16,8 @@ for name, crit in [('subject', '(SUBJECT)'), ('reverse-size', '(REVERSE SIZE)'),
 typ, data = M.uid('SORT', '(SUBJECT)', 'UTF-8', 'SUBJECT', 'lab')
 assert typ == 'OK', (typ, data)
 print(f'uid-subject-lab: {data[0].decode()}', flush=True)
+typ, data = M.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL')
+assert typ == 'OK', (typ, data)
+print(f'thread: {data[0].decode()}', flush=True)
 M.logout()
 print('done')
