@@ -210,3 +210,11 @@ test('the framer assembles a counted read from any chunking, and takes every pie
   );
   t.pass();
 });
+
+test('STATUS=SIZE (RFC 8438): SIZE is the mailbox octets, in STATUS and in LIST-STATUS', async (t) => {
+  const m = 'Subject: x\r\n\r\nhello\r\n';
+  const c = await alice([m, m]);
+  t.is((await cmd(c, 's', 'STATUS INBOX (MESSAGES SIZE)'))[0], `* STATUS INBOX (MESSAGES 2 SIZE ${2 * m.length})`);
+  const l = await cmd(c, 'l', 'LIST "" INBOX RETURN (STATUS (SIZE))');
+  t.is(l[1], `* STATUS INBOX (SIZE ${2 * m.length})`);
+});
