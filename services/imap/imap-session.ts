@@ -126,6 +126,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('ESORT');
     caps.push('SORT=DISPLAY');
     caps.push('THREAD=ORDEREDSUBJECT');
+    caps.push('THREAD=REFERENCES');
     // STATUS (SIZE) (RFC 8438), already answered by status.ts.
     caps.push('STATUS=SIZE');
     return caps.join(' ');

@@ -87,7 +87,7 @@ function firstDisplay(raw: string | undefined): string {
 }
 
 /** The sent date (Date header, in UTC), or the internal date when it is absent or unreadable (section 3). */
-function sentDate(raw: string | undefined, internalDate: number): number {
+export function sentDate(raw: string | undefined, internalDate: number): number {
   if (raw === undefined) return internalDate;
   const t = Date.parse(stripComments(raw).trim());
   return Number.isFinite(t) ? t : internalDate;

@@ -9,7 +9,8 @@ import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { compactSet } from '../../services/imap/commands/search.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
-import { baseSubject, parseSortCriteria } from '../../services/imap/sort.js';
+import { baseSubject, parseSortCriteria, type SortInput } from '../../services/imap/sort.js';
+import { referencesThreads } from '../../services/imap/thread.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { closeMailFixtures, mailFixture, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
@@ -145,7 +146,52 @@ test('THREAD=ORDEREDSUBJECT: grouped by base subject, parents and children by da
   t.deepEqual(await one(c, 't', 'THREAD ORDEREDSUBJECT UTF-8 ALL'), ['* THREAD (3 (1)(4))(2 5)(6)', 't OK THREAD completed']);
   t.is((await one(c, 'u', 'UID THREAD ORDEREDSUBJECT US-ASCII NOT 6'))[0], '* THREAD (3 (1)(4))(2 5)');
   t.is((await one(c, 'v', 'THREAD ORDEREDSUBJECT UTF-8 SUBJECT nothing'))[0], '* THREAD');
-  t.regex((await one(c, 'w', 'THREAD REFERENCES UTF-8 ALL'))[0], /^w BAD/);
+  t.regex((await one(c, 'w', 'THREAD FOO UTF-8 ALL'))[0], /^w BAD/);
+});
+
+const input = (seq: number, h: Record<string, string>): SortInput => ({ seq, size: 1, internalDate: seq * 1000, header: (f) => h[f] });
+
+test('THREAD=REFERENCES: links by References, breaks loops, groups by subject (imaptest thread, thread6 cases)', (t) => {
+  // imaptest "thread": 2 references a then c, 3 references b: the a-c link is broken, 3 is the
+  // parent of 2, 1 stands alone (threads by date: 1 is the oldest here).
+  const three = [
+    input(1, { 'message-id': '<a@b>' }),
+    input(2, { 'message-id': '<b@b>', references: '<a@b> <c@b>' }),
+    input(3, { 'message-id': '<c@b>', references: '<b@b>' }),
+  ];
+  t.is(
+    referencesThreads(three, (m) => m.seq),
+    '(1)(3 2)',
+  );
+  t.is(
+    referencesThreads(
+      [input(1, { 'message-id': '<x@y>', subject: 'hi' }), input(2, { 'in-reply-to': '<x@y>', subject: 'Re: hi' }), input(3, { references: '<x@y>' })],
+      (m) => m.seq,
+    ),
+    '(1 (2)(3))',
+  );
+  // Two roots with one subject and no replies between them: a dummy holds both.
+  t.is(
+    referencesThreads([input(1, { subject: 'same' }), input(2, { subject: 'same' })], (m) => m.seq),
+    '((1)(2))',
+  );
+});
+
+test('property: THREAD=REFERENCES names every message exactly once and never throws, on random reference graphs', (t) => {
+  const id = fc.integer({ min: 0, max: 12 }).map((n) => `<m${n}@x>`);
+  const msg = fc.record({ mid: fc.option(id), refs: fc.array(id, { maxLength: 5 }), subject: fc.constantFrom('a', 'Re: a', 'b', '', 'Fwd: b') });
+  fc.assert(
+    fc.property(fc.array(msg, { maxLength: 25 }), (ms) => {
+      const inputs = ms.map((m, i) => input(i + 1, { ...(m.mid !== null ? { 'message-id': m.mid } : {}), references: m.refs.join(' '), subject: m.subject }));
+      const text = referencesThreads(inputs, (m) => m.seq);
+      const nums = (text.match(/\d+/g) ?? []).map(Number).sort((a, b) => a - b);
+      return JSON.stringify(nums) === JSON.stringify(inputs.map((m) => m.seq)) && /^(\([^]*\))?$/.test(text);
+    }),
+    { numRuns: 1000 },
+  );
+  // A hostile chain of 5,000 replies: answered, no stack exhaustion.
+  const chain = Array.from({ length: 5000 }, (_, i) => input(i + 1, { 'message-id': `<c${i}@x>`, references: i > 0 ? `<c${i - 1}@x>` : '' }));
+  t.is((referencesThreads(chain, (m) => m.seq).match(/\d+/g) ?? []).length, 5000);
 });
 
 test('imaplib sort() against the real process: SORT and UID SORT answers', async (t) => {
@@ -169,4 +215,5 @@ test('imaplib sort() against the real process: SORT and UID SORT answers', async
   t.regex(r.stdout, /^size: 1 3 2$/m);
   t.regex(r.stdout, /^uid-subject-lab: 1 3$/m);
   t.regex(r.stdout, /^thread: \(1\)\(2\)\(3\)$/m);
+  t.regex(r.stdout, /^thread-references: \(1\)\(2\)\(3\)$/m);
 });

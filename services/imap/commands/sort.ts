@@ -4,7 +4,9 @@ import type { Token } from '../command-parser.js';
 import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
-import { compileSearch } from '../search.js';
+import { compileSearch, MessageText } from '../search.js';
+import { readMessage } from './fetch.js';
+import { referencesThreads } from '../thread.js';
 import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
 import { esearchLine, matchingIndexes, parseReturn } from './search.js';
 
@@ -50,16 +52,39 @@ export const uidSort: ImapCommand = {
   handler: (s, c) => runSort(s, c, true),
 };
 
+/**
+ * REFERENCES needs the References header, which the index does not keep: each message's head is read
+ * (in batches, yielding between them) and only that field is taken from it.
+ */
+async function withReferences(s: ImapSession, inputs: Array<SortInput & { uid: number }>): Promise<Array<SortInput & { uid: number }>> {
+  const folder = s.selected!.folder;
+  const out: Array<SortInput & { uid: number }> = [];
+  for (let k = 0; k < inputs.length; k += 64) {
+    const group = inputs.slice(k, k + 64);
+    const msgs = s.selected!.messages;
+    const raws = await Promise.all(group.map((m) => readMessage(folder, m.uid, msgs[m.seq - 1].size)));
+    group.forEach((m, g) => {
+      const raw = raws[g];
+      const refs = raw === undefined ? [] : new MessageText(raw.subarray(0, Math.min(raw.length, 256 * 1024))).headerValues('references');
+      const references = refs.length > 0 ? refs.join(' ') : undefined;
+      out.push({ ...m, header: (f) => (f === 'references' ? references : m.header(f)) });
+    });
+    if (k + 64 < inputs.length) await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
 /** THREAD and UID THREAD (RFC 5256 section 3): ORDEREDSUBJECT only (REFERENCES is not offered). */
 async function runThread(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const [algTok, charsetTok, ...keys] = cmd.args;
   const alg = algTok?.t === 'atom' ? algTok.v.toUpperCase() : '';
-  if (alg !== 'ORDEREDSUBJECT') throw bad(`unsupported threading algorithm ${alg.slice(0, 30)}`);
+  if (alg !== 'ORDEREDSUBJECT' && alg !== 'REFERENCES') throw bad(`unsupported threading algorithm ${alg.slice(0, 30)}`);
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('THREAD needs search keys');
   const hits = await matchingIndexes(s, compileSearch(keys));
-  const inputs = sortInputs(s, hits);
-  const text = orderedSubjectThreads(inputs, (m) => (byUid ? (m as SortInput & { uid: number }).uid : m.seq));
+  const inputs = alg === 'REFERENCES' ? await withReferences(s, sortInputs(s, hits)) : sortInputs(s, hits);
+  const num = (m: SortInput): number => (byUid ? (m as SortInput & { uid: number }).uid : m.seq);
+  const text = alg === 'REFERENCES' ? referencesThreads(inputs, num) : orderedSubjectThreads(inputs, num);
   s.send(text.length > 0 ? `* THREAD ${text}` : '* THREAD');
   return `OK ${cmd.name} completed`;
 }
