@@ -311,12 +311,24 @@ export class LineFramer {
     this.waiter = cb;
   }
 
-  /** Exactly `n` octets (collected into one buffer). Null if input ends first. */
+  /**
+   * Exactly `n` octets (collected into one buffer). Null if input ends first. A large count (an IMAP
+   * literal of many megabytes) is taken piece by piece as it arrives and joined once at the end: the
+   * buffer is never re-copied per incoming chunk, which would make the cost quadratic in `n`.
+   */
   async readBytes(n: number): Promise<Buffer | null> {
-    while (this.buf.length - this.off < n) {
-      if (!(await this.more())) return null;
+    if (this.buf.length - this.off >= n) return this.consume(n);
+    const parts: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      while (this.buf.length - this.off === 0) {
+        if (!(await this.more())) return null;
+      }
+      const piece = this.consume(Math.min(left, this.buf.length - this.off));
+      parts.push(piece);
+      left -= piece.length;
     }
-    return this.consume(n);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
   }
 
   /** Between 1 and `max` octets, as soon as any are available (streaming counted data). Null at end. */

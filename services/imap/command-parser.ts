@@ -168,8 +168,9 @@ function parseAtom(c: Cursor): Token {
   const start = c.pos;
   while (!c.done) {
     const ch = c.peek();
-    if (ch === LBRACKET) {
-      // A fetch section, "BODY[HEADER.FIELDS (From To)]": spaces and lists inside brackets.
+    if (ch === LBRACKET && takesSection(c.buf, start, c.pos)) {
+      // A fetch section, "BODY[HEADER.FIELDS (From To)]": spaces and lists inside brackets. Elsewhere
+      // "[" is an ordinary ATOM-CHAR (a mailbox may be named "a[b": RFC 3501 section 9).
       skipSection(c);
       if (c.peek() === LT) {
         while (!c.done && c.peek() !== GT) {
@@ -188,6 +189,13 @@ function parseAtom(c: Cursor): Token {
   let eightBit = false;
   for (let i = start; i < c.pos; i++) if (c.buf[i] >= 0x80) eightBit = true;
   return { t: 'atom', v: c.buf.toString(eightBit ? 'utf8' : 'latin1', start, c.pos) };
+}
+
+/** FETCH items followed by a section: BODY, BODY.PEEK, BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516). */
+const SECTION_ITEMS = new Set(['BODY', 'BODY.PEEK', 'BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
+
+function takesSection(buf: Buffer, start: number, end: number): boolean {
+  return end - start <= 11 && SECTION_ITEMS.has(buf.toString('latin1', start, end).toUpperCase());
 }
 
 function skipSection(c: Cursor): void {
@@ -224,5 +232,5 @@ export function tokenText(tok: Token): string {
 
 /** astring: atom or string (RFC 3501 section 9). */
 export function isAstring(tok: Token): boolean {
-  return tok.t === 'string' || (tok.t === 'atom' && /^[\x21-\x7e]+$/.test(tok.v) && !/[%*[]/.test(tok.v));
+  return tok.t === 'string' || (tok.t === 'atom' && /^[\x21-\x7e]+$/.test(tok.v) && !/[%*]/.test(tok.v));
 }

@@ -60,7 +60,9 @@ export async function readCommand(input: CommandInput): Promise<ReadResult> {
     const nonSync = m[2] === '+';
     const limit = input.literalLimit(firstLine);
     const tag = tagOf(firstLine);
-    if (++literals > IMAP_LIMITS.maxLiterals || size > limit || total + size > Math.max(limit, IMAP_LIMITS.maxCommandOctets)) {
+    // A literal of exactly `limit` octets is allowed (RFC 7889 section 2: APPENDLIMIT is the largest
+    // size accepted); the command's lines around it count against maxCommandOctets, not the limit.
+    if (++literals > IMAP_LIMITS.maxLiterals || size > limit || total + size > limit + IMAP_LIMITS.maxCommandOctets) {
       const tooBig = size > limit;
       const response = tooBig ? `NO [TOOBIG] Literal of ${size} octets exceeds the limit of ${limit}` : 'BAD [TOOBIG] Command too large';
       if (!nonSync) return { kind: 'refused', tag, response };

@@ -11,7 +11,7 @@ export interface Address {
   host: string | null;
 }
 
-type Tok = { k: 'word'; v: string } | { k: 'quoted'; v: string } | { k: 'angle'; v: string } | { k: 'special'; v: string };
+type Tok = { k: 'word'; v: string } | { k: 'quoted'; v: string } | { k: 'angle'; v: string } | { k: 'special'; v: string } | { k: 'comment'; v: string };
 
 function tokenize(s: string): Tok[] {
   const out: Tok[] = [];
@@ -30,17 +30,37 @@ function tokenize(s: string): Tok[] {
       }
       i++;
       out.push({ k: 'quoted', v });
+    } else if (c === '(') {
+      // A comment (nested, with quoted pairs); "user@host (Real Name)" makes it the display name.
+      let depth = 0;
+      let v = '';
+      for (; i < s.length; i++) {
+        const x = s[i];
+        if (x === '\\' && i + 1 < s.length) {
+          if (depth > 0) v += s[i + 1];
+          i++;
+        } else if (x === '(') {
+          if (depth++ > 0) v += x;
+        } else if (x === ')') {
+          if (--depth === 0) {
+            i++;
+            break;
+          }
+          v += x;
+        } else v += x;
+      }
+      out.push({ k: 'comment', v: v.trim().replace(/\s+/g, ' ') });
     } else if (c === '<') {
       const e = s.indexOf('>', i);
       const v = s.slice(i + 1, e < 0 ? s.length : e);
       i = e < 0 ? s.length : e + 1;
-      out.push({ k: 'angle', v: v.replace(/\s+/g, '') });
+      out.push({ k: 'angle', v: stripComments(v).replace(/\s+/g, '') });
     } else if (c === ',' || c === ':' || c === ';') {
       out.push({ k: 'special', v: c });
       i++;
     } else {
       let v = '';
-      while (i < s.length && !' \t\r\n",:;<'.includes(s[i])) v += s[i++];
+      while (i < s.length && !' \t\r\n",:;<('.includes(s[i])) v += s[i++];
       out.push({ k: 'word', v });
     }
   }
@@ -68,10 +88,11 @@ function splitAddr(addr: string, name: string | null): Address {
 
 /** An RFC 5322 address-list as ENVELOPE addresses (group markers included). */
 export function parseAddressList(raw: string): Address[] {
-  const toks = tokenize(stripComments(raw));
+  const toks = tokenize(raw);
   const out: Address[] = [];
   let phrase: Tok[] = [];
   let angle: string | undefined;
+  let comment: string | undefined;
   let inGroup = false;
   const finish = (): void => {
     if (angle !== undefined) {
@@ -79,13 +100,16 @@ export function parseAddressList(raw: string): Address[] {
       if (angle.length > 0) out.push(splitAddr(angle, name.length > 0 ? name : null));
     } else if (phrase.length > 0) {
       const spec = phrase.map((t) => (t.k === 'quoted' ? `"${t.v}"` : t.v)).join('');
-      out.push(splitAddr(spec, null));
+      out.push(splitAddr(spec, comment !== undefined && comment.length > 0 ? comment : null));
     }
     phrase = [];
     angle = undefined;
+    comment = undefined;
   };
   for (const t of toks) {
-    if (t.k === 'special') {
+    if (t.k === 'comment') {
+      comment = t.v;
+    } else if (t.k === 'special') {
       if (t.v === ':' && !inGroup && angle === undefined) {
         out.push({ name: null, adl: null, mailbox: phrase.map((p) => p.v).join(' '), host: null });
         phrase = [];
@@ -115,15 +139,16 @@ function addrList(raw: string | undefined): string {
 /** The ENVELOPE structure of a message (or of an encapsulated message/rfc822). */
 export function envelope(headers: HeaderField[] | ((key: string) => string | undefined)): string {
   const h = typeof headers === 'function' ? headers : (k: string): string | undefined => headerValue({ headers }, k);
-  const from = h('from');
-  const sender = h('sender') ?? from;
-  const replyTo = h('reply-to') ?? from;
+  const from = addrList(h('from'));
+  // Section 7.4.2: the server sets Sender and Reply-To to From when they are absent, and an empty
+  // field (no address in it) counts as absent.
+  const or = (v: string): string => (v === 'NIL' ? from : v);
   return list([
     nstr(h('date')),
     nstr(h('subject')),
-    addrList(from),
-    addrList(sender),
-    addrList(replyTo),
+    from,
+    or(addrList(h('sender'))),
+    or(addrList(h('reply-to'))),
     addrList(h('to')),
     addrList(h('cc')),
     addrList(h('bcc')),

@@ -124,6 +124,15 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.shared.config.appendLimit}`,
     );
+    // Search extensions (RFC 4731, 5256, 5267, 5957).
+    caps.push('ESEARCH');
+    caps.push('SORT');
+    caps.push('ESORT');
+    caps.push('SORT=DISPLAY');
+    caps.push('THREAD=ORDEREDSUBJECT');
+    caps.push('THREAD=REFERENCES');
+    // STATUS (SIZE) (RFC 8438), already answered by status.ts.
+    caps.push('STATUS=SIZE');
     return caps.join(' ');
   }
 

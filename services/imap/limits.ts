@@ -25,4 +25,8 @@ export const IMAP_LIMITS = {
   maxMimeDepth: 32,
   /** MIME parts parsed per message. */
   maxMimeParts: 1000,
+  /** Characters of one LIST/LSUB pattern with its reference (matched without backtracking; see list-pattern.ts). */
+  maxListPattern: 1024,
+  /** Patterns in one LIST-EXTENDED command (RFC 5258 allows a list). */
+  maxListPatterns: 64,
 } as const;

@@ -4,6 +4,7 @@
 import { parseImapDate, rfc5322Day } from '../../core/mail-format/dates.js';
 import type { Token } from './command-parser.js';
 import { decodeTransfer, decodeWords } from './encoded-words.js';
+import { parseAddressList } from './envelope.js';
 import { bad } from './imap-errors.js';
 import { findBodyStart, headerValue, parseHeaderFields, parseMime, type MimePart } from './mime.js';
 import { inSet, parseSequenceSet, type SequenceSet } from './sequence-set.js';
@@ -21,6 +22,8 @@ export type SearchNode =
   | { k: 'size'; larger: boolean; n: number }
   | { k: 'date'; internal: boolean; op: 'before' | 'on' | 'since'; day: number }
   | { k: 'header'; field: string; needle: string }
+  /** FROM, TO, CC, BCC: matched against each parsed address and its display name. */
+  | { k: 'address'; field: string; needle: string }
   | { k: 'body'; needle: string; text: boolean };
 
 /** What SEARCH looks at for one message. Header values are UTF-8 strings as indexed. */
@@ -138,8 +141,9 @@ function parseKey(s: TokenStream, depth: number): SearchNode {
     case 'BCC':
     case 'CC':
     case 'FROM':
-    case 'SUBJECT':
     case 'TO':
+      return { k: 'address', field: key.toLowerCase(), needle: astringOf(s.next(), `${key} string`) };
+    case 'SUBJECT':
       return header(key.toLowerCase());
     case 'HEADER': {
       const field = astringOf(s.next(), 'header field name').toLowerCase();
@@ -197,6 +201,7 @@ export function needsText(n: SearchNode): boolean {
     case 'body':
       return true;
     case 'header':
+    case 'address':
       return true; // possibly: decided per field in evaluate
     default:
       return false;
@@ -375,6 +380,12 @@ export function evaluate(
       if (values.length === 0) return false;
       return values.some((v) => contains(decodeWords(v), n.needle));
     }
+    case 'address': {
+      const indexed = msg.indexedHeader(n.field);
+      if (indexed !== null) return indexed !== undefined && addressMatches(indexed, n.needle);
+      if (!text) return undefined;
+      return text.headerValues(n.field).some((v) => addressMatches(v, n.needle));
+    }
     case 'body': {
       if (!text) return undefined;
       let m = matchers.get(n.needle);
@@ -382,6 +393,29 @@ export function evaluate(
       return bodyMatches(text, m, n.text);
     }
   }
+}
+
+/**
+ * An address field against a SEARCH FROM/TO/CC/BCC string: each address as "display name
+ * <mailbox@host>", after comments, quoting and encoded words are undone, so that
+ * `<user-from (comment)@ (comment) domain.org>` is found as user-from@domain.org. An empty needle
+ * matches any message that has the field (as HEADER does).
+ */
+function addressMatches(value: string, needle: string): boolean {
+  if (needle.length === 0) return true;
+  const addrs = parseAddressList(value);
+  for (const a of addrs) {
+    if (a.host === null) {
+      // A group's start marker carries the group's name (RFC 5322 section 3.4).
+      if (a.mailbox !== null && contains(decodeWords(a.mailbox), needle)) return true;
+      continue;
+    }
+    const addr = `${a.mailbox ?? ''}@${a.host}`;
+    const shown = a.name !== null ? `${decodeWords(a.name)} <${addr}>` : addr;
+    if (contains(shown, needle)) return true;
+  }
+  // A field with no parsable address is compared as it is.
+  return addrs.length === 0 && contains(decodeWords(value), needle);
 }
 
 function headerOf(msg: SearchMessage, text: MessageText | undefined, field: string): string | undefined {

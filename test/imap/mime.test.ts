@@ -97,8 +97,10 @@ test('addresses: groups, routes, quoted names, comments, bare addresses', (t) =>
     { name: null, adl: null, mailbox: 'a', host: 'x.test' },
     { name: 'B, b', adl: null, mailbox: 'b', host: 'y.test' },
     { name: null, adl: null, mailbox: null, host: null },
-    { name: null, adl: null, mailbox: 'c', host: 'z.test' },
+    // A bare address's trailing comment is its display name (as Dovecot does; imaptest fetch-envelope).
+    { name: 'C comment', adl: null, mailbox: 'c', host: 'z.test' },
   ]);
+  t.deepEqual(parseAddressList('<u (c1)@ (c2) h.test> (outer)'), [{ name: null, adl: null, mailbox: 'u', host: 'h.test' }]);
   t.deepEqual(parseAddressList('<@r1,@r2:u@h>'), [{ name: null, adl: '@r1,@r2', mailbox: 'u', host: 'h' }]);
   t.deepEqual(parseAddressList('undisclosed-recipients:;'), [
     { name: null, adl: null, mailbox: 'undisclosed-recipients', host: null },

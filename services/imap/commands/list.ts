@@ -9,26 +9,22 @@ import type { ImapSession } from '../imap-session.js';
 import { astr, str } from '../imap-writer.js';
 import { encodeMutf7, mailboxFromWire } from '../mutf7.js';
 import type { FolderEntry } from '../store-port.js';
+import { IMAP_LIMITS } from '../limits.js';
+import { patternMatcher } from '../list-pattern.js';
 import { astring } from './args.js';
 import { parseStatusItems, statusLine } from './status.js';
 
-/** RFC 3501 section 6.3.8: "*" matches anything, "%" anything but the delimiter; INBOX is case-insensitive. */
-export function patternMatcher(pattern: string, delimiter: string): (name: string) => boolean {
-  const d = delimiter.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += `[^${d}]*`;
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  const rx = new RegExp(`^${re}$`, 's');
-  const inboxRx = /^inbox/i.test(pattern) ? new RegExp(`^${re.replace(/^inbox/i, 'INBOX')}$`, 's') : undefined;
-  return (name) => rx.test(name) || (inboxRx !== undefined && inboxRx.test(name));
+function patterns(tok: Token | undefined): string[] {
+  const list = tok?.t === 'list' ? tok.v.map((t) => mailboxFromWire(astring(t, 'pattern'))) : [mailboxFromWire(astring(tok, 'mailbox pattern'))];
+  if (list.length > IMAP_LIMITS.maxListPatterns) throw bad(`at most ${IMAP_LIMITS.maxListPatterns} patterns`);
+  return list;
 }
 
-function patterns(tok: Token | undefined): string[] {
-  if (tok?.t === 'list') return tok.v.map((t) => mailboxFromWire(astring(t, 'pattern')));
-  return [mailboxFromWire(astring(tok, 'mailbox pattern'))];
+/** The parents of `name` ("a/b/c" gives "a" and "a/b"), shortest first. */
+function parents(name: string, delim: string): string[] {
+  const out: string[] = [];
+  for (let i = name.indexOf(delim); i > 0; i = name.indexOf(delim, i + 1)) out.push(name.slice(0, i));
+  return out;
 }
 
 async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): Promise<string> {
@@ -42,6 +38,7 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
   if (args.length < 2) throw bad(`${cmd.name} needs a reference and a mailbox pattern`);
   const ref = mailboxFromWire(astring(args[0], 'reference'));
   const pats = patterns(args[1]);
+  if (pats.some((p) => ref.length + p.length > IMAP_LIMITS.maxListPattern)) throw bad(`mailbox pattern longer than ${IMAP_LIMITS.maxListPattern} characters`);
   if (args.length > 2) {
     if (lsub || args.length !== 4 || astring(args[2], 'RETURN').toUpperCase() !== 'RETURN' || args[3].t !== 'list') throw bad('expected RETURN (options)');
     const opts = args[3].v;
@@ -66,15 +63,36 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
   const showSubscribed = selection.has('SUBSCRIBED') || ret.has('SUBSCRIBED');
   const lines: string[] = [];
   const shown: FolderEntry[] = [];
+  const matchesAny = (name: string): boolean => matchers.some((m) => m(name));
+  // RFC 3501 sections 6.3.8 and 6.3.9: when "%" stops at a parent that is not listed in its own right
+  // (it does not exist, or for LSUB is not subscribed) while a name below it would be, the parent is
+  // answered with \Noselect.
+  const byName = new Map(folders.map((f) => [f.name, f]));
+  const listed = (f: FolderEntry): boolean => (!onlySubscribed || f.subscribed) && (!onlySpecial || f.specialUse !== undefined);
+  const stand = new Set<string>();
+  if (!onlySpecial) {
+    for (const f of folders) {
+      if (!listed(f) || matchesAny(f.name)) continue;
+      for (const p of parents(f.name, delim)) {
+        const pf = byName.get(p);
+        const missing = lsub ? pf === undefined || !pf.subscribed : pf === undefined && !onlySubscribed;
+        if (missing && matchesAny(p)) stand.add(p);
+      }
+    }
+  }
   for (const f of folders) {
-    if (!matchers.some((m) => m(f.name))) continue;
-    if (onlySubscribed && !f.subscribed) continue;
-    if (onlySpecial && !f.specialUse) continue;
-    const attrs: string[] = [f.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
-    if (f.specialUse) attrs.push(f.specialUse);
+    if (!matchesAny(f.name)) continue;
+    if (!listed(f)) continue;
+    // LSUB answers name attributes only (\Noselect), as RFC 3501's examples and Dovecot do.
+    const attrs: string[] = lsub ? [] : [f.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
+    if (f.specialUse && !lsub) attrs.push(f.specialUse);
     if (showSubscribed && f.subscribed) attrs.push('\\Subscribed');
     lines.push(`* ${lsub ? 'LSUB' : 'LIST'} (${attrs.join(' ')}) ${str(delim)} ${astr(encodeMutf7(f.name))}`);
     shown.push(f);
+  }
+  for (const p of [...stand].sort()) {
+    const attrs = lsub ? ['\\Noselect'] : ['\\Noselect', '\\HasChildren'];
+    lines.push(`* ${lsub ? 'LSUB' : 'LIST'} (${attrs.join(' ')}) ${str(delim)} ${astr(encodeMutf7(p))}`);
   }
   if (statusItems) {
     // LIST-STATUS: each STATUS right after its LIST line.
@@ -87,7 +105,7 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
         // A folder that vanished meanwhile simply has no STATUS.
       }
     }
-    s.sendLines(withStatus);
+    s.sendLines([...withStatus, ...lines.slice(shown.length)]);
   } else s.sendLines(lines);
   return `OK ${cmd.name} completed`;
 }

@@ -13,6 +13,7 @@ import { listCmd, lsub } from './list.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { getQuota, getQuotaRoot } from './quota.js';
 import { search, uidSearch } from './search.js';
+import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
 import { starttls } from './starttls.js';
@@ -49,6 +50,10 @@ const ALL: readonly ImapCommand[] = [
   uidStore,
   search,
   uidSearch,
+  sort,
+  uidSort,
+  thread,
+  uidThread,
   copy,
   uidCopy,
   move,

@@ -2,7 +2,9 @@
 // the message octets are read (a few at a time) only for messages the cheap keys left undecided.
 import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import type { ImapSession } from '../imap-session.js';
-import { compileSearch, evaluate, MessageText, type OctetMatcher, type SearchMessage } from '../search.js';
+import type { Token } from '../command-parser.js';
+import { bad } from '../imap-errors.js';
+import { compileSearch, evaluate, MessageText, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
 import type { StoredMessage } from '../store-port.js';
 import { readMessage } from './fetch.js';
 
@@ -23,9 +25,9 @@ function searchMessage(m: StoredMessage, seq: number, recent: boolean): SearchMe
   };
 }
 
-async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+/** Indexes (0-based, ascending) into the view's messages of those that match `tree`. */
+export async function matchingIndexes(s: ImapSession, tree: SearchNode): Promise<number[]> {
   const view = s.selected!;
-  const tree = compileSearch(cmd.args);
   const scope = { maxSeq: view.exists, maxUid: view.uids[view.uids.length - 1] ?? 0 };
   const matchers = new Map<string, OctetMatcher>();
   const hits: number[] = [];
@@ -60,9 +62,71 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
     if (end < undecided.length) await new Promise((r) => setImmediate(r));
   }
   hits.sort((a, b) => a - b);
+  return hits;
+}
+
+/** ESEARCH's RETURN options (RFC 4731 section 3.1). */
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT']);
+
+/**
+ * "RETURN (...)" before the search keys (RFC 4731): the options, or undefined when absent. An empty
+ * list means ALL.
+ */
+export function parseReturn(args: Token[]): { options: Set<string> | undefined; rest: Token[] } {
+  const first = args[0];
+  if (!(first?.t === 'atom' && first.v.toUpperCase() === 'RETURN')) return { options: undefined, rest: args };
+  const list = args[1];
+  if (list?.t !== 'list') throw bad('RETURN needs a list of options');
+  const options = new Set<string>();
+  for (const t of list.v) {
+    const o = t.t === 'atom' ? t.v.toUpperCase() : '';
+    if (!RETURN_OPTIONS.has(o)) throw bad(`unknown RETURN option ${o.slice(0, 20)}`);
+    options.add(o);
+  }
+  if (options.size === 0) options.add('ALL');
+  return { options, rest: args.slice(2) };
+}
+
+/** Numbers as a sequence set: runs of consecutive ascending numbers become ranges, order kept. */
+export function compactSet(nums: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    out.push(j > i ? `${nums[i]}:${nums[j]}` : String(nums[i]));
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+/**
+ * The ESEARCH response (RFC 4731 section 3.1; ESORT, RFC 5267, gives `nums` in sort order): MIN and
+ * MAX the first and last, ALL the set, COUNT how many; nothing but COUNT when nothing matched.
+ */
+export function esearchLine(tag: string, byUid: boolean, options: Set<string>, nums: readonly number[]): string {
+  // A tag never holds '"' or '\\' (RFC 3501 section 9), so it quotes as it is.
+  const parts = [`* ESEARCH (TAG "${tag}")`];
+  if (byUid) parts.push('UID');
+  if (nums.length > 0) {
+    // ESORT (RFC 5267 section 3.2): MIN and MAX are the first and last in sort order.
+    if (options.has('MIN')) parts.push(`MIN ${nums[0]}`);
+    if (options.has('MAX')) parts.push(`MAX ${nums[nums.length - 1]}`);
+    if (options.has('ALL')) parts.push(`ALL ${compactSet(nums)}`);
+  }
+  if (options.has('COUNT')) parts.push(`COUNT ${nums.length}`);
+  return parts.join(' ');
+}
+
+async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
+  const view = s.selected!;
+  const { options, rest } = parseReturn(cmd.args);
+  const tree = compileSearch(rest);
+  const hits = await matchingIndexes(s, tree);
+  const msgs = view.messages;
   const nums = hits.map((i) => (byUid ? msgs[i].uid : i + 1));
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
   // One line; long results are split into writes of reasonable size by the socket anyway.
-  s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}` : '* SEARCH');
+  else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}` : '* SEARCH');
   return `OK ${cmd.name} completed`;
 }
 
