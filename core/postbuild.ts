@@ -29,8 +29,9 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   // Loaded with require() at run time: pino-pretty only on a terminal, native addons by path. The
-  // MIME library (1.6 MB) only when the test-suite API first reads mail back (core/mail-api/mime-lib.ts).
-  external: ['pino-pretty', '*.node', 'mailparser', 'libmime', 'playwright-core'],
+  // MIME library (1.6 MB) only when the test-suite API first reads mail back (core/mail-api/mime-lib.ts),
+  // plist with its XML libraries only for the first Apple profile (core/http/pages/mail-settings.ts).
+  external: ['pino-pretty', '*.node', 'mailparser', 'libmime', 'playwright-core', 'plist'],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __labnetCreateRequire } from 'node:module';\nconst require = __labnetCreateRequire(import.meta.url);" },
   plugins: [noZodLocales],

@@ -238,6 +238,13 @@ export class TcpServer {
         this.handshaking--;
         this.run(wrapped, socket, remote);
       });
+      // A peer that ends its side before the handshake finished can be told nothing: with a half-open
+      // listener node would keep the socket (and its slot in the connection budget) until the timeout.
+      const endedEarly = (): void => {
+        if (!started) wrapped.destroy();
+      };
+      wrapped.once('end', endedEarly);
+      socket.once('end', endedEarly);
       wrapped.once('close', () => {
         clearTimeout(timer);
         if (!started) {

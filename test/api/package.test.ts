@@ -75,9 +75,11 @@ test('the packed package holds only what runs, installs into a fresh project, an
     'build/lab-ui/app.css',
   ])
     t.true(paths.includes(needed), needed);
-  // The CLI bundle (2.7 MB) and the unbundled modules of the programmatic API; what must not ship is
-  // checked file by file above. This bound catches anything big slipping in.
-  t.true(info.unpackedSize < 5_000_000, `unpacked ${info.unpackedSize} octets`);
+  // The CLI bundle (3.4 MB with the roster, setup pages and packet view; plist, mailparser and
+  // playwright-core load lazily from node_modules) and the unbundled modules of the programmatic API
+  // (2.2 MB); what must not ship is checked file by file above. This bound catches anything big
+  // slipping in (a source map, a test artifact, a second bundle).
+  t.true(info.unpackedSize < 6_000_000, `unpacked ${info.unpackedSize} octets`);
 
   // A fresh project: the tarball plus the clients the examples use, at the versions labnet tests with.
   const project = join(work, 'consumer');

@@ -10,7 +10,12 @@
 // port is listed only as STARTTLS when the lab offers STARTTLS (tls.offerStartTls), else as plain.
 import { createHash, X509Certificate } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { build as buildPlist } from 'plist';
+import type { build as BuildPlist } from 'plist';
+
+// plist (and the XML libraries under it, ~400 KB of the CLI bundle) is loaded on the first profile asked for.
+let plistLoading: Promise<typeof BuildPlist> | undefined;
+const loadPlist = (): Promise<typeof BuildPlist> =>
+  (plistLoading ??= import('plist').then((m) => m.build ?? (m as unknown as { default: { build: typeof BuildPlist } }).default.build));
 import type { LabInfo } from '../site.js';
 
 export type SocketType = 'SSL' | 'STARTTLS' | 'plain';
@@ -189,7 +194,8 @@ function uuidFrom(...parts: string[]): string {
  * An Apple configuration profile for `user`: the mail account (no password inside: the device asks
  * for it) and, when the lab has a CA, the CA as a trusted root.
  */
-export function mobileconfig(m: MailSettings, user: string, fullName: string | undefined, caPem: string | undefined): string {
+export async function mobileconfig(m: MailSettings, user: string, fullName: string | undefined, caPem: string | undefined): Promise<string> {
+  const buildPlist = await loadPlist();
   const imap = m.incoming.find((e) => e.protocol === 'imap' && e.socket === 'SSL') ?? m.incoming.find((e) => e.protocol === 'imap') ?? m.incoming[0];
   const smtp = m.outgoing[0];
   const caDer = caPem ? Buffer.from(new X509Certificate(caPem).raw) : undefined;
@@ -241,5 +247,5 @@ export function mobileconfig(m: MailSettings, user: string, fullName: string | u
     PayloadOrganization: 'labnet',
     PayloadRemovalDisallowed: false,
     PayloadContent: payloads,
-  } as Parameters<typeof buildPlist>[0]);
+  } as Parameters<typeof BuildPlist>[0]);
 }

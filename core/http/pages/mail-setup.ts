@@ -123,7 +123,7 @@ export function mailSetupRoutes(lab: LabInfo): HttpRoute[] {
         ex.send(
           200,
           `Content-Type: application/x-apple-aspen-config\r\nContent-Disposition: attachment; filename="labnet-${account.name}.mobileconfig"\r\nCache-Control: no-store\r\n`,
-          mobileconfig(m, account.name, account.fullName, lab.caPem?.()),
+          await mobileconfig(m, account.name, account.fullName, lab.caPem?.()),
         );
         return;
       }
