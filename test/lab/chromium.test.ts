@@ -210,11 +210,16 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
   try {
     await teach.page.evaluate(() => ((globalThis as unknown as PageGlobal).pwned = 0));
     const smtp = await rawFrom(lab.port('smtp'));
+    // Each check below opens the session of that client's own connection (by its port, taken while the
+    // socket is open): the lab holds other sessions of the same service from earlier tests, in an
+    // order that depends on timing.
+    const ports: Record<string, number | undefined> = { smtp: smtp.socket.localPort };
     await smtp.line();
     const ehlo = 'EHLO <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
     await say(smtp, ehlo);
     await say(smtp, 'QUIT');
     const imap = await rawFrom(lab.port('imap'));
+    ports.imap = imap.socket.localPort;
     await imap.line();
     await say(imap, `a LOGIN bob ${USERS[1].password}`, /^a /);
     await say(imap, 'b SELECT "<b onmouseover=window.pwned=3>box</b>"', /^b /);
@@ -222,12 +227,14 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
     await say(imap, 'd SEARCH SUBJECT "<script>window.pwned=4</script>"', /^d /);
     await say(imap, 'e LOGOUT', /^e /);
     const web = await rawFrom(lab.port('http'));
+    ports.http = web.socket.localPort;
     web.write('GET /<svg/onload=window.pwned=5> HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     while ((await web.line()) !== null);
-    const check = async (filter: string, needle: string): Promise<void> => {
-      await teach.page.goto(`http://127.0.0.1:${lab.port('http')}/lab#/sessions?${filter}`);
-      await teach.page.waitForSelector('tr.row');
-      await teach.page.click('tr.row');
+    const check = async (filter: 'smtp' | 'imap' | 'http', needle: string): Promise<void> => {
+      await teach.page.goto(`http://127.0.0.1:${lab.port('http')}/lab#/sessions?service=${filter}`);
+      const row = `tr.row:has(td:text("127.0.0.1:${ports[filter]}"))`;
+      await teach.page.waitForSelector(row, { timeout: 5000 });
+      await teach.page.click(row);
       await teach.page.waitForSelector('.line.kind-close', { timeout: 5000 });
       const texts = await teach.page.$$eval('.transcript pre.text', textsOf);
       t.true(
@@ -240,11 +247,11 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
         'no element made from client text',
       );
     };
-    await check('service=smtp', '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>');
-    await check('service=imap', 'SELECT "<b onmouseover=window.pwned=3>box</b>"');
+    await check('smtp', '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>');
+    await check('imap', 'SELECT "<b onmouseover=window.pwned=3>box</b>"');
     t.regex((await teach.page.textContent('.transcript'))!, /SEARCH SUBJECT "<script>window\.pwned=4<\/script>"/);
     await shot(teach.page, 'transcript-imap-markup-desktop');
-    await check('service=http', 'GET /<svg/onload=window.pwned=5> HTTP/1.1');
+    await check('http', 'GET /<svg/onload=window.pwned=5> HTTP/1.1');
     t.is(await teach.page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0, 'nothing ran');
   } finally {
     await teach.context.close();
