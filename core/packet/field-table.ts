@@ -127,33 +127,9 @@ export function formatMac(b: Uint8Array, at: number): string {
   return hexOf(b, at, at + 6, ':');
 }
 
-export function formatIpv4(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
+import { formatIpv4, formatIpv6 } from '../ip-text.js';
 
-/** RFC 5952 text form: lower case, leading zeros dropped, the longest run of zero groups (2+) as "::". */
-export function formatIpv6(b: Uint8Array, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[at + 2 * i] << 8) | b[at + 2 * i + 1]);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+export { formatIpv4, formatIpv6 };
 
 /** A bit field drawn over its bytes: the mask's bits as 0/1, the others as dots, in groups of four. */
 export function bitPattern(word: number, mask: number, length: number): string {

@@ -1,6 +1,7 @@
 // IPv4 and IPv6 addresses as text and as octets (A and AAAA data, reverse names, subnets). IPv6 text
 // is written in RFC 5952 canonical form (lower case, longest run of zero groups as "::").
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv4, formatIpv6 } from '../../core/ip-text.js';
 import { DnsWireError } from './wire-error.js';
 
 export function ipv4ToBytes(text: string): Uint8Array {
@@ -8,9 +9,8 @@ export function ipv4ToBytes(text: string): Uint8Array {
   return Uint8Array.from(text.split('.').map(Number));
 }
 
-export function bytesToIpv4(b: Uint8Array, at = 0): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
+/** Dotted-decimal text of four octets (core/ip-text.ts). */
+export const bytesToIpv4 = formatIpv4;
 
 export function ipv6ToBytes(text: string): Uint8Array {
   if (!isIPv6(text)) throw new DnsWireError('BAD_VALUE', `"${text}" is not an IPv6 address`);
@@ -34,29 +34,8 @@ export function ipv6ToBytes(text: string): Uint8Array {
   return out;
 }
 
-export function bytesToIpv6(b: Uint8Array, at = 0): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[at + i * 2] << 8) | b[at + i * 2 + 1]);
-  // RFC 5952 section 4.2: the longest run of two or more zero groups (the first if tied) becomes "::".
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+/** RFC 5952 text of 16 octets (core/ip-text.ts). */
+export const bytesToIpv6 = formatIpv6;
 
 /** An address's octets (4 or 16), or undefined for something that is not an address. */
 export function addressBytes(text: string): Uint8Array | undefined {

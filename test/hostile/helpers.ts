@@ -136,11 +136,27 @@ export async function watcherProcess(port: number, everyMs = 200): Promise<{ sto
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => (out += d));
-  const deadline = Date.now() + 15_000;
-  while (!out.includes('ready\n')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`watcher did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Its "ready" line, or its exit, or 15 s: whichever comes first.
+  await new Promise<void>((resolve, reject) => {
+    const fail = (): void => {
+      cleanup();
+      reject(new Error(`watcher did not start: ${out}`));
+    };
+    const timer = setTimeout(fail, 15_000);
+    const onData = (): void => {
+      if (!out.includes('ready\n')) return;
+      cleanup();
+      resolve();
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', fail);
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', fail);
+    onData();
+  });
   return {
     async stop() {
       child.stdin.write('stop\n');
