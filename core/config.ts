@@ -130,8 +130,15 @@ export const labConfigSchema = z.strictObject({
         .default(64 << 20),
       /** DHCP packets kept (at most 200 per client MAC). */
       dhcpPackets: z.number().int().min(100).max(1_000_000).default(5000),
+      /**
+       * Commands and replies recorded per second across all sessions (0: no limit). Past it (a flood,
+       * a benchmark) the services skip building transcript lines until the next tenth of a second, and
+       * each session gets a line saying how many it missed: recording costs a bounded share of the
+       * machine however fast the traffic is. A classroom at typing speed stays far below it.
+       */
+      linesPerSecond: z.number().int().min(0).max(10_000_000).default(5000),
     })
-    .default(() => ({ sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, dhcpPackets: 5000 })),
+    .default(() => ({ sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, dhcpPackets: 5000, linesPerSecond: 5000 })),
   /** Live streams (browsers, `labnet watch`) at most; more get 503. */
   maxStreams: z.number().int().min(1).max(10_000).default(500),
   /** Failed /lab logins per client address and minute before 429. */

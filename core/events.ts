@@ -223,6 +223,25 @@ class SubscriberQueue implements Subscription {
 /** The per-exchange events that hot paths build only when somebody wants them. */
 const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls', 'auth'];
 
+/** The line events a recording budget thins (sessions, logins, TLS steps and notices always go through). */
+const BUDGETED: ReadonlySet<ProtocolEventType> = new Set<ProtocolEventType>(['command', 'reply']);
+
+/** The budget is counted in slices this long, each allowed a tenth of the per-second figure. */
+const BUDGET_SLICE_MS = 100;
+
+/** Sessions whose thinned lines are counted one by one in a slice; past it they go to the total only. */
+const MAX_THINNED_SESSIONS = 10_000;
+
+/**
+ * How a recording budget went: `recorded` command and reply events let through, `thinned` ones the
+ * services were told to skip (a flood or a benchmark went past the budget).
+ */
+export interface RecordingStats {
+  perSecond: number;
+  recorded: number;
+  thinned: number;
+}
+
 export class EventBus {
   private subscribers: SubscriberQueue[] = [];
   /** Event types some subscriber takes (all of them when `wantAll`), kept for cheap `wants` checks. */
@@ -230,6 +249,16 @@ export class EventBus {
   private wantAll = false;
   private dialogue = false;
   private sessionCounter = 0;
+  /** Command and reply events allowed per slice (0: no budget). */
+  private sliceMax = 0;
+  private perSecond = 0;
+  private sliceEnd = 0;
+  private sliceUsed = 0;
+  private recorded = 0;
+  private thinnedTotal = 0;
+  /** Lines each session missed in the current slice, told to it once the slice ends. */
+  private thinned = new Map<string, { service: string; n: number }>();
+  private thinnedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -245,9 +274,80 @@ export class EventBus {
     return this.dialogue;
   }
 
-  /** Wants events of this type (cheap check for hot paths). */
-  wants(type: ProtocolEventType): boolean {
-    return this.wantAll || this.wanted.has(type);
+  /**
+   * Wants events of this type (cheap check for hot paths). With a recording budget set, a command or
+   * reply past the budget of the current slice is not wanted: the service skips building it, and the
+   * session (when named) is told afterwards, in a notice, how many lines it missed.
+   */
+  wants(type: ProtocolEventType, session?: string, service?: string): boolean {
+    if (!(this.wantAll || this.wanted.has(type))) return false;
+    if (this.sliceMax === 0 || !BUDGETED.has(type)) return true;
+    const now = this.now();
+    if (now >= this.sliceEnd) {
+      this.sliceEnd = now + BUDGET_SLICE_MS;
+      this.sliceUsed = 0;
+      if (this.thinned.size > 0) this.tellThinned();
+    }
+    if (this.sliceUsed < this.sliceMax) {
+      this.sliceUsed++;
+      this.recorded++;
+      return true;
+    }
+    this.thinnedTotal++;
+    if (session !== undefined) {
+      const t = this.thinned.get(session);
+      if (t) t.n++;
+      else if (this.thinned.size < MAX_THINNED_SESSIONS) this.thinned.set(session, { service: service ?? 'lab', n: 1 });
+      // Traffic may stop right here: the sessions still hear how much they missed.
+      if (this.thinnedTimer === undefined) this.tellThinnedLater(this.sliceEnd - now);
+    }
+    return false;
+  }
+
+  private tellThinnedLater(ms: number): void {
+    this.thinnedTimer = setTimeout(
+      () => {
+        this.thinnedTimer = undefined;
+        const left = this.sliceEnd - this.now();
+        if (left > 0) this.tellThinnedLater(left);
+        else if (this.thinned.size > 0) this.tellThinned();
+      },
+      Math.max(1, ms),
+    );
+    this.thinnedTimer.unref();
+  }
+
+  /**
+   * Limits the command and reply events built to `perSecond` (counted per 100 ms slice; 0 lifts the
+   * limit). The live lab sets it: past it (a flood, a benchmark) the services skip building lines,
+   * so recording costs them a bounded share however fast the traffic is; sessions, logins, TLS steps,
+   * notices and byte counts are never thinned.
+   */
+  setRecordingBudget(perSecond: number): void {
+    this.perSecond = perSecond;
+    this.sliceMax = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
+    this.sliceEnd = 0;
+    if (this.sliceMax === 0 && this.thinned.size > 0) this.tellThinned();
+  }
+
+  get recording(): RecordingStats {
+    return { perSecond: this.perSecond, recorded: this.recorded, thinned: this.thinnedTotal };
+  }
+
+  private tellThinned(): void {
+    const missed = this.thinned;
+    this.thinned = new Map();
+    const perSecond = this.perSecond;
+    for (const [session, { service, n }] of missed) {
+      this.publish({
+        type: 'notice',
+        service,
+        session,
+        level: 'info',
+        message: `${n} ${n === 1 ? 'line' : 'lines'} not recorded here: the lab records at most ${perSecond} commands and replies a second across all sessions (a flood or a benchmark went past it); the connection itself was served as usual`,
+        detail: { thinned: n },
+      });
+    }
   }
 
   private recomputeWanted(): void {
@@ -258,7 +358,9 @@ export class EventBus {
 
   publish(input: EventInput): void {
     if (this.subscribers.length === 0) return;
-    const event = (input.time === undefined ? { ...input, time: this.now() } : input) as ProtocolEvent;
+    // Callers hand in a fresh object literal: stamping it saves a copy of every event.
+    if (input.time === undefined) input.time = this.now();
+    const event = input as ProtocolEvent;
     for (const s of this.subscribers) s.offer(event);
   }
 

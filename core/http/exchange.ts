@@ -98,7 +98,7 @@ export class HttpExchange {
       conn.write(body);
       socket.uncork();
     }
-    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
+    if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
   /** Writes a prebuilt complete response (the static file fast path). */
@@ -106,7 +106,8 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.events.wants('reply')) this.replyEvent(status, response.length, response.subarray(0, 16 * 1024).toString('latin1'));
+    if (this.events.wants('reply', this.conn.id, this.conn.service))
+      this.replyEvent(status, response.length, response.subarray(0, 16 * 1024).toString('latin1'));
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
@@ -115,7 +116,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.events.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
+    if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
   }
 
   /**
@@ -130,7 +131,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.events.wants('reply')) this.replyEvent(status, head.length, head);
+    if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length, head);
   }
 
   /** A small text/plain error body saying what was wrong. */

@@ -82,6 +82,8 @@ export interface HubStats {
   /** Items flushed (each counted once). */
   flushedItems: number;
   gaps: number;
+  /** Commands and replies the services skipped over the recording budget (lab.history.linesPerSecond). */
+  thinned: number;
 }
 
 @injectable()
@@ -127,6 +129,7 @@ export class LabHub {
     historyItems: 0,
     historyBytes: 0,
     recorded: 0,
+    thinned: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
@@ -161,6 +164,7 @@ export class LabHub {
       if (this.tls.handshakes.maxPerSecond === 0) this.tls.handshakes.maxPerSecond = 100;
     }
     this.subscription = this.events.subscribe((e) => this.onEvent(e), { maxQueue: 100_000 });
+    this.events.setRecordingBudget(this.config.lab.history.linesPerSecond);
     addLabRoutes(this.routes, this);
     const sample = setInterval(() => this.sample(), SAMPLE_MS);
     const beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
@@ -178,6 +182,7 @@ export class LabHub {
   async stop(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
+    this.events.setRecordingBudget(0);
     for (const t of this.timers) clearInterval(t);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.streams) this.endStream(s, 'labnet is stopping');
@@ -858,6 +863,7 @@ export class LabHub {
       bytesKept: this.bytesKept ?? 0,
       missedEvents: this.stats?.missedEvents ?? 0,
       recorded: this.stats?.recorded ?? 0,
+      thinned: this.events?.recording.thinned ?? 0,
     };
   }
 
@@ -984,6 +990,7 @@ export class LabHub {
       bytesKept: this.bytesKept,
       historyItems: this.history.length,
       historyBytes: this.history.octets,
+      thinned: this.events.recording.thinned,
     };
   }
 

@@ -215,6 +215,8 @@ export interface LabStats {
   missedEvents: number;
   /** Lines and packets recorded since start. */
   recorded: number;
+  /** Commands and replies not recorded because the recording budget (lab.history.linesPerSecond) was spent. */
+  thinned: number;
 }
 
 export interface OverviewData {

@@ -24,7 +24,7 @@ export interface ConnectionReplyHooks {
 
 export function connectionReplies(events: EventBus, service: string, texts: ConnectionReplyTexts): ConnectionReplyHooks {
   const sent = (session: string, text: string): string => {
-    if (events.wants('reply')) events.publish({ type: 'reply', service, session, text });
+    if (events.wants('reply', session, service)) events.publish({ type: 'reply', service, session, text });
     return `${text}\r\n`;
   };
   const { idle, shutdown, busy, error } = texts;

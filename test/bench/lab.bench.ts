@@ -163,7 +163,8 @@ function startLab(enabled: boolean): Promise<LabProcess> {
     config: {
       users: USERS,
       instructors: ['teach'],
-      lab: { enabled },
+      // No recording budget: every line is recorded and streamed (the cost measured is the whole of it).
+      lab: { enabled, history: { linesPerSecond: 0 } },
       limits: { maxConnectionsPerAddress: 1000 },
       services: { http: { port: 0, httpsPort: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, imap: { port: 0, imapsPort: 0 } },
     },

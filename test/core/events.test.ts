@@ -84,3 +84,49 @@ test('settled() resolves once every subscriber has been handed what was publishe
   await bus.settled();
   t.deepEqual(seen, ['c1', 'c2']);
 });
+
+test('a recording budget thins commands and replies per tenth of a second and tells each session what it missed', async (t) => {
+  let now = 1_000_000;
+  const bus = new EventBus(() => now);
+  const seen: ProtocolEvent[] = [];
+  bus.subscribe((e) => seen.push(e));
+  bus.setRecordingBudget(50); // 5 per 100 ms slice
+  const allowed = (type: 'command' | 'reply', session: string): boolean => bus.wants(type, session, 'smtp');
+  const first = Array.from({ length: 12 }, (_, i) => allowed(i % 2 ? 'reply' : 'command', i < 8 ? 'a' : 'b'));
+  t.deepEqual(first, [true, true, true, true, true, false, false, false, false, false, false, false]);
+  t.true(bus.wants('session.open'), 'sessions are never thinned');
+  t.true(bus.wants('notice'));
+  t.deepEqual(bus.recording, { perSecond: 50, recorded: 5, thinned: 7 });
+  now += 100;
+  t.true(allowed('command', 'a'), 'the next slice has a fresh budget');
+  await bus.settled();
+  const notices = seen.filter((e) => e.type === 'notice');
+  t.deepEqual(
+    notices.map((e) => [e.session, e.service, (e as { detail?: { thinned?: number } }).detail?.thinned]),
+    [
+      ['a', 'smtp', 3],
+      ['b', 'smtp', 4],
+    ],
+  );
+  t.regex((notices[0] as { message: string }).message, /^3 lines not recorded here: the lab records at most 50 /);
+  bus.setRecordingBudget(0);
+  t.true(Array.from({ length: 100 }, () => allowed('reply', 'a')).every(Boolean), 'no budget: nothing thinned');
+});
+
+test('the budget tells a session what it missed even when the traffic stops', async (t) => {
+  const bus = new EventBus();
+  let told!: (e: ProtocolEvent) => void;
+  const notice = new Promise<ProtocolEvent>((r) => (told = r));
+  bus.subscribe((e) => {
+    if (e.type === 'notice') told(e);
+  });
+  bus.setRecordingBudget(10); // 1 per slice
+  t.true(bus.wants('command', 's1', 'pop3'));
+  t.false(bus.wants('reply', 's1', 'pop3'));
+  // The bus's timer does not hold a process open (a server has its listeners); this test holds it.
+  const hold = setTimeout(() => {}, 5000);
+  const e = await notice;
+  clearTimeout(hold);
+  t.is(e.session, 's1');
+  t.regex((e as { message: string }).message, /^1 line not recorded here/);
+});

@@ -261,7 +261,8 @@ test('a reconnect from outside the history window gets a gap marker and a fresh 
 });
 
 test('a stalled viewer costs a bounded buffer, gets a gap marker, and never holds up a service', async (t) => {
-  const lab = await startLab(t, { history: { replayEvents: 200 } });
+  // Every line recorded (no recording budget): the flood is what fills the stalled stream.
+  const lab = await startLab(t, { history: { replayEvents: 200, linesPerSecond: 0 } });
   const http = lab.port('http');
   const cookie = await login(http, 'teach', USERS[2].password);
   const stalled = new LabStreamClient(http, { cookie });
@@ -301,7 +302,7 @@ test('a stalled viewer costs a bounded buffer, gets a gap marker, and never hold
 });
 
 test('history stays bounded: lines per session, sessions, and octets', async (t) => {
-  const lab = await startLab(t, { history: { linesPerSession: 200, sessions: 10, maxBytes: 1 << 20 } });
+  const lab = await startLab(t, { history: { linesPerSession: 200, sessions: 10, maxBytes: 1 << 20, linesPerSecond: 0 } });
   const http = lab.port('http');
   const cookie = await login(http, 'teach', USERS[2].password);
   const hub = lab.get<LabHub>(TOKENS.Lab);
@@ -329,7 +330,7 @@ test('history stays bounded: lines per session, sessions, and octets', async (t)
 });
 
 test('history stays bounded by octets whatever the lines', async (t) => {
-  const lab = await startLab(t, { history: { linesPerSession: 100_000, sessions: 50, maxBytes: 1 << 20, replayEvents: 100_000 } });
+  const lab = await startLab(t, { history: { linesPerSession: 100_000, sessions: 50, maxBytes: 1 << 20, replayEvents: 100_000, linesPerSecond: 0 } });
   const hub = lab.get<LabHub>(TOKENS.Lab);
   const long = `NOOP ${'y'.repeat(480)}`;
   for (let s = 0; s < 3; s++) {
@@ -343,6 +344,50 @@ test('history stays bounded by octets whatever the lines', async (t) => {
   t.true(stats.recorded >= 12_000, `${stats.recorded} lines recorded`);
   t.true(stats.bytesKept <= 1 << 20, `${stats.bytesKept} octets kept`);
   t.true(stats.historyBytes <= 1 << 19, `${stats.historyBytes} octets in the replay window`);
+});
+
+test('a flood past the recording budget: every command answered, the services skip the lines over it, the session says how many it missed', async (t) => {
+  const lab = await startLab(t, { history: { linesPerSecond: 200 } });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const total = 3000;
+  // The whole dialogue: the greeting, the flood and its answers, QUIT and its answer.
+  const whole = 1 + 2 * total + 2;
+  let session: string | undefined;
+  let shown = 0;
+  let missed = 0;
+  let told!: () => void;
+  const allTold = new Promise<void>((r) => (told = r));
+  const sub = lab.events.subscribe((e) => {
+    if (e.service !== 'smtp' || (session !== undefined && e.session !== session)) return;
+    if (e.type === 'session.open') session = e.session;
+    else if (e.type === 'command' || e.type === 'reply') shown++;
+    else if (e.type === 'notice' && typeof e.detail?.thinned === 'number') missed += e.detail.thinned;
+    if (shown + missed === whole) told();
+  });
+  t.teardown(() => sub.unsubscribe());
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  for (let n = 0; n < total; n++) c.write(`NOOP ${n}\r\n`);
+  let answered = 0;
+  for (let n = 0; n < total; n++) if ((await c.line())?.startsWith('250')) answered++;
+  t.is(answered, total, 'the flood was served in full');
+  await smtpSay(c, 'QUIT');
+  // The lines a session missed are told when the budget's tenth of a second is over.
+  await Promise.race([allTold, new Promise((_, reject) => setTimeout(() => reject(new Error(`${shown} shown + ${missed} told missed != ${whole}`)), 10_000))]);
+  t.true(missed >= 2 * total - 2000, `${missed} lines missed, ${shown} shown`);
+  await lab.events.settled();
+  const tr = JSON.parse((await request(http, `/lab/api/sessions/${session!}`, { headers: { Cookie: cookie } })).body) as TranscriptData;
+  const notes = tr.lines.filter((l) => /lines? not recorded here/.test(l.text));
+  t.true(notes.length >= 1, 'the transcript says where lines were not recorded');
+  t.is(
+    notes.reduce((a, l) => a + Number(/^(\d+)/.exec(l.text)![1]), 0),
+    missed,
+    'and how many',
+  );
+  t.is(tr.lines.filter((l) => l.kind === 'command' || l.kind === 'reply').length, shown, 'every line built was kept');
+  const stats = JSON.parse((await request(http, '/lab/api/stats', { headers: { Cookie: cookie } })).body) as { thinned: number };
+  t.true(stats.thinned >= missed, `the lab's stats count ${stats.thinned} lines not recorded`);
 });
 
 test('login: HttpOnly SameSite=Strict cookie, refused and throttled attempts, logout, pin for instructors only', async (t) => {

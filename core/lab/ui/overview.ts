@@ -144,7 +144,11 @@ export function overviewView(): HTMLElement {
       'div',
       { class: 'view-head' },
       h('h2', null, `Services on ${o.hostname}`),
-      h('p', { class: 'muted' }, `up ${duration(o.t - o.startedAt)} · ${count(lab.sessionsKept)} sessions kept · ${count(lab.streams)} live viewers`),
+      h(
+        'p',
+        { class: 'muted' },
+        `up ${duration(o.t - o.startedAt)} · ${count(lab.sessionsKept)} sessions kept · ${count(lab.streams)} live viewers${lab.thinned > 0 ? ` · ${count(lab.thinned)} lines not recorded (over the recording budget: a flood or a benchmark)` : ''}`,
+      ),
     ),
     h('div', { class: 'grid services' }, o.services.map(serviceCard)),
     h(
