@@ -84,6 +84,8 @@ export interface HubStats {
   gaps: number;
   /** Commands and replies the services skipped over the recording budget (lab.history.linesPerSecond). */
   thinned: number;
+  /** Sessions not recorded over the connection budget (a fifth of lab.history.linesPerSecond a second). */
+  sessionsThinned: number;
 }
 
 @injectable()
@@ -122,6 +124,10 @@ export class LabHub {
   private readonly startedAt: number;
   private readonly watchToken = randomBytes(32).toString('base64url');
   private stopped = false;
+  /** The connection budget's current one-second window (see admitSession). */
+  private openWindowEnd = 0;
+  private openedInWindow = 0;
+  private openThinned = 0;
   private readonly stats: HubStats = {
     streams: 0,
     sessions: 0,
@@ -130,6 +136,7 @@ export class LabHub {
     historyBytes: 0,
     recorded: 0,
     thinned: 0,
+    sessionsThinned: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
@@ -304,6 +311,9 @@ export class LabHub {
           this.addLine(rec, { kind: 'notice', dir: 'm', t: e.time, text: e.message });
           return;
         }
+        // Lines missed by a session the lab does not keep (evicted, or never recorded in a flood):
+        // counted by the bus, not worth a notice each.
+        if (e.session !== undefined && e.detail?.thinned !== undefined) return;
         const n: NoticeData = { seq: 0, t: e.time, service: e.service, level: e.level, message: e.message.slice(0, 1000) };
         const item = this.publish('notice', n, instructorsOnly, 300);
         n.seq = item.seq;
@@ -320,6 +330,7 @@ export class LabHub {
   }
 
   private onOpen(service: string, id: string, peer: EndpointData, local: EndpointData, tls: boolean, t: number): void {
+    if (!this.admitSession(t)) return;
     const listener = this.listenerName(service, local.port);
     const summary: SessionSummary = {
       id,
@@ -357,6 +368,40 @@ export class LabHub {
       this.observedByPeer.delete(peerKey(summary.peer));
       if (rec.handshakeId === undefined) this.attachObserved(rec, observed);
     }
+  }
+
+  /**
+   * The recording budget for connections: at most a fifth of lab.history.linesPerSecond new sessions
+   * are recorded per second (1,000 by default; a room of browsers loading pages stays well below).
+   * Past it (a connection flood, a benchmark with Connection: close) new sessions are counted, not
+   * kept, and instructors get one notice per second saying how many.
+   */
+  private admitSession(t: number): boolean {
+    const perSecond = Math.floor(this.config.lab.history.linesPerSecond / 5);
+    if (perSecond === 0) return true;
+    if (t >= this.openWindowEnd) this.rollOpenWindow(t);
+    if (++this.openedInWindow <= perSecond) return true;
+    this.openThinned++;
+    this.stats.sessionsThinned++;
+    return false;
+  }
+
+  private rollOpenWindow(t: number): void {
+    if (this.openThinned > 0) {
+      const perSecond = Math.floor(this.config.lab.history.linesPerSecond / 5);
+      const n: NoticeData = {
+        seq: 0,
+        t,
+        service: 'lab',
+        level: 'info',
+        message: `${this.openThinned} connections in a second not recorded: the lab records at most ${perSecond} new sessions a second (a flood or a benchmark went past it); they were served as usual`,
+      };
+      n.seq = this.publish('notice', n, instructorsOnly, 300).seq;
+      pushBounded(this.notices, n, MAX_NOTICES);
+    }
+    this.openWindowEnd = t + 1000;
+    this.openedInWindow = 0;
+    this.openThinned = 0;
   }
 
   private onAuth(id: string, user: string, ok: boolean, mechanism: string, t: number): void {
@@ -764,6 +809,7 @@ export class LabHub {
     this.sampling = true;
     try {
       const now = this.clock.now();
+      if (this.openThinned > 0 && now >= this.openWindowEnd) this.rollOpenWindow(now);
       const interfaces = this.sampler.sample(now);
       const services: ServiceRow[] = this.board
         .all()
@@ -864,6 +910,7 @@ export class LabHub {
       missedEvents: this.stats?.missedEvents ?? 0,
       recorded: this.stats?.recorded ?? 0,
       thinned: this.events?.recording.thinned ?? 0,
+      sessionsThinned: this.stats?.sessionsThinned ?? 0,
     };
   }
 

@@ -217,6 +217,8 @@ export interface LabStats {
   recorded: number;
   /** Commands and replies not recorded because the recording budget (lab.history.linesPerSecond) was spent. */
   thinned: number;
+  /** Sessions not recorded because more opened in a second than the recording budget allows. */
+  sessionsThinned: number;
 }
 
 export interface OverviewData {

@@ -390,6 +390,36 @@ test('a flood past the recording budget: every command answered, the services sk
   t.true(stats.thinned >= missed, `the lab's stats count ${stats.thinned} lines not recorded`);
 });
 
+test('a connection flood past the recording budget: every connection served, the sessions over it counted and not kept, instructors told', async (t) => {
+  // 50 lines a second: 10 new sessions a second are recorded.
+  const lab = await startLab(t, { history: { linesPerSecond: 50 } });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const watcher = new LabStreamClient(http, { cookie });
+  await watcher.open();
+  t.teardown(() => watcher.close());
+  await watcher.until(() => watcher.hello() !== undefined);
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  const before = hub.listSessions({ role: 'instructor', address: '' }).filter((s) => s.service === 'smtp').length;
+  const clients = await Promise.all(Array.from({ length: 40 }, () => LineClient.connect(lab.port('smtp'))));
+  const greetings = await Promise.all(clients.map((c) => c.line()));
+  t.true(
+    greetings.every((g) => g?.startsWith('220')),
+    'every connection was greeted',
+  );
+  await Promise.all(clients.map((c) => smtpSay(c, 'QUIT')));
+  await lab.events.settled();
+  const kept = hub.listSessions({ role: 'instructor', address: '' }).filter((s) => s.service === 'smtp').length - before;
+  const stats = hub.getStats();
+  t.true(kept <= 20, `${kept} of 40 sessions kept`);
+  t.true(stats.sessionsThinned >= 20, `${stats.sessionsThinned} sessions counted, not kept`);
+  await watcher.until(
+    () => watcher.of('notice').some((n) => /connections in a second not recorded/.test(JSON.stringify(n))),
+    10_000,
+    'a notice to instructors',
+  );
+});
+
 test('login: HttpOnly SameSite=Strict cookie, refused and throttled attempts, logout, pin for instructors only', async (t) => {
   const lab = await startLab(t, { loginFailuresPerMinute: 3 });
   const http = lab.port('http');

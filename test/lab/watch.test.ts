@@ -40,7 +40,8 @@ function watch(args: string[]): { out: () => string; wait: (re: RegExp, timeoutM
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return {
     out: () => out,
-    async wait(re, timeoutMs = 10_000) {
+    // A bound, not a timing: three CLI processes start at once, slowly on a loaded machine.
+    async wait(re, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (!re.test(out)) {
         if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`labnet watch never printed ${re}; it printed:\n${out}`);

@@ -147,7 +147,7 @@ export function overviewView(): HTMLElement {
       h(
         'p',
         { class: 'muted' },
-        `up ${duration(o.t - o.startedAt)} · ${count(lab.sessionsKept)} sessions kept · ${count(lab.streams)} live viewers${lab.thinned > 0 ? ` · ${count(lab.thinned)} lines not recorded (over the recording budget: a flood or a benchmark)` : ''}`,
+        `up ${duration(o.t - o.startedAt)} · ${count(lab.sessionsKept)} sessions kept · ${count(lab.streams)} live viewers${lab.thinned + lab.sessionsThinned > 0 ? ` · not recorded (over the recording budget: a flood or a benchmark): ${count(lab.thinned)} lines, ${count(lab.sessionsThinned)} sessions` : ''}`,
       ),
     ),
     h('div', { class: 'grid services' }, o.services.map(serviceCard)),
