@@ -60,6 +60,8 @@ export interface ReplyEvent extends EventBase {
   bytes?: number;
   /** What the reply carried, when a service shows it (a RETR'd message, a FETCH literal); see CommandEvent.payload. */
   payload?: string;
+  /** Octets of the message data the payload stands for, when not all of `bytes` (FETCH literals). */
+  payloadBytes?: number;
 }
 
 /** The most payload text an event carries (services cut longer payloads and give payloadBytes or bytes). */
