@@ -4,39 +4,28 @@
 // the start of the body with the literal's size; a session's share is bounded; LOGIN literals and
 // AUTHENTICATE never show. Real peers: imapflow and a raw socket.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import type { LineData } from '../../core/lab/wire.js';
 import { LineClient } from '../support/line-client.js';
-import { LabStreamClient, login } from './lab-client.js';
+import { followAs } from './lab-client.js';
+import { startLabFor } from './lab-fixture.js';
 
 const USERS = [
   { name: 'alice', password: 'alice-Imap-Secret-1' },
   { name: 'teach', password: 'teach-Imap-Secret-3' },
 ];
 
-async function startLab(t: { teardown(fn: () => Promise<void> | void): void }): Promise<LabnetHandle> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-imap-'));
-  const handle = await startLabnet({
-    defaults: false,
-    logLevel: 'silent',
-    config: {
-      listen: '127.0.0.1',
-      dataDir,
-      users: USERS,
-      instructors: ['teach'],
-      services: { http: { port: 0, httpsPort: 0 }, imap: { port: 0, imapsPort: 0 } },
-    },
-  });
-  t.teardown(async () => {
-    await handle.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return handle;
+function startLab(t: { teardown(fn: () => Promise<void> | void): void }): Promise<LabnetHandle> {
+  return startLabFor(t, { users: USERS, instructors: ['teach'], services: { http: { port: 0, httpsPort: 0 }, imap: { port: 0, imapsPort: 0 } } });
+}
+
+/** imapflow logged in as alice over plain IMAP, closed when the test ends. */
+async function imapAsAlice(t: { teardown(fn: () => void): void }, port: number): Promise<ImapFlow> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: USERS[0].password }, logger: false });
+  await client.connect();
+  t.teardown(() => client.close());
+  return client;
 }
 
 function message(subject: string, body: string, extraHeaders = ''): string {
@@ -58,23 +47,12 @@ test('IMAP APPEND and FETCH literals show as message data in the transcript: hea
   const lab = await startLab(t);
   const http = lab.port('http');
   const imap = lab.port('imap');
-  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[1].password) });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[1]);
 
   // APPEND with imapflow (it logs in with AUTHENTICATE PLAIN or LOGIN).
   const body = `${'The body of the appended message, line after line.\r\n'.repeat(300)}THE-END-OF-THE-BODY\r\n`;
   const raw = message('Append <b>check</b>', body);
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port: imap,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user: 'alice', pass: USERS[0].password },
-    logger: false,
-  });
-  await client.connect();
-  t.teardown(() => client.close());
+  const client = await imapAsAlice(t, imap);
   const appended = await client.append('INBOX', raw, ['\\Seen']);
   t.truthy(appended);
   await client.append('INBOX', message('second', 'short body two\r\n'));
@@ -157,21 +135,10 @@ test('a session shows a bounded share of message data, then says so once', async
   const lab = await startLab(t);
   const http = lab.port('http');
   const imap = lab.port('imap');
-  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[1].password) });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[1]);
   // A message whose header section alone is 12 KiB: each FETCH shows ~14 KiB.
   const bigHeader = Array.from({ length: 200 }, (_, i) => `X-Filler-${i}: ${'x'.repeat(50)}\r\n`).join('');
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port: imap,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user: 'alice', pass: USERS[0].password },
-    logger: false,
-  });
-  await client.connect();
-  t.teardown(() => client.close());
+  const client = await imapAsAlice(t, imap);
   await client.append('INBOX', message('big header', 'body\r\n'.repeat(1000), bigHeader));
   await client.logout();
   const c = await LineClient.connect(imap);
