@@ -61,10 +61,10 @@ function joined(pieces: readonly Buffer[], max: number): string {
   return b.toString('utf8');
 }
 
-function shownBlock(intro: string | undefined, f: Found): string {
+function shownBlock(f: Found, label: string | undefined = f.intro): string {
   const excerpt = excerptOf(f.intro, f.pieces);
   const shownOctets = f.pieces.reduce((n, p) => n + p.length, 0);
-  const head = intro === undefined ? '' : `${intro}\r\n`;
+  const head = label === undefined || label === '' ? '' : `${label}\r\n`;
   // An excerpt cut from a longer literal says how long the literal was.
   const more = f.size > shownOctets || excerpt.length < shownOctets - 4 ? `\r\n… (${f.size} octets in all)` : '';
   return `${head}${excerpt}${more}`;
@@ -75,8 +75,9 @@ function shownBlock(intro: string | undefined, f: Found): string {
  * announcement and its octets over together), so a literal never starts in one batch and ends in the
  * next; the walk skips literal octets by count and only searches the text between them.
  */
-function fetchLiterals(parts: readonly Buffer[], budget: number): { found: Found[]; more: number; moreOctets: number } {
-  const found: Found[] = [];
+function fetchLiterals(parts: readonly Buffer[], budget: number): { blocks: string[]; bytes: number; more: number; moreOctets: number } {
+  const blocks: string[] = [];
+  let bytes = 0;
   let more = 0;
   let moreOctets = 0;
   let kept = 0;
@@ -101,7 +102,8 @@ function fetchLiterals(parts: readonly Buffer[], budget: number): { found: Found
     const m = ANNOUNCED.exec(recent);
     if (m === null) continue;
     const size = Number(m[1]);
-    const want = found.length < MAX_PER_EVENT && kept < budget ? Math.min(size, EVENT_PAYLOAD_MAX) : 0;
+    const show = blocks.length < MAX_PER_EVENT && kept < budget;
+    const want = show ? Math.min(size, EVENT_PAYLOAD_MAX) : 0;
     const pieces: Buffer[] = [];
     let left = size;
     let taken = 0;
@@ -117,21 +119,27 @@ function fetchLiterals(parts: readonly Buffer[], budget: number): { found: Found
         off = 0;
       }
     }
-    if (want > 0) {
+    if (show) {
       // The literal's announcement as sent: from the start of its FETCH response when that is in view.
       const text = recent.slice(0, -2);
       const start = text.lastIndexOf('* ');
       const intro = start >= 0 ? text.slice(start) : `… ${text.slice(-80).trimStart()}`;
-      const f = { intro: intro.replace(/\r\n/g, ' '), pieces, size };
-      found.push(f);
-      kept += Math.min(size, EVENT_PAYLOAD_MAX);
-    } else {
-      more++;
-      moreOctets += size;
+      const block = shownBlock({ intro: intro.replace(/\r\n/g, ' '), pieces, size });
+      // A block that would not fit is counted instead (the first one is always shown, cut if need be).
+      if (blocks.length === 0 || kept + block.length + 4 <= budget) {
+        blocks.push(block);
+        bytes += size;
+        kept += block.length + 4;
+        recent = '';
+        continue;
+      }
+      kept = budget;
     }
+    more++;
+    moreOctets += size;
     recent = '';
   }
-  return { found, more, moreOctets };
+  return { blocks, bytes, more, moreOctets };
 }
 
 /** Per session: builds the payloads and keeps count of what the session's events have shown. */
@@ -148,14 +156,11 @@ export class TranscriptPayloads {
   /** The payload of a batch of FETCH output, or undefined when it carries no literal. */
   fetched(parts: readonly Buffer[]): ShownPayload | undefined {
     if (!this.open) return undefined;
-    const { found, more, moreOctets } = fetchLiterals(parts, Math.min(this.left, EVENT_PAYLOAD_MAX));
-    if (found.length === 0) return undefined;
-    const blocks = found.map((f) => shownBlock(f.intro, f));
+    // Room is left for the line that counts the literals not shown.
+    const { blocks, bytes, more, moreOctets } = fetchLiterals(parts, Math.min(this.left, EVENT_PAYLOAD_MAX) - 80);
+    if (blocks.length === 0) return undefined;
     if (more > 0) blocks.push(`… and ${more} more literal${more === 1 ? '' : 's'} (${moreOctets} octets) not shown`);
-    return this.take(
-      blocks,
-      found.reduce((n, f) => n + f.size, moreOctets),
-    );
+    return this.take(blocks, bytes + moreOctets);
   }
 
   /** The payload of an APPEND: its message literals (not the mailbox name, not a CATENATE URL). */
@@ -171,7 +176,7 @@ export class TranscriptPayloads {
     }
     if (messages.length === 0) return undefined;
     const one = messages.length === 1;
-    const blocks = messages.map((f, i) => shownBlock(one ? undefined : `(message ${i + 1}, ${f.size} octets)`, f));
+    const blocks = messages.map((f, i) => shownBlock(f, one ? undefined : `(message ${i + 1}, ${f.size} octets)`));
     if (literals.length > messages.length && messages.length === MAX_PER_EVENT) blocks.push('… (more messages not shown)');
     return this.take(blocks, bytes);
   }
