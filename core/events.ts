@@ -318,7 +318,8 @@ export function messageExcerpt(parts: readonly Buffer[], bodyMax = EVENT_BODY_EX
     taken.push(piece);
     n += piece.length;
   }
-  const head = Buffer.concat(taken, n);
+  // One piece (a whole message in one buffer, the usual case) needs no copy.
+  const head = taken.length === 1 ? taken[0] : Buffer.concat(taken, n);
   let end = head.indexOf('\r\n\r\n');
   let sep = 4;
   if (end < 0) {
