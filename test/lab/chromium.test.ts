@@ -104,6 +104,19 @@ async function say(c: LineClient, line: string, last: RegExp = /^\d{3} /): Promi
   }
 }
 
+/** A mail from `user` (logged in with SMTP AUTH) sent from the loopback address `from` (a student's machine). */
+async function sendAs(user: (typeof USERS)[number], from: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp'),
+    localAddress: from,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: user.name, pass: user.password },
+  });
+  await transport.sendMail({ from: `${user.name}@lab.test`, to: 'teach@lab.test', subject: `hello from ${user.name}`, text: 'See you in the lab.\n' });
+}
+
 test.serial('a student sees their SMTP transcript appear live; another student does not; the instructor sees both', async (t) => {
   t.true(existsSync(CHROMIUM), 'the Debian chromium package is installed (.ci/install-deps.sh)');
   const alice = await loggedIn(USERS[0]);
@@ -112,19 +125,8 @@ test.serial('a student sees their SMTP transcript appear live; another student d
   try {
     await alice.page.evaluate(() => ((globalThis as unknown as PageGlobal).marker = 42));
     const known = new Set(await alice.page.$$eval('tr.row', (rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset.session)));
-    const send = async (user: (typeof USERS)[number], from: string): Promise<void> => {
-      const transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port: lab.port('smtp'),
-        localAddress: from,
-        secure: false,
-        ignoreTLS: true,
-        auth: { user: user.name, pass: user.password },
-      });
-      await transport.sendMail({ from: `${user.name}@lab.test`, to: 'teach@lab.test', subject: `hello from ${user.name}`, text: 'See you in the lab.\n' });
-    };
     // alice sends from another machine (127.0.0.2): hers because she logged in, not by address.
-    await send(USERS[0], '127.0.0.2');
+    await sendAs(USERS[0], '127.0.0.2');
     const sent = Date.now();
     const row = await alice.page.waitForSelector('tr.row[data-session^="smtp-"]', { timeout: 5000 });
     const appearedMs = Date.now() - sent;
@@ -147,7 +149,7 @@ test.serial('a student sees their SMTP transcript appear live; another student d
     t.is(await alice.page.evaluate(() => (globalThis as unknown as PageGlobal).marker), 42, 'no reload');
     await shot(alice.page, 'transcript-smtp-desktop');
 
-    await send(USERS[1], '127.0.0.3');
+    await sendAs(USERS[1], '127.0.0.3');
     await teach.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 2, null, {
       timeout: 5000,
     });
@@ -313,19 +315,8 @@ test.serial('IMAP message data (an APPEND literal, a FETCH literal) is folded wi
 test.serial('an instructor filters the sessions list by user and by client address (two students on two addresses)', async (t) => {
   const teach = await loggedIn(USERS[2]);
   try {
-    const sendFrom = async (user: (typeof USERS)[number], from: string): Promise<void> => {
-      const transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port: lab.port('smtp'),
-        localAddress: from,
-        secure: false,
-        ignoreTLS: true,
-        auth: { user: user.name, pass: user.password },
-      });
-      await transport.sendMail({ from: `${user.name}@lab.test`, to: 'teach@lab.test', subject: `filter check from ${user.name}`, text: 'hi\n' });
-    };
-    await sendFrom(USERS[0], '127.0.0.31');
-    await sendFrom(USERS[1], '127.0.0.32');
+    await sendAs(USERS[0], '127.0.0.31');
+    await sendAs(USERS[1], '127.0.0.32');
     // Nobody logs in on this one: no user, only an address.
     const anon = await rawFrom(lab.port('pop3'), '127.0.0.33');
     await anon.line();
