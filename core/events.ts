@@ -60,6 +60,8 @@ export interface ReplyEvent extends EventBase {
   bytes?: number;
   /** What the reply carried, when a service shows it (a RETR'd message, a FETCH literal); see CommandEvent.payload. */
   payload?: string;
+  /** Octets of the message data the payload stands for, when not all of `bytes` (FETCH literals). */
+  payloadBytes?: number;
 }
 
 /** The most payload text an event carries (services cut longer payloads and give payloadBytes or bytes). */
@@ -418,7 +420,8 @@ export function messageExcerpt(parts: readonly Buffer[], bodyMax = EVENT_BODY_EX
     taken.push(piece);
     n += piece.length;
   }
-  const head = Buffer.concat(taken, n);
+  // One piece (a whole message in one buffer, the usual case) needs no copy.
+  const head = taken.length === 1 ? taken[0] : Buffer.concat(taken, n);
   let end = head.indexOf('\r\n\r\n');
   let sep = 4;
   if (end < 0) {

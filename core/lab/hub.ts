@@ -290,7 +290,7 @@ export class LabHub {
         if (e.bytes !== undefined) line.bytes = e.bytes;
         if (e.payload !== undefined) {
           line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
-          line.payloadBytes = e.bytes;
+          line.payloadBytes = e.payloadBytes ?? e.bytes;
         }
         const req = rec.pendingRequest;
         if (req && e.text.startsWith('HTTP/')) {

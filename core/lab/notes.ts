@@ -265,7 +265,7 @@ function imapReplyNote(text: string, ctx: NoteContext): string {
     return 'Continuation: the server is ready for the rest of the command (a literal of the announced size).';
   }
   if (/^\d+ FETCH responses? \(/.test(text))
-    return 'The data the client asked for: one untagged "* n FETCH (...)" answer per message (labnet shows their number and size here, not the content).';
+    return 'The data the client asked for: one untagged "* n FETCH (...)" answer per message. Message text travels as a literal: "{size}", then exactly that many octets (where the line offers "message data", open it to see the start of each).';
   if (text.startsWith('* ')) {
     const m = /^\* (\d+) (EXISTS|RECENT|EXPUNGE|FETCH)\b/i.exec(text);
     if (m) {

@@ -239,13 +239,25 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     }
   }
 
-  /** Like sendData for an answer in pieces, joined once when written. */
-  sendBuffers(parts: readonly Buffer[], octets: number, summary: string): void {
+  /**
+   * Like sendData for an answer in pieces, joined once when written. `payload` (called only when
+   * somebody listens) is what the event shows of the data, and `bytes` the octets it stands for.
+   */
+  sendBuffers(parts: readonly Buffer[], octets: number, summary: string, payload?: () => { text: string; bytes: number } | undefined): void {
     for (const p of parts) this.held.push(p);
     this.heldOctets += octets;
     if (this.waiting) this.flush();
-    if (this.events.wants('reply', this.id, this.service))
-      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: octets });
+    if (this.events.wants('reply', this.id, this.service)) {
+      const p = payload?.();
+      this.events.publish({
+        type: 'reply',
+        service: this.service,
+        session: this.id,
+        text: summary,
+        bytes: octets,
+        ...(p !== undefined ? { payload: p.text, payloadBytes: p.bytes } : {}),
+      });
+    }
   }
 
   /**

@@ -5,9 +5,11 @@
 // (synchronising) or read and dropped (non-synchronising), so the session goes on either way.
 import { FramerError } from '../../core/line-framer.js';
 import { IMAP_LIMITS } from './limits.js';
+import type { ReadLiteral } from './transcript-payload.js';
 
 export type ReadResult =
-  | { kind: 'command'; raw: Buffer; literals: number }
+  /** `read`: each literal with the line that announced it (the buffers as read, which `raw` joins). */
+  | { kind: 'command'; raw: Buffer; literals: number; read?: ReadLiteral[] }
   | { kind: 'eof' }
   /** The command was refused while it was being read; send `response` and go on. */
   | { kind: 'refused'; tag: string | undefined; response: string; fatal?: boolean };
@@ -39,6 +41,7 @@ export async function readCommand(input: CommandInput): Promise<ReadResult> {
   let total = 0;
   let literals = 0;
   let firstLine = '';
+  let read: ReadLiteral[] | undefined;
   for (;;) {
     let line: Buffer | null;
     try {
@@ -55,7 +58,7 @@ export async function readCommand(input: CommandInput): Promise<ReadResult> {
     total += line.length;
     // Most lines announce no literal: only a line ending in "}" needs the pattern.
     const m = line.length > 0 && line[line.length - 1] === 0x7d ? LITERAL_AT_END.exec(line.toString('latin1', Math.max(0, line.length - 14))) : null;
-    if (!m) return { kind: 'command', raw: parts.length === 1 ? line : Buffer.concat(parts), literals };
+    if (!m) return { kind: 'command', raw: parts.length === 1 ? line : Buffer.concat(parts), literals, ...(read ? { read } : {}) };
     const size = Number(m[1]);
     const nonSync = m[2] === '+';
     const limit = input.literalLimit(firstLine);
@@ -82,6 +85,7 @@ export async function readCommand(input: CommandInput): Promise<ReadResult> {
     if (!nonSync) input.continuation();
     const data = size === 0 ? Buffer.alloc(0) : await input.octets(size);
     if (data === null) return { kind: 'eof' };
+    (read ??= []).push({ line, data });
     parts.push(data);
     total += size;
   }

@@ -15,6 +15,7 @@ import { ImapError } from './imap-errors.js';
 import { IMAP_LIMITS } from './limits.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import type { ImapStore, StoredMessage } from './store-port.js';
+import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';
 
 export interface ImapSessionConfig {
   appendLimit: number;
@@ -69,6 +70,10 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   idling = false;
   /** How the command reader reads (made once per session, not once per command). */
   private readonly input: CommandInput;
+  /** Message data shown in this session's events (FETCH and APPEND literals; see transcript-payload.ts). */
+  private readonly payloads = new TranscriptPayloads();
+  /** The literals of the command just read, until its command event is published (APPEND's payload). */
+  private readLiterals: ReadLiteral[] | undefined;
 
   constructor(
     conn: Connection,
@@ -144,7 +149,11 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   protected override async readCommand(): Promise<Buffer | null | undefined> {
     const r = await readCommand(this.input);
     if (r.kind === 'eof') return null;
-    if (r.kind === 'command') return r.raw;
+    if (r.kind === 'command') {
+      // Kept only for the command event, which is published before the command runs.
+      this.readLiterals = r.read !== undefined && this.payloads.open && this.events.wants('command') ? r.read : undefined;
+      return r.raw;
+    }
     this.commandEvent(`${r.tag ?? '*'} (refused: ${r.response})`);
     this.send(`${r.tag ?? '*'} ${r.response}`);
     if (r.fatal || (r.response.startsWith('BAD') && this.countBad())) {
@@ -212,7 +221,32 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     this.send('* BYE Server shutting down');
   }
 
+  /** The command event, with an APPEND's message data as its payload. */
+  override commandEvent(text: string, name?: string, payload?: () => string, payloadBytes?: number): void {
+    const literals = this.readLiterals;
+    this.readLiterals = undefined;
+    const shown = literals !== undefined && payload === undefined && name === 'APPEND' ? this.payloads.appended(literals) : undefined;
+    if (shown === undefined) return super.commandEvent(text, name, payload, payloadBytes);
+    super.commandEvent(text, name, () => shown.text, shown.bytes);
+    this.payloadsSpent();
+  }
+
+  /** FETCH output: the literals it carries are excerpted into the reply event's payload. */
+  override sendBuffers(parts: readonly Buffer[], octets: number, summary: string): void {
+    if (!this.payloads.open) return super.sendBuffers(parts, octets, summary);
+    super.sendBuffers(parts, octets, summary, () => this.payloads.fetched(parts));
+    this.payloadsSpent();
+  }
+
+  /** Says once, after the event that spent it, that the session's budget for message data in events is spent. */
+  private payloadsSpent(): void {
+    if (this.payloads.open || this.payloads.spent) return;
+    this.payloads.spent = true;
+    this.notice('info', 'Message data is no longer excerpted in this transcript: this session has shown enough of it (the lines still give the sizes).');
+  }
+
   protected async execute(cmd: ImapParsed, spec: ImapCommand): Promise<void> {
+    this.readLiterals = undefined;
     try {
       const text = await spec.handler(this, { tag: cmd.tag, name: cmd.name, args: cmd.args });
       // LOGOUT answers itself (before closing).

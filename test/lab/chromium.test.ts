@@ -11,12 +11,14 @@ import * as tls from 'node:tls';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { ImapFlow } from 'imapflow';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startLabnet } from '../../app/labnet.js';
 import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { LineClient } from '../support/line-client.js';
+import { browserLogin } from './browser-login.js';
 
 /** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
 function textsOf(els: unknown[]): string[] {
@@ -75,16 +77,8 @@ test.after.always(async () => {
   lab?.cleanup();
 });
 
-async function loggedIn(user: (typeof USERS)[number], viewport = DESKTOP, port = lab.port('http')): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${port}/lab#/sessions`);
-  await page.fill('input[name=user]', user.name);
-  await page.fill('input[name=password]', user.password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
-  await page.goto(`http://127.0.0.1:${port}/lab#/sessions`);
-  await page.waitForSelector('#conn.conn-live');
-  return { context, page };
+function loggedIn(user: (typeof USERS)[number], viewport = DESKTOP, port = lab.port('http')): Promise<{ context: BrowserContext; page: Page }> {
+  return browserLogin(browser, `http://127.0.0.1:${port}`, user, { viewport, hash: '#/sessions' });
 }
 
 /** The whole page, and the first screenful (what the README shows). */
@@ -110,6 +104,19 @@ async function say(c: LineClient, line: string, last: RegExp = /^\d{3} /): Promi
   }
 }
 
+/** A mail from `user` (logged in with SMTP AUTH) sent from the loopback address `from` (a student's machine). */
+async function sendAs(user: (typeof USERS)[number], from: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: lab.port('smtp'),
+    localAddress: from,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: user.name, pass: user.password },
+  });
+  await transport.sendMail({ from: `${user.name}@lab.test`, to: 'teach@lab.test', subject: `hello from ${user.name}`, text: 'See you in the lab.\n' });
+}
+
 test.serial('a student sees their SMTP transcript appear live; another student does not; the instructor sees both', async (t) => {
   t.true(existsSync(CHROMIUM), 'the Debian chromium package is installed (.ci/install-deps.sh)');
   const alice = await loggedIn(USERS[0]);
@@ -118,19 +125,8 @@ test.serial('a student sees their SMTP transcript appear live; another student d
   try {
     await alice.page.evaluate(() => ((globalThis as unknown as PageGlobal).marker = 42));
     const known = new Set(await alice.page.$$eval('tr.row', (rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset.session)));
-    const send = async (user: (typeof USERS)[number], from: string): Promise<void> => {
-      const transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port: lab.port('smtp'),
-        localAddress: from,
-        secure: false,
-        ignoreTLS: true,
-        auth: { user: user.name, pass: user.password },
-      });
-      await transport.sendMail({ from: `${user.name}@lab.test`, to: 'teach@lab.test', subject: `hello from ${user.name}`, text: 'See you in the lab.\n' });
-    };
     // alice sends from another machine (127.0.0.2): hers because she logged in, not by address.
-    await send(USERS[0], '127.0.0.2');
+    await sendAs(USERS[0], '127.0.0.2');
     const sent = Date.now();
     const row = await alice.page.waitForSelector('tr.row[data-session^="smtp-"]', { timeout: 5000 });
     const appearedMs = Date.now() - sent;
@@ -153,7 +149,7 @@ test.serial('a student sees their SMTP transcript appear live; another student d
     t.is(await alice.page.evaluate(() => (globalThis as unknown as PageGlobal).marker), 42, 'no reload');
     await shot(alice.page, 'transcript-smtp-desktop');
 
-    await send(USERS[1], '127.0.0.3');
+    await sendAs(USERS[1], '127.0.0.3');
     await teach.page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr.row[data-session^="smtp-"]').length >= 2, null, {
       timeout: 5000,
     });
@@ -253,6 +249,135 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
     await shot(teach.page, 'transcript-imap-markup-desktop');
     await check('http', 'GET /<svg/onload=window.pwned=5> HTTP/1.1');
     t.is(await teach.page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0, 'nothing ran');
+  } finally {
+    await teach.context.close();
+  }
+});
+
+test.serial('IMAP message data (an APPEND literal, a FETCH literal) is folded with its size, and markup in its subject stays text', async (t) => {
+  const alice = await loggedIn(USERS[0]);
+  try {
+    await alice.page.evaluate(() => ((globalThis as unknown as PageGlobal).pwned = 0));
+    const subject = '<img src=x onerror="window.pwned=7">Fetch <b>me</b>';
+    const raw = `From: bob@lab.test\r\nTo: alice@lab.test\r\nSubject: ${subject}\r\n\r\n${'A line of the body.\r\n'.repeat(200)}`;
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: lab.port('imap'),
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: 'alice', pass: USERS[0].password },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      const done = await client.append('INBOX', raw);
+      t.truthy(done);
+      const lock = await client.getMailboxLock('INBOX');
+      const uid = done ? done.uid! : 1;
+      const got = await client.fetchOne(String(uid), { source: true }, { uid: true });
+      t.is(got && Buffer.isBuffer(got.source) ? got.source.length : -1, raw.length);
+      lock.release();
+    } finally {
+      await client.logout();
+    }
+    // Her IMAP session, by the sessions list's own filters.
+    await alice.page.goto(`http://127.0.0.1:${lab.port('http')}/lab#/sessions?service=imap&user=alice`);
+    const row = 'tr.row[data-session^="imap-"]';
+    await alice.page.waitForSelector(row, { timeout: 5000 });
+    await alice.page.click(row);
+    await alice.page.waitForSelector('.line.kind-close', { timeout: 5000 });
+    const append = alice.page.locator('.line.kind-command:has(pre.text:text-matches(" APPEND ")) .payload-box');
+    const fetched = alice.page.locator('.line.kind-reply:has(pre.text:text-matches("FETCH responses")) .payload-box').first();
+    t.is(await append.locator('button.fold').textContent(), `message data: ${(raw.length / 1000).toFixed(1)} kB: show`, "folded, with the literal's size");
+    t.is(await fetched.locator('button.fold').textContent(), `message data: ${(raw.length / 1000).toFixed(1)} kB: show`);
+    t.is(await append.locator('pre.payload').textContent(), '', 'folded at first');
+    await append.locator('button.fold').click();
+    await fetched.locator('button.fold').click();
+    const appended = (await append.locator('pre.payload').textContent())!;
+    const sent = (await fetched.locator('pre.payload').textContent())!;
+    t.true(appended.includes(`Subject: ${subject}`), 'the APPEND literal shows its header as text');
+    t.true(appended.includes('A line of the body.'), 'and the start of its body');
+    t.true(appended.includes(`(${raw.length} octets in all)`), 'cut, and says so');
+    t.regex(sent, /^\* \d+ FETCH \(.*BODY\[\] \{\d+\}/, 'the FETCH literal as announced on the wire');
+    t.true(sent.includes(`Subject: ${subject}`));
+    t.is(
+      await alice.page.$$eval('.payload-box img, .payload-box b, .payload-box script', (e) => (e as unknown[]).length),
+      0,
+      'no element made from the message',
+    );
+    t.is(await alice.page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0, 'nothing ran');
+    await shot(alice.page, 'transcript-imap-payload-desktop');
+  } finally {
+    await alice.context.close();
+  }
+});
+
+test.serial('an instructor filters the sessions list by user and by client address (two students on two addresses)', async (t) => {
+  const teach = await loggedIn(USERS[2]);
+  try {
+    await sendAs(USERS[0], '127.0.0.31');
+    await sendAs(USERS[1], '127.0.0.32');
+    // Nobody logs in on this one: no user, only an address.
+    const anon = await rawFrom(lab.port('pop3'), '127.0.0.33');
+    await anon.line();
+    await say(anon, 'QUIT', /^\+OK/);
+    const base = `http://127.0.0.1:${lab.port('http')}/lab#/sessions`;
+    await teach.page.goto(base);
+    for (const a of ['127.0.0.31', '127.0.0.32', '127.0.0.33'])
+      await teach.page.waitForSelector(`tr.row:has(td.mono:text-matches("^${a.replace(/\./g, '\\.')}:"))`, { timeout: 5000 });
+    const rows = (): Promise<Array<{ client: string; user: string }>> =>
+      teach.page.$$eval('tr.row', (trs) =>
+        trs.map((tr) => {
+          const cells = (tr as unknown as { querySelectorAll(s: string): Array<{ textContent: string | null }> }).querySelectorAll('td');
+          return { client: cells[1].textContent ?? '', user: cells[2].textContent ?? '' };
+        }),
+      );
+    const filterBy = async (name: 'user' | 'address', value: string): Promise<void> => {
+      await teach.page.fill(`form.filters input[name=${name}]`, value);
+      await teach.page.press(`form.filters input[name=${name}]`, 'Enter');
+      await teach.page.waitForURL(value === '' ? (u) => !u.hash.includes(`${name}=`) : (u) => u.hash.includes(`${name}=${encodeURIComponent(value)}`));
+      await teach.page.waitForSelector('#conn.conn-live');
+    };
+    // By user: alice's sessions only (her SMTP session from 127.0.0.31 among them), nobody else's.
+    await filterBy('user', 'alice');
+    await teach.page.waitForSelector('tr.row:has(td.mono:text-matches("^127\\.0\\.0\\.31:"))');
+    const byAlice = await rows();
+    t.true(byAlice.length > 0);
+    t.true(
+      byAlice.every((r) => r.user === 'alice'),
+      `only alice's rows: ${JSON.stringify(byAlice)}`,
+    );
+    t.false(byAlice.some((r) => r.client.startsWith('127.0.0.32:') || r.client.startsWith('127.0.0.33:')));
+    t.is(await teach.page.inputValue('form.filters input[name=user]'), 'alice', 'the filter stays in its field');
+    await shot(teach.page, 'sessions-filter-user-desktop');
+    // By address: bob's machine only.
+    await filterBy('user', '');
+    await filterBy('address', '127.0.0.32');
+    await teach.page.waitForSelector('tr.row:has(td.mono:text-matches("^127\\.0\\.0\\.32:"))');
+    const fromBob = await rows();
+    t.true(fromBob.length > 0);
+    t.true(
+      fromBob.every((r) => r.client.startsWith('127.0.0.32:') && r.user === 'bob'),
+      `only rows from 127.0.0.32: ${JSON.stringify(fromBob)}`,
+    );
+    await shot(teach.page, 'sessions-filter-address-desktop');
+    // The session nobody logged in to is found by its address, and shows no user.
+    await filterBy('address', '127.0.0.33');
+    await teach.page.waitForSelector('tr.row:has(td.mono:text-matches("^127\\.0\\.0\\.33:"))');
+    const nobody = await rows();
+    t.deepEqual(
+      nobody.map((r) => r.user),
+      nobody.map(() => '—'),
+    );
+    // Both at once: alice never used bob's machine.
+    await filterBy('user', 'alice');
+    await filterBy('address', '127.0.0.32');
+    await teach.page.waitForSelector('.sessions p.empty');
+    t.is(await teach.page.textContent('.sessions p.empty'), 'No session matches the filter.');
+    // The filter is in the address: a reload keeps it.
+    await teach.page.reload();
+    await teach.page.waitForSelector('.sessions p.empty');
+    t.is(await teach.page.inputValue('form.filters input[name=address]'), '127.0.0.32');
   } finally {
     await teach.context.close();
   }

@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { isRoot, NetnsFixture } from '../dhcp/netns-fixture.js';
 import { udhcpcOnce } from '../dhcp/clients.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
+import { browserLogin } from './browser-login.js';
 
 /** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
 function textsOf(els: unknown[]): string[] {
@@ -34,14 +35,7 @@ function chromiumIn(fx: NetnsFixture, ns: string, name: string): Promise<Browser
 }
 
 async function loginAt(browser: Browser, base: string, user: string, password: string, width = 1280): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
-  await page.goto(`${base}/lab`);
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
-  await page.goto(`${base}/lab#/dhcp`);
-  await page.waitForSelector('#conn.conn-live');
-  return page;
+  return (await browserLogin(browser, base, { name: user, password }, { viewport: { width, height: 900 }, hash: '#/dhcp' })).page;
 }
 
 rootTest('a DHCP client in a network namespace produces the DORA ladder and a lease, seen by the student and the instructor', async (t) => {

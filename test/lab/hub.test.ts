@@ -16,7 +16,8 @@ import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
 import { LineClient } from '../support/line-client.js';
-import { LabStreamClient, login, request } from './lab-client.js';
+import { followAs, LabStreamClient, login, request } from './lab-client.js';
+import { startLabFor } from './lab-fixture.js';
 
 const USERS = [
   { name: 'alice', password: 'alice-Secret-1' },
@@ -24,34 +25,22 @@ const USERS = [
   { name: 'teach', password: 'teach-Secret-3' },
 ];
 
-async function startLab(
+function startLab(
   t: { teardown(fn: () => Promise<void> | void): void },
   lab: Record<string, unknown> = {},
   http: Record<string, unknown> = {},
 ): Promise<LabnetHandle> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'labnet-lab-hub-'));
-  const handle = await startLabnet({
-    defaults: false,
-    logLevel: 'silent',
-    config: {
-      listen: '127.0.0.1',
-      dataDir,
-      users: USERS,
-      instructors: ['teach'],
-      lab,
-      services: {
-        http: { port: 0, httpsPort: 0, ...http },
-        smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
-        pop3: { port: 0, pop3sPort: 0 },
-        imap: { port: 0, imapsPort: 0 },
-      },
+  return startLabFor(t, {
+    users: USERS,
+    instructors: ['teach'],
+    lab,
+    services: {
+      http: { port: 0, httpsPort: 0, ...http },
+      smtp: { port: 0, submissionPort: 0, smtpsPort: 0 },
+      pop3: { port: 0, pop3sPort: 0 },
+      imap: { port: 0, imapsPort: 0 },
     },
   });
-  t.teardown(async () => {
-    await handle.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return handle;
 }
 
 /** A raw TCP client from a chosen loopback address (a student's machine). */
@@ -82,12 +71,12 @@ test('students see the sessions they logged in to and those from their address; 
   const lab = await startLab(t);
   const http = lab.port('http');
   const smtp = lab.port('smtp');
-  const aliceStream = new LabStreamClient(http, { cookie: await login(http, 'alice', USERS[0].password, '127.0.0.4'), localAddress: '127.0.0.4' });
-  const bobStream = new LabStreamClient(http, { cookie: await login(http, 'bob', USERS[1].password, '127.0.0.5'), localAddress: '127.0.0.5' });
-  const teachStream = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
+  const aliceStream = await followAs(t, http, USERS[0], '127.0.0.4');
+  const bobStream = await followAs(t, http, USERS[1], '127.0.0.5');
+  const teachStream = await followAs(t, http, USERS[2]);
   const anon = new LabStreamClient(http, { localAddress: '127.0.0.4' });
-  for (const s of [aliceStream, bobStream, teachStream, anon]) await s.open();
-  t.teardown(() => [aliceStream, bobStream, teachStream, anon].forEach((s) => s.close()));
+  await anon.open();
+  t.teardown(() => anon.close());
   await aliceStream.until(() => aliceStream.hello() !== undefined);
   t.is(aliceStream.hello()!.viewer.role, 'student');
   t.is(aliceStream.hello()!.viewer.address, '127.0.0.4');
@@ -161,9 +150,7 @@ test('students see the sessions they logged in to and those from their address; 
 test('passwords and AUTH payloads never reach the stream, the transcripts or watch', async (t) => {
   const lab = await startLab(t);
   const http = lab.port('http');
-  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[2]);
   const secret = USERS[0].password;
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   // SMTP AUTH PLAIN and AUTH LOGIN.
@@ -529,10 +516,8 @@ test('instructors must be accounts among users', async (t) => {
 test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (SMTPS)', async (t) => {
   const lab = await startLab(t);
   const http = lab.port('http');
-  const cookie = await login(http, 'teach', USERS[2].password);
-  const teach = new LabStreamClient(http, { cookie });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[2]);
+  const cookie = teach.options.cookie!;
   // STARTTLS: plain first, then the same connection switches to TLS.
   const plain = await LineClient.connect(lab.port('smtp'));
   await plain.line();
@@ -584,10 +569,8 @@ test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (S
 test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 RETR and TOP, HTTP header fields; credentials and cookies stay redacted', async (t) => {
   const lab = await startLab(t);
   const http = lab.port('http');
-  const cookie = await login(http, 'teach', USERS[2].password);
-  const teach = new LabStreamClient(http, { cookie });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[2]);
+  const cookie = teach.options.cookie!;
   const body = `${'The body of the message, line after line.\n'.repeat(400)}THE-END-OF-THE-BODY\n`;
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
@@ -646,9 +629,7 @@ test('an HTTPS client that half-closes after its request gets the answer, and th
   const lab = await startLab(t);
   const http = lab.port('http');
   const https = lab.port('http', 'https');
-  const teach = new LabStreamClient(http, { cookie: await login(http, 'teach', USERS[2].password) });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[2]);
   const closedAfterReply = (port: number): boolean => {
     const id = sessionOfPeer(teach, port);
     if (id === undefined) return false;
@@ -708,10 +689,8 @@ test('a TLS session whose handshake was not tapped still shows what node:tls rep
   // The lab taps every STARTTLS while it runs; switched off here, STARTTLS runs on plain node:tls too.
   lab.get<TlsMaterial>(TOKENS.Tls).tapAll = false;
   const http = lab.port('http');
-  const cookie = await login(http, 'teach', USERS[2].password);
-  const teach = new LabStreamClient(http, { cookie });
-  await teach.open();
-  t.teardown(() => teach.close());
+  const teach = await followAs(t, http, USERS[2]);
+  const cookie = teach.options.cookie!;
   // HTTPS, implicit TLS, with SNI and ALPN.
   const port = await new Promise<number>((resolve, reject) => {
     const s = tls.connect(

@@ -14,6 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { MAIL_HTML_CSP } from '../../core/lab/inbox-routes.js';
 import { startTestLab, USERS, type TestLab } from '../api/fixture.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
+import { browserLogin } from './browser-login.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
@@ -83,16 +84,8 @@ test.after.always(async () => {
   await t0?.stop();
 });
 
-async function loggedIn(user: (typeof USERS)[number], viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
-  const page = await context.newPage();
-  await page.goto(`${base}/lab#/mail`);
-  await page.fill('input[name=user]', user.name);
-  await page.fill('input[name=password]', user.password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
-  await page.goto(`${base}/lab#/mail`);
-  await page.waitForSelector('.inbox-messages li');
-  return { context, page };
+function loggedIn(user: (typeof USERS)[number], viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; page: Page }> {
+  return browserLogin(browser, base, user, { viewport, hash: '#/mail', context: { acceptDownloads: true }, ready: '.inbox-messages li' });
 }
 
 async function open(page: Page, subject: string, show?: string): Promise<void> {

@@ -172,3 +172,17 @@ export class LabStreamClient {
     return out;
   }
 }
+
+/** Logs in as `user` (from `localAddress` when given), follows /lab/events, and closes the stream when the test ends. */
+export async function followAs(
+  t: { teardown(fn: () => void): void },
+  port: number,
+  user: { name: string; password: string },
+  localAddress?: string,
+): Promise<LabStreamClient> {
+  const cookie = await login(port, user.name, user.password, localAddress);
+  const stream = new LabStreamClient(port, { cookie, ...(localAddress !== undefined ? { localAddress } : {}) });
+  await stream.open();
+  t.teardown(() => stream.close());
+  return stream;
+}

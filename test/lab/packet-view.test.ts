@@ -18,6 +18,8 @@ import { isRoot } from '../dhcp/netns-fixture.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { runTool } from '../tls/run-tool.js';
 import { runTshark } from '../packet/tshark.js';
+import { browserLogin } from './browser-login.js';
+import { login } from './lab-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(PROJECT_ROOT, 'build', 'artifacts', 'packet');
@@ -64,47 +66,13 @@ test.after.always(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function loggedIn(user: (typeof USERS)[number], viewport = DESKTOP, hash = '#/packets'): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const base = `http://127.0.0.1:${lab.port('http')}`;
-  await page.goto(`${base}/lab`);
-  await page.fill('input[name=user]', user.name);
-  await page.fill('input[name=password]', user.password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
-  await page.goto(`${base}/lab${hash}`);
-  await page.waitForSelector('#conn.conn-live');
-  return { context, page };
+function loggedIn(user: (typeof USERS)[number], viewport = DESKTOP, hash = '#/packets'): Promise<{ context: BrowserContext; page: Page }> {
+  return browserLogin(browser, `http://127.0.0.1:${lab.port('http')}`, user, { viewport, hash });
 }
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   await page.screenshot({ path: join(SHOTS, `${name}.screen.png`) });
-}
-
-/** A lab login from another address (a second student's machine), over plain HTTP; returns the cookie. */
-function loginFrom(localAddress: string, user: (typeof USERS)[number]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const body = `user=${user.name}&password=${user.password}`;
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: lab.port('http'),
-        localAddress,
-        method: 'POST',
-        path: '/lab/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        const cookie = (res.headers['set-cookie'] ?? [])[0]?.split(';')[0];
-        if (res.statusCode === 303 && cookie) resolve(cookie);
-        else reject(new Error(`login answered ${res.statusCode}`));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function getFrom(localAddress: string, path: string, cookie: string): Promise<{ status: number; body: string }> {
@@ -230,7 +198,7 @@ test.serial("a student's curl shows its frames and TCP ladder live; a frame open
     await page.waitForSelector('.tcp-ladder-svg');
 
     // Another student (another machine) sees none of it; the instructor sees it.
-    const bobCookie = await loginFrom('127.0.0.3', USERS[1]);
+    const bobCookie = await login(lab.port('http'), USERS[1].name, USERS[1].password, '127.0.0.3');
     const bobList = JSON.parse((await getFrom('127.0.0.3', '/lab/api/capture', bobCookie)).body) as { flows: Array<{ id: string }> };
     t.false(
       bobList.flows.some((f) => f.id === flowId),

@@ -15,6 +15,7 @@ import { PROJECT_ROOT } from '../support/lab-process.js';
 import { dig } from '../dns/dig.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
+import { browserLogin } from './browser-login.js';
 
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
 const USERS = [
@@ -63,16 +64,7 @@ test.after.always(async () => {
 });
 
 async function loggedIn(user: (typeof USERS)[number], hash: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  const base = `http://127.0.0.1:${lab.port('http')}/lab`;
-  await page.goto(base);
-  await page.fill('input[name=user]', user.name);
-  await page.fill('input[name=password]', user.password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
-  await page.goto(`${base}${hash}`);
-  await page.waitForSelector('#conn.conn-live');
-  return page;
+  return (await browserLogin(browser, `http://127.0.0.1:${lab.port('http')}`, user, { hash })).page;
 }
 
 async function shot(page: Page, name: string): Promise<void> {

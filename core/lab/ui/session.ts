@@ -73,14 +73,16 @@ function lineText(l: LineData): HTMLElement {
 function payloadBox(l: LineData, service: string): HTMLElement | null {
   if (l.payload === undefined) return null;
   const web = service === 'http' || service === 'https';
+  // IMAP's payload names each literal and says itself how much was cut (a FETCH can carry several).
+  const imap = service === 'imap' || service === 'imaps';
   const shown = l.payload;
   const size = web ? shown.length : (l.payloadBytes ?? shown.length);
-  const label = web ? `header fields (${shown.split('\r\n').filter((x) => x !== '').length})` : `message: ${bytes(size)}`;
+  const label = web ? `header fields (${shown.split('\r\n').filter((x) => x !== '').length})` : `${imap ? 'message data' : 'message'}: ${bytes(size)}`;
   const pre = h('pre', { class: 'payload' });
   const btn = h('button', { type: 'button', class: 'fold', aria: { expanded: 'false' } }, `${label}: show`);
   btn.addEventListener('click', () => {
     const open = btn.getAttribute('aria-expanded') === 'true';
-    pre.textContent = open ? '' : shown + (!web && size > shown.length ? `\n… (${bytes(size - shown.length)} more of the body not kept)` : '');
+    pre.textContent = open ? '' : shown + (!web && !imap && size > shown.length ? `\n… (${bytes(size - shown.length)} more of the body not kept)` : '');
     btn.setAttribute('aria-expanded', String(!open));
     btn.textContent = `${label}: ${open ? 'show' : 'fold'}`;
   });
