@@ -206,7 +206,12 @@ function usersCommand(name: string, description: string, handouts: boolean) {
       .option('--no-pdf', 'only the HTML handout')
       .option('--chromium <path>', 'Chromium for the PDF', DEFAULT_CHROMIUM)
       .option('--url <origin>', 'where students reach the lab web server (default http://<hostname>[:port])')
-      .option('--port-offset <n>', 'the --port-offset the lab will run with (ports on the handout when no lab runs on this data directory)', intArg('--port-offset', 0, 65535), 0);
+      .option(
+        '--port-offset <n>',
+        'the --port-offset the lab will run with (ports on the handout when no lab runs on this data directory)',
+        intArg('--port-offset', 0, 65535),
+        0,
+      );
   return c;
 }
 
