@@ -22,7 +22,7 @@ import {
   setRosterPassword,
   type Credential,
 } from '../core/roster/index.js';
-import { DEFAULT_CHROMIUM, writeHandouts } from '../core/roster/handout.js';
+import { DEFAULT_CHROMIUM, runningLab, writeHandouts } from '../core/roster/handout.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -206,7 +206,12 @@ function usersCommand(name: string, description: string, handouts: boolean) {
       .option('--no-pdf', 'only the HTML handout')
       .option('--chromium <path>', 'Chromium for the PDF', DEFAULT_CHROMIUM)
       .option('--url <origin>', 'where students reach the lab web server (default http://<hostname>[:port])')
-      .option('--port-offset <n>', 'the --port-offset the lab runs with (ports on the handout)', intArg('--port-offset', 0, 65535), 0);
+      .option(
+        '--port-offset <n>',
+        'the --port-offset the lab will run with (ports on the handout when no lab runs on this data directory)',
+        intArg('--port-offset', 0, 65535),
+        0,
+      );
   return c;
 }
 
@@ -227,10 +232,32 @@ function printCredentials(config: LabnetConfig, list: readonly Credential[]): vo
 async function finish(config: LabnetConfig, opts: UsersOptions, list: readonly Credential[]): Promise<void> {
   printCredentials(config, list);
   if (opts.handouts && list.length > 0) {
-    const http = (config as unknown as { services?: { http?: { port?: number } } }).services?.http?.port ?? 80;
-    const port = http + opts.portOffset;
-    const origin = opts.url ?? `http://${config.hostname}${port === 80 ? '' : `:${port}`}`;
-    const out = await writeHandouts(opts.handouts, config, list, { origin, portOffset: opts.portOffset, pdf: opts.pdf, chromium: opts.chromium });
+    // A lab running on this data directory: the ports it has bound; otherwise the config's plus --port-offset.
+    const running = await runningLab(config.dataDir);
+    let origin: string;
+    if (running) {
+      const web = running.status.find((x) => x.name === 'http' && x.state === 'running')?.listeners ?? [];
+      const plain = web.find((l) => l.name === 'http');
+      const tls = web.find((l) => l.name === 'https');
+      const base = plain ? `http://${config.hostname}${plain.port === 80 ? '' : `:${plain.port}`}` : undefined;
+      origin = opts.url ?? base ?? `https://${config.hostname}${!tls || tls.port === 443 ? '' : `:${tls.port}`}`;
+      process.stdout.write(`handouts: the ports of the lab running on ${config.dataDir} (pid ${running.pid})\n`);
+      if (opts.portOffset !== 0) process.stderr.write(`labnet: warning: --port-offset ${opts.portOffset} ignored: the running lab's own ports are printed\n`);
+    } else {
+      const http = (config as unknown as { services?: { http?: { port?: number } } }).services?.http?.port ?? 80;
+      const port = http + opts.portOffset;
+      origin = opts.url ?? `http://${config.hostname}${port === 80 ? '' : `:${port}`}`;
+      process.stdout.write(
+        `handouts: the ports of the config${opts.portOffset !== 0 ? ` plus --port-offset ${opts.portOffset}` : ''} (no lab is running on ${config.dataDir})\n`,
+      );
+    }
+    const out = await writeHandouts(opts.handouts, config, list, {
+      origin,
+      portOffset: opts.portOffset,
+      running: running?.status,
+      pdf: opts.pdf,
+      chromium: opts.chromium,
+    });
     process.stdout.write(`handouts: ${out.html}${out.pdf ? `, ${out.pdf}` : ''} (${list.length} page${list.length === 1 ? '' : 's'})\n`);
   }
 }

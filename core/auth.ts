@@ -221,6 +221,14 @@ export class Accounts {
       const user = this.localUser(login);
       if (user !== undefined && isMailboxName(user)) return { ok: true, user };
     }
+    return this.checkPasswordAsync(login, password);
+  }
+
+  /**
+   * `checkPassword` (test mode or not) with a hashed password checked on the thread pool: the /lab
+   * login form and the instructors' HTTP Basic (capture download, REST API) use this.
+   */
+  async checkPasswordAsync(login: string, password: string): Promise<AuthResult> {
     const user = this.localUser(login);
     if (user === undefined || this.users.has(user)) return this.checkPassword(login, password);
     const account = this.hashed.get(user);
@@ -241,13 +249,17 @@ export class Accounts {
     return known !== undefined && timingSafeEqual(known, this.mac(password));
   }
 
-  /** The password check alone, test mode or not (the REST API's instructor login uses this). */
+  /**
+   * The password check alone, test mode or not, synchronous: a roster password not checked before
+   * blocks the event loop for one scrypt (~50 ms). labnet itself calls `checkPasswordAsync`; this
+   * stays for programmatic callers.
+   */
   checkPassword(login: string, password: string): AuthResult {
     const user = this.localUser(login);
     if (!user) return { ok: false };
     const account = this.users.has(user) ? undefined : this.hashed.get(user);
     if (account) {
-      // Blocking (one scrypt) unless remembered: only the few synchronous callers come here.
+      // Blocking (one scrypt) unless remembered: see the method comment.
       if (this.remembered(user, password)) return { ok: true, user };
       if (!verifyPasswordHashSync(password, account.hash)) return { ok: false };
       this.verified.set(user, this.mac(password));

@@ -38,11 +38,12 @@ export class LabLogins {
     return this.instructors.has(user.toLowerCase()) ? 'instructor' : 'student';
   }
 
-  login(user: string, password: string, address: string): LoginResult {
+  /** Checks the password (a roster hash on the thread pool, core/auth.ts) and opens a login. */
+  async login(user: string, password: string, address: string): Promise<LoginResult> {
     const now = this.now();
     const f = this.failures.get(address);
     if (f && now - f.windowStart < 60_000 && f.count >= this.failuresPerMinute) return { ok: false, reason: 'throttled' };
-    const result = this.accounts.verify(user.slice(0, 320), password.slice(0, 1024));
+    const result = await this.accounts.verifyAsync(user.slice(0, 320), password.slice(0, 1024));
     if (!result.ok || result.user === undefined) {
       if (!f || now - f.windowStart >= 60_000) {
         if (!f && this.failures.size >= MAX_TRACKED_ADDRESSES) this.failures.delete(this.failures.keys().next().value!);

@@ -180,7 +180,7 @@ async function login(ex: HttpExchange, hub: LabHub, assets: Assets): Promise<voi
   const address = plainAddress(ex.conn.peer.address);
   const anonymous: Viewer = { role: 'anonymous', address };
   if (user === '' || password === '') return sendPage(ex, hub, assets, anonymous, 400, '', 'Enter your user name and password.', user);
-  const r = hub.logins.login(user, password, address);
+  const r = await hub.logins.login(user, password, address);
   if (!r.ok) {
     if (r.reason === 'throttled')
       return sendPage(ex, hub, assets, anonymous, 429, 'Retry-After: 60\r\n', 'Too many failed logins from this address: wait a minute.', user);

@@ -10,8 +10,11 @@ import type { PacketCapture } from './packet-capture.js';
 
 export const CAPTURE_PCAPNG_PATH = '/lab/capture.pcapng';
 
-/** Returns the instructor's account name when the request is an instructor's, else undefined. */
-export type InstructorAuthorizer = (ex: HttpExchange) => string | undefined;
+/**
+ * Returns the instructor's account name when the request is an instructor's, else undefined (a
+ * promise when it checks a password: scrypt runs on the thread pool).
+ */
+export type InstructorAuthorizer = (ex: HttpExchange) => string | undefined | Promise<string | undefined>;
 
 const REALM = 'Basic realm="labnet instructors", charset="UTF-8"';
 
@@ -32,7 +35,7 @@ const failureDelay = new WeakMap<HttpExchange, number>();
 
 /** The Basic authorizer: a lab login whose account is listed in `instructors`. */
 export function basicInstructorAuthorizer(accounts: Accounts, instructors: () => readonly string[], events: EventBus): InstructorAuthorizer {
-  return (ex) => {
+  return async (ex) => {
     const cred = basicCredentials(ex);
     if (!cred) return undefined;
     // core/throttle.ts: an address that keeps guessing is refused unchecked; a wrong password's 401
@@ -42,7 +45,7 @@ export function basicInstructorAuthorizer(accounts: Accounts, instructors: () =>
       failureDelay.set(ex, accounts.throttle.config.maxDelayMs);
       return undefined;
     }
-    const result = accounts.verify(cred.user, cred.password);
+    const result = await accounts.verifyAsync(cred.user, cred.password);
     if (result.ok) accounts.throttle.succeeded(cred.user);
     else failureDelay.set(ex, accounts.throttle.failed(peer, cred.user));
     const user = result.ok ? result.user! : cred.user.slice(0, 64);
@@ -57,10 +60,10 @@ export function addCaptureRoutes(routes: HttpRouteRegistry, capture: PacketCaptu
     path: CAPTURE_PCAPNG_PATH,
     methods: ['GET'],
     description: 'the recent frames of the whole lab as pcapng with the TLS keys embedded (instructors: HTTP Basic with your lab login)',
-    handler: (ex) => {
+    handler: async (ex) => {
       let who: string | undefined;
       for (const a of authorizers) {
-        who = a(ex);
+        who = await a(ex);
         if (who) break;
       }
       if (!who) {

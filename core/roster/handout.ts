@@ -3,14 +3,19 @@
 // (`labnet users import|add|passwd --handouts DIR`), since only hashes are stored afterwards: an HTML
 // file ready to print (one student per printed page) and the same as PDF, printed by Chromium
 // (playwright-core's page.pdf(), Chrome's printToPDF; `--chromium PATH`, default /usr/bin/chromium).
-// The settings come from the config (ports plus --port-offset), as `labnet start` would serve them.
-import { mkdirSync, openSync, closeSync, fsyncSync, renameSync } from 'node:fs';
+// The ports: when a lab runs on the same data directory (its `labnet watch` file names it and its
+// process is alive), the ports it has bound, asked from its /healthz; otherwise the config's ports
+// plus --port-offset, as `labnet start` would open them.
+import { mkdirSync, openSync, closeSync, fsyncSync, readFileSync, renameSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { join } from 'node:path';
 import type { LabnetConfig } from '../config.js';
 import { LabnetError } from '../errors.js';
 import { qrSvg, settingsHtml, stepsHtml } from '../http/pages/mail-setup.js';
 import { mailSettings, type MailSettings } from '../http/pages/mail-settings.js';
 import { escapeHtml } from '../http/response.js';
+import { readWatchFile } from '../lab/watch.js';
 import type { ListenerInfo, ServiceStatus } from '../service.js';
 import type { Credential } from './index.js';
 import { writeAllSync } from './roster-file.js';
@@ -56,9 +61,83 @@ export function configuredStatus(config: LabnetConfig, portOffset = 0): ServiceS
   return out;
 }
 
-/** The mail settings a handout prints (the lab hostname: students reach it by name). */
-export function handoutSettings(config: LabnetConfig, portOffset = 0): MailSettings {
-  return mailSettings({ status: () => configuredStatus(config, portOffset), domain: config.domain, offerStartTls: config.tls.offerStartTls }, config.hostname);
+/** The largest /healthz answer read from a running lab. */
+const MAX_HEALTHZ_BYTES = 256 * 1024;
+
+export interface RunningLab {
+  pid: number;
+  /** Its services and their bound listeners (from /healthz). */
+  status: ServiceStatus[];
+}
+
+function listenersOf(value: unknown): ListenerInfo[] {
+  if (!Array.isArray(value)) return [];
+  const out: ListenerInfo[] = [];
+  for (const l of value.slice(0, 64) as Array<Record<string, unknown>>) {
+    if (typeof l?.name !== 'string' || typeof l.port !== 'number' || !Number.isInteger(l.port) || l.port < 1 || l.port > 65535) continue;
+    const protocol = l.protocol === 'udp' ? 'udp' : 'tcp';
+    out.push({ name: l.name, protocol, address: typeof l.address === 'string' ? l.address : '', port: l.port, tls: l.tls === true });
+  }
+  return out;
+}
+
+/**
+ * The lab running on `dataDir`, if any: its watch file (<dataDir>/lab/watch.json, written while HTTP
+ * runs) gives the address and the process, its /healthz the bound listeners. Undefined when no lab
+ * runs there or it does not answer within `timeoutMs`.
+ */
+export async function runningLab(dataDir: string, timeoutMs = 3000): Promise<RunningLab | undefined> {
+  let file: ReturnType<typeof readWatchFile>;
+  try {
+    file = readWatchFile(dataDir);
+  } catch {
+    return undefined;
+  }
+  const url = new URL('/healthz', file.urls[0]);
+  const options: https.RequestOptions = { timeout: timeoutMs, headers: { Accept: 'application/json' } };
+  if (url.protocol === 'https:' && file.ca) {
+    try {
+      options.ca = readFileSync(file.ca);
+    } catch {
+      return undefined;
+    }
+  }
+  const body = await new Promise<string | undefined>((resolve) => {
+    const req = (url.protocol === 'https:' ? https : http).get(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_HEALTHZ_BYTES) req.destroy();
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+  if (body === undefined) return undefined;
+  try {
+    const json = JSON.parse(body) as { services?: Array<Record<string, unknown>> };
+    if (!Array.isArray(json.services)) return undefined;
+    const status: ServiceStatus[] = json.services
+      .slice(0, 64)
+      .filter((s) => typeof s?.name === 'string')
+      .map((s) => ({ name: s.name as string, state: s.state === 'running' ? 'running' : 'stopped', listeners: listenersOf(s.listeners) }));
+    return { pid: file.pid, status };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The mail settings a handout prints (the lab hostname: students reach it by name): the running lab's
+ * listeners when `running` is given, else the config's ports plus `portOffset`.
+ */
+export function handoutSettings(config: LabnetConfig, portOffset = 0, running?: readonly ServiceStatus[]): MailSettings {
+  const status = (): ServiceStatus[] => (running ? [...running] : configuredStatus(config, portOffset));
+  return mailSettings({ status, domain: config.domain, offerStartTls: config.tls.offerStartTls }, config.hostname);
 }
 
 const STYLE = `@page{size:A4;margin:14mm}
@@ -77,8 +156,14 @@ ol.steps{font-size:11pt;line-height:1.45}
 .foot{font-size:9pt;color:#555;margin-top:4mm}`;
 
 /** One HTML document, one printed page per student. `origin`: where /setup lives (http://host[:port]). */
-export async function handoutHtml(config: LabnetConfig, credentials: readonly Credential[], origin: string, portOffset = 0): Promise<string> {
-  const m = handoutSettings(config, portOffset);
+export async function handoutHtml(
+  config: LabnetConfig,
+  credentials: readonly Credential[],
+  origin: string,
+  portOffset = 0,
+  running?: readonly ServiceStatus[],
+): Promise<string> {
+  const m = handoutSettings(config, portOffset, running);
   const sheets: string[] = [];
   for (const c of credentials) {
     const setupUrl = `${origin}/setup/${encodeURIComponent(c.name)}`;
@@ -149,10 +234,11 @@ export async function writeHandouts(
   dir: string,
   config: LabnetConfig,
   credentials: readonly Credential[],
-  options: { origin: string; portOffset?: number; pdf?: boolean; chromium?: string },
+  /** `running`: the running lab's services (runningLab); without it the config's ports plus `portOffset`. */
+  options: { origin: string; portOffset?: number; running?: readonly ServiceStatus[]; pdf?: boolean; chromium?: string },
 ): Promise<{ html: string; pdf?: string }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const html = await handoutHtml(config, credentials, options.origin, options.portOffset ?? 0);
+  const html = await handoutHtml(config, credentials, options.origin, options.portOffset ?? 0, options.running);
   const htmlPath = join(dir, 'handouts.html');
   writeFileAtomic(htmlPath, html);
   if (options.pdf === false) return { html: htmlPath };

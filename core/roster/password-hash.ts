@@ -2,8 +2,8 @@
 // `scrypt$<N>$<r>$<p>$<salt base64>$<key base64>` so the cost can grow later without breaking old
 // entries. N=2^14, r=8, p=1 (16 MiB, OWASP's scrypt minimum) with a 16-byte salt and a 32-byte key.
 // Hashing and checking run on libuv's thread pool (`hashPassword`, `verifyPasswordHash`): the event
-// loop never waits for them. `verifyPasswordHashSync` exists for the few callers that cannot wait
-// (instructor Basic logins); it blocks for the time of one hash.
+// loop never waits for them. `verifyPasswordHashSync` blocks for the time of one hash; labnet's own
+// logins no longer use it (only Accounts.checkPassword, kept for programmatic callers).
 import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export const SCRYPT_PARAMS = { N: 1 << 14, r: 8, p: 1 } as const;

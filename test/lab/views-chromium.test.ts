@@ -95,8 +95,8 @@ test.serial('the DNS view: queries and answers per student machine, with header 
       lines.some((l) => l.includes('A mail.lab.test.') && l.includes('NOERROR') && l.includes('192.0.2.10')),
       lines.join(' / '),
     );
-    t.true(lines.some((l) => l.includes('nothing-here.lab.test.') && l.includes('NXDOMAIN')));
-    t.true(lines.some((l) => l.includes('www.example.com.') && l.includes('REFUSED')));
+    t.true(lines.some((l) => l.includes('nothing-here.lab.test.') && l.includes('NXDOMAIN') && l.includes('no such name in the lab zone')));
+    t.true(lines.some((l) => l.includes('www.example.com.') && l.includes('REFUSED') && l.includes('the lab DNS answers only for lab names')));
     await teach.click('.dns-line:has-text("mail.lab.test")');
     const box = teach.locator('.dns-details');
     await box.waitFor();
@@ -116,6 +116,16 @@ test.serial('the DNS view: queries and answers per student machine, with header 
       '127.0.0.1',
     ]);
     t.false((await alice.textContent('.view.dns'))!.includes('mail.lab.test'));
+    // Her AAAA query: the lab host has no IPv6 address, NOERROR with no records (NODATA), said so.
+    const aaaa = (await alice.textContent('.dns-line:has-text("AAAA labnet.lab.test.")'))!;
+    t.regex(aaaa, /NOERROR/);
+    t.regex(aaaa, /no AAAA record for this name \(NODATA\): the name exists, it has no IPv6 address/);
+    t.notRegex(aaaa, /\(no records\)/);
+    await alice.click('.dns-line:has-text("AAAA labnet.lab.test.")');
+    t.regex(
+      (await alice.locator('.dns-details .dns-nodata').textContent())!,
+      /^Answer: none\. No AAAA record for this name \(NODATA, RFC 2308 section 2\.2\): the name exists, it has no IPv6 address\. The SOA record under Authority/,
+    );
     await shot(alice, 'dns-student-desktop');
   } finally {
     await teach.context().close();

@@ -46,6 +46,18 @@ const RCODE_NOTES: Record<string, string> = {
   SERVFAIL: 'the server could not answer',
 };
 
+/** What a record type holds, for the line of an answer without records. */
+const TYPE_MEANING: Record<string, string> = {
+  A: 'IPv4 address',
+  AAAA: 'IPv6 address',
+  MX: 'mail server (MX)',
+  PTR: 'name for this address',
+  SRV: 'service record of that kind',
+  TXT: 'text record',
+  NS: 'name server of its own',
+  CNAME: 'alias',
+};
+
 const openKeys = new Set<string>();
 
 /** A decoded field as text (only strings and numbers are shown). */
@@ -85,6 +97,35 @@ function question(x: Exchange): string {
   const q = fields(x.query ?? x.response).question;
   const first = Array.isArray(q) ? (q[0] as { name?: string; type?: string } | undefined) : undefined;
   return first ? `${first.type ?? '?'} ${first.name ?? '?'}` : '(no question)';
+}
+
+function questionType(x: Exchange): string {
+  const q = fields(x.query ?? x.response).question;
+  const first = Array.isArray(q) ? (q[0] as { type?: string } | undefined) : undefined;
+  return typeof first?.type === 'string' ? first.type : '?';
+}
+
+/**
+ * An answer with no records, said as the course says it: NOERROR with an empty answer section is
+ * NODATA (RFC 2308 section 2.2), the name exists without that type; NXDOMAIN is no such name.
+ */
+function emptyAnswer(rcode: string, type: string): string {
+  if (rcode === 'NOERROR') {
+    const meaning = TYPE_MEANING[type];
+    return `no ${type} record for this name (NODATA): the name exists${meaning ? `, it has no ${meaning}` : ', not with that type'}`;
+  }
+  if (rcode === 'NXDOMAIN') return 'no such name in the lab zone';
+  if (rcode === 'REFUSED') return 'not answered: the lab DNS answers only for lab names';
+  return '(no records)';
+}
+
+/** The explanation under the header of a NODATA answer. */
+function nodataNote(type: string, authority: DnsRecord[]): string {
+  const line = emptyAnswer('NOERROR', type).replace('(NODATA)', '(NODATA, RFC 2308 section 2.2)');
+  const soa = authority.some((a) => a.type === 'SOA')
+    ? ' The SOA record under Authority tells resolvers how long they may remember that (RFC 2308 section 5).'
+    : '';
+  return `Answer: none. ${line.charAt(0).toUpperCase()}${line.slice(1)}.${soa}`;
 }
 
 function recordTable(title: string, list: DnsRecord[]): HTMLElement[] {
@@ -142,6 +183,9 @@ function details(x: Exchange): HTMLElement {
     ),
     x.query ? header(x.query, 'Query') : null,
     x.response ? header(x.response, 'Response') : h('p', { class: 'muted' }, 'No answer was sent (the query was dropped).'),
+    x.response && records(r.answer).length === 0 && str(r.rcode) === 'NOERROR'
+      ? h('p', { class: 'dns-nodata' }, nodataNote(questionType(x), records(r.authority)))
+      : null,
     ...recordTable('Answer', records(r.answer)),
     ...recordTable('Authority', records(r.authority)),
     ...recordTable('Additional', records(r.additional)),
@@ -159,7 +203,9 @@ function exchangeRow(x: Exchange): HTMLElement {
     h('span', { class: 't' }, clockMs(x.t)),
     h('span', { class: 'mono q' }, question(x)),
     h('span', { class: `pill ${rcode === 'NOERROR' ? 'ok' : rcode === 'NXDOMAIN' ? 'warn' : 'off'}` }, rcode),
-    h('span', { class: 'mono a' }, answers.length > 0 ? answers.map((a) => a.data).join(', ') : x.response ? '(no records)' : ''),
+    answers.length > 0
+      ? h('span', { class: 'mono a' }, answers.map((a) => a.data).join(', '))
+      : h('span', { class: 'a empty-answer' }, x.response ? emptyAnswer(rcode, questionType(x)) : ''),
   );
   if (openKeys.has(x.key)) box.append(details(x));
   btn.addEventListener('click', () => {

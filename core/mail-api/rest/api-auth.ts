@@ -53,7 +53,7 @@ export async function authorize(ex: HttpExchange, deps: ApiAuthDeps): Promise<bo
     const result =
       colon < 0
         ? { ok: false }
-        : await deps.accounts.throttle.attempt(ex.conn.peer.address, login, () => deps.accounts.checkPassword(login, decoded.slice(colon + 1)));
+        : await deps.accounts.throttle.attempt(ex.conn.peer.address, login, () => deps.accounts.checkPasswordAsync(login, decoded.slice(colon + 1)));
     if (isThrottled(result)) {
       sendProblem(
         ex,
