@@ -111,8 +111,9 @@ function compile(spec: FieldSpec): Compiled {
 /** The raw number of a 1-4 byte field of a header starting at `base` (mask applied and shifted). */
 export function readField(spec: FieldSpec, b: Uint8Array, base: number): number {
   const v = readUint(b, base + spec.offset, spec.length);
-  if (spec.mask === undefined) return v;
-  return Math.floor(((v & spec.mask) >>> 0) / compile(spec).divisor);
+  const mask = spec.mask;
+  // `>>>` reads the masked bits as unsigned 32-bit, so a mask over bit 31 still gives a positive number.
+  return mask === undefined ? v : (v & mask) >>> maskShift(mask);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
