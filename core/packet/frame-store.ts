@@ -22,14 +22,8 @@ import {
   type TcpSegment,
   type TcpState,
 } from './tcp-conversation.js';
-
-export type FlowKind = 'tcp' | 'udp' | 'dhcp' | 'arp' | 'icmp' | 'ip' | 'other';
-
-export interface FlowEnd {
-  address: string;
-  port?: number;
-  mac?: string;
-}
+import type { FlowKind, FlowEnd } from './view-types.js';
+export type { FlowKind, FlowEnd } from './view-types.js';
 
 export interface StoreLimits {
   /** Frames kept overall. */
@@ -289,7 +283,7 @@ export class FrameStore {
     // The frame as bytes src[from..to): the reader's own view when it has one (no Buffer per frame).
     let src = record.view;
     let from = 0;
-    let to = 0;
+    let to: number;
     if (src !== undefined) {
       from = record.start ?? 0;
       to = record.end ?? src.length;

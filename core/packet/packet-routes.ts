@@ -22,6 +22,8 @@ import { viewerOf } from '../lab/routes.js';
 import type { Viewer } from '../lab/wire.js';
 import type { CaptureScope, PacketCapture } from './packet-capture.js';
 import type { FlowSummary } from './views.js';
+import type { FlowItem } from './view-types.js';
+export type { FlowItem } from './view-types.js';
 
 export const CAPTURE_API = '/lab/api/capture';
 /** Flow items go out at most this often per flow; frames arriving together are announced together. */
@@ -32,12 +34,6 @@ const MAX_FLOWS_PER_TICK = 64;
 const MAX_FLOWS_LISTED = 300;
 const MAX_FRAMES_LISTED = 2000;
 const JSON_FIELDS = `Content-Type: application/json\r\nCache-Control: no-store\r\n${LAB_SECURITY_FIELDS}`;
-
-/** The stream item `flow`: a flow that changed (the page refetches its frames when it shows it). */
-export interface FlowItem extends FlowSummary {
-  /** The newest frame number of the flow seen so far. */
-  lastFrame: number;
-}
 
 export interface PacketViewHandle {
   stop(): void;

@@ -5,16 +5,14 @@
 // (three-way handshake, data, four-way close or reset) give the ladder its shape.
 import { tcpFlagNames } from './tcp.js';
 import type { TcpIndex } from './frame-index.js';
+import type { SegmentMark, SegmentPhase, TcpState, TcpSegmentAnalysis } from './view-types.js';
+export type { SegmentMark, SegmentPhase, TcpState, TcpSegmentAnalysis } from './view-types.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
 export const RST = 0x04;
 export const PSH = 0x08;
 export const ACK = 0x10;
-
-export type SegmentMark = 'retransmission' | 'out-of-order' | 'previous-segment-not-captured' | 'duplicate-ack' | 'zero-window' | 'keep-alive';
-
-export type SegmentPhase = 'handshake' | 'data' | 'close' | 'reset';
 
 /** Which step of the connection a segment is, for its explanation (the text is written when shown). */
 export type StepKind =
@@ -84,32 +82,6 @@ export interface TcpSegment {
   step: StepKind;
 }
 
-/** What the analysis says about one segment: the ladder's step. */
-export interface TcpSegmentAnalysis {
-  /** Who sent it. */
-  from: 'client' | 'server';
-  /** Relative to the sender's initial sequence number (0 for the SYN). */
-  relSeq: number;
-  /** Relative to the receiver's initial sequence number; 0 when the ACK flag is off. */
-  relAck: number;
-  /** The relative sequence number of the sender's next byte after this segment. */
-  nextRelSeq: number;
-  seq: number;
-  ack: number;
-  dataLength: number;
-  flags: string[];
-  /** The window field as sent, and in bytes (scaled) when both SYNs agreed on a scale. */
-  window: number;
-  windowBytes: number;
-  windowScaled: boolean;
-  marks: SegmentMark[];
-  phase: SegmentPhase;
-  /** One line in the ladder: "SYN seq=0", "PSH, ACK seq=1 ack=1 len=79". */
-  label: string;
-  /** What this step means, in the course's words. */
-  explanation: string;
-}
-
 interface Side {
   /** Initial sequence number (from the SYN, or the first sequence number seen). */
   isn?: number;
@@ -132,8 +104,6 @@ const MAX_GAPS = 16;
 const U32 = 0x100000000;
 
 const rel = (value: number, base: number): number => (value - base + U32) % U32;
-
-export type TcpState = 'handshake' | 'established' | 'closing' | 'closed' | 'reset';
 
 export class TcpConversation {
   private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
