@@ -10,13 +10,48 @@ export interface CapturedRecord {
   /** Microseconds since the epoch. */
   timeUs: number;
   /** The frame's bytes (a view into the reader's buffer: copy it to keep it). */
-  data: Buffer;
+  readonly data: Buffer;
   originalLength: number;
+  /**
+   * The same bytes as `view[start..end)`, when the reader has them that way: a reader handing out
+   * thousands of frames a second makes no Buffer per frame unless `data` is asked for.
+   */
+  readonly view?: Uint8Array;
+  readonly start?: number;
+  readonly end?: number;
 }
 
-/** One record object reused for every frame the reader hands out: valid only during the callback. */
-function scratchRecord(): CapturedRecord {
-  return { interfaceId: 0, linkType: 1, timeUs: 0, data: Buffer.alloc(0), originalLength: 0 };
+/** The record object the reader reuses for every frame: valid only during the callback. */
+class ScratchRecord implements CapturedRecord {
+  interfaceId = 0;
+  linkType = 1;
+  timeUs = 0;
+  originalLength = 0;
+  view: Uint8Array | undefined = undefined;
+  start = 0;
+  end = 0;
+  private buffer: Buffer | undefined = undefined;
+
+  get data(): Buffer {
+    if (this.buffer === undefined) {
+      const v = this.view!;
+      this.buffer = Buffer.from(v.buffer, v.byteOffset + this.start, this.end - this.start);
+    }
+    return this.buffer;
+  }
+
+  /** The frame is `view[start..end)`. */
+  setView(view: Uint8Array, start: number, end: number): void {
+    this.view = view;
+    this.start = start;
+    this.end = end;
+    this.buffer = undefined;
+  }
+
+  setData(data: Buffer): void {
+    this.buffer = data;
+    this.view = undefined;
+  }
 }
 
 export interface CaptureInterface {
@@ -35,17 +70,18 @@ const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAP_HEADER = 24;
 const PCAP_RECORD = 16;
+const EMPTY = Buffer.alloc(0);
 
 /** Feeds a capture stream chunk by chunk; calls `onFrame` for each complete frame. */
 export class CaptureStreamReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private format: 'unknown' | 'pcap' | 'pcapng' = 'unknown';
   private pcapLe = true;
   private pcapNs = false;
   private pcapLinkType = 1;
   private pcapSnap = 0;
   private sectionLe = true;
-  private readonly record = scratchRecord();
+  private readonly record = new ScratchRecord();
   readonly interfaces: CaptureInterface[] = [];
   /** Frames read so far. */
   frames = 0;
@@ -63,23 +99,46 @@ export class CaptureStreamReader {
   }
 
   push(chunk: Buffer): void {
-    let b = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let at = 0;
-    if (this.format === 'unknown') {
-      if (b.length < 4) {
-        this.pending = b;
-        return;
+    if (this.pending.length > 0) {
+      // The previous chunk ended inside a record: complete it with just enough of this chunk (doubling
+      // the piece taken), rather than copying the whole chunk behind the tail on every push.
+      for (let take = Math.min(chunk.length, 4096); ; take = Math.min(chunk.length, take * 2)) {
+        const pending = this.pending;
+        const b = Buffer.concat([pending, chunk.subarray(0, take)]);
+        const at = this.consume(b);
+        if (take === chunk.length) {
+          this.keep(b.subarray(at));
+          return;
+        }
+        if (at >= pending.length) {
+          // The pending record and the records after it in `take` are read: go on in the chunk itself.
+          chunk = chunk.subarray(at - pending.length);
+          this.pending = EMPTY;
+          break;
+        }
+        // Records read are not read twice: only the incomplete rest stays pending.
+        if (at > 0) this.pending = pending.subarray(at);
       }
+    }
+    this.keep(chunk.subarray(this.consume(chunk)));
+  }
+
+  /** Keeps the incomplete tail; copied when small, so one big chunk is not kept alive for it. */
+  private keep(tail: Buffer): void {
+    this.pending = tail.length === 0 ? EMPTY : tail.length < 65536 ? Buffer.from(tail) : tail;
+  }
+
+  /** Reads the complete records in `b`; returns where the first incomplete one starts. */
+  private consume(b: Buffer): number {
+    if (this.format === 'unknown') {
+      if (b.length < 4) return 0;
       const magicLe = b.readUInt32LE(0);
       const magicBe = b.readUInt32BE(0);
       if (magicLe === PCAPNG_SHB) this.format = 'pcapng';
       else if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS || magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) this.format = 'pcap';
       else throw new CaptureFormatError('not a pcap or pcapng stream (unknown magic number)');
     }
-    at = this.format === 'pcap' ? this.readPcap(b, at) : this.readPcapng(b, at);
-    b = b.subarray(at);
-    // Keep only the incomplete tail; copy it when small so one big chunk is not kept alive for it.
-    this.pending = b.length === 0 ? Buffer.alloc(0) : b.length < 65536 ? Buffer.from(b) : b;
+    return this.format === 'pcap' ? this.readPcap(b, 0) : this.readPcapng(b, 0);
   }
 
   private readPcap(b: Buffer, at: number): number {
@@ -109,7 +168,7 @@ export class CaptureStreamReader {
       r.interfaceId = 0;
       r.linkType = this.pcapLinkType;
       r.timeUs = sec * 1e6 + (this.pcapNs ? Math.floor(frac / 1000) : frac);
-      r.data = b.subarray(at + PCAP_RECORD, at + PCAP_RECORD + capLen);
+      r.setData(b.subarray(at + PCAP_RECORD, at + PCAP_RECORD + capLen));
       r.originalLength = u32(at + 12);
       this.onFrame(r);
       at += PCAP_RECORD + capLen;
@@ -118,24 +177,29 @@ export class CaptureStreamReader {
   }
 
   private readPcapng(b: Buffer, at: number): number {
+    // Enhanced Packet Blocks are read in place through a plain byte view (no Buffer per frame, no
+    // bounds-checked Buffer reads); everything else goes through the block decoder.
+    const u = new Uint8Array(b.buffer, b.byteOffset, b.length);
+    const le32 = (o: number): number => (u[o] | (u[o + 1] << 8) | (u[o + 2] << 16) | (u[o + 3] << 24)) >>> 0;
     for (;;) {
-      if (this.sectionLe && b.length - at >= 32 && b.readUInt32LE(at) === BLOCK.EPB) {
-        // The common case, read in place: an Enhanced Packet Block (options skipped).
-        const total = b.readUInt32LE(at + 4);
+      if (this.sectionLe && u.length - at >= 32 && le32(at) === BLOCK.EPB) {
+        // The common case: an Enhanced Packet Block (options skipped).
+        const total = le32(at + 4);
         if (total > MAX_BLOCK_BYTES || total < 32 || total % 4 !== 0)
           throw new CaptureFormatError(`block length ${total} is not a multiple of 4 between 32 and ${MAX_BLOCK_BYTES}`);
-        if (b.length - at < total) return at;
-        const capLen = b.readUInt32LE(at + 20);
-        if (28 + capLen > total - 4 || b.readUInt32LE(at + total - 4) !== total) throw new CaptureFormatError('malformed enhanced packet block');
-        const iface = this.interfaces[b.readUInt32LE(at + 8)];
-        if (!iface) throw new CaptureFormatError(`packet for interface ${b.readUInt32LE(at + 8)}, which was not described`);
-        const units = b.readUInt32LE(at + 12) * 4294967296 + b.readUInt32LE(at + 16);
+        if (u.length - at < total) return at;
+        const capLen = le32(at + 20);
+        if (28 + capLen > total - 4 || le32(at + total - 4) !== total) throw new CaptureFormatError('malformed enhanced packet block');
+        const id = le32(at + 8);
+        const iface = this.interfaces[id];
+        if (!iface) throw new CaptureFormatError(`packet for interface ${id}, which was not described`);
+        const units = le32(at + 12) * 4294967296 + le32(at + 16);
         const r = this.record;
-        r.interfaceId = b.readUInt32LE(at + 8);
+        r.interfaceId = id;
         r.linkType = iface.linkType;
         r.timeUs = iface.unitsPerSecond === 1e6 ? units : Math.floor((units * 1e6) / iface.unitsPerSecond);
-        r.data = b.subarray(at + 28, at + 28 + capLen);
-        r.originalLength = b.readUInt32LE(at + 24);
+        r.setView(u, at + 28, at + 28 + capLen);
+        r.originalLength = le32(at + 24);
         this.frames++;
         at += total;
         this.onFrame(r);
@@ -178,7 +242,7 @@ export class CaptureStreamReader {
           rec.interfaceId = block.interfaceId;
           rec.linkType = iface.linkType;
           rec.timeUs = timeUs;
-          rec.data = block.data;
+          rec.setData(block.data);
           rec.originalLength = block.originalLength;
           this.onFrame(rec);
           break;
@@ -191,7 +255,7 @@ export class CaptureStreamReader {
           rec.interfaceId = 0;
           rec.linkType = iface.linkType;
           rec.timeUs = 0;
-          rec.data = block.data;
+          rec.setData(block.data);
           rec.originalLength = block.originalLength;
           this.onFrame(rec);
           break;
@@ -211,7 +275,9 @@ export class CaptureStreamReader {
 /** Reads a whole capture file (pcap or pcapng) into records. */
 export function readCaptureFile(data: Buffer): CapturedRecord[] {
   const out: CapturedRecord[] = [];
-  const reader = new CaptureStreamReader((r) => out.push({ ...r, data: Buffer.from(r.data) }));
+  const reader = new CaptureStreamReader((r) =>
+    out.push({ interfaceId: r.interfaceId, linkType: r.linkType, timeUs: r.timeUs, data: Buffer.from(r.data), originalLength: r.originalLength }),
+  );
   reader.push(data);
   return out;
 }

@@ -6,8 +6,8 @@
 // labnet is killed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-
-export type CaptureToolName = 'dumpcap' | 'tcpdump';
+import type { CaptureToolName } from './view-types.js';
+export type { CaptureToolName } from './view-types.js';
 
 export type CaptureErrorCode = 'CAPTURE_NOT_PERMITTED' | 'CAPTURE_NO_TOOL' | 'CAPTURE_NO_INTERFACE' | 'CAPTURE_BAD_FILTER' | 'CAPTURE_FAILED';
 

@@ -8,48 +8,16 @@ import { decodeEthernet, decodeVlan, ethernetPadding, ETHERTYPES } from './ether
 import { decodeIcmp, decodeIcmpv6, type IcmpInfo } from './icmp.js';
 import { decodeIpv4, type Ipv4Info } from './ipv4.js';
 import { decodeIpv6, type Ipv6Info } from './ipv6.js';
-import type { LayerResult, NextHeader, PacketLayer } from './layer.js';
+import type { LayerResult, NextHeader } from './layer.js';
 import { decodePayload, WELL_KNOWN_PORTS } from './payload.js';
 import { decodeTcp } from './tcp.js';
 import type { IpContext } from './transport.js';
 import { decodeUdp } from './udp.js';
+import type { DecodedFrame } from './view-types.js';
+export type { EncapsulationPart, DecodedFrame } from './view-types.js';
 
 /** pcap link types (https://www.tcpdump.org/linktypes.html) this decoder reads. */
 export const LINKTYPE = { ETHERNET: 1, RAW: 101, IPV4: 228, IPV6: 229 } as const;
-
-/** One box of the encapsulation drawing: a header, the payload, padding or the (never captured) CRC. */
-export interface EncapsulationPart {
-  /** 'Ethernet header', 'IPv4 header', 'TCP header', 'HTTP data', 'Ethernet padding', 'Frame check sequence'. */
-  name: string;
-  /** The layer it belongs to ('eth', 'ip', 'tcp', 'data'...). */
-  layer: string;
-  offset: number;
-  /** Bytes on the wire. */
-  length: number;
-  /** Bytes of it in the capture (less when cut short; 0 for the CRC). */
-  captured: number;
-  /** Nesting depth: 0 the frame's own headers; inside an ICMP error's quote, 1. */
-  depth: number;
-  note?: string;
-}
-
-export interface DecodedFrame {
-  linkType: number;
-  capturedLength: number;
-  originalLength: number;
-  /** Fewer bytes captured than were on the wire (the capture's snap length). */
-  truncated: boolean;
-  layers: PacketLayer[];
-  encapsulation: EncapsulationPart[];
-  /** One line, Wireshark's Info column: "Who has 10.0.0.1? Tell 10.0.0.2". */
-  summary: string;
-  /** The innermost protocol named ('TCP', 'HTTP', 'ARP'...). */
-  protocol: string;
-  source: string;
-  destination: string;
-  /** Every layer's problems, in order. */
-  problems: string[];
-}
 
 export interface DecodeOptions {
   /** Server ports and what they speak ('HTTP', 'SMTP'...): the lab's own listeners. */

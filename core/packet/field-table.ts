@@ -5,8 +5,6 @@
 // pane and the tshark oracle tests (which compare on the filter name). Nothing about a field is
 // written in two places.
 
-export type FieldFormat = 'dec' | 'hex' | 'flag' | 'mac' | 'ipv4' | 'ipv6' | 'bytes';
-
 export interface FieldSpec {
   /**
    * Wireshark's display-filter name ('ip.ttl'): the key the view, the filters and the oracle use. A
@@ -34,35 +32,6 @@ export interface FieldSpec {
   readonly note?: string;
   /** Sub-fields over the same bytes (flags, DS field). */
   readonly children?: readonly FieldSpec[];
-}
-
-/** A checksum, verified: where the capture shows it left to the network card, it says so. */
-export interface ChecksumCheck {
-  status: 'good' | 'bad' | 'offloaded' | 'none' | 'unverified';
-  /** The checksum the field should hold (when it could be computed). */
-  computed?: number;
-  text: string;
-}
-
-/** One decoded field, positioned in the frame: what the view lists and the hex pane highlights. */
-export interface PacketField {
-  id: string;
-  name: string;
-  /** Offset in the frame (not in the header). */
-  offset: number;
-  length: number;
-  mask?: number;
-  /** The raw bits read (after the mask and its shift); hex digits for addresses and byte strings. */
-  raw: number | string;
-  /** The value: raw x scale for counts, the address for addresses, true/false for one-bit flags. */
-  value: number | string | boolean;
-  /** How the view shows it: "IPv4 (0x0800)", "20 bytes (5 x 4)", "Set: do not fragment". */
-  text: string;
-  /** A bit field's bits the way Wireshark's detail pane draws them: ".1.. ....". */
-  bits?: string;
-  note?: string;
-  check?: ChecksumCheck;
-  children?: PacketField[];
 }
 
 /** Trailing zero bits of a mask (the shift that brings the field to bit 0). */
@@ -111,8 +80,9 @@ function compile(spec: FieldSpec): Compiled {
 /** The raw number of a 1-4 byte field of a header starting at `base` (mask applied and shifted). */
 export function readField(spec: FieldSpec, b: Uint8Array, base: number): number {
   const v = readUint(b, base + spec.offset, spec.length);
-  if (spec.mask === undefined) return v;
-  return Math.floor(((v & spec.mask) >>> 0) / compile(spec).divisor);
+  const mask = spec.mask;
+  // `>>>` reads the masked bits as unsigned 32-bit, so a mask over bit 31 still gives a positive number.
+  return mask === undefined ? v : (v & mask) >>> maskShift(mask);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -128,6 +98,8 @@ export function formatMac(b: Uint8Array, at: number): string {
 }
 
 import { formatIpv4, formatIpv6 } from '../ip-text.js';
+import type { PacketField, FieldFormat } from './view-types.js';
+export type { ChecksumCheck, PacketField, FieldFormat } from './view-types.js';
 
 export { formatIpv4, formatIpv6 };
 

@@ -5,7 +5,7 @@
 // tables the full decoder uses.
 import { arpInfo, type ArpInfo } from './arp.js';
 import { ETHERNET, ETHERNET_HEADER, VLAN, VLAN_TAG } from './ethernet.js';
-import { formatIpv4, formatIpv6, formatMac, readField, hexOf } from './field-table.js';
+import { formatIpv4, formatIpv6, formatMac, hexOf, readUint, type FieldSpec } from './field-table.js';
 import { ICMP } from './icmp.js';
 import { IPV4 } from './ipv4.js';
 import { IPV6, IPV6_HEADER } from './ipv6.js';
@@ -13,6 +13,58 @@ import { LINKTYPE } from './decode-frame.js';
 import { dhcpInfo, looksLikeTls, type DhcpInfo } from './payload.js';
 import { TCP, tcpOptions, TCP_MIN_HEADER, type TcpOptionsInfo } from './tcp.js';
 import { UDP, UDP_HEADER } from './udp.js';
+
+/**
+ * A field of the tables reduced to the numbers the quick look needs, all of one shape: the full
+ * decoder reads dozens of differently shaped specs through `readField`, which makes its property
+ * reads megamorphic; the quick look, run on every captured frame, reads these instead.
+ */
+class QuickField {
+  private constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly mask: number,
+    readonly shift: number,
+  ) {}
+
+  static of(spec: FieldSpec): QuickField {
+    const mask = spec.mask ?? 0;
+    return new QuickField(spec.offset, spec.length, mask, mask === 0 ? 0 : 31 - Math.clz32(mask & -mask));
+  }
+}
+
+function quick(f: QuickField, b: Uint8Array, base: number): number {
+  const v = readUint(b, base + f.offset, f.length);
+  return f.mask === 0 ? v : (v & f.mask) >>> f.shift;
+}
+
+const Q_IPV4_VERSION = QuickField.of(IPV4.version);
+const Q_IPV4_HDRLEN = QuickField.of(IPV4.hdrLen);
+const Q_IPV4_LEN = QuickField.of(IPV4.len);
+const Q_IPV4_PROTO = QuickField.of(IPV4.proto);
+const Q_IPV4_ID = QuickField.of(IPV4.id);
+const Q_IPV4_FRAGOFFSET = QuickField.of(IPV4.fragOffset);
+const Q_IPV4_FLAGS_CHILDREN_2 = QuickField.of(IPV4.flags.children[2]);
+const Q_IPV6_NXT = QuickField.of(IPV6.nxt);
+const Q_IPV6_PLEN = QuickField.of(IPV6.plen);
+const Q_ETHERNET_TYPE = QuickField.of(ETHERNET.type);
+const Q_VLAN_ID = QuickField.of(VLAN.id);
+const Q_VLAN_ETYPE = QuickField.of(VLAN.etype);
+const Q_TCP_HDRLEN = QuickField.of(TCP.hdrLen);
+const Q_TCP_SRCPORT = QuickField.of(TCP.srcport);
+const Q_TCP_DSTPORT = QuickField.of(TCP.dstport);
+const Q_TCP_SEQ = QuickField.of(TCP.seq);
+const Q_TCP_ACK = QuickField.of(TCP.ack);
+const Q_TCP_FLAGS = QuickField.of(TCP.flags);
+const Q_TCP_WINDOW = QuickField.of(TCP.window);
+const Q_UDP_SRCPORT = QuickField.of(UDP.srcport);
+const Q_UDP_DSTPORT = QuickField.of(UDP.dstport);
+const Q_UDP_LENGTH = QuickField.of(UDP.length);
+const Q_ICMP_IDENT = QuickField.of(ICMP.ident);
+const Q_ICMP_SEQ = QuickField.of(ICMP.seq);
+
+/** The SYN bit of TCP's flags. */
+const SYN_FLAG = 0x02;
 
 export interface IpIndex {
   version: 4 | 6;
@@ -95,15 +147,23 @@ export class FrameIndex implements IpIndex, TcpIndex {
 /** Address strings by value: a lab has few addresses, so each is formatted (and allocated) once. */
 const ADDRESSES = new Map<number, string>();
 const MAX_ADDRESSES = 4096;
+/** The last addresses looked up, direct-mapped by value (most frames repeat the last few). */
+const RECENT = 64;
+const recentKey = new Float64Array(RECENT).fill(-1);
+const recentText = new Array<string>(RECENT).fill('');
 
 function ipv4Text(b: Uint8Array, at: number): string {
   const n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  const r = (n ^ (n >>> 8) ^ (n >>> 16)) & (RECENT - 1);
+  if (recentKey[r] === n) return recentText[r];
   let s = ADDRESSES.get(n);
   if (s === undefined) {
     if (ADDRESSES.size >= MAX_ADDRESSES) ADDRESSES.clear();
     s = formatIpv4(b, at);
     ADDRESSES.set(n, s);
   }
+  recentKey[r] = n;
+  recentText[r] = s;
   return s;
 }
 
@@ -114,57 +174,67 @@ export function clientHelloRandom(b: Uint8Array, at: number, end: number): strin
   return hexOf(b, at + 11, at + 43);
 }
 
-/** Reads an IP header at `at` into `ip`; returns where its payload starts and ends, or undefined. */
-function readIp(b: Uint8Array, at: number, end: number, etherType: number, ip: IpIndex): { payload: number; payloadEnd: number } | undefined {
+/** Where the last `readIp` found its datagram's payload to end (a module slot: no object per frame). */
+let ipPayloadEnd = 0;
+
+/** Reads an IP header at `at` into `ip`; returns where its payload starts (its end in `ipPayloadEnd`), or -1. */
+function readIp(b: Uint8Array, at: number, end: number, etherType: number, ip: IpIndex): number {
   if (etherType === 0x0800) {
-    if (end - at < 20 || readField(IPV4.version, b, at) !== 4) return undefined;
-    const hl = readField(IPV4.hdrLen, b, at) * 4;
-    if (hl < 20) return undefined;
-    const total = readField(IPV4.len, b, at);
+    if (end - at < 20 || quick(Q_IPV4_VERSION, b, at) !== 4) return -1;
+    const hl = quick(Q_IPV4_HDRLEN, b, at) * 4;
+    if (hl < 20) return -1;
+    const total = quick(Q_IPV4_LEN, b, at);
     ip.version = 4;
     ip.src = ipv4Text(b, at + IPV4.src.offset);
     ip.dst = ipv4Text(b, at + IPV4.dst.offset);
-    ip.protocol = readField(IPV4.proto, b, at);
-    ip.ipId = readField(IPV4.id, b, at);
-    ip.fragmentOffset = readField(IPV4.fragOffset, b, at) * 8;
-    ip.moreFragments = readField(IPV4.flags.children[2], b, at) === 1;
-    return { payload: at + hl, payloadEnd: at + Math.max(total, hl) };
+    ip.protocol = quick(Q_IPV4_PROTO, b, at);
+    ip.ipId = quick(Q_IPV4_ID, b, at);
+    ip.fragmentOffset = quick(Q_IPV4_FRAGOFFSET, b, at) * 8;
+    ip.moreFragments = quick(Q_IPV4_FLAGS_CHILDREN_2, b, at) === 1;
+    ipPayloadEnd = at + Math.max(total, hl);
+    return at + hl;
   }
   if (etherType === 0x86dd) {
-    if (end - at < IPV6_HEADER) return undefined;
+    if (end - at < IPV6_HEADER) return -1;
     ip.version = 6;
     ip.src = formatIpv6(b, at + IPV6.src.offset);
     ip.dst = formatIpv6(b, at + IPV6.dst.offset);
-    ip.protocol = readField(IPV6.nxt, b, at);
+    ip.protocol = quick(Q_IPV6_NXT, b, at);
     ip.ipId = 0;
     ip.fragmentOffset = 0;
     ip.moreFragments = false;
-    return { payload: at + IPV6_HEADER, payloadEnd: at + IPV6_HEADER + readField(IPV6.plen, b, at) };
+    ipPayloadEnd = at + IPV6_HEADER + quick(Q_IPV6_PLEN, b, at);
+    return at + IPV6_HEADER;
   }
-  return undefined;
+  return -1;
 }
 
-/** The quick look at one frame, written into `out` (a fresh index by default). Never throws on any input. */
-export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number, out: T = new FrameIndex() as T): T {
-  const end = b.length;
-  let at = 0;
+/**
+ * The quick look at one frame, written into `out` (a fresh index by default). The frame is
+ * `b[start..end)` (the whole of `b` by default: a frame store passes its chunk and the frame's place in
+ * it, so no view is made per frame); `payloadOffset` counts from `start`. TCP options are read only
+ * from SYNs (the window scale is all the analysis needs; the full decoder reads them all). Never throws
+ * on any input.
+ */
+export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number, out: T = new FrameIndex() as T, start = 0, end = b.length): T {
+  let at = start;
   if (linkType === LINKTYPE.ETHERNET) {
-    if (end < ETHERNET_HEADER) return out;
-    out.etherType = readField(ETHERNET.type, b, 0);
-    at = ETHERNET_HEADER;
+    if (end - start < ETHERNET_HEADER) return out;
+    out.etherType = quick(Q_ETHERNET_TYPE, b, start);
+    at = start + ETHERNET_HEADER;
     for (let tags = 0; (out.etherType === 0x8100 || out.etherType === 0x88a8) && tags < 4; tags++) {
       if (end - at < VLAN_TAG) return out;
-      out.vlan = readField(VLAN.id, b, at);
-      out.etherType = readField(VLAN.etype, b, at);
+      out.vlan = quick(Q_VLAN_ID, b, at);
+      out.etherType = quick(Q_VLAN_ETYPE, b, at);
       at += VLAN_TAG;
     }
     if (out.etherType !== 0x0800 && out.etherType !== 0x86dd && out.etherType !== 0x0806) {
-      out.dstMac = formatMac(b, ETHERNET.dst.offset);
-      out.srcMac = formatMac(b, ETHERNET.src.offset);
+      out.dstMac = formatMac(b, start + ETHERNET.dst.offset);
+      out.srcMac = formatMac(b, start + ETHERNET.src.offset);
     }
   } else if (linkType === LINKTYPE.RAW || linkType === LINKTYPE.IPV4 || linkType === LINKTYPE.IPV6) {
-    if (end < 1) return out;
-    out.etherType = b[0] >> 4 === 6 ? 0x86dd : 0x0800;
+    if (end - start < 1) return out;
+    out.etherType = b[start] >> 4 === 6 ? 0x86dd : 0x0800;
   } else return out;
 
   if (out.etherType === 0x0806) {
@@ -172,34 +242,34 @@ export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number
     if (arp) out.arp = arp;
     return out;
   }
-  const r = readIp(b, at, end, out.etherType, out);
-  if (!r) return out;
+  const t = readIp(b, at, end, out.etherType, out);
+  if (t < 0) return out;
+  const payloadEnd = ipPayloadEnd;
   out.hasIp = true;
   if (out.fragmentOffset > 0) return out; // the middle of a datagram: no transport header here
-  const t = r.payload;
-  const tEnd = Math.min(end, r.payloadEnd);
+  const tEnd = Math.min(end, payloadEnd);
   if (out.protocol === 6 && tEnd - t >= TCP_MIN_HEADER) {
-    const hl = readField(TCP.hdrLen, b, t) * 4;
-    out.srcPort = readField(TCP.srcport, b, t);
-    out.dstPort = readField(TCP.dstport, b, t);
+    const hl = quick(Q_TCP_HDRLEN, b, t) * 4;
+    out.srcPort = quick(Q_TCP_SRCPORT, b, t);
+    out.dstPort = quick(Q_TCP_DSTPORT, b, t);
     out.hasTcp = true;
-    out.seq = readField(TCP.seq, b, t);
-    out.ack = readField(TCP.ack, b, t);
-    out.flags = readField(TCP.flags, b, t);
-    out.window = readField(TCP.window, b, t);
-    out.dataLength = Math.max(0, r.payloadEnd - t - Math.max(hl, TCP_MIN_HEADER));
-    if (hl > TCP_MIN_HEADER && t + hl <= tEnd) out.options = tcpOptions(b, t + TCP_MIN_HEADER, t + hl);
-    out.payloadOffset = t + hl;
+    out.seq = quick(Q_TCP_SEQ, b, t);
+    out.ack = quick(Q_TCP_ACK, b, t);
+    out.flags = quick(Q_TCP_FLAGS, b, t);
+    out.window = quick(Q_TCP_WINDOW, b, t);
+    out.dataLength = Math.max(0, payloadEnd - t - Math.max(hl, TCP_MIN_HEADER));
+    if ((out.flags & SYN_FLAG) !== 0 && hl > TCP_MIN_HEADER && t + hl <= tEnd) out.options = tcpOptions(b, t + TCP_MIN_HEADER, t + hl);
+    out.payloadOffset = t + hl - start;
     out.payloadLength = out.dataLength;
     if (out.dataLength > 0) {
       const random = clientHelloRandom(b, t + hl, tEnd);
       if (random) out.clientRandom = random;
     }
   } else if (out.protocol === 17 && tEnd - t >= UDP_HEADER) {
-    out.srcPort = readField(UDP.srcport, b, t);
-    out.dstPort = readField(UDP.dstport, b, t);
-    out.payloadOffset = t + UDP_HEADER;
-    out.payloadLength = Math.max(0, Math.min(readField(UDP.length, b, t), r.payloadEnd - t) - UDP_HEADER);
+    out.srcPort = quick(Q_UDP_SRCPORT, b, t);
+    out.dstPort = quick(Q_UDP_DSTPORT, b, t);
+    out.payloadOffset = t + UDP_HEADER - start;
+    out.payloadLength = Math.max(0, Math.min(quick(Q_UDP_LENGTH, b, t), payloadEnd - t) - UDP_HEADER);
     if ((out.srcPort === 67 || out.srcPort === 68) && (out.dstPort === 67 || out.dstPort === 68)) {
       const d = dhcpInfo(b, t + UDP_HEADER, tEnd);
       if (d) out.dhcp = d;
@@ -208,15 +278,15 @@ export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number
     const icmp: IcmpIndex = { version: out.version, type: b[t + ICMP.type.offset], code: b[t + ICMP.code.offset] };
     const echo = out.version === 4 ? icmp.type === 0 || icmp.type === 8 : icmp.type === 128 || icmp.type === 129;
     const error = out.version === 4 ? [3, 4, 5, 11, 12].includes(icmp.type) : icmp.type < 128;
-    if (echo && tEnd - t >= 8) icmp.echo = { ident: readField(ICMP.ident, b, t), seq: readField(ICMP.seq, b, t) };
+    if (echo && tEnd - t >= 8) icmp.echo = { ident: quick(Q_ICMP_IDENT, b, t), seq: quick(Q_ICMP_SEQ, b, t) };
     if (error && tEnd - t > 8) {
       const quotedIp: IpIndex = { version: 4, src: '', dst: '', protocol: -1, ipId: 0, fragmentOffset: 0, moreFragments: false };
       const q = readIp(b, t + 8, tEnd, out.version === 4 ? 0x0800 : 0x86dd, quotedIp);
-      if (q) {
+      if (q >= 0) {
         icmp.quoted = { src: quotedIp.src, dst: quotedIp.dst, protocol: quotedIp.protocol };
-        if ((quotedIp.protocol === 6 || quotedIp.protocol === 17) && tEnd - q.payload >= 4) {
-          icmp.quoted.srcPort = readField(UDP.srcport, b, q.payload);
-          icmp.quoted.dstPort = readField(UDP.dstport, b, q.payload);
+        if ((quotedIp.protocol === 6 || quotedIp.protocol === 17) && tEnd - q >= 4) {
+          icmp.quoted.srcPort = quick(Q_UDP_SRCPORT, b, q);
+          icmp.quoted.dstPort = quick(Q_UDP_DSTPORT, b, q);
         }
       }
     }

@@ -10,6 +10,8 @@ import { FrameIndex, indexFrame } from './frame-index.js';
 import {
   ACK,
   FIN,
+  markBits,
+  MARKS_BY_BITS,
   NO_MARKS,
   RST,
   SYN,
@@ -20,14 +22,8 @@ import {
   type TcpSegment,
   type TcpState,
 } from './tcp-conversation.js';
-
-export type FlowKind = 'tcp' | 'udp' | 'dhcp' | 'arp' | 'icmp' | 'ip' | 'other';
-
-export interface FlowEnd {
-  address: string;
-  port?: number;
-  mac?: string;
-}
+import type { FlowKind, FlowEnd } from './view-types.js';
+export type { FlowKind, FlowEnd } from './view-types.js';
 
 export interface StoreLimits {
   /** Frames kept overall. */
@@ -93,7 +89,6 @@ export class StoredFrame extends FrameIndex implements TcpSegment {
   }
 }
 
-const MARK_BITS: readonly SegmentMark[] = ['retransmission', 'out-of-order', 'previous-segment-not-captured', 'duplicate-ack', 'zero-window', 'keep-alive'];
 const PHASES: readonly SegmentPhase[] = ['handshake', 'data', 'close', 'reset'];
 const STEPS: readonly StepKind[] = [
   'syn',
@@ -110,17 +105,6 @@ const STEPS: readonly StepKind[] = [
   'no-ack',
   'reset',
 ];
-/** Each combination of mark bits as the frozen array frames share. */
-const MARKS_BY_BITS: ReadonlyArray<readonly SegmentMark[]> = Array.from({ length: 1 << MARK_BITS.length }, (_, bits) =>
-  bits === 0 ? NO_MARKS : Object.freeze(MARK_BITS.filter((_m, i) => bits & (1 << i))),
-);
-
-function markBits(marks: readonly SegmentMark[]): number {
-  let bits = 0;
-  for (const m of marks) bits |= 1 << MARK_BITS.indexOf(m);
-  return bits;
-}
-
 const LIVE = 1;
 const FROM_CLIENT = 2;
 const ANALYSED = 4;
@@ -133,6 +117,8 @@ export class Flow implements LiveLinks<Flow> {
   session?: string;
   service?: string;
   tls = false;
+  /** Remembered and the current flow of its key (an old connection on the same ports is not). */
+  current = true;
   /** TLS ClientHello randoms seen (the key log is looked up by them); at most 8. */
   clientRandoms: string[] | undefined = undefined;
   frames = 0;
@@ -219,6 +205,8 @@ export class FrameStore {
    */
   private readonly chunks: Buffer[] = [];
   private readonly chunkViews: Uint8Array[] = [];
+  /** Frames not yet passed by `oldest` in each chunk (kept or not): a chunk at 0 can be written over. */
+  private readonly chunkFrames: Int32Array;
   private readonly chunkSize: number;
   private readonly chunkCount: number;
   private chunk = 0;
@@ -252,6 +240,7 @@ export class FrameStore {
   ) {
     this.chunkSize = Math.min(CHUNK_BYTES, limits.maxBytes);
     this.chunkCount = Math.max(1, Math.floor(limits.maxBytes / this.chunkSize));
+    this.chunkFrames = new Int32Array(this.chunkCount);
     const n = (this.cap = Math.max(1, limits.maxFrames));
     this.timeCol = new Float64Array(n);
     this.origLenCol = new Uint32Array(n);
@@ -291,12 +280,20 @@ export class FrameStore {
    * follows its TCP connection. Returns the frame, in an object the next `add` reuses.
    */
   add(record: CapturedRecord): StoredFrame {
-    const len = Math.min(record.data.length, this.chunkSize);
-    if (this.chunkPos + len > this.chunkSize) {
-      this.chunk = (this.chunk + 1) % this.chunkCount;
-      this.chunkPos = 0;
-      while (this.oldest < this.nextId && this.chunkCol[this.slot(this.oldest)] === this.chunk) this.evictOldest();
+    // The frame as bytes src[from..to): the reader's own view when it has one (no Buffer per frame).
+    let src = record.view;
+    let from = 0;
+    let to: number;
+    if (src !== undefined) {
+      from = record.start ?? 0;
+      to = record.end ?? src.length;
+    } else {
+      const d = record.data;
+      src = new Uint8Array(d.buffer, d.byteOffset, d.length);
+      to = d.length;
     }
+    const len = Math.min(to - from, this.chunkSize);
+    if (this.chunkPos + len > this.chunkSize) this.nextChunk();
     while (this.nextId - this.oldest >= this.cap) this.evictOldest();
     let buffer = this.chunks[this.chunk];
     if (buffer === undefined) {
@@ -304,8 +301,8 @@ export class FrameStore {
       this.chunkViews[this.chunk] = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
     }
     // A plain Uint8Array copy (Buffer#copy and Buffer#set from a Buffer take slower paths until warm).
-    const src = record.data;
-    this.chunkViews[this.chunk].set(new Uint8Array(src.buffer, src.byteOffset, len), this.chunkPos);
+    const view = this.chunkViews[this.chunk];
+    view.set(src.subarray(from, from + len), this.chunkPos);
     const id = this.nextId++;
     const i = this.slot(id);
     const f = this.reset(this.scratch);
@@ -314,12 +311,15 @@ export class FrameStore {
     f.linkType = record.linkType;
     f.originalLength = record.originalLength;
     f.setBytes(buffer, this.chunkPos, len);
-    indexFrame(src, record.linkType, f);
+    // The quick look reads the copy in place (no view per frame), unless the chunk cut the frame short.
+    if (len === to - from) indexFrame(view, record.linkType, f, this.chunkPos, this.chunkPos + len);
+    else indexFrame(src, record.linkType, f, from, to);
     this.timeCol[i] = record.timeUs;
     this.origLenCol[i] = record.originalLength;
     this.capLenCol[i] = len;
     this.offsetCol[i] = this.chunkPos;
     this.chunkCol[i] = this.chunk;
+    this.chunkFrames[this.chunk]++;
     this.linkCol[i] = record.linkType;
     this.chunkPos += len;
     this.bytes += len;
@@ -327,6 +327,30 @@ export class FrameStore {
     this.total++;
     this.place(f, i);
     return f;
+  }
+
+  /**
+   * Moves on to another chunk: one whose frames are all gone already (the frame count or the flows'
+   * limits evicted them), else a new one while there are fewer than the limit allows, else the one
+   * holding the oldest frames, evicting them. So a lab keeping fewer bytes than `maxBytes` touches
+   * only the chunks it needs (memory the kernel must map on first use), not every chunk in turn.
+   */
+  private nextChunk(): void {
+    let next = -1;
+    for (let c = 0; c < this.chunks.length; c++) {
+      if (c !== this.chunk && this.chunkFrames[c] === 0) {
+        next = c;
+        break;
+      }
+    }
+    if (next < 0 && this.chunks.length < this.chunkCount) next = this.chunks.length;
+    if (next < 0) {
+      // Every chunk holds frames: the one with the oldest (a chunk's frames are consecutive) goes.
+      next = this.chunkCol[this.slot(this.oldest)];
+      while (this.oldest < this.nextId && this.chunkFrames[next] > 0) this.evictOldest();
+    }
+    this.chunk = next;
+    this.chunkPos = 0;
   }
 
   /** Puts a reused frame object back to its empty state. */
@@ -358,8 +382,10 @@ export class FrameStore {
     f.timeUs = this.timeCol[i];
     f.linkType = this.linkCol[i];
     f.originalLength = this.origLenCol[i];
-    f.setBytes(this.chunks[this.chunkCol[i]], this.offsetCol[i], this.capLenCol[i]);
-    indexFrame(f.data, f.linkType, f);
+    const chunk = this.chunkCol[i];
+    const offset = this.offsetCol[i];
+    f.setBytes(this.chunks[chunk], offset, this.capLenCol[i]);
+    indexFrame(this.chunkViews[chunk], f.linkType, f, offset, offset + this.capLenCol[i]);
     const state = this.stateCol[i];
     f.flow = this.flowCol[i];
     f.fromClient = (state & FROM_CLIENT) !== 0;
@@ -414,7 +440,10 @@ export class FrameStore {
     this.chunkPos = 0;
     this.byKey.clear();
     this.byId.clear();
-    for (const f of this.lru.toArray()) this.lru.delete(f);
+    for (const f of this.lru.toArray()) {
+      f.current = false;
+      this.lru.delete(f);
+    }
     this.byTuple.clear();
     this.fragments.clear();
     this.flowCache.fill(undefined);
@@ -423,6 +452,7 @@ export class FrameStore {
   private evictOldest(): void {
     const id = this.oldest++;
     const i = this.slot(id);
+    this.chunkFrames[this.chunkCol[i]]--;
     if (this.stateCol[i] & LIVE) this.drop(id, i);
     this.flowCol[i] = undefined;
   }
@@ -444,21 +474,23 @@ export class FrameStore {
   }
 
   private place(frame: StoredFrame, i: number): void {
-    const found = this.flowFor(frame, frame.timeUs, true);
-    if (!found) {
+    const flow = this.flowFor(frame, frame.timeUs, true);
+    if (!flow) {
       this.stateCol[i] = LIVE;
       this.flowCol[i] = undefined;
       return;
     }
-    const { flow, fromClient } = found;
+    const fromClient = this.foundFromClient;
     frame.flow = flow;
     frame.fromClient = fromClient;
     flow.frames++;
     flow.bytes += frame.originalLength;
     flow.lastUs = frame.timeUs;
     // Most recently active last: the least recently active flow is forgotten first.
-    this.lru.delete(flow);
-    this.lru.add(flow);
+    if (flow.liveNext !== undefined) {
+      this.lru.delete(flow);
+      this.lru.add(flow);
+    }
     let state = LIVE | (fromClient ? FROM_CLIENT : 0);
     if (flow.tcp && frame.hasTcp) {
       flow.tcp.add(frame, fromClient, frame.timeUs, frame);
@@ -496,6 +528,8 @@ export class FrameStore {
     const flow = new Flow(`f${this.nextFlow++}`, key, kind, client, server, timeUs);
     const service = server.port !== undefined ? this.servicePorts.get(server.port) : undefined;
     if (service) flow.service = service;
+    const replaced = this.byKey.get(key);
+    if (replaced) replaced.current = false;
     this.byKey.set(key, flow);
     this.byId.set(flow.id, flow);
     this.lru.add(flow);
@@ -510,12 +544,21 @@ export class FrameStore {
     this.byId.delete(flow.id);
     this.lru.delete(flow);
     if (this.byKey.get(flow.key) === flow) this.byKey.delete(flow.key);
+    flow.current = false;
     const t = flow.tupleKey;
     if (t && this.byTuple.get(t) === flow) this.byTuple.delete(t);
   }
 
-  /** The flow a frame belongs to (made when `create`), and whether its client sent the frame. */
-  private flowFor(idx: FrameIndex, timeUs: number, create: boolean): { flow: Flow; fromClient: boolean } | undefined {
+  /** Whether the flow `flowFor` found last was sent by its client (a slot, not an object per frame). */
+  private foundFromClient = true;
+
+  private found(flow: Flow, fromClient: boolean): Flow {
+    this.foundFromClient = fromClient;
+    return flow;
+  }
+
+  /** The flow a frame belongs to (made when `create`); whether its client sent the frame is in `foundFromClient`. */
+  private flowFor(idx: FrameIndex, timeUs: number, create: boolean): Flow | undefined {
     const ip = idx.ip;
     if (idx.arp) {
       const a = idx.arp;
@@ -529,19 +572,19 @@ export class FrameStore {
         const asker = a.opcode === 1 ? { address: a.senderIp, mac: a.senderMac } : { address: a.targetIp, mac: a.targetMac };
         flow = this.newFlow(key, 'arp', asker, { address: resolved }, timeUs);
       }
-      return { flow, fromClient: a.opcode === 1 };
+      return this.found(flow, a.opcode === 1);
     }
     if (!ip) {
       if (idx.etherType < 0 || !create) return undefined;
       const key = `ether|${idx.etherType}|${idx.srcMac ?? ''}`;
       const flow = this.byKey.get(key) ?? this.newFlow(key, 'other', { address: idx.srcMac ?? '' }, { address: idx.dstMac ?? '' }, timeUs);
-      return { flow, fromClient: true };
+      return this.found(flow, true);
     }
     if (ip.fragmentOffset > 0) {
       const flow = this.fragments.get(`${ip.src}|${ip.dst}|${ip.ipId}|${ip.protocol}`);
-      if (flow) return { flow, fromClient: flow.client.address === ip.src };
+      if (flow) return this.found(flow, flow.client.address === ip.src);
     }
-    let found: { flow: Flow; fromClient: boolean } | undefined;
+    let found: Flow | undefined;
     if (idx.dhcp) found = this.dhcpFlow(idx, timeUs, create);
     else if (idx.tcp || (ip.protocol === 17 && idx.srcPort !== undefined)) found = this.portFlow(idx, timeUs, create);
     else if (idx.icmp) found = this.icmpFlow(idx, timeUs, create);
@@ -549,15 +592,15 @@ export class FrameStore {
       const [a, b] = ip.src < ip.dst ? [ip.src, ip.dst] : [ip.dst, ip.src];
       const key = `ip|${ip.protocol}|${a}|${b}`;
       const flow = this.byKey.get(key) ?? this.newFlow(key, 'ip', { address: ip.src }, { address: ip.dst }, timeUs);
-      found = { flow, fromClient: flow.client.address === ip.src };
+      found = this.found(flow, flow.client.address === ip.src);
     }
     if (found && ip.moreFragments && ip.fragmentOffset === 0) {
-      this.fragments.set(`${ip.src}|${ip.dst}|${ip.ipId}|${ip.protocol}`, found.flow);
+      this.fragments.set(`${ip.src}|${ip.dst}|${ip.ipId}|${ip.protocol}`, found);
     }
     return found;
   }
 
-  private portFlow(idx: FrameIndex, timeUs: number, create: boolean): { flow: Flow; fromClient: boolean } | undefined {
+  private portFlow(idx: FrameIndex, timeUs: number, create: boolean): Flow | undefined {
     const ip = idx.ip!;
     const tcp = idx.tcp !== undefined;
     const sport = idx.srcPort!;
@@ -568,14 +611,13 @@ export class FrameStore {
     const flags = idx.tcp?.flags ?? 0;
     if (
       cached !== undefined &&
-      cached.liveIn !== undefined &&
+      cached.current &&
       (cached.kind === 'tcp') === tcp &&
       (flags & SYN) === 0 &&
       ((cached.client.port === sport && cached.server.port === dport && cached.client.address === ip.src && cached.server.address === ip.dst) ||
-        (cached.client.port === dport && cached.server.port === sport && cached.client.address === ip.dst && cached.server.address === ip.src)) &&
-      this.byKey.get(cached.key) === cached
+        (cached.client.port === dport && cached.server.port === sport && cached.client.address === ip.dst && cached.server.address === ip.src))
     ) {
-      return { flow: cached, fromClient: cached.client.address === ip.src && cached.client.port === sport };
+      return this.found(cached, cached.client.address === ip.src && cached.client.port === sport);
     }
     const key = canonicalKey(tcp ? 'tcp' : 'udp', ip.src, sport, ip.dst, dport);
     let flow = this.byKey.get(key);
@@ -602,10 +644,10 @@ export class FrameStore {
       }
     }
     this.flowCache[slot] = flow;
-    return { flow, fromClient: flow.client.address === ip.src && flow.client.port === sport };
+    return this.found(flow, flow.client.address === ip.src && flow.client.port === sport);
   }
 
-  private dhcpFlow(idx: FrameIndex, timeUs: number, create: boolean): { flow: Flow; fromClient: boolean } | undefined {
+  private dhcpFlow(idx: FrameIndex, timeUs: number, create: boolean): Flow | undefined {
     const d = idx.dhcp!;
     const key = `dhcp|${d.chaddr}`;
     let flow = this.byKey.get(key);
@@ -617,17 +659,17 @@ export class FrameStore {
       flow = this.newFlow(key, 'dhcp', client, server, timeUs);
       flow.service = this.servicePorts.get(67) ?? 'dhcp';
     }
-    return { flow, fromClient: d.op === 1 };
+    return this.found(flow, d.op === 1);
   }
 
-  private icmpFlow(idx: FrameIndex, timeUs: number, create: boolean): { flow: Flow; fromClient: boolean } | undefined {
+  private icmpFlow(idx: FrameIndex, timeUs: number, create: boolean): Flow | undefined {
     const ip = idx.ip!;
     const icmp = idx.icmp!;
     const q = icmp.quoted;
     if (q && q.srcPort !== undefined && q.dstPort !== undefined) {
       // An error about one of our conversations belongs with it.
       const flow = this.byKey.get(canonicalKey(q.protocol === 6 ? 'tcp' : 'udp', q.src, q.srcPort, q.dst, q.dstPort));
-      if (flow) return { flow, fromClient: flow.client.address === ip.src };
+      if (flow) return this.found(flow, flow.client.address === ip.src);
     }
     if (icmp.echo) {
       const request = icmp.version === 4 ? icmp.type === 8 : icmp.type === 128;
@@ -638,13 +680,13 @@ export class FrameStore {
         if (!create) return undefined;
         flow = this.newFlow(key, 'icmp', { address: pinger }, { address: target }, timeUs);
       }
-      return { flow, fromClient: request };
+      return this.found(flow, request);
     }
     if (!create) return undefined;
     const [a, b] = ip.src < ip.dst ? [ip.src, ip.dst] : [ip.dst, ip.src];
     const key = `icmp|${a}|${b}`;
     const flow = this.byKey.get(key) ?? this.newFlow(key, 'icmp', { address: ip.src }, { address: ip.dst }, timeUs);
-    return { flow, fromClient: flow.client.address === ip.src };
+    return this.found(flow, flow.client.address === ip.src);
   }
 }
 

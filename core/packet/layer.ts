@@ -1,25 +1,7 @@
 // What a header decoder returns: one layer of the frame (its fields, a one-line summary, the course's
 // note on the header as a whole, what went wrong) and where its payload starts.
-import type { PacketField } from './field-table.js';
-
-export interface PacketLayer {
-  /** Wireshark's protocol name: 'eth', 'vlan', 'arp', 'ip', 'ipv6', 'icmp', 'icmpv6', 'udp', 'tcp', 'data'. */
-  id: string;
-  /** 'Ethernet II', 'IPv4', 'TCP', ... */
-  name: string;
-  /** Where the header starts in the frame and how many of its bytes were captured. */
-  offset: number;
-  length: number;
-  /** One line: "10.0.0.2 -> 10.0.0.1, TTL 64, TCP". */
-  summary: string;
-  /** The course's words on this header as a whole. */
-  note?: string;
-  fields: PacketField[];
-  /** Problems seen: cut short by the capture, a length that does not add up, a wrong checksum. */
-  problems: string[];
-  /** A header quoted inside an ICMP error (the datagram the error is about), not this frame's own. */
-  quoted?: boolean;
-}
+import type { PacketLayer } from './view-types.js';
+export type { PacketLayer } from './view-types.js';
 
 /** Where a header's payload lies and what it is. */
 export interface NextHeader {

@@ -22,7 +22,7 @@ import { BoundedMap } from './bounded-map.js';
 import { addCaptureRoutes, basicInstructorAuthorizer, CAPTURE_PCAPNG_PATH, type InstructorAuthorizer } from './capture-routes.js';
 import { CaptureFormatError, CaptureStreamReader, type CapturedRecord } from './capture-stream.js';
 import { captureFilter } from './capture-filter.js';
-import { CaptureError, CaptureTool, explainFailure, type CaptureToolName } from './capture-tool.js';
+import { CaptureError, CaptureTool, explainFailure } from './capture-tool.js';
 import { LINKTYPE } from './decode-frame.js';
 import { FrameStore, normaliseAddress, tupleKey, type Flow, type StoredFrame } from './frame-store.js';
 import { KeyLogBook } from './key-log-book.js';
@@ -39,6 +39,8 @@ import {
   type FrameSummary,
   type TcpLadder,
 } from './views.js';
+import type { CaptureStatus } from './view-types.js';
+export type { CaptureStatus } from './view-types.js';
 
 /** Whose frames a caller may see. Absent: everything (an instructor). */
 export interface CaptureScope {
@@ -71,30 +73,6 @@ export interface PcapngSelection {
   flows?: readonly string[];
   sessions?: readonly string[];
   frames?: readonly number[];
-}
-
-export interface CaptureStatus {
-  enabled: boolean;
-  /** 'off' (not enabled), 'starting', 'capturing', 'thinned' (over the budget), 'restarting', 'failed', 'stopped'. */
-  state: 'off' | 'starting' | 'capturing' | 'thinned' | 'restarting' | 'failed' | 'stopped';
-  tool: CaptureToolName;
-  interface: string;
-  filter: string;
-  linkType: number;
-  /** Frames captured, kept now, not kept because of the budget, dropped by the kernel or the tool. */
-  frames: number;
-  kept: number;
-  skipped: number;
-  dropped: number;
-  bytes: number;
-  flows: number;
-  restarts: number;
-  /** The capture tool's process id while it runs. */
-  pid?: number;
-  /** Why the capture is not running (when failed or restarting). */
-  error?: string;
-  /** The error code when not permitted, no tool, no interface... */
-  errorCode?: string;
 }
 
 /** Listener names and what the view calls their protocol. */

@@ -22,6 +22,8 @@ import { viewerOf } from '../lab/routes.js';
 import type { Viewer } from '../lab/wire.js';
 import type { CaptureScope, PacketCapture } from './packet-capture.js';
 import type { FlowSummary } from './views.js';
+import type { FlowItem } from './view-types.js';
+export type { FlowItem } from './view-types.js';
 
 export const CAPTURE_API = '/lab/api/capture';
 /** Flow items go out at most this often per flow; frames arriving together are announced together. */
@@ -32,12 +34,6 @@ const MAX_FLOWS_PER_TICK = 64;
 const MAX_FLOWS_LISTED = 300;
 const MAX_FRAMES_LISTED = 2000;
 const JSON_FIELDS = `Content-Type: application/json\r\nCache-Control: no-store\r\n${LAB_SECURITY_FIELDS}`;
-
-/** The stream item `flow`: a flow that changed (the page refetches its frames when it shows it). */
-export interface FlowItem extends FlowSummary {
-  /** The newest frame number of the flow seen so far. */
-  lastFrame: number;
-}
 
 export interface PacketViewHandle {
   stop(): void;
@@ -66,18 +62,36 @@ function flowVisible(hub: LabHub, flow: FlowSummary): (v: Viewer) => boolean {
   };
 }
 
-/** Connections that carried the lab page's event stream or this view's API calls, by session id. */
+/** Connections that carried a request of the lab page, by session id. */
 const MAX_PAGE_SESSIONS = 4096;
-const PAGE_REQUEST = /^[A-Z]+ \/lab\/(events|api\/capture)(?:[/? ]|$)/;
+/**
+ * The lab page's requests: the page and its login, assets, event stream and API calls (anything under
+ * /lab), and the icon the browser fetches for the page by itself (/favicon.ico, often on the page's
+ * keep-alive connection after /lab).
+ */
+const PAGE_REQUEST = /^[A-Z]+ \/(?:lab(?:[/? ]|$)|favicon\.ico(?:[? ]|$))/;
 
 /**
- * The lab page's own connections (its event stream, its API calls): not shown unless asked for. Also
- * those on which the browser fetched something else first (the hub then counts them as the student's):
- * announcing a flow that carries the stream would make frames that announce it again, for ever.
+ * The lab page's own connections: not listed and not announced unless asked for (`?all=1`), whatever
+ * else the browser fetched on them. They are the student's traffic, but it is the tool's, not the
+ * exercise's: a student looking for their curl should not have to find it among the page's own
+ * connections, and announcing a flow that carries the stream would make frames that announce it
+ * again, for ever. A connection that carried a page request is the page's from then on (the hub may
+ * count one that later fetched something else as the student's; the packet view does not).
  */
 function ownLabFlow(hub: LabHub, flow: FlowSummary, pageSessions: ReadonlySet<string>): boolean {
   if (flow.session === undefined) return false;
   return pageSessions.has(flow.session) || hub.sessionFor({ role: 'instructor', address: '' }, flow.session)?.lab === true;
+}
+
+/** How long a new HTTP connection's flow waits for its first request before it is announced anyway. */
+const REQUEST_WAIT_MS = 2000;
+
+/** An open HTTP(S) connection to the lab whose first request has not been seen yet (only its handshake). */
+function awaitingRequest(flow: FlowSummary, requested: ReadonlySet<string>, now: number): boolean {
+  if (flow.kind !== 'tcp' || (flow.service !== 'http' && flow.service !== 'https')) return false;
+  if (flow.session !== undefined && requested.has(flow.session)) return false;
+  return flow.state !== 'closed' && flow.state !== 'reset' && now - flow.firstTime < REQUEST_WAIT_MS;
 }
 
 export function attachPacketView(hub: LabHub, capture: PacketCapture, events: EventBus, routes: HttpRouteRegistry): PacketViewHandle {
@@ -92,11 +106,17 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
   });
 
   const pageSessions = new Set<string>();
+  /** HTTP sessions whose first request was seen (until then, whether a connection is the page's is not known). */
+  const requested = new Set<string>();
+  const remember = (set: Set<string>, session: string): void => {
+    set.add(session);
+    if (set.size > MAX_PAGE_SESSIONS) set.delete(set.values().next().value as string);
+  };
   const commands: Subscription = events.subscribe(
     (e) => {
-      if (e.type !== 'command' || !PAGE_REQUEST.test(e.text) || pageSessions.has(e.session)) return;
-      pageSessions.add(e.session);
-      if (pageSessions.size > MAX_PAGE_SESSIONS) pageSessions.delete(pageSessions.values().next().value as string);
+      if (e.type !== 'command') return;
+      if ((e.service === 'http' || e.service === 'https') && !requested.has(e.session)) remember(requested, e.session);
+      if (!pageSessions.has(e.session) && PAGE_REQUEST.test(e.text)) remember(pageSessions, e.session);
     },
     { types: ['command'], passive: true, maxQueue: 20_000 },
   );
@@ -122,11 +142,16 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
         next = now + COALESCE_MS;
         break;
       }
+      const flow = capture.flow(id);
+      if (flow && awaitingRequest(flow, requested, now)) {
+        // Not announced before its first request says whose it is (the page's, or the student's).
+        next = Math.min(next, now + COALESCE_MS);
+        continue;
+      }
       dirty.delete(id);
       sent.delete(id);
       sent.set(id, now);
       if (sent.size > MAX_FLOWS_PER_TICK * 16) sent.delete(sent.keys().next().value as string);
-      const flow = capture.flow(id);
       if (!flow || ownLabFlow(hub, flow, pageSessions)) continue;
       const item: FlowItem = { ...flow, lastFrame };
       hub.publish('flow', item, flowVisible(hub, flow), 400);
@@ -162,7 +187,10 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
     const q = new URLSearchParams(ex.req.query);
     if (rest === '' || rest === '/') {
       const all = q.get('all') === '1';
-      const flows = capture.flows(scope ?? undefined, MAX_FLOWS_LISTED * 2).filter((f) => all || !ownLabFlow(hub, f, pageSessions));
+      const now = Date.now();
+      const flows = capture
+        .flows(scope ?? undefined, MAX_FLOWS_LISTED * 2)
+        .filter((f) => all || (!ownLabFlow(hub, f, pageSessions) && !awaitingRequest(f, requested, now)));
       const s = capture.status();
       const status = v.role === 'instructor' ? s : { enabled: s.enabled, state: s.state, interface: s.interface };
       return sendJson(ex, { viewer: v, status, flows: flows.slice(0, MAX_FLOWS_LISTED) });

@@ -5,16 +5,14 @@
 // (three-way handshake, data, four-way close or reset) give the ladder its shape.
 import { tcpFlagNames } from './tcp.js';
 import type { TcpIndex } from './frame-index.js';
+import type { SegmentMark, SegmentPhase, TcpState, TcpSegmentAnalysis } from './view-types.js';
+export type { SegmentMark, SegmentPhase, TcpState, TcpSegmentAnalysis } from './view-types.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
 export const RST = 0x04;
 export const PSH = 0x08;
 export const ACK = 0x10;
-
-export type SegmentMark = 'retransmission' | 'out-of-order' | 'previous-segment-not-captured' | 'duplicate-ack' | 'zero-window' | 'keep-alive';
-
-export type SegmentPhase = 'handshake' | 'data' | 'close' | 'reset';
 
 /** Which step of the connection a segment is, for its explanation (the text is written when shown). */
 export type StepKind =
@@ -33,6 +31,34 @@ export type StepKind =
   | 'reset';
 
 export const NO_MARKS: readonly SegmentMark[] = Object.freeze([]);
+
+/** The marks as bits (in the order the analysis finds them, which is the order they are listed in). */
+export const MARK_BITS: readonly SegmentMark[] = [
+  'previous-segment-not-captured',
+  'keep-alive',
+  'out-of-order',
+  'retransmission',
+  'duplicate-ack',
+  'zero-window',
+];
+const NOT_CAPTURED = 1;
+const KEEP_ALIVE = 2;
+const OUT_OF_ORDER = 4;
+const RETRANSMISSION = 8;
+const DUPLICATE_ACK = 16;
+const ZERO_WINDOW = 32;
+
+/** Each combination of mark bits as the frozen array segments share (no array per segment). */
+export const MARKS_BY_BITS: ReadonlyArray<readonly SegmentMark[]> = Array.from({ length: 1 << MARK_BITS.length }, (_, bits) =>
+  bits === 0 ? NO_MARKS : Object.freeze(MARK_BITS.filter((_m, i) => bits & (1 << i))),
+);
+
+/** The bits of a list of marks (MARKS_BY_BITS gives the list back). */
+export function markBits(marks: readonly SegmentMark[]): number {
+  let bits = 0;
+  for (const m of marks) bits |= 1 << MARK_BITS.indexOf(m);
+  return bits;
+}
 
 /**
  * What the analysis keeps about one segment (numbers and codes only: one small object per captured
@@ -54,32 +80,6 @@ export interface TcpSegment {
   marks: readonly SegmentMark[];
   phase: SegmentPhase;
   step: StepKind;
-}
-
-/** What the analysis says about one segment: the ladder's step. */
-export interface TcpSegmentAnalysis {
-  /** Who sent it. */
-  from: 'client' | 'server';
-  /** Relative to the sender's initial sequence number (0 for the SYN). */
-  relSeq: number;
-  /** Relative to the receiver's initial sequence number; 0 when the ACK flag is off. */
-  relAck: number;
-  /** The relative sequence number of the sender's next byte after this segment. */
-  nextRelSeq: number;
-  seq: number;
-  ack: number;
-  dataLength: number;
-  flags: string[];
-  /** The window field as sent, and in bytes (scaled) when both SYNs agreed on a scale. */
-  window: number;
-  windowBytes: number;
-  windowScaled: boolean;
-  marks: SegmentMark[];
-  phase: SegmentPhase;
-  /** One line in the ladder: "SYN seq=0", "PSH, ACK seq=1 ack=1 len=79". */
-  label: string;
-  /** What this step means, in the course's words. */
-  explanation: string;
 }
 
 interface Side {
@@ -104,8 +104,6 @@ const MAX_GAPS = 16;
 const U32 = 0x100000000;
 
 const rel = (value: number, base: number): number => (value - base + U32) % U32;
-
-export type TcpState = 'handshake' | 'established' | 'closing' | 'closed' | 'reset';
 
 export class TcpConversation {
   private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
@@ -148,33 +146,30 @@ export class TcpConversation {
     const relSeq = rel(seg.seq, s.isn);
     const consumed = seg.dataLength + (syn ? 1 : 0) + (fin ? 1 : 0);
     const seqEnd = relSeq + consumed;
-    let marks: SegmentMark[] | undefined;
-    const mark = (m: SegmentMark): void => {
-      (marks ??= []).push(m);
-    };
+    let marks = 0;
 
     // Sequence analysis (RFC 9293 section 3.4: each byte, SYN and FIN consume one number).
     if (consumed > 0) {
       if (relSeq > s.next && s.next > 0) {
-        mark('previous-segment-not-captured');
+        marks |= NOT_CAPTURED;
         this.counts.lost++;
         if ((s.gaps ??= []).length < MAX_GAPS) s.gaps.push([s.next, relSeq, timeUs]);
       } else if (seqEnd <= s.next && s.next > 0) {
-        if (!syn && !fin && seg.dataLength === 1 && relSeq === s.next - 1) mark('keep-alive');
+        if (!syn && !fin && seg.dataLength === 1 && relSeq === s.next - 1) marks |= KEEP_ALIVE;
         else {
           const gap = s.gaps?.findIndex(([from, to]) => relSeq >= from && relSeq < to) ?? -1;
           const window = Math.max(REORDER_US, this.handshakeRttUs ?? 0);
           if (gap >= 0 && timeUs - s.highestAt < window) {
-            mark('out-of-order');
+            marks |= OUT_OF_ORDER;
             this.counts.outOfOrder++;
           } else {
-            mark('retransmission');
+            marks |= RETRANSMISSION;
             this.counts.retransmissions++;
           }
           if (gap >= 0) fillGap(s, gap, relSeq, seqEnd);
         }
       } else if (relSeq < s.next && seqEnd > s.next) {
-        mark('retransmission');
+        marks |= RETRANSMISSION;
         this.counts.retransmissions++;
       }
       if (seqEnd > s.next) {
@@ -182,7 +177,7 @@ export class TcpConversation {
         s.highestAt = timeUs;
       }
     } else if (seg.dataLength === 0 && !rst && relSeq === s.next - 1 && s.next > 1) {
-      mark('keep-alive');
+      marks |= KEEP_ALIVE;
     }
     if (fin) s.finRelSeq = relSeq + seg.dataLength;
 
@@ -197,12 +192,12 @@ export class TcpConversation {
       s.lastAck === seg.ack &&
       s.lastWindow === seg.window &&
       p.next > relAck &&
-      !marks?.includes('keep-alive')
+      (marks & KEEP_ALIVE) === 0
     ) {
-      mark('duplicate-ack');
+      marks |= DUPLICATE_ACK;
       this.counts.duplicateAcks++;
     }
-    if (seg.window === 0 && !rst && !syn) mark('zero-window');
+    if (seg.window === 0 && !rst && !syn) marks |= ZERO_WINDOW;
     if (ackFlag) {
       s.lastAck = seg.ack;
       s.lastWindow = seg.window;
@@ -218,7 +213,7 @@ export class TcpConversation {
     } else if (syn && !ackFlag) {
       phase = 'handshake';
       this.synAt ??= timeUs;
-      step = marks?.includes('retransmission') ? 'syn-again' : 'syn';
+      step = (marks & RETRANSMISSION) !== 0 ? 'syn-again' : 'syn';
     } else if (syn) {
       phase = 'handshake';
       this.synAckSeen = true;
@@ -244,7 +239,7 @@ export class TcpConversation {
     } else step = ackFlag ? 'ack' : 'no-ack';
 
     const scaled = this.windowScaling && !syn;
-    const windowBytes = scaled ? seg.window * 2 ** (s.wscale ?? 0) : seg.window;
+    const windowBytes = scaled ? seg.window * (1 << (s.wscale ?? 0)) : seg.window;
     if (out) {
       out.fromClient = fromClient;
       out.relSeq = relSeq;
@@ -257,7 +252,7 @@ export class TcpConversation {
       out.window = seg.window;
       out.windowBytes = windowBytes;
       out.windowScaled = scaled;
-      out.marks = marks ?? NO_MARKS;
+      out.marks = MARKS_BY_BITS[marks];
       out.phase = phase;
       out.step = step;
       out.analysed = true;
@@ -275,17 +270,25 @@ export class TcpConversation {
       window: seg.window,
       windowBytes,
       windowScaled: scaled,
-      marks: marks ?? NO_MARKS,
+      marks: MARKS_BY_BITS[marks],
       phase,
       step,
     };
   }
 }
 
+/** "PSH, ACK" for each 12-bit flag word, written once. */
+const FLAG_TEXT = new Array<string | undefined>(0x1000).fill(undefined);
+
+function flagText(flags: number): string {
+  const f = flags & 0xfff;
+  return (FLAG_TEXT[f] ??= tcpFlagNames(f).join(', '));
+}
+
 /** The ladder's line for a segment: "PSH, ACK seq=1 ack=1 len=79 win=64256". */
 export function segmentLabel(g: TcpSegment): string {
   const ack = (g.flags & ACK) !== 0;
-  return `${tcpFlagNames(g.flags).join(', ')} seq=${g.relSeq}${ack ? ` ack=${g.relAck}` : ''}${g.dataLength > 0 ? ` len=${g.dataLength}` : ''} win=${g.windowBytes}`;
+  return `${flagText(g.flags)} seq=${g.relSeq}${ack ? ` ack=${g.relAck}` : ''}${g.dataLength > 0 ? ` len=${g.dataLength}` : ''} win=${g.windowBytes}`;
 }
 
 /** What the step means, in the course's words. */

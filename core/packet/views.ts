@@ -1,99 +1,14 @@
 // What the capture hands to the live lab: flows, frame lines, one frame decoded in full, a TCP
 // connection as a ladder. Plain JSON-ready objects built from the frame store on request.
 import { ARP_OPCODES } from './arp.js';
-import { decodeFrame, type DecodedFrame } from './decode-frame.js';
+import { decodeFrame } from './decode-frame.js';
 import { hexOf } from './field-table.js';
-import type { Flow, FlowKind, StoredFrame } from './frame-store.js';
+import type { Flow, StoredFrame } from './frame-store.js';
 import { ICMP_TYPES, ICMPV6_TYPES } from './icmp.js';
 import { DHCP_MESSAGE_TYPES } from './payload.js';
-import { describeSegment, segmentLabel, type SegmentMark, type TcpSegmentAnalysis, type TcpState } from './tcp-conversation.js';
-
-export interface FlowSummary {
-  /** 'f17': ask `flow`, `ladder`, `frames({ flow })` or `pcapng({ flows })` with it. */
-  id: string;
-  kind: FlowKind;
-  /** Who started it (the SYN sender, the DHCP client, the ARP asker, the pinger) and who answered. */
-  client: { address: string; port?: number; mac?: string };
-  server: { address: string; port?: number; mac?: string };
-  /** The labnet service behind the server port ('smtp', 'http', 'dhcp'). */
-  service?: string;
-  /** The labnet session it belongs to, once linked (session.open matched on its four-tuple). */
-  session?: string;
-  /** A TLS ClientHello was seen: the pcapng export embeds its keys. */
-  tls: boolean;
-  /** "TCP 10.0.0.5:51234 -> 10.0.0.1:25 (smtp)", "ARP: who has 10.0.0.1?", "DHCP client aa:bb:...". */
-  title: string;
-  state?: TcpState;
-  /** Milliseconds since the epoch. */
-  firstTime: number;
-  lastTime: number;
-  /** Frames and wire bytes seen; frames still kept; frames not kept (over the budget, or evicted). */
-  frames: number;
-  bytes: number;
-  kept: number;
-  missed: number;
-  /** DHCP: transaction ids (hex) seen for this client. */
-  xids?: string[];
-  /** ARP: the address asked about and the MAC address it resolved to. */
-  arp?: { address: string; resolvedTo?: string };
-}
-
-export interface FrameSummary {
-  /** Frame number: ask `frame(id)` for its layers. */
-  id: number;
-  /** Milliseconds since the epoch (microsecond precision). */
-  time: number;
-  /** Bytes on the wire, and bytes captured. */
-  length: number;
-  captured: number;
-  flow?: string;
-  session?: string;
-  service?: string;
-  /** Sent by the flow's client or its server. */
-  from?: 'client' | 'server';
-  source: string;
-  destination: string;
-  protocol: string;
-  /** One line, Wireshark's Info column. */
-  info: string;
-  marks?: SegmentMark[];
-}
-
-/** One frame in full: every layer's fields with offsets, bits and notes, the encapsulation, the bytes. */
-export interface FrameDetail extends DecodedFrame {
-  id: number;
-  time: number;
-  /** The captured bytes as hex (two digits per byte), for the byte pane. */
-  hex: string;
-  flow?: string;
-  session?: string;
-  service?: string;
-  /** The TCP analysis of this segment: relative numbers, marks, phase, its ladder label. */
-  tcp?: TcpSegmentAnalysis;
-}
-
-export interface LadderStep extends TcpSegmentAnalysis {
-  frame: number;
-  /** Milliseconds since the flow's first frame. */
-  t: number;
-}
-
-export interface TcpLadder {
-  flow: string;
-  session?: string;
-  service?: string;
-  client: { address: string; port: number };
-  server: { address: string; port: number };
-  state: TcpState;
-  /** The handshake's round trip (SYN to the third step), milliseconds. */
-  handshakeRttMs?: number;
-  windowScaling: boolean;
-  counts: { segments: number; retransmissions: number; outOfOrder: number; lost: number; duplicateAcks: number };
-  /** Segments kept, in capture order. */
-  steps: LadderStep[];
-  /** Segments of the connection not kept (over the capture budget, or evicted): the ladder has gaps. */
-  missing: number;
-}
+import { describeSegment, segmentLabel } from './tcp-conversation.js';
+import type { FlowSummary, FrameSummary, FrameDetail, LadderStep, TcpLadder } from './view-types.js';
+export type { FlowSummary, FrameSummary, FrameDetail, LadderStep, TcpLadder } from './view-types.js';
 
 const ms = (us: number): number => us / 1000;
 

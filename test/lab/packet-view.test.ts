@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startLabnet, type LabnetHandle } from '../../app/index.js';
+import type { EventBus } from '../../core/events.js';
 import type { PacketCapture } from '../../core/packet/packet-capture.js';
 import { TOKENS } from '../../core/tokens.js';
 import { isRoot } from '../dhcp/netns-fixture.js';
@@ -235,6 +236,60 @@ test.serial("a student's curl shows its frames and TCP ladder live; a frame open
   } finally {
     await alice.context.close();
     await teach.context.close();
+  }
+});
+
+test.serial("the lab page's own connections (page, stream, API calls, the browser's favicon) are not flows of the packet view unless asked for", async (t) => {
+  if (!isRoot()) return void t.pass('skipped: capture needs root (CAP_NET_RAW)');
+  // Which connection carried which requests, from the lab's own events.
+  const requests = new Map<string, string[]>();
+  const sub = lab.get<EventBus>(TOKENS.Events).subscribe(
+    (e) => {
+      if (e.type === 'command' && e.service === 'http') requests.set(e.session, [...(requests.get(e.session) ?? []), e.text]);
+    },
+    { types: ['command'], passive: true },
+  );
+  const alice = await loggedIn(USERS[0]);
+  try {
+    const page = alice.page;
+    await page.waitForSelector('.capture-status [data-state=capturing]');
+    // The browser fetches the page's icon by itself, on one of the page's keep-alive connections; asked
+    // for here so that it surely happens during the test.
+    t.true(await page.evaluate(async () => (await fetch('/favicon.ico')).status > 0));
+    const curl = await runTool('curl', ['-sS', '-o', '/dev/null', '-w', '%{local_port}', `http://127.0.0.1:${lab.port('http')}/`]);
+    t.is(curl.code, 0, curl.stderr);
+    await page.locator('li.flow', { hasText: `127.0.0.1:${curl.stdout.trim()} ->` }).waitFor({ timeout: 10_000 });
+    await lab.get<EventBus>(TOKENS.Events).settled();
+    const pageOwn = (session: string | undefined): boolean =>
+      session !== undefined && (requests.get(session) ?? []).some((r) => / \/lab(?:[/? ]|$)/.test(r) || r.includes(' /favicon.ico'));
+    type Listed = { flows: Array<{ title: string; session?: string; server: { port?: number } }> };
+    const list = (all: boolean): Promise<Listed> =>
+      page.evaluate(async (q) => (await fetch(`/lab/api/capture${q}`)).json() as Promise<Listed>, all ? '?all=1' : '');
+    const everything = (await list(true)).flows.filter((f) => f.server.port === lab.port('http'));
+    const own = everything.filter((f) => pageOwn(f.session));
+    t.true(own.length >= 1, `the page's connections are flows when asked for: ${everything.map((f) => f.title).join(' | ')}`);
+    const favicon = own.filter((f) => (requests.get(f.session!) ?? []).some((r) => r.includes(' /favicon.ico')));
+    t.true(favicon.length >= 1, "the favicon went on one of the page's connections");
+    const shown = (await list(false)).flows;
+    t.deepEqual(
+      shown.filter((f) => pageOwn(f.session)).map((f) => f.title),
+      [],
+      'no connection of the lab page is listed, not even one that fetched /favicon.ico after /lab',
+    );
+    t.true(shown.some((f) => f.title.includes(`127.0.0.1:${curl.stdout.trim()} ->`)));
+    // Nor in the page's list (it was announced live, not listed on request).
+    const titles = await page.$$eval('li.flow', (els) => els.map((e) => (e as unknown as El).textContent ?? ''));
+    for (const f of own) {
+      const port = / 127\.0\.0\.1:(\d+) ->/.exec(` ${f.title}`)?.[1] ?? f.title;
+      t.false(
+        titles.some((x) => x.includes(`127.0.0.1:${port} ->`)),
+        `the page's own ${f.title} is not in the flow list`,
+      );
+    }
+    await shot(page, 'packets-own-hidden');
+  } finally {
+    sub.unsubscribe();
+    await alice.context.close();
   }
 });
 

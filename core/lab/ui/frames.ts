@@ -21,7 +21,7 @@ export interface PacketView {
   el: HTMLElement;
 }
 
-const KIND_LABEL: Record<FlowData['kind'], string> = { tcp: 'TCP', udp: 'UDP', dhcp: 'DHCP', arp: 'ARP', icmp: 'ICMP', other: 'other' };
+const KIND_LABEL: Record<FlowData['kind'], string> = { tcp: 'TCP', udp: 'UDP', dhcp: 'DHCP', arp: 'ARP', icmp: 'ICMP', ip: 'IP', other: 'other' };
 
 function setHash(hash: string): void {
   // The selection is in the address (to share or reload) without rebuilding the view.
