@@ -500,7 +500,7 @@ export class MailStore {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
     const charges = new Map<string, { bytes: number; messages: number }>();
     const plans = parts.map((part) => {
-      const chunks = Buffer.isBuffer(part.content) ? [part.content] : [...(part.content)];
+      const chunks = Buffer.isBuffer(part.content) ? [part.content] : [...part.content];
       const size = chunks.reduce((n, c) => n + c.length, 0);
       const seen = new Set<string>();
       const dests: Array<{ user: string; folder: string; dir: string }> = [];
