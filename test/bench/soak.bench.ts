@@ -36,6 +36,16 @@ const stats: Record<Proto, { ops: number; errors: number; latencies: number[]; f
   https: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
 };
 
+/** Latencies per protocol and command word ("imap LOGIN"), for the breakdown printed at the end. */
+const perCommand = new Map<string, number[]>();
+
+function commandWord(p: Proto, line: string | undefined): string {
+  if (line === undefined) return 'greeting';
+  const words = line.split(' ');
+  const w = p === 'imap' && words.length > 1 && words[0] !== 'DONE' ? (words[1] === 'UID' ? `UID ${words[2]}` : words[1]) : words[0];
+  return /^[A-Za-z ]{1,12}$/.test(w) ? w.toUpperCase() : 'message data';
+}
+
 function error(p: Proto, what: string): void {
   stats[p].errors++;
   if (stats[p].firstErrors.length < 5) stats[p].firstErrors.push(what.slice(0, 200));
@@ -52,8 +62,13 @@ async function timed(p: Proto, c: LineClient, line: string | undefined, done: (l
     lines.push(l);
     if (done(l)) break;
   }
-  stats[p].latencies.push(performance.now() - t0);
+  const ms = performance.now() - t0;
+  stats[p].latencies.push(ms);
   stats[p].ops++;
+  const key = `${p} ${commandWord(p, line)}`;
+  let list = perCommand.get(key);
+  if (!list) perCommand.set(key, (list = []));
+  list.push(ms);
   const last = lines[lines.length - 1];
   if (!ok(last)) throw new Error(`${p}: ${JSON.stringify(line?.slice(0, 40))} -> ${last}`);
   return lines;
@@ -283,6 +298,9 @@ async function main(): Promise<void> {
     );
     for (const e of s.firstErrors) console.log(`          ${e}`);
   }
+  console.log('\ncommand            count   p50 ms   p99 ms');
+  for (const [k, v] of [...perCommand].sort())
+    console.log(`${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${pct(v, 0.5).toFixed(1).padStart(7)}  ${pct(v, 0.99).toFixed(1).padStart(7)}`);
   const after = rss.filter(([t]) => t >= WARMUP_S);
   let slope = 0;
   if (after.length >= 2) {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Accounts } from '../../auth.js';
 import type { EventBus } from '../../events.js';
 import { fsyncDir, isNoSpace, writeAll, writeFileDurable } from '../../mail-store/fs-util.js';
+import { basicCredentials } from '../../packet/capture-routes.js';
 import { isThrottled } from '../../throttle.js';
 import type { HttpExchange } from '../exchange.js';
 import { FileArea } from '../file-area.js';
@@ -53,16 +54,6 @@ const REALM = 'WWW-Authenticate: Basic realm="labnet uploads", charset="UTF-8"\r
 interface Owned {
   owner: string;
   size: number;
-}
-
-/** HTTP Basic credentials (RFC 7617), at most 1 KB of header considered. */
-function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
-  if (header === undefined || header.length > 1024) return undefined;
-  const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
-  if (!m) return undefined;
-  const text = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 export class UploadArea {
@@ -136,7 +127,7 @@ export class UploadArea {
   private async login(ex: HttpExchange): Promise<string | undefined> {
     const auth = this.options.auth;
     const close = ex.req.hasBody;
-    const cred = basicCredentials(ex.req.get('authorization'));
+    const cred = basicCredentials(ex);
     if (auth === undefined || cred === undefined) {
       ex.sendError(401, 'writing here needs your lab login (HTTP Basic): curl -u NAME -T FILE URL; reading needs none', { fields: REALM, close });
       return undefined;
