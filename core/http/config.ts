@@ -3,6 +3,7 @@
 // listeners serve the one site built from them.
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import type { Accounts } from '../auth.js';
 import type { LabnetConfig } from '../config.js';
 import { LabnetError } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -26,6 +27,14 @@ export const httpSiteFields = {
     .min(0)
     .default(10 * 1024 * 1024),
   uploadMaxFiles: z.number().int().min(0).default(100),
+  /** Octets one student may keep in the upload area (0: no cap). */
+  uploadMaxBytesPerUser: z
+    .number()
+    .int()
+    .min(0)
+    .default(25 * 1024 * 1024),
+  /** Files one student may keep in the upload area (0: no cap). */
+  uploadMaxFilesPerUser: z.number().int().min(0).default(20),
   headerTimeoutMs: z.number().int().min(100).default(d.headerTimeoutMs),
   keepAliveTimeoutMs: z.number().int().min(100).default(d.keepAliveTimeoutMs),
   maxHeadBytes: z
@@ -50,6 +59,8 @@ export interface HttpSiteConfig {
   landingShowsPasswords: boolean;
   uploadMaxFileBytes: number;
   uploadMaxFiles: number;
+  uploadMaxBytesPerUser: number;
+  uploadMaxFilesPerUser: number;
   headerTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxHeadBytes: number;
@@ -94,6 +105,8 @@ export interface HttpSiteDeps {
   caPem?: () => string | undefined;
   /** Every lab account (config users and the roster) for the setup pages. */
   accounts?: () => Array<{ name: string; fullName?: string }>;
+  /** Lab logins for writing to the upload area (HTTP Basic, throttled); without them nobody may write. */
+  auth?: Accounts;
 }
 
 /** Builds the lab's site from a site config section. Call `site.start()` before serving. */
@@ -106,6 +119,9 @@ export function createHttpSite(c: HttpSiteConfig, deps: HttpSiteDeps): HttpSite 
     trace: c.trace,
     uploadMaxFileBytes: c.uploadMaxFileBytes,
     uploadMaxFiles: c.uploadMaxFiles,
+    uploadMaxBytesPerUser: c.uploadMaxBytesPerUser,
+    uploadMaxFilesPerUser: c.uploadMaxFilesPerUser,
+    uploadAuth: deps.auth && { accounts: deps.auth, instructors: () => deps.config.instructors, events: deps.events },
     limits: httpLimitsFrom(c),
     events: deps.events,
     shared: deps.shared,

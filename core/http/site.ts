@@ -15,7 +15,7 @@ import { healthzRoute } from './pages/healthz.js';
 import { caPageRoute } from './pages/ca-page.js';
 import { landingRoute } from './pages/landing-page.js';
 import { mailSetupRoutes } from './pages/mail-setup.js';
-import { UploadArea } from './pages/upload-area.js';
+import { UploadArea, type UploadAuth } from './pages/upload-area.js';
 import { decodePath } from './paths.js';
 import { HttpParseError } from './request-parser.js';
 import { allowFor, HttpRouteRegistry, type HttpRoute } from './routes.js';
@@ -46,6 +46,11 @@ export interface HttpSiteOptions {
   trace: boolean;
   uploadMaxFileBytes: number;
   uploadMaxFiles: number;
+  /** Per-user caps of the upload area (0: none; default none). */
+  uploadMaxBytesPerUser?: number;
+  uploadMaxFilesPerUser?: number;
+  /** Lab logins for PUT and DELETE in the upload area; without them nobody may write there. */
+  uploadAuth?: UploadAuth;
   limits: HttpLimits;
   lab: LabInfo;
   events: EventBus;
@@ -69,7 +74,15 @@ export class HttpSite {
     this.events = options.events;
     const cache = { cacheMaxFileBytes: options.limits.cacheMaxFileBytes, cacheMaxTotalBytes: options.limits.cacheMaxTotalBytes };
     this.docs = new FileArea(options.documentRoot, { index: 'index.html', ...cache });
-    this.uploads = new UploadArea({ dir: options.uploadDir, maxFileBytes: options.uploadMaxFileBytes, maxFiles: options.uploadMaxFiles, ...cache });
+    this.uploads = new UploadArea({
+      dir: options.uploadDir,
+      maxFileBytes: options.uploadMaxFileBytes,
+      maxFiles: options.uploadMaxFiles,
+      maxBytesPerUser: options.uploadMaxBytesPerUser,
+      maxFilesPerUser: options.uploadMaxFilesPerUser,
+      auth: options.uploadAuth,
+      ...cache,
+    });
     this.policy = new MethodPolicy(options.trace);
     this.routes.add(landingRoute(options.lab, () => this.allRoutes(), options.trace));
     this.routes.add(healthzRoute(options.lab));

@@ -68,6 +68,12 @@ export interface MailStoreOptions {
   indexSaveDelayMs?: number;
 }
 
+/** One content and the targets that get it, for `deliverEach` (all parts together or none). */
+export interface DeliveryPart {
+  content: Buffer | readonly Buffer[];
+  targets: readonly DeliveryTarget[];
+}
+
 /** A durable delivery, as `onDelivery` listeners see it: one message, the folders it went into. */
 export interface DeliveryNotice {
   uniqueName: string;
@@ -480,75 +486,95 @@ export class MailStore {
    * user), and a failure part-way (NO_SPACE, IO_ERROR) removes every copy already made.
    */
   async deliver(content: Buffer | readonly Buffer[], targets: readonly DeliveryTarget[]): Promise<DeliveryResult> {
+    return (await this.deliverEach([{ content, targets }]))[0];
+  }
+
+  /**
+   * Delivers several contents in one all-or-nothing step: each part's content to its own targets
+   * (SMTP: the local recipients' copy and the captured copy of foreign recipients, which carries an
+   * extra header field). Every part is written and linked into the targets' tmp/ first; only when all
+   * exist are they renamed into new/, so a failure anywhere (quota of any user, NO_SPACE, IO_ERROR)
+   * leaves no copy of any part visible, now or after a restart. One result per part, in order.
+   */
+  async deliverEach(parts: readonly DeliveryPart[]): Promise<DeliveryResult[]> {
     if (this.stopped) throw new MailStoreError('STOPPED', 'the mail store is stopped');
-    const chunks = Buffer.isBuffer(content) ? [content] : [...content];
-    const size = chunks.reduce((n, c) => n + c.length, 0);
-    const seen = new Set<string>();
-    const dests: Array<{ user: string; folder: string; dir: string }> = [];
     const charges = new Map<string, { bytes: number; messages: number }>();
-    for (const t of targets) {
-      const folder = canonicalFolder(t.folder ?? INBOX);
-      const key = `${t.user}\u0000${folder}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      dests.push({ user: t.user, folder, dir: this.folderPath(t.user, folder) });
-      const c = charges.get(t.user) ?? { bytes: 0, messages: 0 };
-      c.bytes += size;
-      c.messages += 1;
-      charges.set(t.user, c);
-    }
-    if (dests.length === 0) return { uniqueName: '', size, delivered: 0 };
+    const plans = parts.map((part) => {
+      const chunks = Buffer.isBuffer(part.content) ? [part.content] : [...part.content];
+      const size = chunks.reduce((n, c) => n + c.length, 0);
+      const seen = new Set<string>();
+      const dests: Array<{ user: string; folder: string; dir: string }> = [];
+      for (const t of part.targets) {
+        const folder = canonicalFolder(t.folder ?? INBOX);
+        const key = `${t.user}\u0000${folder}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        dests.push({ user: t.user, folder, dir: this.folderPath(t.user, folder) });
+        const c = charges.get(t.user) ?? { bytes: 0, messages: 0 };
+        c.bytes += size;
+        c.messages += 1;
+        charges.set(t.user, c);
+      }
+      return { chunks, size, dests, base: dests.length > 0 ? newUniqueBase(size) : '', date: 0, tmps: [] as string[] };
+    });
+    const live = plans.filter((p) => p.dests.length > 0);
+    if (live.length === 0) return plans.map((p) => ({ uniqueName: '', size: p.size, delivered: 0 }));
     for (const user of charges.keys()) await this.ensureUserLoaded(user);
     const release = this.chargeQuota(charges);
-    const base = newUniqueBase(size);
-    const tmps: string[] = [];
     const placed: string[] = [];
-    let date: number;
     try {
-      for (const d of dests) await this.ensureFolderDirs(d.user, d.folder);
-      await this.reserve.beforeData();
-      const tmp = join(dests[0].dir, 'tmp', base);
-      const fh = await fsp.open(tmp, 'wx');
-      tmps.push(tmp);
-      try {
-        await writeAll(fh, chunks, 0);
-        // The internal date is the file's mtime (what a rebuilt index reads back).
-        date = Math.floor((await fh.stat()).mtimeMs);
-        await fh.datasync();
-      } finally {
-        await fh.close();
+      for (const p of live) for (const d of p.dests) await this.ensureFolderDirs(d.user, d.folder);
+      for (const p of live) {
+        await this.reserve.beforeData();
+        const tmp = join(p.dests[0].dir, 'tmp', p.base);
+        const fh = await fsp.open(tmp, 'wx');
+        p.tmps.push(tmp);
+        try {
+          await writeAll(fh, p.chunks, 0);
+          // The internal date is the file's mtime (what a rebuilt index reads back).
+          p.date = Math.floor((await fh.stat()).mtimeMs);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        // Every other target gets a link in its own tmp/ first; only when all exist (of every part)
+        // are they renamed into new/, so a failure part-way leaves no copy anywhere.
+        for (const d of p.dests.slice(1)) p.tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', p.base)));
       }
-      // Every other target gets a link in its own tmp/ first; only when all exist are they renamed
-      // into new/, so a failure part-way leaves no copy anywhere.
-      for (const d of dests.slice(1)) tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', base)));
-      for (let i = dests.length - 1; i >= 0; i--) {
-        const dest = join(dests[i].dir, 'new', base);
-        await fsp.rename(tmps[i], dest);
-        placed.push(dest);
+      for (const p of live) {
+        for (let i = p.dests.length - 1; i >= 0; i--) {
+          const dest = join(p.dests[i].dir, 'new', p.base);
+          await fsp.rename(p.tmps[i], dest);
+          placed.push(dest);
+        }
       }
-      await Promise.all(dests.map((d) => this.dirSync.sync(join(d.dir, 'new'))));
+      const dirs = new Set(live.flatMap((p) => p.dests.map((d) => join(d.dir, 'new'))));
+      await Promise.all([...dirs].map((dir) => this.dirSync.sync(dir)));
     } catch (err) {
-      for (const p of [...placed, ...tmps]) await unlinkQuiet(p);
+      for (const path of [...placed, ...live.flatMap((p) => p.tmps)]) await unlinkQuiet(path);
       release();
       throw this.failed(err, 'delivering the message');
     }
-    this.deliveries++;
-    const { headers, truncated } = indexHeaderFields(headOf(chunks));
-    // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
-    for (const d of dests) {
-      this.queueDelivered(this.folder(d.user, d.folder), {
-        base,
-        dir: 'new',
-        file: base,
-        size,
-        date,
-        headers,
-        headersTruncated: truncated,
-        onRecorded: once(() => this.refund(d.user, size, 1)),
-      });
+    for (const p of live) {
+      this.deliveries++;
+      const { headers, truncated } = indexHeaderFields(headOf(p.chunks));
+      // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
+      for (const d of p.dests) {
+        this.queueDelivered(this.folder(d.user, d.folder), {
+          base: p.base,
+          dir: 'new',
+          file: p.base,
+          size: p.size,
+          date: p.date,
+          headers,
+          headersTruncated: truncated,
+          onRecorded: once(() => this.refund(d.user, p.size, 1)),
+        });
+      }
+      if (this.deliveryListeners.size > 0)
+        this.notifyDelivery({ uniqueName: p.base, size: p.size, targets: p.dests.map((d) => ({ user: d.user, folder: d.folder })) });
     }
-    if (this.deliveryListeners.size > 0) this.notifyDelivery({ uniqueName: base, size, targets: dests.map((d) => ({ user: d.user, folder: d.folder })) });
-    return { uniqueName: base, size, delivered: dests.length };
+    return plans.map((p) => ({ uniqueName: p.base, size: p.size, delivered: p.dests.length }));
   }
 
   /**

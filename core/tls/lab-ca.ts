@@ -3,6 +3,14 @@
 // the RSA keys and the signatures come from node:crypto (OpenSSL's key generator takes ~50-200 ms for
 // 2048 bits where forge's pure-JS one takes seconds). The server certificate is made again, by the same
 // CA, when its names no longer cover the configured hostname and the machine's addresses.
+//
+// Name constraints (RFC 5280 section 4.2.1.10, critical): the CA may only vouch for the lab's DNS
+// names (the domain and its subdomains, the hostname, localhost, extraNames) and the lab's addresses
+// (each exactly: loopback, the listen address, the machine's addresses when the CA is made,
+// extraNames), so a student who trusts it trusts no other site. A name the CA does not permit (the
+// machine got a new address since) is left out of the server certificate and reported (`notCovered`);
+// a CA made before constraints existed is kept, because students already trust it, and reported
+// (`caUnconstrained`): delete dataDir/tls/ca.* to make a constrained one (students import it again).
 import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -22,6 +30,10 @@ export interface LabCertificates {
   origin: 'generated' | 'reused' | 'renewed' | 'configured';
   /** The DNS names and IP addresses the server certificate covers. */
   names: string[];
+  /** Names the configuration wants that the CA's name constraints do not permit (left out). */
+  notCovered: string[];
+  /** The CA has no name constraints (made by an earlier labnet): it could vouch for any site. */
+  caUnconstrained: boolean;
 }
 
 export interface LabCaOptions {
@@ -128,7 +140,77 @@ function signWith(cert: forge.pki.Certificate, keyPem: string): void {
   cert.sign(signer as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
 }
 
-function buildCa(keyPem: string, hostname: string): string {
+/** The subtrees a new CA permits: DNS names (each with its subdomains) and exact addresses. */
+export function permittedNames(o: Pick<LabCaOptions, 'hostname' | 'listen' | 'extraNames'> & { domain?: string }): { dns: string[]; ips: string[] } {
+  const dns = new Set<string>();
+  const ips = new Set<string>();
+  for (const n of requiredNames(o)) {
+    if (isIP(n)) ips.add(n);
+    else dns.add(n);
+  }
+  // A name under another permitted one adds nothing (mail.lab.test under lab.test).
+  const list = [...dns].filter((n) => ![...dns].some((b) => b !== n && n.endsWith(`.${b}`)));
+  return { dns: list, ips: [...ips] };
+}
+
+/** The octets of an IPv4 (4) or IPv6 (16) address. */
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  const text = normaliseIp(ip);
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const words = (part: string | undefined): number[] => (part ? part.split(':').map((w) => Number.parseInt(w, 16)) : []);
+  const h = words(head);
+  const t = words(tail);
+  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  return out;
+}
+
+/** RFC 5280 NameConstraints with permittedSubtrees only: dNSName [2] and iPAddress [7] (address + all-ones mask). */
+function nameConstraintsValue(p: { dns: readonly string[]; ips: readonly string[] }): forge.asn1.Asn1 {
+  const a = forge.asn1;
+  const subtree = (type: number, value: string): forge.asn1.Asn1 =>
+    a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [a.create(a.Class.CONTEXT_SPECIFIC, type, false, value)]);
+  const trees = [
+    ...p.dns.map((n) => subtree(2, n)),
+    ...p.ips.map((ip) => {
+      const bytes = ipBytes(ip).toString('binary');
+      return subtree(7, bytes + '\xff'.repeat(bytes.length));
+    }),
+  ];
+  return a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [a.create(a.Class.CONTEXT_SPECIFIC, 0, true, trees)]);
+}
+
+/** The permitted subtrees of a CA certificate, or undefined when it has no name constraints. */
+export function caNameConstraints(caPem: string): { dns: string[]; ips: Array<{ base: Buffer; mask: Buffer }> } | undefined {
+  const cert = forge.pki.certificateFromPem(caPem);
+  const ext = cert.getExtension('nameConstraints') as { permittedSubtrees?: Array<{ type: number; value: unknown }> } | null;
+  if (ext === null) return undefined;
+  const dns: string[] = [];
+  const ips: Array<{ base: Buffer; mask: Buffer }> = [];
+  for (const t of ext.permittedSubtrees ?? []) {
+    if (typeof t.value !== 'string') continue;
+    if (t.type === 2) dns.push(t.value.toLowerCase());
+    if (t.type === 7) {
+      const b = Buffer.from(t.value, 'binary');
+      ips.push({ base: b.subarray(0, b.length / 2), mask: b.subarray(b.length / 2) });
+    }
+  }
+  return { dns, ips };
+}
+
+/** True when a CA with these constraints may vouch for `name` (a DNS name or an address). */
+export function caPermits(c: NonNullable<ReturnType<typeof caNameConstraints>>, name: string): boolean {
+  if (isIP(name)) {
+    const bytes = ipBytes(name);
+    return c.ips.some(({ base, mask }) => base.length === bytes.length && bytes.every((v, i) => (v & mask[i]) === (base[i] & mask[i])));
+  }
+  const n = name.toLowerCase();
+  return c.dns.some((b) => n === b || n.endsWith(`.${b}`));
+}
+
+function buildCa(keyPem: string, hostname: string, permitted: { dns: readonly string[]; ips: readonly string[] }): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKeyOf(keyPem);
   cert.serialNumber = serialNumber();
@@ -145,6 +227,7 @@ function buildCa(keyPem: string, hostname: string): string {
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
+    { id: '2.5.29.30', critical: true, value: nameConstraintsValue(permitted) },
   ]);
   signWith(cert, keyPem);
   return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
@@ -221,12 +304,16 @@ export async function loadOrCreateLabCertificates(o: LabCaOptions): Promise<LabC
   spareServerKey?.catch(() => {});
   if (!ca || !isUsable(ca)) {
     const keyPem = await rsaKey(bits, 'lab CA', o.progress);
-    ca = { keyPem, certPem: buildCa(keyPem, o.hostname) };
+    ca = { keyPem, certPem: buildCa(keyPem, o.hostname, permittedNames(o)) };
     writeAtomic(join(dir, 'ca.key'), ca.keyPem, 0o600);
     writeAtomic(join(dir, 'ca.crt'), ca.certPem, 0o644);
     origin = 'generated';
   }
-  const wanted = requiredNames(o);
+  const constraints = caNameConstraints(ca.certPem);
+  const all = requiredNames(o);
+  // What the CA may not vouch for would make the whole certificate fail: left out, and reported.
+  const wanted = constraints === undefined ? all : all.filter((n) => caPermits(constraints, n));
+  const notCovered = all.filter((n) => !wanted.includes(n));
   let names = server && isUsable(server, ca.certPem) ? certificateNames(server.certPem) : [];
   const covered = server !== undefined && names.length > 0 && wanted.every((n) => names.includes(n));
   if (!covered) {
@@ -239,7 +326,7 @@ export async function loadOrCreateLabCertificates(o: LabCaOptions): Promise<LabC
     writeAtomic(join(dir, 'server.crt'), server.certPem, 0o644);
     if (origin === 'reused') origin = 'generated';
   }
-  return { ca, server: server!, origin, names };
+  return { ca, server: server!, origin, names, notCovered, caUnconstrained: constraints === undefined };
 }
 
 function safeKey(pem: string): boolean {

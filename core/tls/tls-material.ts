@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { inject, injectable } from 'inversify';
@@ -86,7 +86,7 @@ export class TlsMaterial {
       }
       // The CA stays the lab's own (made if missing) so `labnet ca export` keeps working.
       const lab = await loadOrCreateLabCertificates(this.caOptions());
-      this.certs = { ca: lab.ca, server: { certPem, keyPem }, origin: 'configured', names };
+      this.certs = { ca: lab.ca, server: { certPem, keyPem }, origin: 'configured', names, notCovered: [], caUnconstrained: lab.caUnconstrained };
     } else {
       this.certs = await loadOrCreateLabCertificates(this.caOptions());
     }
@@ -96,6 +96,7 @@ export class TlsMaterial {
       throw new LabnetError('CONFIG_INVALID', `the TLS certificate or key cannot be used: ${(err as Error).message}`);
     }
     addCaRoutes(this.httpRoutes, () => this.caPem);
+    this.warnAboutCa(this.certs);
     const verb = { generated: 'made', reused: 'reused', renewed: 'renewed (names changed)', configured: 'from tls.certFile' }[this.certs.origin];
     this.logger.info(
       { names: this.certs.names },
@@ -104,6 +105,20 @@ export class TlsMaterial {
   }
 
   async stop(): Promise<void> {}
+
+  /** The lab CA's name constraints (lab-ca.ts): an old CA without them, names it cannot vouch for. */
+  private warnAboutCa(certs: LabCertificates): void {
+    const warn = (message: string): void => this.logger.warn(message);
+    const dir = join(this.config.dataDir, 'tls');
+    if (certs.caUnconstrained)
+      warn(
+        `the lab CA in ${dir} has no name constraints (made by an earlier labnet): whoever trusts it trusts any certificate it signs, for any site. It is kept because students may already trust it; to replace it with one limited to the lab's names and addresses, stop labnet, delete ${dir}/ca.crt and ca.key, start again, and have students import the new /ca.crt`,
+      );
+    if (certs.notCovered.length > 0)
+      warn(
+        `the lab CA may only vouch for the names and addresses it was made for; left out of the server certificate: ${certs.notCovered.join(', ')} (clients reaching labnet that way will not trust it; use the lab's name, or make a new CA as above)`,
+      );
+  }
 
   private caOptions() {
     return {

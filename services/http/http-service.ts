@@ -63,6 +63,7 @@ export class HttpService extends TcpService {
       board: this.board,
       shared: this.sharedRoutes,
       caPem: () => this.tls.caPemIfLoaded,
+      auth: this.accounts,
     });
     if (c.https || c.rsaDemo) {
       site.routes.add({

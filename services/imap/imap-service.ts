@@ -30,6 +30,12 @@ export const imapConfigSchema = serviceBaseSchema({ enabled: true, port: 143 }).
     .default(50 * 1024 * 1024),
   /** Concurrent authenticated sessions per user (Thunderbird alone opens up to 5). */
   maxSessionsPerUser: z.number().int().min(1).max(100_000).default(50),
+  /**
+   * Of those, at most this many from one client address (issue 14: one student cannot fill a shared
+   * account's limit for everyone). 0: four fifths of maxSessionsPerUser, so the last fifth always
+   * stays open to other addresses. Dovecot's equivalent is mail_max_userip_connections (10).
+   */
+  maxSessionsPerUserAndAddress: z.number().int().min(0).max(100_000).default(0),
   /** Autologout after this much inactivity once logged in (RFC 3501 section 5.4: at least 30 minutes). */
   autologoutMs: z.number().int().min(1000).default(IMAP_LIMITS.autologoutMs),
   /** Inactivity allowed before logging in. */

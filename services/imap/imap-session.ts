@@ -20,6 +20,8 @@ import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';
 export interface ImapSessionConfig {
   appendLimit: number;
   maxSessionsPerUser: number;
+  /** Per user and client address (0: four fifths of maxSessionsPerUser). */
+  maxSessionsPerUserAndAddress?: number;
   autologoutMs: number;
   preAuthTimeoutMs: number;
 }
@@ -34,6 +36,8 @@ export interface ImapShared {
   commands: CommandTable<ImapState, ImapCommand>;
   /** Open authenticated sessions per user (the sessions-per-user limit). */
   sessionsPerUser: Map<string, number>;
+  /** Open authenticated sessions per user and client address ("user\0address"), made on first use. */
+  sessionsPerUserAddress?: Map<string, number>;
   /** STARTTLS offered or not, LOGINDISABLED before TLS (tls.requireTlsForAuth). */
   tls: TlsPolicy;
   /** Fault injection (tests); see core/line-session/interceptor.ts. */
@@ -61,6 +65,8 @@ class ImapParsed implements ParsedCommand {
 export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed> {
   state: ImapState = 'not-authenticated';
   user: string | undefined;
+  /** The "user\u0000address" key this session counts under (sessions per user and address). */
+  private addressKey: string | undefined;
   selected: SelectedMailbox | undefined;
   /** Runs after the tagged reply of the current command is sent (STARTTLS starts its handshake). */
   afterReply: (() => Promise<void>) | undefined;
@@ -306,11 +312,27 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   /** Logs the user in: checks the sessions-per-user limit and prepares the mailbox. */
   async authenticated(user: string): Promise<void> {
     const n = this.shared.sessionsPerUser.get(user) ?? 0;
-    if (n >= this.shared.config.maxSessionsPerUser) {
-      throw new ImapError('LIMIT', 'NO', `Too many sessions for ${user} (at most ${this.shared.config.maxSessionsPerUser})`, 'LIMIT');
+    const max = this.shared.config.maxSessionsPerUser;
+    if (n >= max) {
+      throw new ImapError('LIMIT', 'NO', `Too many sessions for ${user} (at most ${max})`, 'LIMIT');
+    }
+    // One address may not take every slot of a shared account (Dovecot: mail_max_userip_connections).
+    const perAddress = (this.shared.sessionsPerUserAddress ??= new Map<string, number>());
+    const key = `${user}\u0000${this.conn.peer.address}`;
+    const mine = perAddress.get(key) ?? 0;
+    const maxMine = this.shared.config.maxSessionsPerUserAndAddress || Math.max(1, max - Math.ceil(max / 5));
+    if (mine >= maxMine) {
+      throw new ImapError(
+        'LIMIT',
+        'NO',
+        `Too many sessions for ${user} from your address (at most ${maxMine} of ${max}; the rest stay open to others)`,
+        'LIMIT',
+      );
     }
     await this.store.ensureUser(user);
     this.shared.sessionsPerUser.set(user, n + 1);
+    perAddress.set(key, mine + 1);
+    this.addressKey = key;
     this.user = user;
     this.state = 'authenticated';
     this.conn.setIdleTimeout(this.shared.config.autologoutMs);
@@ -339,6 +361,13 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       const n = (this.shared.sessionsPerUser.get(this.user) ?? 1) - 1;
       if (n <= 0) this.shared.sessionsPerUser.delete(this.user);
       else this.shared.sessionsPerUser.set(this.user, n);
+    }
+    if (this.addressKey !== undefined) {
+      const perAddress = this.shared.sessionsPerUserAddress!;
+      const m = (perAddress.get(this.addressKey) ?? 1) - 1;
+      if (m <= 0) perAddress.delete(this.addressKey);
+      else perAddress.set(this.addressKey, m);
+      this.addressKey = undefined;
     }
   }
 }

@@ -14,6 +14,18 @@ export const pop3ConfigSchema = serviceBaseSchema({ enabled: true, port: 110 }).
   /** POP3 over implicit TLS (RFC 8314 section 3.3) on pop3sPort. Port 110 offers STLS (RFC 2595). */
   pop3s: z.boolean().default(true),
   pop3sPort: portSchema.default(995),
+  /**
+   * The maildrop lock (RFC 1939 section 4) of a shared account is bounded per address (issue 14): a
+   * session from another address that wants it takes it over when the holder has sent no command for
+   * this long (its session ends without UPDATE, so nothing it marked is deleted)...
+   */
+  lockIdleMs: z.number().int().min(1000).default(60_000),
+  /** ...or has held it this long, whatever it does. Until then the newcomer gets -ERR [IN-USE]. */
+  lockMaxHoldMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(5 * 60_000),
 });
 
 export type Pop3Config = z.infer<typeof pop3ConfigSchema>;

@@ -43,6 +43,10 @@ export interface Pop3SessionDeps {
   tls: TlsPolicy;
   /** Fault injection (tests); see core/line-session/interceptor.ts. */
   interceptor?: Interceptor;
+  /** The session holding each user's maildrop lock (shared by the service's sessions). */
+  lockHolders?: Map<string, Pop3Session>;
+  /** When a session from another address may take a held lock over (see config.ts lockIdleMs). */
+  lockPolicy?: { idleMs: number; maxHoldMs: number };
 }
 
 interface Pop3Parsed extends ParsedCommand {
@@ -63,6 +67,10 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
   /** The APOP timestamp from the greeting, e.g. <1234.1700000000000.7@labnet.lab.test>. */
   readonly timestamp: string;
   private unlock: (() => void) | undefined;
+  /** When the maildrop lock was taken, when the last command started, whether one is running. */
+  private lockedAt = 0;
+  private lastCommandAt = Date.now();
+  private running = false;
 
   constructor(
     conn: Connection,
@@ -96,11 +104,16 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
   }
 
   protected async execute(cmd: Pop3Parsed, spec: Pop3Command): Promise<void> {
+    this.lastCommandAt = Date.now();
+    this.running = true;
     try {
       await spec.handler(this, cmd.args, cmd.rest);
     } catch (err) {
       if (!(err instanceof Pop3Error)) throw err;
       this.refuse(err);
+    } finally {
+      this.running = false;
+      this.lastCommandAt = Date.now();
     }
   }
 
@@ -170,9 +183,10 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
    * AUTHORIZATION (RFC 2449 section 8.1.2).
    */
   async openMaildrop(user: string, method: string): Promise<void> {
-    const unlock = this.deps.store.lock(user);
+    let unlock = this.deps.store.lock(user);
+    if (!unlock && this.takeOverLock(user)) unlock = this.deps.store.lock(user);
     if (!unlock) {
-      throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session`, 'IN-USE', false);
+      throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session, try again later`, 'IN-USE', false);
     }
     let entries: MaildropEntry[];
     try {
@@ -189,6 +203,8 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
       return;
     }
     this.unlock = unlock;
+    this.lockedAt = Date.now();
+    this.deps.lockHolders?.set(user, this);
     this.user = user;
     this.pendingUser = undefined;
     this.maildrop = new Maildrop(user, entries);
@@ -200,7 +216,33 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
   private releaseLock(): void {
     const unlock = this.unlock;
     this.unlock = undefined;
+    if (this.user !== undefined && this.deps.lockHolders?.get(this.user) === this) this.deps.lockHolders.delete(this.user);
     unlock?.();
+  }
+
+  /**
+   * A shared account's lock is bounded per address (issue 14): when the holder is a session from
+   * another address that has been idle longer than lockIdleMs, or has held the lock longer than
+   * lockMaxHoldMs, its session ends (no UPDATE state, RFC 1939 section 6: nothing it marked is
+   * deleted) and the lock is free. While the holder works within both bounds, or is from the same
+   * address, the newcomer gets -ERR [IN-USE] (RFC 2449 section 8.1.1). True when the lock was freed.
+   */
+  private takeOverLock(user: string): boolean {
+    const holder = this.deps.lockHolders?.get(user);
+    const policy = this.deps.lockPolicy;
+    if (holder === undefined || policy === undefined || holder === this) return false;
+    if (holder.conn.peer.address === this.conn.peer.address) return false;
+    const now = Date.now();
+    const idle = holder.running ? 0 : now - holder.lastCommandAt;
+    const held = now - holder.lockedAt;
+    if (idle <= policy.idleMs && held <= policy.maxHoldMs) return false;
+    const why = idle > policy.idleMs ? `idle for ${Math.round(idle / 1000)} s` : `held for ${Math.round(held / 1000)} s`;
+    holder.notice('warn', `maildrop lock of ${user} given up (${why}) to a session from another address; nothing was deleted`);
+    holder.releaseLock();
+    holder.ending = true;
+    holder.conn.close('maildrop lock taken over');
+    this.notice('info', `maildrop lock of ${user} taken over from a session ${why}`);
+    return true;
   }
 
   /**

@@ -257,14 +257,16 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
     }
     const catchAll = this.config.catchAllMailbox;
     try {
-      const jobs: Array<Promise<unknown>> = [];
-      if (local.length > 0) jobs.push(this.ctx.store.deliver([Buffer.from(header), ...content], local));
+      // One store call for both copies: all or nothing, so a failure (the catch-all's quota, a full
+      // disk) never leaves the local recipients' copy behind a 4xx/5xx that makes the client resend.
+      const parts: Array<{ content: Buffer[]; targets: DeliveryTarget[] }> = [];
+      if (local.length > 0) parts.push({ content: [Buffer.from(header), ...content], targets: local });
       if (relayed.length > 0) {
         // What would have left the lab: the envelope recipients are recorded for the student to see.
         const note = `X-Labnet-Captured-For: ${relayed.map((a) => `<${a}>`).join(',\r\n\t')}\r\n`;
-        jobs.push(this.ctx.store.deliver([Buffer.from(header + note), ...content], [{ user: catchAll }]));
+        parts.push({ content: [Buffer.from(header + note), ...content], targets: [{ user: catchAll }] });
       }
-      await Promise.all(jobs);
+      await this.ctx.store.deliverEach(parts);
     } catch (err) {
       // The store's error code picks the reply (RFC 5321 section 4.2.2 452/552, RFC 3463 codes); its
       // message never carries a path, but the reply says only what the client can act on.

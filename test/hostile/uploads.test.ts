@@ -15,7 +15,11 @@ test('uploads are served passive: sandbox CSP, nosniff, active types as attachme
       'notes.txt': 'hello',
     };
     for (const [name, body] of Object.entries(files)) {
-      const put = await fetch(`${base}/upload/${name}`, { method: 'PUT', body });
+      const put = await fetch(`${base}/upload/${name}`, {
+        method: 'PUT',
+        body,
+        headers: { authorization: `Basic ${Buffer.from('alice:alice-lab').toString('base64')}` },
+      });
       t.true(put.status === 201 || put.status === 204, `PUT ${name}: ${put.status}`);
     }
     for (const name of Object.keys(files)) {

@@ -216,42 +216,47 @@ both('Expect: 100-continue gets 100 before the body; too large gets 413 without 
 
 both('upload area: PUT 201 then 204, GET back, DELETE 204 then 404, listing, caps', async (t, { port, url, lab }) => {
   const content = randomBytes(20_000);
-  const put = await curlI(['-T', '-', url('/upload/notes.bin')], content);
+  const put = await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/notes.bin')], content);
   t.is(put.status, 201);
   t.is(put.headers.location, '/upload/notes.bin');
   t.true(readFileSync(join(lab.dataDir, 'uploads', 'notes.bin')).equals(content));
   const get = await curl([url('/upload/notes.bin')]);
   t.true(get.stdout.equals(content));
-  const again = await curlI(['-T', '-', url('/upload/notes.bin')], Buffer.from('replaced'));
+  const again = await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/notes.bin')], Buffer.from('replaced'));
   t.is(again.status, 204);
   t.is((await curl([url('/upload/notes.bin')])).stdout.toString(), 'replaced');
   const listing = await curl([url('/upload/')]);
   t.regex(listing.stdout.toString(), /notes\.bin/);
-  const del = await curlI(['-X', 'DELETE', url('/upload/notes.bin')]);
+  const del = await curlI(['-u', 'alice:alice-lab', '-X', 'DELETE', url('/upload/notes.bin')]);
   t.is(del.status, 204);
-  t.is((await curlI(['-X', 'DELETE', url('/upload/notes.bin')])).status, 404);
+  t.is((await curlI(['-u', 'alice:alice-lab', '-X', 'DELETE', url('/upload/notes.bin')])).status, 404);
   t.is((await curlI([url('/upload/notes.bin')])).status, 404);
   // 411 without a length, 413 over the size cap, 400 for a bad name, 405 for POST.
   const noLen = await rawRequest(port, 'PUT /upload/a.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   t.is(noLen.status, 411);
-  const tooBig = await curlI(['-T', '-', url('/upload/big.bin')], randomBytes(100_001));
+  const tooBig = await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/big.bin')], randomBytes(100_001));
   t.is(tooBig.status, 413);
   t.is(
-    (await rawRequest(port, 'PUT /upload/big2.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `30000\r\n${'x'.repeat(0x30000)}\r\n0\r\n\r\n`))
-      .status,
+    (
+      await rawRequest(
+        port,
+        'PUT /upload/big2.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6YWxpY2UtbGFi\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `30000\r\n${'x'.repeat(0x30000)}\r\n0\r\n\r\n`,
+      )
+    ).status,
     413,
   );
-  t.is((await curlI(['-T', '-', url('/upload/.hidden')], Buffer.from('x'))).status, 400);
+  t.is((await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/.hidden')], Buffer.from('x'))).status, 400);
   const post = await curlI(['-d', 'x', url('/upload/a.txt')]);
   t.is(post.status, 405);
   t.is(post.headers.allow, 'GET, HEAD, PUT, DELETE, OPTIONS');
   // Count cap: 3 files, the 4th is refused with 507; replacing one still works.
-  for (const n of ['f1', 'f2', 'f3']) t.is((await curlI(['-T', '-', url(`/upload/${n}`)], Buffer.from(n))).status, 201);
-  const full = await curlI(['-T', '-', url('/upload/f4')], Buffer.from('f4'));
+  for (const n of ['f1', 'f2', 'f3']) t.is((await curlI(['-u', 'alice:alice-lab', '-T', '-', url(`/upload/${n}`)], Buffer.from(n))).status, 201);
+  const full = await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/f4')], Buffer.from('f4'));
   t.is(full.status, 507);
   t.regex(full.body, /maximum of 3 files/);
-  t.is((await curlI(['-T', '-', url('/upload/f1')], Buffer.from('f1b'))).status, 204);
-  for (const n of ['f1', 'f2', 'f3']) t.is((await curlI(['-X', 'DELETE', url(`/upload/${n}`)])).status, 204);
+  t.is((await curlI(['-u', 'alice:alice-lab', '-T', '-', url('/upload/f1')], Buffer.from('f1b'))).status, 204);
+  for (const n of ['f1', 'f2', 'f3']) t.is((await curlI(['-u', 'alice:alice-lab', '-X', 'DELETE', url(`/upload/${n}`)])).status, 204);
 });
 
 both('405 with Allow for POST, PUT, DELETE on static files and for CONNECT; TRACE is off by default', async (t, { port, url }) => {
@@ -392,9 +397,9 @@ c = http.client.HTTPConnection('127.0.0.1', ${port}, timeout=10)
 out = []
 c.request('GET', '/hello.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
 sock = c.sock
-c.request('PUT', '/upload/py.txt', body=b'from python'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+c.request('PUT', '/upload/py.txt', body=b'from python', headers={'Authorization': 'Basic YWxpY2U6YWxpY2UtbGFi'}); r = c.getresponse(); out.append([r.status, r.read().decode()])
 c.request('GET', '/upload/py.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
-c.request('DELETE', '/upload/py.txt'); r = c.getresponse(); out.append([r.status, r.read().decode()])
+c.request('DELETE', '/upload/py.txt', headers={'Authorization': 'Basic YWxpY2U6YWxpY2UtbGFi'}); r = c.getresponse(); out.append([r.status, r.read().decode()])
 out.append(c.sock is sock)
 print(json.dumps(out))
 `;

@@ -16,7 +16,7 @@ let lab: LabProcess;
 const opened: RawImap[] = [];
 
 test.before(async () => {
-  lab = await startMailLab({ maxSessionsPerUser: 3, preAuthTimeoutMs: 1500, appendLimit: 100_000 });
+  lab = await startMailLab({ maxSessionsPerUser: 3, maxSessionsPerUserAndAddress: 3, preAuthTimeoutMs: 1500, appendLimit: 100_000 });
   await sendMail(lab, [
     { to: 'alice@lab.test', subject: 'm1', text: 'one' },
     { to: 'alice@lab.test', subject: 'm2', text: 'two' },

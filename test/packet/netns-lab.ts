@@ -25,7 +25,7 @@ export const USERS = [
 /** Starts labnet in the server namespace; resolves once it printed its ready table. */
 export async function startNetnsLab(fx: NetnsFixture, config: Record<string, unknown> = {}, only = 'http,smtp,imap,dhcp'): Promise<NetnsLab> {
   const dataDir = join(fx.dir, 'data');
-  const cache = join(tmpdir(), `labnet-test-tls-cache-${process.getuid?.() ?? 0}`);
+  const cache = join(tmpdir(), `labnet-test-tls-cache-nc-${process.getuid?.() ?? 0}`);
   if (existsSync(join(cache, 'ca.crt'))) cpSync(cache, join(dataDir, 'tls'), { recursive: true });
   const base = {
     dataDir,

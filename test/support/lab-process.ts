@@ -71,7 +71,7 @@ export function parseReadyTable(out: string): Record<string, number> {
  * directories: making two RSA keys per lab start is slow on a loaded machine and tests nothing new
  * (test/tls/lab-ca.test.ts covers generation).
  */
-const TLS_CACHE = join(tmpdir(), `labnet-test-tls-cache-${process.getuid?.() ?? 0}`);
+const TLS_CACHE = join(tmpdir(), `labnet-test-tls-cache-nc-${process.getuid?.() ?? 0}`);
 
 function seedTls(dataDir: string): void {
   if (existsSync(join(TLS_CACHE, 'ca.crt')) && existsSync(join(TLS_CACHE, 'server.key'))) cpSync(TLS_CACHE, join(dataDir, 'tls'), { recursive: true });

@@ -1,0 +1,331 @@
+// `make soak` (or `make bench BENCH=soak`): a class of N students (default 100) for D minutes (default
+// 10) against the real `labnet start` process, each student from their own loopback address
+// (127.0.1.x): an IMAP session in IDLE that wakes up every ~15 s (DONE, UID FETCH of flags, NOOP, IDLE
+// again), SMTP bursts (AUTH, 3 messages to random classmates, QUIT) every ~30 s, a POP3 download
+// (STAT, UIDL, RETR of up to 3 messages, QUIT) every ~45 s, an HTTP page load every ~10 s and an HTTPS
+// one (new TLS connection, lab CA verified) every ~20 s. Printed: operations and errors per protocol,
+// p50/p99 latency per command, every acknowledged message looked up in the recipients' Maildirs
+// afterwards (lost = acknowledged with 250 but missing), the server's RSS sampled every 5 s with the
+// slope after warm-up (MB per minute, least squares). The target (issue 14): zero errors, nothing lost,
+// RSS flat after warm-up. Not part of `make test`. DHCP clients in network namespaces are not driven.
+// Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (default: a fifth of the run).
+import * as https from 'node:https';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineClient } from '../support/line-client.js';
+import { startLabProcess } from '../support/lab-process.js';
+import { arg, rssKb } from '../support/bench-util.js';
+
+const STUDENTS = Number(arg('students', '100'));
+const SECONDS = Number(arg('seconds', String(Number(arg('minutes', '10')) * 60)));
+const WARMUP_S = Number(arg('warmup-seconds', String(Math.max(10, Math.round(SECONDS / 5)))));
+const TIMEOUT_MS = 30_000;
+
+const name = (i: number): string => `s${String(i + 1).padStart(3, '0')}`;
+const password = (i: number): string => `pw-${name(i)}-lab`;
+const addressOf = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+
+type Proto = 'imap' | 'smtp' | 'pop3' | 'http' | 'https';
+const stats: Record<Proto, { ops: number; errors: number; latencies: number[]; firstErrors: string[] }> = {
+  imap: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
+  smtp: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
+  pop3: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
+  http: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
+  https: { ops: 0, errors: 0, latencies: [], firstErrors: [] },
+};
+
+/** Latencies per protocol and command word ("imap LOGIN"), for the breakdown printed at the end. */
+const perCommand = new Map<string, number[]>();
+
+function commandWord(p: Proto, line: string | undefined): string {
+  if (line === undefined) return 'greeting';
+  const words = line.split(' ');
+  const w = p === 'imap' && words.length > 1 && words[0] !== 'DONE' ? (words[1] === 'UID' ? `UID ${words[2]}` : words[1]) : words[0];
+  return /^[A-Za-z ]{1,12}$/.test(w) ? w.toUpperCase() : 'message data';
+}
+
+function error(p: Proto, what: string): void {
+  stats[p].errors++;
+  if (stats[p].firstErrors.length < 5) stats[p].firstErrors.push(what.slice(0, 200));
+}
+
+/** One command: send, wait for the reply that `done` accepts, record its latency; throws on a bad one. */
+async function timed(p: Proto, c: LineClient, line: string | undefined, done: (l: string) => boolean, ok: (l: string) => boolean): Promise<string[]> {
+  const t0 = performance.now();
+  if (line !== undefined) c.write(`${line}\r\n`);
+  const lines: string[] = [];
+  for (;;) {
+    const l = await c.line(TIMEOUT_MS);
+    if (l === null) throw new Error(`${p}: connection closed after ${JSON.stringify(line)}`);
+    lines.push(l);
+    if (done(l)) break;
+  }
+  const ms = performance.now() - t0;
+  stats[p].latencies.push(ms);
+  stats[p].ops++;
+  const key = `${p} ${commandWord(p, line)}`;
+  let list = perCommand.get(key);
+  if (!list) perCommand.set(key, (list = []));
+  list.push(ms);
+  const last = lines[lines.length - 1];
+  if (!ok(last)) throw new Error(`${p}: ${JSON.stringify(line?.slice(0, 40))} -> ${last}`);
+  return lines;
+}
+
+function connectFrom(port: number, localAddress: string): Promise<LineClient> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
+    s.once('error', reject);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const jitter = (ms: number): number => ms * (0.5 + Math.random());
+
+async function main(): Promise<void> {
+  const users = Array.from({ length: STUDENTS }, (_, i) => ({ name: name(i), password: password(i) }));
+  const lab = await startLabProcess({
+    only: ['smtp', 'pop3', 'imap', 'http'],
+    config: { users, limits: { maxConnections: 4000 } },
+    timeoutMs: 120_000,
+  });
+  const pid = lab.proc.pid!;
+  const ca = readFileSync(join(lab.dataDir, 'tls', 'ca.crt'), 'utf8');
+  const ports = {
+    smtp: lab.port('smtp', 'submission'),
+    pop3: lab.port('pop3'),
+    imap: lab.port('imap'),
+    http: lab.port('http'),
+    https: lab.port('http', 'https'),
+  };
+  console.log(`labnet pid ${pid}: ${STUDENTS} students for ${SECONDS} s (warm-up ${WARMUP_S} s), RSS at start ${(rssKb(pid) / 1024).toFixed(1)} MB`);
+
+  const t0 = Date.now();
+  const end = t0 + SECONDS * 1000;
+  const running = (): boolean => Date.now() < end;
+  const acknowledged: Array<{ tag: string; to: string }> = [];
+  let seq = 0;
+  const rss: Array<[number, number]> = [];
+  const sampler = setInterval(() => rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]), 5000);
+
+  /** A student's IMAP session: LOGIN, SELECT, then IDLE, waking every ~15 s for a few commands. */
+  async function imapStudent(i: number): Promise<void> {
+    let n = 0;
+    while (running()) {
+      let c: LineClient | undefined;
+      try {
+        c = await connectFrom(ports.imap, addressOf(i));
+        await timed(
+          'imap',
+          c,
+          undefined,
+          () => true,
+          (l) => l.startsWith('* OK'),
+        );
+        const tagged = (tag: string) => (l: string) => l.startsWith(`${tag} `);
+        const okTag = (tag: string) => (l: string) => l.startsWith(`${tag} OK`);
+        await timed('imap', c, `a LOGIN ${name(i)} ${password(i)}`, tagged('a'), okTag('a'));
+        await timed('imap', c, 'b SELECT INBOX', tagged('b'), okTag('b'));
+        while (running()) {
+          const tag = `i${n++}`;
+          await timed(
+            'imap',
+            c,
+            `${tag} IDLE`,
+            (l) => l.startsWith('+'),
+            (l) => l.startsWith('+'),
+          );
+          await sleep(jitter(15_000));
+          await timed('imap', c, 'DONE', tagged(tag), okTag(tag));
+          const f = `f${n}`;
+          await timed('imap', c, `${f} UID FETCH 1:* (FLAGS)`, tagged(f), okTag(f));
+          const o = `n${n}`;
+          await timed('imap', c, `${o} NOOP`, tagged(o), okTag(o));
+        }
+        await timed('imap', c, 'z LOGOUT', tagged('z'), okTag('z'));
+      } catch (err) {
+        error('imap', String(err));
+        await sleep(1000);
+      } finally {
+        c?.end();
+      }
+    }
+  }
+
+  /** SMTP bursts: AUTH, three messages to random classmates, QUIT; every ~30 s. */
+  async function smtpStudent(i: number): Promise<void> {
+    await sleep(Math.random() * 30_000);
+    while (running()) {
+      let c: LineClient | undefined;
+      try {
+        c = await connectFrom(ports.smtp, addressOf(i));
+        const reply = (code: string) => (l: string) => /^\d{3} /.test(l) && l.startsWith(code);
+        const last = (l: string) => /^\d{3} /.test(l);
+        await timed('smtp', c, undefined, last, reply('220'));
+        await timed('smtp', c, 'EHLO student', last, reply('250'));
+        const plain = Buffer.from(`\0${name(i)}\0${password(i)}`).toString('base64');
+        await timed('smtp', c, `AUTH PLAIN ${plain}`, last, reply('235'));
+        for (let m = 0; m < 3; m++) {
+          const to = name(Math.floor(Math.random() * STUDENTS));
+          const tag = `${name(i)}-${++seq}-${Date.now()}`;
+          await timed('smtp', c, `MAIL FROM:<${name(i)}@lab.test>`, last, reply('250'));
+          await timed('smtp', c, `RCPT TO:<${to}@lab.test>`, last, reply('250'));
+          await timed('smtp', c, 'DATA', last, reply('354'));
+          const body = `From: ${name(i)}@lab.test\r\nTo: ${to}@lab.test\r\nSubject: soak ${tag}\r\nX-Soak-Tag: ${tag}\r\n\r\n${'The quick brown fox. '.repeat(40)}\r\n.`;
+          await timed('smtp', c, body, last, reply('250'));
+          acknowledged.push({ tag, to });
+        }
+        await timed('smtp', c, 'QUIT', last, reply('221'));
+      } catch (err) {
+        error('smtp', String(err));
+      } finally {
+        c?.end();
+      }
+      await sleep(jitter(30_000));
+    }
+  }
+
+  /** A POP3 download every ~45 s: STAT, UIDL, RETR of up to three messages, QUIT (nothing deleted). */
+  async function pop3Student(i: number): Promise<void> {
+    await sleep(Math.random() * 45_000);
+    while (running()) {
+      let c: LineClient | undefined;
+      try {
+        c = await connectFrom(ports.pop3, addressOf(i));
+        const status = (l: string) => l.startsWith('+OK') || l.startsWith('-ERR');
+        const ok = (l: string) => l.startsWith('+OK');
+        const multi = (l: string) => l === '.' || l.startsWith('-ERR');
+        const multiOk = (l: string) => l === '.';
+        await timed('pop3', c, undefined, status, ok);
+        await timed('pop3', c, `USER ${name(i)}`, status, ok);
+        await timed('pop3', c, `PASS ${password(i)}`, status, ok);
+        const stat = await timed('pop3', c, 'STAT', status, ok);
+        const count = Number(stat[0].split(' ')[1]);
+        await timed('pop3', c, 'UIDL', (l) => multi(l), multiOk);
+        for (let k = Math.max(1, count - 2); k <= count; k++) await timed('pop3', c, `RETR ${k}`, multi, multiOk);
+        await timed('pop3', c, 'QUIT', status, ok);
+      } catch (err) {
+        error('pop3', String(err));
+      } finally {
+        c?.end();
+      }
+      await sleep(jitter(45_000));
+    }
+  }
+
+  /** A page load on a new connection (HTTP every ~10 s, HTTPS every ~20 s with the CA verified). */
+  async function webStudent(i: number, secure: boolean): Promise<void> {
+    const p: Proto = secure ? 'https' : 'http';
+    await sleep(Math.random() * (secure ? 20_000 : 10_000));
+    while (running()) {
+      const t = performance.now();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const options = {
+            host: '127.0.0.1',
+            port: secure ? ports.https : ports.http,
+            path: '/',
+            localAddress: addressOf(i),
+            agent: false,
+            timeout: TIMEOUT_MS,
+          };
+          const req = secure ? https.get({ ...options, ca, servername: 'localhost' }) : http.get(options);
+          req.on('response', (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+          });
+          req.on('timeout', () => req.destroy(new Error('timeout')));
+          req.on('error', reject);
+        });
+        stats[p].latencies.push(performance.now() - t);
+        stats[p].ops++;
+      } catch (err) {
+        stats[p].ops++;
+        error(p, String(err));
+      }
+      await sleep(jitter(secure ? 20_000 : 10_000));
+    }
+  }
+
+  const work: Array<Promise<void>> = [];
+  for (let i = 0; i < STUDENTS; i++) {
+    work.push(imapStudent(i), smtpStudent(i), pop3Student(i), webStudent(i, false), webStudent(i, true));
+    await sleep(20); // the class arrives over a couple of seconds
+  }
+  await Promise.all(work);
+  clearInterval(sampler);
+  rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]);
+
+  // Every acknowledged message must be in its recipient's Maildir (new/ or cur/).
+  const tagsByUser = new Map<string, Set<string>>();
+  for (const u of new Set(acknowledged.map((a) => a.to))) {
+    const found = new Set<string>();
+    for (const d of ['new', 'cur']) {
+      const dir = join(lab.dataDir, 'mail', u, d);
+      let files: string[] = [];
+      try {
+        files = readdirSync(dir);
+      } catch {
+        // no mail yet
+      }
+      for (const f of files) {
+        const head = readFileSync(join(dir, f), 'latin1').slice(0, 4096);
+        const m = /X-Soak-Tag: (\S+)/.exec(head);
+        if (m) found.add(m[1]);
+      }
+    }
+    tagsByUser.set(u, found);
+  }
+  const lost = acknowledged.filter((a) => !tagsByUser.get(a.to)?.has(a.tag));
+  await lab.stop();
+  lab.cleanup();
+
+  const pct = (xs: number[], q: number): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  };
+  console.log('\nprotocol  operations  errors   p50 ms   p99 ms   max ms');
+  for (const [p, s] of Object.entries(stats)) {
+    console.log(
+      `${p.padEnd(8)}  ${String(s.ops).padStart(10)}  ${String(s.errors).padStart(6)}  ${pct(s.latencies, 0.5).toFixed(1).padStart(7)}  ${pct(s.latencies, 0.99).toFixed(1).padStart(7)}  ${Math.max(
+        0,
+        ...s.latencies,
+      )
+        .toFixed(0)
+        .padStart(7)}`,
+    );
+    for (const e of s.firstErrors) console.log(`          ${e}`);
+  }
+  console.log('\ncommand            count   p50 ms   p99 ms');
+  for (const [k, v] of [...perCommand].sort())
+    console.log(`${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${pct(v, 0.5).toFixed(1).padStart(7)}  ${pct(v, 0.99).toFixed(1).padStart(7)}`);
+  const after = rss.filter(([t]) => t >= WARMUP_S);
+  let slope = 0;
+  if (after.length >= 2) {
+    const mx = after.reduce((a, [t]) => a + t, 0) / after.length;
+    const my = after.reduce((a, [, v]) => a + v, 0) / after.length;
+    const num = after.reduce((a, [t, v]) => a + (t - mx) * (v - my), 0);
+    const den = after.reduce((a, [t]) => a + (t - mx) ** 2, 0);
+    slope = den > 0 ? (num / den) * 60 : 0;
+  }
+  const mb = rss.map(([, v]) => v);
+  console.log(
+    `\nmessages acknowledged ${acknowledged.length}, lost ${lost.length}${
+      lost.length
+        ? ` (first: ${lost
+            .slice(0, 3)
+            .map((l) => `${l.tag} -> ${l.to}`)
+            .join(', ')})`
+        : ''
+    }`,
+  );
+  console.log(
+    `RSS MB: start ${mb[0]?.toFixed(1)}, min ${Math.min(...mb).toFixed(1)}, max ${Math.max(...mb).toFixed(1)}, end ${mb[mb.length - 1]?.toFixed(1)}; slope after ${WARMUP_S} s warm-up: ${slope.toFixed(2)} MB/min over ${after.length} samples`,
+  );
+  const errors = Object.values(stats).reduce((a, s) => a + s.errors, 0);
+  console.log(errors === 0 && lost.length === 0 ? 'soak: zero errors, nothing lost' : `soak: ${errors} errors, ${lost.length} lost`);
+}
+
+await main();
