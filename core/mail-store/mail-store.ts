@@ -22,7 +22,19 @@ import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_QUOTA } from './config.js';
 import { Folder, type NewFile } from './folder.js';
-import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, unlinkQuiet, writeAll, writeFileDurable } from './fs-util.js';
+import {
+  createFileDurable,
+  exists,
+  fsyncDir,
+  isEnoent,
+  mapLimit,
+  readdirOrEmpty,
+  readFileSizedSync,
+  storageError,
+  unlinkQuiet,
+  writeAll,
+  writeFileDurable,
+} from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
 import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
@@ -508,16 +520,9 @@ export class MailStore {
       for (const d of dests) await this.ensureFolderDirs(d.user, d.folder);
       await this.reserve.beforeData();
       const tmp = join(dests[0].dir, 'tmp', base);
-      const fh = await fsp.open(tmp, 'wx');
+      // The internal date is the file's mtime (what a rebuilt index reads back).
+      date = await createFileDurable(tmp, chunks, size);
       tmps.push(tmp);
-      try {
-        await writeAll(fh, chunks, 0);
-        // The internal date is the file's mtime (what a rebuilt index reads back).
-        date = Math.floor((await fh.stat()).mtimeMs);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
       // Every other target gets a link in its own tmp/ first; only when all exist are they renamed
       // into new/, so a failure part-way leaves no copy anywhere.
       for (const d of dests.slice(1)) tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', base)));
