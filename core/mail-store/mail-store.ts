@@ -32,7 +32,6 @@ import {
   readFileSizedSync,
   storageError,
   unlinkQuiet,
-  writeAll,
   writeFileDurable,
 } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { appendDurable, writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
+import { appendDurable, writeFileDurable, yieldToLoop } from './fs-util.js';
 
 export const UIDLIST_FILE = 'dovecot-uidlist';
 
