@@ -1,9 +1,23 @@
 // Small durable-file helpers for the mail store. Every write goes through writeAll: write(2) and
 // writev(2) may write fewer octets than asked without an error (a filling disk, a signal), and a
 // short write taken for a complete one is how a truncated message once got a 250.
-import { closeSync, openSync, promises as fsp, readFileSync, readSync, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  fsync,
+  ftruncateSync,
+  openSync,
+  promises as fsp,
+  readFileSync,
+  readSync,
+  writeSync,
+  writevSync,
+  type Dirent,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { MailStoreError } from './types.js';
 
 let tmpSeq = 0;
@@ -25,14 +39,139 @@ export async function writeAll(fh: FileHandle, chunks: readonly (Buffer | string
     if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
     total += bytesWritten;
     if (pos !== undefined) pos += bytesWritten;
-    // Drop what was written: whole buffers, then the written part of the next one.
-    let left = bytesWritten;
-    let i = 0;
-    while (i < bufs.length && left >= bufs[i].length) left -= bufs[i++].length;
-    bufs = bufs.slice(i);
-    if (left > 0) bufs[0] = bufs[0].subarray(left);
+    bufs = dropWritten(bufs, bytesWritten);
   }
   return total;
+}
+
+/** What is left to write after `written` octets: whole buffers dropped, then the written part of the next one. */
+function dropWritten(bufs: Buffer[], written: number): Buffer[] {
+  let left = written;
+  let i = 0;
+  while (i < bufs.length && left >= bufs[i].length) left -= bufs[i++].length;
+  const rest = bufs.slice(i);
+  if (left > 0) rest[0] = rest[0].subarray(left);
+  return rest;
+}
+
+/**
+ * Up to this many octets, a file the store creates or appends to is written with synchronous calls
+ * (open, write, fstat, close: page-cache work of microseconds) and only its fdatasync/fsync goes to
+ * the thread pool. Each fs/promises call is a thread-pool round trip plus a FileHandle promise on the
+ * event loop; a delivery made of fifteen of them spent most of its main-thread time dispatching them
+ * (issue 17, api bench). Larger files keep the asynchronous path, so no big write holds the loop.
+ */
+export const SYNC_WRITE_MAX = 64 * 1024;
+
+const fdatasyncFd = promisify(fdatasync);
+
+/**
+ * openSync, except that a failure is thrown after one turn of the event loop: failing at once, with
+ * no thread-pool round trip as the asynchronous open had, would let a caller that retries in a loop
+ * (a full disk refusing every new file) starve everyone else's I/O.
+ */
+async function openNow(path: string, flags: string): Promise<number> {
+  try {
+    return openSync(path, flags);
+  } catch (err) {
+    await yieldToLoop();
+    throw err;
+  }
+}
+const fsyncFd = promisify(fsync);
+
+/** writeAll for a file descriptor, synchronously (the same short-write rules). */
+export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], position?: number): number {
+  let bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)).filter((b) => b.length > 0);
+  let pos = position;
+  let total = 0;
+  while (bufs.length > 0) {
+    const batch = bufs.length > IOV_BATCH ? bufs.slice(0, IOV_BATCH) : bufs;
+    const bytesWritten = batch.length === 1 ? writeSync(fd, batch[0], 0, batch[0].length, pos ?? null) : writevSync(fd, batch, pos);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+    total += bytesWritten;
+    if (pos !== undefined) pos += bytesWritten;
+    bufs = dropWritten(bufs, bytesWritten);
+  }
+  return total;
+}
+
+/**
+ * Creates `path` (it must not exist) holding `chunks` (`size` octets), fdatasync'ed before this
+ * resolves; returns the file's mtime in whole milliseconds, taken after the write. A failure after
+ * the file was created removes it again.
+ */
+export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number): Promise<number> {
+  if (size > SYNC_WRITE_MAX) {
+    const fh = await fsp.open(path, 'wx');
+    try {
+      try {
+        await writeAll(fh, chunks, 0);
+        const mtime = (await fh.stat()).mtimeMs;
+        await fh.datasync();
+        return Math.floor(mtime);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await unlinkQuiet(path);
+      throw err;
+    }
+  }
+  const fd = await openNow(path, 'wx');
+  try {
+    try {
+      writeAllSync(fd, chunks, 0);
+      const mtime = fstatSync(fd).mtimeMs;
+      await fdatasyncFd(fd);
+      return Math.floor(mtime);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    await unlinkQuiet(path);
+    throw err;
+  }
+}
+
+/**
+ * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. On a failure the file
+ * is cut back to its old length; `onCutFailed` is called when that cut failed too (a part may remain).
+ */
+export async function appendDurable(path: string, text: string, durable: boolean, onCutFailed: () => void): Promise<void> {
+  if (Buffer.byteLength(text) > SYNC_WRITE_MAX) {
+    const fh = await fsp.open(path, 'a');
+    let size = -1;
+    try {
+      size = (await fh.stat()).size;
+      await writeAll(fh, [text]);
+      if (durable) await fh.datasync();
+    } catch (err) {
+      if (size >= 0) await fh.truncate(size).catch(onCutFailed);
+      else onCutFailed();
+      throw err;
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
+  const fd = await openNow(path, 'a');
+  let size = -1;
+  try {
+    size = fstatSync(fd).size;
+    writeAllSync(fd, [text]);
+    if (durable) await fdatasyncFd(fd);
+  } catch (err) {
+    try {
+      if (size < 0) throw err;
+      ftruncateSync(fd, size);
+    } catch {
+      onCutFailed();
+    }
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function errnoCode(err: unknown): string | undefined {
@@ -88,11 +227,12 @@ export function readFileSizedSync(path: string, size: number): Buffer {
 
 /** fsync of a directory, so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
+  // Opening and closing a directory is cheap and synchronous; the fsync itself goes to the thread pool.
+  const fd = await openNow(dir, 'r');
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -22,7 +22,18 @@ import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_QUOTA } from './config.js';
 import { Folder, type NewFile } from './folder.js';
-import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, unlinkQuiet, writeAll, writeFileDurable } from './fs-util.js';
+import {
+  createFileDurable,
+  exists,
+  fsyncDir,
+  isEnoent,
+  mapLimit,
+  readdirOrEmpty,
+  readFileSizedSync,
+  storageError,
+  unlinkQuiet,
+  writeFileDurable,
+} from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
 import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
@@ -527,16 +538,9 @@ export class MailStore {
       for (const p of live) {
         await this.reserve.beforeData();
         const tmp = join(p.dests[0].dir, 'tmp', p.base);
-        const fh = await fsp.open(tmp, 'wx');
+        // The internal date is the file's mtime (what a rebuilt index reads back).
+        p.date = await createFileDurable(tmp, p.chunks, p.size);
         p.tmps.push(tmp);
-        try {
-          await writeAll(fh, p.chunks, 0);
-          // The internal date is the file's mtime (what a rebuilt index reads back).
-          p.date = Math.floor((await fh.stat()).mtimeMs);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
         // Every other target gets a link in its own tmp/ first; only when all exist (of every part)
         // are they renamed into new/, so a failure part-way leaves no copy anywhere.
         for (const d of p.dests.slice(1)) p.tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', p.base)));

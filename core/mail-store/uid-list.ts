@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
+import { appendDurable, writeFileDurable, yieldToLoop } from './fs-util.js';
 
 export const UIDLIST_FILE = 'dovecot-uidlist';
 
@@ -142,25 +142,12 @@ export async function appendUidList(dir: string, list: UidList, lines: ReadonlyA
   let text = list.torn ? '\n' : '';
   for (const [uid, base] of lines) text += formatUidLine(uid, base);
   const wasTorn = list.torn === true;
-  const fh = await fsp.open(join(dir, UIDLIST_FILE), 'a');
-  let size = -1;
+  let cutFailed = false;
   try {
-    size = (await fh.stat()).size;
-    await writeAll(fh, [text]);
-    if (durable) await fh.datasync();
+    await appendDurable(join(dir, UIDLIST_FILE), text, durable, () => (cutFailed = true));
     list.torn = false;
   } catch (err) {
-    list.torn = true;
-    if (size >= 0) {
-      try {
-        await fh.truncate(size);
-        list.torn = wasTorn;
-      } catch {
-        // stays marked torn
-      }
-    }
+    list.torn = cutFailed || wasTorn;
     throw err;
-  } finally {
-    await fh.close();
   }
 }

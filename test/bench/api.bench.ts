@@ -9,6 +9,10 @@
 // (target: labnet at most 1.5x the in-memory double).
 // Options: --runs R (default 5), --messages N (default 1000), --connections C (default 5), --data-root DIR
 // (labnet's data directory's parent, default the temp dir; /dev/shm takes the disk out).
+// Each round also records this process's CPU time (user + system, every thread: the sender, the
+// receiver and the thread pool's file work) from the first send to the last message: on a busy
+// machine wall times swing by 2x between rounds while CPU times stay comparable, so the CPU ratio is
+// the figure to compare commits by there (it leaves out waiting for the disk: see the wall ratio).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,8 @@ interface Sample {
   lastMs: number;
   /** Send start to the last 250 the sender saw. */
   acceptedMs: number;
+  /** CPU time of this process (all threads) from send start to the last message. */
+  cpuMs: number;
 }
 
 /** Sends MESSAGES messages over a pool; resolves when every one was accepted. */
@@ -55,6 +61,7 @@ async function sendAll(port: number, tag: string): Promise<void> {
 }
 
 async function timed(send: () => Promise<void>, received: Promise<number>): Promise<Sample> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let acceptedMs = 0;
   const sending = send().then(() => {
@@ -62,9 +69,10 @@ async function timed(send: () => Promise<void>, received: Promise<number>): Prom
   });
   const count = await received;
   const lastMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   await sending;
   if (count < MESSAGES) throw new Error(`only ${count} of ${MESSAGES} messages arrived`);
-  return { lastMs, acceptedMs };
+  return { lastMs, acceptedMs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 async function runLabnet(round: number): Promise<Sample> {
@@ -141,7 +149,9 @@ for (let round = 0; round < RUNS; round++) {
   for (const p of peers) {
     const s = await p.run(round);
     samples.get(p.name)!.push(s);
-    console.log(`  round ${round + 1} ${p.name.padEnd(12)} last message ${s.lastMs.toFixed(0).padStart(6)} ms (last 250 at ${s.acceptedMs.toFixed(0)} ms)`);
+    console.log(
+      `  round ${round + 1} ${p.name.padEnd(12)} last message ${s.lastMs.toFixed(0).padStart(6)} ms (last 250 at ${s.acceptedMs.toFixed(0)} ms), cpu ${s.cpuMs.toFixed(0)} ms`,
+    );
   }
 }
 const med = (name: string, key: keyof Sample): number => median(samples.get(name)!.map((s) => s[key]));
@@ -150,7 +160,7 @@ console.log('\nmedians (time from the first send to the last message read back):
 for (const p of peers) {
   const last = med(p.name, 'lastMs');
   console.log(
-    `  ${p.name.padEnd(12)} ${last.toFixed(0).padStart(6)} ms  ${((MESSAGES / last) * 1000).toFixed(0).padStart(5)} msg/s  last 250 at ${med(p.name, 'acceptedMs').toFixed(0)} ms  ${(last / base).toFixed(2)}x the in-memory double`,
+    `  ${p.name.padEnd(12)} ${last.toFixed(0).padStart(6)} ms  ${((MESSAGES / last) * 1000).toFixed(0).padStart(5)} msg/s  last 250 at ${med(p.name, 'acceptedMs').toFixed(0)} ms  ${(last / base).toFixed(2)}x the in-memory double  cpu ${med(p.name, 'cpuMs').toFixed(0)} ms (${(med(p.name, 'cpuMs') / med('smtp-server', 'cpuMs')).toFixed(2)}x)`,
   );
 }
 const ratio = med('labnet', 'lastMs') / base;
