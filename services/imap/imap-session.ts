@@ -133,6 +133,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('THREAD=REFERENCES');
     // STATUS (SIZE) (RFC 8438), already answered by status.ts.
     caps.push('STATUS=SIZE');
+    caps.push('MULTIAPPEND');
     return caps.join(' ');
   }
 

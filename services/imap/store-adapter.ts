@@ -73,6 +73,9 @@ class StoreFolder implements ImapFolder {
     const r = await this.store.append(this.user, this.name, data, { flags, ...(internalDate !== undefined ? { internalDate } : {}), origin });
     return r.message;
   }
+  async appendMany(items: ReadonlyArray<{ data: Buffer; flags: readonly string[]; internalDate?: number }>, origin?: unknown): Promise<number[]> {
+    return (await this.store.appendMany(this.user, this.name, items, { origin })).uids;
+  }
   async copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>> {
     return (await this.store.copy(this.user, source.name, uids, this.name, { origin })).mapping;
   }

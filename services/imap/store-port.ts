@@ -71,6 +71,8 @@ export interface ImapFolder {
   /** Synchronously subscribes; returns the unsubscribe function. */
   watch(listener: (change: FolderChangeEvent) => void): () => void;
   append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<StoredMessage>;
+  /** MULTIAPPEND (RFC 3502): every message or none; the new UIDs in order. */
+  appendMany(items: ReadonlyArray<{ data: Buffer; flags: readonly string[]; internalDate?: number }>, origin?: unknown): Promise<number[]>;
   /** Copies `uids` of `source` here; returns [sourceUid, newUid] pairs. */
   copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>>;
   updateFlags(

@@ -7,6 +7,7 @@ import { storeErrorCode } from '../store-port.js';
 
 export function astring(tok: Token | undefined, what: string): string {
   if (!tok || tok.t === 'list') throw bad(`${what} expected`);
+  if (tok.t === 'string' && tok.binary) throw bad(`${what}: a literal8 (~{n}) is only allowed for APPEND data (RFC 3516)`);
   return tok.t === 'atom' ? tok.v : tok.v.toString('utf8');
 }
 

@@ -1,0 +1,205 @@
+// IMAP extensions of issue 19, as transcripts over an in-memory pair with the real mail store:
+// MULTIAPPEND (RFC 3502, all or nothing), LIST-EXTENDED (RFC 5258) with LIST-STATUS (RFC 5819), BINARY
+// (RFC 3516), with property tests for the new grammar and hostile inputs (too many messages, too many
+// octets, literal8 outside APPEND, failures part-way).
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import { TlsPolicy } from '../../core/line-session/index.js';
+import { MailStore } from '../../core/mail-store/index.js';
+import { parseCommand, ParseError } from '../../services/imap/command-parser.js';
+import { parseAppendMessages } from '../../services/imap/commands/append.js';
+import { imapCommandTable } from '../../services/imap/commands/registry.js';
+import { ImapError } from '../../services/imap/imap-errors.js';
+import { ImapSession } from '../../services/imap/imap-session.js';
+import { IMAP_LIMITS } from '../../services/imap/limits.js';
+import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
+import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+
+const extraStores: Array<{ store: MailStore; dir: string }> = [];
+
+/** A session factory over the fixture's store, or over a store with quota limits. */
+async function imap(o: { messages?: string[]; appendLimit?: number; quota?: { maxBytes?: number; maxMessages?: number } } = {}) {
+  const fixture = await mailFixture(o.messages ?? []);
+  let store = fixture.store;
+  if (o.quota) {
+    const dir = mkdtempSync(join(tmpdir(), 'labnet-ext-'));
+    store = new MailStore({ root: dir, quota: o.quota, indexSaveDelayMs: 0 });
+    await store.start();
+    extraStores.push({ store, dir });
+  }
+  const shared = {
+    store: new MailStoreAdapter(store),
+    accounts: fixture.accounts,
+    hostname: 'labnet.lab.test',
+    config: { appendLimit: o.appendLimit ?? 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
+    commands: imapCommandTable(),
+    sessionsPerUser: new Map<string, number>(),
+    tls: TlsPolicy.none(),
+  };
+  return { store, lab: transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events })) };
+}
+
+/** A logged-in session of alice. */
+async function alice(o: Parameters<typeof imap>[0] = {}): Promise<{ c: TranscriptClient; store: MailStore }> {
+  const { store, lab } = await imap(o);
+  const { client } = lab.open();
+  await client.line();
+  client.write('l LOGIN alice alice-lab\r\n');
+  while (!(await client.line())!.startsWith('l OK'));
+  return { c: client, store };
+}
+
+/** Sends one command (with its literals inline, LITERAL+) and returns every line up to its tagged reply. */
+async function cmd(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
+  c.write(`${tag} ${text}\r\n`);
+  const out: string[] = [];
+  for (;;) {
+    const l = await c.line();
+    if (l === null) throw new Error(`closed after ${JSON.stringify(out)}`);
+    out.push(l);
+    if (l.startsWith(`${tag} `)) return out;
+  }
+}
+
+const lit = (s: string): string => `{${Buffer.byteLength(s)}+}\r\n${s}`;
+const msg = (subject: string): string => `From: bob@lab.test\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
+
+test.after.always(async () => {
+  await closeMailFixtures();
+  for (const { store, dir } of extraStores.splice(0)) {
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- MULTIAPPEND (RFC 3502) ----
+
+test('MULTIAPPEND: two messages in one APPEND, each with its flags and date, APPENDUID names both UIDs', async (t) => {
+  const { c } = await alice();
+  const r = await cmd(c, 'a', `APPEND INBOX (\\Seen) "01-Feb-2024 10:00:00 +0000" ${lit(msg('one'))} (\\Flagged $Work) ${lit(msg('two'))}`);
+  t.regex(r.pop()!, /^a OK \[APPENDUID \d+ 1:2\] APPEND completed$/);
+  t.true((await cmd(c, 's', 'SELECT INBOX')).includes('* 2 EXISTS'));
+  const f = await cmd(c, 'f', 'FETCH 1:2 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+  t.regex(f[0], /^\* 1 FETCH \(FLAGS \(\\Seen( \\Recent)?\) INTERNALDATE "01-Feb-2024 10:00:00 \+0000" /);
+  t.regex(f.join('\n'), /Subject: one/);
+  t.regex(f.join('\n'), /\* 2 FETCH \(FLAGS \(\\Flagged \$Work( \\Recent)?\)[^]*Subject: two/);
+});
+
+test('MULTIAPPEND: synchronising literals, the second one refused as too big: nothing appended, the session goes on', async (t) => {
+  const { c } = await alice({ appendLimit: 2000 });
+  c.write(`a APPEND INBOX {${msg('one').length}}\r\n`);
+  t.regex((await c.line())!, /^\+ /);
+  c.write(`${msg('one')} {5000}\r\n`);
+  t.regex((await c.line())!, /^a NO \[TOOBIG\]/);
+  await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
+  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
+});
+
+test('MULTIAPPEND is all or nothing: over the quota on the third message stores none, no staging files are left', async (t) => {
+  const { c, store } = await alice({ quota: { maxMessages: 2 } });
+  const r = await cmd(c, 'a', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))} ${lit(msg('three'))}`);
+  t.regex(r.pop()!, /^a NO \[OVERQUOTA\]/);
+  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES UIDNEXT)'), ['* STATUS INBOX (MESSAGES 0 UIDNEXT 1)', 's OK STATUS completed']);
+  t.deepEqual(
+    readdirSync(store.root).filter((n) => n.startsWith('.deleted-')),
+    [],
+  );
+  // Two fit.
+  t.regex((await cmd(c, 'b', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))}`)).pop()!, /^b OK \[APPENDUID \d+ 1:2\]/);
+});
+
+test('MULTIAPPEND is all or nothing when the commit fails: keywords over the folder limit store none', async (t) => {
+  const { c } = await alice();
+  const kw = (from: number, n: number): string => Array.from({ length: n }, (_, i) => `k${from + i}`).join(' ');
+  t.regex((await cmd(c, 'a', `APPEND INBOX (${kw(0, 20)}) ${lit(msg('zero'))}`)).pop()!, /^a OK/);
+  // Each message alone fits (20 + 4 and 20 + 4 keywords), both together do not (20 + 8 > 26).
+  const r = await cmd(c, 'b', `APPEND INBOX (${kw(20, 4)}) ${lit(msg('one'))} (${kw(30, 4)}) ${lit(msg('two'))}`);
+  t.regex(r.pop()!, /^b NO \[LIMIT\]/);
+  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 1)', 's OK STATUS completed']);
+});
+
+test('MULTIAPPEND hostile input: more literals than maxLiterals, a missing literal, flags twice, an empty message', async (t) => {
+  const { c } = await alice();
+  const many = Array.from({ length: IMAP_LIMITS.maxLiterals + 1 }, () => lit('x')).join(' ');
+  t.regex((await cmd(c, 'a', `APPEND INBOX ${many}`)).pop()!, /^a (BAD|NO) \[TOOBIG\]/);
+  t.regex((await cmd(c, 'b', `APPEND INBOX ${lit(msg('one'))} (\\Seen)`)).pop()!, /^b BAD /);
+  t.regex((await cmd(c, 'c', `APPEND INBOX (\\Seen) (\\Seen) ${lit(msg('one'))}`)).pop()!, /^c BAD /);
+  t.regex((await cmd(c, 'd', `APPEND INBOX ${lit(msg('one'))} {0+}\r\n`)).pop()!, /^d NO Empty message/);
+  t.regex((await cmd(c, 'e', `APPEND INBOX ${lit(msg('one'))} "not a date" ${lit(msg('two'))}`)).pop()!, /^e BAD invalid date-time/);
+  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
+});
+
+// ---- the APPEND grammar (property tests) ----
+
+const flagArb = fc.constantFrom('\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '$Work', 'todo');
+const messageArb = fc.record({
+  flags: fc.option(fc.uniqueArray(flagArb, { maxLength: 4 }), { nil: undefined }),
+  date: fc.option(fc.constantFrom('"17-Jul-1996 02:44:25 -0700"', '" 1-Feb-2024 10:00:00 +0000"'), { nil: undefined }),
+  body: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  binary: fc.boolean(),
+});
+
+test('APPEND grammar: any valid sequence of messages parses back to the same flags, dates and octets (property)', (t) => {
+  fc.assert(
+    fc.property(fc.array(messageArb, { minLength: 1, maxLength: 6 }), (msgs) => {
+      const parts: Buffer[] = [Buffer.from('t APPEND INBOX')];
+      for (const m of msgs) {
+        if (m.flags) parts.push(Buffer.from(` (${m.flags.join(' ')})`));
+        if (m.date) parts.push(Buffer.from(` ${m.date}`));
+        parts.push(Buffer.from(` ${m.binary ? '~' : ''}{${m.body.length}}\r\n`), Buffer.from(m.body));
+      }
+      const cmd = parseCommand(Buffer.concat(parts));
+      const got = parseAppendMessages(cmd.args.slice(1));
+      return (
+        got.length === msgs.length &&
+        got.every(
+          (g, i) =>
+            g.data.equals(Buffer.from(msgs[i].body)) &&
+            g.flags.join(' ') === (msgs[i].flags ?? []).join(' ') &&
+            (g.date !== undefined) === (msgs[i].date !== undefined),
+        )
+      );
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
+
+test('APPEND grammar: random token soup never throws anything but BAD/parse errors (property)', (t) => {
+  const tokenArb = fc.constantFrom(
+    '(\\Seen)',
+    '()',
+    '"17-Jul-1996 02:44:25 -0700"',
+    '"junk"',
+    '{3}\r\nabc',
+    '~{2}\r\n\0\0',
+    'atom',
+    '(a (b))',
+    'CATENATE',
+    '~foo',
+    '~{',
+    '{99}\r\n',
+  );
+  fc.assert(
+    fc.property(fc.array(tokenArb, { maxLength: 8 }), (toks) => {
+      try {
+        const cmd = parseCommand(Buffer.from(`t APPEND INBOX ${toks.join(' ')}`));
+        parseAppendMessages(cmd.args.slice(1));
+      } catch (err) {
+        return err instanceof ParseError || (err instanceof ImapError && err.kind === 'BAD');
+      }
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  t.pass();
+});
+
+test('a literal8 outside APPEND data is BAD, and the session goes on', async (t) => {
+  const { c } = await alice();
+  t.regex((await cmd(c, 'a', 'CREATE ~{3+}\r\nabc')).pop()!, /^a BAD .*literal8/);
+  await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
+});
