@@ -134,6 +134,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     // STATUS (SIZE) (RFC 8438), already answered by status.ts.
     caps.push('STATUS=SIZE');
     caps.push('MULTIAPPEND');
+    caps.push('LIST-EXTENDED');
     return caps.join(' ');
   }
 

@@ -29,4 +29,8 @@ export const IMAP_LIMITS = {
   maxListPattern: 1024,
   /** Patterns in one LIST-EXTENDED command (RFC 5258 allows a list). */
   maxListPatterns: 64,
+  /** Subscriptions without a mailbox that one LIST (SUBSCRIBED) or LSUB answers (the rest are left out). */
+  maxListSubscriptionsShown: 10_000,
+  /** Names one user may subscribe to (SUBSCRIBE beyond it is NO [LIMIT]). */
+  maxSubscriptions: 10_000,
 } as const;

@@ -151,6 +151,9 @@ export class MailStoreAdapter implements ImapStore {
   subscribe(user: string, name: string, on: boolean): Promise<void> {
     return on ? this.store.subscribe(user, name) : this.store.unsubscribe(user, name);
   }
+  subscriptions(user: string): Promise<string[]> {
+    return this.store.subscriptions(user);
+  }
   status(user: string, name: string): Promise<FolderCounts> {
     return this.store.status(user, name);
   }

@@ -108,6 +108,8 @@ export interface ImapStore {
   delete(user: string, name: string): Promise<void>;
   rename(user: string, from: string, to: string): Promise<void>;
   subscribe(user: string, name: string, on: boolean): Promise<void>;
+  /** The user's subscribed names, whether the mailboxes exist or not (RFC 3501 section 6.3.6). */
+  subscriptions(user: string): Promise<string[]>;
   status(user: string, name: string): Promise<FolderCounts>;
   /** The user's usage and limits over every folder (RFC 9208; a limit is absent when there is none). */
   quota(user: string): Promise<QuotaUsage>;

@@ -203,3 +203,127 @@ test('a literal8 outside APPEND data is BAD, and the session goes on', async (t)
   t.regex((await cmd(c, 'a', 'CREATE ~{3+}\r\nabc')).pop()!, /^a BAD .*literal8/);
   await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
 });
+
+// ---- LIST-EXTENDED (RFC 5258) and LIST-STATUS (RFC 5819) ----
+
+/** Folders a, a.b, a.c.d (a.c does not exist), a.x subscribed then deleted; subscribed: a.b, a.c.d, a.x. */
+async function listFixture(): Promise<TranscriptClient> {
+  const { c } = await alice();
+  for (const n of ['a', 'a.b', 'a.c.d', 'a.x']) t0((await cmd(c, 'c', `CREATE ${n}`)).pop());
+  for (const n of ['a.b', 'a.c.d', 'a.x']) t0((await cmd(c, 's', `SUBSCRIBE ${n}`)).pop());
+  t0((await cmd(c, 'd', 'DELETE a.x')).pop());
+  return c;
+}
+function t0(line: string | undefined): void {
+  if (!line || !/^\w+ OK/.test(line)) throw new Error(`setup failed: ${line}`);
+}
+
+test('LIST (SUBSCRIBED): a subscription without a mailbox is \\NonExistent, never \\Noselect; LSUB lists it too', async (t) => {
+  const c = await listFixture();
+  t.deepEqual(await cmd(c, 'l', 'LIST (SUBSCRIBED) "" a*'), [
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.c.d',
+    '* LIST (\\NonExistent \\Subscribed) "." a.x',
+    'l OK LIST completed',
+  ]);
+  t.deepEqual(await cmd(c, 'm', 'LSUB "" a.*'), ['* LSUB () "." a.b', '* LSUB () "." a.c.d', '* LSUB () "." a.x', 'm OK LSUB completed']);
+  // Plain LIST shows folders only.
+  t.deepEqual(await cmd(c, 'n', 'LIST "" a.%'), ['* LIST (\\HasNoChildren) "." a.b', '* LIST (\\Noselect \\HasChildren) "." a.c', 'n OK LIST completed']);
+});
+
+test('LIST (SUBSCRIBED RECURSIVEMATCH): a matching parent of a selected name no pattern matches gets CHILDINFO', async (t) => {
+  const c = await listFixture();
+  t.deepEqual(await cmd(c, 'l', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a.% RETURN (CHILDREN)'), [
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
+    '* LIST (\\NonExistent \\Subscribed) "." a.x',
+    '* LIST (\\NonExistent \\HasChildren) "." a.c ("CHILDINFO" ("SUBSCRIBED"))',
+    'l OK LIST completed',
+  ]);
+  t.deepEqual(await cmd(c, 'm', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" (a a.b)'), [
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
+    '* LIST (\\HasChildren) "." a ("CHILDINFO" ("SUBSCRIBED"))',
+    'm OK LIST completed',
+  ]);
+  // Every selected descendant is listed itself: no CHILDINFO.
+  t.deepEqual(await cmd(c, 'n', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a*'), [
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.c.d',
+    '* LIST (\\NonExistent \\Subscribed) "." a.x',
+    'n OK LIST completed',
+  ]);
+});
+
+test('LIST-EXTENDED: several patterns, RETURN (SUBSCRIBED CHILDREN STATUS), REMOTE; no STATUS for names that cannot be selected', async (t) => {
+  const c = await listFixture();
+  t.deepEqual(await cmd(c, 'l', 'LIST (REMOTE) "" (a.b a a.x a.c) RETURN (SUBSCRIBED CHILDREN STATUS (MESSAGES))'), [
+    '* LIST (\\HasChildren) "." a',
+    '* STATUS a (MESSAGES 0)',
+    '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
+    '* STATUS a.b (MESSAGES 0)',
+    // a.c does not exist, a.c.d does: the parent stands in as \Noselect (as without LIST-EXTENDED).
+    '* LIST (\\Noselect \\HasChildren) "." a.c',
+    'l OK LIST completed',
+  ]);
+  t.deepEqual(await cmd(c, 'm', 'LIST (SUBSCRIBED) "" a.x RETURN (STATUS (MESSAGES))'), ['* LIST (\\NonExistent \\Subscribed) "." a.x', 'm OK LIST completed']);
+});
+
+test('LIST-EXTENDED hostile and wrong options: unknown selection or return options, RECURSIVEMATCH alone or with REMOTE only are BAD', async (t) => {
+  const { c } = await alice();
+  for (const [tag, text] of [
+    ['a', 'LIST (IMAPTEST) "" ""'],
+    ['b', 'LIST (RECURSIVEMATCH) "" %'],
+    ['c', 'LIST (RECURSIVEMATCH REMOTE) "" %'],
+    ['d', 'LIST "" % RETURN (IMAPTEST)'],
+    ['e', 'LIST "" % RETURN (STATUS)'],
+    ['f', 'LIST "" % RETURN (STATUS (FROB))'],
+    ['g', `LIST "" (${Array.from({ length: IMAP_LIMITS.maxListPatterns + 1 }, () => '%').join(' ')})`],
+    ['h', 'LIST ((SUBSCRIBED)) "" %'],
+  ])
+    t.regex((await cmd(c, tag, text)).pop()!, new RegExp(`^${tag} BAD `), text);
+  await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
+});
+
+test.serial('SUBSCRIBE is bounded: beyond maxSubscriptions it is NO [LIMIT]', async (t) => {
+  const limits = IMAP_LIMITS as { maxSubscriptions: number };
+  const was = limits.maxSubscriptions;
+  try {
+    const { c, store } = await alice();
+    // The default folders are subscribed at first login.
+    const existing = (await store.subscriptions('alice')).length;
+    limits.maxSubscriptions = existing + 3;
+    for (const n of ['x1', 'x2', 'x3']) t.regex((await cmd(c, 's', `SUBSCRIBE ${n}`)).pop()!, /^s OK/);
+    t.is((await cmd(c, 't', 'SUBSCRIBE x4')).pop(), `t NO [LIMIT] At most ${existing + 3} subscriptions`);
+    t.regex((await cmd(c, 'u', 'UNSUBSCRIBE x1')).pop()!, /^u OK/);
+    t.regex((await cmd(c, 'v', 'SUBSCRIBE x4')).pop()!, /^v OK/);
+  } finally {
+    limits.maxSubscriptions = was;
+  }
+});
+
+test('LIST-EXTENDED grammar: any mix of known and unknown options answers OK or BAD, never anything else (property)', async (t) => {
+  let c = (await alice()).c;
+  let bads = 0;
+  const sel = fc.subarray(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE', 'FROB']);
+  const ret = fc.subarray(['SUBSCRIBED', 'CHILDREN', 'SPECIAL-USE', 'STATUS (MESSAGES UNSEEN)', 'FROB']);
+  const pats = fc.array(fc.constantFrom('%', '*', 'INBOX', '"a b"', 'Tr*', '""'), { minLength: 1, maxLength: 3 });
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.option(sel), pats, fc.option(ret), async (s, p, r) => {
+      const text = `LIST ${s ? `(${s.join(' ')}) ` : ''}"" ${p.length === 1 ? p[0] : `(${p.join(' ')})`}${r ? ` RETURN (${r.join(' ')})` : ''}`;
+      // A fresh session before the session's bad-command limit ends it.
+      if (bads >= IMAP_LIMITS.maxBadCommands - 5) {
+        c = (await alice()).c;
+        bads = 0;
+      }
+      const reply = (await cmd(c, `p${n++}`, text)).pop()!;
+      if (/ BAD /.test(reply)) bads++;
+      const wantBad =
+        (s?.includes('FROB') ?? false) ||
+        (r?.includes('FROB') ?? false) ||
+        (s !== null && s.includes('RECURSIVEMATCH') && !s.some((o) => o !== 'RECURSIVEMATCH' && o !== 'REMOTE'));
+      return wantBad ? / BAD /.test(reply) : / OK LIST completed$/.test(reply);
+    }),
+    { numRuns: 150 },
+  );
+  t.pass();
+});
