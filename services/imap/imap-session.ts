@@ -135,6 +135,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('STATUS=SIZE');
     caps.push('MULTIAPPEND');
     caps.push('LIST-EXTENDED');
+    caps.push('BINARY');
     return caps.join(' ');
   }
 

@@ -16,6 +16,7 @@ import { ImapError } from '../../services/imap/imap-errors.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
+import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from '../../services/imap/transfer-decode.js';
 import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
 
 const extraStores: Array<{ store: MailStore; dir: string }> = [];
@@ -326,4 +327,152 @@ test('LIST-EXTENDED grammar: any mix of known and unknown options answers OK or 
     { numRuns: 150 },
   );
   t.pass();
+});
+
+// ---- BINARY (RFC 3516) ----
+
+/** A reference quoted-printable encoder (RFC 2045 section 6.7): every octet but safe printables as =XX, soft breaks at 70. */
+function qpEncode(data: Uint8Array): string {
+  let out = '';
+  let line = '';
+  for (const b of data) {
+    const safe = b >= 33 && b <= 126 && b !== 61;
+    const piece = safe ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (line.length + piece.length > 70) {
+      out += `${line}=\r\n`;
+      line = '';
+    }
+    line += piece;
+  }
+  return out + line;
+}
+
+test('base64 decoding: any octets, encoded and broken into lines with white space anywhere, decode back (property)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      fc.constantFrom('\r\n', '\n', ' ', '\t', '  \r\n'),
+      (data, cuts, ws) => {
+        let text = Buffer.from(data).toString('base64');
+        for (const c of cuts) {
+          const at = c % (text.length + 1);
+          text = text.slice(0, at) + ws + text.slice(at);
+        }
+        return decodeBase64(Buffer.from(text, 'latin1')).equals(Buffer.from(data));
+      },
+    ),
+    { numRuns: 500 },
+  );
+  t.pass();
+});
+
+test('quoted-printable decoding: the reference encoding of any octets decodes back; any input decodes without growing past its bound (property)', (t) => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (data) => decodeQuotedPrintable(Buffer.from(qpEncode(data), 'latin1')).equals(Buffer.from(data))),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (data) => {
+      const src = Buffer.from(data);
+      const lfs = data.filter((b) => b === 0x0a).length;
+      return decodeQuotedPrintable(src).length <= src.length + lfs && decodeBase64(src).length <= src.length;
+    }),
+    { numRuns: 500 },
+  );
+  // RFC 2045 6.7: trailing white space dropped, "=" at the end (after padding) a soft break, bad escapes kept.
+  t.is(decodeQuotedPrintable(Buffer.from('hello  \r\nbar=\r\n\r\nfoo\t= \r\n=62 =4\r\n=ZZ')).toString('latin1'), 'hello\r\nbar\r\nfoo\tb =4\r\n=ZZ');
+  t.is(decodeTransfer(Buffer.from('x'), 'x-uuencode'), undefined);
+  t.is(decodeTransfer(Buffer.from('x'), ' 8BIT ')!.toString(), 'x');
+});
+
+/** How the transcript client shows UTF-8 octets (it reads latin1). */
+const latin1 = (s: string): string => Buffer.from(s).toString('latin1');
+
+const MIXED = [
+  'From: bob@lab.test',
+  'Subject: parts',
+  'Content-Type: multipart/mixed; boundary="b"',
+  '',
+  '--b',
+  'Content-Type: text/plain',
+  'Content-Transfer-Encoding: quoted-printable',
+  '',
+  'caf=C3=A9 =',
+  'ok',
+  '--b',
+  'Content-Type: application/octet-stream',
+  'Content-Transfer-Encoding: base64',
+  '',
+  Buffer.from([0, 1, 2, 0xff, 13, 10]).toString('base64'),
+  '--b',
+  'Content-Type: application/x-thing',
+  'Content-Transfer-Encoding: x-uuencode',
+  '',
+  'begin 644 x',
+  '--b--',
+  '',
+].join('\r\n');
+
+test('FETCH BINARY: decoded parts, literal8 only for data with NUL, BINARY.SIZE, partials; BINARY sets \\Seen, BINARY.PEEK does not', async (t) => {
+  const { c } = await alice({ messages: [MIXED] });
+  await cmd(c, 's', 'SELECT INBOX');
+  t.deepEqual(await cmd(c, 'a', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])'), [
+    '* 1 FETCH (BINARY.SIZE[1] 8 BINARY[1] {8}',
+    latin1('café ok)'),
+    'a OK FETCH completed',
+  ]);
+  const b = await cmd(c, 'b', 'FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])');
+  t.is(b[0], '* 1 FETCH (BINARY[2] ~{6}');
+  t.is(Buffer.from(b[1], 'latin1').subarray(0, 4).toString('hex'), '000102ff');
+  t.is(b[2], ' BINARY.SIZE[2] 6)');
+  t.deepEqual(await cmd(c, 'c', 'FETCH 1 (BINARY.PEEK[1]<2.3> FLAGS)'), [
+    '* 1 FETCH (BINARY[1]<2> {3}',
+    latin1('fé FLAGS (\\Recent))'),
+    'c OK FETCH completed',
+  ]);
+  t.deepEqual(await cmd(c, 'd', 'FETCH 1 (BINARY[1]<100.3>)'), ['* 1 FETCH (BINARY[1]<100> {0}', ' FLAGS (\\Seen \\Recent))', 'd OK FETCH completed']);
+  // BINARY[] is the whole message, unchanged.
+  t.regex((await cmd(c, 'e', 'UID FETCH 1 (BINARY.SIZE[])'))[0], new RegExp(`BINARY\\.SIZE\\[\\] ${Buffer.byteLength(MIXED)}`));
+});
+
+test('FETCH BINARY of a part in an unknown transfer encoding is NO [UNKNOWN-CTE]; bad binary sections are BAD', async (t) => {
+  const { c } = await alice({ messages: [MIXED] });
+  await cmd(c, 's', 'SELECT INBOX');
+  t.regex((await cmd(c, 'a', 'FETCH 1 (BINARY.PEEK[3])')).pop()!, /^a NO \[UNKNOWN-CTE\]/);
+  t.regex((await cmd(c, 'b', 'FETCH 1 (BINARY.SIZE[3])')).pop()!, /^b NO \[UNKNOWN-CTE\]/);
+  for (const [tag, item] of [
+    ['c', 'BINARY[1.HEADER]'],
+    ['d', 'BINARY[TEXT]'],
+    ['e', 'BINARY.SIZE[1]<0.5>'],
+    ['f', 'BINARY[0]'],
+    ['g', 'BINARY.PEEK[1.MIME]'],
+  ])
+    t.regex((await cmd(c, tag, `FETCH 1 (${item})`)).pop()!, new RegExp(`^${tag} BAD `), item);
+  // A part that does not exist is empty, as BODY[] answers it.
+  t.deepEqual(await cmd(c, 'h', 'FETCH 1 (BINARY.PEEK[9])'), ['* 1 FETCH (BINARY[9] {0}', ')', 'h OK FETCH completed']);
+  await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
+});
+
+test('APPEND with a literal8 holding NUL: stored base64-encoded (BODY[1] is a plain literal), BINARY[1] gives the octets back', async (t) => {
+  const { c } = await alice();
+  const head = 'From: bob@lab.test\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n';
+  const body = Buffer.from([0, 0x2d, 0xe4, 13, 10, 0, 13, 10]);
+  const message = Buffer.concat([Buffer.from(head), body]);
+  c.write(`a APPEND INBOX ~{${message.length}+}\r\n${message.toString('latin1')}\r\n`);
+  t.regex((await c.line())!, /^a OK \[APPENDUID \d+ 1\]/);
+  await cmd(c, 's', 'SELECT INBOX');
+  const f = await cmd(c, 'f', 'FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.MIME])');
+  t.is(f[1], Buffer.from(body).toString('base64'));
+  t.true(f.some((l) => l === 'Content-Transfer-Encoding: base64'));
+  const b = await cmd(c, 'b', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])');
+  t.is(b[0], `* 1 FETCH (BINARY.SIZE[1] ${body.length} BINARY[1] ~{${body.length}}`);
+  // Without NUL octets a literal8 message is stored as it was sent.
+  const plain = Buffer.from('Subject: x\r\n\r\n\u00e9\r\n', 'latin1');
+  c.write(`p APPEND INBOX ~{${plain.length}+}\r\n${plain.toString('latin1')}\r\n`);
+  t.regex((await c.line())!, /^\* 2 EXISTS|^p OK/);
+  t.deepEqual(
+    (await cmd(c, 'g', 'FETCH 2 (RFC822.SIZE)')).filter((l) => l.includes('RFC822.SIZE')),
+    [`* 2 FETCH (RFC822.SIZE ${plain.length})`],
+  );
 });

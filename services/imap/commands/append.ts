@@ -6,6 +6,7 @@
 import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
+import { encodeBinaryParts } from '../append-binary.js';
 import { formatSet } from '../sequence-set.js';
 import type { ImapFolder } from '../store-port.js';
 import { flagList, mailbox, storeFailure } from './args.js';
@@ -35,7 +36,8 @@ export function parseAppendMessages(args: readonly Token[]): AppendMessage[] {
       date = parseImapDateTime(a.v.toString('latin1'));
       if (date === undefined) throw bad('invalid date-time');
     } else if (a.t === 'string') {
-      out.push({ flags: flags ?? [], date, data: a.v });
+      // A literal8 may hold NUL octets: those parts are stored base64-encoded (RFC 3516 section 4.4).
+      out.push({ flags: flags ?? [], date, data: a.binary ? encodeBinaryParts(a.v) : a.v });
       flags = undefined;
       date = undefined;
     } else throw bad('APPEND: expected flags, a date-time or the message as a literal');
