@@ -136,6 +136,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('MULTIAPPEND');
     caps.push('LIST-EXTENDED');
     caps.push('BINARY');
+    caps.push('CATENATE');
     return caps.join(' ');
   }
 

@@ -33,4 +33,6 @@ export const IMAP_LIMITS = {
   maxListSubscriptionsShown: 10_000,
   /** Names one user may subscribe to (SUBSCRIBE beyond it is NO [LIMIT]). */
   maxSubscriptions: 10_000,
+  /** TEXT and URL parts of one CATENATE (RFC 4469); the literals among them also count against maxLiterals. */
+  maxCatenateParts: 64,
 } as const;

@@ -13,6 +13,7 @@ import { parseCommand, ParseError } from '../../services/imap/command-parser.js'
 import { parseAppendMessages } from '../../services/imap/commands/append.js';
 import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { ImapError } from '../../services/imap/imap-errors.js';
+import { parseImapUrl } from '../../services/imap/imap-url.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
@@ -475,4 +476,99 @@ test('APPEND with a literal8 holding NUL: stored base64-encoded (BODY[1] is a pl
     (await cmd(c, 'g', 'FETCH 2 (RFC822.SIZE)')).filter((l) => l.includes('RFC822.SIZE')),
     [`* 2 FETCH (RFC822.SIZE ${plain.length})`],
   );
+});
+
+// ---- CATENATE (RFC 4469) and IMAP URLs (RFC 5092) ----
+
+test('IMAP URL parse: generated URLs parse back; any string is answered without throwing, fast, and other users are refused (property)', (t) => {
+  const seg = fc.stringMatching(/^[A-Za-z0-9&._-]{1,12}$/);
+  fc.assert(
+    fc.property(
+      fc.array(seg, { minLength: 1, maxLength: 3 }),
+      fc.option(fc.integer({ min: 1, max: 0xffffffff }), { nil: undefined }),
+      fc.integer({ min: 1, max: 0xffffffff }),
+      fc.constantFrom('', 'HEADER', 'TEXT', '1', '1.2.MIME', 'HEADER.FIELDS%20(Subject)'),
+      fc.option(fc.tuple(fc.nat(), fc.option(fc.integer({ min: 1, max: 99999 }), { nil: undefined })), { nil: undefined }),
+      fc.boolean(),
+      (path, validity, uid, section, partial, absolute) => {
+        const url = `${absolute ? 'imap://alice;AUTH=*@labnet.lab.test:143' : ''}/${path.join('/')}${validity ? `;UIDVALIDITY=${validity}` : ''}/;UID=${uid}${section ? `/;SECTION=${section}` : ''}${partial ? `/;PARTIAL=${partial[0]}${partial[1] ? `.${partial[1]}` : ''}` : ''}`;
+        const u = parseImapUrl(url, 'alice');
+        return (
+          u !== undefined &&
+          u.mailbox === path.join('/') &&
+          u.uid === uid &&
+          u.uidValidity === validity &&
+          u.section === section.replace('%20', ' ') &&
+          u.partial?.offset === partial?.[0] &&
+          u.partial?.length === partial?.[1]
+        );
+      },
+    ),
+    { numRuns: 400 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), fc.constantFrom('', '/INBOX/;UID=1', 'imap://x@h/INBOX/;UID=1'), (junk, prefix) => {
+      const r = parseImapUrl(prefix + junk, 'alice');
+      return r === undefined || typeof r.uid === 'number';
+    }),
+    { numRuns: 500 },
+  );
+  t.is(parseImapUrl('imap://bob@labnet/INBOX/;UID=1', 'alice'), undefined);
+  t.is(parseImapUrl('/INBOX/;UID=1;URLAUTH=anonymous:internal:91354a473744909de610943775f92038', 'alice'), undefined);
+  t.is(parseImapUrl(`/${'a'.repeat(3000)}/;UID=1`, 'alice'), undefined);
+  t.is(parseImapUrl(`/${'a/'.repeat(900)};;;/;UID=1`, 'alice'), undefined);
+  t.truthy(parseImapUrl('IMAP://ALICE@labnet/INBOX/;UID=1', 'alice'));
+});
+
+test('CATENATE: TEXT and URL parts (a section, a partial, the whole message) build one message; APPENDUID as usual', async (t) => {
+  const { c } = await alice({ messages: [MIXED] });
+  const status = await cmd(c, 'v', 'STATUS INBOX (UIDVALIDITY)');
+  const validity = /UIDVALIDITY (\d+)/.exec(status[0])![1];
+  const r = await cmd(
+    c,
+    'a',
+    `APPEND Drafts (\\Draft) CATENATE (URL "/INBOX;UIDVALIDITY=${validity}/;UID=1/;SECTION=HEADER.FIELDS%20(From)" TEXT ${lit('Subject: built\r\n\r\n')} URL "/INBOX/;UID=1/;SECTION=1/;PARTIAL=0.4" TEXT ${lit('!\r\n')})`,
+  );
+  t.regex(r.pop()!, /^a OK \[APPENDUID \d+ 1\] APPEND completed$/);
+  await cmd(c, 's', 'SELECT Drafts');
+  const f = await cmd(c, 'f', 'FETCH 1 (FLAGS BODY.PEEK[])');
+  // HEADER.FIELDS ends with its blank line (RFC 3501 section 6.4.5): the URL part brings it along.
+  t.deepEqual(f.slice(1, 7), ['From: bob@lab.test', '', 'Subject: built', '', 'caf=!', ')']);
+  t.regex(f[0], /FLAGS \(\\Draft( \\Recent)?\)/);
+  // The whole message by URL, in a MULTIAPPEND beside a plain literal.
+  t.regex(
+    (await cmd(c, 'b', `APPEND Drafts CATENATE (URL "imap://alice@labnet.lab.test/INBOX/;UID=1") ${lit(msg('plain'))}`)).pop()!,
+    /^b OK \[APPENDUID \d+ 2:3\]/,
+  );
+  t.regex((await cmd(c, 'g', 'FETCH 2 (RFC822.SIZE)'))[0], new RegExp(`RFC822\\.SIZE ${Buffer.byteLength(MIXED)}\\)`));
+});
+
+test('CATENATE refusals: BADURL for other users, a changed UIDVALIDITY, missing messages and URLAUTH; TRYCREATE first; TOOBIG; nothing is appended', async (t) => {
+  const { c } = await alice({ messages: [MIXED], appendLimit: 2000 });
+  const bads = [
+    'imap://bob@labnet/INBOX/;UID=1',
+    '/INBOX;UIDVALIDITY=1/;UID=1',
+    '/INBOX/;UID=99',
+    '/Nope/;UID=1',
+    '/INBOX/;UID=1/;SECTION=9.TEXT',
+    '/INBOX/;UID=1;URLAUTH=anonymous:internal:0123',
+    'http://example.org/',
+  ];
+  for (const [i, url] of bads.entries()) {
+    const r = (await cmd(c, `b${i}`, `APPEND Drafts CATENATE (TEXT ${lit('Subject: x\r\n\r\n')} URL "${url}")`)).pop()!;
+    t.true(r.startsWith(`b${i} NO [BADURL ${url}] `), r);
+  }
+  // MULTIAPPEND with a bad URL in the second message: the first is not stored either.
+  t.regex((await cmd(c, 'm', `APPEND Drafts ${lit(msg('one'))} CATENATE (URL "/INBOX/;UID=99")`)).pop()!, /^m NO \[BADURL /);
+  t.regex((await cmd(c, 'n', 'APPEND Nowhere CATENATE (URL "/INBOX/;UID=99")')).pop()!, /^n NO \[TRYCREATE\]/);
+  t.true(Buffer.byteLength(MIXED) * 8 > 2000);
+  const twice = Array.from({ length: 8 }, () => 'URL "/INBOX/;UID=1"').join(' ');
+  t.regex((await cmd(c, 'o', `APPEND Drafts CATENATE (${twice})`)).pop()!, /^o NO \[TOOBIG\]/);
+  t.regex((await cmd(c, 'p', 'APPEND Drafts CATENATE (TEXT "quoted")')).pop()!, /^p BAD /);
+  t.regex((await cmd(c, 'q', 'APPEND Drafts CATENATE ()')).pop()!, /^q BAD /);
+  t.regex(
+    (await cmd(c, 'r', `APPEND Drafts CATENATE (${Array.from({ length: IMAP_LIMITS.maxCatenateParts + 1 }, () => 'URL "/INBOX/;UID=1"').join(' ')})`)).pop()!,
+    /^r BAD /,
+  );
+  t.deepEqual(await cmd(c, 's', 'STATUS Drafts (MESSAGES)'), ['* STATUS Drafts (MESSAGES 0)', 's OK STATUS completed']);
 });
