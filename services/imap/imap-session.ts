@@ -137,6 +137,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('LIST-EXTENDED');
     caps.push('BINARY');
     caps.push('CATENATE');
+    caps.push('SEARCHRES');
     return caps.join(' ');
   }
 

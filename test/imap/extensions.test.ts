@@ -9,13 +9,16 @@ import test from 'ava';
 import fc from 'fast-check';
 import { TlsPolicy } from '../../core/line-session/index.js';
 import { MailStore } from '../../core/mail-store/index.js';
-import { parseCommand, ParseError } from '../../services/imap/command-parser.js';
+import { parseCommand, ParseError, type Token } from '../../services/imap/command-parser.js';
 import { parseAppendMessages } from '../../services/imap/commands/append.js';
 import { imapCommandTable } from '../../services/imap/commands/registry.js';
+import { expandSavedKeys, saveResult, takeSave } from '../../services/imap/commands/searchres.js';
 import { ImapError } from '../../services/imap/imap-errors.js';
 import { parseImapUrl } from '../../services/imap/imap-url.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
+import { compileSearch } from '../../services/imap/search.js';
+import type { SelectedMailbox } from '../../services/imap/selected-mailbox.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from '../../services/imap/transfer-decode.js';
 import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
@@ -571,4 +574,75 @@ test('CATENATE refusals: BADURL for other users, a changed UIDVALIDITY, missing 
     /^r BAD /,
   );
   t.deepEqual(await cmd(c, 's', 'STATUS Drafts (MESSAGES)'), ['* STATUS Drafts (MESSAGES 0)', 's OK STATUS completed']);
+});
+
+// ---- SEARCHRES (RFC 5182) ----
+
+test('SEARCHRES: RETURN (SAVE) answers no ESEARCH; "$" in FETCH, UID FETCH, STORE, SEARCH, COPY, UID EXPUNGE; MIN/MAX save only those', async (t) => {
+  const { c } = await alice({ messages: [1, 2, 3, 4, 5].map((i) => msg(`m${i}`)) });
+  await cmd(c, 's', 'SELECT INBOX');
+  // Nothing saved yet: "$" is the empty set.
+  t.deepEqual(await cmd(c, 'a', 'FETCH $ UID'), ['a OK FETCH completed']);
+  t.deepEqual(await cmd(c, 'b', 'STORE 2,4 +FLAGS.SILENT (\\Flagged)'), ['b OK STORE completed']);
+  t.deepEqual(await cmd(c, 'c', 'SEARCH RETURN (SAVE) FLAGGED'), ['c OK SEARCH completed']);
+  t.deepEqual(await cmd(c, 'd', 'FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'd OK FETCH completed']);
+  t.deepEqual(await cmd(c, 'e', 'UID FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'e OK UID FETCH completed']);
+  t.deepEqual(await cmd(c, 'f', 'SEARCH OR $ 5'), ['* SEARCH 2 4 5', 'f OK SEARCH completed']);
+  t.deepEqual(await cmd(c, 'g', 'STORE $ +FLAGS.SILENT (\\Deleted)'), ['g OK STORE completed']);
+  t.regex((await cmd(c, 'h', 'COPY $ Trash')).pop()!, /^h OK \[COPYUID \d+ 2,4 1[,:]2\]/);
+  // UID EXPUNGE $ removes 2 and 4; "$" then names what is left of the saved messages: nothing.
+  t.deepEqual(await cmd(c, 'i', 'UID EXPUNGE $'), ['* 2 EXPUNGE', '* 3 EXPUNGE', 'i OK UID EXPUNGE completed']);
+  t.deepEqual(await cmd(c, 'j', 'FETCH $ UID'), ['j OK FETCH completed']);
+  t.deepEqual(await cmd(c, 'k', 'SEARCH RETURN (SAVE MIN MAX) ALL'), ['* ESEARCH (TAG "k") MIN 1 MAX 3', 'k OK SEARCH completed']);
+  t.deepEqual(await cmd(c, 'l', 'UID SEARCH $'), ['* SEARCH 1 5', 'l OK UID SEARCH completed']);
+  t.deepEqual(await cmd(c, 'm', 'UID SEARCH RETURN (SAVE COUNT) UID 3:5'), ['* ESEARCH (TAG "m") UID COUNT 2', 'm OK UID SEARCH completed']);
+  t.deepEqual(await cmd(c, 'n', 'FETCH $ UID'), ['* 2 FETCH (UID 3)', '* 3 FETCH (UID 5)', 'n OK FETCH completed']);
+  // A failed SEARCH with SAVE empties the result (section 2.1); so does a new SELECT.
+  t.regex((await cmd(c, 'o', 'SEARCH RETURN (SAVE) FROB')).pop()!, /^o BAD /);
+  t.deepEqual(await cmd(c, 'p', 'FETCH $ UID'), ['p OK FETCH completed']);
+  await cmd(c, 'q', 'SEARCH RETURN (SAVE) ALL');
+  await cmd(c, 'r', 'SELECT INBOX');
+  t.deepEqual(await cmd(c, 'u', 'FETCH $ UID'), ['u OK FETCH completed']);
+  t.regex((await cmd(c, 'v', 'SORT RETURN (SAVE) (ARRIVAL) UTF-8 ALL')).pop()!, /^v BAD /);
+});
+
+test('SEARCHRES grammar: "$" anywhere among SEARCH keys expands to keys the compiler accepts or refuses with BAD, never "$" (property)', (t) => {
+  const view = {} as SelectedMailbox;
+  const key = fc.letrec<{ key: Token }>((tie) => ({
+    key: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom<Token>(
+        { t: 'atom', v: '$' },
+        { t: 'atom', v: 'ALL' },
+        { t: 'atom', v: 'SEEN' },
+        { t: 'atom', v: 'OR' },
+        { t: 'atom', v: 'NOT' },
+        { t: 'atom', v: '1:3' },
+        { t: 'atom', v: 'UID' },
+      ),
+      fc.array(tie('key'), { maxLength: 4 }).map((v): Token => ({ t: 'list', v })),
+    ),
+  })).key;
+  fc.assert(
+    fc.property(fc.array(key, { minLength: 1, maxLength: 6 }), fc.boolean(), (keys, withSaved) => {
+      saveResult(view, withSaved ? [1, 2, 5] : []);
+      const out = expandSavedKeys(view, keys);
+      if (JSON.stringify(out).includes('"v":"$"')) return false;
+      try {
+        compileSearch(out);
+      } catch (err) {
+        return err instanceof ImapError && err.kind === 'BAD';
+      }
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  t.deepEqual(
+    takeSave([
+      { t: 'atom', v: 'RETURN' },
+      { t: 'list', v: [{ t: 'atom', v: 'save' }] },
+      { t: 'atom', v: 'ALL' },
+    ]).only,
+    true,
+  );
 });

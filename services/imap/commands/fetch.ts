@@ -15,10 +15,12 @@ import { parseMime, type MimePart } from '../mime.js';
 import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
 import { sequenceSet } from './args.js';
+import { isSavedRef, savedIndexes } from './searchres.js';
 import { seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
 
 /** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
 export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
+  if (isSavedRef(set)) return savedIndexes(view);
   if (byUid) return uidIndexes(set, view.uids);
   const max = view.exists;
   for (const r of set) {
