@@ -1,9 +1,14 @@
 // Real clients against the IMAP extensions of issue 19, on the real labnet process: imapflow appends
 // binary data (it sends a literal8 when the server has BINARY), fetches decoded parts with FETCH
 // BINARY and lists with LIST-EXTENDED + LIST-STATUS; Python imaplib parses LIST (SUBSCRIBED
-// RECURSIVEMATCH) answers with \NonExistent and CHILDINFO, and an APPEND ... CATENATE.
+// RECURSIVEMATCH) answers with \NonExistent and CHILDINFO, and an APPEND ... CATENATE. A MULTIAPPEND
+// killed with -9 at several moments leaves all of its messages or none.
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import test from 'ava';
 import { ImapFlow } from 'imapflow';
+import { startLabProcess } from '../support/lab-process.js';
 import { run, startMailLab } from './helpers.js';
 
 test('imapflow: APPEND with NUL octets (literal8), FETCH BINARY of the part gives the octets back, LIST-EXTENDED with STATUS', async (t) => {
@@ -90,4 +95,63 @@ test('Python imaplib: LIST-EXTENDED answers (\\NonExistent, CHILDINFO, LIST-STAT
   t.regex(lines[2], /^OK \[b'\[APPENDUID \d+ 1\] APPEND completed'\]$/);
   t.regex(lines[3], /^OK /);
   t.regex(lines[4], /^bad NO \[b'\[BADURL \/Lists\.A\/;UID=7\] No such message'\]$/);
+});
+
+/** One raw IMAP exchange: writes `text`, resolves with everything read once `until` matches (or the socket closes). */
+function rawExchange(port: number, text: string, until: RegExp, onWritten?: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    sock.setEncoding('latin1');
+    sock.on('error', () => resolve(buf));
+    sock.on('close', () => resolve(buf));
+    sock.once('data', () => sock.write(text, () => onWritten?.()));
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (until.test(buf)) {
+        sock.destroy();
+        resolve(buf);
+      }
+    });
+  });
+}
+
+test('MULTIAPPEND and kill -9: after a restart a folder holds all of the messages of one APPEND or none, never some; no staging left behind', async (t) => {
+  t.timeout(120_000);
+  const start = (dataDir?: string) => startLabProcess({ only: ['imap'], config: { services: { imap: { port: 0 } } }, ...(dataDir ? { dataDir } : {}) });
+  let lab = await start();
+  const dataDir = lab.dataDir;
+  t.teardown(async () => {
+    await lab.stop().catch(() => undefined);
+    lab.cleanup();
+  });
+  const N = 12;
+  const count = async (port: number): Promise<number> => {
+    const r = await rawExchange(port, 'a LOGIN alice alice-lab\r\nb STATUS INBOX (MESSAGES)\r\nc LOGOUT\r\n', /^c OK/m);
+    return Number(/MESSAGES (\d+)/.exec(r)?.[1] ?? NaN);
+  };
+  // Kill at several moments: while the command is still arriving, while staging, while committing.
+  for (const [round, delayMs] of [0, 40, 150, 400, 3000].entries()) {
+    const port = lab.port('imap');
+    const before = await count(port);
+    const parts = Array.from({ length: N }, (_, i) => {
+      const m = `Subject: r${round} m${i}\r\n\r\n${'x'.repeat(40_000)}\r\n`;
+      return `{${m.length}+}\r\n${m}`;
+    });
+    const reply = rawExchange(port, `a LOGIN alice alice-lab\r\nb APPEND INBOX ${parts.join(' ')}\r\n`, /^b (OK|NO|BAD)/m, () => {
+      setTimeout(() => void lab.kill(), delayMs);
+    });
+    const text = await reply;
+    const acked = /^b OK/m.test(text);
+    await lab.kill();
+    lab = await start(dataDir);
+    const after = await count(lab.port('imap'));
+    t.true(after - before === 0 || after - before === N, `round ${round}: ${after - before} of ${N} messages visible`);
+    if (acked) t.is(after - before, N, `round ${round}: acknowledged, so all are there`);
+    t.deepEqual(
+      readdirSync(join(dataDir, 'mail')).filter((n) => n.startsWith('.deleted-')),
+      [],
+    );
+    t.log(`round ${round} (kill ${delayMs} ms after the last byte): ${after - before} of ${N} visible, acknowledged: ${acked}`);
+  }
 });
