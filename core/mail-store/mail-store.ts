@@ -906,6 +906,46 @@ export class MailStore {
     }
   }
 
+  /**
+   * MULTIAPPEND (RFC 3502 section 6.3.11): several messages into one folder, all or nothing. Each is
+   * first stored durably in a private staging Maildir under the root (named `.deleted-…`, so a start
+   * after a crash removes it), then all are committed to the folder together by its all-or-nothing
+   * COPY (one uid list append). A failure anywhere (quota, keywords, disk full) leaves nothing
+   * visible, now or after a restart. Returns the new UIDs in the order of `items`.
+   */
+  async appendMany(
+    user: string,
+    name: string,
+    items: ReadonlyArray<{ data: Buffer; flags?: readonly string[]; internalDate?: number }>,
+    options: { origin?: unknown } = {},
+  ): Promise<{ uidValidity: number; uids: number[] }> {
+    const f = await this.loaded(user, name);
+    const release = await this.charge(
+      user,
+      items.reduce((n, it) => n + it.data.length, 0),
+      items.length,
+    );
+    const stagingDir = join(this.root, `.deleted-append-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    const staging = new Folder(user, name, stagingDir, { nextValidity: () => 1, onError: () => undefined, reserve: this.reserve, indexSaveDelayMs: 3_600_000 });
+    try {
+      await staging.ensureLoaded();
+      const staged: number[] = [];
+      for (const it of items) staged.push((await staging.append(it.data, it.flags ?? [], it.internalDate)).uid);
+      const mapping = await f.mutex.run(() => {
+        if (f.isDead) throw new MailStoreError('NO_SUCH_FOLDER', `no folder "${f.name}"`);
+        return f.copyFrom(staging, staged, options.origin);
+      });
+      const byStaged = new Map(mapping);
+      return { uidValidity: f.uidValidity, uids: staged.map((u) => byStaged.get(u)!) };
+    } catch (err) {
+      throw this.failed(err, 'storing the messages');
+    } finally {
+      release();
+      staging.kill();
+      await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
   /** STORE: set, add or remove flags (system flags and keywords). `changed` lists messages whose flags changed. */
   async updateFlags(
     user: string,

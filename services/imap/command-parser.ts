@@ -4,7 +4,8 @@
 // It never throws anything but ParseError.
 import { IMAP_LIMITS } from './limits.js';
 
-export type Token = { t: 'atom'; v: string } | { t: 'string'; v: Buffer; literal: boolean } | { t: 'list'; v: Token[] };
+/** `binary`: a literal8 (`~{n}`, RFC 3516 section 4.1), which may hold NUL octets: only APPEND takes it. */
+export type Token = { t: 'atom'; v: string } | { t: 'string'; v: Buffer; literal: boolean; binary?: true } | { t: 'list'; v: Token[] };
 
 export interface ParsedCommand {
   tag: string;
@@ -28,6 +29,7 @@ const SP = 0x20;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
 const LBRACE = 0x7b;
+const TILDE = 0x7e;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LBRACKET = 0x5b;
@@ -129,6 +131,10 @@ function parseToken(c: Cursor, depth: number): Token {
   }
   if (ch === DQUOTE) return parseQuoted(c);
   if (ch === LBRACE) return parseLiteral(c);
+  if (ch === TILDE && c.buf[c.pos + 1] === LBRACE) {
+    c.pos++;
+    return { ...parseLiteral(c), binary: true };
+  }
   if (ch === RPAREN) throw new ParseError('unexpected ")"');
   return parseAtom(c);
 }
@@ -150,7 +156,7 @@ function parseQuoted(c: Cursor): Token {
   return { t: 'string', v: Buffer.from(parts), literal: false };
 }
 
-function parseLiteral(c: Cursor): Token {
+function parseLiteral(c: Cursor): { t: 'string'; v: Buffer; literal: boolean } {
   const start = c.pos + 1;
   let i = start;
   while (i < c.buf.length && c.buf[i] >= 0x30 && c.buf[i] <= 0x39) i++;

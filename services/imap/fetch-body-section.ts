@@ -35,7 +35,7 @@ export function parseSection(inner: string): SectionSpec | undefined {
 }
 
 /** The part a path addresses, or undefined. `isMessage` tells whether it is a whole message. */
-function resolve(root: MimePart, path: number[]): { part: MimePart; isMessage: boolean } | undefined {
+export function resolvePart(root: MimePart, path: number[]): { part: MimePart; isMessage: boolean } | undefined {
   let cur = root;
   let isMessage = true;
   for (const n of path) {
@@ -59,7 +59,7 @@ function resolve(root: MimePart, path: number[]): { part: MimePart; isMessage: b
 }
 
 /** Raw header fields of a header block: [lower-case name, start, end) including folded lines. */
-function rawFields(buf: Buffer, start: number, end: number): Array<[string, number, number]> {
+export function rawFields(buf: Buffer, start: number, end: number): Array<[string, number, number]> {
   const out: Array<[string, number, number]> = [];
   let i = start;
   let cur: [string, number, number] | undefined;
@@ -86,7 +86,7 @@ function rawFields(buf: Buffer, start: number, end: number): Array<[string, numb
 /** The octets of a section, or undefined when the part does not exist. */
 export function extractSection(buf: Buffer, root: MimePart, spec: SectionSpec): Buffer | undefined {
   if (spec.path.length === 0 && spec.specifier === '') return buf.subarray(root.start, root.end);
-  const r = resolve(root, spec.path);
+  const r = resolvePart(root, spec.path);
   if (!r) return undefined;
   const { part, isMessage } = r;
   if (spec.specifier === '') return buf.subarray(part.bodyStart, part.end);

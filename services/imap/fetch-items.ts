@@ -5,7 +5,14 @@ import { parseSection, type SectionSpec } from './fetch-body-section.js';
 
 export type FetchItem =
   | { k: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
-  | { k: 'SECTION'; section: SectionSpec; peek: boolean; partial?: { offset: number; length: number } };
+  | {
+      k: 'SECTION';
+      section: SectionSpec;
+      peek: boolean;
+      partial?: { offset: number; length: number };
+      /** BINARY[...] ('data') or BINARY.SIZE[...] ('size') of RFC 3516: the part with its transfer encoding decoded. */
+      binary?: 'data' | 'size';
+    };
 
 export interface FetchPlan {
   items: FetchItem[];
@@ -26,11 +33,17 @@ const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE
 function parseItem(text: string): FetchItem {
   const up = text.toUpperCase();
   if (SIMPLE.has(up)) return { k: up as 'UID' };
-  const m = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK)\[(.*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/is.exec(text);
-  if (!m || m[1].toUpperCase().startsWith('BINARY')) throw bad(`unknown FETCH item ${text.slice(0, 60)}`);
+  const m = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/is.exec(text);
+  if (!m) throw bad(`unknown FETCH item ${text.slice(0, 60)}`);
+  const name = m[1].toUpperCase();
+  const binary = name === 'BINARY.SIZE' ? 'size' : name.startsWith('BINARY') ? 'data' : undefined;
+  // RFC 3516 section 7: section-binary is part numbers only (no HEADER, TEXT or MIME).
+  if (binary && !/^(?:[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*)?$/.test(m[2])) throw bad(`invalid binary section [${m[2].slice(0, 60)}]`);
+  if (binary === 'size' && m[3] !== undefined) throw bad('BINARY.SIZE takes no partial');
   const section = parseSection(m[2]);
   if (!section) throw bad(`invalid section [${m[2].slice(0, 60)}]`);
-  const item: FetchItem = { k: 'SECTION', section, peek: m[1].toUpperCase() === 'BODY.PEEK' };
+  const item: FetchItem = { k: 'SECTION', section, peek: name === 'BODY.PEEK' || name === 'BINARY.PEEK' || binary === 'size' };
+  if (binary) item.binary = binary;
   if (m[3] !== undefined) {
     const length = Number(m[4]);
     if (length === 0) throw bad('a partial of length 0');

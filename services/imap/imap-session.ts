@@ -144,6 +144,11 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('THREAD=REFERENCES');
     // STATUS (SIZE) (RFC 8438), already answered by status.ts.
     caps.push('STATUS=SIZE');
+    caps.push('MULTIAPPEND');
+    caps.push('LIST-EXTENDED');
+    caps.push('BINARY');
+    caps.push('CATENATE');
+    caps.push('SEARCHRES');
     return caps.join(' ');
   }
 

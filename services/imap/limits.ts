@@ -29,4 +29,10 @@ export const IMAP_LIMITS = {
   maxListPattern: 1024,
   /** Patterns in one LIST-EXTENDED command (RFC 5258 allows a list). */
   maxListPatterns: 64,
+  /** Subscriptions without a mailbox that one LIST (SUBSCRIBED) or LSUB answers (the rest are left out). */
+  maxListSubscriptionsShown: 10_000,
+  /** Names one user may subscribe to (SUBSCRIBE beyond it is NO [LIMIT]). */
+  maxSubscriptions: 10_000,
+  /** TEXT and URL parts of one CATENATE (RFC 4469); the literals among them also count against maxLiterals. */
+  maxCatenateParts: 64,
 } as const;

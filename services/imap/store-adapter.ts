@@ -73,6 +73,9 @@ class StoreFolder implements ImapFolder {
     const r = await this.store.append(this.user, this.name, data, { flags, ...(internalDate !== undefined ? { internalDate } : {}), origin });
     return r.message;
   }
+  async appendMany(items: ReadonlyArray<{ data: Buffer; flags: readonly string[]; internalDate?: number }>, origin?: unknown): Promise<number[]> {
+    return (await this.store.appendMany(this.user, this.name, items, { origin })).uids;
+  }
   async copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>> {
     return (await this.store.copy(this.user, source.name, uids, this.name, { origin })).mapping;
   }
@@ -147,6 +150,9 @@ export class MailStoreAdapter implements ImapStore {
   }
   subscribe(user: string, name: string, on: boolean): Promise<void> {
     return on ? this.store.subscribe(user, name) : this.store.unsubscribe(user, name);
+  }
+  subscriptions(user: string): Promise<string[]> {
+    return this.store.subscriptions(user);
   }
   status(user: string, name: string): Promise<FolderCounts> {
     return this.store.status(user, name);

@@ -71,6 +71,8 @@ export interface ImapFolder {
   /** Synchronously subscribes; returns the unsubscribe function. */
   watch(listener: (change: FolderChangeEvent) => void): () => void;
   append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<StoredMessage>;
+  /** MULTIAPPEND (RFC 3502): every message or none; the new UIDs in order. */
+  appendMany(items: ReadonlyArray<{ data: Buffer; flags: readonly string[]; internalDate?: number }>, origin?: unknown): Promise<number[]>;
   /** Copies `uids` of `source` here; returns [sourceUid, newUid] pairs. */
   copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>>;
   updateFlags(
@@ -106,6 +108,8 @@ export interface ImapStore {
   delete(user: string, name: string): Promise<void>;
   rename(user: string, from: string, to: string): Promise<void>;
   subscribe(user: string, name: string, on: boolean): Promise<void>;
+  /** The user's subscribed names, whether the mailboxes exist or not (RFC 3501 section 6.3.6). */
+  subscriptions(user: string): Promise<string[]>;
   status(user: string, name: string): Promise<FolderCounts>;
   /** The user's usage and limits over every folder (RFC 9208; a limit is absent when there is none). */
   quota(user: string): Promise<QuotaUsage>;

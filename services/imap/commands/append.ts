@@ -1,33 +1,144 @@
-// APPEND (RFC 3501 section 6.3.11) with APPENDUID (UIDPLUS, RFC 4315). The literal's size was already
-// checked against APPENDLIMIT (RFC 7889) by the command reader before the client sent it.
+// APPEND (RFC 3501 section 6.3.11) with APPENDUID (UIDPLUS, RFC 4315), MULTIAPPEND (RFC 3502: several
+// messages in one command, all or nothing) and literal8 message data (BINARY, RFC 3516 section 4.3).
+// Each literal's size was already checked against APPENDLIMIT (RFC 7889) by the command reader before
+// the client sent it, and the whole command against APPENDLIMIT plus maxCommandOctets; the number of
+// messages is bounded by the reader's maxLiterals. CATENATE (RFC 4469) builds a message from literal
+// TEXT parts and IMAP URLs to the user's own messages (imap-url.ts), at most APPENDLIMIT octets; a URL
+// that cannot be used is NO [BADURL url] and nothing is appended.
+import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
+import { encodeBinaryParts } from '../append-binary.js';
+import { extractSection, parseSection } from '../fetch-body-section.js';
+import type { ImapSession } from '../imap-session.js';
+import { parseImapUrl } from '../imap-url.js';
+import { IMAP_LIMITS } from '../limits.js';
+import { parseMime } from '../mime.js';
+import { formatSet } from '../sequence-set.js';
 import type { ImapFolder } from '../store-port.js';
 import { flagList, mailbox, storeFailure } from './args.js';
 import { storeErrorCode } from '../store-port.js';
 import { parseImapDateTime } from '../../../core/mail-format/dates.js';
 
+/** One piece of a CATENATE message (RFC 4469 section 5): literal text or an IMAP URL to copy from. */
+export type CatPart = { text: Buffer; binary: boolean } | { url: string };
+
+export interface AppendMessage {
+  flags: string[];
+  date: number | undefined;
+  /** The message; for CATENATE the concatenation of `parts` once the URLs are read. */
+  data: Buffer;
+  parts?: CatPart[];
+}
+
+function catParts(tok: Token | undefined): CatPart[] {
+  if (tok?.t !== 'list' || tok.v.length === 0 || tok.v.length % 2 !== 0) throw bad('CATENATE takes a list of TEXT literal / URL url pairs');
+  if (tok.v.length / 2 > IMAP_LIMITS.maxCatenateParts) throw bad(`at most ${IMAP_LIMITS.maxCatenateParts} CATENATE parts`);
+  const out: CatPart[] = [];
+  for (let i = 0; i < tok.v.length; i += 2) {
+    const kind = tok.v[i];
+    const value = tok.v[i + 1];
+    const k = kind.t === 'atom' ? kind.v.toUpperCase() : '';
+    if (k === 'TEXT' && value.t === 'string' && value.literal) out.push({ text: value.v, binary: value.binary === true });
+    else if (k === 'URL' && (value.t === 'string' || value.t === 'atom') && !(value.t === 'string' && value.binary)) {
+      out.push({ url: value.t === 'atom' ? value.v : value.v.toString('latin1') });
+    } else throw bad('CATENATE parts are TEXT literal or URL url');
+  }
+  return out;
+}
+
+/**
+ * The messages of `APPEND mailbox 1*(SP [flag-list] [SP date-time] SP (literal / literal8 / CATENATE
+ * (...)))` (RFC 3502 section 6.3.11, RFC 4469 section 5). Throws BAD on anything else.
+ */
+export function parseAppendMessages(args: readonly Token[]): AppendMessage[] {
+  const out: AppendMessage[] = [];
+  let flags: string[] | undefined;
+  let date: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.t === 'list') {
+      if (flags !== undefined || date !== undefined) throw bad('APPEND: flags come before the date-time, once per message');
+      flags = flagList([a]);
+    } else if (a.t === 'string' && !a.literal) {
+      if (date !== undefined) throw bad('APPEND: one date-time per message');
+      date = parseImapDateTime(a.v.toString('latin1'));
+      if (date === undefined) throw bad('invalid date-time');
+    } else if (a.t === 'string' || (a.t === 'atom' && a.v.toUpperCase() === 'CATENATE')) {
+      if (a.t === 'string') {
+        // A literal8 may hold NUL octets: those parts are stored base64-encoded (RFC 3516 section 4.4).
+        out.push({ flags: flags ?? [], date, data: a.binary ? encodeBinaryParts(a.v) : a.v });
+      } else out.push({ flags: flags ?? [], date, data: EMPTY, parts: catParts(args[++i]) });
+      flags = undefined;
+      date = undefined;
+    } else throw bad('APPEND: expected flags, a date-time or the message as a literal');
+  }
+  if (flags !== undefined || date !== undefined || out.length === 0) throw bad('APPEND needs the message as a literal');
+  return out;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** BADURL (RFC 4469 section 6): the URL as sent, without what cannot stand in a response code. */
+function badUrl(url: string, why: string): Error {
+  return no(why, `BADURL ${url.replace(/[\r\n\]\0]/g, '').slice(0, 200)}`);
+}
+
+/** Reads what a CATENATE URL points at: a message or a section of one, in the user's own mailboxes. */
+async function readUrl(s: ImapSession, url: string): Promise<Buffer> {
+  const u = parseImapUrl(url, s.requireUser());
+  if (!u) throw badUrl(url, 'Not an IMAP URL to one of your own messages');
+  const spec = parseSection(u.section);
+  if (!spec) throw badUrl(url, 'Invalid section in the URL');
+  let folder: ImapFolder;
+  try {
+    folder = await s.store.folder(s.requireUser(), mailbox({ t: 'atom', v: u.mailbox }));
+  } catch {
+    throw badUrl(url, 'No such mailbox');
+  }
+  const snap = folder.snapshot();
+  if (u.uidValidity !== undefined && u.uidValidity !== snap.uidValidity) throw badUrl(url, 'UIDVALIDITY has changed');
+  let raw: Buffer;
+  try {
+    raw = await folder.read(u.uid);
+  } catch {
+    throw badUrl(url, 'No such message');
+  }
+  let data = spec.path.length === 0 && spec.specifier === '' ? raw : extractSection(raw, parseMime(raw), spec);
+  if (!data) throw badUrl(url, 'No such section');
+  if (u.partial) {
+    const { offset, length } = u.partial;
+    data = offset >= data.length ? EMPTY : data.subarray(offset, length === undefined ? undefined : offset + length);
+  }
+  return data;
+}
+
+/** The message a CATENATE builds, at most `limit` octets (NO [TOOBIG] past it). */
+async function catenate(s: ImapSession, parts: readonly CatPart[], limit: number): Promise<Buffer> {
+  const out: Buffer[] = [];
+  let size = 0;
+  let binary = false;
+  for (const p of parts) {
+    const piece = 'text' in p ? p.text : await readUrl(s, p.url);
+    if ('text' in p && p.binary) binary = true;
+    size += piece.length;
+    if (size > limit) throw no(`The message would be larger than ${limit} octets`, 'TOOBIG');
+    out.push(piece);
+  }
+  const data = Buffer.concat(out);
+  return binary ? encodeBinaryParts(data) : data;
+}
+
 export const append: ImapCommand = {
   name: 'APPEND',
   states: AUTHED,
   minArgs: 2,
-  maxArgs: 4,
+  maxArgs: 1 + 3 * 64,
   expungeAfter: true,
   async handler(s, cmd) {
-    const args = cmd.args;
-    const name = mailbox(args[0]);
-    const msg = args[args.length - 1];
-    if (msg.t !== 'string' || !msg.literal) throw bad('APPEND needs the message as a literal');
-    let flags: string[] = [];
-    let date: number | undefined;
-    for (const a of args.slice(1, -1)) {
-      if (a.t === 'list') flags = flagList([a]);
-      else if (a.t === 'string') {
-        date = parseImapDateTime(a.v.toString('latin1'));
-        if (date === undefined) throw bad('invalid date-time');
-      } else throw bad('APPEND: expected flags or a date-time');
-    }
-    if (msg.v.length === 0) throw no('Empty message');
+    const name = mailbox(cmd.args[0]);
+    const messages = parseAppendMessages(cmd.args.slice(1));
+    if (messages.some((m) => !m.parts && m.data.length === 0)) throw no('Empty message');
     let folder: ImapFolder;
     try {
       folder = await s.store.folder(s.requireUser(), name);
@@ -35,14 +146,27 @@ export const append: ImapCommand = {
       if (storeErrorCode(err) === 'NO_SUCH_FOLDER') throw no(`Mailbox ${name} does not exist`, 'TRYCREATE');
       storeFailure(err, name);
     }
-    let uid: number;
+    // CATENATE: the URLs are read once the destination is known to exist ([TRYCREATE] comes first).
+    let total = 0;
+    for (const m of messages) {
+      if (m.parts) m.data = await catenate(s, m.parts, s.shared.config.appendLimit);
+      if (m.data.length === 0) throw no('Empty message');
+      total += m.data.length;
+      if (total > s.shared.config.appendLimit + IMAP_LIMITS.maxCommandOctets) throw no('The messages are too large together', 'TOOBIG');
+    }
+    let uids: number[];
     try {
-      // Copy: the literal is a view into the command buffer.
-      uid = (await folder.append(Buffer.from(msg.v), flags, date, s)).uid;
+      // Copies: the literals are views into the command buffer.
+      if (messages.length === 1) uids = [(await folder.append(Buffer.from(messages[0].data), messages[0].flags, messages[0].date, s)).uid];
+      else
+        uids = await folder.appendMany(
+          messages.map((m) => ({ data: Buffer.from(m.data), flags: m.flags, ...(m.date !== undefined ? { internalDate: m.date } : {}) })),
+          s,
+        );
     } catch (err) {
       storeFailure(err, name);
     }
     const uidValidity = folder.snapshot().uidValidity;
-    return `OK [APPENDUID ${uidValidity} ${uid}] APPEND completed`;
+    return `OK [APPENDUID ${uidValidity} ${formatSet(uids)}] APPEND completed`;
   },
 };

@@ -4,9 +4,11 @@ import { bad, no } from '../imap-errors.js';
 import { mailboxFromWire } from '../mutf7.js';
 import { parseSequenceSet, type SequenceSet } from '../sequence-set.js';
 import { storeErrorCode } from '../store-port.js';
+import { savedRef } from './searchres.js';
 
 export function astring(tok: Token | undefined, what: string): string {
   if (!tok || tok.t === 'list') throw bad(`${what} expected`);
+  if (tok.t === 'string' && tok.binary) throw bad(`${what}: a literal8 (~{n}) is only allowed for APPEND data (RFC 3516)`);
   return tok.t === 'atom' ? tok.v : tok.v.toString('utf8');
 }
 
@@ -25,6 +27,8 @@ export function mailbox(tok: Token | undefined): string {
 }
 
 export function sequenceSet(tok: Token | undefined): SequenceSet {
+  // SEARCHRES (RFC 5182): "$" is the saved search result, resolved against the view (searchres.ts).
+  if (tok?.t === 'atom' && tok.v === '$') return savedRef();
   const set = tok && tok.t === 'atom' ? parseSequenceSet(tok.v) : undefined;
   if (!set) throw bad('invalid sequence set');
   return set;

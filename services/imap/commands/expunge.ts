@@ -5,6 +5,7 @@ import { no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { uidIndexes } from '../sequence-set.js';
 import { sequenceSet } from './args.js';
+import { isSavedRef, savedIndexes } from './searchres.js';
 
 async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const view = s.selected!;
@@ -14,7 +15,7 @@ async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolea
   let candidates = view.messages.filter((m) => m.flags.includes('\\Deleted'));
   if (byUid) {
     const set = sequenceSet(cmd.args[0]);
-    const chosen = new Set(uidIndexes(set, view.uids).map((i) => view.uids[i]));
+    const chosen = new Set((isSavedRef(set) ? savedIndexes(view) : uidIndexes(set, view.uids)).map((i) => view.uids[i]));
     candidates = candidates.filter((m) => chosen.has(m.uid));
   }
   if (candidates.length > 0) {

@@ -5,6 +5,7 @@ import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-
 import { bodyStructure } from '../body-structure.js';
 import { envelope } from '../envelope.js';
 import { extractSection } from '../fetch-body-section.js';
+import { renderBinary } from '../fetch-binary.js';
 import { parseFetchItems, type FetchItem } from '../fetch-items.js';
 import { bad } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
@@ -14,10 +15,12 @@ import { parseMime, type MimePart } from '../mime.js';
 import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
 import { sequenceSet } from './args.js';
+import { isSavedRef, savedIndexes } from './searchres.js';
 import { seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
 
 /** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
 export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
+  if (isSavedRef(set)) return savedIndexes(view);
   if (byUid) return uidIndexes(set, view.uids);
   const max = view.exists;
   for (const r of set) {
@@ -88,6 +91,7 @@ const GONE_BODY = '("text" "plain" NIL NIL NIL "7bit" 0 0)';
 /** The name of a body item as it is answered (BODY[1.HEADER]<0>, RFC822.TEXT...). */
 function bodyItemName(item: FetchItem): string {
   if (item.k !== 'SECTION') return item.k;
+  if (item.binary) return `${item.binary === 'size' ? 'BINARY.SIZE' : 'BINARY'}[${item.section.text}]${item.partial ? `<${item.partial.offset}>` : ''}`;
   return `BODY[${item.section.text}]${item.partial ? `<${item.partial.offset}>` : ''}`;
 }
 
@@ -105,6 +109,7 @@ function bodyItemName(item: FetchItem): string {
  */
 function renderGone(item: FetchItem, out: Array<string | Buffer>): void {
   if (item.k === 'BODY' || item.k === 'BODYSTRUCTURE') out.push(`${item.k} ${GONE_BODY}`);
+  else if (item.k === 'SECTION' && item.binary === 'size') out.push(`${bodyItemName(item)} 0`);
   else out.push(`${bodyItemName(item)} NIL`);
 }
 
@@ -145,6 +150,7 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
       out.push('RFC822.TEXT ', ...literal(f.raw.subarray(f.mime().bodyStart)));
       return;
     case 'SECTION': {
+      if (item.binary) return renderBinary(item, f.raw, () => f.mime(), out);
       // BODY[] is the whole message: no MIME parse needed.
       const whole = item.section.path.length === 0 && item.section.specifier === '';
       let data = (whole ? f.raw : extractSection(f.raw, f.mime(), item.section)) ?? Buffer.alloc(0);

@@ -1,6 +1,7 @@
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 sections 6.3.3-6.3.7).
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { no } from '../imap-errors.js';
+import { IMAP_LIMITS } from '../limits.js';
 import { mailbox, storeFailure } from './args.js';
 
 /**
@@ -84,8 +85,13 @@ function subscription(on: boolean): ImapCommand {
     expungeAfter: true,
     async handler(s, cmd) {
       const name = mailbox(cmd.args[0]);
+      const user = s.requireUser();
+      // Bounded: LIST (SUBSCRIBED) and LSUB read the whole list.
+      if (on && (await s.store.subscriptions(user)).length >= IMAP_LIMITS.maxSubscriptions) {
+        throw no(`At most ${IMAP_LIMITS.maxSubscriptions} subscriptions`, 'LIMIT');
+      }
       try {
-        await s.store.subscribe(s.requireUser(), name, on);
+        await s.store.subscribe(user, name, on);
       } catch (err) {
         storeFailure(err, name);
       }

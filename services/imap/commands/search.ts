@@ -7,6 +7,7 @@ import { bad } from '../imap-errors.js';
 import { compileSearch, evaluate, MessageText, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
 import type { StoredMessage } from '../store-port.js';
 import { readMessage } from './fetch.js';
+import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
 
 const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
 const BATCH = 128;
@@ -119,11 +120,31 @@ export function esearchLine(tag: string, byUid: boolean, options: Set<string>, n
 
 async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const view = s.selected!;
-  const { options, rest } = parseReturn(cmd.args);
-  const tree = compileSearch(rest);
-  const hits = await matchingIndexes(s, tree);
+  // SEARCHRES (RFC 5182, searchres.ts): RETURN (SAVE ...) and "$" among the keys.
+  const saving = takeSave(cmd.args);
+  let options: Set<string> | undefined;
+  let hits: number[];
+  try {
+    let rest: Token[];
+    ({ options, rest } = parseReturn(saving.args));
+    hits = await matchingIndexes(s, compileSearch(expandSavedKeys(view, rest)));
+  } catch (err) {
+    if (saving.save) saveResult(view, []);
+    throw err;
+  }
   const msgs = view.messages;
   const nums = hits.map((i) => (byUid ? msgs[i].uid : i + 1));
+  if (saving.save) {
+    // Section 2.4: with MIN or MAX only those are saved.
+    const minMax = !saving.only && options !== undefined && (options.has('MIN') || options.has('MAX')) && !options.has('ALL') && !options.has('COUNT');
+    const keep =
+      minMax && hits.length > 0 ? [...new Set([...(options!.has('MIN') ? [hits[0]] : []), ...(options!.has('MAX') ? [hits[hits.length - 1]] : [])])] : hits;
+    saveResult(
+      view,
+      keep.map((i) => msgs[i].uid),
+    );
+  }
+  if (saving.only) return `OK ${cmd.name} completed`;
   if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
   // One line; long results are split into writes of reasonable size by the socket anyway.
   else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}` : '* SEARCH');
