@@ -66,6 +66,8 @@ export interface MailStoreOptions {
   reserveBytes?: number;
   /** Delay before a changed folder's index cache is written (default 1000 ms; tests use 0). */
   indexSaveDelayMs?: number;
+  /** Expunged UIDs each folder remembers for QRESYNC (RFC 7162), default 10,000. */
+  expungeHistory?: number;
 }
 
 /** A durable delivery, as `onDelivery` listeners see it: one message, the folders it went into. */
@@ -138,6 +140,7 @@ export class MailStore {
   private readonly maxMessages: number;
   private readonly reserve: SpaceReserve;
   private readonly indexSaveDelayMs: number | undefined;
+  private readonly expungeHistory: number | undefined;
   private lastValidity = 0;
   private started = false;
   private stopped = false;
@@ -167,6 +170,7 @@ export class MailStore {
     this.maxMessages = options.quota?.maxMessages ?? config?.mailStore?.quota.maxMessages ?? DEFAULT_QUOTA.maxMessages;
     this.reserve = new SpaceReserve(this.root, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     this.indexSaveDelayMs = options.indexSaveDelayMs;
+    this.expungeHistory = options.expungeHistory;
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -443,6 +447,7 @@ export class MailStore {
         reserve: this.reserve,
         ...(this.indexSaveDelayMs !== undefined ? { indexSaveDelayMs: this.indexSaveDelayMs } : {}),
         onRecoveredTmp: () => this.recoveredTmp++,
+        ...(this.expungeHistory !== undefined ? { expungeHistory: this.expungeHistory } : {}),
       });
       this.folders.set(key, f);
       let set = this.userFolders.get(user);
@@ -767,6 +772,7 @@ export class MailStore {
         size,
         uidNext: snap.uidNext,
         uidValidity: snap.uidValidity,
+        highestModseq: f.highestModseq,
       };
     });
   }
