@@ -954,8 +954,11 @@ export class Folder {
     op: FlagOperation,
     flags: readonly string[],
     origin?: unknown,
-  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    unchangedSince?: number,
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[]; modified: number[] }> {
     await this.reserveModseq();
+    // RFC 7162 section 3.1.3 (UNCHANGEDSINCE): a message changed after that mod-sequence is left alone.
+    const modified: number[] = [];
     const newKeywords = op === 'remove' ? [] : await this.defineKeywords(flags);
     const drop = op === 'remove' ? new Set(flags.map((f) => f.toLowerCase())) : undefined;
     const renamed: Array<{ rec: Rec; next: boolean }> = [];
@@ -965,6 +968,10 @@ export class Folder {
     for (const uid of new Set(uids)) {
       const r = this.byUid.get(uid);
       if (!r) continue;
+      if (unchangedSince !== undefined && r.info.modseq > unchangedSince) {
+        modified.push(uid);
+        continue;
+      }
       let target: readonly string[];
       if (op === 'set') target = flags;
       else if (op === 'add') target = [...r.info.flags, ...flags];
@@ -1015,7 +1022,7 @@ export class Folder {
       this.announceKeywords(newKeywords, origin);
     }
     if (failure !== undefined) throw storageError(failure, 'changing flags');
-    return { changed, messages };
+    return { changed, messages, modified };
   }
 
   /**

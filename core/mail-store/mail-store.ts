@@ -889,11 +889,11 @@ export class MailStore {
     uids: readonly number[],
     op: FlagOperation,
     flags: readonly string[],
-    options: { origin?: unknown } = {},
-  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    options: { origin?: unknown; unchangedSince?: number } = {},
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[]; modified: number[] }> {
     const f = await this.loaded(user, name);
     try {
-      return await f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
+      return await f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin, options.unchangedSince));
     } catch (err) {
       throw this.failed(err, 'changing flags');
     }
