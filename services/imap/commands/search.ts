@@ -131,7 +131,13 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   const msgs = view.messages;
   const nums = hits.map((i) => (byUid ? msgs[i].uid : i + 1));
   let highest: number | undefined;
-  if (withModseq) for (const i of hits) highest = Math.max(highest ?? 0, msgs[i].modseq);
+  // RFC 7162 section 3.1.10 (ESEARCH): with only MIN and/or MAX, the highest mod-sequence of the
+  // messages returned; otherwise of every message found.
+  const reported =
+    options !== undefined && !options.has('ALL') && !options.has('COUNT') && hits.length > 0
+      ? [hits[0], hits[hits.length - 1]].filter((_, k) => (k === 0 ? options.has('MIN') : options.has('MAX')))
+      : hits;
+  if (withModseq) for (const i of reported) highest = Math.max(highest ?? 0, msgs[i].modseq);
   if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
   // One line; long results are split into writes of reasonable size by the socket anyway.
   else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SEARCH');
