@@ -3,19 +3,34 @@
 // parameters answered BAD with a clear text.
 import test from 'ava';
 import { TlsPolicy } from '../../core/line-session/index.js';
-import type { MailStore } from '../../core/mail-store/index.js';
+import { MailStore as MailStoreClass, type MailStore } from '../../core/mail-store/index.js';
 import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
 
-test.after.always(closeMailFixtures);
+const extraStores: MailStore[] = [];
+test.after.always(async () => {
+  for (const s of extraStores) await s.stop();
+  await closeMailFixtures();
+});
 
 const msg = (n: number): string => `From: bob@lab.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
 
-async function lab(count: number): Promise<{ store: MailStore; open: () => TranscriptClient; uidValidity: number; highest: () => Promise<number> }> {
+async function lab(
+  count: number,
+  options: { expungeHistory?: number } = {},
+): Promise<{ store: MailStore; open: () => TranscriptClient; uidValidity: number; highest: () => Promise<number> }> {
   const fx = await mailFixture();
+  if (options.expungeHistory !== undefined) {
+    // The fixture's store, restarted with a short expunge history (the same directory).
+    const dir = fx.store.root;
+    await fx.store.stop();
+    fx.store = new MailStoreClass({ root: dir, expungeHistory: options.expungeHistory });
+    await fx.store.start();
+    extraStores.push(fx.store);
+  }
   // APPENDs, not deliveries: each is its own change, so the mod-sequences are known (deliveries are batched).
   for (let i = 1; i <= count; i++) await fx.store.append('alice', 'INBOX', Buffer.from(msg(i)));
   const shared = {
@@ -353,4 +368,27 @@ test('QRESYNC seq-match data (RFC 7162 3.2.5.2) and hostile parameters: BAD with
     again.join('\n'),
   );
   t.is(again[again.length - 1], 'n OK [READ-WRITE] SELECT completed');
+});
+
+test('QRESYNC beyond the expunge history (RFC 7162 3.2.6 note, 3.2.5.2): every known UID that is gone, narrowed by seq-match data', async (t) => {
+  const { open, store, uidValidity } = await lab(8, { expungeHistory: 2 });
+  const c = open();
+  await login(c);
+  const h0 = (await store.status('alice', 'INBOX')).highestModseq;
+  // Four expunges, one at a time: the history keeps the last two (UIDs 5 and 7).
+  for (const uid of [1, 3, 5, 7]) await store.expunge('alice', 'INBOX', [uid]);
+  c.write('a ENABLE QRESYNC\r\n');
+  await until(c, 'a');
+  // From h0 the history is incomplete: every UID of 1:8 not in the mailbox.
+  c.write(`b SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:8))\r\n`);
+  t.true((await until(c, 'b')).includes('* VANISHED (EARLIER) 1,3,5,7'));
+  // Message 2 is UID 4 (matches): nothing at or below UID 4 is reported.
+  c.write(`c SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:8 (1,2 2,4)))\r\n`);
+  t.true((await until(c, 'c')).includes('* VANISHED (EARLIER) 5,7'));
+  // From a mod-sequence the history covers: exactly what it holds.
+  const h = (await store.status('alice', 'INBOX')).highestModseq;
+  c.write(`d SELECT INBOX (QRESYNC (${uidValidity} ${h - 1} 1:8))\r\n`);
+  t.true((await until(c, 'd')).includes('* VANISHED (EARLIER) 7'));
+  c.write(`e UID FETCH 1:8 (FLAGS) (CHANGEDSINCE ${h0} VANISHED)\r\n`);
+  t.deepEqual(await until(c, 'e'), ['* VANISHED (EARLIER) 1,3,5,7', 'e OK UID FETCH completed']);
 });
