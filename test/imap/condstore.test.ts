@@ -193,7 +193,7 @@ test('STORE UNCHANGEDSINCE (RFC 7162 3.1.3 examples): conditional stores, MODIFI
   );
 });
 
-test('SEARCH MODSEQ (RFC 7162 3.1.5, 3.1.6, 3.1.10): the highest mod-sequence of what matched, in SEARCH and ESEARCH', async (t) => {
+test('SEARCH MODSEQ (RFC 7162 3.1.5, 3.1.6, 3.1.9, 3.1.10): the highest mod-sequence of what matched, in SEARCH, ESEARCH and SORT', async (t) => {
   const { open, store } = await lab(3);
   const c = open();
   await login(c);
@@ -226,6 +226,9 @@ test('SEARCH MODSEQ (RFC 7162 3.1.5, 3.1.6, 3.1.10): the highest mod-sequence of
     S: e BAD SEARCH MODSEQ: a mod-sequence (a number from 0 to 2^63-1) expected
     C: f SEARCH MODSEQ "/other" all 5
     S: f BAD SEARCH MODSEQ: the entry name is "/flags/<flag>"
+    C: g SORT (REVERSE SUBJECT) UTF-8 MODSEQ ${h0}
+    S: * SORT 3 1 (MODSEQ ${h0 + 1})
+    S: g OK SORT completed
     `,
   );
 });
