@@ -367,9 +367,15 @@ export class Folder {
     this.modseq = freshUsed ? fresh : modseqBase;
     if (head?.highestModseq === undefined) this.expungedFrom = this.modseq;
     if (this.modseq > this.modseqReserved && this.modseq > 1) {
-      this.modseqReserved = this.modseq;
-      await this.withRoom(() => writeModseqFile(this.path, this.modseq));
       indexChanged = true;
+      // Not through the space reserve (a full disk at start would use it up before any mail is
+      // stored); if it fails, the first mutation reserves before it commits anything.
+      try {
+        await writeModseqFile(this.path, this.modseq);
+        this.modseqReserved = this.modseq;
+      } catch (err) {
+        if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
+      }
     }
     this.uidList = list;
     if (indexChanged) this.scheduleIndexSave();
