@@ -105,7 +105,10 @@ test('an index of version 2 (before mod-sequences) loads: every message starts a
   const path = join(root, 'alice', 'labnet-index.json');
   const [head, ...rows] = readFileSync(path, 'utf8').trimEnd().split('\n');
   const h = JSON.parse(head) as { uidValidity: number; count: number };
-  const v2 = [JSON.stringify({ v: 2, uidValidity: h.uidValidity, count: h.count }), ...rows.map((r) => JSON.stringify((JSON.parse(r) as unknown[]).slice(0, 7)))];
+  const v2 = [
+    JSON.stringify({ v: 2, uidValidity: h.uidValidity, count: h.count }),
+    ...rows.map((r) => JSON.stringify((JSON.parse(r) as unknown[]).slice(0, 7))),
+  ];
   writeFileSync(path, v2.join('\n') + '\n');
   writeFileSync(join(root, 'alice', 'labnet-modseq'), ''); // as before mod-sequences: no reservation
   s = await started(root);
