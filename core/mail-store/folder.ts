@@ -497,10 +497,10 @@ export class Folder {
    * Makes sure the next mod-sequence is covered by MODSEQ_FILE (one durable write per MODSEQ_BLOCK
    * changes). Called by every mutation before its commit (the caller holds the mutex).
    */
-  private async reserveModseq(): Promise<void> {
+  private async reserveModseq(useReserve = true): Promise<void> {
     if (this.modseq + 1 <= this.modseqReserved) return;
     const next = this.modseq + MODSEQ_BLOCK;
-    await this.withRoom(() => writeModseqFile(this.path, next));
+    await (useReserve ? this.withRoom(() => writeModseqFile(this.path, next)) : writeModseqFile(this.path, next));
     this.modseqReserved = next;
   }
 
@@ -1063,10 +1063,14 @@ export class Folder {
       // The files are gone already; a crash could bring some back, and the next load handles that.
       this.hooks.onError(err, 'fsync after expunge');
     }
-    // Reserved after the unlinks (on a full disk they made the room). The files are gone whatever
-    // happens here, so the expunge is committed even if this write fails (only a crash before the
-    // next reservation could then hand out a mod-sequence twice).
-    await this.reserveModseq().catch((err: unknown) => this.hooks.onError(err, 'reserving mod-sequences'));
+    // Reserved after the unlinks (they may have made the room), and not through the space reserve:
+    // an expunge is how a full disk is emptied (hard-linked copies elsewhere may keep the blocks),
+    // and using the reserve up here would refuse the next APPEND. The files are gone whatever
+    // happens, so the expunge is committed even if this write fails; the next mutation reserves
+    // again (only a crash before that could hand out a mod-sequence twice).
+    await this.reserveModseq(false).catch((err: unknown) => {
+      if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
+    });
     if (removed.length > 0) this.commitRemoved(removed, origin);
     if (failure !== undefined) throw storageError(failure, 'removing messages');
     return removed.sort((a, b) => a - b);
