@@ -32,8 +32,24 @@ import {
 
 export const INDEX_FILE = 'labnet-index.json';
 export const KEYWORDS_FILE = 'dovecot-keywords';
-/** Version 2: one JSON header line, then one row per line (written and read in slices). */
-const INDEX_VERSION = 2;
+/**
+ * The mod-sequence reservation (RFC 7162): one decimal number R, written durably (fdatasync, atomic
+ * rename). No mod-sequence above R was ever handed out, so after a crash that lost index saves the
+ * folder goes on above R and a HIGHESTMODSEQ a client saw never comes back smaller.
+ */
+export const MODSEQ_FILE = 'labnet-modseq';
+/**
+ * Version 3: one JSON header line (with HIGHESTMODSEQ and the expunge history), then one row per
+ * line (written and read in slices), each ending with its message's mod-sequence. Version 2 (no
+ * mod-sequences) still loads: every message starts at mod-sequence 1.
+ */
+const INDEX_VERSION = 3;
+/** Mod-sequences reserved with one durable write of MODSEQ_FILE. */
+const MODSEQ_BLOCK = 1000;
+/** Expunged UIDs remembered with their mod-sequence (for QRESYNC's VANISHED (EARLIER)). */
+export const DEFAULT_EXPUNGE_HISTORY = 10_000;
+/** The most an index may hold (a larger history is not one we wrote). */
+const MAX_EXPUNGE_HISTORY = 1_000_000;
 /** Keyword letters a-z (Dovecot's scheme): at most 26 keywords per folder. */
 export const MAX_KEYWORDS = 26;
 /** Longest keyword kept (IMAP's own limit for a keyword atom is the same). */
@@ -65,7 +81,28 @@ interface Rec {
   letters: string;
 }
 
-type IndexRow = [uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields, truncated: 0 | 1];
+type IndexRow = [uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields, truncated: 0 | 1, modseq: number];
+
+/** The index header (version 3). */
+interface IndexHead {
+  v: number;
+  uidValidity: number;
+  count: number;
+  highestModseq?: number;
+  /** uidNext when the index was taken: a UID at or above it without a file was appended and expunged after. */
+  uidNext?: number;
+  /** The expunge history is complete for every mod-sequence at or above this. */
+  expungedFrom?: number;
+  /** Flat [uid, modseq, uid, modseq, ...], oldest first. */
+  expunged?: number[];
+}
+
+/** What the index file gave: rows by unique name, and (version 3) the folder's mod-sequence state. */
+interface IndexData {
+  rows: Map<string, IndexRow>;
+  /** Absent when there was no usable index. */
+  head?: IndexHead;
+}
 
 /** A durable file in new/ or cur/ that the folder does not know yet (a delivery). */
 export interface NewFile {
@@ -80,6 +117,14 @@ export interface NewFile {
   onRecorded?: () => void;
 }
 
+/** Expunged UIDs since a mod-sequence (RFC 7162 VANISHED (EARLIER)). */
+export interface ExpungedSince {
+  /** Ascending. */
+  uids: number[];
+  /** False when the history does not reach back that far (older entries were dropped or lost). */
+  complete: boolean;
+}
+
 export interface FolderHooks {
   /** A new UIDVALIDITY (never earlier than one given before). */
   nextValidity: () => number;
@@ -91,6 +136,8 @@ export interface FolderHooks {
   indexSaveDelayMs?: number;
   /** A stale tmp/ file was removed, or a committed one moved into cur/, at start. */
   onRecoveredTmp?: () => void;
+  /** Expunged UIDs remembered for QRESYNC (default DEFAULT_EXPUNGE_HISTORY). */
+  expungeHistory?: number;
 }
 
 export function uidlFor(base: string): string {
@@ -125,6 +172,17 @@ export class Folder {
   private retryDelay = RETRY_MIN_MS;
   private totalBytes = 0;
   private unrecordedBytes = 0;
+  /** RFC 7162 HIGHESTMODSEQ: the mod-sequence of the last change (at least 1). */
+  private modseq = 1;
+  /** MODSEQ_FILE's value: no mod-sequence above it was handed out. */
+  private modseqReserved = 0;
+  /** Expunge history, oldest first (mod-sequences ascending). */
+  private expUids: number[] = [];
+  private expMods: number[] = [];
+  /** The history is complete for any mod-sequence at or above this. */
+  private expungedFrom = 1;
+  /** The last index save holds the current state (HIGHESTMODSEQ included). */
+  private indexClean = false;
 
   constructor(
     readonly user: string,
@@ -178,7 +236,16 @@ export class Folder {
     }
     this.keywords = await readKeywords(this.path);
     if (recoverTmp) await this.recoverTmp(list);
-    const index = await readIndex(this.path, list.uidValidity);
+    const indexData = await readIndex(this.path, list.uidValidity);
+    const index = indexData.rows;
+    const head = indexData.head;
+    this.modseqReserved = await readModseqFile(this.path);
+    // Changes found at load (files whose flags differ from the index, files the index lacks) get one
+    // new mod-sequence above everything that may have been handed out before.
+    const modseqBase = Math.max(1, head?.highestModseq ?? 1, this.modseqReserved);
+    const fresh = modseqBase + 1;
+    let freshUsed = false;
+    const listedBefore = new Map(list.uids);
     const [newEntries, curEntries] = await Promise.all([readdirTypedOrEmpty(join(this.path, 'new')), readdirTypedOrEmpty(join(this.path, 'cur'))]);
     const files = new Map<string, { dir: 'new' | 'cur'; file: string; letters: string; size: number | undefined }>();
     let skipped = 0;
@@ -239,8 +306,15 @@ export class Folder {
       const f = files.get(base)!;
       const row = index.get(base);
       if (row && row[0] === uid) {
-        this.place({ dir: f.dir, file: f.file, letters: f.letters, info: this.makeInfo(uid, base, row[2], row[3], f.letters, row[5], row[6] === 1) });
-        if (row[4] !== f.letters) indexChanged = true;
+        const same = row[4] === f.letters && row[7] <= modseqBase;
+        if (!same) freshUsed = true;
+        this.place({
+          dir: f.dir,
+          file: f.file,
+          letters: f.letters,
+          info: this.makeInfo(uid, base, row[2], row[3], f.letters, row[5], row[6] === 1, same ? row[7] : fresh),
+        });
+        if (!same) indexChanged = true;
       } else {
         needScan.push({ base, uid });
       }
@@ -278,9 +352,10 @@ export class Folder {
         dir: f.dir,
         file: f.file,
         letters: f.letters,
-        info: this.makeInfo(uid, base, scanned.size, scanned.date, f.letters, scanned.headers, scanned.truncated),
+        info: this.makeInfo(uid, base, scanned.size, scanned.date, f.letters, scanned.headers, scanned.truncated, fresh),
       });
     });
+    if (needScan.length > 0) freshUsed = true;
     if (unreadable > 0) this.hooks.onError(new Error(`${unreadable} message files could not be read; not shown`), 'load');
     if (needScan.length > 0) indexChanged = true;
     this.sorted = [...this.byUid.keys()].sort((a, b) => a - b);
@@ -288,6 +363,20 @@ export class Folder {
     let firstNew = list.uidNext;
     for (const r of this.byUid.values()) if (r.dir === 'new' && r.info.uid < firstNew) firstNew = r.info.uid;
     this.recentUpTo = firstNew - 1;
+    freshUsed = this.loadExpunged(head, index, listedBefore, fresh) || freshUsed;
+    this.modseq = freshUsed ? fresh : modseqBase;
+    if (head?.highestModseq === undefined) this.expungedFrom = this.modseq;
+    if (this.modseq > this.modseqReserved && this.modseq > 1) {
+      indexChanged = true;
+      // Not through the space reserve (a full disk at start would use it up before any mail is
+      // stored); if it fails, the first mutation reserves before it commits anything.
+      try {
+        await writeModseqFile(this.path, this.modseq);
+        this.modseqReserved = this.modseq;
+      } catch (err) {
+        if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
+      }
+    }
     this.uidList = list;
     if (indexChanged) this.scheduleIndexSave();
     if (this.unrecorded.length > 0) this.scheduleRetry();
@@ -338,7 +427,16 @@ export class Folder {
     }
   }
 
-  private makeInfo(uid: number, base: string, size: number, date: number, letters: string, headers: HeaderFields, headersTruncated: boolean): MessageInfo {
+  private makeInfo(
+    uid: number,
+    base: string,
+    size: number,
+    date: number,
+    letters: string,
+    headers: HeaderFields,
+    headersTruncated: boolean,
+    modseq: number,
+  ): MessageInfo {
     return Object.freeze({
       uid,
       uniqueName: base,
@@ -348,7 +446,62 @@ export class Folder {
       flags: Object.freeze(this.lettersToFlags(letters)),
       headers,
       headersTruncated,
+      modseq,
     });
+  }
+
+  /**
+   * The expunge history at load: the index's, plus what the files show was expunged after that
+   * index was written (a crash lost its later saves): messages the index lists without a file, and
+   * UIDs at or above the index's uidNext whose uid list line has no file. Returns whether any was
+   * found (they get the mod-sequence `fresh`).
+   */
+  private loadExpunged(head: IndexHead | undefined, index: Map<string, IndexRow>, listed: Map<string, number>, fresh: number): boolean {
+    this.expUids = [];
+    this.expMods = [];
+    if (!head || head.highestModseq === undefined) return false;
+    const flat = head.expunged ?? [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      this.expUids.push(flat[i]);
+      this.expMods.push(flat[i + 1]);
+    }
+    this.expungedFrom = head.expungedFrom ?? 1;
+    const known = new Set(this.expUids);
+    const found = new Set<number>();
+    for (const row of index.values()) if (!this.byUid.has(row[0]) && !known.has(row[0])) found.add(row[0]);
+    const uidNext = head.uidNext ?? Number.MAX_SAFE_INTEGER;
+    for (const uid of listed.values()) if (uid >= uidNext && !this.byUid.has(uid) && !known.has(uid)) found.add(uid);
+    if (found.size === 0) return false;
+    for (const uid of [...found].sort((a, b) => a - b)) {
+      this.expUids.push(uid);
+      this.expMods.push(fresh);
+    }
+    this.trimExpunged();
+    return true;
+  }
+
+  /** Keeps the expunge history within its bound; what is dropped moves `expungedFrom` up. */
+  private trimExpunged(): void {
+    const cap = Math.min(this.hooks.expungeHistory ?? DEFAULT_EXPUNGE_HISTORY, MAX_EXPUNGE_HISTORY);
+    if (this.expUids.length <= cap) return;
+    let cut = this.expUids.length - cap;
+    // Entries of one mod-sequence go together, so the history stays exact from `expungedFrom` on.
+    const last = this.expMods[cut - 1];
+    while (cut < this.expMods.length && this.expMods[cut] === last) cut++;
+    this.expUids = this.expUids.slice(cut);
+    this.expMods = this.expMods.slice(cut);
+    this.expungedFrom = Math.max(this.expungedFrom, last);
+  }
+
+  /**
+   * Makes sure the next mod-sequence is covered by MODSEQ_FILE (one durable write per MODSEQ_BLOCK
+   * changes). Called by every mutation before its commit (the caller holds the mutex).
+   */
+  private async reserveModseq(useReserve = true): Promise<void> {
+    if (this.modseq + 1 <= this.modseqReserved) return;
+    const next = this.modseq + MODSEQ_BLOCK;
+    await (useReserve ? this.withRoom(() => writeModseqFile(this.path, next)) : writeModseqFile(this.path, next));
+    this.modseqReserved = next;
   }
 
   private lettersToFlags(letters: string): string[] {
@@ -447,6 +600,30 @@ export class Folder {
 
   get uidNext(): number {
     return this.uidList?.uidNext ?? 1;
+  }
+
+  /** RFC 7162 HIGHESTMODSEQ: the mod-sequence of the folder's last change (at least 1). */
+  get highestModseq(): number {
+    return this.modseq;
+  }
+
+  /**
+   * UIDs expunged with a mod-sequence above `modseq` (RFC 7162 VANISHED (EARLIER)), and whether the
+   * history reaches back that far. A client's mod-sequence above HIGHESTMODSEQ gets nothing.
+   */
+  expungedSince(modseq: number): ExpungedSince {
+    const out: number[] = [];
+    // Mod-sequences ascend: binary search for the first entry above `modseq`.
+    let lo = 0;
+    let hi = this.expMods.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.expMods[mid] <= modseq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.expUids.length; i++) out.push(this.expUids[i]);
+    out.sort((a, b) => a - b);
+    return { uids: out, complete: modseq >= this.expungedFrom };
   }
 
   /** Keywords defined in this folder (for IMAP FLAGS / PERMANENTFLAGS). */
@@ -578,6 +755,7 @@ export class Folder {
    */
   private async persistUids(bases: readonly string[]): Promise<number[]> {
     const list = this.uidList!;
+    await this.reserveModseq();
     const lines = bases.map((base) => [list.uidNext++, base] as [number, string]);
     await this.withRoom(() => appendUidList(this.path, list, lines, true));
     return lines.map(([uid]) => uid);
@@ -586,7 +764,9 @@ export class Folder {
   /** Makes new messages visible: one synchronous step, then one 'exists' change. */
   private commitNew(recs: Rec[], origin: unknown, newKeywords: readonly string[]): MessageInfo[] {
     const list = this.uidList!;
+    const modseq = ++this.modseq;
     for (const r of recs) {
+      r.info = Object.freeze({ ...r.info, modseq });
       list.uids.set(r.info.uniqueName, r.info.uid);
       this.put(r);
     }
@@ -655,7 +835,7 @@ export class Folder {
     }
     const recs = fresh.map((f, i): Rec => {
       const letters = f.dir === 'cur' ? sanitizeLetters(parseMaildirName(f.file).info) : '';
-      return { dir: f.dir, file: f.file, letters, info: this.makeInfo(uids[i], f.base, f.size, f.date, letters, f.headers, f.headersTruncated === true) };
+      return { dir: f.dir, file: f.file, letters, info: this.makeInfo(uids[i], f.base, f.size, f.date, letters, f.headers, f.headersTruncated === true, 0) };
     });
     const infos = this.commitNew(recs, origin, []);
     for (const f of fresh) f.onRecorded?.();
@@ -690,7 +870,7 @@ export class Folder {
       made = dest;
       await fsyncDir(join(this.path, 'cur'));
       const scanned = indexHeaderFields(data.subarray(0, MAX_HEADER_SCAN));
-      const rec: Rec = { dir: 'cur', file, letters, info: this.makeInfo(uid, base, data.length, date, letters, scanned.headers, scanned.truncated) };
+      const rec: Rec = { dir: 'cur', file, letters, info: this.makeInfo(uid, base, data.length, date, letters, scanned.headers, scanned.truncated, 0) };
       return this.commitNew([rec], origin, newKeywords)[0];
     } catch (err) {
       if (made) await unlinkQuiet(made);
@@ -750,7 +930,7 @@ export class Folder {
           dir: 'cur',
           file: it.file,
           letters: it.letters,
-          info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true),
+          info: this.makeInfo(newUids[i], it.base, it.info.size, it.info.internalDate, it.letters, it.info.headers, it.info.headersTruncated === true, 0),
         });
       }
       await mapLimit(items, FILE_OPS_IN_FLIGHT, async (it) => {
@@ -780,16 +960,24 @@ export class Folder {
     op: FlagOperation,
     flags: readonly string[],
     origin?: unknown,
-  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    unchangedSince?: number,
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[]; modified: number[] }> {
+    await this.reserveModseq();
+    // RFC 7162 section 3.1.3 (UNCHANGEDSINCE): a message changed after that mod-sequence is left alone.
+    const modified: number[] = [];
     const newKeywords = op === 'remove' ? [] : await this.defineKeywords(flags);
     const drop = op === 'remove' ? new Set(flags.map((f) => f.toLowerCase())) : undefined;
-    const renamed: Array<{ rec: Rec; next: MessageInfo | undefined }> = [];
+    const renamed: Array<{ rec: Rec; next: boolean }> = [];
     const inOrder: Rec[] = [];
     const touched = new Set<string>();
     let failure: unknown;
     for (const uid of new Set(uids)) {
       const r = this.byUid.get(uid);
       if (!r) continue;
+      if (unchangedSince !== undefined && r.info.modseq > unchangedSince) {
+        modified.push(uid);
+        continue;
+      }
       let target: readonly string[];
       if (op === 'set') target = flags;
       else if (op === 'add') target = [...r.info.flags, ...flags];
@@ -810,10 +998,7 @@ export class Folder {
       touched.add(r.dir);
       touched.add('cur');
       // Where the file is now is updated at once (readers look it up); what it means, at the commit.
-      const next =
-        letters === r.letters
-          ? undefined // only moved from new/ to cur/
-          : this.makeInfo(r.info.uid, r.info.uniqueName, r.info.size, r.info.internalDate, letters, r.info.headers, r.info.headersTruncated === true);
+      const next = letters !== r.letters; // else only moved from new/ to cur/
       r.dir = 'cur';
       r.file = file;
       r.letters = letters;
@@ -825,13 +1010,16 @@ export class Folder {
     } catch (err) {
       failure ??= err;
     }
-    // Commit: one synchronous step.
+    // Commit: one synchronous step; the changed messages share one new mod-sequence (RFC 7162 section 3.1).
     const changed: MessageInfo[] = [];
+    const modseq = this.modseq + 1;
     for (const { rec, next } of renamed) {
       if (!next) continue;
-      rec.info = next;
-      changed.push(next);
+      const i = rec.info;
+      rec.info = this.makeInfo(i.uid, i.uniqueName, i.size, i.internalDate, rec.letters, i.headers, i.headersTruncated === true, modseq);
+      changed.push(rec.info);
     }
+    if (changed.length > 0) this.modseq = modseq;
     const messages = inOrder.map((r) => r.info);
     if (changed.length > 0) {
       this.scheduleIndexSave();
@@ -840,7 +1028,7 @@ export class Folder {
       this.announceKeywords(newKeywords, origin);
     }
     if (failure !== undefined) throw storageError(failure, 'changing flags');
-    return { changed, messages };
+    return { changed, messages, modified };
   }
 
   /**
@@ -875,6 +1063,14 @@ export class Folder {
       // The files are gone already; a crash could bring some back, and the next load handles that.
       this.hooks.onError(err, 'fsync after expunge');
     }
+    // Reserved after the unlinks (they may have made the room), and not through the space reserve:
+    // an expunge is how a full disk is emptied (hard-linked copies elsewhere may keep the blocks),
+    // and using the reserve up here would refuse the next APPEND. The files are gone whatever
+    // happens, so the expunge is committed even if this write fails; the next mutation reserves
+    // again (only a crash before that could hand out a mod-sequence twice).
+    await this.reserveModseq(false).catch((err: unknown) => {
+      if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
+    });
     if (removed.length > 0) this.commitRemoved(removed, origin);
     if (failure !== undefined) throw storageError(failure, 'removing messages');
     return removed.sort((a, b) => a - b);
@@ -891,10 +1087,16 @@ export class Folder {
       this.totalBytes -= r.info.size;
     }
     this.sorted = this.sorted.filter((u) => !gone.has(u));
+    const modseq = ++this.modseq;
+    for (const uid of [...removed].sort((a, b) => a - b)) {
+      this.expUids.push(uid);
+      this.expMods.push(modseq);
+    }
+    this.trimExpunged();
     this.staleUidLines += removed.length;
     this.scheduleIndexSave();
     this.maybeCompact();
-    this.emit({ kind: 'expunge', uids: [...removed].sort((a, b) => a - b), origin });
+    this.emit({ kind: 'expunge', uids: [...removed].sort((a, b) => a - b), modseq, origin });
   }
 
   private maybeCompact(): void {
@@ -951,13 +1153,28 @@ export class Folder {
   async flushIndex(): Promise<void> {
     for (let round = 0; round < 3; round++) {
       if (this.indexSaving) await this.indexSaving;
-      if (!this.indexTimer && !this.indexAgain) return;
+      if (!this.indexTimer && !this.indexAgain) break;
       if (this.indexTimer) clearTimeout(this.indexTimer);
       this.indexTimer = undefined;
       this.indexAgain = false;
       this.startIndexSave();
     }
     if (this.indexSaving) await this.indexSaving;
+    await this.releaseModseq();
+  }
+
+  /**
+   * At stop, once the index holds HIGHESTMODSEQ: MODSEQ_FILE comes down to it, so a clean restart
+   * goes on where the folder was instead of above the reserved block.
+   */
+  private async releaseModseq(): Promise<void> {
+    if (this.dead || !this.uidList || this.modseqReserved <= this.modseq || !this.indexClean) return;
+    try {
+      await writeModseqFile(this.path, this.modseq);
+      this.modseqReserved = this.modseq;
+    } catch {
+      // the reservation stays higher: harmless (the next start goes on above it)
+    }
   }
 
   /**
@@ -968,12 +1185,22 @@ export class Folder {
   private async saveIndex(): Promise<void> {
     if (this.dead || !this.uidList) return;
     const uidValidity = this.uidValidity;
+    this.indexClean = false;
+    const head: IndexHead = {
+      v: INDEX_VERSION,
+      uidValidity,
+      count: this.sorted.length,
+      highestModseq: this.modseq,
+      uidNext: this.uidNext,
+      expungedFrom: this.expungedFrom,
+      expunged: interleave(this.expUids, this.expMods),
+    };
     const rows = new Array<[MessageInfo, string]>(this.sorted.length);
     for (let i = 0; i < this.sorted.length; i++) {
       const r = this.byUid.get(this.sorted[i])!;
       rows[i] = [r.info, r.letters];
     }
-    const parts: string[] = [JSON.stringify({ v: INDEX_VERSION, uidValidity, count: rows.length }) + '\n'];
+    const parts: string[] = [JSON.stringify(head) + '\n'];
     for (let start = 0; start < rows.length; start += INDEX_SLICE) {
       if (start > 0) {
         await yieldToLoop();
@@ -982,13 +1209,45 @@ export class Folder {
       let text = '';
       for (let i = start; i < Math.min(rows.length, start + INDEX_SLICE); i++) {
         const [m, letters] = rows[i];
-        const row: IndexRow = [m.uid, m.uniqueName, m.size, m.internalDate, letters, m.headers, m.headersTruncated === true ? 1 : 0];
+        const row: IndexRow = [m.uid, m.uniqueName, m.size, m.internalDate, letters, m.headers, m.headersTruncated === true ? 1 : 0, m.modseq];
         text += JSON.stringify(row) + '\n';
       }
       parts.push(text);
     }
     await writeFileDurable(this.path, INDEX_FILE, parts, false);
+    // Clean only if nothing changed while it was written (the next save is then already scheduled).
+    this.indexClean = !this.indexAgain && this.indexTimer === undefined;
   }
+}
+
+function interleave(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length * 2);
+  for (let i = 0; i < a.length; i++) {
+    out[2 * i] = a[i];
+    out[2 * i + 1] = b[i];
+  }
+  return out;
+}
+
+/** MODSEQ_FILE's number; 0 when missing or not a number we wrote. */
+async function readModseqFile(dir: string): Promise<number> {
+  try {
+    const fh = await fsp.open(join(dir, MODSEQ_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 64) return 0;
+      const n = Number((await fh.readFile('utf8')).trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : 0;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+async function writeModseqFile(dir: string, value: number): Promise<void> {
+  await writeFileDurable(dir, MODSEQ_FILE, `${value}\n`);
 }
 
 /** Info letters as we use them: A-Z and a-z, each once (anything else in a foreign file name is dropped). */
@@ -997,9 +1256,10 @@ function sanitizeLetters(info: string): string {
   return [...new Set(info.replace(/[^A-Za-z]/g, ''))].sort().join('');
 }
 
-function validRow(row: unknown): IndexRow | undefined {
-  if (!Array.isArray(row) || (row.length !== 7 && row.length !== 6)) return undefined;
-  const [uid, base, size, date, letters, headers, truncated] = row as unknown[];
+function validRow(row: unknown, version: number): IndexRow | undefined {
+  if (!Array.isArray(row) || (version === INDEX_VERSION ? row.length !== 8 : row.length !== 7 && row.length !== 6)) return undefined;
+  const [uid, base, size, date, letters, headers, truncated, modseq = 1] = row as unknown[];
+  if (!isModseq(modseq)) return undefined;
   if (!Number.isSafeInteger(uid) || (uid as number) <= 0) return undefined;
   if (typeof base !== 'string' || base.length === 0 || base.length > 255) return undefined;
   if (!Number.isSafeInteger(size) || (size as number) < 0) return undefined;
@@ -1007,12 +1267,32 @@ function validRow(row: unknown): IndexRow | undefined {
   if (typeof letters !== 'string' || letters.length > 52) return undefined;
   const capped = capHeaderFields(headers);
   if (!capped) return undefined;
-  return [uid as number, base, size as number, date, letters, capped.headers, capped.truncated || truncated === 1 ? 1 : 0];
+  return [uid as number, base, size as number, date, letters, capped.headers, capped.truncated || truncated === 1 ? 1 : 0, modseq];
 }
 
-/** The index rows by unique name; empty when the file is missing, too large, torn or of another version. Never throws. */
-async function readIndex(dir: string, uidValidity: number): Promise<Map<string, IndexRow>> {
-  const out = new Map<string, IndexRow>();
+function isModseq(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) > 0;
+}
+
+/** A version 3 header as we write it (the expunge history well-formed), else undefined. */
+function validHead(h: IndexHead): IndexHead | undefined {
+  if (!isModseq(h.highestModseq) || !isModseq(h.uidNext) || !isModseq(h.expungedFrom) || !Array.isArray(h.expunged)) return undefined;
+  const e = h.expunged;
+  if (e.length % 2 !== 0 || e.length > 2 * MAX_EXPUNGE_HISTORY) return undefined;
+  for (let i = 0; i < e.length; i += 2) {
+    if (!isModseq(e[i]) || !isModseq(e[i + 1]) || e[i + 1] > h.highestModseq) return undefined;
+    if (i > 0 && e[i + 1] < e[i - 1]) return undefined;
+  }
+  return h;
+}
+
+/**
+ * The index rows by unique name and (version 3) its header; empty when the file is missing, too
+ * large, of another version or UIDVALIDITY, or its header is damaged (a torn row only loses that row). Never throws.
+ */
+async function readIndex(dir: string, uidValidity: number): Promise<IndexData> {
+  const rows = new Map<string, IndexRow>();
+  const out: IndexData = { rows };
   let text: string;
   try {
     const fh = await fsp.open(join(dir, INDEX_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
@@ -1027,9 +1307,16 @@ async function readIndex(dir: string, uidValidity: number): Promise<Map<string, 
     return out; // missing or unreadable: rebuilt from the messages
   }
   const lines = text.split('\n');
+  let version: number;
   try {
-    const head = JSON.parse(lines[0]) as { v?: unknown; uidValidity?: unknown };
-    if (head.v !== INDEX_VERSION || head.uidValidity !== uidValidity) return out;
+    const head = JSON.parse(lines[0]) as IndexHead;
+    if ((head.v !== INDEX_VERSION && head.v !== 2) || head.uidValidity !== uidValidity) return out;
+    version = head.v;
+    if (version === INDEX_VERSION) {
+      const valid = validHead(head);
+      if (!valid) return out;
+      out.head = valid;
+    }
   } catch {
     return out;
   }
@@ -1037,8 +1324,8 @@ async function readIndex(dir: string, uidValidity: number): Promise<Map<string, 
     if (i % INDEX_SLICE === 0) await yieldToLoop();
     if (lines[i].length === 0) continue;
     try {
-      const row = validRow(JSON.parse(lines[i]));
-      if (row) out.set(row[1], row);
+      const row = validRow(JSON.parse(lines[i]), version);
+      if (row) rows.set(row[1], row);
     } catch {
       // a torn line: that message is read again
     }

@@ -15,5 +15,5 @@ export {
 } from './mail-store.js';
 export * from './types.js';
 export { INDEXED_HEADERS, INDEX_LIMITS, parseHeaderFields, type IndexedHeader } from './header-fields.js';
-export { MAX_KEYWORDS, type Folder } from './folder.js';
+export { MAX_KEYWORDS, DEFAULT_EXPUNGE_HISTORY, type ExpungedSince, type Folder } from './folder.js';
 export { DEFAULT_QUOTA, mailStoreConfigSchema, type MailStoreConfig } from './config.js';

@@ -77,6 +77,8 @@ export interface MailStoreOptions {
   reserveBytes?: number;
   /** Delay before a changed folder's index cache is written (default 1000 ms; tests use 0). */
   indexSaveDelayMs?: number;
+  /** Expunged UIDs each folder remembers for QRESYNC (RFC 7162), default 10,000. */
+  expungeHistory?: number;
 }
 
 /** One content and the targets that get it, for `deliverEach` (all parts together or none). */
@@ -155,6 +157,7 @@ export class MailStore {
   private readonly maxMessages: number;
   private readonly reserve: SpaceReserve;
   private readonly indexSaveDelayMs: number | undefined;
+  private readonly expungeHistory: number | undefined;
   private lastValidity = 0;
   private started = false;
   private stopped = false;
@@ -184,6 +187,7 @@ export class MailStore {
     this.maxMessages = options.quota?.maxMessages ?? config?.mailStore?.quota.maxMessages ?? DEFAULT_QUOTA.maxMessages;
     this.reserve = new SpaceReserve(this.root, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     this.indexSaveDelayMs = options.indexSaveDelayMs;
+    this.expungeHistory = options.expungeHistory;
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -460,6 +464,7 @@ export class MailStore {
         reserve: this.reserve,
         ...(this.indexSaveDelayMs !== undefined ? { indexSaveDelayMs: this.indexSaveDelayMs } : {}),
         onRecoveredTmp: () => this.recoveredTmp++,
+        ...(this.expungeHistory !== undefined ? { expungeHistory: this.expungeHistory } : {}),
       });
       this.folders.set(key, f);
       let set = this.userFolders.get(user);
@@ -797,6 +802,7 @@ export class MailStore {
         size,
         uidNext: snap.uidNext,
         uidValidity: snap.uidValidity,
+        highestModseq: f.highestModseq,
       };
     });
   }
@@ -953,11 +959,11 @@ export class MailStore {
     uids: readonly number[],
     op: FlagOperation,
     flags: readonly string[],
-    options: { origin?: unknown } = {},
-  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[] }> {
+    options: { origin?: unknown; unchangedSince?: number } = {},
+  ): Promise<{ changed: MessageInfo[]; messages: MessageInfo[]; modified: number[] }> {
     const f = await this.loaded(user, name);
     try {
-      return await f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin));
+      return await f.mutex.run(() => f.updateFlags(uids, op, flags, options.origin, options.unchangedSince));
     } catch (err) {
       throw this.failed(err, 'changing flags');
     }

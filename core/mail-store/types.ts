@@ -27,6 +27,11 @@ export interface MessageInfo {
   readonly headers: HeaderFields;
   /** True when a value in `headers` was cut or left out (see `headers`). Always set by the store. */
   readonly headersTruncated?: boolean;
+  /**
+   * RFC 7162 mod-sequence of the message's last change (append, copy or flag change): positive,
+   * never smaller after a later change, shared by the messages of one operation.
+   */
+  readonly modseq: number;
 }
 
 export interface FolderSnapshot {
@@ -59,6 +64,8 @@ export interface FolderStatus {
   size: number;
   uidNext: number;
   uidValidity: number;
+  /** RFC 7162 HIGHESTMODSEQ. */
+  highestModseq: number;
 }
 
 /** A change published to everyone watching a folder; `origin` is whatever the mutating caller passed. */
@@ -66,7 +73,8 @@ export type FolderChange =
   | ({ kind: 'exists'; messages: readonly MessageInfo[]; origin?: unknown } & KeywordsDefined)
   /** `messages` may be empty when the change only defined keywords (the operation failed after that). */
   | ({ kind: 'flags'; messages: readonly MessageInfo[]; origin?: unknown } & KeywordsDefined)
-  | { kind: 'expunge'; uids: readonly number[]; origin?: unknown }
+  /** `modseq`: the folder's HIGHESTMODSEQ after the expunge (RFC 7162: an expunge is a change too). */
+  | { kind: 'expunge'; uids: readonly number[]; modseq: number; origin?: unknown }
   /** The folder was deleted or renamed away (or its UIDVALIDITY changed): sessions must drop it. */
   | { kind: 'gone'; origin?: unknown };
 

@@ -4,7 +4,7 @@ import { bad } from './imap-errors.js';
 import { parseSection, type SectionSpec } from './fetch-body-section.js';
 
 export type FetchItem =
-  | { k: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
+  | { k: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' | 'MODSEQ' }
   | {
       k: 'SECTION';
       section: SectionSpec;
@@ -28,7 +28,19 @@ const MACROS: Record<string, string[]> = {
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
 
-const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const SIMPLE = new Set([
+  'UID',
+  'FLAGS',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+  'RFC822',
+  'RFC822.HEADER',
+  'RFC822.TEXT',
+  'MODSEQ',
+]);
 
 function parseItem(text: string): FetchItem {
   const up = text.toUpperCase();
@@ -66,7 +78,9 @@ export function parseFetchItems(tok: Token | undefined): FetchPlan {
     if (names.length === 0) throw bad('empty FETCH item list');
   } else throw bad('FETCH items expected');
   const items = names.map(parseItem);
-  const needsText = items.some((i) => i.k !== 'UID' && i.k !== 'FLAGS' && i.k !== 'INTERNALDATE' && i.k !== 'RFC822.SIZE' && i.k !== 'ENVELOPE');
+  const needsText = items.some(
+    (i) => i.k !== 'UID' && i.k !== 'FLAGS' && i.k !== 'INTERNALDATE' && i.k !== 'RFC822.SIZE' && i.k !== 'ENVELOPE' && i.k !== 'MODSEQ',
+  );
   const setsSeen = items.some((i) => (i.k === 'SECTION' && !i.peek) || i.k === 'RFC822' || i.k === 'RFC822.TEXT');
   return { items, needsText, setsSeen };
 }

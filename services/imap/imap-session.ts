@@ -149,6 +149,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('BINARY');
     caps.push('CATENATE');
     caps.push('SEARCHRES');
+    // RFC 7162 (condstore.ts): mod-sequences, and quick resynchronisation after ENABLE QRESYNC.
+    caps.push('CONDSTORE', 'QRESYNC');
     return caps.join(' ');
   }
 
@@ -292,6 +294,36 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     }
   }
 
+  /** The client sent a CONDSTORE enabling command (RFC 7162 section 3.1): FETCH responses carry MODSEQ. */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /** ENABLE QRESYNC was answered (RFC 7162 section 3.2.3): VANISHED instead of EXPUNGE. */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  /**
+   * A CONDSTORE enabling command (RFC 7162 section 3.1). The first one while a mailbox is selected
+   * reports the mailbox's HIGHESTMODSEQ (as the session knows it). Returns whether it was the first.
+   */
+  condstoreOn(): boolean {
+    if (this.enabled.has('CONDSTORE')) return false;
+    this.enabled.add('CONDSTORE');
+    if (this.selected) this.send(`* OK [HIGHESTMODSEQ ${this.selected.highestModseq}] Highest mailbox mod-sequence`);
+    return true;
+  }
+
+  /**
+   * The items of an untagged FETCH that reports a flag change: FLAGS, and for a CONDSTORE-aware
+   * client also UID and MODSEQ (RFC 7162 sections 3.1 and 3.2.4). `uid`: UID is in it anyway.
+   */
+  changeItems(m: StoredMessage, uid = false): string {
+    if (!this.condstore) return uid ? `${this.flagsItem(m)} UID ${m.uid}` : this.flagsItem(m);
+    return `UID ${m.uid} ${this.flagsItem(m)} MODSEQ (${m.modseq})`;
+  }
+
   /** FLAGS data item for a message (with \Recent when this session holds it). */
   flagsItem(m: StoredMessage): string {
     const recent = this.selected?.recent.has(m.uid) ?? false;
@@ -303,7 +335,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   reportChanges(allowExpunge: boolean): void {
     const view = this.selected;
     if (!view || !view.hasPending) return;
-    const lines = view.flush(allowExpunge, (m) => this.flagsItem(m));
+    const lines = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync);
     if (lines.length > 0) this.sendLines(lines);
     if (view.gone) {
       // The folder was deleted or renamed by someone else: nothing can be done in it any more.

@@ -7,6 +7,7 @@ import { decodeTransfer, decodeWords } from './encoded-words.js';
 import { parseAddressList } from './envelope.js';
 import { bad } from './imap-errors.js';
 import { findBodyStart, headerValue, parseHeaderFields, parseMime, type MimePart } from './mime.js';
+import { parseModseq } from './condstore.js';
 import { inSet, parseSequenceSet, type SequenceSet } from './sequence-set.js';
 
 export type SearchNode =
@@ -24,7 +25,9 @@ export type SearchNode =
   | { k: 'header'; field: string; needle: string }
   /** FROM, TO, CC, BCC: matched against each parsed address and its display name. */
   | { k: 'address'; field: string; needle: string }
-  | { k: 'body'; needle: string; text: boolean };
+  | { k: 'body'; needle: string; text: boolean }
+  /** RFC 7162 section 3.1.5: mod-sequence at least `n`. */
+  | { k: 'modseq'; n: number };
 
 /** What SEARCH looks at for one message. Header values are UTF-8 strings as indexed. */
 export interface SearchMessage {
@@ -34,6 +37,8 @@ export interface SearchMessage {
   recent: boolean;
   internalDate: number;
   size: number;
+  /** RFC 7162 mod-sequence. */
+  modseq?: number;
   /** Indexed header value; undefined when absent; null when the index does not hold that field. */
   indexedHeader(field: string): string | undefined | null;
 }
@@ -176,6 +181,19 @@ function parseKey(s: TokenStream, depth: number): SearchNode {
       const b = parseKey(s, depth + 1);
       return { k: 'or', a, b };
     }
+    case 'MODSEQ': {
+      // MODSEQ ["/flags/<flag>" priv|shared|all] n: one mod-sequence per message here, so the
+      // entry only has to be well-formed (the message's mod-sequence covers every flag).
+      let t = s.next();
+      if (t?.t === 'string') {
+        const entry = t.v.toString('latin1');
+        if (!/^\/flags\/\\?[\x21-\x7e]{1,100}$/i.test(entry)) throw bad('SEARCH MODSEQ: the entry name is "/flags/<flag>"');
+        const type = s.next();
+        if (!(type?.t === 'atom' && /^(priv|shared|all)$/i.test(type.v))) throw bad('SEARCH MODSEQ: the entry type is priv, shared or all');
+        t = s.next();
+      }
+      return { k: 'modseq', n: parseModseq(t, 'SEARCH MODSEQ', true) };
+    }
     case 'UID': {
       const set = parseSequenceSet(atomOf(s.next(), 'UID set'));
       if (!set) throw bad('invalid UID set');
@@ -187,6 +205,15 @@ function parseKey(s: TokenStream, depth: number): SearchNode {
       throw bad(`unknown SEARCH key ${tok.v.slice(0, 40)}`);
     }
   }
+}
+
+/** True when the keys include MODSEQ (RFC 7162 section 3.1.6: the response then carries the highest mod-sequence). */
+export function usesModseq(n: SearchNode): boolean {
+  if (n.k === 'modseq') return true;
+  if (n.k === 'and') return n.v.some(usesModseq);
+  if (n.k === 'or') return usesModseq(n.a) || usesModseq(n.b);
+  if (n.k === 'not') return usesModseq(n.v);
+  return false;
 }
 
 /** True when any key needs the message octets for at least some messages. */
@@ -360,6 +387,8 @@ export function evaluate(
       return inSet(n.set, msg.uid, scope.maxUid);
     case 'size':
       return n.larger ? msg.size > n.n : msg.size < n.n;
+    case 'modseq':
+      return (msg.modseq ?? 0) >= n.n;
     case 'date': {
       const day = n.internal ? Math.floor(msg.internalDate / 86_400_000) : rfc5322Day(headerOf(msg, text, 'date'));
       if (day === undefined) {

@@ -2,6 +2,7 @@
 // sessions and deliveries made that this client has not been told about yet. Changes are queued as
 // they happen and reported only when the session flushes them, at the moments RFC 3501 allows
 // (section 7.4.1: never an EXPUNGE during FETCH, STORE or SEARCH by sequence number, section 5.5).
+import { formatSet } from './sequence-set.js';
 import type { FolderChangeEvent, ImapFolder, StoredMessage } from './store-port.js';
 
 /** The system flags every mailbox permits (RFC 3501 section 2.3.2), as FLAGS and PERMANENTFLAGS list them. */
@@ -29,6 +30,8 @@ export class SelectedMailbox {
   onChange: (() => void) | undefined;
   /** Client-visible EXISTS count last reported. */
   private reportedExists: number;
+  /** RFC 7162 HIGHESTMODSEQ as far as this session applied the folder's changes. */
+  highestModseq: number;
 
   private constructor(
     readonly folder: ImapFolder,
@@ -45,6 +48,7 @@ export class SelectedMailbox {
     this.uidValidity = snap.uidValidity;
     this.uidNextAtSelect = snap.uidNext;
     this.reportedExists = this.messages.length;
+    this.highestModseq = snap.highestModseq;
     for (const u of opened.recent) this.recent.add(u);
   }
 
@@ -131,8 +135,14 @@ export class SelectedMailbox {
    * told of it is dropped without an EXPUNGE. Keywords another session defined come first, as an
    * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them.
    */
-  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string): string[] {
+  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string, vanished = false): string[] {
     const out: string[] = [];
+    // QRESYNC (RFC 7162 section 3.2.10.2): expunges go out as VANISHED UID sets, one line per change.
+    const gone: number[] = [];
+    const vanish = (): void => {
+      if (gone.length > 0) out.push(`* VANISHED ${formatSet(gone.sort((a, b) => a - b))}`);
+      gone.length = 0;
+    };
     this.flagsLines(out);
     let grew = false;
     const announce = (): void => {
@@ -173,6 +183,7 @@ export class SelectedMailbox {
           break;
         case 'exists':
           for (const m of c.messages) {
+            if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
             const last = this.uids[this.uids.length - 1] ?? 0;
             if (m.uid > last) {
               this.own();
@@ -184,6 +195,7 @@ export class SelectedMailbox {
           break;
         case 'flags':
           for (const m of c.messages) {
+            if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
             if (this.seqOf(m.uid) === 0) continue;
             // Another session's change is reported; our own STORE answered for itself.
             if (c.origin !== this.origin) changed.add(m.uid);
@@ -191,6 +203,7 @@ export class SelectedMailbox {
           }
           break;
         case 'expunge': {
+          if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
           // Each number is valid at the time it is sent (section 7.4.1): the view shrinks as we go.
           for (const uid of c.uids) {
             const seq = this.seqOf(uid);
@@ -202,8 +215,10 @@ export class SelectedMailbox {
             // A message the client was never told about leaves as silently as it came.
             if (seq > this.reportedExists) continue;
             this.reportedExists--;
-            out.push(`* ${seq} EXPUNGE`);
+            if (vanished) gone.push(uid);
+            else out.push(`* ${seq} EXPUNGE`);
           }
+          vanish();
           break;
         }
       }
@@ -233,9 +248,10 @@ export class SelectedMailbox {
     out.push(this.readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted`);
   }
 
-  /** Removes messages this session expunged itself; returns their sequence numbers as sent. */
-  removeOwn(uids: readonly number[]): string[] {
+  /** Removes messages this session expunged itself; returns the EXPUNGE (or with `vanished`, VANISHED) responses. */
+  removeOwn(uids: readonly number[], vanished = false): string[] {
     const out: string[] = [];
+    const gone: number[] = [];
     for (const uid of uids) {
       const seq = this.seqOf(uid);
       if (seq === 0) continue;
@@ -243,12 +259,18 @@ export class SelectedMailbox {
       this.messages.splice(seq - 1, 1);
       this.uids.splice(seq - 1, 1);
       this.recent.delete(uid);
-      out.push(`* ${seq} EXPUNGE`);
+      if (vanished) gone.push(uid);
+      else out.push(`* ${seq} EXPUNGE`);
     }
+    if (gone.length > 0) out.push(`* VANISHED ${formatSet(gone.sort((a, b) => a - b))}`);
     this.reportedExists = this.messages.length;
     // Our own expunge is also queued by the store: drop those UIDs from the queue.
     const own = new Set(uids);
-    this.pending = this.pending.filter((c) => !(c.kind === 'expunge' && c.uids.every((u) => own.has(u))));
+    this.pending = this.pending.filter((c) => {
+      if (!(c.kind === 'expunge' && c.uids.every((u) => own.has(u)))) return true;
+      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+      return false;
+    });
     return out;
   }
 }

@@ -18,7 +18,7 @@ function cachedSnapshot(f: LoadedFolder): FolderSnapshotView & { uids: number[] 
   let snap = snapshots.get(f);
   if (!snap) {
     const s = f.snapshot();
-    snap = { ...s, uids: s.messages.map((m) => m.uid) };
+    snap = { ...s, uids: s.messages.map((m) => m.uid), highestModseq: f.highestModseq };
     snapshots.set(f, snap);
     if (!watched.has(f)) {
       watched.add(f);
@@ -51,7 +51,10 @@ class StoreFolder implements ImapFolder {
   }
 
   snapshot(): FolderSnapshotView {
-    return this.f.snapshot();
+    return { ...this.f.snapshot(), highestModseq: this.f.highestModseq };
+  }
+  expungedSince(modseq: number): { uids: number[]; complete: boolean } {
+    return this.f.expungedSince(modseq);
   }
 
   async settle(): Promise<void> {
@@ -84,8 +87,9 @@ class StoreFolder implements ImapFolder {
     op: 'set' | 'add' | 'remove',
     flags: readonly string[],
     origin?: unknown,
-  ): Promise<{ messages: readonly StoredMessage[] }> {
-    return this.store.updateFlags(this.user, this.name, uids, op, flags, { origin });
+    unchangedSince?: number,
+  ): Promise<{ messages: readonly StoredMessage[]; modified: readonly number[] }> {
+    return this.store.updateFlags(this.user, this.name, uids, op, flags, { origin, ...(unchangedSince !== undefined ? { unchangedSince } : {}) });
   }
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]> {
     return this.store.expunge(this.user, this.name, uids, { origin, ...(onlyDeleted !== undefined ? { onlyDeleted } : {}) });

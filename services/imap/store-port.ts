@@ -13,6 +13,8 @@ export interface StoredMessage {
   readonly flags: readonly string[];
   /** Raw (unfolded, undecoded) indexed header values. */
   readonly headers: HeaderFields;
+  /** RFC 7162 mod-sequence of the message's last change. */
+  readonly modseq: number;
 }
 
 export interface FolderSnapshotView {
@@ -20,6 +22,8 @@ export interface FolderSnapshotView {
   uidValidity: number;
   uidNext: number;
   messages: readonly StoredMessage[];
+  /** RFC 7162 HIGHESTMODSEQ when the snapshot was taken. */
+  highestModseq: number;
 }
 
 /** Set on 'exists' and 'flags' changes that defined keywords: the new ones and every keyword after. */
@@ -31,7 +35,7 @@ export interface KeywordsDefined {
 export type FolderChangeEvent =
   | ({ kind: 'exists'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
   | ({ kind: 'flags'; messages: readonly StoredMessage[]; origin?: unknown } & KeywordsDefined)
-  | { kind: 'expunge'; uids: readonly number[]; origin?: unknown }
+  | { kind: 'expunge'; uids: readonly number[]; modseq: number; origin?: unknown }
   | { kind: 'gone'; origin?: unknown };
 
 export interface FolderEntry {
@@ -49,6 +53,7 @@ export interface FolderCounts {
   size: number;
   uidNext: number;
   uidValidity: number;
+  highestModseq: number;
 }
 
 export interface ImapFolder {
@@ -75,12 +80,16 @@ export interface ImapFolder {
   appendMany(items: ReadonlyArray<{ data: Buffer; flags: readonly string[]; internalDate?: number }>, origin?: unknown): Promise<number[]>;
   /** Copies `uids` of `source` here; returns [sourceUid, newUid] pairs. */
   copyFrom(source: ImapFolder, uids: readonly number[], origin?: unknown): Promise<Array<[number, number]>>;
+  /** With `unchangedSince` (RFC 7162 UNCHANGEDSINCE) messages changed after it are left alone and listed in `modified`. */
   updateFlags(
     uids: readonly number[],
     op: 'set' | 'add' | 'remove',
     flags: readonly string[],
     origin?: unknown,
-  ): Promise<{ messages: readonly StoredMessage[] }>;
+    unchangedSince?: number,
+  ): Promise<{ messages: readonly StoredMessage[]; modified: readonly number[] }>;
+  /** UIDs expunged after `modseq`, and whether the store's history reaches back that far (QRESYNC). */
+  expungedSince(modseq: number): { uids: number[]; complete: boolean };
   /** Removes messages; with `onlyDeleted` only those (still) flagged \Deleted. Returns the removed UIDs. */
   expunge(uids: readonly number[] | undefined, origin?: unknown, onlyDeleted?: boolean): Promise<number[]>;
   /** The message octets; rejects when the message is gone. */

@@ -64,7 +64,16 @@ test('queryParams: any query string gives bounded values of the allowed keys or 
 });
 
 test('mailboxOf and queries: any input is a valid mailbox name or a LabnetError INVALID_QUERY; matching never throws', (t) => {
-  const info = (headers: Record<string, string>): MessageInfo => ({ uid: 1, uniqueName: 'x', uidl: 'x', size: 1, internalDate: 0, flags: [], headers });
+  const info = (headers: Record<string, string>): MessageInfo => ({
+    uid: 1,
+    uniqueName: 'x',
+    uidl: 'x',
+    size: 1,
+    internalDate: 0,
+    flags: [],
+    headers,
+    modseq: 1,
+  });
   fc.assert(
     fc.property(
       fc.string({ unit: 'binary', maxLength: 400 }),

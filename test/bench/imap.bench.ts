@@ -4,6 +4,8 @@
 // 100 full bodies (one UID FETCH each), measured after a warm-up of 2,000 single-message fetches
 // (the cold first 100 are printed too); then the RSS that 200 idle IDLE sessions add to labnet.
 // Targets (issue 5): each step <= 1.5x Dovecot (SEARCH TEXT <= 1.0x), 200 IDLE sessions < 40 MB.
+// QRESYNC (issue 19): a QRESYNC SELECT of a 10,000-message folder after 1 % changed <= 1.0x Dovecot
+// (IMAP_BENCH_ONLY=qresync runs just that case).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -117,6 +119,7 @@ async function startDovecot(dir: string, msgs: Buffer[]): Promise<Dovecot> {
   const port = await freePort();
   const home = join(dir, 'home', 'alice');
   fillMaildir(join(home, 'Maildir'), msgs);
+  fillMaildir(join(home, 'Maildir', `.${QRESYNC_BOX}`), msgs);
   for (const d of ['run', 'state']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, 'passwd'), 'alice:{PLAIN}alice-lab\n');
   const conf = join(dir, 'dovecot.conf');
@@ -334,6 +337,149 @@ async function stressMix(dir: string, dovecotPort: number, labPort: number): Pro
   );
 }
 
+// ---- QRESYNC (issue 19): a client comes back to a 10,000-message mailbox after 1 % changed ----
+
+const QRESYNC_BOX = 'qresync';
+/** Of the mailbox's messages: every 200th (from the 4th) flagged, every 200th (from the 104th) expunged: 1 % in all. */
+const QRESYNC_STEP = 200;
+
+/** A minimal IMAP client for scripted exchanges: sends a command, collects the lines up to its tagged answer. */
+class RawImap {
+  private buf = '';
+  private waiting: (() => void) | undefined;
+  private seq = 0;
+  private constructor(private readonly sock: Socket) {
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      this.waiting?.();
+    });
+  }
+  static async open(port: number): Promise<RawImap> {
+    const sock = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    const c = new RawImap(sock);
+    await c.until((b) => b.includes('\r\n'));
+    c.buf = '';
+    return c;
+  }
+  private until(done: (b: string) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`IMAP timeout: ${this.buf.slice(-300)}`)), 120_000);
+      const check = (): void => {
+        if (!done(this.buf)) return;
+        clearTimeout(timer);
+        this.waiting = undefined;
+        resolve();
+      };
+      this.waiting = check;
+      check();
+    });
+  }
+  /** The untagged lines of the answer; throws on NO/BAD. */
+  async run(command: string): Promise<string[]> {
+    const tag = `q${++this.seq}`;
+    this.sock.write(`${tag} ${command}\r\n`);
+    const end = new RegExp(`(^|\r\n)${tag} (OK|NO|BAD)[^\r\n]*\r\n`);
+    await this.until((b) => end.test(b));
+    const lines = this.buf.split('\r\n');
+    this.buf = '';
+    lines.pop();
+    const last = lines.pop() ?? '';
+    if (!last.startsWith(`${tag} OK`)) throw new Error(`${command.slice(0, 60)}: ${last}`);
+    return lines;
+  }
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+/** Logs in with QRESYNC enabled and selects the mailbox; returns UIDVALIDITY and HIGHESTMODSEQ. */
+async function qresyncState(port: number): Promise<{ uidValidity: string; modseq: string; maxUid: number }> {
+  const c = await RawImap.open(port);
+  await c.run('LOGIN alice alice-lab');
+  await c.run('ENABLE QRESYNC');
+  const lines = await c.run(`SELECT ${QRESYNC_BOX}`);
+  const uidValidity = /\[UIDVALIDITY (\d+)\]/.exec(lines.join('\n'))![1];
+  const modseq = /\[HIGHESTMODSEQ (\d+)\]/.exec(lines.join('\n'))![1];
+  const uidNext = Number(/\[UIDNEXT (\d+)\]/.exec(lines.join('\n'))![1]);
+  await c.run('LOGOUT').catch(() => undefined);
+  c.close();
+  return { uidValidity, modseq, maxUid: uidNext - 1 };
+}
+
+/** Another client changes 1 % of the mailbox: flags on half of them, the other half expunged. */
+async function qresyncChange(port: number, total: number): Promise<void> {
+  const c = await RawImap.open(port);
+  await c.run('LOGIN alice alice-lab');
+  await c.run(`SELECT ${QRESYNC_BOX}`);
+  const flagged: number[] = [];
+  const gone: number[] = [];
+  for (let i = 3; i < total; i += QRESYNC_STEP) flagged.push(i + 1);
+  for (let i = 103; i < total; i += QRESYNC_STEP) gone.push(i + 1);
+  await c.run(`UID STORE ${flagged.join(',')} +FLAGS.SILENT (\\Flagged $Label1)`);
+  await c.run(`UID STORE ${gone.join(',')} +FLAGS.SILENT (\\Deleted)`);
+  await c.run(`UID EXPUNGE ${gone.join(',')}`);
+  await c.run('LOGOUT').catch(() => undefined);
+  c.close();
+}
+
+/** One timed QRESYNC SELECT (login before the clock starts): seconds, and how many VANISHED UIDs and FETCHes came. */
+async function qresyncSelect(
+  port: number,
+  st: { uidValidity: string; modseq: string; maxUid: number },
+): Promise<{ secs: number; vanished: number; fetched: number }> {
+  const c = await RawImap.open(port);
+  await c.run('LOGIN alice alice-lab');
+  await c.run('ENABLE QRESYNC');
+  const t0 = process.hrtime.bigint();
+  const lines = await c.run(`SELECT ${QRESYNC_BOX} (QRESYNC (${st.uidValidity} ${st.modseq} 1:${st.maxUid}))`);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await c.run('LOGOUT').catch(() => undefined);
+  c.close();
+  let vanished = 0;
+  let fetched = 0;
+  for (const l of lines) {
+    if (l.startsWith('* VANISHED (EARLIER) ')) {
+      for (const part of l.slice(21).split(',')) {
+        const [a, b] = part.split(':').map(Number);
+        vanished += b === undefined ? 1 : b - a + 1;
+      }
+    } else if (/^\* \d+ FETCH /.test(l)) fetched++;
+  }
+  return { secs, vanished, fetched };
+}
+
+async function qresyncCase(dovecotPort: number, labPort: number): Promise<void> {
+  const servers = [
+    { name: 'dovecot', port: dovecotPort },
+    { name: 'labnet', port: labPort },
+  ];
+  const states = [];
+  // What each client knew before the change; the change; one untimed resync each (warm caches).
+  for (const s of servers) states.push(await qresyncState(s.port));
+  for (const s of servers) await qresyncChange(s.port, MESSAGES);
+  for (let k = 0; k < servers.length; k++) await qresyncSelect(servers[k].port, states[k]);
+  const times: number[][] = [[], []];
+  const seen: Array<{ vanished: number; fetched: number }> = [];
+  for (let round = 0; round < Math.max(RUNS, 5); round++) {
+    for (let k = 0; k < servers.length; k++) {
+      const r = await qresyncSelect(servers[k].port, states[k]);
+      times[k].push(r.secs);
+      seen[k] = r;
+    }
+  }
+  const [dm, lm] = [median(times[0]), median(times[1])];
+  const ratio = lm / dm;
+  const same = seen[0].vanished === seen[1].vanished && seen[0].fetched === seen[1].fetched;
+  console.log(
+    `  qresync select (${MESSAGES} msgs, 1 % changed): dovecot ${dm.toFixed(4)} s (${seen[0].vanished} vanished, ${seen[0].fetched} fetch), labnet ${lm.toFixed(4)} s (${seen[1].vanished} vanished, ${seen[1].fetched} fetch), ratio ${ratio.toFixed(2)}x (target <= 1.0x) ${ratio <= 1 ? 'ok' : 'MISSED'}${same ? '' : ' WARNING: answers differ'}`,
+  );
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.log('imap bench: Dovecot needs root to switch to its mail user; run as root (CI does).');
@@ -349,6 +495,7 @@ async function main(): Promise<void> {
   console.log(`  average message size ${(msgs.reduce((n, m) => n + m.length, 0) / msgs.length / 1024).toFixed(2)} KB`);
   const labData = join(dir, 'labnet');
   fillMaildir(join(labData, 'mail', 'alice'), msgs);
+  fillMaildir(join(labData, 'mail', 'alice', `.${QRESYNC_BOX}`), msgs);
   let dovecot: Dovecot | undefined;
   let fresh: Awaited<ReturnType<typeof startLabProcess>> | undefined;
   const lab = await startLabProcess({
@@ -360,6 +507,11 @@ async function main(): Promise<void> {
   try {
     dovecot = await startDovecot(join(dir, 'dovecot'), msgs);
     console.log(`  dovecot on port ${dovecot.port}, labnet on port ${lab.port('imap')} (ready in ${Math.round(lab.readyMs)} ms)`);
+    // IMAP_BENCH_ONLY=qresync: just the QRESYNC case (a quick check of it, minutes shorter).
+    if (process.env.IMAP_BENCH_ONLY === 'qresync') {
+      await qresyncCase(dovecot.port, lab.port('imap'));
+      return;
+    }
     // Rounds alternate between the two servers so that load from elsewhere on the machine falls on
     // both alike; each round is one client run (log in, warm up, every step once).
     const merge = (into: Times | undefined, t: Times): Times => {
@@ -397,6 +549,7 @@ async function main(): Promise<void> {
         `  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step] ? 'ok' : 'MISSED'}`,
       );
     }
+    await qresyncCase(dovecot.port, lab.port('imap'));
     await stressMix(dir, dovecot.port, lab.port('imap'));
     // The first round's cold fetches (fresh labnet process, before the 2,000-fetch warm-up): no target,
     // shown so the note can say what the first minute of a lab looks like.

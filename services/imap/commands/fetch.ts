@@ -16,7 +16,9 @@ import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
 import { sequenceSet } from './args.js';
 import { isSavedRef, savedIndexes } from './searchres.js';
-import { seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
+import { normalise, seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
+import type { Token } from '../command-parser.js';
+import { formatRanges, missingUidRanges, parseFetchModifiers } from '../condstore.js';
 
 /** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
 export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
@@ -131,6 +133,9 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
     case 'ENVELOPE':
       out.push(`ENVELOPE ${cachedEnvelope(m)}`);
       return;
+    case 'MODSEQ':
+      out.push(`MODSEQ (${m.modseq})`);
+      return;
   }
   if (f.raw === undefined) return renderGone(item, out);
   switch (item.k) {
@@ -222,14 +227,70 @@ async function markSeen(s: ImapSession, view: SelectedMailbox, indexes: readonly
   return messages.length > 0;
 }
 
+/** A FETCH modifier list (RFC 4466) after the items: "(CHANGEDSINCE n [VANISHED])". */
+function hasModifiers(args: readonly Token[]): boolean {
+  const last = args[args.length - 1];
+  return args.length === 3 && last.t === 'list' && last.v[0]?.t === 'atom' && /^(CHANGEDSINCE|VANISHED)$/i.test(last.v[0].v);
+}
+
+/**
+ * UIDs of `ranges` expunged since `modseq` that this session's view no longer has (RFC 7162 VANISHED
+ * (EARLIER)), as ranges; only those above `floor` (seq-match data). When the store's expunge history
+ * does not reach back that far, every UID of `ranges` not in the mailbox (section 3.2.6, note).
+ */
+export function vanishedSince(view: SelectedMailbox, modseq: number, ranges: ReadonlyArray<readonly [number, number]>, floor: number): Array<[number, number]> {
+  const clipped: Array<[number, number]> = [];
+  for (const [a, b] of ranges) if (b > floor) clipped.push([Math.max(a, floor + 1), b]);
+  const history = view.folder.expungedSince(modseq);
+  if (!history.complete) {
+    const uidNext = Math.max(view.uidNextAtSelect, (view.uids[view.uids.length - 1] ?? 0) + 1);
+    return missingUidRanges(clipped, view.uids, uidNext);
+  }
+  const out: number[] = [];
+  let r = 0;
+  for (const uid of history.uids) {
+    while (r < clipped.length && clipped[r][1] < uid) r++;
+    if (r === clipped.length) break;
+    // A UID this view still shows is reported when its expunge is (VANISHED without EARLIER).
+    if (uid >= clipped[r][0] && view.seqOf(uid) === 0) out.push(uid);
+  }
+  const merged: Array<[number, number]> = [];
+  for (const uid of out) {
+    const last = merged[merged.length - 1];
+    if (last && last[1] + 1 === uid) last[1] = uid;
+    else merged.push([uid, uid]);
+  }
+  return merged;
+}
+
 export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const view = s.selected!;
   const set = sequenceSet(cmd.args[0]);
-  const plan = parseFetchItems(cmd.args.length === 2 ? cmd.args[1] : { t: 'list', v: cmd.args.slice(1) });
+  const modifiers = hasModifiers(cmd.args) ? parseFetchModifiers(cmd.args[2]) : undefined;
+  if (modifiers?.vanished && !byUid) throw bad('VANISHED is a UID FETCH modifier');
+  if (modifiers?.vanished && !s.qresync) throw bad('VANISHED needs ENABLE QRESYNC first');
+  const plan = parseFetchItems(cmd.args.length === 2 || modifiers ? cmd.args[1] : { t: 'list', v: cmd.args.slice(1) });
   const items = [...plan.items];
   // UID FETCH always returns the UID (section 6.4.8).
   if (byUid && !items.some((i) => i.k === 'UID')) items.unshift({ k: 'UID' });
-  const indexes = resolveSet(view, set, byUid);
+  // CONDSTORE enabling (RFC 7162 section 3.1): the MODSEQ item, CHANGEDSINCE (which implies MODSEQ).
+  const wantsModseq = items.some((i) => i.k === 'MODSEQ');
+  if (wantsModseq || modifiers?.changedSince !== undefined) s.condstoreOn();
+  if (modifiers?.changedSince !== undefined && !wantsModseq) items.push({ k: 'MODSEQ' });
+  // A FETCH that sets \Seen reports the change with UID and MODSEQ to a CONDSTORE-aware client (section 3.2.4).
+  if (plan.setsSeen && s.condstore) {
+    if (!items.some((i) => i.k === 'UID')) items.push({ k: 'UID' });
+    if (!items.some((i) => i.k === 'MODSEQ')) items.push({ k: 'MODSEQ' });
+  }
+  let indexes = resolveSet(view, set, byUid);
+  if (modifiers?.vanished) {
+    const vanished = vanishedSince(view, modifiers.changedSince!, normalise(set, Math.max(view.uidNextAtSelect - 1, view.uids[view.uids.length - 1] ?? 0)), 0);
+    if (vanished.length > 0) s.send(`* VANISHED (EARLIER) ${formatRanges(vanished)}`);
+  }
+  if (modifiers?.changedSince !== undefined) {
+    const since = modifiers.changedSince;
+    indexes = indexes.filter((i) => view.messages[i].modseq > since);
+  }
   // Fetching a body sets \Seen (section 6.4.5); the new flags are returned with the data.
   if (plan.setsSeen && !view.readOnly && (await markSeen(s, view, indexes)) && !items.some((i) => i.k === 'FLAGS')) items.push({ k: 'FLAGS' });
   const missing = await writeFetchResponses(s, view, indexes, items, plan.needsText);
@@ -240,7 +301,7 @@ export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: b
 }
 
 /** Writes one FETCH response per message; returns how many had vanished from the store meanwhile. */
-async function writeFetchResponses(
+export async function writeFetchResponses(
   s: ImapSession,
   view: SelectedMailbox,
   indexes: readonly number[],

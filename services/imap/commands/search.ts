@@ -4,7 +4,7 @@ import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-
 import type { ImapSession } from '../imap-session.js';
 import type { Token } from '../command-parser.js';
 import { bad } from '../imap-errors.js';
-import { compileSearch, evaluate, MessageText, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
+import { compileSearch, evaluate, MessageText, usesModseq, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
 import type { StoredMessage } from '../store-port.js';
 import { readMessage } from './fetch.js';
 import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
@@ -22,6 +22,7 @@ function searchMessage(m: StoredMessage, seq: number, recent: boolean): SearchMe
     recent,
     internalDate: m.internalDate,
     size: m.size,
+    modseq: m.modseq,
     indexedHeader: (field) => (INDEXED.has(field) ? (m.headers[field as keyof typeof m.headers] ?? undefined) : null),
   };
 }
@@ -104,7 +105,7 @@ export function compactSet(nums: readonly number[]): string {
  * The ESEARCH response (RFC 4731 section 3.1; ESORT, RFC 5267, gives `nums` in sort order): MIN and
  * MAX the first and last, ALL the set, COUNT how many; nothing but COUNT when nothing matched.
  */
-export function esearchLine(tag: string, byUid: boolean, options: Set<string>, nums: readonly number[]): string {
+export function esearchLine(tag: string, byUid: boolean, options: Set<string>, nums: readonly number[], modseq?: number): string {
   // A tag never holds '"' or '\\' (RFC 3501 section 9), so it quotes as it is.
   const parts = [`* ESEARCH (TAG "${tag}")`];
   if (byUid) parts.push('UID');
@@ -115,6 +116,8 @@ export function esearchLine(tag: string, byUid: boolean, options: Set<string>, n
     if (options.has('ALL')) parts.push(`ALL ${compactSet(nums)}`);
   }
   if (options.has('COUNT')) parts.push(`COUNT ${nums.length}`);
+  // RFC 7162 section 3.1.10: the highest mod-sequence of the messages found, when MODSEQ was searched.
+  if (modseq !== undefined && nums.length > 0) parts.push(`MODSEQ ${modseq}`);
   return parts.join(' ');
 }
 
@@ -124,10 +127,15 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   const saving = takeSave(cmd.args);
   let options: Set<string> | undefined;
   let hits: number[];
+  let withModseq = false;
   try {
     let rest: Token[];
     ({ options, rest } = parseReturn(saving.args));
-    hits = await matchingIndexes(s, compileSearch(expandSavedKeys(view, rest)));
+    const tree = compileSearch(expandSavedKeys(view, rest));
+    // RFC 7162 section 3.1: a SEARCH with MODSEQ is a CONDSTORE enabling command.
+    withModseq = usesModseq(tree);
+    if (withModseq) s.condstoreOn();
+    hits = await matchingIndexes(s, tree);
   } catch (err) {
     if (saving.save) saveResult(view, []);
     throw err;
@@ -145,9 +153,18 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
     );
   }
   if (saving.only) return `OK ${cmd.name} completed`;
-  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
+  let highest: number | undefined;
+  // RFC 7162 section 3.1.10 (ESEARCH): with only MIN and/or MAX, the highest mod-sequence of the
+  // messages returned; otherwise of every message found.
+  const opts = options;
+  const reported =
+    opts !== undefined && !opts.has('ALL') && !opts.has('COUNT') && hits.length > 0
+      ? [hits[0], hits[hits.length - 1]].filter((_, k) => (k === 0 ? opts.has('MIN') : opts.has('MAX')))
+      : hits;
+  if (withModseq) for (const i of reported) highest = Math.max(highest ?? 0, msgs[i].modseq);
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
   // One line; long results are split into writes of reasonable size by the socket anyway.
-  else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}` : '* SEARCH');
+  else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SEARCH');
   return `OK ${cmd.name} completed`;
 }
 

@@ -2,6 +2,7 @@
 import { ANY, AUTHED, SELECTED, type ImapCommand } from '../command-spec.js';
 import { bad } from '../imap-errors.js';
 import { list, nstr, str, binary } from '../imap-writer.js';
+import { ENABLEABLE } from '../condstore.js';
 import { astring } from './args.js';
 
 export const capability: ImapCommand = {
@@ -90,7 +91,10 @@ export const namespace: ImapCommand = {
   },
 };
 
-/** ENABLE (RFC 5161): no extension we implement needs enabling, so nothing is ever enabled. */
+/**
+ * ENABLE (RFC 5161): turns on the extensions of the ENABLEABLE table (condstore.ts) the client
+ * names; unknown names are ignored (section 3.1). ENABLED lists those this command turned on.
+ */
 export const enable: ImapCommand = {
   name: 'ENABLE',
   states: AUTHED,
@@ -98,8 +102,19 @@ export const enable: ImapCommand = {
   maxArgs: 50,
   expungeAfter: true,
   handler(s, cmd) {
-    for (const a of cmd.args) astring(a, 'capability');
-    s.send('* ENABLED');
+    const names = cmd.args.map((a) => astring(a, 'capability').toUpperCase());
+    const turnedOn: string[] = [];
+    for (const name of names) {
+      const ext = ENABLEABLE.get(name);
+      if (!ext || s.enabled.has(name)) continue;
+      // CONDSTORE goes through condstoreOn: with a mailbox selected the client learns its HIGHESTMODSEQ.
+      for (const implied of [...ext.implies, name]) {
+        if (implied === 'CONDSTORE') s.condstoreOn();
+        else s.enabled.add(implied);
+      }
+      turnedOn.push(name);
+    }
+    s.send(turnedOn.length > 0 ? `* ENABLED ${turnedOn.join(' ')}` : '* ENABLED');
     return 'OK ENABLE completed';
   },
 };

@@ -4,7 +4,7 @@ import type { Token } from '../command-parser.js';
 import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
-import { compileSearch, MessageText } from '../search.js';
+import { compileSearch, MessageText, usesModseq } from '../search.js';
 import { readMessage } from './fetch.js';
 import { referencesThreads } from '../thread.js';
 import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
@@ -34,11 +34,18 @@ async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean):
   const criteria = parseSortCriteria(criteriaTok.v.map((t: Token) => (t.t === 'atom' ? t.v : '')));
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('SORT needs search keys');
-  const hits = await matchingIndexes(s, compileSearch(keys));
+  const tree = compileSearch(keys);
+  // RFC 7162 sections 3.1.5 and 3.1.9: MODSEQ in the keys enables CONDSTORE and adds the highest
+  // mod-sequence of the messages found to the answer.
+  const withModseq = usesModseq(tree);
+  if (withModseq) s.condstoreOn();
+  const hits = await matchingIndexes(s, tree);
   const sorted = sortMessages(sortInputs(s, hits), criteria);
   const nums = sorted.map((m) => (byUid ? m.uid : m.seq));
-  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums));
-  else s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}` : '* SORT');
+  const msgs = s.selected!.messages;
+  const highest = withModseq && hits.length > 0 ? hits.reduce((n, i) => Math.max(n, msgs[i].modseq), 0) : undefined;
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
+  else s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SORT');
   return `OK ${cmd.name} completed`;
 }
 

@@ -7,7 +7,7 @@ import { astr } from '../imap-writer.js';
 import { encodeMutf7 } from '../mutf7.js';
 import { mailbox, storeFailure } from './args.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'APPENDLIMIT']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
 
 export function parseStatusItems(tok: Token | undefined): string[] {
   if (!tok || tok.t !== 'list' || tok.v.length === 0) throw bad('STATUS needs a list of items');
@@ -28,6 +28,7 @@ export async function statusLine(s: ImapSession, name: string, items: string[]):
     UNSEEN: st.unseen,
     SIZE: st.size,
     APPENDLIMIT: s.shared.config.appendLimit,
+    HIGHESTMODSEQ: st.highestModseq,
   };
   return `* STATUS ${astr(encodeMutf7(name))} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
 }
@@ -41,6 +42,8 @@ export const status: ImapCommand = {
   async handler(s, cmd) {
     const name = mailbox(cmd.args[0]);
     const items = parseStatusItems(cmd.args[1]);
+    // RFC 7162 section 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command.
+    if (items.includes('HIGHESTMODSEQ')) s.condstoreOn();
     try {
       s.send(await statusLine(s, name, items));
     } catch (err) {
