@@ -276,6 +276,11 @@ export class EventBus {
     return this.dialogue;
   }
 
+  /** Some subscriber takes events of this type (no recording budget spent: a question, not a line). */
+  listens(type: ProtocolEventType): boolean {
+    return this.wantAll || this.wanted.has(type);
+  }
+
   /**
    * Wants events of this type (cheap check for hot paths). With a recording budget set, a command or
    * reply past the budget of the current slice is not wanted: the service skips building it, and the

@@ -258,7 +258,7 @@ export class LabHub {
           const m = /^([A-Z]+) (\S+)/.exec(e.text);
           rec.pendingRequest = m ? { method: m[1], path: m[2].slice(0, 2048), t: e.time } : undefined;
           // The lab's own page, stream and API calls: the views hide these connections unless asked.
-          const own = m !== null && (m[2] === '/lab' || m[2].startsWith('/lab/') || m[2].startsWith('/lab?'));
+          const own = m !== null && (m[2] === '/lab' || m[2].startsWith('/lab/') || m[2].startsWith('/lab?') || m[2] === '/favicon.ico');
           const first = (rec.summary.requests ?? 0) === 0 && rec.summary.lab === undefined;
           if ((first && own) || (rec.summary.lab === true && !own)) {
             rec.summary.lab = own;

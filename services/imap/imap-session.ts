@@ -164,7 +164,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     if (r.kind === 'eof') return null;
     if (r.kind === 'command') {
       // Kept only for the command event, which is published before the command runs.
-      this.readLiterals = r.read !== undefined && this.payloads.open && this.events.wants('command') ? r.read : undefined;
+      this.readLiterals = r.read !== undefined && this.payloads.open && this.events.listens('command') ? r.read : undefined;
       return r.raw;
     }
     this.commandEvent(`${r.tag ?? '*'} (refused: ${r.response})`);

@@ -127,7 +127,7 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   const saving = takeSave(cmd.args);
   let options: Set<string> | undefined;
   let hits: number[];
-  let withModseq = false;
+  let withModseq: boolean;
   try {
     let rest: Token[];
     ({ options, rest } = parseReturn(saving.args));
