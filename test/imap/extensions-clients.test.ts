@@ -7,20 +7,13 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
-import { ImapFlow } from 'imapflow';
+import { plainImapFlow } from '../support/imap-client.js';
 import { startLabProcess } from '../support/lab-process.js';
 import { run, startMailLab } from './helpers.js';
 
 test('imapflow: APPEND with NUL octets (literal8), FETCH BINARY of the part gives the octets back, LIST-EXTENDED with STATUS', async (t) => {
   const lab = await startMailLab();
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port: lab.port('imap'),
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user: 'alice', pass: 'alice-lab' },
-    logger: false,
-  });
+  const client = plainImapFlow(lab.port('imap'), 'alice', 'alice-lab');
   const errors: Error[] = [];
   client.on('error', (err: Error) => errors.push(err));
   t.teardown(async () => {

@@ -4,20 +4,13 @@
 import test from 'ava';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { sendMail, startMailLab } from './helpers.js';
+import { plainImapFlow } from '../support/imap-client.js';
 
 test('imapflow with qresync: HIGHESTMODSEQ, changedSince + VANISHED, a QRESYNC SELECT, VANISHED for another session expunges', async (t) => {
   const lab = await startMailLab();
   const clients: ImapFlow[] = [];
   const client = (extra: Partial<ImapFlowOptions> = {}): ImapFlow => {
-    const c = new ImapFlow({
-      host: '127.0.0.1',
-      port: lab.port('imap'),
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: 'alice', pass: 'alice-lab' },
-      logger: false,
-      ...extra,
-    });
+    const c = plainImapFlow(lab.port('imap'), 'alice', 'alice-lab', extra);
     c.on('error', () => undefined);
     clients.push(c);
     return c;

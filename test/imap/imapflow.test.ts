@@ -4,6 +4,7 @@ import test from 'ava';
 import { ImapFlow } from 'imapflow';
 import { startLabProcess } from '../support/lab-process.js';
 import { sendMail, startMailLab } from './helpers.js';
+import { plainImapFlow } from '../support/imap-client.js';
 
 test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE', async (t) => {
   const lab = await startMailLab();
@@ -24,14 +25,7 @@ test('imapflow: list, fetch (envelope, bodyStructure, source), flags, move, IDLE
       attachments: [{ filename: 'data.csv', content: 'a,b\n1,2\n', contentType: 'text/csv' }],
     },
   ]);
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port: lab.port('imap'),
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user: 'alice', pass: 'alice-lab' },
-    logger: false,
-  });
+  const client = plainImapFlow(lab.port('imap'), 'alice', 'alice-lab');
   clients.push(client);
   // imapflow reports socket trouble as 'error' events; an unhandled one would crash the worker.
   const errors: Error[] = [];
