@@ -136,7 +136,7 @@ export const append: ImapCommand = {
   maxArgs: 1 + 3 * 64,
   expungeAfter: true,
   async handler(s, cmd) {
-    const name = mailbox(cmd.args[0]);
+    const name = mailbox(cmd.args[0], s.utf8);
     const messages = parseAppendMessages(cmd.args.slice(1));
     if (messages.some((m) => !m.parts && m.data.length === 0)) throw no('Empty message');
     let folder: ImapFolder;

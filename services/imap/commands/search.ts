@@ -162,6 +162,8 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
       ? [hits[0], hits[hits.length - 1]].filter((_, k) => (k === 0 ? opts.has('MIN') : opts.has('MAX')))
       : hits;
   if (withModseq) for (const i of reported) highest = Math.max(highest ?? 0, msgs[i].modseq);
+  // IMAP4rev2 (RFC 9051 section 6.4.4): always ESEARCH; without RETURN, ALL is assumed.
+  if (options === undefined && s.rev2) options = new Set(['ALL']);
   if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
   // One line; long results are split into writes of reasonable size by the socket anyway.
   else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SEARCH');
