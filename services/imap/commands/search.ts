@@ -8,6 +8,7 @@ import { compileSearch, evaluate, MessageText, usesModseq, type OctetMatcher, ty
 import type { StoredMessage } from '../store-port.js';
 import { readMessage } from './fetch.js';
 import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
+import { requireUtf8 } from '../utf8.js';
 
 const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
 const BATCH = 128;
@@ -121,6 +122,17 @@ export function esearchLine(tag: string, byUid: boolean, options: Set<string>, n
   return parts.join(' ');
 }
 
+/**
+ * After ENABLE UTF8=ACCEPT or IMAP4rev2: the keys' strings are UTF-8, so a CHARSET is a conflicting
+ * label (RFC 6855 section 3: BAD) and invalid UTF-8 is BAD.
+ */
+export function utf8Keys(keys: readonly Token[]): void {
+  const first = keys[0];
+  if (first?.t === 'atom' && first.v.toUpperCase() === 'CHARSET')
+    throw bad('SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT: strings are UTF-8 (RFC 6855 section 3)');
+  requireUtf8(keys, 'SEARCH');
+}
+
 async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
   const view = s.selected!;
   // SEARCHRES (RFC 5182, searchres.ts): RETURN (SAVE ...) and "$" among the keys.
@@ -131,6 +143,7 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   try {
     let rest: Token[];
     ({ options, rest } = parseReturn(saving.args));
+    if (s.utf8) utf8Keys(rest);
     const tree = compileSearch(expandSavedKeys(view, rest));
     // RFC 7162 section 3.1: a SEARCH with MODSEQ is a CONDSTORE enabling command.
     withModseq = usesModseq(tree);

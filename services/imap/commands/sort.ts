@@ -9,6 +9,7 @@ import { readMessage } from './fetch.js';
 import { referencesThreads } from '../thread.js';
 import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
 import { esearchLine, matchingIndexes, parseReturn } from './search.js';
+import { requireUtf8 } from '../utf8.js';
 
 function charsetOf(tok: Token | undefined): void {
   const charset = tok?.t === 'atom' ? tok.v.toUpperCase() : tok?.t === 'string' ? tok.v.toString('latin1').toUpperCase() : '';
@@ -34,6 +35,7 @@ async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean):
   const criteria = parseSortCriteria(criteriaTok.v.map((t: Token) => (t.t === 'atom' ? t.v : '')));
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('SORT needs search keys');
+  if (s.utf8) requireUtf8(keys, 'SORT');
   const tree = compileSearch(keys);
   // RFC 7162 sections 3.1.5 and 3.1.9: MODSEQ in the keys enables CONDSTORE and adds the highest
   // mod-sequence of the messages found to the answer.
@@ -88,6 +90,7 @@ async function runThread(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   if (alg !== 'ORDEREDSUBJECT' && alg !== 'REFERENCES') throw bad(`unsupported threading algorithm ${alg.slice(0, 30)}`);
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('THREAD needs search keys');
+  if (s.utf8) requireUtf8(keys, 'THREAD');
   const hits = await matchingIndexes(s, compileSearch(keys));
   const inputs = alg === 'REFERENCES' ? await withReferences(s, sortInputs(s, hits)) : sortInputs(s, hits);
   const num = (m: SortInput): number => (byUid ? (m as SortInput & { uid: number }).uid : m.seq);
