@@ -16,6 +16,7 @@ import { IMAP_LIMITS } from './limits.js';
 import { encodeMutf7 } from './mutf7.js';
 import { astr, binary, str } from './imap-writer.js';
 import { SelectedMailbox } from './selected-mailbox.js';
+import type { SearchContexts } from './search-context.js';
 import type { ImapStore, StoredMessage } from './store-port.js';
 import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';
 
@@ -76,6 +77,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   afterReply: (() => Promise<void>) | undefined;
   /** Extensions turned on with ENABLE. */
   readonly enabled = new Set<string>();
+  /** Live SEARCH/SORT results (RFC 5267 RETURN (UPDATE)), made on first use (search-context.ts). */
+  searchContexts: SearchContexts | undefined;
   /** The session is in IDLE: changes are pushed as they happen. */
   idling = false;
   /** How the command reader reads (made once per session, not once per command). */
@@ -144,6 +147,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('ESEARCH');
     caps.push('SORT');
     caps.push('ESORT');
+    // RFC 5267: PARTIAL, UPDATE/CANCELUPDATE for SEARCH and SORT (search-context.ts).
+    caps.push('CONTEXT=SEARCH', 'CONTEXT=SORT');
     caps.push('SORT=DISPLAY');
     caps.push('THREAD=ORDEREDSUBJECT');
     caps.push('THREAD=REFERENCES');
@@ -367,11 +372,17 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   /** Sends what other sessions changed in the selected mailbox (section 7.4.1 rules via the view). */
   reportChanges(allowExpunge: boolean): void {
     const view = this.selected;
-    if (!view || !view.hasPending) return;
+    // CONTEXT=SEARCH/SORT (search-context.ts): removals before the other responses, additions after.
+    const contexts = view && this.searchContexts?.has(view) ? this.searchContexts : undefined;
+    if (!view || !view.hasPending) {
+      if (view && contexts) this.sendContextUpdates(contexts.updates(view), []);
+      return;
+    }
     const flushed = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync);
     // RFC 9051 appendix E item 12: no RECENT responses once IMAP4rev2 is enabled.
     const lines = this.rev2 ? flushed.filter((l) => !RECENT_LINE.test(l)) : flushed;
-    if (lines.length > 0) this.sendLines(lines);
+    if (contexts) this.sendContextUpdates(contexts.updates(view), lines);
+    else if (lines.length > 0) this.sendLines(lines);
     if (view.gone) {
       // The folder was deleted or renamed by someone else: nothing can be done in it any more.
       this.sendLines(['* BYE The selected mailbox was deleted or renamed']);
@@ -379,6 +390,19 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       this.flush();
       this.conn.close('selected mailbox vanished');
     }
+  }
+
+  /** REMOVEFROM for live searches, before this session reports its own EXPUNGE/MOVE of `uids`. */
+  contextExpunging(uids: readonly number[]): void {
+    const view = this.selected;
+    if (!view || !this.searchContexts?.has(view)) return;
+    const lines = this.searchContexts.expunging(view, uids);
+    if (lines.length > 0) this.sendLines(lines);
+  }
+
+  private sendContextUpdates(u: { removals: string[]; additions: string[] }, lines: string[]): void {
+    const all = [...u.removals, ...lines, ...u.additions];
+    if (all.length > 0) this.sendLines(all);
   }
 
   /** Logs the user in: checks the sessions-per-user limit and prepares the mailbox. */

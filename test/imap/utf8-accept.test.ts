@@ -151,7 +151,6 @@ test('mailbox names after ENABLE: any quoted octets give the UTF-8 name back or 
       if (raw.length === 0) return true;
       const cmd = parseCommand(Buffer.concat([Buffer.from('t SELECT "'), raw, Buffer.from('"')]));
       const text = raw.toString('utf8');
-      // eslint-disable-next-line no-control-regex
       const forbidden = !isValidUtf8(raw) || /[\u0000-\u001f\u007f-\u009f\u2028\u2029\uFFFD]/.test(text);
       try {
         const name = mailbox(cmd.args[0], true);

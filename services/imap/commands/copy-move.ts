@@ -37,6 +37,7 @@ async function runCopy(s: ImapSession, cmd: ImapCommandContext, byUid: boolean, 
     pairs.map((p) => p[0]),
     s,
   );
+  s.contextExpunging(removed);
   s.sendLines(view.removeOwn(removed, s.qresync));
   return `OK ${cmd.name} completed`;
 }
