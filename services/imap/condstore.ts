@@ -18,6 +18,11 @@ export const ENABLEABLE: ReadonlyMap<string, { implies: readonly string[] }> = n
   ['CONDSTORE', { implies: [] }],
   // RFC 7162 section 3.2.3: enabling QRESYNC enables CONDSTORE too.
   ['QRESYNC', { implies: ['CONDSTORE'] }],
+  // RFC 9051 appendix A: with IMAP4rev1 and IMAP4rev2 both advertised, rev2's response forms only
+  // after ENABLE IMAP4rev2 (ESEARCH for SEARCH, no RECENT, UID in unsolicited FETCH, UTF-8 names).
+  ['IMAP4rev2', { implies: [] }],
+  // RFC 6855 section 3: UTF-8 in quoted strings and mailbox names.
+  ['UTF8=ACCEPT', { implies: [] }],
 ]);
 
 /**

@@ -13,7 +13,10 @@ import { readCommand, type CommandInput } from './command-reader.js';
 import type { ImapCommand, ImapState } from './command-spec.js';
 import { ImapError } from './imap-errors.js';
 import { IMAP_LIMITS } from './limits.js';
+import { encodeMutf7 } from './mutf7.js';
+import { astr, binary, str } from './imap-writer.js';
 import { SelectedMailbox } from './selected-mailbox.js';
+import type { SearchContexts } from './search-context.js';
 import type { ImapStore, StoredMessage } from './store-port.js';
 import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';
 
@@ -44,6 +47,8 @@ export interface ImapShared {
   interceptor?: Interceptor;
 }
 
+const RECENT_LINE = /^\* \d+ RECENT$/;
+
 /** One parsed command; the line for events is cut from the octets only when somebody looks. */
 class ImapParsed implements ParsedCommand {
   constructor(
@@ -72,6 +77,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   afterReply: (() => Promise<void>) | undefined;
   /** Extensions turned on with ENABLE. */
   readonly enabled = new Set<string>();
+  /** Live SEARCH/SORT results (RFC 5267 RETURN (UPDATE)), made on first use (search-context.ts). */
+  searchContexts: SearchContexts | undefined;
   /** The session is in IDLE: changes are pushed as they happen. */
   idling = false;
   /** How the command reader reads (made once per session, not once per command). */
@@ -112,7 +119,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   }
 
   capabilities(): string {
-    const caps = ['IMAP4rev1'];
+    // RFC 9051 appendix A: both revisions; rev2's forms after ENABLE IMAP4rev2.
+    const caps = ['IMAP4rev1', 'IMAP4rev2'];
     if (this.startTlsOffered) caps.push('STARTTLS');
     // RFC 3501 section 6.2.3 / RFC 2595 section 3.2: no AUTH= mechanisms while LOGINDISABLED.
     if (!this.authAllowed) caps.push('LOGINDISABLED');
@@ -139,6 +147,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('ESEARCH');
     caps.push('SORT');
     caps.push('ESORT');
+    // RFC 5267: PARTIAL, UPDATE/CANCELUPDATE for SEARCH and SORT (search-context.ts).
+    caps.push('CONTEXT=SEARCH', 'CONTEXT=SORT');
     caps.push('SORT=DISPLAY');
     caps.push('THREAD=ORDEREDSUBJECT');
     caps.push('THREAD=REFERENCES');
@@ -151,6 +161,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('SEARCHRES');
     // RFC 7162 (condstore.ts): mod-sequences, and quick resynchronisation after ENABLE QRESYNC.
     caps.push('CONDSTORE', 'QRESYNC');
+    // RFC 6855: UTF-8 quoted strings and mailbox names after ENABLE UTF8=ACCEPT (utf8-names.ts).
+    caps.push('UTF8=ACCEPT');
     return caps.join(' ');
   }
 
@@ -304,6 +316,30 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     return this.enabled.has('QRESYNC');
   }
 
+  /** ENABLE IMAP4rev2 was answered (RFC 9051 appendix A): the session gets rev2's response forms. */
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4rev2');
+  }
+
+  /**
+   * UTF-8 in quoted strings and mailbox names (RFC 6855 section 3 after ENABLE UTF8=ACCEPT; RFC 9051
+   * section 5.1 after ENABLE IMAP4rev2): names go out as UTF-8, not modified UTF-7.
+   */
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT') || this.enabled.has('IMAP4rev2');
+  }
+
+  /**
+   * A mailbox name as this session's client reads it (an astring on the wire): UTF-8 once enabled, as
+   * a quoted string where it fits (RFC 6855 section 3 uQUOTED-CHAR), modified UTF-7 before.
+   */
+  mailboxOut(name: string): string {
+    if (!this.utf8) return astr(encodeMutf7(name));
+    if (!/[^\x00-\x7f]/.test(name)) return astr(name);
+    const octets = binary(name);
+    return octets.length < 1024 && !/["\\]/.test(octets) ? `"${octets}"` : str(octets);
+  }
+
   /**
    * A CONDSTORE enabling command (RFC 7162 section 3.1). The first one while a mailbox is selected
    * reports the mailbox's HIGHESTMODSEQ (as the session knows it). Returns whether it was the first.
@@ -320,13 +356,15 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
    * client also UID and MODSEQ (RFC 7162 sections 3.1 and 3.2.4). `uid`: UID is in it anyway.
    */
   changeItems(m: StoredMessage, uid = false): string {
-    if (!this.condstore) return uid ? `${this.flagsItem(m)} UID ${m.uid}` : this.flagsItem(m);
+    // RFC 9051 appendix E item 21: in IMAP4rev2 every unsolicited FETCH carries UID.
+    if (!this.condstore) return uid || this.rev2 ? `${this.flagsItem(m)} UID ${m.uid}` : this.flagsItem(m);
     return `UID ${m.uid} ${this.flagsItem(m)} MODSEQ (${m.modseq})`;
   }
 
   /** FLAGS data item for a message (with \Recent when this session holds it). */
   flagsItem(m: StoredMessage): string {
-    const recent = this.selected?.recent.has(m.uid) ?? false;
+    // RFC 9051 appendix E item 12: \Recent is deprecated; an IMAP4rev2 session is not shown it.
+    const recent = !this.rev2 && (this.selected?.recent.has(m.uid) ?? false);
     if (!recent) return `FLAGS (${m.flags.join(' ')})`;
     return m.flags.length > 0 ? `FLAGS (${m.flags.join(' ')} \\Recent)` : 'FLAGS (\\Recent)';
   }
@@ -334,9 +372,17 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   /** Sends what other sessions changed in the selected mailbox (section 7.4.1 rules via the view). */
   reportChanges(allowExpunge: boolean): void {
     const view = this.selected;
-    if (!view || !view.hasPending) return;
-    const lines = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync);
-    if (lines.length > 0) this.sendLines(lines);
+    // CONTEXT=SEARCH/SORT (search-context.ts): removals before the other responses, additions after.
+    const contexts = view && this.searchContexts?.has(view) ? this.searchContexts : undefined;
+    if (!view || !view.hasPending) {
+      if (view && contexts) this.sendContextUpdates(contexts.updates(view), []);
+      return;
+    }
+    const flushed = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync);
+    // RFC 9051 appendix E item 12: no RECENT responses once IMAP4rev2 is enabled.
+    const lines = this.rev2 ? flushed.filter((l) => !RECENT_LINE.test(l)) : flushed;
+    if (contexts) this.sendContextUpdates(contexts.updates(view), lines);
+    else if (lines.length > 0) this.sendLines(lines);
     if (view.gone) {
       // The folder was deleted or renamed by someone else: nothing can be done in it any more.
       this.sendLines(['* BYE The selected mailbox was deleted or renamed']);
@@ -344,6 +390,19 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       this.flush();
       this.conn.close('selected mailbox vanished');
     }
+  }
+
+  /** REMOVEFROM for live searches, before this session reports its own EXPUNGE/MOVE of `uids`. */
+  contextExpunging(uids: readonly number[]): void {
+    const view = this.selected;
+    if (!view || !this.searchContexts?.has(view)) return;
+    const lines = this.searchContexts.expunging(view, uids);
+    if (lines.length > 0) this.sendLines(lines);
+  }
+
+  private sendContextUpdates(u: { removals: string[]; additions: string[] }, lines: string[]): void {
+    const all = [...u.removals, ...lines, ...u.additions];
+    if (all.length > 0) this.sendLines(all);
   }
 
   /** Logs the user in: checks the sessions-per-user limit and prepares the mailbox. */

@@ -35,4 +35,9 @@ export const IMAP_LIMITS = {
   maxSubscriptions: 10_000,
   /** TEXT and URL parts of one CATENATE (RFC 4469); the literals among them also count against maxLiterals. */
   maxCatenateParts: 64,
+  /**
+   * Live SEARCH/SORT contexts (RFC 5267 RETURN (UPDATE)) one session may hold; each is re-checked
+   * against the changed messages after every command. Past it: NO [NOUPDATE] and no updates.
+   */
+  maxSearchContexts: 5,
 } as const;

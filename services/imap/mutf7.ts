@@ -52,9 +52,10 @@ export function decodeMutf7(text: string): string | undefined {
 
 /**
  * A mailbox name as a client sent it: clients that did not ENABLE UTF8 send modified UTF-7, but
- * some send raw UTF-8; accept both.
+ * some send raw UTF-8; accept both. After ENABLE UTF8=ACCEPT or IMAP4rev2 (`utf8`) names are UTF-8
+ * and "&" is just "&" (RFC 6855 section 3).
  */
-export function mailboxFromWire(text: string): string {
-  if (/[^\x20-\x7e]/.test(text)) return text;
+export function mailboxFromWire(text: string, utf8 = false): string {
+  if (utf8 || /[^\x20-\x7e]/.test(text)) return text;
   return decodeMutf7(text) ?? text;
 }

@@ -12,8 +12,8 @@ import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { b64, closeMailFixtures, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
 
 const CAPS =
-  'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=100000 ESEARCH SORT ESORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE MULTIAPPEND LIST-EXTENDED BINARY CATENATE SEARCHRES CONDSTORE QRESYNC';
-const CAPABILITY = `IMAP4rev1 AUTH=PLAIN ${CAPS}`;
+  'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=100000 ESEARCH SORT ESORT CONTEXT=SEARCH CONTEXT=SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE MULTIAPPEND LIST-EXTENDED BINARY CATENATE SEARCHRES CONDSTORE QRESYNC UTF8=ACCEPT';
+const CAPABILITY = `IMAP4rev1 IMAP4rev2 AUTH=PLAIN ${CAPS}`;
 const GREETING = `S: * OK [CAPABILITY ${CAPABILITY}] labnet.lab.test labnet IMAP4rev1 ready`;
 
 async function imap(o: { tls?: TlsPolicy; interceptor?: Interceptor; messages?: string[] } = {}) {
@@ -149,7 +149,7 @@ test('the 50th protocol error ends the session', async (t) => {
 test('TLS policy: STARTTLS offered or not (tls.offerStartTls), LOGINDISABLED before TLS (tls.requireTlsForAuth)', async (t) => {
   const material = { upgradeOptions: () => ({}) };
   const offered = await imap({ tls: new TlsPolicy({ offerStartTls: true, requireTlsForAuth: false, ...material }) });
-  await play(t, offered.open().client, `S: * OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN ${CAPS}] labnet.lab.test labnet IMAP4rev1 ready`);
+  await play(t, offered.open().client, `S: * OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS AUTH=PLAIN ${CAPS}] labnet.lab.test labnet IMAP4rev1 ready`);
   const off = await imap({ tls: new TlsPolicy({ offerStartTls: false, requireTlsForAuth: false, ...material }) });
   await play(t, off.open().client, `${GREETING}\nC: a STARTTLS\nS: a BAD STARTTLS is not available`);
   const required = await imap({ tls: new TlsPolicy({ offerStartTls: true, requireTlsForAuth: true, ...material }) });
@@ -157,7 +157,7 @@ test('TLS policy: STARTTLS offered or not (tls.offerStartTls), LOGINDISABLED bef
     t,
     required.open().client,
     `
-    S: * OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED ${CAPS}] labnet.lab.test labnet IMAP4rev1 ready
+    S: * OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED ${CAPS}] labnet.lab.test labnet IMAP4rev1 ready
     C: a LOGIN alice alice-lab
     S: a NO [PRIVACYREQUIRED] Authentication needs TLS first: use STARTTLS or the IMAPS port
     C: b AUTHENTICATE PLAIN ${b64('\0alice\0alice-lab')}

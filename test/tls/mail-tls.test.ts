@@ -118,7 +118,7 @@ for (const [service, listener, proto, hello] of [
     }
     if (proto === 'pop3') t.regex(r.stdout, /\+OK/);
     if (proto === 'imap') {
-      t.regex(r.stdout, /\* CAPABILITY IMAP4rev1 AUTH=PLAIN/);
+      t.regex(r.stdout, /\* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN/);
       t.regex(r.stdout, /a OK/);
     }
   });

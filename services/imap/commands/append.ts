@@ -24,6 +24,8 @@ import { parseImapDateTime } from '../../../core/mail-format/dates.js';
 export type CatPart = { text: Buffer; binary: boolean } | { url: string };
 
 export interface AppendMessage {
+  /** Sent as `UTF8 (literal8)` (RFC 6855 section 4): its header may hold UTF-8. */
+  utf8?: boolean;
   flags: string[];
   date: number | undefined;
   /** The message; for CATENATE the concatenation of `parts` once the URLs are read. */
@@ -31,7 +33,18 @@ export interface AppendMessage {
   parts?: CatPart[];
 }
 
-function catParts(tok: Token | undefined): CatPart[] {
+/**
+ * `UTF8 (literal8)` (RFC 6855 section 4, utf8-literal): the literal8, once the session enabled
+ * UTF8=ACCEPT; before that BAD (the client has not said it speaks UTF-8).
+ */
+function utf8Literal(tok: Token | undefined, utf8: boolean): { text: Buffer; binary: boolean } {
+  if (!utf8) throw bad('APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT first (RFC 6855 section 4)');
+  const lit = tok?.t === 'list' && tok.v.length === 1 ? tok.v[0] : undefined;
+  if (lit?.t !== 'string' || !lit.literal || !lit.binary) throw bad('UTF8 takes one literal8 in parentheses: UTF8 (~{n}...) (RFC 6855 section 4)');
+  return { text: lit.v, binary: true };
+}
+
+function catParts(tok: Token | undefined, utf8: boolean): CatPart[] {
   if (tok?.t !== 'list' || tok.v.length === 0 || tok.v.length % 2 !== 0) throw bad('CATENATE takes a list of TEXT literal / URL url pairs');
   if (tok.v.length / 2 > IMAP_LIMITS.maxCatenateParts) throw bad(`at most ${IMAP_LIMITS.maxCatenateParts} CATENATE parts`);
   const out: CatPart[] = [];
@@ -40,9 +53,11 @@ function catParts(tok: Token | undefined): CatPart[] {
     const value = tok.v[i + 1];
     const k = kind.t === 'atom' ? kind.v.toUpperCase() : '';
     if (k === 'TEXT' && value.t === 'string' && value.literal) out.push({ text: value.v, binary: value.binary === true });
+    // RFC 6855 section 4: cat-part =/ utf8-literal. Its NUL-free octets are stored as they are.
+    else if (k === 'UTF8') out.push({ ...utf8Literal(value, utf8), binary: false });
     else if (k === 'URL' && (value.t === 'string' || value.t === 'atom') && !(value.t === 'string' && value.binary)) {
       out.push({ url: value.t === 'atom' ? value.v : value.v.toString('latin1') });
-    } else throw bad('CATENATE parts are TEXT literal or URL url');
+    } else throw bad('CATENATE parts are TEXT literal, UTF8 (literal8) or URL url');
   }
   return out;
 }
@@ -51,7 +66,7 @@ function catParts(tok: Token | undefined): CatPart[] {
  * The messages of `APPEND mailbox 1*(SP [flag-list] [SP date-time] SP (literal / literal8 / CATENATE
  * (...)))` (RFC 3502 section 6.3.11, RFC 4469 section 5). Throws BAD on anything else.
  */
-export function parseAppendMessages(args: readonly Token[]): AppendMessage[] {
+export function parseAppendMessages(args: readonly Token[], utf8 = false): AppendMessage[] {
   const out: AppendMessage[] = [];
   let flags: string[] | undefined;
   let date: number | undefined;
@@ -64,11 +79,15 @@ export function parseAppendMessages(args: readonly Token[]): AppendMessage[] {
       if (date !== undefined) throw bad('APPEND: one date-time per message');
       date = parseImapDateTime(a.v.toString('latin1'));
       if (date === undefined) throw bad('invalid date-time');
-    } else if (a.t === 'string' || (a.t === 'atom' && a.v.toUpperCase() === 'CATENATE')) {
-      if (a.t === 'string') {
+    } else if (a.t === 'string' || (a.t === 'atom' && (a.v.toUpperCase() === 'CATENATE' || a.v.toUpperCase() === 'UTF8'))) {
+      if (a.t === 'atom' && a.v.toUpperCase() === 'UTF8') {
+        const lit = utf8Literal(args[++i], utf8);
+        if (lit.text.includes(0)) throw bad('UTF8 message data may not hold NUL octets');
+        out.push({ flags: flags ?? [], date, data: lit.text, utf8: true });
+      } else if (a.t === 'string') {
         // A literal8 may hold NUL octets: those parts are stored base64-encoded (RFC 3516 section 4.4).
         out.push({ flags: flags ?? [], date, data: a.binary ? encodeBinaryParts(a.v) : a.v });
-      } else out.push({ flags: flags ?? [], date, data: EMPTY, parts: catParts(args[++i]) });
+      } else out.push({ flags: flags ?? [], date, data: EMPTY, parts: catParts(args[++i], utf8) });
       flags = undefined;
       date = undefined;
     } else throw bad('APPEND: expected flags, a date-time or the message as a literal');
@@ -78,6 +97,15 @@ export function parseAppendMessages(args: readonly Token[]): AppendMessage[] {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Whether the header section (up to the first empty line) holds an octet with the high bit set. */
+export function eightBitHeader(data: Buffer): boolean {
+  const crlf = data.indexOf('\r\n\r\n');
+  const lf = data.indexOf('\n\n');
+  const end = crlf < 0 ? (lf < 0 ? data.length : lf) : lf < 0 ? crlf : Math.min(crlf, lf);
+  for (let i = 0; i < end; i++) if (data[i] >= 0x80) return true;
+  return false;
+}
 
 /** BADURL (RFC 4469 section 6): the URL as sent, without what cannot stand in a response code. */
 function badUrl(url: string, why: string): Error {
@@ -136,8 +164,8 @@ export const append: ImapCommand = {
   maxArgs: 1 + 3 * 64,
   expungeAfter: true,
   async handler(s, cmd) {
-    const name = mailbox(cmd.args[0]);
-    const messages = parseAppendMessages(cmd.args.slice(1));
+    const name = mailbox(cmd.args[0], s.utf8);
+    const messages = parseAppendMessages(cmd.args.slice(1), s.utf8);
     if (messages.some((m) => !m.parts && m.data.length === 0)) throw no('Empty message');
     let folder: ImapFolder;
     try {
@@ -151,6 +179,8 @@ export const append: ImapCommand = {
     for (const m of messages) {
       if (m.parts) m.data = await catenate(s, m.parts, s.shared.config.appendLimit);
       if (m.data.length === 0) throw no('Empty message');
+      // RFC 6855 section 4: without ENABLE UTF8=ACCEPT, 8-bit octets in the header fields are refused.
+      if (!s.utf8 && eightBitHeader(m.data)) throw no('8-bit characters in the message header need ENABLE UTF8=ACCEPT and APPEND UTF8 (RFC 6855 section 4)');
       total += m.data.length;
       if (total > s.shared.config.appendLimit + IMAP_LIMITS.maxCommandOctets) throw no('The messages are too large together', 'TOOBIG');
     }

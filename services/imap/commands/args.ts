@@ -5,6 +5,7 @@ import { mailboxFromWire } from '../mutf7.js';
 import { parseSequenceSet, type SequenceSet } from '../sequence-set.js';
 import { storeErrorCode } from '../store-port.js';
 import { savedRef } from './searchres.js';
+import { checkMailboxChars, isValidUtf8 } from '../utf8.js';
 
 export function astring(tok: Token | undefined, what: string): string {
   if (!tok || tok.t === 'list') throw bad(`${what} expected`);
@@ -17,10 +18,16 @@ export function atom(tok: Token | undefined, what: string): string {
   return tok.v;
 }
 
-/** A mailbox name: modified UTF-7 decoded, INBOX case-insensitive (RFC 3501 section 5.1). */
-export function mailbox(tok: Token | undefined): string {
-  const raw = mailboxFromWire(astring(tok, 'mailbox name'));
+/**
+ * A mailbox name: modified UTF-7 decoded (not once the session enabled UTF-8: RFC 6855 section 3,
+ * RFC 9051 section 5.1), INBOX case-insensitive (RFC 3501 section 5.1), 8-bit octets only as
+ * well-formed UTF-8.
+ */
+export function mailbox(tok: Token | undefined, utf8 = false): string {
+  if (tok?.t === 'string' && !isValidUtf8(tok.v)) throw bad('mailbox name: invalid UTF-8 (RFC 3629)');
+  const raw = mailboxFromWire(astring(tok, 'mailbox name'), utf8);
   if (raw.length > 1000) throw bad('mailbox name too long');
+  checkMailboxChars(raw);
   if (raw.toUpperCase() === 'INBOX') return 'INBOX';
   const m = /^inbox([./])(.*)$/i.exec(raw);
   return m ? `INBOX${m[1]}${m[2]}` : raw;

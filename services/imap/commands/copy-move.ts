@@ -10,7 +10,7 @@ import { resolveSet } from './fetch.js';
 async function runCopy(s: ImapSession, cmd: ImapCommandContext, byUid: boolean, move: boolean): Promise<string> {
   const view = s.selected!;
   const set = sequenceSet(cmd.args[0]);
-  const name = mailbox(cmd.args[1]);
+  const name = mailbox(cmd.args[1], s.utf8);
   if (move && view.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
   const indexes = resolveSet(view, set, byUid);
   let target: ImapFolder;
@@ -37,6 +37,7 @@ async function runCopy(s: ImapSession, cmd: ImapCommandContext, byUid: boolean, 
     pairs.map((p) => p[0]),
     s,
   );
+  s.contextExpunging(removed);
   s.sendLines(view.removeOwn(removed, s.qresync));
   return `OK ${cmd.name} completed`;
 }

@@ -25,6 +25,7 @@ async function runExpunge(s: ImapSession, cmd: ImapCommandContext, byUid: boolea
       s,
       true,
     );
+    s.contextExpunging(removed);
     s.sendLines(view.removeOwn(removed, s.qresync));
   }
   return `OK ${cmd.name} completed`;

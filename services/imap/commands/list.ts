@@ -7,16 +7,16 @@ import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import { bad } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
-import { astr, str } from '../imap-writer.js';
-import { encodeMutf7, mailboxFromWire } from '../mutf7.js';
+import { str } from '../imap-writer.js';
+import { mailboxFromWire } from '../mutf7.js';
 import type { FolderEntry } from '../store-port.js';
 import { IMAP_LIMITS } from '../limits.js';
 import { patternMatcher } from '../list-pattern.js';
 import { astring } from './args.js';
 import { parseStatusItems, statusLine } from './status.js';
 
-function patterns(tok: Token | undefined): string[] {
-  const list = tok?.t === 'list' ? tok.v.map((t) => mailboxFromWire(astring(t, 'pattern'))) : [mailboxFromWire(astring(tok, 'mailbox pattern'))];
+function patterns(tok: Token | undefined, utf8: boolean): string[] {
+  const list = tok?.t === 'list' ? tok.v.map((t) => mailboxFromWire(astring(t, 'pattern'), utf8)) : [mailboxFromWire(astring(tok, 'mailbox pattern'), utf8)];
   if (list.length > IMAP_LIMITS.maxListPatterns) throw bad(`at most ${IMAP_LIMITS.maxListPatterns} patterns`);
   return list;
 }
@@ -54,8 +54,8 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
     }
   }
   if (args.length < 2) throw bad(`${cmd.name} needs a reference and a mailbox pattern`);
-  const ref = mailboxFromWire(astring(args[0], 'reference'));
-  const pats = patterns(args[1]);
+  const ref = mailboxFromWire(astring(args[0], 'reference'), s.utf8);
+  const pats = patterns(args[1], s.utf8);
   if (pats.some((p) => ref.length + p.length > IMAP_LIMITS.maxListPattern)) throw bad(`mailbox pattern longer than ${IMAP_LIMITS.maxListPattern} characters`);
   if (args.length > 2) {
     if (lsub || args.length !== 4 || astring(args[2], 'RETURN').toUpperCase() !== 'RETURN' || args[3].t !== 'list') throw bad('expected RETURN (options)');
@@ -120,7 +120,7 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
   const lines: string[] = [];
   const withStatus: Array<string | undefined> = [];
   const line = (attrs: string[], name: string, extra = ''): string =>
-    `* ${lsub ? 'LSUB' : 'LIST'} (${attrs.join(' ')}) ${str(delim)} ${astr(encodeMutf7(name))}${extra}`;
+    `* ${lsub ? 'LSUB' : 'LIST'} (${attrs.join(' ')}) ${str(delim)} ${s.mailboxOut(name)}${extra}`;
   const criteria = [...selection].filter((o) => o === 'SUBSCRIBED' || o === 'SPECIAL-USE');
   const childInfoItem = ` ("CHILDINFO" (${criteria.map((o) => `"${o}"`).join(' ')}))`;
   for (const f of entries) {
@@ -146,7 +146,8 @@ async function runList(s: ImapSession, cmd: ImapCommandContext, lsub: boolean): 
     withStatus.push(undefined);
   }
   for (const p of [...stand].sort()) {
-    lines.push(line(lsub ? ['\\Noselect'] : ['\\Noselect', '\\HasChildren'], p));
+    // IMAP4rev2 (RFC 9051 section 6.3.9.8, example a2): a parent that does not exist is \NonExistent.
+    lines.push(line(lsub ? ['\\Noselect'] : [s.rev2 ? '\\NonExistent' : '\\Noselect', '\\HasChildren'], p));
     withStatus.push(undefined);
   }
   if (statusItems) {

@@ -21,7 +21,7 @@ export const create: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   async handler(s, cmd) {
-    let name = newName(mailbox(cmd.args[0]));
+    let name = newName(mailbox(cmd.args[0], s.utf8));
     // A trailing delimiter only says the client plans children (section 6.3.3).
     if (name.endsWith(s.store.delimiter)) name = name.slice(0, -1);
     if (name === 'INBOX') throw no('INBOX always exists', 'ALREADYEXISTS');
@@ -41,7 +41,7 @@ export const del: ImapCommand = {
   maxArgs: 1,
   expungeAfter: true,
   async handler(s, cmd) {
-    const name = mailbox(cmd.args[0]);
+    const name = mailbox(cmd.args[0], s.utf8);
     if (name === 'INBOX') throw no('INBOX cannot be deleted', 'CANNOT');
     if (s.selected && s.selected.folder.name === name) s.select(undefined);
     try {
@@ -61,8 +61,8 @@ export const rename: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   async handler(s, cmd) {
-    const from = mailbox(cmd.args[0]);
-    const to = newName(mailbox(cmd.args[1]));
+    const from = mailbox(cmd.args[0], s.utf8);
+    const to = newName(mailbox(cmd.args[1], s.utf8));
     if (to === 'INBOX') throw no('Cannot rename to INBOX', 'ALREADYEXISTS');
     // Renaming the selected mailbox (or a parent) ends the selection rather than the session.
     const sel = s.selected?.folder.name;
@@ -84,7 +84,7 @@ function subscription(on: boolean): ImapCommand {
     maxArgs: 1,
     expungeAfter: true,
     async handler(s, cmd) {
-      const name = mailbox(cmd.args[0]);
+      const name = mailbox(cmd.args[0], s.utf8);
       const user = s.requireUser();
       // Bounded: LIST (SUBSCRIBED) and LSUB read the whole list.
       if (on && (await s.store.subscriptions(user)).length >= IMAP_LIMITS.maxSubscriptions) {

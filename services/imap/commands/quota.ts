@@ -6,8 +6,7 @@
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
-import { astr, str } from '../imap-writer.js';
-import { encodeMutf7 } from '../mutf7.js';
+import { str } from '../imap-writer.js';
 import { astring, mailbox, storeFailure } from './args.js';
 
 /** The root's QUOTA response, or undefined when no resource has a limit (a quota-list is never empty). */
@@ -26,7 +25,7 @@ export const getQuotaRoot: ImapCommand = {
   maxArgs: 1,
   expungeAfter: true,
   async handler(s, cmd) {
-    const name = mailbox(cmd.args[0]);
+    const name = mailbox(cmd.args[0], s.utf8);
     try {
       await s.store.status(s.requireUser(), name);
     } catch (err) {
@@ -34,7 +33,7 @@ export const getQuotaRoot: ImapCommand = {
     }
     const line = await quotaLine(s);
     // Section 4.1.2: the mailbox, then its roots (none when nothing is limited), then each root's QUOTA.
-    s.sendLines([`* QUOTAROOT ${astr(encodeMutf7(name))}${line ? ' ""' : ''}`, ...(line ? [line] : [])]);
+    s.sendLines([`* QUOTAROOT ${s.mailboxOut(name)}${line ? ' ""' : ''}`, ...(line ? [line] : [])]);
     return 'OK GETQUOTAROOT completed';
   },
 };

@@ -12,7 +12,7 @@ import { idle } from './idle.js';
 import { listCmd, lsub } from './list.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { getQuota, getQuotaRoot } from './quota.js';
-import { search, uidSearch } from './search.js';
+import { cancelUpdate, search, uidSearch } from './search.js';
 import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { capability, check, enable, id, logout, namespace, noop } from './simple.js';
@@ -50,6 +50,7 @@ const ALL: readonly ImapCommand[] = [
   uidStore,
   search,
   uidSearch,
+  cancelUpdate,
   sort,
   uidSort,
   thread,

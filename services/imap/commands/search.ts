@@ -5,27 +5,15 @@ import type { ImapSession } from '../imap-session.js';
 import type { Token } from '../command-parser.js';
 import { bad } from '../imap-errors.js';
 import { compileSearch, evaluate, MessageText, usesModseq, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
-import type { StoredMessage } from '../store-port.js';
 import { readMessage } from './fetch.js';
 import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
+import { requireUtf8 } from '../utf8.js';
+import { IMAP_LIMITS } from '../limits.js';
+import { SearchContexts, searchMessage, type SearchContextSpec } from '../search-context.js';
 
-const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
 const BATCH = 128;
 /** The reused read buffer: messages up to this size are read into it (bigger ones get their own). */
 const SCRATCH_OCTETS = 256 * 1024;
-
-function searchMessage(m: StoredMessage, seq: number, recent: boolean): SearchMessage {
-  return {
-    seq,
-    uid: m.uid,
-    flags: m.flags,
-    recent,
-    internalDate: m.internalDate,
-    size: m.size,
-    modseq: m.modseq,
-    indexedHeader: (field) => (INDEXED.has(field) ? (m.headers[field as keyof typeof m.headers] ?? undefined) : null),
-  };
-}
 
 /** Indexes (0-based, ascending) into the view's messages of those that match `tree`. */
 export async function matchingIndexes(s: ImapSession, tree: SearchNode): Promise<number[]> {
@@ -67,26 +55,48 @@ export async function matchingIndexes(s: ImapSession, tree: SearchNode): Promise
   return hits;
 }
 
-/** ESEARCH's RETURN options (RFC 4731 section 3.1). */
-const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT']);
+/** ESEARCH's RETURN options (RFC 4731 section 3.1), with CONTEXT=SEARCH's (RFC 5267 section 4). */
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'UPDATE', 'CONTEXT', 'PARTIAL']);
+
+export interface ReturnOptions {
+  options: Set<string> | undefined;
+  /** RFC 5267 section 4.4: PARTIAL low:high, positions in the result (1-based, low <= high). */
+  partial?: [number, number];
+  rest: Token[];
+}
 
 /**
  * "RETURN (...)" before the search keys (RFC 4731): the options, or undefined when absent. An empty
- * list means ALL.
+ * list means ALL. PARTIAL takes a range of positions (two numbers from 1 to 2^32-1, no "*"; 4:2 is
+ * 2:4); CONTEXT is a hint and changes nothing here; UPDATE asks for a live context (search-context.ts).
  */
-export function parseReturn(args: Token[]): { options: Set<string> | undefined; rest: Token[] } {
+export function parseReturn(args: Token[]): ReturnOptions {
   const first = args[0];
   if (!(first?.t === 'atom' && first.v.toUpperCase() === 'RETURN')) return { options: undefined, rest: args };
   const list = args[1];
   if (list?.t !== 'list') throw bad('RETURN needs a list of options');
   const options = new Set<string>();
-  for (const t of list.v) {
+  let partial: [number, number] | undefined;
+  for (let i = 0; i < list.v.length; i++) {
+    const t = list.v[i];
     const o = t.t === 'atom' ? t.v.toUpperCase() : '';
     if (!RETURN_OPTIONS.has(o)) throw bad(`unknown RETURN option ${o.slice(0, 20)}`);
+    if (o === 'PARTIAL') {
+      const r = list.v[++i];
+      const m = r?.t === 'atom' ? /^(\d{1,10}):(\d{1,10})$/.exec(r.v) : null;
+      const a = m ? Number(m[1]) : 0;
+      const b = m ? Number(m[2]) : 0;
+      if (a < 1 || b < 1 || a > 0xffffffff || b > 0xffffffff)
+        throw bad('PARTIAL needs a range of positions low:high, numbers from 1 to 4294967295 (RFC 5267 section 4.4)');
+      if (partial) throw bad('PARTIAL given twice');
+      partial = [Math.min(a, b), Math.max(a, b)];
+    }
     options.add(o);
   }
-  if (options.size === 0) options.add('ALL');
-  return { options, rest: args.slice(2) };
+  // RFC 5267 section 4.4: PARTIAL and ALL are mutually exclusive.
+  if (options.has('PARTIAL') && options.has('ALL')) throw bad('RETURN cannot have both PARTIAL and ALL (RFC 5267 section 4.4)');
+  if (options.size === 0 || (options.size === 1 && options.has('CONTEXT'))) options.add('ALL');
+  return { options, partial, rest: args.slice(2) };
 }
 
 /** Numbers as a sequence set: runs of consecutive ascending numbers become ranges, order kept. */
@@ -105,7 +115,14 @@ export function compactSet(nums: readonly number[]): string {
  * The ESEARCH response (RFC 4731 section 3.1; ESORT, RFC 5267, gives `nums` in sort order): MIN and
  * MAX the first and last, ALL the set, COUNT how many; nothing but COUNT when nothing matched.
  */
-export function esearchLine(tag: string, byUid: boolean, options: Set<string>, nums: readonly number[], modseq?: number): string {
+export function esearchLine(
+  tag: string,
+  byUid: boolean,
+  options: Set<string>,
+  nums: readonly number[],
+  modseq?: number,
+  partial?: readonly [number, number],
+): string {
   // A tag never holds '"' or '\\' (RFC 3501 section 9), so it quotes as it is.
   const parts = [`* ESEARCH (TAG "${tag}")`];
   if (byUid) parts.push('UID');
@@ -115,10 +132,38 @@ export function esearchLine(tag: string, byUid: boolean, options: Set<string>, n
     if (options.has('MAX')) parts.push(`MAX ${nums[nums.length - 1]}`);
     if (options.has('ALL')) parts.push(`ALL ${compactSet(nums)}`);
   }
+  // RFC 5267 section 4.4: the numbers at positions low..high of the result (NIL when there are none).
+  if (partial) {
+    const slice = nums.slice(partial[0] - 1, partial[1]);
+    parts.push(`PARTIAL (${partial[0]}:${partial[1]} ${slice.length > 0 ? compactSet(slice) : 'NIL'})`);
+  }
   if (options.has('COUNT')) parts.push(`COUNT ${nums.length}`);
   // RFC 7162 section 3.1.10: the highest mod-sequence of the messages found, when MODSEQ was searched.
   if (modseq !== undefined && nums.length > 0) parts.push(`MODSEQ ${modseq}`);
   return parts.join(' ');
+}
+
+/**
+ * After ENABLE UTF8=ACCEPT or IMAP4rev2: the keys' strings are UTF-8, so a CHARSET is a conflicting
+ * label (RFC 6855 section 3: BAD) and invalid UTF-8 is BAD.
+ */
+export function utf8Keys(keys: readonly Token[]): void {
+  const first = keys[0];
+  if (first?.t === 'atom' && first.v.toUpperCase() === 'CHARSET')
+    throw bad('SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT: strings are UTF-8 (RFC 6855 section 3)');
+  requireUtf8(keys, 'SEARCH');
+}
+
+/**
+ * RETURN (UPDATE) (RFC 5267 section 4.3): keeps the result live, or says NOUPDATE when the session
+ * holds the maximum of contexts or PARTIAL was asked (a live partial window is not kept).
+ */
+export function startContext(s: ImapSession, spec: SearchContextSpec, partial: boolean): void {
+  const contexts = (s.searchContexts ??= new SearchContexts());
+  if (partial) s.send(`* NO [NOUPDATE "${spec.tag}"] Live updates of a PARTIAL result are not offered`);
+  else if (!contexts.add(s.selected!, spec)) {
+    s.send(`* NO [NOUPDATE "${spec.tag}"] Too many live searches (at most ${IMAP_LIMITS.maxSearchContexts}); CANCELUPDATE one first`);
+  }
 }
 
 async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
@@ -126,12 +171,15 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   // SEARCHRES (RFC 5182, searchres.ts): RETURN (SAVE ...) and "$" among the keys.
   const saving = takeSave(cmd.args);
   let options: Set<string> | undefined;
+  let partial: [number, number] | undefined;
   let hits: number[];
   let withModseq: boolean;
+  let tree: SearchNode;
   try {
     let rest: Token[];
-    ({ options, rest } = parseReturn(saving.args));
-    const tree = compileSearch(expandSavedKeys(view, rest));
+    ({ options, rest, partial } = parseReturn(saving.args));
+    if (s.utf8) utf8Keys(rest);
+    tree = compileSearch(expandSavedKeys(view, rest));
     // RFC 7162 section 3.1: a SEARCH with MODSEQ is a CONDSTORE enabling command.
     withModseq = usesModseq(tree);
     if (withModseq) s.condstoreOn();
@@ -162,11 +210,30 @@ async function runSearch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
       ? [hits[0], hits[hits.length - 1]].filter((_, k) => (k === 0 ? opts.has('MIN') : opts.has('MAX')))
       : hits;
   if (withModseq) for (const i of reported) highest = Math.max(highest ?? 0, msgs[i].modseq);
-  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
+  // IMAP4rev2 (RFC 9051 section 6.4.4): always ESEARCH; without RETURN, ALL is assumed.
+  if (options === undefined && s.rev2) options = new Set(['ALL']);
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest, partial));
   // One line; long results are split into writes of reasonable size by the socket anyway.
   else s.send(nums.length > 0 ? `* SEARCH ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SEARCH');
+  // CONTEXT=SEARCH (RFC 5267 section 4.3): the result stays live.
+  if (options?.has('UPDATE')) startContext(s, { tag: cmd.tag, byUid, tree, result: hits.map((i) => msgs[i].uid) }, partial !== undefined);
   return `OK ${cmd.name} completed`;
 }
+
+/** CANCELUPDATE (RFC 5267 section 4.3): ends the live contexts of the given tags. */
+export const cancelUpdate: ImapCommand = {
+  name: 'CANCELUPDATE',
+  states: SELECTED,
+  minArgs: 1,
+  maxArgs: IMAP_LIMITS.maxSearchContexts,
+  expungeAfter: true,
+  handler(s, cmd) {
+    const tags = cmd.args.map((a) => (a.t === 'string' ? a.v.toString('latin1') : a.t === 'atom' ? a.v : ''));
+    const missing = tags.find((t) => !s.searchContexts?.cancel(s.selected, t));
+    if (missing !== undefined) throw bad(`no live search with tag ${JSON.stringify(missing.slice(0, 40))} (RFC 5267 section 4.3)`);
+    return 'OK CANCELUPDATE completed';
+  },
+};
 
 export const search: ImapCommand = {
   name: 'SEARCH',

@@ -5,6 +5,7 @@ import { SelectedMailbox, SYSTEM_FLAGS } from '../selected-mailbox.js';
 import type { ImapFolder } from '../store-port.js';
 import { formatRanges, parseSelectParams, type QresyncParams } from '../condstore.js';
 import { bad } from '../imap-errors.js';
+import { str } from '../imap-writer.js';
 import { normalise, uidIndexes } from '../sequence-set.js';
 import { mailbox, storeFailure } from './args.js';
 import { vanishedSince, writeFetchResponses } from './fetch.js';
@@ -13,13 +14,14 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
   // Parameters are checked before anything changes (RFC 7162 section 3.2.5): a BAD leaves the selection alone.
   const params = parseSelectParams(cmd.args[1]);
   if (params.qresync && !s.qresync) throw bad('QRESYNC parameter needs ENABLE QRESYNC first');
-  // RFC 7162 section 3.2.11: with QRESYNC, the end of the previous selection is announced.
-  const closing = s.selected !== undefined && s.qresync;
+  // RFC 7162 section 3.2.11 (QRESYNC) and RFC 9051 section 6.3.2 (IMAP4rev2): the end of the
+  // previous selection is announced.
+  const closing = s.selected !== undefined && (s.qresync || s.rev2);
   // A failed SELECT leaves no mailbox selected (section 6.3.1).
   s.select(undefined);
   if (closing) s.send('* OK [CLOSED] Previous mailbox closed');
   if (params.condstore || params.qresync) s.enabled.add('CONDSTORE');
-  const name = mailbox(cmd.args[0]);
+  const name = mailbox(cmd.args[0], s.utf8);
   let folder: ImapFolder;
   try {
     folder = await s.store.folder(s.requireUser(), name);
@@ -36,15 +38,25 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
     `* FLAGS (${flags})`,
     readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted`,
     `* ${view.exists} EXISTS`,
-    `* ${readOnly ? folder.countRecent() : view.recent.size} RECENT`,
   ];
-  if (firstUnseen >= 0) lines.push(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+  // IMAP4rev2 (RFC 9051 appendix E items 10-12): no RECENT and no UNSEEN code, and a LIST response.
+  if (!s.rev2) lines.push(`* ${readOnly ? folder.countRecent() : view.recent.size} RECENT`);
+  if (firstUnseen >= 0 && !s.rev2) lines.push(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+  if (s.rev2) lines.push(await listLine(s, folder.name));
   lines.push(`* OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`, `* OK [UIDNEXT ${view.uidNextAtSelect}] Predicted next UID`);
   // RFC 7162 section 3.1.2.1: every SELECT after a CONDSTORE enabling command (this one included).
   if (s.condstore) lines.push(`* OK [HIGHESTMODSEQ ${view.highestModseq}] Highest mailbox mod-sequence`);
   s.sendLines(lines);
   if (params.qresync && params.qresync.uidValidity === view.uidValidity) await resync(s, view, params.qresync);
   return `OK [${readOnly ? 'READ-ONLY' : 'READ-WRITE'}] ${cmd.name} completed`;
+}
+
+/** RFC 9051 section 6.3.2: the selected mailbox's LIST response, with accurate attributes. */
+async function listLine(s: ImapSession, name: string): Promise<string> {
+  const entry = (await s.store.list(s.requireUser())).find((f) => f.name === name);
+  const attrs = [entry?.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
+  if (entry?.specialUse) attrs.push(entry.specialUse);
+  return `* LIST (${attrs.join(' ')}) ${str(s.store.delimiter)} ${s.mailboxOut(name)}`;
 }
 
 /**

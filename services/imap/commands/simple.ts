@@ -95,6 +95,8 @@ export const namespace: ImapCommand = {
  * ENABLE (RFC 5161): turns on the extensions of the ENABLEABLE table (condstore.ts) the client
  * names; unknown names are ignored (section 3.1). ENABLED lists those this command turned on.
  */
+const ENABLEABLE_BY_UPPER = new Map([...ENABLEABLE.keys()].map((k) => [k.toUpperCase(), k]));
+
 export const enable: ImapCommand = {
   name: 'ENABLE',
   states: AUTHED,
@@ -104,7 +106,9 @@ export const enable: ImapCommand = {
   handler(s, cmd) {
     const names = cmd.args.map((a) => astring(a, 'capability').toUpperCase());
     const turnedOn: string[] = [];
-    for (const name of names) {
+    for (const typed of names) {
+      // The table's spelling ("IMAP4rev2"); the client may send any case (capabilities are case-insensitive).
+      const name = ENABLEABLE_BY_UPPER.get(typed) ?? typed;
       const ext = ENABLEABLE.get(name);
       if (!ext || s.enabled.has(name)) continue;
       // CONDSTORE goes through condstoreOn: with a mailbox selected the client learns its HIGHESTMODSEQ.

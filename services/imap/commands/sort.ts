@@ -8,7 +8,9 @@ import { compileSearch, MessageText, usesModseq } from '../search.js';
 import { readMessage } from './fetch.js';
 import { referencesThreads } from '../thread.js';
 import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
-import { esearchLine, matchingIndexes, parseReturn } from './search.js';
+import { esearchLine, matchingIndexes, parseReturn, startContext } from './search.js';
+import { requireUtf8 } from '../utf8.js';
+import { sortInput } from '../search-context.js';
 
 function charsetOf(tok: Token | undefined): void {
   const charset = tok?.t === 'atom' ? tok.v.toUpperCase() : tok?.t === 'string' ? tok.v.toString('latin1').toUpperCase() : '';
@@ -18,22 +20,17 @@ function charsetOf(tok: Token | undefined): void {
 /** The selected messages at `indexes` as sort input (header values from the index). */
 function sortInputs(s: ImapSession, indexes: readonly number[]): Array<SortInput & { uid: number }> {
   const msgs = s.selected!.messages;
-  return indexes.map((i) => ({
-    seq: i + 1,
-    uid: msgs[i].uid,
-    size: msgs[i].size,
-    internalDate: msgs[i].internalDate,
-    header: (f: string) => (msgs[i].headers as Record<string, string | undefined>)[f] ?? undefined,
-  }));
+  return indexes.map((i) => sortInput(msgs[i], i + 1));
 }
 
 async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {
-  const { options, rest } = parseReturn(cmd.args);
+  const { options, rest, partial } = parseReturn(cmd.args);
   const [criteriaTok, charsetTok, ...keys] = rest;
   if (criteriaTok?.t !== 'list') throw bad('SORT needs (sort criteria) charset search-keys');
   const criteria = parseSortCriteria(criteriaTok.v.map((t: Token) => (t.t === 'atom' ? t.v : '')));
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('SORT needs search keys');
+  if (s.utf8) requireUtf8(keys, 'SORT');
   const tree = compileSearch(keys);
   // RFC 7162 sections 3.1.5 and 3.1.9: MODSEQ in the keys enables CONDSTORE and adds the highest
   // mod-sequence of the messages found to the answer.
@@ -44,8 +41,10 @@ async function runSort(s: ImapSession, cmd: ImapCommandContext, byUid: boolean):
   const nums = sorted.map((m) => (byUid ? m.uid : m.seq));
   const msgs = s.selected!.messages;
   const highest = withModseq && hits.length > 0 ? hits.reduce((n, i) => Math.max(n, msgs[i].modseq), 0) : undefined;
-  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest));
-  else s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SORT');
+  if (options !== undefined) s.send(esearchLine(cmd.tag, byUid, options, nums, highest, partial));
+  // CONTEXT=SORT (RFC 5267 section 4.3): a live result in sort order.
+  if (options?.has('UPDATE')) startContext(s, { tag: cmd.tag, byUid, tree, sort: criteria, result: sorted.map((m) => m.uid) }, partial !== undefined);
+  if (options === undefined) s.send(nums.length > 0 ? `* SORT ${nums.join(' ')}${highest !== undefined ? ` (MODSEQ ${highest})` : ''}` : '* SORT');
   return `OK ${cmd.name} completed`;
 }
 
@@ -88,6 +87,7 @@ async function runThread(s: ImapSession, cmd: ImapCommandContext, byUid: boolean
   if (alg !== 'ORDEREDSUBJECT' && alg !== 'REFERENCES') throw bad(`unsupported threading algorithm ${alg.slice(0, 30)}`);
   charsetOf(charsetTok);
   if (keys.length === 0) throw bad('THREAD needs search keys');
+  if (s.utf8) requireUtf8(keys, 'THREAD');
   const hits = await matchingIndexes(s, compileSearch(keys));
   const inputs = alg === 'REFERENCES' ? await withReferences(s, sortInputs(s, hits)) : sortInputs(s, hits);
   const num = (m: SortInput): number => (byUid ? (m as SortInput & { uid: number }).uid : m.seq);

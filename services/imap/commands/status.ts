@@ -3,11 +3,10 @@ import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
-import { astr } from '../imap-writer.js';
-import { encodeMutf7 } from '../mutf7.js';
 import { mailbox, storeFailure } from './args.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
+// DELETED: IMAP4rev2 (RFC 9051 section 6.3.11), the number of messages with \Deleted.
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'APPENDLIMIT', 'HIGHESTMODSEQ', 'DELETED']);
 
 export function parseStatusItems(tok: Token | undefined): string[] {
   if (!tok || tok.t !== 'list' || tok.v.length === 0) throw bad('STATUS needs a list of items');
@@ -18,8 +17,17 @@ export function parseStatusItems(tok: Token | undefined): string[] {
   });
 }
 
+/** Messages with \Deleted: from the session's own view when the mailbox is selected, else a snapshot. */
+async function deletedCount(s: ImapSession, name: string): Promise<number> {
+  const msgs = s.selected?.folder.name === name ? s.selected.messages : (await s.store.folder(s.requireUser(), name)).snapshot().messages;
+  let n = 0;
+  for (const m of msgs) if (m.flags.includes('\\Deleted')) n++;
+  return n;
+}
+
 export async function statusLine(s: ImapSession, name: string, items: string[]): Promise<string> {
   const st = await s.store.status(s.requireUser(), name);
+  const deleted = items.includes('DELETED') ? await deletedCount(s, name) : 0;
   const values: Record<string, number> = {
     MESSAGES: st.messages,
     RECENT: st.recent,
@@ -29,8 +37,9 @@ export async function statusLine(s: ImapSession, name: string, items: string[]):
     SIZE: st.size,
     APPENDLIMIT: s.shared.config.appendLimit,
     HIGHESTMODSEQ: st.highestModseq,
+    DELETED: deleted,
   };
-  return `* STATUS ${astr(encodeMutf7(name))} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+  return `* STATUS ${s.mailboxOut(name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
 }
 
 export const status: ImapCommand = {
@@ -40,7 +49,7 @@ export const status: ImapCommand = {
   maxArgs: 2,
   expungeAfter: true,
   async handler(s, cmd) {
-    const name = mailbox(cmd.args[0]);
+    const name = mailbox(cmd.args[0], s.utf8);
     const items = parseStatusItems(cmd.args[1]);
     // RFC 7162 section 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command.
     if (items.includes('HIGHESTMODSEQ')) s.condstoreOn();
