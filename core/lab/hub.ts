@@ -52,6 +52,9 @@ import type {
 const FLUSH_MS = 100;
 const HEARTBEAT_MS = 15_000;
 const SAMPLE_MS = 1000;
+
+/** Payloads up to this many characters travel on the stream with their line; longer ones on request. */
+export const STREAM_PAYLOAD_INLINE = 1024;
 const CHART_POINTS = 300;
 const MAX_PACKETS = 500;
 const MAX_NOTICES = 200;
@@ -561,8 +564,16 @@ export class LabHub {
     }
     if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
     if (line.note === '') delete line.note;
-    const item = this.publish('line', line, rec.visible, lineBytes(line));
+    // A long payload (a mail message's excerpt, FETCH data) stays with the transcript; the stream says
+    // it is there and the viewer that unfolds it asks for it (every follower need not carry every body).
+    let streamed = line;
+    if (line.payload !== undefined && line.payload.length > STREAM_PAYLOAD_INLINE) {
+      const { payload: _kept, ...rest } = line;
+      streamed = { ...rest, payloadLater: true };
+    }
+    const item = this.publish('line', streamed, rec.visible, lineBytes(streamed));
     line.seq = item.seq;
+    streamed.seq = item.seq;
     this.bytesKept += rec.add(line);
     this.stats.recorded++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
@@ -922,6 +933,13 @@ export class LabHub {
     const r = this.sessions.get(id);
     if (!r || !r.canSee(v)) return undefined;
     return { session: r.summary, lines: r.lines(), seq: this.history.seq };
+  }
+
+  /** The payload of one line of a session's transcript (see LineData.payloadLater), if the viewer may see it. */
+  linePayload(v: Viewer, id: string, seq: number): string | undefined {
+    const r = this.sessions.get(id);
+    if (!r || !r.canSee(v)) return undefined;
+    return r.lineBySeq(seq)?.payload;
   }
 
   /** A session's summary, if the viewer may see it (the packet view links flows to sessions by it). */

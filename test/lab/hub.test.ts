@@ -590,24 +590,38 @@ test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 R
   const data = (): LineData | undefined => teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('<message data:'));
   await teach.until(() => data() !== undefined, 10_000, 'the DATA line');
   const d = data()!;
-  t.true(d.payload!.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
-  t.true(d.payload!.includes('The body of the message, line after line.'), 'the start of the body is shown');
-  t.false(d.payload!.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  // A long payload is not on the stream: the follower fetches it from the transcript when it wants it.
+  t.is(d.payload, undefined, 'a message excerpt does not travel to every follower');
+  t.true(d.payloadLater);
+  const payloadOf = async (l: LineData, as = cookie): Promise<string | undefined> => {
+    if (l.payload !== undefined) return l.payload;
+    const r = await request(http, `/lab/api/sessions/${l.session}/lines/${l.seq}/payload`, { headers: { Cookie: as } });
+    return r.status === 200 ? (JSON.parse(r.body) as { payload: string }).payload : undefined;
+  };
+  const dp = (await payloadOf(d))!;
+  t.true(dp.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
+  t.true(dp.includes('The body of the message, line after line.'), 'the start of the body is shown');
+  t.false(dp.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  const alice = await login(http, 'alice', USERS[0].password);
+  t.is(await payloadOf(d, alice), undefined, "another student's session: no payload (404)");
   t.true(d.payloadBytes! > body.length, `payloadBytes ${d.payloadBytes} is the whole message`);
   // POP3: RETR and TOP carry the message (the whole header, a bounded excerpt of the body).
   const p = await LineClient.connect(lab.port('pop3'));
   await p.line();
   p.write(`USER alice\r\nPASS ${USERS[0].password}\r\nTOP 1 2\r\nRETR 1\r\nQUIT\r\n`);
   while ((await p.line()) !== null);
-  const replies = (): LineData[] => teach.lines().filter((l) => l.kind === 'reply' && l.payload !== undefined && /octets of message follow/.test(l.text));
+  const replies = (): LineData[] =>
+    teach.lines().filter((l) => l.kind === 'reply' && (l.payload !== undefined || l.payloadLater === true) && /octets of message follow/.test(l.text));
   await teach.until(() => replies().length >= 2, 10_000, 'the TOP and RETR replies');
   const [top, retr] = replies();
-  t.true(top.payload!.includes('Subject: Payload <b>check</b>'));
-  t.true(top.payload!.includes('Received: '), 'the trace header the server added is part of the stored message');
+  const topPayload = (await payloadOf(top))!;
+  const retrPayload = (await payloadOf(retr))!;
+  t.true(topPayload.includes('Subject: Payload <b>check</b>'));
+  t.true(topPayload.includes('Received: '), 'the trace header the server added is part of the stored message');
   t.true(top.payloadBytes! < 2000, 'TOP 1 2 sends the header and two lines');
-  t.true(retr.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(retrPayload.includes('Subject: Payload <b>check</b>'));
   t.true(retr.payloadBytes! > body.length);
-  t.false(retr.payload!.includes('THE-END-OF-THE-BODY'));
+  t.false(retrPayload.includes('THE-END-OF-THE-BODY'));
   // HTTP: request and response header fields, with credentials and cookies redacted.
   await request(http, '/index.html', {
     headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', Cookie: 'tracker=cookie-secret-1', 'X-Student': 'probe <i>1</i>' },
