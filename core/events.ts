@@ -231,8 +231,17 @@ const BUDGETED: ReadonlySet<ProtocolEventType> = new Set<ProtocolEventType>(['co
 /** The budget is counted in slices this long, each allowed a tenth of the per-second figure. */
 const BUDGET_SLICE_MS = 100;
 
+/** Sessions hear how many of their lines were thinned at most this often (one notice each per second). */
+const THINNED_TELL_MS = 1000;
+
 /** Sessions whose thinned lines are counted one by one in a slice; past it they go to the total only. */
 const MAX_THINNED_SESSIONS = 10_000;
+
+/**
+ * Open sessions remembered as not recorded. The connection limits keep far fewer open; past this bound
+ * a session over the budget is still served and still counted, only its lines are thinned one by one.
+ */
+const MAX_UNRECORDED = 100_000;
 
 /**
  * How a recording budget went: `recorded` command and reply events let through, `thinned` ones the
@@ -242,6 +251,8 @@ export interface RecordingStats {
   perSecond: number;
   recorded: number;
   thinned: number;
+  /** New sessions not recorded (past a fifth of `perSecond` in one second). */
+  sessionsThinned: number;
 }
 
 export class EventBus {
@@ -258,9 +269,18 @@ export class EventBus {
   private sliceUsed = 0;
   private recorded = 0;
   private thinnedTotal = 0;
-  /** Lines each session missed in the current slice, told to it once the slice ends. */
+  /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
   private thinned = new Map<string, { service: string; n: number }>();
   private thinnedTimer: NodeJS.Timeout | undefined;
+  /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
+  private tellAt = 0;
+  /** New sessions recorded per one-second window (0: no budget), and the current window. */
+  private sessionsMax = 0;
+  private sessionWindowEnd = 0;
+  private sessionsInWindow = 0;
+  private sessionsThinnedTotal = 0;
+  /** Open sessions past the session budget: nothing of theirs is built (see recordSession). */
+  private unrecorded = new Set<string>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -288,12 +308,13 @@ export class EventBus {
    */
   wants(type: ProtocolEventType, session?: string, service?: string): boolean {
     if (!(this.wantAll || this.wanted.has(type))) return false;
+    if (session !== undefined && this.unrecorded.size > 0 && this.unrecorded.has(session)) return false;
     if (this.sliceMax === 0 || !BUDGETED.has(type)) return true;
     const now = this.now();
     if (now >= this.sliceEnd) {
       this.sliceEnd = now + BUDGET_SLICE_MS;
       this.sliceUsed = 0;
-      if (this.thinned.size > 0) this.tellThinned();
+      if (this.thinned.size > 0 && now >= this.tellAt) this.tellThinned();
     }
     if (this.sliceUsed < this.sliceMax) {
       this.sliceUsed++;
@@ -306,16 +327,43 @@ export class EventBus {
       if (t) t.n++;
       else if (this.thinned.size < MAX_THINNED_SESSIONS) this.thinned.set(session, { service: service ?? 'lab', n: 1 });
       // Traffic may stop right here: the sessions still hear how much they missed.
-      if (this.thinnedTimer === undefined) this.tellThinnedLater(this.sliceEnd - now);
+      if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.sliceEnd, this.tellAt) - now);
     }
     return false;
+  }
+
+  /**
+   * Called by the transport as a session opens, before it publishes `session.open`: false when the
+   * session budget of this second is spent (a fifth of the line budget: 1,000 new sessions a second by
+   * default; a room of browsers stays well below it, a connection flood or a benchmark with
+   * `Connection: close` goes past it). Such a session is served as usual, but nothing of it is built:
+   * no open or close event, and `wants` answers false for every line of it, so a flood of short
+   * connections costs the services a bounded amount of recording. The transport calls `endSession`
+   * when it closes. Counted in `recording.sessionsThinned`.
+   */
+  recordSession(session: string): boolean {
+    if (this.sessionsMax === 0) return true;
+    const now = this.now();
+    if (now >= this.sessionWindowEnd) {
+      this.sessionWindowEnd = now + 1000;
+      this.sessionsInWindow = 0;
+    }
+    if (++this.sessionsInWindow <= this.sessionsMax) return true;
+    this.sessionsThinnedTotal++;
+    if (this.unrecorded.size < MAX_UNRECORDED) this.unrecorded.add(session);
+    return false;
+  }
+
+  /** A session that `recordSession` turned down has closed. */
+  endSession(session: string): void {
+    this.unrecorded.delete(session);
   }
 
   private tellThinnedLater(ms: number): void {
     this.thinnedTimer = setTimeout(
       () => {
         this.thinnedTimer = undefined;
-        const left = this.sliceEnd - this.now();
+        const left = Math.max(this.sliceEnd, this.tellAt) - this.now();
         if (left > 0) this.tellThinnedLater(left);
         else if (this.thinned.size > 0) this.tellThinned();
       },
@@ -334,14 +382,18 @@ export class EventBus {
     this.perSecond = perSecond;
     this.sliceMax = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
     this.sliceEnd = 0;
+    this.sessionsMax = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
+    this.sessionWindowEnd = 0;
+    if (this.sessionsMax === 0) this.unrecorded.clear();
     if (this.sliceMax === 0 && this.thinned.size > 0) this.tellThinned();
   }
 
   get recording(): RecordingStats {
-    return { perSecond: this.perSecond, recorded: this.recorded, thinned: this.thinnedTotal };
+    return { perSecond: this.perSecond, recorded: this.recorded, thinned: this.thinnedTotal, sessionsThinned: this.sessionsThinnedTotal };
   }
 
   private tellThinned(): void {
+    this.tellAt = this.now() + THINNED_TELL_MS;
     const missed = this.thinned;
     this.thinned = new Map();
     const perSecond = this.perSecond;

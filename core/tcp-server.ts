@@ -274,7 +274,9 @@ export class TcpServer {
     const local = wildcard ? () => ({ address: tcp.localAddress ?? '', port: tcp.localPort ?? 0 }) : { address: this.boundAddress, port: this.boundPort };
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
-    if (this.events.wants('session.open')) {
+    // Past the recording budget for new sessions nothing of this one is built (see recordSession).
+    const recorded = !this.events.wants('session.open') || this.events.recordSession(id);
+    if (recorded && this.events.wants('session.open')) {
       this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local: conn.local, tls: conn.isTls });
     }
     conn.onClose((reason) => {
@@ -282,7 +284,8 @@ export class TcpServer {
       this.release(remote);
       this.closedBytesIn += conn.bytesIn;
       this.closedBytesOut += conn.bytesOut;
-      if (this.events.wants('session.close')) {
+      if (!recorded) this.events.endSession(id);
+      else if (this.events.wants('session.close')) {
         this.events.publish({
           type: 'session.close',
           service: o.service,

@@ -52,6 +52,9 @@ import type {
 const FLUSH_MS = 100;
 const HEARTBEAT_MS = 15_000;
 const SAMPLE_MS = 1000;
+
+/** Payloads up to this many characters travel on the stream with their line; longer ones on request. */
+export const STREAM_PAYLOAD_INLINE = 1024;
 const CHART_POINTS = 300;
 const MAX_PACKETS = 500;
 const MAX_NOTICES = 200;
@@ -124,10 +127,8 @@ export class LabHub {
   private readonly startedAt: number;
   private readonly watchToken = randomBytes(32).toString('base64url');
   private stopped = false;
-  /** The connection budget's current one-second window (see admitSession). */
-  private openWindowEnd = 0;
-  private openedInWindow = 0;
-  private openThinned = 0;
+  /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
+  private sessionsThinnedTold = 0;
   private readonly stats: HubStats = {
     streams: 0,
     sessions: 0,
@@ -330,7 +331,6 @@ export class LabHub {
   }
 
   private onOpen(service: string, id: string, peer: EndpointData, local: EndpointData, tls: boolean, t: number): void {
-    if (!this.admitSession(t)) return;
     const listener = this.listenerName(service, local.port);
     const summary: SessionSummary = {
       id,
@@ -371,37 +371,27 @@ export class LabHub {
   }
 
   /**
-   * The recording budget for connections: at most a fifth of lab.history.linesPerSecond new sessions
-   * are recorded per second (1,000 by default; a room of browsers loading pages stays well below).
-   * Past it (a connection flood, a benchmark with Connection: close) new sessions are counted, not
-   * kept, and instructors get one notice per second saying how many.
+   * The recording budget for connections is the bus's (EventBus.recordSession): at most a fifth of
+   * lab.history.linesPerSecond new sessions are recorded per second (1,000 by default; a room of
+   * browsers loading pages stays well below). Past it (a connection flood, a benchmark with
+   * Connection: close) the transport builds nothing for a new session; instructors get one notice per
+   * second saying how many were not recorded.
    */
-  private admitSession(t: number): boolean {
+  private tellSessionsThinned(t: number): void {
+    const total = this.events.recording.sessionsThinned;
+    const n = total - this.sessionsThinnedTold;
+    if (n <= 0) return;
+    this.sessionsThinnedTold = total;
     const perSecond = Math.floor(this.config.lab.history.linesPerSecond / 5);
-    if (perSecond === 0) return true;
-    if (t >= this.openWindowEnd) this.rollOpenWindow(t);
-    if (++this.openedInWindow <= perSecond) return true;
-    this.openThinned++;
-    this.stats.sessionsThinned++;
-    return false;
-  }
-
-  private rollOpenWindow(t: number): void {
-    if (this.openThinned > 0) {
-      const perSecond = Math.floor(this.config.lab.history.linesPerSecond / 5);
-      const n: NoticeData = {
-        seq: 0,
-        t,
-        service: 'lab',
-        level: 'info',
-        message: `${this.openThinned} connections in a second not recorded: the lab records at most ${perSecond} new sessions a second (a flood or a benchmark went past it); they were served as usual`,
-      };
-      n.seq = this.publish('notice', n, instructorsOnly, 300).seq;
-      pushBounded(this.notices, n, MAX_NOTICES);
-    }
-    this.openWindowEnd = t + 1000;
-    this.openedInWindow = 0;
-    this.openThinned = 0;
+    const notice: NoticeData = {
+      seq: 0,
+      t,
+      service: 'lab',
+      level: 'info',
+      message: `${n} connections in a second not recorded: the lab records at most ${perSecond} new sessions a second (a flood or a benchmark went past it); they were served as usual`,
+    };
+    notice.seq = this.publish('notice', notice, instructorsOnly, 300).seq;
+    pushBounded(this.notices, notice, MAX_NOTICES);
   }
 
   private onAuth(id: string, user: string, ok: boolean, mechanism: string, t: number): void {
@@ -574,8 +564,16 @@ export class LabHub {
     }
     if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
     if (line.note === '') delete line.note;
-    const item = this.publish('line', line, rec.visible, lineBytes(line));
+    // A long payload (a mail message's excerpt, FETCH data) stays with the transcript; the stream says
+    // it is there and the viewer that unfolds it asks for it (every follower need not carry every body).
+    let streamed = line;
+    if (line.payload !== undefined && line.payload.length > STREAM_PAYLOAD_INLINE) {
+      const { payload: _kept, ...rest } = line;
+      streamed = { ...rest, payloadLater: true };
+    }
+    const item = this.publish('line', streamed, rec.visible, lineBytes(streamed));
     line.seq = item.seq;
+    streamed.seq = item.seq;
     this.bytesKept += rec.add(line);
     this.stats.recorded++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
@@ -809,7 +807,7 @@ export class LabHub {
     this.sampling = true;
     try {
       const now = this.clock.now();
-      if (this.openThinned > 0 && now >= this.openWindowEnd) this.rollOpenWindow(now);
+      this.tellSessionsThinned(now);
       const interfaces = this.sampler.sample(now);
       const services: ServiceRow[] = this.board
         .all()
@@ -910,7 +908,7 @@ export class LabHub {
       missedEvents: this.stats?.missedEvents ?? 0,
       recorded: this.stats?.recorded ?? 0,
       thinned: this.events?.recording.thinned ?? 0,
-      sessionsThinned: this.stats?.sessionsThinned ?? 0,
+      sessionsThinned: this.events?.recording.sessionsThinned ?? 0,
     };
   }
 
@@ -935,6 +933,13 @@ export class LabHub {
     const r = this.sessions.get(id);
     if (!r || !r.canSee(v)) return undefined;
     return { session: r.summary, lines: r.lines(), seq: this.history.seq };
+  }
+
+  /** The payload of one line of a session's transcript (see LineData.payloadLater), if the viewer may see it. */
+  linePayload(v: Viewer, id: string, seq: number): string | undefined {
+    const r = this.sessions.get(id);
+    if (!r || !r.canSee(v)) return undefined;
+    return r.lineBySeq(seq)?.payload;
   }
 
   /** A session's summary, if the viewer may see it (the packet view links flows to sessions by it). */
@@ -1038,6 +1043,7 @@ export class LabHub {
       historyItems: this.history.length,
       historyBytes: this.history.octets,
       thinned: this.events.recording.thinned,
+      sessionsThinned: this.events.recording.sessionsThinned,
     };
   }
 

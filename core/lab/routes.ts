@@ -2,7 +2,8 @@
 //   GET  /lab                     the page (login form, or who is logged in)
 //   POST /lab/login, /lab/logout  form posts; the session cookie is HttpOnly, SameSite=Strict, Secure over TLS
 //   GET  /lab/events              the live stream (server-sent events; Last-Event-ID resumes)
-//   GET  /lab/api/sessions[?service=&user=&address=], /lab/api/sessions/ID, /lab/api/sessions/ID/tls
+//   GET  /lab/api/sessions[?service=&user=&address=], /lab/api/sessions/ID, /lab/api/sessions/ID/tls,
+//        /lab/api/sessions/ID/lines/SEQ/payload (a long payload the stream left out)
 //   GET  /lab/api/http, /lab/api/dhcp, /lab/api/stats (instructors)
 //   POST /lab/api/pin             {"session": ID|null} (instructors)
 //   GET  /lab/app.js, /lab/app.css (the bundled browser code)
@@ -138,6 +139,12 @@ async function dispatch(ex: HttpExchange, hub: LabHub, assets: Assets): Promise<
     const q = new URLSearchParams(ex.req.query);
     const filter = { service: q.get('service') ?? undefined, user: q.get('user') ?? undefined, address: q.get('address') ?? undefined };
     return sendJson(ex, 200, { viewer, sessions: hub.listSessions(viewer, filter) });
+  }
+  const p = /^api\/sessions\/([A-Za-z0-9._-]{1,64})\/lines\/(\d{1,15})\/payload$/.exec(rest);
+  if (p) {
+    const payload = hub.linePayload(viewer, p[1], Number(p[2]));
+    if (payload === undefined) return refuse(ex, 404, 'no such line with a payload, or it is not yours (or no longer kept)');
+    return sendJson(ex, 200, { payload });
   }
   const m = /^api\/sessions\/([A-Za-z0-9._-]{1,64})(\/tls)?$/.exec(rest);
   if (m) {

@@ -120,6 +120,21 @@ export class SessionRecord {
     return out;
   }
 
+  /** The kept line with this event number (lines are kept in event order: a binary search of the tail). */
+  lineBySeq(seq: number): LineData | undefined {
+    for (const l of this.head) if (l.seq === seq) return l;
+    let lo = this.tailStart;
+    let hi = this.tail.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.tail[mid].seq;
+      if (s === seq) return this.tail[mid];
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
   /** The newest line's event number (0 when none). */
   get lastSeq(): number {
     const t = this.tail.length > this.tailStart ? this.tail[this.tail.length - 1] : this.head[this.head.length - 1];

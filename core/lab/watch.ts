@@ -154,7 +154,7 @@ export class WatchPrinter {
     const pad = ' '.repeat(Math.min(40, clockMs(l.t).length + s.id.length + who.length + 3));
     for (const extra of shown.slice(1)) this.write(`${pad}   ${extra}\n`);
     if (lines.length > MAX_SHOWN_LINES) this.write(`${pad}   ${this.paint('2', `... ${lines.length - MAX_SHOWN_LINES} more lines`)}\n`);
-    if (l.payload !== undefined) this.write(`${pad}   ${this.paint('2', `(payload: ${l.payloadBytes ?? l.payload.length} octets)`)}\n`);
+    if (l.payload !== undefined || l.payloadLater) this.write(`${pad}   ${this.paint('2', `(payload: ${l.payloadBytes ?? l.payload?.length ?? 0} octets)`)}\n`);
     if (!this.o.notes) return;
     let note = l.note;
     if (note === undefined && (l.kind === 'command' || l.kind === 'reply')) {

@@ -75,6 +75,12 @@ export interface LineData {
   cut?: number;
   payload?: string;
   payloadBytes?: number;
+  /**
+   * The payload is longer than the stream carries (STREAM_PAYLOAD_INLINE): the hub keeps it with the
+   * transcript, and a viewer that unfolds it fetches `/lab/api/sessions/SESSION/lines/SEQ/payload`.
+   * A message body is not sent to every browser that merely follows the lab.
+   */
+  payloadLater?: true;
   /** Travelled encrypted (after STARTTLS, or on an implicit TLS connection). */
   encrypted?: boolean;
   /**

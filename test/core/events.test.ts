@@ -96,7 +96,7 @@ test('a recording budget thins commands and replies per tenth of a second and te
   t.deepEqual(first, [true, true, true, true, true, false, false, false, false, false, false, false]);
   t.true(bus.wants('session.open'), 'sessions are never thinned');
   t.true(bus.wants('notice'));
-  t.deepEqual(bus.recording, { perSecond: 50, recorded: 5, thinned: 7 });
+  t.deepEqual(bus.recording, { perSecond: 50, recorded: 5, thinned: 7, sessionsThinned: 0 });
   now += 100;
   t.true(allowed('command', 'a'), 'the next slice has a fresh budget');
   await bus.settled();
@@ -129,4 +129,25 @@ test('the budget tells a session what it missed even when the traffic stops', as
   clearTimeout(hold);
   t.is(e.session, 's1');
   t.regex((e as { message: string }).message, /^1 line not recorded here/);
+});
+
+test('a session budget: past a fifth of the line budget a second, new sessions are not recorded and nothing of them is wanted', (t) => {
+  let now = 5_000;
+  const bus = new EventBus(() => now);
+  bus.subscribe(() => {});
+  bus.setRecordingBudget(50); // 10 new sessions a second
+  const admitted = Array.from({ length: 14 }, (_, i) => bus.recordSession(`s-${i}`));
+  t.deepEqual(admitted, [...Array.from({ length: 10 }, () => true), false, false, false, false]);
+  t.is(bus.recording.sessionsThinned, 4);
+  t.false(bus.wants('command', 's-12', 'smtp'), 'no line of a session not recorded is built');
+  t.false(bus.wants('auth', 's-12', 'smtp'));
+  t.true(bus.wants('command', 's-3', 'smtp'), 'a recorded session still gets lines within the budget');
+  t.is(bus.recording.thinned, 0, 'a session not recorded is not counted again line by line');
+  bus.endSession('s-12');
+  t.true(bus.wants('auth', 's-12', 'smtp'), 'forgotten once it closed');
+  now += 1000;
+  t.true(bus.recordSession('s-20'), 'the next second has a fresh budget');
+  bus.setRecordingBudget(0);
+  t.true(bus.wants('command', 's-13', 'smtp'), 'no budget: every session recorded');
+  t.true(Array.from({ length: 100 }, (_, i) => bus.recordSession(`n-${i}`)).every(Boolean));
 });

@@ -12,13 +12,22 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { ImapFlow } from 'imapflow';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startLabnet } from '../../app/labnet.js';
 import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { LineClient } from '../support/line-client.js';
 import { browserLogin } from './browser-login.js';
+
+/** The text of an unfolded payload, once it is there (a long one is fetched from the transcript first). */
+async function unfolded(pre: Locator): Promise<string> {
+  await pre
+    .filter({ hasText: /\S/ })
+    .filter({ hasNotText: /^loading…$/ })
+    .waitFor({ timeout: 10_000 });
+  return (await pre.textContent())!;
+}
 
 /** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
 function textsOf(els: unknown[]): string[] {
@@ -293,8 +302,8 @@ test.serial('IMAP message data (an APPEND literal, a FETCH literal) is folded wi
     t.is(await append.locator('pre.payload').textContent(), '', 'folded at first');
     await append.locator('button.fold').click();
     await fetched.locator('button.fold').click();
-    const appended = (await append.locator('pre.payload').textContent())!;
-    const sent = (await fetched.locator('pre.payload').textContent())!;
+    const appended = await unfolded(append.locator('pre.payload'));
+    const sent = await unfolded(fetched.locator('pre.payload'));
     t.true(appended.includes(`Subject: ${subject}`), 'the APPEND literal shows its header as text');
     t.true(appended.includes('A line of the body.'), 'and the start of its body');
     t.true(appended.includes(`(${raw.length} octets in all)`), 'cut, and says so');
@@ -564,6 +573,26 @@ test.serial('a payload that came with a line (message data) is folded with its s
     const shown = (await page.locator('.payload-box pre.payload').textContent())!;
     t.true(shown.startsWith('Subject: <script>globalThis.pwned=6</script><b>hi</b>'));
     t.is(await page.$$eval('.payload-box script, .payload-box b', (e) => (e as unknown[]).length), 0);
+    t.is(await page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0);
+    // A long payload arriving live is not on the stream: unfolding it fetches it from the transcript.
+    const long = `Subject: <img src=x onerror="globalThis.pwned=7"><b>again</b>\r\nFrom: a@lab.test\r\n\r\n${'another line of the body\r\n'.repeat(120)}`;
+    ev.publish({
+      type: 'command',
+      service: 'smtp',
+      session: 'smtp-900',
+      text: `<message data: ${long.length} octets>`,
+      name: 'DATA',
+      payload: long,
+      payloadBytes: long.length,
+    });
+    const second = page.locator('.payload-box').nth(1);
+    await second.locator('button.fold').waitFor();
+    t.is(await second.locator('button.fold').textContent(), `message: ${(long.length / 1000).toFixed(1)} kB: show`);
+    await second.locator('button.fold').click();
+    const fetched = await unfolded(second.locator('pre.payload'));
+    t.true(fetched.startsWith('Subject: <img src=x onerror="globalThis.pwned=7"><b>again</b>'), fetched.slice(0, 200));
+    t.true(fetched.includes('another line of the body'));
+    t.is(await page.$$eval('.payload-box script, .payload-box b, .payload-box img', (e) => (e as unknown[]).length), 0);
     t.is(await page.evaluate(() => (globalThis as unknown as PageGlobal).pwned), 0);
     await page.context().close();
   } finally {

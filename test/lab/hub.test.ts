@@ -378,8 +378,8 @@ test('a flood past the recording budget: every command answered, the services sk
 });
 
 test('a connection flood past the recording budget: every connection served, the sessions over it counted and not kept, instructors told', async (t) => {
-  // 50 lines a second: 10 new sessions a second are recorded.
-  const lab = await startLab(t, { history: { linesPerSecond: 50 } });
+  // 5 lines a second: one new session a second is recorded.
+  const lab = await startLab(t, { history: { linesPerSecond: 5 } });
   const http = lab.port('http');
   const cookie = await login(http, 'teach', USERS[2].password);
   const watcher = new LabStreamClient(http, { cookie });
@@ -388,8 +388,11 @@ test('a connection flood past the recording budget: every connection served, the
   await watcher.until(() => watcher.hello() !== undefined);
   const hub = lab.get<LabHub>(TOKENS.Lab);
   const before = hub.listSessions({ role: 'instructor', address: '' }).filter((s) => s.service === 'smtp').length;
+  const thinnedBefore = hub.getStats().sessionsThinned;
+  const started = Date.now();
   const clients = await Promise.all(Array.from({ length: 40 }, () => LineClient.connect(lab.port('smtp'))));
   const greetings = await Promise.all(clients.map((c) => c.line()));
+  const seconds = Math.ceil((Date.now() - started) / 1000);
   t.true(
     greetings.every((g) => g?.startsWith('220')),
     'every connection was greeted',
@@ -397,9 +400,10 @@ test('a connection flood past the recording budget: every connection served, the
   await Promise.all(clients.map((c) => smtpSay(c, 'QUIT')));
   await lab.events.settled();
   const kept = hub.listSessions({ role: 'instructor', address: '' }).filter((s) => s.service === 'smtp').length - before;
-  const stats = hub.getStats();
-  t.true(kept <= 20, `${kept} of 40 sessions kept`);
-  t.true(stats.sessionsThinned >= 20, `${stats.sessionsThinned} sessions counted, not kept`);
+  const thinned = hub.getStats().sessionsThinned - thinnedBefore;
+  // One a second: the flood took `seconds` (rounded up), so at most one more window than that.
+  t.true(kept <= seconds + 1, `${kept} of 40 sessions kept in ${seconds} s`);
+  t.is(kept + thinned, 40, `${kept} kept and ${thinned} counted, not kept: every connection is one or the other`);
   await watcher.until(
     () => watcher.of('notice').some((n) => /connections in a second not recorded/.test(JSON.stringify(n))),
     10_000,
@@ -559,7 +563,10 @@ test('each session links to its TLS handshake: SMTP STARTTLS and implicit TLS (S
   t.is(hs.messages[0].name, 'ClientHello');
   t.true(hs.messages.some((m) => m.name === 'ServerHello'));
   t.false(JSON.stringify(hs).includes('TRAFFIC_SECRET'), 'no key-log secrets in the lab');
-  const smtps = [...teach.sessions().values()].find((s) => s.listener === 'smtps');
+  const findSmtps = () => [...teach.sessions().values()].find((s) => s.listener === 'smtps');
+  // The stream carries the session a moment after the server answered QUIT: wait for it.
+  await teach.until(() => findSmtps() !== undefined, 10_000, 'the SMTPS session');
+  const smtps = findSmtps();
   t.truthy(smtps);
   t.is(smtps!.tls, 'implicit');
   await teach.until(() => teach.sessions().get(smtps!.id)?.handshake === true, 10_000, 'the SMTPS handshake');
@@ -583,24 +590,38 @@ test('payloads show the real exchange: SMTP DATA header and body excerpt, POP3 R
   const data = (): LineData | undefined => teach.lines().find((l) => l.kind === 'command' && l.text.startsWith('<message data:'));
   await teach.until(() => data() !== undefined, 10_000, 'the DATA line');
   const d = data()!;
-  t.true(d.payload!.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
-  t.true(d.payload!.includes('The body of the message, line after line.'), 'the start of the body is shown');
-  t.false(d.payload!.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  // A long payload is not on the stream: the follower fetches it from the transcript when it wants it.
+  t.is(d.payload, undefined, 'a message excerpt does not travel to every follower');
+  t.true(d.payloadLater);
+  const payloadOf = async (l: LineData, as = cookie): Promise<string | undefined> => {
+    if (l.payload !== undefined) return l.payload;
+    const r = await request(http, `/lab/api/sessions/${l.session}/lines/${l.seq}/payload`, { headers: { Cookie: as } });
+    return r.status === 200 ? (JSON.parse(r.body) as { payload: string }).payload : undefined;
+  };
+  const dp = (await payloadOf(d))!;
+  t.true(dp.includes('Subject: Payload <b>check</b>'), 'the header section is shown');
+  t.true(dp.includes('The body of the message, line after line.'), 'the start of the body is shown');
+  t.false(dp.includes('THE-END-OF-THE-BODY'), 'the body is cut to an excerpt');
+  const alice = await login(http, 'alice', USERS[0].password);
+  t.is(await payloadOf(d, alice), undefined, "another student's session: no payload (404)");
   t.true(d.payloadBytes! > body.length, `payloadBytes ${d.payloadBytes} is the whole message`);
   // POP3: RETR and TOP carry the message (the whole header, a bounded excerpt of the body).
   const p = await LineClient.connect(lab.port('pop3'));
   await p.line();
   p.write(`USER alice\r\nPASS ${USERS[0].password}\r\nTOP 1 2\r\nRETR 1\r\nQUIT\r\n`);
   while ((await p.line()) !== null);
-  const replies = (): LineData[] => teach.lines().filter((l) => l.kind === 'reply' && l.payload !== undefined && /octets of message follow/.test(l.text));
+  const replies = (): LineData[] =>
+    teach.lines().filter((l) => l.kind === 'reply' && (l.payload !== undefined || l.payloadLater === true) && /octets of message follow/.test(l.text));
   await teach.until(() => replies().length >= 2, 10_000, 'the TOP and RETR replies');
   const [top, retr] = replies();
-  t.true(top.payload!.includes('Subject: Payload <b>check</b>'));
-  t.true(top.payload!.includes('Received: '), 'the trace header the server added is part of the stored message');
+  const topPayload = (await payloadOf(top))!;
+  const retrPayload = (await payloadOf(retr))!;
+  t.true(topPayload.includes('Subject: Payload <b>check</b>'));
+  t.true(topPayload.includes('Received: '), 'the trace header the server added is part of the stored message');
   t.true(top.payloadBytes! < 2000, 'TOP 1 2 sends the header and two lines');
-  t.true(retr.payload!.includes('Subject: Payload <b>check</b>'));
+  t.true(retrPayload.includes('Subject: Payload <b>check</b>'));
   t.true(retr.payloadBytes! > body.length);
-  t.false(retr.payload!.includes('THE-END-OF-THE-BODY'));
+  t.false(retrPayload.includes('THE-END-OF-THE-BODY'));
   // HTTP: request and response header fields, with credentials and cookies redacted.
   await request(http, '/index.html', {
     headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=', Cookie: 'tracker=cookie-secret-1', 'X-Student': 'probe <i>1</i>' },

@@ -47,7 +47,7 @@ test('IMAP APPEND and FETCH literals show as message data in the transcript: hea
   const lab = await startLab(t);
   const http = lab.port('http');
   const imap = lab.port('imap');
-  const teach = await followAs(t, http, USERS[1]);
+  const teach = await followAs(t, http, USERS[1], undefined, { fetchPayloads: true });
 
   // APPEND with imapflow (it logs in with AUTHENTICATE PLAIN or LOGIN).
   const body = `${'The body of the appended message, line after line.\r\n'.repeat(300)}THE-END-OF-THE-BODY\r\n`;
@@ -135,7 +135,7 @@ test('a session shows a bounded share of message data, then says so once', async
   const lab = await startLab(t);
   const http = lab.port('http');
   const imap = lab.port('imap');
-  const teach = await followAs(t, http, USERS[1]);
+  const teach = await followAs(t, http, USERS[1], undefined, { fetchPayloads: true });
   // A message whose header section alone is 12 KiB: each FETCH shows ~14 KiB.
   const bigHeader = Array.from({ length: 200 }, (_, i) => `X-Filler-${i}: ${'x'.repeat(50)}\r\n`).join('');
   const client = await imapAsAlice(t, imap);
@@ -150,6 +150,7 @@ test('a session shows a bounded share of message data, then says so once', async
   await untilTagged(c, 'z');
   const sessionId = (): string | undefined => teach.lines().find((l) => l.text === `f${n - 1} FETCH 1 BODY.PEEK[]`)?.session;
   await teach.until(() => sessionId() !== undefined && teach.lines(sessionId()).some((l) => l.kind === 'close'), 10_000, 'the session to end');
+  await teach.until(() => teach.pendingFetches === 0, 10_000, 'the long payloads fetched from the transcript');
   const lines = teach.lines(sessionId());
   const fetches = lines.filter((l) => l.kind === 'reply' && /FETCH responses/.test(l.text));
   t.is(fetches.length, n);

@@ -64,8 +64,41 @@ export class LabStreamClient {
 
   constructor(
     readonly port: number,
-    readonly options: { cookie?: string; localAddress?: string; token?: string; query?: string } = {},
+    readonly options: {
+      cookie?: string;
+      localAddress?: string;
+      token?: string;
+      query?: string;
+      /**
+       * Fetch each long payload the stream leaves out (LineData.payloadLater) from the transcript, as
+       * the browser does when one is unfolded, and fill it into the line once it arrives.
+       */
+      fetchPayloads?: boolean;
+    } = {},
   ) {}
+
+  /** Payload fetches (fetchPayloads) not answered yet. */
+  pendingFetches = 0;
+
+  private fillPayload(index: number, line: LineData): void {
+    this.pendingFetches++;
+    const headers: Record<string, string> = {};
+    if (this.options.cookie) headers.Cookie = this.options.cookie;
+    void request(this.port, `/lab/api/sessions/${encodeURIComponent(line.session)}/lines/${line.seq}/payload`, { headers }).then(
+      (r) => {
+        this.pendingFetches--;
+        this.wake();
+        if (r.status !== 200) return;
+        const e = this.events[index];
+        this.events[index] = { ...e, data: JSON.stringify({ ...line, payload: (JSON.parse(r.body) as { payload: string }).payload }) };
+        this.wake();
+      },
+      () => {
+        this.pendingFetches--;
+        this.wake();
+      },
+    );
+  }
 
   /** Opens the stream (again, with Last-Event-ID when `resume`). */
   open(resume = false): Promise<void> {
@@ -85,8 +118,11 @@ export class LabStreamClient {
             if (e.lastEventId) this.lastId = e.lastEventId;
             // A batch carries several items in order: the tests look at them one by one.
             if (e.event === 'batch') {
-              for (const [event, data] of JSON.parse(e.data) as Array<[string, unknown]>)
+              for (const [event, data] of JSON.parse(e.data) as Array<[string, unknown]>) {
                 this.events.push({ event, data: JSON.stringify(data), lastEventId: e.lastEventId });
+                if (event === 'line' && this.options.fetchPayloads && (data as LineData).payloadLater)
+                  this.fillPayload(this.events.length - 1, data as LineData);
+              }
             } else this.events.push(e);
             this.wake();
           });
@@ -179,9 +215,10 @@ export async function followAs(
   port: number,
   user: { name: string; password: string },
   localAddress?: string,
+  options: { fetchPayloads?: boolean } = {},
 ): Promise<LabStreamClient> {
   const cookie = await login(port, user.name, user.password, localAddress);
-  const stream = new LabStreamClient(port, { cookie, ...(localAddress !== undefined ? { localAddress } : {}) });
+  const stream = new LabStreamClient(port, { cookie, ...(localAddress !== undefined ? { localAddress } : {}), ...options });
   await stream.open();
   t.teardown(() => stream.close());
   return stream;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
@@ -16,6 +16,15 @@ import { dig } from '../dns/dig.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
 import { browserLogin } from './browser-login.js';
+
+/** The text of an unfolded payload, once it is there (a long one is fetched from the transcript first). */
+async function unfolded(pre: Locator): Promise<string> {
+  await pre
+    .filter({ hasText: /\S/ })
+    .filter({ hasNotText: /^loading…$/ })
+    .waitFor({ timeout: 10_000 });
+  return (await pre.textContent())!;
+}
 
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
 const USERS = [
@@ -178,7 +187,7 @@ test.serial('payloads of a real exchange: the message under DATA, HTTP header fi
     const fold = teach.locator('.line:has(pre.text:text("<message data:")) .payload-box button.fold');
     t.regex((await fold.textContent())!, /^message: \d+ B: show$/);
     await fold.click();
-    const shown = (await teach.locator('.line:has(pre.text:text("<message data:")) pre.payload').textContent())!;
+    const shown = await unfolded(teach.locator('.line:has(pre.text:text("<message data:")) pre.payload'));
     t.true(shown.includes('Subject: Lab report <week 3>'), shown);
     t.true(shown.includes('the report is attached.'));
     await shot(teach, 'transcript-smtp-payload-desktop');
@@ -195,7 +204,7 @@ test.serial('payloads of a real exchange: the message under DATA, HTTP header fi
     await req.waitFor({ timeout: 10_000 });
     t.regex((await req.textContent())!, /^header fields \(\d+\): show$/);
     await req.click();
-    const fields = (await teach.locator('.line:has(pre.text:text("GET /hello.txt")) pre.payload').textContent())!;
+    const fields = await unfolded(teach.locator('.line:has(pre.text:text("GET /hello.txt")) pre.payload'));
     t.regex(fields, /Authorization: <redacted>/);
     t.regex(fields, /X-Lab: week 3/);
     t.false(fields.includes('YWxpY2U6c2VjcmV0'));

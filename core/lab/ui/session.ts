@@ -71,20 +71,43 @@ function lineText(l: LineData): HTMLElement {
  * (its header section and the start of its body, with how much more there was).
  */
 function payloadBox(l: LineData, service: string): HTMLElement | null {
-  if (l.payload === undefined) return null;
+  if (l.payload === undefined && l.payloadLater !== true) return null;
   const web = service === 'http' || service === 'https';
   // IMAP's payload names each literal and says itself how much was cut (a FETCH can carry several).
   const imap = service === 'imap' || service === 'imaps';
-  const shown = l.payload;
-  const size = web ? shown.length : (l.payloadBytes ?? shown.length);
-  const label = web ? `header fields (${shown.split('\r\n').filter((x) => x !== '').length})` : `${imap ? 'message data' : 'message'}: ${bytes(size)}`;
+  // A long payload is not on the stream: it is fetched from the transcript the first time it is unfolded.
+  let shown = l.payload;
+  const size = web ? (shown?.length ?? l.payloadBytes ?? 0) : (l.payloadBytes ?? shown?.length ?? 0);
+  const label = web
+    ? shown !== undefined
+      ? `header fields (${shown.split('\r\n').filter((x) => x !== '').length})`
+      : 'header fields'
+    : `${imap ? 'message data' : 'message'}: ${bytes(size)}`;
   const pre = h('pre', { class: 'payload' });
   const btn = h('button', { type: 'button', class: 'fold', aria: { expanded: 'false' } }, `${label}: show`);
+  const fill = (text: string): void => {
+    pre.textContent = text + (!web && !imap && size > text.length ? `\n… (${bytes(size - text.length)} more of the body not kept)` : '');
+  };
   btn.addEventListener('click', () => {
     const open = btn.getAttribute('aria-expanded') === 'true';
-    pre.textContent = open ? '' : shown + (!web && !imap && size > shown.length ? `\n… (${bytes(size - shown.length)} more of the body not kept)` : '');
     btn.setAttribute('aria-expanded', String(!open));
     btn.textContent = `${label}: ${open ? 'show' : 'fold'}`;
+    if (open) {
+      pre.textContent = '';
+      return;
+    }
+    if (shown !== undefined) {
+      fill(shown);
+      return;
+    }
+    pre.textContent = 'loading…';
+    void getJson<{ payload: string }>(`/lab/api/sessions/${encodeURIComponent(l.session)}/lines/${l.seq}/payload`).then((r) => {
+      if (btn.getAttribute('aria-expanded') !== 'true') return;
+      if (r.ok) {
+        shown = r.value.payload;
+        fill(shown);
+      } else pre.textContent = r.status === 404 ? '(no longer kept: the lab keeps a bounded part of each session)' : `(could not load it: ${r.text})`;
+    });
   });
   return h('div', { class: 'payload-box' }, btn, pre);
 }
