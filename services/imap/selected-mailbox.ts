@@ -148,7 +148,7 @@ export class SelectedMailbox {
     const announce = (): void => {
       if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
       out.push(`* ${this.messages.length} EXISTS`);
-      if (grew) out.push(`* ${this.recent.size} RECENT`);
+      if (grew) out.push(`* ${this.recentInView()} RECENT`);
       this.reportedExists = this.messages.length;
       grew = false;
     };
@@ -206,12 +206,13 @@ export class SelectedMailbox {
           if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
           // Each number is valid at the time it is sent (section 7.4.1): the view shrinks as we go.
           for (const uid of c.uids) {
+            // Also a \Recent claimed for a message whose EXISTS was still queued.
+            this.recent.delete(uid);
             const seq = this.seqOf(uid);
             if (seq === 0) continue;
             this.own();
             this.messages.splice(seq - 1, 1);
             this.uids.splice(seq - 1, 1);
-            this.recent.delete(uid);
             // A message the client was never told about leaves as silently as it came.
             if (seq > this.reportedExists) continue;
             this.reportedExists--;
@@ -227,6 +228,17 @@ export class SelectedMailbox {
     // A message that arrived and went again changes nothing the client knows: no EXISTS.
     if (this.reportedExists !== this.messages.length) announce();
     return out;
+  }
+
+  /**
+   * How many messages the client knows hold \Recent for this session (RFC 3501 section 7.3.2: never
+   * more than EXISTS). Claiming takes every message the folder has not given to a session yet, also
+   * those whose EXISTS is still queued behind an expunge; they count once they are announced.
+   */
+  private recentInView(): number {
+    let n = 0;
+    for (const u of this.recent) if (this.seqOf(u) > 0) n++;
+    return n;
   }
 
   /** SELECT listed every keyword the folder has now: nothing queued is news any more. */
