@@ -105,9 +105,24 @@ const U32 = 0x100000000;
 
 const rel = (value: number, base: number): number => (value - base + U32) % U32;
 
+/** A side with every field present from the start: one object shape, whichever fields the segments fill in. */
+function newSide(): Side {
+  return {
+    isn: undefined,
+    next: 0,
+    sawSyn: false,
+    wscale: undefined,
+    finRelSeq: undefined,
+    lastAck: undefined,
+    lastWindow: undefined,
+    highestAt: 0,
+    gaps: undefined,
+  };
+}
+
 export class TcpConversation {
-  private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
-  private readonly server: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
+  private readonly client: Side = newSide();
+  private readonly server: Side = newSide();
   state: TcpState = 'handshake';
   /** Round trip of the handshake (SYN to the ACK of the SYN+ACK), microseconds. */
   handshakeRttUs?: number;
