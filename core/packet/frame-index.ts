@@ -70,6 +70,9 @@ export interface IpIndex {
   version: 4 | 6;
   src: string;
   dst: string;
+  /** IPv4 source and destination as unsigned numbers (flows are looked up by them); -1 for IPv6. */
+  srcNum: number;
+  dstNum: number;
   protocol: number;
   /** IPv4 identification, fragment offset in bytes and the MF flag. */
   ipId: number;
@@ -112,6 +115,8 @@ export class FrameIndex implements IpIndex, TcpIndex {
   hasIp = false;
   src = '';
   dst = '';
+  srcNum = -1;
+  dstNum = -1;
   protocol = -1;
   ipId = 0;
   fragmentOffset = 0;
@@ -152,8 +157,12 @@ const RECENT = 64;
 const recentKey = new Float64Array(RECENT).fill(-1);
 const recentText = new Array<string>(RECENT).fill('');
 
-function ipv4Text(b: Uint8Array, at: number): string {
-  const n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+function ipv4Number(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/** The text of the IPv4 address `n` (read at `b[at..at+4)`). */
+function ipv4Text(n: number, b: Uint8Array, at: number): string {
   const r = (n ^ (n >>> 8) ^ (n >>> 16)) & (RECENT - 1);
   if (recentKey[r] === n) return recentText[r];
   let s = ADDRESSES.get(n);
@@ -185,8 +194,10 @@ function readIp(b: Uint8Array, at: number, end: number, etherType: number, ip: I
     if (hl < 20) return -1;
     const total = quick(Q_IPV4_LEN, b, at);
     ip.version = 4;
-    ip.src = ipv4Text(b, at + IPV4.src.offset);
-    ip.dst = ipv4Text(b, at + IPV4.dst.offset);
+    ip.srcNum = ipv4Number(b, at + IPV4.src.offset);
+    ip.dstNum = ipv4Number(b, at + IPV4.dst.offset);
+    ip.src = ipv4Text(ip.srcNum, b, at + IPV4.src.offset);
+    ip.dst = ipv4Text(ip.dstNum, b, at + IPV4.dst.offset);
     ip.protocol = quick(Q_IPV4_PROTO, b, at);
     ip.ipId = quick(Q_IPV4_ID, b, at);
     ip.fragmentOffset = quick(Q_IPV4_FRAGOFFSET, b, at) * 8;
@@ -199,6 +210,8 @@ function readIp(b: Uint8Array, at: number, end: number, etherType: number, ip: I
     ip.version = 6;
     ip.src = formatIpv6(b, at + IPV6.src.offset);
     ip.dst = formatIpv6(b, at + IPV6.dst.offset);
+    ip.srcNum = -1;
+    ip.dstNum = -1;
     ip.protocol = quick(Q_IPV6_NXT, b, at);
     ip.ipId = 0;
     ip.fragmentOffset = 0;
@@ -280,7 +293,7 @@ export function indexFrame<T extends FrameIndex>(b: Uint8Array, linkType: number
     const error = out.version === 4 ? [3, 4, 5, 11, 12].includes(icmp.type) : icmp.type < 128;
     if (echo && tEnd - t >= 8) icmp.echo = { ident: quick(Q_ICMP_IDENT, b, t), seq: quick(Q_ICMP_SEQ, b, t) };
     if (error && tEnd - t > 8) {
-      const quotedIp: IpIndex = { version: 4, src: '', dst: '', protocol: -1, ipId: 0, fragmentOffset: 0, moreFragments: false };
+      const quotedIp: IpIndex = { version: 4, src: '', dst: '', srcNum: -1, dstNum: -1, protocol: -1, ipId: 0, fragmentOffset: 0, moreFragments: false };
       const q = readIp(b, t + 8, tEnd, out.version === 4 ? 0x0800 : 0x86dd, quotedIp);
       if (q >= 0) {
         icmp.quoted = { src: quotedIp.src, dst: quotedIp.dst, protocol: quotedIp.protocol };

@@ -7,6 +7,7 @@ import { LiveList, type LiveLinks } from '../live-list.js';
 import { BoundedMap } from './bounded-map.js';
 import type { CapturedRecord } from './capture-stream.js';
 import { FrameIndex, indexFrame } from './frame-index.js';
+import { ipv4Value, PortFlowTable } from './flow-table.js';
 import {
   ACK,
   FIN,
@@ -136,9 +137,19 @@ export class Flow implements LiveLinks<Flow> {
   /** TCP: the first segment's sequence number, and whether that segment was the opening SYN. */
   firstSeq = -1;
   startedWithSyn = false;
+  /**
+   * A TCP or UDP flow over IPv4 is found by numbers (`key` is then ''): its client's and server's
+   * addresses as numbers, and the next flow in its chain of the store's table.
+   */
+  clientNum = -1;
+  serverNum = -1;
+  tableNext: Flow | undefined = undefined;
+  /** The number in the flow's id. */
+  num = 0;
 
   constructor(
     readonly id: string,
+    /** The flow's key in the store's string-keyed map ('' when it is in the numeric table). */
     readonly key: string,
     readonly kind: FlowKind,
     readonly client: FlowEnd,
@@ -191,11 +202,12 @@ export class FrameStore {
   evicted = 0;
   /** The current flow for each key (a new TCP connection on the same ports replaces a closed one). */
   private readonly byKey = new Map<string, Flow>();
-  /** Every remembered flow by id. */
-  private readonly byId = new Map<string, Flow>();
+  /** The current TCP and UDP flows over IPv4 (the most common kind) are not in `byKey` but here. */
+  private readonly table: PortFlowTable<Flow>;
+  /** Every remembered flow by the number of its id. */
+  private readonly byId = new Map<number, Flow>();
   /** The same flows, least recently active first (the first to be forgotten). */
   private readonly lru = new LiveList<Flow>();
-  private readonly byTuple = new Map<string, Flow>();
   private readonly fragments = new BoundedMap<string, Flow>(MAX_FRAGMENT_FLOWS);
   private readonly flowCache = new Array<Flow | undefined>(FLOW_CACHE);
   /**
@@ -238,6 +250,7 @@ export class FrameStore {
     /** Called when a flow is first seen (the session linker looks it up). */
     private readonly onFlow: (flow: Flow) => void = () => {},
   ) {
+    this.table = new PortFlowTable<Flow>(limits.maxFlows);
     this.chunkSize = Math.min(CHUNK_BYTES, limits.maxBytes);
     this.chunkCount = Math.max(1, Math.floor(limits.maxBytes / this.chunkSize));
     this.chunkFrames = new Int32Array(this.chunkCount);
@@ -422,7 +435,8 @@ export class FrameStore {
   }
 
   flow(id: string): Flow | undefined {
-    return this.byId.get(id);
+    const flow = /^f[1-9]\d{0,15}$/.test(id) ? this.byId.get(Number(id.slice(1))) : undefined;
+    return flow?.id === id ? flow : undefined;
   }
 
   /** Flows remembered, least recently active first. */
@@ -430,8 +444,30 @@ export class FrameStore {
     return this.lru.toArray();
   }
 
+  /**
+   * The current TCP or UDP flow (the newer, if both) whose client and server are the four-tuple `key`
+   * (client address|port|server address|port, as `tupleKey` writes it).
+   */
   flowByTuple(key: string): Flow | undefined {
-    return this.byTuple.get(key);
+    const parts = key.split('|');
+    if (parts.length !== 4) return undefined;
+    const [ca, cpText, sa, spText] = parts;
+    const cp = Number(cpText);
+    const sp = Number(spText);
+    if (!Number.isInteger(cp) || !Number.isInteger(sp)) return undefined;
+    let found: Flow | undefined;
+    for (const kind of ['tcp', 'udp'] as const) {
+      const f = this.portFlowOf(kind, ca, cp, sa, sp);
+      if (f && f.client.address === ca && f.client.port === cp && f.server.address === sa && f.server.port === sp && (!found || f.num > found.num)) found = f;
+    }
+    return found;
+  }
+
+  /** The current TCP or UDP flow between two endpoints given as text (either direction). */
+  private portFlowOf(kind: 'tcp' | 'udp', a: string, pa: number, b: string, pb: number): Flow | undefined {
+    const an = ipv4Value(a);
+    const bn = ipv4Value(b);
+    return an >= 0 && bn >= 0 ? this.table.get(kind, an, pa, bn, pb) : this.byKey.get(canonicalKey(kind, a, pa, b, pb));
   }
 
   clear(): void {
@@ -439,12 +475,12 @@ export class FrameStore {
     this.chunk = 0;
     this.chunkPos = 0;
     this.byKey.clear();
+    this.table.clear();
     this.byId.clear();
     for (const f of this.lru.toArray()) {
       f.current = false;
       this.lru.delete(f);
     }
-    this.byTuple.clear();
     this.fragments.clear();
     this.flowCache.fill(undefined);
   }
@@ -523,30 +559,45 @@ export class FrameStore {
     }
   }
 
-  private newFlow(key: string, kind: FlowKind, client: FlowEnd, server: FlowEnd, timeUs: number): Flow {
+  /**
+   * A new flow, the current one of its key from now on. `key` '' puts a TCP or UDP flow over IPv4 in
+   * the numeric table instead (`clientNum`, `serverNum`: its addresses as numbers).
+   */
+  private newFlow(key: string, kind: FlowKind, client: FlowEnd, server: FlowEnd, timeUs: number, clientNum = -1, serverNum = -1): Flow {
     while (this.byId.size >= this.limits.maxFlows && this.lru.first) this.forget(this.lru.first);
-    const flow = new Flow(`f${this.nextFlow++}`, key, kind, client, server, timeUs);
+    const num = this.nextFlow++;
+    const flow = new Flow(`f${num}`, key, kind, client, server, timeUs);
+    flow.num = num;
     const service = server.port !== undefined ? this.servicePorts.get(server.port) : undefined;
     if (service) flow.service = service;
-    const replaced = this.byKey.get(key);
-    if (replaced) replaced.current = false;
-    this.byKey.set(key, flow);
-    this.byId.set(flow.id, flow);
+    if (key === '') {
+      flow.clientNum = clientNum;
+      flow.serverNum = serverNum;
+      const replaced = this.table.get(kind, clientNum, client.port ?? 0, serverNum, server.port ?? 0);
+      if (replaced) {
+        replaced.current = false;
+        this.table.delete(replaced);
+      }
+      this.table.add(flow);
+    } else {
+      const replaced = this.byKey.get(key);
+      if (replaced) replaced.current = false;
+      this.byKey.set(key, flow);
+    }
+    this.byId.set(num, flow);
     this.lru.add(flow);
-    const t = flow.tupleKey;
-    if (t) this.byTuple.set(t, flow);
     this.onFlow(flow);
     return flow;
   }
 
   private forget(flow: Flow): void {
     for (const id of flow.kept.slice()) this.drop(id, this.slot(id));
-    this.byId.delete(flow.id);
+    this.byId.delete(flow.num);
     this.lru.delete(flow);
-    if (this.byKey.get(flow.key) === flow) this.byKey.delete(flow.key);
+    if (flow.key === '') {
+      if (flow.current) this.table.delete(flow);
+    } else if (this.byKey.get(flow.key) === flow) this.byKey.delete(flow.key);
     flow.current = false;
-    const t = flow.tupleKey;
-    if (t && this.byTuple.get(t) === flow) this.byTuple.delete(t);
   }
 
   /** Whether the flow `flowFor` found last was sent by its client (a slot, not an object per frame). */
@@ -619,8 +670,10 @@ export class FrameStore {
     ) {
       return this.found(cached, cached.client.address === ip.src && cached.client.port === sport);
     }
-    const key = canonicalKey(tcp ? 'tcp' : 'udp', ip.src, sport, ip.dst, dport);
-    let flow = this.byKey.get(key);
+    // Over IPv4 the flow is found by numbers; over IPv6 by its key.
+    const v4 = ip.srcNum >= 0 && ip.dstNum >= 0;
+    const key = v4 ? '' : canonicalKey(tcp ? 'tcp' : 'udp', ip.src, sport, ip.dst, dport);
+    let flow = v4 ? this.table.get(tcp ? 'tcp' : 'udp', ip.srcNum, sport, ip.dstNum, dport) : this.byKey.get(key);
     const opening = tcp && (flags & (SYN | ACK)) === SYN;
     if (flow && opening && create && (flow.state === 'closed' || flow.state === 'reset' || (flow.tcp?.counts.segments ?? 0) > 2)) {
       // A new connection reusing the ports of an old one.
@@ -636,8 +689,9 @@ export class FrameStore {
         else if ((flags & (SYN | ACK)) === (SYN | ACK)) fromClient = false;
         else if (!this.servicePorts.has(dport) && (flags & (FIN | RST)) === 0 && sport < dport) fromClient = false;
       }
-      const [c, cp, s, sp] = fromClient ? [ip.src, sport, ip.dst, dport] : [ip.dst, dport, ip.src, sport];
-      flow = this.newFlow(key, tcp ? 'tcp' : 'udp', { address: c, port: cp }, { address: s, port: sp }, timeUs);
+      flow = fromClient
+        ? this.newFlow(key, tcp ? 'tcp' : 'udp', { address: ip.src, port: sport }, { address: ip.dst, port: dport }, timeUs, ip.srcNum, ip.dstNum)
+        : this.newFlow(key, tcp ? 'tcp' : 'udp', { address: ip.dst, port: dport }, { address: ip.src, port: sport }, timeUs, ip.dstNum, ip.srcNum);
       if (tcp) {
         flow.firstSeq = idx.seq;
         flow.startedWithSyn = opening;
@@ -668,7 +722,7 @@ export class FrameStore {
     const q = icmp.quoted;
     if (q && q.srcPort !== undefined && q.dstPort !== undefined) {
       // An error about one of our conversations belongs with it.
-      const flow = this.byKey.get(canonicalKey(q.protocol === 6 ? 'tcp' : 'udp', q.src, q.srcPort, q.dst, q.dstPort));
+      const flow = this.portFlowOf(q.protocol === 6 ? 'tcp' : 'udp', q.src, q.srcPort, q.dst, q.dstPort);
       if (flow) return this.found(flow, flow.client.address === ip.src);
     }
     if (icmp.echo) {

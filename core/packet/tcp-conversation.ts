@@ -105,9 +105,24 @@ const U32 = 0x100000000;
 
 const rel = (value: number, base: number): number => (value - base + U32) % U32;
 
+/** A side with every field present from the start: one object shape, whichever fields the segments fill in. */
+function newSide(): Side {
+  return {
+    isn: undefined,
+    next: 0,
+    sawSyn: false,
+    wscale: undefined,
+    finRelSeq: undefined,
+    lastAck: undefined,
+    lastWindow: undefined,
+    highestAt: 0,
+    gaps: undefined,
+  };
+}
+
 export class TcpConversation {
-  private readonly client: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
-  private readonly server: Side = { next: 0, sawSyn: false, highestAt: 0, gaps: undefined };
+  private readonly client: Side = newSide();
+  private readonly server: Side = newSide();
   state: TcpState = 'handshake';
   /** Round trip of the handshake (SYN to the ACK of the SYN+ACK), microseconds. */
   handshakeRttUs?: number;
@@ -285,10 +300,36 @@ function flagText(flags: number): string {
   return (FLAG_TEXT[f] ??= tcpFlagNames(f).join(', '));
 }
 
+/** "PSH, ACK seq=" for each 12-bit flag word, written once. */
+const LABEL_HEAD = new Array<string | undefined>(0x1000).fill(undefined);
+/** " win=64256" and " win=64256]" for the last windows seen (direct-mapped by value). */
+const WIN_SLOTS = 64;
+const winKey = new Float64Array(WIN_SLOTS).fill(-1);
+const winText = new Array<string>(WIN_SLOTS).fill('');
+const winTextClosed = new Array<string>(WIN_SLOTS).fill('');
+
 /** The ladder's line for a segment: "PSH, ACK seq=1 ack=1 len=79 win=64256". */
 export function segmentLabel(g: TcpSegment): string {
-  const ack = (g.flags & ACK) !== 0;
-  return `${flagText(g.flags)} seq=${g.relSeq}${ack ? ` ack=${g.relAck}` : ''}${g.dataLength > 0 ? ` len=${g.dataLength}` : ''} win=${g.windowBytes}`;
+  return labelText('', g, false);
+}
+
+/**
+ * `prefix`, the segment's label and, when `closed`, a "]": the Info line of every captured segment is
+ * written with it, so the parts that repeat (flags, window) come from caches, not new text per frame.
+ */
+export function labelText(prefix: string, g: TcpSegment, closed: boolean): string {
+  const f = g.flags & 0xfff;
+  let s = prefix + (LABEL_HEAD[f] ??= `${flagText(f)} seq=`) + g.relSeq;
+  if ((g.flags & ACK) !== 0) s += ' ack=' + g.relAck;
+  if (g.dataLength > 0) s += ' len=' + g.dataLength;
+  const w = g.windowBytes;
+  const slot = (w ^ (w >>> 6)) & (WIN_SLOTS - 1);
+  if (winKey[slot] !== w) {
+    winKey[slot] = w;
+    winText[slot] = ' win=' + w;
+    winTextClosed[slot] = ' win=' + w + ']';
+  }
+  return s + (closed ? winTextClosed[slot] : winText[slot]);
 }
 
 /** What the step means, in the course's words. */

@@ -6,7 +6,7 @@ import { hexOf } from './field-table.js';
 import type { Flow, StoredFrame } from './frame-store.js';
 import { ICMP_TYPES, ICMPV6_TYPES } from './icmp.js';
 import { DHCP_MESSAGE_TYPES } from './payload.js';
-import { describeSegment, segmentLabel } from './tcp-conversation.js';
+import { describeSegment, labelText } from './tcp-conversation.js';
 import type { FlowSummary, FrameSummary, FrameDetail, LadderStep, TcpLadder } from './view-types.js';
 export type { FlowSummary, FrameSummary, FrameDetail, LadderStep, TcpLadder } from './view-types.js';
 
@@ -59,6 +59,21 @@ export function flowSummary(flow: Flow): FlowSummary {
   return out;
 }
 
+/** "40000 -> 80 [" for the last port pairs seen (direct-mapped): the ports' text is not written per frame. */
+const PAIR_SLOTS = 256;
+const pairKey = new Float64Array(PAIR_SLOTS).fill(-1);
+const pairText = new Array<string>(PAIR_SLOTS).fill('');
+
+function portPairText(src: number, dst: number): string {
+  const key = src * 65536 + dst;
+  const slot = (src ^ (dst * 31)) & (PAIR_SLOTS - 1);
+  if (pairKey[slot] !== key) {
+    pairKey[slot] = key;
+    pairText[slot] = `${src} -> ${dst} [`;
+  }
+  return pairText[slot];
+}
+
 /** The Info line from the quick look (no full decode): cheap enough for every frame event. */
 export function frameInfo(f: StoredFrame, portNames: ReadonlyMap<number, string>): { protocol: string; info: string; source: string; destination: string } {
   const x = f.index;
@@ -86,8 +101,9 @@ export function frameInfo(f: StoredFrame, portNames: ReadonlyMap<number, string>
   const seg = f.segment;
   if (x.tcp && seg) {
     const payload = x.tcp.dataLength > 0 ? (x.clientRandom ? 'TLS' : (portNames.get(x.dstPort!) ?? portNames.get(x.srcPort!))) : undefined;
-    const marks = seg.marks.length > 0 ? `[${seg.marks.join(', ')}] ` : '';
-    return { protocol: payload ?? 'TCP', info: `${marks}${x.srcPort} -> ${x.dstPort} [${segmentLabel(seg)}]`, source, destination };
+    const ports = portPairText(x.srcPort!, x.dstPort!);
+    const prefix = seg.marks.length > 0 ? `[${seg.marks.join(', ')}] ${ports}` : ports;
+    return { protocol: payload ?? 'TCP', info: labelText(prefix, seg, true), source, destination };
   }
   if (x.tcp) return { protocol: 'TCP', info: `${x.srcPort} -> ${x.dstPort} seq ${x.tcp.seq}`, source, destination };
   if (x.srcPort !== undefined && x.ip?.protocol === 17) {
