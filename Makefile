@@ -39,7 +39,7 @@ bench-deps:
 # `make bench` runs every test/bench/*.bench.ts; `make bench BENCH=http` just one.
 BENCH ?=
 bench: bench-deps build
-	for f in build/test/bench/$${BENCH:-*}.bench.js; do case "$$f" in *soak.bench.js) [ -n "$(BENCH)" ] || continue;; esac; echo "== $$f"; node "$$f" $(ARGS); done
+	for f in build/test/bench/$${BENCH:-*}.bench.js; do case "$$f" in *soak*.bench.js) [ -n "$(BENCH)" ] || continue;; esac; echo "== $$f"; node "$$f" $(ARGS); done
 
 # `make soak`: a class of 100 students for 10 minutes against the real process (test/bench/soak.bench.ts;
 # not in `make test`, skipped by a plain `make bench`). Shorter: make soak ARGS="--students 30 --minutes 2".
