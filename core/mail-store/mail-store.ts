@@ -280,13 +280,16 @@ export class MailStore {
     if (!p) {
       p = (async () => {
         if (!(await this.hasMailbox(user))) return;
-        for (const name of await this.folderNamesOnDisk(user)) {
+        // Side by side: a folder never opened before writes its uid list durably (two fsyncs), and
+        // one after another that was 12 fsyncs in a row for a new student's six folders, on the
+        // path of the first RCPT TO and the first delivery (issue 14, `make soak`).
+        await mapLimit(await this.folderNamesOnDisk(user), 8, async (name) => {
           try {
             await this.folder(user, name).ensureLoaded();
           } catch (err) {
             this.logger?.error({ err, user, folder: name }, 'mail store: a folder could not be loaded');
           }
-        }
+        });
       })();
       this.usersLoaded.set(user, p);
       p.catch(() => this.usersLoaded.delete(user));

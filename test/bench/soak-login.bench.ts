@@ -2,7 +2,8 @@
 // student's *first* login, the part of `make soak` whose p99 was seconds (issue 14). Against the real
 // `labnet start` process, each student from their own loopback address:
 //  1. one at a time: IMAP LOGIN of --sequential students who never logged in (mailbox creation:
-//     INBOX and the five special-use folders), then the same students again (nothing to create);
+//     INBOX and the five special-use folders), then the same students again (nothing to create),
+//     then a first message to each (RCPT TO opens all six folders for the quota check);
 //  2. the rest of the class at once: a first IMAP LOGIN each, while as many SMTP sessions send one
 //     message to a student who has no mailbox yet (RCPT TO and DATA latency).
 // Printed: per-user first-login time (median), warm login time, the concurrent p50/p99/max and the
@@ -114,6 +115,11 @@ async function main(): Promise<void> {
     console.log(
       `one at a time, ${SEQUENTIAL} students: first LOGIN median ${median(first).toFixed(1)} ms (max ${Math.max(...first).toFixed(1)}), second LOGIN median ${median(warm).toFixed(1)} ms`,
     );
+
+    // A first mail to each of them: RCPT TO checks the quota, which opens every folder of the user.
+    const firstRcpt: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) firstRcpt.push((await send((i + 1) % SEQUENTIAL, i))[0]);
+    console.log(`one at a time, first mail to each of them: RCPT median ${median(firstRcpt).toFixed(1)} ms (max ${Math.max(...firstRcpt).toFixed(1)})`);
 
     const rest = Array.from({ length: STUDENTS - SEQUENTIAL }, (_, k) => SEQUENTIAL + k);
     const t0 = performance.now();
