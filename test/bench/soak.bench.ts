@@ -4,7 +4,7 @@
 // again), SMTP bursts (AUTH, 3 messages to random classmates, QUIT) every ~30 s, a POP3 download
 // (STAT, UIDL, RETR of up to 3 messages, QUIT) every ~45 s, an HTTP page load every ~10 s and an HTTPS
 // one (new TLS connection, lab CA verified) every ~20 s. Printed: operations and errors per protocol,
-// p50/p99 latency per command, every acknowledged message looked up in the recipients' Maildirs
+// p50/p99 latency per command, every acknowledged message's Message-ID looked up in the recipients' Maildirs
 // afterwards (lost = acknowledged with 250 but missing), the server's RSS sampled every 5 s with the
 // slope after warm-up (MB per minute, least squares). The target (issue 14): zero errors, nothing lost,
 // RSS flat after warm-up. Not part of `make test`.
@@ -147,6 +147,8 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const end = t0 + SECONDS * 1000;
   const running = (): boolean => Date.now() < end;
+  /** A student's pause, cut short at the end of the run (so the run lasts what was asked). */
+  const pause = (ms: number): Promise<void> => sleep(Math.max(0, Math.min(ms, end - Date.now())));
   const acknowledged: Array<{ tag: string; to: string }> = [];
   let seq = 0;
   const rss: Array<[number, number]> = [];
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
             (l) => l.startsWith('+'),
             (l) => l.startsWith('+'),
           );
-          await sleep(jitter(15_000));
+          await pause(jitter(15_000));
           await timed('imap', c, 'DONE', tagged(tag), okTag(tag));
           const f = `f${n}`;
           await timed('imap', c, `${f} UID FETCH 1:* (FLAGS)`, tagged(f), okTag(f));
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
         await timed('imap', c, 'z LOGOUT', tagged('z'), okTag('z'));
       } catch (err) {
         error('imap', String(err));
-        await sleep(1000);
+        await pause(1000);
       } finally {
         c?.end();
       }
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
 
   /** SMTP bursts: AUTH, three messages to random classmates, QUIT; every ~30 s. */
   async function smtpStudent(i: number): Promise<void> {
-    await sleep(Math.random() * 30_000);
+    await pause(Math.random() * 30_000);
     while (running()) {
       let c: LineClient | undefined;
       try {
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
           await timed('smtp', c, `MAIL FROM:<${name(i)}@lab.test>`, last, reply('250'));
           await timed('smtp', c, `RCPT TO:<${to}@lab.test>`, last, reply('250'));
           await timed('smtp', c, 'DATA', last, reply('354'));
-          const body = `From: ${name(i)}@lab.test\r\nTo: ${to}@lab.test\r\nSubject: soak ${tag}\r\nX-Soak-Tag: ${tag}\r\n\r\n${'The quick brown fox. '.repeat(40)}\r\n.`;
+          const body = `From: ${name(i)}@lab.test\r\nTo: ${to}@lab.test\r\nSubject: soak ${tag}\r\nMessage-ID: <${tag}@soak.lab.test>\r\n\r\n${'The quick brown fox. '.repeat(40)}\r\n.`;
           await timed('smtp', c, body, last, reply('250'));
           acknowledged.push({ tag, to });
         }
@@ -225,13 +227,13 @@ async function main(): Promise<void> {
       } finally {
         c?.end();
       }
-      await sleep(jitter(30_000));
+      await pause(jitter(30_000));
     }
   }
 
   /** A POP3 download every ~45 s: STAT, UIDL, RETR of up to three messages, QUIT (nothing deleted). */
   async function pop3Student(i: number): Promise<void> {
-    await sleep(Math.random() * 45_000);
+    await pause(Math.random() * 45_000);
     while (running()) {
       let c: LineClient | undefined;
       try {
@@ -253,14 +255,14 @@ async function main(): Promise<void> {
       } finally {
         c?.end();
       }
-      await sleep(jitter(45_000));
+      await pause(jitter(45_000));
     }
   }
 
   /** A page load on a new connection (HTTP every ~10 s, HTTPS every ~20 s with the CA verified). */
   async function webStudent(i: number, secure: boolean): Promise<void> {
     const p: Proto = secure ? 'https' : 'http';
-    await sleep(Math.random() * (secure ? 20_000 : 10_000));
+    await pause(Math.random() * (secure ? 20_000 : 10_000));
     while (running()) {
       const t = performance.now();
       try {
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
         stats[p].ops++;
         error(p, String(err));
       }
-      await sleep(jitter(secure ? 20_000 : 10_000));
+      await pause(jitter(secure ? 20_000 : 10_000));
     }
   }
 
@@ -324,7 +326,7 @@ async function main(): Promise<void> {
   for (const c of dhcpClients) c.proc.kill('SIGKILL');
   await Promise.all(dhcpClients.map((c) => Promise.race([c.exited, sleep(5000)])));
 
-  // Every acknowledged message must be in its recipient's Maildir (new/ or cur/).
+  // Every acknowledged message (its Message-ID) must be in its recipient's Maildir (new/ or cur/).
   const tagsByUser = new Map<string, Set<string>>();
   for (const u of new Set(acknowledged.map((a) => a.to))) {
     const found = new Set<string>();
@@ -338,7 +340,7 @@ async function main(): Promise<void> {
       }
       for (const f of files) {
         const head = readFileSync(join(dir, f), 'latin1').slice(0, 4096);
-        const m = /X-Soak-Tag: (\S+)/.exec(head);
+        const m = /^Message-ID: <(\S+)@soak\.lab\.test>/im.exec(head);
         if (m) found.add(m[1]);
       }
     }
