@@ -379,3 +379,78 @@ test('keywords: at most 26 per folder (letters a-z); a STORE that would exceed i
   t.is((await s.keywords('alice', 'INBOX')).length, 26);
   await s.stop();
 });
+
+test('first login: the default folders are made in one step, concurrent logins share it, a deleted one comes back', async (t) => {
+  const root = freshRoot();
+  const s = await started(root);
+  // Two sessions of one student log in together, a third student at the same time.
+  await Promise.all([s.ensureDefaultFolders('alice'), s.ensureDefaultFolders('alice'), s.ensureDefaultFolders('bob')]);
+  const expected = ['Archive', 'Drafts', 'Junk', 'Sent', 'Trash'];
+  for (const user of ['alice', 'bob']) {
+    t.deepEqual((await s.listFolders(user)).map((f) => f.name).sort(), ['INBOX', ...expected].sort());
+    // One line per folder, each once, and no temporary file left behind.
+    t.deepEqual(
+      readFileSync(join(root, user, 'subscriptions'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+      expected,
+    );
+    t.deepEqual(
+      readdirSync(join(root, user)).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
+    for (const name of expected) {
+      for (const d of ['cur', 'new', 'tmp']) t.true(statSync(join(root, user, `.${name}`, d)).isDirectory(), `${user} ${name}/${d}`);
+      t.true(existsSync(join(root, user, `.${name}`, 'maildirfolder')));
+    }
+  }
+  // A student's own subscriptions survive the next login; a deleted default folder is made again.
+  await s.createFolder('alice', 'Projects');
+  await s.subscribe('alice', 'Projects');
+  await s.deleteFolder('alice', 'Junk');
+  await s.unsubscribe('alice', 'Junk');
+  await s.ensureDefaultFolders('alice');
+  t.deepEqual((await s.listFolders('alice')).map((f) => f.name).sort(), ['INBOX', 'Projects', ...expected].sort());
+  t.deepEqual(
+    readFileSync(join(root, 'alice', 'subscriptions'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .sort(),
+    [...expected, 'Projects'].sort(),
+  );
+  await s.stop();
+  // After a restart nothing is made twice.
+  const again = await started(root);
+  await again.ensureDefaultFolders('alice');
+  t.deepEqual(
+    readFileSync(join(root, 'alice', 'subscriptions'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .sort(),
+    [...expected, 'Projects'].sort(),
+  );
+  await again.stop();
+});
+
+test('first login: a folder that cannot be made fails with a storage error and is made at the next login', async (t) => {
+  const root = freshRoot();
+  const s = await started(root);
+  await fsp.mkdir(join(root, 'carol'), { recursive: true });
+  writeFileSync(join(root, 'carol', '.Sent'), 'in the way');
+  const err = await t.throwsAsync(s.ensureDefaultFolders('carol'));
+  t.true(err instanceof MailStoreError, String(err));
+  t.false(String(err?.message).includes(root), 'no file-system path in the error');
+  await fsp.rm(join(root, 'carol', '.Sent'));
+  await s.ensureDefaultFolders('carol');
+  t.true(existsSync(join(root, 'carol', '.Sent', 'cur')));
+  t.deepEqual(
+    readFileSync(join(root, 'carol', 'subscriptions'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .sort(),
+    ['Archive', 'Drafts', 'Junk', 'Sent', 'Trash'],
+  );
+  await t.throwsAsync(s.ensureDefaultFolders('../x'), { instanceOf: MailStoreError });
+  await s.stop();
+});
