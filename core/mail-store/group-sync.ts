@@ -1,8 +1,12 @@
 // Group commit for directory fsyncs. A delivery is durable once its file is fsynced and the rename
 // into new/ is on disk, which takes an fsync of new/. Many concurrent deliveries into one folder share
 // that fsync: a caller waits for an fsync that *started after* its rename, so one fsync covers every
-// rename made while the previous one ran (the same idea as a database's group commit).
-import { fsyncDir } from './fs-util.js';
+// rename made while the previous one ran (the same idea as a database's group commit). A round
+// starts at the end of the loop turn (setImmediate), not at once: the deliveries whose file syncs
+// finished in the same turn (the thread pool reports its completions together) then share it. On a
+// fast file system (tmpfs) each fsync used to finish before the next rename came, so every delivery
+// paid a directory fsync and its thread-pool round trip of its own (issue 17).
+import { fsyncDir, yieldToLoop } from './fs-util.js';
 
 interface DirState {
   running: boolean;
@@ -30,6 +34,7 @@ export class GroupDirSync {
   private async round(dir: string, st: DirState): Promise<void> {
     st.running = true;
     while (st.waiters.length > 0) {
+      await yieldToLoop();
       const batch = st.waiters;
       st.waiters = [];
       this.syncs++;

@@ -30,6 +30,7 @@ import {
   mapLimit,
   readdirOrEmpty,
   readFileSizedSync,
+  renameNow,
   storageError,
   unlinkQuiet,
   writeFileDurable,
@@ -553,7 +554,7 @@ export class MailStore {
       for (const p of live) {
         for (let i = p.dests.length - 1; i >= 0; i--) {
           const dest = join(p.dests[i].dir, 'new', p.base);
-          await fsp.rename(p.tmps[i], dest);
+          await renameNow(p.tmps[i], dest);
           placed.push(dest);
         }
       }
