@@ -241,6 +241,25 @@ export function readFileSizedSync(path: string, size: number): Buffer {
   return readFileSync(path);
 }
 
+/** A directory opened for fsync (synchronous open; a failure is thrown after one loop turn). */
+export function openDir(dir: string): Promise<number> {
+  return openNow(dir, 'r');
+}
+
+/** fsync(2) of an open descriptor, on the thread pool. */
+export function fsyncFdAsync(fd: number): Promise<void> {
+  return fsyncFd(fd);
+}
+
+/** close(2), ignoring an error (the descriptor is gone either way). */
+export function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing to do: the descriptor is released
+  }
+}
+
 /** fsync of a directory, so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   // Opening and closing a directory is cheap and synchronous; the fsync itself goes to the thread pool.
