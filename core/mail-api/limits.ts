@@ -6,6 +6,13 @@ export const MAIL_API_LIMITS = {
   parsedCacheMaxMessageBytes: 8 * 1024 * 1024,
   /** Messages up to this size are read with one blocking read (page-cached: microseconds). */
   blockingReadBytes: 128 * 1024,
+  /**
+   * waitFor keeps the octets of messages delivered while it waits (from the delivery notice) up to
+   * this many bytes, and each up to the second figure, so a match is parsed without reading its file
+   * back; past them the file is read.
+   */
+  freshContentBytes: 16 * 1024 * 1024,
+  freshContentMaxMessageBytes: 1024 * 1024,
   /** Messages parsed at once (mailparser holds a whole message in memory while it works). */
   parseConcurrency: 4,
   /** Header lines returned per message (a hostile message may carry thousands). */

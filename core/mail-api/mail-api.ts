@@ -33,6 +33,11 @@ export class WaitForTimeoutError extends LabnetError {
 
 const UID = /^[1-9][0-9]{0,9}$/;
 
+/** A stored message's content key: its unique name (kept by copies) and size. */
+function cacheKey(uniqueName: string, size: number): string {
+  return `${uniqueName}\u0000${size}`;
+}
+
 function deepFreeze<T>(o: T): T {
   if (o !== null && typeof o === 'object' && !Buffer.isBuffer(o) && !(o instanceof Date) && !Object.isFrozen(o)) {
     Object.freeze(o);
@@ -226,7 +231,8 @@ export class MailApi {
       (loc) => this.prefetch(loc),
     );
     // Subscribed to deliveries before the folders are listed and scanned: nothing falls between.
-    const result = waiter.start(timeoutMs);
+    const keepFresh = this.keepFreshContent();
+    const result = waiter.start(timeoutMs).finally(keepFresh);
     try {
       for (const f of await this.folders(m)) waiter.mark(f.user, f.folder);
     } catch (err) {
@@ -242,6 +248,45 @@ export class MailApi {
       arrived,
       others,
     );
+  }
+
+  /** Octets of messages delivered while a waitFor runs, by cache key (taken by `load`). */
+  private readonly fresh = new Map<string, Buffer>();
+  private freshBytes = 0;
+  private freshKeepers = 0;
+
+  /**
+   * Keeps the content of each delivery (from the store's notice, already in memory) until the waiter
+   * that found it parses it, so waitFor never reads back a file that was just written. Bounded by
+   * `freshContentBytes`; everything is dropped when the last waiter ends. Returns the stop function.
+   */
+  private keepFreshContent(): () => void {
+    this.freshKeepers++;
+    const off = this.store.onDelivery((notice) => {
+      if (notice.size > MAIL_API_LIMITS.freshContentMaxMessageBytes || this.freshBytes + notice.size > MAIL_API_LIMITS.freshContentBytes) return;
+      const key = cacheKey(notice.uniqueName, notice.size);
+      if (this.fresh.has(key)) return;
+      const raw = notice.content.length === 1 ? notice.content[0] : Buffer.concat(notice.content, notice.size);
+      if (raw.length !== notice.size) return;
+      this.fresh.set(key, raw);
+      this.freshBytes += raw.length;
+    });
+    return () => {
+      off();
+      if (--this.freshKeepers === 0) {
+        this.fresh.clear();
+        this.freshBytes = 0;
+      }
+    };
+  }
+
+  private takeFresh(key: string): Buffer | undefined {
+    const raw = this.fresh.get(key);
+    if (raw) {
+      this.fresh.delete(key);
+      this.freshBytes -= raw.length;
+    }
+    return raw;
   }
 
   private readonly prefetchQueue: Located[] = [];
@@ -323,7 +368,11 @@ export class MailApi {
 
   private async load(loc: Located): Promise<{ raw: Buffer; content: ParsedContent }> {
     const { user, folder, info } = loc;
-    return this.cache.get(`${info.uniqueName}\u0000${info.size}`, async () => {
+    const key = cacheKey(info.uniqueName, info.size);
+    return this.cache.get(key, async () => {
+      // Delivered while a waitFor ran: its octets came with the delivery notice.
+      const fresh = this.takeFresh(key);
+      if (fresh) return { raw: fresh, content: deepFreeze(await parseContent(fresh)) };
       let raw: Buffer;
       try {
         // Small messages (nearly all) in one blocking read: the thread pool stays free for the

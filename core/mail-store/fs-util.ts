@@ -11,6 +11,7 @@ import {
   promises as fsp,
   readFileSync,
   readSync,
+  renameSync,
   writeSync,
   writevSync,
   type Dirent,
@@ -79,6 +80,21 @@ async function openNow(path: string, flags: string): Promise<number> {
   }
 }
 const fsyncFd = promisify(fsync);
+
+/**
+ * rename(2) made synchronously: a rename inside one file system is a metadata change in the page
+ * cache (microseconds), while fs/promises' rename is one more thread-pool round trip per delivery,
+ * which on a busy two-core machine costs the event loop a context switch each (issue 17). A
+ * failure is thrown after one turn of the loop, as in `openNow`.
+ */
+export async function renameNow(from: string, to: string): Promise<void> {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    await yieldToLoop();
+    throw err;
+  }
+}
 
 /** writeAll for a file descriptor, synchronously (the same short-write rules). */
 export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], position?: number): number {
@@ -223,6 +239,25 @@ export function readFileSizedSync(path: string, size: number): Buffer {
     closeSync(fd);
   }
   return readFileSync(path);
+}
+
+/** A directory opened for fsync (synchronous open; a failure is thrown after one loop turn). */
+export function openDir(dir: string): Promise<number> {
+  return openNow(dir, 'r');
+}
+
+/** fsync(2) of an open descriptor, on the thread pool. */
+export function fsyncFdAsync(fd: number): Promise<void> {
+  return fsyncFd(fd);
+}
+
+/** close(2), ignoring an error (the descriptor is gone either way). */
+export function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing to do: the descriptor is released
+  }
 }
 
 /** fsync of a directory, so a rename or link inside it survives a crash. */

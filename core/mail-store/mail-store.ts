@@ -30,6 +30,7 @@ import {
   mapLimit,
   readdirOrEmpty,
   readFileSizedSync,
+  renameNow,
   storageError,
   unlinkQuiet,
   writeFileDurable,
@@ -92,6 +93,11 @@ export interface DeliveryNotice {
   uniqueName: string;
   size: number;
   targets: ReadonlyArray<{ user: string; folder: string }>;
+  /**
+   * The message's octets exactly as stored (the buffers given to `deliver`; never modify them): a
+   * listener that wants the content reads it here instead of opening the file it was just written to.
+   */
+  content: readonly Buffer[];
 }
 
 export type DeliveryListener = (notice: DeliveryNotice) => void;
@@ -616,7 +622,7 @@ export class MailStore {
       for (const p of live) {
         for (let i = p.dests.length - 1; i >= 0; i--) {
           const dest = join(p.dests[i].dir, 'new', p.base);
-          await fsp.rename(p.tmps[i], dest);
+          await renameNow(p.tmps[i], dest);
           placed.push(dest);
         }
       }
@@ -644,7 +650,7 @@ export class MailStore {
         });
       }
       if (this.deliveryListeners.size > 0)
-        this.notifyDelivery({ uniqueName: p.base, size: p.size, targets: p.dests.map((d) => ({ user: d.user, folder: d.folder })) });
+        this.notifyDelivery({ uniqueName: p.base, size: p.size, targets: p.dests.map((d) => ({ user: d.user, folder: d.folder })), content: p.chunks });
     }
     return plans.map((p) => ({ uniqueName: p.base, size: p.size, delivered: p.dests.length }));
   }

@@ -5,6 +5,8 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { LabnetError } from '../../core/errors.js';
@@ -161,6 +163,14 @@ test.serial('waitFor sees every one of many concurrent deliveries (a pool of 5 c
   const got = await waiting;
   t.is(got.length, 300);
   t.is(new Set(got.map((m) => m.subject)).size, 300);
+  // The waiter parses the octets that came with each delivery notice, not the file read back: they
+  // must be the stored message exactly, and parse to what was sent.
+  const maildir = join(t0.dataDir, 'mail', 'bob');
+  const stored = new Set(['new', 'cur'].flatMap((d) => readdirSync(join(maildir, d)).map((f) => readFileSync(join(maildir, d, f)).toString('latin1'))));
+  for (const m of got) {
+    t.true(stored.has(m.raw.toString('latin1')), `raw of "${m.subject}" is not the stored file`);
+    t.is(m.text.trim(), /#(\d+)$/.exec(m.subject)?.[1] ?? 'no number in the subject');
+  }
 });
 
 test.serial('waitFor rejects on timeout with what did arrive and what else came', async (t) => {

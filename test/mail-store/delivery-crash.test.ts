@@ -1,0 +1,64 @@
+// kill -9 of a process delivering in concurrent bursts (the grouped path: deliveries that finish
+// their file syncs together share one directory fsync, on one descriptor kept open for the burst,
+// and one uid-list append): every delivery that resolved is complete in new/ or cur/, no partial
+// file is visible, and a restart gives every stored message a UID and leaves tmp/ empty.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MailStore } from '../../core/mail-store/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+test('a process killed with SIGKILL during grouped deliveries: every resolved delivery is stored whole and gets a UID after restart', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'labnet-delivery-crash-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const root = join(base, 'mail');
+  const logPath = join(base, 'acks.log');
+  writeFileSync(logPath, '');
+  const child = spawn(process.execPath, [join(here, 'fixtures', 'delivery-worker.js'), root, logPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf = (buf + d.toString()).slice(-200);
+      const acks = [...buf.matchAll(/acks (\d+)\n/g)].map((m) => Number(m[1]));
+      if (acks.length > 0 && Math.max(...acks) >= 300) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    void exited.then(() => reject(new Error('the worker ended before it was killed')));
+  });
+  t.is(await exited, 'SIGKILL');
+  const acked = readFileSync(logPath, 'utf8').split('\n').filter(Boolean);
+  t.true(acked.length >= 300, `only ${acked.length} acknowledged`);
+
+  const inbox = join(root, 'alice');
+  const stored = new Map<string, string>();
+  for (const sub of ['new', 'cur']) {
+    if (!existsSync(join(inbox, sub))) continue;
+    for (const f of readdirSync(join(inbox, sub))) {
+      const text = readFileSync(join(inbox, sub, f), 'latin1');
+      const tag = /^Subject: (d-\d+-\d+)\r\n/.exec(text)?.[1];
+      t.truthy(tag, `a stored file without its subject: ${f}`);
+      t.true(text.endsWith(`END-${tag}\r\n`), `partial message visible: ${tag}`);
+      stored.set(tag!, f);
+    }
+  }
+  t.deepEqual(
+    acked.filter((tag) => !stored.has(tag)),
+    [],
+    'resolved deliveries lost',
+  );
+
+  const s = new MailStore({ root });
+  await s.start();
+  const snap = await s.open('alice', 'INBOX');
+  t.is(snap.messages.length, stored.size);
+  t.is(new Set(snap.messages.map((m) => m.uid)).size, stored.size);
+  t.deepEqual(readdirSync(join(inbox, 'tmp')), []);
+  await s.stop();
+});
