@@ -28,6 +28,9 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  // Whitespace only: names stay, so stack traces still say which function (the linked map gives the
+  // source line); the bundle is a third smaller to ship and to parse at start.
+  minifyWhitespace: true,
   // Loaded with require() at run time: pino-pretty only on a terminal, native addons by path. The
   // MIME library (1.6 MB) only when the test-suite API first reads mail back (core/mail-api/mime-lib.ts),
   // plist with its XML libraries only for the first Apple profile (core/http/pages/mail-settings.ts).
