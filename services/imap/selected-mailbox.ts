@@ -5,6 +5,9 @@
 import { formatSet } from './sequence-set.js';
 import type { FolderChangeEvent, ImapFolder, StoredMessage } from './store-port.js';
 
+/** Fewer UIDs than this leave the view one splice at a time; more go in one pass (removeFromView). */
+const REMOVE_ONE_BY_ONE = 32;
+
 /** The system flags every mailbox permits (RFC 3501 section 2.3.2), as FLAGS and PERMANENTFLAGS list them. */
 export const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
 
@@ -114,6 +117,41 @@ export class SelectedMailbox {
     this.shared = false;
   }
 
+  /**
+   * Takes these UIDs out of the view and calls `each(uid, seq)` for every one that was in it, with the
+   * sequence number it has at that moment (RFC 3501 section 7.4.1: each EXPUNGE is valid when sent).
+   * A few go one by one, in the order given; many (a big EXPUNGE) go in one pass in ascending order,
+   * where one splice each would cost the length of the mailbox per message.
+   */
+  private removeFromView(uids: readonly number[], each: (uid: number, seq: number) => void): void {
+    if (uids.length < REMOVE_ONE_BY_ONE) {
+      for (const uid of uids) {
+        const seq = this.seqOf(uid);
+        if (seq === 0) continue;
+        this.own();
+        this.messages.splice(seq - 1, 1);
+        this.uids.splice(seq - 1, 1);
+        each(uid, seq);
+      }
+      return;
+    }
+    const drop = new Set(uids);
+    this.own();
+    let kept = 0;
+    for (let i = 0; i < this.uids.length; i++) {
+      const uid = this.uids[i];
+      // Those before it are gone already: its number is its position among those left.
+      if (drop.has(uid)) each(uid, kept + 1);
+      else {
+        this.uids[kept] = uid;
+        this.messages[kept] = this.messages[i];
+        kept++;
+      }
+    }
+    this.uids.length = kept;
+    this.messages.length = kept;
+  }
+
   /** Replaces a message's metadata in place (our own STORE, a flag change seen at flush). */
   update(m: StoredMessage): number {
     const seq = this.seqOf(m.uid);
@@ -205,20 +243,15 @@ export class SelectedMailbox {
         case 'expunge': {
           if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
           // Each number is valid at the time it is sent (section 7.4.1): the view shrinks as we go.
-          for (const uid of c.uids) {
-            // Also a \Recent claimed for a message whose EXISTS was still queued.
-            this.recent.delete(uid);
-            const seq = this.seqOf(uid);
-            if (seq === 0) continue;
-            this.own();
-            this.messages.splice(seq - 1, 1);
-            this.uids.splice(seq - 1, 1);
+          // Also a \Recent claimed for a message whose EXISTS was still queued.
+          for (const uid of c.uids) this.recent.delete(uid);
+          this.removeFromView(c.uids, (uid, seq) => {
             // A message the client was never told about leaves as silently as it came.
-            if (seq > this.reportedExists) continue;
+            if (seq > this.reportedExists) return;
             this.reportedExists--;
             if (vanished) gone.push(uid);
             else out.push(`* ${seq} EXPUNGE`);
-          }
+          });
           vanish();
           break;
         }
@@ -264,16 +297,11 @@ export class SelectedMailbox {
   removeOwn(uids: readonly number[], vanished = false): string[] {
     const out: string[] = [];
     const gone: number[] = [];
-    for (const uid of uids) {
-      const seq = this.seqOf(uid);
-      if (seq === 0) continue;
-      this.own();
-      this.messages.splice(seq - 1, 1);
-      this.uids.splice(seq - 1, 1);
+    this.removeFromView(uids, (uid, seq) => {
       this.recent.delete(uid);
       if (vanished) gone.push(uid);
       else out.push(`* ${seq} EXPUNGE`);
-    }
+    });
     if (gone.length > 0) out.push(`* VANISHED ${formatSet(gone.sort((a, b) => a - b))}`);
     this.reportedExists = this.messages.length;
     // Our own expunge is also queued by the store: drop those UIDs from the queue.
