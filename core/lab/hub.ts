@@ -129,15 +129,9 @@ export class LabHub {
   private stopped = false;
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
-  private readonly stats: HubStats = {
-    streams: 0,
-    sessions: 0,
-    bytesKept: 0,
-    historyItems: 0,
-    historyBytes: 0,
+  /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
+  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps'> = {
     recorded: 0,
-    thinned: 0,
-    sessionsThinned: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
@@ -656,7 +650,6 @@ export class LabHub {
    */
   openStream(stream: LabStream, lastEventId: string | undefined): Promise<void> {
     this.streams.add(stream);
-    this.stats.streams = this.streams.size;
     stream.conn.onClose(() => this.endStream(stream));
     const since = this.history.parseId(lastEventId);
     if (since !== undefined && since + 1 >= this.history.firstSeq) {
@@ -673,7 +666,6 @@ export class LabHub {
 
   private endStream(stream: LabStream, why?: string): void {
     if (!this.streams.delete(stream)) return;
-    this.stats.streams = this.streams.size;
     if (why && !stream.conn.closed) stream.write(sseFrame('bye', JSON.stringify({ reason: why })));
     stream.end();
   }

@@ -15,6 +15,7 @@ import { evaluate, MessageText, type OctetMatcher, type SearchMessage, type Sear
 import { sortMessages, type SortCriterion, type SortInput } from './sort.js';
 import type { StoredMessage } from './store-port.js';
 import { IMAP_LIMITS } from './limits.js';
+import { formatSet } from './sequence-set.js';
 
 export interface SearchContextSpec {
   tag: string;
@@ -61,18 +62,6 @@ export function sortInput(m: StoredMessage, seq: number): SortInput & { uid: num
     internalDate: m.internalDate,
     header: (f: string) => (m.headers as Record<string, string | undefined>)[f] ?? undefined,
   };
-}
-
-/** Numbers as set text, runs of consecutive ascending numbers as ranges, order kept. */
-function setText(nums: readonly number[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < nums.length;) {
-    let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
-    out.push(j > i ? `${nums[i]}:${nums[j]}` : String(nums[i]));
-    i = j + 1;
-  }
-  return out.join(',');
 }
 
 /** The session's live contexts (made on the first RETURN (UPDATE)). */
@@ -180,13 +169,13 @@ function head(c: Context): string {
  * adjacent positions, each with its 1-based position.
  */
 function items(c: Context, name: string, result: readonly number[], members: ReadonlySet<number>, num: (uid: number) => number): string {
-  if (!c.sort) return `${name} (0 ${setText(result.filter((u) => members.has(u)).map(num))})`;
+  if (!c.sort) return `${name} (0 ${formatSet(result.filter((u) => members.has(u)).map(num))})`;
   const out: string[] = [];
   for (let i = 0; i < result.length; i++) {
     if (!members.has(result[i])) continue;
     let j = i;
     while (j + 1 < result.length && members.has(result[j + 1])) j++;
-    out.push(`${name} (${i + 1} ${setText(result.slice(i, j + 1).map(num))})`);
+    out.push(`${name} (${i + 1} ${formatSet(result.slice(i, j + 1).map(num))})`);
     i = j;
   }
   return out.join(' ');

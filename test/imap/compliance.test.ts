@@ -6,26 +6,14 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { LineFramer } from '../../core/line-framer.js';
-import { TlsPolicy } from '../../core/line-session/index.js';
-import { imapCommandTable } from '../../services/imap/commands/registry.js';
-import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { patternMatcher } from '../../services/imap/list-pattern.js';
-import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
-import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+import { closeMailFixtures, mailFixture, play, type TranscriptClient } from '../core/line-transcript.js';
+import { imapSessions } from './transcript-lab.js';
 
 async function imap(messages: string[] = [], appendLimit = 100_000) {
   const { store, accounts } = await mailFixture(messages);
-  const shared = {
-    store: new MailStoreAdapter(store),
-    accounts,
-    hostname: 'labnet.lab.test',
-    config: { appendLimit, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
-    commands: imapCommandTable(),
-    sessionsPerUser: new Map<string, number>(),
-    tls: TlsPolicy.none(),
-  };
-  return transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
+  return imapSessions(store, accounts, { appendLimit });
 }
 
 /** A logged-in session of alice. */

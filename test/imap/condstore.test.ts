@@ -2,79 +2,16 @@
 // (every line compared), a second session's changes seen with MODSEQ and as VANISHED, and hostile
 // parameters answered BAD with a clear text.
 import test from 'ava';
-import { TlsPolicy } from '../../core/line-session/index.js';
-import { MailStore as MailStoreClass, type MailStore } from '../../core/mail-store/index.js';
-import { imapCommandTable } from '../../services/imap/commands/registry.js';
-import { ImapSession } from '../../services/imap/imap-session.js';
-import { IMAP_LIMITS } from '../../services/imap/limits.js';
-import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
-import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+import { closeMailFixtures, play } from '../core/line-transcript.js';
+import { imapLab, login, stopExtraStores, untilTagged } from './transcript-lab.js';
 
-const extraStores: MailStore[] = [];
 test.after.always(async () => {
-  for (const s of extraStores) await s.stop();
+  await stopExtraStores();
   await closeMailFixtures();
 });
 
-const msg = (n: number): string => `From: bob@lab.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
-
-async function lab(
-  count: number,
-  options: { expungeHistory?: number } = {},
-): Promise<{ store: MailStore; open: () => TranscriptClient; uidValidity: number; highest: () => Promise<number> }> {
-  const fx = await mailFixture();
-  if (options.expungeHistory !== undefined) {
-    // The fixture's store, restarted with a short expunge history (the same directory).
-    const dir = fx.store.root;
-    await fx.store.stop();
-    fx.store = new MailStoreClass({ root: dir, expungeHistory: options.expungeHistory });
-    await fx.store.start();
-    extraStores.push(fx.store);
-  }
-  // APPENDs, not deliveries: each is its own change, so the mod-sequences are known (deliveries are batched).
-  for (let i = 1; i <= count; i++) await fx.store.append('alice', 'INBOX', Buffer.from(msg(i)));
-  const shared = {
-    store: new MailStoreAdapter(fx.store),
-    accounts: fx.accounts,
-    hostname: 'labnet.lab.test',
-    config: { appendLimit: 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
-    commands: imapCommandTable(),
-    sessionsPerUser: new Map<string, number>(),
-    tls: TlsPolicy.none(),
-  };
-  const l = transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
-  const uidValidity = (await fx.store.open('alice', 'INBOX')).uidValidity;
-  return {
-    store: fx.store,
-    open: () => l.open().client,
-    uidValidity,
-    highest: async () => (await fx.store.status('alice', 'INBOX')).highestModseq,
-  };
-}
-
-/** Greeting and LOGIN, lines not compared. */
-async function login(client: TranscriptClient): Promise<void> {
-  await client.line();
-  client.write('l LOGIN alice alice-lab\r\n');
-  for (;;) {
-    const l = await client.line();
-    if (l === null || l.startsWith('l ')) return;
-  }
-}
-
-/** The SELECT response lines up to the tagged OK, for the caller to look into. */
-async function until(client: TranscriptClient, tag: string): Promise<string[]> {
-  const out: string[] = [];
-  for (;;) {
-    const l = await client.line();
-    if (l === null) return out;
-    out.push(l);
-    if (l.startsWith(`${tag} `)) return out;
-  }
-}
-
 test('ENABLE (RFC 5161): only what the table knows is enabled, once; ENABLED lists what this command turned on', async (t) => {
-  const { open } = await lab(0);
+  const { open } = await imapLab(0);
   const c = open();
   await login(c);
   await play(
@@ -95,7 +32,7 @@ test('ENABLE (RFC 5161): only what the table knows is enabled, once; ENABLED lis
 });
 
 test('CONDSTORE: SELECT (CONDSTORE) reports HIGHESTMODSEQ; FETCH MODSEQ and CHANGEDSINCE; STATUS HIGHESTMODSEQ (RFC 7162 3.1.2, 3.1.4, 3.1.7)', async (t) => {
-  const { open, store } = await lab(3);
+  const { open, store } = await imapLab(3);
   const c = open();
   await login(c);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
@@ -133,16 +70,16 @@ test('CONDSTORE: SELECT (CONDSTORE) reports HIGHESTMODSEQ; FETCH MODSEQ and CHAN
 });
 
 test('STORE UNCHANGEDSINCE (RFC 7162 3.1.3 examples): conditional stores, MODIFIED, .SILENT still reports MODSEQ, another session sees MODSEQ', async (t) => {
-  const { open, store } = await lab(4);
+  const { open, store } = await imapLab(4);
   const c = open();
   const other = open();
   await login(c);
   await login(other);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
   other.write('o SELECT INBOX\r\n');
-  await until(other, 'o');
+  await untilTagged(other, 'o');
   c.write('a SELECT INBOX (CONDSTORE)\r\n');
-  t.true((await until(c, 'a')).includes(`* OK [HIGHESTMODSEQ ${h0}] Highest mailbox mod-sequence`));
+  t.true((await untilTagged(c, 'a')).includes(`* OK [HIGHESTMODSEQ ${h0}] Highest mailbox mod-sequence`));
   // Another session changes message 2: its mod-sequence goes above h0.
   await store.updateFlags('alice', 'INBOX', [2], 'add', ['$Processed']);
   await play(
@@ -194,7 +131,7 @@ test('STORE UNCHANGEDSINCE (RFC 7162 3.1.3 examples): conditional stores, MODIFI
 });
 
 test('SEARCH MODSEQ (RFC 7162 3.1.5, 3.1.6, 3.1.9, 3.1.10): the highest mod-sequence of what matched, in SEARCH, ESEARCH and SORT', async (t) => {
-  const { open, store } = await lab(3);
+  const { open, store } = await imapLab(3);
   const c = open();
   await login(c);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
@@ -234,7 +171,7 @@ test('SEARCH MODSEQ (RFC 7162 3.1.5, 3.1.6, 3.1.9, 3.1.10): the highest mod-sequ
 });
 
 test('QRESYNC (RFC 7162 3.2.5): SELECT reports VANISHED (EARLIER) and the changed flags; then VANISHED instead of EXPUNGE; UID FETCH VANISHED', async (t) => {
-  const { open, store, uidValidity } = await lab(6);
+  const { open, store, uidValidity } = await imapLab(6);
   const c = open();
   await login(c);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
@@ -322,7 +259,7 @@ test('QRESYNC (RFC 7162 3.2.5): SELECT reports VANISHED (EARLIER) and the change
 });
 
 test('QRESYNC seq-match data (RFC 7162 3.2.5.2) and hostile parameters: BAD with a clear text, the selection unchanged', async (t) => {
-  const { open, store, uidValidity } = await lab(4);
+  const { open, store, uidValidity } = await imapLab(4);
   const c = open();
   await login(c);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
@@ -361,11 +298,11 @@ test('QRESYNC seq-match data (RFC 7162 3.2.5.2) and hostile parameters: BAD with
   // A pair that does not match (message 1 is UID 2 now) narrows nothing.
   await store.expunge('alice', 'INBOX', [1, 3]);
   c.write(`m SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:4 (1 1)))\r\n`);
-  const lines = await until(c, 'm');
+  const lines = await untilTagged(c, 'm');
   t.true(lines.includes('* VANISHED (EARLIER) 1,3'), lines.join('\n'));
   // A matching pair (message 2 is UID 4): the client knows every expunge up to UID 4.
   c.write(`n SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:4 (2 4)))\r\n`);
-  const again = await until(c, 'n');
+  const again = await untilTagged(c, 'n');
   t.false(
     again.some((l) => l.startsWith('* VANISHED')),
     again.join('\n'),
@@ -374,24 +311,24 @@ test('QRESYNC seq-match data (RFC 7162 3.2.5.2) and hostile parameters: BAD with
 });
 
 test('QRESYNC beyond the expunge history (RFC 7162 3.2.6 note, 3.2.5.2): every known UID that is gone, narrowed by seq-match data', async (t) => {
-  const { open, store, uidValidity } = await lab(8, { expungeHistory: 2 });
+  const { open, store, uidValidity } = await imapLab(8, { expungeHistory: 2 });
   const c = open();
   await login(c);
   const h0 = (await store.status('alice', 'INBOX')).highestModseq;
   // Four expunges, one at a time: the history keeps the last two (UIDs 5 and 7).
   for (const uid of [1, 3, 5, 7]) await store.expunge('alice', 'INBOX', [uid]);
   c.write('a ENABLE QRESYNC\r\n');
-  await until(c, 'a');
+  await untilTagged(c, 'a');
   // From h0 the history is incomplete: every UID of 1:8 not in the mailbox.
   c.write(`b SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:8))\r\n`);
-  t.true((await until(c, 'b')).includes('* VANISHED (EARLIER) 1,3,5,7'));
+  t.true((await untilTagged(c, 'b')).includes('* VANISHED (EARLIER) 1,3,5,7'));
   // Message 2 is UID 4 (matches): nothing at or below UID 4 is reported.
   c.write(`c SELECT INBOX (QRESYNC (${uidValidity} ${h0} 1:8 (1,2 2,4)))\r\n`);
-  t.true((await until(c, 'c')).includes('* VANISHED (EARLIER) 5,7'));
+  t.true((await untilTagged(c, 'c')).includes('* VANISHED (EARLIER) 5,7'));
   // From a mod-sequence the history covers: exactly what it holds.
   const h = (await store.status('alice', 'INBOX')).highestModseq;
   c.write(`d SELECT INBOX (QRESYNC (${uidValidity} ${h - 1} 1:8))\r\n`);
-  t.true((await until(c, 'd')).includes('* VANISHED (EARLIER) 7'));
+  t.true((await untilTagged(c, 'd')).includes('* VANISHED (EARLIER) 7'));
   c.write(`e UID FETCH 1:8 (FLAGS) (CHANGEDSINCE ${h0} VANISHED)\r\n`);
-  t.deepEqual(await until(c, 'e'), ['* VANISHED (EARLIER) 1,3,5,7', 'e OK UID FETCH completed']);
+  t.deepEqual(await untilTagged(c, 'e'), ['* VANISHED (EARLIER) 1,3,5,7', 'e OK UID FETCH completed']);
 });

@@ -4,27 +4,12 @@
 // session that hears of it at its next command; replaying the numbers on a model of the mailbox must
 // remove exactly the deleted messages.
 import test from 'ava';
-import type { TranscriptClient } from '../core/line-transcript.js';
 import { closeMailFixtures } from '../core/line-transcript.js';
-import { imapLab, login } from './transcript-lab.js';
+import { command, imapLab, login } from './transcript-lab.js';
 
 test.after.always(async () => {
   await closeMailFixtures();
 });
-
-async function command(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
-  c.write(`${tag} ${text}\r\n`);
-  const lines: string[] = [];
-  for (;;) {
-    const l = await c.line();
-    if (l === null) throw new Error(`connection closed during ${text}`);
-    if (l.startsWith(`${tag} `)) {
-      if (!l.startsWith(`${tag} OK`)) throw new Error(`${text}: ${l}`);
-      return lines;
-    }
-    lines.push(l);
-  }
-}
 
 /** Replays the EXPUNGE numbers on sequence 1..count (UID = position here); returns the UIDs removed. */
 function replay(count: number, lines: readonly string[]): { removed: number[]; left: number } {

@@ -7,22 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import { TlsPolicy } from '../../core/line-session/index.js';
 import { MailStore } from '../../core/mail-store/index.js';
 import { parseCommand, ParseError, type Token } from '../../services/imap/command-parser.js';
 import { encodeBinaryParts } from '../../services/imap/append-binary.js';
 import { parseAppendMessages } from '../../services/imap/commands/append.js';
-import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { expandSavedKeys, saveResult, takeSave } from '../../services/imap/commands/searchres.js';
 import { ImapError } from '../../services/imap/imap-errors.js';
 import { parseImapUrl } from '../../services/imap/imap-url.js';
-import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { compileSearch } from '../../services/imap/search.js';
 import type { SelectedMailbox } from '../../services/imap/selected-mailbox.js';
-import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from '../../services/imap/transfer-decode.js';
-import { closeMailFixtures, mailFixture, play, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+import { closeMailFixtures, mailFixture, play, type TranscriptClient } from '../core/line-transcript.js';
+import { imapSessions } from './transcript-lab.js';
 
 const extraStores: Array<{ store: MailStore; dir: string }> = [];
 
@@ -36,16 +33,7 @@ async function imap(o: { messages?: string[]; appendLimit?: number; quota?: { ma
     await store.start();
     extraStores.push({ store, dir });
   }
-  const shared = {
-    store: new MailStoreAdapter(store),
-    accounts: fixture.accounts,
-    hostname: 'labnet.lab.test',
-    config: { appendLimit: o.appendLimit ?? 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
-    commands: imapCommandTable(),
-    sessionsPerUser: new Map<string, number>(),
-    tls: TlsPolicy.none(),
-  };
-  return { store, lab: transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events })) };
+  return { store, lab: imapSessions(store, fixture.accounts, { appendLimit: o.appendLimit }) };
 }
 
 /** A logged-in session of alice. */

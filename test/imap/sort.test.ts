@@ -6,13 +6,14 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { TlsPolicy } from '../../core/line-session/index.js';
 import { imapCommandTable } from '../../services/imap/commands/registry.js';
-import { compactSet } from '../../services/imap/commands/search.js';
+import { formatSet } from '../../services/imap/sequence-set.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { baseSubject, parseSortCriteria, type SortInput } from '../../services/imap/sort.js';
 import { referencesThreads } from '../../services/imap/thread.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { closeMailFixtures, mailFixture, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
+import { imapSessions, untilTagged } from './transcript-lab.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { run, sendMail, startMailLab } from './helpers.js';
 
@@ -50,7 +51,7 @@ test('sort criteria: REVERSE binds to the next key; unknown keys and a dangling 
 test('property: a compacted set lists exactly the numbers, in order', (t) => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 40 }), (nums) => {
-      const expanded = compactSet(nums)
+      const expanded = formatSet(nums)
         .split(',')
         .filter((x) => x.length > 0)
         .flatMap((r) => {
@@ -71,16 +72,7 @@ const MSGS = [
 
 async function session(): Promise<TranscriptClient> {
   const { store, accounts } = await mailFixture(MSGS);
-  const shared = {
-    store: new MailStoreAdapter(store),
-    accounts,
-    hostname: 'labnet.lab.test',
-    config: { appendLimit: 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
-    commands: imapCommandTable(),
-    sessionsPerUser: new Map<string, number>(),
-    tls: TlsPolicy.none(),
-  };
-  const lab = transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
+  const lab = imapSessions(store, accounts);
   const { client } = lab.open();
   await client.line();
   client.write('l LOGIN alice alice-lab\r\ns SELECT INBOX\r\n');
@@ -88,14 +80,10 @@ async function session(): Promise<TranscriptClient> {
   return client;
 }
 
-async function one(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
+/** One command's lines with its tagged answer, whatever the answer is. */
+function one(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
   c.write(`${tag} ${text}\r\n`);
-  const out: string[] = [];
-  for (let l = await c.line(); l !== null; l = await c.line()) {
-    out.push(l);
-    if (l.startsWith(`${tag} `)) break;
-  }
-  return out;
+  return untilTagged(c, tag);
 }
 
 test('SORT by each key, REVERSE, with search keys; ESEARCH and ESORT RETURN options', async (t) => {

@@ -5,11 +5,9 @@
 // interceptor.
 import test from 'ava';
 import { TlsPolicy, type Interceptor } from '../../core/line-session/index.js';
-import { imapCommandTable } from '../../services/imap/commands/registry.js';
-import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
-import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
-import { b64, closeMailFixtures, mailFixture, play, transcriptLab } from '../core/line-transcript.js';
+import { b64, closeMailFixtures, mailFixture, play } from '../core/line-transcript.js';
+import { imapSessions } from './transcript-lab.js';
 
 const CAPS =
   'LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT ENABLE ID LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=100000 ESEARCH SORT ESORT CONTEXT=SEARCH CONTEXT=SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE MULTIAPPEND LIST-EXTENDED BINARY CATENATE SEARCHRES CONDSTORE QRESYNC UTF8=ACCEPT';
@@ -18,17 +16,7 @@ const GREETING = `S: * OK [CAPABILITY ${CAPABILITY}] labnet.lab.test labnet IMAP
 
 async function imap(o: { tls?: TlsPolicy; interceptor?: Interceptor; messages?: string[] } = {}) {
   const { store, accounts } = await mailFixture(o.messages);
-  const shared = {
-    store: new MailStoreAdapter(store),
-    accounts,
-    hostname: 'labnet.lab.test',
-    config: { appendLimit: 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
-    commands: imapCommandTable(),
-    sessionsPerUser: new Map<string, number>(),
-    tls: o.tls ?? TlsPolicy.none(),
-    interceptor: o.interceptor,
-  };
-  return transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events }));
+  return imapSessions(store, accounts, o);
 }
 
 test.after.always(closeMailFixtures);

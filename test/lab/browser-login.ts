@@ -1,7 +1,7 @@
 // Logging in to /lab in real Chromium the way a student does (the form's user-name and password
 // fields, the session cookie it sets), then opening a view once its event stream is live. Shared by
-// every browser test of the lab.
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+// every browser test of the lab, with the wait for an unfolded payload.
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 
 export interface LabAccount {
   name: string;
@@ -35,4 +35,13 @@ export async function browserLogin(
   await page.goto(`${base}/lab${hash}`);
   await page.waitForSelector(options.ready ?? '#conn.conn-live');
   return { context, page };
+}
+
+/** The text of an unfolded payload, once it is there (a long one is fetched from the transcript first). */
+export async function unfolded(pre: Locator): Promise<string> {
+  await pre
+    .filter({ hasText: /\S/ })
+    .filter({ hasNotText: /^loading…$/ })
+    .waitFor({ timeout: 10_000 });
+  return (await pre.textContent())!;
 }

@@ -12,22 +12,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { ImapFlow } from 'imapflow';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startLabnet } from '../../app/labnet.js';
 import { PROJECT_ROOT, startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { LineClient } from '../support/line-client.js';
-import { browserLogin } from './browser-login.js';
-
-/** The text of an unfolded payload, once it is there (a long one is fetched from the transcript first). */
-async function unfolded(pre: Locator): Promise<string> {
-  await pre
-    .filter({ hasText: /\S/ })
-    .filter({ hasNotText: /^loading…$/ })
-    .waitFor({ timeout: 10_000 });
-  return (await pre.textContent())!;
-}
+import { browserLogin, unfolded } from './browser-login.js';
 
 /** The text of each element (a page-side callback: serialised into the page, so it refers to nothing outside). */
 function textsOf(els: unknown[]): string[] {

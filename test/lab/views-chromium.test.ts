@@ -8,23 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { dig } from '../dns/dig.js';
 import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
-import { browserLogin } from './browser-login.js';
-
-/** The text of an unfolded payload, once it is there (a long one is fetched from the transcript first). */
-async function unfolded(pre: Locator): Promise<string> {
-  await pre
-    .filter({ hasText: /\S/ })
-    .filter({ hasNotText: /^loading…$/ })
-    .waitFor({ timeout: 10_000 });
-  return (await pre.textContent())!;
-}
+import { browserLogin, unfolded } from './browser-login.js';
 
 const SHOTS = join(PROJECT_ROOT, 'build', 'test-artifacts', 'lab');
 const USERS = [

@@ -9,6 +9,7 @@ import { readMessage } from './fetch.js';
 import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
 import { requireUtf8 } from '../utf8.js';
 import { IMAP_LIMITS } from '../limits.js';
+import { formatSet } from '../sequence-set.js';
 import { SearchContexts, searchMessage, type SearchContextSpec } from '../search-context.js';
 
 const BATCH = 128;
@@ -99,18 +100,6 @@ export function parseReturn(args: Token[]): ReturnOptions {
   return { options, partial, rest: args.slice(2) };
 }
 
-/** Numbers as a sequence set: runs of consecutive ascending numbers become ranges, order kept. */
-export function compactSet(nums: readonly number[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < nums.length;) {
-    let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
-    out.push(j > i ? `${nums[i]}:${nums[j]}` : String(nums[i]));
-    i = j + 1;
-  }
-  return out.join(',');
-}
-
 /**
  * The ESEARCH response (RFC 4731 section 3.1; ESORT, RFC 5267, gives `nums` in sort order): MIN and
  * MAX the first and last, ALL the set, COUNT how many; nothing but COUNT when nothing matched.
@@ -130,12 +119,12 @@ export function esearchLine(
     // ESORT (RFC 5267 section 3.2): MIN and MAX are the first and last in sort order.
     if (options.has('MIN')) parts.push(`MIN ${nums[0]}`);
     if (options.has('MAX')) parts.push(`MAX ${nums[nums.length - 1]}`);
-    if (options.has('ALL')) parts.push(`ALL ${compactSet(nums)}`);
+    if (options.has('ALL')) parts.push(`ALL ${formatSet(nums)}`);
   }
   // RFC 5267 section 4.4: the numbers at positions low..high of the result (NIL when there are none).
   if (partial) {
     const slice = nums.slice(partial[0] - 1, partial[1]);
-    parts.push(`PARTIAL (${partial[0]}:${partial[1]} ${slice.length > 0 ? compactSet(slice) : 'NIL'})`);
+    parts.push(`PARTIAL (${partial[0]}:${partial[1]} ${slice.length > 0 ? formatSet(slice) : 'NIL'})`);
   }
   if (options.has('COUNT')) parts.push(`COUNT ${nums.length}`);
   // RFC 7162 section 3.1.10: the highest mod-sequence of the messages found, when MODSEQ was searched.
