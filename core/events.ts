@@ -2,6 +2,7 @@
 // the lab dashboard subscribe. Publishing never waits for a subscriber: each subscriber has its own
 // bounded queue, drained on a later tick, and a subscriber that falls behind loses its oldest events
 // (counted in `dropped`) instead of slowing a service down.
+import { RateWindow } from './rate-window.js';
 
 export interface Endpoint {
   address: string;
@@ -262,11 +263,9 @@ export class EventBus {
   private wantAll = false;
   private dialogue = false;
   private sessionCounter = 0;
-  /** Command and reply events allowed per slice (0: no budget). */
-  private sliceMax = 0;
   private perSecond = 0;
-  private sliceEnd = 0;
-  private sliceUsed = 0;
+  /** Command and reply events allowed per slice (max 0: no budget). */
+  private readonly lines: RateWindow;
   private recorded = 0;
   private thinnedTotal = 0;
   /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
@@ -274,10 +273,8 @@ export class EventBus {
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
-  /** New sessions recorded per one-second window (0: no budget), and the current window. */
-  private sessionsMax = 0;
-  private sessionWindowEnd = 0;
-  private sessionsInWindow = 0;
+  /** New sessions recorded per one-second window (max 0: no budget). */
+  private readonly sessions: RateWindow;
   private sessionsThinnedTotal = 0;
   /** Open sessions past the session budget: nothing of theirs is built (see recordSession). */
   private unrecorded = new Set<string>();
@@ -285,7 +282,13 @@ export class EventBus {
   constructor(
     private readonly now: () => number = Date.now,
     private readonly onSubscriberError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    // A new slice is also when the sessions hear what they missed (at most once a second).
+    this.lines = new RateWindow(0, BUDGET_SLICE_MS, now, () => {
+      if (this.thinned.size > 0 && this.now() >= this.tellAt) this.tellThinned();
+    });
+    this.sessions = new RateWindow(0, 1000, now);
+  }
 
   /**
    * True when a subscriber wants the dialogue (sessions, commands, replies, packets, TLS steps): hot
@@ -309,15 +312,8 @@ export class EventBus {
   wants(type: ProtocolEventType, session?: string, service?: string): boolean {
     if (!(this.wantAll || this.wanted.has(type))) return false;
     if (session !== undefined && this.unrecorded.size > 0 && this.unrecorded.has(session)) return false;
-    if (this.sliceMax === 0 || !BUDGETED.has(type)) return true;
-    const now = this.now();
-    if (now >= this.sliceEnd) {
-      this.sliceEnd = now + BUDGET_SLICE_MS;
-      this.sliceUsed = 0;
-      if (this.thinned.size > 0 && now >= this.tellAt) this.tellThinned();
-    }
-    if (this.sliceUsed < this.sliceMax) {
-      this.sliceUsed++;
+    if (this.lines.max === 0 || !BUDGETED.has(type)) return true;
+    if (this.lines.admit()) {
       this.recorded++;
       return true;
     }
@@ -327,7 +323,7 @@ export class EventBus {
       if (t) t.n++;
       else if (this.thinned.size < MAX_THINNED_SESSIONS) this.thinned.set(session, { service: service ?? 'lab', n: 1 });
       // Traffic may stop right here: the sessions still hear how much they missed.
-      if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.sliceEnd, this.tellAt) - now);
+      if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.lines.windowEnd, this.tellAt) - this.now());
     }
     return false;
   }
@@ -342,13 +338,7 @@ export class EventBus {
    * when it closes. Counted in `recording.sessionsThinned`.
    */
   recordSession(session: string): boolean {
-    if (this.sessionsMax === 0) return true;
-    const now = this.now();
-    if (now >= this.sessionWindowEnd) {
-      this.sessionWindowEnd = now + 1000;
-      this.sessionsInWindow = 0;
-    }
-    if (++this.sessionsInWindow <= this.sessionsMax) return true;
+    if (this.sessions.admit()) return true;
     this.sessionsThinnedTotal++;
     if (this.unrecorded.size < MAX_UNRECORDED) this.unrecorded.add(session);
     return false;
@@ -363,7 +353,7 @@ export class EventBus {
     this.thinnedTimer = setTimeout(
       () => {
         this.thinnedTimer = undefined;
-        const left = Math.max(this.sliceEnd, this.tellAt) - this.now();
+        const left = Math.max(this.lines.windowEnd, this.tellAt) - this.now();
         if (left > 0) this.tellThinnedLater(left);
         else if (this.thinned.size > 0) this.tellThinned();
       },
@@ -380,12 +370,14 @@ export class EventBus {
    */
   setRecordingBudget(perSecond: number): void {
     this.perSecond = perSecond;
-    this.sliceMax = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
-    this.sliceEnd = 0;
-    this.sessionsMax = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
-    this.sessionWindowEnd = 0;
-    if (this.sessionsMax === 0) this.unrecorded.clear();
-    if (this.sliceMax === 0 && this.thinned.size > 0) this.tellThinned();
+    this.lines.max = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
+    this.lines.restart();
+    this.sessions.max = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
+    this.sessions.restart();
+    if (perSecond <= 0) {
+      this.unrecorded.clear();
+      if (this.thinned.size > 0) this.tellThinned();
+    }
   }
 
   get recording(): RecordingStats {

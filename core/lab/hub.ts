@@ -85,6 +85,8 @@ export interface HubStats {
   /** Items flushed (each counted once). */
   flushedItems: number;
   gaps: number;
+  /** Streams waiting for their socket to drain (a stalled or slow browser); they catch up afterwards. */
+  streamsBehind: number;
   /** Commands and replies the services skipped over the recording budget (lab.history.linesPerSecond). */
   thinned: number;
   /** Sessions not recorded over the connection budget (a fifth of lab.history.linesPerSecond a second). */
@@ -1030,6 +1032,7 @@ export class LabHub {
     return {
       ...this.stats,
       streams: this.streams.size,
+      streamsBehind: [...this.streams].filter((x) => x.behind).length,
       sessions: this.sessions.size,
       bytesKept: this.bytesKept,
       historyItems: this.history.length,

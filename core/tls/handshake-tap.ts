@@ -8,6 +8,7 @@
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { decodeHandshake, type CapturedChunk, type DecodedHandshake, type DecodeOptions, type Side } from './handshake-decoder.js';
+import { RateWindow } from '../rate-window.js';
 
 /** Per direction, bytes kept at most (a handshake with a certificate chain is 2-8 KB). */
 const MAX_CAPTURE_BYTES = 32 * 1024;
@@ -147,8 +148,8 @@ export class HandshakeLog {
   private counter = 0;
   private readonly bySocket = new WeakMap<tls.TLSSocket, HandshakeCapture>();
 
-  private windowStart = 0;
-  private windowCount = 0;
+  /** At most `maxPerSecond` handshakes are tapped per second. */
+  private readonly rate: RateWindow;
   /** Connections accepted without the tap because the rate budget was spent. */
   untapped = 0;
 
@@ -160,25 +161,25 @@ export class HandshakeLog {
    */
   constructor(
     readonly capacity: number,
-    public maxPerSecond = 0,
+    maxPerSecond = 0,
   ) {
     this.ring = new Array<HandshakeCapture | undefined>(Math.max(1, capacity));
+    this.rate = new RateWindow(maxPerSecond, 1000);
+  }
+
+  get maxPerSecond(): number {
+    return this.rate.max;
+  }
+
+  set maxPerSecond(n: number) {
+    this.rate.max = n;
   }
 
   /** Whether the next connection may be tapped (the per-second budget). */
   admit(): boolean {
-    if (this.maxPerSecond <= 0) return true;
-    const now = Date.now();
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.windowCount = 0;
-    }
-    if (this.windowCount >= this.maxPerSecond) {
-      this.untapped++;
-      return false;
-    }
-    this.windowCount++;
-    return true;
+    if (this.rate.admit()) return true;
+    this.untapped++;
+    return false;
   }
 
   /**

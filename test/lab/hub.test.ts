@@ -258,23 +258,29 @@ test('a stalled viewer costs a bounded buffer, gets a gap marker, and never hold
   await stalled.until(() => stalled.hello() !== undefined);
   stalled.pause();
   const hub = lab.get<LabHub>(TOKENS.Lab);
-  // Long lines (an SMTP command line may have 512 octets) fill the stalled socket's buffers.
+  // Long lines (an SMTP command line may have 512 octets) fill the stalled socket's buffers. How much
+  // the kernel takes before the stream counts as behind varies (loopback buffers grow under load):
+  // the flood goes on until the hub says so, then far past the 200 events the history keeps.
   const c = await LineClient.connect(lab.port('smtp'));
   await c.line();
   const long = 'x'.repeat(450);
+  let sent = 0;
   let answered = 0;
-  for (let n = 0; n < 10_000; n++) {
-    c.write(`NOOP ${long}\r\n`);
-    if ((n & 63) === 63) {
-      // Pipelined 64 at a time; every one is answered although the viewer reads nothing.
-      for (let k = 0; k < 64; k++) {
-        const l = await c.line();
-        if (l === null) break;
-        if (l.startsWith('250')) answered++;
-      }
+  let afterBehind = 0;
+  while (sent < 200_000 && (sent < 10_000 || afterBehind < 4)) {
+    // Pipelined 64 at a time; every one is answered although the viewer reads nothing.
+    for (let k = 0; k < 64; k++) c.write(`NOOP ${long}\r\n`);
+    sent += 64;
+    for (let k = 0; k < 64; k++) {
+      const l = await c.line();
+      if (l === null) break;
+      if (l.startsWith('250')) answered++;
     }
+    await lab.events.settled();
+    if (hub.getStats().streamsBehind > 0) afterBehind++;
   }
-  t.is(answered, 9984, 'the SMTP session was never held up by the stalled viewer');
+  t.true(afterBehind >= 4, `the stalled stream fell behind (after ${sent} commands)`);
+  t.is(answered, sent, 'the SMTP session was never held up by the stalled viewer');
   await lab.events.settled();
   const stats = hub.getStats();
   t.is(stats.streams, 1);
