@@ -32,6 +32,7 @@ import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
+import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
   DhcpPacketData,
@@ -255,7 +256,7 @@ export class LabHub {
           const m = /^([A-Z]+) (\S+)/.exec(e.text);
           rec.pendingRequest = m ? { method: m[1], path: m[2].slice(0, 2048), t: e.time } : undefined;
           // The lab's own page, stream and API calls: the views hide these connections unless asked.
-          const own = m !== null && (m[2] === '/lab' || m[2].startsWith('/lab/') || m[2].startsWith('/lab?') || m[2] === '/favicon.ico');
+          const own = isLabPageRequest(e.text);
           const first = (rec.summary.requests ?? 0) === 0 && rec.summary.lab === undefined;
           if ((first && own) || (rec.summary.lab === true && !own)) {
             rec.summary.lab = own;

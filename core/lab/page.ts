@@ -64,3 +64,15 @@ ${account}
 </html>
 `;
 }
+
+/**
+ * A request of the lab page itself: the page and its login, assets, event stream and API calls
+ * (anything under /lab), and the icon the browser fetches for the page by itself (/favicon.ico, often
+ * on the page's keep-alive connection after /lab). `requestLine` is "METHOD path HTTP/x". The sessions
+ * list and the packet view both hide the connections that carry these unless asked.
+ */
+export function isLabPageRequest(requestLine: string): boolean {
+  return LAB_PAGE_REQUEST.test(requestLine);
+}
+
+const LAB_PAGE_REQUEST = /^[A-Z]+ \/(?:lab(?:[/? ]|$)|favicon\.ico(?:[? ]|$))/;

@@ -17,7 +17,7 @@ import type { EventBus, FrameEvent, Subscription } from '../events.js';
 import type { HttpExchange } from '../http/exchange.js';
 import type { HttpRouteRegistry } from '../http/routes.js';
 import type { LabHub } from '../lab/hub.js';
-import { LAB_SECURITY_FIELDS } from '../lab/page.js';
+import { isLabPageRequest, LAB_SECURITY_FIELDS } from '../lab/page.js';
 import { viewerOf } from '../lab/routes.js';
 import type { Viewer } from '../lab/wire.js';
 import type { CaptureScope, PacketCapture } from './packet-capture.js';
@@ -64,12 +64,6 @@ function flowVisible(hub: LabHub, flow: FlowSummary): (v: Viewer) => boolean {
 
 /** Connections that carried a request of the lab page, by session id. */
 const MAX_PAGE_SESSIONS = 4096;
-/**
- * The lab page's requests: the page and its login, assets, event stream and API calls (anything under
- * /lab), and the icon the browser fetches for the page by itself (/favicon.ico, often on the page's
- * keep-alive connection after /lab).
- */
-const PAGE_REQUEST = /^[A-Z]+ \/(?:lab(?:[/? ]|$)|favicon\.ico(?:[? ]|$))/;
 
 /**
  * The lab page's own connections: not listed and not announced unless asked for (`?all=1`), whatever
@@ -116,7 +110,7 @@ export function attachPacketView(hub: LabHub, capture: PacketCapture, events: Ev
     (e) => {
       if (e.type !== 'command') return;
       if ((e.service === 'http' || e.service === 'https') && !requested.has(e.session)) remember(requested, e.session);
-      if (!pageSessions.has(e.session) && PAGE_REQUEST.test(e.text)) remember(pageSessions, e.session);
+      if (!pageSessions.has(e.session) && isLabPageRequest(e.text)) remember(pageSessions, e.session);
     },
     { types: ['command'], passive: true, maxQueue: 20_000 },
   );
