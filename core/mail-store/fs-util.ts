@@ -79,7 +79,6 @@ async function openNow(path: string, flags: string): Promise<number> {
     throw err;
   }
 }
-const fsyncFd = promisify(fsync);
 
 /**
  * rename(2) made synchronously: a rename inside one file system is a metadata change in the page
@@ -247,9 +246,7 @@ export function openDir(dir: string): Promise<number> {
 }
 
 /** fsync(2) of an open descriptor, on the thread pool. */
-export function fsyncFdAsync(fd: number): Promise<void> {
-  return fsyncFd(fd);
-}
+export const fsyncFdAsync: (fd: number) => Promise<void> = promisify(fsync);
 
 /** close(2), ignoring an error (the descriptor is gone either way). */
 export function closeQuiet(fd: number): void {
@@ -263,9 +260,9 @@ export function closeQuiet(fd: number): void {
 /** fsync of a directory, so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   // Opening and closing a directory is cheap and synchronous; the fsync itself goes to the thread pool.
-  const fd = await openNow(dir, 'r');
+  const fd = await openDir(dir);
   try {
-    await fsyncFd(fd);
+    await fsyncFdAsync(fd);
   } finally {
     closeSync(fd);
   }
