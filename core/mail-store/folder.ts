@@ -14,7 +14,19 @@
 import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, isEnoent, isNoSpace, mapLimit, readdirTypedOrEmpty, storageError, unlinkQuiet, writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
+import {
+  fsyncDir,
+  isEnoent,
+  isNoSpace,
+  mapLimit,
+  readdirTypedOrEmpty,
+  readSmallFile,
+  storageError,
+  unlinkQuiet,
+  writeAll,
+  writeFileDurable,
+  yieldToLoop,
+} from './fs-util.js';
 import { capHeaderFields, indexHeaderFields, MAX_HEADER_SCAN, parseHeaderFields, type HeaderFields } from './header-fields.js';
 import { compareUniqueNames, formatCurName, newUniqueBase, parseMaildirName, systemFlagLetter, systemFlagName } from './maildir-name.js';
 import { Mutex } from './mutex.js';
@@ -1231,19 +1243,10 @@ function interleave(a: readonly number[], b: readonly number[]): number[] {
 
 /** MODSEQ_FILE's number; 0 when missing or not a number we wrote. */
 async function readModseqFile(dir: string): Promise<number> {
-  try {
-    const fh = await fsp.open(join(dir, MODSEQ_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > 64) return 0;
-      const n = Number((await fh.readFile('utf8')).trim());
-      return Number.isSafeInteger(n) && n > 0 ? n : 0;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return 0;
-  }
+  const text = await readSmallFile(join(dir, MODSEQ_FILE), 64);
+  if (text === undefined) return 0;
+  const n = Number(text.trim());
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 async function writeModseqFile(dir: string, value: number): Promise<void> {
@@ -1293,19 +1296,8 @@ function validHead(h: IndexHead): IndexHead | undefined {
 async function readIndex(dir: string, uidValidity: number): Promise<IndexData> {
   const rows = new Map<string, IndexRow>();
   const out: IndexData = { rows };
-  let text: string;
-  try {
-    const fh = await fsp.open(join(dir, INDEX_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > MAX_INDEX_BYTES) return out;
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return out; // missing or unreadable: rebuilt from the messages
-  }
+  const text = await readSmallFile(join(dir, INDEX_FILE), MAX_INDEX_BYTES);
+  if (text === undefined) return out; // missing or unreadable: rebuilt from the messages
   const lines = text.split('\n');
   let version: number;
   try {
@@ -1334,19 +1326,8 @@ async function readIndex(dir: string, uidValidity: number): Promise<IndexData> {
 }
 
 async function readKeywords(dir: string): Promise<string[]> {
-  let text: string;
-  try {
-    const fh = await fsp.open(join(dir, KEYWORDS_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > 64 * 1024) return [];
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return [];
-  }
+  const text = await readSmallFile(join(dir, KEYWORDS_FILE), 64 * 1024);
+  if (text === undefined) return [];
   const out: string[] = [];
   const seen = new Set<string>();
   for (const line of text.split('\n')) {

@@ -3,6 +3,7 @@
 // short write taken for a complete one is how a truncated message once got a 250.
 import {
   closeSync,
+  constants as fsc,
   fdatasync,
   fstatSync,
   fsync,
@@ -238,6 +239,25 @@ export function readFileSizedSync(path: string, size: number): Buffer {
     closeSync(fd);
   }
   return readFileSync(path);
+}
+
+/**
+ * A small bookkeeping file's text, or undefined when it is missing, unreadable, not a regular file
+ * or larger than `maxBytes`. Never follows a symbolic link, never blocks on a FIFO; never throws.
+ */
+export async function readSmallFile(path: string, maxBytes: number): Promise<string | undefined> {
+  try {
+    const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > maxBytes) return undefined;
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** A directory opened for fsync (synchronous open; a failure is thrown after one loop turn). */
