@@ -484,12 +484,18 @@ export class Folder {
     const uidNext = head.uidNext ?? Number.MAX_SAFE_INTEGER;
     for (const uid of listed.values()) if (uid >= uidNext && !this.byUid.has(uid) && !known.has(uid)) found.add(uid);
     if (found.size === 0) return false;
-    for (const uid of [...found].sort((a, b) => a - b)) {
+    const uids = [...found].sort((a, b) => a - b);
+    this.noteExpunged(uids, fresh);
+    return true;
+  }
+
+  /** Adds `uids` (ascending), expunged at `modseq`, to the expunge history, within its bound. */
+  private noteExpunged(uids: readonly number[], modseq: number): void {
+    for (const uid of uids) {
       this.expUids.push(uid);
-      this.expMods.push(fresh);
+      this.expMods.push(modseq);
     }
     this.trimExpunged();
-    return true;
   }
 
   /** Keeps the expunge history within its bound; what is dropped moves `expungedFrom` up. */
@@ -1100,15 +1106,12 @@ export class Folder {
     }
     this.sorted = this.sorted.filter((u) => !gone.has(u));
     const modseq = ++this.modseq;
-    for (const uid of [...removed].sort((a, b) => a - b)) {
-      this.expUids.push(uid);
-      this.expMods.push(modseq);
-    }
-    this.trimExpunged();
+    const uids = [...removed].sort((a, b) => a - b);
+    this.noteExpunged(uids, modseq);
     this.staleUidLines += removed.length;
     this.scheduleIndexSave();
     this.maybeCompact();
-    this.emit({ kind: 'expunge', uids: [...removed].sort((a, b) => a - b), modseq, origin });
+    this.emit({ kind: 'expunge', uids, modseq, origin });
   }
 
   private maybeCompact(): void {
