@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import {
+  createFileDurable,
   fsyncDir,
   isEnoent,
   isNoSpace,
@@ -23,7 +24,6 @@ import {
   readSmallFile,
   storageError,
   unlinkQuiet,
-  writeAll,
   writeFileDurable,
   yieldToLoop,
 } from './fs-util.js';
@@ -872,17 +872,9 @@ export class Folder {
     let made: string | undefined;
     try {
       await this.hooks.reserve?.beforeData();
-      const fh = await fsp.open(tmp, 'wx');
+      // Written, dated and fdatasync'ed as a delivery's file is (removed again if that fails).
+      const date = await createFileDurable(tmp, [data], data.length, internalDate);
       made = tmp;
-      let date: number;
-      try {
-        await writeAll(fh, [data], 0);
-        if (internalDate !== undefined) await fh.utimes(new Date(internalDate), new Date(internalDate));
-        date = internalDate ?? Math.floor((await fh.stat()).mtimeMs);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
       const [uid] = await this.persistUids([base]);
       await fsp.rename(tmp, dest);
       made = dest;

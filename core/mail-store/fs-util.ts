@@ -7,6 +7,7 @@ import {
   fdatasync,
   fstatSync,
   fsync,
+  futimesSync,
   ftruncateSync,
   openSync,
   promises as fsp,
@@ -114,18 +115,20 @@ export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], p
 
 /**
  * Creates `path` (it must not exist) holding `chunks` (`size` octets), fdatasync'ed before this
- * resolves; returns the file's mtime in whole milliseconds, taken after the write. A failure after
- * the file was created removes it again.
+ * resolves. With `date` (ms) the file's mtime is set to it (before the fdatasync) and returned;
+ * without, the mtime taken after the write is returned, in whole milliseconds. A failure after the
+ * file was created removes it again.
  */
-export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number): Promise<number> {
+export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number, date?: number): Promise<number> {
   if (size > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'wx');
     try {
       try {
         await writeAll(fh, chunks, 0);
-        const mtime = (await fh.stat()).mtimeMs;
+        if (date !== undefined) await fh.utimes(new Date(date), new Date(date));
+        const mtime = date ?? Math.floor((await fh.stat()).mtimeMs);
         await fh.datasync();
-        return Math.floor(mtime);
+        return mtime;
       } finally {
         await fh.close();
       }
@@ -138,9 +141,10 @@ export async function createFileDurable(path: string, chunks: readonly Buffer[],
   try {
     try {
       writeAllSync(fd, chunks, 0);
-      const mtime = fstatSync(fd).mtimeMs;
+      if (date !== undefined) futimesSync(fd, new Date(date), new Date(date));
+      const mtime = date ?? Math.floor(fstatSync(fd).mtimeMs);
       await fdatasyncFd(fd);
-      return Math.floor(mtime);
+      return mtime;
     } finally {
       closeSync(fd);
     }
