@@ -9,7 +9,7 @@ import type { Accounts } from '../auth.js';
 import type { LabnetConfig } from '../config.js';
 import { LabnetError } from '../errors.js';
 import { mapLimit } from '../mail-store/fs-util.js';
-import { canonicalFolder, checkUserName, MailStoreError, type MailStore, type MessageInfo } from '../mail-store/index.js';
+import { canonicalFolder, checkUserName, MailStoreError, type DeliveryNotice, type MailStore, type MessageInfo } from '../mail-store/index.js';
 import { TOKENS } from '../tokens.js';
 import { MAIL_API_LIMITS } from './limits.js';
 import { mailboxOf, MessageMatcher, messageId, summarise } from './match.js';
@@ -254,30 +254,35 @@ export class MailApi {
   private readonly fresh = new Map<string, Buffer>();
   private freshBytes = 0;
   private freshKeepers = 0;
+  /** The one delivery subscription that fills `fresh`, while any waitFor runs. */
+  private freshOff: (() => void) | undefined;
 
   /**
    * Keeps the content of each delivery (from the store's notice, already in memory) until the waiter
    * that found it parses it, so waitFor never reads back a file that was just written. Bounded by
-   * `freshContentBytes`; everything is dropped when the last waiter ends. Returns the stop function.
+   * `freshContentBytes`; everything is dropped when the last waiter ends. Concurrent waiters share
+   * one subscription (the map is shared), so a delivery is looked at once however many wait. Returns
+   * the stop function.
    */
   private keepFreshContent(): () => void {
-    this.freshKeepers++;
-    const off = this.store.onDelivery((notice) => {
-      if (notice.size > MAIL_API_LIMITS.freshContentMaxMessageBytes || this.freshBytes + notice.size > MAIL_API_LIMITS.freshContentBytes) return;
-      const key = cacheKey(notice.uniqueName, notice.size);
-      if (this.fresh.has(key)) return;
-      const raw = notice.content.length === 1 ? notice.content[0] : Buffer.concat(notice.content, notice.size);
-      if (raw.length !== notice.size) return;
-      this.fresh.set(key, raw);
-      this.freshBytes += raw.length;
-    });
+    if (this.freshKeepers++ === 0) this.freshOff = this.store.onDelivery((notice) => this.keepFresh(notice));
     return () => {
-      off();
-      if (--this.freshKeepers === 0) {
-        this.fresh.clear();
-        this.freshBytes = 0;
-      }
+      if (--this.freshKeepers > 0) return;
+      this.freshOff?.();
+      this.freshOff = undefined;
+      this.fresh.clear();
+      this.freshBytes = 0;
     };
+  }
+
+  private keepFresh(notice: DeliveryNotice): void {
+    if (notice.size > MAIL_API_LIMITS.freshContentMaxMessageBytes || this.freshBytes + notice.size > MAIL_API_LIMITS.freshContentBytes) return;
+    const key = cacheKey(notice.uniqueName, notice.size);
+    if (this.fresh.has(key)) return;
+    const raw = notice.content.length === 1 ? notice.content[0] : Buffer.concat(notice.content, notice.size);
+    if (raw.length !== notice.size) return;
+    this.fresh.set(key, raw);
+    this.freshBytes += raw.length;
   }
 
   private takeFresh(key: string): Buffer | undefined {
@@ -371,13 +376,11 @@ export class MailApi {
     const key = cacheKey(info.uniqueName, info.size);
     return this.cache.get(key, async () => {
       // Delivered while a waitFor ran: its octets came with the delivery notice.
-      const fresh = this.takeFresh(key);
-      if (fresh) return { raw: fresh, content: deepFreeze(await parseContent(fresh)) };
-      let raw: Buffer;
+      let raw = this.takeFresh(key);
       try {
         // Small messages (nearly all) in one blocking read: the thread pool stays free for the
         // deliveries' fsyncs, and a message just delivered is in the page cache.
-        raw = await this.store.read(user, folder, info.uid, { blockingUpTo: MAIL_API_LIMITS.blockingReadBytes });
+        raw ??= await this.store.read(user, folder, info.uid, { blockingUpTo: MAIL_API_LIMITS.blockingReadBytes });
       } catch (err) {
         if (err instanceof MailStoreError && err.code === 'NO_SUCH_MESSAGE') throw new LabnetError('NO_SUCH_MESSAGE', err.message);
         throw err;

@@ -14,7 +14,19 @@
 import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, isEnoent, isNoSpace, mapLimit, readdirTypedOrEmpty, storageError, unlinkQuiet, writeAll, writeFileDurable, yieldToLoop } from './fs-util.js';
+import {
+  createFileDurable,
+  fsyncDir,
+  isEnoent,
+  isNoSpace,
+  mapLimit,
+  readdirTypedOrEmpty,
+  readSmallFile,
+  storageError,
+  unlinkQuiet,
+  writeFileDurable,
+  yieldToLoop,
+} from './fs-util.js';
 import { capHeaderFields, indexHeaderFields, MAX_HEADER_SCAN, parseHeaderFields, type HeaderFields } from './header-fields.js';
 import { compareUniqueNames, formatCurName, newUniqueBase, parseMaildirName, systemFlagLetter, systemFlagName } from './maildir-name.js';
 import { Mutex } from './mutex.js';
@@ -472,12 +484,18 @@ export class Folder {
     const uidNext = head.uidNext ?? Number.MAX_SAFE_INTEGER;
     for (const uid of listed.values()) if (uid >= uidNext && !this.byUid.has(uid) && !known.has(uid)) found.add(uid);
     if (found.size === 0) return false;
-    for (const uid of [...found].sort((a, b) => a - b)) {
+    const uids = [...found].sort((a, b) => a - b);
+    this.noteExpunged(uids, fresh);
+    return true;
+  }
+
+  /** Adds `uids` (ascending), expunged at `modseq`, to the expunge history, within its bound. */
+  private noteExpunged(uids: readonly number[], modseq: number): void {
+    for (const uid of uids) {
       this.expUids.push(uid);
-      this.expMods.push(fresh);
+      this.expMods.push(modseq);
     }
     this.trimExpunged();
-    return true;
   }
 
   /** Keeps the expunge history within its bound; what is dropped moves `expungedFrom` up. */
@@ -854,17 +872,9 @@ export class Folder {
     let made: string | undefined;
     try {
       await this.hooks.reserve?.beforeData();
-      const fh = await fsp.open(tmp, 'wx');
+      // Written, dated and fdatasync'ed as a delivery's file is (removed again if that fails).
+      const date = await createFileDurable(tmp, [data], data.length, internalDate);
       made = tmp;
-      let date: number;
-      try {
-        await writeAll(fh, [data], 0);
-        if (internalDate !== undefined) await fh.utimes(new Date(internalDate), new Date(internalDate));
-        date = internalDate ?? Math.floor((await fh.stat()).mtimeMs);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
       const [uid] = await this.persistUids([base]);
       await fsp.rename(tmp, dest);
       made = dest;
@@ -1088,15 +1098,12 @@ export class Folder {
     }
     this.sorted = this.sorted.filter((u) => !gone.has(u));
     const modseq = ++this.modseq;
-    for (const uid of [...removed].sort((a, b) => a - b)) {
-      this.expUids.push(uid);
-      this.expMods.push(modseq);
-    }
-    this.trimExpunged();
+    const uids = [...removed].sort((a, b) => a - b);
+    this.noteExpunged(uids, modseq);
     this.staleUidLines += removed.length;
     this.scheduleIndexSave();
     this.maybeCompact();
-    this.emit({ kind: 'expunge', uids: [...removed].sort((a, b) => a - b), modseq, origin });
+    this.emit({ kind: 'expunge', uids, modseq, origin });
   }
 
   private maybeCompact(): void {
@@ -1231,19 +1238,10 @@ function interleave(a: readonly number[], b: readonly number[]): number[] {
 
 /** MODSEQ_FILE's number; 0 when missing or not a number we wrote. */
 async function readModseqFile(dir: string): Promise<number> {
-  try {
-    const fh = await fsp.open(join(dir, MODSEQ_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > 64) return 0;
-      const n = Number((await fh.readFile('utf8')).trim());
-      return Number.isSafeInteger(n) && n > 0 ? n : 0;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return 0;
-  }
+  const text = await readSmallFile(join(dir, MODSEQ_FILE), 64);
+  if (text === undefined) return 0;
+  const n = Number(text.trim());
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 async function writeModseqFile(dir: string, value: number): Promise<void> {
@@ -1293,19 +1291,8 @@ function validHead(h: IndexHead): IndexHead | undefined {
 async function readIndex(dir: string, uidValidity: number): Promise<IndexData> {
   const rows = new Map<string, IndexRow>();
   const out: IndexData = { rows };
-  let text: string;
-  try {
-    const fh = await fsp.open(join(dir, INDEX_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > MAX_INDEX_BYTES) return out;
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return out; // missing or unreadable: rebuilt from the messages
-  }
+  const text = await readSmallFile(join(dir, INDEX_FILE), MAX_INDEX_BYTES);
+  if (text === undefined) return out; // missing or unreadable: rebuilt from the messages
   const lines = text.split('\n');
   let version: number;
   try {
@@ -1334,19 +1321,8 @@ async function readIndex(dir: string, uidValidity: number): Promise<IndexData> {
 }
 
 async function readKeywords(dir: string): Promise<string[]> {
-  let text: string;
-  try {
-    const fh = await fsp.open(join(dir, KEYWORDS_FILE), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > 64 * 1024) return [];
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return [];
-  }
+  const text = await readSmallFile(join(dir, KEYWORDS_FILE), 64 * 1024);
+  if (text === undefined) return [];
   const out: string[] = [];
   const seen = new Set<string>();
   for (const line of text.split('\n')) {

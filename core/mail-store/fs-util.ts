@@ -3,9 +3,11 @@
 // short write taken for a complete one is how a truncated message once got a 250.
 import {
   closeSync,
+  constants as fsc,
   fdatasync,
   fstatSync,
   fsync,
+  futimesSync,
   ftruncateSync,
   openSync,
   promises as fsp,
@@ -79,7 +81,6 @@ async function openNow(path: string, flags: string): Promise<number> {
     throw err;
   }
 }
-const fsyncFd = promisify(fsync);
 
 /**
  * rename(2) made synchronously: a rename inside one file system is a metadata change in the page
@@ -114,18 +115,20 @@ export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], p
 
 /**
  * Creates `path` (it must not exist) holding `chunks` (`size` octets), fdatasync'ed before this
- * resolves; returns the file's mtime in whole milliseconds, taken after the write. A failure after
- * the file was created removes it again.
+ * resolves. With `date` (ms) the file's mtime is set to it (before the fdatasync) and returned;
+ * without, the mtime taken after the write is returned, in whole milliseconds. A failure after the
+ * file was created removes it again.
  */
-export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number): Promise<number> {
+export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number, date?: number): Promise<number> {
   if (size > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'wx');
     try {
       try {
         await writeAll(fh, chunks, 0);
-        const mtime = (await fh.stat()).mtimeMs;
+        if (date !== undefined) await fh.utimes(new Date(date), new Date(date));
+        const mtime = date ?? Math.floor((await fh.stat()).mtimeMs);
         await fh.datasync();
-        return Math.floor(mtime);
+        return mtime;
       } finally {
         await fh.close();
       }
@@ -138,9 +141,10 @@ export async function createFileDurable(path: string, chunks: readonly Buffer[],
   try {
     try {
       writeAllSync(fd, chunks, 0);
-      const mtime = fstatSync(fd).mtimeMs;
+      if (date !== undefined) futimesSync(fd, new Date(date), new Date(date));
+      const mtime = date ?? Math.floor(fstatSync(fd).mtimeMs);
       await fdatasyncFd(fd);
-      return Math.floor(mtime);
+      return mtime;
     } finally {
       closeSync(fd);
     }
@@ -241,15 +245,32 @@ export function readFileSizedSync(path: string, size: number): Buffer {
   return readFileSync(path);
 }
 
+/**
+ * A small bookkeeping file's text, or undefined when it is missing, unreadable, not a regular file
+ * or larger than `maxBytes`. Never follows a symbolic link, never blocks on a FIFO; never throws.
+ */
+export async function readSmallFile(path: string, maxBytes: number): Promise<string | undefined> {
+  try {
+    const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > maxBytes) return undefined;
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** A directory opened for fsync (synchronous open; a failure is thrown after one loop turn). */
 export function openDir(dir: string): Promise<number> {
   return openNow(dir, 'r');
 }
 
 /** fsync(2) of an open descriptor, on the thread pool. */
-export function fsyncFdAsync(fd: number): Promise<void> {
-  return fsyncFd(fd);
-}
+export const fsyncFdAsync: (fd: number) => Promise<void> = promisify(fsync);
 
 /** close(2), ignoring an error (the descriptor is gone either way). */
 export function closeQuiet(fd: number): void {
@@ -263,9 +284,9 @@ export function closeQuiet(fd: number): void {
 /** fsync of a directory, so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   // Opening and closing a directory is cheap and synchronous; the fsync itself goes to the thread pool.
-  const fd = await openNow(dir, 'r');
+  const fd = await openDir(dir);
   try {
-    await fsyncFd(fd);
+    await fsyncFdAsync(fd);
   } finally {
     closeSync(fd);
   }
