@@ -3,16 +3,13 @@
 // SIGKILL in the middle; afterwards the UIDs are strictly increasing and never reused, UIDVALIDITY is
 // stable, every acknowledged APPEND is there with its UID and flags, and nothing else is.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { MailStore, type FolderChange } from '../../core/mail-store/index.js';
 import { checkAgainst, expectationFrom, messageFor, raceClients, type LogLine, type Observed } from './fixtures/racing-clients.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { killWorkerAfterAcks } from './fixtures/kill-worker.js';
 
 function freshRoot(): string {
   return mkdtempSync(join(tmpdir(), 'labnet-store-consistency-'));
@@ -146,24 +143,8 @@ test('a process killed with SIGKILL in the middle of racing clients: every ackno
   const root = freshRoot();
   const logPath = join(root, '..', `${root.split('/').pop()}.log`);
   writeFileSync(logPath, '');
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'store-worker.js'), root, logPath, '11'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
   // Killed once enough has been acknowledged, whatever it is doing at that moment.
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf = (buf + d.toString()).slice(-200);
-      const acks = [...buf.matchAll(/acks (\d+)\n/g)].map((m) => Number(m[1]));
-      if (acks.length > 0 && Math.max(...acks) >= 400) {
-        child.kill('SIGKILL');
-        resolve();
-      }
-    });
-    void exited.then(() => reject(new Error('the worker ended before it was killed')));
-  });
-  const { signal } = await exited;
+  const { signal } = await killWorkerAfterAcks('store-worker.js', [root, logPath, '11'], 400);
   t.is(signal, 'SIGKILL');
   const lines = readFileSync(logPath, 'utf8')
     .split('\n')

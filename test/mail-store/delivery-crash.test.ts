@@ -3,14 +3,11 @@
 // and one uid-list append): every delivery that resolved is complete in new/ or cur/, no partial
 // file is visible, and a restart gives every stored message a UID and leaves tmp/ empty.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { MailStore } from '../../core/mail-store/index.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { killWorkerAfterAcks } from './fixtures/kill-worker.js';
 
 test('a process killed with SIGKILL during grouped deliveries: every resolved delivery is stored whole and gets a UID after restart', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'labnet-delivery-crash-'));
@@ -18,21 +15,8 @@ test('a process killed with SIGKILL during grouped deliveries: every resolved de
   const root = join(base, 'mail');
   const logPath = join(base, 'acks.log');
   writeFileSync(logPath, '');
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'delivery-worker.js'), root, logPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf = (buf + d.toString()).slice(-200);
-      const acks = [...buf.matchAll(/acks (\d+)\n/g)].map((m) => Number(m[1]));
-      if (acks.length > 0 && Math.max(...acks) >= 300) {
-        child.kill('SIGKILL');
-        resolve();
-      }
-    });
-    void exited.then(() => reject(new Error('the worker ended before it was killed')));
-  });
-  t.is(await exited, 'SIGKILL');
+  const { signal } = await killWorkerAfterAcks('delivery-worker.js', [root, logPath], 300);
+  t.is(signal, 'SIGKILL');
   const acked = readFileSync(logPath, 'utf8').split('\n').filter(Boolean);
   t.true(acked.length >= 300, `only ${acked.length} acknowledged`);
 
