@@ -20,7 +20,6 @@
 // run), --dhcp on|off (default on as root).
 import * as https from 'node:https';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +29,8 @@ import { decodeRecord } from '../../services/dhcp/lease-journal.js';
 import { intToIp } from '../../services/dhcp/ipv4.js';
 import { LineClient } from '../support/line-client.js';
 import { startLabProcess } from '../support/lab-process.js';
-import { arg, median, rssKb } from '../support/bench-util.js';
+import { arg, median, percentile, rssKb } from '../support/bench-util.js';
+import { studentAddress, studentName as name, studentPassword as password } from './class-roster.js';
 
 const STUDENTS = Number(arg('students', '100'));
 const SECONDS = Number(arg('seconds', String(Number(arg('minutes', '10')) * 60)));
@@ -50,10 +50,6 @@ interface NetnsInfo {
   links: ClientLink[];
 }
 const NETNS_ENV = 'LABNET_SOAK_NETNS';
-
-const name = (i: number): string => `s${String(i + 1).padStart(3, '0')}`;
-const password = (i: number): string => `pw-${name(i)}-lab`;
-const addressOf = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 type Proto = 'imap' | 'smtp' | 'pop3' | 'http' | 'https';
 /** `steady`: the latencies of commands that started after the warm-up (the class has arrived). */
@@ -111,11 +107,9 @@ async function timed(p: Proto, c: LineClient, line: string | undefined, done: (l
   return lines;
 }
 
-function connectFrom(port: number, localAddress: string): Promise<LineClient> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
-    s.once('error', reject);
-  });
+/** A connection from student i's own address. */
+function connectFrom(port: number, i: number): Promise<LineClient> {
+  return LineClient.connect(port, '127.0.0.1', studentAddress(i));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -165,7 +159,7 @@ async function main(): Promise<void> {
     while (running()) {
       let c: LineClient | undefined;
       try {
-        c = await connectFrom(ports.imap, addressOf(i));
+        c = await connectFrom(ports.imap, i);
         await timed(
           'imap',
           c,
@@ -213,7 +207,7 @@ async function main(): Promise<void> {
     while (running()) {
       let c: LineClient | undefined;
       try {
-        c = await connectFrom(port, addressOf(i));
+        c = await connectFrom(port, i);
         await visit(c);
       } catch (err) {
         error(p, String(err));
@@ -277,7 +271,7 @@ async function main(): Promise<void> {
             host: '127.0.0.1',
             port: secure ? ports.https : ports.http,
             path: '/',
-            localAddress: addressOf(i),
+            localAddress: studentAddress(i),
             agent: false,
             timeout: TIMEOUT_MS,
           };
@@ -367,19 +361,22 @@ async function main(): Promise<void> {
   const dhcpReport = netns ? checkDhcp(dhcpClients, join(lab.dataDir, 'dhcp', 'leases.journal')) : undefined;
   lab.cleanup();
 
-  const pct = (xs: number[], q: number): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  };
   console.log(`\nprotocol  operations  errors   p50 ms   p99 ms   max ms   p99 ms after the ${WARMUP_S} s warm-up`);
   for (const [p, s] of Object.entries(stats)) {
-    const cols = [pct(s.latencies, 0.5).toFixed(1), pct(s.latencies, 0.99).toFixed(1), Math.max(0, ...s.latencies).toFixed(0), pct(s.steady, 0.99).toFixed(1)];
+    const cols = [
+      percentile(s.latencies, 0.5).toFixed(1),
+      percentile(s.latencies, 0.99).toFixed(1),
+      Math.max(0, ...s.latencies).toFixed(0),
+      percentile(s.steady, 0.99).toFixed(1),
+    ];
     console.log(`${p.padEnd(8)}  ${String(s.ops).padStart(10)}  ${String(s.errors).padStart(6)}  ${cols.map((c) => c.padStart(7)).join('  ')}`);
     for (const e of s.firstErrors) console.log(`          ${e}`);
   }
   console.log('\ncommand            count   p50 ms   p99 ms');
   for (const [k, v] of [...perCommand].sort())
-    console.log(`${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${pct(v, 0.5).toFixed(1).padStart(7)}  ${pct(v, 0.99).toFixed(1).padStart(7)}`);
+    console.log(
+      `${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${percentile(v, 0.5).toFixed(1).padStart(7)}  ${percentile(v, 0.99).toFixed(1).padStart(7)}`,
+    );
   const after = rss.filter(([t]) => t >= WARMUP_S);
   let slope = 0;
   if (after.length >= 2) {
