@@ -234,19 +234,19 @@ async function finish(config: LabnetConfig, opts: UsersOptions, list: readonly C
   if (opts.handouts && list.length > 0) {
     // A lab running on this data directory: the ports it has bound; otherwise the config's plus --port-offset.
     const running = await runningLab(config.dataDir);
+    /** The lab's web origin, the port left out where it is the scheme's own. */
+    const originOf = (scheme: 'http' | 'https', port: number | undefined): string =>
+      `${scheme}://${config.hostname}${port === undefined || port === (scheme === 'http' ? 80 : 443) ? '' : `:${port}`}`;
     let origin: string;
     if (running) {
       const web = running.status.find((x) => x.name === 'http' && x.state === 'running')?.listeners ?? [];
       const plain = web.find((l) => l.name === 'http');
-      const tls = web.find((l) => l.name === 'https');
-      const base = plain ? `http://${config.hostname}${plain.port === 80 ? '' : `:${plain.port}`}` : undefined;
-      origin = opts.url ?? base ?? `https://${config.hostname}${!tls || tls.port === 443 ? '' : `:${tls.port}`}`;
+      origin = opts.url ?? (plain ? originOf('http', plain.port) : originOf('https', web.find((l) => l.name === 'https')?.port));
       process.stdout.write(`handouts: the ports of the lab running on ${config.dataDir} (pid ${running.pid})\n`);
       if (opts.portOffset !== 0) process.stderr.write(`labnet: warning: --port-offset ${opts.portOffset} ignored: the running lab's own ports are printed\n`);
     } else {
       const http = (config as unknown as { services?: { http?: { port?: number } } }).services?.http?.port ?? 80;
-      const port = http + opts.portOffset;
-      origin = opts.url ?? `http://${config.hostname}${port === 80 ? '' : `:${port}`}`;
+      origin = opts.url ?? originOf('http', http + opts.portOffset);
       process.stdout.write(
         `handouts: the ports of the config${opts.portOffset !== 0 ? ` plus --port-offset ${opts.portOffset}` : ''} (no lab is running on ${config.dataDir})\n`,
       );

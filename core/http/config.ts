@@ -14,6 +14,9 @@ import { HttpSite } from './site.js';
 
 const d = DEFAULT_HTTP_LIMITS;
 
+/** A cap in files or octets: a whole number, 0 or more. */
+const cap = (fallback: number) => z.number().int().min(0).default(fallback);
+
 export const httpSiteFields = {
   /** Served files. '' means <dataDir>/www, created with sample pages on first start. Relative: to dataDir. */
   documentRoot: z.string().default(''),
@@ -21,20 +24,12 @@ export const httpSiteFields = {
   trace: z.boolean().default(false),
   /** Show the lab passwords on the landing page, over HTTP and HTTPS alike (off: passwords are handed out, not published). */
   landingShowsPasswords: z.boolean().default(false),
-  uploadMaxFileBytes: z
-    .number()
-    .int()
-    .min(0)
-    .default(10 * 1024 * 1024),
-  uploadMaxFiles: z.number().int().min(0).default(100),
+  uploadMaxFileBytes: cap(10 * 1024 * 1024),
+  uploadMaxFiles: cap(100),
   /** Octets one student may keep in the upload area (0: no cap). */
-  uploadMaxBytesPerUser: z
-    .number()
-    .int()
-    .min(0)
-    .default(25 * 1024 * 1024),
+  uploadMaxBytesPerUser: cap(25 * 1024 * 1024),
   /** Files one student may keep in the upload area (0: no cap). */
-  uploadMaxFilesPerUser: z.number().int().min(0).default(20),
+  uploadMaxFilesPerUser: cap(20),
   headerTimeoutMs: z.number().int().min(100).default(d.headerTimeoutMs),
   keepAliveTimeoutMs: z.number().int().min(100).default(d.keepAliveTimeoutMs),
   maxHeadBytes: z
@@ -50,7 +45,7 @@ export const httpSiteFields = {
     .max(1024 * 1024)
     .default(d.maxRequestLineBytes),
   maxHeaderCount: z.number().int().min(1).max(10_000).default(d.maxHeaderCount),
-  maxBodyBytes: z.number().int().min(0).default(d.maxBodyBytes),
+  maxBodyBytes: cap(d.maxBodyBytes),
 };
 
 export interface HttpSiteConfig {

@@ -4,6 +4,7 @@
 // further authorizers (the live lab's login cookie) can be added.
 import type { Accounts } from '../auth.js';
 import type { EventBus } from '../events.js';
+import { basicCredentials } from '../http/basic-auth.js';
 import type { HttpExchange } from '../http/exchange.js';
 import type { HttpRouteRegistry } from '../http/routes.js';
 import type { PacketCapture } from './packet-capture.js';
@@ -17,18 +18,6 @@ export const CAPTURE_PCAPNG_PATH = '/lab/capture.pcapng';
 export type InstructorAuthorizer = (ex: HttpExchange) => string | undefined | Promise<string | undefined>;
 
 const REALM = 'Basic realm="labnet instructors", charset="UTF-8"';
-
-/** HTTP Basic credentials of the request, if any (at most 1 KB of header considered). */
-export function basicCredentials(ex: HttpExchange): { user: string; password: string } | undefined {
-  const h = ex.req.get('authorization');
-  if (!h || h.length > 1024) return undefined;
-  const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(h);
-  if (!m) return undefined;
-  const text = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon < 0) return undefined;
-  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
-}
 
 /** How long a refused request's 401 waits (core/throttle.ts), set by the Basic authorizer. */
 const failureDelay = new WeakMap<HttpExchange, number>();

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, startLabProcess } from '../support/lab-process.js';
 import { freePort, median, rssKb } from '../support/bench-util.js';
+import { RawImap } from '../imap/raw-client.js';
 
 const MESSAGES = Number(process.env.IMAP_BENCH_MESSAGES ?? 10_000);
 const RUNS = Number(process.env.IMAP_BENCH_RUNS ?? 5);
@@ -359,70 +360,29 @@ const QRESYNC_BOX = 'qresync';
 /** Of the mailbox's messages: every 200th (from the 4th) flagged, every 200th (from the 104th) expunged: 1 % in all. */
 const QRESYNC_STEP = 200;
 
-/** A minimal IMAP client for scripted exchanges: sends a command, collects the lines up to its tagged answer. */
-class RawImap {
-  private buf = '';
-  private waiting: (() => void) | undefined;
-  private seq = 0;
-  private constructor(private readonly sock: Socket) {
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      this.waiting?.();
-    });
-  }
-  static async open(port: number): Promise<RawImap> {
-    const sock = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', resolve);
-      sock.once('error', reject);
-    });
-    const c = new RawImap(sock);
-    await c.until((b) => b.includes('\r\n'));
-    c.buf = '';
-    return c;
-  }
-  private until(done: (b: string) => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`IMAP timeout: ${this.buf.slice(-300)}`)), 120_000);
-      const check = (): void => {
-        if (!done(this.buf)) return;
-        clearTimeout(timer);
-        this.waiting = undefined;
-        resolve();
-      };
-      this.waiting = check;
-      check();
-    });
-  }
-  /** The untagged lines of the answer; throws on NO/BAD. */
-  async run(command: string): Promise<string[]> {
-    const tag = `q${++this.seq}`;
-    this.sock.write(`${tag} ${command}\r\n`);
-    const end = new RegExp(`(^|\r\n)${tag} (OK|NO|BAD)[^\r\n]*\r\n`);
-    await this.until((b) => end.test(b));
-    const lines = this.buf.split('\r\n');
-    this.buf = '';
-    lines.pop();
-    const last = lines.pop() ?? '';
-    if (!last.startsWith(`${tag} OK`)) throw new Error(`${command.slice(0, 60)}: ${last}`);
-    return lines;
-  }
-  close(): void {
-    this.sock.destroy();
-  }
+let qTag = 0;
+/** Sends a command on a raw connection (test/imap/raw-client.ts), returns the untagged lines of the answer; throws on NO/BAD. */
+async function run(c: RawImap, command: string): Promise<string[]> {
+  const tag = `q${++qTag}`;
+  c.write(`${tag} ${command}\r\n`);
+  // A deadline for a 10,000-message answer, not a wait.
+  const lines = (await c.until(new RegExp(`^${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`, 'm'), 120_000)).split('\r\n');
+  lines.pop();
+  const last = lines.pop() ?? '';
+  if (!last.startsWith(`${tag} OK`)) throw new Error(`${command.slice(0, 60)}: ${last}`);
+  return lines;
 }
 
 /** Logs in with QRESYNC enabled and selects the mailbox; returns UIDVALIDITY and HIGHESTMODSEQ. */
 async function qresyncState(port: number): Promise<{ uidValidity: string; modseq: string; maxUid: number }> {
   const c = await RawImap.open(port);
-  await c.run('LOGIN alice alice-lab');
-  await c.run('ENABLE QRESYNC');
-  const lines = await c.run(`SELECT ${QRESYNC_BOX}`);
+  await run(c, 'LOGIN alice alice-lab');
+  await run(c, 'ENABLE QRESYNC');
+  const lines = await run(c, `SELECT ${QRESYNC_BOX}`);
   const uidValidity = /\[UIDVALIDITY (\d+)\]/.exec(lines.join('\n'))![1];
   const modseq = /\[HIGHESTMODSEQ (\d+)\]/.exec(lines.join('\n'))![1];
   const uidNext = Number(/\[UIDNEXT (\d+)\]/.exec(lines.join('\n'))![1]);
-  await c.run('LOGOUT').catch(() => undefined);
+  await run(c, 'LOGOUT').catch(() => undefined);
   c.close();
   return { uidValidity, modseq, maxUid: uidNext - 1 };
 }
@@ -430,16 +390,16 @@ async function qresyncState(port: number): Promise<{ uidValidity: string; modseq
 /** Another client changes 1 % of the mailbox: flags on half of them, the other half expunged. */
 async function qresyncChange(port: number, total: number): Promise<void> {
   const c = await RawImap.open(port);
-  await c.run('LOGIN alice alice-lab');
-  await c.run(`SELECT ${QRESYNC_BOX}`);
+  await run(c, 'LOGIN alice alice-lab');
+  await run(c, `SELECT ${QRESYNC_BOX}`);
   const flagged: number[] = [];
   const gone: number[] = [];
   for (let i = 3; i < total; i += QRESYNC_STEP) flagged.push(i + 1);
   for (let i = 103; i < total; i += QRESYNC_STEP) gone.push(i + 1);
-  await c.run(`UID STORE ${flagged.join(',')} +FLAGS.SILENT (\\Flagged $Label1)`);
-  await c.run(`UID STORE ${gone.join(',')} +FLAGS.SILENT (\\Deleted)`);
-  await c.run(`UID EXPUNGE ${gone.join(',')}`);
-  await c.run('LOGOUT').catch(() => undefined);
+  await run(c, `UID STORE ${flagged.join(',')} +FLAGS.SILENT (\\Flagged $Label1)`);
+  await run(c, `UID STORE ${gone.join(',')} +FLAGS.SILENT (\\Deleted)`);
+  await run(c, `UID EXPUNGE ${gone.join(',')}`);
+  await run(c, 'LOGOUT').catch(() => undefined);
   c.close();
 }
 
@@ -454,16 +414,16 @@ async function qresyncSelect(
   st: { uidValidity: string; modseq: string; maxUid: number },
 ): Promise<{ secs: number; warmSecs: number; vanished: number; fetched: number }> {
   const c = await RawImap.open(port);
-  await c.run('LOGIN alice alice-lab');
-  await c.run('ENABLE QRESYNC');
+  await run(c, 'LOGIN alice alice-lab');
+  await run(c, 'ENABLE QRESYNC');
   const command = `SELECT ${QRESYNC_BOX} (QRESYNC (${st.uidValidity} ${st.modseq} 1:${st.maxUid}))`;
   let t0 = process.hrtime.bigint();
-  const lines = await c.run(command);
+  const lines = await run(c, command);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   t0 = process.hrtime.bigint();
-  const again = await c.run(command);
+  const again = await run(c, command);
   const warmSecs = Number(process.hrtime.bigint() - t0) / 1e9;
-  await c.run('LOGOUT').catch(() => undefined);
+  await run(c, 'LOGOUT').catch(() => undefined);
   c.close();
   const count = (ls: string[]): { vanished: number; fetched: number } => {
     let vanished = 0;

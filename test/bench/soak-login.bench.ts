@@ -9,10 +9,10 @@
 // Printed: per-user first-login time (median), warm login time, the concurrent p50/p99/max and the
 // wall time of the whole burst.
 // Options: --students N (default 100), --sequential K (default 20), --threads T (see below).
-import * as net from 'node:net';
 import { LineClient } from '../support/line-client.js';
 import { startLabProcess } from '../support/lab-process.js';
-import { arg, median } from '../support/bench-util.js';
+import { arg, median, percentile } from '../support/bench-util.js';
+import { studentAddress, studentName as name, studentPassword as password } from './class-roster.js';
 
 const STUDENTS = Math.max(2, Math.min(1000, Number(arg('students', '100'))));
 const SEQUENTIAL = Math.max(1, Math.min(STUDENTS - 1, Number(arg('sequential', '20'))));
@@ -20,15 +20,9 @@ const SEQUENTIAL = Math.max(1, Math.min(STUDENTS - 1, Number(arg('sequential', '
 const THREADS = arg('threads', '');
 const TIMEOUT_MS = 60_000;
 
-const name = (i: number): string => `s${String(i + 1).padStart(3, '0')}`;
-const password = (i: number): string => `pw-${name(i)}-lab`;
-const addressOf = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
-
-function connectFrom(port: number, localAddress: string): Promise<LineClient> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
-    s.once('error', reject);
-  });
+/** A connection from student i's own address. */
+function connectFrom(port: number, i: number): Promise<LineClient> {
+  return LineClient.connect(port, '127.0.0.1', studentAddress(i));
 }
 
 /** Sends `line` and reads until `done`; returns the elapsed ms and throws unless the last line is `ok`. */
@@ -45,11 +39,6 @@ async function command(c: LineClient, line: string | undefined, done: (l: string
   }
 }
 
-const pct = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-};
-
 async function main(): Promise<void> {
   const users = Array.from({ length: STUDENTS }, (_, i) => ({ name: name(i), password: password(i) }));
   const lab = await startLabProcess({
@@ -63,7 +52,7 @@ async function main(): Promise<void> {
   try {
     /** One IMAP LOGIN of student i; returns the LOGIN's latency. */
     const login = async (i: number): Promise<number> => {
-      const c = await connectFrom(imapPort, addressOf(i));
+      const c = await connectFrom(imapPort, i);
       try {
         await command(
           c,
@@ -90,7 +79,7 @@ async function main(): Promise<void> {
     };
     /** One SMTP message from student `from` to student `to`; returns [RCPT ms, DATA ms]. */
     const send = async (from: number, to: number): Promise<[number, number]> => {
-      const c = await connectFrom(smtpPort, addressOf(from));
+      const c = await connectFrom(smtpPort, from);
       try {
         const last = (l: string) => /^\d{3} /.test(l);
         const code = (x: string) => (l: string) => l.startsWith(x);
@@ -142,8 +131,8 @@ async function main(): Promise<void> {
     );
     const wall = performance.now() - t0;
     console.log(
-      `at once, ${rest.length} students: first LOGIN p50 ${pct(logins, 0.5).toFixed(0)} ms, p99 ${pct(logins, 0.99).toFixed(0)} ms, max ${Math.max(...logins).toFixed(0)} ms; ` +
-        `${rcpts.length} mails to new mailboxes: RCPT p99 ${pct(rcpts, 0.99).toFixed(0)} ms, DATA p99 ${pct(datas, 0.99).toFixed(0)} ms; wall ${wall.toFixed(0)} ms (${(wall / rest.length).toFixed(1)} ms per student)`,
+      `at once, ${rest.length} students: first LOGIN p50 ${percentile(logins, 0.5).toFixed(0)} ms, p99 ${percentile(logins, 0.99).toFixed(0)} ms, max ${Math.max(...logins).toFixed(0)} ms; ` +
+        `${rcpts.length} mails to new mailboxes: RCPT p99 ${percentile(rcpts, 0.99).toFixed(0)} ms, DATA p99 ${percentile(datas, 0.99).toFixed(0)} ms; wall ${wall.toFixed(0)} ms (${(wall / rest.length).toFixed(1)} ms per student)`,
     );
   } finally {
     await lab.stop();

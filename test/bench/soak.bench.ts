@@ -20,17 +20,17 @@
 // run), --dhcp on|off (default on as root).
 import * as https from 'node:https';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetnsFixture, isRoot, type ClientLink } from '../dhcp/netns-fixture.js';
+import { NetnsFixture, isRoot, lanDhcp, type ClientLink } from '../dhcp/netns-fixture.js';
 import { readEvents } from '../dhcp/clients.js';
 import { decodeRecord } from '../../services/dhcp/lease-journal.js';
 import { intToIp } from '../../services/dhcp/ipv4.js';
 import { LineClient } from '../support/line-client.js';
 import { startLabProcess } from '../support/lab-process.js';
-import { arg, median, rssKb } from '../support/bench-util.js';
+import { arg, median, percentile, rssKb } from '../support/bench-util.js';
+import { studentAddress, studentName as name, studentPassword as password } from './class-roster.js';
 
 const STUDENTS = Number(arg('students', '100'));
 const SECONDS = Number(arg('seconds', String(Number(arg('minutes', '10')) * 60)));
@@ -50,10 +50,6 @@ interface NetnsInfo {
   links: ClientLink[];
 }
 const NETNS_ENV = 'LABNET_SOAK_NETNS';
-
-const name = (i: number): string => `s${String(i + 1).padStart(3, '0')}`;
-const password = (i: number): string => `pw-${name(i)}-lab`;
-const addressOf = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 type Proto = 'imap' | 'smtp' | 'pop3' | 'http' | 'https';
 /** `steady`: the latencies of commands that started after the warm-up (the class has arrived). */
@@ -111,11 +107,9 @@ async function timed(p: Proto, c: LineClient, line: string | undefined, done: (l
   return lines;
 }
 
-function connectFrom(port: number, localAddress: string): Promise<LineClient> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new LineClient(s)));
-    s.once('error', reject);
-  });
+/** A connection from student i's own address. */
+function connectFrom(port: number, i: number): Promise<LineClient> {
+  return LineClient.connect(port, '127.0.0.1', studentAddress(i));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -126,15 +120,7 @@ async function main(): Promise<void> {
   const netns = process.env[NETNS_ENV] ? (JSON.parse(process.env[NETNS_ENV]) as NetnsInfo) : undefined;
   const dhcpConfig = netns
     ? {
-        dhcp: {
-          interface: netns.bridge,
-          port: 67,
-          subnet: `${DHCP_PREFIX}.0/24`,
-          range: [`${DHCP_PREFIX}.10`, `${DHCP_PREFIX}.250`],
-          router: `${DHCP_PREFIX}.1`,
-          leaseSeconds: DHCP_LEASE_S,
-          probeMs: 300,
-        },
+        dhcp: lanDhcp(netns.bridge, DHCP_PREFIX, [10, 250], { port: 67, leaseSeconds: DHCP_LEASE_S, probeMs: 300 }),
       }
     : {};
   const lab = await startLabProcess({
@@ -157,7 +143,10 @@ async function main(): Promise<void> {
   const end = t0 + SECONDS * 1000;
   steadyFrom = performance.now() + WARMUP_S * 1000;
   const running = (): boolean => Date.now() < end;
-  /** A student's pause, cut short at the end of the run (so the run lasts what was asked). */
+  /**
+   * A student's pause (think time: the load's shape, not a wait for a state), cut short at the end of
+   * the run (so the run lasts what was asked).
+   */
   const pause = (ms: number): Promise<void> => sleep(Math.max(0, Math.min(ms, end - Date.now())));
   const acknowledged: Array<{ tag: string; to: string }> = [];
   let seq = 0;
@@ -170,7 +159,7 @@ async function main(): Promise<void> {
     while (running()) {
       let c: LineClient | undefined;
       try {
-        c = await connectFrom(ports.imap, addressOf(i));
+        c = await connectFrom(ports.imap, i);
         await timed(
           'imap',
           c,
@@ -208,65 +197,66 @@ async function main(): Promise<void> {
     }
   }
 
-  /** SMTP bursts: AUTH, three messages to random classmates, QUIT; every ~30 s. */
-  async function smtpStudent(i: number): Promise<void> {
-    await pause(Math.random() * 30_000);
+  /**
+   * A student's visits to one service, every ~`everyMs` (a random first one, then jittered): a new
+   * connection from the student's address for `visit`; an error is counted and the next visit comes
+   * as usual. The pauses are the load's shape (think time), not waits for a state.
+   */
+  async function visits(p: Proto, port: number, i: number, everyMs: number, visit: (c: LineClient) => Promise<void>): Promise<void> {
+    await pause(Math.random() * everyMs);
     while (running()) {
       let c: LineClient | undefined;
       try {
-        c = await connectFrom(ports.smtp, addressOf(i));
-        const reply = (code: string) => (l: string) => /^\d{3} /.test(l) && l.startsWith(code);
-        const last = (l: string) => /^\d{3} /.test(l);
-        await timed('smtp', c, undefined, last, reply('220'));
-        await timed('smtp', c, 'EHLO student', last, reply('250'));
-        const plain = Buffer.from(`\0${name(i)}\0${password(i)}`).toString('base64');
-        await timed('smtp', c, `AUTH PLAIN ${plain}`, last, reply('235'));
-        for (let m = 0; m < 3; m++) {
-          const to = name(Math.floor(Math.random() * STUDENTS));
-          const tag = `${name(i)}-${++seq}-${Date.now()}`;
-          await timed('smtp', c, `MAIL FROM:<${name(i)}@lab.test>`, last, reply('250'));
-          await timed('smtp', c, `RCPT TO:<${to}@lab.test>`, last, reply('250'));
-          await timed('smtp', c, 'DATA', last, reply('354'));
-          const body = `From: ${name(i)}@lab.test\r\nTo: ${to}@lab.test\r\nSubject: soak ${tag}\r\nMessage-ID: <${tag}@soak.lab.test>\r\n\r\n${'The quick brown fox. '.repeat(40)}\r\n.`;
-          await timed('smtp', c, body, last, reply('250'));
-          acknowledged.push({ tag, to });
-        }
-        await timed('smtp', c, 'QUIT', last, reply('221'));
+        c = await connectFrom(port, i);
+        await visit(c);
       } catch (err) {
-        error('smtp', String(err));
+        error(p, String(err));
       } finally {
         c?.end();
       }
-      await pause(jitter(30_000));
+      await pause(jitter(everyMs));
     }
   }
 
-  /** A POP3 download every ~45 s: STAT, UIDL, RETR of up to three messages, QUIT (nothing deleted). */
-  async function pop3Student(i: number): Promise<void> {
-    await pause(Math.random() * 45_000);
-    while (running()) {
-      let c: LineClient | undefined;
-      try {
-        c = await connectFrom(ports.pop3, addressOf(i));
-        const status = (l: string) => l.startsWith('+OK') || l.startsWith('-ERR');
-        const ok = (l: string) => l.startsWith('+OK');
-        const multi = (l: string) => l === '.' || l.startsWith('-ERR');
-        const multiOk = (l: string) => l === '.';
-        await timed('pop3', c, undefined, status, ok);
-        await timed('pop3', c, `USER ${name(i)}`, status, ok);
-        await timed('pop3', c, `PASS ${password(i)}`, status, ok);
-        const stat = await timed('pop3', c, 'STAT', status, ok);
-        const count = Number(stat[0].split(' ')[1]);
-        await timed('pop3', c, 'UIDL', (l) => multi(l), multiOk);
-        for (let k = Math.max(1, count - 2); k <= count; k++) await timed('pop3', c, `RETR ${k}`, multi, multiOk);
-        await timed('pop3', c, 'QUIT', status, ok);
-      } catch (err) {
-        error('pop3', String(err));
-      } finally {
-        c?.end();
+  /** SMTP bursts: AUTH, three messages to random classmates, QUIT; every ~30 s. */
+  function smtpStudent(i: number): Promise<void> {
+    return visits('smtp', ports.smtp, i, 30_000, async (c) => {
+      const reply = (code: string) => (l: string) => /^\d{3} /.test(l) && l.startsWith(code);
+      const last = (l: string) => /^\d{3} /.test(l);
+      await timed('smtp', c, undefined, last, reply('220'));
+      await timed('smtp', c, 'EHLO student', last, reply('250'));
+      const plain = Buffer.from(`\0${name(i)}\0${password(i)}`).toString('base64');
+      await timed('smtp', c, `AUTH PLAIN ${plain}`, last, reply('235'));
+      for (let m = 0; m < 3; m++) {
+        const to = name(Math.floor(Math.random() * STUDENTS));
+        const tag = `${name(i)}-${++seq}-${Date.now()}`;
+        await timed('smtp', c, `MAIL FROM:<${name(i)}@lab.test>`, last, reply('250'));
+        await timed('smtp', c, `RCPT TO:<${to}@lab.test>`, last, reply('250'));
+        await timed('smtp', c, 'DATA', last, reply('354'));
+        const body = `From: ${name(i)}@lab.test\r\nTo: ${to}@lab.test\r\nSubject: soak ${tag}\r\nMessage-ID: <${tag}@soak.lab.test>\r\n\r\n${'The quick brown fox. '.repeat(40)}\r\n.`;
+        await timed('smtp', c, body, last, reply('250'));
+        acknowledged.push({ tag, to });
       }
-      await pause(jitter(45_000));
-    }
+      await timed('smtp', c, 'QUIT', last, reply('221'));
+    });
+  }
+
+  /** A POP3 download every ~45 s: STAT, UIDL, RETR of up to three messages, QUIT (nothing deleted). */
+  function pop3Student(i: number): Promise<void> {
+    return visits('pop3', ports.pop3, i, 45_000, async (c) => {
+      const status = (l: string) => l.startsWith('+OK') || l.startsWith('-ERR');
+      const ok = (l: string) => l.startsWith('+OK');
+      const multi = (l: string) => l === '.' || l.startsWith('-ERR');
+      const multiOk = (l: string) => l === '.';
+      await timed('pop3', c, undefined, status, ok);
+      await timed('pop3', c, `USER ${name(i)}`, status, ok);
+      await timed('pop3', c, `PASS ${password(i)}`, status, ok);
+      const stat = await timed('pop3', c, 'STAT', status, ok);
+      const count = Number(stat[0].split(' ')[1]);
+      await timed('pop3', c, 'UIDL', (l) => multi(l), multiOk);
+      for (let k = Math.max(1, count - 2); k <= count; k++) await timed('pop3', c, `RETR ${k}`, multi, multiOk);
+      await timed('pop3', c, 'QUIT', status, ok);
+    });
   }
 
   /** A page load on a new connection (HTTP every ~10 s, HTTPS every ~20 s with the CA verified). */
@@ -281,7 +271,7 @@ async function main(): Promise<void> {
             host: '127.0.0.1',
             port: secure ? ports.https : ports.http,
             path: '/',
-            localAddress: addressOf(i),
+            localAddress: studentAddress(i),
             agent: false,
             timeout: TIMEOUT_MS,
           };
@@ -327,14 +317,24 @@ async function main(): Promise<void> {
   for (let i = 0; i < STUDENTS; i++) {
     work.push(imapStudent(i), smtpStudent(i), pop3Student(i), webStudent(i, false), webStudent(i, true));
     if (netns) dhcpStudent(i, netns);
-    await sleep(20); // the class arrives over a couple of seconds
+    await sleep(20); // the load's shape, not a wait for a state: the class arrives over a couple of seconds
   }
   await Promise.all(work);
   clearInterval(sampler);
   rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]);
   // Laptops switched off: no RELEASE (SIGKILL), so every lease must still be in the journal.
+  // `ip netns exec` execs udhcpc, so the pid is the client's: its exit is the event to wait for.
   for (const c of dhcpClients) c.proc.kill('SIGKILL');
-  await Promise.all(dhcpClients.map((c) => Promise.race([c.exited, sleep(5000)])));
+  // A deadline, not a wait: a client still running after it is an error, not a silent continue.
+  await Promise.all(
+    dhcpClients.map((c) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`udhcpc on ${c.link.name} (pid ${c.proc.pid}) did not exit within 5 s of SIGKILL`)), 5000);
+      });
+      return Promise.race([c.exited, deadline]).finally(() => clearTimeout(timer));
+    }),
+  );
 
   // Every acknowledged message (its Message-ID) must be in its recipient's Maildir (new/ or cur/).
   const tagsByUser = new Map<string, Set<string>>();
@@ -361,19 +361,22 @@ async function main(): Promise<void> {
   const dhcpReport = netns ? checkDhcp(dhcpClients, join(lab.dataDir, 'dhcp', 'leases.journal')) : undefined;
   lab.cleanup();
 
-  const pct = (xs: number[], q: number): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  };
   console.log(`\nprotocol  operations  errors   p50 ms   p99 ms   max ms   p99 ms after the ${WARMUP_S} s warm-up`);
   for (const [p, s] of Object.entries(stats)) {
-    const cols = [pct(s.latencies, 0.5).toFixed(1), pct(s.latencies, 0.99).toFixed(1), Math.max(0, ...s.latencies).toFixed(0), pct(s.steady, 0.99).toFixed(1)];
+    const cols = [
+      percentile(s.latencies, 0.5).toFixed(1),
+      percentile(s.latencies, 0.99).toFixed(1),
+      Math.max(0, ...s.latencies).toFixed(0),
+      percentile(s.steady, 0.99).toFixed(1),
+    ];
     console.log(`${p.padEnd(8)}  ${String(s.ops).padStart(10)}  ${String(s.errors).padStart(6)}  ${cols.map((c) => c.padStart(7)).join('  ')}`);
     for (const e of s.firstErrors) console.log(`          ${e}`);
   }
   console.log('\ncommand            count   p50 ms   p99 ms');
   for (const [k, v] of [...perCommand].sort())
-    console.log(`${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${pct(v, 0.5).toFixed(1).padStart(7)}  ${pct(v, 0.99).toFixed(1).padStart(7)}`);
+    console.log(
+      `${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${percentile(v, 0.5).toFixed(1).padStart(7)}  ${percentile(v, 0.99).toFixed(1).padStart(7)}`,
+    );
   const after = rss.filter(([t]) => t >= WARMUP_S);
   let slope = 0;
   if (after.length >= 2) {

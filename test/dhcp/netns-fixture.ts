@@ -275,6 +275,14 @@ export class NetnsFixture {
   }
 }
 
+/**
+ * The `services.dhcp` section for a lab LAN `prefix` (like "10.61.0") served on `bridge`: the /24,
+ * the pool `${prefix}.first` to `${prefix}.last`, the router at .1, and `more` (lease, probe, DNS...).
+ */
+export function lanDhcp<T extends object>(bridge: string, prefix: string, [first, last]: [number, number], more: T) {
+  return { interface: bridge, subnet: `${prefix}.0/24`, range: [`${prefix}.${first}`, `${prefix}.${last}`], router: `${prefix}.1`, ...more };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

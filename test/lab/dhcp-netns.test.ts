@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { isRoot, NetnsFixture } from '../dhcp/netns-fixture.js';
+import { isRoot, lanDhcp, NetnsFixture } from '../dhcp/netns-fixture.js';
 import { udhcpcOnce } from '../dhcp/clients.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { browserLogin } from './browser-login.js';
@@ -58,15 +58,7 @@ rootTest('a DHCP client in a network namespace produces the DORA ladder and a le
         instructors: ['teach'],
         services: {
           http: { port: 80 },
-          dhcp: {
-            interface: fx.bridge,
-            probeMs: 500,
-            subnet: `${PREFIX}.0/24`,
-            range: [`${PREFIX}.100`, `${PREFIX}.120`],
-            router: `${PREFIX}.1`,
-            dns: [`${PREFIX}.53`],
-            leaseSeconds: 600,
-          },
+          dhcp: lanDhcp(fx.bridge, PREFIX, [100, 120], { probeMs: 500, dns: [`${PREFIX}.53`], leaseSeconds: 600 }),
         },
       }),
     );

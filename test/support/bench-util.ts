@@ -22,6 +22,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The `q` quantile (0..1) by the nearest-rank method (0 for none): p50, p99 of latencies. */
+export function percentile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+}
+
 /** The value after `--name` on the command line, or `def`. */
 export function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -30,9 +30,10 @@ export class LineClient {
     for (const f of w) f();
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<LineClient> {
+  /** `localAddress`: the address to connect from (a student's own 127.0.x.y in the soak benches). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<LineClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host }, () => resolve(new LineClient(s)));
+      const s = net.connect({ port, host, localAddress }, () => resolve(new LineClient(s)));
       s.once('error', reject);
     });
   }

@@ -7,16 +7,17 @@
 // Ownership (issue 14): reading stays open, but PUT and DELETE need HTTP Basic (RFC 7617) with a lab
 // login, checked off the event loop through the shared login throttle (core/throttle.ts). A file
 // belongs to whoever created it: another student gets 403, an instructor may replace or delete any
-// file. Owners (and sizes) are kept in `.owners.json` (written atomically before the file is renamed
-// into place); each user's files and octets are capped (uploadMaxFilesPerUser, uploadMaxBytesPerUser).
+// file. Owners are kept in `.owners.json` (written atomically before a new owner's file is renamed
+// into place; sizes are read with stat at start and kept in memory); each user's files and octets are
+// capped (uploadMaxFilesPerUser, uploadMaxBytesPerUser).
 // A file with no owner (uploaded before logins were needed) may only be changed by an instructor.
 import { open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Accounts } from '../../auth.js';
 import type { EventBus } from '../../events.js';
 import { fsyncDir, isNoSpace, writeAll, writeFileDurable } from '../../mail-store/fs-util.js';
-import { basicCredentials } from '../../packet/capture-routes.js';
 import { isThrottled } from '../../throttle.js';
+import { basicCredentials } from '../basic-auth.js';
 import type { HttpExchange } from '../exchange.js';
 import { FileArea } from '../file-area.js';
 import { escapeHtml } from '../response.js';
@@ -58,7 +59,7 @@ interface Owned {
 
 export class UploadArea {
   readonly files: FileArea;
-  /** name -> owner and size (`.owners.json`). */
+  /** name -> owner (`.owners.json`) and size (stat at start, then each PUT). */
   private readonly owners = new Map<string, Owned>();
   /** PUT commits and DELETEs, one at a time (the caps and `.owners.json` stay consistent). */
   private lock: Promise<unknown> = Promise.resolve();
@@ -293,11 +294,13 @@ export class UploadArea {
           return;
         }
         // The owner is recorded first: a crash before the rename leaves an entry whose file is
-        // missing (dropped at the next start), never a file with the wrong owner.
+        // missing (dropped at the next start), never a file with the wrong owner. The file holds
+        // owners only (sizes come from stat at start): a replacement that keeps the owner leaves it as it is.
         const previous = this.owners.get(name);
-        this.owners.set(name, { owner: previous !== undefined && this.isInstructor(user) ? previous.owner : user, size: body.size });
+        const owner = previous !== undefined && this.isInstructor(user) ? previous.owner : user;
+        this.owners.set(name, { owner, size: body.size });
         try {
-          await this.saveOwners();
+          if (previous?.owner !== owner) await this.saveOwners();
           await rename(tmp, file);
           await fsyncDir(dir);
         } catch (err) {
