@@ -35,6 +35,11 @@ export class SelectedMailbox {
   private reportedExists: number;
   /** RFC 7162 HIGHESTMODSEQ as far as this session applied the folder's changes. */
   highestModseq: number;
+  /**
+   * Bumped whenever a message enters the view, leaves it or is replaced (a flag change): the live
+   * search contexts skip their check when it has not moved since the last one.
+   */
+  version = 0;
 
   private constructor(
     readonly folder: ImapFolder,
@@ -131,6 +136,7 @@ export class SelectedMailbox {
         this.own();
         this.messages.splice(seq - 1, 1);
         this.uids.splice(seq - 1, 1);
+        this.version++;
         each(uid, seq);
       }
       return;
@@ -148,6 +154,7 @@ export class SelectedMailbox {
         kept++;
       }
     }
+    if (kept < this.uids.length) this.version++;
     this.uids.length = kept;
     this.messages.length = kept;
   }
@@ -158,6 +165,7 @@ export class SelectedMailbox {
     if (seq > 0 && this.messages[seq - 1] !== m) {
       this.own();
       this.messages[seq - 1] = m;
+      this.version++;
     }
     return seq;
   }
@@ -227,6 +235,7 @@ export class SelectedMailbox {
               this.own();
               this.messages.push(latest.get(m.uid) ?? m);
               this.uids.push(m.uid);
+              this.version++;
               grew = true;
             }
           }
