@@ -113,6 +113,8 @@ export interface ImapStore {
   ensureUser(user: string): Promise<void>;
   folder(user: string, name: string): Promise<ImapFolder>;
   list(user: string): Promise<FolderEntry[]>;
+  /** One existing folder's LIST attributes (what `list` gives for it, but without listing every folder). */
+  attributes(user: string, name: string): Promise<Pick<FolderEntry, 'specialUse' | 'hasChildren'>>;
   create(user: string, name: string): Promise<void>;
   delete(user: string, name: string): Promise<void>;
   rename(user: string, from: string, to: string): Promise<void>;

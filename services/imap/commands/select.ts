@@ -53,9 +53,9 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
 
 /** RFC 9051 section 6.3.2: the selected mailbox's LIST response, with accurate attributes. */
 async function listLine(s: ImapSession, name: string): Promise<string> {
-  const entry = (await s.store.list(s.requireUser())).find((f) => f.name === name);
-  const attrs = [entry?.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
-  if (entry?.specialUse) attrs.push(entry.specialUse);
+  const entry = await s.store.attributes(s.requireUser(), name);
+  const attrs = [entry.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
+  if (entry.specialUse) attrs.push(entry.specialUse);
   return `* LIST (${attrs.join(' ')}) ${str(s.store.delimiter)} ${s.mailboxOut(name)}`;
 }
 
