@@ -16,9 +16,9 @@ import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
 import { sequenceSet } from './args.js';
 import { isSavedRef, savedIndexes } from './searchres.js';
-import { normalise, seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
+import { formatRanges, normalise, seqNumbers, toRanges, uidIndexes, type SequenceSet } from '../sequence-set.js';
 import type { Token } from '../command-parser.js';
-import { formatRanges, missingUidRanges, parseFetchModifiers } from '../condstore.js';
+import { missingUidRanges, parseFetchModifiers } from '../condstore.js';
 
 /** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
 export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
@@ -254,13 +254,7 @@ export function vanishedSince(view: SelectedMailbox, modseq: number, ranges: Rea
     // A UID this view still shows is reported when its expunge is (VANISHED without EARLIER).
     if (uid >= clipped[r][0] && view.seqOf(uid) === 0) out.push(uid);
   }
-  const merged: Array<[number, number]> = [];
-  for (const uid of out) {
-    const last = merged[merged.length - 1];
-    if (last && last[1] + 1 === uid) last[1] = uid;
-    else merged.push([uid, uid]);
-  }
-  return merged;
+  return toRanges(out);
 }
 
 export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {

@@ -3,10 +3,10 @@ import { AUTHED, SELECTED, type ImapCommand, type ImapCommandContext } from '../
 import type { ImapSession } from '../imap-session.js';
 import { SelectedMailbox, SYSTEM_FLAGS } from '../selected-mailbox.js';
 import type { ImapFolder } from '../store-port.js';
-import { formatRanges, parseSelectParams, type QresyncParams } from '../condstore.js';
+import { parseSelectParams, type QresyncParams } from '../condstore.js';
 import { bad } from '../imap-errors.js';
 import { str } from '../imap-writer.js';
-import { normalise, uidIndexes } from '../sequence-set.js';
+import { formatRanges, normalise, uidIndexes } from '../sequence-set.js';
 import { mailbox, storeFailure } from './args.js';
 import { vanishedSince, writeFetchResponses } from './fetch.js';
 
