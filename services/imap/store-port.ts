@@ -50,6 +50,8 @@ export interface FolderCounts {
   messages: number;
   recent: number;
   unseen: number;
+  /** Messages flagged \Deleted. */
+  deleted: number;
   size: number;
   uidNext: number;
   uidValidity: number;

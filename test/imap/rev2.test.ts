@@ -200,7 +200,7 @@ test("after ENABLE IMAP4rev2: another session's changes arrive without RECENT an
   );
 });
 
-test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9051 6.3.9.8), STATUS DELETED counts \\Deleted', async (t) => {
+test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9051 6.3.9.8), STATUS DELETED counts \\Deleted, selected or not', async (t) => {
   const { open } = await imapLab(3);
   const c = open();
   await login(c);
@@ -235,6 +235,11 @@ test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9
     C: i STATUS Sent (DELETED)
     S: * STATUS Sent (DELETED 0)
     S: i OK STATUS completed
+    C: j UNSELECT
+    S: j OK UNSELECT completed
+    C: k STATUS INBOX (DELETED)
+    S: * STATUS INBOX (DELETED 2)
+    S: k OK STATUS completed
     `,
   );
 });
