@@ -4,7 +4,7 @@
 import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import { bodyStructure } from '../body-structure.js';
 import { envelope } from '../envelope.js';
-import { extractSection } from '../fetch-body-section.js';
+import { partialOf, sectionOf } from '../fetch-body-section.js';
 import { renderBinary } from '../fetch-binary.js';
 import { parseFetchItems, type FetchItem } from '../fetch-items.js';
 import { bad } from '../imap-errors.js';
@@ -157,13 +157,11 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
     case 'SECTION': {
       if (item.binary) return renderBinary(item, f.raw, () => f.mime(), out);
       // BODY[] is the whole message: no MIME parse needed.
-      const whole = item.section.path.length === 0 && item.section.specifier === '';
-      let data = (whole ? f.raw : extractSection(f.raw, f.mime(), item.section)) ?? Buffer.alloc(0);
+      let data = sectionOf(f.raw, () => f.mime(), item.section) ?? Buffer.alloc(0);
       let origin = '';
       if (item.partial) {
-        const { offset, length } = item.partial;
-        data = offset >= data.length ? Buffer.alloc(0) : data.subarray(offset, offset + length);
-        origin = `<${offset}>`;
+        data = partialOf(data, item.partial.offset, item.partial.length);
+        origin = `<${item.partial.offset}>`;
       }
       out.push(`BODY[${item.section.text}]${origin} `, ...literal(data));
       return;
