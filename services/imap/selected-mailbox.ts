@@ -179,9 +179,10 @@ export class SelectedMailbox {
    * 7.4.1; RFC 9051 the same): a flag change of a message that arrived since the last EXISTS is
    * preceded by the new EXISTS, and a message that arrived and vanished again before the client was
    * told of it is dropped without an EXPUNGE. Keywords another session defined come first, as an
-   * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them.
+   * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them. With
+   * `vanished` expunges go out as VANISHED (QRESYNC); with `recent` false no RECENT is sent.
    */
-  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string, vanished = false): string[] {
+  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string, vanished = false, recent = true): string[] {
     const out: string[] = [];
     // QRESYNC (RFC 7162 section 3.2.10.2): expunges go out as VANISHED UID sets, one line per change.
     const gone: number[] = [];
@@ -194,7 +195,8 @@ export class SelectedMailbox {
     const announce = (): void => {
       if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
       out.push(`* ${this.messages.length} EXISTS`);
-      if (grew) out.push(`* ${this.recentInView()} RECENT`);
+      // RFC 9051 appendix E item 12: no RECENT responses to an IMAP4rev2 session (`recent` false).
+      if (grew && recent) out.push(`* ${this.recentInView()} RECENT`);
       this.reportedExists = this.messages.length;
       grew = false;
     };
