@@ -165,8 +165,3 @@ export function missingUidRanges(ranges: ReadonlyArray<readonly [number, number]
   }
   return out;
 }
-
-/** Ranges as set text: 1:3,7,9:10. */
-export function formatRanges(ranges: ReadonlyArray<readonly [number, number]>): string {
-  return ranges.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',');
-}

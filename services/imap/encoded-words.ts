@@ -25,18 +25,4 @@ export function decodeWords(value: string): string {
     });
 }
 
-/** Decodes a body's transfer encoding (for SEARCH BODY/TEXT). */
-export function decodeTransfer(body: Buffer, encoding: string | undefined): Buffer {
-  const enc = encoding?.trim().toLowerCase();
-  if (enc === 'base64') return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-  if (enc === 'quoted-printable') {
-    const s = body
-      .toString('latin1')
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16)));
-    return Buffer.from(s, 'latin1');
-  }
-  return body;
-}
-
 export { decodeCharset };

@@ -4,7 +4,7 @@
 // octets goes out as a literal8 (~{n}); an encoding we cannot decode fails the command with
 // NO [UNKNOWN-CTE]. A part's decoded octets are kept for the rest of the FETCH of that message (one
 // decode for BINARY.SIZE and BINARY together), in a WeakMap dropped with the parsed MIME tree.
-import { resolvePart } from './fetch-body-section.js';
+import { partialOf, resolvePart } from './fetch-body-section.js';
 import type { FetchItem } from './fetch-items.js';
 import { no } from './imap-errors.js';
 import { headerValue, type MimePart } from './mime.js';
@@ -38,9 +38,8 @@ export function renderBinary(item: Extract<FetchItem, { k: 'SECTION' }>, raw: Bu
   }
   let origin = '';
   if (item.partial) {
-    const { offset, length } = item.partial;
-    data = offset >= data.length ? Buffer.alloc(0) : data.subarray(offset, offset + length);
-    origin = `<${offset}>`;
+    data = partialOf(data, item.partial.offset, item.partial.length);
+    origin = `<${item.partial.offset}>`;
   }
   // RFC 3516 section 4.2: literal8 when the data holds NUL (a plain literal cannot carry it).
   out.push(`BINARY[${text}]${origin} ${data.includes(0) ? '~' : ''}{${data.length}}\r\n`, data);

@@ -83,6 +83,24 @@ export function rawFields(buf: Buffer, start: number, end: number): Array<[strin
   return out;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A section of `raw`, or undefined when the part does not exist. BODY[] (no part, no specifier) is
+ * the whole message: `mime` (the parse) is called only for the others.
+ */
+export function sectionOf(raw: Buffer, mime: () => MimePart, spec: SectionSpec): Buffer | undefined {
+  return spec.path.length === 0 && spec.specifier === '' ? raw : extractSection(raw, mime(), spec);
+}
+
+/**
+ * A partial (FETCH "<offset.length>", RFC 3501 section 6.4.5; IMAP URL ";PARTIAL=", RFC 5092): the
+ * octets from `offset`, at most `length` of them (without a length, all the rest); none past the end.
+ */
+export function partialOf(data: Buffer, offset: number, length?: number): Buffer {
+  return offset >= data.length ? EMPTY : data.subarray(offset, length === undefined ? undefined : offset + length);
+}
+
 /** The octets of a section, or undefined when the part does not exist. */
 export function extractSection(buf: Buffer, root: MimePart, spec: SectionSpec): Buffer | undefined {
   if (spec.path.length === 0 && spec.specifier === '') return buf.subarray(root.start, root.end);

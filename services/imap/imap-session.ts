@@ -47,8 +47,6 @@ export interface ImapShared {
   interceptor?: Interceptor;
 }
 
-const RECENT_LINE = /^\* \d+ RECENT$/;
-
 /** One parsed command; the line for events is cut from the octets only when somebody looks. */
 class ImapParsed implements ParsedCommand {
   constructor(
@@ -161,7 +159,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('SEARCHRES');
     // RFC 7162 (condstore.ts): mod-sequences, and quick resynchronisation after ENABLE QRESYNC.
     caps.push('CONDSTORE', 'QRESYNC');
-    // RFC 6855: UTF-8 quoted strings and mailbox names after ENABLE UTF8=ACCEPT (utf8-names.ts).
+    // RFC 6855: UTF-8 quoted strings and mailbox names after ENABLE UTF8=ACCEPT (utf8.ts).
     caps.push('UTF8=ACCEPT');
     return caps.join(' ');
   }
@@ -378,9 +376,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       if (view && contexts) this.sendContextUpdates(contexts.updates(view), []);
       return;
     }
-    const flushed = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync);
     // RFC 9051 appendix E item 12: no RECENT responses once IMAP4rev2 is enabled.
-    const lines = this.rev2 ? flushed.filter((l) => !RECENT_LINE.test(l)) : flushed;
+    const lines = view.flush(allowExpunge, (m) => this.changeItems(m), this.qresync, !this.rev2);
     if (contexts) this.sendContextUpdates(contexts.updates(view), lines);
     else if (lines.length > 0) this.sendLines(lines);
     if (view.gone) {

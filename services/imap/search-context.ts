@@ -4,8 +4,9 @@
 // (position set)`, until CANCELUPDATE "t". A session holds at most IMAP_LIMITS.maxSearchContexts; past that the search answers
 // as usual with `* NO [NOUPDATE "t"]`.
 //
-// After each command (and each IDLE push) only the messages whose mod-sequence grew since the last
-// check (new ones, changed flags) are evaluated again, with the message text read synchronously
+// After each command (and each IDLE push) a context whose view did not change since its last check
+// (SelectedMailbox.version) costs nothing; otherwise only the messages whose mod-sequence grew since
+// the last check (new ones, changed flags) are evaluated again, with the message text read synchronously
 // (the store's page-cache read) when a key needs it; expunged messages leave the result. REMOVEFROM
 // goes out before the untagged responses that change sequence numbers (the EXPUNGEs), numbered as
 // the client still knows the messages; ADDTO after them (after the EXISTS that introduces a message).
@@ -37,6 +38,8 @@ interface Context extends SearchContextSpec {
    * messages expunged since (the session's own EXPUNGE removes them before the check runs).
    */
   knownUids: readonly number[];
+  /** The view's version at the last check: while it stays, no message entered, left or changed. */
+  checkedVersion: number;
 }
 
 const INDEXED = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
@@ -84,7 +87,7 @@ export class SearchContexts {
     if (live.length >= IMAP_LIMITS.maxSearchContexts) return false;
     let seen = 0;
     for (const m of view.messages) if (m.modseq > seen) seen = m.modseq;
-    live.push({ ...spec, result: [...spec.result], view, seenModseq: seen, knownUids: view.uids.slice() });
+    live.push({ ...spec, result: [...spec.result], view, seenModseq: seen, knownUids: view.uids.slice(), checkedVersion: view.version });
     this.contexts = live;
     return true;
   }
@@ -125,6 +128,9 @@ export class SearchContexts {
     const msgs = view.messages;
     const scope = { maxSeq: view.exists, maxUid: view.uids[view.uids.length - 1] ?? 0 };
     for (const c of this.live(view)) {
+      // Nothing entered, left or changed since the last check: nothing to evaluate or report.
+      if (c.checkedVersion === view.version) continue;
+      c.checkedVersion = view.version;
       const known = c.knownUids;
       const matchers = new Map<string, OctetMatcher>();
       const inResult = new Set(c.result);

@@ -3,7 +3,8 @@
 // field the index does not hold) are evaluated only when the cheap keys did not already decide.
 import { parseImapDate, rfc5322Day } from '../../core/mail-format/dates.js';
 import type { Token } from './command-parser.js';
-import { decodeTransfer, decodeWords } from './encoded-words.js';
+import { decodeWords } from './encoded-words.js';
+import { decodeTransfer } from './transfer-decode.js';
 import { parseAddressList } from './envelope.js';
 import { bad } from './imap-errors.js';
 import { findBodyStart, headerValue, parseHeaderFields, parseMime, type MimePart } from './mime.js';
@@ -326,7 +327,9 @@ function bodyMatches(text: MessageText, m: OctetMatcher, includeHeaders: boolean
     if (p.parts) return p.parts.some(walk);
     if (p.message) return walk(p.message);
     const enc = headerValue(p, 'content-transfer-encoding');
-    const decoded = decodeTransfer(raw.subarray(p.bodyStart, p.end), enc);
+    const body = raw.subarray(p.bodyStart, p.end);
+    // An encoding we cannot decode is searched as it is.
+    const decoded = decodeTransfer(body, enc) ?? body;
     const charset = p.contentType.params.find(([k]) => k === 'charset')?.[1] ?? 'utf-8';
     let s: string;
     try {

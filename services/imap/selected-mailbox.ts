@@ -35,6 +35,11 @@ export class SelectedMailbox {
   private reportedExists: number;
   /** RFC 7162 HIGHESTMODSEQ as far as this session applied the folder's changes. */
   highestModseq: number;
+  /**
+   * Bumped whenever a message enters the view, leaves it or is replaced (a flag change): the live
+   * search contexts skip their check when it has not moved since the last one.
+   */
+  version = 0;
 
   private constructor(
     readonly folder: ImapFolder,
@@ -131,6 +136,7 @@ export class SelectedMailbox {
         this.own();
         this.messages.splice(seq - 1, 1);
         this.uids.splice(seq - 1, 1);
+        this.version++;
         each(uid, seq);
       }
       return;
@@ -148,6 +154,7 @@ export class SelectedMailbox {
         kept++;
       }
     }
+    if (kept < this.uids.length) this.version++;
     this.uids.length = kept;
     this.messages.length = kept;
   }
@@ -158,6 +165,7 @@ export class SelectedMailbox {
     if (seq > 0 && this.messages[seq - 1] !== m) {
       this.own();
       this.messages[seq - 1] = m;
+      this.version++;
     }
     return seq;
   }
@@ -171,9 +179,10 @@ export class SelectedMailbox {
    * 7.4.1; RFC 9051 the same): a flag change of a message that arrived since the last EXISTS is
    * preceded by the new EXISTS, and a message that arrived and vanished again before the client was
    * told of it is dropped without an EXPUNGE. Keywords another session defined come first, as an
-   * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them.
+   * untagged FLAGS and PERMANENTFLAGS (section 7.2.6), before any FETCH that uses them. With
+   * `vanished` expunges go out as VANISHED (QRESYNC); with `recent` false no RECENT is sent.
    */
-  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string, vanished = false): string[] {
+  flush(allowExpunge: boolean, flagsFor: (m: StoredMessage, seq: number) => string, vanished = false, recent = true): string[] {
     const out: string[] = [];
     // QRESYNC (RFC 7162 section 3.2.10.2): expunges go out as VANISHED UID sets, one line per change.
     const gone: number[] = [];
@@ -186,7 +195,8 @@ export class SelectedMailbox {
     const announce = (): void => {
       if (grew && !this.readOnly) for (const u of this.folder.claimRecent()) this.recent.add(u);
       out.push(`* ${this.messages.length} EXISTS`);
-      if (grew) out.push(`* ${this.recentInView()} RECENT`);
+      // RFC 9051 appendix E item 12: no RECENT responses to an IMAP4rev2 session (`recent` false).
+      if (grew && recent) out.push(`* ${this.recentInView()} RECENT`);
       this.reportedExists = this.messages.length;
       grew = false;
     };
@@ -227,6 +237,7 @@ export class SelectedMailbox {
               this.own();
               this.messages.push(latest.get(m.uid) ?? m);
               this.uids.push(m.uid);
+              this.version++;
               grew = true;
             }
           }

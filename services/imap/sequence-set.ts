@@ -134,15 +134,23 @@ export function uidIndexes(set: SequenceSet, uids: ArrayLike<number>): number[] 
   return out;
 }
 
-/** Compact text form of ascending numbers: 1:3,7,9:10 (COPYUID, APPENDUID). */
-export function formatSet(nums: readonly number[]): string {
-  const parts: string[] = [];
-  let i = 0;
-  while (i < nums.length) {
-    let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
-    parts.push(j === i ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
-    i = j + 1;
+/** Runs of consecutive ascending numbers, order kept: [1, 2, 3, 7, 9, 10] is [1,3], [7,7], [9,10]. */
+export function toRanges(nums: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const n of nums) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] + 1 === n) last[1] = n;
+    else out.push([n, n]);
   }
-  return parts.join(',');
+  return out;
+}
+
+/** Ranges as set text: 1:3,7,9:10 (VANISHED (EARLIER) keeps ranges too wide to expand). */
+export function formatRanges(ranges: ReadonlyArray<readonly [number, number]>): string {
+  return ranges.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',');
+}
+
+/** Compact text form of numbers: 1:3,7,9:10 (COPYUID, APPENDUID, ESEARCH ALL, VANISHED). */
+export function formatSet(nums: readonly number[]): string {
+  return formatRanges(toRanges(nums));
 }

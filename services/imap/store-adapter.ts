@@ -2,10 +2,13 @@
 // through MailStore (its per-folder lock); the live view (snapshot, watch, \Recent, file paths) uses
 // the loaded Folder directly because those calls are synchronous and must happen together.
 import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
-import { FOLDER_DELIMITER, MailStoreError, type MailStore } from '../../core/mail-store/index.js';
+import { join } from 'node:path';
+import { checkFolderName, DEFAULT_FOLDERS, FOLDER_DELIMITER, MailStoreError, type MailStore } from '../../core/mail-store/index.js';
 import type { FolderChangeEvent, FolderCounts, FolderEntry, FolderSnapshotView, ImapFolder, ImapStore, QuotaUsage, StoredMessage } from './store-port.js';
 
 type LoadedFolder = Awaited<ReturnType<MailStore['openFolder']>>;
+
+const SPECIAL_USE = new Map<string, string>(DEFAULT_FOLDERS);
 
 /**
  * One cached snapshot per loaded folder, dropped on any change: sessions that select an unchanged
@@ -142,6 +145,33 @@ export class MailStoreAdapter implements ImapStore {
   async list(user: string): Promise<FolderEntry[]> {
     // INBOX counts as subscribed: clients that show only subscribed folders must still show it.
     return (await this.store.listFolders(user)).map((f) => (f.name === 'INBOX' && !f.subscribed ? { ...f, subscribed: true } : f));
+  }
+  /**
+   * What listFolders says of one folder, found the way it finds it: special use from the default
+   * folders, and a child is a Maildir++ directory ".<name>.<rest>" (core/mail-store README, Layout)
+   * with a valid name and a cur/ directory. One readdir of the user's Maildir instead of listFolders'
+   * stat of every folder and read of the subscriptions (IMAP4rev2 SELECT's LIST line).
+   */
+  async attributes(user: string, name: string): Promise<Pick<FolderEntry, 'specialUse' | 'hasChildren'>> {
+    const prefix = FOLDER_DELIMITER + name + FOLDER_DELIMITER;
+    const dir = this.store.userPath(user);
+    let hasChildren = false;
+    const entries = await fsp.readdir(dir).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    });
+    for (const entry of entries) {
+      if (entry.length <= prefix.length || !entry.startsWith(prefix)) continue;
+      try {
+        checkFolderName(entry.slice(1));
+        hasChildren = (await fsp.stat(join(dir, entry, 'cur'))).isDirectory();
+      } catch {
+        continue;
+      }
+      if (hasChildren) break;
+    }
+    const specialUse = SPECIAL_USE.get(name);
+    return specialUse ? { specialUse, hasChildren } : { hasChildren };
   }
   create(user: string, name: string): Promise<void> {
     return this.store.createFolder(user, name);

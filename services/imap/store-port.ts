@@ -50,6 +50,8 @@ export interface FolderCounts {
   messages: number;
   recent: number;
   unseen: number;
+  /** Messages flagged \Deleted. */
+  deleted: number;
   size: number;
   uidNext: number;
   uidValidity: number;
@@ -113,6 +115,8 @@ export interface ImapStore {
   ensureUser(user: string): Promise<void>;
   folder(user: string, name: string): Promise<ImapFolder>;
   list(user: string): Promise<FolderEntry[]>;
+  /** One existing folder's LIST attributes (what `list` gives for it, but without listing every folder). */
+  attributes(user: string, name: string): Promise<Pick<FolderEntry, 'specialUse' | 'hasChildren'>>;
   create(user: string, name: string): Promise<void>;
   delete(user: string, name: string): Promise<void>;
   rename(user: string, from: string, to: string): Promise<void>;

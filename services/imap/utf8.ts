@@ -2,23 +2,15 @@
 // UTF-8 in quoted strings; octets with the high bit set that are not well-formed UTF-8 (RFC 3629
 // section 4: no overlong forms, no surrogates, nothing above U+10FFFF) are refused with BAD, and
 // mailbox names must be Net-Unicode without control or separator characters (RFC 6855 section 3).
+import { isUtf8 } from 'node:buffer';
 import type { Token } from './command-parser.js';
 import { bad } from './imap-errors.js';
 
-const strict = new TextDecoder('utf-8', { fatal: true });
-
-/** Whether `buf` is well-formed UTF-8 (plain ASCII is). */
-export function isValidUtf8(buf: Uint8Array): boolean {
-  let high = false;
-  for (let i = 0; i < buf.length; i++) if (buf[i] >= 0x80) high = true;
-  if (!high) return true;
-  try {
-    strict.decode(buf);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/**
+ * Whether `buf` is well-formed UTF-8 (plain ASCII and empty are): Node's own validator
+ * (buffer.isUtf8), which refuses what RFC 3629 refuses, without decoding into a string.
+ */
+export const isValidUtf8: (buf: Uint8Array) => boolean = isUtf8;
 
 /**
  * Every string in `tokens` (lists walked to the parser's bounded depth) is well-formed UTF-8. Atoms

@@ -5,7 +5,6 @@ import test from 'ava';
 import fc from 'fast-check';
 import { parseCommand, type Token } from '../../services/imap/command-parser.js';
 import {
-  formatRanges,
   MAX_MODSEQ,
   MAX_QRESYNC_RANGES,
   missingUidRanges,
@@ -15,7 +14,7 @@ import {
   parseStoreModifiers,
 } from '../../services/imap/condstore.js';
 import { ImapError } from '../../services/imap/imap-errors.js';
-import { formatSet, parseSequenceSet } from '../../services/imap/sequence-set.js';
+import { formatRanges, formatSet, parseSequenceSet } from '../../services/imap/sequence-set.js';
 
 const atom = (v: string): Token => ({ t: 'atom', v });
 

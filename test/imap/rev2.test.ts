@@ -111,6 +111,51 @@ test('after ENABLE IMAP4rev2: SELECT has LIST and no RECENT/UNSEEN, reselect say
   );
 });
 
+test('after ENABLE IMAP4rev2: the LIST line of SELECT says \\HasChildren only when a folder lies below (not for a name that merely starts alike)', async (t) => {
+  const { open } = await imapLab(0);
+  const c = open();
+  await login(c);
+  await play(
+    t,
+    c,
+    `
+    C: e ENABLE IMAP4rev2
+    S: * ENABLED IMAP4rev2
+    S: e OK ENABLE completed
+    C: a CREATE Sentry
+    S: a OK CREATE completed
+    C: b EXAMINE Sent
+    S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+    S: * OK [PERMANENTFLAGS ()] Read-only mailbox
+    S: * 0 EXISTS
+    S: * LIST (\\HasNoChildren \\Sent) "." Sent
+    S~ \\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
+    S: * OK [UIDNEXT 1] Predicted next UID
+    S: b OK [READ-ONLY] EXAMINE completed
+    C: c CREATE Sent.2026
+    S: c OK CREATE completed
+    C: d EXAMINE Sent
+    S: * OK [CLOSED] Previous mailbox closed
+    S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+    S: * OK [PERMANENTFLAGS ()] Read-only mailbox
+    S: * 0 EXISTS
+    S: * LIST (\\HasChildren \\Sent) "." Sent
+    S~ \\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
+    S: * OK [UIDNEXT 1] Predicted next UID
+    S: d OK [READ-ONLY] EXAMINE completed
+    C: f EXAMINE Sent.2026
+    S: * OK [CLOSED] Previous mailbox closed
+    S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+    S: * OK [PERMANENTFLAGS ()] Read-only mailbox
+    S: * 0 EXISTS
+    S: * LIST (\\HasNoChildren) "." Sent.2026
+    S~ \\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
+    S: * OK [UIDNEXT 1] Predicted next UID
+    S: f OK [READ-ONLY] EXAMINE completed
+    `,
+  );
+});
+
 test("after ENABLE IMAP4rev2: another session's changes arrive without RECENT and every unsolicited FETCH carries UID (appendix E 12, 21)", async (t) => {
   const { open, store } = await imapLab(2);
   const c = open();
@@ -155,7 +200,7 @@ test("after ENABLE IMAP4rev2: another session's changes arrive without RECENT an
   );
 });
 
-test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9051 6.3.9.8), STATUS DELETED counts \\Deleted', async (t) => {
+test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9051 6.3.9.8), STATUS DELETED counts \\Deleted, selected or not', async (t) => {
   const { open } = await imapLab(3);
   const c = open();
   await login(c);
@@ -190,6 +235,11 @@ test('after ENABLE IMAP4rev2: LIST answers a missing parent \\NonExistent (RFC 9
     C: i STATUS Sent (DELETED)
     S: * STATUS Sent (DELETED 0)
     S: i OK STATUS completed
+    C: j UNSELECT
+    S: j OK UNSELECT completed
+    C: k STATUS INBOX (DELETED)
+    S: * STATUS INBOX (DELETED 2)
+    S: k OK STATUS completed
     `,
   );
 });

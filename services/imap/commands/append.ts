@@ -9,7 +9,7 @@ import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad, no } from '../imap-errors.js';
 import { encodeBinaryParts } from '../append-binary.js';
-import { extractSection, parseSection } from '../fetch-body-section.js';
+import { parseSection, partialOf, sectionOf } from '../fetch-body-section.js';
 import type { ImapSession } from '../imap-session.js';
 import { parseImapUrl } from '../imap-url.js';
 import { IMAP_LIMITS } from '../limits.js';
@@ -132,13 +132,9 @@ async function readUrl(s: ImapSession, url: string): Promise<Buffer> {
   } catch {
     throw badUrl(url, 'No such message');
   }
-  let data = spec.path.length === 0 && spec.specifier === '' ? raw : extractSection(raw, parseMime(raw), spec);
+  const data = sectionOf(raw, () => parseMime(raw), spec);
   if (!data) throw badUrl(url, 'No such section');
-  if (u.partial) {
-    const { offset, length } = u.partial;
-    data = offset >= data.length ? EMPTY : data.subarray(offset, length === undefined ? undefined : offset + length);
-  }
-  return data;
+  return u.partial ? partialOf(data, u.partial.offset, u.partial.length) : data;
 }
 
 /** The message a CATENATE builds, at most `limit` octets (NO [TOOBIG] past it). */

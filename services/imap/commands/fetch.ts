@@ -4,7 +4,7 @@
 import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-spec.js';
 import { bodyStructure } from '../body-structure.js';
 import { envelope } from '../envelope.js';
-import { extractSection } from '../fetch-body-section.js';
+import { partialOf, sectionOf } from '../fetch-body-section.js';
 import { renderBinary } from '../fetch-binary.js';
 import { parseFetchItems, type FetchItem } from '../fetch-items.js';
 import { bad } from '../imap-errors.js';
@@ -16,9 +16,9 @@ import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { StoredMessage } from '../store-port.js';
 import { sequenceSet } from './args.js';
 import { isSavedRef, savedIndexes } from './searchres.js';
-import { normalise, seqNumbers, uidIndexes, type SequenceSet } from '../sequence-set.js';
+import { formatRanges, normalise, seqNumbers, toRanges, uidIndexes, type SequenceSet } from '../sequence-set.js';
 import type { Token } from '../command-parser.js';
-import { formatRanges, missingUidRanges, parseFetchModifiers } from '../condstore.js';
+import { missingUidRanges, parseFetchModifiers } from '../condstore.js';
 
 /** Resolves a set to 0-based indexes into the view; BAD for sequence numbers past the end. */
 export function resolveSet(view: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
@@ -157,13 +157,11 @@ function renderItem(s: ImapSession, item: FetchItem, f: FetchedMessage, out: Arr
     case 'SECTION': {
       if (item.binary) return renderBinary(item, f.raw, () => f.mime(), out);
       // BODY[] is the whole message: no MIME parse needed.
-      const whole = item.section.path.length === 0 && item.section.specifier === '';
-      let data = (whole ? f.raw : extractSection(f.raw, f.mime(), item.section)) ?? Buffer.alloc(0);
+      let data = sectionOf(f.raw, () => f.mime(), item.section) ?? Buffer.alloc(0);
       let origin = '';
       if (item.partial) {
-        const { offset, length } = item.partial;
-        data = offset >= data.length ? Buffer.alloc(0) : data.subarray(offset, offset + length);
-        origin = `<${offset}>`;
+        data = partialOf(data, item.partial.offset, item.partial.length);
+        origin = `<${item.partial.offset}>`;
       }
       out.push(`BODY[${item.section.text}]${origin} `, ...literal(data));
       return;
@@ -254,13 +252,7 @@ export function vanishedSince(view: SelectedMailbox, modseq: number, ranges: Rea
     // A UID this view still shows is reported when its expunge is (VANISHED without EARLIER).
     if (uid >= clipped[r][0] && view.seqOf(uid) === 0) out.push(uid);
   }
-  const merged: Array<[number, number]> = [];
-  for (const uid of out) {
-    const last = merged[merged.length - 1];
-    if (last && last[1] + 1 === uid) last[1] = uid;
-    else merged.push([uid, uid]);
-  }
-  return merged;
+  return toRanges(out);
 }
 
 export async function runFetch(s: ImapSession, cmd: ImapCommandContext, byUid: boolean): Promise<string> {

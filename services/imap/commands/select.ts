@@ -3,10 +3,10 @@ import { AUTHED, SELECTED, type ImapCommand, type ImapCommandContext } from '../
 import type { ImapSession } from '../imap-session.js';
 import { SelectedMailbox, SYSTEM_FLAGS } from '../selected-mailbox.js';
 import type { ImapFolder } from '../store-port.js';
-import { formatRanges, parseSelectParams, type QresyncParams } from '../condstore.js';
+import { parseSelectParams, type QresyncParams } from '../condstore.js';
 import { bad } from '../imap-errors.js';
 import { str } from '../imap-writer.js';
-import { normalise, uidIndexes } from '../sequence-set.js';
+import { formatRanges, normalise, uidIndexes } from '../sequence-set.js';
 import { mailbox, storeFailure } from './args.js';
 import { vanishedSince, writeFetchResponses } from './fetch.js';
 
@@ -53,9 +53,9 @@ async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean):
 
 /** RFC 9051 section 6.3.2: the selected mailbox's LIST response, with accurate attributes. */
 async function listLine(s: ImapSession, name: string): Promise<string> {
-  const entry = (await s.store.list(s.requireUser())).find((f) => f.name === name);
-  const attrs = [entry?.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
-  if (entry?.specialUse) attrs.push(entry.specialUse);
+  const entry = await s.store.attributes(s.requireUser(), name);
+  const attrs = [entry.hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
+  if (entry.specialUse) attrs.push(entry.specialUse);
   return `* LIST (${attrs.join(' ')}) ${str(s.store.delimiter)} ${s.mailboxOut(name)}`;
 }
 

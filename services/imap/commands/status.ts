@@ -17,17 +17,20 @@ export function parseStatusItems(tok: Token | undefined): string[] {
   });
 }
 
-/** Messages with \Deleted: from the session's own view when the mailbox is selected, else a snapshot. */
-async function deletedCount(s: ImapSession, name: string): Promise<number> {
-  const msgs = s.selected?.folder.name === name ? s.selected.messages : (await s.store.folder(s.requireUser(), name)).snapshot().messages;
+/**
+ * Messages with \Deleted: from the session's own view when the mailbox is selected, else the
+ * store's count (STATUS computes it with the others, under the folder's lock).
+ */
+function deletedCount(s: ImapSession, name: string, stored: number): number {
+  if (s.selected?.folder.name !== name) return stored;
   let n = 0;
-  for (const m of msgs) if (m.flags.includes('\\Deleted')) n++;
+  for (const m of s.selected.messages) if (m.flags.includes('\\Deleted')) n++;
   return n;
 }
 
 export async function statusLine(s: ImapSession, name: string, items: string[]): Promise<string> {
   const st = await s.store.status(s.requireUser(), name);
-  const deleted = items.includes('DELETED') ? await deletedCount(s, name) : 0;
+  const deleted = items.includes('DELETED') ? deletedCount(s, name, st.deleted) : 0;
   const values: Record<string, number> = {
     MESSAGES: st.messages,
     RECENT: st.recent,
