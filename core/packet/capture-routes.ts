@@ -4,7 +4,8 @@
 // further authorizers (the live lab's login cookie) can be added.
 import type { Accounts } from '../auth.js';
 import type { EventBus } from '../events.js';
-import { basicCredentials } from '../http/basic-auth.js';
+import { basicLogin } from '../http/basic-auth.js';
+import { isThrottled } from '../throttle.js';
 import type { HttpExchange } from '../http/exchange.js';
 import type { HttpRouteRegistry } from '../http/routes.js';
 import type { PacketCapture } from './packet-capture.js';
@@ -19,28 +20,18 @@ export type InstructorAuthorizer = (ex: HttpExchange) => string | undefined | Pr
 
 const REALM = 'Basic realm="labnet instructors", charset="UTF-8"';
 
-/** How long a refused request's 401 waits (core/throttle.ts), set by the Basic authorizer. */
-const failureDelay = new WeakMap<HttpExchange, number>();
-
-/** The Basic authorizer: a lab login whose account is listed in `instructors`. */
+/**
+ * The Basic authorizer: a lab login whose account is listed in `instructors`. The password is always
+ * checked, test mode or not (Accounts.checkPasswordAsync), as for the REST API: the capture carries
+ * every student's frames and TLS keys. A wrong password is answered after its throttle slot.
+ */
 export function basicInstructorAuthorizer(accounts: Accounts, instructors: () => readonly string[], events: EventBus): InstructorAuthorizer {
+  const isInstructor = (user: string): boolean => instructors().some((i) => i.toLowerCase() === user);
   return async (ex) => {
-    const cred = basicCredentials(ex);
-    if (!cred) return undefined;
-    // core/throttle.ts: an address that keeps guessing is refused unchecked; a wrong password's 401
-    // waits for its slot (failureDelay).
-    const peer = ex.conn.peer.address;
-    if (accounts.throttle.refusal(peer, cred.user)) {
-      failureDelay.set(ex, accounts.throttle.config.maxDelayMs);
-      return undefined;
-    }
-    const result = await accounts.verifyAsync(cred.user, cred.password);
-    if (result.ok) accounts.throttle.succeeded(cred.user);
-    else failureDelay.set(ex, accounts.throttle.failed(peer, cred.user));
-    const user = result.ok ? result.user! : cred.user.slice(0, 64);
-    const instructor = result.ok && instructors().some((i) => i.toLowerCase() === user);
-    events.publish({ type: 'auth', service: ex.conn.service, session: ex.conn.id, user, ok: result.ok, mechanism: 'Basic' });
-    return instructor ? user : undefined;
+    const tried = await basicLogin(ex, accounts, events, (l, p) => accounts.checkPasswordAsync(l, p));
+    if (tried === undefined || isThrottled(tried.result) || !tried.result.ok) return undefined;
+    const user = tried.result.user!;
+    return isInstructor(user) ? user : undefined;
   };
 }
 
@@ -56,13 +47,9 @@ export function addCaptureRoutes(routes: HttpRouteRegistry, capture: PacketCaptu
         if (who) break;
       }
       if (!who) {
-        const refuse = (): void =>
-          ex.sendError(401, 'an instructor login is needed (HTTP Basic with an account listed under instructors)', {
-            fields: `WWW-Authenticate: ${REALM}\r\n`,
-          });
-        const wait = failureDelay.get(ex) ?? 0;
-        if (wait > 0) setTimeout(() => ex.conn.closed || refuse(), wait);
-        else refuse();
+        ex.sendError(401, 'an instructor login is needed (HTTP Basic with an account listed under instructors)', {
+          fields: `WWW-Authenticate: ${REALM}\r\n`,
+        });
         return;
       }
       const file = capture.pcapng();
