@@ -1147,6 +1147,11 @@ export class MailStore {
   isMaildropLocked(user: string): boolean {
     return this.maildropLocks.has(user);
   }
+
+  /** Who holds the user's maildrop lock (the `owner` given to lockMaildrop), if anyone. */
+  maildropHolder(user: string): unknown {
+    return this.maildropLocks.get(user);
+  }
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -23,10 +23,12 @@ export interface MaildropStore<E extends MaildropEntry = MaildropEntry> {
   /** Removes the messages; resolves with how many could not be removed. */
   remove(user: string, entries: readonly E[]): Promise<{ failed: number }>;
   /**
-   * The exclusive maildrop lock (RFC 1939 section 4): a release function, or undefined when another
-   * session holds it.
+   * The exclusive maildrop lock (RFC 1939 section 4), taken for `owner`: a release function, or
+   * undefined when another session holds it.
    */
-  lock(user: string): (() => void) | undefined;
+  lock(user: string, owner: unknown): (() => void) | undefined;
+  /** The owner holding the user's lock, if any. */
+  holder(user: string): unknown;
 }
 
 export class Maildrop<E extends MaildropEntry = MaildropEntry> {

@@ -68,7 +68,6 @@ export class Pop3Service extends TcpService {
       maxErrors: this.cfg.maxErrors,
       tls: this.tlsPolicy,
       interceptor: this.faults?.interceptor,
-      lockHolders: new Map(),
       lockPolicy: { idleMs: this.cfg.lockIdleMs, maxHoldMs: this.cfg.lockMaxHoldMs },
     };
     // RFC 1939 section 3: on the autologout timer the server closes without a response (no idle reply).

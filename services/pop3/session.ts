@@ -43,8 +43,6 @@ export interface Pop3SessionDeps {
   tls: TlsPolicy;
   /** Fault injection (tests); see core/line-session/interceptor.ts. */
   interceptor?: Interceptor;
-  /** The session holding each user's maildrop lock (shared by the service's sessions). */
-  lockHolders?: Map<string, Pop3Session>;
   /** When a session from another address may take a held lock over (see config.ts lockIdleMs). */
   lockPolicy?: { idleMs: number; maxHoldMs: number };
 }
@@ -183,8 +181,8 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
    * AUTHORIZATION (RFC 2449 section 8.1.2).
    */
   async openMaildrop(user: string, method: string): Promise<void> {
-    let unlock = this.deps.store.lock(user);
-    if (!unlock && this.takeOverLock(user)) unlock = this.deps.store.lock(user);
+    let unlock = this.deps.store.lock(user, this);
+    if (!unlock && this.takeOverLock(user)) unlock = this.deps.store.lock(user, this);
     if (!unlock) {
       throw new Pop3Error('MAILDROP_LOCKED', `maildrop of ${user} is in use by another POP3 session, try again later`, 'IN-USE', false);
     }
@@ -204,7 +202,6 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
     }
     this.unlock = unlock;
     this.lockedAt = Date.now();
-    this.deps.lockHolders?.set(user, this);
     this.user = user;
     this.pendingUser = undefined;
     this.maildrop = new Maildrop(user, entries);
@@ -216,7 +213,6 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
   private releaseLock(): void {
     const unlock = this.unlock;
     this.unlock = undefined;
-    if (this.user !== undefined && this.deps.lockHolders?.get(this.user) === this) this.deps.lockHolders.delete(this.user);
     unlock?.();
   }
 
@@ -228,9 +224,9 @@ export class Pop3Session extends LineSession<Pop3State, Pop3Command, Pop3Parsed>
    * address, the newcomer gets -ERR [IN-USE] (RFC 2449 section 8.1.1). True when the lock was freed.
    */
   private takeOverLock(user: string): boolean {
-    const holder = this.deps.lockHolders?.get(user);
+    const holder = this.deps.store.holder(user);
     const policy = this.deps.lockPolicy;
-    if (holder === undefined || policy === undefined || holder === this) return false;
+    if (!(holder instanceof Pop3Session) || policy === undefined || holder === this) return false;
     if (holder.conn.peer.address === this.conn.peer.address) return false;
     const now = Date.now();
     const idle = holder.running ? 0 : now - holder.lastCommandAt;

@@ -13,8 +13,12 @@ export interface StoreEntry extends MaildropEntry {
 export class StoreMaildrop implements MaildropStore<StoreEntry> {
   constructor(private readonly store: MailStore) {}
 
-  lock(user: string): (() => void) | undefined {
-    return this.store.lockMaildrop(user);
+  lock(user: string, owner: unknown): (() => void) | undefined {
+    return this.store.lockMaildrop(user, owner);
+  }
+
+  holder(user: string): unknown {
+    return this.store.maildropHolder(user);
   }
 
   async list(user: string): Promise<StoreEntry[]> {
