@@ -9,7 +9,7 @@ import { LineFramer } from '../../core/line-framer.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { patternMatcher } from '../../services/imap/list-pattern.js';
 import { closeMailFixtures, mailFixture, play, type TranscriptClient } from '../core/line-transcript.js';
-import { imapSessions } from './transcript-lab.js';
+import { exchange, imapSessions } from './transcript-lab.js';
 
 async function imap(messages: string[] = [], appendLimit = 100_000) {
   const { store, accounts } = await mailFixture(messages);
@@ -24,18 +24,6 @@ async function alice(messages: string[] = [], appendLimit?: number): Promise<Tra
   client.write('l LOGIN alice alice-lab\r\n');
   while (!(await client.line())!.startsWith('l OK'));
   return client;
-}
-
-/** Sends one command and returns every line up to and including its tagged reply. */
-async function cmd(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
-  c.write(`${tag} ${text}\r\n`);
-  const out: string[] = [];
-  for (;;) {
-    const l = await c.line();
-    if (l === null) throw new Error(`closed after ${JSON.stringify(out)}`);
-    out.push(l);
-    if (l.startsWith(`${tag} `)) return out;
-  }
 }
 
 test.after.always(closeMailFixtures);
@@ -79,30 +67,30 @@ test('LIST "" "<300 stars>!" answers at once; a pattern over the cap is BAD, and
   t.false(m('x'.repeat(1000)));
   t.true(m(`${'x'.repeat(1000)}!`));
   const c = await alice();
-  const r = await cmd(c, 'a', `LIST "" "${'*'.repeat(300)}!"`);
+  const r = await exchange(c, 'a', `LIST "" "${'*'.repeat(300)}!"`);
   t.deepEqual(r, ['a OK LIST completed']);
-  const b = await cmd(c, 'b', `LIST "" "${'%*'.repeat(IMAP_LIMITS.maxListPattern)}"`);
+  const b = await exchange(c, 'b', `LIST "" "${'%*'.repeat(IMAP_LIMITS.maxListPattern)}"`);
   t.regex(b[b.length - 1], /^b BAD .*pattern longer than/);
-  t.regex((await cmd(c, 'c', 'LIST "" INBOX'))[0], /^\* LIST \(.*\) "\." INBOX$/);
+  t.regex((await exchange(c, 'c', 'LIST "" INBOX'))[0], /^\* LIST \(.*\) "\." INBOX$/);
 });
 
 test('LIST "%" answers an absent parent with \\Noselect; LSUB answers unsubscribed parents with \\Noselect (RFC 3501 6.3.9)', async (t) => {
   const c = await alice();
   // The imaptest "subscribe" script's set-up.
-  for (const [i, n] of ['box.test', 'box.test2.test', 'box.test3.test3'].entries()) t.regex((await cmd(c, `c${i}`, `CREATE ${n}`)).pop()!, /OK/);
-  for (const [i, n] of ['box.test', 'box.test2.test', 'box.test3.test3'].entries()) t.regex((await cmd(c, `s${i}`, `SUBSCRIBE ${n}`)).pop()!, /OK/);
-  const l = await cmd(c, 'l', 'LSUB "" box.%');
+  for (const [i, n] of ['box.test', 'box.test2.test', 'box.test3.test3'].entries()) t.regex((await exchange(c, `c${i}`, `CREATE ${n}`)).pop()!, /OK/);
+  for (const [i, n] of ['box.test', 'box.test2.test', 'box.test3.test3'].entries()) t.regex((await exchange(c, `s${i}`, `SUBSCRIBE ${n}`)).pop()!, /OK/);
+  const l = await exchange(c, 'l', 'LSUB "" box.%');
   t.deepEqual(l.slice(0, -1).sort(), ['* LSUB () "." box.test', '* LSUB (\\Noselect) "." box.test2', '* LSUB (\\Noselect) "." box.test3']);
-  const star = await cmd(c, 'm', 'LSUB "" *test');
+  const star = await exchange(c, 'm', 'LSUB "" *test');
   t.deepEqual(star.slice(0, -1).sort(), ['* LSUB () "." box.test', '* LSUB () "." box.test2.test']);
-  await cmd(c, 'u', 'UNSUBSCRIBE box.test2.test');
-  const after = await cmd(c, 'n', 'LSUB "" box.%');
+  await exchange(c, 'u', 'UNSUBSCRIBE box.test2.test');
+  const after = await exchange(c, 'n', 'LSUB "" box.%');
   t.false(
     after.some((x) => x.includes('box.test2')),
     'no subscribed child, no \\Noselect parent',
   );
   // LIST: does the store keep "box" itself? Either way, box is listed exactly once.
-  const list = await cmd(c, 'p', 'LIST "" %');
+  const list = await exchange(c, 'p', 'LIST "" %');
   t.is(list.filter((x) => / box$/.test(x)).length, 1);
 });
 
@@ -111,8 +99,8 @@ test('LIST "%" answers an absent parent with \\Noselect; LSUB answers unsubscrib
 test('ENVELOPE: an empty Sender or Reply-To is given the From address (RFC 3501 7.4.2)', async (t) => {
   const msg = 'From: Bob <bob@lab.test>\r\nSender:\r\nReply-To: \r\nTo: alice@lab.test\r\nSubject: s\r\n\r\nhi\r\n';
   const c = await alice([msg]);
-  await cmd(c, 's', 'SELECT INBOX');
-  const r = await cmd(c, 'f', 'FETCH 1 ENVELOPE');
+  await exchange(c, 's', 'SELECT INBOX');
+  const r = await exchange(c, 'f', 'FETCH 1 ENVELOPE');
   const bob = '(("Bob" NIL "bob" "lab.test"))';
   t.true(r[0].includes(`${bob}${' '}${bob} ${bob} ((NIL NIL "alice" "lab.test"))`), r[0]);
 });
@@ -130,8 +118,8 @@ const ADDRESSED = [
 
 test('SEARCH FROM/TO match the parsed address and display name, not the raw header', async (t) => {
   const c = await alice(ADDRESSED);
-  await cmd(c, 's', 'SELECT INBOX');
-  const search = async (q: string): Promise<string> => (await cmd(c, 'q', `SEARCH ${q}`))[0];
+  await exchange(c, 's', 'SELECT INBOX');
+  const search = async (q: string): Promise<string> => (await exchange(c, 'q', `SEARCH ${q}`))[0];
   t.is(await search('FROM user-from@domain.org'), '* SEARCH 1 2 3 4 5');
   t.is(await search('FROM realfrom'), '* SEARCH 2 4 5');
   t.is(await search('FROM comment'), '* SEARCH', 'comments are not part of the address');
@@ -146,13 +134,13 @@ test('SEARCH FROM/TO match the parsed address and display name, not the raw head
 
 test('"[" is an atom character outside FETCH sections: a mailbox "a[b" is created, listed and selected', async (t) => {
   const c = await alice(['Subject: x\r\n\r\nx\r\n']);
-  t.is((await cmd(c, 'c', 'CREATE a[b')).pop(), 'c OK CREATE completed');
-  t.deepEqual(await cmd(c, 'l', 'LIST "" a[b'), ['* LIST (\\HasNoChildren) "." a[b', 'l OK LIST completed']);
-  t.regex((await cmd(c, 's', 'SELECT a[b')).pop()!, /^s OK/);
-  t.regex((await cmd(c, 'n', 'LIST "" ~foo')).pop()!, /^n OK/);
+  t.is((await exchange(c, 'c', 'CREATE a[b')).pop(), 'c OK CREATE completed');
+  t.deepEqual(await exchange(c, 'l', 'LIST "" a[b'), ['* LIST (\\HasNoChildren) "." a[b', 'l OK LIST completed']);
+  t.regex((await exchange(c, 's', 'SELECT a[b')).pop()!, /^s OK/);
+  t.regex((await exchange(c, 'n', 'LIST "" ~foo')).pop()!, /^n OK/);
   // A FETCH section still parses with spaces and lists inside the brackets.
-  await cmd(c, 'i', 'SELECT INBOX');
-  const f = await cmd(c, 'f', 'FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])');
+  await exchange(c, 'i', 'SELECT INBOX');
+  const f = await exchange(c, 'f', 'FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])');
   t.regex(f[0], /^\* 1 FETCH \(BODY\[HEADER\.FIELDS \(Subject\)\] \{\d+\}$/i);
 });
 
@@ -202,7 +190,7 @@ test('the framer assembles a counted read from any chunking, and takes every pie
 test('STATUS=SIZE (RFC 8438): SIZE is the mailbox octets, in STATUS and in LIST-STATUS', async (t) => {
   const m = 'Subject: x\r\n\r\nhello\r\n';
   const c = await alice([m, m]);
-  t.is((await cmd(c, 's', 'STATUS INBOX (MESSAGES SIZE)'))[0], `* STATUS INBOX (MESSAGES 2 SIZE ${2 * m.length})`);
-  const l = await cmd(c, 'l', 'LIST "" INBOX RETURN (STATUS (SIZE))');
+  t.is((await exchange(c, 's', 'STATUS INBOX (MESSAGES SIZE)'))[0], `* STATUS INBOX (MESSAGES 2 SIZE ${2 * m.length})`);
+  const l = await exchange(c, 'l', 'LIST "" INBOX RETURN (STATUS (SIZE))');
   t.is(l[1], `* STATUS INBOX (SIZE ${2 * m.length})`);
 });

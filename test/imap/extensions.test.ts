@@ -19,7 +19,7 @@ import { compileSearch } from '../../services/imap/search.js';
 import type { SelectedMailbox } from '../../services/imap/selected-mailbox.js';
 import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from '../../services/imap/transfer-decode.js';
 import { closeMailFixtures, mailFixture, play, type TranscriptClient } from '../core/line-transcript.js';
-import { imapSessions } from './transcript-lab.js';
+import { exchange, imapSessions } from './transcript-lab.js';
 
 const extraStores: Array<{ store: MailStore; dir: string }> = [];
 
@@ -46,18 +46,6 @@ async function alice(o: Parameters<typeof imap>[0] = {}): Promise<{ c: Transcrip
   return { c: client, store };
 }
 
-/** Sends one command (with its literals inline, LITERAL+) and returns every line up to its tagged reply. */
-async function cmd(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
-  c.write(`${tag} ${text}\r\n`);
-  const out: string[] = [];
-  for (;;) {
-    const l = await c.line();
-    if (l === null) throw new Error(`closed after ${JSON.stringify(out)}`);
-    out.push(l);
-    if (l.startsWith(`${tag} `)) return out;
-  }
-}
-
 const lit = (s: string): string => `{${Buffer.byteLength(s)}+}\r\n${s}`;
 const msg = (subject: string): string => `From: bob@lab.test\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
 
@@ -73,10 +61,10 @@ test.after.always(async () => {
 
 test('MULTIAPPEND: two messages in one APPEND, each with its flags and date, APPENDUID names both UIDs', async (t) => {
   const { c } = await alice();
-  const r = await cmd(c, 'a', `APPEND INBOX (\\Seen) "01-Feb-2024 10:00:00 +0000" ${lit(msg('one'))} (\\Flagged $Work) ${lit(msg('two'))}`);
+  const r = await exchange(c, 'a', `APPEND INBOX (\\Seen) "01-Feb-2024 10:00:00 +0000" ${lit(msg('one'))} (\\Flagged $Work) ${lit(msg('two'))}`);
   t.regex(r.pop()!, /^a OK \[APPENDUID \d+ 1:2\] APPEND completed$/);
-  t.true((await cmd(c, 's', 'SELECT INBOX')).includes('* 2 EXISTS'));
-  const f = await cmd(c, 'f', 'FETCH 1:2 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+  t.true((await exchange(c, 's', 'SELECT INBOX')).includes('* 2 EXISTS'));
+  const f = await exchange(c, 'f', 'FETCH 1:2 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
   t.regex(f[0], /^\* 1 FETCH \(FLAGS \(\\Seen( \\Recent)?\) INTERNALDATE "01-Feb-2024 10:00:00 \+0000" /);
   t.regex(f.join('\n'), /Subject: one/);
   t.regex(f.join('\n'), /\* 2 FETCH \(FLAGS \(\\Flagged \$Work( \\Recent)?\)[^]*Subject: two/);
@@ -89,41 +77,41 @@ test('MULTIAPPEND: synchronising literals, the second one refused as too big: no
   c.write(`${msg('one')} {5000}\r\n`);
   t.regex((await c.line())!, /^a NO \[TOOBIG\]/);
   await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
-  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
+  t.deepEqual(await exchange(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
 });
 
 test('MULTIAPPEND is all or nothing: over the quota on the third message stores none, no staging files are left', async (t) => {
   const { c, store } = await alice({ quota: { maxMessages: 2 } });
-  const r = await cmd(c, 'a', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))} ${lit(msg('three'))}`);
+  const r = await exchange(c, 'a', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))} ${lit(msg('three'))}`);
   t.regex(r.pop()!, /^a NO \[OVERQUOTA\]/);
-  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES UIDNEXT)'), ['* STATUS INBOX (MESSAGES 0 UIDNEXT 1)', 's OK STATUS completed']);
+  t.deepEqual(await exchange(c, 's', 'STATUS INBOX (MESSAGES UIDNEXT)'), ['* STATUS INBOX (MESSAGES 0 UIDNEXT 1)', 's OK STATUS completed']);
   t.deepEqual(
     readdirSync(store.root).filter((n) => n.startsWith('.deleted-')),
     [],
   );
   // Two fit.
-  t.regex((await cmd(c, 'b', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))}`)).pop()!, /^b OK \[APPENDUID \d+ 1:2\]/);
+  t.regex((await exchange(c, 'b', `APPEND INBOX ${lit(msg('one'))} ${lit(msg('two'))}`)).pop()!, /^b OK \[APPENDUID \d+ 1:2\]/);
 });
 
 test('MULTIAPPEND is all or nothing when the commit fails: keywords over the folder limit store none', async (t) => {
   const { c } = await alice();
   const kw = (from: number, n: number): string => Array.from({ length: n }, (_, i) => `k${from + i}`).join(' ');
-  t.regex((await cmd(c, 'a', `APPEND INBOX (${kw(0, 20)}) ${lit(msg('zero'))}`)).pop()!, /^a OK/);
+  t.regex((await exchange(c, 'a', `APPEND INBOX (${kw(0, 20)}) ${lit(msg('zero'))}`)).pop()!, /^a OK/);
   // Each message alone fits (20 + 4 and 20 + 4 keywords), both together do not (20 + 8 > 26).
-  const r = await cmd(c, 'b', `APPEND INBOX (${kw(20, 4)}) ${lit(msg('one'))} (${kw(30, 4)}) ${lit(msg('two'))}`);
+  const r = await exchange(c, 'b', `APPEND INBOX (${kw(20, 4)}) ${lit(msg('one'))} (${kw(30, 4)}) ${lit(msg('two'))}`);
   t.regex(r.pop()!, /^b NO \[LIMIT\]/);
-  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 1)', 's OK STATUS completed']);
+  t.deepEqual(await exchange(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 1)', 's OK STATUS completed']);
 });
 
 test('MULTIAPPEND hostile input: more literals than maxLiterals, a missing literal, flags twice, an empty message', async (t) => {
   const { c } = await alice();
   const many = Array.from({ length: IMAP_LIMITS.maxLiterals + 1 }, () => lit('x')).join(' ');
-  t.regex((await cmd(c, 'a', `APPEND INBOX ${many}`)).pop()!, /^a (BAD|NO) \[TOOBIG\]/);
-  t.regex((await cmd(c, 'b', `APPEND INBOX ${lit(msg('one'))} (\\Seen)`)).pop()!, /^b BAD /);
-  t.regex((await cmd(c, 'c', `APPEND INBOX (\\Seen) (\\Seen) ${lit(msg('one'))}`)).pop()!, /^c BAD /);
-  t.regex((await cmd(c, 'd', `APPEND INBOX ${lit(msg('one'))} {0+}\r\n`)).pop()!, /^d NO Empty message/);
-  t.regex((await cmd(c, 'e', `APPEND INBOX ${lit(msg('one'))} "not a date" ${lit(msg('two'))}`)).pop()!, /^e BAD invalid date-time/);
-  t.deepEqual(await cmd(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
+  t.regex((await exchange(c, 'a', `APPEND INBOX ${many}`)).pop()!, /^a (BAD|NO) \[TOOBIG\]/);
+  t.regex((await exchange(c, 'b', `APPEND INBOX ${lit(msg('one'))} (\\Seen)`)).pop()!, /^b BAD /);
+  t.regex((await exchange(c, 'c', `APPEND INBOX (\\Seen) (\\Seen) ${lit(msg('one'))}`)).pop()!, /^c BAD /);
+  t.regex((await exchange(c, 'd', `APPEND INBOX ${lit(msg('one'))} {0+}\r\n`)).pop()!, /^d NO Empty message/);
+  t.regex((await exchange(c, 'e', `APPEND INBOX ${lit(msg('one'))} "not a date" ${lit(msg('two'))}`)).pop()!, /^e BAD invalid date-time/);
+  t.deepEqual(await exchange(c, 's', 'STATUS INBOX (MESSAGES)'), ['* STATUS INBOX (MESSAGES 0)', 's OK STATUS completed']);
 });
 
 // ---- the APPEND grammar (property tests) ----
@@ -195,7 +183,7 @@ test('APPEND grammar: random token soup never throws anything but BAD/parse erro
 
 test('a literal8 outside APPEND data is BAD, and the session goes on', async (t) => {
   const { c } = await alice();
-  t.regex((await cmd(c, 'a', 'CREATE ~{3+}\r\nabc')).pop()!, /^a BAD .*literal8/);
+  t.regex((await exchange(c, 'a', 'CREATE ~{3+}\r\nabc')).pop()!, /^a BAD .*literal8/);
   await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
 });
 
@@ -204,9 +192,9 @@ test('a literal8 outside APPEND data is BAD, and the session goes on', async (t)
 /** Folders a, a.b, a.c.d (a.c does not exist), a.x subscribed then deleted; subscribed: a.b, a.c.d, a.x. */
 async function listFixture(): Promise<TranscriptClient> {
   const { c } = await alice();
-  for (const n of ['a', 'a.b', 'a.c.d', 'a.x']) t0((await cmd(c, 'c', `CREATE ${n}`)).pop());
-  for (const n of ['a.b', 'a.c.d', 'a.x']) t0((await cmd(c, 's', `SUBSCRIBE ${n}`)).pop());
-  t0((await cmd(c, 'd', 'DELETE a.x')).pop());
+  for (const n of ['a', 'a.b', 'a.c.d', 'a.x']) t0((await exchange(c, 'c', `CREATE ${n}`)).pop());
+  for (const n of ['a.b', 'a.c.d', 'a.x']) t0((await exchange(c, 's', `SUBSCRIBE ${n}`)).pop());
+  t0((await exchange(c, 'd', 'DELETE a.x')).pop());
   return c;
 }
 function t0(line: string | undefined): void {
@@ -215,32 +203,32 @@ function t0(line: string | undefined): void {
 
 test('LIST (SUBSCRIBED): a subscription without a mailbox is \\NonExistent, never \\Noselect; LSUB lists it too', async (t) => {
   const c = await listFixture();
-  t.deepEqual(await cmd(c, 'l', 'LIST (SUBSCRIBED) "" a*'), [
+  t.deepEqual(await exchange(c, 'l', 'LIST (SUBSCRIBED) "" a*'), [
     '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
     '* LIST (\\HasNoChildren \\Subscribed) "." a.c.d',
     '* LIST (\\NonExistent \\Subscribed) "." a.x',
     'l OK LIST completed',
   ]);
-  t.deepEqual(await cmd(c, 'm', 'LSUB "" a.*'), ['* LSUB () "." a.b', '* LSUB () "." a.c.d', '* LSUB () "." a.x', 'm OK LSUB completed']);
+  t.deepEqual(await exchange(c, 'm', 'LSUB "" a.*'), ['* LSUB () "." a.b', '* LSUB () "." a.c.d', '* LSUB () "." a.x', 'm OK LSUB completed']);
   // Plain LIST shows folders only.
-  t.deepEqual(await cmd(c, 'n', 'LIST "" a.%'), ['* LIST (\\HasNoChildren) "." a.b', '* LIST (\\Noselect \\HasChildren) "." a.c', 'n OK LIST completed']);
+  t.deepEqual(await exchange(c, 'n', 'LIST "" a.%'), ['* LIST (\\HasNoChildren) "." a.b', '* LIST (\\Noselect \\HasChildren) "." a.c', 'n OK LIST completed']);
 });
 
 test('LIST (SUBSCRIBED RECURSIVEMATCH): a matching parent of a selected name no pattern matches gets CHILDINFO', async (t) => {
   const c = await listFixture();
-  t.deepEqual(await cmd(c, 'l', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a.% RETURN (CHILDREN)'), [
+  t.deepEqual(await exchange(c, 'l', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a.% RETURN (CHILDREN)'), [
     '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
     '* LIST (\\NonExistent \\Subscribed) "." a.x',
     '* LIST (\\NonExistent \\HasChildren) "." a.c ("CHILDINFO" ("SUBSCRIBED"))',
     'l OK LIST completed',
   ]);
-  t.deepEqual(await cmd(c, 'm', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" (a a.b)'), [
+  t.deepEqual(await exchange(c, 'm', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" (a a.b)'), [
     '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
     '* LIST (\\HasChildren) "." a ("CHILDINFO" ("SUBSCRIBED"))',
     'm OK LIST completed',
   ]);
   // Every selected descendant is listed itself: no CHILDINFO.
-  t.deepEqual(await cmd(c, 'n', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a*'), [
+  t.deepEqual(await exchange(c, 'n', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" a*'), [
     '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
     '* LIST (\\HasNoChildren \\Subscribed) "." a.c.d',
     '* LIST (\\NonExistent \\Subscribed) "." a.x',
@@ -250,7 +238,7 @@ test('LIST (SUBSCRIBED RECURSIVEMATCH): a matching parent of a selected name no 
 
 test('LIST-EXTENDED: several patterns, RETURN (SUBSCRIBED CHILDREN STATUS), REMOTE; no STATUS for names that cannot be selected', async (t) => {
   const c = await listFixture();
-  t.deepEqual(await cmd(c, 'l', 'LIST (REMOTE) "" (a.b a a.x a.c) RETURN (SUBSCRIBED CHILDREN STATUS (MESSAGES))'), [
+  t.deepEqual(await exchange(c, 'l', 'LIST (REMOTE) "" (a.b a a.x a.c) RETURN (SUBSCRIBED CHILDREN STATUS (MESSAGES))'), [
     '* LIST (\\HasChildren) "." a',
     '* STATUS a (MESSAGES 0)',
     '* LIST (\\HasNoChildren \\Subscribed) "." a.b',
@@ -259,7 +247,10 @@ test('LIST-EXTENDED: several patterns, RETURN (SUBSCRIBED CHILDREN STATUS), REMO
     '* LIST (\\Noselect \\HasChildren) "." a.c',
     'l OK LIST completed',
   ]);
-  t.deepEqual(await cmd(c, 'm', 'LIST (SUBSCRIBED) "" a.x RETURN (STATUS (MESSAGES))'), ['* LIST (\\NonExistent \\Subscribed) "." a.x', 'm OK LIST completed']);
+  t.deepEqual(await exchange(c, 'm', 'LIST (SUBSCRIBED) "" a.x RETURN (STATUS (MESSAGES))'), [
+    '* LIST (\\NonExistent \\Subscribed) "." a.x',
+    'm OK LIST completed',
+  ]);
 });
 
 test('LIST-EXTENDED hostile and wrong options: unknown selection or return options, RECURSIVEMATCH alone or with REMOTE only are BAD', async (t) => {
@@ -274,7 +265,7 @@ test('LIST-EXTENDED hostile and wrong options: unknown selection or return optio
     ['g', `LIST "" (${Array.from({ length: IMAP_LIMITS.maxListPatterns + 1 }, () => '%').join(' ')})`],
     ['h', 'LIST ((SUBSCRIBED)) "" %'],
   ])
-    t.regex((await cmd(c, tag, text)).pop()!, new RegExp(`^${tag} BAD `), text);
+    t.regex((await exchange(c, tag, text)).pop()!, new RegExp(`^${tag} BAD `), text);
   await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
 });
 
@@ -286,10 +277,10 @@ test.serial('SUBSCRIBE is bounded: beyond maxSubscriptions it is NO [LIMIT]', as
     // The default folders are subscribed at first login.
     const existing = (await store.subscriptions('alice')).length;
     limits.maxSubscriptions = existing + 3;
-    for (const n of ['x1', 'x2', 'x3']) t.regex((await cmd(c, 's', `SUBSCRIBE ${n}`)).pop()!, /^s OK/);
-    t.is((await cmd(c, 't', 'SUBSCRIBE x4')).pop(), `t NO [LIMIT] At most ${existing + 3} subscriptions`);
-    t.regex((await cmd(c, 'u', 'UNSUBSCRIBE x1')).pop()!, /^u OK/);
-    t.regex((await cmd(c, 'v', 'SUBSCRIBE x4')).pop()!, /^v OK/);
+    for (const n of ['x1', 'x2', 'x3']) t.regex((await exchange(c, 's', `SUBSCRIBE ${n}`)).pop()!, /^s OK/);
+    t.is((await exchange(c, 't', 'SUBSCRIBE x4')).pop(), `t NO [LIMIT] At most ${existing + 3} subscriptions`);
+    t.regex((await exchange(c, 'u', 'UNSUBSCRIBE x1')).pop()!, /^u OK/);
+    t.regex((await exchange(c, 'v', 'SUBSCRIBE x4')).pop()!, /^v OK/);
   } finally {
     limits.maxSubscriptions = was;
   }
@@ -310,7 +301,7 @@ test('LIST-EXTENDED grammar: any mix of known and unknown options answers OK or 
         c = (await alice()).c;
         bads = 0;
       }
-      const reply = (await cmd(c, `p${n++}`, text)).pop()!;
+      const reply = (await exchange(c, `p${n++}`, text)).pop()!;
       if (/ BAD /.test(reply)) bads++;
       const wantBad =
         (s?.includes('FROB') ?? false) ||
@@ -410,31 +401,31 @@ const MIXED = [
 
 test('FETCH BINARY: decoded parts, literal8 only for data with NUL, BINARY.SIZE, partials; BINARY sets \\Seen, BINARY.PEEK does not', async (t) => {
   const { c } = await alice({ messages: [MIXED] });
-  await cmd(c, 's', 'SELECT INBOX');
-  t.deepEqual(await cmd(c, 'a', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])'), [
+  await exchange(c, 's', 'SELECT INBOX');
+  t.deepEqual(await exchange(c, 'a', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])'), [
     '* 1 FETCH (BINARY.SIZE[1] 8 BINARY[1] {8}',
     latin1('café ok)'),
     'a OK FETCH completed',
   ]);
-  const b = await cmd(c, 'b', 'FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])');
+  const b = await exchange(c, 'b', 'FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])');
   t.is(b[0], '* 1 FETCH (BINARY[2] ~{6}');
   t.is(Buffer.from(b[1], 'latin1').subarray(0, 4).toString('hex'), '000102ff');
   t.is(b[2], ' BINARY.SIZE[2] 6)');
-  t.deepEqual(await cmd(c, 'c', 'FETCH 1 (BINARY.PEEK[1]<2.3> FLAGS)'), [
+  t.deepEqual(await exchange(c, 'c', 'FETCH 1 (BINARY.PEEK[1]<2.3> FLAGS)'), [
     '* 1 FETCH (BINARY[1]<2> {3}',
     latin1('fé FLAGS (\\Recent))'),
     'c OK FETCH completed',
   ]);
-  t.deepEqual(await cmd(c, 'd', 'FETCH 1 (BINARY[1]<100.3>)'), ['* 1 FETCH (BINARY[1]<100> {0}', ' FLAGS (\\Seen \\Recent))', 'd OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'd', 'FETCH 1 (BINARY[1]<100.3>)'), ['* 1 FETCH (BINARY[1]<100> {0}', ' FLAGS (\\Seen \\Recent))', 'd OK FETCH completed']);
   // BINARY[] is the whole message, unchanged.
-  t.regex((await cmd(c, 'e', 'UID FETCH 1 (BINARY.SIZE[])'))[0], new RegExp(`BINARY\\.SIZE\\[\\] ${Buffer.byteLength(MIXED)}`));
+  t.regex((await exchange(c, 'e', 'UID FETCH 1 (BINARY.SIZE[])'))[0], new RegExp(`BINARY\\.SIZE\\[\\] ${Buffer.byteLength(MIXED)}`));
 });
 
 test('FETCH BINARY of a part in an unknown transfer encoding is NO [UNKNOWN-CTE]; bad binary sections are BAD', async (t) => {
   const { c } = await alice({ messages: [MIXED] });
-  await cmd(c, 's', 'SELECT INBOX');
-  t.regex((await cmd(c, 'a', 'FETCH 1 (BINARY.PEEK[3])')).pop()!, /^a NO \[UNKNOWN-CTE\]/);
-  t.regex((await cmd(c, 'b', 'FETCH 1 (BINARY.SIZE[3])')).pop()!, /^b NO \[UNKNOWN-CTE\]/);
+  await exchange(c, 's', 'SELECT INBOX');
+  t.regex((await exchange(c, 'a', 'FETCH 1 (BINARY.PEEK[3])')).pop()!, /^a NO \[UNKNOWN-CTE\]/);
+  t.regex((await exchange(c, 'b', 'FETCH 1 (BINARY.SIZE[3])')).pop()!, /^b NO \[UNKNOWN-CTE\]/);
   for (const [tag, item] of [
     ['c', 'BINARY[1.HEADER]'],
     ['d', 'BINARY[TEXT]'],
@@ -442,9 +433,9 @@ test('FETCH BINARY of a part in an unknown transfer encoding is NO [UNKNOWN-CTE]
     ['f', 'BINARY[0]'],
     ['g', 'BINARY.PEEK[1.MIME]'],
   ])
-    t.regex((await cmd(c, tag, `FETCH 1 (${item})`)).pop()!, new RegExp(`^${tag} BAD `), item);
+    t.regex((await exchange(c, tag, `FETCH 1 (${item})`)).pop()!, new RegExp(`^${tag} BAD `), item);
   // A part that does not exist is empty, as BODY[] answers it.
-  t.deepEqual(await cmd(c, 'h', 'FETCH 1 (BINARY.PEEK[9])'), ['* 1 FETCH (BINARY[9] {0}', ')', 'h OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'h', 'FETCH 1 (BINARY.PEEK[9])'), ['* 1 FETCH (BINARY[9] {0}', ')', 'h OK FETCH completed']);
   await play(t, c, 'C: n NOOP\nS: n OK NOOP completed');
 });
 
@@ -455,18 +446,18 @@ test('APPEND with a literal8 holding NUL: stored base64-encoded (BODY[1] is a pl
   const message = Buffer.concat([Buffer.from(head), body]);
   c.write(`a APPEND INBOX ~{${message.length}+}\r\n${message.toString('latin1')}\r\n`);
   t.regex((await c.line())!, /^a OK \[APPENDUID \d+ 1\]/);
-  await cmd(c, 's', 'SELECT INBOX');
-  const f = await cmd(c, 'f', 'FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.MIME])');
+  await exchange(c, 's', 'SELECT INBOX');
+  const f = await exchange(c, 'f', 'FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.MIME])');
   t.is(f[1], Buffer.from(body).toString('base64'));
   t.true(f.some((l) => l === 'Content-Transfer-Encoding: base64'));
-  const b = await cmd(c, 'b', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])');
+  const b = await exchange(c, 'b', 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])');
   t.is(b[0], `* 1 FETCH (BINARY.SIZE[1] ${body.length} BINARY[1] ~{${body.length}}`);
   // Without NUL octets a literal8 message is stored as it was sent.
   const plain = Buffer.from('Subject: x\r\n\r\n\u00e9\r\n', 'latin1');
   c.write(`p APPEND INBOX ~{${plain.length}+}\r\n${plain.toString('latin1')}\r\n`);
   t.regex((await c.line())!, /^\* 2 EXISTS|^p OK/);
   t.deepEqual(
-    (await cmd(c, 'g', 'FETCH 2 (RFC822.SIZE)')).filter((l) => l.includes('RFC822.SIZE')),
+    (await exchange(c, 'g', 'FETCH 2 (RFC822.SIZE)')).filter((l) => l.includes('RFC822.SIZE')),
     [`* 2 FETCH (RFC822.SIZE ${plain.length})`],
   );
 });
@@ -515,25 +506,25 @@ test('IMAP URL parse: generated URLs parse back; any string is answered without 
 
 test('CATENATE: TEXT and URL parts (a section, a partial, the whole message) build one message; APPENDUID as usual', async (t) => {
   const { c } = await alice({ messages: [MIXED] });
-  const status = await cmd(c, 'v', 'STATUS INBOX (UIDVALIDITY)');
+  const status = await exchange(c, 'v', 'STATUS INBOX (UIDVALIDITY)');
   const validity = /UIDVALIDITY (\d+)/.exec(status[0])![1];
-  const r = await cmd(
+  const r = await exchange(
     c,
     'a',
     `APPEND Drafts (\\Draft) CATENATE (URL "/INBOX;UIDVALIDITY=${validity}/;UID=1/;SECTION=HEADER.FIELDS%20(From)" TEXT ${lit('Subject: built\r\n\r\n')} URL "/INBOX/;UID=1/;SECTION=1/;PARTIAL=0.4" TEXT ${lit('!\r\n')})`,
   );
   t.regex(r.pop()!, /^a OK \[APPENDUID \d+ 1\] APPEND completed$/);
-  await cmd(c, 's', 'SELECT Drafts');
-  const f = await cmd(c, 'f', 'FETCH 1 (FLAGS BODY.PEEK[])');
+  await exchange(c, 's', 'SELECT Drafts');
+  const f = await exchange(c, 'f', 'FETCH 1 (FLAGS BODY.PEEK[])');
   // HEADER.FIELDS ends with its blank line (RFC 3501 section 6.4.5): the URL part brings it along.
   t.deepEqual(f.slice(1, 7), ['From: bob@lab.test', '', 'Subject: built', '', 'caf=!', ')']);
   t.regex(f[0], /FLAGS \(\\Draft( \\Recent)?\)/);
   // The whole message by URL, in a MULTIAPPEND beside a plain literal.
   t.regex(
-    (await cmd(c, 'b', `APPEND Drafts CATENATE (URL "imap://alice@labnet.lab.test/INBOX/;UID=1") ${lit(msg('plain'))}`)).pop()!,
+    (await exchange(c, 'b', `APPEND Drafts CATENATE (URL "imap://alice@labnet.lab.test/INBOX/;UID=1") ${lit(msg('plain'))}`)).pop()!,
     /^b OK \[APPENDUID \d+ 2:3\]/,
   );
-  t.regex((await cmd(c, 'g', 'FETCH 2 (RFC822.SIZE)'))[0], new RegExp(`RFC822\\.SIZE ${Buffer.byteLength(MIXED)}\\)`));
+  t.regex((await exchange(c, 'g', 'FETCH 2 (RFC822.SIZE)'))[0], new RegExp(`RFC822\\.SIZE ${Buffer.byteLength(MIXED)}\\)`));
 });
 
 test('CATENATE refusals: BADURL for other users, a changed UIDVALIDITY, missing messages and URLAUTH; TRYCREATE first; TOOBIG; nothing is appended', async (t) => {
@@ -548,52 +539,54 @@ test('CATENATE refusals: BADURL for other users, a changed UIDVALIDITY, missing 
     'http://example.org/',
   ];
   for (const [i, url] of bads.entries()) {
-    const r = (await cmd(c, `b${i}`, `APPEND Drafts CATENATE (TEXT ${lit('Subject: x\r\n\r\n')} URL "${url}")`)).pop()!;
+    const r = (await exchange(c, `b${i}`, `APPEND Drafts CATENATE (TEXT ${lit('Subject: x\r\n\r\n')} URL "${url}")`)).pop()!;
     t.true(r.startsWith(`b${i} NO [BADURL ${url}] `), r);
   }
   // MULTIAPPEND with a bad URL in the second message: the first is not stored either.
-  t.regex((await cmd(c, 'm', `APPEND Drafts ${lit(msg('one'))} CATENATE (URL "/INBOX/;UID=99")`)).pop()!, /^m NO \[BADURL /);
-  t.regex((await cmd(c, 'n', 'APPEND Nowhere CATENATE (URL "/INBOX/;UID=99")')).pop()!, /^n NO \[TRYCREATE\]/);
+  t.regex((await exchange(c, 'm', `APPEND Drafts ${lit(msg('one'))} CATENATE (URL "/INBOX/;UID=99")`)).pop()!, /^m NO \[BADURL /);
+  t.regex((await exchange(c, 'n', 'APPEND Nowhere CATENATE (URL "/INBOX/;UID=99")')).pop()!, /^n NO \[TRYCREATE\]/);
   t.true(Buffer.byteLength(MIXED) * 8 > 2000);
   const twice = Array.from({ length: 8 }, () => 'URL "/INBOX/;UID=1"').join(' ');
-  t.regex((await cmd(c, 'o', `APPEND Drafts CATENATE (${twice})`)).pop()!, /^o NO \[TOOBIG\]/);
-  t.regex((await cmd(c, 'p', 'APPEND Drafts CATENATE (TEXT "quoted")')).pop()!, /^p BAD /);
-  t.regex((await cmd(c, 'q', 'APPEND Drafts CATENATE ()')).pop()!, /^q BAD /);
+  t.regex((await exchange(c, 'o', `APPEND Drafts CATENATE (${twice})`)).pop()!, /^o NO \[TOOBIG\]/);
+  t.regex((await exchange(c, 'p', 'APPEND Drafts CATENATE (TEXT "quoted")')).pop()!, /^p BAD /);
+  t.regex((await exchange(c, 'q', 'APPEND Drafts CATENATE ()')).pop()!, /^q BAD /);
   t.regex(
-    (await cmd(c, 'r', `APPEND Drafts CATENATE (${Array.from({ length: IMAP_LIMITS.maxCatenateParts + 1 }, () => 'URL "/INBOX/;UID=1"').join(' ')})`)).pop()!,
+    (
+      await exchange(c, 'r', `APPEND Drafts CATENATE (${Array.from({ length: IMAP_LIMITS.maxCatenateParts + 1 }, () => 'URL "/INBOX/;UID=1"').join(' ')})`)
+    ).pop()!,
     /^r BAD /,
   );
-  t.deepEqual(await cmd(c, 's', 'STATUS Drafts (MESSAGES)'), ['* STATUS Drafts (MESSAGES 0)', 's OK STATUS completed']);
+  t.deepEqual(await exchange(c, 's', 'STATUS Drafts (MESSAGES)'), ['* STATUS Drafts (MESSAGES 0)', 's OK STATUS completed']);
 });
 
 // ---- SEARCHRES (RFC 5182) ----
 
 test('SEARCHRES: RETURN (SAVE) answers no ESEARCH; "$" in FETCH, UID FETCH, STORE, SEARCH, COPY, UID EXPUNGE; MIN/MAX save only those', async (t) => {
   const { c } = await alice({ messages: [1, 2, 3, 4, 5].map((i) => msg(`m${i}`)) });
-  await cmd(c, 's', 'SELECT INBOX');
+  await exchange(c, 's', 'SELECT INBOX');
   // Nothing saved yet: "$" is the empty set.
-  t.deepEqual(await cmd(c, 'a', 'FETCH $ UID'), ['a OK FETCH completed']);
-  t.deepEqual(await cmd(c, 'b', 'STORE 2,4 +FLAGS.SILENT (\\Flagged)'), ['b OK STORE completed']);
-  t.deepEqual(await cmd(c, 'c', 'SEARCH RETURN (SAVE) FLAGGED'), ['c OK SEARCH completed']);
-  t.deepEqual(await cmd(c, 'd', 'FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'd OK FETCH completed']);
-  t.deepEqual(await cmd(c, 'e', 'UID FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'e OK UID FETCH completed']);
-  t.deepEqual(await cmd(c, 'f', 'SEARCH OR $ 5'), ['* SEARCH 2 4 5', 'f OK SEARCH completed']);
-  t.deepEqual(await cmd(c, 'g', 'STORE $ +FLAGS.SILENT (\\Deleted)'), ['g OK STORE completed']);
-  t.regex((await cmd(c, 'h', 'COPY $ Trash')).pop()!, /^h OK \[COPYUID \d+ 2,4 1[,:]2\]/);
+  t.deepEqual(await exchange(c, 'a', 'FETCH $ UID'), ['a OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'b', 'STORE 2,4 +FLAGS.SILENT (\\Flagged)'), ['b OK STORE completed']);
+  t.deepEqual(await exchange(c, 'c', 'SEARCH RETURN (SAVE) FLAGGED'), ['c OK SEARCH completed']);
+  t.deepEqual(await exchange(c, 'd', 'FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'd OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'e', 'UID FETCH $ UID'), ['* 2 FETCH (UID 2)', '* 4 FETCH (UID 4)', 'e OK UID FETCH completed']);
+  t.deepEqual(await exchange(c, 'f', 'SEARCH OR $ 5'), ['* SEARCH 2 4 5', 'f OK SEARCH completed']);
+  t.deepEqual(await exchange(c, 'g', 'STORE $ +FLAGS.SILENT (\\Deleted)'), ['g OK STORE completed']);
+  t.regex((await exchange(c, 'h', 'COPY $ Trash')).pop()!, /^h OK \[COPYUID \d+ 2,4 1[,:]2\]/);
   // UID EXPUNGE $ removes 2 and 4; "$" then names what is left of the saved messages: nothing.
-  t.deepEqual(await cmd(c, 'i', 'UID EXPUNGE $'), ['* 2 EXPUNGE', '* 3 EXPUNGE', 'i OK UID EXPUNGE completed']);
-  t.deepEqual(await cmd(c, 'j', 'FETCH $ UID'), ['j OK FETCH completed']);
-  t.deepEqual(await cmd(c, 'k', 'SEARCH RETURN (SAVE MIN MAX) ALL'), ['* ESEARCH (TAG "k") MIN 1 MAX 3', 'k OK SEARCH completed']);
-  t.deepEqual(await cmd(c, 'l', 'UID SEARCH $'), ['* SEARCH 1 5', 'l OK UID SEARCH completed']);
-  t.deepEqual(await cmd(c, 'm', 'UID SEARCH RETURN (SAVE COUNT) UID 3:5'), ['* ESEARCH (TAG "m") UID COUNT 2', 'm OK UID SEARCH completed']);
-  t.deepEqual(await cmd(c, 'n', 'FETCH $ UID'), ['* 2 FETCH (UID 3)', '* 3 FETCH (UID 5)', 'n OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'i', 'UID EXPUNGE $'), ['* 2 EXPUNGE', '* 3 EXPUNGE', 'i OK UID EXPUNGE completed']);
+  t.deepEqual(await exchange(c, 'j', 'FETCH $ UID'), ['j OK FETCH completed']);
+  t.deepEqual(await exchange(c, 'k', 'SEARCH RETURN (SAVE MIN MAX) ALL'), ['* ESEARCH (TAG "k") MIN 1 MAX 3', 'k OK SEARCH completed']);
+  t.deepEqual(await exchange(c, 'l', 'UID SEARCH $'), ['* SEARCH 1 5', 'l OK UID SEARCH completed']);
+  t.deepEqual(await exchange(c, 'm', 'UID SEARCH RETURN (SAVE COUNT) UID 3:5'), ['* ESEARCH (TAG "m") UID COUNT 2', 'm OK UID SEARCH completed']);
+  t.deepEqual(await exchange(c, 'n', 'FETCH $ UID'), ['* 2 FETCH (UID 3)', '* 3 FETCH (UID 5)', 'n OK FETCH completed']);
   // A failed SEARCH with SAVE empties the result (section 2.1); so does a new SELECT.
-  t.regex((await cmd(c, 'o', 'SEARCH RETURN (SAVE) FROB')).pop()!, /^o BAD /);
-  t.deepEqual(await cmd(c, 'p', 'FETCH $ UID'), ['p OK FETCH completed']);
-  await cmd(c, 'q', 'SEARCH RETURN (SAVE) ALL');
-  await cmd(c, 'r', 'SELECT INBOX');
-  t.deepEqual(await cmd(c, 'u', 'FETCH $ UID'), ['u OK FETCH completed']);
-  t.regex((await cmd(c, 'v', 'SORT RETURN (SAVE) (ARRIVAL) UTF-8 ALL')).pop()!, /^v BAD /);
+  t.regex((await exchange(c, 'o', 'SEARCH RETURN (SAVE) FROB')).pop()!, /^o BAD /);
+  t.deepEqual(await exchange(c, 'p', 'FETCH $ UID'), ['p OK FETCH completed']);
+  await exchange(c, 'q', 'SEARCH RETURN (SAVE) ALL');
+  await exchange(c, 'r', 'SELECT INBOX');
+  t.deepEqual(await exchange(c, 'u', 'FETCH $ UID'), ['u OK FETCH completed']);
+  t.regex((await exchange(c, 'v', 'SORT RETURN (SAVE) (ARRIVAL) UTF-8 ALL')).pop()!, /^v BAD /);
 });
 
 test('SEARCHRES grammar: "$" anywhere among SEARCH keys expands to keys the compiler accepts or refuses with BAD, never "$" (property)', (t) => {

@@ -13,7 +13,7 @@ import { baseSubject, parseSortCriteria, type SortInput } from '../../services/i
 import { referencesThreads } from '../../services/imap/thread.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
 import { closeMailFixtures, mailFixture, transcriptLab, type TranscriptClient } from '../core/line-transcript.js';
-import { imapSessions, untilTagged } from './transcript-lab.js';
+import { exchange, imapSessions } from './transcript-lab.js';
 import { PROJECT_ROOT } from '../support/lab-process.js';
 import { run, sendMail, startMailLab } from './helpers.js';
 
@@ -80,15 +80,9 @@ async function session(): Promise<TranscriptClient> {
   return client;
 }
 
-/** One command's lines with its tagged answer, whatever the answer is. */
-function one(c: TranscriptClient, tag: string, text: string): Promise<string[]> {
-  c.write(`${tag} ${text}\r\n`);
-  return untilTagged(c, tag);
-}
-
 test('SORT by each key, REVERSE, with search keys; ESEARCH and ESORT RETURN options', async (t) => {
   const c = await session();
-  const sortOf = async (q: string): Promise<string> => (await one(c, 'q', q))[0];
+  const sortOf = async (q: string): Promise<string> => (await exchange(c, 'q', q))[0];
   t.is(await sortOf('SORT (SUBJECT) UTF-8 ALL'), '* SORT 2 1 3');
   t.is(await sortOf('SORT (REVERSE SUBJECT) UTF-8 ALL'), '* SORT 3 1 2');
   t.is(await sortOf('SORT (DATE) US-ASCII ALL'), '* SORT 2 1 3');
@@ -99,14 +93,14 @@ test('SORT by each key, REVERSE, with search keys; ESEARCH and ESORT RETURN opti
   t.is(await sortOf('SORT (DISPLAYTO) UTF-8 ALL'), '* SORT 1 2 3', 'b@lab.test < Carl < z@lab.test');
   t.is(await sortOf('SORT (ARRIVAL) UTF-8 NOT 2'), '* SORT 1 3');
   t.is(await sortOf('UID SORT (SUBJECT) UTF-8 SUBJECT nothing'), '* SORT');
-  t.deepEqual(await one(c, 'e', 'SEARCH RETURN (MIN MAX COUNT ALL) 1:3'), ['* ESEARCH (TAG "e") MIN 1 MAX 3 ALL 1:3 COUNT 3', 'e OK SEARCH completed']);
-  t.is((await one(c, 'f', 'SEARCH RETURN () NOT 2'))[0], '* ESEARCH (TAG "f") ALL 1,3');
-  t.is((await one(c, 'g', 'UID SEARCH RETURN (COUNT) SUBJECT nothing'))[0], '* ESEARCH (TAG "g") UID COUNT 0');
-  t.is((await one(c, 'h', 'SORT RETURN (MIN MAX ALL) (SUBJECT) UTF-8 ALL'))[0], '* ESEARCH (TAG "h") MIN 2 MAX 3 ALL 2,1,3');
-  t.regex((await one(c, 'i', 'SORT (SUBJECT) KOI8-R ALL'))[0], /^i NO \[BADCHARSET/);
-  t.regex((await one(c, 'j', 'SORT (REVERSE) UTF-8 ALL'))[0], /^j BAD/);
-  t.regex((await one(c, 'k', 'SEARCH RETURN (FOO) ALL'))[0], /^k BAD/);
-  t.regex((await one(c, 'l', 'NOOP'))[0], /^l OK/);
+  t.deepEqual(await exchange(c, 'e', 'SEARCH RETURN (MIN MAX COUNT ALL) 1:3'), ['* ESEARCH (TAG "e") MIN 1 MAX 3 ALL 1:3 COUNT 3', 'e OK SEARCH completed']);
+  t.is((await exchange(c, 'f', 'SEARCH RETURN () NOT 2'))[0], '* ESEARCH (TAG "f") ALL 1,3');
+  t.is((await exchange(c, 'g', 'UID SEARCH RETURN (COUNT) SUBJECT nothing'))[0], '* ESEARCH (TAG "g") UID COUNT 0');
+  t.is((await exchange(c, 'h', 'SORT RETURN (MIN MAX ALL) (SUBJECT) UTF-8 ALL'))[0], '* ESEARCH (TAG "h") MIN 2 MAX 3 ALL 2,1,3');
+  t.regex((await exchange(c, 'i', 'SORT (SUBJECT) KOI8-R ALL'))[0], /^i NO \[BADCHARSET/);
+  t.regex((await exchange(c, 'j', 'SORT (REVERSE) UTF-8 ALL'))[0], /^j BAD/);
+  t.regex((await exchange(c, 'k', 'SEARCH RETURN (FOO) ALL'))[0], /^k BAD/);
+  t.regex((await exchange(c, 'l', 'NOOP'))[0], /^l OK/);
 });
 
 test('THREAD=ORDEREDSUBJECT: grouped by base subject, parents and children by date; other algorithms are BAD', async (t) => {
@@ -129,12 +123,12 @@ test('THREAD=ORDEREDSUBJECT: grouped by base subject, parents and children by da
   };
   const c = transcriptLab('imap', IMAP_LIMITS.maxLineLength, (conn, events) => new ImapSession(conn, { ...shared, events })).open().client;
   await c.line();
-  await one(c, 'l', 'LOGIN alice alice-lab');
-  await one(c, 's', 'SELECT INBOX');
-  t.deepEqual(await one(c, 't', 'THREAD ORDEREDSUBJECT UTF-8 ALL'), ['* THREAD (3 (1)(4))(2 5)(6)', 't OK THREAD completed']);
-  t.is((await one(c, 'u', 'UID THREAD ORDEREDSUBJECT US-ASCII NOT 6'))[0], '* THREAD (3 (1)(4))(2 5)');
-  t.is((await one(c, 'v', 'THREAD ORDEREDSUBJECT UTF-8 SUBJECT nothing'))[0], '* THREAD');
-  t.regex((await one(c, 'w', 'THREAD FOO UTF-8 ALL'))[0], /^w BAD/);
+  await exchange(c, 'l', 'LOGIN alice alice-lab');
+  await exchange(c, 's', 'SELECT INBOX');
+  t.deepEqual(await exchange(c, 't', 'THREAD ORDEREDSUBJECT UTF-8 ALL'), ['* THREAD (3 (1)(4))(2 5)(6)', 't OK THREAD completed']);
+  t.is((await exchange(c, 'u', 'UID THREAD ORDEREDSUBJECT US-ASCII NOT 6'))[0], '* THREAD (3 (1)(4))(2 5)');
+  t.is((await exchange(c, 'v', 'THREAD ORDEREDSUBJECT UTF-8 SUBJECT nothing'))[0], '* THREAD');
+  t.regex((await exchange(c, 'w', 'THREAD FOO UTF-8 ALL'))[0], /^w BAD/);
 });
 
 const input = (seq: number, h: Record<string, string>): SortInput => ({ seq, size: 1, internalDate: seq * 1000, header: (f) => h[f] });

@@ -84,12 +84,18 @@ export async function untilTagged(client: TranscriptClient, tag: string): Promis
   }
 }
 
-/** Sends one command and gives back its untagged lines; throws unless the tagged answer is OK. */
-export async function command(client: TranscriptClient, tag: string, text: string): Promise<string[]> {
+/** Sends one command and gives back every line up to and with its tagged answer; throws if the connection closes first. */
+export async function exchange(client: TranscriptClient, tag: string, text: string): Promise<string[]> {
   client.write(`${tag} ${text}\r\n`);
   const lines = await untilTagged(client, tag);
-  const last = lines.pop();
-  if (last === undefined) throw new Error(`connection closed during ${text}`);
+  if (!lines.at(-1)?.startsWith(`${tag} `)) throw new Error(`closed during ${text} after ${JSON.stringify(lines)}`);
+  return lines;
+}
+
+/** Sends one command and gives back its untagged lines; throws unless the tagged answer is OK. */
+export async function command(client: TranscriptClient, tag: string, text: string): Promise<string[]> {
+  const lines = await exchange(client, tag, text);
+  const last = lines.pop()!;
   if (!last.startsWith(`${tag} OK`)) throw new Error(`${text}: ${last}`);
   return lines;
 }
