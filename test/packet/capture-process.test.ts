@@ -101,7 +101,8 @@ test.serial('without CAP_NET_RAW the capture says so and the lab runs on', async
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    t.true(await waitFor(() => /labnet ready[^]*\n$/.test(out) || proc.exitCode !== null, 30_000), out);
+    // The capture's refusal is reported when dumpcap's probe ends, which can come after the ready table.
+    t.true(await waitFor(() => (/labnet ready[^]*\n$/.test(out) && /packet capture is not permitted/.test(out)) || proc.exitCode !== null, 30_000), out);
     t.regex(out, /packet capture is not permitted: dumpcap needs the CAP_NET_RAW capability to capture on lo/);
     t.regex(out, /setcap cap_net_raw/);
     const ports = parseReadyTable(out);
