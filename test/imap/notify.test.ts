@@ -78,6 +78,31 @@ test('another session APPENDs to a watched mailbox: STATUS arrives with no comma
   t.deepEqual(await exchange(a, 'a4', 'NOOP'), ['a4 OK NOOP completed']);
 });
 
+test('other mailboxes: FlagChange gives UNSEEN, MessageExpunge gives MESSAGES UIDNEXT UNSEEN, with HIGHESTMODSEQ after ENABLE CONDSTORE; the selected one gets no STATUS', async (t) => {
+  const { open } = await imapLab(2);
+  const a = open();
+  const b = open();
+  await login(a);
+  await login(b);
+  await command(a, 'e', 'ENABLE CONDSTORE');
+  await command(a, 'n', 'NOTIFY SET (personal (MessageNew MessageExpunge FlagChange))');
+  await command(b, 's', 'SELECT INBOX');
+  await command(b, 'b1', 'STORE 1 +FLAGS.SILENT (\\Seen)');
+  t.regex((await a.line()) ?? '', /^\* STATUS INBOX \(UNSEEN 1 HIGHESTMODSEQ \d+\)$/);
+  await command(b, 'b2', 'STORE 2 +FLAGS.SILENT (\\Deleted)');
+  t.regex((await a.line()) ?? '', /^\* STATUS INBOX \(UNSEEN 1 HIGHESTMODSEQ \d+\)$/);
+  await command(b, 'b3', 'EXPUNGE');
+  t.regex((await a.line()) ?? '', /^\* STATUS INBOX \(MESSAGES 1 UIDNEXT 3 UNSEEN 0 HIGHESTMODSEQ \d+\)$/);
+  // Once a selects INBOX its changes come through the view, never as STATUS.
+  const sel = await exchange(a, 's', 'SELECT INBOX');
+  t.false(sel.some((l) => l.startsWith('* STATUS')));
+  await command(b, 'b4', `APPEND INBOX {${msg(3).length}+}\r\n${msg(3)}`);
+  t.deepEqual(
+    (await exchange(a, 'x', 'NOOP')).filter((l) => l.startsWith('* STATUS')),
+    [],
+  );
+});
+
 test('selected (MessageNew (fetch-att) MessageExpunge FlagChange): EXISTS then FETCH with the items, flag changes and expunges pushed', async (t) => {
   const { open } = await imapLab(2);
   const a = open();
