@@ -89,6 +89,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   /** Waiting for the first line of a command (NOTIFY pushes only then, or in IDLE). */
   private awaitingCommand = false;
   private pushQueued = false;
+  /** Pushes wait for the client to read what is already written (one waiter). */
+  private drainWaiting = false;
   /** A NOTIFY push under way: the next command waits for it (its lines are never split by a command's). */
   private pushing: Promise<void> | undefined;
   /** How the command reader reads (made once per session, not once per command). */
@@ -479,11 +481,22 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
       this.pushQueued = false;
       if (this.pushing || this.conn.closed || !this.notify || !(this.awaitingCommand || this.idling)) return;
       // A client that does not read gets nothing more until it does (the queue stays bounded).
-      if (this.conn.socket.writableLength > IMAP_LIMITS.maxNotifyBacklog) return;
-      this.pushing = this.pushNotifications().finally(() => {
-        this.pushing = undefined;
-        if (this.notify?.pending && (this.awaitingCommand || this.idling)) this.notifyWake();
-      });
+      if (this.conn.socket.writableLength > IMAP_LIMITS.maxNotifyBacklog) {
+        if (this.drainWaiting) return;
+        this.drainWaiting = true;
+        void this.conn.drain().then(() => {
+          this.drainWaiting = false;
+          this.notifyWake();
+        });
+        return;
+      }
+      this.pushing = this.pushNotifications()
+        // Never an unhandled rejection (the next command awaits this promise): say so and go on.
+        .catch((err: unknown) => this.notice('warn', `NOTIFY could not send a notification: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          this.pushing = undefined;
+          if (this.notify?.pending && (this.awaitingCommand || this.idling)) this.notifyWake();
+        });
     });
   }
 
