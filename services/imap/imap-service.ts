@@ -17,6 +17,7 @@ import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import { imapCommandTable } from './commands/registry.js';
 import { ImapSession, type ImapShared } from './imap-session.js';
+import { MailboxListHub } from './notify.js';
 import { IMAP_LIMITS } from './limits.js';
 import { MailStoreAdapter } from './store-adapter.js';
 
@@ -75,6 +76,7 @@ export class ImapService extends TcpService {
       config: this.cfg,
       commands: imapCommandTable(),
       sessionsPerUser: new Map(),
+      mailboxList: new MailboxListHub(),
       // STARTTLS on 143 and IMAPS on 993 with the lab certificate; LOGINDISABLED before TLS if configured.
       tls: TlsPolicy.forMail(config, tls, 'imap', IMAP_ALPN),
       interceptor: faults?.interceptor,

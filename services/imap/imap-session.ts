@@ -17,6 +17,9 @@ import { encodeMutf7 } from './mutf7.js';
 import { astr, binary, str } from './imap-writer.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import type { SearchContexts } from './search-context.js';
+import { MailboxListHub, NotifyRegistration, type MailboxListChange } from './notify.js';
+import { writeFetchResponses } from './commands/fetch.js';
+import type { FetchItem } from './fetch-items.js';
 import type { ImapStore, StoredMessage } from './store-port.js';
 import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';
 
@@ -45,6 +48,8 @@ export interface ImapShared {
   tls: TlsPolicy;
   /** Fault injection (tests); see core/line-session/interceptor.ts. */
   interceptor?: Interceptor;
+  /** NOTIFY (RFC 5465): mailbox-list changes between the sessions of a user, made on first use. */
+  mailboxList?: MailboxListHub;
 }
 
 /** One parsed command; the line for events is cut from the octets only when somebody looks. */
@@ -79,6 +84,15 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   searchContexts: SearchContexts | undefined;
   /** The session is in IDLE: changes are pushed as they happen. */
   idling = false;
+  /** NOTIFY SET (RFC 5465, notify.ts): the registered events; undefined after NOTIFY NONE. */
+  notify: NotifyRegistration | undefined;
+  /** Waiting for the first line of a command (NOTIFY pushes only then, or in IDLE). */
+  private awaitingCommand = false;
+  private pushQueued = false;
+  /** Pushes wait for the client to read what is already written (one waiter). */
+  private drainWaiting = false;
+  /** A NOTIFY push under way: the next command waits for it (its lines are never split by a command's). */
+  private pushing: Promise<void> | undefined;
   /** How the command reader reads (made once per session, not once per command). */
   private readonly input: CommandInput;
   /** Message data shown in this session's events (FETCH and APPEND literals; see transcript-payload.ts). */
@@ -105,7 +119,7 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     this.input = {
       literalLimit: (first) => this.literalLimit(first),
       continuation: () => this.send('+ Ready for literal data'),
-      firstLine: () => this.readCommandLine(),
+      firstLine: () => (this.notify ? this.readFirstLineNotifying() : this.readCommandLine()),
       nextLine: (max) => this.expectNext(max),
       octets: (n) => this.expectOctets(n),
       chunk: (max) => this.expectChunk(max),
@@ -161,6 +175,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     caps.push('CONDSTORE', 'QRESYNC');
     // RFC 6855: UTF-8 quoted strings and mailbox names after ENABLE UTF8=ACCEPT (utf8.ts).
     caps.push('UTF8=ACCEPT');
+    // RFC 5465 (notify.ts): events of other mailboxes and of the selected one, pushed between commands.
+    caps.push('NOTIFY');
     return caps.join(' ');
   }
 
@@ -270,11 +286,13 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
 
   protected async execute(cmd: ImapParsed, spec: ImapCommand): Promise<void> {
     this.readLiterals = undefined;
+    if (this.pushing) await this.pushing;
     try {
       const text = await spec.handler(this, { tag: cmd.tag, name: cmd.name, args: cmd.args });
       // LOGOUT answers itself (before closing).
       if (this.state === 'logout' || text === '') return;
       this.reportChanges(spec.expungeAfter);
+      if (this.notify) await this.notifyUpdates();
       this.send(`${cmd.tag} ${text}`);
       const after = this.afterReply;
       if (after) {
@@ -402,6 +420,144 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
     if (all.length > 0) this.sendLines(all);
   }
 
+  // ---- NOTIFY (RFC 5465) ----
+
+  /** Registers NOTIFY SET's events (replacing any before) or, with undefined, NOTIFY NONE. */
+  setNotify(reg: NotifyRegistration | undefined): void {
+    this.notify?.close();
+    this.notify = reg;
+    if (reg && this.selected) {
+      // Messages the client already knows get no MessageNew FETCH.
+      reg.fetchView = this.selected;
+      reg.fetchedUpTo = this.selected.uids[this.selected.uids.length - 1] ?? 0;
+    }
+  }
+
+  /** What a registration needs of this session. */
+  notifyHost(): ConstructorParameters<typeof NotifyRegistration>[0] {
+    return {
+      store: this.store,
+      user: this.requireUser(),
+      condstore: () => this.condstore,
+      selectedName: () => this.selected?.folder.name,
+      mailboxOut: (name) => this.mailboxOut(name),
+      wake: () => this.notifyWake(),
+    };
+  }
+
+  get mailboxListHub(): MailboxListHub {
+    return (this.shared.mailboxList ??= new MailboxListHub());
+  }
+
+  /** A mailbox command succeeded: sessions of this user with NOTIFY hear of it (their LIST responses). */
+  mailboxListChanged(change: MailboxListChange): void {
+    if (this.user !== undefined) this.shared.mailboxList?.publish(this.user, change);
+  }
+
+  /**
+   * The first line of the next command while NOTIFY is on: the session counts as between commands,
+   * where section 5 lets the server send notifications at any time (the selected mailbox's too, when
+   * `selected` is registered: RFC 3501 section 7.4.1 allows EXPUNGE when no command is in progress).
+   */
+  private async readFirstLineNotifying(): Promise<Buffer | null> {
+    this.awaitingCommand = true;
+    const view = this.selected;
+    const watching = view !== undefined && this.notify?.selected !== undefined && this.notify.selected.events.size > 0;
+    if (watching) view.onChange = () => this.notifyWake();
+    if (this.notify?.pending || (watching && view.hasPending)) this.notifyWake();
+    try {
+      return await this.readCommandLine();
+    } finally {
+      this.awaitingCommand = false;
+      if (watching && view.onChange !== undefined && !this.idling) view.onChange = undefined;
+    }
+  }
+
+  /** Something waits for the client: push it on the next turn if the session is between commands or in IDLE. */
+  notifyWake(): void {
+    if (this.pushQueued) return;
+    this.pushQueued = true;
+    setImmediate(() => {
+      this.pushQueued = false;
+      if (this.pushing || this.conn.closed || !this.notify || !(this.awaitingCommand || this.idling)) return;
+      // A client that does not read gets nothing more until it does (the queue stays bounded).
+      if (this.conn.socket.writableLength > IMAP_LIMITS.maxNotifyBacklog) {
+        if (this.drainWaiting) return;
+        this.drainWaiting = true;
+        void this.conn.drain().then(() => {
+          this.drainWaiting = false;
+          this.notifyWake();
+        });
+        return;
+      }
+      this.pushing = this.pushNotifications()
+        // Never an unhandled rejection (the next command awaits this promise): say so and go on.
+        .catch((err: unknown) => this.notice('warn', `NOTIFY could not send a notification: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          this.pushing = undefined;
+          if (this.notify?.pending && (this.awaitingCommand || this.idling)) this.notifyWake();
+        });
+    });
+  }
+
+  private async pushNotifications(): Promise<void> {
+    const n = this.notify;
+    if (!n) return;
+    if (this.selected && (this.idling || (n.selected !== undefined && n.selected.events.size > 0))) {
+      // selected-delayed: expunges wait for a command that may report them (section 6).
+      this.reportChanges(this.idling || n.selected!.immediateExpunge);
+    }
+    await this.notifyUpdates();
+    this.flush();
+  }
+
+  /**
+   * Sends what NOTIFY has waiting: the MessageNew FETCH of messages just announced in the selected
+   * mailbox (section 5.2), then the LIST and STATUS responses for other mailboxes. On overflow:
+   * `* OK [NOTIFICATIONOVERFLOW]` and the registration is dropped, as after NOTIFY NONE (section 5.8).
+   */
+  async notifyUpdates(): Promise<void> {
+    const n = this.notify;
+    if (!n) return;
+    const view = this.selected;
+    const fetch = n.selected?.fetch;
+    if (view && fetch) {
+      if (n.fetchView !== view) {
+        // A new selection: what SELECT reported is known.
+        n.fetchView = view;
+        n.fetchedUpTo = view.uidNextAtSelect - 1;
+      }
+      const last = view.uids[view.uids.length - 1] ?? 0;
+      if (last > n.fetchedUpTo) {
+        let from = view.uids.length;
+        while (from > 0 && view.uids[from - 1] > n.fetchedUpTo) from--;
+        const count = view.uids.length - from;
+        n.fetchedUpTo = last;
+        if (count > IMAP_LIMITS.maxNotifyFetch) n.overflowed = true;
+        else {
+          const indexes = Array.from({ length: count }, (_, k) => from + k);
+          await writeFetchResponses(this, view, indexes, this.notifyFetchItems(fetch.items), fetch.needsText);
+        }
+      }
+    }
+    if (n.overflowed) {
+      this.setNotify(undefined);
+      this.send('* OK [NOTIFICATIONOVERFLOW] Too many notifications waiting: NOTIFY is off now, use NOTIFY SET again');
+      return;
+    }
+    if (!n.pending) return;
+    const lines = await n.take();
+    if (this.notify === n && lines.length > 0) this.sendLines(lines);
+  }
+
+  /** MessageNew's items, with the UID (and MODSEQ) an unsolicited FETCH carries for rev2 and CONDSTORE clients. */
+  private notifyFetchItems(items: readonly FetchItem[]): FetchItem[] {
+    const out = [...items];
+    if ((this.rev2 || this.condstore) && !out.some((i) => i.k === 'UID')) out.unshift({ k: 'UID' });
+    if (this.condstore && !out.some((i) => i.k === 'MODSEQ')) out.push({ k: 'MODSEQ' });
+    return out;
+  }
+
   /** Logs the user in: checks the sessions-per-user limit and prepares the mailbox. */
   async authenticated(user: string): Promise<void> {
     const n = this.shared.sessionsPerUser.get(user) ?? 0;
@@ -448,6 +604,8 @@ export class ImapSession extends LineSession<ImapState, ImapCommand, ImapParsed>
   }
 
   protected override onEnd(): void {
+    this.notify?.close();
+    this.notify = undefined;
     this.selected?.close();
     this.selected = undefined;
     if (this.user) {

@@ -40,4 +40,16 @@ export const IMAP_LIMITS = {
    * against the changed messages after every command. Past it: NO [NOUPDATE] and no updates.
    */
   maxSearchContexts: 5,
+  /** NOTIFY (RFC 5465): event groups in one NOTIFY SET. */
+  maxNotifyGroups: 16,
+  /** NOTIFY: mailbox names over all subtree/mailboxes filters of one NOTIFY SET (Dovecot: 100 per namespace); past it NO [NOTIFICATIONOVERFLOW]. */
+  maxNotifyNames: 100,
+  /** NOTIFY: mailboxes one session watches for message events (personal on a user with more: NOTIFICATIONOVERFLOW). */
+  maxNotifyMailboxes: 1000,
+  /** NOTIFY: LIST notifications (MailboxName, SubscriptionChange) waiting for the client; past it NOTIFICATIONOVERFLOW and NOTIFY NONE. */
+  maxNotifyQueued: 200,
+  /** NOTIFY: new messages given their MessageNew FETCH at once; more at once is NOTIFICATIONOVERFLOW. */
+  maxNotifyFetch: 1000,
+  /** NOTIFY: unsent output (octets) past which notifications wait for the client to read. */
+  maxNotifyBacklog: 1024 * 1024,
 } as const;

@@ -245,6 +245,17 @@ async function idleRss(port: number, pids: () => number[]): Promise<{ before: nu
   return { before, after };
 }
 
+/**
+ * The labnet side's config: the mailbox holds 20,000 messages (INBOX and the QRESYNC folder), which is
+ * the mail store's default per-user quota: without lifting it every APPEND of the stress mix is NO
+ * [OVERQUOTA] (the Dovecot side has no quota either).
+ */
+const BENCH_LAB_CONFIG = {
+  limits: { maxConnectionsPerAddress: 1000 },
+  mailStore: { quota: { maxMessages: 0, maxBytes: 0 } },
+  services: { imap: { port: 0, maxSessionsPerUser: 1000 } },
+};
+
 // ---- imaptest's stress mix (issue 19): both servers, the same random command mix, zero errors ----
 
 /**
@@ -499,7 +510,7 @@ async function main(): Promise<void> {
   const lab = await startLabProcess({
     dataDir: labData,
     only: ['imap'],
-    config: { limits: { maxConnectionsPerAddress: 1000 }, services: { imap: { port: 0, maxSessionsPerUser: 1000 } } },
+    config: BENCH_LAB_CONFIG,
     timeoutMs: 120_000,
   });
   try {
@@ -567,7 +578,7 @@ async function main(): Promise<void> {
     fresh = await startLabProcess({
       dataDir: labData,
       only: ['imap'],
-      config: { limits: { maxConnectionsPerAddress: 1000 }, services: { imap: { port: 0, maxSessionsPerUser: 1000 } } },
+      config: BENCH_LAB_CONFIG,
       timeoutMs: 120_000,
     });
     (await idleSession(fresh.port('imap'))).destroy();

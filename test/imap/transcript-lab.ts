@@ -8,6 +8,7 @@ import { imapCommandTable } from '../../services/imap/commands/registry.js';
 import { ImapSession } from '../../services/imap/imap-session.js';
 import { IMAP_LIMITS } from '../../services/imap/limits.js';
 import { MailStoreAdapter } from '../../services/imap/store-adapter.js';
+import { MailboxListHub } from '../../services/imap/notify.js';
 import { mailFixture, transcriptLab, type TranscriptClient, type TranscriptLab } from '../core/line-transcript.js';
 
 export const msg = (n: number): string => `From: bob@lab.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
@@ -25,6 +26,7 @@ export function imapSessions(
     config: { appendLimit: o.appendLimit ?? 100_000, maxSessionsPerUser: 10, autologoutMs: 60_000, preAuthTimeoutMs: 60_000 },
     commands: imapCommandTable(),
     sessionsPerUser: new Map<string, number>(),
+    mailboxList: new MailboxListHub(),
     tls: o.tls ?? TlsPolicy.none(),
     ...(o.interceptor !== undefined ? { interceptor: o.interceptor } : {}),
   };

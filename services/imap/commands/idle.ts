@@ -15,6 +15,8 @@ export const idle: ImapCommand = {
     const view = s.selected;
     s.idling = true;
     const push = (): void => {
+      // NOTIFY (RFC 5465) pushes the selected mailbox's changes with its own (imap-session.ts).
+      if (s.notify) return s.notifyWake();
       // Batch what arrives within a tick into one write.
       setImmediate(() => {
         if (s.idling && !s.conn.closed) s.reportChanges(true);
@@ -24,6 +26,7 @@ export const idle: ImapCommand = {
       view.onChange = push;
       if (view.hasPending) push();
     }
+    if (s.notify?.pending) s.notifyWake();
     s.conn.setIdleTimeout(s.shared.config.autologoutMs);
     let line: Buffer | null;
     try {

@@ -30,6 +30,7 @@ export const create: ImapCommand = {
     } catch (err) {
       storeFailure(err, name);
     }
+    s.mailboxListChanged({ kind: 'create', name });
     return 'OK CREATE completed';
   },
 };
@@ -49,6 +50,7 @@ export const del: ImapCommand = {
     } catch (err) {
       storeFailure(err, name);
     }
+    s.mailboxListChanged({ kind: 'delete', name });
     return 'OK DELETE completed';
   },
 };
@@ -72,6 +74,7 @@ export const rename: ImapCommand = {
     } catch (err) {
       storeFailure(err, from);
     }
+    s.mailboxListChanged({ kind: 'rename', name: to, oldName: from });
     return 'OK RENAME completed';
   },
 };
@@ -95,6 +98,7 @@ function subscription(on: boolean): ImapCommand {
       } catch (err) {
         storeFailure(err, name);
       }
+      s.mailboxListChanged({ kind: on ? 'subscribe' : 'unsubscribe', name });
       return `OK ${on ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} completed`;
     },
   };

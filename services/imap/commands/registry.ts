@@ -10,6 +10,7 @@ import { expunge, uidExpunge } from './expunge.js';
 import { fetch, uidFetch } from './fetch.js';
 import { idle } from './idle.js';
 import { listCmd, lsub } from './list.js';
+import { notify } from './notify.js';
 import { create, del, rename, subscribe, unsubscribe } from './mailboxes.js';
 import { getQuota, getQuotaRoot } from './quota.js';
 import { cancelUpdate, search, uidSearch } from './search.js';
@@ -64,6 +65,7 @@ const ALL: readonly ImapCommand[] = [
   idle,
   getQuotaRoot,
   getQuota,
+  notify,
 ];
 
 /** The table sessions dispatch through (two commands with one name throw here, at start-up). */
