@@ -1,0 +1,27 @@
+// The delivery writer thread (mailStore.deliveryWriter: worker; started by delivery-writer.ts). It runs
+// each delivery's file work (delivery-files.ts: create, write, fdatasync, link, rename, directory fsync)
+// off the event loop: in this sandbox every file system call costs tens of microseconds, and a delivery
+// made about ten of them on the main thread, the largest part of its CPU there (issue 17, api bench).
+// Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight.
+import { parentPort } from 'node:worker_threads';
+import { writeDeliveryFiles } from './delivery-files.js';
+import type { WriterReply, WriterRequest } from './delivery-writer.js';
+import { errnoCode } from './fs-util.js';
+import { GroupDirSync } from './group-sync.js';
+
+const port = parentPort;
+if (!port) throw new Error('delivery-thread.js runs only as a worker thread (core/mail-store/delivery-writer.ts)');
+const dirSync = new GroupDirSync();
+
+port.on('message', (req: WriterRequest) => {
+  writeDeliveryFiles(req.job, dirSync).then(
+    (dates) => port.postMessage({ id: req.id, dates, syncs: dirSync.syncs } satisfies WriterReply),
+    (err: unknown) =>
+      port.postMessage({
+        id: req.id,
+        error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err) },
+        syncs: dirSync.syncs,
+      } satisfies WriterReply),
+  );
+});
+port.postMessage('ready');
