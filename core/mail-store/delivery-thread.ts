@@ -2,11 +2,12 @@
 // each delivery's file work (delivery-files.ts: create, write, fdatasync, link, rename, directory fsync)
 // off the event loop: in this sandbox every file system call costs tens of microseconds, and a delivery
 // made about ten of them on the main thread, the largest part of its CPU there (issue 17, api bench).
-// Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight.
+// Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight. The
+// uid-list appends (appendDurable) run here too.
 import { parentPort } from 'node:worker_threads';
 import { writeDeliveryFiles } from './delivery-files.js';
 import type { WriterReply, WriterRequest } from './delivery-writer.js';
-import { errnoCode } from './fs-util.js';
+import { appendDurable, errnoCode } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
 
 const port = parentPort;
@@ -14,12 +15,17 @@ if (!port) throw new Error('delivery-thread.js runs only as a worker thread (cor
 const dirSync = new GroupDirSync();
 
 port.on('message', (req: WriterRequest) => {
-  writeDeliveryFiles(req.job, dirSync).then(
+  let cutFailed = false;
+  const work =
+    'job' in req
+      ? writeDeliveryFiles(req.job, dirSync)
+      : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true)).then(() => []);
+  work.then(
     (dates) => port.postMessage({ id: req.id, dates, syncs: dirSync.syncs } satisfies WriterReply),
     (err: unknown) =>
       port.postMessage({
         id: req.id,
-        error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err) },
+        error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err), cutFailed },
         syncs: dirSync.syncs,
       } satisfies WriterReply),
   );

@@ -3,6 +3,8 @@
 //           the message's octets and paths and gets the internal dates back, one message each way,
 //           instead of making about ten file system calls and two thread-pool round trips itself
 //   inline  the same function on the event loop (no extra thread: about 10 MB less memory)
+// The uid-list appends (appendDurable) go the same way, so a delivery makes no file system call on
+// the event loop.
 // Both run the same steps in the same order, so durability is the same: the file fdatasync'ed, the
 // renames, the directory fsync, all before the promise resolves. The thread starts on the first
 // delivery. If it cannot start, the jobs waiting for it and every later one run inline (logged once);
@@ -12,23 +14,33 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { projectPath } from '../paths.js';
 import { writeDeliveryFiles, type DeliveryFilesJob } from './delivery-files.js';
+import { appendDurable } from './fs-util.js';
 import type { GroupDirSync } from './group-sync.js';
 
 export type DeliveryWriterMode = 'worker' | 'inline';
 
-export interface WriterRequest {
-  id: number;
-  job: DeliveryFilesJob;
+/** An append to a bookkeeping file (the uid list): appendDurable's arguments. */
+export interface AppendJob {
+  path: string;
+  text: string;
+  durable: boolean;
 }
 
-export type WriterReply = { id: number; dates: number[]; syncs: number } | { id: number; error: { code: string | undefined; message: string }; syncs: number };
+export type WriterRequest = { id: number; job: DeliveryFilesJob } | { id: number; append: AppendJob };
+
+export type WriterReply =
+  { id: number; dates: number[]; syncs: number } | { id: number; error: { code: string | undefined; message: string; cutFailed: boolean }; syncs: number };
 
 export interface DeliveryWriter {
   /** Runs the job (see writeDeliveryFiles): each part's internal date, or the file system's error. */
   write(job: DeliveryFilesJob): Promise<number[]>;
+  /** appendDurable (fs-util.ts), in the same place as the deliveries' files. */
+  append(path: string, text: string, durable: boolean, onCutFailed: () => void): Promise<void>;
   /** Directory fsyncs made by this writer. */
   readonly dirSyncs: number;
-  /** Waits for the jobs in flight; then releases the thread, if any. */
+  /** Waits for the jobs in flight. */
+  drain(): Promise<void>;
+  /** Waits for the jobs in flight; then releases the thread, if any (later jobs run on the event loop). */
   stop(): Promise<void>;
 }
 
@@ -45,9 +57,15 @@ export class InlineDeliveryWriter implements DeliveryWriter {
     return writeDeliveryFiles(job, this.dirSync);
   }
 
+  append(path: string, text: string, durable: boolean, onCutFailed: () => void): Promise<void> {
+    return appendDurable(path, text, durable, onCutFailed);
+  }
+
   get dirSyncs(): number {
     return this.dirSync.syncs;
   }
+
+  async drain(): Promise<void> {}
 
   async stop(): Promise<void> {}
 }
@@ -55,9 +73,12 @@ export class InlineDeliveryWriter implements DeliveryWriter {
 const THREAD_PATH = projectPath('build', 'core', 'mail-store', 'delivery-thread.js');
 
 interface Pending {
-  job: DeliveryFilesJob;
+  /** Runs the same request on the event loop (when the thread never started). */
+  inline: () => Promise<number[]>;
   resolve: (dates: number[]) => void;
   reject: (err: unknown) => void;
+  /** An append's cut-back failed (or its state is unknown): the caller marks the file torn. */
+  onCutFailed?: () => void;
 }
 
 /** In the delivery thread; falls back to `inline` when the thread cannot start. */
@@ -65,6 +86,7 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
   private worker: Worker | undefined;
   private online = false;
   private broken = false;
+  private stopped = false;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -84,9 +106,7 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
   }
 
   write(job: DeliveryFilesJob): Promise<number[]> {
-    if (this.broken) return this.track(this.inline.write(job));
-    const worker = this.worker ?? this.start();
-    const id = ++this.seq;
+    if (this.broken || this.stopped) return this.track(this.inline.write(job));
     // One fresh buffer per part, moved (not copied) to the thread: the caller's buffers stay as they
     // are (the delivery notice hands them on), and a Buffer that is a slice of a larger pooled
     // ArrayBuffer would otherwise be cloned whole.
@@ -99,19 +119,42 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
       }
       return { ...p, chunks: [data] };
     });
-    const done = new Promise<number[]>((resolve, reject) => {
-      this.pending.set(id, { job, resolve, reject });
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage(
-        { id, job: { parts, syncDirs: job.syncDirs } } satisfies WriterRequest,
+    return this.track(
+      this.send(
+        (id) => ({ id, job: { parts, syncDirs: job.syncDirs } }),
         parts.map((p) => p.chunks[0].buffer),
-      );
+        { inline: () => this.inline.write(job) },
+      ),
+    );
+  }
+
+  async append(path: string, text: string, durable: boolean, onCutFailed: () => void): Promise<void> {
+    if (this.broken || this.stopped) return this.track(this.inline.append(path, text, durable, onCutFailed));
+    await this.track(
+      this.send((id) => ({ id, append: { path, text, durable } }), [], {
+        inline: () => this.inline.append(path, text, durable, onCutFailed).then(() => []),
+        onCutFailed,
+      }),
+    );
+  }
+
+  private send(request: (id: number) => WriterRequest, transfer: ArrayBuffer[], how: Omit<Pending, 'resolve' | 'reject'>): Promise<number[]> {
+    const worker = this.worker ?? this.start();
+    const id = ++this.seq;
+    return new Promise<number[]>((resolve, reject) => {
+      this.pending.set(id, { ...how, resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage(request(id), transfer);
     });
-    return this.track(done);
+  }
+
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   async stop(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    this.stopped = true;
+    await this.drain();
     const worker = this.worker;
     this.worker = undefined;
     if (worker) await worker.terminate();
@@ -141,8 +184,10 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
       this.pending.delete(reply.id);
       this.syncsNow = reply.syncs;
       if (this.pending.size === 0) worker.unref();
-      if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
-      else p.resolve(reply.dates);
+      if ('error' in reply) {
+        if (reply.error.cutFailed) p.onCutFailed?.();
+        p.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+      } else p.resolve(reply.dates);
     });
     worker.on('error', (err) => {
       if (!this.online && !this.broken) {
@@ -159,8 +204,11 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
       for (const p of waiting) {
         // Never started: nothing was written, so the inline writer does the job. Started: its state
         // on disk is unknown (as after a crash), so it fails and the client sends again.
-        if (this.broken) this.inline.write(p.job).then(p.resolve, p.reject);
-        else p.reject(Object.assign(new Error(`the delivery writer thread exited (code ${code})`), { code: 'EIO' }));
+        if (this.broken) p.inline().then(p.resolve, p.reject);
+        else {
+          p.onCutFailed?.();
+          p.reject(Object.assign(new Error(`the delivery writer thread exited (code ${code})`), { code: 'EIO' }));
+        }
       }
     });
     return worker;

@@ -154,6 +154,9 @@ export async function createFileDurable(path: string, chunks: readonly Uint8Arra
   }
 }
 
+/** appendDurable's signature: the mail store runs it in the delivery writer (delivery-writer.ts). */
+export type AppendFile = (path: string, text: string, durable: boolean, onCutFailed: () => void) => Promise<void>;
+
 /**
  * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. On a failure the file
  * is cut back to its old length; `onCutFailed` is called when that cut failed too (a part may remain).

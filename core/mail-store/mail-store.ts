@@ -22,7 +22,7 @@ import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_QUOTA } from './config.js';
 import { Folder, type NewFile } from './folder.js';
-import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, writeFileDurable } from './fs-util.js';
+import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, writeFileDurable, type AppendFile } from './fs-util.js';
 import { createDeliveryWriter, type DeliveryWriter, type DeliveryWriterMode } from './delivery-writer.js';
 import { GroupDirSync } from './group-sync.js';
 import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
@@ -142,6 +142,8 @@ export class MailStore {
   private readonly knownDirs = new Set<string>();
   private readonly dirSync = new GroupDirSync();
   private readonly writer: DeliveryWriter;
+  /** Uid-list appends go through the delivery writer too (the thread: no file call on the event loop). */
+  private readonly appendFile: AppendFile = (path, text, durable, onCutFailed) => this.writer.append(path, text, durable, onCutFailed);
   private readonly maildropLocks = new Map<string, unknown>();
   private readonly pendingDeliveries = new Map<Folder, NewFile[]>();
   private readonly deliveryListeners = new Set<DeliveryListener>();
@@ -245,14 +247,16 @@ export class MailStore {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    // Deliveries whose files are being written finish first (and queue their folder updates).
-    await this.writer.stop();
+    // Deliveries whose files are being written finish first (and queue their folder updates, whose
+    // uid-list appends go through the writer too); the writer's thread is released last.
+    await this.writer.drain();
     await Promise.all(
       [...this.folders.values()].map(async (f) => {
         await f.mutex.run(() => undefined);
         await f.flushIndex();
       }),
     );
+    await this.writer.stop();
   }
 
   stats(): MailStoreStats {
@@ -529,6 +533,7 @@ export class MailStore {
         ...(this.indexSaveDelayMs !== undefined ? { indexSaveDelayMs: this.indexSaveDelayMs } : {}),
         onRecoveredTmp: () => this.recoveredTmp++,
         ...(this.expungeHistory !== undefined ? { expungeHistory: this.expungeHistory } : {}),
+        appendFile: this.appendFile,
       });
       this.folders.set(key, f);
       let set = this.userFolders.get(user);

@@ -67,6 +67,17 @@ for (const mode of ['worker', 'inline'] as const) {
     await w.stop();
   });
 
+  test(`${mode}: appends (the uid list's) land in order, durable, and report errors`, async (t) => {
+    const [alice] = maildir(t, 'alice');
+    const w = createDeliveryWriter(mode, new GroupDirSync());
+    const path = join(alice, 'dovecot-uidlist');
+    for (let i = 1; i <= 3; i++) await w.append(path, `${i} :m${i}\n`, true, () => t.fail('cut failed'));
+    t.is(readFileSync(path, 'utf8'), '1 :m1\n2 :m2\n3 :m3\n');
+    const err = await t.throwsAsync(w.append(join(alice, 'missing', 'list'), 'x\n', true, () => undefined));
+    t.is((err as NodeJS.ErrnoException).code, 'ENOENT');
+    await w.stop();
+  });
+
   test(`${mode}: a store delivering to two users and a second part, then read back`, async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'labnet-delivery-writer-store-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
