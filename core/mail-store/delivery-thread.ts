@@ -4,30 +4,47 @@
 // made about ten of them on the main thread, the largest part of its CPU there (issue 17, api bench).
 // Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight. The
 // uid-list appends (appendDurable) run here too.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { writeDeliveryFiles } from './delivery-files.js';
 import type { WriterReply, WriterRequest } from './delivery-writer.js';
 import { appendDurable, errnoCode } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
 
-const port = parentPort;
-if (!port) throw new Error('delivery-thread.js runs only as a worker thread (core/mail-store/delivery-writer.ts)');
+if (!parentPort) throw new Error('delivery-thread.js runs only as a worker thread (core/mail-store/delivery-writer.ts)');
+const port: MessagePort = parentPort;
 const dirSync = new GroupDirSync();
 
-port.on('message', (req: WriterRequest) => {
+// Replies finished in one turn (a directory fsync round ends many deliveries at once) go back in one
+// message, as the requests come (delivery-writer.ts).
+let outbox: WriterReply[] = [];
+function reply(r: WriterReply): void {
+  outbox.push(r);
+  if (outbox.length === 1)
+    setImmediate(() => {
+      const batch = outbox;
+      outbox = [];
+      port.postMessage(batch);
+    });
+}
+
+function run(req: WriterRequest): void {
   let cutFailed = false;
   const work =
     'job' in req
       ? writeDeliveryFiles(req.job, dirSync)
       : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true)).then(() => []);
   work.then(
-    (dates) => port.postMessage({ id: req.id, dates, syncs: dirSync.syncs } satisfies WriterReply),
+    (dates) => reply({ id: req.id, dates, syncs: dirSync.syncs }),
     (err: unknown) =>
-      port.postMessage({
+      reply({
         id: req.id,
         error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err), cutFailed },
         syncs: dirSync.syncs,
-      } satisfies WriterReply),
+      }),
   );
+}
+
+port.on('message', (batch: WriterRequest[]) => {
+  for (const req of batch) run(req);
 });
 port.postMessage('ready');

@@ -89,6 +89,8 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
   private stopped = false;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  private outbox: WriterRequest[] = [];
+  private outboxTransfer: ArrayBuffer[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   /** fsyncs of threads that have exited, plus the current thread's last count. */
   private syncsBefore = 0;
@@ -144,8 +146,20 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
     return new Promise<number[]>((resolve, reject) => {
       this.pending.set(id, { ...how, resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage(request(id), transfer);
+      // Requests made in one turn of the loop (deliveries ending on several connections) go over in
+      // one message at its end: one wake-up of the thread instead of one each.
+      this.outbox.push(request(id));
+      this.outboxTransfer.push(...transfer);
+      if (this.outbox.length === 1) setImmediate(() => this.flush(worker));
     });
+  }
+
+  private flush(worker: Worker): void {
+    const batch = this.outbox;
+    const transfer = this.outboxTransfer;
+    this.outbox = [];
+    this.outboxTransfer = [];
+    worker.postMessage(batch, transfer);
   }
 
   async drain(): Promise<void> {
@@ -173,21 +187,23 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
     this.online = false;
     // Held open only while jobs are in flight (ref in write, unref when none is left).
     worker.unref();
-    worker.on('message', (reply: WriterReply | 'ready') => {
+    worker.on('message', (replies: WriterReply[] | 'ready') => {
       // The thread says 'ready' once its modules are loaded ('online' comes before that).
-      if (reply === 'ready') {
+      if (replies === 'ready') {
         this.online = true;
         return;
       }
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      this.syncsNow = reply.syncs;
+      for (const reply of replies) {
+        const p = this.pending.get(reply.id);
+        if (!p) continue;
+        this.pending.delete(reply.id);
+        this.syncsNow = reply.syncs;
+        if ('error' in reply) {
+          if (reply.error.cutFailed) p.onCutFailed?.();
+          p.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+        } else p.resolve(reply.dates);
+      }
       if (this.pending.size === 0) worker.unref();
-      if ('error' in reply) {
-        if (reply.error.cutFailed) p.onCutFailed?.();
-        p.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
-      } else p.resolve(reply.dates);
     });
     worker.on('error', (err) => {
       if (!this.online && !this.broken) {
