@@ -26,6 +26,7 @@ import {
   unlinkQuiet,
   writeFileDurable,
   yieldToLoop,
+  type AppendFile,
 } from './fs-util.js';
 import { capHeaderFields, indexHeaderFields, MAX_HEADER_SCAN, parseHeaderFields, type HeaderFields } from './header-fields.js';
 import { compareUniqueNames, formatCurName, newUniqueBase, parseMaildirName, systemFlagLetter, systemFlagName } from './maildir-name.js';
@@ -150,6 +151,8 @@ export interface FolderHooks {
   onRecoveredTmp?: () => void;
   /** Expunged UIDs remembered for QRESYNC (default DEFAULT_EXPUNGE_HISTORY). */
   expungeHistory?: number;
+  /** Appends to the uid list (default appendDurable on the event loop; the store's delivery writer). */
+  appendFile?: AppendFile;
 }
 
 export function uidlFor(base: string): string {
@@ -299,7 +302,7 @@ export class Folder {
     let hidden: string[] = [];
     try {
       if (rewrite || list.torn || compact) await this.withRoom(() => writeUidList(this.path, list));
-      else await this.withRoom(() => appendUidList(this.path, list, added, true));
+      else await this.withRoom(() => appendUidList(this.path, list, added, true, this.hooks.appendFile));
       this.staleUidLines = rewrite || list.torn || compact ? 0 : dropped;
     } catch (err) {
       // The new UIDs are not on disk: those files stay out of sight (a UID nobody can rely on is
@@ -775,7 +778,7 @@ export class Folder {
     const list = this.uidList!;
     await this.reserveModseq();
     const lines = bases.map((base) => [list.uidNext++, base] as [number, string]);
-    await this.withRoom(() => appendUidList(this.path, list, lines, true));
+    await this.withRoom(() => appendUidList(this.path, list, lines, true, this.hooks.appendFile));
     return lines.map(([uid]) => uid);
   }
 

@@ -32,7 +32,7 @@ const IOV_BATCH = 512;
  * Writes every octet of `chunks` at the file position (or at `position` onwards), looping over short
  * writes. A write that makes no progress and reports no error counts as a full device (ENOSPC).
  */
-export async function writeAll(fh: FileHandle, chunks: readonly (Buffer | string)[], position?: number): Promise<number> {
+export async function writeAll(fh: FileHandle, chunks: readonly (Uint8Array | string)[], position?: number): Promise<number> {
   let bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)).filter((b) => b.length > 0);
   let pos = position;
   let total = 0;
@@ -48,7 +48,7 @@ export async function writeAll(fh: FileHandle, chunks: readonly (Buffer | string
 }
 
 /** What is left to write after `written` octets: whole buffers dropped, then the written part of the next one. */
-function dropWritten(bufs: Buffer[], written: number): Buffer[] {
+function dropWritten(bufs: Uint8Array[], written: number): Uint8Array[] {
   let left = written;
   let i = 0;
   while (i < bufs.length && left >= bufs[i].length) left -= bufs[i++].length;
@@ -98,7 +98,7 @@ export async function renameNow(from: string, to: string): Promise<void> {
 }
 
 /** writeAll for a file descriptor, synchronously (the same short-write rules). */
-export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], position?: number): number {
+export function writeAllSync(fd: number, chunks: readonly (Uint8Array | string)[], position?: number): number {
   let bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)).filter((b) => b.length > 0);
   let pos = position;
   let total = 0;
@@ -119,7 +119,7 @@ export function writeAllSync(fd: number, chunks: readonly (Buffer | string)[], p
  * without, the mtime taken after the write is returned, in whole milliseconds. A failure after the
  * file was created removes it again.
  */
-export async function createFileDurable(path: string, chunks: readonly Buffer[], size: number, date?: number): Promise<number> {
+export async function createFileDurable(path: string, chunks: readonly Uint8Array[], size: number, date?: number): Promise<number> {
   if (size > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'wx');
     try {
@@ -153,6 +153,9 @@ export async function createFileDurable(path: string, chunks: readonly Buffer[],
     throw err;
   }
 }
+
+/** appendDurable's signature: the mail store runs it in the delivery writer (delivery-writer.ts). */
+export type AppendFile = (path: string, text: string, durable: boolean, onCutFailed: () => void) => Promise<void>;
 
 /**
  * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. On a failure the file

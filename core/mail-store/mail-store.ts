@@ -22,19 +22,8 @@ import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_QUOTA } from './config.js';
 import { Folder, type NewFile } from './folder.js';
-import {
-  createFileDurable,
-  exists,
-  fsyncDir,
-  isEnoent,
-  mapLimit,
-  readdirOrEmpty,
-  readFileSizedSync,
-  renameNow,
-  storageError,
-  unlinkQuiet,
-  writeFileDurable,
-} from './fs-util.js';
+import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, writeFileDurable, type AppendFile } from './fs-util.js';
+import { createDeliveryWriter, type DeliveryWriter, type DeliveryWriterMode } from './delivery-writer.js';
 import { GroupDirSync } from './group-sync.js';
 import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
@@ -76,6 +65,8 @@ export interface MailStoreOptions {
   quota?: { maxBytes?: number; maxMessages?: number };
   /** Octets kept aside for the store's own bookkeeping on a full disk (see space-reserve.ts); 0: none. Default 256 KiB. */
   reserveBytes?: number;
+  /** Who writes a delivery's files: a worker thread (default) or the event loop (delivery-writer.ts). */
+  deliveryWriter?: DeliveryWriterMode;
   /** Delay before a changed folder's index cache is written (default 1000 ms; tests use 0). */
   indexSaveDelayMs?: number;
   /** Expunged UIDs each folder remembers for QRESYNC (RFC 7162), default 10,000. */
@@ -150,6 +141,9 @@ export class MailStore {
   private readonly folders = new Map<string, Folder>();
   private readonly knownDirs = new Set<string>();
   private readonly dirSync = new GroupDirSync();
+  private readonly writer: DeliveryWriter;
+  /** Uid-list appends go through the delivery writer too (the thread: no file call on the event loop). */
+  private readonly appendFile: AppendFile = (path, text, durable, onCutFailed) => this.writer.append(path, text, durable, onCutFailed);
   private readonly maildropLocks = new Map<string, unknown>();
   private readonly pendingDeliveries = new Map<Folder, NewFile[]>();
   private readonly deliveryListeners = new Set<DeliveryListener>();
@@ -196,6 +190,7 @@ export class MailStore {
     this.reserve = new SpaceReserve(this.root, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     this.indexSaveDelayMs = options.indexSaveDelayMs;
     this.expungeHistory = options.expungeHistory;
+    this.writer = createDeliveryWriter(options.deliveryWriter ?? config?.mailStore?.deliveryWriter ?? 'worker', this.dirSync, this.logger);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -252,19 +247,23 @@ export class MailStore {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Deliveries whose files are being written finish first (and queue their folder updates, whose
+    // uid-list appends go through the writer too); the writer's thread is released last.
+    await this.writer.drain();
     await Promise.all(
       [...this.folders.values()].map(async (f) => {
         await f.mutex.run(() => undefined);
         await f.flushIndex();
       }),
     );
+    await this.writer.stop();
   }
 
   stats(): MailStoreStats {
     return {
       deliveries: this.deliveries,
       copies: this.copies,
-      dirSyncs: this.dirSync.syncs,
+      dirSyncs: this.writer.dirSyncs,
       openFolders: this.folders.size,
       recoveredTmpFiles: this.recoveredTmp,
       quotaRefusals: this.quotaRefusals,
@@ -534,6 +533,7 @@ export class MailStore {
         ...(this.indexSaveDelayMs !== undefined ? { indexSaveDelayMs: this.indexSaveDelayMs } : {}),
         onRecoveredTmp: () => this.recoveredTmp++,
         ...(this.expungeHistory !== undefined ? { expungeHistory: this.expungeHistory } : {}),
+        appendFile: this.appendFile,
       });
       this.folders.set(key, f);
       let set = this.userFolders.get(user);
@@ -600,36 +600,29 @@ export class MailStore {
         c.messages += 1;
         charges.set(t.user, c);
       }
-      return { chunks, size, dests, base: dests.length > 0 ? newUniqueBase(size) : '', date: 0, tmps: [] as string[] };
+      return { chunks, size, dests, base: dests.length > 0 ? newUniqueBase(size) : '', date: 0 };
     });
     const live = plans.filter((p) => p.dests.length > 0);
     if (live.length === 0) return plans.map((p) => ({ uniqueName: '', size: p.size, delivered: 0 }));
     for (const user of charges.keys()) await this.ensureUserLoaded(user);
     const release = this.chargeQuota(charges);
-    const placed: string[] = [];
     try {
       for (const p of live) for (const d of p.dests) await this.ensureFolderDirs(d.user, d.folder);
-      for (const p of live) {
-        await this.reserve.beforeData();
-        const tmp = join(p.dests[0].dir, 'tmp', p.base);
-        // The internal date is the file's mtime (what a rebuilt index reads back).
-        p.date = await createFileDurable(tmp, p.chunks, p.size);
-        p.tmps.push(tmp);
-        // Every other target gets a link in its own tmp/ first; only when all exist (of every part)
-        // are they renamed into new/, so a failure part-way leaves no copy anywhere.
-        for (const d of p.dests.slice(1)) p.tmps.push(await linkOrCopyInto(tmp, join(d.dir, 'tmp', p.base)));
-      }
-      for (const p of live) {
-        for (let i = p.dests.length - 1; i >= 0; i--) {
-          const dest = join(p.dests[i].dir, 'new', p.base);
-          await renameNow(p.tmps[i], dest);
-          placed.push(dest);
-        }
-      }
-      const dirs = new Set(live.flatMap((p) => p.dests.map((d) => join(d.dir, 'new'))));
-      await Promise.all([...dirs].map((dir) => this.dirSync.sync(dir)));
+      await this.reserve.beforeData();
+      // The file work (write, fdatasync, links, renames, fsync of new/) is the delivery writer's: a
+      // worker thread by default (delivery-writer.ts). The internal date is the file's mtime (what a
+      // rebuilt index reads back).
+      const dates = await this.writer.write({
+        parts: live.map((p) => ({
+          chunks: p.chunks,
+          size: p.size,
+          tmps: p.dests.map((d) => join(d.dir, 'tmp', p.base)),
+          news: p.dests.map((d) => join(d.dir, 'new', p.base)),
+        })),
+        syncDirs: [...new Set(live.flatMap((p) => p.dests.map((d) => join(d.dir, 'new'))))],
+      });
+      live.forEach((p, i) => (p.date = dates[i]));
     } catch (err) {
-      for (const path of [...placed, ...live.flatMap((p) => p.tmps)]) await unlinkQuiet(path);
       release();
       throw this.failed(err, 'delivering the message');
     }
@@ -1171,29 +1164,6 @@ function headOf(chunks: readonly Buffer[]): Buffer {
     if (n >= MAX_HEADER_SCAN) break;
   }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts).subarray(0, MAX_HEADER_SCAN);
-}
-
-/** Hard-links `src` to `dest` (another folder's tmp/); copies and fdatasyncs where links are refused. Returns `dest`. */
-async function linkOrCopyInto(src: string, dest: string): Promise<string> {
-  try {
-    await fsp.link(src, dest);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-    try {
-      await fsp.copyFile(src, dest, fsc.COPYFILE_EXCL);
-      const fh = await fsp.open(dest, 'r+');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-    } catch (copyErr) {
-      await unlinkQuiet(dest);
-      throw copyErr;
-    }
-  }
-  return dest;
 }
 
 function once(fn: () => void): () => void {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { appendDurable, writeFileDurable, yieldToLoop } from './fs-util.js';
+import { appendDurable, writeFileDurable, yieldToLoop, type AppendFile } from './fs-util.js';
 
 export const UIDLIST_FILE = 'dovecot-uidlist';
 
@@ -137,14 +137,20 @@ export async function writeUidList(dir: string, list: UidList, entries?: Readonl
  * the next append starts on a fresh line. Either way the UIDs of the failed lines are not reused:
  * the caller has already moved uidNext past them.
  */
-export async function appendUidList(dir: string, list: UidList, lines: ReadonlyArray<readonly [number, string]>, durable: boolean): Promise<void> {
+export async function appendUidList(
+  dir: string,
+  list: UidList,
+  lines: ReadonlyArray<readonly [number, string]>,
+  durable: boolean,
+  append: AppendFile = appendDurable,
+): Promise<void> {
   if (lines.length === 0) return;
   let text = list.torn ? '\n' : '';
   for (const [uid, base] of lines) text += formatUidLine(uid, base);
   const wasTorn = list.torn === true;
   let cutFailed = false;
   try {
-    await appendDurable(join(dir, UIDLIST_FILE), text, durable, () => (cutFailed = true));
+    await append(join(dir, UIDLIST_FILE), text, durable, () => (cutFailed = true));
     list.torn = false;
   } catch (err) {
     list.torn = cutFailed || wasTorn;

@@ -301,19 +301,22 @@ test('folders: create, rename with children, rename INBOX, delete; errors carry 
   await s.stop();
 });
 
-test('concurrent deliveries share directory fsyncs and get distinct, ordered UIDs', async (t) => {
-  const s = await started(freshRoot());
-  await Promise.all(Array.from({ length: 200 }, (_, i) => s.deliver(msg(i), [{ user: 'alice' }])));
-  const snap = await s.open('alice', 'INBOX');
-  t.is(snap.messages.length, 200);
-  t.deepEqual(
-    snap.messages.map((m) => m.uid),
-    Array.from({ length: 200 }, (_, i) => i + 1),
-  );
-  t.is(new Set(snap.messages.map((m) => m.uniqueName)).size, 200);
-  t.true(s.stats().dirSyncs < 200, `dir fsyncs ${s.stats().dirSyncs}`);
-  await s.stop();
-});
+for (const deliveryWriter of ['worker', 'inline'] as const) {
+  test(`concurrent deliveries share directory fsyncs and get distinct, ordered UIDs (delivery writer ${deliveryWriter})`, async (t) => {
+    const s = new MailStore({ root: freshRoot(), deliveryWriter });
+    await s.start();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => s.deliver(msg(i), [{ user: 'alice' }])));
+    const snap = await s.open('alice', 'INBOX');
+    t.is(snap.messages.length, 200);
+    t.deepEqual(
+      snap.messages.map((m) => m.uid),
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+    t.is(new Set(snap.messages.map((m) => m.uniqueName)).size, 200);
+    t.true(s.stats().dirSyncs < 200, `dir fsyncs ${s.stats().dirSyncs}`);
+    await s.stop();
+  });
+}
 
 test('the POP3 maildrop lock is exclusive until released', (t) => {
   const s = new MailStore({ root: freshRoot() });

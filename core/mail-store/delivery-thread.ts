@@ -1,0 +1,50 @@
+// The delivery writer thread (mailStore.deliveryWriter: worker; started by delivery-writer.ts). It runs
+// each delivery's file work (delivery-files.ts: create, write, fdatasync, link, rename, directory fsync)
+// off the event loop: in this sandbox every file system call costs tens of microseconds, and a delivery
+// made about ten of them on the main thread, the largest part of its CPU there (issue 17, api bench).
+// Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight. The
+// uid-list appends (appendDurable) run here too.
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { writeDeliveryFiles } from './delivery-files.js';
+import type { WriterReply, WriterRequest } from './delivery-writer.js';
+import { appendDurable, errnoCode } from './fs-util.js';
+import { GroupDirSync } from './group-sync.js';
+
+if (!parentPort) throw new Error('delivery-thread.js runs only as a worker thread (core/mail-store/delivery-writer.ts)');
+const port: MessagePort = parentPort;
+const dirSync = new GroupDirSync();
+
+// Replies finished in one turn (a directory fsync round ends many deliveries at once) go back in one
+// message, as the requests come (delivery-writer.ts).
+let outbox: WriterReply[] = [];
+function reply(r: WriterReply): void {
+  outbox.push(r);
+  if (outbox.length === 1)
+    setImmediate(() => {
+      const batch = outbox;
+      outbox = [];
+      port.postMessage(batch);
+    });
+}
+
+function run(req: WriterRequest): void {
+  let cutFailed = false;
+  const work =
+    'job' in req
+      ? writeDeliveryFiles(req.job, dirSync)
+      : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true)).then(() => []);
+  work.then(
+    (dates) => reply({ id: req.id, dates, syncs: dirSync.syncs }),
+    (err: unknown) =>
+      reply({
+        id: req.id,
+        error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err), cutFailed },
+        syncs: dirSync.syncs,
+      }),
+  );
+}
+
+port.on('message', (batch: WriterRequest[]) => {
+  for (const req of batch) run(req);
+});
+port.postMessage('ready');
