@@ -64,6 +64,65 @@ function parse(path: string): Parsed {
   };
 }
 
+/** Each node's first strong retainer (a hidden or weak edge only when there is nothing else), and that edge. */
+function retainers(p: Parsed): { retainer: Int32Array; retainerEdge: Int32Array } {
+  const n = p.raw.nodes.length / p.nf;
+  const edgeTypes = p.raw.snapshot.meta.edge_types[0];
+  const [eType, eTo] = ['type', 'to_node'].map((f) => p.raw.snapshot.meta.edge_fields.indexOf(f));
+  const retainer = new Int32Array(n).fill(-1);
+  const retainerEdge = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++)
+    for (let e = p.firstEdge[i]; e < p.firstEdge[i + 1]; e += p.ef) {
+      const t = edgeTypes[p.raw.edges[e + eType]];
+      if (t === 'weak' || t === 'shortcut') continue;
+      const to = p.raw.edges[e + eTo] / p.nf;
+      if (retainer[to] < 0 || p.type(retainer[to]) === 'hidden') {
+        retainer[to] = i;
+        retainerEdge[to] = e;
+      }
+    }
+  return { retainer, retainerEdge };
+}
+
+const GENERIC = new Set(['Object', 'Array', 'Map', 'Set', 'system / Context', 'Promise', 'Generator']);
+
+/** Whether a node names an owner: an object of a class of ours (not a plain Object, Array, Map...). */
+function isOwner(p: Parsed, i: number): boolean {
+  return p.type(i) === 'object' && !GENERIC.has(p.name(i)) && !p.name(i).startsWith('system /');
+}
+
+/**
+ * Self sizes attributed to the nearest owner up the first-retainer chain (a rough retained size per
+ * class, without a dominator tree: an object shared by two owners counts for the first one found).
+ */
+function owners(p: Parsed): Map<string, number> {
+  const { retainer } = retainers(p);
+  const n = p.raw.nodes.length / p.nf;
+  const owner = new Int32Array(n).fill(-2);
+  const out = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const path: number[] = [];
+    let j = i;
+    let found = -1;
+    for (let d = 0; d < 60 && j >= 0; d++) {
+      if (owner[j] !== -2) {
+        found = owner[j];
+        break;
+      }
+      if (isOwner(p, j) && j !== i) {
+        found = j;
+        break;
+      }
+      path.push(j);
+      j = retainer[j];
+    }
+    for (const k of path) owner[k] = found;
+    const key = found >= 0 ? p.name(found) : '(no owner found)';
+    out.set(key, (out.get(key) ?? 0) + p.self(i));
+  }
+  return out;
+}
+
 function summary(p: Parsed): Map<string, { count: number; size: number }> {
   const out = new Map<string, { count: number; size: number }>();
   const n = p.raw.nodes.length / p.nf;
@@ -84,10 +143,12 @@ if (files.length < 2) {
 }
 const firstIds = new Set<number>();
 const sums: Array<Map<string, { count: number; size: number }>> = [];
+const byOwner: Array<Map<string, number>> = [];
 let last: Parsed | undefined;
 for (const [k, f] of files.entries()) {
   const p = parse(f);
   sums.push(summary(p));
+  byOwner.push(owners(p));
   if (k === 0) for (let i = 0; i < p.raw.nodes.length / p.nf; i++) firstIds.add(p.id(i));
   if (k === files.length - 1) last = p;
   const total = [...sums[k].values()].reduce((a, v) => a + v.size, 0);
@@ -103,23 +164,21 @@ for (const r of rows.slice(0, 40))
     `${r.k.slice(0, 50).padEnd(50)} ${r.v.map((v) => String(v.count).padStart(10) + (v.size / 1024).toFixed(0).padStart(10)).join('')}   ${(delta(r) / 1024).toFixed(0)}`,
   );
 
+const ownerKeys = [...new Set(byOwner.flatMap((m) => [...m.keys()]))];
+const ownerDelta = (k: string): number => (byOwner[byOwner.length - 1].get(k) ?? 0) - (byOwner[0].get(k) ?? 0);
+ownerKeys.sort((a, b) => Math.abs(ownerDelta(b)) - Math.abs(ownerDelta(a)));
+console.log(`\n${'held under (nearest owning class)'.padEnd(50)} ${files.map((_, i) => `KB#${i + 1}`.padStart(10)).join('')}   dKB`);
+for (const k of ownerKeys.slice(0, 30))
+  console.log(
+    `${k.slice(0, 50).padEnd(50)} ${byOwner.map((m) => ((m.get(k) ?? 0) / 1024).toFixed(0).padStart(10)).join('')}   ${(ownerDelta(k) / 1024).toFixed(0)}`,
+  );
+
 // Objects new in the last snapshot, by kind, and their retainer chains.
 const p = last!;
 const n = p.raw.nodes.length / p.nf;
 const edgeTypes = p.raw.snapshot.meta.edge_types[0];
-const [eType, eName, eTo] = ['type', 'name_or_index', 'to_node'].map((f) => p.raw.snapshot.meta.edge_fields.indexOf(f));
-const retainer = new Int32Array(n).fill(-1);
-const retainerEdge = new Int32Array(n).fill(-1);
-for (let i = 0; i < n; i++)
-  for (let e = p.firstEdge[i]; e < p.firstEdge[i + 1]; e += p.ef) {
-    const t = edgeTypes[p.raw.edges[e + eType]];
-    if (t === 'weak' || t === 'shortcut') continue;
-    const to = p.raw.edges[e + eTo] / p.nf;
-    if (retainer[to] < 0 || p.type(retainer[to]) === 'hidden') {
-      retainer[to] = i;
-      retainerEdge[to] = e;
-    }
-  }
+const [eType, eName] = ['type', 'name_or_index'].map((f) => p.raw.snapshot.meta.edge_fields.indexOf(f));
+const { retainer, retainerEdge } = retainers(p);
 const edgeLabel = (e: number): string => {
   const t = edgeTypes[p.raw.edges[e + eType]];
   const v = p.raw.edges[e + eName];

@@ -23,11 +23,12 @@
 // middle of the steady part and at the end (each blocks the process for a few seconds: latencies
 // around them are not the lab's); compare them with test/bench/heap-diff.ts.
 // Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (default: a fifth of the
-// run), --dhcp on|off (default on as root), --heap-snapshots DIR.
+// run), --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
+// samples), --lab-history JSON (lab.history bounds, e.g. smaller ones that fill within the run).
 import * as https from 'node:https';
 import * as http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,6 +50,15 @@ const DHCP = arg('dhcp', isRoot() ? 'on' : 'off') === 'on';
 const DHCP_PREFIX = '10.76.0';
 const DHCP_LEASE_S = 60;
 const HEAP_DIR = arg('heap-snapshots', '');
+/** The instructor whose lab login reads /lab/api/stats (the lab history's fill) during the run. */
+const TEACHER = { name: 'soakteacher', password: 'soak-Teacher-1' };
+/**
+ * lab.history overrides as JSON (e.g. '{"maxBytes":8388608,"linesPerSession":200}'): smaller bounds make
+ * the lab's history fill within a short run, to see memory level off once it is full.
+ */
+const LAB_HISTORY = JSON.parse(arg('lab-history', '{}')) as Record<string, number>;
+/** Where to keep the probe's samples (JSON lines, one a second), for a closer look afterwards. */
+const MEMORY_LOG = arg('memory-log', '');
 
 /** What the outer run made, handed to the run inside the server namespace. */
 interface NetnsInfo {
@@ -139,7 +149,7 @@ async function main(): Promise<void> {
   const probe = pathToFileURL(join(import.meta.dirname, 'soak-probe.js')).href;
   const lab = await startLabProcess({
     only: ['smtp', 'pop3', 'imap', 'http', ...(netns ? ['dhcp'] : [])],
-    config: { users, limits: { maxConnections: 4000 }, services: dhcpConfig },
+    config: { users: [...users, TEACHER], instructors: [TEACHER.name], limits: { maxConnections: 4000 }, services: dhcpConfig, lab: { history: LAB_HISTORY } },
     timeoutMs: 120_000,
     env: {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim(),
@@ -172,10 +182,11 @@ async function main(): Promise<void> {
   const rss: Array<[number, number]> = [];
   const sampler = setInterval(() => rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]), 5000);
   const labStats: Array<{ s: number } & LabStats> = [];
-  const watchToken = (JSON.parse(readFileSync(join(lab.dataDir, 'lab', 'watch.json'), 'utf8')) as { token: string }).token;
+  // The lab's own counts, read as its instructor (a lab login, not one of the students).
+  const cookie = await labLogin(ports.http, TEACHER.name, TEACHER.password);
   const labSampler = setInterval(() => {
     const s = (Date.now() - t0) / 1000;
-    void readLabStats(ports.http, watchToken).then((x) => x && labStats.push({ s, ...x }));
+    if (cookie) void readLabStats(ports.http, cookie).then((x) => x && labStats.push({ s, ...x }));
   }, 5000);
   const snapshots: string[] = [];
   const snapshotsDone = heapDir ? heapSnapshots(pid, memoryLog, t0, snapshots) : Promise.resolve();
@@ -427,6 +438,7 @@ async function main(): Promise<void> {
   for (const line of memoryReport(memory, labStats)) console.log(line);
   for (const s of snapshots) console.log(`heap snapshot ${s}`);
   if (snapshots.length >= 2) console.log(`compare: node build/test/bench/heap-diff.js ${snapshots.join(' ')}`);
+  if (MEMORY_LOG) copyFileSync(memoryLog, MEMORY_LOG);
   rmSync(probeDir, { recursive: true, force: true });
   if (dhcpReport) for (const line of dhcpReport.lines) console.log(line);
   else console.log('dhcp: not driven (needs root; --dhcp on)');
@@ -470,7 +482,7 @@ function readMemoryLog(path: string, t0: number): MemorySample[] {
   return out;
 }
 
-/** What the live lab keeps (GET /lab/api/stats with the watch token): its bounded history's fill. */
+/** What the live lab keeps (GET /lab/api/stats as its instructor): its bounded history's fill. */
 interface LabStats {
   sessions: number;
   bytesKept: number;
@@ -478,23 +490,46 @@ interface LabStats {
   historyBytes: number;
 }
 
-function readLabStats(port: number, token: string): Promise<LabStats | undefined> {
+/** Logs in to the live lab (POST /lab/login); the session cookie, or undefined. */
+function labLogin(port: number, user: string, pass: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: '/lab/api/stats', agent: false, timeout: TIMEOUT_MS, headers: { authorization: `Bearer ${token}` } },
+    const body = new URLSearchParams({ user, password: pass }).toString();
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/lab/login',
+        method: 'POST',
+        agent: false,
+        timeout: TIMEOUT_MS,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => {
-          try {
-            resolve(res.statusCode === 200 ? (JSON.parse(body) as LabStats) : undefined);
-          } catch {
-            resolve(undefined);
-          }
-        });
+        res.resume();
+        const set = res.headers['set-cookie']?.[0];
+        resolve(res.statusCode === 303 && set ? set.split(';')[0] : undefined);
       },
     );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end(body);
+  });
+}
+
+function readLabStats(port: number, cookie: string): Promise<LabStats | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/lab/api/stats', agent: false, timeout: TIMEOUT_MS, headers: { cookie } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as LabStats) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
   });
