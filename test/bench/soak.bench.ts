@@ -459,7 +459,7 @@ function slopePerMinute(xy: ReadonlyArray<readonly [number, number]>): number {
   return den > 0 ? (num / den) * 60 : 0;
 }
 
-type MemoryKey = 'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers';
+type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'heapUsed' | 'external' | 'arrayBuffers';
 type MemorySample = { s: number } & Record<MemoryKey, number>;
 
 /** The probe's samples (seconds since the run started, MB), snapshot markers left out. */
@@ -469,11 +469,13 @@ function readMemoryLog(path: string, t0: number): MemorySample[] {
   for (const line of text.split('\n')) {
     if (!line.startsWith('{"t":') || line.includes('"snapshot"')) continue;
     const m = JSON.parse(line) as { t: number } & Record<MemoryKey, number>;
-    const mb = (k: MemoryKey): number => m[k] / 1048576;
+    const mb = (k: MemoryKey): number => (m[k] ?? 0) / 1048576;
     out.push({
       s: (m.t - t0) / 1000,
       rss: mb('rss'),
       heapTotal: mb('heapTotal'),
+      newSpace: mb('newSpace'),
+      oldSpace: mb('oldSpace'),
       heapUsed: mb('heapUsed'),
       external: mb('external'),
       arrayBuffers: mb('arrayBuffers'),
@@ -549,7 +551,7 @@ function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: 
     [`${Math.round((WARMUP_S + SECONDS) / 2)} s`, at((WARMUP_S + SECONDS) / 2)],
     ['end', at(SECONDS)],
   ];
-  const keys: MemoryKey[] = ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'];
+  const keys: MemoryKey[] = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'external', 'arrayBuffers'];
   const steady = samples.filter((x) => x.s >= WARMUP_S && x.s <= SECONDS);
   const lines = ['\nmemory MB       ' + points.map(([l]) => l.padStart(9)).join('') + '   slope after warm-up (MB/min)'];
   for (const k of keys)
