@@ -460,7 +460,8 @@ function slopePerMinute(xy: ReadonlyArray<readonly [number, number]>): number {
 }
 
 type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'heapUsed' | 'external' | 'arrayBuffers';
-type MemorySample = { s: number } & Record<MemoryKey, number>;
+/** `outsideHeap`: RSS less the JS heap's reserved size (code, malloc: Buffers, TLS, libuv). */
+type MemorySample = { s: number; outsideHeap: number } & Record<MemoryKey, number>;
 
 /** The probe's samples (seconds since the run started, MB), snapshot markers left out. */
 function readMemoryLog(path: string, t0: number): MemorySample[] {
@@ -479,6 +480,7 @@ function readMemoryLog(path: string, t0: number): MemorySample[] {
       heapUsed: mb('heapUsed'),
       external: mb('external'),
       arrayBuffers: mb('arrayBuffers'),
+      outsideHeap: mb('rss') - mb('heapTotal'),
     });
   }
   return out;
@@ -551,7 +553,7 @@ function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: 
     [`${Math.round((WARMUP_S + SECONDS) / 2)} s`, at((WARMUP_S + SECONDS) / 2)],
     ['end', at(SECONDS)],
   ];
-  const keys: MemoryKey[] = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'external', 'arrayBuffers'];
+  const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
   const steady = samples.filter((x) => x.s >= WARMUP_S && x.s <= SECONDS);
   const lines = ['\nmemory MB       ' + points.map(([l]) => l.padStart(9)).join('') + '   slope after warm-up (MB/min)'];
   for (const k of keys)
