@@ -45,6 +45,7 @@ bench: bench-deps build
 # not in `make test`, skipped by a plain `make bench`); as root also 100 DHCP clients in namespaces.
 # Duration and class size: make soak MINUTES=2 STUDENTS=30 (defaults 10 and 100); more: ARGS="--dhcp off".
 # First-login cost alone: make bench BENCH=soak-login.
+# Memory: ARGS="--heap-snapshots DIR" (then node build/test/bench/heap-diff.js on them), "--lab-history JSON".
 MINUTES ?= 10
 STUDENTS ?= 100
 .PHONY: soak

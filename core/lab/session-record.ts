@@ -19,6 +19,15 @@ export function plainAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** Whether a viewer may see a session (SessionRecord.canSee): judged on the summary as it is now. */
+function canSeeSession(summary: SessionSummary, peerAddress: string, v: Viewer): boolean {
+  if (v.role === 'instructor') return true;
+  if (v.role !== 'student') return false;
+  const user = summary.user;
+  if (user !== undefined) return user === v.user;
+  return peerAddress === v.address;
+}
+
 export class SessionRecord {
   private readonly head: LineData[] = [];
   private tail: LineData[] = [];
@@ -44,8 +53,11 @@ export class SessionRecord {
     private readonly tailMax: number,
   ) {
     this.encrypted = summary.tls === 'implicit';
-    this.peerAddress = plainAddress(summary.peer.address);
-    this.visible = (v) => this.canSee(v);
+    const peerAddress = plainAddress(summary.peer.address);
+    this.peerAddress = peerAddress;
+    // Closes over the summary and the address only, never `this`: the replay window keeps this test
+    // with every item of the session, and must not keep the record's lines alive after it is evicted.
+    this.visible = (v) => canSeeSession(summary, peerAddress, v);
   }
 
   get id(): string {
@@ -58,11 +70,7 @@ export class SessionRecord {
 
   /** A student sees the sessions they logged in to, and those from their address nobody else logged in to. */
   canSee(v: Viewer): boolean {
-    if (v.role === 'instructor') return true;
-    if (v.role !== 'student') return false;
-    const user = this.summary.user;
-    if (user !== undefined) return user === v.user;
-    return this.peerAddress === v.address;
+    return canSeeSession(this.summary, this.peerAddress, v);
   }
 
   /** Adds a line; returns the octets the record grew by (negative when an old line went). */

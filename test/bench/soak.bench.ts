@@ -16,13 +16,22 @@
 // renews at T1 (every ~30 s). Checked at the end: every client bound, kept the same address across
 // every renewal (no NAK, no lease lost, no fallback to DISCOVER), and the server's lease journal, read
 // after the process stopped, holds that address bound to that client's MAC.
+// Memory: the labnet process runs with test/bench/soak-probe.ts preloaded, which logs
+// process.memoryUsage() every second, so RSS is printed next to JS heap used, external and
+// arrayBuffers (start, end of warm-up, middle, end, and each one's slope after warm-up). With
+// --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end of the warm-up, in the
+// middle of the steady part and at the end (each blocks the process for a few seconds: latencies
+// around them are not the lab's); compare them with test/bench/heap-diff.ts.
 // Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (default: a fifth of the
-// run), --dhcp on|off (default on as root).
+// run), --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
+// samples), --lab-history JSON (lab.history bounds, e.g. smaller ones that fill within the run).
 import * as https from 'node:https';
 import * as http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { NetnsFixture, isRoot, lanDhcp, type ClientLink } from '../dhcp/netns-fixture.js';
 import { readEvents } from '../dhcp/clients.js';
 import { decodeRecord } from '../../services/dhcp/lease-journal.js';
@@ -40,6 +49,16 @@ const DHCP = arg('dhcp', isRoot() ? 'on' : 'off') === 'on';
 /** The lab LAN inside the soak's namespaces (nothing outside them sees it). */
 const DHCP_PREFIX = '10.76.0';
 const DHCP_LEASE_S = 60;
+const HEAP_DIR = arg('heap-snapshots', '');
+/** The instructor whose lab login reads /lab/api/stats (the lab history's fill) during the run. */
+const TEACHER = { name: 'soakteacher', password: 'soak-Teacher-1' };
+/**
+ * lab.history overrides as JSON (e.g. '{"maxBytes":8388608,"linesPerSession":200}'): smaller bounds make
+ * the lab's history fill within a short run, to see memory level off once it is full.
+ */
+const LAB_HISTORY = JSON.parse(arg('lab-history', '{}')) as Record<string, number>;
+/** Where to keep the probe's samples (JSON lines, one a second), for a closer look afterwards. */
+const MEMORY_LOG = arg('memory-log', '');
 
 /** What the outer run made, handed to the run inside the server namespace. */
 interface NetnsInfo {
@@ -123,10 +142,20 @@ async function main(): Promise<void> {
         dhcp: lanDhcp(netns.bridge, DHCP_PREFIX, [10, 250], { port: 67, leaseSeconds: DHCP_LEASE_S, probeMs: 300 }),
       }
     : {};
+  const probeDir = mkdtempSync(join(tmpdir(), 'labnet-soak-probe-'));
+  const memoryLog = join(probeDir, 'memory.jsonl');
+  const heapDir = HEAP_DIR ? resolve(HEAP_DIR) : '';
+  if (heapDir) mkdirSync(heapDir, { recursive: true });
+  const probe = pathToFileURL(join(import.meta.dirname, 'soak-probe.js')).href;
   const lab = await startLabProcess({
     only: ['smtp', 'pop3', 'imap', 'http', ...(netns ? ['dhcp'] : [])],
-    config: { users, limits: { maxConnections: 4000 }, services: dhcpConfig },
+    config: { users: [...users, TEACHER], instructors: [TEACHER.name], limits: { maxConnections: 4000 }, services: dhcpConfig, lab: { history: LAB_HISTORY } },
     timeoutMs: 120_000,
+    env: {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim(),
+      LABNET_SOAK_MEMORY_LOG: memoryLog,
+      ...(heapDir ? { LABNET_SOAK_HEAP_DIR: heapDir } : {}),
+    },
   });
   const pid = lab.proc.pid!;
   const ca = readFileSync(join(lab.dataDir, 'tls', 'ca.crt'), 'utf8');
@@ -152,6 +181,15 @@ async function main(): Promise<void> {
   let seq = 0;
   const rss: Array<[number, number]> = [];
   const sampler = setInterval(() => rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]), 5000);
+  const labStats: Array<{ s: number } & LabStats> = [];
+  // The lab's own counts, read as its instructor (a lab login, not one of the students).
+  const cookie = await labLogin(ports.http, TEACHER.name, TEACHER.password);
+  const labSampler = setInterval(() => {
+    const s = (Date.now() - t0) / 1000;
+    if (cookie) void readLabStats(ports.http, cookie).then((x) => x && labStats.push({ s, ...x }));
+  }, 5000);
+  const snapshots: string[] = [];
+  const snapshotsDone = heapDir ? heapSnapshots(pid, memoryLog, t0, snapshots) : Promise.resolve();
 
   /** A student's IMAP session: LOGIN, SELECT, then IDLE, waking every ~15 s for a few commands. */
   async function imapStudent(i: number): Promise<void> {
@@ -321,7 +359,11 @@ async function main(): Promise<void> {
   }
   await Promise.all(work);
   clearInterval(sampler);
+  clearInterval(labSampler);
   rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]);
+  await snapshotsDone;
+  if (heapDir) snapshots.push(await heapSnapshot(pid, memoryLog));
+  const memory = readMemoryLog(memoryLog, t0);
   // Laptops switched off: no RELEASE (SIGKILL), so every lease must still be in the journal.
   // `ip netns exec` execs udhcpc, so the pid is the client's: its exit is the event to wait for.
   for (const c of dhcpClients) c.proc.kill('SIGKILL');
@@ -378,14 +420,7 @@ async function main(): Promise<void> {
       `${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${percentile(v, 0.5).toFixed(1).padStart(7)}  ${percentile(v, 0.99).toFixed(1).padStart(7)}`,
     );
   const after = rss.filter(([t]) => t >= WARMUP_S);
-  let slope = 0;
-  if (after.length >= 2) {
-    const mx = after.reduce((a, [t]) => a + t, 0) / after.length;
-    const my = after.reduce((a, [, v]) => a + v, 0) / after.length;
-    const num = after.reduce((a, [t, v]) => a + (t - mx) * (v - my), 0);
-    const den = after.reduce((a, [t]) => a + (t - mx) ** 2, 0);
-    slope = den > 0 ? (num / den) * 60 : 0;
-  }
+  const slope = slopePerMinute(after);
   const mb = rss.map(([, v]) => v);
   console.log(
     `\nmessages acknowledged ${acknowledged.length}, lost ${lost.length}${
@@ -400,6 +435,11 @@ async function main(): Promise<void> {
   console.log(
     `RSS MB: start ${mb[0]?.toFixed(1)}, min ${Math.min(...mb).toFixed(1)}, max ${Math.max(...mb).toFixed(1)}, end ${mb[mb.length - 1]?.toFixed(1)}; slope after ${WARMUP_S} s warm-up: ${slope.toFixed(2)} MB/min over ${after.length} samples`,
   );
+  for (const line of memoryReport(memory, labStats)) console.log(line);
+  for (const s of snapshots) console.log(`heap snapshot ${s}`);
+  if (snapshots.length >= 2) console.log(`compare: node build/test/bench/heap-diff.js ${snapshots.join(' ')}`);
+  if (MEMORY_LOG) copyFileSync(memoryLog, MEMORY_LOG);
+  rmSync(probeDir, { recursive: true, force: true });
   if (dhcpReport) for (const line of dhcpReport.lines) console.log(line);
   else console.log('dhcp: not driven (needs root; --dhcp on)');
   const errors = Object.values(stats).reduce((a, s) => a + s.errors, 0) + (dhcpReport?.errors ?? 0);
@@ -407,6 +447,161 @@ async function main(): Promise<void> {
   const ok = errors === 0 && lost.length === 0 && leasesLost === 0;
   console.log(ok ? 'soak: zero errors, nothing lost' : `soak: ${errors} errors, ${lost.length} messages lost, ${leasesLost} leases lost`);
   if (!ok) process.exitCode = 1;
+}
+
+/** Least-squares slope of (seconds, MB) samples, in MB per minute (0 for fewer than two). */
+function slopePerMinute(xy: ReadonlyArray<readonly [number, number]>): number {
+  if (xy.length < 2) return 0;
+  const mx = xy.reduce((a, [t]) => a + t, 0) / xy.length;
+  const my = xy.reduce((a, [, v]) => a + v, 0) / xy.length;
+  const num = xy.reduce((a, [t, v]) => a + (t - mx) * (v - my), 0);
+  const den = xy.reduce((a, [t]) => a + (t - mx) ** 2, 0);
+  return den > 0 ? (num / den) * 60 : 0;
+}
+
+type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'heapUsed' | 'external' | 'arrayBuffers';
+/** `outsideHeap`: RSS less the JS heap's reserved size (code, malloc: Buffers, TLS, libuv). */
+type MemorySample = { s: number; outsideHeap: number } & Record<MemoryKey, number>;
+
+/** The probe's samples (seconds since the run started, MB), snapshot markers left out. */
+function readMemoryLog(path: string, t0: number): MemorySample[] {
+  const out: MemorySample[] = [];
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{"t":') || line.includes('"snapshot"')) continue;
+    const m = JSON.parse(line) as { t: number } & Record<MemoryKey, number>;
+    const mb = (k: MemoryKey): number => (m[k] ?? 0) / 1048576;
+    out.push({
+      s: (m.t - t0) / 1000,
+      rss: mb('rss'),
+      heapTotal: mb('heapTotal'),
+      newSpace: mb('newSpace'),
+      oldSpace: mb('oldSpace'),
+      heapUsed: mb('heapUsed'),
+      external: mb('external'),
+      arrayBuffers: mb('arrayBuffers'),
+      outsideHeap: mb('rss') - mb('heapTotal'),
+    });
+  }
+  return out;
+}
+
+/** What the live lab keeps (GET /lab/api/stats as its instructor): its bounded history's fill. */
+interface LabStats {
+  sessions: number;
+  bytesKept: number;
+  historyItems: number;
+  historyBytes: number;
+}
+
+/** Logs in to the live lab (POST /lab/login); the session cookie, or undefined. */
+function labLogin(port: number, user: string, pass: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const body = new URLSearchParams({ user, password: pass }).toString();
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/lab/login',
+        method: 'POST',
+        agent: false,
+        timeout: TIMEOUT_MS,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
+      (res) => {
+        res.resume();
+        const set = res.headers['set-cookie']?.[0];
+        resolve(res.statusCode === 303 && set ? set.split(';')[0] : undefined);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end(body);
+  });
+}
+
+function readLabStats(port: number, cookie: string): Promise<LabStats | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/lab/api/stats', agent: false, timeout: TIMEOUT_MS, headers: { cookie } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as LabStats) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * RSS beside the JS heap (reserved and used), external and arrayBuffers, and the lab's history
+ * (sessions kept, their transcript octets, replay events and their octets, against lab.history's
+ * bounds): at start, warm-up end, middle, end; slopes after warm-up.
+ */
+function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: number } & LabStats>): string[] {
+  if (samples.length === 0) return ['memory: no samples from the probe'];
+  const at = (s: number): MemorySample => samples.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
+  const points: Array<[string, MemorySample]> = [
+    ['start', samples.find((x) => x.s >= 0) ?? samples[0]],
+    [`${WARMUP_S} s`, at(WARMUP_S)],
+    [`${Math.round((WARMUP_S + SECONDS) / 2)} s`, at((WARMUP_S + SECONDS) / 2)],
+    ['end', at(SECONDS)],
+  ];
+  const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
+  const steady = samples.filter((x) => x.s >= WARMUP_S && x.s <= SECONDS);
+  const lines = ['\nmemory MB       ' + points.map(([l]) => l.padStart(9)).join('') + '   slope after warm-up (MB/min)'];
+  for (const k of keys)
+    lines.push(
+      `  ${k.padEnd(13)}${points.map(([, x]) => x[k].toFixed(1).padStart(9)).join('')}   ${slopePerMinute(steady.map((x) => [x.s, x[k]] as const))
+        .toFixed(2)
+        .padStart(7)}`,
+    );
+  if (lab.length === 0) return [...lines, 'lab history: no samples'];
+  const labAt = (s: number): LabStats => lab.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
+  const labRows: Array<[string, (x: LabStats) => number]> = [
+    ['lab sessions', (x) => x.sessions],
+    ['lab text MB', (x) => x.bytesKept / 1048576],
+    ['replay events', (x) => x.historyItems],
+    ['replay MB', (x) => x.historyBytes / 1048576],
+  ];
+  for (const [label, f] of labRows)
+    lines.push(
+      `  ${label.padEnd(13)}${points.map(([, x]) => (Number.isInteger(f(labAt(x.s))) ? String(f(labAt(x.s))) : f(labAt(x.s)).toFixed(1)).padStart(9)).join('')}`,
+    );
+  return lines;
+}
+
+/** Asks the probe for a heap snapshot (SIGUSR2) and waits for its line in the log; the snapshot's path. */
+async function heapSnapshot(pid: number, memoryLog: string): Promise<string> {
+  const count = (): string[] =>
+    existsSync(memoryLog)
+      ? readFileSync(memoryLog, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"snapshot"'))
+      : [];
+  const before = count().length;
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const lines = count();
+    if (lines.length > before) return (JSON.parse(lines[lines.length - 1]) as { snapshot: string }).snapshot;
+    if (Date.now() > deadline) throw new Error('no heap snapshot within 120 s');
+    await sleep(250); // polling the probe's log for its line: the state waited for
+  }
+}
+
+/** Snapshots at the end of the warm-up and in the middle of the steady part (the last one comes after the run). */
+async function heapSnapshots(pid: number, memoryLog: string, t0: number, out: string[]): Promise<void> {
+  for (const s of [WARMUP_S, (WARMUP_S + SECONDS) / 2]) {
+    await sleep(Math.max(0, t0 + s * 1000 - Date.now()));
+    out.push(await heapSnapshot(pid, memoryLog));
+  }
 }
 
 /**
