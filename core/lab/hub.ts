@@ -92,6 +92,10 @@ export interface HubStats {
   thinned: number;
   /** Sessions not recorded over the connection budget (a fifth of lab.history.linesPerSecond a second). */
   sessionsThinned: number;
+  /** The newest event number (lines, session updates... each get one). */
+  seq: number;
+  /** Transcript lines recorded since start (each streamed once to every stream that may see it). */
+  lines: number;
 }
 
 @injectable()
@@ -133,8 +137,9 @@ export class LabHub {
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
   /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
-  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps'> = {
+  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps' | 'lines'> = {
     recorded: 0,
+    lines: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
@@ -573,6 +578,7 @@ export class LabHub {
     streamed.seq = item.seq;
     this.bytesKept += rec.add(line);
     this.stats.recorded++;
+    this.stats.lines++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
   }
 
@@ -1040,6 +1046,7 @@ export class LabHub {
       historyBytes: this.history.octets,
       thinned: this.events.recording.thinned,
       sessionsThinned: this.events.recording.sessionsThinned,
+      seq: this.history.seq,
     };
   }
 
