@@ -32,6 +32,7 @@ import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
+import { LINE_NOTES } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -247,7 +248,7 @@ export class LabHub {
           dir: 'm',
           t: e.time,
           text: `connection closed (${e.reason}) after ${(e.durationMs / 1000).toFixed(1)} s: ${e.bytesIn} octets in, ${e.bytesOut} out`,
-          note: 'The TCP connection ends: each side sends FIN and the other acknowledges it.',
+          note: LINE_NOTES.close,
         });
         this.publishSummary(rec);
         return;
@@ -360,9 +361,7 @@ export class LabHub {
       t,
       text: `TCP connection from ${summary.peer.address}:${peer.port} to ${summary.local.address}:${local.port} (${listener ?? service})${tls ? ', TLS from the first byte' : ''}`,
       ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
-      note: tls
-        ? 'The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK) and the TLS handshake is done: everything on it is encrypted.'
-        : "The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK). The client's port was picked by its operating system; the server's port says which service it wants.",
+      note: tls ? LINE_NOTES.openTls : LINE_NOTES.open,
     });
     this.evict();
     const observed = tls ? this.observedByPeer.get(peerKey(summary.peer)) : undefined;
@@ -406,7 +405,7 @@ export class LabHub {
         dir: 'm',
         t,
         text: `login refused (${mechanism})`,
-        note: 'Wrong user name or password: the session stays logged out.',
+        note: LINE_NOTES.loginRefused,
       });
       return;
     }
@@ -423,7 +422,7 @@ export class LabHub {
       dir: 'm',
       t,
       text: `logged in as ${user} (${mechanism})`,
-      note: 'The password was right: from here on this session belongs to that user (the password is never shown).',
+      note: LINE_NOTES.loginOk,
     });
     this.publishSummary(rec);
   }
@@ -448,7 +447,7 @@ export class LabHub {
         t,
         ...(rec.handshakeId !== undefined || rec.tlsObserved ? { handshake: true } : {}),
         text: 'TLS handshake complete: from here on everything on this connection is encrypted',
-        note: 'The same TCP connection now carries TLS records. An eavesdropper sees only their sizes; the lines below are what the two ends see after decryption.',
+        note: LINE_NOTES.starttls,
       });
       this.publishSummary(rec);
       return;
@@ -475,7 +474,7 @@ export class LabHub {
       t,
       text: `TLS handshake: ${summary ?? 'decoded'}`,
       handshake: true,
-      note: 'Client and server agreed on a TLS version, a cipher suite and keys; the certificate proved who the server is. Open the handshake to see each message.',
+      note: LINE_NOTES.handshake,
     });
     this.publishSummary(rec);
   }
@@ -504,7 +503,7 @@ export class LabHub {
       t: Math.max(info.t, rec.summary.openedAt),
       text: `TLS handshake: ${info.summary} (not recorded message by message)`,
       handshake: true,
-      note: 'Client and server agreed on a TLS version, a cipher suite and keys. This handshake was not tapped (tapping is off or was over its budget), so only its outcome is known.',
+      note: LINE_NOTES.untapped,
     });
     this.publishSummary(rec);
   }
