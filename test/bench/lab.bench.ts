@@ -18,9 +18,11 @@
 // whole cost of following everything at full speed.
 // Options: --runs N (default 3), --messages M (default 1500), --imap-commands C per session (default
 // 1500), --lines-per-second L (default: the config's default), --follower-nice N (default 19; 0 runs
-// the followers at labnet's priority, as before).
+// the followers at labnet's priority, as before), --follower-cpu C (cap the followers at C cores in a
+// cgroup of their own, as root where the cgroup CPU controller is writable; default: no cap; they may
+// then fall behind, which the gap and loss counts show).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
@@ -33,6 +35,47 @@ const STREAMS = 20;
 const LINES_PER_SECOND = arg('lines-per-second', '');
 /** The followers' CPU priority (nice value; 0: the same as labnet's). */
 const FOLLOWER_NICE = Number(arg('follower-nice', '19'));
+/** A CPU cap for the followers in cores (a cgroup of their own, where this machine lets us make one); 0: none. */
+const FOLLOWER_CPU = Number(arg('follower-cpu', '0'));
+
+/**
+ * Puts a process in a CPU-capped cgroup of its own (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us);
+ * returns the cgroup's directory to remove afterwards, or why it could not.
+ */
+function capCpu(pid: number, cores: number): { dir: string } | { error: string } {
+  const period = 100_000;
+  const quota = Math.max(1000, Math.round(cores * period));
+  const tries = [
+    { root: '/sys/fs/cgroup', probe: 'cgroup.subtree_control', set: (d: string) => writeFileSync(join(d, 'cpu.max'), `${quota} ${period}`) },
+    {
+      root: '/sys/fs/cgroup/cpu',
+      probe: 'cpu.cfs_quota_us',
+      set: (d: string) => {
+        writeFileSync(join(d, 'cpu.cfs_period_us'), String(period));
+        writeFileSync(join(d, 'cpu.cfs_quota_us'), String(quota));
+      },
+    },
+  ];
+  const errors: string[] = [];
+  for (const t of tries) {
+    if (!existsSync(join(t.root, t.probe))) continue;
+    const dir = join(t.root, `labnet-lab-bench-${process.pid}`);
+    try {
+      mkdirSync(dir);
+      t.set(dir);
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      return { dir };
+    } catch (err) {
+      errors.push(`${dir}: ${(err as Error).message}`);
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not made, or not empty: nothing more to do
+      }
+    }
+  }
+  return { error: errors.length > 0 ? errors.join('; ') : 'no cgroup CPU controller here' };
+}
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
 const USERS = [
   { name: 'alice', password: 'alice-pw' },
@@ -105,6 +148,12 @@ async function startFollowers(port: number, cookie: string): Promise<Followers> 
     }
     return lines.shift()!;
   };
+  let cgroup: string | undefined;
+  if (FOLLOWER_CPU > 0) {
+    const capped = capCpu(proc.pid!, FOLLOWER_CPU);
+    if ('dir' in capped) cgroup = capped.dir;
+    else console.log(`   (no CPU cap for the followers: ${capped.error}; nice ${FOLLOWER_NICE} only)`);
+  }
   if ((await next()) !== 'ready') throw new Error('the followers did not connect');
   return {
     pid: proc.pid!,
@@ -117,6 +166,7 @@ async function startFollowers(port: number, cookie: string): Promise<Followers> 
       const exited = new Promise((r) => proc.once('exit', r));
       proc.stdin!.end();
       await exited;
+      if (cgroup) rmdirSync(cgroup);
     },
   };
 }
@@ -303,7 +353,7 @@ async function main(): Promise<void> {
     const smtpRatio = m(results['20'].smtp) / m(results['0'].smtp);
     const imapRatio = m(results['20'].imap) / m(results['0'].imap);
     console.log(
-      `\n   with ${STREAMS} streams (followers at nice ${FOLLOWER_NICE}) / none: SMTP ${smtpRatio.toFixed(3)}x, IMAP ${imapRatio.toFixed(3)}x (target >= 0.90: ${smtpRatio >= 0.9 && imapRatio >= 0.9 ? 'met' : 'NOT met'})`,
+      `\n   with ${STREAMS} streams (followers at nice ${FOLLOWER_NICE}${FOLLOWER_CPU > 0 ? `, capped at ${FOLLOWER_CPU} cores` : ''}) / none: SMTP ${smtpRatio.toFixed(3)}x, IMAP ${imapRatio.toFixed(3)}x (target >= 0.90: ${smtpRatio >= 0.9 && imapRatio >= 0.9 ? 'met' : 'NOT met'})`,
     );
     console.log(
       `   labnet CPU with ${STREAMS} streams / none: SMTP ${(m(results['20'].smtpCpu) / m(results['0'].smtpCpu)).toFixed(3)}x per message, IMAP ${(m(results['20'].imapCpu) / m(results['0'].imapCpu)).toFixed(3)}x per command`,
