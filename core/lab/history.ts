@@ -18,7 +18,7 @@ export interface HistoryItem {
    * `["type",data]`), built once and shared by every stream's batches.
    */
   entry?: string;
-  /** Lines and session summaries: the session (set with `entry`). */
+  /** Lines, session summaries and `forget`: the session (set with `entry`). */
   session?: string;
   /** Lines: the time (set with `entry`). */
   t?: number;
@@ -90,7 +90,11 @@ export class History {
         const s = item.data as SessionSummary;
         item.session = s.id;
         item.entry = encodeSummaryBody(s);
-      } else item.entry = `[${JSON.stringify(item.type)},${JSON.stringify(item.data)}]`;
+      } else {
+        const id = item.type === 'forget' ? (item.data as { id?: unknown } | null)?.id : undefined;
+        if (typeof id === 'string') item.session = id;
+        item.entry = `[${JSON.stringify(item.type)},${JSON.stringify(item.data)}]`;
+      }
       this.bytes += item.entry.length;
     }
     return item.entry;

@@ -149,7 +149,7 @@ export interface BatchItem {
   type: string;
   /** JSON: a line's or a summary's body (encodeLineBody, encodeSummaryBody), else `["type",data]`. */
   entry: string;
-  /** Lines and summaries: the session id. */
+  /** Lines, summaries and `forget`: the session id. */
   session?: string;
   /** Lines: the time. */
   t?: number;
@@ -157,7 +157,8 @@ export interface BatchItem {
 
 /**
  * The data of one `batch` event. A session summary that repeats, unchanged, one already in this batch
- * is left out (both were encoded from the same state: applying it again would change nothing).
+ * is left out (both were encoded from the same state: applying it again would change nothing), unless
+ * a `forget` of that session came between them.
  */
 export function encodeBatch(items: Iterable<BatchItem>): string {
   let out = '[';
@@ -179,7 +180,11 @@ export function encodeBatch(items: Iterable<BatchItem>): string {
       summaries.set(it.session, it.entry);
       if (!sids.has(it.session)) sids.set(it.session, sids.size);
       e = `[1,${it.entry}]`;
-    } else e = it.entry;
+    } else {
+      // The viewer drops the session here: a summary after this one must not be taken for a repeat.
+      if (it.type === 'forget' && it.session !== undefined) summaries.delete(it.session);
+      e = it.entry;
+    }
     out += first ? e : `,${e}`;
     first = false;
   }

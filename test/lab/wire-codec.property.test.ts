@@ -1,6 +1,7 @@
 // The compact `batch` encoding (core/lab/wire-codec.ts): whatever lines, session summaries and other
 // items the hub batches, in whatever order and however their sessions interleave, decodeBatch gives
-// back the same data in the same order (only an unchanged summary repeated in one batch is left out),
+// back the same data in the same order (only an unchanged summary repeated in one batch is left out,
+// unless the session was forgotten in between),
 // and any JSON at all decodes without throwing.
 import test from 'ava';
 import fc from 'fast-check';
@@ -63,7 +64,10 @@ const summary = fc
     ...(closedAfter !== undefined ? { closedAt: s.openedAt + closedAfter } : {}),
   }));
 
-const other = fc.record({ name: fc.constantFrom('notice', 'dhcp', 'pin', 'forget'), data: fc.jsonValue() });
+const other = fc.oneof(
+  fc.record({ name: fc.constantFrom('notice', 'dhcp', 'pin', 'forget'), data: fc.jsonValue() }),
+  fc.record({ name: fc.constant('forget'), data: fc.record({ id: sid }) }),
+);
 
 type Gen = { type: 'line'; data: Omit<LineData, 'seq'> } | { type: 'session'; data: SessionSummary } | { type: string; data: unknown };
 
@@ -95,6 +99,8 @@ test('a batch decodes to the items it was built from, in order, whatever the ses
       const want: Array<[string, unknown]> = [];
       const seen = new Map<string, string>();
       for (const it of added) {
+        // After a forget, the same summary again is news to the viewer.
+        if (it.type === 'forget' && typeof (it.data as { id?: unknown } | null)?.id === 'string') seen.delete((it.data as { id: string }).id);
         if (it.type === 'session') {
           // An unchanged summary the batch already carried is left out.
           const key = JSON.stringify(it.data);
@@ -122,4 +128,26 @@ test('any JSON decodes without throwing (property)', (t) => {
   const [[name, l]] = decodeBatch([[0, 1, 2, 7, 'c', 'NOOP']]);
   t.is(name, 'line');
   t.like(l, { seq: 1, t: 2, session: '', kind: 'command', dir: 'c', text: 'NOOP' });
+});
+
+test('an unchanged summary again in one batch is left out, but not after a forget of its session', (t) => {
+  const h = new History(100, 1 << 20, 'e');
+  const s: SessionSummary = {
+    id: 'smtp-1',
+    service: 'smtp',
+    peer: { address: '127.0.0.1', port: 1 },
+    local: { address: '127.0.0.1', port: 25 },
+    tls: 'none',
+    handshake: false,
+    openedAt: 1,
+    bytesIn: 0,
+    bytesOut: 0,
+    lines: 0,
+    authFailures: 0,
+  };
+  const all = () => true;
+  const items = [h.add('session', s, all, 1), h.add('session', s, all, 1), h.add('forget', { id: 'smtp-1' }, all, 1), h.add('session', s, all, 1)];
+  const frame = h.batch(items, h.seq);
+  const names = decodeBatch(JSON.parse(frame.slice(frame.indexOf('\ndata: ') + 7, -2))).map(([n]) => n);
+  t.deepEqual(names, ['session', 'forget', 'session']);
 });
