@@ -32,7 +32,7 @@ import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
-import { LINE_NOTES } from './wire-codec.js';
+import { closeLineText, LINE_NOTES, openLineText } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -247,7 +247,7 @@ export class LabHub {
           kind: 'close',
           dir: 'm',
           t: e.time,
-          text: `connection closed (${e.reason}) after ${(e.durationMs / 1000).toFixed(1)} s: ${e.bytesIn} octets in, ${e.bytesOut} out`,
+          text: closeLineText(e.reason, (e.durationMs / 1000).toFixed(1), e.bytesIn, e.bytesOut),
           note: LINE_NOTES.close,
         });
         this.publishSummary(rec);
@@ -359,7 +359,7 @@ export class LabHub {
       kind: 'open',
       dir: 'm',
       t,
-      text: `TCP connection from ${summary.peer.address}:${peer.port} to ${summary.local.address}:${local.port} (${listener ?? service})${tls ? ', TLS from the first byte' : ''}`,
+      text: openLineText(summary.peer.address, peer.port, summary.local.address, local.port, listener ?? service, tls),
       ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
       note: tls ? LINE_NOTES.openTls : LINE_NOTES.open,
     });

@@ -7,8 +7,9 @@
 //       dseq, dt: its event number and time minus the previous line's in this batch (the first line's
 //       are absolute); sid: the session id as a string the first time the batch names that session,
 //       after that the number of that session in the batch (0 for the first named, 1 for the next...);
-//       kind: one letter (LINE_KIND_CODE); extra: the optional fields with short keys (LineExtra), left
-//       out when there are none.
+//       kind: one letter (LINE_KIND_CODE); text: the line, or for the hub's TCP open and close lines
+//       the values its sentence is made of (openLineText, closeLineText); extra: the optional fields
+//       with short keys (LineExtra), left out when there are none.
 //   [1, id, service, listener, peerAddr, peerPort, localAddr, localPort, openedAt, bytesIn, bytesOut,
 //       lines, extra?]   a session summary (SessionSummary); listener is "" when unknown; extra holds
 //       the optional fields (SummaryExtra). Names the session in the batch as a line's sid does.
@@ -34,6 +35,52 @@ export const LINE_NOTES = {
   untapped:
     'Client and server agreed on a TLS version, a cipher suite and keys. This handshake was not tapped (tapping is off or was over its budget), so only its outcome is known.',
 } as const;
+
+/** The text of the line the hub writes when a TCP connection opens. */
+export function openLineText(peer: string, peerPort: number, local: string, localPort: number, listener: string, tls: boolean): string {
+  return `TCP connection from ${peer}:${peerPort} to ${local}:${localPort} (${listener})${tls ? ', TLS from the first byte' : ''}`;
+}
+
+/** The text of the line the hub writes when a TCP connection closes (`seconds` as shown, "0.1"). */
+export function closeLineText(reason: string, seconds: string, bytesIn: number, bytesOut: number): string {
+  return `connection closed (${reason}) after ${seconds} s: ${bytesIn} octets in, ${bytesOut} out`;
+}
+
+const OPEN_TEXT = /^TCP connection from (.+):(\d+) to (.+):(\d+) \((.*)\)(, TLS from the first byte)?$/s;
+const CLOSE_TEXT = /^connection closed \((.*)\) after (\d+\.\d) s: (\d+) octets in, (\d+) out$/s;
+
+/**
+ * The values an open or close line's text was made of (openLineText, closeLineText), when rebuilding
+ * it from them gives exactly that text: the stream carries them instead of the sentence.
+ */
+function textArgs(kind: LineKind, text: string): unknown[] | undefined {
+  let args: unknown[] | undefined;
+  let again: string | undefined;
+  if (kind === 'open') {
+    const m = OPEN_TEXT.exec(text);
+    if (m) {
+      args = [m[1], Number(m[2]), m[3], Number(m[4]), m[5], m[6] ? 1 : 0];
+      again = openLineText(m[1], Number(m[2]), m[3], Number(m[4]), m[5], Boolean(m[6]));
+    }
+  } else if (kind === 'close') {
+    const m = CLOSE_TEXT.exec(text);
+    if (m) {
+      args = [m[1], m[2], Number(m[3]), Number(m[4])];
+      again = closeLineText(m[1], m[2], Number(m[3]), Number(m[4]));
+    }
+  }
+  return again === text ? args : undefined;
+}
+
+/** A line's text from what textArgs gave (wrong types give an empty text, never a throw). */
+function textFromArgs(kind: LineKind, a: unknown[]): string {
+  if (kind === 'open') return openLineText(str(a[0]), num(a[1]), str(a[2]), num(a[3]), str(a[4]), a[5] === 1);
+  if (kind === 'close') return closeLineText(str(a[0]), str(a[1]), num(a[2]), num(a[3]));
+  return '';
+}
+
+/** The note a line of this kind has unless its extra says otherwise (`n: ""`: none). */
+const USUAL_NOTE: Partial<Record<LineKind, string>> = { open: LINE_NOTES.open, close: LINE_NOTES.close };
 
 const NOTE_KEYS = new Map<string, string>(Object.entries(LINE_NOTES).map(([k, v]) => [v, k]));
 
@@ -63,7 +110,7 @@ interface LineExtra {
   pl?: 1;
   /** encrypted */
   e?: 1;
-  /** note, as a LINE_NOTES key */
+  /** note, as a LINE_NOTES key ("": none; absent: USUAL_NOTE of the kind, if any) */
   n?: string;
   /** note, a sentence not in LINE_NOTES */
   nt?: string;
@@ -111,7 +158,10 @@ export function encodeLineBody(l: LineData): string {
   if (l.payloadBytes !== undefined) x.pb = l.payloadBytes;
   if (l.payloadLater) x.pl = 1;
   if (l.encrypted) x.e = 1;
-  if (l.note !== undefined) {
+  const usual = USUAL_NOTE[l.kind];
+  if (l.note === undefined) {
+    if (usual !== undefined) x.n = '';
+  } else if (l.note !== usual) {
     const key = NOTE_KEYS.get(l.note);
     if (key !== undefined) x.n = key;
     else x.nt = l.note;
@@ -120,7 +170,8 @@ export function encodeLineBody(l: LineData): string {
   if (l.request) x.q = [l.request.method, l.request.path, l.request.ms];
   if (l.handshake) x.h = 1;
   if (l.dir !== undefined && l.dir !== lineDir({ kind: l.kind })) x.d = l.dir;
-  const head = `${JSON.stringify(LINE_KIND_CODE[l.kind] ?? 'n')},${JSON.stringify(l.text)}`;
+  const args = l.kind === 'open' || l.kind === 'close' ? textArgs(l.kind, l.text) : undefined;
+  const head = `${JSON.stringify(LINE_KIND_CODE[l.kind] ?? 'n')},${JSON.stringify(args ?? l.text)}`;
   for (const _ in x) return `${head},${JSON.stringify(x)}`;
   return head;
 }
@@ -202,14 +253,14 @@ function str(v: unknown): string {
 function decodeLine(seq: number, t: number, session: string, kind: unknown, text: unknown, extra: unknown): LineData {
   const k = KIND_OF_CODE.get(str(kind)) ?? 'notice';
   const x = (extra && typeof extra === 'object' ? extra : {}) as LineExtra;
-  const l: LineData = { seq, session, t, kind: k, dir: x.d ?? lineDir({ kind: k }), text: str(text) };
+  const l: LineData = { seq, session, t, kind: k, dir: x.d ?? lineDir({ kind: k }), text: Array.isArray(text) ? textFromArgs(k, text) : str(text) };
   if (x.b !== undefined) l.bytes = num(x.b);
   if (x.u !== undefined) l.cut = num(x.u);
   if (x.p !== undefined) l.payload = str(x.p);
   if (x.pb !== undefined) l.payloadBytes = num(x.pb);
   if (x.pl) l.payloadLater = true;
   if (x.e) l.encrypted = true;
-  const note = x.n !== undefined ? (LINE_NOTES as Record<string, string>)[x.n] : x.nt;
+  const note = x.n !== undefined ? (Object.hasOwn(LINE_NOTES, x.n) ? (LINE_NOTES as Record<string, string>)[x.n] : undefined) : (x.nt ?? USUAL_NOTE[k]);
   if (typeof note === 'string') l.note = note;
   if (x.k !== undefined) l.skipped = num(x.k);
   if (Array.isArray(x.q)) l.request = { method: str(x.q[0]), path: str(x.q[1]), ms: num(x.q[2]) };

@@ -6,20 +6,39 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { History } from '../../core/lab/history.js';
-import { decodeBatch, LINE_NOTES } from '../../core/lab/wire-codec.js';
+import { closeLineText, decodeBatch, LINE_NOTES, openLineText } from '../../core/lab/wire-codec.js';
 import { lineDir, type LineData, type LineKind, type SessionSummary } from '../../core/lab/wire.js';
 
 const kinds: LineKind[] = ['command', 'reply', 'tls', 'notice', 'auth', 'open', 'close', 'skipped'];
 const sid = fc.constantFrom('smtp-1', 'smtp-2', 'imap-17', 'http-"3"', 'ü-4');
 const text = fc.string({ unit: 'binary', maxLength: 40 });
 
+const address = fc.oneof(fc.constantFrom('127.0.0.1', '::1', '::ffff:10.0.0.5', '10.0.0.5'), text);
+const port = fc.oneof(fc.nat({ max: 65535 }), fc.integer());
+/** Any text, and the sentences the hub writes for open and close (the stream sends their values). */
+const lineText = fc.oneof(
+  text,
+  fc.tuple(address, port, address, port, text, fc.boolean()).map(([a, p, b, q, n, tls]) => openLineText(a, p, b, q, n, tls)),
+  fc
+    .tuple(
+      text,
+      fc.oneof(
+        fc.double({ min: 0, max: 1e7, noNaN: true }).map((x) => x.toFixed(1)),
+        text,
+      ),
+      fc.integer(),
+      fc.nat(),
+    )
+    .map(([r, secs, i, o]) => closeLineText(r, secs, i, o)),
+);
+
 const line = fc.record(
   {
     session: sid,
     t: fc.integer({ min: 0, max: 2 ** 45 }),
-    kind: fc.constantFrom(...kinds),
+    kind: fc.oneof(fc.constantFrom(...kinds), fc.constantFrom<LineKind>('open', 'close')),
     dir: fc.constantFrom<LineData['dir']>('c', 's', 'm'),
-    text,
+    text: lineText,
     bytes: fc.nat(),
     cut: fc.nat(),
     payload: text,
@@ -150,4 +169,25 @@ test('an unchanged summary again in one batch is left out, but not after a forge
   const frame = h.batch(items, h.seq);
   const names = decodeBatch(JSON.parse(frame.slice(frame.indexOf('\ndata: ') + 7, -2))).map(([n]) => n);
   t.deepEqual(names, ['session', 'forget', 'session']);
+});
+
+test('open and close lines travel as their values only when those give back exactly the same text', (t) => {
+  const h = new History(100, 1 << 20, 'e');
+  const texts: Array<[LineKind, string]> = [
+    ['open', openLineText('::1', 40000, '::1', 25, 'smtp', true)],
+    ['open', 'TCP connection from a:007 to b:25 (smtp)'],
+    ['close', closeLineText('idle timeout (300 s)', '12.5', 10, 20)],
+    ['close', 'connection closed (x) after 1.0 s: 01 octets in, 2 out'],
+  ];
+  const items = texts.map(([kind, text]) => h.add('line', { session: 's-1', t: 1, kind, dir: 'm', text }, () => true, 1));
+  const frame = h.batch(items, h.seq);
+  const data = frame.slice(frame.indexOf('\ndata: ') + 7, -2);
+  t.deepEqual(
+    decodeBatch(JSON.parse(data)).map(([, l]) => (l as LineData).text),
+    texts.map(([, text]) => text),
+  );
+  // The first and third as values (no sentence on the wire), the odd ones as text.
+  t.false(data.includes('TCP connection from ::1'));
+  t.false(data.includes('idle timeout (300 s)) after'));
+  t.true(data.includes('a:007'));
 });
