@@ -301,9 +301,10 @@ async function main(): Promise<void> {
       results[mode].imapCpu.push(((cpuMs(pid) - c0) * 1000) / (10 * IMAP_COMMANDS));
     };
     for (let round = 0; round < RUNS; round++) {
-      // The three variants alternate within each round (the machine's load drifts; medians over rounds).
+      // The three variants alternate within each round (the machine's load drifts; medians over rounds),
+      // streams before or after none in turn, so a drift does not always favour the same one.
       await measure('off', off);
-      await measure('0', on);
+      if (round % 2 === 0) await measure('0', on);
       const followers = await startFollowers(http, cookie);
       const before = await stats(http, cookie);
       const r0 = await followers.ask('report');
@@ -331,6 +332,7 @@ async function main(): Promise<void> {
       disorder += got.disorder;
       const linesRead = got.lines - r0.lines;
       followerCpuPerLine.push(((got.cpuMs - r0.cpuMs) * 1000) / Math.max(1, linesRead));
+      if (round % 2 === 1) await measure('0', on);
       const r = (mode: Mode): string => `${results[mode].smtp.at(-1)!.toFixed(0)}/${results[mode].imap.at(-1)!.toFixed(0)}`;
       console.log(
         `   round ${round + 1}: SMTP msg/s / IMAP cmd/s: off ${r('off')}, no stream ${r('0')}, ${STREAMS} streams ${r('20')}; ` +
