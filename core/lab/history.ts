@@ -2,8 +2,9 @@
 // next event number and stays here, in order, until the window is full (by count or by octets). A
 // browser that reconnects with the last number it saw gets exactly the items after it; one whose
 // number is older than the window gets a gap marker and a fresh snapshot.
-import type { Viewer } from './wire.js';
+import type { LineData, SessionSummary, Viewer } from './wire.js';
 import { sseFrame } from './sse.js';
+import { encodeBatch, encodeLineBody, encodeSummaryBody, type BatchItem } from './wire-codec.js';
 
 export interface HistoryItem {
   seq: number;
@@ -12,8 +13,15 @@ export interface HistoryItem {
   /** Whether a viewer may see it (evaluated when it is sent, so a session that changed owner is judged now). */
   visible: (v: Viewer) => boolean;
   data: unknown;
-  /** `["type",data]` as JSON, built once and shared by every stream's batches. */
+  /**
+   * The item's entry in a batch (wire-codec.ts: a line's or a session summary's body, else
+   * `["type",data]`), built once and shared by every stream's batches.
+   */
   entry?: string;
+  /** Lines, session summaries and `forget`: the session (set with `entry`). */
+  session?: string;
+  /** Lines: the time (set with `entry`). */
+  t?: number;
   /** Octets counted against the window's budget. */
   size: number;
 }
@@ -70,10 +78,23 @@ export class History {
     return this.items[this.head + (seq - first)];
   }
 
-  /** The item as a batch entry, `["line",{...}]` (built on first use, then counted against the budget). */
+  /** The item's batch entry (built on first use, then counted against the budget). */
   entry(item: HistoryItem): string {
     if (item.entry === undefined) {
-      item.entry = `[${JSON.stringify(item.type)},${JSON.stringify(item.data)}]`;
+      if (item.type === 'line') {
+        const l = item.data as LineData;
+        item.session = l.session;
+        item.t = l.t;
+        item.entry = encodeLineBody(l);
+      } else if (item.type === 'session') {
+        const s = item.data as SessionSummary;
+        item.session = s.id;
+        item.entry = encodeSummaryBody(s);
+      } else {
+        const id = item.type === 'forget' ? (item.data as { id?: unknown } | null)?.id : undefined;
+        if (typeof id === 'string') item.session = id;
+        item.entry = `[${JSON.stringify(item.type)},${JSON.stringify(item.data)}]`;
+      }
       this.bytes += item.entry.length;
     }
     return item.entry;
@@ -86,9 +107,8 @@ export class History {
    * batch, which the reconnect then replays; nothing arrives twice.
    */
   batch(items: readonly HistoryItem[], cursor: number): string {
-    let data = '[';
-    for (let i = 0; i < items.length; i++) data += (i === 0 ? '' : ',') + this.entry(items[i]);
-    return sseFrame('batch', `${data}]`, this.id(cursor));
+    for (const i of items) this.entry(i);
+    return sseFrame('batch', encodeBatch(items as readonly BatchItem[]), this.id(cursor));
   }
 
   /** The SSE id of an event number: epoch.seq. */

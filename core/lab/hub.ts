@@ -32,6 +32,7 @@ import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
+import { closeLineText, LINE_NOTES, openLineText } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -92,6 +93,10 @@ export interface HubStats {
   thinned: number;
   /** Sessions not recorded over the connection budget (a fifth of lab.history.linesPerSecond a second). */
   sessionsThinned: number;
+  /** The newest event number (lines, session updates... each get one). */
+  seq: number;
+  /** Transcript lines recorded since start (each streamed once to every stream that may see it). */
+  lines: number;
 }
 
 @injectable()
@@ -133,8 +138,9 @@ export class LabHub {
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
   /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
-  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps'> = {
+  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps' | 'lines'> = {
     recorded: 0,
+    lines: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
@@ -241,8 +247,8 @@ export class LabHub {
           kind: 'close',
           dir: 'm',
           t: e.time,
-          text: `connection closed (${e.reason}) after ${(e.durationMs / 1000).toFixed(1)} s: ${e.bytesIn} octets in, ${e.bytesOut} out`,
-          note: 'The TCP connection ends: each side sends FIN and the other acknowledges it.',
+          text: closeLineText(e.reason, (e.durationMs / 1000).toFixed(1), e.bytesIn, e.bytesOut),
+          note: LINE_NOTES.close,
         });
         this.publishSummary(rec);
         return;
@@ -353,11 +359,9 @@ export class LabHub {
       kind: 'open',
       dir: 'm',
       t,
-      text: `TCP connection from ${summary.peer.address}:${peer.port} to ${summary.local.address}:${local.port} (${listener ?? service})${tls ? ', TLS from the first byte' : ''}`,
+      text: openLineText(summary.peer.address, peer.port, summary.local.address, local.port, listener ?? service, tls),
       ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
-      note: tls
-        ? 'The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK) and the TLS handshake is done: everything on it is encrypted.'
-        : "The TCP connection is set up (three-way handshake: SYN, SYN-ACK, ACK). The client's port was picked by its operating system; the server's port says which service it wants.",
+      note: tls ? LINE_NOTES.openTls : LINE_NOTES.open,
     });
     this.evict();
     const observed = tls ? this.observedByPeer.get(peerKey(summary.peer)) : undefined;
@@ -401,7 +405,7 @@ export class LabHub {
         dir: 'm',
         t,
         text: `login refused (${mechanism})`,
-        note: 'Wrong user name or password: the session stays logged out.',
+        note: LINE_NOTES.loginRefused,
       });
       return;
     }
@@ -418,7 +422,7 @@ export class LabHub {
       dir: 'm',
       t,
       text: `logged in as ${user} (${mechanism})`,
-      note: 'The password was right: from here on this session belongs to that user (the password is never shown).',
+      note: LINE_NOTES.loginOk,
     });
     this.publishSummary(rec);
   }
@@ -443,7 +447,7 @@ export class LabHub {
         t,
         ...(rec.handshakeId !== undefined || rec.tlsObserved ? { handshake: true } : {}),
         text: 'TLS handshake complete: from here on everything on this connection is encrypted',
-        note: 'The same TCP connection now carries TLS records. An eavesdropper sees only their sizes; the lines below are what the two ends see after decryption.',
+        note: LINE_NOTES.starttls,
       });
       this.publishSummary(rec);
       return;
@@ -470,7 +474,7 @@ export class LabHub {
       t,
       text: `TLS handshake: ${summary ?? 'decoded'}`,
       handshake: true,
-      note: 'Client and server agreed on a TLS version, a cipher suite and keys; the certificate proved who the server is. Open the handshake to see each message.',
+      note: LINE_NOTES.handshake,
     });
     this.publishSummary(rec);
   }
@@ -499,7 +503,7 @@ export class LabHub {
       t: Math.max(info.t, rec.summary.openedAt),
       text: `TLS handshake: ${info.summary} (not recorded message by message)`,
       handshake: true,
-      note: 'Client and server agreed on a TLS version, a cipher suite and keys. This handshake was not tapped (tapping is off or was over its budget), so only its outcome is known.',
+      note: LINE_NOTES.untapped,
     });
     this.publishSummary(rec);
   }
@@ -573,6 +577,7 @@ export class LabHub {
     streamed.seq = item.seq;
     this.bytesKept += rec.add(line);
     this.stats.recorded++;
+    this.stats.lines++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
   }
 
@@ -1040,6 +1045,7 @@ export class LabHub {
       historyBytes: this.history.octets,
       thinned: this.events.recording.thinned,
       sessionsThinned: this.events.recording.sessionsThinned,
+      seq: this.history.seq,
     };
   }
 

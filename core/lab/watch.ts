@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import { join } from 'node:path';
 import { commandNote, NoteContext, replyNote } from './notes.js';
 import { SseParser, type SseEvent } from './sse.js';
+import { decodeBatch } from './wire-codec.js';
 import { lineDir, type DhcpPacketData, type HelloData, type LineData, type SessionSummary } from './wire.js';
 
 export interface WatchOptions {
@@ -74,7 +75,7 @@ export class WatchPrinter {
 
   event(e: SseEvent): void {
     if (e.event === 'batch') {
-      for (const [name, data] of JSON.parse(e.data) as Array<[string, unknown]>) this.item(name, data);
+      for (const [name, data] of decodeBatch(JSON.parse(e.data))) this.item(name, data);
       return;
     }
     switch (e.event) {

@@ -1,7 +1,8 @@
 // What the lab hub sends to browsers (/lab) and to `labnet watch`: the JSON of each server-sent event.
 // Types (and one helper) with no Node imports: the browser code in core/lab/ui/ compiles against it too.
-// Items that go into the history travel in `batch` events: data is an array of [name, data] pairs,
-// in order, and the batch's id resumes after its last one.
+// Items that go into the history travel in `batch` events, in order, and the batch's id resumes after
+// its last one; lines and session summaries are encoded compactly (wire-codec.ts: decodeBatch gives
+// them back as LineData and SessionSummary), anything else as [name, data].
 
 export type Role = 'anonymous' | 'student' | 'instructor';
 

@@ -15,6 +15,7 @@ import type { LabHub } from '../../core/lab/hub.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
+import { LINE_NOTES } from '../../core/lab/wire-codec.js';
 import { LineClient } from '../support/line-client.js';
 import { followAs, LabStreamClient, login, request } from './lab-client.js';
 import { startLabFor } from './lab-fixture.js';
@@ -184,6 +185,38 @@ test('passwords and AUTH payloads never reach the stream, the transcripts or wat
   const everything = teach.raw + transcripts.join('\n');
   for (const needle of [secret, b64(secret), b64(`\0alice\0${secret}`)]) t.false(everything.includes(needle), `never shows ${needle}`);
   t.true(everything.includes('<redacted>'), 'the redaction marker shows where the secret was');
+});
+
+test("the stream carries lines compactly (no field names, the hub's explanations as keys) and the viewer gets them back whole, as the transcript has them", async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const teach = await followAs(t, http, USERS[2]);
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  await smtpSay(c, 'EHLO compact');
+  await smtpSay(c, 'NOOP');
+  await smtpSay(c, 'QUIT');
+  await teach.until(
+    () => teach.lines().some((l) => l.kind === 'close' && teach.lines().some((o) => o.session === l.session && o.text === 'EHLO compact')),
+    10_000,
+    'the close',
+  );
+  const session = teach.lines().find((l) => l.text === 'EHLO compact')!.session;
+  const streamed = teach.lines().filter((l) => l.session === session);
+  const transcript = JSON.parse((await request(http, `/lab/api/sessions/${session}`, { headers: { Cookie: teach.options.cookie! } })).body) as TranscriptData;
+  // Line for line the same as the transcript's, the hub's sentences included.
+  t.deepEqual(
+    streamed.map((l) => ({ ...l, dir: l.dir })),
+    transcript.lines.map((l) => ({ ...l, dir: l.dir ?? (l.kind === 'command' ? 'c' : l.kind === 'reply' ? 's' : 'm') })),
+  );
+  t.is(streamed[0].note, LINE_NOTES.open);
+  t.is(streamed.at(-1)!.note, LINE_NOTES.close);
+  // On the wire: no sentence the page already knows, no field names of lines, the session id once a batch at most.
+  t.false(teach.raw.includes(LINE_NOTES.open));
+  t.false(teach.raw.includes(LINE_NOTES.close));
+  t.false(teach.raw.includes('"kind"'));
+  const batches = teach.raw.split('\n\n').filter((f) => f.startsWith('event: batch'));
+  for (const b of batches) t.true(b.split(`"${session}"`).length - 1 <= 2, 'a session is named at most twice a batch (its summary and its first line)');
 });
 
 test('a reconnect with Last-Event-ID gets exactly the lines it missed: none lost, none doubled', async (t) => {

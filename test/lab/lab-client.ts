@@ -3,6 +3,7 @@
 // "student machine" on 127.0.0.x), and resumes with Last-Event-ID.
 import * as http from 'node:http';
 import { SseParser, type SseEvent } from '../../core/lab/sse.js';
+import { decodeBatch } from '../../core/lab/wire-codec.js';
 import type { HelloData, LineData, SessionSummary } from '../../core/lab/wire.js';
 
 export interface HttpResult {
@@ -118,7 +119,7 @@ export class LabStreamClient {
             if (e.lastEventId) this.lastId = e.lastEventId;
             // A batch carries several items in order: the tests look at them one by one.
             if (e.event === 'batch') {
-              for (const [event, data] of JSON.parse(e.data) as Array<[string, unknown]>) {
+              for (const [event, data] of decodeBatch(JSON.parse(e.data))) {
                 this.events.push({ event, data: JSON.stringify(data), lastEventId: e.lastEventId });
                 if (event === 'line' && this.options.fetchPayloads && (data as LineData).payloadLater)
                   this.fillPayload(this.events.length - 1, data as LineData);

@@ -14,6 +14,7 @@ import type {
   ResumeData,
   SessionSummary,
 } from '../wire.js';
+import { decodeBatch } from '../wire-codec.js';
 import { capture } from './capture.js';
 import type { FlowData } from './capture-types.js';
 import { store } from './store.js';
@@ -81,7 +82,7 @@ export function connect(): void {
     store.emit('overview');
   });
   es.addEventListener('batch', (e) => {
-    for (const [name, data] of parse<Array<[string, unknown]>>(e)) item(name, data);
+    for (const [name, data] of decodeBatch(parse<unknown>(e))) item(name, data);
   });
   es.addEventListener('overview', (e) => store.setOverview(parse<OverviewData>(e)));
   es.addEventListener('bye', () => {

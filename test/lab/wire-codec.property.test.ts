@@ -1,0 +1,193 @@
+// The compact `batch` encoding (core/lab/wire-codec.ts): whatever lines, session summaries and other
+// items the hub batches, in whatever order and however their sessions interleave, decodeBatch gives
+// back the same data in the same order (only an unchanged summary repeated in one batch is left out,
+// unless the session was forgotten in between),
+// and any JSON at all decodes without throwing.
+import test from 'ava';
+import fc from 'fast-check';
+import { History } from '../../core/lab/history.js';
+import { closeLineText, decodeBatch, LINE_NOTES, openLineText } from '../../core/lab/wire-codec.js';
+import { lineDir, type LineData, type LineKind, type SessionSummary } from '../../core/lab/wire.js';
+
+const kinds: LineKind[] = ['command', 'reply', 'tls', 'notice', 'auth', 'open', 'close', 'skipped'];
+const sid = fc.constantFrom('smtp-1', 'smtp-2', 'imap-17', 'http-"3"', 'ü-4');
+const text = fc.string({ unit: 'binary', maxLength: 40 });
+
+const address = fc.oneof(fc.constantFrom('127.0.0.1', '::1', '::ffff:10.0.0.5', '10.0.0.5'), text);
+const port = fc.oneof(fc.nat({ max: 65535 }), fc.integer());
+/** Any text, and the sentences the hub writes for open and close (the stream sends their values). */
+const lineText = fc.oneof(
+  text,
+  fc.tuple(address, port, address, port, text, fc.boolean()).map(([a, p, b, q, n, tls]) => openLineText(a, p, b, q, n, tls)),
+  fc
+    .tuple(
+      text,
+      fc.oneof(
+        fc.double({ min: 0, max: 1e7, noNaN: true }).map((x) => x.toFixed(1)),
+        text,
+      ),
+      fc.integer(),
+      fc.nat(),
+    )
+    .map(([r, secs, i, o]) => closeLineText(r, secs, i, o)),
+);
+
+const line = fc.record(
+  {
+    session: sid,
+    t: fc.integer({ min: 0, max: 2 ** 45 }),
+    kind: fc.oneof(fc.constantFrom(...kinds), fc.constantFrom<LineKind>('open', 'close')),
+    dir: fc.constantFrom<LineData['dir']>('c', 's', 'm'),
+    text: lineText,
+    bytes: fc.nat(),
+    cut: fc.nat(),
+    payload: text,
+    payloadBytes: fc.nat(),
+    payloadLater: fc.constant<true>(true),
+    encrypted: fc.constant<true>(true),
+    note: fc.oneof(fc.constantFrom(...Object.values(LINE_NOTES)), text),
+    skipped: fc.nat(),
+    request: fc.record({ method: fc.constantFrom('GET', 'POST'), path: text, ms: fc.nat() }),
+    handshake: fc.constant<true>(true),
+  },
+  { requiredKeys: ['session', 't', 'kind', 'dir', 'text'] },
+);
+
+const summary = fc
+  .record(
+    {
+      id: sid,
+      service: fc.constantFrom('smtp', 'imap', 'http'),
+      listener: fc.constantFrom('smtp', 'imaps', ''),
+      peer: fc.record({ address: fc.constantFrom('127.0.0.1', '::1', '10.0.0.5'), port: fc.nat({ max: 65535 }) }),
+      local: fc.record({ address: fc.constantFrom('127.0.0.1', '::1'), port: fc.nat({ max: 65535 }) }),
+      user: text,
+      tls: fc.constantFrom<SessionSummary['tls']>('none', 'implicit', 'starttls'),
+      handshake: fc.boolean(),
+      tlsSummary: text,
+      openedAt: fc.integer({ min: 0, max: 2 ** 45 }),
+      closedAfter: fc.nat(),
+      closeReason: text,
+      bytesIn: fc.nat(),
+      bytesOut: fc.nat(),
+      lines: fc.nat(),
+      lab: fc.boolean(),
+      requests: fc.nat(),
+      authFailures: fc.nat(),
+    },
+    { requiredKeys: ['id', 'service', 'peer', 'local', 'tls', 'handshake', 'openedAt', 'bytesIn', 'bytesOut', 'lines', 'authFailures'] },
+  )
+  .map(({ closedAfter, listener, ...s }): SessionSummary => ({
+    ...s,
+    ...(listener ? { listener } : {}),
+    ...(closedAfter !== undefined ? { closedAt: s.openedAt + closedAfter } : {}),
+  }));
+
+const other = fc.oneof(
+  fc.record({ name: fc.constantFrom('notice', 'dhcp', 'pin', 'forget'), data: fc.jsonValue() }),
+  fc.record({ name: fc.constant('forget'), data: fc.record({ id: sid }) }),
+);
+
+type Gen = { type: 'line'; data: Omit<LineData, 'seq'> } | { type: 'session'; data: SessionSummary } | { type: string; data: unknown };
+
+const item = fc.oneof(
+  line.map((data): Gen => ({ type: 'line', data })),
+  summary.map((data): Gen => ({ type: 'session', data })),
+  other.map((o): Gen => ({ type: o.name, data: o.data })),
+);
+
+/** Lines as a viewer holds them: `dir` filled in where the stream leaves it to the kind. */
+function expected(type: string, data: unknown, seq: number): unknown {
+  if (type !== 'line') return JSON.parse(JSON.stringify(data)) as unknown;
+  const l = { ...(data as LineData), seq };
+  return JSON.parse(JSON.stringify({ ...l, dir: l.dir ?? lineDir(l) })) as unknown;
+}
+
+test('a batch decodes to the items it was built from, in order, whatever the sessions and fields (property)', (t) => {
+  fc.assert(
+    fc.property(fc.array(item, { maxLength: 40 }), fc.array(fc.nat({ max: 3 }), { minLength: 40, maxLength: 40 }), (items, gaps) => {
+      const h = new History(10_000, 1 << 30, 'e');
+      const added = items.map((g, i) => {
+        // Event numbers go up, with holes (items a stream may not see).
+        for (let k = 0; k < gaps[i]; k++) h.add('notice', {}, () => true, 1);
+        return h.add(g.type, g.data, () => true, 100);
+      });
+      const frame = h.batch(added, h.seq);
+      const data = frame.slice(frame.indexOf('\ndata: ') + 7, -2);
+      const decoded = decodeBatch(JSON.parse(data));
+      const want: Array<[string, unknown]> = [];
+      const seen = new Map<string, string>();
+      for (const it of added) {
+        // After a forget, the same summary again is news to the viewer.
+        if (it.type === 'forget' && typeof (it.data as { id?: unknown } | null)?.id === 'string') seen.delete((it.data as { id: string }).id);
+        if (it.type === 'session') {
+          // An unchanged summary the batch already carried is left out.
+          const key = JSON.stringify(it.data);
+          const id = (it.data as SessionSummary).id;
+          if (seen.get(id) === key) continue;
+          seen.set(id, key);
+        }
+        want.push([it.type, expected(it.type, it.data, it.seq)]);
+      }
+      t.deepEqual(
+        decoded.map(([n, d]): [string, unknown] => [n, JSON.parse(JSON.stringify(d)) as unknown]),
+        want,
+      );
+    }),
+  );
+});
+
+test('any JSON decodes without throwing (property)', (t) => {
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => {
+      t.true(Array.isArray(decodeBatch(v)));
+    }),
+  );
+  // A line naming a session number the batch never named gets an empty session, not a crash.
+  const [[name, l]] = decodeBatch([[0, 1, 2, 7, 'c', 'NOOP']]);
+  t.is(name, 'line');
+  t.like(l, { seq: 1, t: 2, session: '', kind: 'command', dir: 'c', text: 'NOOP' });
+});
+
+test('an unchanged summary again in one batch is left out, but not after a forget of its session', (t) => {
+  const h = new History(100, 1 << 20, 'e');
+  const s: SessionSummary = {
+    id: 'smtp-1',
+    service: 'smtp',
+    peer: { address: '127.0.0.1', port: 1 },
+    local: { address: '127.0.0.1', port: 25 },
+    tls: 'none',
+    handshake: false,
+    openedAt: 1,
+    bytesIn: 0,
+    bytesOut: 0,
+    lines: 0,
+    authFailures: 0,
+  };
+  const all = () => true;
+  const items = [h.add('session', s, all, 1), h.add('session', s, all, 1), h.add('forget', { id: 'smtp-1' }, all, 1), h.add('session', s, all, 1)];
+  const frame = h.batch(items, h.seq);
+  const names = decodeBatch(JSON.parse(frame.slice(frame.indexOf('\ndata: ') + 7, -2))).map(([n]) => n);
+  t.deepEqual(names, ['session', 'forget', 'session']);
+});
+
+test('open and close lines travel as their values only when those give back exactly the same text', (t) => {
+  const h = new History(100, 1 << 20, 'e');
+  const texts: Array<[LineKind, string]> = [
+    ['open', openLineText('::1', 40000, '::1', 25, 'smtp', true)],
+    ['open', 'TCP connection from a:007 to b:25 (smtp)'],
+    ['close', closeLineText('idle timeout (300 s)', '12.5', 10, 20)],
+    ['close', 'connection closed (x) after 1.0 s: 01 octets in, 2 out'],
+  ];
+  const items = texts.map(([kind, text]) => h.add('line', { session: 's-1', t: 1, kind, dir: 'm', text }, () => true, 1));
+  const frame = h.batch(items, h.seq);
+  const data = frame.slice(frame.indexOf('\ndata: ') + 7, -2);
+  t.deepEqual(
+    decodeBatch(JSON.parse(data)).map(([, l]) => (l as LineData).text),
+    texts.map(([, text]) => text),
+  );
+  // The first and third as values (no sentence on the wire), the odd ones as text.
+  t.false(data.includes('TCP connection from ::1'));
+  t.false(data.includes('idle timeout (300 s)) after'));
+  t.true(data.includes('a:007'));
+});
