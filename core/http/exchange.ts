@@ -101,13 +101,16 @@ export class HttpExchange {
     if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
-  /** Writes a prebuilt complete response (the static file fast path). */
-  sendPrebuilt(status: number, response: Buffer): void {
+  /**
+   * Writes a prebuilt complete response (the static file fast path) whose head is its first
+   * `headBytes` octets: only the head is turned into text for a reply event, never the body.
+   */
+  sendPrebuilt(status: number, response: Buffer, headBytes: number): void {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
     if (this.events.wants('reply', this.conn.id, this.conn.service))
-      this.replyEvent(status, response.length, response.subarray(0, 16 * 1024).toString('latin1'));
+      this.replyEvent(status, response.length, response.toString('latin1', 0, Math.min(headBytes, response.length, 16 * 1024)));
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
