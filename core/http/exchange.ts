@@ -102,15 +102,14 @@ export class HttpExchange {
   }
 
   /**
-   * Writes a prebuilt complete response (the static file fast path) whose head is its first
-   * `headBytes` octets: only the head is turned into text for a reply event, never the body.
+   * Writes a prebuilt complete response (the static file fast path); `head` is its head as text, for
+   * the reply event (the body is never turned into text).
    */
-  sendPrebuilt(status: number, response: Buffer, headBytes: number): void {
+  sendPrebuilt(status: number, response: Buffer, head: string): void {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.events.wants('reply', this.conn.id, this.conn.service))
-      this.replyEvent(status, response.length, response.toString('latin1', 0, Math.min(headBytes, response.length, 16 * 1024)));
+    if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, response.length, head);
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */

@@ -19,7 +19,7 @@
 // --baseline DIR|none, --servers a,b (only these, e.g. labnet,labnet-lab-off,baseline), --scenarios
 // keep-alive,100k,close (only these), --upload off (skip the /upload/ comparison).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,35 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   throw new Error(`nothing answers on port ${port}`);
 }
 
+/** The CPU time (user + system) a process has used so far, in microseconds (0 if /proc has none). */
+function cpuMicros(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * One wrk run: requests/s, and with `pid` the server's CPU microseconds per request. CPU per request
+ * hardly depends on how busy the rest of the machine is, where requests/s does: on a shared machine
+ * it is the steadier figure for comparing two builds or configurations of the same server.
+ */
+async function wrkCpu(url: string, extra: string[], pid: number | undefined): Promise<{ rps: number; cpuPerRequest: number }> {
+  const before = cpuMicros(pid);
+  const { rps, requests } = await wrkRun(url, extra);
+  const used = cpuMicros(pid) - before;
+  return { rps, cpuPerRequest: pid && requests > 0 ? used / requests : Number.NaN };
+}
+
 function wrk(url: string, extra: string[], duration = DURATION): Promise<number> {
+  return wrkRun(url, extra, duration).then((r) => r.rps);
+}
+
+function wrkRun(url: string, extra: string[], duration = DURATION): Promise<{ rps: number; requests: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${duration}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -60,7 +88,7 @@ function wrk(url: string, extra: string[], duration = DURATION): Promise<number>
       if (!m) reject(new Error(`wrk output without Requests/sec:\n${out}`));
       else {
         if (errors) process.stdout.write(`   (warning: ${errors[1]} non-2xx responses from ${url})\n`);
-        resolve(Number(m[1]));
+        resolve({ rps: Number(m[1]), requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0) });
       }
     });
   });
@@ -142,10 +170,12 @@ async function main(): Promise<void> {
   const labs: LabProcess[] = [];
   try {
     const labPorts: Record<TransportKind, number> = { raw: 0, net: 0 };
+    const labPids: Record<TransportKind, number> = { raw: 0, net: 0 };
     for (const transport of ['raw', 'net'] as const) {
       const lab = await startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root, transport, https: false } } } });
       labs.push(lab);
       labPorts[transport] = lab.port('http');
+      labPids[transport] = lab.proc.pid ?? 0;
       // The same file in the upload area, served by the same process.
       writeFileSync(join(lab.dataDir, 'uploads', 'hello.txt'), 'Hello, world\n');
     }
@@ -156,6 +186,7 @@ async function main(): Promise<void> {
     });
     labs.push(labOff);
     let baselinePort: number | undefined;
+    let baselinePid = 0;
     if (BASELINE !== 'none') {
       const support = join(BASELINE, 'build', 'test', 'support', 'lab-process.js');
       if (existsSync(support)) {
@@ -164,6 +195,7 @@ async function main(): Promise<void> {
         const base = await older.startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root } } } });
         labs.push(base);
         baselinePort = base.port('http');
+        baselinePid = base.proc.pid ?? 0;
       } else console.log(`(no baseline: ${support} is missing; build it with npm ci && make build there)`);
     }
     const nodePort = await freePort();
@@ -175,15 +207,16 @@ async function main(): Promise<void> {
     const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
     children.push(nginx);
-    const servers = [
-      { name: 'labnet', port: labPorts.raw },
-      { name: 'labnet-lab-off', port: labOff.port('http') },
-      { name: 'labnet-net', port: labPorts.net },
+    // `pid` (labnet processes): their CPU time per request is measured too (see cpuSeconds).
+    const servers: Array<{ name: string; port: number; pid?: number }> = [
+      { name: 'labnet', port: labPorts.raw, pid: labPids.raw },
+      { name: 'labnet-lab-off', port: labOff.port('http'), pid: labOff.proc.pid },
+      { name: 'labnet-net', port: labPorts.net, pid: labPids.net },
       { name: 'node:http', port: nodePort },
       { name: 'nginx', port: nginxPort },
       { name: 'net-naive', port: naivePort },
     ];
-    if (baselinePort !== undefined) servers.push({ name: 'baseline', port: baselinePort });
+    if (baselinePort !== undefined) servers.push({ name: 'baseline', port: baselinePort, pid: baselinePid });
     const ceiling = join(dir, 'http-ceiling');
     const cc = spawnSync('cc', ['-O2', '-o', ceiling, join(PROJECT_ROOT, 'test', 'bench', 'http-ceiling.c')], { encoding: 'utf8' });
     if (cc.status === 0) {
@@ -203,22 +236,30 @@ async function main(): Promise<void> {
     ].filter((sc) => ONLY_SCENARIOS === '' || ONLY_SCENARIOS.split(',').includes(sc.key));
     const labnets = servers.filter((s) => s.name === 'labnet' || s.name === 'labnet-net');
     console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
-    const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
+    const results: Array<{ scenario: string; target: number; medians: Record<string, number>; cpu: Record<string, number> }> = [];
     for (const sc of scenarios) {
       const samples: Record<string, number[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
+      const cpuSamples: Record<string, number[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
       if (WARMUP !== '0s') for (const s of servers) await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, WARMUP);
       for (let run = 0; run < RUNS; run++) {
         // Rotate the order each run so a load change on the machine does not always hit the same server.
         const order = servers.map((_, i) => servers[(i + run) % servers.length]);
         for (const s of order) {
-          const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
+          const { rps, cpuPerRequest } = await wrkCpu(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, s.pid);
           samples[s.name].push(rps);
-          console.log(`  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s`);
+          if (!Number.isNaN(cpuPerRequest)) cpuSamples[s.name].push(cpuPerRequest);
+          console.log(
+            `  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s${Number.isNaN(cpuPerRequest) ? '' : `, ${cpuPerRequest.toFixed(1)} µs CPU/request`}`,
+          );
         }
       }
       const medians: Record<string, number> = {};
-      for (const s of servers) medians[s.name] = median(samples[s.name]);
-      results.push({ scenario: sc.name, target: sc.target, medians });
+      const cpu: Record<string, number> = {};
+      for (const s of servers) {
+        medians[s.name] = median(samples[s.name]);
+        if (cpuSamples[s.name].length > 0) cpu[s.name] = median(cpuSamples[s.name]);
+      }
+      results.push({ scenario: sc.name, target: sc.target, medians, cpu });
     }
     // The upload area against the document root: the same 13-byte file, the same labnet process.
     const upload: Record<string, { docs: number[]; uploads: number[] }> = Object.fromEntries(labnets.map((s) => [s.name, { docs: [], uploads: [] }]));
@@ -247,11 +288,19 @@ async function main(): Promise<void> {
       );
     }
     // The live lab's cost (same build, same run) and the change against the older build.
-    console.log('\nscenario                          lab on  lab off  lab on/off  baseline  on/baseline  off/baseline');
+    // CPU per request (median µs): lower is better, so the ratios read "times the CPU of".
+    console.log(
+      '\nscenario                          lab on  lab off  lab on/off  baseline  on/baseline  off/baseline | CPU µs/req: on    off  base  on/off on/base off/base',
+    );
     for (const r of results) {
       const m = r.medians;
+      const c = r.cpu;
       const [on, off, base] = [m.labnet, m['labnet-lab-off'], m.baseline];
-      console.log(`${r.scenario.padEnd(32)} ${num(on, 7)} ${num(off, 8)} ${ratio(on, off, 11)} ${num(base, 9)} ${ratio(on, base, 12)} ${ratio(off, base, 13)}`);
+      const us = (x: number | undefined, w: number): string => (x === undefined ? '-' : x.toFixed(1)).padStart(w);
+      console.log(
+        `${r.scenario.padEnd(32)} ${num(on, 7)} ${num(off, 8)} ${ratio(on, off, 11)} ${num(base, 9)} ${ratio(on, base, 12)} ${ratio(off, base, 13)} |` +
+          ` ${us(c.labnet, 14)} ${us(c['labnet-lab-off'], 5)} ${us(c.baseline, 5)} ${ratio(c.labnet, c['labnet-lab-off'], 7)} ${ratio(c.labnet, c.baseline, 7)} ${ratio(c['labnet-lab-off'], c.baseline, 8)}`,
+      );
     }
     if (baselinePort !== undefined) console.log(`baseline = labnet built in ${BASELINE} (its default config).`);
     for (const s of labnets) {
