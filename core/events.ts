@@ -232,6 +232,15 @@ const BUDGETED: ReadonlySet<ProtocolEventType> = new Set<ProtocolEventType>(['co
 /** The budget is counted in slices this long, each allowed a tenth of the per-second figure. */
 const BUDGET_SLICE_MS = 100;
 
+/**
+ * From this many new sessions a second on, the session budget is counted per BUDGET_SLICE_MS slice (a
+ * tenth each) instead of per second: in a flood a whole second's sessions would otherwise be taken in
+ * its first few milliseconds, and their lines, many more than the line budget of that one slice, would
+ * be thinned (recorded sessions without their requests, and a notice each saying so). Spread over the
+ * second, every recorded session's lines fit the line budget of its slice (a fifth of lines per session).
+ */
+const SLICED_SESSIONS_FROM = 100;
+
 /** Sessions hear how many of their lines were thinned at most this often (one notice each per second). */
 const THINNED_TELL_MS = 1000;
 
@@ -273,8 +282,8 @@ export class EventBus {
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
-  /** New sessions recorded per one-second window (max 0: no budget). */
-  private readonly sessions: RateWindow;
+  /** New sessions recorded per window: a second, or a slice past SLICED_SESSIONS_FROM a second (max 0: no budget). */
+  private sessions: RateWindow;
   private sessionsThinnedTotal = 0;
   /** Open sessions past the session budget: nothing of theirs is built (see recordSession). */
   private unrecorded = new Set<string>();
@@ -331,8 +340,8 @@ export class EventBus {
   /**
    * Called by the transport as a session opens, before it publishes `session.open`: false when the
    * session budget of this second is spent (a fifth of the line budget: 1,000 new sessions a second by
-   * default; a room of browsers stays well below it, a connection flood or a benchmark with
-   * `Connection: close` goes past it). Such a session is served as usual, but nothing of it is built:
+   * default, counted as 100 per tenth of a second, see SLICED_SESSIONS_FROM; a room of browsers stays
+   * well below it, a connection flood or a benchmark with `Connection: close` goes past it). Such a session is served as usual, but nothing of it is built:
    * no open or close event, and `wants` answers false for every line of it, so a flood of short
    * connections costs the services a bounded amount of recording. The transport calls `endSession`
    * when it closes. Counted in `recording.sessionsThinned`.
@@ -372,8 +381,11 @@ export class EventBus {
     this.perSecond = perSecond;
     this.lines.max = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
     this.lines.restart();
-    this.sessions.max = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
-    this.sessions.restart();
+    const sessionsPerSecond = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
+    this.sessions =
+      sessionsPerSecond >= SLICED_SESSIONS_FROM
+        ? new RateWindow(Math.floor((sessionsPerSecond * BUDGET_SLICE_MS) / 1000), BUDGET_SLICE_MS, this.now)
+        : new RateWindow(sessionsPerSecond, 1000, this.now);
     if (perSecond <= 0) {
       this.unrecorded.clear();
       if (this.thinned.size > 0) this.tellThinned();

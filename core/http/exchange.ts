@@ -101,13 +101,15 @@ export class HttpExchange {
     if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
-  /** Writes a prebuilt complete response (the static file fast path). */
-  sendPrebuilt(status: number, response: Buffer): void {
+  /**
+   * Writes a prebuilt complete response (the static file fast path); `head` is its head as text, for
+   * the reply event (the body is never turned into text).
+   */
+  sendPrebuilt(status: number, response: Buffer, head: string): void {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.events.wants('reply', this.conn.id, this.conn.service))
-      this.replyEvent(status, response.length, response.subarray(0, 16 * 1024).toString('latin1'));
+    if (this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, response.length, head);
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */

@@ -56,8 +56,11 @@ export interface FileEntry {
   checkedAt: number;
   /** "Content-Type: ...\r\nLast-Modified: ...\r\nETag: ...\r\nAccept-Ranges: bytes\r\n" */
   fields: string;
-  /** Complete 200 responses for this second, by variant (see static-handler.ts). */
-  prebuilt: { stamp: number; responses: Array<Buffer | undefined> } | undefined;
+  /**
+   * Complete 200 responses for this second, by variant (see static-handler.ts), and each one's head as
+   * text (a recorded reply shows the head: the same string every time, never the body converted).
+   */
+  prebuilt: { stamp: number; responses: Array<Buffer | undefined>; heads: string[] } | undefined;
 }
 
 export type FileLookup = { kind: 'file'; entry: FileEntry } | { kind: 'redirect'; location: string } | { kind: 'missing' } | { kind: 'outside' };

@@ -14,8 +14,19 @@ export function shownFields(fields: readonly string[]): string {
   return out;
 }
 
+/** The last head shown and its text: a static file's prebuilt head is the same string for a second. */
+let lastHead = '';
+let lastShown = '';
+
 /** A response head (status line and fields) as event payload text, Set-Cookie values redacted; the status line is left out. */
 export function shownHead(head: string): string {
+  if (head === lastHead) return lastShown;
+  lastShown = showHead(head);
+  lastHead = head;
+  return lastShown;
+}
+
+function showHead(head: string): string {
   const end = head.indexOf('\r\n\r\n');
   const text = (end < 0 ? head : head.slice(0, end)).slice(0, 16 * 1024);
   const lines = text.split('\r\n').slice(1);

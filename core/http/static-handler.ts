@@ -71,7 +71,7 @@ function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
     const stamp = commonFieldsStamp();
     let pre = entry.prebuilt;
     if (pre === undefined || pre.stamp !== stamp) {
-      pre = { stamp, responses: [] };
+      pre = { stamp, responses: [], heads: [] };
       entry.prebuilt = pre;
     }
     let response = pre.responses[variant];
@@ -84,8 +84,9 @@ function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
         data.copy(response, head.length);
       }
       pre.responses[variant] = response;
+      pre.heads[variant] = head;
     }
-    ex.sendPrebuilt(200, response);
+    ex.sendPrebuilt(200, response, pre.heads[variant]);
     return;
   }
   if (data !== undefined) ex.send(200, entry.fields, data);

@@ -10,9 +10,16 @@
 // the limit, not the server.
 // Every server first gets a short warm-up run (same for all, not counted): V8 compiles the Node servers'
 // hot code during the first second or two, and a fresh process's first run was the low one.
-// Options: --runs N (default 3), --duration 10s, --warmup 2s, --threads 2, --connections 50.
+// The live lab costs something per request (recording budget checks, the lines it records): a third
+// labnet process on the raw transport runs with `lab.enabled: false`, and `labnet-lab-off` / `lab-on vs
+// off` give that cost as a ratio of the same build in the same run. With --baseline DIR (a built
+// worktree of an older commit; default /work/baseline when it holds a build, `--baseline none` skips
+// it) that build's labnet runs too, so `vs baseline` says whether a change made HTTP slower.
+// Options: --runs N (default 3), --duration 10s, --warmup 2s, --threads 2, --connections 50,
+// --baseline DIR|none, --servers a,b (only these, e.g. labnet,labnet-lab-off,baseline), --scenarios
+// keep-alive,100k,close (only these), --upload off (skip the /upload/ comparison).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +32,11 @@ const DURATION = arg('duration', '10s');
 const THREADS = arg('threads', '2');
 const CONNECTIONS = arg('connections', '50');
 const WARMUP = arg('warmup', '2s');
+const ONLY_SERVERS = arg('servers', '');
+const ONLY_SCENARIOS = arg('scenarios', '');
+const UPLOAD = arg('upload', 'on');
+const BASELINE_DEFAULT = '/work/baseline';
+const BASELINE = arg('baseline', existsSync(join(BASELINE_DEFAULT, 'build', 'labnet.js')) ? BASELINE_DEFAULT : 'none');
 
 async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +48,35 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   throw new Error(`nothing answers on port ${port}`);
 }
 
+/** The CPU time (user + system) a process has used so far, in microseconds (0 if /proc has none). */
+function cpuMicros(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * One wrk run: requests/s, and with `pid` the server's CPU microseconds per request. CPU per request
+ * hardly depends on how busy the rest of the machine is, where requests/s does: on a shared machine
+ * it is the steadier figure for comparing two builds or configurations of the same server.
+ */
+async function wrkCpu(url: string, extra: string[], pid: number | undefined): Promise<{ rps: number; cpuPerRequest: number }> {
+  const before = cpuMicros(pid);
+  const { rps, requests } = await wrkRun(url, extra);
+  const used = cpuMicros(pid) - before;
+  return { rps, cpuPerRequest: pid && requests > 0 ? used / requests : Number.NaN };
+}
+
 function wrk(url: string, extra: string[], duration = DURATION): Promise<number> {
+  return wrkRun(url, extra, duration).then((r) => r.rps);
+}
+
+function wrkRun(url: string, extra: string[], duration = DURATION): Promise<{ rps: number; requests: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${duration}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -48,7 +88,7 @@ function wrk(url: string, extra: string[], duration = DURATION): Promise<number>
       if (!m) reject(new Error(`wrk output without Requests/sec:\n${out}`));
       else {
         if (errors) process.stdout.write(`   (warning: ${errors[1]} non-2xx responses from ${url})\n`);
-        resolve(Number(m[1]));
+        resolve({ rps: Number(m[1]), requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0) });
       }
     });
   });
@@ -130,12 +170,33 @@ async function main(): Promise<void> {
   const labs: LabProcess[] = [];
   try {
     const labPorts: Record<TransportKind, number> = { raw: 0, net: 0 };
+    const labPids: Record<TransportKind, number> = { raw: 0, net: 0 };
     for (const transport of ['raw', 'net'] as const) {
       const lab = await startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root, transport, https: false } } } });
       labs.push(lab);
       labPorts[transport] = lab.port('http');
+      labPids[transport] = lab.proc.pid ?? 0;
       // The same file in the upload area, served by the same process.
       writeFileSync(join(lab.dataDir, 'uploads', 'hello.txt'), 'Hello, world\n');
+    }
+    // The same build on the raw transport with the live lab off: what the lab costs.
+    const labOff = await startLabProcess({
+      only: ['http'],
+      config: { lab: { enabled: false }, services: { http: { documentRoot: root, transport: 'raw', https: false } } },
+    });
+    labs.push(labOff);
+    let baselinePort: number | undefined;
+    let baselinePid = 0;
+    if (BASELINE !== 'none') {
+      const support = join(BASELINE, 'build', 'test', 'support', 'lab-process.js');
+      if (existsSync(support)) {
+        // The older build's own starter (its config keys may differ: only documentRoot is given).
+        const older = (await import(support)) as { startLabProcess: typeof startLabProcess };
+        const base = await older.startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root } } } });
+        labs.push(base);
+        baselinePort = base.port('http');
+        baselinePid = base.proc.pid ?? 0;
+      } else console.log(`(no baseline: ${support} is missing; build it with npm ci && make build there)`);
     }
     const nodePort = await freePort();
     children.push(spawn(process.execPath, ['-e', NODE_HTTP_SERVER, String(nodePort), root], { stdio: 'ignore' }));
@@ -146,13 +207,16 @@ async function main(): Promise<void> {
     const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr.on('data', (d: Buffer) => process.stderr.write(`nginx: ${d.toString()}`));
     children.push(nginx);
-    const servers = [
-      { name: 'labnet', port: labPorts.raw },
-      { name: 'labnet-net', port: labPorts.net },
+    // `pid` (labnet processes): their CPU time per request is measured too (see cpuSeconds).
+    const servers: Array<{ name: string; port: number; pid?: number }> = [
+      { name: 'labnet', port: labPorts.raw, pid: labPids.raw },
+      { name: 'labnet-lab-off', port: labOff.port('http'), pid: labOff.proc.pid },
+      { name: 'labnet-net', port: labPorts.net, pid: labPids.net },
       { name: 'node:http', port: nodePort },
       { name: 'nginx', port: nginxPort },
       { name: 'net-naive', port: naivePort },
     ];
+    if (baselinePort !== undefined) servers.push({ name: 'baseline', port: baselinePort, pid: baselinePid });
     const ceiling = join(dir, 'http-ceiling');
     const cc = spawnSync('cc', ['-O2', '-o', ceiling, join(PROJECT_ROOT, 'test', 'bench', 'http-ceiling.c')], { encoding: 'utf8' });
     if (cc.status === 0) {
@@ -160,34 +224,46 @@ async function main(): Promise<void> {
       children.push(spawn(ceiling, [String(cPort), root], { stdio: 'ignore' }));
       servers.push({ name: 'c-ceiling', port: cPort });
     } else console.log(`(no C ceiling server: cc failed: ${cc.error?.message ?? cc.stderr})`);
+    if (ONLY_SERVERS !== '') {
+      const keep = new Set(ONLY_SERVERS.split(','));
+      servers.splice(0, servers.length, ...servers.filter((s) => keep.has(s.name)));
+    }
     await Promise.all(servers.map((s) => waitForPort(s.port)));
     const scenarios = [
-      { name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
-      { name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
-      { name: '13-byte GET, Connection: close', path: '/hello.txt', extra: ['-H', 'Connection: close'], target: 0.7 },
-    ];
-    const labnets = servers.filter((s) => s.name.startsWith('labnet'));
+      { key: 'keep-alive', name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
+      { key: '100k', name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
+      { key: 'close', name: '13-byte GET, Connection: close', path: '/hello.txt', extra: ['-H', 'Connection: close'], target: 0.7 },
+    ].filter((sc) => ONLY_SCENARIOS === '' || ONLY_SCENARIOS.split(',').includes(sc.key));
+    const labnets = servers.filter((s) => s.name === 'labnet' || s.name === 'labnet-net');
     console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, ${RUNS} runs each, median requests/s`);
-    const results: Array<{ scenario: string; target: number; medians: Record<string, number> }> = [];
+    const results: Array<{ scenario: string; target: number; medians: Record<string, number>; cpu: Record<string, number> }> = [];
     for (const sc of scenarios) {
       const samples: Record<string, number[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
+      const cpuSamples: Record<string, number[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
       if (WARMUP !== '0s') for (const s of servers) await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, WARMUP);
       for (let run = 0; run < RUNS; run++) {
         // Rotate the order each run so a load change on the machine does not always hit the same server.
         const order = servers.map((_, i) => servers[(i + run) % servers.length]);
         for (const s of order) {
-          const rps = await wrk(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra);
+          const { rps, cpuPerRequest } = await wrkCpu(`http://127.0.0.1:${s.port}${sc.path}`, sc.extra, s.pid);
           samples[s.name].push(rps);
-          console.log(`  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s`);
+          if (!Number.isNaN(cpuPerRequest)) cpuSamples[s.name].push(cpuPerRequest);
+          console.log(
+            `  ${sc.name} run ${run + 1} ${s.name}: ${rps.toFixed(0)} req/s${Number.isNaN(cpuPerRequest) ? '' : `, ${cpuPerRequest.toFixed(1)} µs CPU/request`}`,
+          );
         }
       }
       const medians: Record<string, number> = {};
-      for (const s of servers) medians[s.name] = median(samples[s.name]);
-      results.push({ scenario: sc.name, target: sc.target, medians });
+      const cpu: Record<string, number> = {};
+      for (const s of servers) {
+        medians[s.name] = median(samples[s.name]);
+        if (cpuSamples[s.name].length > 0) cpu[s.name] = median(cpuSamples[s.name]);
+      }
+      results.push({ scenario: sc.name, target: sc.target, medians, cpu });
     }
     // The upload area against the document root: the same 13-byte file, the same labnet process.
     const upload: Record<string, { docs: number[]; uploads: number[] }> = Object.fromEntries(labnets.map((s) => [s.name, { docs: [], uploads: [] }]));
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; UPLOAD !== 'off' && run < RUNS; run++) {
       for (const s of labnets) {
         const docs = await wrk(`http://127.0.0.1:${s.port}/hello.txt`, []);
         const uploads = await wrk(`http://127.0.0.1:${s.port}/upload/hello.txt`, []);
@@ -196,22 +272,39 @@ async function main(): Promise<void> {
         console.log(`  13-byte GET, /upload/ vs document root, run ${run + 1} ${s.name}: ${uploads.toFixed(0)} vs ${docs.toFixed(0)} req/s`);
       }
     }
+    // A server left out (--servers) shows as '-'.
+    const num = (x: number | undefined, w: number): string => (x === undefined ? '-' : x.toFixed(0)).padStart(w);
+    const ratio = (a: number | undefined, b: number | undefined, w: number): string => (a === undefined || !b ? '-' : (a / b).toFixed(2)).padStart(w);
+    const verdict = (a: number | undefined, b: number | undefined, target: number): string =>
+      (a === undefined || !b ? '' : a / b >= target ? 'ok' : 'MISSED').padStart(7);
     console.log(
       '\nscenario                          labnet labnet-net  node:http      nginx  labnet/nginx (target)  labnet/node (>= 1.3)  net/nginx  net/node  node/nginx  naive/nginx  C/nginx  C/node',
     );
     for (const r of results) {
-      const l = r.medians.labnet;
-      const ln = r.medians['labnet-net'];
-      const n = r.medians['node:http'];
-      const x = r.medians.nginx;
-      const naive = r.medians['net-naive'];
-      const c = r.medians['c-ceiling'];
+      const m = r.medians;
+      const [l, ln, n, x] = [m.labnet, m['labnet-net'], m['node:http'], m.nginx];
       console.log(
-        `${r.scenario.padEnd(32)} ${l.toFixed(0).padStart(8)} ${ln.toFixed(0).padStart(10)} ${n.toFixed(0).padStart(10)} ${x.toFixed(0).padStart(10)}  ${(l / x).toFixed(2).padStart(6)} (>= ${r.target.toFixed(2)}) ${(l / x >= r.target ? 'ok' : 'MISSED').padStart(7)}  ${(l / n).toFixed(2).padStart(8)} ${(l / n >= 1.3 ? 'ok' : 'MISSED').padStart(7)}  ${(ln / x).toFixed(2).padStart(9)} ${(ln / n).toFixed(2).padStart(9)}     ${(n / x).toFixed(2)}        ${(naive / x).toFixed(2)}` +
-          (c === undefined ? '' : `     ${(c / x).toFixed(2)}    ${(c / n).toFixed(2)}`),
+        `${r.scenario.padEnd(32)} ${num(l, 8)} ${num(ln, 10)} ${num(n, 10)} ${num(x, 10)}  ${ratio(l, x, 6)} (>= ${r.target.toFixed(2)}) ${verdict(l, x, r.target)}  ${ratio(l, n, 8)} ${verdict(l, n, 1.3)}  ${ratio(ln, x, 9)} ${ratio(ln, n, 9)}  ${ratio(n, x, 10)}   ${ratio(m['net-naive'], x, 10)}  ${ratio(m['c-ceiling'], x, 7)} ${ratio(m['c-ceiling'], n, 7)}`,
       );
     }
+    // The live lab's cost (same build, same run) and the change against the older build.
+    // CPU per request (median µs): lower is better, so the ratios read "times the CPU of".
+    console.log(
+      '\nscenario                          lab on  lab off  lab on/off  baseline  on/baseline  off/baseline | CPU µs/req: on    off  base  on/off on/base off/base',
+    );
+    for (const r of results) {
+      const m = r.medians;
+      const c = r.cpu;
+      const [on, off, base] = [m.labnet, m['labnet-lab-off'], m.baseline];
+      const us = (x: number | undefined, w: number): string => (x === undefined ? '-' : x.toFixed(1)).padStart(w);
+      console.log(
+        `${r.scenario.padEnd(32)} ${num(on, 7)} ${num(off, 8)} ${ratio(on, off, 11)} ${num(base, 9)} ${ratio(on, base, 12)} ${ratio(off, base, 13)} |` +
+          ` ${us(c.labnet, 14)} ${us(c['labnet-lab-off'], 5)} ${us(c.baseline, 5)} ${ratio(c.labnet, c['labnet-lab-off'], 7)} ${ratio(c.labnet, c.baseline, 7)} ${ratio(c['labnet-lab-off'], c.baseline, 8)}`,
+      );
+    }
+    if (baselinePort !== undefined) console.log(`baseline = labnet built in ${BASELINE} (its default config).`);
     for (const s of labnets) {
+      if (UPLOAD === 'off') break;
       const u = median(upload[s.name].uploads);
       const d = median(upload[s.name].docs);
       console.log(`${s.name}: 13-byte GET from /upload/ ${u.toFixed(0)} req/s, from the document root ${d.toFixed(0)} req/s: ${(u / d).toFixed(2)}x`);

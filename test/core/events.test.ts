@@ -151,3 +151,27 @@ test('a session budget: past a fifth of the line budget a second, new sessions a
   t.true(bus.wants('command', 's-13', 'smtp'), 'no budget: every session recorded');
   t.true(Array.from({ length: 100 }, (_, i) => bus.recordSession(`n-${i}`)).every(Boolean));
 });
+
+test('a large session budget is counted per tenth of a second, so every recorded session of a flood keeps its lines', (t) => {
+  let now = 9_000;
+  const bus = new EventBus(() => now);
+  bus.subscribe(() => {});
+  bus.setRecordingBudget(5000); // the default: 500 lines and 100 new sessions per 100 ms slice
+  // A flood: 250 HTTP connections in one instant, each a request line and a status line.
+  const lines: boolean[] = [];
+  const admitted = Array.from({ length: 250 }, (_, i) => {
+    const id = `http-${i}`;
+    const recorded = bus.recordSession(id);
+    lines.push(bus.wants('command', id, 'http'), bus.wants('reply', id, 'http'));
+    return recorded;
+  });
+  t.is(admitted.filter(Boolean).length, 100, 'a tenth of the second budget in one slice');
+  t.deepEqual(
+    admitted.slice(0, 100),
+    Array.from({ length: 100 }, () => true),
+  );
+  t.is(lines.filter(Boolean).length, 200, 'each recorded session gets both of its lines, the others none');
+  t.deepEqual(bus.recording, { perSecond: 5000, recorded: 200, thinned: 0, sessionsThinned: 150 });
+  now += 100;
+  t.true(bus.recordSession('http-next'), 'the next slice has a fresh budget');
+});
