@@ -260,6 +260,8 @@ function startLab(enabled: boolean): Promise<LabProcess> {
       instructors: ['teach'],
       lab: { enabled, ...(LINES_PER_SECOND !== '' ? { history: { linesPerSecond: Number(LINES_PER_SECOND) } } : {}) },
       limits: { maxConnectionsPerAddress: 1000 },
+      // Every round delivers MESSAGES more to one user: past a few runs that is the default quota.
+      mailStore: { quota: { maxMessages: 0, maxBytes: 0 } },
       services: { http: { port: 0, httpsPort: 0 }, smtp: { port: 0, submissionPort: 0, smtpsPort: 0 }, imap: { port: 0, imapsPort: 0 } },
     },
     timeoutMs: 30_000,
