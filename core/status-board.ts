@@ -4,10 +4,26 @@ import type { ServiceStatus } from './service.js';
 
 export class StatusBoard {
   private source: () => ServiceStatus[] = () => [];
+  private filled = false;
+  private waiting: (() => void)[] = [];
   readonly startedAt = Date.now();
 
   setSource(source: () => ServiceStatus[]): void {
     this.source = source;
+    this.filled = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const f of waiting) f();
+  }
+
+  /**
+   * Calls `f` once the host has filled the board in (every service started or failed), or at once
+   * when it already has. Before that, `all()` is empty: a service's own 'listening' event can come
+   * while a slower one (DHCP probing the link) is still starting.
+   */
+  whenFilled(f: () => void): void {
+    if (this.filled) f();
+    else this.waiting.push(f);
   }
 
   all(): ServiceStatus[] {

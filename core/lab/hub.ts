@@ -327,7 +327,8 @@ export class LabHub {
       case 'packet':
         return this.onPacket(e);
       case 'service.state':
-        if ((e.service === 'http' || e.service === 'https') && e.state === 'listening') void this.writeWatchFile();
+        // The board lists the listeners only once every service has started (see StatusBoard.whenFilled).
+        if ((e.service === 'http' || e.service === 'https') && e.state === 'listening') this.board.whenFilled(() => void this.writeWatchFile());
         this.sample();
         return;
     }

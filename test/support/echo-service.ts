@@ -16,6 +16,8 @@ export const echoSchema = serviceBaseSchema({ enabled: true, port: 0 }).extend({
   idleTimeoutMs: z.number().int().default(60_000),
   tls: z.strictObject({ key: z.string(), cert: z.string() }).optional(),
   failStart: z.boolean().default(false),
+  /** Stands for a service that takes long to start (DHCP probing the link for other servers). */
+  startDelayMs: z.number().int().min(0).max(10_000).default(0),
 });
 type EchoConfig = z.infer<typeof echoSchema>;
 
@@ -124,6 +126,7 @@ export class EchoService implements Service {
 
   async start(): Promise<void> {
     if (this.cfg.failStart) throw new Error('echo refuses to start (test)');
+    if (this.cfg.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.cfg.startDelayMs));
     this.server = await this.net.listenTcp({
       service: 'echo',
       port: this.cfg.port,
