@@ -61,6 +61,7 @@ function onFrame(f: Follower, frame: string): void {
       f.seqs.push(seq);
     }
     f.cursor = idNumber(frame) ?? f.cursor;
+    advanced?.();
   } else if (event === 'hello') {
     const h = JSON.parse(data) as { seq: number; gap?: { from: number; to: number } };
     if (h.gap) {
@@ -69,6 +70,7 @@ function onFrame(f: Follower, frame: string): void {
     }
     f.cursor = h.seq;
     f.lastLine = Math.max(f.lastLine, h.seq);
+    advanced?.();
   } else if (event === 'overview' || event === 'resume' || event === 'bye') JSON.parse(data);
 }
 
@@ -109,6 +111,9 @@ function report(): Record<string, number> {
   };
 }
 
+/** Called after a stream's cursor moved, while an `until` waits. */
+let advanced: (() => void) | undefined;
+
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (cmd) => {
   const [verb, a, b] = cmd.split(' ');
@@ -116,12 +121,16 @@ rl.on('line', (cmd) => {
   else if (verb === 'until') {
     const from = Number(a);
     const to = Number(b);
-    const deadline = Date.now() + 60_000;
-    const check = (): void => {
-      if (followers.some((f) => f.cursor < to) && Date.now() < deadline) {
-        setTimeout(check, 20);
+    // Answered when every stream's cursor has reached `to` (checked as cursors move), or after 60 s.
+    let timer: NodeJS.Timeout | undefined;
+    const check = (timedOut = false): void => {
+      if (!timedOut && followers.some((f) => f.cursor < to)) {
+        advanced = () => check();
+        timer ??= setTimeout(() => check(true), 60_000);
         return;
       }
+      advanced = undefined;
+      clearTimeout(timer);
       const inWindow = followers.map((f) => f.seqs.filter((s) => s > from && s <= to).length);
       for (const f of followers) f.seqs = f.seqs.filter((s) => s > to);
       process.stdout.write(`${JSON.stringify({ ...report(), inWindow, behind: followers.filter((f) => f.cursor < to).length })}\n`);

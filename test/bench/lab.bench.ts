@@ -134,18 +134,21 @@ async function startFollowers(port: number, cookie: string): Promise<Followers> 
       lines.push(out.slice(0, nl));
       out = out.slice(nl + 1);
     }
-    waiter?.();
+    if (lines.length > 0) waiter?.();
   });
+  proc.once('exit', () => waiter?.());
+  // The next line the followers print; woken by their output or their exit, with a 90 s bound.
   const next = async (): Promise<string> => {
-    const deadline = Date.now() + 90_000;
-    while (lines.length === 0) {
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error('the followers did not answer');
+    if (lines.length === 0 && proc.exitCode === null) {
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((r) => {
         waiter = r;
-        setTimeout(r, 1000);
+        timer = setTimeout(r, 90_000);
       });
       waiter = undefined;
+      clearTimeout(timer);
     }
+    if (lines.length === 0) throw new Error('the followers did not answer');
     return lines.shift()!;
   };
   let cgroup: string | undefined;
