@@ -224,3 +224,20 @@ export async function followAs(
   t.teardown(() => stream.close());
   return stream;
 }
+
+/** A session summary for tests that build history items by hand (an SMTP session from 127.0.0.1 unless told). */
+export function summaryOf(over: Partial<SessionSummary> & { id: string }): SessionSummary {
+  return {
+    service: 'smtp',
+    peer: { address: '127.0.0.1', port: 40000 },
+    local: { address: '127.0.0.1', port: 25 },
+    tls: 'none',
+    handshake: false,
+    openedAt: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    lines: 0,
+    authFailures: 0,
+    ...over,
+  };
+}

@@ -3,6 +3,7 @@
 // Found in the soak's heap snapshots (issue 14): the window held about twice as many SessionRecords as
 // the hub kept, each with up to lab.history.linesPerSession lines, none of them counted in maxBytes.
 import test from 'ava';
+import { summaryOf } from './lab-client.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { History } from '../../core/lab/history.js';
@@ -13,19 +14,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 function summary(id: string, address: string): SessionSummary {
-  return {
-    id,
-    service: 'imap',
-    peer: { address, port: 40000 },
-    local: { address: '127.0.0.1', port: 143 },
-    tls: 'none',
-    handshake: false,
-    openedAt: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    lines: 0,
-    authFailures: 0,
-  };
+  return summaryOf({ id, service: 'imap', peer: { address, port: 40000 }, local: { address: '127.0.0.1', port: 143 } });
 }
 
 /** A session recorded as the hub does: each line in the record and in the window with rec.visible. */

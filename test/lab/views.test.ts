@@ -3,6 +3,7 @@
 // tested against arbitrary chunking), the DHCP field view over packets the DHCP service really
 // describes, the lease table, and terminal-safe output for `labnet watch`.
 import test from 'ava';
+import { summaryOf } from './lab-client.js';
 import fc from 'fast-check';
 import { commandNote, NoteContext, replyNote } from '../../core/lab/notes.js';
 import { sseFrame, SseParser, SseParseError, type SseEvent } from '../../core/lab/sse.js';
@@ -300,19 +301,7 @@ test('labnet watch prints control characters from clients as visible text', (t) 
     out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
     user: 'alice',
   });
-  const session = {
-    id: 'smtp-1',
-    service: 'smtp',
-    peer: { address: '10.0.0.5', port: 5000 },
-    local: { address: '10.0.0.1', port: 25 },
-    tls: 'none',
-    handshake: false,
-    openedAt: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    lines: 0,
-    authFailures: 0,
-  };
+  const session = summaryOf({ id: 'smtp-1', peer: { address: '10.0.0.5', port: 5000 }, local: { address: '10.0.0.1', port: 25 } });
   const batch = (...items: Array<[string, unknown]>): void => printer.event({ event: 'batch', data: JSON.stringify(items), lastEventId: 'x.1' });
   // Commands travel without `dir` (it follows from the kind).
   batch(['session', session], ['line', { seq: 1, session: 'smtp-1', t: 0, kind: 'command', text: 'EHLO \u001b[31mred' }]);
