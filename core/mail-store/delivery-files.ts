@@ -2,7 +2,7 @@
 // file written into tmp/ and fdatasync'ed (then hard-linked into the tmp/ of its other targets), then
 // every copy renamed into new/, then each new/ fsynced (shared with concurrent deliveries: GroupDirSync).
 // Only plain data goes in and out (paths, octets, numbers), so the same function runs on the event loop
-// (`mailStore.deliveryWriter: inline`) or in the delivery worker thread (`worker`, delivery-worker.ts).
+// (`mailStore.deliveryWriter: inline`) or in the delivery worker thread (`worker`, delivery-thread.ts).
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { createFileDurable, renameNow, unlinkQuiet } from './fs-util.js';
 import type { GroupDirSync } from './group-sync.js';

@@ -28,3 +28,8 @@ export function astr(s: string): string {
 export function list(items: readonly string[]): string {
   return `(${items.join(' ')})`;
 }
+
+/** An untagged STATUS response (RFC 3501 section 7.2.4): the items asked for, in their order. */
+export function statusResponse(mailbox: string, items: readonly string[], values: Readonly<Record<string, number>>): string {
+  return `* STATUS ${mailbox} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+}

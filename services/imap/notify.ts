@@ -8,6 +8,7 @@
 import type { Token } from './command-parser.js';
 import { parseFetchItems, type FetchItem } from './fetch-items.js';
 import { bad, no } from './imap-errors.js';
+import { statusResponse, str } from './imap-writer.js';
 import { IMAP_LIMITS } from './limits.js';
 import type { FolderChangeEvent, ImapStore } from './store-port.js';
 
@@ -351,7 +352,7 @@ export class NotifyRegistration {
     const wanted = (e: NotifyEvent): boolean => names.some((n) => this.eventsFor(n).has(e));
     if (c.kind === 'subscribe') this.subscribed.add(c.name);
     if (c.kind === 'unsubscribe') this.subscribed.delete(c.name);
-    const q = `"${delim === '\\' ? '\\\\' : delim}"`;
+    const q = str(delim);
     let line: string | undefined;
     if ((c.kind === 'create' || c.kind === 'delete' || c.kind === 'rename') && wanted('MailboxName')) {
       // Section 5.4: a LIST response; a deleted mailbox is \NonExistent, a renamed one has OLDNAME (RFC 5258).
@@ -390,7 +391,7 @@ export class NotifyRegistration {
         UNSEEN: st.unseen,
         HIGHESTMODSEQ: st.highestModseq,
       };
-      return `* STATUS ${this.host.mailboxOut(name)} (${items.map((i) => `${i} ${v[i]}`).join(' ')})`;
+      return statusResponse(this.host.mailboxOut(name), items, v);
     } catch {
       return undefined; // gone meanwhile: its LIST (if asked for) says so
     }

@@ -2,6 +2,7 @@
 import type { Token } from '../command-parser.js';
 import { AUTHED, type ImapCommand } from '../command-spec.js';
 import { bad } from '../imap-errors.js';
+import { statusResponse } from '../imap-writer.js';
 import type { ImapSession } from '../imap-session.js';
 import { mailbox, storeFailure } from './args.js';
 
@@ -42,7 +43,7 @@ export async function statusLine(s: ImapSession, name: string, items: string[]):
     HIGHESTMODSEQ: st.highestModseq,
     DELETED: deleted,
   };
-  return `* STATUS ${s.mailboxOut(name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+  return statusResponse(s.mailboxOut(name), items, values);
 }
 
 export const status: ImapCommand = {
