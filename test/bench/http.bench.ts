@@ -82,7 +82,7 @@ function wrkRun(url: string, extra: string[], duration = DURATION): Promise<{ rp
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', () => {
+    p.on('close', () => {
       const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
       const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
       if (!m) reject(new Error(`wrk output without Requests/sec:\n${out}`));

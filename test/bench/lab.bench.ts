@@ -184,7 +184,7 @@ function smtpSource(port: number): Promise<number> {
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
-    p.on('exit', (code) => {
+    p.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`smtp-source exited ${code}: ${out.slice(0, 1000)}`));
       else resolve(MESSAGES / ((performance.now() - t0) / 1000));

@@ -60,7 +60,7 @@ function smtpSource(port: number, messages = MESSAGES): Promise<number> {
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 180_000);
-    p.on('exit', (code) => {
+    p.on('close', (code) => {
       clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) reject(new Error(`smtp-source exited ${code}: ${out.slice(0, 2000)}`));

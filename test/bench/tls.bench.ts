@@ -25,7 +25,7 @@ function sTime(port: number, version: '1.3' | '1.2'): Promise<number> {
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const kill = setTimeout(() => p.kill('SIGKILL'), (SECONDS + 20) * 1000);
-    p.on('exit', () => {
+    p.on('close', () => {
       clearTimeout(kill);
       const ms = performance.now() - t0;
       const m = /(\d+) connections in [\d.]+s;/.exec(out);
@@ -75,7 +75,7 @@ async function waitTls(port: number): Promise<void> {
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       p.stdin.end();
-      p.on('exit', () => resolve(/Cipher is (?!\(NONE\))/.test(out)));
+      p.on('close', () => resolve(/Cipher is (?!\(NONE\))/.test(out)));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));

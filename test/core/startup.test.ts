@@ -46,7 +46,7 @@ function runAsNobody(args: string[]): Promise<Run> {
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => proc.kill('SIGKILL'), 90_000);
-    proc.on('exit', (code) => {
+    proc.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

@@ -37,7 +37,7 @@ function watch(args: string[]): { out: () => string; wait: (re: RegExp, timeoutM
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   return {
     out: () => out,
     // A bound, not a timing: three CLI processes start at once, slowly on a loaded machine.
@@ -103,7 +103,7 @@ test.serial('labnet watch says plainly when no lab runs in the data directory', 
   const proc = spawn(process.execPath, [CLI, 'watch', '--data-dir', join(lab.dataDir, 'nowhere')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  const code = await new Promise<number | null>((r) => proc.once('close', r));
   t.is(code, 2);
   t.regex(err, /no running lab found/);
 });

@@ -45,7 +45,7 @@ function dovecotImap(dir: string, user: string, commands: string[]): Promise<str
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('exit', (code) => {
+    p.on('close', (code) => {
       clearTimeout(timer);
       const out = readFileSync(output, 'utf8');
       if (code === 0) resolve(out);

@@ -124,7 +124,8 @@ export async function startLabProcess(options: LabProcessOptions = {}): Promise<
   let err = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close', not 'exit': the output pipes may still hold the last lines when the process has exited.
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   const ready = await new Promise<boolean>((resolvePromise) => {
     const timer = setTimeout(() => resolvePromise(false), options.timeoutMs ?? 15_000);
     const check = (): void => {
@@ -186,7 +187,8 @@ export function runCli(args: string[], options: { cwd?: string; timeoutMs?: numb
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 15_000);
-    proc.on('exit', (code) => {
+    // 'close' comes after both pipes are drained; 'exit' can come before the last of stderr is read.
+    proc.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });
