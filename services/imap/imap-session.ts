@@ -18,7 +18,7 @@ import { astr, binary, str } from './imap-writer.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import type { SearchContexts } from './search-context.js';
 import { MailboxListHub, NotifyRegistration, type MailboxListChange } from './notify.js';
-import { writeFetchResponses } from './commands/fetch.js';
+import { writeFetchResponses } from './fetch-response.js';
 import type { FetchItem } from './fetch-items.js';
 import type { ImapStore, StoredMessage } from './store-port.js';
 import { TranscriptPayloads, type ReadLiteral } from './transcript-payload.js';

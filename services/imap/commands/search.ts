@@ -5,7 +5,7 @@ import type { ImapSession } from '../imap-session.js';
 import type { Token } from '../command-parser.js';
 import { bad } from '../imap-errors.js';
 import { compileSearch, evaluate, MessageText, usesModseq, type OctetMatcher, type SearchMessage, type SearchNode } from '../search.js';
-import { readMessage } from './fetch.js';
+import { readMessage } from '../fetch-response.js';
 import { expandSavedKeys, saveResult, takeSave } from './searchres.js';
 import { requireUtf8 } from '../utf8.js';
 import { IMAP_LIMITS } from '../limits.js';

@@ -8,7 +8,8 @@ import { bad } from '../imap-errors.js';
 import { str } from '../imap-writer.js';
 import { formatRanges, normalise, uidIndexes } from '../sequence-set.js';
 import { mailbox, storeFailure } from './args.js';
-import { vanishedSince, writeFetchResponses } from './fetch.js';
+import { vanishedSince } from './fetch.js';
+import { writeFetchResponses } from '../fetch-response.js';
 
 async function open(s: ImapSession, cmd: ImapCommandContext, readOnly: boolean): Promise<string> {
   // Parameters are checked before anything changes (RFC 7162 section 3.2.5): a BAD leaves the selection alone.

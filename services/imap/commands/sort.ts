@@ -5,7 +5,7 @@ import { SELECTED, type ImapCommand, type ImapCommandContext } from '../command-
 import { bad, no } from '../imap-errors.js';
 import type { ImapSession } from '../imap-session.js';
 import { compileSearch, MessageText, usesModseq } from '../search.js';
-import { readMessage } from './fetch.js';
+import { readMessage } from '../fetch-response.js';
 import { referencesThreads } from '../thread.js';
 import { orderedSubjectThreads, parseSortCriteria, sortMessages, type SortInput } from '../sort.js';
 import { esearchLine, matchingIndexes, parseReturn, startContext } from './search.js';
