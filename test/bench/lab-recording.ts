@@ -8,13 +8,16 @@
 // session (medians of --runs): CPU µs, octets allocated, octets promoted to the old space, GC pause µs.
 // `--hub off` subscribes a subscriber that does nothing instead (the bus's own share).
 //
-//   node build/test/bench/lab-recording.js [--sessions 100000] [--runs 5] [--hub on|off]
+// `--mode keepalive` records requests (GET, 200) over 50 open sessions instead, their line bounds filled first.
+//
+//   node build/test/bench/lab-recording.js [--sessions 100000] [--runs 5] [--hub on|off] [--mode close|keepalive]
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Accounts } from '../../core/auth.js';
 import type { LabnetConfig } from '../../core/config.js';
 import { EventBus } from '../../core/events.js';
+import { statusText } from '../../core/http/response.js';
 import { shownFields, shownHead } from '../../core/http/secret-fields.js';
 import { HttpRouteRegistry } from '../../core/http/routes.js';
 import { LabHub } from '../../core/lab/hub.js';
@@ -25,6 +28,9 @@ import type { Logger } from 'pino';
 const SESSIONS = Number(arg('sessions', '100000'));
 const RUNS = Number(arg('runs', '5'));
 const HUB = arg('hub', 'on');
+/** close: a session per request (open, GET, 200, close); keepalive: requests over 50 open sessions (GET, 200). */
+const MODE = arg('mode', 'close');
+const KEEPALIVE_SESSIONS = 50;
 /** With --alloc-top N, one run prints the N functions that allocate most (sampled, collected objects included). */
 const ALLOC_TOP = Number(arg('alloc-top', '0'));
 /** Sessions published per event-loop turn (the bus drains its queue once per turn). */
@@ -85,15 +91,42 @@ async function child(): Promise<void> {
         });
     }
   };
+  // Keep-alive: KEEPALIVE_SESSIONS connections stay open, each request a GET and a 200 in one of them.
+  const open: string[] = [];
+  if (MODE === 'keepalive')
+    for (let i = 0; i < KEEPALIVE_SESSIONS; i++) {
+      const id = events.nextSessionId('http');
+      events.recordSession(id);
+      events.publish({ type: 'session.open', service: 'http', session: id, peer: { address: '127.0.0.1', port: 30000 + i }, local, tls: false });
+      open.push(id);
+    }
+  const request = (): void => {
+    for (let i = 0; i < PER_TURN; i++) {
+      n++;
+      const id = open[n % open.length];
+      if (events.wants('command', id, 'http'))
+        events.publish({
+          type: 'command',
+          service: 'http',
+          session: id,
+          text: `GET /hello.txt?n=${n % 7} HTTP/1.1`,
+          name: 'GET',
+          payload: shownFields(requestFields()),
+        });
+      if (events.wants('reply', id, 'http'))
+        events.publish({ type: 'reply', service: 'http', session: id, text: statusText(200), bytes: HEAD.length + 13, payload: shownHead(HEAD) });
+    }
+  };
   const run = async (count: number): Promise<void> => {
     const end = n + count;
     while (n < end) {
-      turn();
+      if (MODE === 'keepalive') request();
+      else turn();
       await new Promise<void>((r) => setImmediate(r));
     }
     await events.settled();
   };
-  await run(10_000); // fills the replay window and the session bound
+  await run(MODE === 'keepalive' ? 120_000 : 10_000); // fills the replay window and the session bound (or the sessions' line bounds)
   const profiler = ALLOC_TOP > 0 ? await startAllocationSampling() : undefined;
   console.log('#measure');
   const cpu0 = process.cpuUsage();
@@ -149,7 +182,19 @@ function once(): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
-      ['--trace-gc-nvp', fileURLToPath(import.meta.url), '--child', '--sessions', String(SESSIONS), '--hub', HUB, '--alloc-top', String(ALLOC_TOP)],
+      [
+        '--trace-gc-nvp',
+        fileURLToPath(import.meta.url),
+        '--child',
+        '--sessions',
+        String(SESSIONS),
+        '--hub',
+        HUB,
+        '--mode',
+        MODE,
+        '--alloc-top',
+        String(ALLOC_TOP),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -183,7 +228,8 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await once());
   const per = (f: (r: RunResult) => number): string => (median(runs.map(f)) / SESSIONS).toFixed(2);
-  console.log(`lab recording, hub ${HUB}: ${SESSIONS} HTTP sessions (open, GET, 200, close) per run, ${RUNS} runs, medians per session`);
+  const what = MODE === 'keepalive' ? `requests (GET, 200) over ${KEEPALIVE_SESSIONS} open sessions` : 'HTTP sessions (open, GET, 200, close)';
+  console.log(`lab recording, hub ${HUB}: ${SESSIONS} ${what} per run, ${RUNS} runs, medians per ${MODE === 'keepalive' ? 'request' : 'session'}`);
   console.log(
     `  CPU µs ${per((r) => r.cpuUs)}   allocated B ${per((r) => r.allocated)}   promoted B ${per((r) => r.promoted)}   GC pause µs ${per((r) => r.gcPauseUs)}`,
   );
