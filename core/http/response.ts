@@ -43,6 +43,18 @@ export function statusLine(status: number): string {
   return line;
 }
 
+const statusTexts = new Map<number, string>();
+
+/** "HTTP/1.1 200 OK", the status line as an event shows it (the reason phrase left out when unknown); one string per status. */
+export function statusText(status: number): string {
+  let text = statusTexts.get(status);
+  if (text === undefined) {
+    text = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
+    if (statusTexts.size < 1000) statusTexts.set(status, text);
+  }
+  return text;
+}
+
 let dateSecond = -1;
 let dateFields = '';
 

@@ -29,7 +29,7 @@ import { History, type HistoryItem } from './history.js';
 import { InterfaceSampler } from './interfaces.js';
 import { LabLogins } from './logins.js';
 import { addLabRoutes } from './routes.js';
-import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, plainAddress, SessionRecord } from './session-record.js';
+import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, peerKey as endKey, plainAddress, requestTargetEnd, SessionRecord } from './session-record.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
 import { closeLineText, LINE_NOTES, openLineText } from './wire-codec.js';
@@ -103,7 +103,11 @@ export interface HubStats {
 export class LabHub {
   readonly logins: LabLogins;
   private readonly sessions = new Map<string, SessionRecord>();
-  /** Open sessions by "address|port" of the client: how a TLS handshake finds its session. */
+  /**
+   * Sessions by "address|port" of the client: how a TLS handshake finds its open session. A closed
+   * session stays until it is evicted (or a newer one from that address and port replaces it), so only
+   * an open one counts: deleting at every close made this small map shrink and grow again each time.
+   */
   private readonly byPeer = new Map<string, SessionRecord>();
   /** Untapped handshakes reported before their session opened (implicit TLS), by "address|port"; bounded. */
   private readonly observedByPeer = new Map<string, { t: number; summary: string; observed: Array<{ name: string; value: string }> }>();
@@ -137,6 +141,8 @@ export class LabHub {
   private stopped = false;
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
+  /** The last close line's text and what it was made of (see closeText). */
+  private lastClose = { reason: '', bytesIn: -1, bytesOut: -1, short: false, text: '' };
   /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
   private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps' | 'lines'> = {
     recorded: 0,
@@ -209,11 +215,18 @@ export class LabHub {
    */
   publish(type: string, data: unknown, visible: (v: Viewer) => boolean, size = 200): HistoryItem {
     const item = this.history.add(type, data, visible, size);
+    if (this.streams.size === 0) {
+      // Nobody follows: the history keeps the item for a browser that comes (or comes back). Nothing
+      // is queued, and the queue keeps its storage (emptying it by `length = 0` would free it, and
+      // the next item would allocate it again: twice per line with nobody watching).
+      if (this.pending.length > 0) this.pending = [];
+      return item;
+    }
     this.pending.push(item);
-    if (this.flushTimer === undefined && this.streams.size > 0) {
+    if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
       this.flushTimer.unref();
-    } else if (this.streams.size === 0) this.pending.length = 0;
+    }
     return item;
   }
 
@@ -242,14 +255,8 @@ export class LabHub {
         s.closeReason = e.reason;
         s.bytesIn = e.bytesIn;
         s.bytesOut = e.bytesOut;
-        this.byPeer.delete(peerKey(s.peer));
-        this.addLine(rec, {
-          kind: 'close',
-          dir: 'm',
-          t: e.time,
-          text: closeLineText(e.reason, (e.durationMs / 1000).toFixed(1), e.bytesIn, e.bytesOut),
-          note: LINE_NOTES.close,
-        });
+        const text = this.closeText(e.reason, e.durationMs, e.bytesIn, e.bytesOut);
+        this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'close', dir: 'm', text, note: LINE_NOTES.close });
         this.publishSummary(rec);
         return;
       }
@@ -259,8 +266,7 @@ export class LabHub {
         const payloadBytes = e.payloadBytes ?? (e.payload !== undefined ? Buffer.byteLength(e.payload) : 0);
         rec.summary.bytesIn += Buffer.byteLength(e.text) + 2 + payloadBytes;
         if (rec.summary.service === 'http' || rec.summary.service === 'https') {
-          const m = /^([A-Z]+) (\S+)/.exec(e.text);
-          rec.pendingRequest = m ? { method: m[1], path: m[2].slice(0, 2048), t: e.time } : undefined;
+          notePendingRequest(rec, e.text, e.time);
           // The lab's own page, stream and API calls: the views hide these connections unless asked.
           const own = isLabPageRequest(e.text);
           const first = (rec.summary.requests ?? 0) === 0 && rec.summary.lab === undefined;
@@ -270,39 +276,44 @@ export class LabHub {
           }
         }
         // `dir` follows from the kind for client and server lines; the viewers fill it in (a smaller stream).
-        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
-          kind: 'command',
-          t: e.time,
-          text: e.text,
-        };
-        if (e.payload !== undefined) {
-          line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
-          line.payloadBytes = payloadBytes;
+        // Each line is built once, whole, in one of a few fixed shapes (see NewLine).
+        const p = e.payload;
+        if (p === undefined) this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'command', text: e.text });
+        else {
+          const payload = p.length > EVENT_PAYLOAD_MAX ? p.slice(0, EVENT_PAYLOAD_MAX) : p;
+          this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'command', text: e.text, payload, payloadBytes });
         }
-        this.addLine(rec, line);
         return;
       }
       case 'reply': {
         const rec = this.sessions.get(e.session);
         if (!rec) return;
         rec.summary.bytesOut += e.bytes ?? Buffer.byteLength(e.text) + 2;
-        const line: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'> = {
-          kind: 'reply',
-          t: e.time,
-          text: e.text,
-        };
-        if (e.bytes !== undefined) line.bytes = e.bytes;
-        if (e.payload !== undefined) {
-          line.payload = e.payload.length > EVENT_PAYLOAD_MAX ? e.payload.slice(0, EVENT_PAYLOAD_MAX) : e.payload;
-          line.payloadBytes = e.payloadBytes ?? e.bytes;
-        }
-        const req = rec.pendingRequest;
-        if (req && e.text.startsWith('HTTP/')) {
-          line.request = { method: req.method, path: req.path, ms: e.time - req.t };
+        let request: LineData['request'];
+        if (rec.pendingMethod !== undefined && e.text.startsWith('HTTP/')) {
+          request = { method: rec.pendingMethod, path: rec.pendingPath, ms: e.time - rec.pendingAt };
           rec.summary.requests = (rec.summary.requests ?? 0) + 1;
-          rec.pendingRequest = undefined;
+          rec.pendingMethod = undefined;
+          rec.pendingPath = '';
         }
-        this.addLine(rec, line);
+        const p = e.payload;
+        if (p === undefined && e.bytes === undefined && request === undefined) {
+          this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'reply', text: e.text });
+          return;
+        }
+        // An HTTP status line (and a FETCH or RETR with its data): one shape, the absent fields undefined
+        // (left out of the stream's encoding and of JSON alike).
+        this.addLine(rec, {
+          seq: 0,
+          session: rec.id,
+          t: e.time,
+          kind: 'reply',
+          text: e.text,
+          bytes: e.bytes,
+          payload: p === undefined ? undefined : p.length > EVENT_PAYLOAD_MAX ? p.slice(0, EVENT_PAYLOAD_MAX) : p,
+          payloadBytes: p === undefined ? undefined : (e.payloadBytes ?? e.bytes),
+          request,
+        });
         return;
       }
       case 'auth':
@@ -312,7 +323,7 @@ export class LabHub {
       case 'notice': {
         const rec = e.session ? this.sessions.get(e.session) : undefined;
         if (rec) {
-          this.addLine(rec, { kind: 'notice', dir: 'm', t: e.time, text: e.message });
+          this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'notice', dir: 'm', text: e.message });
           return;
         }
         // Lines missed by a session the lab does not keep (evicted, or never recorded in a flood):
@@ -336,40 +347,58 @@ export class LabHub {
 
   private onOpen(service: string, id: string, peer: EndpointData, local: EndpointData, tls: boolean, t: number): void {
     const listener = this.listenerName(service, local.port);
+    // Built whole, in one shape: the fields that come later (user, closedAt, requests...) are there
+    // from the start, undefined until then (JSON and the stream's encoding leave them out alike).
     const summary: SessionSummary = {
       id,
       service,
-      ...(listener ? { listener } : {}),
-      peer: { address: plainAddress(peer.address), port: peer.port },
-      local: { address: plainAddress(local.address), port: local.port },
+      listener,
+      peer: plainEnd(peer),
+      local: plainEnd(local),
+      user: undefined,
       tls: tls ? 'implicit' : 'none',
       handshake: false,
+      tlsSummary: undefined,
       openedAt: t,
+      closedAt: undefined,
+      closeReason: undefined,
       bytesIn: 0,
       bytesOut: 0,
       lines: 0,
+      lab: undefined,
+      requests: undefined,
       authFailures: 0,
     };
     const rec = new SessionRecord(summary, Math.max(100, this.config.lab.history.linesPerSession - HEAD_LINES));
     if (tls) this.linkCapture(rec);
     this.sessions.set(id, rec);
-    this.byPeer.set(peerKey(summary.peer), rec);
+    this.byPeer.set(rec.peerKey, rec);
     this.eventsOpened.set(service, (this.eventsOpened.get(service) ?? 0) + 1);
     this.publishSummary(rec);
-    this.addLine(rec, {
-      kind: 'open',
-      dir: 'm',
-      t,
-      text: openLineText(summary.peer.address, peer.port, summary.local.address, local.port, listener ?? service, tls),
-      ...(rec.handshakeId !== undefined ? { handshake: true } : {}),
-      note: tls ? LINE_NOTES.openTls : LINE_NOTES.open,
-    });
+    const text = openLineText(summary.peer.address, peer.port, summary.local.address, local.port, listener ?? service, tls);
+    const note = tls ? LINE_NOTES.openTls : LINE_NOTES.open;
+    if (rec.handshakeId === undefined) this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, note });
+    else this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, handshake: true, note });
     this.evict();
-    const observed = tls ? this.observedByPeer.get(peerKey(summary.peer)) : undefined;
+    const observed = tls ? this.observedByPeer.get(rec.peerKey) : undefined;
     if (observed) {
-      this.observedByPeer.delete(peerKey(summary.peer));
+      this.observedByPeer.delete(rec.peerKey);
       if (rec.handshakeId === undefined) this.attachObserved(rec, observed);
     }
+  }
+
+  /**
+   * The text of a close line (closeLineText). A flood of like connections closes with the same text
+   * again and again (same reason, octets and tenths of a second): the last one is reused.
+   */
+  private closeText(reason: string, durationMs: number, bytesIn: number, bytesOut: number): string {
+    const c = this.lastClose;
+    // Under 50 ms every duration reads "0.0" (toFixed(1) of less than 0.05).
+    const short = durationMs >= 0 && durationMs < 50;
+    if (short && c.short && c.reason === reason && c.bytesIn === bytesIn && c.bytesOut === bytesOut) return c.text;
+    const text = closeLineText(reason, short ? '0.0' : (durationMs / 1000).toFixed(1), bytesIn, bytesOut);
+    if (short) this.lastClose = { reason, bytesIn, bytesOut, short, text };
+    return text;
   }
 
   /**
@@ -401,13 +430,7 @@ export class LabHub {
     if (!rec) return;
     if (!ok) {
       rec.summary.authFailures++;
-      this.addLine(rec, {
-        kind: 'auth',
-        dir: 'm',
-        t,
-        text: `login refused (${mechanism})`,
-        note: LINE_NOTES.loginRefused,
-      });
+      this.addLine(rec, { seq: 0, session: id, t, kind: 'auth', dir: 'm', text: `login refused (${mechanism})`, note: LINE_NOTES.loginRefused });
       return;
     }
     const before = rec.summary.user;
@@ -418,13 +441,7 @@ export class LabHub {
       this.publish('forget', { id }, (v) => v.role === 'student' && v.address === address && v.user !== user, 100);
     }
     rec.summary.user = user;
-    this.addLine(rec, {
-      kind: 'auth',
-      dir: 'm',
-      t,
-      text: `logged in as ${user} (${mechanism})`,
-      note: LINE_NOTES.loginOk,
-    });
+    this.addLine(rec, { seq: 0, session: id, t, kind: 'auth', dir: 'm', text: `logged in as ${user} (${mechanism})`, note: LINE_NOTES.loginOk });
     this.publishSummary(rec);
   }
 
@@ -435,21 +452,17 @@ export class LabHub {
       rec.summary.tls = 'starttls';
       rec.encrypted = true;
       this.linkCapture(rec);
-      const observed = rec.handshakeId === undefined ? this.observedByPeer.get(peerKey(rec.summary.peer)) : undefined;
+      const observed = rec.handshakeId === undefined ? this.observedByPeer.get(rec.peerKey) : undefined;
       if (observed) {
-        this.observedByPeer.delete(peerKey(rec.summary.peer));
+        this.observedByPeer.delete(rec.peerKey);
         rec.tlsObserved = observed.observed;
         rec.summary.handshake = true;
         rec.summary.tlsSummary = observed.summary;
       }
-      this.addLine(rec, {
-        kind: 'tls',
-        dir: 'm',
-        t,
-        ...(rec.handshakeId !== undefined || rec.tlsObserved ? { handshake: true } : {}),
-        text: 'TLS handshake complete: from here on everything on this connection is encrypted',
-        note: LINE_NOTES.starttls,
-      });
+      const text = 'TLS handshake complete: from here on everything on this connection is encrypted';
+      if (rec.handshakeId !== undefined || rec.tlsObserved)
+        this.addLine(rec, { seq: 0, session: id, t, kind: 'tls', dir: 'm', handshake: true, text, note: LINE_NOTES.starttls });
+      else this.addLine(rec, { seq: 0, session: id, t, kind: 'tls', dir: 'm', text, note: LINE_NOTES.starttls });
       this.publishSummary(rec);
       return;
     }
@@ -459,7 +472,7 @@ export class LabHub {
     const capture = hid !== undefined ? this.tls.handshakes.get(hid) : undefined;
     if (!capture) return;
     const rec = this.byPeer.get(peerKey({ address: plainAddress(capture.peer.address), port: capture.peer.port }));
-    if (!rec) return;
+    if (!rec?.open) return;
     const summary = typeof detail.summary === 'string' ? detail.summary.slice(0, 200) : undefined;
     if (summary) rec.summary.tlsSummary = summary;
     if (rec.handshakeId === hid) {
@@ -470,9 +483,11 @@ export class LabHub {
     rec.handshakeId = hid;
     rec.summary.handshake = true;
     this.addLine(rec, {
+      seq: 0,
+      session: rec.id,
+      t,
       kind: 'tls',
       dir: 'm',
-      t,
       text: `TLS handshake: ${summary ?? 'decoded'}`,
       handshake: true,
       note: LINE_NOTES.handshake,
@@ -488,7 +503,7 @@ export class LabHub {
     const summary = typeof detail.summary === 'string' ? detail.summary.slice(0, 200) : 'TLS';
     const info = { t, summary, observed: observedRows(detail.observed) };
     const rec = this.byPeer.get(key);
-    if (rec && rec.summary.tls !== 'none' && rec.handshakeId === undefined) return this.attachObserved(rec, info);
+    if (rec?.open && rec.summary.tls !== 'none' && rec.handshakeId === undefined) return this.attachObserved(rec, info);
     // Implicit TLS: the handshake ends before the session opens; STARTTLS: before the session says it switched.
     this.observedByPeer.set(key, info);
     if (this.observedByPeer.size > 256) this.observedByPeer.delete(this.observedByPeer.keys().next().value!);
@@ -499,9 +514,11 @@ export class LabHub {
     rec.summary.handshake = true;
     rec.summary.tlsSummary = info.summary;
     this.addLine(rec, {
+      seq: 0,
+      session: rec.id,
+      t: Math.max(info.t, rec.summary.openedAt),
       kind: 'tls',
       dir: 'm',
-      t: Math.max(info.t, rec.summary.openedAt),
       text: `TLS handshake: ${info.summary} (not recorded message by message)`,
       handshake: true,
       note: LINE_NOTES.untapped,
@@ -557,15 +574,14 @@ export class LabHub {
     pushBounded(this.packets, p, MAX_PACKETS);
   }
 
-  private addLine(rec: SessionRecord, l: Partial<LineData> & Pick<LineData, 'kind' | 't' | 'text'>): void {
+  /** Records a line built whole by the caller (`seq` is set here, once the history has numbered it). */
+  private addLine(rec: SessionRecord, l: NewLine): void {
     const line = l as LineData;
-    line.session = rec.id;
     if (line.text.length > LINE_TEXT_MAX) {
       line.cut = line.text.length - LINE_TEXT_MAX;
       line.text = line.text.slice(0, LINE_TEXT_MAX);
     }
     if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
-    if (line.note === '') delete line.note;
     // A long payload (a mail message's excerpt, FETCH data) stays with the transcript; the stream says
     // it is there and the viewer that unfolds it asks for it (every follower need not carry every body).
     let streamed = line;
@@ -573,10 +589,11 @@ export class LabHub {
       const { payload: _kept, ...rest } = line;
       streamed = { ...rest, payloadLater: true };
     }
-    const item = this.publish('line', streamed, rec.visible, lineBytes(streamed));
+    const size = lineBytes(streamed);
+    const item = this.publish('line', streamed, rec.visible, size);
     line.seq = item.seq;
     streamed.seq = item.seq;
-    this.bytesKept += rec.add(line);
+    this.bytesKept += rec.add(line, streamed === line ? size : lineBytes(line));
     this.stats.recorded++;
     this.stats.lines++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
@@ -599,6 +616,7 @@ export class LabHub {
       }
       if (victim) {
         this.sessions.delete(victim.id);
+        this.forgetPeer(victim);
         this.bytesKept -= victim.bytes;
         continue;
       }
@@ -606,7 +624,7 @@ export class LabHub {
         // Only open sessions and too many of them: the oldest is no longer kept (it still runs).
         const oldest = this.sessions.values().next().value!;
         this.sessions.delete(oldest.id);
-        this.byPeer.delete(peerKey(oldest.summary.peer));
+        this.forgetPeer(oldest);
         this.bytesKept -= oldest.bytes;
         continue;
       }
@@ -617,6 +635,11 @@ export class LabHub {
       this.bytesKept -= freed;
       if (freed === 0) break;
     }
+  }
+
+  /** A session no longer kept leaves the peer index (unless a newer session from its address and port took its place). */
+  private forgetPeer(rec: SessionRecord): void {
+    if (this.byPeer.get(rec.peerKey) === rec) this.byPeer.delete(rec.peerKey);
   }
 
   /** Links the session to the recorded handshake of its TLS connection, found by the client's address and port. */
@@ -1090,7 +1113,38 @@ export class LabHub {
 }
 
 function peerKey(p: EndpointData): string {
-  return `${p.address}|${p.port}`;
+  return endKey(p.address, p.port);
+}
+
+/** An endpoint with its address plain (plainAddress): the event's own object when it already is. */
+function plainEnd(p: EndpointData): EndpointData {
+  const a = plainAddress(p.address);
+  return a === p.address ? p : { address: a, port: p.port };
+}
+
+/**
+ * A line as the hub builds it: whole, `seq` 0 until numbered. Client and server lines leave `dir` out
+ * (it follows from the kind).
+ */
+type NewLine = Omit<LineData, 'dir'> & Partial<Pick<LineData, 'dir'>>;
+
+const REQUEST_PATH_MAX = 2048;
+
+/**
+ * HTTP: the request line `METHOD target ...` is what the next status line answers, kept on the record
+ * as its method, target (cut to REQUEST_PATH_MAX) and time; none when the line does not start so.
+ */
+function notePendingRequest(rec: SessionRecord, text: string, t: number): void {
+  const end = requestTargetEnd(text);
+  if (end < 0) {
+    rec.pendingMethod = undefined;
+    rec.pendingPath = '';
+    return;
+  }
+  const space = text.indexOf(' ');
+  rec.pendingMethod = text.slice(0, space);
+  rec.pendingPath = text.slice(space + 1, Math.min(end, space + 1 + REQUEST_PATH_MAX));
+  rec.pendingAt = t;
 }
 
 /** ObservedHandshake (core/tls/tls-material.ts) as rows a student reads. */

@@ -19,6 +19,42 @@ export function plainAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** The key of a client's end, "address|port" (the address plain, see plainAddress). */
+export function peerKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
+
+/** \s of a regular expression: the characters that end a request target. */
+function isSpace(c: number): boolean {
+  return (
+    c === 0x20 ||
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/**
+ * Where the target of an HTTP request line `METHOD target ...` ends, as /^([A-Z]+) (\S+)/ would match
+ * it (the method ends at the first space), or -1 when it does not match. Scanned in place: a match
+ * array per request is what the hub saves.
+ */
+export function requestTargetEnd(text: string): number {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) >= 0x41 && text.charCodeAt(i) <= 0x5a) i++;
+  if (i === 0 || text.charCodeAt(i) !== 0x20) return -1;
+  let end = i + 1;
+  while (end < text.length && !isSpace(text.charCodeAt(end))) end++;
+  return end === i + 1 ? -1 : end;
+}
+
 /** Whether a viewer may see a session (SessionRecord.canSee): judged on the summary as it is now. */
 function canSeeSession(summary: SessionSummary, peerAddress: string, v: Viewer): boolean {
   if (v.role === 'instructor') return true;
@@ -42,9 +78,14 @@ export class SessionRecord {
   handshakeId: number | undefined;
   /** What node:tls reported about an untapped handshake (no capture to decode), as name and value. */
   tlsObserved: Array<{ name: string; value: string }> | undefined;
-  /** HTTP: the request whose response is awaited. */
-  pendingRequest: { method: string; path: string; t: number } | undefined;
+  /** HTTP: the method of the request whose response is awaited (undefined when none is). */
+  pendingMethod: string | undefined;
+  /** HTTP: that request's target (cut to 2,048 characters) and when it came. */
+  pendingPath = '';
+  pendingAt = 0;
   readonly peerAddress: string;
+  /** "address|port" of the client: the hub's key for finding this open session by its peer. */
+  readonly peerKey: string;
   /** Bound once: the visibility test every line item of this session shares. */
   readonly visible: (v: Viewer) => boolean;
 
@@ -55,6 +96,7 @@ export class SessionRecord {
     this.encrypted = summary.tls === 'implicit';
     const peerAddress = plainAddress(summary.peer.address);
     this.peerAddress = peerAddress;
+    this.peerKey = peerKey(peerAddress, summary.peer.port);
     // Closes over the summary and the address only, never `this`: the replay window keeps this test
     // with every item of the session, and must not keep the record's lines alive after it is evicted.
     this.visible = (v) => canSeeSession(summary, peerAddress, v);
@@ -74,9 +116,8 @@ export class SessionRecord {
   }
 
   /** Adds a line; returns the octets the record grew by (negative when an old line went). */
-  add(line: LineData): number {
+  add(line: LineData, size = lineBytes(line)): number {
     this.summary.lines++;
-    const size = lineBytes(line);
     let delta = size;
     if (this.head.length < HEAD_LINES) this.head.push(line);
     else {
