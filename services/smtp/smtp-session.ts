@@ -3,7 +3,6 @@
 // transaction, and delivery into the mail store. The loop, the batching of pipelined replies
 // (RFC 2920), continuation reads and STARTTLS are the base's.
 import { redactUnknown } from '../../core/redact.js';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Accounts } from '../../core/auth.js';
 import type { Connection } from '../../core/connection.js';
@@ -15,6 +14,7 @@ import { SMTP_COMMANDS } from './commands/index.js';
 import type { CrlfNormalizer } from './crlf-normalizer.js';
 import type { SmtpConfig } from './config.js';
 import { LIMITS, maxCommandLine } from './limits.js';
+import { newQueueId } from './queue-id.js';
 import type { Recipient, RecipientPolicy } from './policy.js';
 import { formatReply, REPLY, type SmtpReply } from './replies.js';
 import { traceHeader, withProtocol } from './trace.js';
@@ -237,7 +237,7 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
       return;
     }
     const tx = this.tx!;
-    const queueId = randomBytes(6).toString('hex').toUpperCase();
+    const queueId = newQueueId();
     const reversePath = tx.from?.address ?? '';
     const header = traceHeader({
       reversePath,
