@@ -53,6 +53,7 @@ import type {
 /** Items are flushed to the streams this often (one write per stream per flush). */
 const FLUSH_MS = 100;
 const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_OCTETS = Buffer.from(SSE_HEARTBEAT);
 const SAMPLE_MS = 1000;
 
 /** Payloads up to this many characters travel on the stream with their line; longer ones on request. */
@@ -749,8 +750,11 @@ export class LabHub {
   }
 
   /**
-   * Writes the pending items to every stream that is live: one `batch` event, one write each.
-   * Instructors see the same items, so their batch is built and encoded once for all of them.
+   * Writes the pending items to every stream that is live: one `batch` event, one write each. Streams
+   * whose viewers are alike (same role, account, address and service filter: every instructor's
+   * follow-everything stream, a student's tabs) see the same items, so their batch is filtered,
+   * encoded and turned into octets once, and each of them is handed the same Buffer: per stream, a
+   * map look-up and a socket write.
    */
   private flush(): void {
     this.flushTimer = undefined;
@@ -758,26 +762,30 @@ export class LabHub {
     this.pending = [];
     if (items.length === 0 || this.streams.size === 0) return;
     const t0 = process.cpuUsage();
+    const first = items[0].seq;
     const last = items[items.length - 1].seq;
-    let shared: { octets: Buffer; count: number } | undefined;
+    const shared = new Map<string, { octets: Buffer | undefined; count: number }>();
     let fanned = 0;
     for (const s of this.streams) {
       if (s.behind || s.cursor >= last) continue;
-      let octets: Buffer | string | undefined;
-      if (s.viewer.role === 'instructor' && !s.services && s.cursor < items[0].seq) {
-        if (shared === undefined) {
-          const mine = items.filter((i) => i.visible(s.viewer));
-          shared = { octets: Buffer.from(mine.length > 0 ? this.history.batch(mine, last) : ''), count: mine.length };
-        }
-        fanned += shared.count;
-        if (shared.count > 0) octets = shared.octets;
+      let batch: { octets: Buffer | undefined; count: number };
+      if (s.cursor < first) {
+        // Given everything before these items: what it gets depends on its viewer alone.
+        const key = s.visibilityKey;
+        const known = shared.get(key);
+        if (known === undefined) {
+          const mine = items.filter((i) => this.visibleTo(s, i));
+          batch = { octets: mine.length > 0 ? Buffer.from(this.history.batch(mine, last)) : undefined, count: mine.length };
+          shared.set(key, batch);
+        } else batch = known;
       } else {
+        // Caught up from the history part-way into these items (a resume): a batch of its own.
         const mine = items.filter((i) => i.seq > s.cursor && this.visibleTo(s, i));
-        fanned += mine.length;
-        if (mine.length > 0) octets = this.history.batch(mine, last);
+        batch = { octets: mine.length > 0 ? Buffer.from(this.history.batch(mine, last)) : undefined, count: mine.length };
       }
+      fanned += batch.count;
       s.cursor = last;
-      if (octets !== undefined && !s.write(octets)) s.whenDrained(() => this.catchUp(s));
+      if (batch.octets !== undefined && !s.write(batch.octets)) s.whenDrained(() => this.catchUp(s));
     }
     this.stats.fannedOut += fanned;
     this.stats.flushedItems += items.length;
@@ -820,7 +828,7 @@ export class LabHub {
 
   private heartbeat(): void {
     for (const s of this.streams) {
-      if (!s.behind) s.write(SSE_HEARTBEAT);
+      if (!s.behind) s.write(HEARTBEAT_OCTETS);
     }
   }
 
@@ -886,7 +894,8 @@ export class LabHub {
         for (const h of Object.values(c.interfaces)) for (const a of [h.rx, h.tx]) if (a.length > CHART_POINTS) a.shift();
       }
       if (this.streams.size > 0) {
-        const frame = sseFrame('overview', JSON.stringify(this.overview));
+        // Encoded once for every stream.
+        const frame = Buffer.from(sseFrame('overview', JSON.stringify(this.overview)));
         for (const s of this.streams) if (!s.behind) s.write(frame);
       }
     } catch (err) {

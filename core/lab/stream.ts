@@ -16,13 +16,27 @@ export class LabStream {
   ended = false;
   readonly openedAt = Date.now();
   private endWaiters: Array<() => void> = [];
+  private readonly servicesKey: string[] | null;
 
   constructor(
     readonly conn: Connection,
     public viewer: Viewer,
     /** Only these services (`labnet watch --service`), or all. */
     readonly services: ReadonlySet<string> | undefined,
-  ) {}
+  ) {
+    this.servicesKey = services ? [...services].sort() : null;
+  }
+
+  /**
+   * Equal for streams that are shown the same items, so the hub encodes a batch once per key: what a
+   * stream may see depends on its viewer and its service filter only, and every visibility rule admits
+   * an instructor on the role alone (instructorsOnly, visibleToAddress, SessionRecord.canSee, the
+   * packet view's flows), so all instructors' streams with one filter share theirs.
+   */
+  get visibilityKey(): string {
+    const v = this.viewer;
+    return JSON.stringify(v.role === 'instructor' ? [v.role, this.servicesKey] : [v.role, v.user ?? null, v.address, this.servicesKey]);
+  }
 
   /** Writes; false once the stream is behind (the caller stops and waits for `drained`). */
   write(data: string | Buffer): boolean {

@@ -1,16 +1,19 @@
 // The followers of `make bench BENCH=lab`: N browsers' event streams (/lab/events, logged in as an
 // instructor, so they follow everything), in one process of their own that lab.bench.ts starts at low
 // CPU priority (they stand for browsers on other machines). Cheap but honest: every frame is cut out
-// of the byte stream and every batch is decoded (decodeBatch, as the browser and `labnet watch` do);
-// each stream counts its lines and checks their event numbers only go up (nothing doubled); loss shows
-// as a gap marker (a hello with `gap`) or as fewer lines than the hub recorded, which the driver compares.
+// of the byte stream and every batch is decoded (decodeBatch, as the browser and `labnet watch` do),
+// once: a batch whose octets are all equal to one another stream already decoded carries the same
+// lines, and is not decoded again (20 browsers on 20 machines would each decode it on their own CPU;
+// here the copies would only take the CPU labnet is measured on). Each stream counts its lines and
+// checks their event numbers only go up (nothing doubled); loss shows as a gap marker (a hello with
+// `gap`) or as fewer lines than the hub recorded, which the driver compares.
 //
 // Usage: node lab-followers.js PORT COOKIE N. Prints `ready` once all N are connected. Commands on stdin:
-//   report           one JSON line: bytes and events read so far, lines, gaps, CPU
+//   report           one JSON line: bytes and events read so far, lines, gaps, CPU, batches decoded
 //   until FROM TO    waits (at most 60 s) until every stream has been given event TO, then one JSON
 //                    line with each stream's lines numbered FROM+1..TO (the driver compares them with the
 //                    hub's count), plus what `report` says
-import http from 'node:http';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { decodeBatch } from '../../core/lab/wire-codec.js';
 
@@ -35,35 +38,57 @@ interface Follower {
 const followers: Follower[] = [];
 let open = 0;
 
-/** The number after the epoch in an event id ("a1b2c3d4.1234"). */
-function idNumber(frame: string): number | undefined {
-  const i = frame.indexOf('\nid: ');
+/** The number after the epoch in an event id ("a1b2c3d4.1234"), from a frame's head. */
+function idNumber(head: string): number | undefined {
+  const i = head.indexOf('\nid: ');
   if (i < 0) return undefined;
-  const dot = frame.indexOf('.', i);
-  const end = frame.indexOf('\n', i + 1);
-  return Number(frame.slice(dot + 1, end));
+  const dot = head.indexOf('.', i);
+  const end = head.indexOf('\n', i + 1);
+  return Number(head.slice(dot + 1, end));
 }
 
-function onFrame(f: Follower, frame: string): void {
-  if (frame.startsWith(':')) return; // keep-alive comment
+/**
+ * Batches already decoded, by event id: the line numbers each carried and the frame's octets. The
+ * streams of this process follow everything, so most frames reach all of them byte for byte; a frame
+ * equal (every octet compared) to one decoded before has the same lines, and is counted and checked
+ * for each stream without decoding it again. One that differs is decoded on its own. Bounded.
+ */
+const decoded = new Map<string, { frame: Buffer; seqs: number[] }>();
+const DECODED_MAX = 256;
+let decodes = 0;
+
+function batchLines(id: string, frame: Buffer, dataAt: number): number[] {
+  const known = decoded.get(id);
+  if (known && known.frame.equals(frame)) return known.seqs;
+  decodes++;
+  const seqs: number[] = [];
+  for (const [name, item] of decodeBatch(JSON.parse(frame.toString('utf8', dataAt)))) if (name === 'line') seqs.push((item as { seq: number }).seq);
+  decoded.set(id, { frame: Buffer.from(frame), seqs });
+  if (decoded.size > DECODED_MAX) decoded.delete(decoded.keys().next().value!);
+  return seqs;
+}
+
+const DATA = Buffer.from('\ndata: ');
+
+function onFrame(f: Follower, frame: Buffer): void {
+  if (frame[0] === 0x3a) return; // ':' a keep-alive comment
   f.events++;
-  const nl = frame.indexOf('\n');
-  const event = frame.slice(7, nl);
-  const d = frame.indexOf('\ndata: ');
-  const data = frame.slice(d + 7);
+  const d = frame.indexOf(DATA);
+  if (d < 0) return;
+  const head = frame.toString('utf8', 0, d + 1);
+  const event = head.slice(7, head.indexOf('\n'));
   if (event === 'batch') {
-    for (const [name, item] of decodeBatch(JSON.parse(data))) {
-      if (name !== 'line') continue;
-      const seq = (item as { seq: number }).seq;
+    const id = head.slice(head.indexOf('\nid: ') + 5, -1);
+    for (const seq of batchLines(id, frame, d + DATA.length)) {
       f.lines++;
       if (seq <= f.lastLine) f.disorder++;
       f.lastLine = seq;
       f.seqs.push(seq);
     }
-    f.cursor = idNumber(frame) ?? f.cursor;
+    f.cursor = idNumber(head) ?? f.cursor;
     advanced?.();
   } else if (event === 'hello') {
-    const h = JSON.parse(data) as { seq: number; gap?: { from: number; to: number } };
+    const h = JSON.parse(frame.toString('utf8', d + DATA.length)) as { seq: number; gap?: { from: number; to: number } };
     if (h.gap) {
       f.gaps++;
       f.gapEvents += h.gap.to - h.gap.from + 1;
@@ -71,29 +96,57 @@ function onFrame(f: Follower, frame: string): void {
     f.cursor = h.seq;
     f.lastLine = Math.max(f.lastLine, h.seq);
     advanced?.();
-  } else if (event === 'overview' || event === 'resume' || event === 'bye') JSON.parse(data);
+  } else if (event === 'overview' || event === 'resume' || event === 'bye') JSON.parse(frame.toString('utf8', d + DATA.length));
 }
 
+const FRAME_END = Buffer.from('\n\n');
+
+/** Frames out of a stream's body octets (after the response head), as they come. */
+function reader(f: Follower): (chunk: Buffer) => void {
+  let rest: Buffer | undefined;
+  return (chunk) => {
+    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let end = buf.indexOf(FRAME_END); end >= 0; end = buf.indexOf(FRAME_END, start)) {
+      onFrame(f, buf.subarray(start, end));
+      start = end + 2;
+    }
+    if (buf.length - start > 16 * 1024 * 1024) throw new Error('an event over 16 MiB');
+    rest = start < buf.length ? buf.subarray(start) : undefined;
+  };
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+// A plain socket per stream rather than node:http: the lab's stream is a body that runs until the
+// connection closes (no chunked coding), and the octets go straight to the framer, as a browser's would.
 for (let i = 0; i < N; i++) {
   const f: Follower = { bytes: 0, events: 0, lines: 0, lastLine: 0, disorder: 0, cursor: 0, gaps: 0, gapEvents: 0, seqs: [] };
   followers.push(f);
-  http.get({ host: '127.0.0.1', port: Number(port), path: '/lab/events', headers: { Cookie: cookie, Accept: 'text/event-stream' }, agent: false }, (res) => {
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.write(`GET /lab/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookie}\r\nAccept: text/event-stream\r\n\r\n`);
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const body = reader(f);
+  socket.on('data', (chunk: Buffer) => {
+    f.bytes += chunk.length;
+    if (head === undefined) return body(chunk);
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf(HEAD_END);
+    if (end < 0) {
+      if (head.length > 64 * 1024) throw new Error('a response head over 64 KiB');
+      return;
+    }
+    const status = head.toString('latin1', 0, head.indexOf('\r\n'));
+    if (!/^HTTP\/1\.1 200 /.test(status)) throw new Error(`the lab answered ${status}`);
+    const after = head.subarray(end + HEAD_END.length);
+    f.bytes -= end + HEAD_END.length;
+    head = undefined;
     open++;
     if (open === N) process.stdout.write('ready\n');
-    let rest = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      f.bytes += Buffer.byteLength(chunk);
-      let text = rest + chunk;
-      let start = 0;
-      for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', start)) {
-        onFrame(f, text.slice(start, end));
-        start = end + 2;
-      }
-      text = text.slice(start);
-      if (text.length > 16 * 1024 * 1024) throw new Error('an event over 16 MiB');
-      rest = text;
-    });
+    if (after.length > 0) body(after);
+  });
+  socket.on('error', (err) => {
+    throw err;
   });
 }
 
@@ -108,6 +161,7 @@ function report(): Record<string, number> {
     gapEvents: sum('gapEvents'),
     disorder: sum('disorder'),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    decodes,
   };
 }
 

@@ -148,6 +148,72 @@ test('students see the sessions they logged in to and those from their address; 
   );
 });
 
+test('streams whose viewers are alike share one encoded batch, and each still gets only what it may see: two tabs of a student, another student at the same address, instructors with and without a service filter', async (t) => {
+  const lab = await startLab(t);
+  const http = lab.port('http');
+  const tabA = await followAs(t, http, USERS[0], '127.0.0.4');
+  const tabB = await followAs(t, http, USERS[0], '127.0.0.4');
+  const bob = await followAs(t, http, USERS[1], '127.0.0.4');
+  const teach = await followAs(t, http, USERS[2]);
+  const teachSmtp = new LabStreamClient(http, { cookie: teach.options.cookie!, query: '?service=smtp' });
+  await teachSmtp.open();
+  t.teardown(() => teachSmtp.close());
+  const all = [tabA, tabB, bob, teach, teachSmtp];
+  for (const s of all) await s.until(() => s.hello() !== undefined);
+
+  // alice and bob each send a mail from machines of their own; alice also logs in to IMAP.
+  for (const [user, pass, from] of [
+    ['alice', USERS[0].password, '127.0.0.2'],
+    ['bob', USERS[1].password, '127.0.0.3'],
+  ] as const) {
+    const tr = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: lab.port('smtp'),
+      localAddress: from,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user, pass },
+    });
+    await tr.sendMail({ from: `${user}@lab.test`, to: 'teach@lab.test', subject: `from ${user}`, text: 'hi' });
+  }
+  const imap = await rawFrom(lab.port('imap'), '127.0.0.2');
+  await imap.line();
+  imap.write(`a1 LOGIN alice ${USERS[0].password}\r\nb1 LOGOUT\r\n`);
+  while ((await imap.line()) !== null);
+
+  const users = (c: LabStreamClient): string[] =>
+    [...c.sessions().values()]
+      .filter((x) => x.service !== 'http')
+      .map((x) => `${x.service}:${x.user ?? '-'}`)
+      .sort();
+  const closed = (c: LabStreamClient, n: number) => (): boolean =>
+    [...c.sessions().values()].filter((x) => x.service !== 'http' && x.closedAt !== undefined).length >= n;
+  await teach.until(closed(teach, 3), 10_000, 'the instructor sees three sessions closed');
+  await teachSmtp.until(closed(teachSmtp, 2), 10_000, 'the SMTP-only stream sees two');
+  for (const tab of [tabA, tabB]) await tab.until(closed(tab, 2), 10_000, "alice's tabs see her two");
+  await bob.until(closed(bob, 1), 10_000, 'bob sees his');
+  t.deepEqual(users(teach), ['imap:alice', 'smtp:alice', 'smtp:bob']);
+  t.deepEqual(users(teachSmtp), ['smtp:alice', 'smtp:bob']);
+  t.deepEqual(users(tabA), ['imap:alice', 'smtp:alice']);
+  t.deepEqual(users(bob), ['smtp:bob']);
+  // Line for line the same in both tabs once both were open; none of another's session anywhere.
+  const since = Math.max(tabA.hello()!.seq, tabB.hello()!.seq);
+  const seqs = (c: LabStreamClient): string[] => c.lines().flatMap((l) => (l.seq > since ? [`${l.seq} ${l.text}`] : []));
+  t.deepEqual(seqs(tabA), seqs(tabB));
+  t.true(seqs(tabA).some((l) => l.endsWith(' MAIL FROM:<alice@lab.test>')));
+  const ofSessions = (c: LabStreamClient): Set<string> => new Set(c.lines().map((l) => l.session));
+  for (const c of all) for (const id of ofSessions(c)) t.true(c.sessions().has(id), `a line of ${id}, a session the stream was not shown`);
+  t.false(
+    bob.lines().some((l) => l.text.includes('alice')),
+    "no line of alice's reaches bob",
+  );
+  t.false(
+    teachSmtp.lines().some((l) => /^[ab]1 |^\* OK/.test(l.text)),
+    'no IMAP line on the SMTP-only stream',
+  );
+  t.true(teach.lines().some((l) => l.text.startsWith('b1 LOGOUT')));
+});
+
 test('passwords and AUTH payloads never reach the stream, the transcripts or watch', async (t) => {
   const lab = await startLab(t);
   const http = lab.port('http');
