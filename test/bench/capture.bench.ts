@@ -348,7 +348,8 @@ async function latency(): Promise<void> {
     await page.goto(`${base}/lab`);
     await page.fill('input[name=user]', user.name);
     await page.fill('input[name=password]', user.password);
-    await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
+    // The page is at /lab already: wait for the logged-in page the login's 303 leads to, not for the URL.
+    await Promise.all([page.waitForSelector('form.account'), page.click('form.login button')]);
     await page.goto(`${base}/lab#/packets`);
     await page.waitForSelector('#conn.conn-live');
     await page.waitForSelector('.capture-status [data-state=capturing]');

@@ -31,7 +31,8 @@ export async function browserLogin(
   await page.goto(`${base}/lab${hash}`);
   await page.fill('input[name=user]', user.name);
   await page.fill('input[name=password]', user.password);
-  await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
+  // The page is at /lab already: wait for the logged-in page the login's 303 leads to, not for the URL.
+  await Promise.all([page.waitForSelector('form.account'), page.click('form.login button')]);
   await page.goto(`${base}/lab${hash}`);
   await page.waitForSelector(options.ready ?? '#conn.conn-live');
   return { context, page };

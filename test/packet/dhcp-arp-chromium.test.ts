@@ -58,7 +58,8 @@ rootTest('from the DHCP ladder to the frame that carried the ACK, its BOOTP fiel
       await page.goto(`${base}/lab`);
       await page.fill('input[name=user]', USERS[0].name);
       await page.fill('input[name=password]', USERS[0].password);
-      await Promise.all([page.waitForURL(/\/lab/), page.click('form.login button')]);
+      // The page is at /lab already: wait for the logged-in page the login's 303 leads to, not for the URL.
+      await Promise.all([page.waitForSelector('form.account'), page.click('form.login button')]);
       await page.goto(`${base}/lab#/dhcp/${encodeURIComponent(link.mac)}`);
       await page.waitForSelector('#conn.conn-live');
       await page.waitForSelector('.mac-ladder .rung', { timeout: 10_000 });
