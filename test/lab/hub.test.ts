@@ -16,6 +16,7 @@ import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
 import { LINE_NOTES } from '../../core/lab/wire-codec.js';
+import { lineBytes } from '../../core/lab/session-record.js';
 import { LineClient } from '../support/line-client.js';
 import { followAs, LabStreamClient, login, request } from './lab-client.js';
 import { startLabFor } from './lab-fixture.js';
@@ -436,6 +437,54 @@ test('history stays bounded by octets whatever the lines', async (t) => {
   t.true(stats.recorded >= 12_000, `${stats.recorded} lines recorded`);
   t.true(stats.bytesKept <= 1 << 20, `${stats.bytesKept} octets kept`);
   t.true(stats.historyBytes <= 1 << 19, `${stats.historyBytes} octets in the replay window`);
+});
+
+test("one session's transcript stays within maxBytesPerSession and cannot push the class's other sessions out of maxBytes", async (t) => {
+  const perSession = 64 * 1024;
+  const lab = await startLab(t, {
+    history: { linesPerSession: 100_000, sessions: 50, maxBytes: 1 << 20, maxBytesPerSession: perSession, replayEvents: 100_000, linesPerSecond: 0 },
+  });
+  const http = lab.port('http');
+  const cookie = await login(http, 'teach', USERS[2].password);
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  // Five short sessions of the class, closed.
+  const ports: number[] = [];
+  for (let n = 0; n < 5; n++) {
+    const x = await LineClient.connect(lab.port('smtp'));
+    await x.line();
+    ports.push(x.socket.localPort!);
+    await smtpSay(x, `EHLO student-${n}`);
+    await smtpSay(x, 'QUIT');
+  }
+  // Then one session that never stops talking: about 2.4 MB of lines, more than the whole budget.
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  const long = `NOOP ${'y'.repeat(480)}`;
+  for (let n = 0; n < 3000; n++) c.write(`${long} ${n}\r\n`);
+  for (let n = 0; n < 3000; n++) t.truthy(await c.line());
+  await lab.events.settled();
+  const sessions = hub.listSessions({ role: 'instructor', address: '' }).filter((s) => s.service === 'smtp');
+  for (const p of ports)
+    t.true(
+      sessions.some((s) => s.peer.port === p),
+      `the closed session from port ${p} is still kept`,
+    );
+  const busy = sessions.find((s) => s.peer.port === c.socket.localPort)!;
+  t.truthy(busy);
+  const tr = JSON.parse((await request(http, `/lab/api/sessions/${busy.id}`, { headers: { Cookie: cookie } })).body) as TranscriptData;
+  const kept = tr.lines.filter((l) => l.kind !== 'skipped').reduce((a, l) => a + lineBytes(l), 0);
+  t.true(kept <= perSession, `${kept} octets kept of the busy session`);
+  t.true(tr.lines[1].text.startsWith('220'), 'the start of the session is kept');
+  t.regex(tr.lines.at(-1)!.text, /^250/, 'and the newest lines');
+  t.true(
+    tr.lines.some((l) => l.text === `${long} 2999`),
+    'the newest command is kept',
+  );
+  t.true(
+    tr.lines.some((l) => l.kind === 'skipped'),
+    'with a marker for what was dropped',
+  );
+  t.true(hub.getStats().bytesKept <= 1 << 20);
 });
 
 test('a flood past the recording budget: every command answered, the services skip the lines over it, the session says how many it missed', async (t) => {

@@ -55,3 +55,30 @@ test("a window item's visibility follows the session's summary as it is now", (t
   t.true(item.visible({ role: 'instructor', user: 'teach', address: '127.0.0.1' }));
   t.false(item.visible({ role: 'anonymous', address: '127.0.1.7' }));
 });
+
+test('a line the record drops is let go at once, not when the recent lines are next compacted', async (t) => {
+  // Found measuring the heap per kept line (issue 14): a full session held 155 to 298 octets per kept
+  // line against 182 counted, because dropped lines stayed in the tail's array for up to tailMax more lines.
+  const rec = new SessionRecord(summary('s1', '127.0.1.3'), 200);
+  const made: Array<WeakRef<LineData>> = [];
+  const add = (i: number): void => {
+    const line: LineData = { seq: i + 1, session: 's1', t: i, kind: 'reply', dir: 's', text: `* ${i} FETCH (FLAGS (\\Seen))` };
+    made.push(new WeakRef(line));
+    rec.add(line);
+  };
+  for (let i = 0; i < 100 + 200 + 150; i++) add(i); // the first 100, then 200 recent, then 150 dropped (fewer than 200: not compacted yet)
+  const before = rec.bytes;
+  // The session's own byte bound drops more of the recent lines.
+  const freed = rec.trimTo(before - 20 * lineBytes({ seq: 0, session: 's1', t: 0, kind: 'reply', dir: 's', text: '* 999 FETCH (FLAGS (\\Seen))' }));
+  t.true(freed > 0);
+  t.is(rec.bytes, before - freed);
+  await new Promise((r) => setImmediate(r)); // WeakRef targets stay alive until the current job ends
+  gc();
+  const kept = new Set(rec.lines().map((l) => l.seq));
+  const dropped = made.filter((w, i) => !kept.has(i + 1));
+  t.true(dropped.length >= 170, `${dropped.length} lines dropped`);
+  const alive = dropped.filter((w) => w.deref() !== undefined).length;
+  t.is(alive, 0, `${alive} of ${dropped.length} dropped lines are still reachable`);
+  t.is(rec.lines().filter((l) => l.kind !== 'skipped').length, made.length - dropped.length);
+  t.is(rec.lastSeq, made.length, 'the newest line is kept');
+});
