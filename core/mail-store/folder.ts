@@ -1084,7 +1084,10 @@ export class Folder {
     await this.reserveModseq(false).catch((err: unknown) => {
       if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
     });
-    if (removed.length > 0) this.commitRemoved(removed, origin);
+    if (removed.length > 0) {
+      this.hooks.reserve?.spaceFreed();
+      this.commitRemoved(removed, origin);
+    }
     if (failure !== undefined) throw storageError(failure, 'removing messages');
     return removed.sort((a, b) => a - b);
   }

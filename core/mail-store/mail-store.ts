@@ -758,6 +758,7 @@ export class MailStore {
       f.kill(origin);
       this.userFolders.get(user)?.delete(f);
       await fsp.rm(grave, { recursive: true, force: true }).catch((err: unknown) => this.logger?.warn({ err }, 'mail store: removing a deleted folder'));
+      this.reserve.spaceFreed();
     });
   }
 

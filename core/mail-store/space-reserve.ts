@@ -46,6 +46,16 @@ export class SpaceReserve {
   }
 
   /**
+   * Messages were removed: the next message may try to make the reserve whole at once instead of
+   * waiting out RETRY_MS (which only spares a disk that is still full from rewriting the reserve).
+   * Without this, the first APPEND after an expunge that emptied a full disk was refused when it came
+   * within a second of the last failed try.
+   */
+  spaceFreed(): void {
+    if (!this.whole) this.lastTry = 0;
+  }
+
+  /**
    * Runs a bookkeeping write; if it fails for lack of space, gives up the reserve and runs it once
    * more. Other errors (and a second failure) are thrown.
    */

@@ -5,7 +5,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { checkFolderName, INDEX_LIMITS, MailStore, MailStoreError, parseHeaderFields } from '../../core/mail-store/index.js';
 import { writeAll } from '../../core/mail-store/fs-util.js';
+import { RESERVE_FILE } from '../../core/mail-store/space-reserve.js';
 import { indexHeaderFields } from '../../core/mail-store/header-fields.js';
 import { parseUidList } from '../../core/mail-store/uid-list.js';
 
@@ -342,4 +343,30 @@ test('folder names longer than a directory name can be are refused as INVALID_NA
   const err = await t.throwsAsync(s.createFolder('alice', 'ü'.repeat(190)));
   t.is((err as MailStoreError).code, 'INVALID_NAME');
   await s.stop();
+});
+
+test('the space reserve: while it cannot be made whole new mail is NO_SPACE; the first APPEND after an expunge freed room tries again at once', async (t) => {
+  const root = freshRoot();
+  const inbox = maildir(root, 'alice');
+  writeFileSync(join(inbox, 'cur', '1700000000.M1P1.lab:2,'), message('old'));
+  // The reserve's place is taken (a directory stands where its file goes), as on a full disk: it cannot be made.
+  const blocker = join(root, RESERVE_FILE);
+  mkdirSync(blocker);
+  const store = new MailStore({ root, reserveBytes: 4096, quota: { maxBytes: 0, maxMessages: 0 } });
+  await store.start();
+  try {
+    const refused = await t.throwsAsync(store.append('alice', 'INBOX', Buffer.from(message('refused'))));
+    t.is((refused as MailStoreError).code, 'NO_SPACE');
+    // Room is made: the blocker goes and a message is expunged. The next APPEND must not wait out
+    // the retry interval (it came within a second of the failed try and was refused before the fix).
+    rmdirSync(blocker);
+    const uids = (await store.open('alice', 'INBOX')).messages.map((m) => m.uid);
+    t.is(uids.length, 1);
+    await store.expunge('alice', 'INBOX', uids);
+    const res = await store.append('alice', 'INBOX', Buffer.from(message('after the expunge')));
+    t.true(res.uid > uids[0]);
+    t.true(statSync(blocker).isFile(), 'the reserve is whole again');
+  } finally {
+    await store.stop();
+  }
 });
