@@ -123,18 +123,29 @@ export class SessionRecord {
     else {
       this.tail.push(line);
       if (this.tail.length - this.tailStart > this.tailMax) {
-        delta -= lineBytes(this.tail[this.tailStart]);
-        this.drop(this.tailStart);
-        this.tailStart++;
-        this.skipped++;
-        if (this.tailStart >= this.tailMax) {
-          this.tail = this.tail.slice(this.tailStart);
-          this.tailStart = 0;
-        }
+        delta -= this.dropOldest();
+        this.compactTail();
       }
     }
     this.bytes += delta;
     return delta;
+  }
+
+  /** Drops the oldest recent line (let go at once, see drop); returns its octets. */
+  private dropOldest(): number {
+    const size = lineBytes(this.tail[this.tailStart]);
+    this.drop(this.tailStart);
+    this.tailStart++;
+    this.skipped++;
+    return size;
+  }
+
+  /** Cuts the dropped slots off the front of the tail once there are tailMax of them. */
+  private compactTail(): void {
+    if (this.tailStart >= this.tailMax) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
+    }
   }
 
   /** Drops the older half of the recent lines (the byte budget is short); returns octets freed. */
@@ -156,16 +167,8 @@ export class SessionRecord {
    */
   trimTo(maxBytes: number): number {
     let freed = 0;
-    while (this.bytes - freed > maxBytes && this.tail.length - this.tailStart > 1) {
-      freed += lineBytes(this.tail[this.tailStart]);
-      this.drop(this.tailStart);
-      this.tailStart++;
-      this.skipped++;
-    }
-    if (this.tailStart >= this.tailMax) {
-      this.tail = this.tail.slice(this.tailStart);
-      this.tailStart = 0;
-    }
+    while (this.bytes - freed > maxBytes && this.tail.length - this.tailStart > 1) freed += this.dropOldest();
+    this.compactTail();
     this.bytes -= freed;
     return freed;
   }
