@@ -15,10 +15,13 @@
 // big one (lab.history: 500 sessions, 2,000 lines per session, 64 MiB of transcripts, 20,000 replay
 // events); the class's 100 IDLE sessions would need about an hour of their own traffic to reach 2,000
 // lines each. So each IMAP student first fills its session's transcript with NOOPs (paced to stay
-// below the lab's recording budget; not counted in the latencies), and the warm-up ends once
+// below the lab's recording budget, topped up until the lab says the session recorded more lines than
+// it keeps, since a burst of class traffic can still thin a few; not counted in the latencies), and the warm-up ends once
 // /lab/api/stats says the history is at its bounds (sessions kept at the bound, replay window full,
-// every student's IMAP session trimmed to its line bound or the byte budget reached), and not before
-// --warmup-seconds. With DHCP the lab's packet window (5,000) must be full too: a class renewing every
+// every student's IMAP session trimmed to its line bound or the byte budget reached) and the replay
+// window no longer holds any of the fill's events (they are small: a window of NOOPs holds about 8 MB,
+// one of the class's own traffic about 18 MB, so measuring while it turns over, a minute or two, counted
+// that step as growth), and not before --warmup-seconds. With DHCP the lab's packet window (5,000) must be full too: a class renewing every
 // 30 s fills it in about 12 minutes, so during the warm-up each bound student's laptop also joins the
 // network again with a one-shot udhcpc, round by round, until it is. The slope is measured from there.
 // --fill-history off skips both fills.
@@ -31,11 +34,14 @@
 // every renewal (no NAK, no lease lost, no fallback to DISCOVER), and the server's lease journal, read
 // after the process stopped, holds that address bound to that client's MAC.
 // Memory: the labnet process runs with test/bench/soak-probe.ts preloaded, which logs
-// process.memoryUsage() every second, so RSS is printed next to JS heap used, external and
-// arrayBuffers (start, end of warm-up, middle, end, and each one's slope after warm-up). With
-// --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end of the warm-up, in the
-// middle of the steady part and at the end (each blocks the process for a few seconds: latencies
-// around them are not the lab's); compare them with test/bench/heap-diff.ts.
+// process.memoryUsage() every second and the heap in use after every full collection (the live heap),
+// so RSS is printed next to JS heap reserved and used, the live heap, external and arrayBuffers
+// (start, end of warm-up, middle, end, and each one's slope after warm-up and over the second half of
+// the measured part). With --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end
+// of the warm-up, in the middle of the steady part and at the end (each blocks the process for a few
+// seconds and raises the heap's reserve: latencies and RSS around them are not the lab's); compare
+// them with test/bench/heap-diff.ts. --v8-flags "..." sets V8 flags in the labnet process alone (e.g.
+// "--trace-gc"), --labnet-log FILE keeps its output.
 // Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (the least warm-up; default:
 // a fifth of the run), --fill-history on|off (default on), --pop3-keep, --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
 // samples), --lab-history JSON (lab.history bounds, e.g. smaller ones that fill within the run).
@@ -73,6 +79,9 @@ const TEACHER = { name: 'soakteacher', password: 'soak-Teacher-1' };
 const LAB_HISTORY = JSON.parse(arg('lab-history', '{}')) as Record<string, number>;
 /** Where to keep the probe's samples (JSON lines, one a second), for a closer look afterwards. */
 const MEMORY_LOG = arg('memory-log', '');
+/** V8 flags set in the labnet process alone by the probe (e.g. "--trace-gc"), and where its output goes. */
+const V8_FLAGS = arg('v8-flags', '');
+const LABNET_LOG = arg('labnet-log', '');
 /** Fill each IMAP session's transcript to the lab's line bound first (see the warm-up above). */
 const FILL_HISTORY = arg('fill-history', 'on') === 'on';
 /** POP3 students keep their mail on the server (the mailboxes then grow all run). */
@@ -176,6 +185,7 @@ async function main(): Promise<void> {
     env: {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim(),
       LABNET_SOAK_MEMORY_LOG: memoryLog,
+      ...(V8_FLAGS ? { LABNET_SOAK_V8_FLAGS: V8_FLAGS } : {}),
       ...(heapDir ? { LABNET_SOAK_HEAP_DIR: heapDir } : {}),
     },
   });
@@ -204,7 +214,7 @@ async function main(): Promise<void> {
   /** Message-IDs (tags) each student downloaded by POP3 and deleted (counted once QUIT said +OK). */
   const downloaded = new Map<string, Set<string>>();
   /** The fill's NOOPs (see the warm-up): sent, failed, and when the last student finished. */
-  const fill = { sent: 0, errors: 0, doneAt: 0, students: 0 };
+  const fill = { sent: 0, errors: 0, doneAt: 0, students: 0, topUps: 0, lastSeq: 0 };
   let seq = 0;
   const rss: Array<[number, number]> = [];
   const sampler = setInterval(() => rss.push([(Date.now() - t0) / 1000, rssKb(pid) / 1024]), 5000);
@@ -224,45 +234,63 @@ async function main(): Promise<void> {
       if (!x) return;
       latest = x;
       labStats.push({ s, ...x });
+      // The newest event number once every student's fill is done: the fill's events are all at or before it.
+      if (FILL_HISTORY && fill.lastSeq === 0 && fill.students >= STUDENTS) fill.lastSeq = x.seq;
       if (steadyFrom !== Infinity || s < WARMUP_S) return;
-      const full = historyFull(x, STUDENTS, netns !== undefined);
+      const turnedOver = !FILL_HISTORY || (fill.lastSeq > 0 && x.seq - x.historyItems >= fill.lastSeq);
+      const full = historyFull(x, STUDENTS, netns !== undefined) && turnedOver;
       if (full || s >= SECONDS * 0.6) {
         // Not full by 60% of the run: the slope is still measured (over the rest), and flagged.
         steadyFrom = performance.now();
         warmupS = s;
-        warmupWhy = full ? `the lab's history at its bounds (${describeFill(x)})` : `history NOT at its bounds by ${Math.round(s)} s (${describeFill(x)})`;
+        warmupWhy = full
+          ? `the lab's history at its bounds and its replay window past the fill (${describeFill(x, fill.lastSeq)})`
+          : `history NOT at its bounds${turnedOver ? '' : ' (or the replay window still holds the fill)'} by ${Math.round(s)} s (${describeFill(x, fill.lastSeq)})`;
         console.log(`warm-up ends at ${Math.round(s)} s: ${warmupWhy}`);
+        warmedUp();
       }
     });
   }, 5000);
   const snapshots: string[] = [];
-  const snapshotsDone = heapDir ? heapSnapshots(pid, memoryLog, t0, snapshots) : Promise.resolve();
+  let warmedUp: () => void = () => {};
+  const warmupEnded = new Promise<void>((r) => (warmedUp = r));
+  const snapshotsDone = heapDir ? heapSnapshots(pid, memoryLog, end, warmupEnded, snapshots) : Promise.resolve();
 
   const filled: boolean[] = [];
   /**
    * The warm-up's fill: NOOPs (a command line and a reply line each) until the session's transcript
    * holds more lines than the lab keeps of one session. One every 50 ms per student: 100 students make
-   * 4,000 lines a second, below the lab's recording budget (5,000 by default), so none is thinned.
-   * Untimed: these are not the class's commands.
+   * 4,000 lines a second, below the lab's recording budget (5,000 by default), but with the class's own
+   * traffic a burst can go past it and the lines it thins are not recorded. So after enough NOOPs for
+   * the bound, the student asks the lab (as the instructor) how many lines its open session recorded
+   * and tops up until it is past the bound (bounded in rounds). Untimed: these are not the class's
+   * commands.
    */
-  async function fillTranscript(c: LineClient, linesPerSession: number): Promise<void> {
-    // 10% more than the bound: a line the recording budget thinned is not kept.
-    for (let k = 0; k < linesPerSession * 0.55 + 20 && running(); k++) {
-      const tag = `w${k}`;
-      c.write(`${tag} NOOP\r\n`);
-      fill.sent++;
-      for (;;) {
-        const l = await c.line(TIMEOUT_MS);
-        if (l === null) throw new Error('imap: connection closed during the fill');
-        if (l.startsWith(`${tag} `)) {
-          if (!l.startsWith(`${tag} OK`)) {
-            fill.errors++;
-            throw new Error(`imap fill: ${l}`);
+  async function fillTranscript(c: LineClient, i: number, linesPerSession: number): Promise<void> {
+    let k = 0;
+    let want = Math.ceil(linesPerSession / 2) + 20;
+    for (let round = 0; round < 8 && want > 0 && running(); round++) {
+      for (let n = 0; n < want && running(); n++) {
+        const tag = `w${k++}`;
+        c.write(`${tag} NOOP\r\n`);
+        fill.sent++;
+        for (;;) {
+          const l = await c.line(TIMEOUT_MS);
+          if (l === null) throw new Error('imap: connection closed during the fill');
+          if (l.startsWith(`${tag} `)) {
+            if (!l.startsWith(`${tag} OK`)) {
+              fill.errors++;
+              throw new Error(`imap fill: ${l}`);
+            }
+            break;
           }
-          break;
         }
+        await pause(50);
       }
-      await pause(50);
+      const recorded = await openSessionLines(ports.http, cookie!, name(i));
+      if (recorded === undefined) break; // not readable: the lab's stats will tell
+      want = Math.ceil((linesPerSession + 40 - recorded) / 2);
+      if (round > 0 && want > 0) fill.topUps++;
     }
   }
 
@@ -285,7 +313,7 @@ async function main(): Promise<void> {
         await timed('imap', c, `a LOGIN ${name(i)} ${password(i)}`, tagged('a'), okTag('a'));
         await timed('imap', c, 'b SELECT INBOX', tagged('b'), okTag('b'));
         if (FILL_HISTORY && !filled[i]) {
-          await fillTranscript(c, bounds.linesPerSession);
+          await fillTranscript(c, i, bounds.linesPerSession);
           filled[i] = true;
           fill.students++;
           fill.doneAt = (Date.now() - t0) / 1000;
@@ -565,7 +593,7 @@ async function main(): Promise<void> {
   console.log(`\nwarm-up: ${Math.round(warmupS)} s, ended by ${warmupWhy}`);
   if (FILL_HISTORY)
     console.log(
-      `history fill: ${fill.sent} NOOPs (untimed), ${fill.errors} failed, ${fill.students} of ${STUDENTS} students done by ${Math.round(fill.doneAt)} s (lines per session kept: ${bounds.linesPerSession})`,
+      `history fill: ${fill.sent} NOOPs (untimed), ${fill.errors} failed, ${fill.topUps} top-ups of sessions the recording budget thinned, ${fill.students} of ${STUDENTS} students done by ${Math.round(fill.doneAt)} s (lines per session kept: ${bounds.linesPerSession})`,
     );
   if (netns && FILL_HISTORY)
     console.log(
@@ -612,6 +640,7 @@ async function main(): Promise<void> {
   for (const s of snapshots) console.log(`heap snapshot ${s}`);
   if (snapshots.length >= 2) console.log(`compare: node build/test/bench/heap-diff.js ${snapshots.join(' ')}`);
   if (MEMORY_LOG) copyFileSync(memoryLog, MEMORY_LOG);
+  if (LABNET_LOG) writeFileSync(LABNET_LOG, lab.stdout() + lab.stderr());
   rmSync(probeDir, { recursive: true, force: true });
   if (dhcpReport) for (const line of dhcpReport.lines) console.log(line);
   else console.log('dhcp: not driven (needs root; --dhcp on)');
@@ -636,12 +665,25 @@ type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'heapUsed' | 'e
 /** `outsideHeap`: RSS less the JS heap's reserved size (code, malloc: Buffers, TLS, libuv). */
 type MemorySample = { s: number; outsideHeap: number } & Record<MemoryKey, number>;
 
-/** The probe's samples (seconds since the run started, MB), snapshot markers left out. */
-function readMemoryLog(path: string, t0: number): MemorySample[] {
+/** After a full collection (the probe's GC observer): the heap in use then (the live heap) and old space reserved, MB. */
+interface MajorGc {
+  s: number;
+  live: number;
+  oldSpace: number;
+}
+
+/** The probe's samples (seconds since the run started, MB) and its full collections, snapshot markers left out. */
+function readMemoryLog(path: string, t0: number): { samples: MemorySample[]; majors: MajorGc[] } {
   const out: MemorySample[] = [];
+  const majors: MajorGc[] = [];
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
   for (const line of text.split('\n')) {
     if (!line.startsWith('{"t":') || line.includes('"snapshot"')) continue;
+    if (line.includes('"major"')) {
+      const g = JSON.parse(line) as { t: number; major: number; oldSpace: number };
+      majors.push({ s: (g.t - t0) / 1000, live: g.major / 1048576, oldSpace: g.oldSpace / 1048576 });
+      continue;
+    }
     const m = JSON.parse(line) as { t: number } & Record<MemoryKey, number>;
     const mb = (k: MemoryKey): number => (m[k] ?? 0) / 1048576;
     out.push({
@@ -656,7 +698,7 @@ function readMemoryLog(path: string, t0: number): MemorySample[] {
       outsideHeap: mb('rss') - mb('heapTotal'),
     });
   }
-  return out;
+  return { samples: out, majors };
 }
 
 /** What the live lab keeps (GET /lab/api/stats as its instructor): its bounded history's fill. */
@@ -667,6 +709,8 @@ interface LabStats {
   historyBytes: number;
   openSessions: number;
   openSessionsTrimmed: number;
+  /** The newest event number (the replay window holds the last historyItems of them). */
+  seq: number;
   bounds: { sessions: number; linesPerSession: number; maxBytes: number; replayEvents: number; replayBytes: number; dhcpPackets: number };
   dhcpPackets: number;
 }
@@ -683,13 +727,14 @@ function historyFull(x: LabStats, students: number, dhcp: boolean): boolean {
   return x.sessions >= b.sessions && window && transcripts && (!dhcp || x.dhcpPackets >= b.dhcpPackets);
 }
 
-function describeFill(x: LabStats): string {
+function describeFill(x: LabStats, fillLastSeq: number): string {
   const b = x.bounds;
+  const windowFrom = x.seq - x.historyItems + 1;
   return (
     `${x.sessions}/${b.sessions} sessions, ${x.openSessionsTrimmed}/${x.openSessions} open ones trimmed, ` +
     `${(x.bytesKept / 1048576).toFixed(1)}/${(b.maxBytes / 1048576).toFixed(0)} MiB of transcripts, ` +
     `${x.historyItems}/${b.replayEvents} replay events, ${(x.historyBytes / 1048576).toFixed(1)}/${(b.replayBytes / 1048576).toFixed(0)} MiB, ` +
-    `${x.dhcpPackets}/${b.dhcpPackets} DHCP packets`
+    `${x.dhcpPackets}/${b.dhcpPackets} DHCP packets, replay window from event ${windowFrom} (${fillLastSeq ? `fill done by event ${fillLastSeq}` : 'fill not done'})`
   );
 }
 
@@ -720,14 +765,30 @@ function labLogin(port: number, user: string, pass: string): Promise<string | un
 }
 
 function readLabStats(port: number, cookie: string): Promise<LabStats | undefined> {
+  return getJson<LabStats>(port, cookie, '/lab/api/stats');
+}
+
+/** Lines the lab recorded of a student's open IMAP session (GET /lab/api/sessions as the instructor), or undefined. */
+async function openSessionLines(port: number, cookie: string, user: string): Promise<number | undefined> {
+  const x = await getJson<{ sessions: Array<{ closedAt?: number; lines: number }> }>(
+    port,
+    cookie,
+    `/lab/api/sessions?service=imap&user=${encodeURIComponent(user)}`,
+  );
+  const open = x?.sessions.filter((s) => s.closedAt === undefined);
+  return open && open.length > 0 ? Math.max(...open.map((s) => s.lines)) : undefined;
+}
+
+/** GET of a lab API path with the instructor's cookie: its JSON on 200, else undefined. */
+function getJson<T>(port: number, cookie: string, path: string): Promise<T | undefined> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/lab/api/stats', agent: false, timeout: TIMEOUT_MS, headers: { cookie } }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: TIMEOUT_MS, headers: { cookie } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
         try {
-          resolve(res.statusCode === 200 ? (JSON.parse(body) as LabStats) : undefined);
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as T) : undefined);
         } catch {
           resolve(undefined);
         }
@@ -743,7 +804,10 @@ function readLabStats(port: number, cookie: string): Promise<LabStats | undefine
  * (sessions kept, their transcript octets, replay events and their octets, against lab.history's
  * bounds): at start, warm-up end, middle, end; slopes after warm-up.
  */
-function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: number } & LabStats>): string[] {
+function memoryReport(
+  { samples, majors }: { samples: readonly MemorySample[]; majors: readonly MajorGc[] },
+  lab: ReadonlyArray<{ s: number } & LabStats>,
+): string[] {
   if (samples.length === 0) return ['memory: no samples from the probe'];
   const at = (s: number): MemorySample => samples.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
   const points: Array<[string, MemorySample]> = [
@@ -753,14 +817,30 @@ function memoryReport(samples: readonly MemorySample[], lab: ReadonlyArray<{ s: 
     ['end', at(SECONDS)],
   ];
   const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
+  const half = (warmupS + SECONDS) / 2;
   const steady = samples.filter((x) => x.s >= warmupS && x.s <= SECONDS);
-  const lines = ['\nmemory MB       ' + points.map(([l]) => l.padStart(9)).join('') + '   slope after warm-up (MB/min)'];
+  const late = steady.filter((x) => x.s >= half);
+  const slopes = (xy: Array<readonly [number, number]>, lateXy: Array<readonly [number, number]>): string =>
+    `${slopePerMinute(xy).toFixed(2).padStart(10)}${slopePerMinute(lateXy).toFixed(2).padStart(13)}`;
+  const lines = [`\nmemory MB       ${points.map(([l]) => l.padStart(9)).join('')}   MB/min: after warm-up, 2nd half (from ${Math.round(half)} s)`];
   for (const k of keys)
     lines.push(
-      `  ${k.padEnd(13)}${points.map(([, x]) => x[k].toFixed(1).padStart(9)).join('')}   ${slopePerMinute(steady.map((x) => [x.s, x[k]] as const))
-        .toFixed(2)
-        .padStart(7)}`,
+      `  ${k.padEnd(13)}${points.map(([, x]) => x[k].toFixed(1).padStart(9)).join('')}   ${slopes(
+        steady.map((x) => [x.s, x[k]] as const),
+        late.map((x) => [x.s, x[k]] as const),
+      )}`,
     );
+  // The live heap: heap in use right after each full collection (nearest one to each point in time).
+  if (majors.length > 0) {
+    const majorAt = (s: number): MajorGc => majors.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
+    const m = majors.filter((x) => x.s >= warmupS && x.s <= SECONDS);
+    lines.push(
+      `  ${'live heap'.padEnd(13)}${points.map(([, x]) => majorAt(x.s).live.toFixed(1).padStart(9)).join('')}   ${slopes(
+        m.map((x) => [x.s, x.live] as const),
+        m.filter((x) => x.s >= half).map((x) => [x.s, x.live] as const),
+      )}   (after each of ${m.length} full GCs since the warm-up)`,
+    );
+  }
   if (lab.length === 0) return [...lines, 'lab history: no samples'];
   const labAt = (s: number): LabStats => lab.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
   const labRows: Array<[string, (x: LabStats) => number]> = [
@@ -797,12 +877,16 @@ async function heapSnapshot(pid: number, memoryLog: string): Promise<string> {
   }
 }
 
-/** Snapshots at the end of the warm-up and in the middle of the steady part (the last one comes after the run). */
-async function heapSnapshots(pid: number, memoryLog: string, t0: number, out: string[]): Promise<void> {
-  for (const s of [WARMUP_S, (WARMUP_S + SECONDS) / 2]) {
-    await sleep(Math.max(0, t0 + s * 1000 - Date.now()));
-    out.push(await heapSnapshot(pid, memoryLog));
-  }
+/**
+ * Snapshots at the end of the warm-up (when the lab's history is at its bounds, or the run is nearly
+ * over) and in the middle of the measured part; the last one comes after the run.
+ */
+async function heapSnapshots(pid: number, memoryLog: string, end: number, warmupEnded: Promise<void>, out: string[]): Promise<void> {
+  await Promise.race([warmupEnded, sleep(Math.max(0, end - SECONDS * 250 - Date.now()))]); // or with a quarter of the run left
+  const from = Date.now();
+  out.push(await heapSnapshot(pid, memoryLog));
+  await sleep(Math.max(0, (from + end) / 2 - Date.now())); // a point in time, not a state: the middle of the measured part
+  out.push(await heapSnapshot(pid, memoryLog));
 }
 
 /**
