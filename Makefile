@@ -45,7 +45,11 @@ bench: bench-deps build
 # not in `make test`, skipped by a plain `make bench`); as root also 100 DHCP clients in namespaces.
 # Duration and class size: make soak MINUTES=2 STUDENTS=30 (defaults 10 and 100); more: ARGS="--dhcp off".
 # First-login cost alone: make bench BENCH=soak-login.
-# Memory: ARGS="--heap-snapshots DIR" (then node build/test/bench/heap-diff.js on them), "--lab-history JSON".
+# Memory: the table's "live heap" row (heap in use after each full GC) is what labnet keeps; RSS also
+# carries V8's old-space fragmentation, which creeps ~1 MB/min under load until a memory-reducing GC.
+# MINUTES=15 measures about 12 minutes after the warm-up (10: about 7). ARGS="--v8-flags --trace-gc",
+# "--heap-snapshots DIR" (then node build/test/bench/heap-diff.js on them; they spoil the run's other
+# figures), "--lab-history JSON".
 MINUTES ?= 10
 STUDENTS ?= 100
 .PHONY: soak

@@ -1,7 +1,7 @@
 // Preloaded into the labnet process by the soak (`node --import <this> labnet.js start ...`, through
 // NODE_OPTIONS), never part of labnet itself. It appends process.memoryUsage() as one JSON line to
 // $LABNET_SOAK_MEMORY_LOG every second (RSS split into JS heap used, external, arrayBuffers, and the
-// heap's new and old space reserved), one line `{"t", "major": heapUsed, "oldSpace"}` after every full
+// heap's new and old space reserved, with the free room inside old space's pages), one line `{"t", "major": heapUsed, "oldSpace"}` after every full
 // (mark-compact) collection, read from the GC's performance entry (the live heap: heapUsed sampled
 // every second is mostly garbage waiting for the next collection), and, when
 // $LABNET_SOAK_HEAP_DIR is set, writes a V8 heap snapshot there on SIGUSR2 (v8.writeHeapSnapshot, which
@@ -26,7 +26,10 @@ if (log && isMainThread) {
   const sample = (): void => {
     const m = process.memoryUsage();
     // The heap's reserved size by space: young objects (new_space) or long-lived ones (old_space).
-    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size]));
+    const stats = getHeapSpaceStatistics();
+    const spaces = Object.fromEntries(stats.map((x) => [x.space_name, x.space_size]));
+    // Free room inside old space's reserved pages (its free lists once swept): fragmentation.
+    const oldFree = stats.find((x) => x.space_name === 'old_space')?.space_available_size ?? 0;
     const line = {
       t: Date.now(),
       rss: m.rss,
@@ -36,6 +39,7 @@ if (log && isMainThread) {
       arrayBuffers: m.arrayBuffers,
       newSpace: spaces.new_space ?? 0,
       oldSpace: spaces.old_space ?? 0,
+      oldFree,
     };
     appendFileSync(log, `${JSON.stringify(line)}\n`);
   };

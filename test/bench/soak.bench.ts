@@ -37,10 +37,12 @@
 // process.memoryUsage() every second and the heap in use after every full collection (the live heap),
 // so RSS is printed next to JS heap reserved and used, the live heap, external and arrayBuffers
 // (start, end of warm-up, middle, end, and each one's slope after warm-up and over the second half of
-// the measured part). With --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end
-// of the warm-up, in the middle of the steady part and at the end (each blocks the process for a few
-// seconds and raises the heap's reserve: latencies and RSS around them are not the lab's); compare
-// them with test/bench/heap-diff.ts. --v8-flags "..." sets V8 flags in the labnet process alone (e.g.
+// the measured part; oldFree: the free room inside old space's pages, its fragmentation). With
+// --heap-snapshots DIR it also writes V8 heap snapshots into DIR at the end of the warm-up, in the
+// middle of the steady part and at the end, to compare with test/bench/heap-diff.ts; they spoil the
+// run's other figures: with a 100-student class each one blocked labnet for about 20 s (DHCP clients
+// on a 60 s lease gave up: 95 errors), left RSS 400 MB higher (the snapshot writer's malloc) and let
+// V8 grow its heap for the next 100 s. --v8-flags "..." sets V8 flags in the labnet process alone (e.g.
 // "--trace-gc"), --labnet-log FILE keeps its output.
 // Options: --students N, --minutes D (or --seconds S), --warmup-seconds W (the least warm-up; default:
 // a fifth of the run), --fill-history on|off (default on), --pop3-keep, --dhcp on|off (default on as root), --heap-snapshots DIR, --memory-log FILE (keeps the probe's
@@ -661,7 +663,7 @@ function slopePerMinute(xy: ReadonlyArray<readonly [number, number]>): number {
   return den > 0 ? (num / den) * 60 : 0;
 }
 
-type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'heapUsed' | 'external' | 'arrayBuffers';
+type MemoryKey = 'rss' | 'heapTotal' | 'newSpace' | 'oldSpace' | 'oldFree' | 'heapUsed' | 'external' | 'arrayBuffers';
 /** `outsideHeap`: RSS less the JS heap's reserved size (code, malloc: Buffers, TLS, libuv). */
 type MemorySample = { s: number; outsideHeap: number } & Record<MemoryKey, number>;
 
@@ -692,6 +694,7 @@ function readMemoryLog(path: string, t0: number): { samples: MemorySample[]; maj
       heapTotal: mb('heapTotal'),
       newSpace: mb('newSpace'),
       oldSpace: mb('oldSpace'),
+      oldFree: mb('oldFree'),
       heapUsed: mb('heapUsed'),
       external: mb('external'),
       arrayBuffers: mb('arrayBuffers'),
@@ -816,7 +819,7 @@ function memoryReport(
     [`${Math.round((warmupS + SECONDS) / 2)} s`, at((warmupS + SECONDS) / 2)],
     ['end', at(SECONDS)],
   ];
-  const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
+  const keys: Array<MemoryKey | 'outsideHeap'> = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'oldFree', 'heapUsed', 'outsideHeap', 'external', 'arrayBuffers'];
   const half = (warmupS + SECONDS) / 2;
   const steady = samples.filter((x) => x.s >= warmupS && x.s <= SECONDS);
   const late = steady.filter((x) => x.s >= half);
