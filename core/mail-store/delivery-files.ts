@@ -24,15 +24,16 @@ export interface DeliveryFilesJob {
 /**
  * Writes, links, renames and syncs as above; resolves with each part's internal date (the file's
  * mtime in whole ms). A failure part-way removes every copy made (tmp/ and new/) and throws the
- * file system's error (its `code` says what: ENOSPC, EIO...).
+ * file system's error (its `code` says what: ENOSPC, EIO...). `beforeSync`: the files' fdatasyncs wait
+ * for it (createFileDurable).
  */
-export async function writeDeliveryFiles(job: DeliveryFilesJob, dirSync: GroupDirSync): Promise<number[]> {
+export async function writeDeliveryFiles(job: DeliveryFilesJob, dirSync: GroupDirSync, beforeSync?: Promise<void>): Promise<number[]> {
   const made: string[] = [];
   const placed: string[] = [];
   try {
     const dates: number[] = [];
     for (const p of job.parts) {
-      dates.push(await createFileDurable(p.tmps[0], p.chunks, p.size));
+      dates.push(await createFileDurable(p.tmps[0], p.chunks, p.size, undefined, beforeSync));
       made.push(p.tmps[0]);
       // Every other target gets a link in its own tmp/ first; only when all exist (of every part)
       // are they renamed into new/, so a failure part-way leaves no copy anywhere.

@@ -27,12 +27,12 @@ function reply(r: WriterReply): void {
     });
 }
 
-function run(req: WriterRequest): void {
+function run(req: WriterRequest, written: Promise<void> | undefined): void {
   let cutFailed = false;
   const work =
     'job' in req
-      ? writeDeliveryFiles(req.job, dirSync)
-      : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true)).then(() => []);
+      ? writeDeliveryFiles(req.job, dirSync, written)
+      : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true), written).then(() => []);
   work.then(
     (dates) => reply({ id: req.id, dates, syncs: dirSync.syncs }),
     (err: unknown) =>
@@ -44,7 +44,20 @@ function run(req: WriterRequest): void {
   );
 }
 
+// The jobs of one message (the deliveries that ended in one turn of the event loop, and uid-list
+// appends) each create or append and write their file first; their fdatasyncs are issued only once every file of the message is written
+// (`written`). Issued as each file was written, the first fdatasync's journal commit started before
+// the next file was created, whose create then waited for that commit (open(O_CREAT) blocked 0.2 to
+// 0.7 ms each on ext4, one after another on this thread) and whose own fdatasync needed one more
+// commit. With the files written first, the group's metadata is in one journal transaction and its
+// concurrent fdatasyncs can share its commit (issue 17, api bench).
 port.on('message', (batch: WriterRequest[]) => {
-  for (const req of batch) run(req);
+  let release = (): void => {};
+  const written = new Promise<void>((r) => (release = r));
+  try {
+    for (const req of batch) run(req, written);
+  } finally {
+    release();
+  }
 });
 port.postMessage('ready');

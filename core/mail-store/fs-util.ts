@@ -117,9 +117,10 @@ export function writeAllSync(fd: number, chunks: readonly (Uint8Array | string)[
  * Creates `path` (it must not exist) holding `chunks` (`size` octets), fdatasync'ed before this
  * resolves. With `date` (ms) the file's mtime is set to it (before the fdatasync) and returned;
  * without, the mtime taken after the write is returned, in whole milliseconds. A failure after the
- * file was created removes it again.
+ * file was created removes it again. With `beforeSync`, the fdatasync waits for it (the delivery
+ * thread lets a batch's files all be written before any of them is synced: delivery-thread.ts).
  */
-export async function createFileDurable(path: string, chunks: readonly Uint8Array[], size: number, date?: number): Promise<number> {
+export async function createFileDurable(path: string, chunks: readonly Uint8Array[], size: number, date?: number, beforeSync?: Promise<void>): Promise<number> {
   if (size > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'wx');
     try {
@@ -143,6 +144,7 @@ export async function createFileDurable(path: string, chunks: readonly Uint8Arra
       writeAllSync(fd, chunks, 0);
       if (date !== undefined) futimesSync(fd, new Date(date), new Date(date));
       const mtime = date ?? Math.floor(fstatSync(fd).mtimeMs);
+      if (beforeSync) await beforeSync;
       await fdatasyncFd(fd);
       return mtime;
     } finally {
@@ -160,8 +162,9 @@ export type AppendFile = (path: string, text: string, durable: boolean, onCutFai
 /**
  * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. On a failure the file
  * is cut back to its old length; `onCutFailed` is called when that cut failed too (a part may remain).
+ * `beforeSync`: as in createFileDurable.
  */
-export async function appendDurable(path: string, text: string, durable: boolean, onCutFailed: () => void): Promise<void> {
+export async function appendDurable(path: string, text: string, durable: boolean, onCutFailed: () => void, beforeSync?: Promise<void>): Promise<void> {
   if (Buffer.byteLength(text) > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'a');
     let size = -1;
@@ -183,6 +186,7 @@ export async function appendDurable(path: string, text: string, durable: boolean
   try {
     size = fstatSync(fd).size;
     writeAllSync(fd, [text]);
+    if (durable && beforeSync) await beforeSync;
     if (durable) await fdatasyncFd(fd);
   } catch (err) {
     try {

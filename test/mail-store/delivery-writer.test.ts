@@ -67,6 +67,38 @@ for (const mode of ['worker', 'inline'] as const) {
     await w.stop();
   });
 
+  test(`${mode}: jobs handed over in one turn (the thread gets them in one message, written before any is synced): one failing does not hold the others, and leaves nothing`, async (t) => {
+    const [alice, bob] = maildir(t, 'alice', 'bob');
+    const w = createDeliveryWriter(mode, new GroupDirSync());
+    await w.write(job([alice], 'taken', 'first\r\n'));
+    rmSync(join(bob, 'tmp'), { recursive: true });
+    const names = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'];
+    // A uid-list append in the same turn waits for the batch's writes too, and still lands.
+    const appended = w.append(join(alice, 'list'), '1 :b1\n', true, () => {});
+    const results = await Promise.allSettled(
+      names.map((n, i) => {
+        if (i === 2) return w.write(job([alice, bob], n, `to bob too ${n}\r\n`)); // bob has no tmp/: ENOENT
+        if (i === 4)
+          return w.write({
+            ...job([alice], n, 'second\r\n'),
+            parts: job([alice], n, 'second\r\n').parts.map((p) => ({ ...p, tmps: [join(alice, 'new', 'taken')] })),
+          }); // EEXIST
+        return w.write(job([alice], n, `message ${n}\r\n`));
+      }),
+    );
+    t.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as NodeJS.ErrnoException).code)),
+      ['ok', 'ok', 'ENOENT', 'ok', 'EEXIST', 'ok'],
+    );
+    for (const i of [0, 1, 3, 5]) t.is(readFileSync(join(alice, 'new', names[i]), 'utf8'), `message ${names[i]}\r\n`);
+    t.deepEqual(readdirSync(join(alice, 'new')).sort(), ['b1', 'b2', 'b4', 'b6', 'taken']);
+    t.is(readFileSync(join(alice, 'new', 'taken'), 'utf8'), 'first\r\n');
+    t.deepEqual(readdirSync(join(alice, 'tmp')), []);
+    await appended;
+    t.is(readFileSync(join(alice, 'list'), 'utf8'), '1 :b1\n');
+    await w.stop();
+  });
+
   test(`${mode}: appends (the uid list's) land in order, durable, and report errors`, async (t) => {
     const [alice] = maildir(t, 'alice');
     const w = createDeliveryWriter(mode, new GroupDirSync());
