@@ -64,6 +64,12 @@ export class Connection implements LiveLinks<Connection> {
   private closeCallbacks: Array<(reason: string) => void> = [];
   private closeTimer: NodeJS.Timeout | undefined;
   tlsSocket: tls.TLSSocket | undefined;
+  /**
+   * The live lab records this session (decided once, as it opens: EventBus.recordSession). False past
+   * the recording budget for new sessions: the services then build no event for it at all, without
+   * asking the bus line by line, so a connection flood's unrecorded sessions cost next to nothing.
+   */
+  recorded = true;
 
   constructor(
     socket: Transport,

@@ -343,13 +343,16 @@ export class EventBus {
    * default, counted as 100 per tenth of a second, see SLICED_SESSIONS_FROM; a room of browsers stays
    * well below it, a connection flood or a benchmark with `Connection: close` goes past it). Such a session is served as usual, but nothing of it is built:
    * no open or close event, and `wants` answers false for every line of it, so a flood of short
-   * connections costs the services a bounded amount of recording. The transport calls `endSession`
-   * when it closes. Counted in `recording.sessionsThinned`.
+   * connections costs the services a bounded amount of recording. The bus remembers such a session
+   * (and the caller calls `endSession` when it closes) unless `remember` is false: the TCP transport
+   * keeps the answer on the connection (Connection.recorded) and the services check it before asking
+   * `wants`, which saves a set insertion, a deletion and a lookup per line for every session of a
+   * flood. Counted in `recording.sessionsThinned`.
    */
-  recordSession(session: string): boolean {
+  recordSession(session: string, remember = true): boolean {
     if (this.sessions.admit()) return true;
     this.sessionsThinnedTotal++;
-    if (this.unrecorded.size < MAX_UNRECORDED) this.unrecorded.add(session);
+    if (remember && this.unrecorded.size < MAX_UNRECORDED) this.unrecorded.add(session);
     return false;
   }
 

@@ -275,7 +275,9 @@ export class TcpServer {
     const conn = new Connection(socket, id, o.service, peer, local, this.events, o.maxLineLength, o.idleTimeoutMs, o, this.now(), o.highWaterMark);
     this.open.add(conn);
     // Past the recording budget for new sessions nothing of this one is built (see recordSession).
-    const recorded = !this.events.wants('session.open') || this.events.recordSession(id);
+    // The connection carries the answer (conn.recorded): the bus need not remember the session.
+    const recorded = !this.events.wants('session.open') || this.events.recordSession(id, false);
+    conn.recorded = recorded;
     if (recorded && this.events.wants('session.open')) {
       this.events.publish({ type: 'session.open', service: o.service, session: id, peer, local: conn.local, tls: conn.isTls });
     }
@@ -284,8 +286,7 @@ export class TcpServer {
       this.release(remote);
       this.closedBytesIn += conn.bytesIn;
       this.closedBytesOut += conn.bytesOut;
-      if (!recorded) this.events.endSession(id);
-      else if (this.events.wants('session.close')) {
+      if (recorded && this.events.wants('session.close')) {
         this.events.publish({
           type: 'session.close',
           service: o.service,

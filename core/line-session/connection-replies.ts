@@ -23,15 +23,15 @@ export interface ConnectionReplyHooks {
 }
 
 export function connectionReplies(events: EventBus, service: string, texts: ConnectionReplyTexts): ConnectionReplyHooks {
-  const sent = (session: string, text: string): string => {
-    if (events.wants('reply', session, service)) events.publish({ type: 'reply', service, session, text });
+  const sent = (session: string, text: string, recorded = true): string => {
+    if (recorded && events.wants('reply', session, service)) events.publish({ type: 'reply', service, session, text });
     return `${text}\r\n`;
   };
   const { idle, shutdown, busy, error } = texts;
   return {
-    ...(idle ? { idleReply: (conn: Connection) => sent(conn.id, idle()) } : {}),
-    ...(shutdown ? { shutdownReply: (conn: Connection) => sent(conn.id, shutdown()) } : {}),
-    ...(error ? { errorReply: (conn: Connection) => sent(conn.id, error()) } : {}),
+    ...(idle ? { idleReply: (conn: Connection) => sent(conn.id, idle(), conn.recorded) } : {}),
+    ...(shutdown ? { shutdownReply: (conn: Connection) => sent(conn.id, shutdown(), conn.recorded) } : {}),
+    ...(error ? { errorReply: (conn: Connection) => sent(conn.id, error(), conn.recorded) } : {}),
     // A refused connection never gets a session; its reply event names a fresh id of its own.
     ...(busy ? { busyReply: () => sent(events.wants('reply') ? events.nextSessionId(service) : '', busy()) } : {}),
   };

@@ -12,6 +12,7 @@ import nodemailer from 'nodemailer';
 import { startLabnet } from '../../app/labnet.js';
 import type { LabnetHandle } from '../../core/host.js';
 import type { LabHub } from '../../core/lab/hub.js';
+import type { StatusBoard } from '../../core/status-board.js';
 import { TOKENS } from '../../core/tokens.js';
 import type { TlsMaterial } from '../../core/tls/tls-material.js';
 import type { HandshakeData, LineData, TranscriptData } from '../../core/lab/wire.js';
@@ -563,6 +564,57 @@ test('a connection flood past the recording budget: every connection served, the
     10_000,
     'a notice to instructors',
   );
+});
+
+test('an HTTP Connection: close flood past the session budget: every request answered and counted, no event built for a session not recorded', async (t) => {
+  // 5 lines a second: one new session a second is recorded, the rest are decided "not recorded" as they open.
+  const lab = await startLab(t, { history: { linesPerSecond: 5 } });
+  const http = lab.port('http');
+  const board = lab.get<StatusBoard>(TOKENS.Status);
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  const accepted = (): number => board.all().find((s) => s.name === 'http')?.accepted ?? 0;
+  await lab.events.settled();
+  const acceptedBefore = accepted();
+  const thinnedBefore = hub.getStats().sessionsThinned;
+  const linesThinnedBefore = lab.events.recording.thinned;
+  const opened = new Set<string>();
+  const lineSessions = new Set<string>();
+  const probe = lab.events.subscribe((e) => {
+    if (e.type === 'session.open') opened.add(e.session);
+    else if ((e.type === 'command' || e.type === 'reply') && e.session !== undefined) lineSessions.add(e.session);
+  });
+  t.teardown(() => probe.unsubscribe());
+  const ask = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = net.connect({ port: http, host: '127.0.0.1' }, () => s.write('GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => (got += d));
+      s.once('end', () => resolve(got));
+      s.once('error', reject);
+    });
+  const started = Date.now();
+  const answers = await Promise.all(Array.from({ length: 30 }, () => ask()));
+  const seconds = Math.ceil((Date.now() - started) / 1000);
+  t.true(
+    answers.every((a) => /^HTTP\/1\.1 \d{3} /.test(a)),
+    'every request was answered',
+  );
+  await lab.events.settled();
+  t.is(accepted() - acceptedBefore, 30, "the overview's connection count has every one of them");
+  const thinned = hub.getStats().sessionsThinned - thinnedBefore;
+  // One a second: the flood took `seconds` (rounded up), so at most one more window than that.
+  t.true(thinned >= 1 && 30 - thinned <= seconds + 1, `${30 - thinned} of 30 sessions recorded in ${seconds} s`);
+  t.is(opened.size, 30 - thinned, 'a session.open for each recorded session only');
+  t.true(lineSessions.size >= 1, 'the recorded sessions have their lines');
+  t.deepEqual(
+    [...lineSessions].filter((id) => !opened.has(id)),
+    [],
+    'no request or status line was built for a session not recorded',
+  );
+  // The line budget (one line a tenth of a second) may thin a recorded session's own two lines.
+  const linesThinned = lab.events.recording.thinned - linesThinnedBefore;
+  t.true(linesThinned <= 2 * (30 - thinned), `${linesThinned} lines thinned: only recorded sessions' lines are counted against the line budget`);
 });
 
 test('login: HttpOnly SameSite=Strict cookie, refused and throttled attempts, logout, pin for instructors only', async (t) => {
