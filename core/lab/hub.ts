@@ -50,8 +50,20 @@ import type {
   Viewer,
 } from './wire.js';
 
-/** Items are flushed to the streams this often (one write per stream per flush). */
+/**
+ * When items go out to the streams (one write per stream per flush). The first item after a quiet
+ * spell goes at once (with whatever else came in that turn of the event loop), so a line typed in nc
+ * shows at once; flushes are then at least FLUSH_MS apart, as before. Once a flush carried
+ * FLUSH_BUSY_ITEMS or more (a class's load, a flood), the next waits FLUSH_BUSY_MS after it: a few
+ * large batches a second instead of ten smaller ones, fewer writes, wake-ups and frames for every
+ * stream, each item still shown within a quarter of a second. The pace follows the last flush, so it
+ * eases back by itself.
+ */
 const FLUSH_MS = 100;
+const FLUSH_BUSY_MS = 250;
+const FLUSH_BUSY_ITEMS = 64;
+/** Catch-up batches kept for other streams that follow everything and are behind at the same place. */
+const CATCH_UP_SHARED = 16;
 const HEARTBEAT_MS = 15_000;
 const HEARTBEAT_OCTETS = Buffer.from(SSE_HEARTBEAT);
 const SAMPLE_MS = 1000;
@@ -87,6 +99,12 @@ export interface HubStats {
   fanoutNs: number;
   /** Items flushed (each counted once). */
   flushedItems: number;
+  /**
+   * Items written to streams that had fallen behind (or resumed), from the history (an item to 20
+   * streams counts 20), and the CPU time that took, nanoseconds.
+   */
+  caughtUp: number;
+  catchUpNs: number;
   gaps: number;
   /** Streams waiting for their socket to drain (a stalled or slow browser); they catch up afterwards. */
   streamsBehind: number;
@@ -133,6 +151,16 @@ export class LabHub {
   private readonly history: History;
   private pending: HistoryItem[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  /** When the last flush ran (performance.now()) and how long the next waits after it (see FLUSH_BUSY_MS). */
+  private lastFlushAt = -Infinity;
+  private flushGap = FLUSH_MS;
+  /**
+   * Catch-up batches of streams that follow everything (LabStream.followsEverything), by the event
+   * number they start after: streams that fell behind together (one slow machine, one slow network)
+   * drain together and are sent the same octets, encoded once. Emptied by the first flush that finds
+   * no stream behind; at most CATCH_UP_SHARED.
+   */
+  private readonly catchUpShared = new Map<number, { to: number; octets: Buffer | undefined; count: number }>();
   private readonly streams = new Set<LabStream>();
   private bytesKept = 0;
   private subscription: Subscription | undefined;
@@ -163,13 +191,18 @@ export class LabHub {
   /** The last close line's text and what it was made of (see closeText). */
   private lastClose = { reason: '', bytesIn: -1, bytesOut: -1, short: false, text: '' };
   /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
-  private readonly stats: Pick<HubStats, 'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'gaps' | 'lines'> = {
+  private readonly stats: Pick<
+    HubStats,
+    'recorded' | 'missedEvents' | 'fannedOut' | 'fanoutNs' | 'flushedItems' | 'caughtUp' | 'catchUpNs' | 'gaps' | 'lines'
+  > = {
     recorded: 0,
     lines: 0,
     missedEvents: 0,
     fannedOut: 0,
     fanoutNs: 0,
     flushedItems: 0,
+    caughtUp: 0,
+    catchUpNs: 0,
     gaps: 0,
   };
 
@@ -221,6 +254,7 @@ export class LabHub {
     this.events.setRecordingBudget(0);
     for (const t of this.timers) clearInterval(t);
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.catchUpShared.clear();
     for (const s of this.streams) this.endStream(s, 'labnet is stopping');
     await rm(this.watchFile, { force: true }).catch(() => {});
   }
@@ -243,7 +277,7 @@ export class LabHub {
     }
     this.pending.push(item);
     if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer = setTimeout(() => this.flush(), Math.max(0, this.lastFlushAt + this.flushGap - performance.now()));
       this.flushTimer.unref();
     }
     return item;
@@ -781,13 +815,17 @@ export class LabHub {
     this.flushTimer = undefined;
     const items = this.pending;
     this.pending = [];
+    this.lastFlushAt = performance.now();
+    this.flushGap = items.length >= FLUSH_BUSY_ITEMS ? FLUSH_BUSY_MS : FLUSH_MS;
     if (items.length === 0 || this.streams.size === 0) return;
     const t0 = process.cpuUsage();
     const first = items[0].seq;
     const last = items[items.length - 1].seq;
     const shared = new Map<string, { octets: Buffer | undefined; count: number }>();
     let fanned = 0;
+    let behind = 0;
     for (const s of this.streams) {
+      if (s.behind) behind++;
       if (s.behind || s.cursor >= last) continue;
       let batch: { octets: Buffer | undefined; count: number };
       if (s.cursor < first) {
@@ -808,6 +846,7 @@ export class LabHub {
       s.cursor = last;
       if (batch.octets !== undefined && !s.write(batch.octets)) s.whenDrained(() => this.catchUp(s));
     }
+    if (behind === 0) this.catchUpShared.clear();
     this.stats.fannedOut += fanned;
     this.stats.flushedItems += items.length;
     const used = process.cpuUsage(t0);
@@ -826,24 +865,40 @@ export class LabHub {
       this.sendHello(s, { from: s.cursor + 1, to: this.history.firstSeq - 1 });
       return;
     }
-    const newest = this.history.seq;
-    while (s.cursor < newest) {
-      const batch: HistoryItem[] = [];
-      let size = 0;
-      let n = s.cursor;
-      while (n < newest && size < 64 * 1024) {
-        n++;
-        const item = this.history.at(n);
-        if (item && this.visibleTo(s, item)) {
-          batch.push(item);
-          size += this.history.entry(item).length;
+    const t0 = process.cpuUsage();
+    try {
+      const newest = this.history.seq;
+      while (s.cursor < newest) {
+        const from = s.cursor;
+        let chunk = s.followsEverything ? this.catchUpShared.get(from) : undefined;
+        if (chunk === undefined) {
+          const batch: HistoryItem[] = [];
+          let size = 0;
+          let n = from;
+          while (n < newest && size < 64 * 1024) {
+            n++;
+            const item = this.history.at(n);
+            if (item && this.visibleTo(s, item)) {
+              batch.push(item);
+              size += this.history.entry(item).length;
+            }
+          }
+          chunk = { to: n, octets: batch.length > 0 ? Buffer.from(this.history.batch(batch, n)) : undefined, count: batch.length };
+          if (s.followsEverything) {
+            this.catchUpShared.set(from, chunk);
+            if (this.catchUpShared.size > CATCH_UP_SHARED) this.catchUpShared.delete(this.catchUpShared.keys().next().value!);
+          }
+        }
+        s.cursor = chunk.to;
+        this.stats.caughtUp += chunk.count;
+        if (chunk.octets !== undefined && !s.write(chunk.octets)) {
+          s.whenDrained(() => this.catchUp(s));
+          return;
         }
       }
-      s.cursor = n;
-      if (batch.length > 0 && !s.write(this.history.batch(batch, n))) {
-        s.whenDrained(() => this.catchUp(s));
-        return;
-      }
+    } finally {
+      const used = process.cpuUsage(t0);
+      this.stats.catchUpNs += (used.user + used.system) * 1000;
     }
   }
 

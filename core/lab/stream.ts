@@ -16,26 +16,32 @@ export class LabStream {
   ended = false;
   readonly openedAt = Date.now();
   private endWaiters: Array<() => void> = [];
-  private readonly servicesKey: string[] | null;
+  /**
+   * Equal for streams that are shown the same items, so the hub encodes a batch once per key: what a
+   * stream may see depends on its viewer and its service filter only, and every visibility rule judges
+   * an instructor on the role alone (instructorsOnly, visibleToAddress, SessionRecord.canSee, the
+   * packet view's flows admit one; a student's `forget` does not), so all instructors' streams with one
+   * filter share theirs. Made once: the hub asks at every flush, for every stream.
+   */
+  readonly visibilityKey: string;
+  /**
+   * An instructor's stream without a service filter: what it is shown follows from the items alone
+   * (their role rule, above), not from when they are judged, so its batch for a span of event numbers
+   * is the same octets for every such stream, then or later (the hub shares catch-up batches between
+   * them).
+   */
+  readonly followsEverything: boolean;
 
   constructor(
     readonly conn: Connection,
-    public viewer: Viewer,
+    readonly viewer: Viewer,
     /** Only these services (`labnet watch --service`), or all. */
     readonly services: ReadonlySet<string> | undefined,
   ) {
-    this.servicesKey = services ? [...services].sort() : null;
-  }
-
-  /**
-   * Equal for streams that are shown the same items, so the hub encodes a batch once per key: what a
-   * stream may see depends on its viewer and its service filter only, and every visibility rule admits
-   * an instructor on the role alone (instructorsOnly, visibleToAddress, SessionRecord.canSee, the
-   * packet view's flows), so all instructors' streams with one filter share theirs.
-   */
-  get visibilityKey(): string {
-    const v = this.viewer;
-    return JSON.stringify(v.role === 'instructor' ? [v.role, this.servicesKey] : [v.role, v.user ?? null, v.address, this.servicesKey]);
+    const servicesKey = services ? [...services].sort() : null;
+    const v = viewer;
+    this.visibilityKey = JSON.stringify(v.role === 'instructor' ? [v.role, servicesKey] : [v.role, v.user ?? null, v.address, servicesKey]);
+    this.followsEverything = v.role === 'instructor' && services === undefined;
   }
 
   /** Writes; false once the stream is behind (the caller stops and waits for `drained`). */

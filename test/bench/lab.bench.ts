@@ -270,6 +270,8 @@ interface Stats {
   fannedOut: number;
   fanoutNs: number;
   flushedItems: number;
+  caughtUp: number;
+  catchUpNs: number;
   gaps: number;
   missedEvents: number;
   seq: number;
@@ -313,6 +315,9 @@ async function main(): Promise<void> {
       '20': { smtp: [], imap: [], smtpCpu: [], imapCpu: [] },
     };
     const costs: number[] = [];
+    /** Items written to streams by catch-ups (a stream that fell behind, from the history) and their CPU. */
+    let caughtUp = 0;
+    let catchUpNs = 0;
     const bytesPerMessage: number[] = [];
     const followerCpuPerMessage: number[] = [];
     const followerCpuPerLine: number[] = [];
@@ -355,6 +360,9 @@ async function main(): Promise<void> {
       await followers.stop();
       const fanned = after.fannedOut - before.fannedOut;
       costs.push((after.fanoutNs - before.fanoutNs) / Math.max(1, fanned));
+      const roundCaughtUp = (after.caughtUp ?? 0) - (before.caughtUp ?? 0);
+      caughtUp += roundCaughtUp;
+      catchUpNs += (after.catchUpNs ?? 0) - (before.catchUpNs ?? 0);
       bytesPerMessage.push(smtpBytes / STREAMS / MESSAGES);
       followerCpuPerMessage.push(smtpCpu / MESSAGES);
       // Lines the hub recorded while the followers followed, against what each stream counted.
@@ -370,7 +378,7 @@ async function main(): Promise<void> {
       const r = (mode: Mode): string => `${results[mode].smtp.at(-1)!.toFixed(0)}/${results[mode].imap.at(-1)!.toFixed(0)}`;
       console.log(
         `   round ${round + 1}: SMTP msg/s / IMAP cmd/s: off ${r('off')}, no stream ${r('0')}, ${STREAMS} streams ${r('20')}; ` +
-          `${hubLines} lines (${after.thinned - before.thinned} not recorded, over the budget), ${fanned} items written to streams, ` +
+          `${hubLines} lines (${after.thinned - before.thinned} not recorded, over the budget), ${fanned} items written to streams (${roundCaughtUp} of them caught up from the history), ` +
           `followers read ${((got.bytes - r0.bytes) / 1e6).toFixed(1)} MB in ${got.events - r0.events} events, ${linesRead} lines ` +
           `(${(got.inWindow ?? []).join('/')} per stream; ${got.decodes - r0.decodes} batches decoded), lines missing ${short}, gap markers ${got.gaps - r0.gaps}, ` +
           `hub gaps ${after.gaps - before.gaps}, ${got.behind ?? 0} streams still behind, missed ${after.missedEvents}`,
@@ -404,6 +412,9 @@ async function main(): Promise<void> {
       `   recording (no stream) / lab off: SMTP ${(m(results['0'].smtp) / m(results.off.smtp)).toFixed(3)}x, IMAP ${(m(results['0'].imap) / m(results.off.imap)).toFixed(3)}x`,
     );
     console.log(`   fan-out cost per item written to one stream (hub CPU in flushes, median of rounds): ${(m(costs) / 1000).toFixed(2)} us`);
+    console.log(
+      `   catch-ups (streams that fell behind, sent from the history): ${caughtUp} items written, ${(catchUpNs / 1e6).toFixed(0)} ms hub CPU${caughtUp > 0 ? `, ${(catchUpNs / 1000 / caughtUp).toFixed(2)} us per item` : ''}`,
+    );
     // The whole process's difference (encoding, socket writes, the kernel's loopback sends, GC), per
     // item written to one stream: a difference of two noisy medians, so it can come out below zero.
     const extraMsPerMessage = m(results['20'].smtpCpu) - m(results['0'].smtpCpu);
