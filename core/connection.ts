@@ -4,7 +4,7 @@
 // one); only a STARTTLS upgrade needs a real net.Socket.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Endpoint, EventBus } from './events.js';
+import type { Endpoint, EventBus, ProtocolEventType } from './events.js';
 import { LineFramer } from './line-framer.js';
 import type { LiveLinks } from './live-list.js';
 import type { Transport } from './transport.js';
@@ -70,6 +70,11 @@ export class Connection implements LiveLinks<Connection> {
    * asking the bus line by line, so a connection flood's unrecorded sessions cost next to nothing.
    */
   recorded = true;
+
+  /** Whether an event of `type` for this session is to be built: the lab records it and the bus wants it now. */
+  wants(type: ProtocolEventType): boolean {
+    return this.recorded && this.events.wants(type, this.id, this.service);
+  }
 
   constructor(
     socket: Transport,

@@ -98,7 +98,7 @@ export class HttpExchange {
       conn.write(body);
       socket.uncork();
     }
-    if (this.conn.recorded && this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
+    if (this.conn.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
   /**
@@ -109,7 +109,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.conn.recorded && this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, response.length, head);
+    if (this.conn.wants('reply')) this.replyEvent(status, response.length, head);
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
@@ -118,8 +118,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.conn.recorded && this.events.wants('reply', this.conn.id, this.conn.service))
-      this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
+    if (this.conn.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
   }
 
   /**
@@ -134,7 +133,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.conn.recorded && this.events.wants('reply', this.conn.id, this.conn.service)) this.replyEvent(status, head.length, head);
+    if (this.conn.wants('reply')) this.replyEvent(status, head.length, head);
   }
 
   /** A small text/plain error body saying what was wrong. */

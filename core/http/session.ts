@@ -130,15 +130,14 @@ export class HttpSession implements LiveLinks<HttpSession> {
     const parsed = parseRequestHead(head, limits);
     if (parsed === null) return NEXT;
     if (parsed instanceof HttpParseError) {
-      if (conn.recorded && events.wants('command', conn.id, conn.service))
-        events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head) });
+      if (conn.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head) });
       // The framing of whatever follows is unknown: answer and close.
       const ex = new HttpExchange(conn, fallbackRequest(head), '', limits, events);
       ex.sendError(parsed.status, parsed.message, { close: true });
       this.lingering = true;
       return CLOSE;
     }
-    if (conn.recorded && events.wants('command', conn.id, conn.service))
+    if (conn.wants('command'))
       events.publish({
         type: 'command',
         service: conn.service,

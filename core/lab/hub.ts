@@ -834,13 +834,13 @@ export class LabHub {
         const known = shared.get(key);
         if (known === undefined) {
           const mine = items.filter((i) => this.visibleTo(s, i));
-          batch = { octets: mine.length > 0 ? Buffer.from(this.history.batch(mine, last)) : undefined, count: mine.length };
+          batch = this.encoded(mine, last);
           shared.set(key, batch);
         } else batch = known;
       } else {
         // Caught up from the history part-way into these items (a resume): a batch of its own.
         const mine = items.filter((i) => i.seq > s.cursor && this.visibleTo(s, i));
-        batch = { octets: mine.length > 0 ? Buffer.from(this.history.batch(mine, last)) : undefined, count: mine.length };
+        batch = this.encoded(mine, last);
       }
       fanned += batch.count;
       s.cursor = last;
@@ -851,6 +851,11 @@ export class LabHub {
     this.stats.flushedItems += items.length;
     const used = process.cpuUsage(t0);
     this.stats.fanoutNs += (used.user + used.system) * 1000;
+  }
+
+  /** A stream batch of `items` as octets (none when empty) and how many items it holds; `last` is the batch's last event number. */
+  private encoded(items: HistoryItem[], last: number): { octets: Buffer | undefined; count: number } {
+    return { octets: items.length > 0 ? Buffer.from(this.history.batch(items, last)) : undefined, count: items.length };
   }
 
   /**
@@ -883,7 +888,7 @@ export class LabHub {
               size += this.history.entry(item).length;
             }
           }
-          chunk = { to: n, octets: batch.length > 0 ? Buffer.from(this.history.batch(batch, n)) : undefined, count: batch.length };
+          chunk = { to: n, ...this.encoded(batch, n) };
           if (s.followsEverything) {
             this.catchUpShared.set(from, chunk);
             if (this.catchUpShared.size > CATCH_UP_SHARED) this.catchUpShared.delete(this.catchUpShared.keys().next().value!);

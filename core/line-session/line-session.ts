@@ -150,12 +150,12 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     if (cmd === undefined) return;
     const found = this.commands.lookup(cmd.name, this.state, cmd.argCount);
     if (found.kind === 'unknown') {
-      if (this.conn.recorded && this.events.wants('command', this.id, this.service)) this.commandEvent(this.unknownCommandText(cmd), cmd.name);
+      if (this.conn.wants('command')) this.commandEvent(this.unknownCommandText(cmd), cmd.name);
       this.onUnknown(cmd);
       return;
     }
     const spec = found.spec;
-    if (this.conn.recorded && this.events.wants('command', this.id, this.service)) this.commandEvent(this.shown(cmd, spec), spec.name);
+    if (this.conn.wants('command')) this.commandEvent(this.shown(cmd, spec), spec.name);
     if (found.kind === 'wrong-state') return this.onWrongState(cmd, spec);
     if (found.kind === 'bad-args') return this.onBadArgs(cmd, spec);
     if (spec.authentication === true && !this.authAllowed) return this.onTlsRequired(cmd, spec);
@@ -218,8 +218,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   /** Sends one reply line (CRLF added) and publishes it as a reply event. */
   send(line: string): void {
     this.out(`${line}\r\n`, line.length + 2);
-    if (this.conn.recorded && this.events.wants('reply', this.id, this.service))
-      this.events.publish({ type: 'reply', service: this.service, session: this.id, text: line });
+    if (this.conn.wants('reply')) this.events.publish({ type: 'reply', service: this.service, session: this.id, text: line });
   }
 
   /** Sends several lines, published as one reply event. */
@@ -227,15 +226,14 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     if (lines.length === 0) return;
     const text = lines.join('\r\n');
     this.out(`${text}\r\n`, text.length + 2);
-    if (this.conn.recorded && this.events.wants('reply', this.id, this.service))
-      this.events.publish({ type: 'reply', service: this.service, session: this.id, text });
+    if (this.conn.wants('reply')) this.events.publish({ type: 'reply', service: this.service, session: this.id, text });
   }
 
   /** Sends octets (message bodies, literals); the event shows `summary` and `bytes` (default: the octets sent). */
   sendData(data: Buffer | string, summary: string, bytes?: number, payload?: () => string): void {
     const octets = typeof data === 'string' ? data.length : data.length;
     this.out(data, octets);
-    if (this.conn.recorded && this.events.wants('reply', this.id, this.service)) {
+    if (this.conn.wants('reply')) {
       const n = bytes ?? (typeof data === 'string' ? Buffer.byteLength(data, this.encoding) : data.length);
       this.events.publish({ type: 'reply', service: this.service, session: this.id, text: summary, bytes: n, ...(payload ? { payload: payload() } : {}) });
     }
@@ -249,7 +247,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
     for (const p of parts) this.held.push(p);
     this.heldOctets += octets;
     if (this.waiting) this.flush();
-    if (this.conn.recorded && this.events.wants('reply', this.id, this.service)) {
+    if (this.conn.wants('reply')) {
       const p = payload?.();
       this.events.publish({
         type: 'reply',
@@ -419,7 +417,7 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
    * listens) is what came with it, such as message data (CommandEvent.payload), `payloadBytes` its size.
    */
   commandEvent(text: string, name?: string, payload?: () => string, payloadBytes?: number): void {
-    if (this.conn.recorded && this.events.wants('command', this.id, this.service))
+    if (this.conn.wants('command'))
       this.events.publish({
         type: 'command',
         service: this.service,

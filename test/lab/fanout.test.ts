@@ -19,6 +19,28 @@ function startLab(t: { teardown(fn: () => Promise<void> | void): void }, history
   });
 }
 
+/**
+ * `n` instructor streams opened and greeted, and an SMTP session past its greeting, with the bus
+ * settled: what each test starts from.
+ */
+async function streamsAndSmtp(t: { teardown(fn: () => Promise<void> | void): void }, lab: Awaited<ReturnType<typeof startLab>>, n: number) {
+  const http = lab.port('http');
+  const hub = lab.get<LabHub>(TOKENS.Lab);
+  const cookie = await login(http, 'teach', USERS[0].password);
+  const streams: LabStreamClient[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = new LabStreamClient(http, { cookie });
+    streams.push(s);
+    await s.open();
+    t.teardown(() => s.close());
+    await s.until(() => s.hello() !== undefined);
+  }
+  const c = await LineClient.connect(lab.port('smtp'));
+  await c.line();
+  await lab.events.settled();
+  return { http, cookie, hub, streams, c };
+}
+
 /** Sends `n` commands pipelined 64 at a time and reads every reply line. */
 async function pipelined(c: LineClient, n: number, text: (k: number) => string): Promise<number> {
   let answered = 0;
@@ -42,19 +64,13 @@ function lineSeqs(t: { true(v: boolean, m?: string): void }, s: LabStreamClient,
 
 test('a flood goes out in a few large batches, every line once and in order; a resume mid-flood is exact; a lone line after it goes in a batch of its own', async (t) => {
   const lab = await startLab(t, { linesPerSecond: 0 });
-  const http = lab.port('http');
-  const hub = lab.get<LabHub>(TOKENS.Lab);
-  const cookie = await login(http, 'teach', USERS[0].password);
-  const s = new LabStreamClient(http, { cookie });
-  const leaving = new LabStreamClient(http, { cookie });
-  for (const x of [s, leaving]) {
-    await x.open();
-    t.teardown(() => x.close());
-    await x.until(() => x.hello() !== undefined);
-  }
-  const c = await LineClient.connect(lab.port('smtp'));
-  await c.line();
-  await lab.events.settled();
+  const {
+    http,
+    cookie,
+    hub,
+    streams: [s, leaving],
+    c,
+  } = await streamsAndSmtp(t, lab, 2);
   const before = hub.getStats();
   const batchesBefore = s.raw.split('event: batch\n').length;
   const N = 3000;
@@ -103,18 +119,7 @@ test('a flood goes out in a few large batches, every line once and in order; a r
 test('streams that fall behind together catch up from the history: no gap, every line once, in order', async (t) => {
   // A history that holds the whole flood, so catching up never needs a gap marker.
   const lab = await startLab(t, { linesPerSecond: 0, replayEvents: 1_000_000, maxBytes: 1024 << 20, maxBytesPerSession: 512 << 20 });
-  const http = lab.port('http');
-  const hub = lab.get<LabHub>(TOKENS.Lab);
-  const cookie = await login(http, 'teach', USERS[0].password);
-  const streams = [new LabStreamClient(http, { cookie }), new LabStreamClient(http, { cookie }), new LabStreamClient(http, { cookie })];
-  for (const s of streams) {
-    await s.open();
-    t.teardown(() => s.close());
-    await s.until(() => s.hello() !== undefined);
-  }
-  const c = await LineClient.connect(lab.port('smtp'));
-  await c.line();
-  await lab.events.settled();
+  const { hub, streams, c } = await streamsAndSmtp(t, lab, 3);
   const before = hub.getStats();
   for (const s of streams) s.pause();
   // Long lines fill the paused sockets; how much the kernel takes first varies: on until all three are behind.
