@@ -119,8 +119,8 @@ test('NXDOMAIN and NODATA carry the SOA (RFC 2308); other zones are REFUSED even
 test('TCP: the same answers over TCP (+tcp)', async (t) => {
   const udp = await q('_imaps._tcp.lab.test', 'SRV');
   const tcp = await q('_imaps._tcp.lab.test', 'SRV', '+tcp');
-  t.is(udp.transport, 'UDP');
-  t.is(tcp.transport, 'TCP');
+  t.is(udp.transport, 'UDP', udp.raw);
+  t.is(tcp.transport, 'TCP', tcp.raw);
   t.deepEqual(tcp.answer, udp.answer);
   t.deepEqual(tcp.additional, udp.additional);
 });

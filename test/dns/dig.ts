@@ -90,8 +90,9 @@ function runDig(server: string, port: number, args: string[]): Promise<{ stdout:
 export function dig(server: string, port: number, args: string[]): Promise<DigResult> {
   return slot(async () => {
     let r = await runDig(server, port, args);
-    // dig printing nothing at all is dig's failure, not an answer: once more.
-    if (r.stdout === '' && r.code === 0) r = await runDig(server, port, args);
+    // dig exiting 0 without its stats footer (nothing at all, or an answer cut short) is dig's failure,
+    // not an answer: once more. Every query here runs with the footer on (no +short, no +nostats).
+    if (r.code === 0 && !r.stdout.includes(';; SERVER:')) r = await runDig(server, port, args);
     return { ...parseDig(r.stdout), raw: `${r.stdout}${r.stderr ? `\n[stderr] ${r.stderr}` : ''}${r.code ? `\n[exit] ${r.code}` : ''}` };
   });
 }
