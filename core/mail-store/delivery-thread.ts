@@ -3,9 +3,10 @@
 // off the event loop: in this sandbox every file system call costs tens of microseconds, and a delivery
 // made about ten of them on the main thread, the largest part of its CPU there (issue 17, api bench).
 // Directory fsyncs are grouped here as on the main thread (GroupDirSync), over the jobs in flight. The
-// uid-list appends (appendDurable) run here too.
+// uid-list appends (appendDurable) run here too: the deliveries' own lines inside their jobs, and the
+// store's other appends (APPEND, COPY, recovery) as requests of their own.
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { writeDeliveryFiles } from './delivery-files.js';
+import { writeDeliveryFiles, type LineAppender, type UidListLines } from './delivery-files.js';
 import type { WriterReply, WriterRequest } from './delivery-writer.js';
 import { appendDurable, errnoCode } from './fs-util.js';
 import { GroupDirSync } from './group-sync.js';
@@ -27,11 +28,11 @@ function reply(r: WriterReply): void {
     });
 }
 
-function run(req: WriterRequest, written: Promise<void> | undefined): void {
+function run(req: WriterRequest, written: Promise<void> | undefined, lines: LineAppender): void {
   let cutFailed = false;
   const work =
     'job' in req
-      ? writeDeliveryFiles(req.job, dirSync, written)
+      ? writeDeliveryFiles(req.job, dirSync, written, lines)
       : appendDurable(req.append.path, req.append.text, req.append.durable, () => (cutFailed = true), written).then(() => []);
   work.then(
     (dates) => reply({ id: req.id, dates, syncs: dirSync.syncs }),
@@ -51,13 +52,48 @@ function run(req: WriterRequest, written: Promise<void> | undefined): void {
 // 0.7 ms each on ext4, one after another on this thread) and whose own fdatasync needed one more
 // commit. With the files written first, the group's metadata is in one journal transaction and its
 // concurrent fdatasyncs can share its commit (issue 17, api bench).
+//
+// The uid-list lines of a message's deliveries (their UIDs are handed out before the write) are
+// appended per list in one write and one fdatasync, beside the files' fdatasyncs, once every delivery
+// of the message with lines there has written its files (or failed): each waits for that one append
+// (a failure fails them all, and each removes its files).
 port.on('message', (batch: WriterRequest[]) => {
   let release = (): void => {};
   const written = new Promise<void>((r) => (release = r));
   try {
-    for (const req of batch) run(req, written);
+    const lines = batchLineAppender(batch, written);
+    for (const req of batch) run(req, written, lines);
   } finally {
     release();
   }
 });
 port.postMessage('ready');
+
+/** One append per uid list for the jobs of one message (see LineAppender). */
+function batchLineAppender(batch: readonly WriterRequest[], written: Promise<void>): LineAppender {
+  const lists = new Map<string, { expected: number; texts: string[]; done: Promise<void>; go: (text: string) => void }>();
+  for (const req of batch)
+    for (const l of 'job' in req ? (req.job.uidLines ?? []) : []) {
+      let list = lists.get(l.path);
+      if (!list) {
+        let go = (_text: string): void => {};
+        const done = new Promise<string>((resolve) => (go = resolve)).then((text) => appendDurable(l.path, text, true, () => undefined, written));
+        done.catch(() => undefined); // each job with lines there awaits it
+        list = { expected: 0, texts: [], done, go };
+        lists.set(l.path, list);
+      }
+      list.expected++;
+    }
+  const settle = (l: UidListLines, text: string | undefined): Promise<void> => {
+    const list = lists.get(l.path);
+    if (!list) return Promise.reject(new Error('uid-list lines not announced in the batch'));
+    if (text === undefined) list.expected--;
+    else list.texts.push(text);
+    if (list.texts.length === list.expected && list.expected > 0) list.go(list.texts.join(''));
+    return list.done;
+  };
+  return {
+    append: (l) => settle(l, l.text),
+    withdraw: (l) => void settle(l, undefined),
+  };
+}

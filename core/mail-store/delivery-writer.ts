@@ -123,7 +123,7 @@ export class ThreadDeliveryWriter implements DeliveryWriter {
     });
     return this.track(
       this.send(
-        (id) => ({ id, job: { parts, syncDirs: job.syncDirs } }),
+        (id) => ({ id, job: { parts, syncDirs: job.syncDirs, uidLines: job.uidLines } }),
         parts.map((p) => p.chunks[0].buffer),
         { inline: () => this.inline.write(job) },
       ),

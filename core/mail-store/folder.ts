@@ -32,7 +32,7 @@ import { capHeaderFields, indexHeaderFields, MAX_HEADER_SCAN, parseHeaderFields,
 import { compareUniqueNames, formatCurName, newUniqueBase, parseMaildirName, systemFlagLetter, systemFlagName } from './maildir-name.js';
 import { Mutex } from './mutex.js';
 import type { SpaceReserve } from './space-reserve.js';
-import { appendUidList, newUidList, readUidList, writeUidList, type UidList } from './uid-list.js';
+import { appendUidList, formatUidLine, newUidList, readUidList, UIDLIST_FILE, writeUidList, type UidList } from './uid-list.js';
 import {
   MailStoreError,
   type FlagOperation,
@@ -117,6 +117,12 @@ interface IndexData {
   head?: IndexHead;
 }
 
+/**
+ * A delivery's file in tmp/ is named this + its unique name: unlike an APPEND's, it may have a uid-list
+ * line before it is complete (the line is written beside it), so recoverTmp must not take it for committed.
+ */
+export const DELIVERY_TMP_PREFIX = 'delivery.';
+
 /** A durable file in new/ or cur/ that the folder does not know yet (a delivery). */
 export interface NewFile {
   base: string;
@@ -181,6 +187,15 @@ export class Folder {
   /** Lines in the uid list file for messages no longer here (expunged): compaction trigger. */
   private staleUidLines = 0;
   private compacting = false;
+  /** UIDs handed out to deliveries whose write has not ended yet (reserveDeliveryUids). */
+  private readonly uidsInFlight = new Set<number>();
+  /** Deliveries written (their uid-list lines durable) that wait for every lower UID in flight before they become visible. */
+  private readonly landed = new Map<number, { file: NewFile; visible: () => void }>();
+  private landingQueued = false;
+  /** Set while the uid list is rewritten (compaction): no UID is handed out to a delivery meanwhile. */
+  private uidGate: Promise<void> | undefined;
+  /** Called when the last UID in flight has landed or failed (compaction waits for it). */
+  private onNoneInFlight: (() => void) | undefined;
   /** Delivered files whose UIDs could not be written yet (disk full): retried, counted in usage. */
   private unrecorded: NewFile[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
@@ -250,7 +265,9 @@ export class Folder {
       rewrite = true;
     }
     this.keywords = await readKeywords(this.path);
-    if (recoverTmp) await this.recoverTmp(list);
+    // A crash in the middle of deliveries can leave uid-list lines of files it never completed: the
+    // list is then rewritten without the lines whose files are gone (header N keeps uidNext).
+    const dropStale = recoverTmp && (await this.recoverTmp(list));
     const indexData = await readIndex(this.path, list.uidValidity);
     const index = indexData.rows;
     const head = indexData.head;
@@ -301,9 +318,9 @@ export class Folder {
     const compact = dropped >= COMPACT_MIN_STALE && dropped > known.length;
     let hidden: string[] = [];
     try {
-      if (rewrite || list.torn || compact) await this.withRoom(() => writeUidList(this.path, list));
+      if (rewrite || list.torn || compact || (dropStale && dropped > 0)) await this.withRoom(() => writeUidList(this.path, list));
       else await this.withRoom(() => appendUidList(this.path, list, added, true, this.hooks.appendFile));
-      this.staleUidLines = rewrite || list.torn || compact ? 0 : dropped;
+      this.staleUidLines = rewrite || list.torn || compact || (dropStale && dropped > 0) ? 0 : dropped;
     } catch (err) {
       // The new UIDs are not on disk: those files stay out of sight (a UID nobody can rely on is
       // never shown) and are recorded as soon as the disk has room again.
@@ -401,14 +418,19 @@ export class Folder {
    * At start, only this process writes in tmp/: a file there whose unique name has a line in the uid
    * list is a committed APPEND or COPY interrupted before its rename (complete and fdatasync'ed before
    * the line was written): it is moved into cur/. Everything else is an interrupted write: removed.
+   * That includes a delivery's file (named DELIVERY_TMP_PREFIX + unique name: its uid-list line is
+   * written once the file is, beside its fdatasync, so a line says nothing about the file; it was
+   * never acknowledged). True when such a file had a line (the caller drops the line).
    */
-  private async recoverTmp(list: UidList): Promise<void> {
+  private async recoverTmp(list: UidList): Promise<boolean> {
     const tmp = join(this.path, 'tmp');
     let moved = false;
+    let lined = false;
     for (const e of await readdirTypedOrEmpty(tmp)) {
       const p = parseMaildirName(e.name);
+      if (e.name.startsWith(DELIVERY_TMP_PREFIX) && list.uids.has(e.name.slice(DELIVERY_TMP_PREFIX.length))) lined = true;
       try {
-        if (e.isFile() && list.uids.has(p.base)) {
+        if (e.isFile() && !e.name.startsWith(DELIVERY_TMP_PREFIX) && list.uids.has(p.base)) {
           await fsp.rename(join(tmp, e.name), join(this.path, 'cur', formatCurName(p.base, sanitizeLetters(p.info))));
           moved = true;
         } else {
@@ -420,6 +442,7 @@ export class Folder {
       }
     }
     if (moved) await fsyncDir(join(this.path, 'cur'));
+    return lined;
   }
 
   /** Adds a record while loading (the sorted list is built once at the end). */
@@ -863,6 +886,87 @@ export class Folder {
     return infos;
   }
 
+  /**
+   * UIDs for deliveries of `bases` into this folder, handed out before their files are written: the
+   * delivery writes their uid-list lines (the returned `lines`) beside the files and fdatasyncs both
+   * before its 250, then reports with `landDelivered`, which makes them visible at once (one
+   * uid-list commit per group of deliveries, and none after the 250). Undefined when the folder is not
+   * loaded or gone (the delivery then takes the `addFiles` way). Every UID handed out must be reported
+   * (landed or failed), in every case: a later delivery's UID waits for the lower ones to land. Call
+   * it in the same turn as `reservable` was found undefined (a delivery to several folders waits for all of
+   * them first and holds no UID while it waits, so two deliveries cannot wait for each other).
+   */
+  reserveDeliveryUids(bases: readonly string[]): { uids: number[]; lines: { path: string; text: string } } | undefined {
+    const list = this.uidList;
+    if (this.uidGate) throw new Error('reserveDeliveryUids while the uid list is rewritten: await reservable() first');
+    if (this.dead || !list) return undefined;
+    const uids = bases.map(() => list.uidNext++);
+    let text = '';
+    for (let i = 0; i < uids.length; i++) {
+      this.uidsInFlight.add(uids[i]);
+      text += formatUidLine(uids[i], bases[i]);
+    }
+    return { uids, lines: { path: join(this.path, UIDLIST_FILE), text } };
+  }
+
+  /** Resolves when UIDs can be handed out to deliveries (no uid-list rewrite is running). */
+  get reservable(): Promise<void> | undefined {
+    return this.uidGate;
+  }
+
+  /**
+   * The deliveries of `uids` (from reserveDeliveryUids) ended: with `files` (same order), durable with
+   * their uid-list lines, they become visible (in UID order: each waits for every lower UID in flight),
+   * and the promise resolves once they are; without, they failed (their UIDs are used up).
+   */
+  landDelivered(uids: readonly number[], files?: readonly NewFile[]): Promise<void> {
+    const visible: Array<Promise<void>> = [];
+    uids.forEach((uid, i) => {
+      this.uidsInFlight.delete(uid);
+      if (files) visible.push(new Promise<void>((resolve) => this.landed.set(uid, { file: files[i], visible: resolve })));
+      else this.staleUidLines++; // a line may have been written: it counts toward compaction
+    });
+    if (this.uidsInFlight.size === 0) this.onNoneInFlight?.();
+    this.queueLanding();
+    return Promise.all(visible).then(() => undefined);
+  }
+
+  private queueLanding(): void {
+    if (this.landingQueued || this.landed.size === 0) return;
+    this.landingQueued = true;
+    this.mutex
+      .run(async () => {
+        this.landingQueued = false;
+        if (!this.dead && this.uidList)
+          await this.reserveModseq().catch((err: unknown) => {
+            if (!isNoSpace(err)) this.hooks.onError(err, 'reserving mod-sequences');
+          });
+        this.commitLanded();
+      })
+      .catch((err: unknown) => this.hooks.onError(err, 'recording delivered messages'));
+  }
+
+  /** Makes the landed deliveries below the lowest UID in flight visible (one commit). */
+  private commitLanded(): void {
+    let lowest = Infinity;
+    for (const uid of this.uidsInFlight) lowest = Math.min(lowest, uid);
+    const ready = [...this.landed.keys()].filter((uid) => uid < lowest).sort((a, b) => a - b);
+    if (ready.length === 0) return;
+    const done = ready.map((uid) => this.landed.get(uid)!);
+    for (const uid of ready) this.landed.delete(uid);
+    if (!this.dead && this.uidList) {
+      const recs = ready.map((uid, i): Rec => {
+        const f = done[i].file;
+        return { dir: f.dir, file: f.file, letters: '', info: this.makeInfo(uid, f.base, f.size, f.date, '', f.headers, f.headersTruncated === true, 0) };
+      });
+      this.commitNew(recs, undefined, []);
+    }
+    for (const d of done) {
+      d.file.onRecorded?.();
+      d.visible();
+    }
+  }
+
   /** APPEND: written to tmp/, committed by its uid list line, renamed into cur/. All or nothing. */
   async append(data: Buffer, flags: readonly string[], internalDate: number | undefined, origin?: unknown): Promise<MessageInfo> {
     const newKeywords = await this.defineKeywords(flags);
@@ -1119,10 +1223,23 @@ export class Folder {
       this.mutex
         .run(async () => {
           if (this.dead) return;
-          const stale = this.staleUidLines;
-          const entries = this.sorted.map((u) => [u, this.byUid.get(u)!.info.uniqueName] as const);
-          await writeUidList(this.path, this.uidList!, entries);
-          this.staleUidLines -= stale;
+          // Deliveries append their lines to the file outside this lock: none may be in flight while
+          // it is replaced (its line would go to the old file), and none starts until it is.
+          let open = (): void => {};
+          this.uidGate = new Promise<void>((resolve) => (open = resolve));
+          try {
+            if (this.uidsInFlight.size > 0) await new Promise<void>((resolve) => (this.onNoneInFlight = resolve));
+            this.onNoneInFlight = undefined;
+            if (this.dead) return;
+            const stale = this.staleUidLines;
+            const uids = [...this.sorted, ...this.landed.keys()].sort((a, b) => a - b);
+            const entries = uids.map((u) => [u, this.byUid.get(u)?.info.uniqueName ?? this.landed.get(u)!.file.base] as const);
+            await writeUidList(this.path, this.uidList!, entries);
+            this.staleUidLines -= stale;
+          } finally {
+            this.uidGate = undefined;
+            open();
+          }
         })
         .catch((err: unknown) => {
           // A full disk: the long list stays, which costs nothing but space; tried after the next expunge.

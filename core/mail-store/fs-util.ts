@@ -119,8 +119,16 @@ export function writeAllSync(fd: number, chunks: readonly (Uint8Array | string)[
  * without, the mtime taken after the write is returned, in whole milliseconds. A failure after the
  * file was created removes it again. With `beforeSync`, the fdatasync waits for it (the delivery
  * thread lets a batch's files all be written before any of them is synced: delivery-thread.ts).
+ * `onWritten` is called once the octets are written, before the fdatasync.
  */
-export async function createFileDurable(path: string, chunks: readonly Uint8Array[], size: number, date?: number, beforeSync?: Promise<void>): Promise<number> {
+export async function createFileDurable(
+  path: string,
+  chunks: readonly Uint8Array[],
+  size: number,
+  date?: number,
+  beforeSync?: Promise<void>,
+  onWritten?: () => void,
+): Promise<number> {
   if (size > SYNC_WRITE_MAX) {
     const fh = await fsp.open(path, 'wx');
     try {
@@ -128,6 +136,7 @@ export async function createFileDurable(path: string, chunks: readonly Uint8Arra
         await writeAll(fh, chunks, 0);
         if (date !== undefined) await fh.utimes(new Date(date), new Date(date));
         const mtime = date ?? Math.floor((await fh.stat()).mtimeMs);
+        onWritten?.();
         await fh.datasync();
         return mtime;
       } finally {
@@ -144,6 +153,7 @@ export async function createFileDurable(path: string, chunks: readonly Uint8Arra
       writeAllSync(fd, chunks, 0);
       if (date !== undefined) futimesSync(fd, new Date(date), new Date(date));
       const mtime = date ?? Math.floor(fstatSync(fd).mtimeMs);
+      onWritten?.();
       if (beforeSync) await beforeSync;
       await fdatasyncFd(fd);
       return mtime;
@@ -160,34 +170,39 @@ export async function createFileDurable(path: string, chunks: readonly Uint8Arra
 export type AppendFile = (path: string, text: string, durable: boolean, onCutFailed: () => void) => Promise<void>;
 
 /**
- * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. On a failure the file
- * is cut back to its old length; `onCutFailed` is called when that cut failed too (a part may remain).
- * `beforeSync`: as in createFileDurable.
+ * Appends `text` to `path` (created if missing), fdatasync'ed when `durable`. The file holds lines:
+ * when it does not end with a line break (a torn append), one is written first, so the new text is
+ * never glued to a torn line. A failed write is cut back to the old length; `onCutFailed` is called
+ * when that cut failed too (a part may remain). A failed fdatasync cuts nothing: other appends may
+ * have been written after this one by then (the delivery thread appends while others' fdatasyncs are
+ * in flight), and the lines of a failed operation are harmless (a uid-list line whose file does not
+ * exist is ignored at load; its UID is used up). `beforeSync`: as in createFileDurable.
  */
 export async function appendDurable(path: string, text: string, durable: boolean, onCutFailed: () => void, beforeSync?: Promise<void>): Promise<void> {
   if (Buffer.byteLength(text) > SYNC_WRITE_MAX) {
-    const fh = await fsp.open(path, 'a');
+    const fh = await fsp.open(path, 'a+');
     let size = -1;
     try {
       size = (await fh.stat()).size;
-      await writeAll(fh, [text]);
-      if (durable) await fh.datasync();
+      await writeAll(fh, [(await endsTorn(fh, size)) ? `\n${text}` : text]);
     } catch (err) {
       if (size >= 0) await fh.truncate(size).catch(onCutFailed);
       else onCutFailed();
+      await fh.close();
       throw err;
+    }
+    try {
+      if (durable) await fh.datasync();
     } finally {
       await fh.close();
     }
     return;
   }
-  const fd = await openNow(path, 'a');
+  const fd = await openNow(path, 'a+');
   let size = -1;
   try {
     size = fstatSync(fd).size;
-    writeAllSync(fd, [text]);
-    if (durable && beforeSync) await beforeSync;
-    if (durable) await fdatasyncFd(fd);
+    writeAllSync(fd, [endsTornSync(fd, size) ? `\n${text}` : text]);
   } catch (err) {
     try {
       if (size < 0) throw err;
@@ -195,10 +210,31 @@ export async function appendDurable(path: string, text: string, durable: boolean
     } catch {
       onCutFailed();
     }
+    closeSync(fd);
     throw err;
+  }
+  try {
+    if (durable && beforeSync) await beforeSync;
+    if (durable) await fdatasyncFd(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+const NEWLINE = 0x0a;
+
+/** The file (of `size` octets) has a last line without its line break. */
+function endsTornSync(fd: number, size: number): boolean {
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE;
+}
+
+async function endsTorn(fh: FileHandle, size: number): Promise<boolean> {
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  const { bytesRead } = await fh.read(last, 0, 1, size - 1);
+  return bytesRead === 1 && last[0] !== NEWLINE;
 }
 
 export function errnoCode(err: unknown): string | undefined {

@@ -21,9 +21,10 @@ import type { Logger } from 'pino';
 import type { LabnetConfig } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_QUOTA } from './config.js';
-import { Folder, type NewFile } from './folder.js';
+import { DELIVERY_TMP_PREFIX, Folder, type NewFile } from './folder.js';
 import { exists, fsyncDir, isEnoent, mapLimit, readdirOrEmpty, readFileSizedSync, storageError, writeFileDurable, type AppendFile } from './fs-util.js';
 import { createDeliveryWriter, type DeliveryWriter, type DeliveryWriterMode } from './delivery-writer.js';
+import type { UidListLines } from './delivery-files.js';
 import { GroupDirSync } from './group-sync.js';
 import { indexHeaderFields, MAX_HEADER_SCAN, type HeaderFields } from './header-fields.js';
 import { newUniqueBase } from './maildir-name.js';
@@ -606,45 +607,94 @@ export class MailStore {
     if (live.length === 0) return plans.map((p) => ({ uniqueName: '', size: p.size, delivered: 0 }));
     for (const user of charges.keys()) await this.ensureUserLoaded(user);
     const release = this.chargeQuota(charges);
+    // The UIDs of the copies, per target folder, handed out before the write (see below).
+    const reserved = new Map<Folder, { uids: number[]; lines: UidListLines; files: NewFile[] }>();
+    let landed = false;
     try {
-      for (const p of live) for (const d of p.dests) await this.ensureFolderDirs(d.user, d.folder);
+      const byFolder = new Map<Folder, string[]>();
+      for (const p of live)
+        for (const d of p.dests) {
+          await this.ensureFolderDirs(d.user, d.folder);
+          const f = this.folder(d.user, d.folder);
+          byFolder.set(f, [...(byFolder.get(f) ?? []), p.base]);
+        }
+      // Each copy's UID is handed out now and its uid-list line written and fdatasync'ed with the
+      // files, so the message is visible with its UID when the 250 goes out and no uid-list commit
+      // follows the 250 (issue 17). A folder that cannot be loaded takes the old way (addFiles after
+      // the write, or its next load).
+      // Every folder is waited for first and the UIDs taken in one step: no delivery holds UIDs in
+      // flight while it waits for a folder whose uid list is being rewritten (which waits for those).
+      const loaded = new Set<Folder>();
+      for (const f of byFolder.keys())
+        if (
+          await f.ensureLoaded().then(
+            () => true,
+            () => false,
+          )
+        )
+          loaded.add(f);
+      for (;;) {
+        const gate = [...loaded].map((f) => f.reservable).find((g) => g !== undefined);
+        if (!gate) break;
+        await gate;
+      }
+      for (const f of loaded) {
+        const r = f.reserveDeliveryUids(byFolder.get(f)!);
+        if (r) reserved.set(f, { ...r, files: [] });
+      }
       await this.reserve.beforeData();
-      // The file work (write, fdatasync, links, renames, fsync of new/) is the delivery writer's: a
-      // worker thread by default (delivery-writer.ts). The internal date is the file's mtime (what a
-      // rebuilt index reads back).
+      // The file work (write, fdatasync, links, renames, fsync of new/, the uid-list lines) is the
+      // delivery writer's: a worker thread by default (delivery-writer.ts). The internal date is the
+      // file's mtime (what a rebuilt index reads back).
       const dates = await this.writer.write({
         parts: live.map((p) => ({
           chunks: p.chunks,
           size: p.size,
-          tmps: p.dests.map((d) => join(d.dir, 'tmp', p.base)),
+          tmps: p.dests.map((d) => join(d.dir, 'tmp', `${DELIVERY_TMP_PREFIX}${p.base}`)),
           news: p.dests.map((d) => join(d.dir, 'new', p.base)),
         })),
         syncDirs: [...new Set(live.flatMap((p) => p.dests.map((d) => join(d.dir, 'new'))))],
+        uidLines: [...reserved.values()].map((r) => r.lines),
       });
       live.forEach((p, i) => (p.date = dates[i]));
     } catch (err) {
+      for (const [f, r] of reserved) void f.landDelivered(r.uids);
       release();
       throw this.failed(err, 'delivering the message');
     }
-    for (const p of live) {
-      this.deliveries++;
-      const { headers, truncated } = indexHeaderFields(headOf(p.chunks));
-      // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
-      for (const d of p.dests) {
-        this.queueDelivered(this.folder(d.user, d.folder), {
-          base: p.base,
-          dir: 'new',
-          file: p.base,
-          size: p.size,
-          date: p.date,
-          headers,
-          headersTruncated: truncated,
-          onRecorded: once(() => this.refund(d.user, p.size, 1)),
-        });
+    const visible: Array<Promise<void>> = [];
+    try {
+      for (const p of live) {
+        this.deliveries++;
+        const { headers, truncated } = indexHeaderFields(headOf(p.chunks));
+        // Each copy's charge is handed back once its folder counts it, so nothing counts twice for long.
+        for (const d of p.dests) {
+          const folder = this.folder(d.user, d.folder);
+          const file: NewFile = {
+            base: p.base,
+            dir: 'new',
+            file: p.base,
+            size: p.size,
+            date: p.date,
+            headers,
+            headersTruncated: truncated,
+            onRecorded: once(() => this.refund(d.user, p.size, 1)),
+          };
+          const r = reserved.get(folder);
+          if (r) r.files.push(file);
+          else this.queueDelivered(folder, file);
+        }
       }
+      for (const [f, r] of reserved) visible.push(f.landDelivered(r.uids, r.files));
+      landed = true;
+    } finally {
+      if (!landed) for (const [f, r] of reserved) void f.landDelivered(r.uids);
+    }
+    // Visible (snapshots, watchers) before the 250: a SELECT or a listing right after it sees them.
+    await Promise.all(visible);
+    for (const p of live)
       if (this.deliveryListeners.size > 0)
         this.notifyDelivery({ uniqueName: p.base, size: p.size, targets: p.dests.map((d) => ({ user: d.user, folder: d.folder })), content: p.chunks });
-    }
     return plans.map((p) => ({ uniqueName: p.base, size: p.size, delivered: p.dests.length }));
   }
 

@@ -16,7 +16,9 @@
 // the durable file work alone, no SMTP: C chains (one per connection) each write MESSAGES/C files
 // as a delivery does (write, fdatasync, rename into new/, fsync new/), so labnet's wall time can be
 // read against what this disk needs at that moment (each connection waits for its 250, so a
-// connection's deliveries are that far apart at least).
+// connection's deliveries are that far apart at least). `journal-floor` (also a column, not in the
+// default set): the same with the delivery-journal design's durable work instead (files unsynced, one
+// journal fdatasync per group of deliveries: runJournalFloor).
 // Each round also records this process's CPU time (user + system, every thread: the sender, the
 // receiver and the thread pool's file work) from the first send to the last message: on a busy
 // machine wall times swing by 2x between rounds while CPU times stay comparable, so the CPU ratio is
@@ -201,6 +203,81 @@ async function runDiskFloor(): Promise<Sample> {
   }
 }
 
+/**
+ * `journal-floor`: the durable work of the delivery journal design (issue 17; not built yet), no SMTP:
+ * C chains as in disk-floor, each delivery writing its file (tmp/, rename into new/) with no fsync,
+ * and its octets appended to one journal file (zero-filled and fdatasync'ed before the clock starts,
+ * so an append changes no file metadata) by a group commit: the entries queued while a commit is in
+ * flight go in the next one, one write and one fdatasync per group. No checksum, no checkpoint (their
+ * cost is per many deliveries), so this is what such a design can reach on this disk at best.
+ */
+async function runJournalFloor(): Promise<Sample> {
+  const dir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-jfloor-'));
+  for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  const body = Buffer.alloc(900, 'x');
+  const entrySize = body.length + 64;
+  const journal = await fsp.open(join(dir, 'journal'), 'w+');
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let at = 0; at < MESSAGES * entrySize; at += zeros.length) await journal.write(zeros, 0, zeros.length, at);
+  await journal.sync();
+  let offset = 0;
+  let queued: Array<{ entry: Buffer; done: () => void; fail: (err: unknown) => void }> = [];
+  let committing = false;
+  const commit = async (): Promise<void> => {
+    committing = true;
+    while (queued.length > 0) {
+      const group = queued;
+      queued = [];
+      try {
+        const { bytesWritten } = await journal.writev(
+          group.map((g) => g.entry),
+          offset,
+        );
+        if (bytesWritten !== group.length * entrySize) throw new Error('short write');
+        offset += bytesWritten;
+        await journal.datasync();
+        for (const g of group) g.done();
+      } catch (err) {
+        for (const g of group) g.fail(err);
+      }
+    }
+    committing = false;
+  };
+  const journaled = (entry: Buffer): Promise<void> =>
+    new Promise<void>((done, fail) => {
+      queued.push({ entry, done, fail });
+      if (!committing) void commit();
+    });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, c) => {
+        for (let i = c; i < MESSAGES; i += CONNECTIONS) {
+          const tmp = join(dir, 'tmp', `m${i}`);
+          const fh = await fsp.open(tmp, 'wx');
+          try {
+            const { bytesWritten } = await fh.write(body, 0, body.length, 0);
+            if (bytesWritten !== body.length) throw new Error('short write');
+          } finally {
+            await fh.close();
+          }
+          await fsp.rename(tmp, join(dir, 'new', `m${i}`));
+          const entry = Buffer.alloc(entrySize);
+          body.copy(entry, 64);
+          await journaled(entry);
+        }
+      }),
+    );
+    const lastMs = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    return { lastMs, acceptedMs: lastMs, cpuMs: (cpu.user + cpu.system) / 1000, loopCpuMs: 0 };
+  } finally {
+    await journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function mailpitAvailable(): string | undefined {
   try {
     execFileSync('which', ['mailpit'], { stdio: 'ignore' });
@@ -217,6 +294,7 @@ const peers: Array<{ name: string; run: (round: number) => Promise<Sample> }> = 
   { name: 'labnet-shm', run: (round: number) => runLabnet(round, { dataRoot: '/dev/shm' }) },
   { name: 'smtp-server', run: runDouble },
   { name: 'disk-floor', run: () => runDiskFloor() },
+  { name: 'journal-floor', run: () => runJournalFloor() },
 ].filter((p) => PEERS.includes(p.name));
 const samples = new Map<string, Sample[]>(peers.map((p) => [p.name, []]));
 console.log(`api bench: nodemailer sends ${MESSAGES} messages over ${CONNECTIONS} connections; time until the receiver has them all, parsed; ${RUNS} rounds`);

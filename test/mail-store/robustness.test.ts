@@ -370,3 +370,51 @@ test('the space reserve: while it cannot be made whole new mail is NO_SPACE; the
     await store.stop();
   }
 });
+
+for (const mode of ['worker', 'inline'] as const)
+  test(`deliveries in flight while the uid list is compacted (delivery writer ${mode}): each keeps the UID it became visible with, in the rewritten list and after a restart`, async (t) => {
+    const root = freshRoot();
+    const s = new MailStore({ root, indexSaveDelayMs: 0, deliveryWriter: mode });
+    await s.start();
+    for (let i = 0; i < 1200; i++) await s.append('alice', 'INBOX', Buffer.from(message(`m${i}`)));
+    const uids = (await s.open('alice', 'INBOX')).messages.map((m) => m.uid);
+    const seen = new Map<string, number>();
+    (await s.openFolder('alice', 'INBOX')).watch((c) => {
+      if (c.kind === 'exists') for (const m of c.messages) seen.set(m.uniqueName, m.uid);
+    });
+    // The expunge's commit schedules the compaction; deliveries keep starting while it runs (their
+    // uid-list lines are appended outside the folder's lock, so the rewrite must not lose them).
+    const expunging = s.expunge('alice', 'INBOX', uids.slice(0, 1150));
+    let compacted = false;
+    const delivered: Array<{ uniqueName: string }> = [];
+    const chains = Array.from({ length: 4 }, async (_, c) => {
+      // Bounded: at most 500 each; they stop once the compaction has run.
+      for (let i = 0; i < 500 && !compacted; i++) delivered.push(await s.deliver(Buffer.from(message(`d${c}-${i}`)), [{ user: 'alice' }]));
+    });
+    await expunging;
+    await (await s.openFolder('alice', 'INBOX')).mutex.run(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    await (await s.openFolder('alice', 'INBOX')).mutex.run(() => undefined);
+    compacted = true;
+    await Promise.all(chains);
+    const visibleUids = delivered.map((d) => seen.get(d.uniqueName));
+    t.true(
+      visibleUids.every((u) => u !== undefined && u > 1200),
+      'every delivery visible with a new UID when deliver resolved',
+    );
+    const list = parseUidList(readFileSync(join(root, 'alice', 'dovecot-uidlist'), 'utf8'))!;
+    t.is(list.uids.size, 50 + delivered.length, 'compacted: the 50 kept and the delivered ones');
+    t.deepEqual(
+      delivered.map((d) => list.uids.get(d.uniqueName)),
+      visibleUids,
+    );
+    await s.stop();
+    const again = new MailStore({ root });
+    await again.start();
+    const byName = new Map((await again.open('alice', 'INBOX')).messages.map((m) => [m.uniqueName, m.uid]));
+    t.deepEqual(
+      delivered.map((d) => byName.get(d.uniqueName)),
+      visibleUids,
+    );
+    await again.stop();
+  });
