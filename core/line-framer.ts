@@ -10,8 +10,15 @@ const CR = 0x0d;
 const DOT = 0x2e;
 const CRLF = Buffer.from('\r\n');
 const DOT_BYTE = Buffer.from('.');
-/** readDotData hands small pieces to its sink in blocks of this size. */
+/**
+ * readDotData copies pieces shorter than DOT_DATA_DIRECT into blocks (the first DOT_DATA_FIRST_BLOCK
+ * octets, each next one twice as large up to DOT_DATA_BLOCK) and hands longer ones on as slices of
+ * the input. A typical message (a few KiB, one run of lines between the DATA reply and the final dot)
+ * reaches the sink as the one slice it arrived in: no copy, and no 64 KiB block per message.
+ */
 const DOT_DATA_BLOCK = 64 * 1024;
+const DOT_DATA_FIRST_BLOCK = 4 * 1024;
+const DOT_DATA_DIRECT = 512;
 
 export type FramerErrorCode = 'LINE_TOO_LONG' | 'HEAD_TOO_LARGE';
 
@@ -364,6 +371,7 @@ export class LineFramer {
     // as a few blocks, not one entry per line; long runs go through as the slices they are.
     let block: Buffer | undefined;
     let blockUsed = 0;
+    let nextBlockSize = DOT_DATA_FIRST_BLOCK;
     const flushBlock = (): void => {
       if (block !== undefined && blockUsed > 0) sink(block.subarray(0, blockUsed));
       block = undefined;
@@ -377,13 +385,16 @@ export class LineFramer {
         overflow = true;
         return;
       }
-      if (b.length >= DOT_DATA_BLOCK / 4) {
+      if (b.length >= DOT_DATA_DIRECT) {
         flushBlock();
         sink(b);
         return;
       }
       if (block !== undefined && blockUsed + b.length > block.length) flushBlock();
-      block ??= Buffer.allocUnsafe(DOT_DATA_BLOCK);
+      if (block === undefined) {
+        block = Buffer.allocUnsafeSlow(nextBlockSize);
+        nextBlockSize = Math.min(nextBlockSize * 2, DOT_DATA_BLOCK);
+      }
       b.copy(block, blockUsed);
       blockUsed += b.length;
     };

@@ -390,11 +390,27 @@ export class MailApi {
   }
 
   private async parse(loc: Located): Promise<ParsedMessage> {
-    const { raw, content } = await this.load(loc);
+    const { raw, content: c } = await this.load(loc);
     const location: MessageLocation = { id: messageId(loc.user, loc.folder, loc.info.uid), user: loc.user, folder: loc.folder, uid: loc.info.uid };
+    // Field by field, in the order a spread would give: spreading the frozen cached content takes V8's
+    // slow path (in the api bench profile parse() cost 14 us of its own per message, and 9 KB allocated).
     return {
-      ...location,
-      ...content,
+      id: location.id,
+      user: location.user,
+      folder: location.folder,
+      uid: location.uid,
+      from: c.from,
+      to: c.to,
+      cc: c.cc,
+      bcc: c.bcc,
+      replyTo: c.replyTo,
+      subject: c.subject,
+      date: c.date,
+      messageId: c.messageId,
+      text: c.text,
+      html: c.html,
+      attachments: c.attachments,
+      headers: c.headers,
       raw,
       size: loc.info.size,
       receivedAt: new Date(loc.info.internalDate),

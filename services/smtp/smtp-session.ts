@@ -284,13 +284,14 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
     }
     this.ctx.stats.messages++;
     this.ctx.stats.recipients += tx.recipients.length;
-    this.notice('info', `message ${queueId} delivered`, {
-      queueId,
-      size,
-      from: reversePath,
-      to: tx.recipients.map((r) => r.address),
-      captured: relayed.length,
-    });
+    if (this.events.active)
+      this.notice('info', `message ${queueId} delivered`, {
+        queueId,
+        size,
+        from: reversePath,
+        to: tx.recipients.map((r) => r.address),
+        captured: relayed.length,
+      });
     this.resetTransaction();
     this.reply(REPLY.queued(queueId));
   }

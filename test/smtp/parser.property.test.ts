@@ -162,3 +162,67 @@ test('DATA state machine on hostile bytes: never throws, chunking never changes 
   );
   t.pass();
 });
+
+/**
+ * The simple reference for the DATA reader: the message as lines, each ended by a real CRLF or a bare
+ * LF. On the wire a line after a real CRLF (or the first) that starts with a dot is dot-stuffed; after
+ * a bare LF nothing is (that line is content as it stands, never stuffing nor the end). What comes
+ * back is every line with CRLF, and the bare LFs counted. After a last line ended by a bare LF the
+ * wire needs an empty line (a real CRLF) before the final dot: that empty line is content too.
+ */
+function dotReference(lines: ReadonlyArray<{ text: string; bare: boolean }>): { wire: Buffer; content: Buffer; bare: number } {
+  let wire = '';
+  let content = '';
+  let afterCrlf = true;
+  for (const { text, bare } of lines) {
+    wire += `${afterCrlf && text.startsWith('.') ? '.' : ''}${text}${bare ? '\n' : '\r\n'}`;
+    content += `${text}\r\n`;
+    afterCrlf = !bare;
+  }
+  return {
+    wire: Buffer.from(`${wire}${afterCrlf ? '' : '\r\n'}.\r\nQUIT\r\n`, 'latin1'),
+    content: Buffer.from(`${content}${afterCrlf ? '' : '\r\n'}`, 'latin1'),
+    bare: lines.filter((l) => l.bare).length,
+  };
+}
+
+test('DATA reader against a line-based reference: long and short lines, bare LFs, any chunking, any size limit', async (t) => {
+  // Lines up to a few KiB (pieces handed on as slices of the input) and short ones (copied into blocks).
+  // (fast-check keeps generated strings short: the long ones are a short pattern repeated.)
+  const longLine = fc
+    .tuple(fc.stringMatching(/^[.]?[a-z .\u00e9\u00ff]{1,12}$/), fc.integer({ min: 40, max: 300 }))
+    .map(([s, n]) => s.repeat(n).slice(0, 3000));
+  const lineText = fc.oneof(fc.stringMatching(/^[a-z. ]{0,12}$/), longLine);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ text: lineText, bare: fc.boolean() }), { maxLength: 10 }),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      fc.option(fc.nat(12_000), { nil: undefined }),
+      async (lines, cuts, max) => {
+        const ref = dotReference(lines);
+        const expected = ref.content;
+        const r = await readDot(split(ref.wire, cuts), max);
+        const result = r.result as { size: number; overflow: boolean; bareLineEndings: number } | null;
+        if (result === null || r.rest.toString() !== 'QUIT\r\n') return false;
+        if (result.size !== expected.length || result.bareLineEndings !== ref.bare) return false;
+        const limit = max ?? 1 << 20;
+        if (!result.overflow) return expected.length <= limit && r.content.equals(expected);
+        // Over the limit: what the sink got is a prefix of the content, never more than the limit.
+        return expected.length > limit && r.content.length <= limit && expected.subarray(0, r.content.length).equals(r.content);
+      },
+    ),
+    { numRuns: 600 },
+  );
+  t.pass();
+});
+
+test('DATA reader: a message that arrives in one read reaches the sink as one piece', async (t) => {
+  const f = new LineFramer({ maxLineLength: 512 });
+  const body = `Subject: one piece\r\n\r\n${'a line of text\r\n'.repeat(100)}`;
+  f.push(Buffer.from(`${body}.\r\n`));
+  const pieces: Buffer[] = [];
+  const result = await f.readDotData((c) => pieces.push(c), 1 << 20);
+  t.is(pieces.length, 1);
+  t.is(pieces[0].toString(), body);
+  t.deepEqual(result, { size: body.length, overflow: false, bareLineEndings: 0 });
+});
