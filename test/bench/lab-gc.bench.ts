@@ -1,6 +1,6 @@
 // What the live lab's kept history costs V8's garbage collector under HTTP load (issue 13): labnet
 // builds side by side (this one; `--before DIR`, a built worktree of an older commit; the pre-lab
-// baseline in /work/baseline; this build with the lab off), each run with --trace-gc, each loaded by
+// baseline in /work/baseline; this build with the lab off), each with --trace-gc on, each loaded by
 // wrk (13-byte keep-alive GET) until the lab's history is full (--fill, default 30 s: the recording
 // budget lets 5,000 lines a second in, the transcripts hold 50 x 2,000 and the window 20,000), then
 // measured (--measure, default 20 s, --runs N, order rotated): scavenges a second, their mean and
@@ -74,7 +74,10 @@ interface Server {
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'labnet-gc-'));
   writeFileSync(join(root, 'hello.txt'), 'Hello, world\n');
-  const env = { NODE_OPTIONS: '--trace-gc' };
+  // --trace-gc is not allowed in NODE_OPTIONS: a preloaded script turns it on.
+  const preload = join(root, 'trace-gc.cjs');
+  writeFileSync(preload, "require('node:v8').setFlagsFromString('--trace-gc');\n");
+  const env = { NODE_OPTIONS: `--require ${preload}` };
   const http = (extra: Record<string, unknown> = {}) => ({ services: { http: { documentRoot: root, transport: 'raw', https: false } }, ...extra });
   const servers: Server[] = [];
   const portOf = (lab: LabProcess): number => lab.port('http');
@@ -87,7 +90,11 @@ async function main(): Promise<void> {
     ] as const) {
       if (dir === 'none') continue;
       const older = (await import(join(dir, 'build', 'test', 'support', 'lab-process.js'))) as { startLabProcess: typeof startLabProcess };
-      const lab = await older.startLabProcess({ only: ['http'], config: { services: { http: { documentRoot: root, https: false } } }, env });
+      const lab = await older.startLabProcess({
+        only: ['http'],
+        config: { services: { http: name === 'baseline' ? { documentRoot: root } : { documentRoot: root, https: false } } },
+        env,
+      });
       servers.push({ name, lab, port: portOf(lab) });
     }
     const off = await startLabProcess({ only: ['http'], config: http({ lab: { enabled: false } }), env });
