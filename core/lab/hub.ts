@@ -29,10 +29,11 @@ import { History, type HistoryItem } from './history.js';
 import { InterfaceSampler } from './interfaces.js';
 import { LabLogins } from './logins.js';
 import { addLabRoutes } from './routes.js';
-import { HEAD_LINES, LINE_TEXT_MAX, lineBytes, peerKey as endKey, plainAddress, requestTargetEnd, SessionRecord } from './session-record.js';
+import { HEAD_LINES, LINE_HAS_REQUEST, lineBytes, LINE_TEXT_MAX, peerKey as endKey, plainAddress, requestTargetEnd, SessionRecord } from './session-record.js';
+import { encodeUtf8, scratch, settleScratch, SlabPool } from './slab-store.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
-import { closeLineText, LINE_NOTES, openLineText } from './wire-codec.js';
+import { closeLineText, encodeLineBody, LINE_NOTES, openLineText } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -91,6 +92,8 @@ export interface HubStats {
   bytesKept: number;
   historyItems: number;
   historyBytes: number;
+  /** Octets of the slabs the transcripts and the replay window are kept in (grows to the budget's high-water mark, then stays). */
+  slabOctets: number;
   recorded: number;
   missedEvents: number;
   /** Items written to streams (an item to 20 streams counts 20). */
@@ -148,8 +151,13 @@ export class LabHub {
   private readonly byPeer = new Map<string, SessionRecord>();
   /** Untapped handshakes reported before their session opened (implicit TLS), by "address|port"; bounded. */
   private readonly observedByPeer = new Map<string, { t: number; summary: string; observed: Array<{ name: string; value: string }> }>();
+  /** The blocks the transcripts and the replay window keep their encoded lines in (slab-store.ts). */
+  private readonly pool = new SlabPool();
   private readonly history: History;
-  private pending: HistoryItem[] = [];
+  /** The first event number not yet flushed to the streams (0: none waiting). */
+  private pendingFrom = 0;
+  /** Event numbers of the batch being built (reused: no array per batch). */
+  private seqBuf = new Float64Array(1024);
   private flushTimer: NodeJS.Timeout | undefined;
   /** When the last flush ran (performance.now()) and how long the next waits after it (see FLUSH_BUSY_MS). */
   private lastFlushAt = -Infinity;
@@ -217,7 +225,7 @@ export class LabHub {
     @inject(TOKENS.Tls) @optional() private readonly tls: TlsMaterial | undefined,
   ) {
     const h = config.lab.history;
-    this.history = new History(h.replayEvents, Math.floor(h.maxBytes / 2), randomBytes(4).toString('hex'));
+    this.history = new History(h.replayEvents, Math.floor(h.maxBytes / 2), randomBytes(4).toString('hex'), this.pool);
     this.logins = new LabLogins(accounts, config.instructors, config.lab.loginFailuresPerMinute, () => clock.now());
     this.startedAt = clock.now();
     this.overview = { t: this.startedAt, hostname: config.hostname, startedAt: this.startedAt, services: [], interfaces: [], lab: this.labStats() };
@@ -268,19 +276,28 @@ export class LabHub {
    */
   publish(type: string, data: unknown, visible: (v: Viewer) => boolean, size = 200): HistoryItem {
     const item = this.history.add(type, data, visible, size);
+    this.queue(item.seq);
+    return item;
+  }
+
+  /** An item was added to the history: the streams get it with the next flush. */
+  private queue(seq: number): void {
     if (this.streams.size === 0) {
-      // Nobody follows: the history keeps the item for a browser that comes (or comes back). Nothing
-      // is queued, and the queue keeps its storage (emptying it by `length = 0` would free it, and
-      // the next item would allocate it again: twice per line with nobody watching).
-      if (this.pending.length > 0) this.pending = [];
-      return item;
+      // Nobody follows: the history keeps the item for a browser that comes (or comes back).
+      if (this.pendingFrom !== 0) {
+        this.pendingFrom = 0;
+        this.history.unhold();
+      }
+      return;
     }
-    this.pending.push(item);
+    if (this.pendingFrom === 0) {
+      this.pendingFrom = seq;
+      this.history.hold(seq);
+    }
     if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), Math.max(0, this.lastFlushAt + this.flushGap - performance.now()));
       this.flushTimer.unref();
     }
-    return item;
   }
 
   /** Adds a part to the hello snapshot (HelloData.extra[name]), computed per viewer. */
@@ -637,16 +654,25 @@ export class LabHub {
     if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
     // A long payload (a mail message's excerpt, FETCH data) stays with the transcript; the stream says
     // it is there and the viewer that unfolds it asks for it (every follower need not carry every body).
-    let streamed = line;
+    // The line is encoded once (encodeLineBody, as UTF-8), for the replay window and the transcript alike.
+    const flags = line.request ? LINE_HAS_REQUEST : 0;
+    let n: number;
+    let seq: number;
+    let size = -1;
     if (line.payload !== undefined && line.payload.length > STREAM_PAYLOAD_INLINE) {
       const { payload: _kept, ...rest } = line;
-      streamed = { ...rest, payloadLater: true };
+      const streamed: LineData = { ...rest, payloadLater: true };
+      const m = encodeUtf8(encodeLineBody(streamed));
+      seq = this.history.addLine(line.t, scratch(), m, rec.visible, rec.id, lineBytes(streamed));
+      n = encodeUtf8(encodeLineBody(line));
+    } else {
+      n = encodeUtf8(encodeLineBody(line));
+      size = lineBytes(line);
+      seq = this.history.addLine(line.t, scratch(), n, rec.visible, rec.id, size);
     }
-    const size = lineBytes(streamed);
-    const item = this.publish('line', streamed, rec.visible, size);
-    line.seq = item.seq;
-    streamed.seq = item.seq;
-    this.bytesKept += rec.add(line, streamed === line ? size : lineBytes(line));
+    this.queue(seq);
+    this.bytesKept += rec.addEncoded(seq, line.t, scratch(), n, flags, size < 0 ? lineBytes(line) : size);
+    settleScratch();
     // A session's own bound: one long or busy session (a FETCH loop, a long IDLE) costs at most this,
     // and cannot push the rest of the class's history out of the byte budget.
     if (rec.bytes > this.config.lab.history.maxBytesPerSession) this.bytesKept -= rec.trimTo(this.config.lab.history.maxBytesPerSession);
@@ -674,6 +700,7 @@ export class LabHub {
         this.sessions.delete(victim.id);
         this.forgetPeer(victim);
         this.bytesKept -= victim.bytes;
+        victim.release();
         continue;
       }
       if (this.sessions.size > h.sessions) {
@@ -682,6 +709,7 @@ export class LabHub {
         this.sessions.delete(oldest.id);
         this.forgetPeer(oldest);
         this.bytesKept -= oldest.bytes;
+        oldest.release();
         continue;
       }
       let biggest: SessionRecord | undefined;
@@ -795,10 +823,15 @@ export class LabHub {
     return v.role === 'instructor' && this.pinned ? { pinned: this.pinned } : {};
   }
 
-  private visibleTo(stream: LabStream, item: HistoryItem): boolean {
-    if (!item.visible(stream.viewer)) return false;
-    if (stream.services && (item.type === 'line' || item.type === 'session')) {
-      const service = item.type === 'line' ? this.sessions.get((item.data as LineData).session)?.summary.service : (item.data as SessionSummary).service;
+  /** Whether a stream may be sent the kept item with this event number (judged now). */
+  private visibleTo(stream: LabStream, seq: number): boolean {
+    const h = this.history;
+    if (!h.visibleAt(seq, stream.viewer)) return false;
+    if (stream.services) {
+      let service: string | undefined;
+      if (h.isLine(seq)) service = this.sessions.get(h.sessionAt(seq)!)?.summary.service;
+      else if (h.isSummary(seq)) service = h.summaryAt(seq)!.service;
+      else return true;
       return service === undefined || stream.services.has(service);
     }
     return true;
@@ -813,34 +846,46 @@ export class LabHub {
    */
   private flush(): void {
     this.flushTimer = undefined;
-    const items = this.pending;
-    this.pending = [];
+    const from = this.pendingFrom;
+    this.pendingFrom = 0;
     this.lastFlushAt = performance.now();
-    this.flushGap = items.length >= FLUSH_BUSY_ITEMS ? FLUSH_BUSY_MS : FLUSH_MS;
-    if (items.length === 0 || this.streams.size === 0) return;
+    const last = this.history.seq;
+    const pending = from === 0 ? 0 : last - from + 1;
+    this.flushGap = pending >= FLUSH_BUSY_ITEMS ? FLUSH_BUSY_MS : FLUSH_MS;
+    try {
+      if (pending > 0 && this.streams.size > 0) this.flushFrom(from, last, pending);
+    } finally {
+      this.history.unhold();
+    }
+  }
+
+  private flushFrom(from: number, last: number, pending: number): void {
     const t0 = process.cpuUsage();
-    const first = items[0].seq;
-    const last = items[items.length - 1].seq;
+    // Items that left the window before this flush (a flood over replayEvents in a quarter second):
+    // a stream that had not been given them gets a gap marker (catchUp), as after a stall.
+    const first = Math.max(from, this.history.firstSeq);
     const shared = new Map<string, { octets: Buffer | undefined; count: number }>();
     let fanned = 0;
     let behind = 0;
     for (const s of this.streams) {
       if (s.behind) behind++;
       if (s.behind || s.cursor >= last) continue;
+      if (s.cursor + 1 < this.history.firstSeq) {
+        this.catchUp(s);
+        continue;
+      }
       let batch: { octets: Buffer | undefined; count: number };
       if (s.cursor < first) {
         // Given everything before these items: what it gets depends on its viewer alone.
         const key = s.visibilityKey;
         const known = shared.get(key);
         if (known === undefined) {
-          const mine = items.filter((i) => this.visibleTo(s, i));
-          batch = this.encoded(mine, last);
+          batch = this.encoded(s, first, last);
           shared.set(key, batch);
         } else batch = known;
       } else {
         // Caught up from the history part-way into these items (a resume): a batch of its own.
-        const mine = items.filter((i) => i.seq > s.cursor && this.visibleTo(s, i));
-        batch = this.encoded(mine, last);
+        batch = this.encoded(s, s.cursor + 1, last);
       }
       fanned += batch.count;
       s.cursor = last;
@@ -848,14 +893,29 @@ export class LabHub {
     }
     if (behind === 0) this.catchUpShared.clear();
     this.stats.fannedOut += fanned;
-    this.stats.flushedItems += items.length;
+    this.stats.flushedItems += pending;
     const used = process.cpuUsage(t0);
     this.stats.fanoutNs += (used.user + used.system) * 1000;
   }
 
-  /** A stream batch of `items` as octets (none when empty) and how many items it holds; `last` is the batch's last event number. */
-  private encoded(items: HistoryItem[], last: number): { octets: Buffer | undefined; count: number } {
-    return { octets: items.length > 0 ? Buffer.from(this.history.batch(items, last)) : undefined, count: items.length };
+  /**
+   * A stream batch of the kept items from..to (event numbers) the stream may see, as octets (none when
+   * it may see none of them), and how many items it holds; its id is `to`.
+   */
+  private encoded(s: LabStream, from: number, to: number): { octets: Buffer | undefined; count: number } {
+    let count = 0;
+    for (let n = from; n <= to; n++) if (this.visibleTo(s, n)) this.seqAt(count++, n);
+    return { octets: count > 0 ? this.history.frame(this.seqBuf, count, to) : undefined, count };
+  }
+
+  /** seqBuf[i] = seq, growing it as needed. */
+  private seqAt(i: number, seq: number): void {
+    if (i === this.seqBuf.length) {
+      const b = new Float64Array(this.seqBuf.length * 2);
+      b.set(this.seqBuf);
+      this.seqBuf = b;
+    }
+    this.seqBuf[i] = seq;
   }
 
   /**
@@ -877,18 +937,17 @@ export class LabHub {
         const from = s.cursor;
         let chunk = s.followsEverything ? this.catchUpShared.get(from) : undefined;
         if (chunk === undefined) {
-          const batch: HistoryItem[] = [];
+          let count = 0;
           let size = 0;
           let n = from;
           while (n < newest && size < 64 * 1024) {
             n++;
-            const item = this.history.at(n);
-            if (item && this.visibleTo(s, item)) {
-              batch.push(item);
-              size += this.history.entry(item).length;
+            if (this.history.has(n) && this.visibleTo(s, n)) {
+              this.seqAt(count++, n);
+              size += this.history.entryOctets(n);
             }
           }
-          chunk = { to: n, ...this.encoded(batch, n) };
+          chunk = { to: n, octets: count > 0 ? this.history.frame(this.seqBuf, count, n) : undefined, count };
           if (s.followsEverything) {
             this.catchUpShared.set(from, chunk);
             if (this.catchUpShared.size > CATCH_UP_SHARED) this.catchUpShared.delete(this.catchUpShared.keys().next().value!);
@@ -1134,7 +1193,7 @@ export class LabHub {
     for (const r of this.sessions.values()) {
       const s = r.summary;
       if ((s.service !== 'http' && s.service !== 'https') || !r.canSee(v)) continue;
-      for (const l of r.lines()) if (l.request) out.push({ ...l, peer: s.peer, service: s.service });
+      for (const l of r.requestLines()) out.push({ ...l, peer: s.peer, service: s.service });
     }
     out.sort((a, b) => a.seq - b.seq);
     return out.slice(-max);
@@ -1165,6 +1224,7 @@ export class LabHub {
       bytesKept: this.bytesKept,
       historyItems: this.history.length,
       historyBytes: this.history.octets,
+      slabOctets: this.pool.octets,
       thinned: this.events.recording.thinned,
       sessionsThinned: this.events.recording.sessionsThinned,
       seq: this.history.seq,

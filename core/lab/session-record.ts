@@ -1,13 +1,16 @@
 // One session as the lab keeps it: its summary, the note context of its protocol, and its lines,
 // bounded: the first HEAD_LINES lines (greeting, EHLO, STARTTLS, login: what a lesson is about) and
-// the most recent ones, with a count of those dropped in between.
+// the most recent ones, with a count of those dropped in between. The lines are kept encoded (the
+// stream's line body, wire-codec.ts) in pool blocks (slab-store.ts), decoded when a page asks for them.
 import type { LineData, SessionSummary, Viewer } from './wire.js';
+import { BlockLog, encodeUtf8, scratch, SlabPool } from './slab-store.js';
+import { decodeLineBody, encodeLineBody } from './wire-codec.js';
 
 /** Lines always kept from the start of a session. */
 export const HEAD_LINES = 100;
 /** Characters of a line's text kept (a longer IMAP FETCH answer or LIST is cut, with the count). */
 export const LINE_TEXT_MAX = 16 * 1024;
-/** Per-line overhead counted against the byte budget (object, fields, references). */
+/** Per-line overhead counted against the byte budget (what a line cost as an object: the budgets keep their meaning). */
 export const LINE_OVERHEAD = 160;
 
 export function lineBytes(l: LineData): number {
@@ -64,13 +67,120 @@ function canSeeSession(summary: SessionSummary, peerAddress: string, v: Viewer):
   return peerAddress === v.address;
 }
 
+/** Index octets per kept line (event number, time, offset, length, weight, flags). */
+export const LINE_INDEX_OCTETS = 41;
+/** A line's flag: it is an HTTP status line with its request (SessionRecord.requestLines). */
+export const LINE_HAS_REQUEST = 1;
+
+/**
+ * Kept lines of one part of a session (the first lines, or the recent ones): their encoded bodies
+ * (encodeLineBody) in a BlockLog, and per line its event number, time, offset, length, weight (what
+ * it counts against the budgets) and flags in typed arrays used as a ring that grows by doubling up to
+ * what the part may hold.
+ */
+const M = 5;
+class LineRing {
+  private meta = new Float64Array(M * 8);
+  private flags = new Uint8Array(8);
+  private first = 0;
+  count = 0;
+  readonly log: BlockLog;
+
+  constructor(pool: SlabPool) {
+    this.log = new BlockLog(pool);
+  }
+
+  private slot(i: number): number {
+    return (this.first + i) & (this.flags.length - 1);
+  }
+
+  push(seq: number, t: number, octets: Uint8Array, length: number, flags: number, size: number): void {
+    if (this.count === this.flags.length) this.grow();
+    const off = this.log.append(octets, 0, length);
+    const k = this.slot(this.count);
+    this.meta[M * k] = seq;
+    this.meta[M * k + 1] = t;
+    this.meta[M * k + 2] = off;
+    this.meta[M * k + 3] = length;
+    this.meta[M * k + 4] = size;
+    this.flags[k] = flags;
+    this.count++;
+  }
+
+  /** Drops the oldest line; returns its weight. */
+  shift(): number {
+    const k = this.first;
+    const size = this.meta[M * k + 4];
+    this.first = (this.first + 1) & (this.flags.length - 1);
+    this.count--;
+    if (this.count === 0) this.log.clear();
+    else this.log.dropTo(this.meta[M * this.first + 2]);
+    return size;
+  }
+
+  seq(i: number): number {
+    return this.meta[M * this.slot(i)];
+  }
+
+  t(i: number): number {
+    return this.meta[M * this.slot(i) + 1];
+  }
+
+  flag(i: number): number {
+    return this.flags[this.slot(i)];
+  }
+
+  line(i: number, session: string): LineData {
+    const k = this.slot(i);
+    const body = this.log.text(this.meta[M * k + 2], this.meta[M * k + 3]);
+    return decodeLineBody(this.meta[M * k], this.meta[M * k + 1], session, body);
+  }
+
+  /** The index of the line with this event number (lines are in event order), or -1. */
+  find(seq: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.seq(mid);
+      if (s === seq) return mid;
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  clear(): void {
+    this.log.clear();
+    this.first = 0;
+    this.count = 0;
+  }
+
+  private grow(): void {
+    const n = this.flags.length;
+    const meta = new Float64Array(M * n * 2);
+    const flags = new Uint8Array(n * 2);
+    for (let i = 0; i < this.count; i++) {
+      const k = this.slot(i);
+      meta.set(this.meta.subarray(M * k, M * k + M), M * i);
+      flags[i] = this.flags[k];
+    }
+    this.meta = meta;
+    this.flags = flags;
+    this.first = 0;
+  }
+}
+
+/** The shared pool of records made without one (tests); the hub passes its own. */
+let defaultPool: SlabPool | undefined;
+
 export class SessionRecord {
-  private readonly head: LineData[] = [];
-  private tail: LineData[] = [];
-  private tailStart = 0;
+  private readonly head: LineRing;
+  private tail: LineRing | undefined;
+  private readonly pool: SlabPool;
   /** Lines dropped between the head and the tail. */
   skipped = 0;
-  /** Octets (approximately) this record holds. */
+  /** Octets this record holds (encoded lines and their index). */
   bytes = 0;
   /** Lines from now on travel encrypted. */
   encrypted: boolean;
@@ -92,7 +202,10 @@ export class SessionRecord {
   constructor(
     readonly summary: SessionSummary,
     private readonly tailMax: number,
+    pool?: SlabPool,
   ) {
+    this.pool = pool ?? (defaultPool ??= new SlabPool());
+    this.head = new LineRing(this.pool);
     this.encrypted = summary.tls === 'implicit';
     const peerAddress = plainAddress(summary.peer.address);
     this.peerAddress = peerAddress;
@@ -115,48 +228,44 @@ export class SessionRecord {
     return canSeeSession(this.summary, this.peerAddress, v);
   }
 
-  /** Adds a line; returns the octets the record grew by (negative when an old line went). */
+  /** Adds a line (encoded here); returns the octets the record grew by (negative when an old line went). */
   add(line: LineData, size = lineBytes(line)): number {
+    const n = encodeUtf8(encodeLineBody(line));
+    return this.addEncoded(line.seq, line.t, scratch(), n, line.request ? LINE_HAS_REQUEST : 0, size);
+  }
+
+  /**
+   * Adds a line already encoded (encodeLineBody as UTF-8: octets[0, length)) that weighs `size`
+   * (lineBytes: the budgets are what they were with lines as objects) or, when its encoding is larger
+   * (a line of control characters, each escaped in six octets), the octets it takes. Returns the
+   * octets the record grew by (negative when an old line went).
+   */
+  addEncoded(seq: number, t: number, octets: Uint8Array, length: number, flags: number, size: number): number {
     this.summary.lines++;
-    let delta = size;
-    if (this.head.length < HEAD_LINES) this.head.push(line);
+    const weight = Math.max(size, length + LINE_INDEX_OCTETS);
+    let delta = weight;
+    if (this.head.count < HEAD_LINES) this.head.push(seq, t, octets, length, flags, weight);
     else {
-      this.tail.push(line);
-      if (this.tail.length - this.tailStart > this.tailMax) {
-        delta -= this.dropOldest();
-        this.compactTail();
-      }
+      const tail = (this.tail ??= new LineRing(this.pool));
+      tail.push(seq, t, octets, length, flags, weight);
+      if (tail.count > this.tailMax) delta -= this.dropOldest();
     }
     this.bytes += delta;
     return delta;
   }
 
-  /** Drops the oldest recent line (let go at once, see drop); returns its octets. */
+  /** Drops the oldest recent line; returns its octets. */
   private dropOldest(): number {
-    const size = lineBytes(this.tail[this.tailStart]);
-    this.drop(this.tailStart);
-    this.tailStart++;
     this.skipped++;
-    return size;
-  }
-
-  /** Cuts the dropped slots off the front of the tail once there are tailMax of them. */
-  private compactTail(): void {
-    if (this.tailStart >= this.tailMax) {
-      this.tail = this.tail.slice(this.tailStart);
-      this.tailStart = 0;
-    }
+    return this.tail!.shift();
   }
 
   /** Drops the older half of the recent lines (the byte budget is short); returns octets freed. */
   shrink(): number {
-    const keep = this.tail.length - this.tailStart;
+    const keep = this.tail?.count ?? 0;
     const drop = Math.ceil(keep / 2);
     let freed = 0;
-    for (let i = 0; i < drop; i++) freed += lineBytes(this.tail[this.tailStart + i]);
-    this.tail = this.tail.slice(this.tailStart + drop);
-    this.tailStart = 0;
-    this.skipped += drop;
+    for (let i = 0; i < drop; i++) freed += this.dropOldest();
     this.bytes -= freed;
     return freed;
   }
@@ -167,59 +276,71 @@ export class SessionRecord {
    */
   trimTo(maxBytes: number): number {
     let freed = 0;
-    while (this.bytes - freed > maxBytes && this.tail.length - this.tailStart > 1) freed += this.dropOldest();
-    this.compactTail();
+    while (this.bytes - freed > maxBytes && this.tail !== undefined && this.tail.count > 1) freed += this.dropOldest();
     this.bytes -= freed;
     return freed;
   }
 
-  /**
-   * Lets a dropped line go at once: the slots before tailStart are cut off only every tailMax lines,
-   * and a full session kept up to twice its lines alive until then (measured: 155 to 298 octets of
-   * heap per kept line, against 182 counted).
-   */
-  private drop(i: number): void {
-    (this.tail as Array<LineData | undefined>)[i] = undefined;
+  /** Returns the record's blocks to the pool: the hub no longer keeps it (its lines read empty afterwards). */
+  release(): void {
+    this.head.clear();
+    this.tail?.clear();
+    this.bytes = 0;
   }
 
-  /** The kept lines in order, with a 'skipped' marker where lines were dropped. */
+  /** Pool blocks this record holds. */
+  get blocks(): number {
+    return this.head.log.blockCount + (this.tail?.log.blockCount ?? 0);
+  }
+
+  /** The kept lines in order (decoded now), with a 'skipped' marker where lines were dropped. */
   lines(): LineData[] {
-    const out = [...this.head];
-    const tail = this.tail.slice(this.tailStart);
+    const out: LineData[] = [];
+    const head = this.head;
+    for (let i = 0; i < head.count; i++) out.push(head.line(i, this.id));
+    const tail = this.tail;
+    const tailCount = tail?.count ?? 0;
     if (this.skipped > 0) {
-      const at = tail[0] ?? this.head[this.head.length - 1];
+      const atSeq = tailCount > 0 ? tail!.seq(0) : head.count > 0 ? head.seq(head.count - 1) : undefined;
+      const atT = tailCount > 0 ? tail!.t(0) : head.count > 0 ? head.t(head.count - 1) : this.summary.openedAt;
       out.push({
-        seq: at ? at.seq - 0.5 : 0,
+        seq: atSeq !== undefined ? atSeq - 0.5 : 0,
         session: this.id,
-        t: at?.t ?? this.summary.openedAt,
+        t: atT,
         kind: 'skipped',
         dir: 'm',
         text: `${this.skipped} lines not kept here (the lab keeps the first ${HEAD_LINES} and the most recent ${this.tailMax} lines of a session)`,
         skipped: this.skipped,
       });
     }
-    out.push(...tail);
+    for (let i = 0; i < tailCount; i++) out.push(tail!.line(i, this.id));
     return out;
   }
 
-  /** The kept line with this event number (lines are kept in event order: a binary search of the tail). */
+  /** The kept lines that are HTTP status lines with their request (decoding only those). */
+  requestLines(): LineData[] {
+    const out: LineData[] = [];
+    for (const ring of [this.head, this.tail]) {
+      if (!ring) continue;
+      for (let i = 0; i < ring.count; i++) if (ring.flag(i) & LINE_HAS_REQUEST) out.push(ring.line(i, this.id));
+    }
+    return out;
+  }
+
+  /** The kept line with this event number (lines are kept in event order: binary searches). */
   lineBySeq(seq: number): LineData | undefined {
-    for (const l of this.head) if (l.seq === seq) return l;
-    let lo = this.tailStart;
-    let hi = this.tail.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = this.tail[mid].seq;
-      if (s === seq) return this.tail[mid];
-      if (s < seq) lo = mid + 1;
-      else hi = mid - 1;
+    for (const ring of [this.head, this.tail]) {
+      if (!ring) continue;
+      const i = ring.find(seq);
+      if (i >= 0) return ring.line(i, this.id);
     }
     return undefined;
   }
 
   /** The newest line's event number (0 when none). */
   get lastSeq(): number {
-    const t = this.tail.length > this.tailStart ? this.tail[this.tail.length - 1] : this.head[this.head.length - 1];
-    return t?.seq ?? 0;
+    const tail = this.tail;
+    if (tail && tail.count > 0) return tail.seq(tail.count - 1);
+    return this.head.count > 0 ? this.head.seq(this.head.count - 1) : 0;
   }
 }

@@ -294,6 +294,21 @@ function decodeSummary(e: unknown[]): SessionSummary {
   return s;
 }
 
+/**
+ * A line from its body (encodeLineBody) and its position: how the hub reads back the lines it keeps
+ * encoded (session-record.ts). A malformed body gives an empty notice line, never a throw.
+ */
+export function decodeLineBody(seq: number, t: number, session: string, body: string): LineData {
+  let e: unknown;
+  try {
+    e = JSON.parse(`[${body}]`);
+  } catch {
+    e = [];
+  }
+  const a = Array.isArray(e) ? (e as unknown[]) : [];
+  return decodeLine(seq, t, session, a[0], a[1], a[2]);
+}
+
 /** A batch's items, decoded: [event name, data] in event order. Malformed entries are skipped. */
 export function decodeBatch(entries: unknown): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];

@@ -1,0 +1,202 @@
+// Off-heap storage for what the live lab keeps (transcripts, the replay window): the encoded octets of
+// each line or item in fixed-size blocks carved from a few large Buffers (slabs), instead of a JS
+// object and strings per line. V8's young generation then sees only the short-lived objects of the
+// moment (the event, the line being encoded), and the old generation holds a few slabs and per-session
+// typed arrays rather than hundreds of thousands of small objects: scavenges stay short (issue 13) and
+// old space does not fragment as lines come and go (issue 14).
+//
+// A block freed by an eviction goes back to the pool and is handed out again: the slabs grow to the
+// high-water mark of the lab's byte budget (lab.history.maxBytes, plus at most a partly filled block
+// or two per session) and stay there, so RSS stays flat once the lab's history is full.
+
+/** Octets per block: a small session costs a block or two. */
+export const BLOCK_SIZE = 4096;
+/** Blocks per slab (one Buffer of BLOCK_SIZE * BLOCKS_PER_SLAB octets, 256 KiB). */
+export const BLOCKS_PER_SLAB = 64;
+const SLAB_SHIFT = 6; // log2(BLOCKS_PER_SLAB)
+
+/** A pool of equal blocks in slabs; blocks are named by number (slab * BLOCKS_PER_SLAB + index). */
+export class SlabPool {
+  private readonly slabs: Buffer[] = [];
+  private free = new Int32Array(BLOCKS_PER_SLAB);
+  private freeCount = 0;
+
+  /** Blocks handed out and not released. */
+  get blocksInUse(): number {
+    return this.slabs.length * BLOCKS_PER_SLAB - this.freeCount;
+  }
+
+  /** Octets the slabs take (what the pool costs in RSS, used or not). */
+  get octets(): number {
+    return this.slabs.length * BLOCKS_PER_SLAB * BLOCK_SIZE;
+  }
+
+  alloc(): number {
+    if (this.freeCount === 0) this.grow();
+    return this.free[--this.freeCount];
+  }
+
+  release(block: number): void {
+    this.free[this.freeCount++] = block;
+  }
+
+  /** The slab holding a block (its octets start at `offset(block)`). */
+  slab(block: number): Buffer {
+    return this.slabs[block >>> SLAB_SHIFT];
+  }
+
+  offset(block: number): number {
+    return (block & (BLOCKS_PER_SLAB - 1)) * BLOCK_SIZE;
+  }
+
+  private grow(): void {
+    const n = this.slabs.length;
+    // allocUnsafeSlow: a Buffer of its own, outside Node's shared 8 KiB pool.
+    this.slabs.push(Buffer.allocUnsafeSlow(BLOCKS_PER_SLAB * BLOCK_SIZE));
+    if (this.free.length < (n + 1) * BLOCKS_PER_SLAB) {
+      const f = new Int32Array((n + 1) * BLOCKS_PER_SLAB * 2);
+      f.set(this.free.subarray(0, this.freeCount));
+      this.free = f;
+    }
+    // Lowest blocks handed out first.
+    for (let i = BLOCKS_PER_SLAB - 1; i >= 0; i--) this.free[this.freeCount++] = n * BLOCKS_PER_SLAB + i;
+  }
+}
+
+/**
+ * An append-only run of octets in pool blocks, addressed by logical offset (0 at the first octet ever
+ * appended, growing); the oldest octets can be let go (dropTo), which returns whole blocks to the pool.
+ * An entry longer than a block spans several.
+ */
+export class BlockLog {
+  /** Blocks in order, as a ring (capacity a power of two). */
+  private blocks = new Int32Array(4);
+  private first = 0;
+  private count = 0;
+  /** Logical offset of the first octet of the first block. */
+  private base = 0;
+  /** Logical offset of the next octet appended. */
+  end = 0;
+
+  constructor(private readonly pool: SlabPool) {}
+
+  /** Blocks held. */
+  get blockCount(): number {
+    return this.count;
+  }
+
+  /** Appends src[from, to); returns the logical offset it starts at. */
+  append(src: Uint8Array, from: number, to: number): number {
+    const at = this.end;
+    let pos = from;
+    while (pos < to) {
+      const used = this.end - this.base - (this.count - 1) * BLOCK_SIZE;
+      if (this.count === 0 || used === BLOCK_SIZE) {
+        this.push(this.pool.alloc());
+        continue;
+      }
+      const block = this.blocks[(this.first + this.count - 1) & (this.blocks.length - 1)];
+      const n = Math.min(BLOCK_SIZE - used, to - pos);
+      const slab = this.pool.slab(block);
+      const o = this.pool.offset(block) + used;
+      if (n < 64) for (let i = 0; i < n; i++) slab[o + i] = src[pos + i];
+      else slab.set(src.subarray(pos, pos + n), o);
+      pos += n;
+      this.end += n;
+    }
+    return at;
+  }
+
+  /** Copies `length` octets at logical `offset` to dst at dstOffset. */
+  copy(offset: number, length: number, dst: Uint8Array, dstOffset: number): void {
+    let rel = offset - this.base;
+    let left = length;
+    let out = dstOffset;
+    while (left > 0) {
+      const i = Math.floor(rel / BLOCK_SIZE);
+      const within = rel - i * BLOCK_SIZE;
+      const block = this.blocks[(this.first + i) & (this.blocks.length - 1)];
+      const n = Math.min(BLOCK_SIZE - within, left);
+      const o = this.pool.offset(block) + within;
+      const slab = this.pool.slab(block);
+      if (n < 64) for (let k = 0; k < n; k++) dst[out + k] = slab[o + k];
+      else dst.set(slab.subarray(o, o + n), out);
+      out += n;
+      left -= n;
+      rel += n;
+    }
+  }
+
+  /** The octets at `offset` as text (UTF-8). */
+  text(offset: number, length: number): string {
+    const rel = offset - this.base;
+    const i = Math.floor(rel / BLOCK_SIZE);
+    const within = rel - i * BLOCK_SIZE;
+    if (within + length <= BLOCK_SIZE) {
+      const block = this.blocks[(this.first + i) & (this.blocks.length - 1)];
+      const o = this.pool.offset(block) + within;
+      return this.pool.slab(block).toString('utf8', o, o + length);
+    }
+    const b = Buffer.allocUnsafe(length);
+    this.copy(offset, length, b, 0);
+    return b.toString('utf8');
+  }
+
+  /** Lets go of the octets before logical `offset`: the blocks wholly before it go back to the pool. */
+  dropTo(offset: number): void {
+    while (this.count > 0 && offset - this.base >= BLOCK_SIZE) {
+      this.pool.release(this.blocks[this.first]);
+      this.first = (this.first + 1) & (this.blocks.length - 1);
+      this.count--;
+      this.base += BLOCK_SIZE;
+    }
+    if (this.count === 0) {
+      // Nothing held: the next append starts a fresh block at the current end.
+      this.base = this.end;
+    }
+  }
+
+  /** Returns every block to the pool (the log is empty afterwards, its offsets carry on). */
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.pool.release(this.blocks[(this.first + i) & (this.blocks.length - 1)]);
+    this.first = 0;
+    this.count = 0;
+    this.base = this.end;
+  }
+
+  private push(block: number): void {
+    if (this.count === this.blocks.length) {
+      const b = new Int32Array(this.blocks.length * 2);
+      for (let i = 0; i < this.count; i++) b[i] = this.blocks[(this.first + i) & (this.blocks.length - 1)];
+      this.blocks = b;
+      this.first = 0;
+    }
+    if (this.count === 0) this.base = this.end;
+    this.blocks[(this.first + this.count) & (this.blocks.length - 1)] = block;
+    this.count++;
+  }
+}
+
+/**
+ * Text as UTF-8 in a scratch buffer shared by every encoding of the moment (the caller copies the
+ * octets out before the next call). Returns the octet count; the octets are at `scratch()[0, n)`.
+ */
+let scratchBuf = Buffer.allocUnsafeSlow(64 * 1024);
+/** A scratch buffer larger than this is let go after use (a rare huge item does not stay in RSS). */
+const SCRATCH_KEEP = 256 * 1024;
+
+export function encodeUtf8(text: string): number {
+  // A UTF-16 unit is at most 3 octets of UTF-8.
+  const need = text.length * 3;
+  if (need > scratchBuf.length) scratchBuf = Buffer.allocUnsafeSlow(need);
+  return scratchBuf.write(text, 0, 'utf8');
+}
+
+export function scratch(): Buffer {
+  return scratchBuf;
+}
+
+/** Shrinks the scratch buffer back after a huge item. */
+export function settleScratch(): void {
+  if (scratchBuf.length > SCRATCH_KEEP) scratchBuf = Buffer.allocUnsafeSlow(64 * 1024);
+}
