@@ -17,7 +17,10 @@
 // it) that build's labnet runs too, so `vs baseline` says whether a change made HTTP slower.
 // Options: --runs N (default 3), --duration 10s, --warmup 2s, --threads 2, --connections 50,
 // --baseline DIR|none, --servers a,b (only these, e.g. labnet,labnet-lab-off,baseline), --scenarios
-// keep-alive,100k,close (only these), --upload off (skip the /upload/ comparison).
+// keep-alive,100k,close (only these), --upload off (skip the /upload/ comparison), --pin S,C (every
+// server's processes and threads on CPU S, wrk on CPU C: on a 2-core machine the same build swings
+// between about 15 and 33 µs CPU per request from run to run, depending on whether the kernel places
+// the server and wrk on one core or two; pinning makes every server's runs alike).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
@@ -35,6 +38,8 @@ const WARMUP = arg('warmup', '2s');
 const ONLY_SERVERS = arg('servers', '');
 const ONLY_SCENARIOS = arg('scenarios', '');
 const UPLOAD = arg('upload', 'on');
+const PIN = arg('pin', '');
+const [PIN_SERVER, PIN_CLIENT] = PIN === '' ? [undefined, undefined] : PIN.split(',');
 const BASELINE_DEFAULT = '/work/baseline';
 const BASELINE = arg('baseline', existsSync(join(BASELINE_DEFAULT, 'build', 'labnet.js')) ? BASELINE_DEFAULT : 'none');
 
@@ -78,7 +83,11 @@ function wrk(url: string, extra: string[], duration = DURATION): Promise<number>
 
 function wrkRun(url: string, extra: string[], duration = DURATION): Promise<{ rps: number; requests: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${duration}`, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${duration}`, ...extra, url];
+    const p =
+      PIN_CLIENT === undefined
+        ? spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('taskset', ['-c', PIN_CLIENT, 'wrk', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -159,6 +168,16 @@ http {
 `;
 }
 
+/** Pins a process, its threads and its child processes (nginx's worker) to one CPU. */
+function pinTree(pid: number, cpu: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset ${pid}: ${r.stderr}`);
+  const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
+  for (const k of kids) pinTree(Number(k), cpu);
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'labnet-bench-http-'));
   chmodSync(dir, 0o755);
@@ -229,6 +248,11 @@ async function main(): Promise<void> {
       servers.splice(0, servers.length, ...servers.filter((s) => keep.has(s.name)));
     }
     await Promise.all(servers.map((s) => waitForPort(s.port)));
+    if (PIN_SERVER !== undefined) {
+      const pids = [...labs.map((l) => l.proc.pid), ...children.map((c) => c.pid)].filter((x): x is number => x !== undefined);
+      for (const pid of pids) pinTree(pid, PIN_SERVER);
+      console.log(`pinned: every server's processes and threads on CPU ${PIN_SERVER}, wrk on CPU ${PIN_CLIENT ?? 'any'}`);
+    }
     const scenarios = [
       { key: 'keep-alive', name: '13-byte GET, keep-alive', path: '/hello.txt', extra: [] as string[], target: 1.1 },
       { key: '100k', name: '100 KB file, keep-alive', path: '/100k.bin', extra: [] as string[], target: 0.8 },
