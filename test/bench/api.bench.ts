@@ -165,6 +165,20 @@ async function runDouble(round: number): Promise<Sample> {
   }
 }
 
+/** A Maildir delivery's file: written whole in tmp/ (fdatasync'ed when `datasync`), then renamed into new/. */
+async function writeNew(dir: string, name: string, body: Buffer, datasync: boolean): Promise<void> {
+  const tmp = join(dir, 'tmp', name);
+  const fh = await fsp.open(tmp, 'wx');
+  try {
+    const { bytesWritten } = await fh.write(body, 0, body.length, 0);
+    if (bytesWritten !== body.length) throw new Error('short write');
+    if (datasync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, join(dir, 'new', name));
+}
+
 /** The disk's own cost of MESSAGES durable deliveries, CONNECTIONS at a time (see `disk-floor` above). */
 async function runDiskFloor(): Promise<Sample> {
   const dir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-floor-'));
@@ -176,16 +190,7 @@ async function runDiskFloor(): Promise<Sample> {
     await Promise.all(
       Array.from({ length: CONNECTIONS }, async (_, c) => {
         for (let i = c; i < MESSAGES; i += CONNECTIONS) {
-          const tmp = join(dir, 'tmp', `m${i}`);
-          const fh = await fsp.open(tmp, 'wx');
-          try {
-            const { bytesWritten } = await fh.write(body, 0, body.length, 0);
-            if (bytesWritten !== body.length) throw new Error('short write');
-            await fh.datasync();
-          } finally {
-            await fh.close();
-          }
-          await fsp.rename(tmp, join(dir, 'new', `m${i}`));
+          await writeNew(dir, `m${i}`, body, true);
           const d = await fsp.open(join(dir, 'new'), 'r');
           try {
             await d.sync();
@@ -254,15 +259,7 @@ async function runJournalFloor(): Promise<Sample> {
     await Promise.all(
       Array.from({ length: CONNECTIONS }, async (_, c) => {
         for (let i = c; i < MESSAGES; i += CONNECTIONS) {
-          const tmp = join(dir, 'tmp', `m${i}`);
-          const fh = await fsp.open(tmp, 'wx');
-          try {
-            const { bytesWritten } = await fh.write(body, 0, body.length, 0);
-            if (bytesWritten !== body.length) throw new Error('short write');
-          } finally {
-            await fh.close();
-          }
-          await fsp.rename(tmp, join(dir, 'new', `m${i}`));
+          await writeNew(dir, `m${i}`, body, false);
           const entry = Buffer.alloc(entrySize);
           body.copy(entry, 64);
           await journaled(entry);
