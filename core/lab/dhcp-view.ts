@@ -81,6 +81,25 @@ function show(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** The field after the BOOTP header: the DHCP magic cookie (always this value in a packet labnet decoded). */
+function magicCookie(): DhcpFieldData {
+  return {
+    name: 'magic cookie',
+    offset: 236,
+    size: 4,
+    value: '99.130.83.99 (0x63825363)',
+    note: 'Marks the start of the DHCP options: without it this would be a plain BOOTP message (labnet drops packets with another value).',
+  };
+}
+
+function sentenceOf(type: string): string {
+  return (Object.hasOwn(SENTENCES, type) ? SENTENCES[type] : undefined) ?? 'A BOOTP message without a DHCP message type.';
+}
+
+function optionNote(name: string): string {
+  return (Object.hasOwn(OPTIONS, name) ? OPTIONS[name]?.note : undefined) ?? 'An option this view has no note for.';
+}
+
 function optionCode(name: string): number {
   const known = OPTIONS[name];
   if (known) return known.code;
@@ -110,19 +129,13 @@ export function dhcpPacketView(e: PacketEvent, seq: number): DhcpPacketData {
     if ((d.name === 'sname' || d.name === 'file') && value === '') value = '(empty)';
     return { name: d.name, offset: d.offset, size: d.size, value, note: d.note };
   });
-  fields.push({
-    name: 'magic cookie',
-    offset: 236,
-    size: 4,
-    value: '99.130.83.99 (0x63825363)',
-    note: 'Marks the start of the DHCP options: without it this would be a plain BOOTP message (labnet drops packets with another value).',
-  });
+  fields.push(magicCookie());
   const options: DhcpOptionData[] = [];
   for (const [name, raw] of Object.entries(opts).slice(0, MAX_OPTIONS)) {
     const code = optionCode(name);
     let value = show(raw);
     if ((name === 'leaseTime' || name === 'renewalTime' || name === 'rebindingTime') && typeof raw === 'number') value = leaseText(raw);
-    options.push({ code, name, value, note: OPTIONS[name]?.note ?? 'An option this view has no note for.' });
+    options.push({ code, name, value, note: optionNote(name) });
   }
   options.sort((a, b) => (name53(a) ? -1 : name53(b) ? 1 : 0));
   const mac = show(f.chaddr);
@@ -134,7 +147,7 @@ export function dhcpPacketView(e: PacketEvent, seq: number): DhcpPacketData {
     xid: show(f.xid),
     type,
     summary: e.summary,
-    sentence: SENTENCES[type] ?? 'A BOOTP message without a DHCP message type.',
+    sentence: sentenceOf(type),
     peer: { address: e.peer.address, port: e.peer.port },
     fields,
     options,
@@ -230,6 +243,12 @@ export class LeaseTable {
   }
 
   /** Addresses a MAC was given (a student browsing from one of them sees that MAC's exchange). */
+  /** The address of this MAC's row when the row says bound. */
+  boundAddressOf(mac: string): string | undefined {
+    const row = this.rows.get(mac);
+    return row?.state === 'bound' ? row.address || undefined : undefined;
+  }
+
   addressOf(mac: string): string | undefined {
     return this.rows.get(mac)?.address || undefined;
   }
@@ -239,4 +258,62 @@ export class LeaseTable {
 export function dhcpOptions(e: PacketEvent): Record<string, unknown> {
   const o = e.fields.options;
   return o && typeof o === 'object' ? (o as Record<string, unknown>) : {};
+}
+
+/**
+ * A packet view as the few values that are its own (seq, time, addresses, field values, option names
+ * and values), for storage: the names, offsets, sizes, notes and the sentence are the view's constants
+ * and come back from `unpackDhcpPacket`, which rebuilds an equal view.
+ */
+export type PackedDhcpPacket = [
+  seq: number,
+  t: number,
+  dir: 'in' | 'out',
+  mac: string,
+  xid: string,
+  type: string,
+  summary: string,
+  peerAddress: string,
+  peerPort: number,
+  probe: 0 | 1,
+  values: string[],
+  options: Array<[number, string, string]>,
+];
+
+export function packDhcpPacket(p: DhcpPacketData): PackedDhcpPacket {
+  return [
+    p.seq,
+    p.t,
+    p.dir,
+    p.mac,
+    p.xid,
+    p.type,
+    p.summary,
+    p.peer.address,
+    p.peer.port,
+    p.probe ? 1 : 0,
+    p.fields.slice(0, BOOTP_FIELDS.length).map((f) => f.value),
+    p.options.map((o) => [o.code, o.name, o.value]),
+  ];
+}
+
+export function unpackDhcpPacket(a: PackedDhcpPacket): DhcpPacketData {
+  const [seq, t, dir, mac, xid, type, summary, address, port, probe, values, options] = a;
+  const fields: DhcpFieldData[] = BOOTP_FIELDS.map((d, i) => ({ name: d.name, offset: d.offset, size: d.size, value: values[i] ?? '', note: d.note }));
+  fields.push(magicCookie());
+  const p: DhcpPacketData = {
+    seq,
+    t,
+    dir,
+    mac,
+    xid,
+    type,
+    summary,
+    sentence: sentenceOf(type),
+    peer: { address, port },
+    fields,
+    options: options.map(([code, name, value]) => ({ code, name, value, note: optionNote(name) })),
+  };
+  if (probe) p.probe = true;
+  return p;
 }

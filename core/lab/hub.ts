@@ -24,6 +24,7 @@ import type { HttpRouteRegistry } from '../http/routes.js';
 import type { StatusBoard } from '../status-board.js';
 import { TOKENS } from '../tokens.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
+import { DhcpPacketStore } from './dhcp-store.js';
 import { dhcpOptions, dhcpPacketView, LeaseTable } from './dhcp-view.js';
 import { History, type HistoryItem } from './history.js';
 import { InterfaceSampler } from './interfaces.js';
@@ -173,7 +174,7 @@ export class LabHub {
   private bytesKept = 0;
   private subscription: Subscription | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private readonly dhcpPackets: DhcpPacketData[] = [];
+  private readonly dhcpPackets = new DhcpPacketStore();
   private readonly dhcpPerMac = new Map<string, number>();
   private readonly leases = new LeaseTable();
   /** The lease journal was read into the table (once, when the DHCP service runs). */
@@ -606,26 +607,31 @@ export class LabHub {
       const n = this.dhcpPerMac.get(mac) ?? 0;
       if (n >= DHCP_PER_MAC) {
         // A client flooding us keeps its most recent packets only.
-        const i = this.dhcpPackets.findIndex((p) => p.mac === mac);
-        if (i >= 0) this.dhcpPackets.splice(i, 1);
+        this.dhcpPackets.removeFirstOf(mac);
       } else this.dhcpPerMac.set(mac, n + 1);
+      const before = this.leases.boundAddressOf(mac);
       const row = this.leases.apply(view, dhcpOptions(e));
       const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && this.leases.addressOf(mac) === v.address);
+      // The item is encoded as it is published: its seq goes in first (publish adds exactly one item).
+      view.seq = this.history.seq + 1;
       const item = this.publish('dhcp', view, visible, 2000);
-      view.seq = item.seq;
       this.dhcpPackets.push(view);
-      if (this.dhcpPackets.length > this.config.lab.history.dhcpPackets) {
-        const old = this.dhcpPackets.shift()!;
-        const left = (this.dhcpPerMac.get(old.mac) ?? 1) - 1;
-        if (left <= 0) this.dhcpPerMac.delete(old.mac);
-        else this.dhcpPerMac.set(old.mac, left);
+      if (this.dhcpPackets.size > this.config.lab.history.dhcpPackets) {
+        const oldMac = this.dhcpPackets.shift()!;
+        const left = (this.dhcpPerMac.get(oldMac) ?? 1) - 1;
+        if (left <= 0) this.dhcpPerMac.delete(oldMac);
+        else this.dhcpPerMac.set(oldMac, left);
       }
       if (row) {
         this.publish('lease', row, visible, 200);
         // A student whose address this ACK just gave sees the whole exchange of their MAC from now on:
-        // the packets before it were not theirs yet when they went out.
-        if (view.type === 'DHCPACK' && row.address)
-          for (const p of this.dhcpPackets) if (p.mac === mac && p.seq < item.seq) this.publish('dhcp', p, visibleToAddress(row.address), 2000);
+        // the packets before it were not theirs yet when they went out. A renewal's ACK (same address)
+        // gives nothing new: the student saw those packets as they went out.
+        if (view.type === 'DHCPACK' && row.address && row.address !== before) {
+          const visibleNow = visibleToAddress(row.address);
+          for (let i = 0; i < this.dhcpPackets.size; i++)
+            if (this.dhcpPackets.macAt(i) === mac && this.dhcpPackets.seqAt(i) < item.seq) this.publish('dhcp', this.dhcpPackets.at(i), visibleNow, 2000);
+        }
       }
       return;
     }
@@ -639,8 +645,8 @@ export class LabHub {
       fields: e.fields,
     };
     const size = 300 + Math.min(JSON.stringify(e.fields).length, 1 << 20);
-    const item = this.publish('packet', p, visibleToAddress(p.peer.address), size);
-    p.seq = item.seq;
+    p.seq = this.history.seq + 1;
+    this.publish('packet', p, visibleToAddress(p.peer.address), size);
     pushBounded(this.packets, p, MAX_PACKETS);
   }
 
@@ -806,7 +812,7 @@ export class LabHub {
       seq: this.history.seq,
       sessions,
       dhcp: {
-        packets: this.dhcpPackets.filter(dhcpVisible).slice(-HELLO_DHCP),
+        packets: this.helloDhcp(dhcpVisible),
         leases: this.leases.list(this.clock.now()).filter(dhcpVisible),
       },
       packets: this.packets.filter((p) => v.role === 'instructor' || (v.role === 'student' && p.peer.address === v.address)).slice(-100),
@@ -1055,17 +1061,28 @@ export class LabHub {
     };
   }
 
+  /** The last HELLO_DHCP packets this viewer may see, oldest first. */
+  private helloDhcp(visible: (p: { mac: string }) => boolean): DhcpPacketData[] {
+    const out: DhcpPacketData[] = [];
+    for (let i = this.dhcpPackets.size - 1; i >= 0 && out.length < HELLO_DHCP; i--)
+      if (visible({ mac: this.dhcpPackets.macAt(i) })) out.push(this.dhcpPackets.at(i));
+    return out.reverse();
+  }
+
   /** Fills the lease table from the DHCP service's journal: leases granted before this start show at once. */
   private restoreLeases(): void {
     this.leasesRestored = true;
     const d = this.dhcpDetail();
     this.dhcpServerMac ??= d?.mac;
     // The probe for other DHCP servers ran before the service was on the status board: mark it now.
-    for (const p of this.dhcpPackets)
-      if (p.mac === this.dhcpServerMac && !p.probe) {
-        p.probe = true;
-        this.publish('dhcp', p, instructorsOnly, 2000);
-      }
+    for (let i = 0; i < this.dhcpPackets.size; i++) {
+      if (this.dhcpPackets.macAt(i) !== this.dhcpServerMac) continue;
+      const p = this.dhcpPackets.at(i);
+      if (p.probe) continue;
+      p.probe = true;
+      this.dhcpPackets.set(i, p);
+      this.publish('dhcp', p, instructorsOnly, 2000);
+    }
     const rows = d?.leaseTable?.() ?? [];
     for (const row of this.leases.restore(rows, this.clock.now())) {
       const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && v.address === row.address);
@@ -1239,7 +1256,7 @@ export class LabHub {
         replayBytes: this.history.maxOctets,
         dhcpPackets: h.dhcpPackets,
       },
-      dhcpPackets: this.dhcpPackets.length,
+      dhcpPackets: this.dhcpPackets.size,
     };
   }
 
