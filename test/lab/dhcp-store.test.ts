@@ -9,7 +9,8 @@ import { TOKENS } from '../../core/tokens.js';
 import { dhcpPacketView, packDhcpPacket, unpackDhcpPacket, type PackedDhcpPacket } from '../../core/lab/dhcp-view.js';
 import { DHCP_SLOT, DhcpPacketStore } from '../../core/lab/dhcp-store.js';
 import type { DhcpPacketData, HelloData } from '../../core/lab/wire.js';
-import { describePacket, type DhcpPacket } from '../../services/dhcp/packet.js';
+import type { DhcpPacket } from '../../services/dhcp/packet.js';
+import { chaddrOf, dhcpPacketEvent } from './dhcp-fixture.js';
 import { followAs } from './lab-client.js';
 import { startLabFor } from './lab-fixture.js';
 
@@ -17,35 +18,10 @@ const ip = (a: number, b: number, c: number, d: number): number => ((a << 24) | 
 
 /** A DHCP packet event as services/dhcp publishes it (message type `type`, client MAC 02:00:00:00:00:<macByte>). */
 function packet(type: number, macByte = 0xef, over: Partial<DhcpPacket> = {}, options: Array<[number, number[]]> = []): PacketEvent {
-  const chaddr = new Uint8Array(16);
-  chaddr.set([0x02, 0, 0, 0, 0, macByte]);
-  const p: DhcpPacket = {
-    op: type === 2 || type === 5 || type === 6 ? 2 : 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: 0xcafe0000 + macByte,
-    secs: 0,
-    flags: 0,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: 0,
-    chaddr,
-    sname: new Uint8Array(64),
-    file: new Uint8Array(128),
-    options: new Map<number, Uint8Array>([[53, Uint8Array.of(type)], ...options.map(([c, v]) => [c, Uint8Array.from(v)] as [number, Uint8Array])]),
-    ...over,
-  };
-  return {
-    type: 'packet',
-    service: 'dhcp',
+  return dhcpPacketEvent(type, { xid: 0xcafe0000 + macByte, chaddr: chaddrOf(0, 0, macByte), ...over }, options, {
     time: 1_000_000 + type,
-    direction: p.op === 1 ? 'in' : 'out',
-    peer: { address: p.op === 1 ? '0.0.0.0' : '255.255.255.255', port: p.op === 1 ? 68 : 67 },
     summary: `type ${type} for ${macByte}`,
-    fields: describePacket(p),
-  };
+  });
 }
 
 const roundTrip = (p: DhcpPacketData): DhcpPacketData => unpackDhcpPacket(JSON.parse(JSON.stringify(packDhcpPacket(p))) as PackedDhcpPacket);

@@ -237,7 +237,8 @@ test.serial("never another user's mail: a student is refused bob's mailbox; anon
     await page.goto(`${base}/lab#/mail?user=bob`);
     await page.waitForSelector('.inbox-messages li');
     t.regex((await page.textContent('.inbox-list')) ?? '', /Bob private/);
-    t.truthy(await page.$('.inbox-mailbox select'));
+    // The folder list (with the picker) and the message list are fetched separately: wait for both.
+    t.truthy(await page.waitForSelector('.inbox-mailbox select'));
     await open(page, 'Bob private');
     t.regex((await page.textContent('.inbox-text')) ?? '', /for bob only/);
     await page.screenshot({ path: join(SHOTS, 'inbox-instructor.png') });

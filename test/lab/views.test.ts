@@ -13,7 +13,8 @@ import type { PacketEvent } from '../../core/events.js';
 import type { LeaseRow } from '../../core/lab/wire.js';
 
 type LeaseState = LeaseRow['state'];
-import { describePacket, type DhcpPacket } from '../../services/dhcp/packet.js';
+import type { DhcpPacket } from '../../services/dhcp/packet.js';
+import { chaddrOf, dhcpPacketEvent } from './dhcp-fixture.js';
 
 function notesOf(service: string, lines: Array<['c' | 's', string]>): string[] {
   const ctx = new NoteContext(service);
@@ -177,35 +178,9 @@ test('the SSE parser follows the standard’s line rules and refuses an endless 
 });
 
 function packet(type: number, over: Partial<DhcpPacket> = {}, options: Array<[number, number[]]> = []): PacketEvent {
-  const chaddr = new Uint8Array(16);
-  chaddr.set([0x02, 0, 0, 0xab, 0xcd, 0xef]);
-  const p: DhcpPacket = {
-    op: type === 2 || type === 5 || type === 6 ? 2 : 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: 0xcafe0001,
-    secs: 0,
-    flags: 0x8000,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: 0,
-    chaddr,
-    sname: new Uint8Array(64),
-    file: new Uint8Array(128),
-    options: new Map<number, Uint8Array>([[53, Uint8Array.of(type)], ...options.map(([c, v]) => [c, Uint8Array.from(v)] as [number, Uint8Array])]),
-    ...over,
-  };
-  return {
-    type: 'packet',
-    service: 'dhcp',
-    time: 1_000_000,
-    direction: p.op === 1 ? 'in' : 'out',
+  return dhcpPacketEvent(type, { xid: 0xcafe0001, flags: 0x8000, chaddr: chaddrOf(0xab, 0xcd, 0xef), ...over }, options, {
     peer: { address: '0.0.0.0', port: 68 },
-    summary: 'x',
-    fields: describePacket(p),
-  };
+  });
 }
 
 const ip = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
