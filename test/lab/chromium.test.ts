@@ -136,11 +136,15 @@ test.serial('a student sees their SMTP transcript appear live; another student d
     t.false(known.has(id));
     await row.click();
     await alice.page.waitForSelector('.line.kind-close', { timeout: 5000 });
+    // The lines before her login (greeting, EHLO) come with the kept transcript, which can land after
+    // the live close line: the page marks the list loaded once it is merged.
+    await alice.page.waitForSelector('.transcript[data-loaded="true"]', { timeout: 5000 });
     const texts = await alice.page.$$eval('.transcript .line pre.text', textsOf);
     t.true(
       texts.some((x) => x.startsWith('EHLO')),
       'EHLO',
     );
+    t.true(texts.findIndex((x) => x.startsWith('EHLO')) < texts.indexOf('MAIL FROM:<alice@lab.test>'), 'the kept lines are merged before the live ones');
     t.true(texts.includes('MAIL FROM:<alice@lab.test>'));
     t.true(texts.includes('RCPT TO:<teach@lab.test>'));
     t.true(texts.includes('DATA'));
@@ -204,6 +208,7 @@ test.serial('a session typed line by line over a raw socket appears line by line
       t.deepEqual(await clientLines(), typed.slice(0, i + 1), `after line ${i + 1}`);
     }
     await alice.page.waitForSelector('.line.kind-close');
+    await alice.page.waitForSelector('.transcript[data-loaded="true"]');
   } finally {
     await alice.context.close();
   }
@@ -240,6 +245,7 @@ test.serial('markup in EHLO names, IMAP subjects, mailbox names and HTTP paths i
       await teach.page.waitForSelector(row, { timeout: 5000 });
       await teach.page.click(row);
       await teach.page.waitForSelector('.line.kind-close', { timeout: 5000 });
+      await teach.page.waitForSelector('.transcript[data-loaded="true"]', { timeout: 5000 });
       const texts = await teach.page.$$eval('.transcript pre.text', textsOf);
       t.true(
         texts.some((x) => x.includes(needle)),
@@ -294,6 +300,7 @@ test.serial('IMAP message data (an APPEND literal, a FETCH literal) is folded wi
     await alice.page.waitForSelector(row, { timeout: 5000 });
     await alice.page.click(row);
     await alice.page.waitForSelector('.line.kind-close', { timeout: 5000 });
+    await alice.page.waitForSelector('.transcript[data-loaded="true"]', { timeout: 5000 });
     const append = alice.page.locator('.line.kind-command:has(pre.text:text-matches(" APPEND ")) .payload-box');
     const fetched = alice.page.locator('.line.kind-reply:has(pre.text:text-matches("FETCH responses")) .payload-box').first();
     t.is(await append.locator('button.fold').textContent(), `message data: ${(raw.length / 1000).toFixed(1)} kB: show`, "folded, with the literal's size");
@@ -487,6 +494,7 @@ test.serial('screenshots of every view at desktop, projector and phone sizes', a
       await page.goto(`${base}#/sessions?service=https`);
       await page.click('tr.row');
       await page.waitForSelector('.line.kind-close');
+      await page.waitForSelector('.transcript[data-loaded="true"]');
       await shot(page, `transcript-https-${size}`);
       await page.click('.subtabs a:has-text("TLS handshake")');
       await page.waitForSelector('.ladder .rung');

@@ -147,6 +147,7 @@ test.serial('the TLS tab of a session whose handshake was not tapped shows what 
     t.is(code, '200');
     await teach.click('tr.row', { timeout: 10_000 });
     await teach.waitForSelector('.line.kind-close');
+    await teach.waitForSelector('.transcript[data-loaded="true"]');
     await teach.click('.subtabs a:has-text("TLS handshake")');
     const table = teach.locator('table.observed');
     await table.waitFor({ timeout: 10_000 });
@@ -175,6 +176,7 @@ test.serial('payloads of a real exchange: the message under DATA, HTTP header fi
     await transport.sendMail({ from: 'alice@lab.test', to: 'teach@lab.test', subject: 'Lab report <week 3>', text: 'Hello,\n\nthe report is attached.\n' });
     await teach.click('tr.row', { timeout: 10_000 });
     await teach.waitForSelector('.line.kind-close');
+    await teach.waitForSelector('.transcript[data-loaded="true"]');
     const fold = teach.locator('.line:has(pre.text:text("<message data:")) .payload-box button.fold');
     t.regex((await fold.textContent())!, /^message: \d+ B: show$/);
     await fold.click();

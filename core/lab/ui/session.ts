@@ -275,9 +275,14 @@ export function transcriptView(id: string, options: { projector?: boolean } = {}
     }
     lastSeq = lines.length > 0 ? lines[lines.length - 1].seq : -1;
     if (lines.length === 0) replace(list, h('p', { class: 'empty' }, 'Nothing yet: lines appear here as they are sent.'));
+    // Lines sent before this viewer could see the session (before the login) come with the kept
+    // transcript, which may arrive after the newest live lines: say so until it is merged.
+    const loaded = store.loaded.has(id);
+    list.dataset.loaded = String(loaded);
     replace(
       gapNote,
       store.gapAt ? h('p', { class: 'gap-note' }, 'The live stream skipped events while this browser was away; the transcript was reloaded.') : null,
+      loaded || lines.length === 0 ? null : h('p', { class: 'muted loading-note' }, 'Loading the earlier lines of this session…'),
     );
     if (follow || (options.projector && lines.length > 0)) window.scrollTo({ top: document.body.scrollHeight });
     firstDraw = false;
