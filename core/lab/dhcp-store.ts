@@ -7,15 +7,15 @@
 // window's high-water mark and stay there. What stays on the heap per packet: its slot number, seq,
 // length and MAC in plain arrays (numbers unboxed, the MAC a short string).
 import { packDhcpPacket, unpackDhcpPacket, type PackedDhcpPacket } from './dhcp-view.js';
+import { SlabPool } from './slab-store.js';
 import type { DhcpPacketData } from './wire.js';
 
 /** Octets per slot: a packed packet is typically 300-700 octets; a longer one is kept in a Buffer of its own. */
 export const DHCP_SLOT = 1024;
-const SLOTS_PER_CHUNK = 256;
 
 export class DhcpPacketStore {
-  private readonly chunks: Buffer[] = [];
-  private readonly free: number[] = [];
+  /** The slots: blocks of the lab's slab pool, of DHCP_SLOT octets. */
+  private readonly pool = new SlabPool(DHCP_SLOT);
   /** Slot numbers, oldest packet first. */
   private readonly order: number[] = [];
   /** By slot: seq, encoded length (-1: in `big`), MAC. */
@@ -30,7 +30,7 @@ export class DhcpPacketStore {
 
   /** Octets the slot Buffers take (RSS, used or not). */
   get octets(): number {
-    return this.chunks.length * SLOTS_PER_CHUNK * DHCP_SLOT;
+    return this.pool.octets;
   }
 
   /** Packets whose packed form did not fit a slot. */
@@ -72,7 +72,8 @@ export class DhcpPacketStore {
   at(i: number): DhcpPacketData {
     const slot = this.order[i];
     const len = this.lens[slot];
-    const text = len < 0 ? this.big.get(slot)!.toString('utf8') : this.chunkOf(slot).toString('utf8', this.offsetOf(slot), this.offsetOf(slot) + len);
+    const at = this.pool.offset(slot);
+    const text = len < 0 ? this.big.get(slot)!.toString('utf8') : this.pool.slab(slot).toString('utf8', at, at + len);
     return unpackDhcpPacket(JSON.parse(text) as PackedDhcpPacket);
   }
 
@@ -94,7 +95,7 @@ export class DhcpPacketStore {
     this.macs[slot] = p.mac;
     // At most 3 octets per UTF-16 unit: only a long string needs its exact length measured.
     if (json.length * 3 <= DHCP_SLOT || Buffer.byteLength(json) <= DHCP_SLOT) {
-      this.lens[slot] = this.chunkOf(slot).write(json, this.offsetOf(slot), 'utf8');
+      this.lens[slot] = this.pool.slab(slot).write(json, this.pool.offset(slot), 'utf8');
     } else {
       this.lens[slot] = -1;
       this.big.set(slot, Buffer.from(json, 'utf8'));
@@ -105,31 +106,18 @@ export class DhcpPacketStore {
     const mac = this.macs[slot];
     this.macs[slot] = '';
     this.big.delete(slot);
-    this.free.push(slot);
+    this.pool.release(slot);
     return mac;
   }
 
   private alloc(): number {
-    const slot = this.free.pop();
-    if (slot !== undefined) return slot;
-    const n = this.chunks.length;
-    // allocUnsafeSlow: a Buffer of its own, outside Node's shared 8 KiB pool.
-    this.chunks.push(Buffer.allocUnsafeSlow(SLOTS_PER_CHUNK * DHCP_SLOT));
-    // Lowest slots handed out first.
-    for (let i = SLOTS_PER_CHUNK - 1; i > 0; i--) this.free.push(n * SLOTS_PER_CHUNK + i);
-    for (let i = 0; i < SLOTS_PER_CHUNK; i++) {
+    const slot = this.pool.alloc();
+    // Block numbers are dense (a new slab's blocks come lowest first): these arrays grow to the highest.
+    while (this.seqs.length <= slot) {
       this.seqs.push(0);
       this.lens.push(0);
       this.macs.push('');
     }
-    return n * SLOTS_PER_CHUNK;
-  }
-
-  private chunkOf(slot: number): Buffer {
-    return this.chunks[Math.floor(slot / SLOTS_PER_CHUNK)];
-  }
-
-  private offsetOf(slot: number): number {
-    return (slot % SLOTS_PER_CHUNK) * DHCP_SLOT;
+    return slot;
   }
 }

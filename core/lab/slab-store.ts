@@ -15,8 +15,13 @@ export const BLOCK_SIZE = 4096;
 export const BLOCKS_PER_SLAB = 64;
 const SLAB_SHIFT = 6; // log2(BLOCKS_PER_SLAB)
 
-/** A pool of equal blocks in slabs; blocks are named by number (slab * BLOCKS_PER_SLAB + index). */
+/**
+ * A pool of equal blocks (BLOCK_SIZE octets unless told) in slabs of BLOCKS_PER_SLAB blocks; blocks
+ * are named by number (slab * BLOCKS_PER_SLAB + index); released blocks are handed out again first.
+ */
 export class SlabPool {
+  constructor(readonly blockSize = BLOCK_SIZE) {}
+
   private readonly slabs: Buffer[] = [];
   private free = new Int32Array(BLOCKS_PER_SLAB);
   private freeCount = 0;
@@ -28,7 +33,7 @@ export class SlabPool {
 
   /** Octets the slabs take (what the pool costs in RSS, used or not). */
   get octets(): number {
-    return this.slabs.length * BLOCKS_PER_SLAB * BLOCK_SIZE;
+    return this.slabs.length * BLOCKS_PER_SLAB * this.blockSize;
   }
 
   alloc(): number {
@@ -46,13 +51,13 @@ export class SlabPool {
   }
 
   offset(block: number): number {
-    return (block & (BLOCKS_PER_SLAB - 1)) * BLOCK_SIZE;
+    return (block & (BLOCKS_PER_SLAB - 1)) * this.blockSize;
   }
 
   private grow(): void {
     const n = this.slabs.length;
     // allocUnsafeSlow: a Buffer of its own, outside Node's shared 8 KiB pool.
-    this.slabs.push(Buffer.allocUnsafeSlow(BLOCKS_PER_SLAB * BLOCK_SIZE));
+    this.slabs.push(Buffer.allocUnsafeSlow(BLOCKS_PER_SLAB * this.blockSize));
     if (this.free.length < (n + 1) * BLOCKS_PER_SLAB) {
       const f = new Int32Array((n + 1) * BLOCKS_PER_SLAB * 2);
       f.set(this.free.subarray(0, this.freeCount));

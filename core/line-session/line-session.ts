@@ -437,7 +437,10 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
   }
 
   /** Publishes something a student should see about this session. */
-  notice(level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown>): void {
-    if (this.events.active) this.events.publish({ type: 'notice', service: this.service, session: this.id, level, message, ...(detail ? { detail } : {}) });
+  notice(level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown> | (() => Record<string, unknown>)): void {
+    if (!this.events.active) return;
+    // A detail given as a function is built only when somebody listens (a delivery's notice is per message).
+    const d = typeof detail === 'function' ? detail() : detail;
+    this.events.publish({ type: 'notice', service: this.service, session: this.id, level, message, ...(d ? { detail: d } : {}) });
   }
 }

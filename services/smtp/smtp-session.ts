@@ -284,14 +284,13 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
     }
     this.ctx.stats.messages++;
     this.ctx.stats.recipients += tx.recipients.length;
-    if (this.events.active)
-      this.notice('info', `message ${queueId} delivered`, {
-        queueId,
-        size,
-        from: reversePath,
-        to: tx.recipients.map((r) => r.address),
-        captured: relayed.length,
-      });
+    this.notice('info', `message ${queueId} delivered`, () => ({
+      queueId,
+      size,
+      from: reversePath,
+      to: tx.recipients.map((r) => r.address),
+      captured: relayed.length,
+    }));
     this.resetTransaction();
     this.reply(REPLY.queued(queueId));
   }

@@ -165,6 +165,20 @@ async function runDouble(round: number): Promise<Sample> {
   }
 }
 
+/** MESSAGES deliveries in CONNECTIONS chains (delivery i in chain i % CONNECTIONS), timed: a floor's sample. */
+async function timedChains(deliver: (i: number) => Promise<void>): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, c) => {
+      for (let i = c; i < MESSAGES; i += CONNECTIONS) await deliver(i);
+    }),
+  );
+  const lastMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  return { lastMs, acceptedMs: lastMs, cpuMs: (cpu.user + cpu.system) / 1000, loopCpuMs: 0 };
+}
+
 /** A Maildir delivery's file: written whole in tmp/ (fdatasync'ed when `datasync`), then renamed into new/. */
 async function writeNew(dir: string, name: string, body: Buffer, datasync: boolean): Promise<void> {
   const tmp = join(dir, 'tmp', name);
@@ -184,25 +198,16 @@ async function runDiskFloor(): Promise<Sample> {
   const dir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-floor-'));
   for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
   const body = Buffer.alloc(900, 'x');
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
   try {
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async (_, c) => {
-        for (let i = c; i < MESSAGES; i += CONNECTIONS) {
-          await writeNew(dir, `m${i}`, body, true);
-          const d = await fsp.open(join(dir, 'new'), 'r');
-          try {
-            await d.sync();
-          } finally {
-            await d.close();
-          }
-        }
-      }),
-    );
-    const lastMs = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
-    return { lastMs, acceptedMs: lastMs, cpuMs: (cpu.user + cpu.system) / 1000, loopCpuMs: 0 };
+    return await timedChains(async (i) => {
+      await writeNew(dir, `m${i}`, body, true);
+      const d = await fsp.open(join(dir, 'new'), 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -253,22 +258,13 @@ async function runJournalFloor(): Promise<Sample> {
       queued.push({ entry, done, fail });
       if (!committing) void commit();
     });
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
   try {
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async (_, c) => {
-        for (let i = c; i < MESSAGES; i += CONNECTIONS) {
-          await writeNew(dir, `m${i}`, body, false);
-          const entry = Buffer.alloc(entrySize);
-          body.copy(entry, 64);
-          await journaled(entry);
-        }
-      }),
-    );
-    const lastMs = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
-    return { lastMs, acceptedMs: lastMs, cpuMs: (cpu.user + cpu.system) / 1000, loopCpuMs: 0 };
+    return await timedChains(async (i) => {
+      await writeNew(dir, `m${i}`, body, false);
+      const entry = Buffer.alloc(entrySize);
+      body.copy(entry, 64);
+      await journaled(entry);
+    });
   } finally {
     await journal.close();
     rmSync(dir, { recursive: true, force: true });
