@@ -75,13 +75,22 @@ export const LINE_HAS_REQUEST = 1;
 /**
  * Kept lines of one part of a session (the first lines, or the recent ones): their encoded bodies
  * (encodeLineBody) in a BlockLog, and per line its event number, time, offset, length, weight (what
- * it counts against the budgets) and flags in one typed array used as a ring that grows by doubling
- * up to what the part may hold (one array, not two: a page load's session is a few lines and lives
- * well under a minute, and each typed array is three objects and an allocation of its own).
+ * it counts against the budgets) and flags in one array of numbers used as a ring that grows by
+ * doubling up to what the part may hold. A page load's session is a few lines and lives well under a
+ * minute (long enough to die in old space, issue 14): up to SMALL_RING lines the array is a plain
+ * one of unboxed doubles (two objects on the heap), past it a Float64Array (off the heap; a typed
+ * array is three objects and an allocation of its own, which a short session need not pay).
  */
 const M = 6;
+const SMALL_RING = 16;
+
+/** A plain array of n unboxed doubles (exactly n: filled, not pushed, which would leave slack). */
+function doubles(n: number): number[] {
+  return new Array<number>(n).fill(0.5);
+}
+
 class LineRing {
-  private meta = new Float64Array(M * 8);
+  private meta: number[] | Float64Array = doubles(M * 8);
   /** Lines the ring has room for (a power of two). */
   private cap = 8;
   private first = 0;
@@ -159,10 +168,10 @@ class LineRing {
   }
 
   private grow(): void {
-    const meta = new Float64Array(M * this.cap * 2);
+    const meta = 2 * this.cap <= SMALL_RING ? doubles(M * this.cap * 2) : new Float64Array(M * this.cap * 2);
     for (let i = 0; i < this.count; i++) {
       const k = this.slot(i);
-      meta.set(this.meta.subarray(M * k, M * k + M), M * i);
+      for (let j = 0; j < M; j++) meta[M * i + j] = this.meta[M * k + j];
     }
     this.meta = meta;
     this.cap *= 2;
