@@ -175,7 +175,12 @@ export class LabHub {
   private subscription: Subscription | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly dhcpPackets = new DhcpPacketStore();
-  private readonly dhcpPerMac = new Map<string, number>();
+  /**
+   * Per MAC in the DHCP packet window: its packets kept, and the visibility test its items share
+   * (judged when sent, on the address the MAC holds then): one closure per MAC instead of one per
+   * packet, which the replay window kept until it turned over (long enough to die in old space).
+   */
+  private readonly dhcpPerMac = new Map<string, { n: number; visible: (v: Viewer) => boolean }>();
   private readonly leases = new LeaseTable();
   /** The lease journal was read into the table (once, when the DHCP service runs). */
   private leasesRestored = false;
@@ -604,23 +609,27 @@ export class LabHub {
       const mac = view.mac;
       this.dhcpServerMac ??= this.dhcpDetail()?.mac;
       if (mac === this.dhcpServerMac) view.probe = true;
-      const n = this.dhcpPerMac.get(mac) ?? 0;
-      if (n >= DHCP_PER_MAC) {
+      let perMac = this.dhcpPerMac.get(mac);
+      if (perMac === undefined) {
+        const leases = this.leases;
+        perMac = { n: 0, visible: (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && leases.addressOf(mac) === v.address) };
+        this.dhcpPerMac.set(mac, perMac);
+      }
+      if (perMac.n >= DHCP_PER_MAC) {
         // A client flooding us keeps its most recent packets only.
         this.dhcpPackets.removeFirstOf(mac);
-      } else this.dhcpPerMac.set(mac, n + 1);
+      } else perMac.n++;
       const before = this.leases.boundAddressOf(mac);
       const row = this.leases.apply(view, dhcpOptions(e));
-      const visible = (v: Viewer): boolean => v.role === 'instructor' || (v.role === 'student' && this.leases.addressOf(mac) === v.address);
+      const visible = perMac.visible;
       // The item is encoded as it is published: its seq goes in first (publish adds exactly one item).
       view.seq = this.history.seq + 1;
       const item = this.publish('dhcp', view, visible, 2000);
       this.dhcpPackets.push(view);
       if (this.dhcpPackets.size > this.config.lab.history.dhcpPackets) {
         const oldMac = this.dhcpPackets.shift()!;
-        const left = (this.dhcpPerMac.get(oldMac) ?? 1) - 1;
-        if (left <= 0) this.dhcpPerMac.delete(oldMac);
-        else this.dhcpPerMac.set(oldMac, left);
+        const old = this.dhcpPerMac.get(oldMac);
+        if (old !== undefined && --old.n <= 0) this.dhcpPerMac.delete(oldMac);
       }
       if (row) {
         this.publish('lease', row, visible, 200);

@@ -67,7 +67,7 @@ function canSeeSession(summary: SessionSummary, peerAddress: string, v: Viewer):
   return peerAddress === v.address;
 }
 
-/** Index octets per kept line (event number, time, offset, length, weight, flags). */
+/** Index octets counted per kept line (event number, time, offset, length, weight, flags: the weight the budgets have always used). */
 export const LINE_INDEX_OCTETS = 41;
 /** A line's flag: it is an HTTP status line with its request (SessionRecord.requestLines). */
 export const LINE_HAS_REQUEST = 1;
@@ -75,13 +75,24 @@ export const LINE_HAS_REQUEST = 1;
 /**
  * Kept lines of one part of a session (the first lines, or the recent ones): their encoded bodies
  * (encodeLineBody) in a BlockLog, and per line its event number, time, offset, length, weight (what
- * it counts against the budgets) and flags in typed arrays used as a ring that grows by doubling up to
- * what the part may hold.
+ * it counts against the budgets) and flags in one array of numbers used as a ring that grows by
+ * doubling up to what the part may hold. A page load's session is a few lines and lives well under a
+ * minute (long enough to die in old space, issue 14): up to SMALL_RING lines the array is a plain
+ * one of unboxed doubles (two objects on the heap), past it a Float64Array (off the heap; a typed
+ * array is three objects and an allocation of its own, which a short session need not pay).
  */
-const M = 5;
+const M = 6;
+const SMALL_RING = 16;
+
+/** A plain array of n unboxed doubles (exactly n: filled, not pushed, which would leave slack). */
+function doubles(n: number): number[] {
+  return new Array<number>(n).fill(0.5);
+}
+
 class LineRing {
-  private meta = new Float64Array(M * 8);
-  private flags = new Uint8Array(8);
+  private meta: number[] | Float64Array = doubles(M * 8);
+  /** Lines the ring has room for (a power of two). */
+  private cap = 8;
   private first = 0;
   count = 0;
   readonly log: BlockLog;
@@ -91,11 +102,11 @@ class LineRing {
   }
 
   private slot(i: number): number {
-    return (this.first + i) & (this.flags.length - 1);
+    return (this.first + i) & (this.cap - 1);
   }
 
   push(seq: number, t: number, octets: Uint8Array, length: number, flags: number, size: number): void {
-    if (this.count === this.flags.length) this.grow();
+    if (this.count === this.cap) this.grow();
     const off = this.log.append(octets, 0, length);
     const k = this.slot(this.count);
     this.meta[M * k] = seq;
@@ -103,7 +114,7 @@ class LineRing {
     this.meta[M * k + 2] = off;
     this.meta[M * k + 3] = length;
     this.meta[M * k + 4] = size;
-    this.flags[k] = flags;
+    this.meta[M * k + 5] = flags;
     this.count++;
   }
 
@@ -111,7 +122,7 @@ class LineRing {
   shift(): number {
     const k = this.first;
     const size = this.meta[M * k + 4];
-    this.first = (this.first + 1) & (this.flags.length - 1);
+    this.first = (this.first + 1) & (this.cap - 1);
     this.count--;
     if (this.count === 0) this.log.clear();
     else this.log.dropTo(this.meta[M * this.first + 2]);
@@ -127,7 +138,7 @@ class LineRing {
   }
 
   flag(i: number): number {
-    return this.flags[this.slot(i)];
+    return this.meta[M * this.slot(i) + 5];
   }
 
   line(i: number, session: string): LineData {
@@ -157,16 +168,13 @@ class LineRing {
   }
 
   private grow(): void {
-    const n = this.flags.length;
-    const meta = new Float64Array(M * n * 2);
-    const flags = new Uint8Array(n * 2);
+    const meta = 2 * this.cap <= SMALL_RING ? doubles(M * this.cap * 2) : new Float64Array(M * this.cap * 2);
     for (let i = 0; i < this.count; i++) {
       const k = this.slot(i);
-      meta.set(this.meta.subarray(M * k, M * k + M), M * i);
-      flags[i] = this.flags[k];
+      for (let j = 0; j < M; j++) meta[M * i + j] = this.meta[M * k + j];
     }
     this.meta = meta;
-    this.flags = flags;
+    this.cap *= 2;
     this.first = 0;
   }
 }

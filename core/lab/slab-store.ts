@@ -74,8 +74,12 @@ export class SlabPool {
  * An entry longer than a block spans several.
  */
 export class BlockLog {
-  /** Blocks in order, as a ring (capacity a power of two). */
-  private blocks = new Int32Array(4);
+  /**
+   * Blocks in order, as a ring (capacity a power of two). A plain array of small integers: a
+   * session's log holds a block or two, and a typed array for that cost three objects (~180 octets)
+   * where this is two (~40), on every short-lived session (issue 14).
+   */
+  private blocks: number[] = [0, 0, 0, 0];
   private first = 0;
   private count = 0;
   /** Logical offset of the first octet of the first block. */
@@ -171,8 +175,10 @@ export class BlockLog {
 
   private push(block: number): void {
     if (this.count === this.blocks.length) {
-      const b = new Int32Array(this.blocks.length * 2);
-      for (let i = 0; i < this.count; i++) b[i] = this.blocks[(this.first + i) & (this.blocks.length - 1)];
+      // Built by push: the array stays packed (new Array(n) would make it holey for good).
+      const b: number[] = [];
+      for (let i = 0; i < this.count; i++) b.push(this.blocks[(this.first + i) & (this.blocks.length - 1)]);
+      for (let i = this.count; i < 2 * this.count; i++) b.push(0);
       this.blocks = b;
       this.first = 0;
     }

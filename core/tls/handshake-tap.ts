@@ -15,13 +15,30 @@ const MAX_CAPTURE_BYTES = 32 * 1024;
 /** Chunks still kept per direction once the handshake is done (TLS 1.3 tickets, first application data). */
 const CHUNKS_AFTER_SECURE = 2;
 
+/** No chunks: what a packed capture's `chunks` reads as. */
+const NO_CHUNKS: CapturedChunk[] = [];
+
+/**
+ * One connection's handshake. While it runs, the chunks are referenced as they pass (no copy); once
+ * the capture is done (enough after the handshake, over its cap, or the connection closed) they are
+ * packed into one Buffer with a small index, and the key-log lines kept as text: the ring keeps 200
+ * captures for a minute or so at a class's rate, long enough to reach old space, and a capture of
+ * ~25 small objects and a dozen small ArrayBuffers (the socket's read buffers, one per key-log line)
+ * died there and fragmented it (issue 14); packed, it is a handful.
+ */
 export class HandshakeCapture {
-  readonly chunks: CapturedChunk[] = [];
-  readonly keylog: Buffer[] = [];
+  private live: CapturedChunk[] = [];
+  /** The key-log lines (latin1, as the decoder reads them), at most 16. */
+  readonly keylog: string[] = [];
   readonly startedAt = Date.now();
   private readonly t0 = performance.now();
-  private bytes = { client: 0, server: 0 };
-  private after = { client: 0, server: 0 };
+  private clientBytes = 0;
+  private serverBytes = 0;
+  private clientAfter = 0;
+  private serverAfter = 0;
+  /** Once packed: the chunks' octets in order, and per chunk its side (0 client, 1 server), time and length. */
+  private packed: Buffer | undefined;
+  private index: number[] | undefined;
   capturing = true;
   secureAt?: number;
   error?: string;
@@ -38,17 +55,60 @@ export class HandshakeCapture {
   ) {}
 
   record(from: Side, data: Buffer): void {
-    if (this.secureAt !== undefined && ++this.after[from] > CHUNKS_AFTER_SECURE) {
+    if (!this.capturing) return;
+    if (this.secureAt !== undefined && (from === 'client' ? ++this.clientAfter : ++this.serverAfter) > CHUNKS_AFTER_SECURE) {
       // Enough of the application data is kept to show that it follows, encrypted.
-      this.capturing = false;
+      this.stop();
       return;
     }
-    if (this.bytes[from] + data.length > MAX_CAPTURE_BYTES) {
-      this.capturing = false;
+    const before = from === 'client' ? this.clientBytes : this.serverBytes;
+    if (before + data.length > MAX_CAPTURE_BYTES) {
+      this.stop();
       return;
     }
-    this.bytes[from] += data.length;
-    this.chunks.push({ from, t: performance.now() - this.t0, data });
+    if (from === 'client') this.clientBytes += data.length;
+    else this.serverBytes += data.length;
+    this.live.push({ from, t: performance.now() - this.t0, data });
+  }
+
+  /** A key-log line of this connection (at most 16 are kept). */
+  addKeylog(line: Buffer): void {
+    if (this.keylog.length < 16) this.keylog.push(line.toString('latin1'));
+  }
+
+  /** The capture is over (or the connection closed): its chunks are packed (see the class). */
+  stop(): void {
+    this.capturing = false;
+    if (this.packed !== undefined) return;
+    const chunks = this.live;
+    let total = 0;
+    for (const c of chunks) total += c.data.length;
+    const packed = Buffer.allocUnsafeSlow(total);
+    const index: number[] = [];
+    let at = 0;
+    for (const c of chunks) {
+      c.data.copy(packed, at);
+      at += c.data.length;
+      index.push(c.from === 'client' ? 0 : 1, c.t, c.data.length);
+    }
+    this.packed = packed;
+    this.index = index;
+    this.live = NO_CHUNKS;
+  }
+
+  /** The captured chunks in order (views of the packed octets once the capture is done). */
+  get chunks(): readonly CapturedChunk[] {
+    const packed = this.packed;
+    const index = this.index;
+    if (packed === undefined || index === undefined) return this.live;
+    const out: CapturedChunk[] = [];
+    let at = 0;
+    for (let i = 0; i < index.length; i += 3) {
+      const len = index[i + 2];
+      out.push({ from: index[i] === 0 ? 'client' : 'server', t: index[i + 1], data: packed.subarray(at, at + len) });
+      at += len;
+    }
+    return out;
   }
 
   markSecure(): void {
@@ -56,17 +116,13 @@ export class HandshakeCapture {
   }
 
   get bytesCaptured(): number {
-    return this.bytes.client + this.bytes.server;
+    return this.clientBytes + this.serverBytes;
   }
 
   /** Decodes lazily and returns the ladder (kept once the capture is complete). */
   decode(): DecodedHandshake {
     if (this.decoded) return this.decoded;
-    const d = decodeHandshake(
-      this.chunks,
-      this.keylog.map((b) => b.toString('latin1')),
-      this.decodeOptions,
-    );
+    const d = decodeHandshake(this.chunks, this.keylog, this.decodeOptions);
     if (!this.capturing) this.decoded = d;
     return d;
   }
@@ -191,9 +247,9 @@ export class HandshakeLog {
     this.ring[this.next] = capture;
     this.next = (this.next + 1) % this.ring.length;
     const secure = new tls.TLSSocket(tapView(raw, capture) as never, { ...options, isServer: true });
-    secure.on('keylog', (line: Buffer) => {
-      if (capture.keylog.length < 16) capture.keylog.push(line);
-    });
+    secure.on('keylog', (line: Buffer) => capture.addKeylog(line));
+    // A capture still running when the connection ends (a short HTTPS exchange) is packed then.
+    raw.once('close', () => capture.stop());
     secure.once('secure', () => {
       capture.markSecure();
       capture.alpn = secure.alpnProtocol || undefined;

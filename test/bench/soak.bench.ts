@@ -844,6 +844,26 @@ function memoryReport(
       )}   (after each of ${m.length} full GCs since the warm-up)`,
     );
   }
+  // Minute by minute from the end of the warm-up (each full minute's mean; the live heap: its last full
+  // GC's): whether the growth levels off reads better here than in one slope.
+  const minutes = Math.floor((SECONDS - warmupS) / 60);
+  if (minutes >= 2) {
+    const inMinute = <T extends { s: number }>(xs: readonly T[], i: number): T[] => xs.filter((x) => x.s >= warmupS + 60 * i && x.s < warmupS + 60 * (i + 1));
+    const mean = (xs: readonly MemorySample[], k: MemoryKey | 'outsideHeap'): string =>
+      xs.length ? (xs.reduce((a, x) => a + x[k], 0) / xs.length).toFixed(1) : '-';
+    const row = (label: string, f: (i: number) => string): string =>
+      `  ${label.padEnd(13)}${Array.from({ length: minutes }, (_, i) => f(i).padStart(7)).join('')}`;
+    lines.push(`
+by minute after the warm-up (${Math.round(warmupS)} s), MB: minute${Array.from({ length: minutes }, (_, i) => String(i + 1).padStart(7)).join('')}`);
+    for (const k of ['rss', 'heapTotal', 'oldSpace', 'oldFree', 'outsideHeap', 'arrayBuffers'] as const)
+      lines.push(row(k, (i) => mean(inMinute(samples, i), k)));
+    lines.push(
+      row('live heap', (i) => {
+        const m = inMinute(majors, i);
+        return m.length ? m[m.length - 1].live.toFixed(1) : '-';
+      }),
+    );
+  }
   if (lab.length === 0) return [...lines, 'lab history: no samples'];
   const labAt = (s: number): LabStats => lab.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best));
   const labRows: Array<[string, (x: LabStats) => number]> = [
