@@ -226,9 +226,6 @@ class SubscriberQueue implements Subscription {
 /** The per-exchange events that hot paths build only when somebody wants them. */
 const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls', 'auth'];
 
-/** The line events a recording budget thins (sessions, logins, TLS steps and notices always go through). */
-const BUDGETED: ReadonlySet<ProtocolEventType> = new Set<ProtocolEventType>(['command', 'reply']);
-
 /** The budget is counted in slices this long, each allowed a tenth of the per-second figure. */
 const BUDGET_SLICE_MS = 100;
 
@@ -279,6 +276,9 @@ export class EventBus {
   private thinnedTotal = 0;
   /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
   private thinned = new Map<string, { service: string; n: number }>();
+  /** The session last counted in `thinned`, and its entry (see countThinned). */
+  private lastThinnedSession: string | undefined;
+  private lastThinned: { service: string; n: number } | undefined;
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
@@ -321,20 +321,34 @@ export class EventBus {
   wants(type: ProtocolEventType, session?: string, service?: string): boolean {
     if (!(this.wantAll || this.wanted.has(type))) return false;
     if (session !== undefined && this.unrecorded.size > 0 && this.unrecorded.has(session)) return false;
-    if (this.lines.max === 0 || !BUDGETED.has(type)) return true;
+    // The line events a budget thins are commands and replies (sessions, logins, TLS steps and
+    // notices always go through).
+    if ((type !== 'command' && type !== 'reply') || this.lines.max === 0) return true;
     if (this.lines.admit()) {
       this.recorded++;
       return true;
     }
     this.thinnedTotal++;
-    if (session !== undefined) {
-      const t = this.thinned.get(session);
-      if (t) t.n++;
-      else if (this.thinned.size < MAX_THINNED_SESSIONS) this.thinned.set(session, { service: service ?? 'lab', n: 1 });
-      // Traffic may stop right here: the sessions still hear how much they missed.
-      if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.lines.windowEnd, this.tellAt) - this.now());
-    }
+    if (session !== undefined) this.countThinned(session, service);
     return false;
+  }
+
+  /** One more line of `session` thinned: it hears how many in its next notice. */
+  private countThinned(session: string, service: string | undefined): void {
+    // A request's line and its reply's come one after the other: the same session's count again
+    // without a lookup (tellThinned forgets it with the counts).
+    let t = this.lastThinnedSession === session ? this.lastThinned : this.thinned.get(session);
+    if (t === undefined && this.thinned.size < MAX_THINNED_SESSIONS) {
+      t = { service: service ?? 'lab', n: 0 };
+      this.thinned.set(session, t);
+    }
+    if (t !== undefined) {
+      t.n++;
+      this.lastThinned = t;
+      this.lastThinnedSession = session;
+    }
+    // Traffic may stop right here: the sessions still hear how much they missed.
+    if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.lines.windowEnd, this.tellAt) - this.now());
   }
 
   /**
@@ -403,6 +417,8 @@ export class EventBus {
     this.tellAt = this.now() + THINNED_TELL_MS;
     const missed = this.thinned;
     this.thinned = new Map();
+    this.lastThinnedSession = undefined;
+    this.lastThinned = undefined;
     const perSecond = this.perSecond;
     for (const [session, { service, n }] of missed) {
       this.publish({

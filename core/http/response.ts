@@ -58,9 +58,8 @@ export function statusText(status: number): string {
 let dateSecond = -1;
 let dateFields = '';
 
-/** "Server: labnet\r\nDate: <IMF-fixdate>\r\n", recomputed at most once a second. */
-export function commonFields(): string {
-  const now = Date.now();
+/** "Server: labnet\r\nDate: <IMF-fixdate>\r\n", recomputed at most once a second; `now` when the caller has just read the clock. */
+export function commonFields(now = Date.now()): string {
   const sec = (now / 1000) | 0;
   if (sec !== dateSecond) {
     dateSecond = sec;
@@ -70,8 +69,8 @@ export function commonFields(): string {
 }
 
 /** The second `commonFields()` belongs to (responses cached with it are valid for that second). */
-export function commonFieldsStamp(): number {
-  commonFields();
+export function commonFieldsStamp(now = Date.now()): number {
+  commonFields(now);
   return dateSecond;
 }
 

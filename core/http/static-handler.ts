@@ -12,8 +12,10 @@ const PREBUILT_MAX = 128 * 1024;
 
 /** Answers GET/HEAD for `path` in `area`; synchronous when the file is cached and fresh. */
 export function serveFile(ex: HttpExchange, area: FileArea, path: string): void | Promise<void> {
-  const entry = area.fresh(path, Date.now());
-  if (entry !== undefined) return serveEntry(ex, entry);
+  // One clock reading per request: the cache's freshness and the Date field's second.
+  const now = Date.now();
+  const entry = area.fresh(path, now);
+  if (entry !== undefined) return serveEntry(ex, entry, now);
   return lookupAndServe(ex, area, path);
 }
 
@@ -34,7 +36,7 @@ async function lookupAndServe(ex: HttpExchange, area: FileArea, path: string): P
   }
 }
 
-function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
+function serveEntry(ex: HttpExchange, entry: FileEntry, now = Date.now()): void | Promise<void> {
   const req = ex.req;
   if (req.ifNoneMatch !== undefined) {
     if (etagMatches(req.ifNoneMatch, entry.etag)) {
@@ -68,7 +70,7 @@ function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
   if (data !== undefined && data.length <= PREBUILT_MAX) {
     const keep = ex.decideKeepAlive();
     const variant = (ex.isHead ? 3 : 0) + (!keep ? 1 : req.version === 10 ? 2 : 0);
-    const stamp = commonFieldsStamp();
+    const stamp = commonFieldsStamp(now);
     let pre = entry.prebuilt;
     if (pre === undefined || pre.stamp !== stamp) {
       pre = { stamp, responses: [], heads: [] };
@@ -76,7 +78,7 @@ function serveEntry(ex: HttpExchange, entry: FileEntry): void | Promise<void> {
     }
     let response = pre.responses[variant];
     if (response === undefined) {
-      const head = `${statusLine(200)}${commonFields()}${entry.fields}Content-Length: ${data.length}\r\n${connectionField(keep, req.version)}\r\n`;
+      const head = `${statusLine(200)}${commonFields(now)}${entry.fields}Content-Length: ${data.length}\r\n${connectionField(keep, req.version)}\r\n`;
       if (ex.isHead) response = Buffer.from(head, 'latin1');
       else {
         response = Buffer.allocUnsafe(head.length + data.length);

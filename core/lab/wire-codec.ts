@@ -148,32 +148,127 @@ interface SummaryExtra {
 
 /**
  * A line's entry without its position (event number, time, session): `"kind","text"` or
- * `"kind","text",{extra}`, JSON text to follow `[0,dseq,dt,sid,` in a batch. Built once per line.
+ * `"kind","text",{extra}`, JSON text to follow `[0,dseq,dt,sid,` in a batch. Built once per line, as
+ * text directly: the same octets as `JSON.stringify` of the extra object with its keys in LineExtra's
+ * order (test/lab/wire-codec.property.test.ts holds it to that), without building the object.
  */
 export function encodeLineBody(l: LineData): string {
-  const x: LineExtra = {};
-  if (l.bytes !== undefined) x.b = l.bytes;
-  if (l.cut !== undefined) x.u = l.cut;
-  if (l.payload !== undefined) x.p = l.payload;
-  if (l.payloadBytes !== undefined) x.pb = l.payloadBytes;
-  if (l.payloadLater) x.pl = 1;
-  if (l.encrypted) x.e = 1;
-  const usual = USUAL_NOTE[l.kind];
+  const kind = l.kind;
+  const args = kind === 'open' || kind === 'close' ? textArgs(kind, l.text) : undefined;
+  let out = `"${LINE_KIND_CODE[kind] ?? 'n'}",${args !== undefined ? JSON.stringify(args) : jsonString(l.text)}`;
+  // Each field is written after `sep`: the first one opens the extra object, the others follow it.
+  let sep = ',{';
+  if (l.bytes !== undefined) {
+    out += `${sep}"b":${jsonNumber(l.bytes)}`;
+    sep = ',';
+  }
+  if (l.cut !== undefined) {
+    out += `${sep}"u":${jsonNumber(l.cut)}`;
+    sep = ',';
+  }
+  if (l.payload !== undefined) {
+    out += `${sep}"p":${jsonPayload(l.payload)}`;
+    sep = ',';
+  }
+  if (l.payloadBytes !== undefined) {
+    out += `${sep}"pb":${jsonNumber(l.payloadBytes)}`;
+    sep = ',';
+  }
+  if (l.payloadLater) {
+    out += `${sep}"pl":1`;
+    sep = ',';
+  }
+  if (l.encrypted) {
+    out += `${sep}"e":1`;
+    sep = ',';
+  }
+  const usual = kind === 'open' ? LINE_NOTES.open : kind === 'close' ? LINE_NOTES.close : undefined; // USUAL_NOTE
   if (l.note === undefined) {
-    if (usual !== undefined) x.n = '';
+    if (usual !== undefined) {
+      out += `${sep}"n":""`;
+      sep = ',';
+    }
   } else if (l.note !== usual) {
     const key = NOTE_KEYS.get(l.note);
-    if (key !== undefined) x.n = key;
-    else x.nt = l.note;
+    out += key !== undefined ? `${sep}"n":${JSON.stringify(key)}` : `${sep}"nt":${JSON.stringify(l.note)}`;
+    sep = ',';
   }
-  if (l.skipped !== undefined) x.k = l.skipped;
-  if (l.request) x.q = [l.request.method, l.request.path, l.request.ms];
-  if (l.handshake) x.h = 1;
-  if (l.dir !== undefined && l.dir !== lineDir({ kind: l.kind })) x.d = l.dir;
-  const args = l.kind === 'open' || l.kind === 'close' ? textArgs(l.kind, l.text) : undefined;
-  const head = `${JSON.stringify(LINE_KIND_CODE[l.kind] ?? 'n')},${JSON.stringify(args ?? l.text)}`;
-  for (const _ in x) return `${head},${JSON.stringify(x)}`;
-  return head;
+  if (l.skipped !== undefined) {
+    out += `${sep}"k":${jsonNumber(l.skipped)}`;
+    sep = ',';
+  }
+  const q = l.request;
+  if (q) {
+    out += `${sep}"q":[${jsonString(q.method)},${jsonString(q.path)},${jsonNumber(q.ms)}]`;
+    sep = ',';
+  }
+  if (l.handshake) {
+    out += `${sep}"h":1`;
+    sep = ',';
+  }
+  if (l.dir !== undefined && l.dir !== usualDir(kind)) {
+    out += `${sep}"d":${JSON.stringify(l.dir)}`;
+    sep = ',';
+  }
+  return sep === ',' ? `${out}}` : out;
+}
+
+/** lineDir of a line that has no `dir`, without building one. */
+function usualDir(kind: LineKind): LineData['dir'] {
+  return kind === 'command' ? 'c' : kind === 'reply' ? 's' : 'm';
+}
+
+/** Strings up to this long are checked for characters JSON escapes before they are quoted as they are. */
+const PLAIN_CHECK_MAX = 256;
+
+/**
+ * A string as JSON.stringify writes it. The usual short ones (a request line, a method, a path, a
+ * status line) need no escape: quoting them as they are costs less than a JSON.stringify call.
+ */
+function jsonString(s: string): string {
+  if (typeof s !== 'string') return jsonValue(s);
+  if (s.length > PLAIN_CHECK_MAX) return JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // Control characters, the quote, the backslash and surrogates (a lone one is escaped) go to JSON.stringify.
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/** A number as JSON.stringify writes it (NaN and the infinities as null). */
+function jsonNumber(n: number): string {
+  return typeof n !== 'number' ? jsonValue(n) : Number.isFinite(n) ? `${n}` : 'null';
+}
+
+/** A value as JSON.stringify writes it in an array (undefined as null). */
+function jsonValue(v: unknown): string {
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Payloads at least this long have their JSON text remembered (shorter ones cost little to escape). */
+const PAYLOAD_CACHE_MIN = 16;
+/** Payloads longer than this are escaped each time (a mail excerpt, a FETCH literal). */
+const PAYLOAD_CACHE_MAX = 4096;
+const PAYLOAD_CACHE_SLOTS = 4;
+const cachedPayloads: string[] = Array.from({ length: PAYLOAD_CACHE_SLOTS }, () => '');
+const cachedPayloadJson: string[] = Array.from({ length: PAYLOAD_CACHE_SLOTS }, () => '""');
+let nextPayloadSlot = 0;
+
+/**
+ * A payload's JSON text. Like exchanges carry the same payload again and again (an HTTP client's
+ * header fields, a file's response head: secret-fields.ts hands them out as one string while they
+ * repeat), and escaping their line ends was most of what encoding such a line cost: the last few are
+ * remembered, compared by value.
+ */
+function jsonPayload(p: string): string {
+  if (p.length < PAYLOAD_CACHE_MIN || p.length > PAYLOAD_CACHE_MAX) return JSON.stringify(p);
+  for (let i = 0; i < PAYLOAD_CACHE_SLOTS; i++) if (cachedPayloads[i] === p) return cachedPayloadJson[i];
+  const json = JSON.stringify(p);
+  cachedPayloads[nextPayloadSlot] = p;
+  cachedPayloadJson[nextPayloadSlot] = json;
+  nextPayloadSlot = (nextPayloadSlot + 1) % PAYLOAD_CACHE_SLOTS;
+  return json;
 }
 
 /** A summary's entry without its tag: `"id","service",...` (JSON text to follow `[1,` in a batch). */

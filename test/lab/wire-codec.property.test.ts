@@ -7,7 +7,7 @@ import test from 'ava';
 import { summaryOf } from './lab-client.js';
 import fc from 'fast-check';
 import { History } from '../../core/lab/history.js';
-import { closeLineText, decodeBatch, LINE_NOTES, openLineText } from '../../core/lab/wire-codec.js';
+import { closeLineText, decodeBatch, encodeLineBody, LINE_KIND_CODE, LINE_NOTES, openLineText } from '../../core/lab/wire-codec.js';
 import { lineDir, type LineData, type LineKind, type SessionSummary } from '../../core/lab/wire.js';
 
 const kinds: LineKind[] = ['command', 'reply', 'tls', 'notice', 'auth', 'open', 'close', 'skipped'];
@@ -179,4 +179,78 @@ test('open and close lines travel as their values only when those give back exac
   t.false(data.includes('TCP connection from ::1'));
   t.false(data.includes('idle timeout (300 s)) after'));
   t.true(data.includes('a:007'));
+});
+
+/** What encodeLineBody's extra object was when it was built as an object and given to JSON.stringify. */
+function extraAsObject(l: LineData): Record<string, unknown> {
+  const x: Record<string, unknown> = {};
+  if (l.bytes !== undefined) x.b = l.bytes;
+  if (l.cut !== undefined) x.u = l.cut;
+  if (l.payload !== undefined) x.p = l.payload;
+  if (l.payloadBytes !== undefined) x.pb = l.payloadBytes;
+  if (l.payloadLater) x.pl = 1;
+  if (l.encrypted) x.e = 1;
+  const usual = l.kind === 'open' ? LINE_NOTES.open : l.kind === 'close' ? LINE_NOTES.close : undefined;
+  const keys = new Map<string, string>(Object.entries(LINE_NOTES).map(([k, v]) => [v, k]));
+  if (l.note === undefined) {
+    if (usual !== undefined) x.n = '';
+  } else if (l.note !== usual) {
+    const key = keys.get(l.note);
+    if (key !== undefined) x.n = key;
+    else x.nt = l.note;
+  }
+  if (l.skipped !== undefined) x.k = l.skipped;
+  if (l.request) x.q = [l.request.method, l.request.path, l.request.ms];
+  if (l.handshake) x.h = 1;
+  if (l.dir !== undefined && l.dir !== lineDir({ kind: l.kind })) x.d = l.dir;
+  return x;
+}
+
+/** Payloads as services hand them out: short ones, long ones with line ends, and a few that repeat (as one string or equal copies). */
+const REPEATED = [
+  'Host: 127.0.0.1:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n',
+  'Server: labnet\r\nDate: Fri, 04 Dec 2026 13:00:00 GMT\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n',
+  'Server: labnet\r\nDate: Fri, 04 Dec 2026 13:00:01 GMT\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n',
+];
+const payloadText = fc.oneof(
+  text,
+  fc.string({ unit: 'binary', minLength: 60, maxLength: 5000 }),
+  fc.array(fc.constantFrom('a', '\r\n', '"', '\\', '\u0001', '\ud800', 'é', 'x: y'), { minLength: 20, maxLength: 400 }).map((a) => a.join('')),
+  fc.constantFrom(...REPEATED),
+  fc.constantFrom(...REPEATED).map((p) => p.split('').join('')),
+);
+
+test('a line body is the same JSON text as its kind, text and extra object through JSON.stringify, with payloads repeated or not (property)', (t) => {
+  const body = fc.record(
+    {
+      kind: fc.constantFrom(...kinds),
+      dir: fc.constantFrom<LineData['dir']>('c', 's', 'm'),
+      text: lineText,
+      bytes: fc.oneof(fc.nat(), fc.double()),
+      cut: fc.nat(),
+      payload: payloadText,
+      payloadBytes: fc.nat(),
+      payloadLater: fc.constant<true>(true),
+      encrypted: fc.boolean(),
+      note: fc.oneof(fc.constantFrom(...Object.values(LINE_NOTES)), text),
+      skipped: fc.nat(),
+      request: fc.record({ method: fc.constantFrom('GET', 'POST'), path: text, ms: fc.oneof(fc.nat(), fc.double()) }),
+      handshake: fc.boolean(),
+    },
+    { requiredKeys: ['kind', 'text'] },
+  );
+  fc.assert(
+    fc.property(fc.array(body, { minLength: 1, maxLength: 12 }), (lines) => {
+      for (const b of lines) {
+        const l = { seq: 1, session: 's-1', t: 1, ...b } as LineData;
+        const got = encodeLineBody(l);
+        const parsed = JSON.parse(`[${got}]`) as unknown[];
+        if (l.kind !== 'open' && l.kind !== 'close') t.is(parsed[1], l.text);
+        const x = extraAsObject(l);
+        const want = `${JSON.stringify(LINE_KIND_CODE[l.kind])},${JSON.stringify(parsed[1])}${Object.keys(x).length > 0 ? `,${JSON.stringify(x)}` : ''}`;
+        if (got !== want) t.is(got, want);
+      }
+    }),
+  );
+  t.pass();
 });
