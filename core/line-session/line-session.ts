@@ -176,16 +176,12 @@ export abstract class LineSession<S extends string, Spec extends CommandSpec<S, 
 
   /**
    * Asks the interceptor about `step`. True when the step must not run: a reply was sent instead, or
-   * the connection was closed. Synchronous (false) when the interceptor has nothing to say.
+   * the connection was closed.
    */
-  intercept(step: SessionStep): boolean | Promise<boolean> {
+  async intercept(step: SessionStep): Promise<boolean> {
     const interceptor = this.options.interceptor;
     if (interceptor === undefined) return false;
-    // An interceptor with nothing to say answers undefined synchronously: no promise on the hot path
-    // (SMTP asks at the end of every message).
-    const answer = interceptor(this, step);
-    if (answer === undefined) return false;
-    return answer instanceof Promise ? answer.then((i) => this.applyInterception(i)) : this.applyInterception(answer);
+    return this.applyInterception(await interceptor(this, step));
   }
 
   private async applyInterception(i: Interception | undefined): Promise<boolean> {

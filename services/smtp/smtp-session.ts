@@ -232,12 +232,9 @@ export class SmtpSession extends LineSession<SmtpState, SmtpCommand, SmtpParsed>
 
   /** Delivers the transaction's message durably, then answers 250 (or 451 if the store failed). */
   async deliver(content: Buffer[], size: number, via: 'DATA' | 'BDAT'): Promise<void> {
-    if (this.options.interceptor !== undefined) {
-      const refused = this.intercept({ kind: 'message', name: via, size });
-      if (refused !== false && (await refused)) {
-        this.resetTransaction();
-        return;
-      }
+    if (this.options.interceptor !== undefined && (await this.intercept({ kind: 'message', name: via, size }))) {
+      this.resetTransaction();
+      return;
     }
     const tx = this.tx!;
     const queueId = newQueueId();
