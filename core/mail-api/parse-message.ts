@@ -44,13 +44,9 @@ function headerLines(lines: ReadonlyArray<{ key: string; line: string }>): Heade
   for (const { line } of lines.slice(0, MAIL_API_LIMITS.maxHeaderLines)) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
-    out.push({
-      name: line.slice(0, colon).trim(),
-      value: line
-        .slice(colon + 1)
-        .replace(/\r?\n(?=[ \t])/g, '')
-        .trim(),
-    });
+    // Most fields are one line: unfold only those that have a line break.
+    const value = line.slice(colon + 1);
+    out.push({ name: line.slice(0, colon).trim(), value: (value.includes('\n') ? value.replace(/\r?\n(?=[ \t])/g, '') : value).trim() });
   }
   return out;
 }

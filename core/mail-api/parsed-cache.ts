@@ -42,6 +42,7 @@ export class ParsedCache {
     if (value.raw.length > this.maxEntryBytes || this.entries.has(key)) return;
     this.entries.set(key, { value, cost });
     this.bytes += cost;
+    if (this.bytes <= this.budgetBytes) return;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.budgetBytes) break;
       this.entries.delete(k);
