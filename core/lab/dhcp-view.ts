@@ -242,13 +242,13 @@ export class LeaseTable {
     return [...this.rows.values()].map((r) => (r.state === 'bound' && r.expiresAt !== undefined && r.expiresAt < now ? { ...r, state: 'expired' } : r));
   }
 
-  /** Addresses a MAC was given (a student browsing from one of them sees that MAC's exchange). */
   /** The address of this MAC's row when the row says bound. */
   boundAddressOf(mac: string): string | undefined {
     const row = this.rows.get(mac);
     return row?.state === 'bound' ? row.address || undefined : undefined;
   }
 
+  /** Addresses a MAC was given (a student browsing from one of them sees that MAC's exchange). */
   addressOf(mac: string): string | undefined {
     return this.rows.get(mac)?.address || undefined;
   }
