@@ -71,9 +71,12 @@ export class Connection implements LiveLinks<Connection> {
    */
   recorded = true;
 
-  /** Whether an event of `type` for this session is to be built: the lab records it and the bus wants it now. */
-  wants(type: ProtocolEventType): boolean {
-    return this.recorded && this.events.wants(type, this.id, this.service);
+  /**
+   * Whether an event of `type` for this session is to be built: the lab records it and the bus wants it
+   * now. `at`: the bus's time, when the caller has just read it (EventBus.wants).
+   */
+  wants(type: ProtocolEventType, at = 0): boolean {
+    return this.recorded && this.events.wants(type, this.id, this.service, at);
   }
 
   constructor(

@@ -15,10 +15,13 @@ export class RateWindow {
     private readonly onRoll?: () => void,
   ) {}
 
-  /** Whether one more fits in the current window; counts it when it does. */
-  admit(): boolean {
+  /**
+   * Whether one more fits in the current window; counts it when it does. `at`: a reading of this
+   * window's clock the caller has just taken (0: read it here), so a hot path reads the clock once.
+   */
+  admit(at = 0): boolean {
     if (this.max <= 0) return true;
-    const t = this.now();
+    const t = at > 0 ? at : this.now();
     if (t >= this.end) {
       this.end = t + this.ms;
       this.used = 0;

@@ -22,6 +22,12 @@ export class HttpExchange {
   closeAfter: boolean;
   /** Status sent (0 before). */
   status = 0;
+  /**
+   * The bus's time as the request arrived (EventBus.time), while the handler runs synchronously within
+   * that turn; 0 otherwise (after it waited for anything), and whoever needs the time reads the clock.
+   * The static path and the status line's recording budget use it: one clock reading per request.
+   */
+  at = 0;
 
   constructor(
     readonly conn: Connection,
@@ -98,7 +104,7 @@ export class HttpExchange {
       conn.write(body);
       socket.uncork();
     }
-    if (this.conn.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
+    if (this.conn.wants('reply', this.at)) this.replyEvent(status, head.length + (this.isHead ? 0 : len), head);
   }
 
   /**
@@ -109,7 +115,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(response);
-    if (this.conn.wants('reply')) this.replyEvent(status, response.length, head);
+    if (this.conn.wants('reply', this.at)) this.replyEvent(status, response.length, head);
   }
 
   /** Writes only the head; the caller streams exactly `contentLength` octets after it. */
@@ -118,7 +124,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.conn.wants('reply')) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
+    if (this.conn.wants('reply', this.at)) this.replyEvent(status, head.length + (this.isHead ? 0 : contentLength), head);
   }
 
   /**
@@ -133,7 +139,7 @@ export class HttpExchange {
     this.status = status;
     this.responded = true;
     this.conn.write(head);
-    if (this.conn.wants('reply')) this.replyEvent(status, head.length, head);
+    if (this.conn.wants('reply', this.at)) this.replyEvent(status, head.length, head);
   }
 
   /** A small text/plain error body saying what was wrong. */

@@ -129,15 +129,18 @@ export class HttpSession implements LiveLinks<HttpSession> {
     const events = engine.events;
     const parsed = parseRequestHead(head, limits);
     if (parsed === null) return NEXT;
+    // The one clock reading of a request: its line's and status line's recording budget, the file
+    // cache's freshness and the Date field (see HttpExchange.at).
+    const now = events.time();
     if (parsed instanceof HttpParseError) {
-      if (conn.wants('command')) events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head) });
+      if (conn.wants('command', now)) events.publish({ type: 'command', service: conn.service, session: conn.id, text: firstLine(head), time: now });
       // The framing of whatever follows is unknown: answer and close.
       const ex = new HttpExchange(conn, fallbackRequest(head), '', limits, events);
       ex.sendError(parsed.status, parsed.message, { close: true });
       this.lingering = true;
       return CLOSE;
     }
-    if (conn.wants('command'))
+    if (conn.wants('command', now))
       events.publish({
         type: 'command',
         service: conn.service,
@@ -145,14 +148,18 @@ export class HttpSession implements LiveLinks<HttpSession> {
         text: parsed.requestLine,
         name: parsed.method,
         payload: shownFields(parsed.fields),
+        time: now,
       });
     const ex = new HttpExchange(conn, parsed, '', limits, events);
+    ex.at = now;
     let p: void | Promise<void>;
     try {
       p = engine.site.handle(ex);
     } catch (err) {
       return this.failed(ex, err);
     }
+    // What the handler does once it has waited for something reads the clock afresh.
+    ex.at = 0;
     if (p !== undefined) {
       return p.then(
         () => this.afterResponse(ex),

@@ -12,8 +12,9 @@ const PREBUILT_MAX = 128 * 1024;
 
 /** Answers GET/HEAD for `path` in `area`; synchronous when the file is cached and fresh. */
 export function serveFile(ex: HttpExchange, area: FileArea, path: string): void | Promise<void> {
-  // One clock reading per request: the cache's freshness and the Date field's second.
-  const now = Date.now();
+  // One clock reading per request: the cache's freshness and the Date field's second (the engine's, taken
+  // as the request arrived, when this runs in that turn).
+  const now = ex.at > 0 ? ex.at : Date.now();
   const entry = area.fresh(path, now);
   if (entry !== undefined) return serveEntry(ex, entry, now);
   return lookupAndServe(ex, area, path);
