@@ -16,7 +16,10 @@
 // the durable file work alone, no SMTP: C chains (one per connection) each write MESSAGES/C files
 // as a delivery does (write, fdatasync, rename into new/, fsync new/), so labnet's wall time can be
 // read against what this disk needs at that moment (each connection waits for its 250, so a
-// connection's deliveries are that far apart at least). `journal-floor` (also a column, not in the
+// connection's deliveries are that far apart at least). `smtp-server-durable` (a peer): the double
+// made durable the plainest way, each message written as a Maildir file and synced before its 250
+// while mailparser parses it (runDouble): what a durable store needs on this disk at this load even
+// with the double's own SMTP and parsing, so labnet's ratio can be read against it. `journal-floor` (also a column, not in the
 // default set): the same with the delivery-journal design's durable work instead (files unsynced, one
 // journal fdatasync per group of deliveries: runJournalFloor).
 // Each round also records this process's CPU time (user + system, every thread: the sender, the
@@ -26,6 +29,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -148,16 +152,42 @@ async function runLabnet(round: number, variant: { writer?: 'worker' | 'inline';
   }
 }
 
-async function runDouble(round: number): Promise<Sample> {
+/**
+ * The double. `durable` (the `smtp-server-durable` column, a ceiling for any durable design on this
+ * disk): the same double made durable the plainest way, each message read whole, then written as a
+ * Maildir delivery (tmp/, fdatasync, rename into new/, fsync new/) while mailparser parses it, and
+ * its 250 sent once both are done.
+ */
+async function runDouble(round: number, durable = false): Promise<Sample> {
   const inbox: ParsedMail[] = [];
   let arrived: (n: number) => void = () => {};
   const all = new Promise<number>((r) => (arrived = r));
+  const dir = durable ? mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-ddouble-')) : '';
+  if (durable) for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  let seq = 0;
+  const store = async (raw: Buffer): Promise<void> => {
+    await writeNew(dir, `m${seq++}`, raw, true);
+    const d = await fsp.open(join(dir, 'new'), 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  };
+  const receive = async (stream: NodeJS.ReadableStream): Promise<ParsedMail> => {
+    if (!durable) return simpleParser(stream as Readable);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const [mail] = await Promise.all([simpleParser(raw), store(raw)]);
+    return mail;
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, _session, callback) {
-      simpleParser(stream).then(
+      receive(stream).then(
         (mail) => {
           inbox.push(mail);
           if (inbox.length >= MESSAGES) arrived(inbox.length);
@@ -173,6 +203,7 @@ async function runDouble(round: number): Promise<Sample> {
     return await timed(() => sendAll(port, `double-${round}`), all);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
+    if (durable) toRemove.push(dir);
   }
 }
 
@@ -296,7 +327,8 @@ const peers: Array<{ name: string; run: (round: number) => Promise<Sample> }> = 
   { name: 'labnet', run: (round: number) => runLabnet(round) },
   { name: 'labnet-inline', run: (round: number) => runLabnet(round, { writer: 'inline' }) },
   { name: 'labnet-shm', run: (round: number) => runLabnet(round, { dataRoot: '/dev/shm' }) },
-  { name: 'smtp-server', run: runDouble },
+  { name: 'smtp-server', run: (round: number) => runDouble(round) },
+  { name: 'smtp-server-durable', run: (round: number) => runDouble(round, true) },
   { name: 'disk-floor', run: () => runDiskFloor() },
   { name: 'journal-floor', run: () => runJournalFloor() },
 ].filter((p) => PEERS.includes(p.name));
@@ -314,7 +346,7 @@ for (let round = 0; round < RUNS; round++) {
     const s = await p.run(round);
     samples.get(p.name)!.push(s);
     console.log(
-      `  round ${round + 1} ${p.name.padEnd(13)} last message ${s.lastMs.toFixed(0).padStart(6)} ms (last 250 at ${s.acceptedMs.toFixed(0)} ms), cpu ${s.cpuMs.toFixed(0)} ms (event loop ${s.loopCpuMs.toFixed(0)} ms), load ${loadAverage()}`,
+      `  round ${round + 1} ${p.name.padEnd(19)} last message ${s.lastMs.toFixed(0).padStart(6)} ms (last 250 at ${s.acceptedMs.toFixed(0)} ms), cpu ${s.cpuMs.toFixed(0)} ms (event loop ${s.loopCpuMs.toFixed(0)} ms), load ${loadAverage()}`,
     );
   }
 }
@@ -324,7 +356,7 @@ console.log('\nmedians (time from the first send to the last message read back):
 for (const p of peers) {
   const last = med(p.name, 'lastMs');
   console.log(
-    `  ${p.name.padEnd(13)} ${last.toFixed(0).padStart(6)} ms  ${((MESSAGES / last) * 1000).toFixed(0).padStart(5)} msg/s  last 250 at ${med(p.name, 'acceptedMs').toFixed(0)} ms  ${(last / base).toFixed(2)}x the in-memory double  cpu ${med(p.name, 'cpuMs').toFixed(0)} ms (${(med(p.name, 'cpuMs') / med('smtp-server', 'cpuMs')).toFixed(2)}x), event loop ${med(p.name, 'loopCpuMs').toFixed(0)} ms (${(med(p.name, 'loopCpuMs') / med('smtp-server', 'loopCpuMs')).toFixed(2)}x)`,
+    `  ${p.name.padEnd(19)} ${last.toFixed(0).padStart(6)} ms  ${((MESSAGES / last) * 1000).toFixed(0).padStart(5)} msg/s  last 250 at ${med(p.name, 'acceptedMs').toFixed(0)} ms  ${(last / base).toFixed(2)}x the in-memory double  cpu ${med(p.name, 'cpuMs').toFixed(0)} ms (${(med(p.name, 'cpuMs') / med('smtp-server', 'cpuMs')).toFixed(2)}x), event loop ${med(p.name, 'loopCpuMs').toFixed(0)} ms (${(med(p.name, 'loopCpuMs') / med('smtp-server', 'loopCpuMs')).toFixed(2)}x)`,
   );
 }
 const ratio = med('labnet', 'lastMs') / base;
@@ -334,6 +366,13 @@ if (PEERS.includes('labnet') && PEERS.includes('smtp-server')) {
   const paired = median(samples.get('labnet')!.map((s, i) => s.lastMs / double[i].lastMs));
   console.log(
     `\nlabnet (durable delivery) / smtp-server in memory: ${ratio.toFixed(2)}x (target at most 1.5x): ${ratio <= 1.5 ? 'met' : 'NOT met'}; median of the per-round ratios ${paired.toFixed(2)}x`,
+  );
+}
+if (PEERS.includes('labnet') && PEERS.includes('smtp-server-durable')) {
+  const durable = samples.get('smtp-server-durable')!;
+  const paired = median(samples.get('labnet')!.map((s, i) => s.lastMs / durable[i].lastMs));
+  console.log(
+    `labnet / the double made durable (smtp-server-durable): ${(med('labnet', 'lastMs') / med('smtp-server-durable', 'lastMs')).toFixed(2)}x; median of the per-round ratios ${paired.toFixed(2)}x; the durable double itself is ${(med('smtp-server-durable', 'lastMs') / base).toFixed(2)}x the in-memory one`,
   );
 }
 // Each connection waits for its message's durability before sending the next, so no design that
