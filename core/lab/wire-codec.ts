@@ -19,7 +19,7 @@
 // works it out with notes.ts). An SMTP message costs a follower about a third of the octets it did
 // as objects with field names (see test/bench/lab.bench.ts).
 import type { LineData, LineKind, SessionSummary } from './wire.js';
-import { lineDir } from './wire.js';
+import { kindDir } from './wire.js';
 
 /** The sentences the hub attaches to the lines it writes itself, by key (stream: `n` in a line's extra). */
 export const LINE_NOTES = {
@@ -155,67 +155,28 @@ interface SummaryExtra {
 export function encodeLineBody(l: LineData): string {
   const kind = l.kind;
   const args = kind === 'open' || kind === 'close' ? textArgs(kind, l.text) : undefined;
-  let out = `"${LINE_KIND_CODE[kind] ?? 'n'}",${args !== undefined ? JSON.stringify(args) : jsonString(l.text)}`;
-  // Each field is written after `sep`: the first one opens the extra object, the others follow it.
-  let sep = ',{';
-  if (l.bytes !== undefined) {
-    out += `${sep}"b":${jsonNumber(l.bytes)}`;
-    sep = ',';
-  }
-  if (l.cut !== undefined) {
-    out += `${sep}"u":${jsonNumber(l.cut)}`;
-    sep = ',';
-  }
-  if (l.payload !== undefined) {
-    out += `${sep}"p":${jsonPayload(l.payload)}`;
-    sep = ',';
-  }
-  if (l.payloadBytes !== undefined) {
-    out += `${sep}"pb":${jsonNumber(l.payloadBytes)}`;
-    sep = ',';
-  }
-  if (l.payloadLater) {
-    out += `${sep}"pl":1`;
-    sep = ',';
-  }
-  if (l.encrypted) {
-    out += `${sep}"e":1`;
-    sep = ',';
-  }
-  const usual = kind === 'open' ? LINE_NOTES.open : kind === 'close' ? LINE_NOTES.close : undefined; // USUAL_NOTE
+  const head = `"${LINE_KIND_CODE[kind] ?? 'n'}",${args !== undefined ? JSON.stringify(args) : jsonString(l.text)}`;
+  // The extra object's fields, each after a comma (the first one's becomes the object's opening brace).
+  let x = '';
+  if (l.bytes !== undefined) x += `,"b":${jsonNumber(l.bytes)}`;
+  if (l.cut !== undefined) x += `,"u":${jsonNumber(l.cut)}`;
+  if (l.payload !== undefined) x += `,"p":${jsonPayload(l.payload)}`;
+  if (l.payloadBytes !== undefined) x += `,"pb":${jsonNumber(l.payloadBytes)}`;
+  if (l.payloadLater) x += ',"pl":1';
+  if (l.encrypted) x += ',"e":1';
+  const usual = USUAL_NOTE[kind];
   if (l.note === undefined) {
-    if (usual !== undefined) {
-      out += `${sep}"n":""`;
-      sep = ',';
-    }
+    if (usual !== undefined) x += ',"n":""';
   } else if (l.note !== usual) {
     const key = NOTE_KEYS.get(l.note);
-    out += key !== undefined ? `${sep}"n":${JSON.stringify(key)}` : `${sep}"nt":${JSON.stringify(l.note)}`;
-    sep = ',';
+    x += key !== undefined ? `,"n":${JSON.stringify(key)}` : `,"nt":${JSON.stringify(l.note)}`;
   }
-  if (l.skipped !== undefined) {
-    out += `${sep}"k":${jsonNumber(l.skipped)}`;
-    sep = ',';
-  }
+  if (l.skipped !== undefined) x += `,"k":${jsonNumber(l.skipped)}`;
   const q = l.request;
-  if (q) {
-    out += `${sep}"q":[${jsonString(q.method)},${jsonString(q.path)},${jsonNumber(q.ms)}]`;
-    sep = ',';
-  }
-  if (l.handshake) {
-    out += `${sep}"h":1`;
-    sep = ',';
-  }
-  if (l.dir !== undefined && l.dir !== usualDir(kind)) {
-    out += `${sep}"d":${JSON.stringify(l.dir)}`;
-    sep = ',';
-  }
-  return sep === ',' ? `${out}}` : out;
-}
-
-/** lineDir of a line that has no `dir`, without building one. */
-function usualDir(kind: LineKind): LineData['dir'] {
-  return kind === 'command' ? 'c' : kind === 'reply' ? 's' : 'm';
+  if (q) x += `,"q":[${jsonString(q.method)},${jsonString(q.path)},${jsonNumber(q.ms)}]`;
+  if (l.handshake) x += ',"h":1';
+  if (l.dir !== undefined && l.dir !== kindDir(kind)) x += `,"d":${JSON.stringify(l.dir)}`;
+  return x === '' ? head : `${head},{${x.slice(1)}}`;
 }
 
 /** Strings up to this long are checked for characters JSON escapes before they are quoted as they are. */
@@ -348,7 +309,7 @@ function str(v: unknown): string {
 function decodeLine(seq: number, t: number, session: string, kind: unknown, text: unknown, extra: unknown): LineData {
   const k = KIND_OF_CODE.get(str(kind)) ?? 'notice';
   const x = (extra && typeof extra === 'object' ? extra : {}) as LineExtra;
-  const l: LineData = { seq, session, t, kind: k, dir: x.d ?? lineDir({ kind: k }), text: Array.isArray(text) ? textFromArgs(k, text) : str(text) };
+  const l: LineData = { seq, session, t, kind: k, dir: x.d ?? kindDir(k), text: Array.isArray(text) ? textFromArgs(k, text) : str(text) };
   if (x.b !== undefined) l.bytes = num(x.b);
   if (x.u !== undefined) l.cut = num(x.u);
   if (x.p !== undefined) l.payload = str(x.p);

@@ -54,7 +54,12 @@ export type LineKind = 'command' | 'reply' | 'tls' | 'notice' | 'auth' | 'open' 
 
 /** A line's direction, also when the stream left it out (it follows from the kind). */
 export function lineDir(l: Pick<LineData, 'kind'> & { dir?: LineData['dir'] }): LineData['dir'] {
-  return l.dir ?? (l.kind === 'command' ? 'c' : l.kind === 'reply' ? 's' : 'm');
+  return l.dir ?? kindDir(l.kind);
+}
+
+/** The direction a line of this kind has unless it says otherwise: client commands, server replies, the lab's own (m) for the rest. */
+export function kindDir(kind: LineKind): LineData['dir'] {
+  return kind === 'command' ? 'c' : kind === 'reply' ? 's' : 'm';
 }
 
 /** One line of a transcript. */

@@ -162,24 +162,14 @@ async function runDouble(round: number, durable = false): Promise<Sample> {
   const inbox: ParsedMail[] = [];
   let arrived: (n: number) => void = () => {};
   const all = new Promise<number>((r) => (arrived = r));
-  const dir = durable ? mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-ddouble-')) : '';
-  if (durable) for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  const dir = durable ? scratchMaildir('labnet-api-bench-ddouble-') : '';
   let seq = 0;
-  const store = async (raw: Buffer): Promise<void> => {
-    await writeNew(dir, `m${seq++}`, raw, true);
-    const d = await fsp.open(join(dir, 'new'), 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  };
   const receive = async (stream: NodeJS.ReadableStream): Promise<ParsedMail> => {
     if (!durable) return simpleParser(stream as Readable);
     const chunks: Buffer[] = [];
     for await (const c of stream) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
-    const [mail] = await Promise.all([simpleParser(raw), store(raw)]);
+    const [mail] = await Promise.all([simpleParser(raw), deliverDurably(dir, `m${seq++}`, raw)]);
     return mail;
   };
   const server = new SMTPServer({
@@ -203,7 +193,6 @@ async function runDouble(round: number, durable = false): Promise<Sample> {
     return await timed(() => sendAll(port, `double-${round}`), all);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
-    if (durable) toRemove.push(dir);
   }
 }
 
@@ -235,24 +224,30 @@ async function writeNew(dir: string, name: string, body: Buffer, datasync: boole
   await fsp.rename(tmp, join(dir, 'new', name));
 }
 
+/** A Maildir delivery made durable: its file (writeNew, fdatasync'ed), then new/ fsynced. */
+async function deliverDurably(dir: string, name: string, body: Buffer): Promise<void> {
+  await writeNew(dir, name, body, true);
+  const d = await fsp.open(join(dir, 'new'), 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** A scratch Maildir (tmp/ and new/) in DATA_ROOT, removed after the last round. */
+function scratchMaildir(prefix: string): string {
+  const dir = mkdtempSync(join(DATA_ROOT, prefix));
+  for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  toRemove.push(dir);
+  return dir;
+}
+
 /** The disk's own cost of MESSAGES durable deliveries, CONNECTIONS at a time (see `disk-floor` above). */
 async function runDiskFloor(): Promise<Sample> {
-  const dir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-floor-'));
-  for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  const dir = scratchMaildir('labnet-api-bench-floor-');
   const body = Buffer.alloc(900, 'x');
-  try {
-    return await timedChains(async (i) => {
-      await writeNew(dir, `m${i}`, body, true);
-      const d = await fsp.open(join(dir, 'new'), 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
-    });
-  } finally {
-    toRemove.push(dir);
-  }
+  return timedChains((i) => deliverDurably(dir, `m${i}`, body));
 }
 
 /**
@@ -264,8 +259,7 @@ async function runDiskFloor(): Promise<Sample> {
  * cost is per many deliveries), so this is what such a design can reach on this disk at best.
  */
 async function runJournalFloor(): Promise<Sample> {
-  const dir = mkdtempSync(join(DATA_ROOT, 'labnet-api-bench-jfloor-'));
-  for (const sub of ['tmp', 'new']) mkdirSync(join(dir, sub));
+  const dir = scratchMaildir('labnet-api-bench-jfloor-');
   const body = Buffer.alloc(900, 'x');
   const entrySize = body.length + 64;
   const journal = await fsp.open(join(dir, 'journal'), 'w+');
@@ -309,7 +303,6 @@ async function runJournalFloor(): Promise<Sample> {
     });
   } finally {
     await journal.close();
-    toRemove.push(dir);
   }
 }
 
@@ -360,17 +353,19 @@ for (const p of peers) {
   );
 }
 const ratio = med('labnet', 'lastMs') / base;
+/** The median of a's time over b's, round by round (the two ran seconds apart): steadier when the load changes between rounds. */
+const pairedRatio = (a: string, b: string): number => {
+  const bs = samples.get(b)!;
+  return median(samples.get(a)!.map((s, i) => s.lastMs / bs[i].lastMs));
+};
 if (PEERS.includes('labnet') && PEERS.includes('smtp-server')) {
-  // The same ratio round by round (the two ran seconds apart): steadier when the load changes between rounds.
-  const double = samples.get('smtp-server')!;
-  const paired = median(samples.get('labnet')!.map((s, i) => s.lastMs / double[i].lastMs));
+  const paired = pairedRatio('labnet', 'smtp-server');
   console.log(
     `\nlabnet (durable delivery) / smtp-server in memory: ${ratio.toFixed(2)}x (target at most 1.5x): ${ratio <= 1.5 ? 'met' : 'NOT met'}; median of the per-round ratios ${paired.toFixed(2)}x`,
   );
 }
 if (PEERS.includes('labnet') && PEERS.includes('smtp-server-durable')) {
-  const durable = samples.get('smtp-server-durable')!;
-  const paired = median(samples.get('labnet')!.map((s, i) => s.lastMs / durable[i].lastMs));
+  const paired = pairedRatio('labnet', 'smtp-server-durable');
   console.log(
     `labnet / the double made durable (smtp-server-durable): ${(med('labnet', 'lastMs') / med('smtp-server-durable', 'lastMs')).toFixed(2)}x; median of the per-round ratios ${paired.toFixed(2)}x; the durable double itself is ${(med('smtp-server-durable', 'lastMs') / base).toFixed(2)}x the in-memory one`,
   );
