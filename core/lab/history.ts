@@ -11,8 +11,8 @@
 // it is then (one per session per batch, see encodeBatch). Batches are written as octets straight
 // from the blocks (BatchWriter): no string or object per item is made to send it.
 import type { LineData, SessionSummary, Viewer } from './wire.js';
-import { BlockLog, encodeUtf8, scratch, settleScratch, SlabPool } from './slab-store.js';
-import { encodeLineBody, encodeSummaryBody } from './wire-codec.js';
+import { BlockLog, encodeLine, encodeUtf8, scratch, settleScratch, SlabPool } from './slab-store.js';
+import { encodeSummaryBody } from './wire-codec.js';
 
 /** What add() hands back: the item's event number and its visibility test. */
 export interface HistoryItem {
@@ -80,7 +80,7 @@ export class History {
     const code = this.code(type);
     if (code === T_LINE) {
       const l = data as LineData;
-      const n = encodeUtf8(encodeLineBody(l));
+      const n = encodeLine(l);
       this.addEncoded(T_LINE, l.t, scratch(), n, visible, l.session, undefined, size);
     } else if (code === T_SESSION) {
       const s = data as SessionSummary;

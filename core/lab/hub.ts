@@ -31,10 +31,10 @@ import { InterfaceSampler } from './interfaces.js';
 import { LabLogins } from './logins.js';
 import { addLabRoutes } from './routes.js';
 import { HEAD_LINES, LINE_HAS_REQUEST, lineBytes, LINE_TEXT_MAX, peerKey as endKey, plainAddress, requestTargetEnd, SessionRecord } from './session-record.js';
-import { encodeUtf8, scratch, settleScratch, SlabPool } from './slab-store.js';
+import { encodeLine, scratch, settleScratch, SlabPool } from './slab-store.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
-import { closeLineText, encodeLineBody, LINE_NOTES, openLineText } from './wire-codec.js';
+import { closeLineText, LINE_NOTES, openArgsJson, openLineText, textArgsJson } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -202,8 +202,15 @@ export class LabHub {
   private stopped = false;
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
-  /** The last close line's text and what it was made of (see closeText). */
-  private lastClose = { reason: '', bytesIn: -1, bytesOut: -1, short: false, text: '' };
+  /** The last close line's text, the values the stream carries for it, and what it was made of (see closeText). */
+  private lastClose: CloseText & { reason: string; bytesIn: number; bytesOut: number; short: boolean } = {
+    reason: '',
+    bytesIn: -1,
+    bytesOut: -1,
+    short: false,
+    text: '',
+    args: undefined,
+  };
   /** What the hub counts itself; getStats adds what it reads off the streams, the history and the bus. */
   private readonly stats: Pick<
     HubStats,
@@ -331,8 +338,8 @@ export class LabHub {
         s.closeReason = e.reason;
         s.bytesIn = e.bytesIn;
         s.bytesOut = e.bytesOut;
-        const text = this.closeText(e.reason, e.durationMs, e.bytesIn, e.bytesOut);
-        this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'close', dir: 'm', text, note: LINE_NOTES.close });
+        const c = this.closeText(e.reason, e.durationMs, e.bytesIn, e.bytesOut);
+        this.addLine(rec, { seq: 0, session: rec.id, t: e.time, kind: 'close', dir: 'm', text: c.text, note: LINE_NOTES.close }, c.args);
         this.publishSummary(rec);
         return;
       }
@@ -451,10 +458,13 @@ export class LabHub {
     this.byPeer.set(rec.peerKey, rec);
     this.eventsOpened.set(service, (this.eventsOpened.get(service) ?? 0) + 1);
     this.publishSummary(rec);
-    const text = openLineText(summary.peer.address, peer.port, summary.local.address, local.port, listener ?? service, tls);
+    const name = listener ?? service;
+    const text = openLineText(summary.peer.address, peer.port, summary.local.address, local.port, name, tls);
+    // The values the stream carries for it, known here: the encoder need not parse them back out.
+    const args = openArgsJson(summary.peer.address, peer.port, summary.local.address, local.port, name, tls);
     const note = tls ? LINE_NOTES.openTls : LINE_NOTES.open;
-    if (rec.handshakeId === undefined) this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, note });
-    else this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, handshake: true, note });
+    if (rec.handshakeId === undefined) this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, note }, args);
+    else this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, handshake: true, note }, args);
     this.evict();
     const observed = tls ? this.observedByPeer.get(rec.peerKey) : undefined;
     if (observed) {
@@ -465,16 +475,18 @@ export class LabHub {
 
   /**
    * The text of a close line (closeLineText). A flood of like connections closes with the same text
-   * again and again (same reason, octets and tenths of a second): the last one is reused.
+   * again and again (same reason, octets and tenths of a second): the last one is reused, with the
+   * values the stream carries for it (textArgsJson, parsed once).
    */
-  private closeText(reason: string, durationMs: number, bytesIn: number, bytesOut: number): string {
+  private closeText(reason: string, durationMs: number, bytesIn: number, bytesOut: number): CloseText {
     const c = this.lastClose;
     // Under 50 ms every duration reads "0.0" (toFixed(1) of less than 0.05).
     const short = durationMs >= 0 && durationMs < 50;
-    if (short && c.short && c.reason === reason && c.bytesIn === bytesIn && c.bytesOut === bytesOut) return c.text;
+    if (short && c.short && c.reason === reason && c.bytesIn === bytesIn && c.bytesOut === bytesOut) return c;
     const text = closeLineText(reason, short ? '0.0' : (durationMs / 1000).toFixed(1), bytesIn, bytesOut);
-    if (short) this.lastClose = { reason, bytesIn, bytesOut, short, text };
-    return text;
+    if (!short) return { text, args: undefined };
+    this.lastClose = { reason, bytesIn, bytesOut, short, text, args: textArgsJson('close', text) };
+    return this.lastClose;
   }
 
   /**
@@ -659,8 +671,11 @@ export class LabHub {
     pushBounded(this.packets, p, MAX_PACKETS);
   }
 
-  /** Records a line built whole by the caller (`seq` is set here, once the history has numbered it). */
-  private addLine(rec: SessionRecord, l: NewLine): void {
+  /**
+   * Records a line built whole by the caller (`seq` is set here, once the history has numbered it);
+   * `args`: an open or close line's textArgsJson, when the caller knows it (see encodeLine).
+   */
+  private addLine(rec: SessionRecord, l: NewLine, args?: string): void {
     const line = l as LineData;
     if (line.text.length > LINE_TEXT_MAX) {
       line.cut = line.text.length - LINE_TEXT_MAX;
@@ -677,11 +692,11 @@ export class LabHub {
     if (line.payload !== undefined && line.payload.length > STREAM_PAYLOAD_INLINE) {
       const { payload: _kept, ...rest } = line;
       const streamed: LineData = { ...rest, payloadLater: true };
-      const m = encodeUtf8(encodeLineBody(streamed));
+      const m = encodeLine(streamed, args);
       seq = this.history.addLine(line.t, scratch(), m, rec.visible, rec.id, lineBytes(streamed));
-      n = encodeUtf8(encodeLineBody(line));
+      n = encodeLine(line, args);
     } else {
-      n = encodeUtf8(encodeLineBody(line));
+      n = encodeLine(line, args);
       size = lineBytes(line);
       seq = this.history.addLine(line.t, scratch(), n, rec.visible, rec.id, size);
     }
@@ -1323,6 +1338,12 @@ function plainEnd(p: EndpointData): EndpointData {
  * (it follows from the kind).
  */
 type NewLine = Omit<LineData, 'dir'> & Partial<Pick<LineData, 'dir'>>;
+
+/** A close line's text and textArgsJson of it (undefined: the encoder parses the text). */
+interface CloseText {
+  text: string;
+  args: string | undefined;
+}
 
 const REQUEST_PATH_MAX = 2048;
 

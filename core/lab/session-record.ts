@@ -3,8 +3,8 @@
 // the most recent ones, with a count of those dropped in between. The lines are kept encoded (the
 // stream's line body, wire-codec.ts) in pool blocks (slab-store.ts), decoded when a page asks for them.
 import type { LineData, SessionSummary, Viewer } from './wire.js';
-import { BlockLog, encodeUtf8, scratch, SlabPool } from './slab-store.js';
-import { decodeLineBody, encodeLineBody } from './wire-codec.js';
+import { BlockLog, encodeLine, scratch, SlabPool } from './slab-store.js';
+import { decodeLineBody } from './wire-codec.js';
 
 /** Lines always kept from the start of a session. */
 export const HEAD_LINES = 100;
@@ -238,7 +238,7 @@ export class SessionRecord {
 
   /** Adds a line (encoded here); returns the octets the record grew by (negative when an old line went). */
   add(line: LineData, size = lineBytes(line)): number {
-    const n = encodeUtf8(encodeLineBody(line));
+    const n = encodeLine(line);
     return this.addEncoded(line.seq, line.t, scratch(), n, line.request ? LINE_HAS_REQUEST : 0, size);
   }
 

@@ -8,6 +8,9 @@
 // A block freed by an eviction goes back to the pool and is handed out again: the slabs grow to the
 // high-water mark of the lab's byte budget (lab.history.maxBytes, plus at most a partly filled block
 // or two per session) and stay there, so RSS stays flat once the lab's history is full.
+import type { LineData } from './wire.js';
+import { kindDir } from './wire.js';
+import { jsonNumber, jsonPayload, jsonString, LINE_KIND_CODE, NOTE_KEYS, textArgs, USUAL_NOTE } from './wire-codec.js';
 
 /** Octets per block: a small session costs a block or two. */
 export const BLOCK_SIZE = 4096;
@@ -210,4 +213,176 @@ export function scratch(): Buffer {
 /** Shrinks the scratch buffer back after a huge item. */
 export function settleScratch(): void {
   if (scratchBuf.length > SCRATCH_KEEP) scratchBuf = Buffer.allocUnsafeSlow(64 * 1024);
+}
+
+// ---- a line's body, written as octets ----
+//
+// encodeLine writes what encodeUtf8(encodeLineBody(l)) would, straight into the scratch buffer: no
+// string is built for the line (its pieces, their concatenation, the flat copy UTF-8 encoding needs),
+// which was most of what recording a line allocated. test/lab/wire-codec.property.test.ts holds the
+// two to the same octets.
+
+let pos = 0;
+
+/** Room for `n` more octets at `pos` in the scratch buffer (its octets so far kept). */
+function room(n: number): void {
+  if (pos + n <= scratchBuf.length) return;
+  const b = Buffer.allocUnsafeSlow(Math.max(2 * scratchBuf.length, pos + n));
+  scratchBuf.copy(b, 0, 0, pos);
+  scratchBuf = b;
+}
+
+/** Text as UTF-8 (for pieces already in JSON form). */
+function putText(s: string): void {
+  room(3 * s.length);
+  pos += scratchBuf.write(s, pos, 'utf8');
+}
+
+/** Text known to be ASCII (the encoder's own keys and punctuation). */
+function putAscii(s: string): void {
+  room(s.length);
+  const b = scratchBuf;
+  for (let i = 0; i < s.length; i++) b[pos + i] = s.charCodeAt(i);
+  pos += s.length;
+}
+
+/** Strings up to this long are written a character at a time; longer ones by Buffer.write. */
+const PUT_LOOP_MAX = 128;
+
+/** A string as jsonString writes it. */
+function putString(s: string): void {
+  if (typeof s !== 'string' || s.length > PUT_LOOP_MAX) return putText(jsonString(s));
+  room(s.length + 2);
+  const b = scratchBuf;
+  const at = pos;
+  b[at] = 0x22;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+      // An escape or a character of more than one octet: as jsonString writes it.
+      pos = at;
+      return putText(jsonString(s));
+    }
+    b[at + 1 + i] = c;
+  }
+  b[at + 1 + s.length] = 0x22;
+  pos = at + s.length + 2;
+}
+
+/** A number as jsonNumber writes it. */
+function putNumber(n: number): void {
+  if (!Number.isSafeInteger(n)) return putText(jsonNumber(n));
+  room(17);
+  const b = scratchBuf;
+  if (n < 0) {
+    b[pos++] = 0x2d;
+    n = -n;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = (x - (x % 10)) / 10) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    const d = n % 10;
+    b[pos + i] = 0x30 + d;
+    n = (n - d) / 10;
+  }
+  pos += digits;
+}
+
+/** Whether an extra field was written (the first one opens the object). */
+let extra = false;
+
+/** `,` and the key (`"b":`, ASCII), or `,{` and the key for the first extra field. */
+function putKey(key: string): void {
+  room(2);
+  scratchBuf[pos++] = 0x2c; // ,
+  if (!extra) scratchBuf[pos++] = 0x7b; // {
+  extra = true;
+  putAscii(key);
+}
+
+/**
+ * Writes a line's body (encodeLineBody) as UTF-8 into the scratch buffer; returns its octet count (the
+ * octets are at `scratch()[0, n)`). `argsJson`, for an open or close line, is textArgsJson of its text,
+ * when the caller knows it without parsing the text (openArgsJson; a repeated close line's).
+ */
+export function encodeLine(l: LineData, argsJson?: string): number {
+  pos = 0;
+  extra = false;
+  const kind = l.kind;
+  const code = LINE_KIND_CODE[kind] ?? 'n';
+  putAscii('"');
+  if (typeof code === 'string') putAscii(code);
+  else putText(`${code as unknown as string}`);
+  putAscii('",');
+  if (argsJson !== undefined) putText(argsJson);
+  else {
+    const args = kind === 'open' || kind === 'close' ? textArgs(kind, l.text) : undefined;
+    if (args !== undefined) putText(JSON.stringify(args));
+    else putString(l.text);
+  }
+  if (l.bytes !== undefined) {
+    putKey('"b":');
+    putNumber(l.bytes);
+  }
+  if (l.cut !== undefined) {
+    putKey('"u":');
+    putNumber(l.cut);
+  }
+  if (l.payload !== undefined) {
+    putKey('"p":');
+    putText(jsonPayload(l.payload));
+  }
+  if (l.payloadBytes !== undefined) {
+    putKey('"pb":');
+    putNumber(l.payloadBytes);
+  }
+  if (l.payloadLater) {
+    putKey('"pl":');
+    putAscii('1');
+  }
+  if (l.encrypted) {
+    putKey('"e":');
+    putAscii('1');
+  }
+  const usual = USUAL_NOTE[kind];
+  if (l.note === undefined) {
+    if (usual !== undefined) {
+      putKey('"n":');
+      putAscii('""');
+    }
+  } else if (l.note !== usual) {
+    const key = NOTE_KEYS.get(l.note);
+    if (key !== undefined) {
+      putKey('"n":');
+      putText(JSON.stringify(key));
+    } else {
+      putKey('"nt":');
+      putText(JSON.stringify(l.note));
+    }
+  }
+  if (l.skipped !== undefined) {
+    putKey('"k":');
+    putNumber(l.skipped);
+  }
+  const q = l.request;
+  if (q) {
+    putKey('"q":');
+    putAscii('[');
+    putString(q.method);
+    putAscii(',');
+    putString(q.path);
+    putAscii(',');
+    putNumber(q.ms);
+    putAscii(']');
+  }
+  if (l.handshake) {
+    putKey('"h":');
+    putAscii('1');
+  }
+  if (l.dir !== undefined && l.dir !== kindDir(kind)) {
+    putKey('"d":');
+    putText(JSON.stringify(l.dir));
+  }
+  if (extra) putAscii('}');
+  return pos;
 }

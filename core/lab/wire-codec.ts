@@ -53,7 +53,7 @@ const CLOSE_TEXT = /^connection closed \((.*)\) after (\d+\.\d) s: (\d+) octets 
  * The values an open or close line's text was made of (openLineText, closeLineText), when rebuilding
  * it from them gives exactly that text: the stream carries them instead of the sentence.
  */
-function textArgs(kind: LineKind, text: string): unknown[] | undefined {
+export function textArgs(kind: LineKind, text: string): unknown[] | undefined {
   let args: unknown[] | undefined;
   let again: string | undefined;
   if (kind === 'open') {
@@ -72,6 +72,35 @@ function textArgs(kind: LineKind, text: string): unknown[] | undefined {
   return again === text ? args : undefined;
 }
 
+/**
+ * textArgs of an open line as JSON, from the values openLineText is given, without parsing the text:
+ * when no address or listener name has a space (and the addresses are not empty, the ports are
+ * whole numbers), the text splits back into exactly these values, so this is
+ * JSON.stringify(textArgs('open', openLineText(...))) (test/lab/wire-codec.property.test.ts holds it
+ * to that). Undefined otherwise: the encoder then parses the text as usual.
+ */
+export function openArgsJson(peer: string, peerPort: number, local: string, localPort: number, listener: string, tls: boolean): string | undefined {
+  if (peer === '' || local === '' || !plainPart(peer) || !plainPart(local) || !plainPart(listener)) return undefined;
+  if (!wholeNumber(peerPort) || !wholeNumber(localPort)) return undefined;
+  return `[${jsonString(peer)},${peerPort},${jsonString(local)},${localPort},${jsonString(listener)},${tls ? 1 : 0}]`;
+}
+
+/** No space (see openArgsJson): the separators of the sentence all have one. */
+function plainPart(s: string): boolean {
+  return typeof s === 'string' && s.indexOf(' ') < 0;
+}
+
+/** A number `${n}` writes as digits only (and JSON as the same). */
+function wholeNumber(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** textArgs as JSON (undefined when the line's text is sent as it is). */
+export function textArgsJson(kind: LineKind, text: string): string | undefined {
+  const args = textArgs(kind, text);
+  return args === undefined ? undefined : JSON.stringify(args);
+}
+
 /** A line's text from what textArgs gave (wrong types give an empty text, never a throw). */
 function textFromArgs(kind: LineKind, a: unknown[]): string {
   if (kind === 'open') return openLineText(str(a[0]), num(a[1]), str(a[2]), num(a[3]), str(a[4]), a[5] === 1);
@@ -80,9 +109,9 @@ function textFromArgs(kind: LineKind, a: unknown[]): string {
 }
 
 /** The note a line of this kind has unless its extra says otherwise (`n: ""`: none). */
-const USUAL_NOTE: Partial<Record<LineKind, string>> = { open: LINE_NOTES.open, close: LINE_NOTES.close };
+export const USUAL_NOTE: Partial<Record<LineKind, string>> = { open: LINE_NOTES.open, close: LINE_NOTES.close };
 
-const NOTE_KEYS = new Map<string, string>(Object.entries(LINE_NOTES).map(([k, v]) => [v, k]));
+export const NOTE_KEYS = new Map<string, string>(Object.entries(LINE_NOTES).map(([k, v]) => [v, k]));
 
 export const LINE_KIND_CODE: Record<LineKind, string> = {
   command: 'c',
@@ -186,7 +215,7 @@ const PLAIN_CHECK_MAX = 256;
  * A string as JSON.stringify writes it. The usual short ones (a request line, a method, a path, a
  * status line) need no escape: quoting them as they are costs less than a JSON.stringify call.
  */
-function jsonString(s: string): string {
+export function jsonString(s: string): string {
   if (typeof s !== 'string') return jsonValue(s);
   if (s.length > PLAIN_CHECK_MAX) return JSON.stringify(s);
   for (let i = 0; i < s.length; i++) {
@@ -198,7 +227,7 @@ function jsonString(s: string): string {
 }
 
 /** A number as JSON.stringify writes it (NaN and the infinities as null). */
-function jsonNumber(n: number): string {
+export function jsonNumber(n: number): string {
   return typeof n !== 'number' ? jsonValue(n) : Number.isFinite(n) ? `${n}` : 'null';
 }
 
@@ -222,7 +251,7 @@ let nextPayloadSlot = 0;
  * repeat), and escaping their line ends was most of what encoding such a line cost: the last few are
  * remembered, compared by value.
  */
-function jsonPayload(p: string): string {
+export function jsonPayload(p: string): string {
   if (p.length < PAYLOAD_CACHE_MIN || p.length > PAYLOAD_CACHE_MAX) return JSON.stringify(p);
   for (let i = 0; i < PAYLOAD_CACHE_SLOTS; i++) if (cachedPayloads[i] === p) return cachedPayloadJson[i];
   const json = JSON.stringify(p);

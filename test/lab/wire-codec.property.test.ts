@@ -7,7 +7,18 @@ import test from 'ava';
 import { summaryOf } from './lab-client.js';
 import fc from 'fast-check';
 import { History } from '../../core/lab/history.js';
-import { closeLineText, decodeBatch, encodeLineBody, LINE_KIND_CODE, LINE_NOTES, openLineText } from '../../core/lab/wire-codec.js';
+import { encodeLine, scratch } from '../../core/lab/slab-store.js';
+import {
+  closeLineText,
+  decodeBatch,
+  encodeLineBody,
+  LINE_KIND_CODE,
+  LINE_NOTES,
+  openArgsJson,
+  openLineText,
+  textArgs,
+  textArgsJson,
+} from '../../core/lab/wire-codec.js';
 import { lineDir, type LineData, type LineKind, type SessionSummary } from '../../core/lab/wire.js';
 
 const kinds: LineKind[] = ['command', 'reply', 'tls', 'notice', 'auth', 'open', 'close', 'skipped'];
@@ -253,4 +264,67 @@ test('a line body is the same JSON text as its kind, text and extra object throu
     }),
   );
   t.pass();
+});
+
+test('encodeLine writes the octets of encodeLineBody as UTF-8, with or without the open or close values given (property)', (t) => {
+  const body = fc.record(
+    {
+      kind: fc.constantFrom(...kinds),
+      dir: fc.constantFrom<LineData['dir']>('c', 's', 'm'),
+      text: fc.oneof(lineText, fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 200 })),
+      bytes: fc.oneof(fc.integer(), fc.double(), fc.constant(-0), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(2 ** 60)),
+      cut: fc.nat(),
+      payload: payloadText,
+      payloadBytes: fc.oneof(fc.nat(), fc.maxSafeInteger()),
+      payloadLater: fc.constant<true>(true),
+      encrypted: fc.boolean(),
+      note: fc.oneof(fc.constantFrom(...Object.values(LINE_NOTES)), text),
+      skipped: fc.nat(),
+      request: fc.record({
+        method: fc.constantFrom('GET', 'POST'),
+        path: fc.oneof(text, fc.string({ unit: 'grapheme', maxLength: 300 })),
+        ms: fc.oneof(fc.integer(), fc.double()),
+      }),
+      handshake: fc.boolean(),
+    },
+    { requiredKeys: ['kind', 'text'] },
+  );
+  fc.assert(
+    fc.property(fc.array(body, { minLength: 1, maxLength: 12 }), fc.boolean(), (lines, giveArgs) => {
+      for (const b of lines) {
+        const l = { seq: 1, session: 's-1', t: 1, ...b } as LineData;
+        const want = Buffer.from(encodeLineBody(l));
+        const args = giveArgs && (l.kind === 'open' || l.kind === 'close') ? textArgsJson(l.kind, l.text) : undefined;
+        const n = encodeLine(l, args);
+        const got = scratch().subarray(0, n);
+        if (!got.equals(want)) t.is(got.toString('utf8'), want.toString('utf8'));
+      }
+    }),
+  );
+  t.pass();
+});
+
+test('openArgsJson, when it gives values, gives those the open line text parses back into (property)', (t) => {
+  // Parts with the characters the sentence is made of: spaces, colons, digits, brackets, " to ".
+  const part = fc.oneof(
+    fc.constantFrom('127.0.0.1', '::1', '10.0.0.5', 'fe80::1%eth0', 'http', 'imaps', ''),
+    fc
+      .array(fc.constantFrom('a', '1', ':', ' ', ')', '(', ' to ', ':80', ', TLS from the first byte', '\n', '"', 'é'), { maxLength: 8 })
+      .map((a) => a.join('')),
+  );
+  const aPort = fc.oneof(fc.nat({ max: 65535 }), fc.integer(), fc.double(), fc.constant(-0), fc.maxSafeInteger());
+  let given = 0;
+  fc.assert(
+    fc.property(part, aPort, part, aPort, part, fc.boolean(), (peer, peerPort, local, localPort, listener, tls) => {
+      const json = openArgsJson(peer, peerPort, local, localPort, listener, tls);
+      if (json === undefined) return;
+      given++;
+      const text = openLineText(peer, peerPort, local, localPort, listener, tls);
+      t.is(json, JSON.stringify(textArgs('open', text)));
+      t.is(json, textArgsJson('open', text) ?? 'none');
+    }),
+    { numRuns: 2000 },
+  );
+  // Not vacuous: most plain parts give values.
+  t.true(given > 100, `${given}`);
 });
