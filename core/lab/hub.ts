@@ -34,7 +34,7 @@ import { HEAD_LINES, LINE_HAS_REQUEST, lineBytes, LINE_TEXT_MAX, peerKey as endK
 import { encodeLine, scratch, settleScratch, SlabPool } from './slab-store.js';
 import { sseFrame, SSE_HEARTBEAT } from './sse.js';
 import { LabStream } from './stream.js';
-import { closeLineText, LINE_NOTES, openArgsJson, openLineText, textArgsJson } from './wire-codec.js';
+import { closeLineText, LINE_NOTES, type OpenArgs, openArgsPlain, openLineText, textArgsJson } from './wire-codec.js';
 import { isLabPageRequest } from './page.js';
 import type {
   ChartHistory,
@@ -150,6 +150,16 @@ export class LabHub {
    * an open one counts: deleting at every close made this small map shrink and grow again each time.
    */
   private readonly byPeer = new Map<string, SessionRecord>();
+  /**
+   * The kept sessions in the order they opened (the order of `sessions`), with holes where one went:
+   * eviction finds the oldest closed session here. Walking the map from its start for it walked over
+   * every entry deleted at its front since the map last rehashed (hundreds, per session opened in a
+   * flood). Holes at the front are skipped for good; the array is compacted when they are most of it.
+   */
+  private order: Array<SessionRecord | undefined> = [];
+  private orderHead = 0;
+  /** Holes in order[orderHead, end). */
+  private orderHoles = 0;
   /** Untapped handshakes reported before their session opened (implicit TLS), by "address|port"; bounded. */
   private readonly observedByPeer = new Map<string, { t: number; summary: string; observed: Array<{ name: string; value: string }> }>();
   /** The blocks the transcripts and the replay window keep their encoded lines in (slab-store.ts). */
@@ -202,6 +212,8 @@ export class LabHub {
   private stopped = false;
   /** The bus's count of sessions not recorded, as of the last notice to instructors (see tellSessionsThinned). */
   private sessionsThinnedTold = 0;
+  /** An open line's values for the encoder (one object, filled for each open line). */
+  private readonly openArgs: OpenArgs = { peer: '', peerPort: 0, local: '', localPort: 0, listener: '', tls: false };
   /** The last close line's text, the values the stream carries for it, and what it was made of (see closeText). */
   private lastClose: CloseText & { reason: string; bytesIn: number; bytesOut: number; short: boolean } = {
     reason: '',
@@ -452,16 +464,28 @@ export class LabHub {
       requests: undefined,
       authFailures: 0,
     };
-    const rec = new SessionRecord(summary, Math.max(100, this.config.lab.history.linesPerSession - HEAD_LINES));
+    const rec = new SessionRecord(summary, Math.max(100, this.config.lab.history.linesPerSession - HEAD_LINES), this.pool);
     if (tls) this.linkCapture(rec);
+    const before = this.sessions.get(id);
+    if (before !== undefined) this.dropKept(before, this.order.indexOf(before, this.orderHead));
     this.sessions.set(id, rec);
+    this.order.push(rec);
     this.byPeer.set(rec.peerKey, rec);
     this.eventsOpened.set(service, (this.eventsOpened.get(service) ?? 0) + 1);
     this.publishSummary(rec);
     const name = listener ?? service;
     const text = openLineText(summary.peer.address, peer.port, summary.local.address, local.port, name, tls);
     // The values the stream carries for it, known here: the encoder need not parse them back out.
-    const args = openArgsJson(summary.peer.address, peer.port, summary.local.address, local.port, name, tls);
+    let args: OpenArgs | undefined;
+    if (openArgsPlain(summary.peer.address, peer.port, summary.local.address, local.port, name)) {
+      args = this.openArgs;
+      args.peer = summary.peer.address;
+      args.peerPort = peer.port;
+      args.local = summary.local.address;
+      args.localPort = local.port;
+      args.listener = name;
+      args.tls = tls;
+    }
     const note = tls ? LINE_NOTES.openTls : LINE_NOTES.open;
     if (rec.handshakeId === undefined) this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, note }, args);
     else this.addLine(rec, { seq: 0, session: id, t, kind: 'open', dir: 'm', text, handshake: true, note }, args);
@@ -673,9 +697,9 @@ export class LabHub {
 
   /**
    * Records a line built whole by the caller (`seq` is set here, once the history has numbered it);
-   * `args`: an open or close line's textArgsJson, when the caller knows it (see encodeLine).
+   * `args`: an open or close line's values, when the caller knows them (see encodeLine).
    */
-  private addLine(rec: SessionRecord, l: NewLine, args?: string): void {
+  private addLine(rec: SessionRecord, l: NewLine, args?: string | OpenArgs): void {
     const line = l as LineData;
     if (line.text.length > LINE_TEXT_MAX) {
       line.cut = line.text.length - LINE_TEXT_MAX;
@@ -719,27 +743,16 @@ export class LabHub {
   private evict(): void {
     const h = this.config.lab.history;
     for (let guard = 0; guard < 10_000 && (this.sessions.size > h.sessions || this.bytesKept > h.maxBytes); guard++) {
-      let victim: SessionRecord | undefined;
-      for (const r of this.sessions.values()) {
-        if (!r.open) {
-          victim = r;
-          break;
-        }
-      }
-      if (victim) {
-        this.sessions.delete(victim.id);
-        this.forgetPeer(victim);
-        this.bytesKept -= victim.bytes;
-        victim.release();
+      const victim = this.oldestKept(true);
+      if (victim >= 0) {
+        this.dropKept(this.order[victim]!, victim);
         continue;
       }
       if (this.sessions.size > h.sessions) {
         // Only open sessions and too many of them: the oldest is no longer kept (it still runs).
-        const oldest = this.sessions.values().next().value!;
-        this.sessions.delete(oldest.id);
-        this.forgetPeer(oldest);
-        this.bytesKept -= oldest.bytes;
-        oldest.release();
+        const oldest = this.oldestKept(false);
+        if (oldest < 0) break;
+        this.dropKept(this.order[oldest]!, oldest);
         continue;
       }
       let biggest: SessionRecord | undefined;
@@ -748,6 +761,41 @@ export class LabHub {
       const freed = biggest.shrink();
       this.bytesKept -= freed;
       if (freed === 0) break;
+    }
+  }
+
+  /** Where in `order` the oldest kept session is (the oldest closed one when `closed`), -1 if none. */
+  private oldestKept(closed: boolean): number {
+    const o = this.order;
+    while (this.orderHead < o.length && o[this.orderHead] === undefined) {
+      this.orderHead++;
+      this.orderHoles--;
+    }
+    for (let i = this.orderHead; i < o.length; i++) {
+      const r = o[i];
+      if (r !== undefined && (!closed || !r.open)) return i;
+    }
+    return -1;
+  }
+
+  /** The hub no longer keeps this session (at order[at], -1: not there): its blocks go back to the pool. */
+  private dropKept(rec: SessionRecord, at: number): void {
+    if (this.sessions.get(rec.id) === rec) this.sessions.delete(rec.id);
+    this.forgetPeer(rec);
+    this.bytesKept -= rec.bytes;
+    rec.release();
+    if (at < 0) return;
+    const o = this.order;
+    o[at] = undefined;
+    if (at === this.orderHead) this.orderHead++;
+    else this.orderHoles++;
+    const used = o.length - this.orderHead - this.orderHoles;
+    if (this.orderHead + this.orderHoles > 1024 && this.orderHead + this.orderHoles > 2 * used) {
+      const kept: SessionRecord[] = [];
+      for (let i = this.orderHead; i < o.length; i++) if (o[i] !== undefined) kept.push(o[i]!);
+      this.order = kept;
+      this.orderHead = 0;
+      this.orderHoles = 0;
     }
   }
 

@@ -89,10 +89,13 @@ function doubles(n: number): number[] {
   return new Array<number>(n).fill(0.5);
 }
 
+/** Lines a ring has room for at first: an HTTP request on a connection of its own is four (open, request, status, close). */
+const FIRST_RING = 4;
+
 class LineRing {
-  private meta: number[] | Float64Array = doubles(M * 8);
+  private meta: number[] | Float64Array = doubles(M * FIRST_RING);
   /** Lines the ring has room for (a power of two). */
-  private cap = 8;
+  private cap = FIRST_RING;
   private first = 0;
   count = 0;
   readonly log: BlockLog;

@@ -10,7 +10,7 @@
 // or two per session) and stay there, so RSS stays flat once the lab's history is full.
 import type { LineData } from './wire.js';
 import { kindDir } from './wire.js';
-import { jsonNumber, jsonPayload, jsonString, LINE_KIND_CODE, NOTE_KEYS, textArgs, USUAL_NOTE } from './wire-codec.js';
+import { jsonNumber, jsonPayload, jsonString, LINE_KIND_CODE, NOTE_KEYS, type OpenArgs, textArgs, USUAL_NOTE } from './wire-codec.js';
 
 /** Octets per block: a small session costs a block or two. */
 export const BLOCK_SIZE = 4096;
@@ -302,10 +302,11 @@ function putKey(key: string): void {
 
 /**
  * Writes a line's body (encodeLineBody) as UTF-8 into the scratch buffer; returns its octet count (the
- * octets are at `scratch()[0, n)`). `argsJson`, for an open or close line, is textArgsJson of its text,
- * when the caller knows it without parsing the text (openArgsJson; a repeated close line's).
+ * octets are at `scratch()[0, n)`). `args`, for an open or close line, is what textArgsJson of its
+ * text gives, when the caller knows it without parsing the text: as JSON (a repeated close line's), or
+ * an open line's values when openArgsPlain holds for them (written as openArgsJson writes them).
  */
-export function encodeLine(l: LineData, argsJson?: string): number {
+export function encodeLine(l: LineData, args?: string | OpenArgs): number {
   pos = 0;
   extra = false;
   const kind = l.kind;
@@ -314,8 +315,20 @@ export function encodeLine(l: LineData, argsJson?: string): number {
   if (typeof code === 'string') putAscii(code);
   else putText(`${code as unknown as string}`);
   putAscii('",');
-  if (argsJson !== undefined) putText(argsJson);
-  else {
+  if (typeof args === 'string') putText(args);
+  else if (args !== undefined) {
+    putAscii('[');
+    putString(args.peer);
+    putAscii(',');
+    putNumber(args.peerPort);
+    putAscii(',');
+    putString(args.local);
+    putAscii(',');
+    putNumber(args.localPort);
+    putAscii(',');
+    putString(args.listener);
+    putAscii(args.tls ? ',1]' : ',0]');
+  } else {
     const args = kind === 'open' || kind === 'close' ? textArgs(kind, l.text) : undefined;
     if (args !== undefined) putText(JSON.stringify(args));
     else putString(l.text);

@@ -80,9 +80,23 @@ export function textArgs(kind: LineKind, text: string): unknown[] | undefined {
  * to that). Undefined otherwise: the encoder then parses the text as usual.
  */
 export function openArgsJson(peer: string, peerPort: number, local: string, localPort: number, listener: string, tls: boolean): string | undefined {
-  if (peer === '' || local === '' || !plainPart(peer) || !plainPart(local) || !plainPart(listener)) return undefined;
-  if (!wholeNumber(peerPort) || !wholeNumber(localPort)) return undefined;
+  if (!openArgsPlain(peer, peerPort, local, localPort, listener)) return undefined;
   return `[${jsonString(peer)},${peerPort},${jsonString(local)},${localPort},${jsonString(listener)},${tls ? 1 : 0}]`;
+}
+
+/** Whether an open line's text splits back into exactly the values it was made of (see openArgsJson). */
+export function openArgsPlain(peer: string, peerPort: number, local: string, localPort: number, listener: string): boolean {
+  return peer !== '' && local !== '' && plainPart(peer) && plainPart(local) && plainPart(listener) && wholeNumber(peerPort) && wholeNumber(localPort);
+}
+
+/** The values of an open line (openLineText's arguments), for the encoder to write as openArgsJson does. */
+export interface OpenArgs {
+  peer: string;
+  peerPort: number;
+  local: string;
+  localPort: number;
+  listener: string;
+  tls: boolean;
 }
 
 /** No space (see openArgsJson): the separators of the sentence all have one. */

@@ -322,6 +322,13 @@ test('openArgsJson, when it gives values, gives those the open line text parses 
       const text = openLineText(peer, peerPort, local, localPort, listener, tls);
       t.is(json, JSON.stringify(textArgs('open', text)));
       t.is(json, textArgsJson('open', text) ?? 'none');
+      // encodeLine given the values writes what it writes parsing the text.
+      for (const note of [undefined, LINE_NOTES.open, LINE_NOTES.openTls]) {
+        const l: LineData = { seq: 1, session: 's-1', t: 1, kind: 'open', dir: 'm', text, note };
+        const want = Buffer.from(encodeLineBody(l));
+        const n = encodeLine(l, { peer, peerPort, local, localPort, listener, tls });
+        t.is(scratch().subarray(0, n).toString('utf8'), want.toString('utf8'));
+      }
     }),
     { numRuns: 2000 },
   );
