@@ -94,6 +94,12 @@ export class History {
     return { seq: this.seq, type, visible, data };
   }
 
+  /** Appends a session's summary (kept by reference, encoded when sent), as add('session', ...) does; returns its event number. */
+  addSummary(s: SessionSummary, visible: (v: Viewer) => boolean, size: number): number {
+    this.addEncoded(T_SESSION, 0, scratch(), 0, visible, s.id, s, size);
+    return this.seq;
+  }
+
   /**
    * Appends a line already encoded (encodeLineBody as UTF-8, octets[0, length)): the hub encodes a line
    * once for the window and the session's transcript. Returns its event number.

@@ -735,8 +735,9 @@ export class LabHub {
     if (this.bytesKept > this.config.lab.history.maxBytes) this.evict();
   }
 
+  /** publish('session', ...) without the item object it hands back (twice per session). */
   private publishSummary(rec: SessionRecord): void {
-    this.publish('session', rec.summary, rec.visible, 400);
+    this.queue(this.history.addSummary(rec.summary, rec.visible, 400));
   }
 
   /** Keeps the session count and the byte budget: closed sessions go first, then the biggest open one shrinks. */

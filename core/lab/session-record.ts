@@ -171,10 +171,18 @@ class LineRing {
   }
 
   private grow(): void {
+    const old = this.meta;
     const meta = 2 * this.cap <= SMALL_RING ? doubles(M * this.cap * 2) : new Float64Array(M * this.cap * 2);
-    for (let i = 0; i < this.count; i++) {
-      const k = this.slot(i);
-      for (let j = 0; j < M; j++) meta[M * i + j] = this.meta[M * k + j];
+    if (old instanceof Float64Array && meta instanceof Float64Array) {
+      // A long session's ring (full when it grows): its two runs, oldest first, copied in bulk.
+      const split = M * (this.cap - this.first);
+      meta.set(old.subarray(M * this.first), 0);
+      meta.set(old.subarray(0, M * this.first), split);
+    } else {
+      for (let i = 0; i < this.count; i++) {
+        const k = this.slot(i);
+        for (let j = 0; j < M; j++) meta[M * i + j] = old[M * k + j];
+      }
     }
     this.meta = meta;
     this.cap *= 2;
