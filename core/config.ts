@@ -144,12 +144,17 @@ export const labConfigSchema = z.strictObject({
       /** DHCP packets kept (at most 200 per client MAC). */
       dhcpPackets: z.number().int().min(100).max(1_000_000).default(5000),
       /**
-       * Commands and replies recorded per second across all sessions (0: no limit). Past it (a flood,
-       * a benchmark) the services skip building transcript lines until the next tenth of a second, and
-       * each session gets a line saying how many it missed: recording costs a bounded share of the
-       * machine however fast the traffic is. A classroom at typing speed stays far below it.
+       * Commands and replies recorded per second across all sessions, on average (0: no limit). Past it
+       * (a flood, a benchmark) the services skip building transcript lines, and each session gets a line
+       * saying how many it missed: recording costs a bounded share of the machine however fast the
+       * traffic is. New sessions are recorded at a fifth of this rate (and of burstLines).
        */
-      linesPerSecond: z.number().int().min(0).max(10_000_000).default(5000),
+      linesPerSecond: z.number().int().min(0).max(10_000_000).default(1000),
+      /**
+       * Lines recorded at once after a quiet spell before linesPerSecond applies (a token bucket): a
+       * class that acts all at once (everyone reloads, everyone fetches mail) is recorded whole.
+       */
+      burstLines: z.number().int().min(1).max(10_000_000).default(5000),
     })
     .default(() => ({
       sessions: 500,
@@ -158,7 +163,8 @@ export const labConfigSchema = z.strictObject({
       replayEvents: 20_000,
       maxBytes: 64 << 20,
       dhcpPackets: 5000,
-      linesPerSecond: 5000,
+      linesPerSecond: 1000,
+      burstLines: 5000,
     })),
   /** Live streams (browsers, `labnet watch`) at most; more get 503. */
   maxStreams: z.number().int().min(1).max(10_000).default(500),

@@ -2,7 +2,7 @@
 // the lab dashboard subscribe. Publishing never waits for a subscriber: each subscriber has its own
 // bounded queue, drained on a later tick, and a subscriber that falls behind loses its oldest events
 // (counted in `dropped`) instead of slowing a service down.
-import { RateWindow } from './rate-window.js';
+import { TokenBucket } from './rate-window.js';
 
 export interface Endpoint {
   address: string;
@@ -226,17 +226,18 @@ class SubscriberQueue implements Subscription {
 /** The per-exchange events that hot paths build only when somebody wants them. */
 const DIALOGUE_TYPES: readonly ProtocolEventType[] = ['session.open', 'session.close', 'command', 'reply', 'packet', 'tls', 'auth'];
 
-/** The budget is counted in slices this long, each allowed a tenth of the per-second figure. */
-const BUDGET_SLICE_MS = 100;
+/**
+ * A session hears of its first thinned lines this long after the first of them (several at once, not
+ * one notice per line), then at most once every THINNED_TELL_MS.
+ */
+const FIRST_TELL_MS = 100;
 
 /**
- * From this many new sessions a second on, the session budget is counted per BUDGET_SLICE_MS slice (a
- * tenth each) instead of per second: in a flood a whole second's sessions would otherwise be taken in
- * its first few milliseconds, and their lines, many more than the line budget of that one slice, would
- * be thinned (recorded sessions without their requests, and a notice each saying so). Spread over the
- * second, every recorded session's lines fit the line budget of its slice (a fifth of lines per session).
+ * New sessions are budgeted at this fraction of the line budget (rate and burst alike): a recorded
+ * session of a flood (an HTTP request line and its status line, an SMTP greeting and QUIT) keeps its
+ * lines, because five lines of budget come with each session of budget.
  */
-const SLICED_SESSIONS_FROM = 100;
+const LINES_PER_SESSION_BUDGET = 5;
 
 /** Sessions hear how many of their lines were thinned at most this often (one notice each per second). */
 const THINNED_TELL_MS = 1000;
@@ -256,6 +257,8 @@ const MAX_UNRECORDED = 100_000;
  */
 export interface RecordingStats {
   perSecond: number;
+  /** Lines recorded at once after a quiet spell, before the steady `perSecond` applies. */
+  burst: number;
   recorded: number;
   thinned: number;
   /** New sessions not recorded (past a fifth of `perSecond` in one second). */
@@ -270,8 +273,9 @@ export class EventBus {
   private dialogue = false;
   private sessionCounter = 0;
   private perSecond = 0;
-  /** Command and reply events allowed per slice (max 0: no budget). */
-  private readonly lines: RateWindow;
+  private burst = 0;
+  /** Command and reply events allowed (rate 0: no budget). */
+  private lines: TokenBucket;
   private recorded = 0;
   private thinnedTotal = 0;
   /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
@@ -282,8 +286,8 @@ export class EventBus {
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
-  /** New sessions recorded per window: a second, or a slice past SLICED_SESSIONS_FROM a second (max 0: no budget). */
-  private sessions: RateWindow;
+  /** New sessions recorded (rate 0: no budget). */
+  private sessions: TokenBucket;
   private sessionsThinnedTotal = 0;
   /** Open sessions past the session budget: nothing of theirs is built (see recordSession). */
   private unrecorded = new Set<string>();
@@ -292,11 +296,8 @@ export class EventBus {
     private readonly now: () => number = Date.now,
     private readonly onSubscriberError: (err: unknown) => void = () => {},
   ) {
-    // A new slice is also when the sessions hear what they missed (at most once a second).
-    this.lines = new RateWindow(0, BUDGET_SLICE_MS, now, () => {
-      if (this.thinned.size > 0 && this.now() >= this.tellAt) this.tellThinned();
-    });
-    this.sessions = new RateWindow(0, 1000, now);
+    this.lines = new TokenBucket(0, 0, now);
+    this.sessions = new TokenBucket(0, 0, now);
   }
 
   /**
@@ -323,7 +324,7 @@ export class EventBus {
 
   /**
    * Wants events of this type (cheap check for hot paths). With a recording budget set, a command or
-   * reply past the budget of the current slice is not wanted: the service skips building it, and the
+   * reply past the budget (see setRecordingBudget) is not wanted: the service skips building it, and the
    * session (when named) is told afterwards, in a notice, how many lines it missed. `at`: a reading of
    * `time()` the caller has just taken (0: the budget reads the clock itself); an HTTP request's line
    * and status line are checked with the one reading taken as the request arrived, which the static
@@ -334,7 +335,7 @@ export class EventBus {
     if (session !== undefined && this.unrecorded.size > 0 && this.unrecorded.has(session)) return false;
     // The line events a budget thins are commands and replies (sessions, logins, TLS steps and
     // notices always go through).
-    if ((type !== 'command' && type !== 'reply') || this.lines.max === 0) return true;
+    if ((type !== 'command' && type !== 'reply') || this.lines.rate === 0) return true;
     if (this.lines.admit(at)) {
       this.recorded++;
       return true;
@@ -359,14 +360,15 @@ export class EventBus {
       this.lastThinnedSession = session;
     }
     // Traffic may stop right here: the sessions still hear how much they missed.
-    if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(this.lines.windowEnd, this.tellAt) - this.now());
+    if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(FIRST_TELL_MS, this.tellAt - this.now()));
   }
 
   /**
    * Called by the transport as a session opens, before it publishes `session.open`: false when the
-   * session budget of this second is spent (a fifth of the line budget: 1,000 new sessions a second by
-   * default, counted as 100 per tenth of a second, see SLICED_SESSIONS_FROM; a room of browsers stays
-   * well below it, a connection flood or a benchmark with `Connection: close` goes past it). Such a session is served as usual, but nothing of it is built:
+   * session budget is spent (a fifth of the line budget's rate and burst: by default 200 new sessions a
+   * second, after a burst of 1,000; a room of browsers loading pages at once fits in the burst, a
+   * connection flood or a benchmark with `Connection: close` goes past it). Such a session is served as
+   * usual, but nothing of it is built:
    * no open or close event, and `wants` answers false for every line of it, so a flood of short
    * connections costs the services a bounded amount of recording. The bus remembers such a session
    * (and the caller calls `endSession` when it closes) unless `remember` is false: the TCP transport
@@ -390,7 +392,7 @@ export class EventBus {
     this.thinnedTimer = setTimeout(
       () => {
         this.thinnedTimer = undefined;
-        const left = Math.max(this.lines.windowEnd, this.tellAt) - this.now();
+        const left = this.tellAt - this.now();
         if (left > 0) this.tellThinnedLater(left);
         else if (this.thinned.size > 0) this.tellThinned();
       },
@@ -400,20 +402,21 @@ export class EventBus {
   }
 
   /**
-   * Limits the command and reply events built to `perSecond` (counted per 100 ms slice; 0 lifts the
-   * limit). The live lab sets it: past it (a flood, a benchmark) the services skip building lines,
-   * so recording costs them a bounded share however fast the traffic is; sessions, logins, TLS steps,
-   * notices and byte counts are never thinned.
+   * Limits the command and reply events built to `perSecond` on average, with up to `burst` at once
+   * after a quiet spell (a token bucket; perSecond 0 lifts the limit). The live lab sets it: past it (a
+   * flood, a benchmark) the services skip building lines, so recording costs them a bounded share
+   * however fast the traffic is, while a class acting all at once is recorded whole; sessions, logins,
+   * TLS steps, notices and byte counts are never thinned. New sessions get a fifth of both figures
+   * (see recordSession).
    */
-  setRecordingBudget(perSecond: number): void {
+  setRecordingBudget(perSecond: number, burst = perSecond): void {
     this.perSecond = perSecond;
-    this.lines.max = perSecond > 0 ? Math.max(1, Math.round((perSecond * BUDGET_SLICE_MS) / 1000)) : 0;
-    this.lines.restart();
-    const sessionsPerSecond = perSecond > 0 ? Math.max(1, Math.floor(perSecond / 5)) : 0;
+    this.burst = perSecond > 0 ? Math.max(1, burst) : 0;
+    this.lines = new TokenBucket(perSecond, this.burst, this.now);
     this.sessions =
-      sessionsPerSecond >= SLICED_SESSIONS_FROM
-        ? new RateWindow(Math.floor((sessionsPerSecond * BUDGET_SLICE_MS) / 1000), BUDGET_SLICE_MS, this.now)
-        : new RateWindow(sessionsPerSecond, 1000, this.now);
+      perSecond > 0
+        ? new TokenBucket(Math.max(1, perSecond / LINES_PER_SESSION_BUDGET), Math.max(1, Math.floor(this.burst / LINES_PER_SESSION_BUDGET)), this.now)
+        : new TokenBucket(0, 0, this.now);
     if (perSecond <= 0) {
       this.unrecorded.clear();
       if (this.thinned.size > 0) this.tellThinned();
@@ -421,7 +424,7 @@ export class EventBus {
   }
 
   get recording(): RecordingStats {
-    return { perSecond: this.perSecond, recorded: this.recorded, thinned: this.thinnedTotal, sessionsThinned: this.sessionsThinnedTotal };
+    return { perSecond: this.perSecond, burst: this.burst, recorded: this.recorded, thinned: this.thinnedTotal, sessionsThinned: this.sessionsThinnedTotal };
   }
 
   private tellThinned(): void {
@@ -430,14 +433,14 @@ export class EventBus {
     this.thinned = new Map();
     this.lastThinnedSession = undefined;
     this.lastThinned = undefined;
-    const perSecond = this.perSecond;
+    const { perSecond, burst } = this;
     for (const [session, { service, n }] of missed) {
       this.publish({
         type: 'notice',
         service,
         session,
         level: 'info',
-        message: `${n} ${n === 1 ? 'line' : 'lines'} not recorded here: the lab records at most ${perSecond} commands and replies a second across all sessions (a flood or a benchmark went past it); the connection itself was served as usual`,
+        message: `${n} ${n === 1 ? 'line' : 'lines'} not recorded here: the lab records at most ${perSecond} commands and replies a second across all sessions once a burst of ${burst} is spent (a flood or a benchmark went past it); the connection itself was served as usual`,
         detail: { thinned: n },
       });
     }

@@ -1,18 +1,16 @@
 /**
  * A fixed-window rate budget: at most `max` admissions in each window of `ms` milliseconds (0: no
- * limit). The recording budget (lines per tenth of a second, new sessions per second) and the TLS
- * handshake tap (handshakes per second) count with it.
+ * limit). The TLS handshake tap (handshakes per second) counts with it; the recording budget is a
+ * TokenBucket (below).
  */
 export class RateWindow {
   private end = 0;
   private used = 0;
 
-  /** `onRoll` runs when a new window starts (on the admission that starts it). */
   constructor(
     public max: number,
     readonly ms: number,
     private readonly now: () => number = Date.now,
-    private readonly onRoll?: () => void,
   ) {}
 
   /**
@@ -25,21 +23,48 @@ export class RateWindow {
     if (t >= this.end) {
       this.end = t + this.ms;
       this.used = 0;
-      this.onRoll?.();
     }
     if (this.used >= this.max) return false;
     this.used++;
     return true;
   }
+}
 
-  /** When the current window ends (0 before the first admission). */
-  get windowEnd(): number {
-    return this.end;
+/**
+ * A token bucket: on average `rate` admissions a second, and up to `burst` at once after a quiet spell
+ * (rate 0: no limit). The recording budget counts with it: a class that acts all at once (everyone
+ * reloads, everyone fetches their mail) is recorded whole, while a flood or a benchmark is held to the
+ * steady rate, evenly spread, whatever its speed.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last = 0;
+  private readonly perMs: number;
+
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.perMs = rate / 1000;
+    this.tokens = burst;
   }
 
-  /** The next admission starts a fresh window (after the limit changed). */
-  restart(): void {
-    this.end = 0;
-    this.used = 0;
+  /**
+   * Whether one more fits now; takes it when it does. `at`: a reading of this bucket's clock the caller
+   * has just taken (0: read it here), so a hot path reads the clock once.
+   */
+  admit(at = 0): boolean {
+    if (this.rate <= 0) return true;
+    const t = at > 0 ? at : this.now();
+    const dt = t - this.last;
+    if (dt > 0) {
+      this.last = t;
+      const filled = this.tokens + dt * this.perMs;
+      this.tokens = filled < this.burst ? filled : this.burst;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 }

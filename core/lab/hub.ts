@@ -266,7 +266,7 @@ export class LabHub {
       if (this.tls.handshakes.maxPerSecond === 0) this.tls.handshakes.maxPerSecond = 100;
     }
     this.subscription = this.events.subscribe((e) => this.onEvent(e), { maxQueue: 100_000 });
-    this.events.setRecordingBudget(this.config.lab.history.linesPerSecond);
+    this.events.setRecordingBudget(this.config.lab.history.linesPerSecond, this.config.lab.history.burstLines);
     addLabRoutes(this.routes, this);
     const sample = setInterval(() => this.sample(), SAMPLE_MS);
     const beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
@@ -514,9 +514,9 @@ export class LabHub {
   }
 
   /**
-   * The recording budget for connections is the bus's (EventBus.recordSession): at most a fifth of
-   * lab.history.linesPerSecond new sessions are recorded per second (1,000 by default; a room of
-   * browsers loading pages stays well below). Past it (a connection flood, a benchmark with
+   * The recording budget for connections is the bus's (EventBus.recordSession): a fifth of
+   * lab.history.linesPerSecond new sessions a second after a burst of a fifth of burstLines (200 and
+   * 1,000 by default; a room of browsers loading pages at once fits in the burst). Past it (a connection flood, a benchmark with
    * Connection: close) the transport builds nothing for a new session; instructors get one notice per
    * second saying how many were not recorded.
    */
@@ -525,13 +525,15 @@ export class LabHub {
     const n = total - this.sessionsThinnedTold;
     if (n <= 0) return;
     this.sessionsThinnedTold = total;
-    const perSecond = Math.floor(this.config.lab.history.linesPerSecond / 5);
+    const h = this.config.lab.history;
+    const perSecond = Math.max(1, Math.floor(h.linesPerSecond / 5));
+    const burst = Math.max(1, Math.floor(h.burstLines / 5));
     const notice: NoticeData = {
       seq: 0,
       t,
       service: 'lab',
       level: 'info',
-      message: `${n} connections in a second not recorded: the lab records at most ${perSecond} new sessions a second (a flood or a benchmark went past it); they were served as usual`,
+      message: `${n} connections in a second not recorded: the lab records at most ${perSecond} new sessions a second once a burst of ${burst} is spent (a flood or a benchmark went past it); they were served as usual`,
     };
     notice.seq = this.publish('notice', notice, instructorsOnly, 300).seq;
     pushBounded(this.notices, notice, MAX_NOTICES);

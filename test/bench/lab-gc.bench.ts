@@ -2,7 +2,8 @@
 // builds side by side (this one; `--before DIR`, a built worktree of an older commit; the pre-lab
 // baseline in /work/baseline; this build with the lab off), each with --trace-gc on, each loaded by
 // wrk (13-byte keep-alive GET) until the lab's history is full (--fill, default 30 s: the recording
-// budget lets 5,000 lines a second in, the transcripts hold 50 x 2,000 and the window 20,000), then
+// budget lets 1,000 lines a second in after a burst of 5,000, the transcripts hold 50 x 2,000 and the
+// window 20,000; 30 s may not fill them all), then
 // measured (--measure, default 20 s, --runs N, order rotated): scavenges a second, their mean and
 // total pause time, mark-compact time, and CPU microseconds per request (from /proc: steadier than
 // requests/s on a shared machine). Options: --before DIR|none, --baseline DIR|none, --runs 2,

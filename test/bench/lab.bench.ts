@@ -15,7 +15,8 @@
 // CPU per message and per command (from /proc) with and without streams, the hub's own CPU per item
 // written to one stream (its fan-out cost), the octets each follower read per SMTP message, and the
 // followers' CPU per message and per line.
-// The lab records under its default recording budget (lab.history.linesPerSecond, 5,000 lines a second)
+// The lab records under its default recording budget (lab.history.linesPerSecond, 1,000 lines a second
+// after a burst of lab.history.burstLines, 5,000)
 // unless --lines-per-second says otherwise; --lines-per-second 0 records and streams every line, the
 // whole cost of following everything at full speed.
 // Options: --runs N (default 3), --messages M (default 1500), --imap-commands C per session (default
