@@ -7,7 +7,10 @@
 // QRESYNC (issue 19): a QRESYNC SELECT of a 10,000-message folder after 1 % changed <= 1.0x Dovecot
 // (IMAP_BENCH_ONLY=qresync runs just that case), timed as the first SELECT of a new connection and
 // again on that warm connection. imaptest's stress mix (issue 19): IMAP_BENCH_ONLY=stress runs just it,
-// IMAP_BENCH_STRESS_ARGS passes extra imaptest flags to both servers (e.g. "qresync").
+// IMAP_BENCH_STRESS_ARGS passes extra imaptest flags to both servers (e.g. "qresync"). IMAP_BENCH_LAB=on also runs
+// HTTP in the labnet process, so the live lab records the IMAP sessions (the lab is off without HTTP).
+// IMAP_BENCH_QRESYNC=off leaves out the QRESYNC folder (10,000 more messages in both servers) and its
+// case: the setup of the builds before issue 19, for before/after comparisons with them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -20,6 +23,8 @@ import { RawImap } from '../imap/raw-client.js';
 const MESSAGES = Number(process.env.IMAP_BENCH_MESSAGES ?? 10_000);
 const RUNS = Number(process.env.IMAP_BENCH_RUNS ?? 5);
 const IDLE_SESSIONS = 200;
+const LAB_ON = process.env.IMAP_BENCH_LAB === 'on';
+const QRESYNC = process.env.IMAP_BENCH_QRESYNC !== 'off';
 const WORD = 'zebracorn';
 
 // ---- the message set: deterministic, ~4.3 KB each, the search word in 1 % of the bodies ----
@@ -122,7 +127,7 @@ async function startDovecot(dir: string, msgs: Buffer[]): Promise<Dovecot> {
   const port = await freePort();
   const home = join(dir, 'home', 'alice');
   fillMaildir(join(home, 'Maildir'), msgs);
-  fillMaildir(join(home, 'Maildir', `.${QRESYNC_BOX}`), msgs);
+  if (QRESYNC) fillMaildir(join(home, 'Maildir', `.${QRESYNC_BOX}`), msgs);
   for (const d of ['run', 'state']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, 'passwd'), 'alice:{PLAIN}alice-lab\n');
   const conf = join(dir, 'dovecot.conf');
@@ -498,18 +503,18 @@ async function main(): Promise<void> {
   // Dovecot's unprivileged processes (auth, mail user) must be able to reach their files.
   chmodSync(dir, 0o755);
   console.log(
-    `imap bench: ${MESSAGES} messages, ${RUNS} runs per step, imaplib client, ${process.env.IMAP_BENCH_PAUSE ?? 0.25} s pause before each step, work dir ${dir}`,
+    `imap bench: ${MESSAGES} messages, ${RUNS} runs per step, imaplib client, ${process.env.IMAP_BENCH_PAUSE ?? 0.25} s pause before each step, lab ${LAB_ON ? 'on' : 'off'}, QRESYNC folder ${QRESYNC ? 'yes' : 'no'}, work dir ${dir}`,
   );
   const msgs = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i));
   console.log(`  average message size ${(msgs.reduce((n, m) => n + m.length, 0) / msgs.length / 1024).toFixed(2)} KB`);
   const labData = join(dir, 'labnet');
   fillMaildir(join(labData, 'mail', 'alice'), msgs);
-  fillMaildir(join(labData, 'mail', 'alice', `.${QRESYNC_BOX}`), msgs);
+  if (QRESYNC) fillMaildir(join(labData, 'mail', 'alice', `.${QRESYNC_BOX}`), msgs);
   let dovecot: Dovecot | undefined;
   let fresh: Awaited<ReturnType<typeof startLabProcess>> | undefined;
   const lab = await startLabProcess({
     dataDir: labData,
-    only: ['imap'],
+    only: LAB_ON ? ['imap', 'http'] : ['imap'],
     config: BENCH_LAB_CONFIG,
     timeoutMs: 120_000,
   });
@@ -563,7 +568,7 @@ async function main(): Promise<void> {
         `  ${step.padEnd(24)} ${dm.toFixed(4).padStart(9)} ${lm.toFixed(4).padStart(10)} ${ratio.toFixed(2).padStart(8)}x  <= ${targets[step]}x ${ratio <= targets[step] ? 'ok' : 'MISSED'}`,
       );
     }
-    await qresyncCase(dovecot.port, lab.port('imap'));
+    if (QRESYNC) await qresyncCase(dovecot.port, lab.port('imap'));
     await stressMix(dir, dovecot.port, lab.port('imap'));
     // The first round's cold fetches (fresh labnet process, before the 2,000-fetch warm-up): no target,
     // shown so the note can say what the first minute of a lab looks like.

@@ -3,6 +3,8 @@
 // port: passwd-file auth, Maildir in a temp directory, the same messages). Both are driven by the
 // same small Node client, one command at a time as ordinary clients do (and, as a second figure, with
 // the RETRs pipelined). Prints medians, the ratio, and each server's CPU time per session.
+// `--lab on` also runs HTTP in the labnet process, so the live lab records the POP3 sessions (the lab
+// is served by HTTP and off without it): the lab's recording cost, against the default run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -10,11 +12,12 @@ import { join } from 'node:path';
 import { startLabProcess, type LabProcess } from '../support/lab-process.js';
 import { pop3Connect } from '../support/pop3-wire.js';
 import { preDeliver } from '../pop3/helpers.js';
-import { freePort } from '../support/bench-util.js';
+import { arg, freePort } from '../support/bench-util.js';
 
 const MESSAGES = Number(process.env.POP3_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.POP3_BENCH_RUNS ?? 15);
 const WARMUP = 3;
+const LAB_ON = arg('lab', 'off') === 'on';
 const USER = 'alice';
 const PASSWORD = 'alice-lab';
 
@@ -240,7 +243,9 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const messages = makeMessages(MESSAGES);
   const avg = messages.reduce((n, m) => n + m.length, 0) / messages.length;
-  console.log(`pop3 bench: ${MESSAGES} messages of ${Math.round(avg)} octets on average, ${RUNS} runs each (after ${WARMUP} warm-up runs)`);
+  console.log(
+    `pop3 bench: ${MESSAGES} messages of ${Math.round(avg)} octets on average, ${RUNS} runs each (after ${WARMUP} warm-up runs), lab ${LAB_ON ? 'on' : 'off'}`,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'pop3-bench-labnet-'));
   await preDeliver(
@@ -250,7 +255,7 @@ async function main(): Promise<void> {
   let lab: LabProcess | undefined;
   let dovecot: Dovecot | undefined;
   try {
-    lab = await startLabProcess({ dataDir, only: ['pop3'], config: { services: { pop3: { port: 0, pop3sPort: 0 } } } });
+    lab = await startLabProcess({ dataDir, only: LAB_ON ? ['pop3', 'http'] : ['pop3'], config: { services: { pop3: { port: 0, pop3sPort: 0 } } } });
     dovecot = await startDovecot(messages);
     const labPort = lab.port('pop3');
     const ours: Timing[] = [];

@@ -5,7 +5,8 @@
 //   smtp-server a minimal nodemailer smtp-server sink that writes and fsyncs each message before 250
 //   smtp-sink   Postfix's smtp-sink: stores nothing (the protocol-only ceiling)
 // Rounds are interleaved (one run of each peer per round); medians of N rounds and ratios printed.
-// Options: --runs N (default 3), --messages M (default 2000), --sessions S (default 20), --size L (4096).
+// Options: --runs N (default 3), --messages M (default 2000), --sessions S (default 20), --size L (4096),
+// --lab on (HTTP runs in the labnet process too, so the live lab records the SMTP sessions; off without it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -18,6 +19,7 @@ const RUNS = Number(arg('runs', '3'));
 const MESSAGES = Number(arg('messages', '2000'));
 const SESSIONS = Number(arg('sessions', '20'));
 const SIZE = Number(arg('size', '4096'));
+const LAB_ON = arg('lab', 'off') === 'on';
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 
@@ -84,7 +86,11 @@ interface Peer {
 }
 
 async function startLabnetPeer(): Promise<Peer> {
-  const lab = await startLabProcess({ only: ['smtp'], config: { services: { smtp: { port: 0, submissionPort: 0 } } }, timeoutMs: 30_000 });
+  const lab = await startLabProcess({
+    only: LAB_ON ? ['smtp', 'http'] : ['smtp'],
+    config: { services: { smtp: { port: 0, submissionPort: 0 } } },
+    timeoutMs: 30_000,
+  });
   const inbox = join(lab.dataDir, 'mail', 'alice');
   return {
     name: 'labnet',
@@ -277,7 +283,7 @@ async function main(): Promise<void> {
     console.log('smtp bench: /usr/sbin/smtp-source missing (Debian package postfix); skipped');
     return;
   }
-  console.log(`smtp bench: smtp-source -s ${SESSIONS} -m ${MESSAGES} -l ${SIZE}, ${RUNS} interleaved rounds, medians`);
+  console.log(`smtp bench: smtp-source -s ${SESSIONS} -m ${MESSAGES} -l ${SIZE}, ${RUNS} interleaved rounds, medians, lab ${LAB_ON ? 'on' : 'off'}`);
   const peers: Peer[] = [];
   try {
     peers.push(await startLabnetPeer());
