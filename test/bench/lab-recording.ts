@@ -14,16 +14,10 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Accounts } from '../../core/auth.js';
-import type { LabnetConfig } from '../../core/config.js';
-import { EventBus } from '../../core/events.js';
 import { statusText } from '../../core/http/response.js';
 import { shownFields, shownHead } from '../../core/http/secret-fields.js';
-import { HttpRouteRegistry } from '../../core/http/routes.js';
-import { LabHub } from '../../core/lab/hub.js';
-import { StatusBoard } from '../../core/status-board.js';
+import { bareHub } from '../lab/bare-hub.js';
 import { arg, median } from '../support/bench-util.js';
-import type { Logger } from 'pino';
 
 const SESSIONS = Number(arg('sessions', '100000'));
 const RUNS = Number(arg('runs', '5'));
@@ -46,23 +40,10 @@ function requestFields(): string[] {
 }
 
 async function child(): Promise<void> {
-  const config = {
-    hostname: 'bench',
-    dataDir: '',
-    users: [],
-    instructors: [],
-    lab: {
-      enabled: true,
-      history: { sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, dhcpPackets: 5000, linesPerSecond: 0 },
-      maxStreams: 500,
-      loginFailuresPerMinute: 10,
-    },
-  } as unknown as LabnetConfig;
-  const events = new EventBus();
-  const board = new StatusBoard();
-  board.setSource(() => []);
-  const silent = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
-  const hub = new LabHub(config, events, board, new HttpRouteRegistry(), new Accounts(config), { now: () => Date.now() }, silent, undefined);
+  const { hub, events } = bareHub(
+    { sessions: 500, linesPerSession: 2000, replayEvents: 20_000, maxBytes: 64 << 20, maxBytesPerSession: 1 << 20, dhcpPackets: 5000 },
+    500,
+  );
   if (HUB === 'on') await hub.start();
   else events.subscribe(() => {}, { maxQueue: 100_000 });
   let n = 0;

@@ -5,38 +5,17 @@
 import 'reflect-metadata';
 import test from 'ava';
 import fc from 'fast-check';
-import type { Logger } from 'pino';
-import { Accounts } from '../../core/auth.js';
-import type { LabnetConfig } from '../../core/config.js';
-import { EventBus } from '../../core/events.js';
-import { HttpRouteRegistry } from '../../core/http/routes.js';
-import { LabHub } from '../../core/lab/hub.js';
+import type { EventBus } from '../../core/events.js';
+import type { LabHub } from '../../core/lab/hub.js';
 import type { SessionRecord } from '../../core/lab/session-record.js';
 import type { SlabPool } from '../../core/lab/slab-store.js';
-import { StatusBoard } from '../../core/status-board.js';
+import { bareHub } from './bare-hub.js';
 
 const SESSIONS = 10;
 const instructor = { role: 'instructor', user: 'teach', address: '127.0.0.1' } as const;
 
 function makeHub(maxBytes: number): { hub: LabHub; events: EventBus } {
-  const config = {
-    hostname: 'test',
-    dataDir: '',
-    users: [],
-    instructors: [],
-    lab: {
-      enabled: true,
-      history: { sessions: SESSIONS, linesPerSession: 200, replayEvents: 500, maxBytes, maxBytesPerSession: 1 << 20, dhcpPackets: 100, linesPerSecond: 0 },
-      maxStreams: 10,
-      loginFailuresPerMinute: 10,
-    },
-  } as unknown as LabnetConfig;
-  const events = new EventBus();
-  const board = new StatusBoard();
-  board.setSource(() => []);
-  const silent = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
-  const hub = new LabHub(config, events, board, new HttpRouteRegistry(), new Accounts(config), { now: () => Date.now() }, silent, undefined);
-  return { hub, events };
+  return bareHub({ sessions: SESSIONS, linesPerSession: 200, replayEvents: 500, maxBytes, maxBytesPerSession: 1 << 20, dhcpPackets: 100 }, 10);
 }
 
 /** The hub's insides the invariants are about. */
