@@ -113,6 +113,8 @@ test.serial('a student reads their mail: folders, list, text, HTML, headers, sou
   try {
     const subjects = await page.$$eval('.inbox-messages .subject', textsOf);
     t.deepEqual(subjects, ['Hostile HTML', 'Homework: MIME für alle']);
+    // The folder list loads on its own request, beside the message list: wait for it, not for a time.
+    await page.locator('.inbox-folders', { hasText: 'INBOX' }).waitFor({ timeout: 10_000 });
     t.regex((await page.textContent('.inbox-folders')) ?? '', /INBOX/);
     await open(page, 'Homework');
     t.regex((await page.textContent('.inbox-head')) ?? '', /Teacher Tess.*<teacher@lab\.test>/);
