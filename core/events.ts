@@ -423,6 +423,11 @@ export class EventBus {
     }
   }
 
+  /** The budget for new sessions (a fifth of the line budget's rate and burst; rate 0: none). */
+  get sessionBudget(): { perSecond: number; burst: number } {
+    return { perSecond: this.sessions.rate, burst: this.sessions.burst };
+  }
+
   get recording(): RecordingStats {
     return { perSecond: this.perSecond, burst: this.burst, recorded: this.recorded, thinned: this.thinnedTotal, sessionsThinned: this.sessionsThinnedTotal };
   }

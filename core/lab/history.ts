@@ -101,7 +101,7 @@ export class History {
   }
 
   /**
-   * Appends a line already encoded (encodeLineBody as UTF-8, octets[0, length)): the hub encodes a line
+   * Appends a line already encoded (encodeLine: octets[0, length)): the hub encodes a line
    * once for the window and the session's transcript. Returns its event number.
    */
   addLine(t: number, octets: Uint8Array, length: number, visible: (v: Viewer) => boolean, session: string, size: number): number {

@@ -525,9 +525,7 @@ export class LabHub {
     const n = total - this.sessionsThinnedTold;
     if (n <= 0) return;
     this.sessionsThinnedTold = total;
-    const h = this.config.lab.history;
-    const perSecond = Math.max(1, Math.floor(h.linesPerSecond / 5));
-    const burst = Math.max(1, Math.floor(h.burstLines / 5));
+    const { perSecond, burst } = this.events.sessionBudget;
     const notice: NoticeData = {
       seq: 0,
       t,
@@ -710,7 +708,7 @@ export class LabHub {
     if (rec.encrypted && (line.kind === 'command' || line.kind === 'reply')) line.encrypted = true;
     // A long payload (a mail message's excerpt, FETCH data) stays with the transcript; the stream says
     // it is there and the viewer that unfolds it asks for it (every follower need not carry every body).
-    // The line is encoded once (encodeLineBody, as UTF-8), for the replay window and the transcript alike.
+    // The line is encoded once (encodeLine, as UTF-8), for the replay window and the transcript alike.
     const flags = line.request ? LINE_HAS_REQUEST : 0;
     let n: number;
     let seq: number;

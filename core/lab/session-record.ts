@@ -74,7 +74,7 @@ export const LINE_HAS_REQUEST = 1;
 
 /**
  * Kept lines of one part of a session (the first lines, or the recent ones): their encoded bodies
- * (encodeLineBody) in a BlockLog, and per line its event number, time, offset, length, weight (what
+ * (encodeLine) in a BlockLog, and per line its event number, time, offset, length, weight (what
  * it counts against the budgets) and flags in one array of numbers used as a ring that grows by
  * doubling up to what the part may hold. A page load's session is a few lines and lives well under a
  * minute (long enough to die in old space, issue 14): up to SMALL_RING lines the array is a plain
@@ -254,7 +254,7 @@ export class SessionRecord {
   }
 
   /**
-   * Adds a line already encoded (encodeLineBody as UTF-8: octets[0, length)) that weighs `size`
+   * Adds a line already encoded (encodeLine: octets[0, length)) that weighs `size`
    * (lineBytes: the budgets are what they were with lines as objects) or, when its encoding is larger
    * (a line of control characters, each escaped in six octets), the octets it takes. Returns the
    * octets the record grew by (negative when an old line went).

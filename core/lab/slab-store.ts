@@ -217,10 +217,11 @@ export function settleScratch(): void {
 
 // ---- a line's body, written as octets ----
 //
-// encodeLine writes what encodeUtf8(encodeLineBody(l)) would, straight into the scratch buffer: no
-// string is built for the line (its pieces, their concatenation, the flat copy UTF-8 encoding needs),
-// which was most of what recording a line allocated. test/lab/wire-codec.property.test.ts holds the
-// two to the same octets.
+// A line's entry without its position (event number, time, session): `"kind","text"` or
+// `"kind","text",{extra}`, JSON text to follow `[0,dseq,dt,sid,` in a batch: the same octets as
+// JSON.stringify of the extra object with its keys in LineExtra's order (wire-codec.ts), written as
+// UTF-8 straight into the scratch buffer, with no string built for the line.
+// test/lab/wire-codec.property.test.ts holds it to JSON.stringify of that object.
 
 let pos = 0;
 
@@ -301,10 +302,10 @@ function putKey(key: string): void {
 }
 
 /**
- * Writes a line's body (encodeLineBody) as UTF-8 into the scratch buffer; returns its octet count (the
+ * Writes a line's body (see above) as UTF-8 into the scratch buffer; returns its octet count (the
  * octets are at `scratch()[0, n)`). `args`, for an open or close line, is what textArgsJson of its
  * text gives, when the caller knows it without parsing the text: as JSON (a repeated close line's), or
- * an open line's values when openArgsPlain holds for them (written as openArgsJson writes them).
+ * an open line's values when openArgsPlain holds for them.
  */
 export function encodeLine(l: LineData, args?: string | OpenArgs): number {
   pos = 0;

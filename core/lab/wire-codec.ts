@@ -73,23 +73,16 @@ export function textArgs(kind: LineKind, text: string): unknown[] | undefined {
 }
 
 /**
- * textArgs of an open line as JSON, from the values openLineText is given, without parsing the text:
- * when no address or listener name has a space (and the addresses are not empty, the ports are
- * whole numbers), the text splits back into exactly these values, so this is
- * JSON.stringify(textArgs('open', openLineText(...))) (test/lab/wire-codec.property.test.ts holds it
- * to that). Undefined otherwise: the encoder then parses the text as usual.
+ * Whether an open line's text splits back into exactly the values it was made of: then the encoder
+ * (encodeLine) writes those values as textArgs would give them, without parsing the text. True when no
+ * address or listener name has a space (the sentence's separators all have one), the addresses are
+ * not empty and the ports are whole numbers.
  */
-export function openArgsJson(peer: string, peerPort: number, local: string, localPort: number, listener: string, tls: boolean): string | undefined {
-  if (!openArgsPlain(peer, peerPort, local, localPort, listener)) return undefined;
-  return `[${jsonString(peer)},${peerPort},${jsonString(local)},${localPort},${jsonString(listener)},${tls ? 1 : 0}]`;
-}
-
-/** Whether an open line's text splits back into exactly the values it was made of (see openArgsJson). */
 export function openArgsPlain(peer: string, peerPort: number, local: string, localPort: number, listener: string): boolean {
   return peer !== '' && local !== '' && plainPart(peer) && plainPart(local) && plainPart(listener) && wholeNumber(peerPort) && wholeNumber(localPort);
 }
 
-/** The values of an open line (openLineText's arguments), for the encoder to write as openArgsJson does. */
+/** The values of an open line (openLineText's arguments), for the encoder (see openArgsPlain). */
 export interface OpenArgs {
   peer: string;
   peerPort: number;
@@ -99,7 +92,7 @@ export interface OpenArgs {
   tls: boolean;
 }
 
-/** No space (see openArgsJson): the separators of the sentence all have one. */
+/** No space (see openArgsPlain). */
 function plainPart(s: string): boolean {
   return typeof s === 'string' && s.indexOf(' ') < 0;
 }
@@ -189,39 +182,6 @@ interface SummaryExtra {
   f?: number;
 }
 
-/**
- * A line's entry without its position (event number, time, session): `"kind","text"` or
- * `"kind","text",{extra}`, JSON text to follow `[0,dseq,dt,sid,` in a batch. Built once per line, as
- * text directly: the same octets as `JSON.stringify` of the extra object with its keys in LineExtra's
- * order (test/lab/wire-codec.property.test.ts holds it to that), without building the object.
- */
-export function encodeLineBody(l: LineData): string {
-  const kind = l.kind;
-  const args = kind === 'open' || kind === 'close' ? textArgs(kind, l.text) : undefined;
-  const head = `"${LINE_KIND_CODE[kind] ?? 'n'}",${args !== undefined ? JSON.stringify(args) : jsonString(l.text)}`;
-  // The extra object's fields, each after a comma (the first one's becomes the object's opening brace).
-  let x = '';
-  if (l.bytes !== undefined) x += `,"b":${jsonNumber(l.bytes)}`;
-  if (l.cut !== undefined) x += `,"u":${jsonNumber(l.cut)}`;
-  if (l.payload !== undefined) x += `,"p":${jsonPayload(l.payload)}`;
-  if (l.payloadBytes !== undefined) x += `,"pb":${jsonNumber(l.payloadBytes)}`;
-  if (l.payloadLater) x += ',"pl":1';
-  if (l.encrypted) x += ',"e":1';
-  const usual = USUAL_NOTE[kind];
-  if (l.note === undefined) {
-    if (usual !== undefined) x += ',"n":""';
-  } else if (l.note !== usual) {
-    const key = NOTE_KEYS.get(l.note);
-    x += key !== undefined ? `,"n":${JSON.stringify(key)}` : `,"nt":${JSON.stringify(l.note)}`;
-  }
-  if (l.skipped !== undefined) x += `,"k":${jsonNumber(l.skipped)}`;
-  const q = l.request;
-  if (q) x += `,"q":[${jsonString(q.method)},${jsonString(q.path)},${jsonNumber(q.ms)}]`;
-  if (l.handshake) x += ',"h":1';
-  if (l.dir !== undefined && l.dir !== kindDir(kind)) x += `,"d":${JSON.stringify(l.dir)}`;
-  return x === '' ? head : `${head},{${x.slice(1)}}`;
-}
-
 /** Strings up to this long are checked for characters JSON escapes before they are quoted as they are. */
 const PLAIN_CHECK_MAX = 256;
 
@@ -297,7 +257,7 @@ export function encodeSummaryBody(s: SessionSummary): string {
 export interface BatchItem {
   seq: number;
   type: string;
-  /** JSON: a line's or a summary's body (encodeLineBody, encodeSummaryBody), else `["type",data]`. */
+  /** JSON: a line's or a summary's body (encodeLine, encodeSummaryBody), else `["type",data]`. */
   entry: string;
   /** Lines, summaries and `forget`: the session id. */
   session?: string;
@@ -394,7 +354,7 @@ function decodeSummary(e: unknown[]): SessionSummary {
 }
 
 /**
- * A line from its body (encodeLineBody) and its position: how the hub reads back the lines it keeps
+ * A line from its body (encodeLine) and its position: how the hub reads back the lines it keeps
  * encoded (session-record.ts). A malformed body gives an empty notice line, never a throw.
  */
 export function decodeLineBody(seq: number, t: number, session: string, body: string): LineData {

@@ -7,9 +7,9 @@ import test from 'ava';
 import fc from 'fast-check';
 import { History } from '../../core/lab/history.js';
 import { HEAD_LINES, LINE_INDEX_OCTETS, lineBytes, SessionRecord } from '../../core/lab/session-record.js';
-import { BLOCK_SIZE, BlockLog, BLOCKS_PER_SLAB, SlabPool } from '../../core/lab/slab-store.js';
+import { BLOCK_SIZE, BlockLog, BLOCKS_PER_SLAB, encodeLine, scratch, SlabPool } from '../../core/lab/slab-store.js';
 import { sseFrame } from '../../core/lab/sse.js';
-import { decodeBatch, encodeBatch, encodeLineBody, encodeSummaryBody, type BatchItem } from '../../core/lab/wire-codec.js';
+import { decodeBatch, encodeBatch, encodeSummaryBody, type BatchItem } from '../../core/lab/wire-codec.js';
 import { lineDir, type LineData, type LineKind } from '../../core/lab/wire.js';
 import { summaryOf } from './lab-client.js';
 
@@ -42,6 +42,11 @@ const line = fc.record(
 /** A line as a viewer holds it after decoding: JSON of it, `dir` filled in from the kind. */
 function plain(l: LineData): unknown {
   return JSON.parse(JSON.stringify({ ...l, dir: l.dir ?? lineDir(l) })) as unknown;
+}
+
+/** A line's body as the stores keep it (encodeLine's octets as text). */
+function lineBody(l: LineData): string {
+  return scratch().toString('utf8', 0, encodeLine(l));
 }
 
 test('a block log gives back what was appended, across blocks, and dropping hands whole blocks back to the pool', (t) => {
@@ -127,7 +132,7 @@ test('a transcript gives back its first lines, a skipped marker and its recent l
         t.is(rec.lastSeq, tail.at(-1)?.seq ?? head.at(-1)?.seq ?? 0);
         // It weighs what its lines did as objects, or their encoding when that is larger; its blocks go
         // back to the pool with it.
-        const kept = [...head, ...tail].reduce((a, l) => a + Math.max(lineBytes(l), Buffer.byteLength(encodeLineBody(l)) + LINE_INDEX_OCTETS), 0);
+        const kept = [...head, ...tail].reduce((a, l) => a + Math.max(lineBytes(l), Buffer.byteLength(lineBody(l)) + LINE_INDEX_OCTETS), 0);
         t.is(rec.bytes, kept);
         rec.release();
         t.is(pool.blocksInUse, 0);
@@ -209,7 +214,7 @@ test('the replay window sends what was added, by count and octet bounds, as enco
           let model: BatchItem;
           if (g.type === 'line') {
             const l = g.data as LineData;
-            model = { seq: it.seq, type: 'line', entry: encodeLineBody(l), session: l.session, t: l.t };
+            model = { seq: it.seq, type: 'line', entry: lineBody(l), session: l.session, t: l.t };
           } else if (g.type === 'session') {
             const s = g.data as ReturnType<typeof summaryOf>;
             model = { seq: it.seq, type: 'session', entry: encodeSummaryBody(s), session: s.id };
