@@ -265,6 +265,13 @@ export interface RecordingStats {
   sessionsThinned: number;
 }
 
+/** A session's thinned lines since it was last told, and in which telling round they count. */
+export interface ThinnedCount {
+  service: string;
+  n: number;
+  round: number;
+}
+
 export class EventBus {
   private subscribers: SubscriberQueue[] = [];
   /** Event types some subscriber takes (all of them when `wantAll`), kept for cheap `wants` checks. */
@@ -278,11 +285,21 @@ export class EventBus {
   private lines: TokenBucket;
   private recorded = 0;
   private thinnedTotal = 0;
+  /**
+   * Until this time (the bus's clock) the line budget is spent: every command and reply line is thinned
+   * (0: not known to be spent). Connection.wants compares against it and counts the line itself (see
+   * thinnedBy), so the common case of a flood costs the hot path a comparison and an increment.
+   */
+  linesShutUntil = 0;
+  /** Lines thinned by Connection.wants without asking `wants` (added to the total when read). */
+  thinnedFast = 0;
+  /** Bumped each time the sessions are told what they missed (their counts start again). */
+  tellRound = 0;
   /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
-  private thinned = new Map<string, { service: string; n: number }>();
+  private thinned = new Map<string, ThinnedCount>();
   /** The session last counted in `thinned`, and its entry (see countThinned). */
   private lastThinnedSession: string | undefined;
-  private lastThinned: { service: string; n: number } | undefined;
+  private lastThinned: ThinnedCount | undefined;
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
@@ -340,9 +357,20 @@ export class EventBus {
       this.recorded++;
       return true;
     }
+    this.linesShutUntil = this.lines.nextAt();
     this.thinnedTotal++;
     if (session !== undefined) this.countThinned(session, service);
     return false;
+  }
+
+  /**
+   * The count of `session`'s thinned lines until its next notice, for Connection.wants to add to while
+   * the budget is shut (linesShutUntil); undefined past MAX_THINNED_SESSIONS. The count object is
+   * replaced when the sessions are told, so a holder compares its `round` with `tellRound` first.
+   */
+  thinnedBy(session: string, service: string): ThinnedCount | undefined {
+    this.countThinned(session, service);
+    return this.lastThinnedSession === session ? this.lastThinned : undefined;
   }
 
   /** One more line of `session` thinned: it hears how many in its next notice. */
@@ -351,7 +379,7 @@ export class EventBus {
     // without a lookup (tellThinned forgets it with the counts).
     let t = this.lastThinnedSession === session ? this.lastThinned : this.thinned.get(session);
     if (t === undefined && this.thinned.size < MAX_THINNED_SESSIONS) {
-      t = { service: service ?? 'lab', n: 0 };
+      t = { service: service ?? 'lab', n: 0, round: this.tellRound };
       this.thinned.set(session, t);
     }
     if (t !== undefined) {
@@ -413,6 +441,7 @@ export class EventBus {
     this.perSecond = perSecond;
     this.burst = perSecond > 0 ? Math.max(1, burst) : 0;
     this.lines = new TokenBucket(perSecond, this.burst, this.now);
+    this.linesShutUntil = 0;
     this.sessions =
       perSecond > 0
         ? new TokenBucket(Math.max(1, perSecond / LINES_PER_SESSION_BUDGET), Math.max(1, Math.floor(this.burst / LINES_PER_SESSION_BUDGET)), this.now)
@@ -429,10 +458,17 @@ export class EventBus {
   }
 
   get recording(): RecordingStats {
-    return { perSecond: this.perSecond, burst: this.burst, recorded: this.recorded, thinned: this.thinnedTotal, sessionsThinned: this.sessionsThinnedTotal };
+    return {
+      perSecond: this.perSecond,
+      burst: this.burst,
+      recorded: this.recorded,
+      thinned: this.thinnedTotal + this.thinnedFast,
+      sessionsThinned: this.sessionsThinnedTotal,
+    };
   }
 
   private tellThinned(): void {
+    this.tellRound++;
     this.tellAt = this.now() + THINNED_TELL_MS;
     const missed = this.thinned;
     this.thinned = new Map();
@@ -452,6 +488,7 @@ export class EventBus {
   }
 
   private recomputeWanted(): void {
+    this.linesShutUntil = 0;
     this.wantAll = this.subscribers.some((s) => !s.types);
     this.wanted = new Set(this.subscribers.flatMap((s) => (s.types ? [...s.types] : [])));
     this.dialogue = this.subscribers.some((s) => !s.passive && (!s.types || DIALOGUE_TYPES.some((t) => s.types!.has(t))));

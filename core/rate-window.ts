@@ -67,4 +67,12 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /**
+   * When the next admission fits, as this bucket's clock reads: a moment in the past while tokens are
+   * left. Read right after `admit` answered false, it is the moment until which it would keep doing so.
+   */
+  nextAt(): number {
+    return this.tokens >= 1 || this.perMs <= 0 ? 0 : this.last + (1 - this.tokens) / this.perMs;
+  }
 }

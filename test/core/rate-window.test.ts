@@ -64,3 +64,30 @@ test('property: in any stretch of time a token bucket admits at most its burst p
   );
   t.pass();
 });
+
+test('property: nextAt, read right after a refusal, is when the bucket admits again', (t) => {
+  const copy = (b: TokenBucket): TokenBucket => Object.assign(Object.create(TokenBucket.prototype) as TokenBucket, b);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 5000 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 200, size: 'max' }),
+      (rate, burst, steps) => {
+        let now = 1_000_000;
+        const bucket = new TokenBucket(rate, burst, () => now);
+        for (const step of steps) {
+          now += step;
+          if (bucket.admit()) continue;
+          const at = bucket.nextAt();
+          // Refused until just before that moment, admitted just after it (float rounding either side).
+          if (!(at >= now)) return false;
+          if (copy(bucket).admit(at - 1e-3)) return false;
+          if (!copy(bucket).admit(at + 1e-3)) return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
