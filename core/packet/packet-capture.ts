@@ -75,6 +75,34 @@ export interface PcapngSelection {
   frames?: readonly number[];
 }
 
+/**
+ * Section comments on the exported TCP connections a reader cannot follow with Wireshark's defaults:
+ * bytes the capture never saw (nothing can be followed, or TLS decrypted, past the gap), and segments
+ * that reached the capture out of order (as they reached the receiver; Wireshark follows such a stream
+ * only with tcp.reassemble_out_of_order on). A file that does not decrypt says why.
+ */
+function streamNotes(flows: Iterable<Flow>): string[] {
+  const out: string[] = [];
+  for (const flow of flows) {
+    const tcp = flow.tcp!;
+    const name = `flow ${flow.id}${flow.session ? `, session ${flow.session}` : ''}`;
+    const missing = tcp.notCaptured();
+    if (missing.client > 0 || missing.server > 0) {
+      const sides = [missing.client > 0 ? `${missing.client} bytes from the client` : '', missing.server > 0 ? `${missing.server} bytes from the server` : '']
+        .filter(Boolean)
+        .join(' and ');
+      out.push(`${name}: ${sides} not captured (frames the capture lost or left out); the stream cannot be followed, or TLS decrypted, past the gap`);
+    }
+    if (tcp.counts.outOfOrder > 0)
+      out.push(
+        `${name}: ${tcp.counts.outOfOrder} segment(s) reached the capture out of order; to follow the stream (and decrypt TLS) in Wireshark, turn on ` +
+          'TCP "Reassemble out-of-order segments" (tcp.reassemble_out_of_order)',
+      );
+    if (out.length >= 64) break;
+  }
+  return out;
+}
+
 /** Listener names and what the view calls their protocol. */
 const LISTENER_LABELS: Readonly<Record<string, string>> = {
   http: 'HTTP',
@@ -589,12 +617,14 @@ export class PacketCapture {
     const ids = selection.frames ? new Set(selection.frames) : undefined;
     const everything = !flows && !sessions && !ids;
     const randoms = new Set<string>();
+    const exported = new Set<Flow>();
     const frames: ExportFrame[] = [];
     for (const f of this.store.frames()) {
       if (!this.visible(f.flow, selection.scope)) continue;
       const chosen = everything || (f.flow && flows?.has(f.flow.id)) || (f.flow?.session !== undefined && sessions?.has(f.flow.session)) || ids?.has(f.id);
       if (!chosen) continue;
       if (f.index.clientRandom) randoms.add(f.index.clientRandom);
+      if (f.flow?.tcp) exported.add(f.flow);
       const comment = [`labnet frame ${f.id}`, f.flow ? `flow ${f.flow.id}` : '', f.flow?.session ? `session ${f.flow.session}` : '']
         .filter(Boolean)
         .join(', ');
@@ -607,6 +637,7 @@ export class PacketCapture {
       filter: this.current || undefined,
       keyLog: this.keys.linesFor(randoms),
       application: 'labnet packet capture',
+      comments: streamNotes(exported),
     });
   }
 

@@ -330,12 +330,20 @@ export interface PcapngFileOptions {
   /** SSLKEYLOGFILE lines embedded as a Decryption Secrets Block before the frames. */
   keyLog?: readonly string[];
   application?: string;
+  /** Comments on the section (what a reader of the file should know: frames the capture missed). */
+  comments?: readonly string[];
 }
 
 /** A whole pcapng file: one section, one interface, the key log, the frames. */
 export function encodePcapng(frames: Iterable<ExportFrame>, options: PcapngFileOptions): Buffer {
   const parts: Buffer[] = [
-    encodeBlock({ type: 'shb', littleEndian: true, major: 1, minor: 0, options: [textOption(OPTION.SHB_USERAPPL, options.application ?? 'labnet')] }),
+    encodeBlock({
+      type: 'shb',
+      littleEndian: true,
+      major: 1,
+      minor: 0,
+      options: [...(options.comments ?? []).map((c) => textOption(OPTION.COMMENT, c)), textOption(OPTION.SHB_USERAPPL, options.application ?? 'labnet')],
+    }),
   ];
   const idbOptions: PcapngOption[] = [];
   if (options.interfaceName) idbOptions.push(textOption(OPTION.IF_NAME, options.interfaceName));

@@ -132,6 +132,17 @@ export class TcpConversation {
   /** Segments of each kind seen, for the ladder's header. */
   readonly counts = { segments: 0, retransmissions: 0, outOfOrder: 0, lost: 0, duplicateAcks: 0 };
 
+  /**
+   * Bytes of each direction's stream the capture never saw: gaps that no late or retransmitted
+   * segment filled (frames the capture lost, or left out while thinned). A decoder cannot follow the
+   * stream across one, so TLS after it does not decrypt. At least this many: only the first 16 gaps
+   * of a side are remembered, and `counts.lost` says how many opened.
+   */
+  notCaptured(): { client: number; server: number } {
+    const sum = (side: Side): number => (side.gaps ?? []).reduce((n, [from, to]) => n + (to - from), 0);
+    return { client: sum(this.client), server: sum(this.server) };
+  }
+
   get windowScaling(): boolean {
     return this.client.wscale !== undefined && this.server.wscale !== undefined;
   }
@@ -181,11 +192,12 @@ export class TcpConversation {
             marks |= RETRANSMISSION;
             this.counts.retransmissions++;
           }
-          if (gap >= 0) fillGap(s, gap, relSeq, seqEnd);
+          if (s.gaps) fillGaps(s, relSeq, seqEnd);
         }
       } else if (relSeq < s.next && seqEnd > s.next) {
         marks |= RETRANSMISSION;
         this.counts.retransmissions++;
+        if (s.gaps) fillGaps(s, relSeq, s.next);
       }
       if (seqEnd > s.next) {
         s.next = seqEnd;
@@ -409,12 +421,17 @@ export function describeSegment(g: TcpSegment): TcpSegmentAnalysis {
   };
 }
 
-function fillGap(s: Side, index: number, from: number, to: number): void {
+/** Takes [from, to) out of the side's gaps: a late or retransmitted segment, which may span several. */
+function fillGaps(s: Side, from: number, to: number): void {
   const gaps = s.gaps!;
-  const [gFrom, gTo, t] = gaps[index];
-  const rest: Array<[number, number, number]> = [];
-  if (from > gFrom) rest.push([gFrom, from, t]);
-  if (to < gTo) rest.push([to, gTo, t]);
-  gaps.splice(index, 1, ...rest);
+  for (let i = 0; i < gaps.length; i++) {
+    const [gFrom, gTo, t] = gaps[i];
+    if (gFrom >= to || gTo <= from) continue;
+    const rest: Array<[number, number, number]> = [];
+    if (from > gFrom) rest.push([gFrom, from, t]);
+    if (to < gTo) rest.push([to, gTo, t]);
+    gaps.splice(i, 1, ...rest);
+    i += rest.length - 1;
+  }
   if (gaps.length > MAX_GAPS) gaps.length = MAX_GAPS;
 }

@@ -151,6 +151,12 @@ export interface FlowSummary {
   bytes: number;
   kept: number;
   missed: number;
+  /**
+   * TCP: bytes of each direction's stream the capture never saw (gaps no late or retransmitted segment
+   * filled: frames the capture lost, or left out while thinned), at least this many. Not zero: tshark
+   * cannot follow that direction past the gap, and TLS after it does not decrypt.
+   */
+  notCaptured?: { client: number; server: number };
   /** DHCP: transaction ids (hex) seen for this client. */
   xids?: string[];
   /** ARP: the address asked about and the MAC address it resolved to. */

@@ -54,6 +54,7 @@ export function flowSummary(flow: Flow): FlowSummary {
   if (flow.service) out.service = flow.service;
   if (flow.session) out.session = flow.session;
   if (flow.state) out.state = flow.state;
+  if (flow.tcp) out.notCaptured = flow.tcp.notCaptured();
   if (flow.kind === 'dhcp') out.xids = [...(flow.xids ?? [])];
   if (flow.kind === 'arp') out.arp = { address: flow.server.address, ...(flow.resolvedTo ? { resolvedTo: flow.resolvedTo } : {}) };
   return out;

@@ -1,16 +1,21 @@
 // The TCP analysis behind the ladder against tshark's: relative sequence and acknowledgement numbers,
 // the scaled window, and the marks (retransmission, out of order, previous segment not captured,
 // duplicate ACK, zero window, keep-alive) for crafted connections where each of them happens; the
-// phases (three-way handshake, data, four-way close, reset) and the explanations in the ladder.
+// phases (three-way handshake, data, four-way close, reset) and the explanations in the ladder; the bytes
+// a connection never had captured (gaps nothing filled), and the notes an export of it carries.
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startLabnet } from '../../app/index.js';
 import { readCaptureFile } from '../../core/packet/capture-stream.js';
 import { FrameStore } from '../../core/packet/frame-store.js';
+import type { PacketCapture } from '../../core/packet/packet-capture.js';
 import { describeSegment } from '../../core/packet/tcp-conversation.js';
-import { tcpLadder } from '../../core/packet/views.js';
+import { flowSummary, tcpLadder } from '../../core/packet/views.js';
 import { ethernet, ipv4, pad4, tcp, tcpOpt, writeCapture, MAC_A, MAC_B, type CraftedFrame } from './craft.js';
+import { TOKENS } from '../../core/tokens.js';
+import { runTool } from '../tls/run-tool.js';
 import { tsharkColumns } from './tshark.js';
 
 const C = '10.66.0.2';
@@ -191,4 +196,93 @@ test('a reset ends the ladder in the reset state', (t) => {
   t.is(ladder.counts.retransmissions, 1);
   t.is(ladder.counts.outOfOrder, 1);
   t.is(ladder.counts.duplicateAcks, 2);
+});
+
+test('bytes never captured: a gap stays counted until a late or retransmitted segment fills it, even one spanning several gaps', (t) => {
+  const limits = { maxFrames: 1000, maxBytes: 1 << 24, maxFramesPerFlow: 1000, maxFlows: 100, pinnedPerFlow: 8 };
+  const flowOf = (segs: Seg[], port: number) => {
+    const store = new FrameStore(limits, new Map([[443, 'http']]));
+    for (const f of build(segs, port, 443, 1_700_000_000_000_000))
+      store.add({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length });
+    return flowSummary(store.flows()[0]);
+  };
+  const open: Seg[] = [
+    { from: 'c', seq: 1000, flags: 'S' },
+    { from: 's', seq: 9000, ack: 1001, flags: 'SA' },
+    { from: 'c', seq: 1001, ack: 9001, flags: 'A' },
+  ];
+  // The lossy connection: its gap is filled by the retransmission, its reordering by the late segment.
+  t.deepEqual(flowOf(lossy, 53000).notCaptured, { client: 0, server: 0 });
+  // 1065-1129 (the TLS Finished, say) never captured: the request after it cannot be followed.
+  const lost: Seg[] = [
+    ...open,
+    { from: 'c', seq: 1001, ack: 9001, flags: 'PA', len: 64 },
+    { from: 'c', seq: 1129, ack: 9001, flags: 'PA', len: 110 },
+    { from: 's', seq: 9001, ack: 1239, flags: 'A' },
+    { from: 's', seq: 9001, ack: 1239, flags: 'PA', len: 200 },
+    { from: 's', seq: 9401, ack: 1239, flags: 'PA', len: 50 },
+  ];
+  t.deepEqual(flowOf(lost, 53001).notCaptured, { client: 64, server: 200 });
+  // Two client gaps, then one retransmission from before the first to the end of the second.
+  const collapsed: Seg[] = [
+    ...open,
+    { from: 'c', seq: 1001, ack: 9001, flags: 'PA', len: 10 },
+    { from: 'c', seq: 1021, ack: 9001, flags: 'PA', len: 10 },
+    { from: 'c', seq: 1041, ack: 9001, flags: 'PA', len: 10 },
+    { from: 'c', seq: 1005, ack: 9001, flags: 'PA', len: 36, dt: 300_000 },
+  ];
+  t.deepEqual(flowOf(collapsed, 53002).notCaptured, { client: 0, server: 0 });
+  // A retransmission that also carries new bytes fills the gap it overlaps.
+  const overlapping: Seg[] = [...open, { from: 'c', seq: 1001, ack: 9001, flags: 'PA', len: 10 }, { from: 'c', seq: 1021, ack: 9001, flags: 'PA', len: 10 }];
+  t.deepEqual(flowOf(overlapping, 53003).notCaptured, { client: 10, server: 0 });
+  t.deepEqual(flowOf([...overlapping, { from: 'c', seq: 1011, ack: 9001, flags: 'PA', len: 30, dt: 300_000 }], 53004).notCaptured, { client: 0, server: 0 });
+});
+
+test('an exported connection with bytes the capture never saw, or segments out of order, says so in the file (capinfos reads it)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labnet-tcp-notes-'));
+  const lab = await startLabnet({ defaults: false, logLevel: 'silent', config: { listen: '127.0.0.1', dataDir: dir, services: { http: { port: 0 } } } });
+  try {
+    const capture = lab.get<PacketCapture>(TOKENS.Capture);
+    const open: Seg[] = [
+      { from: 'c', seq: 1000, flags: 'S' },
+      { from: 's', seq: 9000, ack: 1001, flags: 'SA' },
+      { from: 'c', seq: 1001, ack: 9001, flags: 'A' },
+    ];
+    const lost: Seg[] = [...open, { from: 'c', seq: 1001, ack: 9001, flags: 'PA', len: 64 }, { from: 'c', seq: 1129, ack: 9001, flags: 'PA', len: 110 }];
+    const reordered: Seg[] = [
+      ...open,
+      { from: 'c', seq: 1065, ack: 9001, flags: 'PA', len: 110 },
+      { from: 'c', seq: 1001, ack: 9001, flags: 'PA', len: 64, dt: 200 },
+    ];
+    const feed = (segs: Seg[], port: number, t0: number): void => {
+      for (const f of build(segs, port, 443, t0))
+        capture.ingest({ interfaceId: 0, linkType: 1, timeUs: f.timeUs!, data: f.data, originalLength: f.data.length });
+    };
+    feed(open, 54000, 1_700_000_000_000_000);
+    feed(lost, 54001, 1_700_000_001_000_000);
+    feed(reordered, 54002, 1_700_000_002_000_000);
+    const byPort = (port: number) => capture.flows().find((f) => f.client.port === port)!;
+    t.deepEqual(byPort(54001).notCaptured, { client: 64, server: 0 });
+    t.deepEqual(byPort(54002).notCaptured, { client: 0, server: 0 });
+    const notesOf = async (flow: string): Promise<string[]> => {
+      const file = join(dir, `${flow}.pcapng`);
+      writeFileSync(file, capture.pcapng({ flows: [flow] }));
+      const r = await runTool('capinfos', ['-k', file]);
+      t.is(r.code, 0, r.stderr);
+      return r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('Capture comment'))
+        .map((l) => l.replace(/^Capture comment:\s*/, ''));
+    };
+    t.deepEqual(await notesOf(byPort(54000).id), [], 'a whole connection has no notes');
+    t.deepEqual(await notesOf(byPort(54001).id), [
+      `flow ${byPort(54001).id}: 64 bytes from the client not captured (frames the capture lost or left out); the stream cannot be followed, or TLS decrypted, past the gap`,
+    ]);
+    const reorderedNotes = await notesOf(byPort(54002).id);
+    t.is(reorderedNotes.length, 1, reorderedNotes.join('\n'));
+    t.regex(reorderedNotes[0], /1 segment\(s\) reached the capture out of order; .*tcp\.reassemble_out_of_order/);
+  } finally {
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

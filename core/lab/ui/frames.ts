@@ -28,6 +28,12 @@ function setHash(hash: string): void {
   if (location.hash !== hash) history.replaceState(null, '', hash);
 }
 
+/** " · 110 bytes not captured": a gap in the connection's streams (tshark cannot follow or decrypt past it). */
+function notCapturedText(f: FlowData): string {
+  const n = (f.notCaptured?.client ?? 0) + (f.notCaptured?.server ?? 0);
+  return n > 0 ? ` · ${bytes(n)} not captured` : '';
+}
+
 function flowLabel(f: FlowData): Child {
   return [
     h('span', { class: `proto-tag k-${f.kind}` }, f.service ? f.service.toUpperCase() : KIND_LABEL[f.kind]),
@@ -36,7 +42,7 @@ function flowLabel(f: FlowData): Child {
     h(
       'span',
       { class: 'flow-facts muted' },
-      `${count(f.frames)} frames · ${bytes(f.bytes)}${f.state ? ` · ${f.state}` : ''}${f.missed > 0 ? ` · ${f.missed} not kept` : ''}`,
+      `${count(f.frames)} frames · ${bytes(f.bytes)}${f.state ? ` · ${f.state}` : ''}${f.missed > 0 ? ` · ${f.missed} not kept` : ''}${notCapturedText(f)}`,
     ),
   ];
 }
