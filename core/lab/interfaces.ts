@@ -1,16 +1,25 @@
 // The machine's network interfaces for the overview, as the course shows them with psutil and the
 // MAC address: name, MAC, IPv4/IPv6 addresses with prefixes (os.networkInterfaces), MTU, link state
-// and the kernel's per-interface counters (/sys/class/net/IF/statistics, what psutil's
-// net_io_counters(pernic=True) reads too), with rates from one sample to the next. sysfs files live in
-// memory and answer at once, so they are read synchronously: a promise-based read costs four thread
-// pool round trips per file (open, stat, read, close), about fifty times a second, for nothing.
-import { readdirSync, readFileSync } from 'node:fs';
+// and the kernel's per-interface counters, with rates from one sample to the next.
+//
+// The counters come from /proc/net/dev, one file for every interface (what psutil's
+// net_io_counters(pernic=True) reads too), once a second. The attributes that rarely change (MAC, MTU,
+// link state, carrier, speed) come from /sys/class/net/IF and are read again every ATTRIBUTES_MS, or at
+// once for an interface not seen before: an idle lab opens a file or two a second, not five per
+// interface plus eight counters each (about fifty). Both live in memory and answer at once, so they
+// are read synchronously: a promise-based read costs four thread pool round trips per file.
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { InterfaceCounters, InterfaceRow } from './wire.js';
 
 const SYS = '/sys/class/net';
+const PROC_NET_DEV = '/proc/net/dev';
 /** Interfaces shown at most (a machine with hundreds of veths still costs a bounded sample). */
 const MAX_INTERFACES = 32;
+/** /proc/net/dev read at most this far (about 200 octets a line: far more than MAX_INTERFACES lines). */
+const MAX_PROC_BYTES = 1 << 20;
+/** MAC, MTU and link state are read again this often (a cable pulled shows within this time). */
+export const ATTRIBUTES_MS = 5000;
 
 function readText(path: string): string | undefined {
   try {
@@ -27,51 +36,119 @@ function readNumber(path: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function counters(name: string, dir: 'rx' | 'tx'): InterfaceCounters {
-  const base = `${SYS}/${name}/statistics/${dir}_`;
-  const [bytes, packets, errors, drops] = ['bytes', 'packets', 'errors', 'dropped'].map((k) => readNumber(base + k));
-  return { bytes: bytes ?? 0, packets: packets ?? 0, errors: errors ?? 0, drops: drops ?? 0 };
+export interface DevCounters {
+  rx: InterfaceCounters;
+  tx: InterfaceCounters;
 }
+
+/**
+ * Parses /proc/net/dev: two header lines, then one line per interface, "name: " and sixteen numbers
+ * (receive bytes, packets, errs, drop, fifo, frame, compressed, multicast; transmit bytes, packets,
+ * errs, drop, fifo, colls, carrier, compressed). Lines that do not have that shape are skipped; at
+ * most `max` interfaces, in the file's order.
+ */
+export function parseNetDev(text: string, max = MAX_INTERFACES): Map<string, DevCounters> {
+  const out = new Map<string, DevCounters>();
+  let start = 0;
+  while (start < text.length && out.size < max) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    // Interface names are at most 15 octets (IFNAMSIZ) and never hold a space or a slash.
+    if (name.length === 0 || name.length > 15 || /[\s/|]/.test(name)) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    if (f.length < 16) continue;
+    const n = f.slice(0, 16).map(Number);
+    if (!n.every((x) => Number.isSafeInteger(x) && x >= 0)) continue;
+    out.set(name, {
+      rx: { bytes: n[0], packets: n[1], errors: n[2], drops: n[3] },
+      tx: { bytes: n[8], packets: n[9], errors: n[10], drops: n[11] },
+    });
+  }
+  return out;
+}
+
+export interface Attributes {
+  at: number;
+  mac: string | undefined;
+  mtu: number | undefined;
+  state: string | undefined;
+  carrier: number | undefined;
+  speed: number | undefined;
+}
+
+function readAttributes(name: string, now: number): Attributes {
+  const dir = `${SYS}/${name}`;
+  return {
+    at: now,
+    mac: readText(`${dir}/address`),
+    mtu: readNumber(`${dir}/mtu`),
+    state: readText(`${dir}/operstate`),
+    // carrier and speed refuse to be read (EINVAL) while an interface is down: then unknown.
+    carrier: readNumber(`${dir}/carrier`),
+    speed: readNumber(`${dir}/speed`),
+  };
+}
+
+/** The counters of each interface, from /proc/net/dev; undefined when it cannot be read. */
+function readCounters(): Map<string, DevCounters> | undefined {
+  let text: string;
+  try {
+    const buf = readFileSync(PROC_NET_DEV);
+    text = buf.subarray(0, MAX_PROC_BYTES).toString('latin1');
+  } catch {
+    return undefined;
+  }
+  return parseNetDev(text);
+}
+
+const ZERO: InterfaceCounters = { bytes: 0, packets: 0, errors: 0, drops: 0 };
 
 /** Samples the interfaces; rates are per second since `previous` (same names), zero the first time. */
 export class InterfaceSampler {
   private previous = new Map<string, { t: number; rx: InterfaceCounters; tx: InterfaceCounters }>();
+  private attributes = new Map<string, Attributes>();
+
+  /** The readers are the kernel's files unless a test gives its own. */
+  constructor(
+    private readonly readDev: () => Map<string, DevCounters> | undefined = readCounters,
+    private readonly readAttrs: (name: string, now: number) => Attributes = readAttributes,
+  ) {}
 
   sample(now = Date.now()): InterfaceRow[] {
-    let names: string[];
-    try {
-      names = readdirSync(SYS)
-        .sort((a, b) => (a === 'lo' ? -1 : b === 'lo' ? 1 : a.localeCompare(b)))
-        .slice(0, MAX_INTERFACES);
-    } catch {
-      names = Object.keys(networkInterfaces()).slice(0, MAX_INTERFACES);
-    }
     const addrs = networkInterfaces();
+    const counters = this.readDev();
+    const names = [...(counters?.keys() ?? Object.keys(addrs))]
+      .sort((a, b) => (a === 'lo' ? -1 : b === 'lo' ? 1 : a.localeCompare(b)))
+      .slice(0, MAX_INTERFACES);
+    const attributes = new Map<string, Attributes>();
     const rows = names.map((name): InterfaceRow => {
-      const dir = `${SYS}/${name}`;
-      const mac = readText(`${dir}/address`);
-      const mtu = readNumber(`${dir}/mtu`);
-      const state = readText(`${dir}/operstate`);
-      // carrier and speed refuse to be read (EINVAL) while an interface is down: then unknown.
-      const carrier = readNumber(`${dir}/carrier`);
-      const speed = readNumber(`${dir}/speed`);
-      const rx = counters(name, 'rx');
-      const tx = counters(name, 'tx');
+      let a = this.attributes.get(name);
+      if (a === undefined || now - a.at >= ATTRIBUTES_MS || now < a.at) a = this.readAttrs(name, now);
+      attributes.set(name, a);
+      const { rx, tx } = counters?.get(name) ?? { rx: ZERO, tx: ZERO };
       const list = addrs[name] ?? [];
       const prev = this.previous.get(name);
       const dt = prev ? (now - prev.t) / 1000 : 0;
-      const rate = (a: number, b: number | undefined): number => (dt > 0 && b !== undefined && a >= b ? Math.round((a - b) / dt) : 0);
+      const rate = (x: number, y: number | undefined): number => (dt > 0 && y !== undefined && x >= y ? Math.round((x - y) / dt) : 0);
       return {
         name,
-        mac: mac ?? list[0]?.mac ?? '',
-        mtu: mtu ?? 0,
-        state: state ?? 'unknown',
-        ...(carrier !== undefined ? { carrier: carrier === 1 } : {}),
-        ...(speed !== undefined && speed > 0 ? { speed } : {}),
-        addresses: list.map((a) => ({
-          family: a.family === 'IPv6' ? ('IPv6' as const) : ('IPv4' as const),
-          address: a.address,
-          prefix: Number((a.cidr ?? '/0').split('/')[1] ?? 0),
+        mac: a.mac ?? list[0]?.mac ?? '',
+        mtu: a.mtu ?? 0,
+        state: a.state ?? 'unknown',
+        ...(a.carrier !== undefined ? { carrier: a.carrier === 1 } : {}),
+        ...(a.speed !== undefined && a.speed > 0 ? { speed: a.speed } : {}),
+        addresses: list.map((x) => ({
+          family: x.family === 'IPv6' ? ('IPv6' as const) : ('IPv4' as const),
+          address: x.address,
+          prefix: Number((x.cidr ?? '/0').split('/')[1] ?? 0),
         })),
         rx,
         tx,
@@ -79,6 +156,8 @@ export class InterfaceSampler {
         txRate: { bytes: rate(tx.bytes, prev?.tx.bytes), packets: rate(tx.packets, prev?.tx.packets) },
       };
     });
+    // Interfaces that went away are forgotten with their attributes.
+    this.attributes = attributes;
     this.previous = new Map(rows.map((r) => [r.name, { t: now, rx: r.rx, tx: r.tx }]));
     return rows;
   }
