@@ -4,7 +4,7 @@
 // one); only a STARTTLS upgrade needs a real net.Socket.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Endpoint, EventBus, ProtocolEventType, ThinnedCount } from './events.js';
+import { type Endpoint, type EventBus, isLineEvent, type ProtocolEventType, type ThinnedCount } from './events.js';
 import { LineFramer } from './line-framer.js';
 import type { LiveLinks } from './live-list.js';
 import type { Transport } from './transport.js';
@@ -80,7 +80,7 @@ export class Connection implements LiveLinks<Connection> {
     const events = this.events;
     // Past the line budget (a flood, a benchmark): a comparison and a count, small enough for V8 to keep
     // inlining the hot paths that ask. EventBus.wants, bigger, is asked about once per refill.
-    if (at > 0 && at < events.linesShutUntil && (type === 'command' || type === 'reply')) {
+    if (at > 0 && at < events.linesShutUntil && isLineEvent(type)) {
       events.thinnedFast++;
       const t = this.thinned;
       if (t !== undefined && t.round === events.tellRound) t.n++;

@@ -265,6 +265,11 @@ export interface RecordingStats {
   sessionsThinned: number;
 }
 
+/** The events a recording budget thins: commands and replies (sessions, logins, TLS steps and notices always go through). */
+export function isLineEvent(type: ProtocolEventType): boolean {
+  return type === 'command' || type === 'reply';
+}
+
 /** A session's thinned lines since it was last told, and in which telling round they count. */
 export interface ThinnedCount {
   service: string;
@@ -297,9 +302,6 @@ export class EventBus {
   tellRound = 0;
   /** Lines each session missed since it was last told (at most once a second, see THINNED_TELL_MS). */
   private thinned = new Map<string, ThinnedCount>();
-  /** The session last counted in `thinned`, and its entry (see countThinned). */
-  private lastThinnedSession: string | undefined;
-  private lastThinned: ThinnedCount | undefined;
   private thinnedTimer: NodeJS.Timeout | undefined;
   /** When the sessions are next told what they missed (THINNED_TELL_MS after the last time). */
   private tellAt = 0;
@@ -352,7 +354,7 @@ export class EventBus {
     if (session !== undefined && this.unrecorded.size > 0 && this.unrecorded.has(session)) return false;
     // The line events a budget thins are commands and replies (sessions, logins, TLS steps and
     // notices always go through).
-    if ((type !== 'command' && type !== 'reply') || this.lines.rate === 0) return true;
+    if (!isLineEvent(type) || this.lines.rate === 0) return true;
     if (this.lines.admit(at)) {
       this.recorded++;
       return true;
@@ -369,26 +371,22 @@ export class EventBus {
    * replaced when the sessions are told, so a holder compares its `round` with `tellRound` first.
    */
   thinnedBy(session: string, service: string): ThinnedCount | undefined {
-    this.countThinned(session, service);
-    return this.lastThinnedSession === session ? this.lastThinned : undefined;
+    return this.countThinned(session, service);
   }
 
-  /** One more line of `session` thinned: it hears how many in its next notice. */
-  private countThinned(session: string, service: string | undefined): void {
-    // A request's line and its reply's come one after the other: the same session's count again
-    // without a lookup (tellThinned forgets it with the counts).
-    let t = this.lastThinnedSession === session ? this.lastThinned : this.thinned.get(session);
+  /** One more line of `session` thinned: it hears how many in its next notice. Returns its count. */
+  private countThinned(session: string, service: string | undefined): ThinnedCount | undefined {
+    // A session's later lines past the budget are counted by its Connection on this same object
+    // (Connection.wants), so the lookup here runs about once per session and refill.
+    let t = this.thinned.get(session);
     if (t === undefined && this.thinned.size < MAX_THINNED_SESSIONS) {
       t = { service: service ?? 'lab', n: 0, round: this.tellRound };
       this.thinned.set(session, t);
     }
-    if (t !== undefined) {
-      t.n++;
-      this.lastThinned = t;
-      this.lastThinnedSession = session;
-    }
+    if (t !== undefined) t.n++;
     // Traffic may stop right here: the sessions still hear how much they missed.
     if (this.thinnedTimer === undefined) this.tellThinnedLater(Math.max(FIRST_TELL_MS, this.tellAt - this.now()));
+    return t;
   }
 
   /**
@@ -472,8 +470,6 @@ export class EventBus {
     this.tellAt = this.now() + THINNED_TELL_MS;
     const missed = this.thinned;
     this.thinned = new Map();
-    this.lastThinnedSession = undefined;
-    this.lastThinned = undefined;
     const { perSecond, burst } = this;
     for (const [session, { service, n }] of missed) {
       this.publish({
